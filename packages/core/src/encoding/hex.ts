@@ -1,0 +1,25 @@
+// Lowercase hex encoding for ids, hashes and the portable receipt form; strict on input.
+
+import { BatpakError } from '../errors.js';
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!];
+  return out;
+}
+
+/** Parses lowercase or uppercase hex; ERR_INVALID_ARGUMENT on odd length or a non-hex digit. */
+export function fromHex(text: string, field = 'hex'): Uint8Array {
+  if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
+    throw new BatpakError('ERR_INVALID_ARGUMENT', `${field} is not an even-length hex string`, { details: { field } });
+  }
+  return new Uint8Array(Buffer.from(text, 'hex'));
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,105 @@
+// The one error class of @batpak/core: every failure a caller can see is a BatpakError with a stable
+// `code`. Codes are API; the table in README.md is the user's reference and must match `ERROR_CODES`.
+
+/** Every code a `BatpakError` can carry. Stable API: codes are never renamed, only added. */
+export const ERROR_CODES = [
+  'ERR_INVALID_COORDINATE',
+  'ERR_INVALID_KIND',
+  'ERR_INVALID_PAYLOAD',
+  'ERR_INVALID_OPTION',
+  'ERR_INVALID_ARGUMENT',
+  'ERR_NOT_FOUND',
+  'ERR_STORE_CLOSED',
+  'ERR_STORE_LOCKED',
+  'ERR_READ_ONLY',
+  'ERR_CORRUPT_SEGMENT',
+  'ERR_CORRUPT_KEYSET',
+  'ERR_CORRUPT_MARKER',
+  'ERR_CHAIN_VERIFICATION_FAILED',
+  'ERR_KIND_COLLISION',
+  'ERR_UPCAST_CHAIN_INCOMPLETE',
+  'ERR_FUTURE_PAYLOAD_VERSION',
+  'ERR_SIGNING_KEY_REQUIRED',
+  'ERR_SIGNING_FAILED',
+  'ERR_PAYLOAD_SHREDDED',
+  'ERR_PAYLOAD_DECRYPT_FAILED',
+  'ERR_KEYSET_MISSING',
+  'ERR_SHRED_SELECTOR_MISMATCH',
+  'ERR_ENCRYPTION_NOT_CONFIGURED',
+  'ERR_SEQUENCE_CONFLICT',
+  'ERR_PAYLOAD_TOO_LARGE',
+  'ERR_BATCH_TOO_LARGE',
+  'ERR_WRITER_FAILED',
+  'ERR_COMPACTION_RECOVERY_REFUSED',
+  'ERR_INVALID_RECEIPT',
+  'ERR_IO',
+  'ERR_NO_SPACE',
+  'ERR_ABORTED',
+] as const;
+
+export type BatpakErrorCode = (typeof ERROR_CODES)[number];
+
+/** Structured context attached to an error: which event, file, offset or field it concerns. */
+export interface BatpakErrorDetails {
+  readonly eventId?: string;
+  readonly file?: string;
+  readonly offset?: number;
+  readonly field?: string;
+  readonly index?: number;
+  readonly [key: string]: unknown;
+}
+
+const RETRYABLE: ReadonlySet<BatpakErrorCode> = new Set<BatpakErrorCode>([
+  'ERR_IO',
+  'ERR_NO_SPACE',
+  'ERR_STORE_LOCKED',
+  'ERR_SEQUENCE_CONFLICT',
+  'ERR_ABORTED',
+]);
+
+export class BatpakError extends Error {
+  override readonly name = 'BatpakError';
+  readonly code: BatpakErrorCode;
+  readonly details: BatpakErrorDetails;
+
+  constructor(code: BatpakErrorCode, message: string, options: { cause?: unknown; details?: BatpakErrorDetails } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = Object.freeze({ ...(options.details ?? {}) });
+  }
+
+  /** True when the same call may succeed later without any change by the caller (I/O, lock, conflict). */
+  get retryable(): boolean {
+    return RETRYABLE.has(this.code);
+  }
+
+  override toString(): string {
+    return `${this.name} [${this.code}]: ${this.message}`;
+  }
+}
+
+/** Narrowing helper: `isBatpakError(e, 'ERR_NOT_FOUND')`. */
+export function isBatpakError(err: unknown, code?: BatpakErrorCode): err is BatpakError {
+  return err instanceof BatpakError && (code === undefined || err.code === code);
+}
+
+/** Node-style errno of an error thrown by an `Fs` implementation, if it has one. */
+export function errnoOf(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/**
+ * Wraps an `Fs` failure into ERR_NO_SPACE (ENOSPC, EDQUOT) or ERR_IO, keeping the original as `cause`.
+ * A BatpakError passes through unchanged so typed errors from deeper layers keep their code.
+ */
+export function ioError(err: unknown, what: string, details: BatpakErrorDetails = {}): BatpakError {
+  if (err instanceof BatpakError) return err;
+  const errno = errnoOf(err);
+  const code: BatpakErrorCode = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'ERR_NO_SPACE' : 'ERR_IO';
+  const reason = err instanceof Error ? err.message : String(err);
+  return new BatpakError(code, `${what}: ${reason}`, { cause: err, details: { ...details, errno } });
+}

@@ -1,0 +1,69 @@
+// The Fs interface: every disk touch the store makes goes through it (INV-FS-ROUTED), so SimFs can
+// crash or fault any of them. Implementations throw Node-style errors carrying an errno `code`.
+
+/** An open file. Offsets are byte positions; all writes become durable only after `fsync()`. */
+export interface FsFile {
+  readonly path: string;
+  /**
+   * Reads `length` bytes at `position`. Contract: returns exactly `min(length, size - position)`
+   * bytes (empty at or past EOF). Callers treat anything shorter as a short read (an I/O fault).
+   */
+  readAt(position: number, length: number): Promise<Uint8Array>;
+  /** Appends the chunks, in order, at the end of the file (one gathered write where possible). */
+  append(chunks: readonly Uint8Array[]): Promise<void>;
+  /** Writes `data` at `position`, extending the file if needed. */
+  writeAt(position: number, data: Uint8Array): Promise<void>;
+  /** Makes every write so far durable (data and the size needed to read it back). */
+  fsync(): Promise<void>;
+  /** Cuts (or zero-extends) the file to `length` bytes; durable only after `fsync()`. */
+  truncate(length: number): Promise<void>;
+  /** Current length in bytes, including writes not yet fsynced. */
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface FsOpenOptions {
+  /** Open for writing (append/writeAt/truncate). Default false: read only. */
+  readonly write?: boolean;
+  /** Create the file if absent. Default false. Implies `write`. */
+  readonly create?: boolean;
+  /** With `create`: fail with EEXIST if the file exists. */
+  readonly exclusive?: boolean;
+}
+
+export interface FsStat {
+  readonly size: number;
+  readonly isFile: boolean;
+  readonly isDirectory: boolean;
+}
+
+/** A held exclusive lock; `release()` is idempotent. */
+export interface FsLock {
+  readonly path: string;
+  release(): Promise<void>;
+}
+
+export interface Fs {
+  open(path: string, options?: FsOpenOptions): Promise<FsFile>;
+  /** `null` when nothing exists at `path`. */
+  stat(path: string): Promise<FsStat | null>;
+  /** Entry names (not paths) of a directory, sorted. */
+  readdir(path: string): Promise<string[]>;
+  mkdir(path: string, options?: { readonly recursive?: boolean }): Promise<void>;
+  /** Atomic replace of `to` by `from` (POSIX rename); durable only after `syncDir` of the parent. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file; ENOENT unless `force`. Durable only after `syncDir` of the parent. */
+  remove(path: string, options?: { readonly force?: boolean }): Promise<void>;
+  /** Makes the directory's entries (creates, renames, removes) durable. */
+  syncDir(path: string): Promise<void>;
+  /**
+   * Replaces `path` with `data` atomically and durably: temp file in the same directory, write,
+   * fsync, rename over `path`, fsync the directory. After a crash the file is either old or new.
+   */
+  writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * Takes an exclusive lock named by `path`, across processes for a real filesystem.
+   * Throws a BatpakError with code ERR_STORE_LOCKED when another holder has it.
+   */
+  lock(path: string): Promise<FsLock>;
+}

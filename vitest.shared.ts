@@ -1,0 +1,13 @@
+// Shared vitest settings: tests import sibling packages from source, so `pnpm test:unit`
+// never depends on a stale dist/ build.
+import { fileURLToPath } from 'node:url';
+
+const pkg = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.url));
+
+export const alias = [
+  { find: /^@batpak\/core\/testing$/, replacement: pkg('core/src/testing.ts') },
+  { find: /^@batpak\/core$/, replacement: pkg('core/src/index.ts') },
+  { find: /^@batpak\/syncbat$/, replacement: pkg('syncbat/src/index.ts') },
+  { find: /^@batpak\/netbat$/, replacement: pkg('netbat/src/index.ts') },
+  { find: /^@batpak\/hostbat$/, replacement: pkg('hostbat/src/index.ts') },
+];
