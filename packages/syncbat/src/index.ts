@@ -1,1 +1,1 @@
-export {};
+export * from './operation-name.js';
