@@ -1,1 +1,27 @@
-export {};
+// Public surface of @batpak/core. Everything a user programs against is exported here; internals are not.
+
+export { BatpakError, ERROR_CODES, isBatpakError, type BatpakErrorCode, type BatpakErrorDetails } from './errors.js';
+export { Coordinate, COORDINATE_PART_MAX_BYTES } from './coordinate.js';
+export { formatKind, type EventKind } from './kind.js';
+export { defineEvent, type EventDefinition, type EventDefinitionInit, type Upcaster } from './event.js';
+export { EventRegistry, type RegistryProblem } from './registry.js';
+export { Store } from './store.js';
+export type { StoreOptions, PayloadValidation, SyncMode, ChainVerificationMode, SigningPolicy, KeyGranularity } from './store/options.js';
+export type { AppendOptions, BatchItem } from './store/append.js';
+export type {
+  AppendReceipt,
+  GroupProof,
+  EventHeader,
+  StoredEvent,
+  RawEvent,
+  QueryFilter,
+  AncestorWalk,
+  AncestryBoundary,
+  ChainVerificationReport,
+  CorruptFrameReport,
+  StoreStats,
+} from './types.js';
+export type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs/fs.js';
+export { RealFs } from './fs/real.js';
+export { blake3 } from './crypto/blake3.js';
+export { FORMAT_VERSION } from './segment/format.js';

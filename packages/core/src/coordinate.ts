@@ -1,0 +1,64 @@
+// Coordinate: the (entity, scope) address of an event; entity is the stream key and chain anchor.
+// Validation follows Rust batpak's order exactly (first failure wins) so both sides reject the same input.
+
+import { BatpakError } from './errors.js';
+
+/** Maximum UTF-8 byte length of `entity` and of `scope`. */
+export const COORDINATE_PART_MAX_BYTES = 1024;
+
+const encoder = new TextEncoder();
+
+function invalid(field: 'entity' | 'scope', reason: string): BatpakError {
+  return new BatpakError('ERR_INVALID_COORDINATE', `invalid coordinate: ${field} ${reason}`, { details: { field, reason } });
+}
+
+function checkComponent(field: 'entity' | 'scope', value: string): void {
+  const bytes = encoder.encode(value);
+  for (const b of bytes) {
+    if (b === 0x00) throw invalid(field, 'contains a NUL byte');
+    if (b < 0x20 || b === 0x7f) throw invalid(field, 'contains a control character');
+  }
+  if (value.includes('/') || value.includes('..')) throw invalid(field, "contains a path traversal ('/' or '..')");
+  if (value.includes('|') || value.includes('=')) throw invalid(field, "contains a forbidden separator ('|' or '=')");
+}
+
+/** Throws ERR_INVALID_COORDINATE unless (entity, scope) is a valid coordinate. */
+export function validateCoordinate(entity: unknown, scope: unknown): void {
+  if (typeof entity !== 'string') throw invalid('entity', 'is not a string');
+  if (typeof scope !== 'string') throw invalid('scope', 'is not a string');
+  if (entity.length === 0) throw invalid('entity', 'is empty');
+  if (scope.length === 0) throw invalid('scope', 'is empty');
+  if (Buffer.byteLength(entity, 'utf8') > COORDINATE_PART_MAX_BYTES) {
+    throw invalid('entity', `is longer than ${COORDINATE_PART_MAX_BYTES} bytes`);
+  }
+  if (Buffer.byteLength(scope, 'utf8') > COORDINATE_PART_MAX_BYTES) {
+    throw invalid('scope', `is longer than ${COORDINATE_PART_MAX_BYTES} bytes`);
+  }
+  checkComponent('entity', entity);
+  checkComponent('scope', scope);
+}
+
+/** An immutable, validated (entity, scope) pair. Display form `entity@scope`. */
+export class Coordinate {
+  readonly entity: string;
+  readonly scope: string;
+
+  constructor(entity: string, scope: string) {
+    validateCoordinate(entity, scope);
+    this.entity = entity;
+    this.scope = scope;
+    Object.freeze(this);
+  }
+
+  equals(other: Coordinate): boolean {
+    return this.entity === other.entity && this.scope === other.scope;
+  }
+
+  toString(): string {
+    return `${this.entity}@${this.scope}`;
+  }
+
+  toJSON(): { entity: string; scope: string } {
+    return { entity: this.entity, scope: this.scope };
+  }
+}

@@ -1,0 +1,83 @@
+// Typed event definitions: a kind, a payload version and the upcasters that lift old payloads.
+// Stored bytes are never rewritten; old versions are upcast on read (INV-UPCAST-COMPLETE checks the chain).
+
+import { BatpakError } from './errors.js';
+import { checkKind, type EventKind } from './kind.js';
+
+/** Lifts a payload stored at version `v` to version `v + 1`. */
+export type Upcaster = (previous: unknown) => unknown;
+
+export interface EventDefinitionInit<T> {
+  readonly category: number;
+  readonly typeId: number;
+  /** Current payload version, >= 1. Default 1. */
+  readonly version?: number;
+  /** `upcasters[v]` lifts a version-`v` payload to `v + 1`; every v in 1..version-1 is required. */
+  readonly upcasters?: Readonly<Record<number, Upcaster>>;
+  /** Optional type guard run on append and on read after upcasting. */
+  readonly validate?: (value: unknown) => value is T;
+  /** A name for messages and registry reports. */
+  readonly name?: string;
+}
+
+export interface EventDefinition<T> {
+  readonly kind: EventKind;
+  readonly version: number;
+  readonly upcasters: Readonly<Record<number, Upcaster>>;
+  readonly validate: ((value: unknown) => value is T) | undefined;
+  readonly name: string;
+  /** Phantom field carrying the payload type; never set at run time. */
+  readonly __payload?: T;
+}
+
+/** Declares an event type. The kind must be a user kind (not category 0x0 or 0xD). */
+export function defineEvent<T>(init: EventDefinitionInit<T>): EventDefinition<T> {
+  const kind = checkKind({ category: init.category, typeId: init.typeId }, { user: true });
+  const version = init.version ?? 1;
+  if (!Number.isInteger(version) || version < 1 || version > 0xffff) {
+    throw new BatpakError('ERR_INVALID_ARGUMENT', `event version must be an integer 1..65535, got ${String(version)}`, {
+      details: { field: 'version' },
+    });
+  }
+  const name = init.name ?? `event ${kind.category.toString(16)}/${kind.typeId}`;
+  return Object.freeze({
+    kind,
+    version,
+    upcasters: Object.freeze({ ...(init.upcasters ?? {}) }),
+    validate: init.validate,
+    name,
+  });
+}
+
+/** The versions in 1..version-1 that have no upcaster. Empty means the chain is complete. */
+export function missingUpcasters(def: EventDefinition<unknown>): number[] {
+  const missing: number[] = [];
+  for (let v = 1; v < def.version; v++) if (typeof def.upcasters[v] !== 'function') missing.push(v);
+  return missing;
+}
+
+/**
+ * Lifts `value` stored at `storedVersion` to the definition's version. Version 0 means app-managed
+ * (raw or legacy) bytes and is returned as is. A version newer than the definition is refused.
+ */
+export function upcast(def: EventDefinition<unknown>, storedVersion: number, value: unknown, eventId: string): unknown {
+  if (storedVersion === 0 || storedVersion === def.version) return value;
+  if (storedVersion > def.version) {
+    throw new BatpakError(
+      'ERR_FUTURE_PAYLOAD_VERSION',
+      `event ${eventId} has payload version ${storedVersion}, newer than ${def.name} version ${def.version}`,
+      { details: { eventId, storedVersion, currentVersion: def.version } },
+    );
+  }
+  let out = value;
+  for (let v = storedVersion; v < def.version; v++) {
+    const step = def.upcasters[v];
+    if (step === undefined) {
+      throw new BatpakError('ERR_UPCAST_CHAIN_INCOMPLETE', `${def.name} has no upcaster from version ${v}`, {
+        details: { eventId, fromVersion: v },
+      });
+    }
+    out = step(out);
+  }
+  return out;
+}

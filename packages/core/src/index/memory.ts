@@ -1,0 +1,86 @@
+// In-memory index rebuilt from the scan at open: events by id, in commit order, and per entity.
+// Commit order equals global-sequence order, so range queries are binary searches over one array.
+
+import type { IndexEntry } from './entry.js';
+
+export class MemoryIndex {
+  readonly #byId = new Map<string, IndexEntry>();
+  /** Every committed event in ascending global sequence. */
+  readonly #ordered: IndexEntry[] = [];
+  readonly #byEntity = new Map<string, IndexEntry[]>();
+
+  get size(): number {
+    return this.#ordered.length;
+  }
+
+  /** Adds an event; callers add in ascending global sequence. */
+  insert(e: IndexEntry): void {
+    this.#byId.set(e.eventId, e);
+    this.#ordered.push(e);
+    let list = this.#byEntity.get(e.entity);
+    if (list === undefined) {
+      list = [];
+      this.#byEntity.set(e.entity, list);
+    }
+    list.push(e);
+  }
+
+  get(eventId: string): IndexEntry | undefined {
+    return this.#byId.get(eventId);
+  }
+
+  has(eventId: string): boolean {
+    return this.#byId.has(eventId);
+  }
+
+  /** The latest event of an entity. */
+  head(entity: string): IndexEntry | undefined {
+    const list = this.#byEntity.get(entity);
+    return list === undefined ? undefined : list[list.length - 1];
+  }
+
+  entityEvents(entity: string): readonly IndexEntry[] {
+    return this.#byEntity.get(entity) ?? [];
+  }
+
+  entities(): IterableIterator<string> {
+    return this.#byEntity.keys();
+  }
+
+  get entityCount(): number {
+    return this.#byEntity.size;
+  }
+
+  /** All events, ascending global sequence. */
+  all(): readonly IndexEntry[] {
+    return this.#ordered;
+  }
+
+  lastGlobalSequence(): number {
+    const last = this.#ordered[this.#ordered.length - 1];
+    return last === undefined ? 0 : last.globalSequence;
+  }
+
+  /** Position in `list` of the first entry with globalSequence > after. */
+  static firstAfter(list: readonly IndexEntry[], after: number): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.globalSequence <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Replaces the whole content (compaction swap): the new index is built off to the side and installed
+   * in one synchronous step, so readers never see a half-swapped state.
+   */
+  replaceWith(entries: readonly IndexEntry[]): void {
+    this.#byId.clear();
+    this.#ordered.length = 0;
+    this.#byEntity.clear();
+    for (const e of entries) this.insert(e);
+  }
+}

@@ -1,0 +1,61 @@
+// EventKind: a u16 packing category (high 4 bits) and typeId (low 12 bits), as in Rust batpak.
+// Categories 0x0 (system) and 0xD (effect) are reserved for the store: user append paths reject them.
+
+import { BatpakError } from './errors.js';
+
+export interface EventKind {
+  readonly category: number;
+  readonly typeId: number;
+}
+
+export const SYSTEM_CATEGORY = 0x0;
+export const EFFECT_CATEGORY = 0xd;
+
+/** Reserved system kinds the store itself writes (raw u16 values). */
+export const SystemKinds = Object.freeze({
+  /** Records a `shredScope`: which key scope was destroyed (never the key). */
+  SHRED: 0x0010,
+  /** A compaction commit record (which events a retention/tombstone pass removed). */
+  COMPACTION: 0x0011,
+  TOMBSTONE: 0x0ffe,
+});
+
+export function kindToRaw(kind: EventKind): number {
+  return ((kind.category & 0xf) << 12) | (kind.typeId & 0xfff);
+}
+
+export function kindFromRaw(raw: number): EventKind {
+  return Object.freeze({ category: (raw >>> 12) & 0xf, typeId: raw & 0xfff });
+}
+
+export function isReservedCategory(category: number): boolean {
+  return category === SYSTEM_CATEGORY || category === EFFECT_CATEGORY;
+}
+
+/** `0xF001` style display of a kind. */
+export function formatKind(kind: EventKind): string {
+  return `0x${kindToRaw(kind).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Validates shape and ranges; with `user`, also rejects the reserved categories. Returns a frozen copy. */
+export function checkKind(kind: unknown, options: { user: boolean; index?: number }): EventKind {
+  const where = options.index === undefined ? {} : { index: options.index };
+  if (typeof kind !== 'object' || kind === null) {
+    throw new BatpakError('ERR_INVALID_KIND', 'kind must be an object { category, typeId }', { details: where });
+  }
+  const { category, typeId } = kind as { category?: unknown; typeId?: unknown };
+  if (!Number.isInteger(category) || (category as number) < 0 || (category as number) > 0xf) {
+    throw new BatpakError('ERR_INVALID_KIND', `kind category must be an integer 0..15, got ${String(category)}`, { details: where });
+  }
+  if (!Number.isInteger(typeId) || (typeId as number) < 0 || (typeId as number) > 0xfff) {
+    throw new BatpakError('ERR_INVALID_KIND', `kind typeId must be an integer 0..4095, got ${String(typeId)}`, { details: where });
+  }
+  if (options.user && isReservedCategory(category as number)) {
+    throw new BatpakError(
+      'ERR_INVALID_KIND',
+      `kind category 0x${(category as number).toString(16)} is reserved for the store (0x0 system, 0xD effect)`,
+      { details: where },
+    );
+  }
+  return Object.freeze({ category: category as number, typeId: typeId as number });
+}

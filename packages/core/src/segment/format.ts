@@ -1,0 +1,73 @@
+// On-disk constants of format version 1 and the 32-byte segment header (FORMAT.md § Segment header).
+// A segment is header ‖ frames; the header is written and fsynced (file and directory) before any frame.
+
+import { crc32 } from 'node:zlib';
+
+export const FORMAT_VERSION = 1;
+
+/** "BPSG": first four bytes of every segment file. */
+export const SEGMENT_MAGIC = 0x42505347;
+/** "BPKF": first four bytes of every frame. A zero-filled tail can never look like a frame. */
+export const FRAME_MAGIC = 0x42504b46;
+
+export const SEGMENT_HEADER_BYTES = 32;
+export const FRAME_HEADER_BYTES = 12;
+/** Upper bound of a frame body; larger declared lengths are corruption (or a torn length). */
+export const MAX_FRAME_BODY_BYTES = 256 * 1024 * 1024;
+
+export const SEGMENT_SUFFIX = '.bps';
+export const LOCK_FILE = '.batpak.lock';
+
+/** `000042.bps`: zero-padded to at least six digits, any base-10 id beyond that. */
+export function segmentFileName(id: number): string {
+  return `${String(id).padStart(6, '0')}${SEGMENT_SUFFIX}`;
+}
+
+/** The segment id of a file name, or undefined when the name is not a segment file. */
+export function parseSegmentFileName(name: string): number | undefined {
+  const m = /^(\d{6,15})\.bps$/.exec(name);
+  if (m === null) return undefined;
+  const id = Number(m[1]);
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
+export interface SegmentHeader {
+  readonly version: number;
+  readonly flags: number;
+  readonly segmentId: number;
+  readonly createdAtMs: number;
+}
+
+export function encodeSegmentHeader(h: SegmentHeader): Uint8Array {
+  const out = new Uint8Array(SEGMENT_HEADER_BYTES);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, SEGMENT_MAGIC);
+  dv.setUint16(4, h.version);
+  dv.setUint16(6, h.flags);
+  dv.setBigUint64(8, BigInt(h.segmentId));
+  dv.setBigUint64(16, BigInt(h.createdAtMs));
+  dv.setUint32(24, crc32(out.subarray(0, 24)));
+  return out;
+}
+
+export type SegmentHeaderResult =
+  | { readonly ok: true; readonly header: SegmentHeader }
+  | { readonly ok: false; readonly reason: string };
+
+export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeaderResult {
+  if (bytes.length < SEGMENT_HEADER_BYTES) return { ok: false, reason: 'segment header is truncated' };
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, SEGMENT_HEADER_BYTES);
+  if (dv.getUint32(0) !== SEGMENT_MAGIC) return { ok: false, reason: 'bad segment magic' };
+  if (dv.getUint32(24) !== crc32(bytes.subarray(0, 24))) return { ok: false, reason: 'segment header CRC mismatch' };
+  const version = dv.getUint16(4);
+  if (version !== FORMAT_VERSION) return { ok: false, reason: `unsupported segment format version ${version}` };
+  return {
+    ok: true,
+    header: {
+      version,
+      flags: dv.getUint16(6),
+      segmentId: Number(dv.getBigUint64(8)),
+      createdAtMs: Number(dv.getBigUint64(16)),
+    },
+  };
+}

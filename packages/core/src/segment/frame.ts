@@ -1,0 +1,498 @@
+// Frame codec: `magic u32be | length u32be | crc32 u32be (of body) | msgpack body` (FORMAT.md § Frame).
+// Pure functions; encode is canonical (fixed key order, smallest ints) so golden vectors pin every byte.
+
+import { crc32 } from 'node:zlib';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES } from './format.js';
+
+export const FrameType = Object.freeze({ EVENT: 0, SEAL: 1 });
+
+/** Event flag bits (body key `f`). */
+export const EventFlags = Object.freeze({
+  /** Payload is application bytes (appendRaw), not msgpack written by the store. */
+  RAW: 0x01,
+  /** Payload was removed by tombstone compaction; `contentHash` still names the original bytes. */
+  TOMBSTONE: 0x02,
+  /** Written in a signed commit group: a seal frame after it must cover it. */
+  SEALED: 0x04,
+});
+
+export interface BatchRef {
+  /** Global sequence of the batch's first event. */
+  readonly first: number;
+  readonly index: number;
+  readonly count: number;
+}
+
+export interface EncryptionRef {
+  /** Key scope bytes (FORMAT.md § Key scopes). */
+  readonly scope: Uint8Array;
+  /** 24-byte XChaCha20 nonce. */
+  readonly nonce: Uint8Array;
+}
+
+export interface EventFrame {
+  readonly type: 0;
+  readonly id: Uint8Array;
+  readonly globalSequence: number;
+  readonly entitySequence: number;
+  readonly kind: number;
+  readonly entity: string;
+  readonly scope: string;
+  readonly committedAt: number;
+  readonly prevHash: Uint8Array;
+  readonly contentHash: Uint8Array;
+  readonly payloadVersion: number;
+  readonly flags: number;
+  readonly batch?: BatchRef | undefined;
+  readonly encryption?: EncryptionRef | undefined;
+  /** Receipt extensions (e.g. `batpak.signing.downgrade`), key-sorted. */
+  readonly extensions?: ReadonlyMap<string, Uint8Array> | undefined;
+  readonly payload: Uint8Array;
+}
+
+export interface SealFrame {
+  readonly type: 1;
+  /** Global sequences of the first and last event the seal covers (inclusive). */
+  readonly firstSequence: number;
+  readonly lastSequence: number;
+  readonly count: number;
+  readonly keyId: Uint8Array;
+  readonly root: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+export type Frame = EventFrame | SealFrame;
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+const utf8 = new TextEncoder();
+
+class Writer {
+  readonly buf: Uint8Array;
+  readonly dv: DataView;
+  pos: number;
+  constructor(size: number, start: number) {
+    this.buf = new Uint8Array(size);
+    this.dv = new DataView(this.buf.buffer);
+    this.pos = start;
+  }
+  byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+  /** A key of at most 31 ASCII bytes as fixstr. */
+  key(k: Uint8Array): void {
+    this.buf[this.pos++] = 0xa0 | k.length;
+    this.buf.set(k, this.pos);
+    this.pos += k.length;
+  }
+  uint(n: number): void {
+    if (n < 0x80) this.byte(n);
+    else if (n <= 0xff) {
+      this.byte(0xcc);
+      this.byte(n);
+    } else if (n <= 0xffff) {
+      this.byte(0xcd);
+      this.dv.setUint16(this.pos, n);
+      this.pos += 2;
+    } else if (n <= 0xffffffff) {
+      this.byte(0xce);
+      this.dv.setUint32(this.pos, n);
+      this.pos += 4;
+    } else {
+      this.byte(0xcf);
+      this.dv.setBigUint64(this.pos, BigInt(n));
+      this.pos += 8;
+    }
+  }
+  bin(b: Uint8Array): void {
+    const n = b.length;
+    if (n <= 0xff) {
+      this.byte(0xc4);
+      this.byte(n);
+    } else if (n <= 0xffff) {
+      this.byte(0xc5);
+      this.dv.setUint16(this.pos, n);
+      this.pos += 2;
+    } else {
+      this.byte(0xc6);
+      this.dv.setUint32(this.pos, n);
+      this.pos += 4;
+    }
+    this.buf.set(b, this.pos);
+    this.pos += n;
+  }
+  str(s: Uint8Array): void {
+    const n = s.length;
+    if (n < 32) this.byte(0xa0 | n);
+    else if (n <= 0xff) {
+      this.byte(0xd9);
+      this.byte(n);
+    } else if (n <= 0xffff) {
+      this.byte(0xda);
+      this.dv.setUint16(this.pos, n);
+      this.pos += 2;
+    } else {
+      this.byte(0xdb);
+      this.dv.setUint32(this.pos, n);
+      this.pos += 4;
+    }
+    this.buf.set(s, this.pos);
+    this.pos += n;
+  }
+  mapHeader(n: number): void {
+    if (n < 16) this.byte(0x80 | n);
+    else {
+      this.byte(0xde);
+      this.dv.setUint16(this.pos, n);
+      this.pos += 2;
+    }
+  }
+  arrayHeader(n: number): void {
+    this.byte(0x90 | n);
+  }
+}
+
+const K = (s: string) => utf8.encode(s);
+const KEY = {
+  t: K('t'), id: K('id'), g: K('g'), n: K('n'), k: K('k'), e: K('e'), s: K('s'), ts: K('ts'), ph: K('ph'),
+  ch: K('ch'), v: K('v'), f: K('f'), b: K('b'), x: K('x'), r: K('r'), p: K('p'), ks: K('ks'), nc: K('nc'),
+  g0: K('g0'), g1: K('g1'), c: K('c'), kid: K('kid'), root: K('root'), sig: K('sig'),
+} as const;
+
+const uintSize = (n: number) => (n < 0x80 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9);
+const binSize = (n: number) => n + (n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
+const strSize = (n: number) => n + (n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
+const keySize = (k: Uint8Array) => 1 + k.length;
+
+function finishFrame(w: Writer): Uint8Array {
+  const bodyLength = w.pos - FRAME_HEADER_BYTES;
+  w.dv.setUint32(0, FRAME_MAGIC);
+  w.dv.setUint32(4, bodyLength);
+  w.dv.setUint32(8, crc32(w.buf.subarray(FRAME_HEADER_BYTES, w.pos)));
+  return w.pos === w.buf.length ? w.buf : w.buf.subarray(0, w.pos);
+}
+
+/** Encodes an event frame (header + body). `entityBytes`/`scopeBytes` may be passed pre-encoded. */
+export function encodeEventFrame(f: EventFrame, entityBytes = utf8.encode(f.entity), scopeBytes = utf8.encode(f.scope)): Uint8Array {
+  let entries = 13;
+  let size =
+    1 + 3 + // map16 header (worst case) is computed below; start with fixed keys
+    keySize(KEY.t) + 1 +
+    keySize(KEY.id) + binSize(16) +
+    keySize(KEY.g) + uintSize(f.globalSequence) +
+    keySize(KEY.n) + uintSize(f.entitySequence) +
+    keySize(KEY.k) + uintSize(f.kind) +
+    keySize(KEY.e) + strSize(entityBytes.length) +
+    keySize(KEY.s) + strSize(scopeBytes.length) +
+    keySize(KEY.ts) + uintSize(f.committedAt) +
+    keySize(KEY.ph) + binSize(32) +
+    keySize(KEY.ch) + binSize(32) +
+    keySize(KEY.v) + uintSize(f.payloadVersion) +
+    keySize(KEY.f) + uintSize(f.flags) +
+    keySize(KEY.p) + binSize(f.payload.length);
+  if (f.batch !== undefined) {
+    entries++;
+    size += keySize(KEY.b) + 1 + uintSize(f.batch.first) + uintSize(f.batch.index) + uintSize(f.batch.count);
+  }
+  if (f.encryption !== undefined) {
+    entries++;
+    size += keySize(KEY.x) + 1 + keySize(KEY.ks) + binSize(f.encryption.scope.length) + keySize(KEY.nc) + binSize(f.encryption.nonce.length);
+  }
+  let extensionKeys: Uint8Array[] = [];
+  if (f.extensions !== undefined && f.extensions.size > 0) {
+    entries++;
+    const sorted = [...f.extensions.keys()].sort();
+    extensionKeys = sorted.map((k) => utf8.encode(k));
+    size += keySize(KEY.r) + 3;
+    sorted.forEach((k, i) => {
+      size += strSize(extensionKeys[i]!.length) + binSize(f.extensions!.get(k)!.length);
+    });
+  }
+  const w = new Writer(FRAME_HEADER_BYTES + size, FRAME_HEADER_BYTES);
+  w.mapHeader(entries);
+  w.key(KEY.t);
+  w.uint(FrameType.EVENT);
+  w.key(KEY.id);
+  w.bin(f.id);
+  w.key(KEY.g);
+  w.uint(f.globalSequence);
+  w.key(KEY.n);
+  w.uint(f.entitySequence);
+  w.key(KEY.k);
+  w.uint(f.kind);
+  w.key(KEY.e);
+  w.str(entityBytes);
+  w.key(KEY.s);
+  w.str(scopeBytes);
+  w.key(KEY.ts);
+  w.uint(f.committedAt);
+  w.key(KEY.ph);
+  w.bin(f.prevHash);
+  w.key(KEY.ch);
+  w.bin(f.contentHash);
+  w.key(KEY.v);
+  w.uint(f.payloadVersion);
+  w.key(KEY.f);
+  w.uint(f.flags);
+  if (f.batch !== undefined) {
+    w.key(KEY.b);
+    w.arrayHeader(3);
+    w.uint(f.batch.first);
+    w.uint(f.batch.index);
+    w.uint(f.batch.count);
+  }
+  if (f.encryption !== undefined) {
+    w.key(KEY.x);
+    w.mapHeader(2);
+    w.key(KEY.ks);
+    w.bin(f.encryption.scope);
+    w.key(KEY.nc);
+    w.bin(f.encryption.nonce);
+  }
+  if (extensionKeys.length > 0) {
+    w.key(KEY.r);
+    w.mapHeader(extensionKeys.length);
+    const sorted = [...f.extensions!.keys()].sort();
+    sorted.forEach((k, i) => {
+      w.str(extensionKeys[i]!);
+      w.bin(f.extensions!.get(k)!);
+    });
+  }
+  w.key(KEY.p);
+  w.bin(f.payload);
+  return finishFrame(w);
+}
+
+export function encodeSealFrame(f: SealFrame): Uint8Array {
+  const size =
+    3 +
+    keySize(KEY.t) + 1 +
+    keySize(KEY.g0) + uintSize(f.firstSequence) +
+    keySize(KEY.g1) + uintSize(f.lastSequence) +
+    keySize(KEY.c) + uintSize(f.count) +
+    keySize(KEY.kid) + binSize(f.keyId.length) +
+    keySize(KEY.root) + binSize(f.root.length) +
+    keySize(KEY.sig) + binSize(f.signature.length);
+  const w = new Writer(FRAME_HEADER_BYTES + size, FRAME_HEADER_BYTES);
+  w.mapHeader(7);
+  w.key(KEY.t);
+  w.uint(FrameType.SEAL);
+  w.key(KEY.g0);
+  w.uint(f.firstSequence);
+  w.key(KEY.g1);
+  w.uint(f.lastSequence);
+  w.key(KEY.c);
+  w.uint(f.count);
+  w.key(KEY.kid);
+  w.bin(f.keyId);
+  w.key(KEY.root);
+  w.bin(f.root);
+  w.key(KEY.sig);
+  w.bin(f.signature);
+  return finishFrame(w);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/** Why a body failed to decode; the caller turns it into ERR_CORRUPT_SEGMENT with file and offset. */
+export class FrameDecodeError extends Error {}
+
+const utf8d = new TextDecoder('utf-8', { fatal: true });
+
+class Reader {
+  pos = 0;
+  readonly dv: DataView;
+  constructor(readonly buf: Uint8Array) {
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new FrameDecodeError(`body truncated at byte ${this.pos}`);
+  }
+  byte(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+  uint(): number {
+    const b = this.byte();
+    if (b < 0x80) return b;
+    switch (b) {
+      case 0xcc:
+        return this.byte();
+      case 0xcd:
+        this.need(2);
+        this.pos += 2;
+        return this.dv.getUint16(this.pos - 2);
+      case 0xce:
+        this.need(4);
+        this.pos += 4;
+        return this.dv.getUint32(this.pos - 4);
+      case 0xcf: {
+        this.need(8);
+        this.pos += 8;
+        const v = this.dv.getBigUint64(this.pos - 8);
+        if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new FrameDecodeError('integer exceeds 2^53');
+        return Number(v);
+      }
+      default:
+        throw new FrameDecodeError(`expected an unsigned integer at byte ${this.pos - 1}`);
+    }
+  }
+  len(b: number, fix: number, fixMask: number, l8: number, l16: number, l32: number, what: string): number {
+    if ((b & ~fixMask) === fix) return b & fixMask;
+    if (b === l8) return this.byte();
+    if (b === l16) {
+      this.need(2);
+      this.pos += 2;
+      return this.dv.getUint16(this.pos - 2);
+    }
+    if (b === l32) {
+      this.need(4);
+      this.pos += 4;
+      return this.dv.getUint32(this.pos - 4);
+    }
+    throw new FrameDecodeError(`expected ${what} at byte ${this.pos - 1}`);
+  }
+  bin(): Uint8Array {
+    const b = this.byte();
+    const n = this.len(b, -1, 0, 0xc4, 0xc5, 0xc6, 'bin');
+    this.need(n);
+    this.pos += n;
+    return this.buf.subarray(this.pos - n, this.pos);
+  }
+  binOf(n: number, what: string): Uint8Array {
+    const v = this.bin();
+    if (v.length !== n) throw new FrameDecodeError(`${what} must be ${n} bytes, got ${v.length}`);
+    return v;
+  }
+  str(): string {
+    const b = this.byte();
+    const n = this.len(b, 0xa0, 0x1f, 0xd9, 0xda, 0xdb, 'str');
+    this.need(n);
+    this.pos += n;
+    try {
+      return utf8d.decode(this.buf.subarray(this.pos - n, this.pos));
+    } catch {
+      throw new FrameDecodeError('string is not valid UTF-8');
+    }
+  }
+  mapLen(): number {
+    const b = this.byte();
+    return this.len(b, 0x80, 0x0f, -1, 0xde, 0xdf, 'map');
+  }
+  arrayLen(): number {
+    const b = this.byte();
+    return this.len(b, 0x90, 0x0f, -1, 0xdc, 0xdd, 'array');
+  }
+}
+
+const REQUIRED_EVENT_KEYS = ['id', 'g', 'n', 'k', 'e', 's', 'ts', 'ph', 'ch', 'v', 'f', 'p'] as const;
+
+/** Decodes a frame body. Throws FrameDecodeError on anything that is not a well-formed v1 body. */
+export function decodeFrameBody(body: Uint8Array): Frame {
+  const r = new Reader(body);
+  const entries = r.mapLen();
+  if (entries === 0) throw new FrameDecodeError('empty body map');
+  const first = r.str();
+  if (first !== 't') throw new FrameDecodeError('body must start with key t');
+  const type = r.uint();
+  const seen = new Set<string>();
+  if (type === FrameType.EVENT) {
+    const f: Record<string, unknown> = { type: 0 };
+    for (let i = 1; i < entries; i++) {
+      const key = r.str();
+      if (seen.has(key)) throw new FrameDecodeError(`duplicate key ${key}`);
+      seen.add(key);
+      switch (key) {
+        case 'id': f.id = r.binOf(16, 'event id'); break;
+        case 'g': f.globalSequence = r.uint(); break;
+        case 'n': f.entitySequence = r.uint(); break;
+        case 'k': {
+          const k = r.uint();
+          if (k > 0xffff) throw new FrameDecodeError('kind exceeds u16');
+          f.kind = k;
+          break;
+        }
+        case 'e': f.entity = r.str(); break;
+        case 's': f.scope = r.str(); break;
+        case 'ts': f.committedAt = r.uint(); break;
+        case 'ph': f.prevHash = r.binOf(32, 'prev hash'); break;
+        case 'ch': f.contentHash = r.binOf(32, 'content hash'); break;
+        case 'v': f.payloadVersion = r.uint(); break;
+        case 'f': f.flags = r.uint(); break;
+        case 'b': {
+          if (r.arrayLen() !== 3) throw new FrameDecodeError('batch ref must have 3 items');
+          const first = r.uint();
+          const index = r.uint();
+          const count = r.uint();
+          if (count === 0 || index >= count) throw new FrameDecodeError('batch ref index out of range');
+          f.batch = { first, index, count };
+          break;
+        }
+        case 'x': {
+          if (r.mapLen() !== 2 || r.str() !== 'ks') throw new FrameDecodeError('bad encryption ref');
+          const scope = r.bin();
+          if (r.str() !== 'nc') throw new FrameDecodeError('bad encryption ref');
+          f.encryption = { scope, nonce: r.binOf(24, 'nonce') };
+          break;
+        }
+        case 'r': {
+          const n = r.mapLen();
+          const m = new Map<string, Uint8Array>();
+          for (let j = 0; j < n; j++) m.set(r.str(), r.bin());
+          f.extensions = m;
+          break;
+        }
+        case 'p': f.payload = r.bin(); break;
+        default:
+          throw new FrameDecodeError(`unknown key ${key}`);
+      }
+    }
+    for (const k of REQUIRED_EVENT_KEYS) if (!seen.has(k)) throw new FrameDecodeError(`missing key ${k}`);
+    if (r.pos !== body.length) throw new FrameDecodeError('trailing bytes after body');
+    return f as unknown as EventFrame;
+  }
+  if (type === FrameType.SEAL) {
+    if (entries !== 7) throw new FrameDecodeError('seal frame must have 7 keys');
+    const expect = (k: string) => {
+      if (r.str() !== k) throw new FrameDecodeError(`seal frame: expected key ${k}`);
+    };
+    expect('g0');
+    const firstSequence = r.uint();
+    expect('g1');
+    const lastSequence = r.uint();
+    expect('c');
+    const count = r.uint();
+    expect('kid');
+    const keyId = r.binOf(32, 'key id');
+    expect('root');
+    const root = r.binOf(32, 'root');
+    expect('sig');
+    const signature = r.binOf(64, 'signature');
+    if (r.pos !== body.length) throw new FrameDecodeError('trailing bytes after seal');
+    return { type: 1, firstSequence, lastSequence, count, keyId, root, signature };
+  }
+  throw new FrameDecodeError(`unknown frame type ${type}`);
+}
+
+export interface FrameHeaderView {
+  readonly magic: number;
+  readonly length: number;
+  readonly crc: number;
+}
+
+export function readFrameHeader(buf: Uint8Array, pos: number): FrameHeaderView {
+  const dv = new DataView(buf.buffer, buf.byteOffset + pos, FRAME_HEADER_BYTES);
+  return { magic: dv.getUint32(0), length: dv.getUint32(4), crc: dv.getUint32(8) };
+}
+
+/** True when a complete, CRC-valid frame starts at `pos` (used to tell corruption from a torn tail). */
+export function isValidFrameAt(buf: Uint8Array, pos: number): boolean {
+  if (pos + FRAME_HEADER_BYTES > buf.length) return false;
+  const h = readFrameHeader(buf, pos);
+  if (h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES) return false;
+  const end = pos + FRAME_HEADER_BYTES + h.length;
+  if (end > buf.length) return false;
+  return crc32(buf.subarray(pos + FRAME_HEADER_BYTES, end)) === h.crc;
+}

@@ -1,0 +1,148 @@
+// The live set of segment files: committed length per segment and lazily opened read handles.
+// The active segment shares the writer's handle, so reads see exactly what was committed.
+
+import { crc32 } from 'node:zlib';
+import { BatpakError, ioError } from '../errors.js';
+import { bytesEqual } from '../encoding/hex.js';
+import type { Fs, FsFile } from '../fs/fs.js';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC } from './format.js';
+import { decodeFrameBody, FrameDecodeError, readFrameHeader, type EventFrame } from './frame.js';
+
+interface SegmentSlot {
+  readonly id: number;
+  readonly path: string;
+  /** Bytes of committed data (header + committed frames). */
+  size: number;
+  handle: FsFile | undefined;
+  /** The writer owns this handle: do not close it here. */
+  shared: boolean;
+  opening: Promise<FsFile> | undefined;
+}
+
+export interface FrameLocation {
+  readonly segmentId: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+export class SegmentSet {
+  readonly #fs: Fs;
+  readonly #slots = new Map<number, SegmentSlot>();
+
+  constructor(fs: Fs) {
+    this.#fs = fs;
+  }
+
+  add(id: number, path: string, size: number, handle?: FsFile): void {
+    this.#slots.set(id, { id, path, size, handle, shared: handle !== undefined, opening: undefined });
+  }
+
+  has(id: number): boolean {
+    return this.#slots.has(id);
+  }
+
+  path(id: number): string {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) throw new BatpakError('ERR_NOT_FOUND', `segment ${id} is not part of the store`);
+    return slot.path;
+  }
+
+  size(id: number): number {
+    return this.#slots.get(id)?.size ?? 0;
+  }
+
+  setSize(id: number, size: number): void {
+    const slot = this.#slots.get(id);
+    if (slot !== undefined) slot.size = size;
+  }
+
+  /** Segment ids, ascending. */
+  ids(): number[] {
+    return [...this.#slots.keys()].sort((a, b) => a - b);
+  }
+
+  get count(): number {
+    return this.#slots.size;
+  }
+
+  totalBytes(): number {
+    let n = 0;
+    for (const s of this.#slots.values()) n += s.size;
+    return n;
+  }
+
+  async handle(id: number): Promise<FsFile> {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) throw new BatpakError('ERR_NOT_FOUND', `segment ${id} is not part of the store`);
+    if (slot.handle !== undefined) return slot.handle;
+    if (slot.opening === undefined) {
+      slot.opening = this.#fs.open(slot.path).then(
+        (h) => {
+          slot.handle = h;
+          slot.opening = undefined;
+          return h;
+        },
+        (err: unknown) => {
+          slot.opening = undefined;
+          throw ioError(err, `cannot open segment ${slot.path}`, { file: slot.path });
+        },
+      );
+    }
+    return slot.opening;
+  }
+
+  /** The writer moved on from this segment: its handle becomes an ordinary read handle. */
+  release(id: number): void {
+    const slot = this.#slots.get(id);
+    if (slot !== undefined) slot.shared = false;
+  }
+
+  /** Drops a segment from the set, closing its read handle (not a writer-shared one). */
+  async remove(id: number): Promise<void> {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return;
+    this.#slots.delete(id);
+    if (slot.handle !== undefined && !slot.shared) await slot.handle.close().catch(() => undefined);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const slot of this.#slots.values()) {
+      if (slot.handle !== undefined && !slot.shared) await slot.handle.close().catch(() => undefined);
+      slot.handle = undefined;
+    }
+  }
+
+  /** Reads and checks one frame (magic, length, CRC, decode, id), or fails with a typed error. */
+  async readEventFrame(loc: FrameLocation, idBytes: Uint8Array): Promise<EventFrame> {
+    const file = await this.handle(loc.segmentId);
+    const path = this.path(loc.segmentId);
+    let bytes: Uint8Array;
+    try {
+      bytes = await file.readAt(loc.offset, loc.length);
+    } catch (err) {
+      throw ioError(err, `cannot read ${path} at ${loc.offset}`, { file: path, offset: loc.offset });
+    }
+    if (bytes.length !== loc.length) {
+      throw new BatpakError('ERR_IO', `short read of ${path} at ${loc.offset}: ${bytes.length} of ${loc.length} bytes`, {
+        details: { file: path, offset: loc.offset },
+      });
+    }
+    const bad = (reason: string) =>
+      new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${path} at offset ${loc.offset}: ${reason}`, {
+        details: { file: path, offset: loc.offset, reason },
+      });
+    const h = readFrameHeader(bytes, 0);
+    if (h.magic !== FRAME_MAGIC || h.length !== loc.length - FRAME_HEADER_BYTES) throw bad('frame header does not match the index');
+    const body = bytes.subarray(FRAME_HEADER_BYTES);
+    if (crc32(body) !== h.crc) throw bad('frame CRC mismatch');
+    let frame;
+    try {
+      frame = decodeFrameBody(body);
+    } catch (err) {
+      if (err instanceof FrameDecodeError) throw bad(`frame body does not decode: ${err.message}`);
+      throw err;
+    }
+    if (frame.type !== 0 || !bytesEqual(frame.id, idBytes)) throw bad('frame is not the indexed event');
+    return frame;
+  }
+}

@@ -1,0 +1,141 @@
+// The segment writer: appends whole commit groups to the active segment (one gathered write, then one
+// fsync under sync 'always'), rotates between groups, and cuts a failed group back off the file.
+
+import { dirname } from 'node:path';
+import { BatpakError, ioError } from '../errors.js';
+import type { Fs, FsFile } from '../fs/fs.js';
+import { encodeSegmentHeader, FORMAT_VERSION } from './format.js';
+
+export interface ActiveSegment {
+  readonly id: number;
+  readonly path: string;
+  readonly file: FsFile;
+  size: number;
+}
+
+export interface SegmentWriterOptions {
+  readonly fs: Fs;
+  readonly segmentPath: (id: number) => string;
+  readonly segmentMaxBytes: number;
+  readonly sync: boolean;
+  /** Called after a rotation made a new segment durable and active. */
+  readonly onRotate: (segment: ActiveSegment, previous: ActiveSegment) => void;
+}
+
+/** Creates a segment file durably: header written, file fsynced, directory fsynced. */
+export async function createSegment(fs: Fs, path: string, id: number, nowMs: number): Promise<ActiveSegment> {
+  let file: FsFile | undefined;
+  try {
+    file = await fs.open(path, { create: true, exclusive: true });
+    const header = encodeSegmentHeader({ version: FORMAT_VERSION, flags: 0, segmentId: id, createdAtMs: nowMs });
+    await file.append([header]);
+    await file.fsync();
+    await fs.syncDir(dirname(path));
+    return { id, path, file, size: header.length };
+  } catch (err) {
+    if (file !== undefined) await file.close().catch(() => undefined);
+    await fs.remove(path, { force: true }).catch(() => undefined);
+    throw ioError(err, `cannot create segment ${path}`, { file: path });
+  }
+}
+
+export class SegmentWriter {
+  readonly #opts: SegmentWriterOptions;
+  #active: ActiveSegment;
+  #failure: BatpakError | undefined;
+
+  constructor(active: ActiveSegment, opts: SegmentWriterOptions) {
+    this.#active = active;
+    this.#opts = opts;
+  }
+
+  get active(): ActiveSegment {
+    return this.#active;
+  }
+
+  /** Set once a failure left the file in an unknown state; every later write is refused. */
+  get failure(): BatpakError | undefined {
+    return this.#failure;
+  }
+
+  #refuseIfFailed(): void {
+    if (this.#failure !== undefined) {
+      throw new BatpakError('ERR_WRITER_FAILED', `the writer stopped after an earlier failure; reopen the store: ${this.#failure.message}`, {
+        cause: this.#failure,
+      });
+    }
+  }
+
+  /**
+   * Writes one group; resolves with the segment and offset of its first byte once the group is on
+   * disk (and durable under sync). On failure the group is cut off the file again, so a later group
+   * never lands behind a partial one; if that cut fails too, the writer refuses all further writes.
+   */
+  async writeGroup(frames: readonly Uint8Array[], nowMs: number): Promise<{ segmentId: number; offset: number }> {
+    this.#refuseIfFailed();
+    await this.#rotateIfFull(nowMs);
+    const seg = this.#active;
+    const start = seg.size;
+    let bytes = 0;
+    for (const f of frames) bytes += f.length;
+    try {
+      await seg.file.append(frames);
+      seg.size = start + bytes;
+    } catch (err) {
+      await this.#cutBack(seg, start, err);
+      throw ioError(err, `cannot append to ${seg.path}`, { file: seg.path, offset: start });
+    }
+    if (this.#opts.sync) {
+      try {
+        await seg.file.fsync();
+      } catch (err) {
+        // After a failed fsync the kernel may have dropped the dirty pages and a retry can lie:
+        // nothing on this file can be trusted until recovery runs again.
+        this.#failure = ioError(err, `fsync of ${seg.path} failed`, { file: seg.path });
+        throw this.#failure;
+      }
+    }
+    return { segmentId: seg.id, offset: start };
+  }
+
+  async #cutBack(seg: ActiveSegment, start: number, cause: unknown): Promise<void> {
+    try {
+      await seg.file.truncate(start);
+      await seg.file.fsync();
+      seg.size = start;
+    } catch (err) {
+      this.#failure = ioError(err, `cannot cut a failed write back off ${seg.path} (after: ${String(cause)})`, {
+        file: seg.path,
+        offset: start,
+      });
+    }
+  }
+
+  async #rotateIfFull(nowMs: number): Promise<void> {
+    const seg = this.#active;
+    if (seg.size < this.#opts.segmentMaxBytes) return;
+    if (!this.#opts.sync) {
+      try {
+        await seg.file.fsync();
+      } catch (err) {
+        this.#failure = ioError(err, `fsync of ${seg.path} failed`, { file: seg.path });
+        throw this.#failure;
+      }
+    }
+    const id = seg.id + 1;
+    const next = await createSegment(this.#opts.fs, this.#opts.segmentPath(id), id, nowMs);
+    this.#active = next;
+    this.#opts.onRotate(next, seg);
+  }
+
+  /** fsync of the active segment (for sync 'none' stores and close). */
+  async sync(): Promise<void> {
+    this.#refuseIfFailed();
+    try {
+      await this.#active.file.fsync();
+    } catch (err) {
+      this.#failure = ioError(err, `fsync of ${this.#active.path} failed`, { file: this.#active.path });
+      throw this.#failure;
+    }
+  }
+}

@@ -1,0 +1,602 @@
+// Store: composes the layers into the public API. The append path is one pipeline — validate → (seal)
+// → hash → sequence → encode frame → group-commit write + fsync → index → receipt; reads go through Fs.
+
+import { join } from 'node:path';
+import { walkAncestors as walk } from './chain/ancestry.js';
+import { verifyChain as verify, ZERO_HASH } from './chain/verify.js';
+import type { EventDefinition } from './event.js';
+import { BatpakError, ioError } from './errors.js';
+import type { FsFile, FsLock } from './fs/fs.js';
+import type { IndexEntry } from './index/entry.js';
+import { MemoryIndex } from './index/memory.js';
+import { isEventIdString } from './id.js';
+import { checkKind, kindToRaw, type EventKind } from './kind.js';
+import { LOCK_FILE, segmentFileName } from './segment/format.js';
+import { encodeEventFrame } from './segment/frame.js';
+import { GroupCommitter, type PreparedGroup } from './segment/group-commit.js';
+import { recoverLog, type RecoveredEvent } from './segment/recovery.js';
+import { SegmentSet } from './segment/set.js';
+import { createSegment, SegmentWriter } from './segment/writer.js';
+import { batchDrafts, checkAppendOptions, rawDraft, typedDraft, type AppendOptions, type BatchItem, type EventDraft, type SequencedEvent } from './store/append.js';
+import { resolveOptions, type ResolvedOptions, type StoreOptions } from './store/options.js';
+import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
+import type { AncestorWalk, AppendReceipt, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
+
+interface Settle<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+type Intent =
+  | { readonly type: 'single'; readonly draft: EventDraft; readonly expected: number | undefined; readonly settle: Settle<AppendReceipt> }
+  | { readonly type: 'batch'; readonly drafts: readonly EventDraft[]; readonly settle: Settle<AppendReceipt[]> };
+
+/** Largest number of bytes one commit group writes; bigger queues split into several groups. */
+const MAX_GROUP_BYTES = 8 * 1024 * 1024;
+
+function entryFromRecovered(r: RecoveredEvent): IndexEntry {
+  const f = r.frame;
+  return {
+    eventId: Buffer.from(f.id).toString('hex'),
+    idBytes: f.id,
+    globalSequence: f.globalSequence,
+    entitySequence: f.entitySequence,
+    kind: f.kind,
+    entity: f.entity,
+    scope: f.scope,
+    committedAt: f.committedAt,
+    prevHash: f.prevHash,
+    contentHash: f.contentHash,
+    payloadVersion: f.payloadVersion,
+    flags: f.flags,
+    batch: f.batch,
+    encryption: f.encryption,
+    extensions: f.extensions,
+    segmentId: r.segmentId,
+    offset: r.offset,
+    length: r.length,
+    sealIndex: undefined,
+  };
+}
+
+export class Store {
+  readonly #opts: ResolvedOptions;
+  readonly #index: MemoryIndex;
+  readonly #segments: SegmentSet;
+  readonly #writer: SegmentWriter | undefined;
+  readonly #committer: GroupCommitter<Intent> | undefined;
+  readonly #lock: FsLock | undefined;
+  #nextGlobal: number;
+  #lastCommittedAt: number;
+  #closing: Promise<void> | undefined;
+
+  private constructor(init: {
+    opts: ResolvedOptions;
+    index: MemoryIndex;
+    segments: SegmentSet;
+    writer: SegmentWriter | undefined;
+    lock: FsLock | undefined;
+    nextGlobal: number;
+    lastCommittedAt: number;
+  }) {
+    this.#opts = init.opts;
+    this.#index = init.index;
+    this.#segments = init.segments;
+    this.#writer = init.writer;
+    this.#lock = init.lock;
+    this.#nextGlobal = init.nextGlobal;
+    this.#lastCommittedAt = init.lastCommittedAt;
+    const writer = init.writer;
+    this.#committer =
+      writer === undefined
+        ? undefined
+        : new GroupCommitter<Intent>(
+            {
+              prepare: (intents) => this.#prepare(intents),
+              write: (frames) => writer.writeGroup(frames, this.#opts.now()),
+            },
+            MAX_GROUP_BYTES,
+          );
+  }
+
+  /** Opens (creating if needed) the store in `options.dir`. Writable opens take the directory lock. */
+  static async open(options: StoreOptions): Promise<Store> {
+    const opts = resolveOptions(options);
+    checkRegistry(opts);
+    if (opts.signingPolicy === 'required' && opts.signingKey === undefined) {
+      throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', "signingPolicy 'required' needs a signingKey");
+    }
+    if (opts.signingKey !== undefined || opts.encryption !== undefined) {
+      throw new BatpakError('ERR_INVALID_OPTION', 'signing and payload encryption are not available in this build');
+    }
+    const { fs, dir } = opts;
+    let lock: FsLock | undefined;
+    if (opts.readOnly) {
+      const st = await fs.stat(dir).catch((err: unknown) => {
+        throw ioError(err, `cannot stat ${dir}`, { file: dir });
+      });
+      if (st === null || !st.isDirectory) throw new BatpakError('ERR_NOT_FOUND', `no store directory at ${dir}`, { details: { file: dir } });
+    } else {
+      try {
+        await fs.mkdir(dir, { recursive: true });
+      } catch (err) {
+        throw ioError(err, `cannot create store directory ${dir}`, { file: dir });
+      }
+      lock = await fs.lock(join(dir, LOCK_FILE));
+    }
+    try {
+      return await Store.#openLocked(opts, lock);
+    } catch (err) {
+      await lock?.release().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Opens without the writer lock, beside a live writer; sees what was committed at open. */
+  static openReadOnly(dir: string, options: Omit<StoreOptions, 'dir' | 'readOnly'> = {}): Promise<Store> {
+    return Store.open({ ...options, dir, readOnly: true });
+  }
+
+  static async #openLocked(opts: ResolvedOptions, lock: FsLock | undefined): Promise<Store> {
+    const { fs, dir } = opts;
+    const segmentPath = (id: number) => join(dir, segmentFileName(id));
+    const log = await recoverLog(fs, dir, segmentPath);
+    for (const d of log.discarded) {
+      opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`);
+    }
+    const index = new MemoryIndex();
+    let lastCommittedAt = 0;
+    for (const r of log.events) {
+      index.insert(entryFromRecovered(r));
+      lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
+    }
+    const segments = new SegmentSet(fs);
+    let writer: SegmentWriter | undefined;
+    const newest = log.segments[log.segments.length - 1];
+    for (const s of log.segments) {
+      if (s !== newest || opts.readOnly) segments.add(s.id, s.path, s.committedEnd);
+    }
+    if (!opts.readOnly) {
+      let active;
+      if (newest !== undefined && newest.header !== undefined) {
+        let file: FsFile | undefined;
+        try {
+          file = await fs.open(newest.path, { write: true });
+          if (newest.fileSize !== newest.committedEnd) {
+            // Cut the torn tail (or an incomplete batch) so new frames never land behind it.
+            await file.truncate(newest.committedEnd);
+            await file.fsync();
+          }
+        } catch (err) {
+          await file?.close().catch(() => undefined);
+          throw ioError(err, `cannot prepare ${newest.path} for appending`, { file: newest.path });
+        }
+        active = { id: newest.id, path: newest.path, file, size: newest.committedEnd };
+      } else {
+        const id = newest?.id ?? 1;
+        if (newest !== undefined) {
+          // A newest segment that never got its header: nothing was committed in it.
+          try {
+            await fs.remove(newest.path);
+            await fs.syncDir(dir);
+          } catch (err) {
+            throw ioError(err, `cannot remove torn segment ${newest.path}`, { file: newest.path });
+          }
+        }
+        active = await createSegment(fs, segmentPath(id), id, opts.now());
+      }
+      segments.add(active.id, active.path, active.size, active.file);
+      writer = new SegmentWriter(active, {
+        fs,
+        segmentPath,
+        segmentMaxBytes: opts.segmentMaxBytes,
+        sync: opts.sync === 'always',
+        onRotate: (next, previous) => {
+          segments.release(previous.id);
+          segments.add(next.id, next.path, next.size, next.file);
+        },
+      });
+    }
+    const store = new Store({
+      opts,
+      index,
+      segments,
+      writer,
+      lock,
+      nextGlobal: index.lastGlobalSequence() + 1,
+      lastCommittedAt,
+    });
+    if (opts.chainVerification === 'recompute') {
+      const report = await store.verifyChain();
+      if (!report.intact) {
+        await store.close();
+        throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `chain verification failed at open: ${describeReport(report)}`, {
+          details: { report },
+        });
+      }
+    }
+    return store;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Writes
+
+  /** Appends one typed event; resolves with its receipt once committed (fsynced by default). */
+  async append<T>(coord: unknown, event: EventDefinition<T>, payload: T, options?: AppendOptions): Promise<AppendReceipt> {
+    this.#assertWritable();
+    const opts = checkAppendOptions(options);
+    const draft = typedDraft(coord, event, payload, opts.idempotencyKey, this.#limits());
+    return this.#submitSingle(draft, opts);
+  }
+
+  /** Appends application bytes under a user kind (payload version 0, flagged raw). */
+  async appendRaw(coord: unknown, kind: EventKind, bytes: Uint8Array, options?: AppendOptions): Promise<AppendReceipt> {
+    this.#assertWritable();
+    const opts = checkAppendOptions(options);
+    const draft = rawDraft(coord, kind, bytes, opts.idempotencyKey, this.#limits());
+    return this.#submitSingle(draft, opts);
+  }
+
+  /** Appends several events atomically: after any crash either all are visible or none. */
+  async appendBatch(items: readonly BatchItem[]): Promise<AppendReceipt[]> {
+    this.#assertWritable();
+    const drafts = batchDrafts(items, { ...this.#limits(), batchMaxEvents: this.#opts.batchMaxEvents });
+    let bytes = 0;
+    for (const d of drafts) bytes += d.payload.length + 256;
+    return new Promise<AppendReceipt[]>((resolve, reject) => {
+      this.#committer!.submit({ type: 'batch', drafts, settle: { resolve, reject } }, bytes);
+    });
+  }
+
+  #submitSingle(draft: EventDraft, opts: AppendOptions): Promise<AppendReceipt> {
+    const expected = opts.expectedSequence === undefined ? undefined : Number(opts.expectedSequence);
+    return new Promise<AppendReceipt>((resolve, reject) => {
+      this.#committer!.submit({ type: 'single', draft, expected, settle: { resolve, reject } }, draft.payload.length + 256);
+    });
+  }
+
+  #limits() {
+    return { payloadMaxBytes: this.#opts.payloadMaxBytes, registry: this.#opts.registry, now: this.#opts.now() };
+  }
+
+  /** Sequences a commit group against committed state and encodes its frames. */
+  #prepare(intents: readonly Intent[]): PreparedGroup {
+    const heads = new Map<string, { seq: number; hash: Uint8Array }>();
+    const head = (entity: string) => {
+      const h = heads.get(entity);
+      if (h !== undefined) return h;
+      const e = this.#index.head(entity);
+      return e === undefined ? { seq: 0, hash: ZERO_HASH } : { seq: e.entitySequence, hash: e.contentHash };
+    };
+    let next = this.#nextGlobal;
+    const committedAt = Math.max(this.#opts.now(), this.#lastCommittedAt);
+    const frames: Uint8Array[] = [];
+    const accepted: { intent: Intent; events: SequencedEvent[]; frames: Uint8Array[] }[] = [];
+    const waiting: { intent: Intent & { type: 'single' }; eventId: string }[] = [];
+    const inGroup = new Set<string>();
+
+    const sequence = (d: EventDraft, batch: SequencedEvent['batch']): SequencedEvent => {
+      const h = head(d.entity);
+      const ev: SequencedEvent = { draft: d, globalSequence: next++, entitySequence: h.seq + 1, prevHash: h.hash, committedAt, batch, flags: d.flags };
+      heads.set(d.entity, { seq: ev.entitySequence, hash: d.contentHash });
+      return ev;
+    };
+
+    for (const intent of intents) {
+      if (intent.type === 'single') {
+        const d = intent.draft;
+        if (d.keyed) {
+          const existing = this.#index.get(d.eventId);
+          if (existing !== undefined) {
+            intent.settle.resolve(this.#receiptOf(existing));
+            continue;
+          }
+          if (inGroup.has(d.eventId)) {
+            waiting.push({ intent, eventId: d.eventId });
+            continue;
+          }
+        }
+        const current = head(d.entity).seq;
+        if (intent.expected !== undefined && intent.expected !== current) {
+          intent.settle.reject(
+            new BatpakError('ERR_SEQUENCE_CONFLICT', `entity ${d.entity} is at sequence ${current}, expected ${intent.expected}`, {
+              details: { entity: d.entity, expected: intent.expected, actual: current },
+            }),
+          );
+          continue;
+        }
+        inGroup.add(d.eventId);
+        accepted.push({ intent, events: [sequence(d, undefined)], frames: [] });
+      } else {
+        const existing = intent.drafts.map((d) => (d.keyed ? this.#index.get(d.eventId) : undefined));
+        const known = existing.filter((e) => e !== undefined).length;
+        if (known === intent.drafts.length) {
+          intent.settle.resolve(existing.map((e) => this.#receiptOf(e!)));
+          continue;
+        }
+        if (known > 0 || intent.drafts.some((d) => inGroup.has(d.eventId))) {
+          intent.settle.reject(new BatpakError('ERR_INVALID_ARGUMENT', 'a batch repeats some, but not all, idempotency keys of earlier appends'));
+          continue;
+        }
+        const first = next;
+        const count = intent.drafts.length;
+        const events = intent.drafts.map((d, index) => {
+          inGroup.add(d.eventId);
+          return sequence(d, { first, index, count });
+        });
+        accepted.push({ intent, events, frames: [] });
+      }
+    }
+
+    for (const a of accepted) {
+      for (const ev of a.events) {
+        const d = ev.draft;
+        const frame = encodeEventFrame({
+          type: 0,
+          id: d.id,
+          globalSequence: ev.globalSequence,
+          entitySequence: ev.entitySequence,
+          kind: d.kind,
+          entity: d.entity,
+          scope: d.scope,
+          committedAt: ev.committedAt,
+          prevHash: ev.prevHash,
+          contentHash: d.contentHash,
+          payloadVersion: d.payloadVersion,
+          flags: ev.flags,
+          batch: ev.batch,
+          encryption: d.encryption,
+          payload: d.payload,
+        });
+        a.frames.push(frame);
+        frames.push(frame);
+      }
+    }
+
+    return {
+      frames,
+      commit: ({ segmentId, offset }) => {
+        let at = offset;
+        for (const a of accepted) {
+          const receipts: AppendReceipt[] = [];
+          a.events.forEach((ev, i) => {
+            const frame = a.frames[i]!;
+            const d = ev.draft;
+            const entry: IndexEntry = {
+              eventId: d.eventId,
+              idBytes: d.id,
+              globalSequence: ev.globalSequence,
+              entitySequence: ev.entitySequence,
+              kind: d.kind,
+              entity: d.entity,
+              scope: d.scope,
+              committedAt: ev.committedAt,
+              prevHash: ev.prevHash,
+              contentHash: d.contentHash,
+              payloadVersion: d.payloadVersion,
+              flags: ev.flags,
+              batch: ev.batch,
+              encryption: d.encryption,
+              extensions: undefined,
+              segmentId,
+              offset: at,
+              length: frame.length,
+              sealIndex: undefined,
+            };
+            at += frame.length;
+            this.#index.insert(entry);
+            receipts.push(this.#receiptOf(entry));
+          });
+          if (a.intent.type === 'single') a.intent.settle.resolve(receipts[0]!);
+          else a.intent.settle.resolve(receipts);
+        }
+        if (frames.length > 0) {
+          this.#segments.setSize(segmentId, at);
+          this.#nextGlobal = next;
+          this.#lastCommittedAt = committedAt;
+        }
+        for (const w of waiting) {
+          const e = this.#index.get(w.eventId);
+          if (e === undefined) w.intent.settle.reject(new BatpakError('ERR_IO', 'the append this idempotent retry waited for failed'));
+          else w.intent.settle.resolve(this.#receiptOf(e));
+        }
+      },
+      abort: (error) => {
+        const err = ioError(error, 'append failed');
+        for (const a of accepted) a.intent.settle.reject(err);
+        for (const w of waiting) w.intent.settle.reject(err);
+      },
+    };
+  }
+
+  #receiptOf(e: IndexEntry): AppendReceipt {
+    return baseReceipt(e);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads
+
+  /** The decoded, upcast event. ERR_NOT_FOUND for an unknown id. */
+  async get<T = unknown>(eventId: string): Promise<StoredEvent<T>> {
+    this.#assertOpen();
+    const entry = this.#entry(eventId);
+    return (await this.#load(entry)) as StoredEvent<T>;
+  }
+
+  /** The stored payload bytes exactly as on disk (ciphertext when sealed). */
+  async getRaw(eventId: string): Promise<RawEvent> {
+    this.#assertOpen();
+    const entry = this.#entry(eventId);
+    const frame = await this.#segments.readEventFrame(entry, entry.idBytes);
+    return { header: headerOf(entry), coordinate: coordinateOf(entry), bytes: new Uint8Array(frame.payload) };
+  }
+
+  /** Events in commit order matching every given filter field. */
+  async *query(filter: QueryFilter = {}): AsyncIterable<StoredEvent> {
+    this.#assertOpen();
+    const f = checkFilter(filter);
+    const list = f.entity === undefined ? this.#index.all() : this.#index.entityEvents(f.entity);
+    let i = f.after === undefined ? 0 : MemoryIndex.firstAfter(list, f.after);
+    let yielded = 0;
+    for (; i < list.length && yielded < f.limit; i++) {
+      if (filter.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'query was aborted');
+      const e = list[i]!;
+      if (f.scope !== undefined && e.scope !== f.scope) continue;
+      if (f.kind !== undefined && !f.kind(e.kind)) continue;
+      this.#assertOpen();
+      yield await this.#load(e);
+      yielded++;
+    }
+  }
+
+  /** Follows prevHash links back from `eventId` (included) and reports why the walk stopped. */
+  async walkAncestors(eventId: string, options: { readonly limit?: number } = {}): Promise<AncestorWalk> {
+    this.#assertOpen();
+    const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new BatpakError('ERR_INVALID_ARGUMENT', 'limit must be a positive integer');
+    return walk({ index: this.#index, anchor: eventId, limit, load: (e) => this.#load(e) });
+  }
+
+  /** Re-reads every committed frame and checks every content hash and link; a report, not a boolean. */
+  async verifyChain(options: { readonly signal?: AbortSignal; readonly onProgress?: (done: number, total: number) => void } = {}): Promise<ChainVerificationReport> {
+    this.#assertOpen();
+    await this.#committer?.idle();
+    const segments = this.#segments.ids().map((id) => ({ id, path: this.#segments.path(id), committedEnd: this.#segments.size(id) }));
+    return verify({
+      fs: this.#opts.fs,
+      segments,
+      committed: this.#index.all().slice(),
+      removedHashes: new Set(),
+      signal: options.signal,
+      onProgress: options.onProgress,
+    });
+  }
+
+  #entry(eventId: string): IndexEntry {
+    if (!isEventIdString(eventId)) {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', 'eventId must be 32 lowercase hex characters', { details: { field: 'eventId' } });
+    }
+    const entry = this.#index.get(eventId);
+    if (entry === undefined) throw new BatpakError('ERR_NOT_FOUND', `no event ${eventId}`, { details: { eventId } });
+    return entry;
+  }
+
+  async #load(entry: IndexEntry): Promise<StoredEvent> {
+    const frame = await this.#segments.readEventFrame(entry, entry.idBytes);
+    const header = headerOf(entry);
+    const payload = header.tombstone ? undefined : decodeStoredPayload(entry, frame.payload, this.#opts.registry);
+    return { header, coordinate: coordinateOf(entry), payload, shredded: false };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** Flushes and fsyncs everything accepted so far (a no-op cost under sync 'always'). */
+  async sync(): Promise<void> {
+    this.#assertWritable();
+    await this.#committer!.idle();
+    await this.#writer!.sync();
+  }
+
+  stats(): StoreStats {
+    this.#assertOpen();
+    return { events: BigInt(this.#index.size), segments: this.#segments.count, bytes: BigInt(this.#segments.totalBytes()) };
+  }
+
+  get publicKey(): Uint8Array | undefined {
+    return undefined;
+  }
+
+  get readOnly(): boolean {
+    return this.#opts.readOnly;
+  }
+
+  get dir(): string {
+    return this.#opts.dir;
+  }
+
+  /** Waits for in-flight appends, syncs, closes files and releases the lock. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #doClose(): Promise<void> {
+    let failure: unknown;
+    try {
+      await this.#committer?.idle();
+      if (this.#writer !== undefined && this.#writer.failure === undefined) await this.#writer.sync();
+    } catch (err) {
+      failure = err;
+    }
+    if (this.#writer !== undefined) await this.#writer.active.file.close().catch(() => undefined);
+    await this.#segments.closeAll();
+    await this.#lock?.release().catch(() => undefined);
+    if (failure !== undefined) throw ioError(failure, 'close could not sync the store');
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new BatpakError('ERR_STORE_CLOSED', 'the store is closed');
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen();
+    if (this.#opts.readOnly) throw new BatpakError('ERR_READ_ONLY', 'the store was opened read-only');
+  }
+}
+
+function checkRegistry(opts: ResolvedOptions): void {
+  if (opts.registry === undefined) return;
+  const problems = opts.registry.problems();
+  if (problems.length === 0) return;
+  if (opts.payloadValidation === 'fail-fast') opts.registry.verify();
+  if (opts.payloadValidation === 'warn') for (const p of problems) opts.onWarning(`registry: ${p.message}`);
+}
+
+interface CheckedFilter {
+  readonly entity: string | undefined;
+  readonly scope: string | undefined;
+  readonly kind: ((raw: number) => boolean) | undefined;
+  readonly after: number | undefined;
+  readonly limit: number;
+}
+
+function checkFilter(filter: QueryFilter): CheckedFilter {
+  if (typeof filter !== 'object' || filter === null) throw new BatpakError('ERR_INVALID_ARGUMENT', 'query filter must be an object');
+  const { entity, scope, kind, after, limit } = filter;
+  if (entity !== undefined && typeof entity !== 'string') throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.entity must be a string');
+  if (scope !== undefined && typeof scope !== 'string') throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.scope must be a string');
+  if (after !== undefined && (typeof after !== 'bigint' || after < 0n)) throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.after must be a non-negative bigint');
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.limit must be a non-negative integer');
+  let kindTest: CheckedFilter['kind'];
+  if (kind !== undefined) {
+    if ('typeId' in kind) {
+      const raw = kindToRaw(checkKind(kind, { user: false }));
+      kindTest = (k) => k === raw;
+    } else {
+      const category = checkKind({ category: kind.category, typeId: 0 }, { user: false }).category;
+      kindTest = (k) => k >>> 12 === category;
+    }
+  }
+  return {
+    entity,
+    scope,
+    kind: kindTest,
+    after: after === undefined ? undefined : Number(after),
+    limit: limit ?? Number.MAX_SAFE_INTEGER,
+  };
+}
+
+function describeReport(r: ChainVerificationReport): string {
+  return [
+    `${r.contentHashMismatches.length} content hash mismatches`,
+    `${r.danglingLinks.length} dangling links`,
+    `${r.corruptFrames.length} corrupt frames`,
+    `${r.missingEvents.length} missing events`,
+    `${r.signatureFailures.length} signature failures`,
+  ].join(', ');
+}

@@ -1,0 +1,192 @@
+// The append pipeline's pure half: validate input into drafts, then sequence a commit group's drafts
+// against committed state (ids, sequences, prev hashes) and encode their frames.
+
+import { Coordinate, validateCoordinate } from '../coordinate.js';
+import { blake3 } from '../crypto/blake3.js';
+import { BatpakError } from '../errors.js';
+import type { EventDefinition } from '../event.js';
+import { eventIdForIdempotencyKey, eventIdToString, newEventId } from '../id.js';
+import { checkKind, kindToRaw, type EventKind } from '../kind.js';
+import { encodePayload } from '../payload.js';
+import type { EventRegistry } from '../registry.js';
+import { EventFlags, type BatchRef, type EncryptionRef } from '../segment/frame.js';
+
+/** One event, validated and encoded, waiting for its sequence numbers. */
+export interface EventDraft {
+  readonly entity: string;
+  readonly scope: string;
+  readonly kind: number;
+  readonly id: Uint8Array;
+  readonly eventId: string;
+  /** Stored payload bytes (ciphertext when sealed) and their blake3. */
+  payload: Uint8Array;
+  contentHash: Uint8Array;
+  readonly payloadVersion: number;
+  readonly flags: number;
+  readonly keyed: boolean;
+  encryption?: EncryptionRef;
+}
+
+/** A draft with its place in the log; becomes a frame. */
+export interface SequencedEvent {
+  readonly draft: EventDraft;
+  readonly globalSequence: number;
+  readonly entitySequence: number;
+  readonly prevHash: Uint8Array;
+  readonly committedAt: number;
+  readonly batch: BatchRef | undefined;
+  flags: number;
+}
+
+export interface AppendOptions {
+  /** Repeating a key returns the original receipt and writes nothing. */
+  readonly idempotencyKey?: string;
+  /** Optimistic concurrency: 0n = the entity has no events yet; n = its latest entitySequence is n. */
+  readonly expectedSequence?: bigint;
+}
+
+export function toCoordinate(coord: unknown, index?: number): Coordinate {
+  if (coord instanceof Coordinate) return coord;
+  if (typeof coord === 'object' && coord !== null) {
+    const { entity, scope } = coord as { entity?: unknown; scope?: unknown };
+    try {
+      validateCoordinate(entity, scope);
+    } catch (err) {
+      if (index !== undefined && err instanceof BatpakError) {
+        throw new BatpakError(err.code, `batch item ${index}: ${err.message}`, { details: { ...err.details, index } });
+      }
+      throw err;
+    }
+    return new Coordinate(entity as string, scope as string);
+  }
+  throw new BatpakError('ERR_INVALID_COORDINATE', 'coordinate must be a Coordinate or { entity, scope }', {
+    details: index === undefined ? {} : { index },
+  });
+}
+
+export interface DraftLimits {
+  readonly payloadMaxBytes: number;
+  readonly registry: EventRegistry | undefined;
+  readonly now: number;
+}
+
+function checkSize(bytes: Uint8Array, limits: DraftLimits, index?: number): void {
+  if (bytes.length > limits.payloadMaxBytes) {
+    throw new BatpakError(
+      'ERR_PAYLOAD_TOO_LARGE',
+      `payload of ${bytes.length} bytes exceeds payloadMaxBytes ${limits.payloadMaxBytes}${index === undefined ? '' : ` (batch item ${index})`}`,
+      { details: { size: bytes.length, limit: limits.payloadMaxBytes, ...(index === undefined ? {} : { index }) } },
+    );
+  }
+}
+
+function isDefinition(x: unknown): x is EventDefinition<unknown> {
+  return typeof x === 'object' && x !== null && 'kind' in x && 'version' in x && 'upcasters' in x;
+}
+
+function idFor(key: string | undefined, now: number): Uint8Array {
+  return key === undefined ? newEventId(now) : eventIdForIdempotencyKey(key);
+}
+
+/** A typed append: the definition must be a user kind (and registered, when a registry is configured). */
+export function typedDraft(coordIn: unknown, def: unknown, payload: unknown, key: string | undefined, limits: DraftLimits, index?: number): EventDraft {
+  const coord = toCoordinate(coordIn, index);
+  if (!isDefinition(def)) {
+    throw new BatpakError('ERR_INVALID_KIND', 'expected an event definition from defineEvent()', { details: index === undefined ? {} : { index } });
+  }
+  const kind = checkKind(def.kind, { user: true, ...(index === undefined ? {} : { index }) });
+  if (limits.registry !== undefined && !limits.registry.has(def)) {
+    throw new BatpakError('ERR_INVALID_KIND', `${def.name} is not in the store's registry`, { details: index === undefined ? {} : { index } });
+  }
+  if (def.validate !== undefined && !def.validate(payload)) {
+    throw new BatpakError('ERR_INVALID_PAYLOAD', `payload does not satisfy ${def.name}.validate`, { details: index === undefined ? {} : { index } });
+  }
+  const bytes = encodePayload(payload);
+  checkSize(bytes, limits, index);
+  const id = idFor(key, limits.now);
+  return {
+    entity: coord.entity,
+    scope: coord.scope,
+    kind: kindToRaw(kind),
+    id,
+    eventId: eventIdToString(id),
+    payload: bytes,
+    contentHash: blake3(bytes),
+    payloadVersion: def.version,
+    flags: 0,
+    keyed: key !== undefined,
+  };
+}
+
+/** A raw append: application bytes under a user kind, payload version 0. */
+export function rawDraft(coordIn: unknown, kindIn: unknown, bytes: unknown, key: string | undefined, limits: DraftLimits, index?: number): EventDraft {
+  const coord = toCoordinate(coordIn, index);
+  const kind: EventKind = checkKind(kindIn, { user: true, ...(index === undefined ? {} : { index }) });
+  if (!(bytes instanceof Uint8Array)) {
+    throw new BatpakError('ERR_INVALID_PAYLOAD', 'raw payload must be a Uint8Array', { details: index === undefined ? {} : { index } });
+  }
+  checkSize(bytes, limits, index);
+  const id = idFor(key, limits.now);
+  const copy = new Uint8Array(bytes);
+  return {
+    entity: coord.entity,
+    scope: coord.scope,
+    kind: kindToRaw(kind),
+    id,
+    eventId: eventIdToString(id),
+    payload: copy,
+    contentHash: blake3(copy),
+    payloadVersion: 0,
+    flags: EventFlags.RAW,
+    keyed: key !== undefined,
+  };
+}
+
+/** A batch item: `kind` is an event definition (typed payload) or a raw kind (Uint8Array payload). */
+export interface BatchItem {
+  readonly coord: Coordinate | { readonly entity: string; readonly scope: string };
+  readonly kind: EventDefinition<unknown> | EventKind;
+  readonly payload: unknown;
+  readonly idempotencyKey?: string;
+}
+
+export function batchDrafts(items: unknown, limits: DraftLimits & { readonly batchMaxEvents: number }): EventDraft[] {
+  if (!Array.isArray(items) || items.length === 0) {
+    throw new BatpakError('ERR_INVALID_ARGUMENT', 'appendBatch needs a non-empty array of items');
+  }
+  if (items.length > limits.batchMaxEvents) {
+    throw new BatpakError('ERR_BATCH_TOO_LARGE', `batch of ${items.length} events exceeds batchMaxEvents ${limits.batchMaxEvents}`, {
+      details: { size: items.length, limit: limits.batchMaxEvents },
+    });
+  }
+  const drafts = items.map((raw: unknown, i) => {
+    if (typeof raw !== 'object' || raw === null) throw new BatpakError('ERR_INVALID_ARGUMENT', `batch item ${i} is not an object`, { details: { index: i } });
+    const item = raw as Partial<BatchItem> & { expectedSequence?: unknown };
+    if (item.expectedSequence !== undefined) {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', 'expectedSequence is not supported inside appendBatch', { details: { index: i } });
+    }
+    return isDefinition(item.kind)
+      ? typedDraft(item.coord, item.kind, item.payload, item.idempotencyKey, limits, i)
+      : rawDraft(item.coord, item.kind, item.payload, item.idempotencyKey, limits, i);
+  });
+  const keyed = drafts.filter((d) => d.keyed).length;
+  if (keyed !== 0 && keyed !== drafts.length) {
+    throw new BatpakError('ERR_INVALID_ARGUMENT', 'in a batch, either every item has an idempotencyKey or none does');
+  }
+  const ids = new Set(drafts.map((d) => d.eventId));
+  if (ids.size !== drafts.length) throw new BatpakError('ERR_INVALID_ARGUMENT', 'a batch repeats an idempotencyKey');
+  return drafts;
+}
+
+export function checkAppendOptions(opts: unknown): AppendOptions {
+  if (opts === undefined) return {};
+  if (typeof opts !== 'object' || opts === null) throw new BatpakError('ERR_INVALID_ARGUMENT', 'append options must be an object');
+  const o = opts as AppendOptions;
+  if (o.expectedSequence !== undefined && (typeof o.expectedSequence !== 'bigint' || o.expectedSequence < 0n)) {
+    throw new BatpakError('ERR_INVALID_ARGUMENT', 'expectedSequence must be a non-negative bigint', { details: { field: 'expectedSequence' } });
+  }
+  if (o.idempotencyKey !== undefined && typeof o.idempotencyKey !== 'string') {
+    throw new BatpakError('ERR_INVALID_ARGUMENT', 'idempotencyKey must be a string', { details: { field: 'idempotencyKey' } });
+  }
+  return o;
+}

@@ -1,0 +1,137 @@
+// Store options: documented defaults are the safe behaviour; weaker ones are explicit opt-outs.
+// Validation happens once at open, so a bad combination never produces a half-open store.
+
+import { BatpakError } from '../errors.js';
+import type { Fs } from '../fs/fs.js';
+import { RealFs } from '../fs/real.js';
+import type { EventRegistry } from '../registry.js';
+
+export type PayloadValidation = 'fail-fast' | 'warn' | 'silent';
+export type SyncMode = 'always' | 'none';
+export type ChainVerificationMode = 'crc' | 'recompute';
+export type SigningPolicy = 'optional' | 'required';
+export type KeyGranularity = 'entity' | 'category' | 'type' | 'event';
+
+export interface StoreOptions {
+  /** Directory the store owns; created if absent (writable opens). */
+  readonly dir: string;
+  /** Disk access; default RealFs (node:fs). SimFs from `@batpak/core/testing` for fault injection. */
+  readonly fs?: Fs;
+  readonly registry?: EventRegistry;
+  /** What a registry wiring problem does at open. Default 'fail-fast' (refuse to open). */
+  readonly payloadValidation?: PayloadValidation;
+  /** Default 'always': a receipt means the event is fsynced. 'none' acknowledges after the write. */
+  readonly sync?: SyncMode;
+  /** 32-byte ed25519 seed; receipts are signed when present. */
+  readonly signingKey?: Uint8Array;
+  /** Default 'optional'. 'required' refuses to open without a signing key. */
+  readonly signingPolicy?: SigningPolicy;
+  /** Default false. Never allowed with signingPolicy 'required'. */
+  readonly signingDowngradeAllowed?: boolean;
+  /** Public keys (besides the current one) whose signatures verify, e.g. after a key rotation. */
+  readonly trustedPublicKeys?: readonly Uint8Array[];
+  /** Default 'crc'. 'recompute' runs verifyChain() at open and refuses to open on any damage. */
+  readonly chainVerification?: ChainVerificationMode;
+  /** Default off. */
+  readonly payloadEncryption?: { readonly granularity?: KeyGranularity };
+  /** Rotation threshold for segment files. Default 64 MiB. */
+  readonly segmentMaxBytes?: number;
+  /** Largest accepted payload of one event. Default 16 MiB (max 64 MiB). */
+  readonly payloadMaxBytes?: number;
+  /** Largest number of events in one appendBatch. Default 4096. */
+  readonly batchMaxEvents?: number;
+  readonly readOnly?: boolean;
+  /** Receives warnings (registry problems under 'warn', recovery notes). Default: none. */
+  readonly onWarning?: (message: string) => void;
+  /** Clock for commit times and event ids, Unix ms. For deterministic tests; default Date.now. */
+  readonly now?: () => number;
+}
+
+export interface ResolvedOptions {
+  readonly dir: string;
+  readonly fs: Fs;
+  readonly registry: EventRegistry | undefined;
+  readonly payloadValidation: PayloadValidation;
+  readonly sync: SyncMode;
+  readonly signingKey: Uint8Array | undefined;
+  readonly signingPolicy: SigningPolicy;
+  readonly signingDowngradeAllowed: boolean;
+  readonly trustedPublicKeys: readonly Uint8Array[];
+  readonly chainVerification: ChainVerificationMode;
+  readonly encryption: { readonly granularity: KeyGranularity } | undefined;
+  readonly segmentMaxBytes: number;
+  readonly payloadMaxBytes: number;
+  readonly batchMaxEvents: number;
+  readonly readOnly: boolean;
+  readonly onWarning: (message: string) => void;
+  readonly now: () => number;
+}
+
+export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_PAYLOAD_MAX_BYTES = 16 * 1024 * 1024;
+export const PAYLOAD_MAX_BYTES_LIMIT = 64 * 1024 * 1024;
+export const DEFAULT_BATCH_MAX_EVENTS = 4096;
+
+function bad(field: string, message: string): BatpakError {
+  return new BatpakError('ERR_INVALID_OPTION', `option ${field}: ${message}`, { details: { field } });
+}
+
+function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[], dflt: T): T {
+  if (value === undefined) return dflt;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw bad(field, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${String(value)}`);
+  }
+  return value as T;
+}
+
+function positiveInt(field: string, value: unknown, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return dflt;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0 || value > max) {
+    throw bad(field, `must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` at most ${max}` : ''}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function resolveOptions(options: StoreOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw bad('options', 'must be an object');
+  if (typeof options.dir !== 'string' || options.dir.length === 0) throw bad('dir', 'must be a non-empty string');
+  const signingPolicy = oneOf('signingPolicy', options.signingPolicy, ['optional', 'required'], 'optional');
+  const signingDowngradeAllowed = options.signingDowngradeAllowed ?? false;
+  if (typeof signingDowngradeAllowed !== 'boolean') throw bad('signingDowngradeAllowed', 'must be a boolean');
+  if (signingPolicy === 'required' && signingDowngradeAllowed) {
+    throw bad('signingDowngradeAllowed', "cannot be true with signingPolicy 'required' (a required signature may not be downgraded)");
+  }
+  if (options.signingKey !== undefined && !(options.signingKey instanceof Uint8Array && options.signingKey.length === 32)) {
+    throw bad('signingKey', 'must be a 32-byte ed25519 seed (Uint8Array)');
+  }
+  const trustedPublicKeys = options.trustedPublicKeys ?? [];
+  for (const k of trustedPublicKeys) {
+    if (!(k instanceof Uint8Array) || k.length !== 32) throw bad('trustedPublicKeys', 'each key must be a 32-byte Uint8Array');
+  }
+  let encryption: ResolvedOptions['encryption'];
+  if (options.payloadEncryption !== undefined) {
+    const granularity = oneOf('payloadEncryption.granularity', options.payloadEncryption.granularity, ['entity', 'category', 'type', 'event'], 'entity');
+    encryption = { granularity };
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') throw bad('readOnly', 'must be a boolean');
+  if (options.now !== undefined && typeof options.now !== 'function') throw bad('now', 'must be a function');
+  return {
+    dir: options.dir,
+    fs: options.fs ?? new RealFs(),
+    registry: options.registry,
+    payloadValidation: oneOf('payloadValidation', options.payloadValidation, ['fail-fast', 'warn', 'silent'], 'fail-fast'),
+    sync: oneOf('sync', options.sync, ['always', 'none'], 'always'),
+    signingKey: options.signingKey,
+    signingPolicy,
+    signingDowngradeAllowed,
+    trustedPublicKeys,
+    chainVerification: oneOf('chainVerification', options.chainVerification, ['crc', 'recompute'], 'crc'),
+    encryption,
+    segmentMaxBytes: positiveInt('segmentMaxBytes', options.segmentMaxBytes, DEFAULT_SEGMENT_MAX_BYTES),
+    payloadMaxBytes: positiveInt('payloadMaxBytes', options.payloadMaxBytes, DEFAULT_PAYLOAD_MAX_BYTES, PAYLOAD_MAX_BYTES_LIMIT),
+    batchMaxEvents: positiveInt('batchMaxEvents', options.batchMaxEvents, DEFAULT_BATCH_MAX_EVENTS),
+    readOnly: options.readOnly ?? false,
+    onWarning: options.onWarning ?? (() => undefined),
+    now: options.now ?? Date.now,
+  };
+}

@@ -1,0 +1,65 @@
+// Builds the public views (receipt, header, stored event) from index entries and frames.
+// Payload decoding goes through one path so every reader upcasts and validates the same way.
+
+import { Coordinate } from '../coordinate.js';
+import { upcast } from '../event.js';
+import { BatpakError } from '../errors.js';
+import type { IndexEntry } from '../index/entry.js';
+import { kindFromRaw } from '../kind.js';
+import { decodePayload } from '../payload.js';
+import type { EventRegistry } from '../registry.js';
+import { EventFlags } from '../segment/frame.js';
+import type { AppendReceipt, EventHeader } from '../types.js';
+
+export function headerOf(e: IndexEntry): EventHeader {
+  const h: EventHeader = {
+    eventId: e.eventId,
+    globalSequence: BigInt(e.globalSequence),
+    entitySequence: BigInt(e.entitySequence),
+    kind: kindFromRaw(e.kind),
+    committedAt: BigInt(e.committedAt),
+    prevHash: e.prevHash,
+    contentHash: e.contentHash,
+    payloadVersion: e.payloadVersion,
+    raw: (e.flags & EventFlags.RAW) !== 0,
+    encrypted: e.encryption !== undefined,
+    tombstone: (e.flags & EventFlags.TOMBSTONE) !== 0,
+    ...(e.batch === undefined ? {} : { batch: { first: BigInt(e.batch.first), index: e.batch.index, count: e.batch.count } }),
+  };
+  return h;
+}
+
+/** Coordinates are validated on write; frames re-validate on read so a tampered one cannot slip in. */
+export function coordinateOf(e: IndexEntry): Coordinate {
+  return new Coordinate(e.entity, e.scope);
+}
+
+/** The unsigned receipt fields of a committed event. */
+export function baseReceipt(e: IndexEntry): AppendReceipt {
+  return {
+    eventId: e.eventId,
+    globalSequence: BigInt(e.globalSequence),
+    entitySequence: BigInt(e.entitySequence),
+    kind: kindFromRaw(e.kind),
+    coordinate: { entity: e.entity, scope: e.scope },
+    contentHash: e.contentHash,
+    prevHash: e.prevHash,
+    committedAt: BigInt(e.committedAt),
+    ...(e.extensions === undefined || e.extensions.size === 0 ? {} : { extensions: e.extensions }),
+  };
+}
+
+/** Decodes plaintext payload bytes: raw bytes as is, msgpack upcast through the registry and validated. */
+export function decodeStoredPayload(e: IndexEntry, plaintext: Uint8Array, registry: EventRegistry | undefined): unknown {
+  if ((e.flags & EventFlags.RAW) !== 0) return plaintext;
+  const value = decodePayload(plaintext, e.eventId);
+  const def = registry?.lookup(e.kind);
+  if (def === undefined) return value;
+  const lifted = upcast(def, e.payloadVersion, value, e.eventId);
+  if (def.validate !== undefined && !def.validate(lifted)) {
+    throw new BatpakError('ERR_INVALID_PAYLOAD', `payload of event ${e.eventId} does not satisfy ${def.name}.validate`, {
+      details: { eventId: e.eventId },
+    });
+  }
+  return lifted;
+}

@@ -1,0 +1,130 @@
+// Public data shapes of @batpak/core: receipts, stored events, reports. 64-bit counters are bigint,
+// bytes are Uint8Array, ids are 32 lowercase hex characters.
+
+import type { Coordinate } from './coordinate.js';
+import type { EventKind } from './kind.js';
+
+export interface GroupProof {
+  /** Position of this receipt's leaf in its commit group. */
+  readonly index: number;
+  /** Merkle siblings from the leaf up to the root (FORMAT.md § Receipt signatures). */
+  readonly siblings: readonly Uint8Array[];
+}
+
+/** What `append` returns once the event is committed (durable under `sync: 'always'`). */
+export interface AppendReceipt {
+  readonly eventId: string;
+  readonly globalSequence: bigint;
+  readonly entitySequence: bigint;
+  readonly kind: EventKind;
+  readonly coordinate: { readonly entity: string; readonly scope: string };
+  /** blake3 of the stored payload bytes (ciphertext when sealed). */
+  readonly contentHash: Uint8Array;
+  /** contentHash of the entity's previous event, or 32 zero bytes for its first. */
+  readonly prevHash: Uint8Array;
+  /** Commit time, Unix milliseconds (monotonic within a store). */
+  readonly committedAt: bigint;
+  readonly signature?: Uint8Array;
+  /** Lowercase hex blake3 of the signing public key. */
+  readonly keyId?: string;
+  readonly groupProof?: GroupProof;
+  /** Receipt extensions, e.g. `batpak.signing.downgrade` when signing was downgraded. */
+  readonly extensions?: ReadonlyMap<string, Uint8Array>;
+}
+
+export interface EventHeader {
+  readonly eventId: string;
+  readonly globalSequence: bigint;
+  readonly entitySequence: bigint;
+  readonly kind: EventKind;
+  readonly committedAt: bigint;
+  readonly prevHash: Uint8Array;
+  readonly contentHash: Uint8Array;
+  /** Payload version the bytes were written at (0 = raw / app-managed). */
+  readonly payloadVersion: number;
+  /** Payload is application bytes from `appendRaw` (not msgpack written by the store). */
+  readonly raw: boolean;
+  readonly encrypted: boolean;
+  /** Replaced by a tombstone during compaction: chain position kept, payload gone. */
+  readonly tombstone: boolean;
+  readonly batch?: { readonly first: bigint; readonly index: number; readonly count: number };
+}
+
+export interface StoredEvent<T = unknown> {
+  readonly header: EventHeader;
+  readonly coordinate: Coordinate;
+  /** Decoded and upcast payload (`Uint8Array` for raw events); undefined when shredded or tombstoned. */
+  readonly payload: T;
+  /** True when the payload's key was destroyed by `shredScope` (payload is then undefined). */
+  readonly shredded: boolean;
+}
+
+export interface RawEvent {
+  readonly header: EventHeader;
+  readonly coordinate: Coordinate;
+  /** The stored payload bytes exactly (ciphertext when sealed). */
+  readonly bytes: Uint8Array;
+}
+
+export interface QueryFilter {
+  /** Exact entity. */
+  readonly entity?: string;
+  /** Exact scope. */
+  readonly scope?: string;
+  /** Exact kind, or `{ category }` for a whole category. */
+  readonly kind?: EventKind | { readonly category: number };
+  /** Only events with a global sequence strictly greater than this. */
+  readonly after?: bigint;
+  readonly limit?: number;
+  readonly signal?: AbortSignal;
+}
+
+export type AncestryBoundary =
+  | 'reached-genesis'
+  | 'limit-reached'
+  | 'missing-parent'
+  | 'read-failure'
+  | 'cycle'
+  | 'no-anchor';
+
+export interface AncestorWalk {
+  /** Starts with the anchor itself, then its parents, newest first. */
+  readonly ancestors: StoredEvent[];
+  /** Why the walk stopped; `eventId` names the event where it stopped (the child for missing-parent). */
+  readonly boundary: { readonly kind: AncestryBoundary; readonly eventId?: string };
+  /** Ids of ancestors whose payload was shredded (included with an undefined payload). */
+  readonly shredded: string[];
+}
+
+export interface CorruptFrameReport {
+  readonly file: string;
+  readonly offset: number;
+  readonly reason: string;
+  /** The event's id when the damaged frame still decodes. */
+  readonly eventId?: string;
+}
+
+export interface ChainVerificationReport {
+  readonly eventsChecked: number;
+  /** Events whose stored payload no longer hashes to their stored content hash. */
+  readonly contentHashMismatches: string[];
+  /** Events whose prevHash is not the content hash of their entity's preceding event (tampering). */
+  readonly danglingLinks: string[];
+  /** Events whose parent was removed by compaction (provable from its record): not tampering. */
+  readonly gaps: string[];
+  /** Frames that fail their CRC or do not decode, with the event id when it can be read. */
+  readonly corruptFrames: CorruptFrameReport[];
+  /** Committed events that are no longer found on disk. */
+  readonly missingEvents: string[];
+  /** Signed stores: events whose commit-group signature is missing or does not verify. */
+  readonly signatureFailures: string[];
+  /** True when nothing but gaps was found. */
+  readonly intact: boolean;
+}
+
+export interface StoreStats {
+  readonly events: bigint;
+  readonly segments: number;
+  readonly bytes: bigint;
+  readonly keys?: number;
+}
