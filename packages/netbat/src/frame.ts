@@ -1,0 +1,109 @@
+// NETBAT/1 request/response line codec: `NETBAT/1 CALL <op> <hex>\n` in, `OK <hex>\n` | `ERR <code> <hex>\n` out.
+// Invariant: decode checks run in netbat.md's order and the first failure wins, so the ERR line matches Rust byte for byte.
+
+import { findOperationNameViolation } from '@batpak/syncbat';
+import { NetbatError, isWireErrorCode, type NetbatErrorCode, type WireErrorCode } from './errors.js';
+import { decodeHex, encodeHex, hexFailureReason } from './hex.js';
+import { CALL_VERB, DEFAULT_LIMITS, LINE_PROTOCOL_VERSION, PROTOCOL_PREFIX, type Limits } from './limits.js';
+import { bytesEqualAscii, joinLine, splitFields, startsWithAscii, stripLineEnding, utf8Bytes, utf8Lossy } from './line.js';
+
+/** A decoded CALL: the operation name (validated ASCII) and its input bytes. */
+export interface RequestFrame {
+  readonly operation: string;
+  readonly input: Uint8Array;
+}
+
+/** A decoded response line. `code` is kept as sent; `message` is the error's display text. */
+export type ResponseFrame =
+  | { readonly ok: true; readonly output: Uint8Array }
+  | { readonly ok: false; readonly code: WireErrorCode; readonly message: string };
+
+/** Encodes a request line. Like Rust `encode_request` it does not validate: the decoder is the boundary. */
+export function encodeRequest(operation: string, input: Uint8Array): Uint8Array {
+  return joinLine([LINE_PROTOCOL_VERSION, CALL_VERB, operation, encodeHex(input)]);
+}
+
+export function encodeOkResponse(output: Uint8Array): Uint8Array {
+  return joinLine(['OK', encodeHex(output)]);
+}
+
+/** Encodes `ERR <code> <hex(message)>`. A config code (never meant for the wire) is sent as `runtime`. */
+export function encodeErrResponse(error: { readonly code: NetbatErrorCode; readonly message: string }): Uint8Array {
+  const code: WireErrorCode = isWireErrorCode(error.code) ? error.code : 'runtime';
+  return joinLine(['ERR', code, encodeHex(utf8Bytes(error.message))]);
+}
+
+/**
+ * Decodes one request line (with or without its `\n`). Throws the NetbatError whose ERR line the
+ * server sends back. Unlike the Rust decoder, a line without the `NETBAT/` prefix is refused (netbat.md
+ * step 3) rather than parsed as the legacy prefix-less frame.
+ */
+export function decodeRequestLine(line: Uint8Array, limits: Limits = DEFAULT_LIMITS): RequestFrame {
+  if (line.length > limits.maxLineBytes) throw NetbatError.lineTooLong(limits.maxLineBytes);
+  const body = stripLineEnding(line);
+  if (body.length === 0) throw NetbatError.malformedRequest('empty line');
+
+  const fields = splitFields(body);
+  const version = fields[0]!;
+  if (!startsWithAscii(version, PROTOCOL_PREFIX)) throw NetbatError.malformedRequest('missing protocol prefix');
+  if (!bytesEqualAscii(version, LINE_PROTOCOL_VERSION)) {
+    throw NetbatError.unsupportedProtocolVersion(utf8Lossy(version));
+  }
+  const verb = fields[1];
+  if (verb === undefined) throw NetbatError.malformedRequest('missing verb');
+  const operation = fields[2];
+  if (operation === undefined) throw NetbatError.malformedRequest('missing operation');
+  const input = fields[3];
+  if (input === undefined) throw NetbatError.malformedRequest('missing input');
+  if (fields.length > 4) throw NetbatError.malformedRequest('too many fields');
+  if (!bytesEqualAscii(verb, CALL_VERB)) throw NetbatError.malformedRequest('unsupported verb');
+
+  checkOperation(operation, limits);
+
+  const decoded = decodeHex(input, limits.maxInputBytes);
+  if (!decoded.ok) {
+    if (decoded.failure === 'too_large') throw NetbatError.inputTooLarge(limits.maxInputBytes);
+    throw NetbatError.malformedRequest(hexFailureReason(decoded.failure));
+  }
+  // The grammar admits ASCII only, so latin1 decoding is exact and cheaper than UTF-8.
+  return { operation: Buffer.from(operation).toString('latin1'), input: decoded.bytes };
+}
+
+function checkOperation(operation: Uint8Array, limits: Limits): void {
+  // The transport bound applies before the grammar so a configured smaller bound keeps its own code.
+  if (operation.length > limits.maxOperationNameBytes) {
+    throw NetbatError.operationNameTooLong(limits.maxOperationNameBytes);
+  }
+  const violation = findOperationNameViolation(operation);
+  if (violation === undefined) return;
+  switch (violation.kind) {
+    case 'empty':
+      throw NetbatError.malformedRequest('empty operation');
+    case 'too_long':
+      throw NetbatError.operationNameTooLong(violation.max);
+    case 'illegal_character':
+      throw NetbatError.malformedRequest('operation has invalid bytes');
+    case 'leading_or_trailing_dot':
+    case 'consecutive_dots':
+      throw NetbatError.malformedRequest('operation dot segments must be non-empty');
+  }
+}
+
+/**
+ * Decodes one response line (client side). A line that is neither a well-formed `OK` nor `ERR`
+ * frame is an `io` error: the peer is not speaking NETBAT/1.
+ */
+export function decodeResponseLine(line: Uint8Array): ResponseFrame {
+  const fields = splitFields(stripLineEnding(line));
+  const head = fields[0]!;
+  if (bytesEqualAscii(head, 'OK') && fields.length === 2) {
+    const out = decodeHex(fields[1]!);
+    if (out.ok) return { ok: true, output: out.bytes };
+  } else if (bytesEqualAscii(head, 'ERR') && fields.length === 3) {
+    const code = utf8Lossy(fields[1]!);
+    const message = decodeHex(fields[2]!);
+    // An unknown token (a newer server) surfaces as `runtime` so callers can still switch on `code`.
+    if (message.ok) return { ok: false, code: isWireErrorCode(code) ? code : 'runtime', message: utf8Lossy(message.bytes) };
+  }
+  throw NetbatError.io('malformed response line');
+}
