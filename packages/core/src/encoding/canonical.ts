@@ -215,6 +215,27 @@ class Writer {
     this.pos += b.length;
   }
 
+  /** Writes a short pure-ASCII string (field names, the common case) without TextEncoder; false if it is not one. */
+  asciiStr(v: string): boolean {
+    const n = v.length;
+    if (n > 255) return false;
+    this.ensure(n + 2);
+    const buf = this.buf;
+    let p = this.pos + (n <= 31 ? 1 : 2);
+    for (let i = 0; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[p++] = c;
+    }
+    if (n <= 31) buf[this.pos] = 0xa0 | n;
+    else {
+      buf[this.pos] = 0xd9;
+      buf[this.pos + 1] = n;
+    }
+    this.pos = p;
+    return true;
+  }
+
   byteArrayBody(b: Uint8Array): void {
     this.ensure(b.length * 2);
     const buf = this.buf;
@@ -286,9 +307,10 @@ function writeValue(w: Writer, value: CanonicalValue, depth: number): void {
       }
       return;
     case 'str': {
+      // 0xa0 fixstr holds up to 31 bytes; str8 (d9) exists and rmp uses it.
+      if (w.asciiStr(value.v)) return;
       if (LONE_SURROGATE.test(value.v)) throw invalid('string contains a lone UTF-16 surrogate');
       const b = utf8Encoder.encode(value.v);
-      // 0xa0 fixstr holds up to 31 bytes; str8 (d9) exists and rmp uses it.
       writeLength(w, b.length, 0xa0, 31, 0xd9, 0xda, 0xdb, 'string');
       w.bytes(b);
       return;
