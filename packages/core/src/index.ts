@@ -24,4 +24,7 @@ export type {
 export type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs/fs.js';
 export { RealFs } from './fs/real.js';
 export { blake3 } from './crypto/blake3.js';
+export { verifyReceiptClaim, isValid, isSigned, type ReceiptVerdict, type ReceiptStatus } from './receipt/verify.js';
+export { receiptToJSON, receiptFromJSON, type ReceiptJson } from './receipt/json.js';
+export type { ReceiptSigner } from './receipt/sign.js';
 export { FORMAT_VERSION } from './segment/format.js';

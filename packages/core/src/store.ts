@@ -12,7 +12,11 @@ import { MemoryIndex } from './index/memory.js';
 import { isEventIdString } from './id.js';
 import { checkKind, kindToRaw, type EventKind } from './kind.js';
 import { LOCK_FILE, segmentFileName } from './segment/format.js';
-import { encodeEventFrame } from './segment/frame.js';
+import { encodeEventFrame, encodeSealFrame, EventFlags } from './segment/frame.js';
+import { receiptCover } from './receipt/cover.js';
+import { checkSeals } from './receipt/seal-check.js';
+import { signerFromSeed, signGroup, type ReceiptSigner, type SignedGroup } from './receipt/sign.js';
+import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from './receipt/verify.js';
 import { GroupCommitter, type PreparedGroup } from './segment/group-commit.js';
 import { recoverLog, type RecoveredEvent } from './segment/recovery.js';
 import { SegmentSet } from './segment/set.js';
@@ -55,9 +59,10 @@ function entryFromRecovered(r: RecoveredEvent): IndexEntry {
     segmentId: r.segmentId,
     offset: r.offset,
     length: r.length,
-    sealIndex: undefined,
   };
 }
+
+const DOWNGRADE_EXTENSION = 'batpak.signing.downgrade';
 
 export class Store {
   readonly #opts: ResolvedOptions;
@@ -66,6 +71,7 @@ export class Store {
   readonly #writer: SegmentWriter | undefined;
   readonly #committer: GroupCommitter<Intent> | undefined;
   readonly #lock: FsLock | undefined;
+  readonly #signer: ReceiptSigner | undefined;
   #nextGlobal: number;
   #lastCommittedAt: number;
   #closing: Promise<void> | undefined;
@@ -84,6 +90,7 @@ export class Store {
     this.#segments = init.segments;
     this.#writer = init.writer;
     this.#lock = init.lock;
+    this.#signer = init.opts.signer ?? (init.opts.signingKey === undefined ? undefined : signerFromSeed(init.opts.signingKey));
     this.#nextGlobal = init.nextGlobal;
     this.#lastCommittedAt = init.lastCommittedAt;
     const writer = init.writer;
@@ -94,6 +101,7 @@ export class Store {
             {
               prepare: (intents) => this.#prepare(intents),
               write: (frames) => writer.writeGroup(frames, this.#opts.now()),
+              reject: (intent, error) => intent.settle.reject(error),
             },
             MAX_GROUP_BYTES,
           );
@@ -103,11 +111,11 @@ export class Store {
   static async open(options: StoreOptions): Promise<Store> {
     const opts = resolveOptions(options);
     checkRegistry(opts);
-    if (opts.signingPolicy === 'required' && opts.signingKey === undefined) {
-      throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', "signingPolicy 'required' needs a signingKey");
+    if (opts.signingPolicy === 'required' && opts.signingKey === undefined && opts.signer === undefined) {
+      throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', "signingPolicy 'required' needs a signingKey (or a signer)");
     }
-    if (opts.signingKey !== undefined || opts.encryption !== undefined) {
-      throw new BatpakError('ERR_INVALID_OPTION', 'signing and payload encryption are not available in this build');
+    if (opts.encryption !== undefined) {
+      throw new BatpakError('ERR_INVALID_OPTION', 'payload encryption is not available in this build');
     }
     const { fs, dir } = opts;
     let lock: FsLock | undefined;
@@ -271,13 +279,22 @@ export class Store {
     let next = this.#nextGlobal;
     const committedAt = Math.max(this.#opts.now(), this.#lastCommittedAt);
     const frames: Uint8Array[] = [];
-    const accepted: { intent: Intent; events: SequencedEvent[]; frames: Uint8Array[] }[] = [];
+    let accepted: { intent: Intent; events: SequencedEvent[]; frames: Uint8Array[] }[] = [];
     const waiting: { intent: Intent & { type: 'single' }; eventId: string }[] = [];
     const inGroup = new Set<string>();
 
     const sequence = (d: EventDraft, batch: SequencedEvent['batch']): SequencedEvent => {
       const h = head(d.entity);
-      const ev: SequencedEvent = { draft: d, globalSequence: next++, entitySequence: h.seq + 1, prevHash: h.hash, committedAt, batch, flags: d.flags };
+      const ev: SequencedEvent = {
+        draft: d,
+        globalSequence: next++,
+        entitySequence: h.seq + 1,
+        prevHash: h.hash,
+        committedAt,
+        batch,
+        flags: d.flags,
+        extensions: undefined,
+      };
       heads.set(d.entity, { seq: ev.entitySequence, hash: d.contentHash });
       return ev;
     };
@@ -288,7 +305,7 @@ export class Store {
         if (d.keyed) {
           const existing = this.#index.get(d.eventId);
           if (existing !== undefined) {
-            intent.settle.resolve(this.#receiptOf(existing));
+            this.#settleReplay(intent.settle, () => this.#receiptOf(existing));
             continue;
           }
           if (inGroup.has(d.eventId)) {
@@ -311,7 +328,7 @@ export class Store {
         const existing = intent.drafts.map((d) => (d.keyed ? this.#index.get(d.eventId) : undefined));
         const known = existing.filter((e) => e !== undefined).length;
         if (known === intent.drafts.length) {
-          intent.settle.resolve(existing.map((e) => this.#receiptOf(e!)));
+          this.#settleReplay(intent.settle, () => existing.map((e) => this.#receiptOf(e!)));
           continue;
         }
         if (known > 0 || intent.drafts.some((d) => inGroup.has(d.eventId))) {
@@ -327,6 +344,13 @@ export class Store {
         accepted.push({ intent, events, frames: [] });
       }
     }
+
+    const signed = this.#signGroup(accepted.flatMap((a) => a.events));
+    if (signed instanceof BatpakError) {
+      for (const a of accepted) a.intent.settle.reject(signed);
+      accepted = [];
+    }
+    const group = signed instanceof BatpakError ? undefined : signed;
 
     for (const a of accepted) {
       for (const ev of a.events) {
@@ -346,17 +370,33 @@ export class Store {
           flags: ev.flags,
           batch: ev.batch,
           encryption: d.encryption,
+          extensions: ev.extensions,
           payload: d.payload,
         });
         a.frames.push(frame);
         frames.push(frame);
       }
     }
+    if (group !== undefined) {
+      const all = accepted.flatMap((a) => a.events);
+      frames.push(
+        encodeSealFrame({
+          type: 1,
+          firstSequence: all[0]!.globalSequence,
+          lastSequence: all[all.length - 1]!.globalSequence,
+          count: all.length,
+          keyId: group.keyId,
+          root: group.tree.root,
+          signature: group.signature,
+        }),
+      );
+    }
 
     return {
       frames,
       commit: ({ segmentId, offset }) => {
         let at = offset;
+        let leaf = 0;
         for (const a of accepted) {
           const receipts: AppendReceipt[] = [];
           a.events.forEach((ev, i) => {
@@ -377,20 +417,26 @@ export class Store {
               flags: ev.flags,
               batch: ev.batch,
               encryption: d.encryption,
-              extensions: undefined,
+              extensions: ev.extensions,
               segmentId,
               offset: at,
               length: frame.length,
-              sealIndex: undefined,
             };
             at += frame.length;
             this.#index.insert(entry);
-            receipts.push(this.#receiptOf(entry));
+            const base = baseReceipt(entry);
+            receipts.push(
+              group === undefined
+                ? base
+                : { ...base, signature: group.signature, keyId: group.keyIdHex, groupProof: group.tree.proof(leaf) },
+            );
+            leaf++;
           });
           if (a.intent.type === 'single') a.intent.settle.resolve(receipts[0]!);
           else a.intent.settle.resolve(receipts);
         }
         if (frames.length > 0) {
+          for (let i = frames.length - (group === undefined ? 0 : 1); i < frames.length; i++) at += frames[i]!.length;
           this.#segments.setSize(segmentId, at);
           this.#nextGlobal = next;
           this.#lastCommittedAt = committedAt;
@@ -398,7 +444,7 @@ export class Store {
         for (const w of waiting) {
           const e = this.#index.get(w.eventId);
           if (e === undefined) w.intent.settle.reject(new BatpakError('ERR_IO', 'the append this idempotent retry waited for failed'));
-          else w.intent.settle.resolve(this.#receiptOf(e));
+          else this.#settleReplay(w.intent.settle, () => this.#receiptOf(e));
         }
       },
       abort: (error) => {
@@ -409,8 +455,62 @@ export class Store {
     };
   }
 
+  /**
+   * Seals a group's events: marks them, builds the Merkle tree of their covers and signs its root once.
+   * A failing signer fails the group closed (nothing written) unless downgrade is allowed, in which
+   * case the events are written unsigned with a `batpak.signing.downgrade` extension saying why.
+   */
+  #signGroup(events: readonly SequencedEvent[]): SignedGroup | BatpakError | undefined {
+    if (this.#signer === undefined || events.length === 0) return undefined;
+    for (const ev of events) ev.flags |= EventFlags.SEALED;
+    try {
+      return signGroup(this.#signer, events.map((ev) => receiptCover(this.#coverOf(ev))));
+    } catch (err) {
+      const failure = err instanceof BatpakError ? err : new BatpakError('ERR_SIGNING_FAILED', String(err), { cause: err });
+      if (!this.#opts.signingDowngradeAllowed) return failure;
+      const note = new TextEncoder().encode(failure.message);
+      for (const ev of events) {
+        ev.flags &= ~EventFlags.SEALED;
+        ev.extensions = new Map([[DOWNGRADE_EXTENSION, note]]);
+      }
+      this.#opts.onWarning(`signing downgraded for ${events.length} event(s): ${failure.message}`);
+      return undefined;
+    }
+  }
+
+  #coverOf(ev: SequencedEvent) {
+    const d = ev.draft;
+    return {
+      eventId: d.eventId,
+      globalSequence: BigInt(ev.globalSequence),
+      entitySequence: BigInt(ev.entitySequence),
+      kind: { category: d.kind >>> 12, typeId: d.kind & 0xfff },
+      coordinate: { entity: d.entity, scope: d.scope },
+      contentHash: d.contentHash,
+      prevHash: ev.prevHash,
+      committedAt: BigInt(ev.committedAt),
+    };
+  }
+
+  /** The receipt of an already committed event (idempotent replay): re-signed alone with the current key. */
   #receiptOf(e: IndexEntry): AppendReceipt {
-    return baseReceipt(e);
+    const base = baseReceipt(e);
+    if (this.#signer === undefined || (e.flags & EventFlags.SEALED) === 0) return base;
+    try {
+      const group = signGroup(this.#signer, [receiptCover(base)]);
+      return { ...base, signature: group.signature, keyId: group.keyIdHex, groupProof: group.tree.proof(0) };
+    } catch (err) {
+      if (this.#opts.signingDowngradeAllowed) return base;
+      throw err;
+    }
+  }
+
+  #settleReplay<T>(settle: Settle<T>, build: () => T): void {
+    try {
+      settle.resolve(build());
+    } catch (err) {
+      settle.reject(err);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -469,7 +569,34 @@ export class Store {
       removedHashes: new Set(),
       signal: options.signal,
       onProgress: options.onProgress,
+      ...(this.#verifyKeys().length === 0
+        ? {}
+        : {
+            checkSignatures: (events, seals) =>
+              checkSeals(events, seals, { keys: this.#verifyKeys(), requireSealed: this.#opts.signingPolicy === 'required' }),
+          }),
     });
+  }
+
+  /**
+   * Checks a receipt against the committed event (every field, first disagreement named) and its
+   * signature against this store's keys. Never throws for a bad receipt: the verdict says why.
+   */
+  async verifyReceipt(receipt: AppendReceipt): Promise<ReceiptVerdict> {
+    this.#assertOpen();
+    const bad = malformedField(receipt);
+    if (bad !== undefined) return { status: 'invalid', reason: `${bad}: malformed` };
+    const entry = this.#index.get(receipt.eventId);
+    if (entry === undefined) return { status: 'invalid', reason: 'eventId: no committed event has this id' };
+    const mismatch = compareWithCommitted(receipt, baseReceipt(entry));
+    if (mismatch !== undefined) return mismatch;
+    return verifySignature(receipt, this.#verifyKeys(), (entry.flags & EventFlags.SEALED) === 0);
+  }
+
+  /** Public keys whose signatures this store accepts: its own, then trustedPublicKeys. */
+  #verifyKeys(): Uint8Array[] {
+    const own = this.#signer?.publicKey;
+    return own === undefined ? [...this.#opts.trustedPublicKeys] : [own, ...this.#opts.trustedPublicKeys];
   }
 
   #entry(eventId: string): IndexEntry {
@@ -503,8 +630,9 @@ export class Store {
     return { events: BigInt(this.#index.size), segments: this.#segments.count, bytes: BigInt(this.#segments.totalBytes()) };
   }
 
+  /** The signing public key (32 bytes), or undefined for a keyless store. */
   get publicKey(): Uint8Array | undefined {
-    return undefined;
+    return this.#signer?.publicKey;
   }
 
   get readOnly(): boolean {

@@ -37,16 +37,8 @@ const backends: readonly Backend[] = [
  * Cases RealFs is known to fail, each reported upstream of this suite. `it.fails` keeps the suite green
  * while the bug stands and turns red the day RealFs is fixed, so the entry gets removed.
  */
-const REALFS_KNOWN_FAILURES: ReadonlySet<string> = new Set([
-  // RealFile caches the end offset per handle: a second handle's appends get overwritten.
-  'append-goes-to-current-end',
-  // Two un-awaited appends on one handle both read the cached end before either write lands.
-  'concurrent-appends-do-not-overlap',
-  // writeAt(pos, empty) bumps the cached end past EOF, so the next append leaves a hole.
-  'empty-write-at-does-not-extend',
-  // node:fs rm reports ERR_FS_EISDIR, not the errno EISDIR the interface promises.
-  'remove-directory-is-eisdir',
-]);
+// Cases RealFs is known to fail (none: keep the set so a regression can be parked with a reason).
+const REALFS_KNOWN_FAILURES: ReadonlySet<string> = new Set<string>([]);
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (u: Uint8Array): string => new TextDecoder().decode(u);

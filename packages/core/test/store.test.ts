@@ -240,7 +240,7 @@ describe('tamper and torn tails on RealFs', () => {
     const bytes = await readFile(path);
     const at = bytes.indexOf(Buffer.from('marker-2'));
     expect(at).toBeGreaterThan(0);
-    bytes[at] ^= 0x01;
+    bytes[at]! ^= 0x01;
     await writeFile(path, bytes);
     const ro = await Store.openReadOnly(dir).catch((e: unknown) => e);
     // A flipped byte mid-segment fails its CRC: a plain open refuses it...
@@ -257,7 +257,7 @@ describe('tamper and torn tails on RealFs', () => {
     const path = join(dir, '000001.bps');
     const bytes = await readFile(path);
     const at = bytes.indexOf(Buffer.from('marker-3'));
-    bytes[at] ^= 0x01;
+    bytes[at]! ^= 0x01;
     await writeFile(path, bytes);
     const report = await store.verifyChain();
     expect(report.intact).toBe(false);

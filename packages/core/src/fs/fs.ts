@@ -9,7 +9,11 @@ export interface FsFile {
    * bytes (empty at or past EOF). Callers treat anything shorter as a short read (an I/O fault).
    */
   readAt(position: number, length: number): Promise<Uint8Array>;
-  /** Appends the chunks, in order, at the end of the file (one gathered write where possible). */
+  /**
+   * Appends the chunks, in order, contiguously at the end of the file as it is when the write lands
+   * (one gathered write where possible). Concurrent un-awaited appends never overlap; their relative
+   * order is only guaranteed when each is awaited before the next.
+   */
   append(chunks: readonly Uint8Array[]): Promise<void>;
   /** Writes `data` at `position`, extending the file if needed. */
   writeAt(position: number, data: Uint8Array): Promise<void>;

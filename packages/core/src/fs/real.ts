@@ -1,7 +1,7 @@
 // RealFs: the Fs interface over node:fs/promises, and the only module of the store that imports
 // node:fs (INV-FS-ROUTED). Appends are one gathered writev; fsync is fdatasync (it covers the size).
 
-import { open as fsOpen, stat as fsStat, readdir as fsReaddir, mkdir as fsMkdir, rename as fsRename, rm, readFile, type FileHandle } from 'node:fs/promises';
+import { open as fsOpen, stat as fsStat, readdir as fsReaddir, mkdir as fsMkdir, rename as fsRename, rm, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,14 +11,15 @@ import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
 
 class RealFile implements FsFile {
   readonly path: string;
-  #fh: FileHandle;
-  #end: number;
+  readonly #fh: FileHandle;
+  /** O_APPEND descriptor of a writable file: the kernel places each append at the current end. */
+  readonly #appendFh: FileHandle | undefined;
   #closed = false;
 
-  constructor(path: string, fh: FileHandle, end: number) {
+  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined) {
     this.path = path;
     this.#fh = fh;
-    this.#end = end;
+    this.#appendFh = appendFh;
   }
 
   async readAt(position: number, length: number): Promise<Uint8Array> {
@@ -33,16 +34,15 @@ class RealFile implements FsFile {
   }
 
   async append(chunks: readonly Uint8Array[]): Promise<void> {
-    let total = 0;
-    for (const c of chunks) total += c.byteLength;
-    if (total === 0) return;
-    let position = this.#end;
+    const fh = this.#appendFh;
+    if (fh === undefined || this.#closed) {
+      throw Object.assign(new Error(`${this.path} is ${this.#closed ? 'closed' : 'not open for writing'}`), { code: 'EBADF' });
+    }
     let pending: Uint8Array[] = chunks.filter((c) => c.byteLength > 0);
-    // writev may write less than asked (signals, quotas); continue from where it stopped.
+    if (pending.length === 0) return;
+    // writev may write less than asked (signals, quotas); O_APPEND puts the rest right after it.
     for (;;) {
-      const { bytesWritten } = await this.#fh.writev(pending as NodeJS.ArrayBufferView[] as Buffer[], position);
-      position += bytesWritten;
-      this.#end = Math.max(this.#end, position);
+      const { bytesWritten } = await fh.writev(pending as Buffer[]);
       let skip = bytesWritten;
       const rest: Uint8Array[] = [];
       for (const c of pending) {
@@ -66,27 +66,25 @@ class RealFile implements FsFile {
       if (bytesWritten === 0) throw Object.assign(new Error(`write made no progress on ${this.path}`), { code: 'EIO' });
       done += bytesWritten;
     }
-    this.#end = Math.max(this.#end, position + data.byteLength);
   }
 
   async fsync(): Promise<void> {
+    // fdatasync is per inode: it also covers what the O_APPEND descriptor wrote.
     await this.#fh.datasync();
   }
 
   async truncate(length: number): Promise<void> {
     await this.#fh.truncate(length);
-    this.#end = length;
   }
 
   async size(): Promise<number> {
-    const s = await this.#fh.stat();
-    this.#end = s.size;
-    return s.size;
+    return (await this.#fh.stat()).size;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#appendFh?.close();
     await this.#fh.close();
   }
 }
@@ -151,8 +149,13 @@ export class RealFs implements Fs {
       await fh.close();
       fh = await fsOpen(path, 'r+');
     }
-    const { size } = await fh.stat();
-    return new RealFile(path, fh, size);
+    if (!write) return new RealFile(path, fh, undefined);
+    try {
+      return new RealFile(path, fh, await fsOpen(path, 'a'));
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
   }
 
   async stat(path: string): Promise<FsStat | null> {
@@ -178,7 +181,13 @@ export class RealFs implements Fs {
   }
 
   async remove(path: string, options: { readonly force?: boolean } = {}): Promise<void> {
-    await rm(path, { force: options.force === true });
+    try {
+      // unlink (not rm) so a directory is EISDIR, the errno the interface promises.
+      await unlink(path);
+    } catch (err) {
+      if (options.force === true && (err as { code?: string }).code === 'ENOENT') return;
+      throw err;
+    }
   }
 
   async syncDir(path: string): Promise<void> {
@@ -251,16 +260,39 @@ export class RealFs implements Fs {
       } else if (isAlive(owner)) {
         throw lockedError(abs, `pid ${owner.pid} on ${owner.host}`);
       }
-      // Stale: move it aside atomically (only one contender's rename succeeds), then retry create.
-      const aside = `${abs}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-      try {
-        await fsRename(abs, aside);
-        await rm(aside, { force: true });
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ENOENT') throw err;
-      }
+      await this.#takeOverStale(abs, text);
     }
     throw lockedError(abs, 'contended');
+  }
+
+  /**
+   * Removes a stale lock file, but only while holding `<lock>.takeover` (created exclusively) and only
+   * if the file still holds the stale text: otherwise a contender that read the same stale owner could
+   * move aside a lock another contender has just taken.
+   */
+  async #takeOverStale(abs: string, staleText: string): Promise<void> {
+    const guard = `${abs}.takeover`;
+    let fh: FileHandle;
+    try {
+      fh = await fsOpen(guard, 'wx');
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      const st = await fsStat(guard).catch(() => null);
+      // A takeover guard older than a few seconds is debris from a crash during a takeover.
+      if (st !== null && Date.now() - st.mtimeMs > 5000) await rm(guard, { force: true });
+      else throw lockedError(abs, 'another process is taking over a stale lock');
+      return;
+    }
+    try {
+      const now = await readFile(abs, 'utf8').catch((err: { code?: string }) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (now === staleText) await rm(abs, { force: true });
+    } finally {
+      await fh.close();
+      await rm(guard, { force: true });
+    }
   }
 
   #lockHandle(abs: string, me: LockOwner): FsLock {

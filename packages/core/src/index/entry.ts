@@ -23,6 +23,4 @@ export interface IndexEntry {
   segmentId: number;
   offset: number;
   readonly length: number;
-  /** Index into the store's seal table when the event was written in a signed commit group. */
-  readonly sealIndex: number | undefined;
 }

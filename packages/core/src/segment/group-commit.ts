@@ -16,6 +16,8 @@ export interface GroupCommitHooks<I> {
   /** Runs before a group's write, e.g. the keyset durability fence. A throw aborts the group. */
   beforeWrite?(): Promise<void>;
   write(frames: readonly Uint8Array[]): Promise<{ segmentId: number; offset: number }>;
+  /** Settles an intent with an error when preparing its group threw (a bug guard: never hang a caller). */
+  reject(intent: I, error: unknown): void;
 }
 
 export class GroupCommitter<I> {
@@ -55,7 +57,13 @@ export class GroupCommitter<I> {
         take++;
       }
       const group = this.#queue.splice(0, take).map((q) => q.intent);
-      const prepared = this.#hooks.prepare(group);
+      let prepared: PreparedGroup;
+      try {
+        prepared = this.#hooks.prepare(group);
+      } catch (err) {
+        for (const intent of group) this.#hooks.reject(intent, err);
+        continue;
+      }
       if (prepared.frames.length === 0) {
         prepared.commit({ segmentId: 0, offset: 0 });
         continue;

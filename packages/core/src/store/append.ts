@@ -36,6 +36,7 @@ export interface SequencedEvent {
   readonly committedAt: number;
   readonly batch: BatchRef | undefined;
   flags: number;
+  extensions: ReadonlyMap<string, Uint8Array> | undefined;
 }
 
 export interface AppendOptions {

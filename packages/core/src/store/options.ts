@@ -5,6 +5,7 @@ import { BatpakError } from '../errors.js';
 import type { Fs } from '../fs/fs.js';
 import { RealFs } from '../fs/real.js';
 import type { EventRegistry } from '../registry.js';
+import type { ReceiptSigner } from '../receipt/sign.js';
 
 export type PayloadValidation = 'fail-fast' | 'warn' | 'silent';
 export type SyncMode = 'always' | 'none';
@@ -24,6 +25,8 @@ export interface StoreOptions {
   readonly sync?: SyncMode;
   /** 32-byte ed25519 seed; receipts are signed when present. */
   readonly signingKey?: Uint8Array;
+  /** A custom receipt signer (an HSM or KMS client) instead of `signingKey`. */
+  readonly signer?: ReceiptSigner;
   /** Default 'optional'. 'required' refuses to open without a signing key. */
   readonly signingPolicy?: SigningPolicy;
   /** Default false. Never allowed with signingPolicy 'required'. */
@@ -54,6 +57,7 @@ export interface ResolvedOptions {
   readonly payloadValidation: PayloadValidation;
   readonly sync: SyncMode;
   readonly signingKey: Uint8Array | undefined;
+  readonly signer: ReceiptSigner | undefined;
   readonly signingPolicy: SigningPolicy;
   readonly signingDowngradeAllowed: boolean;
   readonly trustedPublicKeys: readonly Uint8Array[];
@@ -104,6 +108,13 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
   if (options.signingKey !== undefined && !(options.signingKey instanceof Uint8Array && options.signingKey.length === 32)) {
     throw bad('signingKey', 'must be a 32-byte ed25519 seed (Uint8Array)');
   }
+  if (options.signer !== undefined) {
+    if (options.signingKey !== undefined) throw bad('signer', 'give either signingKey or signer, not both');
+    const s = options.signer as Partial<ReceiptSigner>;
+    if (!(s.publicKey instanceof Uint8Array) || s.publicKey.length !== 32 || typeof s.sign !== 'function') {
+      throw bad('signer', 'must have a 32-byte publicKey and a sign(message) method');
+    }
+  }
   const trustedPublicKeys = options.trustedPublicKeys ?? [];
   for (const k of trustedPublicKeys) {
     if (!(k instanceof Uint8Array) || k.length !== 32) throw bad('trustedPublicKeys', 'each key must be a 32-byte Uint8Array');
@@ -122,6 +133,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     payloadValidation: oneOf('payloadValidation', options.payloadValidation, ['fail-fast', 'warn', 'silent'], 'fail-fast'),
     sync: oneOf('sync', options.sync, ['always', 'none'], 'always'),
     signingKey: options.signingKey,
+    signer: options.signer,
     signingPolicy,
     signingDowngradeAllowed,
     trustedPublicKeys,

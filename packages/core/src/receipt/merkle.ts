@@ -1,0 +1,51 @@
+// Merkle tree over a commit group's cover leaves: one signature per group, and a proof per receipt
+// so every receipt still verifies alone, with only the public key (FORMAT.md § Receipts).
+
+import { EMPTY_NODE, merkleNode } from './cover.js';
+import type { GroupProof } from '../types.js';
+
+export interface MerkleTree {
+  readonly root: Uint8Array;
+  proof(index: number): GroupProof;
+}
+
+/** Builds the tree; an odd node at any level pairs with EMPTY_NODE. One leaf is its own root. */
+export function merkleTree(leaves: readonly Uint8Array[]): MerkleTree {
+  if (leaves.length === 0) throw new RangeError('a Merkle tree needs at least one leaf');
+  const levels: Uint8Array[][] = [leaves.slice()];
+  while (levels[levels.length - 1]!.length > 1) {
+    const below = levels[levels.length - 1]!;
+    const up: Uint8Array[] = [];
+    for (let i = 0; i < below.length; i += 2) up.push(merkleNode(below[i]!, below[i + 1] ?? EMPTY_NODE));
+    levels.push(up);
+  }
+  const root = levels[levels.length - 1]![0]!;
+  return {
+    root,
+    proof(index: number): GroupProof {
+      const siblings: Uint8Array[] = [];
+      let i = index;
+      for (let l = 0; l < levels.length - 1; l++) {
+        const level = levels[l]!;
+        siblings.push(level[i ^ 1] ?? EMPTY_NODE);
+        i >>= 1;
+      }
+      return { index, siblings };
+    },
+  };
+}
+
+/** Folds a leaf up through its proof; undefined when the proof is malformed. */
+export function rootFromProof(leaf: Uint8Array, proof: GroupProof): Uint8Array | undefined {
+  const { index, siblings } = proof;
+  if (!Number.isSafeInteger(index) || index < 0 || siblings.length > 52) return undefined;
+  // The index must fit the proof's depth, or two indices would share one proof.
+  if (index >= 2 ** siblings.length) return undefined;
+  let node = leaf;
+  for (let l = 0; l < siblings.length; l++) {
+    const sib = siblings[l]!;
+    if (!(sib instanceof Uint8Array) || sib.length !== 32) return undefined;
+    node = Math.floor(index / 2 ** l) % 2 === 1 ? merkleNode(sib, node) : merkleNode(node, sib);
+  }
+  return node;
+}

@@ -1,0 +1,51 @@
+// Checks persisted group seals during verifyChain: recomputes each group's Merkle root from the frames on
+// disk and verifies its signature, so rewriting any signed event (even an entity's last) is detected.
+
+import { verify as ed25519Verify } from '../crypto/ed25519.js';
+import { bytesEqual, toHex } from '../encoding/hex.js';
+import type { DiskEvent, DiskSeal } from '../chain/verify.js';
+import { EventFlags } from '../segment/frame.js';
+import { coverLeaf, groupMessage, keyIdOf, receiptCover } from './cover.js';
+import { merkleTree } from './merkle.js';
+import { coverFieldsOfFrame } from './sign.js';
+
+export interface SealCheckOptions {
+  /** Public keys whose seals are trusted (the current one and any rotated-out ones). */
+  readonly keys: readonly Uint8Array[];
+  /** signingPolicy 'required': an unsealed user event is a failure too. */
+  readonly requireSealed: boolean;
+}
+
+/** Ids of events whose seal is missing, from an unknown key, or does not verify. */
+export function checkSeals(events: readonly DiskEvent[], seals: readonly DiskSeal[], options: SealCheckOptions): string[] {
+  const bySequence = new Map<number, DiskEvent>();
+  for (const e of events) bySequence.set(e.frame.globalSequence, e);
+  const keysById = new Map(options.keys.map((k) => [keyIdOf(k), k]));
+  const failed = new Set<string>();
+  const covered = new Set<string>();
+
+  for (const seal of seals) {
+    const s = seal.frame;
+    const group: DiskEvent[] = [];
+    let complete = s.lastSequence - s.firstSequence + 1 === s.count && s.count > 0;
+    for (let g = s.firstSequence; complete && g <= s.lastSequence; g++) {
+      const ev = bySequence.get(g);
+      if (ev === undefined || (ev.frame.flags & EventFlags.SEALED) === 0) complete = false;
+      else group.push(ev);
+    }
+    for (const ev of group) covered.add(ev.eventId);
+    const key = keysById.get(toHex(s.keyId));
+    let ok = complete && key !== undefined;
+    if (ok) {
+      const root = merkleTree(group.map((ev) => coverLeaf(receiptCover(coverFieldsOfFrame(ev.frame))))).root;
+      ok = bytesEqual(root, s.root) && ed25519Verify(key!, groupMessage(root), s.signature);
+    }
+    if (!ok) for (const ev of group) failed.add(ev.eventId);
+  }
+  for (const ev of events) {
+    const sealed = (ev.frame.flags & EventFlags.SEALED) !== 0;
+    if (sealed && !covered.has(ev.eventId)) failed.add(ev.eventId);
+    if (!sealed && options.requireSealed && ev.frame.kind >>> 12 !== 0) failed.add(ev.eventId);
+  }
+  return events.filter((e) => failed.has(e.eventId)).map((e) => e.eventId);
+}

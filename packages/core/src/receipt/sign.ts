@@ -1,0 +1,64 @@
+// Group signing: one ed25519 signature per commit group over the Merkle root of its receipt covers,
+// so signing costs ~nothing per event while every receipt still verifies alone (anchors.md § 6b).
+
+import { Ed25519Signer } from '../crypto/ed25519.js';
+import { blake3 } from '../crypto/blake3.js';
+import { BatpakError } from '../errors.js';
+import { kindFromRaw } from '../kind.js';
+import type { EventFrame } from '../segment/frame.js';
+import { toHex } from '../encoding/hex.js';
+import { coverLeaf, groupMessage, receiptCover, type CoverFields } from './cover.js';
+import { merkleTree, type MerkleTree } from './merkle.js';
+
+/** Something that signs receipts: the built-in ed25519 signer, or an embedder's (an HSM, a KMS). */
+export interface ReceiptSigner {
+  /** 32-byte ed25519 public key. */
+  readonly publicKey: Uint8Array;
+  /** 64-byte ed25519 signature of `message`; throw to fail the append (or downgrade, if allowed). */
+  sign(message: Uint8Array): Uint8Array;
+}
+
+export function signerFromSeed(seed: Uint8Array): ReceiptSigner {
+  return new Ed25519Signer(seed);
+}
+
+export interface SignedGroup {
+  readonly tree: MerkleTree;
+  readonly signature: Uint8Array;
+  /** Raw key id (blake3 of the public key) and its hex form. */
+  readonly keyId: Uint8Array;
+  readonly keyIdHex: string;
+}
+
+/** Signs a group's covers; throws ERR_SIGNING_FAILED when the signer fails or misbehaves. */
+export function signGroup(signer: ReceiptSigner, covers: readonly Uint8Array[]): SignedGroup {
+  const tree = merkleTree(covers.map(coverLeaf));
+  let signature: Uint8Array;
+  try {
+    signature = signer.sign(groupMessage(tree.root));
+  } catch (err) {
+    throw new BatpakError('ERR_SIGNING_FAILED', `the receipt signer failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (!(signature instanceof Uint8Array) || signature.length !== 64) {
+    throw new BatpakError('ERR_SIGNING_FAILED', 'the receipt signer returned something other than a 64-byte signature');
+  }
+  const keyId = blake3(signer.publicKey);
+  return { tree, signature, keyId, keyIdHex: toHex(keyId) };
+}
+
+/** The cover fields of an event frame as stored (the same cover its receipt was signed over). */
+export function coverFieldsOfFrame(f: EventFrame): CoverFields {
+  return {
+    eventId: toHex(f.id),
+    globalSequence: BigInt(f.globalSequence),
+    entitySequence: BigInt(f.entitySequence),
+    kind: kindFromRaw(f.kind),
+    coordinate: { entity: f.entity, scope: f.scope },
+    contentHash: f.contentHash,
+    prevHash: f.prevHash,
+    committedAt: BigInt(f.committedAt),
+    ...(f.extensions === undefined || f.extensions.size === 0 ? {} : { extensions: f.extensions }),
+  };
+}
+
+export { receiptCover };
