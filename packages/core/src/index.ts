@@ -26,5 +26,29 @@ export { RealFs } from './fs/real.js';
 export { blake3 } from './crypto/blake3.js';
 export { verifyReceiptClaim, isValid, isSigned, type ReceiptVerdict, type ReceiptStatus } from './receipt/verify.js';
 export { receiptToJSON, receiptFromJSON, type ReceiptJson } from './receipt/json.js';
+export {
+  encodeCanonical,
+  decodeCanonical,
+  decodeCanonicalAt,
+  encodeCoordinateCanonical,
+  encodeStringBytesMapCanonical,
+  asByteArray,
+  cnil,
+  cbool,
+  cint,
+  cuint,
+  cf32,
+  cf64,
+  cstr,
+  cbin,
+  cbytesArray,
+  carray,
+  cmap,
+  cstruct,
+  type CanonicalValue,
+  type CanonicalEntry,
+  type CanonicalDecodeOptions,
+} from './encoding/canonical.js';
+export { toHex, fromHex } from './encoding/hex.js';
 export type { ReceiptSigner } from './receipt/sign.js';
 export { FORMAT_VERSION } from './segment/format.js';

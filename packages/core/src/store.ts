@@ -75,6 +75,8 @@ export class Store {
   #nextGlobal: number;
   #lastCommittedAt: number;
   #closing: Promise<void> | undefined;
+  /** Callers of waitForSequence, woken after each commit (and rejected at close). */
+  readonly #waiters = new Set<{ after: number; resolve: (seq: bigint) => void; reject: (err: unknown) => void }>();
 
   private constructor(init: {
     opts: ResolvedOptions;
@@ -440,6 +442,7 @@ export class Store {
           this.#segments.setSize(segmentId, at);
           this.#nextGlobal = next;
           this.#lastCommittedAt = committedAt;
+          this.#wakeWaiters();
         }
         for (const w of waiting) {
           const e = this.#index.get(w.eventId);
@@ -615,6 +618,54 @@ export class Store {
     return { header, coordinate: coordinateOf(entry), payload, shredded: false };
   }
 
+  /** Global sequence of the latest committed event (0n for an empty store). */
+  get lastSequence(): bigint {
+    return BigInt(this.#index.lastGlobalSequence());
+  }
+
+  /**
+   * Resolves with the latest global sequence once an event with a sequence greater than `after` is
+   * committed (at once if one already is). For live tails: query({ after }) then wait, repeat.
+   */
+  waitForSequence(after: bigint, options: { readonly signal?: AbortSignal } = {}): Promise<bigint> {
+    this.#assertOpen();
+    if (typeof after !== 'bigint' || after < 0n) throw new BatpakError('ERR_INVALID_ARGUMENT', 'after must be a non-negative bigint');
+    const last = this.#index.lastGlobalSequence();
+    if (BigInt(last) > after) return Promise.resolve(BigInt(last));
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(new BatpakError('ERR_ABORTED', 'waitForSequence was aborted', { cause: signal.reason }));
+    return new Promise<bigint>((resolve, reject) => {
+      const waiter = {
+        after: Number(after),
+        resolve: (seq: bigint) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(seq);
+        },
+        reject: (err: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      const onAbort = () => {
+        this.#waiters.delete(waiter);
+        waiter.reject(new BatpakError('ERR_ABORTED', 'waitForSequence was aborted', { cause: signal?.reason }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(waiter);
+    });
+  }
+
+  #wakeWaiters(): void {
+    if (this.#waiters.size === 0) return;
+    const last = this.#index.lastGlobalSequence();
+    for (const w of this.#waiters) {
+      if (last > w.after) {
+        this.#waiters.delete(w);
+        w.resolve(BigInt(last));
+      }
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // Lifecycle
 
@@ -654,6 +705,8 @@ export class Store {
   }
 
   async #doClose(): Promise<void> {
+    for (const w of this.#waiters) w.reject(new BatpakError('ERR_STORE_CLOSED', 'the store was closed while waiting'));
+    this.#waiters.clear();
     let failure: unknown;
     try {
       await this.#committer?.idle();

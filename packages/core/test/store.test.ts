@@ -303,3 +303,24 @@ describe('tamper and torn tails on RealFs', () => {
     await reopened.close();
   });
 });
+
+describe('live tail primitives', () => {
+  it('waitForSequence resolves after the next commit and lastSequence tracks commits', async () => {
+    const dir = await tempDir();
+    const store = await Store.open({ dir });
+    expect(store.lastSequence).toBe(0n);
+    const waiting = store.waitForSequence(0n);
+    // Nothing is committed yet: the wait is still pending after the current turn.
+    expect(await Promise.race([waiting, new Promise((r) => setImmediate(() => r('pending')))])).toBe('pending');
+    await store.append(acct(1), Deposited, { amount: 1 });
+    expect(await waiting).toBe(1n);
+    expect(await store.waitForSequence(0n)).toBe(1n);
+    const ac = new AbortController();
+    const aborted = store.waitForSequence(5n, { signal: ac.signal });
+    ac.abort();
+    await expectCode(aborted, 'ERR_ABORTED');
+    const closing = store.waitForSequence(5n);
+    await store.close();
+    await expectCode(closing, 'ERR_STORE_CLOSED');
+  });
+});
