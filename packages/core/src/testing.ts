@@ -6,3 +6,4 @@ export type { SimFsOptions, SimFsStats, SimFileInfo, CrashReport, CrashedFile } 
 export { FS_OPS, FAULT_KINDS, FAULT_KINDS_BY_OP } from './fs/faults.js';
 export type { FsOp, FaultKind, FaultKindFor, FaultRate, InjectedFault } from './fs/faults.js';
 export { SeededRng } from './fs/rng.js';
+export { KillableFs } from './fs/killable.js';

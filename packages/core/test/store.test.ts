@@ -324,3 +324,28 @@ describe('live tail primitives', () => {
     await expectCode(closing, 'ERR_STORE_CLOSED');
   });
 });
+
+describe('recovery refuses silent holes', () => {
+  it('INV-CRASH-ORACLE: frames lost at a frame boundary of a sealed segment are ERR_CORRUPT_SEGMENT, not a broken chain', async () => {
+    // Found by the crash oracle (seed 1312): a lying fsync lost the tail of segment N exactly at a
+    // frame boundary while rotation had already made segment N+1 durable.
+    const dir = await tempDir();
+    const store = await Store.open({ dir, segmentMaxBytes: 300 });
+    for (let i = 0; i < 12; i++) await store.append(acct(1), Deposited, { amount: i, note: 'y'.repeat(30) });
+    await store.close();
+    const segs = (await readdir(dir)).filter((f) => f.endsWith('.bps')).sort();
+    expect(segs.length).toBeGreaterThan(2);
+    const first = join(dir, segs[0]!);
+    const bytes = await readFile(first);
+    // Cut the last whole frame of the first segment (frames start after the 32-byte header).
+    let pos = 32;
+    let lastStart = 32;
+    while (pos < bytes.length) {
+      lastStart = pos;
+      pos += 12 + bytes.readUInt32BE(pos + 4);
+    }
+    await writeFile(first, bytes.subarray(0, lastStart));
+    const err = await expectCode(Store.open({ dir }), 'ERR_CORRUPT_SEGMENT');
+    expect(err.message).toMatch(/missing/);
+  });
+});

@@ -68,14 +68,22 @@ function corrupt(file: string, offset: number, reason: string): BatpakError {
   });
 }
 
-export async function recoverLog(fs: Fs, dir: string, segmentPath: (id: number) => string): Promise<RecoveredLog> {
+export interface RecoverOptions {
+  /** Says whether a jump from `last` to `next` is explained (e.g. by compaction's own record). */
+  readonly allowGap?: (last: number, next: number) => boolean;
+}
+
+export async function recoverLog(fs: Fs, dir: string, segmentPath: (id: number) => string, options: RecoverOptions = {}): Promise<RecoveredLog> {
   const ids = await listSegments(fs, dir);
   const segments: RecoveredSegment[] = [];
   const events: RecoveredEvent[] = [];
   const seals: RecoveredSeal[] = [];
   const discarded: DiscardedRange[] = [];
   const seenIds = new Set<string>();
-  let lastGlobal = 0;
+  // Every event frame on disk — committed or not — consumes its global sequence; sequences are dense,
+  // so a jump means frames that were written (and maybe acknowledged) have vanished: refuse, never
+  // open with a silent hole (a lying fsync under a segment that rotation then sealed can do this).
+  let lastSeen = 0;
 
   for (let si = 0; si < ids.length; si++) {
     const id = ids[si]!;
@@ -102,11 +110,7 @@ export async function recoverLog(fs: Fs, dir: string, segmentPath: (id: number) 
       const f = ev.frame;
       const key = Buffer.from(f.id).toString('hex');
       if (seenIds.has(key)) throw corrupt(path, ev.offset, `duplicate event id ${key}`);
-      if (f.globalSequence <= lastGlobal) {
-        throw corrupt(path, ev.offset, `global sequence ${f.globalSequence} does not follow ${lastGlobal}`);
-      }
       seenIds.add(key);
-      lastGlobal = f.globalSequence;
       events.push(ev);
     };
     let batchFirst = -1;
@@ -114,6 +118,19 @@ export async function recoverLog(fs: Fs, dir: string, segmentPath: (id: number) 
 
     for (const sf of scan.frames) {
       const frame = sf.frame;
+      if (frame.type === 0) {
+        const g = frame.globalSequence;
+        if (g !== lastSeen + 1 && !(options.allowGap?.(lastSeen, g) ?? false)) {
+          throw corrupt(
+            path,
+            sf.offset,
+            g <= lastSeen
+              ? `global sequence ${g} repeats or goes back (after ${lastSeen})`
+              : `global sequences ${lastSeen + 1}..${g - 1} are missing before this frame`,
+          );
+        }
+        lastSeen = g;
+      }
       if (frame.type === 1) {
         const covered = pending.filter((e) => (e.frame.flags & EventFlags.SEALED) !== 0);
         if (

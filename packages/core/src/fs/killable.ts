@@ -1,0 +1,109 @@
+// KillableFs: one process's view of an Fs. kill() models the process dying: every later call through
+// the view (or a file it opened) fails, so a crashed store instance can never touch the disk again.
+
+import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
+
+function dead(path: string): Error {
+  return Object.assign(new Error(`process was killed: ${path}`), { code: 'EIO' });
+}
+
+class KillableFile implements FsFile {
+  constructor(
+    private readonly inner: FsFile,
+    private readonly alive: () => boolean,
+  ) {}
+  get path(): string {
+    return this.inner.path;
+  }
+  #check(): void {
+    if (!this.alive()) throw dead(this.inner.path);
+  }
+  async readAt(position: number, length: number): Promise<Uint8Array> {
+    this.#check();
+    return this.inner.readAt(position, length);
+  }
+  async append(chunks: readonly Uint8Array[]): Promise<void> {
+    this.#check();
+    return this.inner.append(chunks);
+  }
+  async writeAt(position: number, data: Uint8Array): Promise<void> {
+    this.#check();
+    return this.inner.writeAt(position, data);
+  }
+  async fsync(): Promise<void> {
+    this.#check();
+    return this.inner.fsync();
+  }
+  async truncate(length: number): Promise<void> {
+    this.#check();
+    return this.inner.truncate(length);
+  }
+  async size(): Promise<number> {
+    this.#check();
+    return this.inner.size();
+  }
+  async close(): Promise<void> {
+    if (!this.alive()) return;
+    return this.inner.close();
+  }
+}
+
+export class KillableFs implements Fs {
+  readonly #inner: Fs;
+  #alive = true;
+
+  constructor(inner: Fs) {
+    this.#inner = inner;
+  }
+
+  /** From now on every call through this view fails with EIO (like a process that died). */
+  kill(): void {
+    this.#alive = false;
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  #check(path: string): void {
+    if (!this.#alive) throw dead(path);
+  }
+
+  async open(path: string, options?: FsOpenOptions): Promise<FsFile> {
+    this.#check(path);
+    const f = await this.#inner.open(path, options);
+    return new KillableFile(f, () => this.#alive);
+  }
+  async stat(path: string): Promise<FsStat | null> {
+    this.#check(path);
+    return this.#inner.stat(path);
+  }
+  async readdir(path: string): Promise<string[]> {
+    this.#check(path);
+    return this.#inner.readdir(path);
+  }
+  async mkdir(path: string, options?: { readonly recursive?: boolean }): Promise<void> {
+    this.#check(path);
+    return this.#inner.mkdir(path, options);
+  }
+  async rename(from: string, to: string): Promise<void> {
+    this.#check(from);
+    return this.#inner.rename(from, to);
+  }
+  async remove(path: string, options?: { readonly force?: boolean }): Promise<void> {
+    this.#check(path);
+    return this.#inner.remove(path, options);
+  }
+  async syncDir(path: string): Promise<void> {
+    this.#check(path);
+    return this.#inner.syncDir(path);
+  }
+  async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+    this.#check(path);
+    return this.#inner.writeFileAtomic(path, data);
+  }
+  async lock(path: string): Promise<FsLock> {
+    this.#check(path);
+    return this.#inner.lock(path);
+  }
+}

@@ -1,0 +1,227 @@
+// The crash oracle: drives a store over SimFs with concurrent appends and batches, random faults and
+// crashes, then reopens and checks INV-CRASH-ORACLE. Shared by the vitest suite and `pnpm sim`.
+
+import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type StoreOptions } from '../../src/index.js';
+import { KillableFs, SeededRng, SimFs, type FaultKind } from '../../src/testing.js';
+
+export interface OracleOptions {
+  readonly seed: number;
+  /** Rounds of concurrent operations between checks. */
+  readonly rounds?: number;
+}
+
+export interface OracleResult {
+  readonly seed: number;
+  readonly crashes: number;
+  readonly acked: number;
+  readonly recovered: number;
+  readonly refusals: number;
+  readonly faults: number;
+}
+
+const Item = defineEvent<{ op: number; i: number; pad: string }>({ category: 5, typeId: 1, name: 'Item' });
+const SIGNING_KEY = new Uint8Array(32).fill(42);
+
+interface OpRecord {
+  readonly id: number;
+  readonly batch: boolean;
+  readonly items: { readonly entity: string; readonly payload: { op: number; i: number; pad: string } }[];
+  status: 'pending' | 'acked' | 'failed';
+  receipts?: AppendReceipt[];
+  /** Acknowledged with no lying fsync before it in this epoch: must survive any crash. */
+  guaranteed: boolean;
+}
+
+export class OracleFailure extends Error {}
+
+function fail(seed: number, message: string): never {
+  throw new OracleFailure(`crash oracle failed for seed ${seed}: ${message}\n  replay: BATPAK_SIM_SEED=${seed} npx vitest run packages/core/test/store.sim.test.ts`);
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export async function runCrashOracle(options: OracleOptions): Promise<OracleResult> {
+  const { seed } = options;
+  const rng = new SeededRng(seed, 0x5eed);
+  const sim = new SimFs(seed);
+  let clock = 1_700_000_000_000;
+  const signed = rng.chance(0.3);
+  const base: StoreOptions = {
+    dir: '/db',
+    segmentMaxBytes: 400 + rng.below(3000),
+    now: () => (clock += 1 + rng.below(3)),
+    ...(process.env.BATPAK_SIM_DEBUG === '1' ? { onWarning: (w: string) => console.log('WARN', w) } : {}),
+    ...(signed ? { signingKey: SIGNING_KEY } : {}),
+  };
+  const faultKinds: FaultKind[] = ['EIO', 'ENOSPC', 'short-write', 'fsync-lie'];
+  const bitFlips = rng.chance(0.1);
+  if (bitFlips) faultKinds.push('bit-flip');
+  const faultProbability = rng.chance(0.3) ? 0 : 0.02 + rng.nextFloat() * 0.1;
+  const enableFaults = () =>
+    sim.setFaultRate(
+      faultProbability === 0 ? null : { probability: faultProbability, kinds: faultKinds, ops: ['append', 'fsync', 'truncate', 'open', 'syncDir', 'writeAt'] },
+    );
+
+  const ops: OpRecord[] = [];
+  let nextOp = 0;
+  let crashes = 0;
+  let refusals = 0;
+  let proc = new KillableFs(sim);
+  let store: Store | undefined = await Store.open({ ...base, fs: proc });
+  enableFaults();
+
+  const liesIn = (epoch: number) => sim.faults().filter((f) => f.epoch === epoch && f.kind === 'fsync-lie').length;
+  // Faults that can leave damage recovery must refuse rather than repair: a flipped bit on disk, or a
+  // lying fsync under a segment that was then sealed by rotation (Rust refuses that case too).
+  const corruptingFaults = () => sim.faults().some((f) => (f.kind === 'bit-flip' && f.op !== 'readAt') || f.kind === 'fsync-lie');
+
+  const launch = (s: Store): Promise<unknown> => {
+    const id = nextOp++;
+    // The epoch the op runs in: its acknowledgement may be observed only after a crash that followed it.
+    const epoch = crashes;
+    const batch = rng.chance(0.25);
+    const n = batch ? 2 + rng.below(3) : 1;
+    const rec: OpRecord = { id, batch, items: [], status: 'pending', guaranteed: false };
+    for (let i = 0; i < n; i++) {
+      rec.items.push({ entity: `e${rng.below(4)}`, payload: { op: id, i, pad: 'x'.repeat(rng.below(120)) } });
+    }
+    ops.push(rec);
+    const settle = (receipts: AppendReceipt[]) => {
+      rec.status = 'acked';
+      rec.receipts = receipts;
+      rec.guaranteed = liesIn(epoch) === 0;
+    };
+    const p = batch
+      ? s.appendBatch(rec.items.map((it) => ({ coord: new Coordinate(it.entity, 'sim'), kind: Item, payload: it.payload })))
+      : s.append(new Coordinate(rec.items[0]!.entity, 'sim'), Item, rec.items[0]!.payload).then((r) => [r]);
+    return p.then(settle, (err: unknown) => {
+      rec.status = 'failed';
+      if (!(err instanceof BatpakError)) fail(seed, `op ${id} failed with an untyped error: ${String(err)}`);
+    });
+  };
+
+  /** Reopens after a crash; a typed refusal is legal only when a corrupting fault could explain it. */
+  const reopen = async (): Promise<Store | undefined> => {
+    sim.setFaultRate(null);
+    if (rng.chance(0.2)) {
+      // A short read during recovery must be an error, never a reason to cut acknowledged data.
+      sim.failOn('readAt', 1 + rng.below(3), 'short-read');
+      try {
+        const s = await Store.open({ ...base, fs: (proc = new KillableFs(sim)) });
+        await s.close();
+      } catch (err) {
+        if (!(err instanceof BatpakError)) fail(seed, `reopen under a short read threw an untyped error: ${String(err)}`);
+      }
+      sim.clearFaults();
+    }
+    proc = new KillableFs(sim);
+    try {
+      return await Store.open({ ...base, fs: proc });
+    } catch (err) {
+      if (err instanceof BatpakError && err.code === 'ERR_CORRUPT_SEGMENT' && corruptingFaults()) {
+        refusals++;
+        return undefined;
+      }
+      fail(seed, `reopen failed: ${err instanceof Error ? `${(err as BatpakError).code ?? ''} ${err.message}` : String(err)}`);
+    }
+  };
+
+  const check = async (s: Store): Promise<number> => {
+    const recovered = new Map<string, { op: number; i: number }>();
+    const seenMarkers = new Set<string>();
+    for await (const e of s.query()) {
+      const p = e.payload as { op?: unknown; i?: unknown; pad?: unknown };
+      const op = typeof p.op === 'number' ? ops[p.op] : undefined;
+      const item = op?.items[p.i as number];
+      if (op === undefined || item === undefined) fail(seed, `recovered event ${e.header.eventId} was never appended`);
+      if (item.entity !== e.coordinate.entity || item.payload.pad !== p.pad) fail(seed, `recovered event ${e.header.eventId} differs from what was appended`);
+      const marker = `${op.id}/${item.payload.i}`;
+      if (seenMarkers.has(marker)) fail(seed, `op ${marker} recovered twice`);
+      seenMarkers.add(marker);
+      recovered.set(e.header.eventId, { op: op.id, i: item.payload.i });
+    }
+    for (const op of ops) {
+      const n = op.items.filter((it) => seenMarkers.has(`${op.id}/${it.payload.i}`)).length;
+      if (op.batch && n !== 0 && n !== op.items.length) fail(seed, `batch op ${op.id} recovered ${n} of ${op.items.length} items`);
+      if (op.status === 'failed' && op.batch && n !== 0 && n !== op.items.length) fail(seed, `failed batch ${op.id} half visible`);
+      if (op.status !== 'acked' || !op.guaranteed) continue;
+      if (n !== op.items.length) {
+        if (process.env.BATPAK_SIM_DEBUG === '1') {
+          console.log(JSON.stringify(ops.map((o) => ({ id: o.id, b: o.batch, st: o.status, g: o.guaranteed, seqs: o.receipts?.map((r) => Number(r.globalSequence)) }))));
+        }
+        fail(seed, `acknowledged op ${op.id} lost ${op.items.length - n} event(s)`);
+      }
+      for (const r of op.receipts!) {
+        const ev = await s.get(r.eventId).catch((err: unknown) => fail(seed, `acknowledged event ${r.eventId} unreadable: ${String(err)}`));
+        const h = ev.header;
+        if (h.globalSequence !== r.globalSequence || h.entitySequence !== r.entitySequence || hex(h.contentHash) !== hex(r.contentHash) || hex(h.prevHash) !== hex(r.prevHash) || h.committedAt !== r.committedAt) {
+          fail(seed, `acknowledged event ${r.eventId} is not byte-identical to its receipt`);
+        }
+        const verdict = await s.verifyReceipt(r);
+        if (verdict.status !== (signed ? 'signed' : 'unsigned-accepted')) fail(seed, `receipt of ${r.eventId}: ${verdict.status} ${verdict.reason ?? ''}`);
+      }
+    }
+    const report = await s.verifyChain();
+    if (!report.intact) {
+      if (process.env.BATPAK_SIM_DEBUG === '1') {
+        for await (const e of s.query()) {
+          console.log('EV', e.header.eventId.slice(-6), e.coordinate.entity, Number(e.header.globalSequence), Number(e.header.entitySequence), hex(e.header.prevHash).slice(0, 8), hex(e.header.contentHash).slice(0, 8), JSON.stringify(e.header.batch ? [Number(e.header.batch.first), e.header.batch.index, e.header.batch.count] : null));
+        }
+      }
+      if (process.env.BATPAK_SIM_DEBUG === '1') {
+        const { scanSegment } = await import('../../src/segment/scan.js');
+        for (const f of sim.listFiles()) {
+          const info = sim.inspect(f)!;
+          const scan = scanSegment(info.current, { file: f, allowTornTail: true });
+          console.log('FILE', f, info.current.length, scan.frames.map((x) => (x.frame.type === 0 ? x.frame.globalSequence : `seal${x.frame.firstSequence}-${x.frame.lastSequence}`)).join(','));
+        }
+      }
+      fail(seed, `verifyChain not intact after recovery: ${JSON.stringify(report)}`);
+    }
+    if (report.eventsChecked !== recovered.size) fail(seed, `verifyChain checked ${report.eventsChecked} of ${recovered.size} events`);
+    return recovered.size;
+  };
+
+  const rounds = options.rounds ?? 3 + rng.below(6);
+  let lastRecovered = 0;
+  for (let round = 0; round < rounds && store !== undefined; round++) {
+    const pending: Promise<unknown>[] = [];
+    const n = 1 + rng.below(8);
+    for (let k = 0; k < n; k++) pending.push(launch(store));
+    const crashNow = rng.chance(0.35) || round === rounds - 1;
+    if (crashNow) {
+      // Crash mid-flight after a seeded number of scheduler turns.
+      const turns = rng.below(40);
+      for (let t = 0; t < turns; t++) await Promise.resolve();
+      proc.kill();
+      sim.crash({ tear: true });
+      crashes++;
+      await Promise.allSettled(pending);
+      store = await reopen();
+      if (store !== undefined) {
+        lastRecovered = await check(store);
+        enableFaults();
+      }
+    } else {
+      await Promise.allSettled(pending);
+    }
+  }
+  if (store !== undefined) {
+    // The recovered store keeps working: append, close cleanly, reopen, check once more.
+    sim.setFaultRate(null);
+    await launch(store);
+    await store.close();
+    proc = new KillableFs(sim);
+    const final = await Store.open({ ...base, fs: proc });
+    lastRecovered = await check(final);
+    await final.close();
+  }
+  return {
+    seed,
+    crashes,
+    acked: ops.filter((o) => o.status === 'acked').length,
+    recovered: lastRecovered,
+    refusals,
+    faults: sim.faults().length,
+  };
+}
