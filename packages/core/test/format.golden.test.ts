@@ -75,7 +75,7 @@ if (process.env.UPDATE_GOLDENS === '1' || !existsSync(GOLDEN)) {
 }
 const golden = JSON.parse(readFileSync(GOLDEN, 'utf8')) as Record<string, string>;
 
-describe('format v1 golden vectors', () => {
+describe('INV-FORMAT-GOLDEN: format v1 golden vectors', () => {
   it('reproduces every golden byte for byte', () => {
     expect(current()).toEqual(golden);
   });

@@ -97,7 +97,7 @@ describe('frame codec properties', () => {
     );
   });
 
-  it('cutting the newest segment anywhere inside its last frame is a torn tail, never an error', () => {
+  it('INV-TORN-TAIL: cutting the newest segment anywhere inside its last frame is a torn tail, never an error', () => {
     fc.assert(
       fc.property(fc.array(eventFrame, { minLength: 1, maxLength: 4 }), fc.nat(), (frames, cutSeed) => {
         const encoded = frames.map((f) => encodeEventFrame(f));

@@ -116,7 +116,7 @@ async function deadPid(): Promise<number> {
   return pid;
 }
 
-describe('RealFs lock across processes', () => {
+describe('INV-WRITER-LOCK: RealFs lock across processes', () => {
   let n = 0;
   const lockPath = (): string => join(work, `lock-${++n}`);
 

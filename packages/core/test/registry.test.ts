@@ -74,7 +74,7 @@ describe('EventRegistry', () => {
 });
 
 describe('chainVerification at open', () => {
-  it("INV-CHAIN-AT-OPEN: 'recompute' refuses to open a store whose chain no longer verifies; 'crc' trusts frame CRCs", async () => {
+  it("INV-CHAIN-AT-OPEN, INV-READ-NOT-TRUSTING: 'recompute' refuses to open a store whose chain no longer verifies; 'crc' trusts frame CRCs", async () => {
     const fs = new SimFs(4);
     const E = defineEvent<{ v: string }>({ category: 1, typeId: 1 });
     const s = await Store.open({ dir: '/s', fs });

@@ -69,7 +69,7 @@ describe('Store basics on RealFs', () => {
     await store.close();
   });
 
-  it('idempotency keys return the original receipt and write nothing', async () => {
+  it('INV-IDEMPOTENT-APPEND: idempotency keys return the original receipt and write nothing', async () => {
     const dir = await tempDir();
     const store = await Store.open({ dir });
     const a = await store.append(acct(1), Deposited, { amount: 1 }, { idempotencyKey: 'op-1' });
@@ -94,7 +94,7 @@ describe('Store basics on RealFs', () => {
     await again.close();
   });
 
-  it('expectedSequence gives optimistic concurrency', async () => {
+  it('INV-IDEMPOTENT-APPEND: expectedSequence gives optimistic concurrency', async () => {
     const dir = await tempDir();
     const store = await Store.open({ dir });
     await store.append(acct(1), Deposited, { amount: 1 }, { expectedSequence: 0n });
@@ -127,7 +127,7 @@ describe('Store basics on RealFs', () => {
     await store.close();
   });
 
-  it('a second writer is refused with ERR_STORE_LOCKED; read-only opens work beside it', async () => {
+  it('INV-WRITER-LOCK: a second writer is refused with ERR_STORE_LOCKED; read-only opens work beside it', async () => {
     const dir = await tempDir();
     const store = await Store.open({ dir });
     const r = await store.append(acct(1), Deposited, { amount: 1 });
@@ -168,7 +168,7 @@ describe('Store basics on RealFs', () => {
   });
 });
 
-describe('bad input is a typed error and loses nothing', () => {
+describe('INV-TYPED-ERRORS: bad input is a typed error and loses nothing', () => {
   it('invalid coordinates, kinds, payloads, sizes', async () => {
     const dir = await tempDir();
     const store = await Store.open({ dir, payloadMaxBytes: 100 });
@@ -268,7 +268,7 @@ describe('tamper and torn tails on RealFs', () => {
     await store.close();
   });
 
-  it('a truncated tail reopens cleanly with the prefix', async () => {
+  it('INV-TORN-TAIL: a truncated tail reopens cleanly with the prefix', async () => {
     const dir = await tempDir();
     const store = await Store.open({ dir });
     const rs = [];
