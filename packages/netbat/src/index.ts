@@ -1,1 +1,71 @@
-export {};
+// Public surface of @batpak/netbat: the NETBAT/1 + NETBAT/2 codecs, the server, the client, and the seams they serve.
+// Invariant: nothing is exported that is not part of the documented API in README.md.
+
+export {
+  CONFIG_ERROR_CODES,
+  NetbatError,
+  WIRE_ERROR_CODES,
+  isNetbatError,
+  isWireErrorCode,
+  type ConfigErrorCode,
+  type NetbatErrorCode,
+  type RuntimeErrorCode,
+  type WireErrorCode,
+} from './errors.js';
+export {
+  CALL_VERB,
+  DEFAULT_LIMITS,
+  LINE_PROTOCOL_VERSION,
+  PROTOCOL_PREFIX,
+  STREAM_PROTOCOL_VERSION,
+  STREAM_VERBS,
+  type Limits,
+  type StreamVerb,
+} from './limits.js';
+export { decodeHex, encodeHex, type HexDecoded, type HexFailure } from './hex.js';
+export {
+  decodeRequestLine,
+  decodeResponseLine,
+  encodeErrResponse,
+  encodeOkResponse,
+  encodeRequest,
+  type RequestFrame,
+  type ResponseFrame,
+} from './frame.js';
+export {
+  decodeStreamLine,
+  encodeStreamFrame,
+  type StreamFrame,
+  type SubAckFrame,
+  type SubCancelFrame,
+  type SubEndFrame,
+  type SubErrFrame,
+  type SubEventFrame,
+  type SubWatermarkFrame,
+  type SubscribeFrame,
+} from './stream-frame.js';
+export { runtimeErrorCode, type DispatchOptions, type DispatchResult, type Dispatcher } from './dispatcher.js';
+export {
+  STREAM_ERROR_CODES,
+  type StreamErrorCode,
+  type SubscriptionItem,
+  type SubscriptionOpenRequest,
+  type SubscriptionSource,
+} from './subscription-source.js';
+export { DEFAULT_TIMEOUTS, type Timeouts } from './timeouts.js';
+export type { ServerStats } from './stats.js';
+export type { TlsServerOptions } from './tls-config.js';
+export {
+  DEFAULT_ACK_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_SUBSCRIPTION_WINDOW,
+  createServer,
+  type ConnectionLimit,
+  type ListenAddress,
+  type NetbatServer,
+  type ServerOptions,
+  type SubscriptionOptions,
+} from './server.js';
+export { connect, type ClientOptions, type NetbatClient } from './client.js';
+export type { ClientTimeouts, ClientTlsOptions } from './client-socket.js';
+export type { AckableDelivery, SubscribeOptions, Subscription, SubscriptionDelivery } from './client-subscription.js';

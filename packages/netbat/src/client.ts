@@ -1,0 +1,120 @@
+// The netbat client: `call()` over one reused NETBAT/1 connection, `subscribe()` on a connection of its own.
+// Invariant: calls on one client are strictly sequential, so each response line pairs with its request.
+
+import { findOperationNameViolation } from '@batpak/syncbat';
+import { openSocket, LineSocket, responseTimeout, type EndpointOptions } from './client-socket.js';
+import { openSubscription, type Subscription, type SubscribeOptions } from './client-subscription.js';
+import { NetbatError } from './errors.js';
+import { decodeRequestLine, decodeResponseLine, encodeRequest } from './frame.js';
+import { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits.js';
+
+export interface ClientOptions extends EndpointOptions {
+  /** Bounds the client decodes with (stream frames use the matching maximal line length). */
+  readonly limits?: Partial<Limits>;
+  /** Longest response line accepted. Default 1 MiB. */
+  readonly maxResponseBytes?: number;
+}
+
+export interface NetbatClient {
+  /** Runs `operation` on the server. Rejects with a NetbatError carrying the server's ERR code. */
+  call(operation: string, input?: Uint8Array): Promise<Uint8Array>;
+  /** Opens a subscription on its own connection. */
+  subscribe(subscriptionId: string, options?: SubscribeOptions): Subscription;
+  /** Closes the call connection and every open subscription. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/**
+ * The error the server would answer for a bad operation name, found locally: a space or newline in
+ * the name would otherwise split the frame or inject a second one.
+ */
+function localNameError(operation: string): NetbatError | undefined {
+  if (findOperationNameViolation(operation) === undefined) return undefined;
+  try {
+    decodeRequestLine(encodeRequest(operation, new Uint8Array()), { ...DEFAULT_LIMITS, maxLineBytes: Infinity });
+  } catch (err) {
+    if (err instanceof NetbatError) return err;
+  }
+  return NetbatError.malformedRequest('operation has invalid bytes');
+}
+
+/** Connects (eagerly, so a wrong address fails here) and returns a client. */
+export async function connect(options: ClientOptions): Promise<NetbatClient> {
+  const limits = resolveLimits(options.limits);
+  const maxResponse = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const responseMs = responseTimeout(options);
+  let conn: LineSocket | undefined = new LineSocket(await openSocket(options), maxResponse);
+  let queue: Promise<unknown> = Promise.resolve();
+  let closed = false;
+  const subscriptions = new Set<Subscription>();
+
+  async function exchange(request: Uint8Array): Promise<Uint8Array> {
+    if (closed) throw NetbatError.io('client is closed');
+    // The server may have closed an idle connection; a fresh one is opened before writing, never after.
+    if (conn === undefined || !conn.usable) {
+      conn?.destroy();
+      conn = new LineSocket(await openSocket(options), maxResponse);
+    }
+    const current = conn;
+    try {
+      await current.write(request);
+      const read = await current.read(responseMs);
+      switch (read.kind) {
+        case 'line': {
+          const response = decodeResponseLine(read.line);
+          if (response.ok) return response.output;
+          // The server closes after line_too_long; drop ours too so the next call reconnects.
+          if (response.code === 'line_too_long') current.destroy();
+          throw new NetbatError(response.code, response.message);
+        }
+        case 'too_long':
+          throw NetbatError.io(`response line exceeded ${maxResponse} bytes`);
+        case 'timeout':
+          throw NetbatError.io(`no response within ${responseMs} ms`);
+        case 'eof':
+        case 'closed':
+          throw NetbatError.io('connection closed before a response');
+      }
+    } catch (err) {
+      if (!(err instanceof NetbatError) || err.code === 'io') current.destroy();
+      throw err instanceof NetbatError ? err : NetbatError.io(String(err), err);
+    }
+  }
+
+  return {
+    call(operation, input = new Uint8Array()) {
+      const invalid = localNameError(operation);
+      if (invalid !== undefined) return Promise.reject(invalid);
+      const run = queue.then(() => exchange(encodeRequest(operation, input)));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+
+    subscribe(subscriptionId, subscribeOptions = {}) {
+      if (closed) throw NetbatError.io('client is closed');
+      // The idle call connection (if any) becomes the subscription's, so a client never holds a server
+      // permit it is not using; the next call() opens a fresh one.
+      const socket = queue.then(async () => {
+        const idle = conn;
+        conn = undefined;
+        if (idle !== undefined && idle.usable) return idle.detach();
+        idle?.destroy();
+        return openSocket(options);
+      });
+      queue = socket.catch(() => undefined);
+      const sub = openSubscription(socket, options, limits, subscriptionId, subscribeOptions, () => subscriptions.delete(sub));
+      subscriptions.add(sub);
+      return sub;
+    },
+
+    async close() {
+      closed = true;
+      await queue;
+      conn?.destroy();
+      conn = undefined;
+      for (const sub of subscriptions) sub.close();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// Turns one NETBAT/1 request line into its response line: decode, dispatch, bound the output, encode.
+// Invariant: never throws; every failure — including a dispatcher that throws synchronously — becomes an ERR line.
+
+import { declaredRuntimeCode, type Dispatcher } from './dispatcher.js';
+import { NetbatError } from './errors.js';
+import { decodeRequestLine, encodeErrResponse, encodeOkResponse } from './frame.js';
+import type { Limits } from './limits.js';
+import type { StatsCounters } from './stats.js';
+
+export interface RequestContext {
+  readonly dispatcher: Dispatcher;
+  readonly limits: Limits;
+  readonly stats: StatsCounters;
+}
+
+export async function answerRequest(ctx: RequestContext, line: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+  let operation: string;
+  let input: Uint8Array;
+  try {
+    ({ operation, input } = decodeRequestLine(line, ctx.limits));
+  } catch (err) {
+    return fail(ctx, err instanceof NetbatError ? err : NetbatError.malformedRequest('undecodable line'));
+  }
+
+  let output: unknown;
+  try {
+    // Wrapping in then() turns a synchronous throw into a rejection handled below.
+    const result: unknown = await Promise.resolve().then(() => ctx.dispatcher.dispatch(operation, input, { signal }));
+    output = typeof result === 'object' && result !== null ? (result as { output?: unknown }).output : undefined;
+  } catch (err) {
+    const code = declaredRuntimeCode(err);
+    if (code === undefined) {
+      ctx.stats.bump('handlerFaults');
+      // An undeclared error is a bug on the server side; its text stays in the process, not on the wire.
+      return fail(ctx, NetbatError.runtime('runtime', `handler fault in \`${operation}\``));
+    }
+    return fail(ctx, NetbatError.runtime(code, err instanceof Error ? err.message : String(err), err));
+  }
+
+  if (!(output instanceof Uint8Array)) {
+    ctx.stats.bump('handlerFaults');
+    return fail(ctx, NetbatError.runtime('runtime', `handler fault in \`${operation}\`: output is not bytes`));
+  }
+  if (output.length > ctx.limits.maxOutputBytes) return fail(ctx, NetbatError.outputTooLarge(ctx.limits.maxOutputBytes));
+  ctx.stats.bump('servedRequests');
+  return encodeOkResponse(output);
+}
+
+function fail(ctx: RequestContext, error: NetbatError): Uint8Array {
+  ctx.stats.bump('failedRequests');
+  return encodeErrResponse(error);
+}

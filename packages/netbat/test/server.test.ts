@@ -1,0 +1,200 @@
+// Request serving end to end over loopback: client calls, runtime errors, contained faults, framing on persistent connections.
+import { afterEach, describe, expect, it } from 'vitest';
+import { NetbatError, connect, createServer, type NetbatClient, type NetbatServer, type ServerOptions } from '../src/index.js';
+import { testDispatcher, type TestDispatcher } from './helpers/dispatcher.js';
+import { eventually, exchange, openRaw, str, text, waitForClose } from './helpers/net.js';
+
+let server: NetbatServer | undefined;
+let clients: NetbatClient[] = [];
+
+async function start(options: Partial<ServerOptions> = {}): Promise<{ port: number; dispatcher: TestDispatcher }> {
+  const dispatcher = testDispatcher();
+  server = createServer({ dispatcher, ...options });
+  const { port } = await server.listen(0);
+  return { port, dispatcher };
+}
+
+async function client(port: number): Promise<NetbatClient> {
+  const c = await connect({ port });
+  clients.push(c);
+  return c;
+}
+
+async function rejection(p: Promise<unknown>): Promise<NetbatError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof NetbatError) return err;
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
+
+afterEach(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  clients = [];
+  await server?.close();
+  server = undefined;
+});
+
+describe('server: requests', () => {
+  it('answers calls on one reused connection', async () => {
+    const { port } = await start();
+    const c = await client(port);
+    expect(str(await c.call('system.heartbeat'))).toBe('alive');
+    for (let i = 0; i < 20; i++) expect(await c.call('echo', text(`n${i}`))).toEqual(text(`n${i}`));
+    expect(await c.call('fit')).toEqual(new Uint8Array(32 * 1024).fill(0xab));
+    expect(server!.stats()).toMatchObject({ acceptedConnections: 1, servedRequests: 22, failedRequests: 0 });
+  });
+
+  it('accepts `core` as the api.md spelling of dispatcher', async () => {
+    server = createServer({ core: testDispatcher() });
+    const { port } = await server.listen(0);
+    expect(str(await (await client(port)).call('system.heartbeat'))).toBe('alive');
+  });
+
+  it('rejects calls with a NetbatError carrying the runtime ERR code, and keeps serving', async () => {
+    const { port } = await start();
+    const c = await client(port);
+    const cases: Array<[string, string, string]> = [
+      ['nope', 'unknown_operation', 'runtime error: unknown operation `nope`'],
+      ['fail.missing', 'missing_handler', 'runtime error: operation `fail.missing` has no handler'],
+      ['fail.handler', 'handler', 'runtime error: handler `fail.handler` failed with invalid_input: bad payload'],
+      ['fail.sink', 'receipt_sink', 'runtime error: receipt sink failed'],
+      ['fail.denied', 'runtime', 'runtime error: operation `fail.denied` denied with capability.denied: no grant'],
+      ['big', 'output_too_large', 'output exceeded 32768 bytes'],
+    ];
+    for (const [op, code, message] of cases) {
+      const err = await rejection(c.call(op));
+      expect([err.code, err.message]).toEqual([code, message]);
+    }
+    expect(str(await c.call('system.heartbeat'))).toBe('alive');
+    expect(server!.stats()).toMatchObject({ servedRequests: 1, failedRequests: 6, handlerFaults: 0 });
+  });
+
+  it('contains and counts handler faults (throw, reject, synchronous throw, non-bytes output)', async () => {
+    const { port } = await start();
+    const c = await client(port);
+    for (const op of ['fault.throw', 'fault.reject', 'fault.sync', 'fault.value']) {
+      const err = await rejection(c.call(op));
+      expect(err.code).toBe('runtime');
+      expect(err.message).toContain(`handler fault in \`${op}\``);
+      // The internal message stays on the server.
+      expect(err.message).not.toContain('boom');
+    }
+    expect(str(await c.call('system.heartbeat'))).toBe('alive');
+    expect(server!.stats()).toMatchObject({ handlerFaults: 4, failedRequests: 4, servedRequests: 1 });
+  });
+
+  it('validates operation names on the client before sending', async () => {
+    const { port, dispatcher } = await start();
+    const c = await client(port);
+    const err = await rejection(c.call('bad name\nNETBAT/1 CALL fault.throw '));
+    expect(err.code).toBe('malformed_request');
+    expect((await rejection(c.call('a..b'))).message).toBe('malformed request: operation dot segments must be non-empty');
+    expect((await rejection(c.call('x'.repeat(129)))).code).toBe('operation_name_too_long');
+    expect(dispatcher.calls).toBe(0);
+  });
+
+  it('answers pipelined requests in order on one connection', async () => {
+    const { port } = await start();
+    const lines = ['NETBAT/1 CALL echo 01', 'garbage', 'NETBAT/1 CALL tick 02', 'NETBAT/1 CALL nope ', 'NETBAT/1 CALL echo 03'];
+    const out = str(await exchange(port, text(lines.join('\n') + '\n')));
+    const answers = out.split('\n').filter((l) => l !== '');
+    expect(answers).toHaveLength(5);
+    expect(answers[0]).toBe('OK 01');
+    expect(answers[1]).toMatch(/^ERR malformed_request /);
+    expect(answers[2]).toBe('OK 02');
+    expect(answers[3]).toMatch(/^ERR unknown_operation /);
+    expect(answers[4]).toBe('OK 03');
+  });
+
+  it('treats a final unterminated line at end of stream as a request', async () => {
+    const { port } = await start();
+    expect(str(await exchange(port, text('NETBAT/1 CALL echo 6f6b')))).toBe('OK 6f6b\n');
+  });
+
+  it('answers line_too_long then closes, because the rest of the line has no frame boundary', async () => {
+    const { port } = await start({ limits: { maxLineBytes: 64 } });
+    const out = str(await exchange(port, text(`NETBAT/1 CALL echo ${'00'.repeat(40)}\nNETBAT/1 CALL echo 01\n`), { halfClose: false }));
+    expect(out).toBe(`ERR line_too_long ${Buffer.from('request line exceeded 64 bytes').toString('hex')}\n`);
+    await eventually(() => server!.stats().permitsInUse === 0, 'permit released');
+  });
+
+  it('closes a connection after maxRequestsPerConnection, and the client reconnects', async () => {
+    const { port } = await start({ maxRequestsPerConnection: 1 });
+    const c = await client(port);
+    for (let i = 0; i < 3; i++) {
+      expect(str(await c.call('system.heartbeat'))).toBe('alive');
+      await eventually(() => server!.stats().permitsInUse === 0, 'connection closed after one request');
+    }
+    expect(server!.stats().acceptedConnections).toBe(3);
+  });
+
+  it('survives connect-and-close and resets without counting a request', async () => {
+    const { port } = await start();
+    for (let i = 0; i < 10; i++) {
+      const raw = await openRaw(port);
+      if (i % 2 === 0) raw.end();
+      else raw.resetAndDestroy();
+      await waitForClose(raw);
+    }
+    await eventually(() => server!.stats().permitsInUse === 0, 'all released');
+    expect(server!.stats()).toMatchObject({ servedRequests: 0, failedRequests: 0, acceptedConnections: 10 });
+    expect(str(await (await client(port)).call('system.heartbeat'))).toBe('alive');
+  });
+
+  it('aborts the dispatch signal when the client goes away', async () => {
+    const { port, dispatcher } = await start();
+    const raw = await openRaw(port);
+    raw.write('NETBAT/1 CALL wait.abort \n');
+    await eventually(() => dispatcher.running === 1, 'handler running');
+    // A reset, not a FIN: a half-closed client may still be waiting for its answer.
+    raw.resetAndDestroy();
+    await eventually(() => dispatcher.running === 0, 'handler saw abort');
+    await eventually(() => server!.stats().permitsInUse === 0, 'permit released');
+  });
+
+  it('refuses bad options with typed errors', () => {
+    const d = testDispatcher();
+    const bad: Array<[Partial<ServerOptions>, string]> = [
+      [{}, 'dispatcher'],
+      [{ dispatcher: d, core: testDispatcher() }, 'either'],
+      [{ dispatcher: d, connectionLimit: { mode: 'concurrent', max: 0 } }, 'connectionLimit.max'],
+      [{ dispatcher: d, connectionLimit: { mode: 'lifetime', max: 1.5 } }, 'connectionLimit.max'],
+      [{ dispatcher: d, connectionLimit: { mode: 'bogus' } } as unknown as ServerOptions, 'mode'],
+      [{ dispatcher: d, limits: { maxLineBytes: -1 } }, 'limits.maxLineBytes'],
+      [{ dispatcher: d, timeouts: { readMs: 0 } }, 'timeouts.readMs'],
+      [{ dispatcher: d, subscriptionDispatch: 'parallel' as 'concurrent' }, 'subscriptionDispatch'],
+      [{ dispatcher: d, maxRequestsPerConnection: 0 }, 'maxRequestsPerConnection'],
+    ];
+    for (const [options, mention] of bad) {
+      let caught: unknown;
+      try {
+        createServer(options as ServerOptions);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(NetbatError);
+      expect((caught as NetbatError).code).toBe('invalid_option');
+      expect((caught as NetbatError).message).toContain(mention);
+    }
+  });
+
+  it('fails connect() with an io error when nothing listens', async () => {
+    const { port } = await start();
+    await server!.close();
+    server = undefined;
+    const err = await rejection(connect({ port }));
+    expect(err.code).toBe('io');
+  });
+
+  it('close() ends idle connections and resolves', async () => {
+    const { port } = await start();
+    const c = await client(port);
+    expect(str(await c.call('system.heartbeat'))).toBe('alive');
+    await server!.close();
+    expect(server!.stats().permitsInUse).toBe(0);
+    expect((await rejection(c.call('system.heartbeat'))).code).toBe('io');
+  });
+});
