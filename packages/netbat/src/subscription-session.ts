@@ -1,5 +1,4 @@
-// Serves one NETBAT/2 subscription on a connection: SUBSCRIBE, then deliveries from the source against a bounded
-// unacknowledged window, client ACK/CANCEL frames read concurrently, and exactly one terminal SUB_END or SUB_ERR.
+// One NETBAT/2 session: source deliveries under a bounded unacknowledged window, ACK/CANCEL read concurrently, one terminal frame.
 // Invariant: at most `window` deliveries are ever unacknowledged; a consumer that stays full past ackTimeoutMs gets `slow_consumer`.
 
 import type { Socket } from 'node:net';
