@@ -33,3 +33,13 @@ describe('BatpakError', () => {
     }
   });
 });
+
+describe('README error table', () => {
+  it('documents exactly the codes in ERROR_CODES', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('## Errors'));
+    const documented = [...table.matchAll(/^\| `(ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect(documented).toEqual([...ERROR_CODES]);
+  });
+});
