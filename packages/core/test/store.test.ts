@@ -319,9 +319,9 @@ describe('live tail primitives', () => {
     const aborted = store.waitForSequence(5n, { signal: ac.signal });
     ac.abort();
     await expectCode(aborted, 'ERR_ABORTED');
-    const closing = store.waitForSequence(5n);
+    const closing = expectCode(store.waitForSequence(5n), 'ERR_STORE_CLOSED');
     await store.close();
-    await expectCode(closing, 'ERR_STORE_CLOSED');
+    await closing;
   });
 });
 
