@@ -30,7 +30,7 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
-describe('concurrent connection limit', () => {
+describe('INV-NETBAT-PERMIT-RELEASE: concurrent connection limit', () => {
   it('with max 4, 50 parallel clients all complete, never more than 4 served at once, and descriptors return to baseline', async () => {
     const baseline = openFds();
     const { port, dispatcher, server: s } = await start({ connectionLimit: { mode: 'concurrent', max: 4 } });

@@ -95,7 +95,7 @@ const TABLE: Record<WireErrorCode, { readonly error: NetbatError; readonly messa
 
 const errLine = (code: string, message: string): string => `ERR ${code} ${Buffer.from(message).toString('hex')}\n`;
 
-describe('ERR code table', () => {
+describe('INV-NETBAT-WIRE-GOLDEN: ERR code table', () => {
   it('pins exactly the netbat.md tokens, in order', () => {
     expect(WIRE_ERROR_CODES).toEqual([
       'io',

@@ -54,7 +54,7 @@ const frames = fc.array(fc.oneof(mutated, random, shaped), { minLength: 1, maxLe
 /** Every line a server may send: OK, ERR, or a NETBAT/2 frame. */
 const ANSWER = /^(OK [0-9a-f]*|ERR [a-z_]+ [0-9a-f]*|NETBAT\/2 SUB_(EVENT|WATERMARK|ERR|END) [ -~]+)$/;
 
-describe('fuzz: live server', () => {
+describe('INV-NETBAT-NEVER-CRASH: fuzz: live server', () => {
   let server: NetbatServer;
   let port: number;
   beforeAll(async () => {

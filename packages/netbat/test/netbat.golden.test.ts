@@ -73,7 +73,7 @@ const STREAMS: Record<string, StreamFrame> = {
   stream_sub_end_v2: { type: 'SUB_END', subscriptionId: SUB, cursorAfter: c0a, reasonCode: 'stream.complete' },
 };
 
-describe('golden fixture file', () => {
+describe('INV-NETBAT-WIRE-GOLDEN: golden fixture file', () => {
   it('is covered entirely by the tables below (no golden silently skipped)', () => {
     const covered = new Set([...Object.keys(REQUESTS), ...Object.keys(RESPONSES), ...Object.keys(STREAMS)]);
     expect(goldens.map((g) => g.name).sort()).toEqual([...covered].sort());

@@ -64,7 +64,7 @@ async function drain(sub: Subscription): Promise<SubscriptionDelivery[]> {
 
 const payloadText = (d: SubscriptionDelivery | undefined): string => (d?.kind === 'event' ? str(d.payload) : `<${d?.kind}>`);
 
-describe('subscriptions', () => {
+describe('INV-NETBAT-SLOW-CONSUMER: subscriptions', () => {
   it('replays, marks the watermark, goes live, and ends on cancel with the last delivered cursor', async () => {
     const source = new MemorySource().define(SUB, ['a', 'b', 'c']);
     const { client } = await start(source);
