@@ -41,10 +41,19 @@ function isNameByte(b: number): boolean {
  * non-ASCII character is reported as its first UTF-8 byte (>= 0x80).
  */
 export function findOperationNameViolation(name: string | Uint8Array): OperationNameViolation | undefined {
+  return findNameGrammarViolation(name, MAX_OPERATION_NAME_BYTES);
+}
+
+/**
+ * The same grammar with another byte bound: descriptor refs, receipt kinds and effect-row targets share
+ * it at 256 bytes (syncbat-hostbat.md §1.2–1.3). Internal to the package; the public entry point is
+ * {@link findOperationNameViolation}.
+ */
+export function findNameGrammarViolation(name: string | Uint8Array, maxBytes: number): OperationNameViolation | undefined {
   const bytes = typeof name === 'string' ? utf8.encode(name) : name;
   if (bytes.length === 0) return { kind: 'empty' };
-  if (bytes.length > MAX_OPERATION_NAME_BYTES) {
-    return { kind: 'too_long', len: bytes.length, max: MAX_OPERATION_NAME_BYTES };
+  if (bytes.length > maxBytes) {
+    return { kind: 'too_long', len: bytes.length, max: maxBytes };
   }
   for (const b of bytes) {
     if (!isNameByte(b)) return { kind: 'illegal_character', byte: b };
