@@ -31,3 +31,44 @@ export {
   type OperationDescriptor,
   type OperationDescriptorInit,
 } from './descriptor.js';
+export { defineOperation, type DefineOperationInit, type Operation, type OperationEffects } from './define-operation.js';
+export { HandlerError, type Handler, type HandlerErrorClass } from './handler.js';
+export { Module } from './module.js';
+export { admit, deny, type AdmissionDecision, type AdmissionGuard } from './admission.js';
+export type { Ctx, ReceiptMetadata } from './ctx.js';
+export { EffectError, type EffectBackend } from './effect-backend.js';
+export {
+  BUILD_ERROR_CODES,
+  BuildError,
+  RuntimeError,
+  type BuildErrorCode,
+  type BuildErrorDetail,
+  type HandlerCause,
+  type RuntimeErrorCode,
+  type RuntimeErrorDetail,
+} from './errors.js';
+export { CoreBuilder } from './builder.js';
+export type { Core, DispatchOptions, DispatchResult } from './core.js';
+export { SYNCBAT_OPERATION_STATUS_KIND, SYNCBAT_RECEIPT_KIND, SYNCBAT_REGISTER_ROW_KIND } from './kinds.js';
+export {
+  decodeReceiptEnvelope,
+  encodeReceiptEnvelope,
+  type ReceiptEnvelope,
+  type ReceiptOutcome,
+  type ReceiptOutcomeClass,
+} from './receipt/envelope.js';
+export type { ReceiptHashPolicy } from './receipt/hash-policy.js';
+export type { ReceiptSink, RecordedReceipt } from './receipt/sink.js';
+export {
+  decodeOperationStatusFact,
+  encodeOperationStatusFact,
+  type OperationLifecycle,
+  type OperationStatusFact,
+} from './status/fact.js';
+export {
+  OPERATION_STATUS_ENTITY_PREFIX,
+  OPERATION_STATUS_SCOPE,
+  StoreOperationStatusSink,
+  operationStatusEntity,
+  type OperationStatusSink,
+} from './status/sink.js';

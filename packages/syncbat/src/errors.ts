@@ -1,0 +1,132 @@
+// BuildError and RuntimeError: the two ways a Core says no — while being assembled, and while dispatching.
+// Invariant: RuntimeError.code is exactly one netbat wire token; BuildError.code is one ERR_* code; Display matches Rust.
+
+import type { RecordedReceipt } from './receipt/sink.js';
+
+export type BuildErrorDetail =
+  | { readonly kind: 'duplicate_operation'; readonly name: string }
+  | { readonly kind: 'duplicate_handler'; readonly name: string }
+  | { readonly kind: 'missing_descriptor'; readonly name: string }
+  | { readonly kind: 'missing_handler'; readonly name: string }
+  | { readonly kind: 'invalid_module'; readonly name: string; readonly message: string }
+  | { readonly kind: 'invalid_operation'; readonly name: string; readonly message: string }
+  | { readonly kind: 'invalid_handler'; readonly name: string; readonly message: string }
+  | { readonly kind: 'missing_receipt_sink' };
+
+export const BUILD_ERROR_CODES = {
+  duplicate_operation: 'ERR_DUPLICATE_OPERATION',
+  duplicate_handler: 'ERR_DUPLICATE_HANDLER',
+  missing_descriptor: 'ERR_MISSING_DESCRIPTOR',
+  missing_handler: 'ERR_MISSING_HANDLER',
+  invalid_module: 'ERR_INVALID_MODULE',
+  invalid_operation: 'ERR_INVALID_OPERATION',
+  invalid_handler: 'ERR_INVALID_HANDLER',
+  missing_receipt_sink: 'ERR_MISSING_RECEIPT_SINK',
+} as const;
+
+export type BuildErrorCode = (typeof BUILD_ERROR_CODES)[keyof typeof BUILD_ERROR_CODES];
+
+function describeBuild(d: BuildErrorDetail): string {
+  switch (d.kind) {
+    case 'duplicate_operation':
+      return `operation \`${d.name}\` is already registered`;
+    case 'duplicate_handler':
+      return `handler for operation \`${d.name}\` is already registered`;
+    case 'missing_descriptor':
+      return `handler \`${d.name}\` has no matching operation descriptor`;
+    case 'missing_handler':
+      return `operation \`${d.name}\` has no registered handler`;
+    case 'invalid_module':
+      return `module \`${d.name}\` is invalid: ${d.message}`;
+    case 'invalid_operation':
+      return `operation \`${d.name}\` is invalid: ${d.message}`;
+    case 'invalid_handler':
+      return `handler \`${d.name}\` is invalid: ${d.message}`;
+    case 'missing_receipt_sink':
+      return 'no receipt sink is configured: wire one with receiptSink() or opt out with withoutReceipts()';
+  }
+}
+
+export class BuildError extends Error {
+  override readonly name = 'BuildError';
+  readonly code: BuildErrorCode;
+  readonly detail: BuildErrorDetail;
+
+  constructor(detail: BuildErrorDetail, options?: { cause?: unknown }) {
+    super(describeBuild(detail), options);
+    this.detail = Object.freeze(detail);
+    this.code = BUILD_ERROR_CODES[detail.kind];
+  }
+}
+
+/** The (class, message) of a handler failure that preceded a sink failure. */
+export interface HandlerCause {
+  readonly code: string;
+  readonly message: string;
+}
+
+export type RuntimeErrorDetail =
+  | { readonly kind: 'unknown_operation'; readonly name: string }
+  | { readonly kind: 'missing_handler'; readonly name: string }
+  | { readonly kind: 'handler'; readonly name: string; readonly code: 'invalid_input' | 'failed'; readonly message: string }
+  /** `code` is the inner denial code: `capability.denied`, `effect.violation`, or a guard's own code. */
+  | { readonly kind: 'denied'; readonly name: string; readonly code: string; readonly message: string }
+  | { readonly kind: 'receipt_sink'; readonly name: string; readonly message: string; readonly causedByHandler?: HandlerCause }
+  | { readonly kind: 'status_sink'; readonly name: string; readonly message: string; readonly causedByHandler?: HandlerCause }
+  /** The dispatch signal fired before the checkout began; nothing ran and nothing was recorded. */
+  | { readonly kind: 'aborted'; readonly name: string };
+
+/** netbat's ERR tokens (syncbat-hostbat.md §1.11): four keep their own name, every other failure is `runtime`. */
+export type RuntimeErrorCode = 'unknown_operation' | 'missing_handler' | 'handler' | 'receipt_sink' | 'runtime';
+
+export function runtimeErrorCodeOf(detail: RuntimeErrorDetail): RuntimeErrorCode {
+  switch (detail.kind) {
+    case 'unknown_operation':
+    case 'missing_handler':
+    case 'handler':
+    case 'receipt_sink':
+      return detail.kind;
+    case 'denied':
+    case 'status_sink':
+    case 'aborted':
+      return 'runtime';
+  }
+}
+
+function describeRuntime(d: RuntimeErrorDetail): string {
+  switch (d.kind) {
+    case 'unknown_operation':
+      return `unknown operation \`${d.name}\``;
+    case 'missing_handler':
+      return `operation \`${d.name}\` has no registered handler`;
+    case 'handler':
+      return `handler for operation \`${d.name}\` failed with ${d.code}: ${d.message}`;
+    case 'denied':
+      return `operation \`${d.name}\` denied with ${d.code}: ${d.message}`;
+    case 'receipt_sink':
+    case 'status_sink': {
+      const which = d.kind === 'receipt_sink' ? 'receipt' : 'status';
+      return d.causedByHandler === undefined
+        ? `${which} sink for operation \`${d.name}\` failed: ${d.message}`
+        : `${which} sink for operation \`${d.name}\` failed after handler error ${d.causedByHandler.code}: ${d.causedByHandler.message}: ${d.message}`;
+    }
+    case 'aborted':
+      return `dispatch of operation \`${d.name}\` was aborted before it started`;
+  }
+}
+
+export class RuntimeError extends Error {
+  override readonly name = 'RuntimeError';
+  /** The wire token netbat answers with (`ERR <code> …`). */
+  readonly code: RuntimeErrorCode;
+  readonly detail: RuntimeErrorDetail;
+  /** The receipt banked for this failed invocation (denied / failed outcomes with a sink), if any. */
+  readonly receipt: RecordedReceipt | undefined;
+
+  constructor(detail: RuntimeErrorDetail, options: { cause?: unknown; receipt?: RecordedReceipt } = {}) {
+    super(describeRuntime(detail), options.cause === undefined ? undefined : { cause: options.cause });
+    this.detail = Object.freeze(detail);
+    this.code = runtimeErrorCodeOf(detail);
+    this.receipt = options.receipt;
+  }
+}

@@ -1,0 +1,37 @@
+// Handlers and HandlerError: what an operation runs, and the two failure classes it may report.
+// Invariant: every handler failure becomes class `invalid_input` or `failed` (wire commitments); anything thrown maps to `failed`.
+
+import type { Ctx } from './ctx.js';
+
+/** Maps input bytes to output bytes. Throw a HandlerError (or anything: it becomes `failed`). */
+export type Handler = (input: Uint8Array, ctx: Ctx) => Uint8Array | Promise<Uint8Array>;
+
+export type HandlerErrorClass = 'invalid_input' | 'failed';
+
+export class HandlerError extends Error {
+  override readonly name = 'HandlerError';
+  readonly class: HandlerErrorClass;
+  /** The handler's own text, without the class prefix; this is what the receipt records. */
+  readonly reason: string;
+
+  constructor(errorClass: HandlerErrorClass, reason: string, options?: { cause?: unknown }) {
+    super(`${errorClass}: ${reason}`, options);
+    this.class = errorClass;
+    this.reason = reason;
+  }
+
+  static invalidInput(reason: string, options?: { cause?: unknown }): HandlerError {
+    return new HandlerError('invalid_input', reason, options);
+  }
+
+  static failed(reason: string, options?: { cause?: unknown }): HandlerError {
+    return new HandlerError('failed', reason, options);
+  }
+}
+
+/** The (class, message) a thrown value is recorded as. A foreign throw is `failed` with its message. */
+export function handlerCause(thrown: unknown): { readonly code: HandlerErrorClass; readonly message: string } {
+  if (thrown instanceof HandlerError) return { code: thrown.class, message: thrown.reason };
+  if (thrown instanceof Error) return { code: 'failed', message: thrown.message };
+  return { code: 'failed', message: String(thrown) };
+}
