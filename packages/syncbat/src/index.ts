@@ -37,6 +37,7 @@ export { Module } from './module.js';
 export { admit, deny, type AdmissionDecision, type AdmissionGuard } from './admission.js';
 export type { Ctx, ReceiptMetadata } from './ctx.js';
 export { EffectError, type EffectBackend } from './effect-backend.js';
+export { StoreEffectBackend } from './store-effect-backend.js';
 export {
   BUILD_ERROR_CODES,
   BuildError,
@@ -59,6 +60,7 @@ export {
 } from './receipt/envelope.js';
 export type { ReceiptHashPolicy } from './receipt/hash-policy.js';
 export type { ReceiptSink, RecordedReceipt } from './receipt/sink.js';
+export { StoreReceiptSink, encodeDrawerBlob, receiptExtensions, syncbatExtensionKey } from './receipt/store-sink.js';
 export {
   decodeOperationStatusFact,
   encodeOperationStatusFact,
