@@ -10,7 +10,14 @@ import type { FsFile, FsLock } from './fs/fs.js';
 import type { IndexEntry } from './index/entry.js';
 import { MemoryIndex } from './index/memory.js';
 import { isEventIdString } from './id.js';
-import { checkKind, kindToRaw, type EventKind } from './kind.js';
+import { checkKind, kindToRaw, SystemKinds, type EventKind } from './kind.js';
+import { Keyset } from './keyset/keyset.js';
+import { FileKeyStore, KEYSET_FILE, type KeyStore } from './keyset/keystore.js';
+import { openPayload, sealDraft } from './keyset/seal.js';
+import { scopeOfSelector, type ShredSelector } from './keyset/scope.js';
+import { encodePayload } from './payload.js';
+import { blake3 } from './crypto/blake3.js';
+import { eventIdToString, newEventId } from './id.js';
 import { LOCK_FILE, segmentFileName } from './segment/format.js';
 import { encodeEventFrame, encodeSealFrame, EventFlags } from './segment/frame.js';
 import { receiptCover } from './receipt/cover.js';
@@ -63,6 +70,8 @@ function entryFromRecovered(r: RecoveredEvent): IndexEntry {
 }
 
 const DOWNGRADE_EXTENSION = 'batpak.signing.downgrade';
+/** Where shred receipts go: the store's own system stream. */
+const SHRED_COORDINATE = { entity: 'batpak:store', scope: 'batpak:shred' } as const;
 
 export class Store {
   readonly #opts: ResolvedOptions;
@@ -72,6 +81,8 @@ export class Store {
   readonly #committer: GroupCommitter<Intent> | undefined;
   readonly #lock: FsLock | undefined;
   readonly #signer: ReceiptSigner | undefined;
+  readonly #keyset: Keyset | undefined;
+  readonly #keyStore: KeyStore | undefined;
   #nextGlobal: number;
   #lastCommittedAt: number;
   #closing: Promise<void> | undefined;
@@ -86,6 +97,8 @@ export class Store {
     lock: FsLock | undefined;
     nextGlobal: number;
     lastCommittedAt: number;
+    keyset: Keyset | undefined;
+    keyStore: KeyStore | undefined;
   }) {
     this.#opts = init.opts;
     this.#index = init.index;
@@ -95,6 +108,8 @@ export class Store {
     this.#signer = init.opts.signer ?? (init.opts.signingKey === undefined ? undefined : signerFromSeed(init.opts.signingKey));
     this.#nextGlobal = init.nextGlobal;
     this.#lastCommittedAt = init.lastCommittedAt;
+    this.#keyset = init.keyset;
+    this.#keyStore = init.keyStore;
     const writer = init.writer;
     this.#committer =
       writer === undefined
@@ -102,6 +117,11 @@ export class Store {
         : new GroupCommitter<Intent>(
             {
               prepare: (intents) => this.#prepare(intents),
+              // The key fence (INV-KEY-FENCE): a minted key is durable before any ciphertext under it
+              // is written, let alone acknowledged; a failed flush leaves the keyset dirty for the next group.
+              beforeWrite: async () => {
+                if (this.#keyset?.dirty === true) await this.#keyset.flush(this.#keyStore!);
+              },
               write: (frames) => writer.writeGroup(frames, this.#opts.now()),
               reject: (intent, error) => intent.settle.reject(error),
             },
@@ -115,9 +135,6 @@ export class Store {
     checkRegistry(opts);
     if (opts.signingPolicy === 'required' && opts.signingKey === undefined && opts.signer === undefined) {
       throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', "signingPolicy 'required' needs a signingKey (or a signer)");
-    }
-    if (opts.encryption !== undefined) {
-      throw new BatpakError('ERR_INVALID_OPTION', 'payload encryption is not available in this build');
     }
     const { fs, dir } = opts;
     let lock: FsLock | undefined;
@@ -159,6 +176,14 @@ export class Store {
     for (const r of log.events) {
       index.insert(entryFromRecovered(r));
       lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
+    }
+    let keyset: Keyset | undefined;
+    let keyStore: KeyStore | undefined;
+    if (opts.encryption !== undefined) {
+      keyStore = opts.encryption.keyStore ?? new FileKeyStore(fs, join(dir, KEYSET_FILE));
+      keyset = await Keyset.load(keyStore, opts.encryption.granularity);
+      // Frames may reference generations the keyset no longer lists (a lost keyset): never re-mint them.
+      for (const r of log.events) if (r.frame.encryption !== undefined) keyset.noteGeneration(r.frame.encryption.scope, r.frame.encryption.generation);
     }
     const segments = new SegmentSet(fs);
     let writer: SegmentWriter | undefined;
@@ -215,6 +240,8 @@ export class Store {
       lock,
       nextGlobal: index.lastGlobalSequence() + 1,
       lastCommittedAt,
+      keyset,
+      keyStore,
     });
     if (opts.chainVerification === 'recompute') {
       const report = await store.verifyChain();
@@ -236,6 +263,7 @@ export class Store {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
     const draft = typedDraft(coord, event, payload, opts.idempotencyKey, this.#limits());
+    if (this.#keyset !== undefined) sealDraft(this.#keyset, draft);
     return this.#submitSingle(draft, opts);
   }
 
@@ -244,6 +272,7 @@ export class Store {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
     const draft = rawDraft(coord, kind, bytes, opts.idempotencyKey, this.#limits());
+    if (this.#keyset !== undefined) sealDraft(this.#keyset, draft);
     return this.#submitSingle(draft, opts);
   }
 
@@ -251,6 +280,7 @@ export class Store {
   async appendBatch(items: readonly BatchItem[]): Promise<AppendReceipt[]> {
     this.#assertWritable();
     const drafts = batchDrafts(items, { ...this.#limits(), batchMaxEvents: this.#opts.batchMaxEvents });
+    if (this.#keyset !== undefined) for (const d of drafts) sealDraft(this.#keyset, d);
     let bytes = 0;
     for (const d of drafts) bytes += d.payload.length + 256;
     return new Promise<AppendReceipt[]>((resolve, reject) => {
@@ -519,11 +549,15 @@ export class Store {
   // -------------------------------------------------------------------------------------------
   // Reads
 
-  /** The decoded, upcast event. ERR_NOT_FOUND for an unknown id. */
+  /** The decoded, upcast event. ERR_NOT_FOUND for an unknown id; ERR_PAYLOAD_SHREDDED after a shred. */
   async get<T = unknown>(eventId: string): Promise<StoredEvent<T>> {
     this.#assertOpen();
     const entry = this.#entry(eventId);
-    return (await this.#load(entry)) as StoredEvent<T>;
+    const event = await this.#load(entry);
+    if (event.shredded) {
+      throw new BatpakError('ERR_PAYLOAD_SHREDDED', `the payload of event ${eventId} was shredded (its key was destroyed)`, { details: { eventId } });
+    }
+    return event as StoredEvent<T>;
   }
 
   /** The stored payload bytes exactly as on disk (ciphertext when sealed). */
@@ -611,11 +645,52 @@ export class Store {
     return entry;
   }
 
+  /** The one read path for payloads: decrypts when sealed, marks shredded events instead of failing. */
   async #load(entry: IndexEntry): Promise<StoredEvent> {
     const frame = await this.#segments.readEventFrame(entry, entry.idBytes);
     const header = headerOf(entry);
-    const payload = header.tombstone ? undefined : decodeStoredPayload(entry, frame.payload, this.#opts.registry);
-    return { header, coordinate: coordinateOf(entry), payload, shredded: false };
+    if (header.tombstone) return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: false };
+    const plain = openPayload(this.#keyset, entry, frame.payload);
+    if (plain === 'shredded') return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: true };
+    return { header, coordinate: coordinateOf(entry), payload: decodeStoredPayload(entry, plain, this.#opts.registry), shredded: false };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Crypto-shred
+
+  /**
+   * Destroys the key of the selected scope and flushes the keyset durably, then appends a system
+   * event recording which scope was shredded (never the key), chained and signed like any event.
+   * True when a key was destroyed. The selector must match the configured granularity.
+   */
+  async shredScope(selector: ShredSelector): Promise<boolean> {
+    this.#assertWritable();
+    const keyset = this.#keyset;
+    if (keyset === undefined) {
+      throw new BatpakError('ERR_ENCRYPTION_NOT_CONFIGURED', 'shredScope needs a store opened with payloadEncryption');
+    }
+    const scope = scopeOfSelector(keyset.granularity, selector);
+    // Destroy first, synchronously: an append sealed after this point gets a new key generation.
+    const destroyed = keyset.destroy(scope);
+    await keyset.flush(this.#keyStore!, { force: true });
+    if (!destroyed) return false;
+    const now = this.#opts.now();
+    const id = newEventId(now);
+    const payload = encodePayload({ granularity: keyset.granularity, scope: Buffer.from(scope).toString('hex'), shreddedAt: now });
+    const draft: EventDraft = {
+      entity: SHRED_COORDINATE.entity,
+      scope: SHRED_COORDINATE.scope,
+      kind: SystemKinds.SHRED,
+      id,
+      eventId: eventIdToString(id),
+      payload,
+      contentHash: blake3(payload),
+      payloadVersion: 1,
+      flags: 0,
+      keyed: false,
+    };
+    await this.#submitSingle(draft, {});
+    return true;
   }
 
   /** Global sequence of the latest committed event (0n for an empty store). */
@@ -678,7 +753,12 @@ export class Store {
 
   stats(): StoreStats {
     this.#assertOpen();
-    return { events: BigInt(this.#index.size), segments: this.#segments.count, bytes: BigInt(this.#segments.totalBytes()) };
+    return {
+      events: BigInt(this.#index.size),
+      segments: this.#segments.count,
+      bytes: BigInt(this.#segments.totalBytes()),
+      ...(this.#keyset === undefined ? {} : { keys: this.#keyset.liveCount }),
+    };
   }
 
   /** The signing public key (32 bytes), or undefined for a keyless store. */

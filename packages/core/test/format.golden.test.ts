@@ -47,7 +47,7 @@ const sealedEncrypted: EventFrame = {
   globalSequence: 2 ** 33,
   entitySequence: 2,
   flags: 0,
-  encryption: { scope: new Uint8Array([0x01, ...Buffer.from('account:1')]), nonce: fill(24, 0x5a) },
+  encryption: { scope: new Uint8Array([0x01, ...Buffer.from('account:1')]), nonce: fill(24, 0x5a), generation: 0 },
   extensions: new Map([['batpak.signing.downgrade', new Uint8Array([0x81])], ['app.audit', new Uint8Array([5, 3])]]),
 };
 const seal: SealFrame = {

@@ -30,7 +30,7 @@ const eventFrame: fc.Arbitrary<EventFrame> = fc.record(
       ),
       { nil: undefined },
     ),
-    encryption: fc.option(fc.record({ scope: fc.uint8Array({ minLength: 1, maxLength: 40 }), nonce: bytes(24) }), { nil: undefined }),
+    encryption: fc.option(fc.record({ scope: fc.uint8Array({ minLength: 1, maxLength: 40 }), nonce: bytes(24), generation: fc.nat(100000) }), { nil: undefined }),
     extensions: fc.option(
       fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 20 }), fc.uint8Array({ maxLength: 20 })), { selector: (t) => t[0], maxLength: 4 }).map((e) => new Map(e)),
       { nil: undefined },

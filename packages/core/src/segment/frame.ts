@@ -28,6 +28,8 @@ export interface EncryptionRef {
   readonly scope: Uint8Array;
   /** 24-byte XChaCha20 nonce. */
   readonly nonce: Uint8Array;
+  /** Key generation within the scope (0 unless the scope was shredded and re-keyed). */
+  readonly generation: number;
 }
 
 export interface EventFrame {
@@ -157,7 +159,7 @@ const K = (s: string) => utf8.encode(s);
 const KEY = {
   t: K('t'), id: K('id'), g: K('g'), n: K('n'), k: K('k'), e: K('e'), s: K('s'), ts: K('ts'), ph: K('ph'),
   ch: K('ch'), v: K('v'), f: K('f'), b: K('b'), x: K('x'), r: K('r'), p: K('p'), ks: K('ks'), nc: K('nc'),
-  g0: K('g0'), g1: K('g1'), c: K('c'), kid: K('kid'), root: K('root'), sig: K('sig'),
+  kg: K('kg'), g0: K('g0'), g1: K('g1'), c: K('c'), kid: K('kid'), root: K('root'), sig: K('sig'),
 } as const;
 
 const uintSize = (n: number) => (n < 0x80 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9);
@@ -198,6 +200,7 @@ export function encodeEventFrame(f: EventFrame, entityBytes = utf8.encode(f.enti
   if (f.encryption !== undefined) {
     entries++;
     size += keySize(KEY.x) + 1 + keySize(KEY.ks) + binSize(f.encryption.scope.length) + keySize(KEY.nc) + binSize(f.encryption.nonce.length);
+    if (f.encryption.generation !== 0) size += keySize(KEY.kg) + uintSize(f.encryption.generation);
   }
   let extensionKeys: Uint8Array[] = [];
   if (f.extensions !== undefined && f.extensions.size > 0) {
@@ -244,11 +247,15 @@ export function encodeEventFrame(f: EventFrame, entityBytes = utf8.encode(f.enti
   }
   if (f.encryption !== undefined) {
     w.key(KEY.x);
-    w.mapHeader(2);
+    w.mapHeader(f.encryption.generation === 0 ? 2 : 3);
     w.key(KEY.ks);
     w.bin(f.encryption.scope);
     w.key(KEY.nc);
     w.bin(f.encryption.nonce);
+    if (f.encryption.generation !== 0) {
+      w.key(KEY.kg);
+      w.uint(f.encryption.generation);
+    }
   }
   if (extensionKeys.length > 0) {
     w.key(KEY.r);
@@ -431,10 +438,19 @@ export function decodeFrameBody(body: Uint8Array): Frame {
           break;
         }
         case 'x': {
-          if (r.mapLen() !== 2 || r.str() !== 'ks') throw new FrameDecodeError('bad encryption ref');
+          const n = r.mapLen();
+          if ((n !== 2 && n !== 3) || r.str() !== 'ks') throw new FrameDecodeError('bad encryption ref');
           const scope = r.bin();
           if (r.str() !== 'nc') throw new FrameDecodeError('bad encryption ref');
-          f.encryption = { scope, nonce: r.binOf(24, 'nonce') };
+          const nonce = r.binOf(24, 'nonce');
+          let generation = 0;
+          if (n === 3) {
+            if (r.str() !== 'kg') throw new FrameDecodeError('bad encryption ref');
+            generation = r.uint();
+            // Generation 0 is written by omission; an explicit 0 is not canonical.
+            if (generation === 0) throw new FrameDecodeError('explicit key generation 0');
+          }
+          f.encryption = { scope, nonce, generation };
           break;
         }
         case 'r': {

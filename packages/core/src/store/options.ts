@@ -6,6 +6,7 @@ import type { Fs } from '../fs/fs.js';
 import { RealFs } from '../fs/real.js';
 import type { EventRegistry } from '../registry.js';
 import type { ReceiptSigner } from '../receipt/sign.js';
+import type { KeyStore } from '../keyset/keystore.js';
 
 export type PayloadValidation = 'fail-fast' | 'warn' | 'silent';
 export type SyncMode = 'always' | 'none';
@@ -35,8 +36,12 @@ export interface StoreOptions {
   readonly trustedPublicKeys?: readonly Uint8Array[];
   /** Default 'crc'. 'recompute' runs verifyChain() at open and refuses to open on any damage. */
   readonly chainVerification?: ChainVerificationMode;
-  /** Default off. */
-  readonly payloadEncryption?: { readonly granularity?: KeyGranularity };
+  /**
+   * Default off. Seals user payloads with XChaCha20-Poly1305 under one key per scope (granularity
+   * default 'entity'), so `shredScope` can make them unrecoverable. Keys live in `keyStore`
+   * (default: the `keyset.bpk` file in `dir`).
+   */
+  readonly payloadEncryption?: { readonly granularity?: KeyGranularity; readonly keyStore?: KeyStore };
   /** Rotation threshold for segment files. Default 64 MiB. */
   readonly segmentMaxBytes?: number;
   /** Largest accepted payload of one event. Default 16 MiB (max 64 MiB). */
@@ -62,7 +67,7 @@ export interface ResolvedOptions {
   readonly signingDowngradeAllowed: boolean;
   readonly trustedPublicKeys: readonly Uint8Array[];
   readonly chainVerification: ChainVerificationMode;
-  readonly encryption: { readonly granularity: KeyGranularity } | undefined;
+  readonly encryption: { readonly granularity: KeyGranularity; readonly keyStore: KeyStore | undefined } | undefined;
   readonly segmentMaxBytes: number;
   readonly payloadMaxBytes: number;
   readonly batchMaxEvents: number;
@@ -122,7 +127,11 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
   let encryption: ResolvedOptions['encryption'];
   if (options.payloadEncryption !== undefined) {
     const granularity = oneOf('payloadEncryption.granularity', options.payloadEncryption.granularity, ['entity', 'category', 'type', 'event'], 'entity');
-    encryption = { granularity };
+    const keyStore = options.payloadEncryption.keyStore;
+    if (keyStore !== undefined && (typeof keyStore.load !== 'function' || typeof keyStore.persist !== 'function')) {
+      throw bad('payloadEncryption.keyStore', 'must have load() and persist(image) methods');
+    }
+    encryption = { granularity, keyStore };
   }
   if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') throw bad('readOnly', 'must be a boolean');
   if (options.now !== undefined && typeof options.now !== 'function') throw bad('now', 'must be a function');

@@ -1,0 +1,147 @@
+// The in-memory keyset: one 256-bit key per (scope, generation), destroyed generations remembered,
+// and the durability fence (INV-KEY-FENCE): a mutation stays dirty until a flush that covers it succeeds.
+
+import { randomBytes } from 'node:crypto';
+import { BatpakError } from '../errors.js';
+import { toHex } from '../encoding/hex.js';
+import type { KeyGranularity } from '../store/options.js';
+import { decodeKeyset, encodeKeyset, type KeyEntry } from './file.js';
+import type { KeyStore } from './keystore.js';
+
+export type KeyLookup =
+  | { readonly state: 'present'; readonly key: Uint8Array }
+  | { readonly state: 'destroyed' }
+  | { readonly state: 'missing' };
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+const slot = (scope: Uint8Array, generation: number) => `${toHex(scope)}/${generation}`;
+
+export class Keyset {
+  readonly granularity: KeyGranularity;
+  /** The keyset image did not exist when the store opened (so a missing key may be a lost keyset). */
+  readonly absentOnLoad: boolean;
+  readonly #live = new Map<string, KeyEntry>();
+  /** Current live generation per scope (hex). */
+  readonly #current = new Map<string, number>();
+  readonly #destroyed = new Map<string, { scope: Uint8Array; generation: number }>();
+  /** Highest generation ever used per scope, including ones only referenced by frames. */
+  readonly #maxGeneration = new Map<string, number>();
+  #mutations = 0;
+  #flushed = 0;
+  #flushing: Promise<void> = Promise.resolve();
+
+  private constructor(granularity: KeyGranularity, absentOnLoad: boolean) {
+    this.granularity = granularity;
+    this.absentOnLoad = absentOnLoad;
+  }
+
+  /** Loads the keyset from its store, failing closed on any damage; an absent image is an empty keyset. */
+  static async load(store: KeyStore, granularity: KeyGranularity): Promise<Keyset> {
+    const image = await store.load();
+    if (image === undefined) return new Keyset(granularity, true);
+    const decoded = decodeKeyset(image, granularity, store.name);
+    const ks = new Keyset(granularity, false);
+    for (const k of decoded.keys) ks.#install(k.scope, k.generation, new Uint8Array(k.key));
+    for (const d of decoded.destroyed) {
+      ks.#destroyed.set(slot(d.scope, d.generation), d);
+      ks.noteGeneration(d.scope, d.generation);
+    }
+    image.fill(0);
+    return ks;
+  }
+
+  #install(scope: Uint8Array, generation: number, key: Uint8Array): void {
+    const hex = toHex(scope);
+    this.#live.set(slot(scope, generation), { scope, generation, key });
+    if ((this.#current.get(hex) ?? -1) < generation) this.#current.set(hex, generation);
+    this.noteGeneration(scope, generation);
+  }
+
+  /** Records that a frame references (scope, generation), so a re-mint never reuses its number. */
+  noteGeneration(scope: Uint8Array, generation: number): void {
+    const hex = toHex(scope);
+    if ((this.#maxGeneration.get(hex) ?? -1) < generation) this.#maxGeneration.set(hex, generation);
+  }
+
+  /** The scope's current key, minting one (and marking the keyset dirty) when it has none. */
+  keyFor(scope: Uint8Array): { readonly generation: number; readonly key: Uint8Array } {
+    const hex = toHex(scope);
+    const current = this.#current.get(hex);
+    if (current !== undefined) {
+      const entry = this.#live.get(slot(scope, current));
+      if (entry !== undefined) return entry;
+    }
+    const generation = (this.#maxGeneration.get(hex) ?? -1) + 1;
+    const key = new Uint8Array(randomBytes(32));
+    this.#install(new Uint8Array(scope), generation, key);
+    this.#mutations++;
+    return { generation, key };
+  }
+
+  lookup(scope: Uint8Array, generation: number): KeyLookup {
+    const s = slot(scope, generation);
+    const entry = this.#live.get(s);
+    if (entry !== undefined) return { state: 'present', key: entry.key };
+    if (this.#destroyed.has(s)) return { state: 'destroyed' };
+    return { state: 'missing' };
+  }
+
+  /** Destroys every live generation of a scope; the key bytes are zeroed. True when one existed. */
+  destroy(scope: Uint8Array): boolean {
+    const hex = toHex(scope);
+    let any = false;
+    for (const [s, entry] of this.#live) {
+      if (toHex(entry.scope) !== hex) continue;
+      entry.key.fill(0);
+      this.#live.delete(s);
+      this.#destroyed.set(s, { scope: entry.scope, generation: entry.generation });
+      any = true;
+    }
+    this.#current.delete(hex);
+    if (any) this.#mutations++;
+    return any;
+  }
+
+  /** A mint or destroy is not yet durable. */
+  get dirty(): boolean {
+    return this.#mutations > this.#flushed;
+  }
+
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
+  /**
+   * Persists the current state if dirty. Flushes run one at a time, each writing the state as of its
+   * start, so an older image can never land after a newer one. Only success clears `dirty`.
+   */
+  flush(store: KeyStore, options: { readonly force?: boolean } = {}): Promise<void> {
+    const run = this.#flushing.then(async () => {
+      if (!this.dirty && options.force !== true) return;
+      const target = this.#mutations;
+      const image = encodeKeyset({ granularity: this.granularity, keys: [...this.#live.values()], destroyed: [...this.#destroyed.values()] });
+      try {
+        await store.persist(image);
+      } finally {
+        image.fill(0);
+      }
+      this.#flushed = Math.max(this.#flushed, target);
+    });
+    this.#flushing = run.catch(() => undefined);
+    return run.catch((err: unknown) => {
+      throw err instanceof BatpakError ? err : new BatpakError('ERR_IO', `keyset flush failed: ${String(err)}`, { cause: err });
+    });
+  }
+
+  toString(): string {
+    return `Keyset(${this.granularity}, ${this.#live.size} live, ${this.#destroyed.size} destroyed)`;
+  }
+
+  toJSON(): { granularity: KeyGranularity; live: number; destroyed: number } {
+    return { granularity: this.granularity, live: this.#live.size, destroyed: this.#destroyed.size };
+  }
+
+  [INSPECT](): string {
+    return this.toString();
+  }
+}

@@ -1,0 +1,57 @@
+// Sealing and opening payloads: the one path every writer and reader of encrypted payloads uses
+// (INV-KEY-AWARE-READS). Content hashes cover the ciphertext, so chain and receipts survive a shred.
+
+import { randomFillSync } from 'node:crypto';
+import { blake3 } from '../crypto/blake3.js';
+import { xchachaOpen, xchachaSeal } from '../crypto/aead.js';
+import { BatpakError } from '../errors.js';
+import type { IndexEntry } from '../index/entry.js';
+import { isReservedCategory } from '../kind.js';
+import type { EventDraft } from '../store/append.js';
+import { payloadAad } from './aad.js';
+import type { Keyset } from './keyset.js';
+import { scopeOf } from './scope.js';
+
+/** Seals a user draft in place under its scope's key (minting one if needed). System kinds stay plaintext. */
+export function sealDraft(keyset: Keyset, draft: EventDraft): void {
+  if (isReservedCategory(draft.kind >>> 12)) return;
+  const scope = scopeOf(keyset.granularity, draft.entity, draft.kind, draft.id);
+  const { generation, key } = keyset.keyFor(scope);
+  const nonce = new Uint8Array(24);
+  randomFillSync(nonce);
+  const sealed = xchachaSeal(key, nonce, draft.payload, payloadAad(draft.entity, draft.scope, draft.kind, draft.id));
+  draft.payload = sealed;
+  draft.contentHash = blake3(sealed);
+  draft.encryption = { scope, nonce, generation };
+}
+
+/**
+ * The plaintext of a stored payload, or 'shredded' when its key was destroyed. A sealed payload is
+ * never returned as if it were plaintext: no keyset, a lost key or a failed tag are typed errors.
+ */
+export function openPayload(keyset: Keyset | undefined, entry: IndexEntry, stored: Uint8Array): Uint8Array | 'shredded' {
+  const enc = entry.encryption;
+  if (enc === undefined) return stored;
+  if (keyset === undefined) {
+    throw new BatpakError('ERR_ENCRYPTION_NOT_CONFIGURED', `event ${entry.eventId} is encrypted; open the store with payloadEncryption to read it`, {
+      details: { eventId: entry.eventId },
+    });
+  }
+  const found = keyset.lookup(enc.scope, enc.generation);
+  if (found.state === 'destroyed') return 'shredded';
+  if (found.state === 'missing') {
+    throw new BatpakError(
+      'ERR_KEYSET_MISSING',
+      `the key for event ${entry.eventId} is not in the keyset${keyset.absentOnLoad ? ' (the keyset file was absent at open)' : ''}`,
+      { details: { eventId: entry.eventId } },
+    );
+  }
+  try {
+    return xchachaOpen(found.key, enc.nonce, stored, payloadAad(entry.entity, entry.scope, entry.kind, entry.idBytes));
+  } catch (err) {
+    throw new BatpakError('ERR_PAYLOAD_DECRYPT_FAILED', `payload of event ${entry.eventId} failed authentication`, {
+      cause: err,
+      details: { eventId: entry.eventId },
+    });
+  }
+}
