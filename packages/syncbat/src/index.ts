@@ -74,3 +74,20 @@ export {
   operationStatusEntity,
   type OperationStatusSink,
 } from './status/sink.js';
+export { STREAM_CODES, SubscriptionError, type StreamCode, type SubscriptionErrorKind } from './subscription/error.js';
+export { MAX_SUBSCRIPTION_ID_BYTES, findSubscriptionIdViolation } from './subscription/id.js';
+export {
+  EVENT_CURSOR_V1_LEN,
+  decodeEventCursor,
+  encodeEventCursor,
+  type EventStreamCursor,
+} from './subscription/cursor.js';
+export { encodeEventStreamEnvelope, type EventEnvelopeInput } from './subscription/envelope.js';
+export { SubscriptionRegistry, type EventCategoryRoute, type SubscriptionRoute } from './subscription/registry.js';
+export type { StreamItem } from './subscription/event-stream.js';
+export {
+  SubscriptionRuntime,
+  type SubscriptionOpenRequest,
+  type SubscriptionRuntimeConfig,
+  type SubscriptionStream,
+} from './subscription/runtime.js';
