@@ -1,5 +1,6 @@
 // Event-category subscriptions (syncbat-hostbat.md §4): ids, routes, cursor v1 bytes, and the replay → watermark → live stream.
-import { Coordinate, blake3, cbin, decodeCanonical, fromHex, type Store } from '@batpak/core';
+import { Coordinate, Store, blake3, cbin, decodeCanonical, fromHex } from '@batpak/core';
+import { SimFs } from '@batpak/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   EVENT_CURSOR_V1_LEN,
@@ -235,6 +236,19 @@ describe('event-category stream', () => {
     await store.appendRaw(OTHER, CAT_E, bytes('elsewhere'));
     const [w] = await pending;
     expect([w!.kind, w!.globalSequence]).toEqual(['watermark', 2n]);
+    controller.abort();
+  });
+
+  it('skips a crypto-shredded event but moves the cursor past it', async () => {
+    store = await Store.open({ dir: '/s', fs: new SimFs(28), payloadEncryption: { granularity: 'entity' } });
+    await store.appendRaw(OTHER, CAT_F, bytes('secret'));
+    await store.appendRaw(APP, CAT_F, bytes('kept'));
+    expect(await store.shredScope({ entity: OTHER })).toBe(true);
+    const controller = new AbortController();
+    const it = runtime(store).open({ subscriptionId: 'app.events.v1', clientWindow: 4, signal: controller.signal })[Symbol.asyncIterator]();
+    const first = event((await take(it, 1))[0]);
+    expect(first.globalSequence).toBe(2n);
+    expect(decodeEventCursor(first.cursorBefore).afterSequence).toBe(1n);
     controller.abort();
   });
 

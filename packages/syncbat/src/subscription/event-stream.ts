@@ -67,21 +67,28 @@ export async function* eventCategoryStream(p: EventStreamParams): AsyncGenerator
   for (;;) {
     if (signal?.aborted === true) return;
     const visible = store.lastSequence;
-    const page: { readonly eventId: string; readonly sequence: bigint }[] = [];
+    const page: { readonly eventId: string; readonly sequence: bigint; readonly wallMs: bigint; readonly shredded: boolean }[] = [];
     try {
       for await (const e of store.query({ kind: { category }, after, limit: p.pageSize, ...(signal === undefined ? {} : { signal }) })) {
-        page.push({ eventId: e.header.eventId, sequence: e.header.globalSequence });
+        page.push({ eventId: e.header.eventId, sequence: e.header.globalSequence, wallMs: e.header.committedAt, shredded: e.shredded });
       }
     } catch (err) {
       if (isAbort(err, signal)) return;
       throw storeFailure(err);
     }
-    for (const { eventId } of page) {
+    for (const { eventId, sequence: seq, wallMs: ms, shredded } of page) {
+      if (shredded) {
+        // A crypto-shredded event is never shipped; the position still moves past it so order stays coherent.
+        cursorBefore = cursorAt(seq, ms);
+        after = seq;
+        continue;
+      }
       let payload: Uint8Array;
       let sequence: bigint;
       let wallMs: bigint;
       try {
-        // The envelope carries the stored bytes, which only getRaw returns.
+        // The envelope carries the stored bytes, which only getRaw returns (ciphertext for a sealed event:
+        // core has no plaintext raw read yet, and Rust without delivery-decrypt ships stored bytes too).
         const raw = await store.getRaw(eventId);
         sequence = raw.header.globalSequence;
         wallMs = raw.header.committedAt;
