@@ -75,7 +75,7 @@ describe('payload encryption', () => {
     await again.close();
   });
 
-  it('a sealed payload is never returned as plaintext by a store opened without encryption', async () => {
+  it('INV-KEY-AWARE-READS: a sealed payload is never returned as plaintext by a store opened without encryption', async () => {
     const fs = new SimFs(3);
     const s1 = await Store.open({ dir: '/s', fs, payloadEncryption: {} });
     const r = await s1.append(alice, Note, { text: 'x' });
@@ -88,7 +88,7 @@ describe('payload encryption', () => {
 });
 
 describe('shredScope', () => {
-  it('INV-SHRED-DESTROYS-PLAINTEXT: payload gone, chain intact, receipts verify, siblings decrypt, survives reopen', async () => {
+  it('INV-SHRED-DESTROYS-PLAINTEXT, INV-KEY-AWARE-READS: payload gone, chain intact, receipts verify, siblings decrypt, survives reopen', async () => {
     const fs = new SimFs(4);
     const store = await Store.open({ dir: '/s', fs, signingKey: KEY, payloadEncryption: { granularity: 'entity' } });
     const ra = [await store.append(alice, Note, { text: 'alice-1' }), await store.append(alice, Other, { text: 'alice-2' })];
@@ -127,7 +127,7 @@ describe('shredScope', () => {
     await again.close();
   });
 
-  it('appends a chained, signed system event recording the shredded scope (never the key)', async () => {
+  it('INV-SYSTEM-PLAINTEXT: appends a chained, signed system event recording the shredded scope (never the key)', async () => {
     const fs = new SimFs(5);
     const store = await Store.open({ dir: '/s', fs, signingKey: KEY, payloadEncryption: {} });
     await store.append(alice, Note, { text: 'x' });
@@ -195,7 +195,7 @@ describe('keyset durability', () => {
       return out;
     };
     const variants: Record<string, Uint8Array> = {
-      magic: (() => { const b = new Uint8Array(good); b[0] ^= 1; return b; })(),
+      magic: (() => { const b = new Uint8Array(good); b[0]! ^= 1; return b; })(),
       version: (() => { const b = new Uint8Array(good); b[6] = 2; return b; })(),
       crc: (() => { const b = new Uint8Array(good); b[b.length - 1]! ^= 1; return b; })(),
       decode: bodyFix(new Uint8Array([...good.subarray(0, 12), 0xc1, 0xc1, 0xc1])),

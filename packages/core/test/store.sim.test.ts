@@ -12,7 +12,7 @@ describe('crash oracle (INV-CRASH-ORACLE)', () => {
     const seeds = single === undefined ? Array.from({ length: SEEDS }, (_, i) => FROM + i) : [Number(single)];
     const results: OracleResult[] = [];
     for (const seed of seeds) results.push(await runCrashOracle({ seed }));
-    const sum = (k: keyof OracleResult) => results.reduce((a, r) => a + r[k], 0);
+    const sum = (k: 'crashes' | 'acked' | 'faults' | 'refusals') => results.reduce((a, r) => a + r[k], 0);
     console.log(
       `crash oracle: ${results.length} seeds, ${sum('crashes')} crashes, ${sum('acked')} acknowledged ops, ` +
         `${sum('faults')} injected faults, ${sum('refusals')} typed refusals`,

@@ -11,7 +11,7 @@ const secure = defineOperation({
   handler: (input) => (ran++, input),
 });
 
-describe('capability gate', () => {
+describe('INV-SYNCBAT-CAPABILITY-GATE: capability gate', () => {
   it('denies with one capability.denied receipt naming the first ungranted token, before guard and handler', async () => {
     const sink = new CapturingSink();
     const status = new CapturingStatusSink();

@@ -72,7 +72,7 @@ const targetFor = (axis: Axis, i: number) => (axis === 'appends' ? `evt.${KINDS[
 
 const effect = fc.record({ axis: fc.constantFrom(...AXES), i: fc.nat(11) });
 
-describe('observed ⊆ declared', () => {
+describe('INV-SYNCBAT-EFFECTS-DECLARED: observed ⊆ declared', () => {
   it('any observed effect outside the declared row is denied with the first violation; otherwise the call completes', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(effect, { maxLength: 6 }), fc.array(effect, { maxLength: 8 }), async (declaredEffects, performed) => {
@@ -137,7 +137,7 @@ describe('observed ⊆ declared', () => {
 type Step = 'complete' | 'handler-fail' | 'throw' | 'capability' | 'guard' | 'effect' | 'unknown';
 const STEPS: readonly Step[] = ['complete', 'handler-fail', 'throw', 'capability', 'guard', 'effect', 'unknown'];
 
-describe('one receipt per invocation, in the store', () => {
+describe('INV-SYNCBAT-ONE-RECEIPT: one receipt per invocation, in the store', () => {
   it('every checkout that resolves an operation banks exactly one receipt with its outcome; the chain stays intact', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.constantFrom(...STEPS), { minLength: 1, maxLength: 12 }), fc.nat(1000), async (steps, seed) => {

@@ -8,6 +8,8 @@ export interface OracleOptions {
   readonly seed: number;
   /** Rounds of concurrent operations between checks. */
   readonly rounds?: number;
+  /** Force payload encryption (with random shreds) on or off; default: a seeded 40 %. */
+  readonly encrypted?: boolean;
 }
 
 export interface OracleResult {
@@ -17,13 +19,25 @@ export interface OracleResult {
   readonly recovered: number;
   readonly refusals: number;
   readonly faults: number;
+  /** Shreds that completed (key destroyed and flushed). */
+  readonly shreds: number;
+  readonly encrypted: boolean;
 }
 
 const Item = defineEvent<{ op: number; i: number; pad: string }>({ category: 5, typeId: 1, name: 'Item' });
 const SIGNING_KEY = new Uint8Array(32).fill(42);
 
+interface ShredRecord {
+  readonly entity: string;
+  /** Launch order among all operations (appends and shreds). */
+  readonly tick: number;
+  readonly epoch: number;
+  status: 'pending' | 'ok' | 'failed';
+}
+
 interface OpRecord {
   readonly id: number;
+  readonly tick: number;
   readonly batch: boolean;
   readonly items: { readonly entity: string; readonly payload: { op: number; i: number; pad: string } }[];
   status: 'pending' | 'acked' | 'failed';
@@ -33,6 +47,9 @@ interface OpRecord {
 }
 
 export class OracleFailure extends Error {}
+
+/** A typed refusal the fault log explains (disk lies, flipped bits): legal, and it ends the seed. */
+class ExplainedRefusal extends Error {}
 
 function fail(seed: number, message: string): never {
   throw new OracleFailure(`crash oracle failed for seed ${seed}: ${message}\n  replay: BATPAK_SIM_SEED=${seed} npx vitest run packages/core/test/store.sim.test.ts`);
@@ -46,7 +63,9 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
   const sim = new SimFs(seed);
   let clock = 1_700_000_000_000;
   const signed = rng.chance(0.3);
+  const encrypted = options.encrypted ?? rng.chance(0.4);
   const base: StoreOptions = {
+    ...(encrypted ? { payloadEncryption: { granularity: 'entity' as const } } : {}),
     dir: '/db',
     segmentMaxBytes: 400 + rng.below(3000),
     now: () => (clock += 1 + rng.below(3)),
@@ -57,13 +76,15 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
   const bitFlips = rng.chance(0.1);
   if (bitFlips) faultKinds.push('bit-flip');
   const faultProbability = rng.chance(0.3) ? 0 : 0.02 + rng.nextFloat() * 0.1;
+  // With encryption, keyset flushes (temp file, write, fsync, rename, dir fsync) are hit too.
+  const faultOps = ['append', 'fsync', 'truncate', 'open', 'syncDir', 'writeAt', ...(encrypted ? (['rename', 'writeFileAtomic'] as const) : [])] as const;
   const enableFaults = () =>
-    sim.setFaultRate(
-      faultProbability === 0 ? null : { probability: faultProbability, kinds: faultKinds, ops: ['append', 'fsync', 'truncate', 'open', 'syncDir', 'writeAt'] },
-    );
+    sim.setFaultRate(faultProbability === 0 ? null : { probability: faultProbability, kinds: faultKinds, ops: [...faultOps] });
 
   const ops: OpRecord[] = [];
+  const shreds: ShredRecord[] = [];
   let nextOp = 0;
+  let tick = 0;
   let crashes = 0;
   let refusals = 0;
   let proc = new KillableFs(sim);
@@ -72,7 +93,8 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
 
   const liesIn = (epoch: number) => sim.faults().filter((f) => f.epoch === epoch && f.kind === 'fsync-lie').length;
   // Faults that can leave damage recovery must refuse rather than repair: a flipped bit on disk, or a
-  // lying fsync under a segment that was then sealed by rotation (Rust refuses that case too).
+  // lying fsync under a segment that rotation then sealed (Rust refuses that case too) or under a
+  // keyset image that a rename then published.
   const corruptingFaults = () => sim.faults().some((f) => (f.kind === 'bit-flip' && f.op !== 'readAt') || f.kind === 'fsync-lie');
 
   const launch = (s: Store): Promise<unknown> => {
@@ -81,7 +103,7 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
     const epoch = crashes;
     const batch = rng.chance(0.25);
     const n = batch ? 2 + rng.below(3) : 1;
-    const rec: OpRecord = { id, batch, items: [], status: 'pending', guaranteed: false };
+    const rec: OpRecord = { id, tick: tick++, batch, items: [], status: 'pending', guaranteed: false };
     for (let i = 0; i < n; i++) {
       rec.items.push({ entity: `e${rng.below(4)}`, payload: { op: id, i, pad: 'x'.repeat(rng.below(120)) } });
     }
@@ -91,13 +113,42 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
       rec.receipts = receipts;
       rec.guaranteed = liesIn(epoch) === 0;
     };
+    // The scope carries the op marker in plaintext, so even a shredded event can be traced to its op.
+    const coord = (it: OpRecord['items'][number]) => new Coordinate(it.entity, `op${id}.${it.payload.i}`);
     const p = batch
-      ? s.appendBatch(rec.items.map((it) => ({ coord: new Coordinate(it.entity, 'sim'), kind: Item, payload: it.payload })))
-      : s.append(new Coordinate(rec.items[0]!.entity, 'sim'), Item, rec.items[0]!.payload).then((r) => [r]);
+      ? s.appendBatch(rec.items.map((it) => ({ coord: coord(it), kind: Item, payload: it.payload })))
+      : s.append(coord(rec.items[0]!), Item, rec.items[0]!.payload).then((r) => [r]);
     return p.then(settle, (err: unknown) => {
       rec.status = 'failed';
       if (!(err instanceof BatpakError)) fail(seed, `op ${id} failed with an untyped error: ${String(err)}`);
     });
+  };
+
+  const launchShred = (s: Store): Promise<unknown> => {
+    const rec: ShredRecord = { entity: `e${rng.below(4)}`, tick: tick++, epoch: crashes, status: 'pending' };
+    shreds.push(rec);
+    return s.shredScope({ entity: rec.entity }).then(
+      () => void (rec.status = 'ok'),
+      (err: unknown) => {
+        rec.status = 'failed';
+        if (!(err instanceof BatpakError)) fail(seed, `shred of ${rec.entity} failed with an untyped error: ${String(err)}`);
+      },
+    );
+  };
+
+  /**
+   * Whether an op's events must read back as plaintext ('readable'), must be shredded, or may be
+   * either: a shred launched after the op (which sealed under the old key) that completed without a
+   * lying fsync in its epoch must have destroyed it durably; one that failed or raced a crash may not.
+   */
+  const expectation = (op: OpRecord, entity: string): 'readable' | 'shredded' | 'either' => {
+    let verdict: 'readable' | 'shredded' | 'either' = 'readable';
+    for (const sh of shreds) {
+      if (sh.entity !== entity || sh.tick < op.tick) continue;
+      if (sh.status === 'ok' && liesIn(sh.epoch) === 0) return 'shredded';
+      verdict = 'either';
+    }
+    return verdict;
   };
 
   /** Reopens after a crash; a typed refusal is legal only when a corrupting fault could explain it. */
@@ -118,7 +169,7 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
     try {
       return await Store.open({ ...base, fs: proc });
     } catch (err) {
-      if (err instanceof BatpakError && err.code === 'ERR_CORRUPT_SEGMENT' && corruptingFaults()) {
+      if (err instanceof BatpakError && (err.code === 'ERR_CORRUPT_SEGMENT' || err.code === 'ERR_CORRUPT_KEYSET') && corruptingFaults()) {
         refusals++;
         return undefined;
       }
@@ -129,17 +180,41 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
   const check = async (s: Store): Promise<number> => {
     const recovered = new Map<string, { op: number; i: number }>();
     const seenMarkers = new Set<string>();
-    for await (const e of s.query()) {
-      const p = e.payload as { op?: unknown; i?: unknown; pad?: unknown };
-      const op = typeof p.op === 'number' ? ops[p.op] : undefined;
-      const item = op?.items[p.i as number];
+    let shredReceipts = 0;
+    const events = [];
+    try {
+      for await (const e of s.query()) events.push(e);
+    } catch (err) {
+      // A key lost to a lying keyset fsync surfaces per event as a typed error, never as ciphertext.
+      if (err instanceof BatpakError && (err.code === 'ERR_KEYSET_MISSING' || err.code === 'ERR_PAYLOAD_DECRYPT_FAILED') && corruptingFaults()) {
+        throw new ExplainedRefusal(err.message);
+      }
+      fail(seed, `reading the recovered store failed: ${String(err)}`);
+    }
+    for (const e of events) {
+      if (e.coordinate.entity === 'batpak:store') {
+        shredReceipts++;
+        continue;
+      }
+      const m = /^op(\d+)\.(\d+)$/.exec(e.coordinate.scope);
+      const op = m === null ? undefined : ops[Number(m[1])];
+      const item = op?.items[Number(m?.[2])];
       if (op === undefined || item === undefined) fail(seed, `recovered event ${e.header.eventId} was never appended`);
-      if (item.entity !== e.coordinate.entity || item.payload.pad !== p.pad) fail(seed, `recovered event ${e.header.eventId} differs from what was appended`);
+      if (item.entity !== e.coordinate.entity) fail(seed, `recovered event ${e.header.eventId} is on the wrong entity`);
+      const want = expectation(op, item.entity);
+      if (e.shredded) {
+        if (want === 'readable') fail(seed, `event ${e.header.eventId} of op ${op.id} is shredded but no shred could have reached it`);
+      } else {
+        if (want === 'shredded') fail(seed, `event ${e.header.eventId} of op ${op.id} is still readable after a completed shred`);
+        const p = e.payload as { op?: unknown; i?: unknown; pad?: unknown };
+        if (p.op !== op.id || p.i !== item.payload.i || p.pad !== item.payload.pad) fail(seed, `recovered event ${e.header.eventId} differs from what was appended`);
+      }
       const marker = `${op.id}/${item.payload.i}`;
       if (seenMarkers.has(marker)) fail(seed, `op ${marker} recovered twice`);
       seenMarkers.add(marker);
       recovered.set(e.header.eventId, { op: op.id, i: item.payload.i });
     }
+    if (shredReceipts > shreds.length) fail(seed, `${shredReceipts} shred receipts for ${shreds.length} shreds`);
     for (const op of ops) {
       const n = op.items.filter((it) => seenMarkers.has(`${op.id}/${it.payload.i}`)).length;
       if (op.batch && n !== 0 && n !== op.items.length) fail(seed, `batch op ${op.id} recovered ${n} of ${op.items.length} items`);
@@ -152,6 +227,7 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
         fail(seed, `acknowledged op ${op.id} lost ${op.items.length - n} event(s)`);
       }
       for (const r of op.receipts!) {
+        if (expectation(op, r.coordinate.entity) !== 'readable') continue;
         const ev = await s.get(r.eventId).catch((err: unknown) => fail(seed, `acknowledged event ${r.eventId} unreadable: ${String(err)}`));
         const h = ev.header;
         if (h.globalSequence !== r.globalSequence || h.entitySequence !== r.entitySequence || hex(h.contentHash) !== hex(r.contentHash) || hex(h.prevHash) !== hex(r.prevHash) || h.committedAt !== r.committedAt) {
@@ -178,7 +254,7 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
       }
       fail(seed, `verifyChain not intact after recovery: ${JSON.stringify(report)}`);
     }
-    if (report.eventsChecked !== recovered.size) fail(seed, `verifyChain checked ${report.eventsChecked} of ${recovered.size} events`);
+    if (report.eventsChecked !== recovered.size + shredReceipts) fail(seed, `verifyChain checked ${report.eventsChecked} of ${recovered.size + shredReceipts} events`);
     return recovered.size;
   };
 
@@ -187,7 +263,7 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
   for (let round = 0; round < rounds && store !== undefined; round++) {
     const pending: Promise<unknown>[] = [];
     const n = 1 + rng.below(8);
-    for (let k = 0; k < n; k++) pending.push(launch(store));
+    for (let k = 0; k < n; k++) pending.push(encrypted && rng.chance(0.15) ? launchShred(store) : launch(store));
     const crashNow = rng.chance(0.35) || round === rounds - 1;
     if (crashNow) {
       // Crash mid-flight after a seeded number of scheduler turns.
@@ -199,7 +275,14 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
       await Promise.allSettled(pending);
       store = await reopen();
       if (store !== undefined) {
-        lastRecovered = await check(store);
+        try {
+          lastRecovered = await check(store);
+        } catch (err) {
+          if (!(err instanceof ExplainedRefusal)) throw err;
+          refusals++;
+          store = undefined;
+          break;
+        }
         enableFaults();
       }
     } else {
@@ -223,5 +306,7 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
     recovered: lastRecovered,
     refusals,
     faults: sim.faults().length,
+    shreds: shreds.filter((x) => x.status === 'ok').length,
+    encrypted,
   };
 }
