@@ -5,7 +5,7 @@ export { Coordinate, COORDINATE_PART_MAX_BYTES } from './coordinate.js';
 export { formatKind, type EventKind } from './kind.js';
 export { defineEvent, type EventDefinition, type EventDefinitionInit, type Upcaster } from './event.js';
 export { EventRegistry, type RegistryProblem } from './registry.js';
-export { Store } from './store.js';
+export { Store, type CompactOptions, type CompactionResult } from './store.js';
 export type { StoreOptions, PayloadValidation, SyncMode, ChainVerificationMode, SigningPolicy, KeyGranularity } from './store/options.js';
 export type { AppendOptions, BatchItem } from './store/append.js';
 export type {

@@ -26,6 +26,13 @@ import { signerFromSeed, signGroup, type ReceiptSigner, type SignedGroup } from 
 import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from './receipt/verify.js';
 import { GroupCommitter, type PreparedGroup } from './segment/group-commit.js';
 import { recoverLog, type RecoveredEvent } from './segment/recovery.js';
+import { buildCompactionOutput, type CompactionOutput, type Decision } from './compaction/build.js';
+import { MARKER_FILE, encodeMarker } from './compaction/marker.js';
+import { entryTrusted, RemovedSet, signEntry, type CompactionEntry } from './compaction/log.js';
+import { appendCompactionLog, resolvePendingCompaction, stagingPath, writeStaging } from './compaction/swap.js';
+import { SharedExclusiveLock } from './store/rwlock.js';
+import { fromHex, toHex } from './encoding/hex.js';
+import type { EventFrame } from './segment/frame.js';
 import { SegmentSet } from './segment/set.js';
 import { createSegment, SegmentWriter } from './segment/writer.js';
 import { batchDrafts, checkAppendOptions, rawDraft, typedDraft, type AppendOptions, type BatchItem, type EventDraft, type SequencedEvent } from './store/append.js';
@@ -83,6 +90,13 @@ export class Store {
   readonly #signer: ReceiptSigner | undefined;
   readonly #keyset: Keyset | undefined;
   readonly #keyStore: KeyStore | undefined;
+  /** What committed compactions removed (from their records): explains gaps, verifies pruned seals. */
+  readonly #removed: RemovedSet;
+  readonly #maintenance = new SharedExclusiveLock();
+  /** The entries of compaction.log (committed compactions). */
+  #compactionEntries: CompactionEntry[];
+  /** Set when a compaction committed on disk but could not finish in-process: the next open finishes it. */
+  #compactionUnfinished: string | undefined;
   #nextGlobal: number;
   #lastCommittedAt: number;
   #closing: Promise<void> | undefined;
@@ -99,17 +113,22 @@ export class Store {
     lastCommittedAt: number;
     keyset: Keyset | undefined;
     keyStore: KeyStore | undefined;
+    removed: RemovedSet;
+    compactionEntries: CompactionEntry[];
+    signer: ReceiptSigner | undefined;
   }) {
     this.#opts = init.opts;
     this.#index = init.index;
     this.#segments = init.segments;
     this.#writer = init.writer;
     this.#lock = init.lock;
-    this.#signer = init.opts.signer ?? (init.opts.signingKey === undefined ? undefined : signerFromSeed(init.opts.signingKey));
+    this.#signer = init.signer;
     this.#nextGlobal = init.nextGlobal;
     this.#lastCommittedAt = init.lastCommittedAt;
     this.#keyset = init.keyset;
     this.#keyStore = init.keyStore;
+    this.#removed = init.removed;
+    this.#compactionEntries = init.compactionEntries;
     const writer = init.writer;
     this.#committer =
       writer === undefined
@@ -167,7 +186,23 @@ export class Store {
   static async #openLocked(opts: ResolvedOptions, lock: FsLock | undefined): Promise<Store> {
     const { fs, dir } = opts;
     const segmentPath = (id: number) => join(dir, segmentFileName(id));
-    const log = await recoverLog(fs, dir, segmentPath);
+    const pending = await resolvePendingCompaction(fs, dir, !opts.readOnly);
+    const log = await recoverLog(fs, pending.segments);
+    const signer = opts.signer ?? (opts.signingKey === undefined ? undefined : signerFromSeed(opts.signingKey));
+    const verifyKeys = signer === undefined ? [...opts.trustedPublicKeys] : [signer.publicKey, ...opts.trustedPublicKeys];
+    // Compaction's own record says which sequences it removed; a gap it does not explain is lost data.
+    // Only a trusted entry (signed by a known key, or unsigned in a keyless store) turns links into gaps.
+    const removed = new RemovedSet();
+    for (const e of pending.entries) removed.addEntry(e, entryTrusted(e, verifyKeys));
+    for (const gap of log.gaps) {
+      if (!removed.explains(gap.last, gap.next)) {
+        throw new BatpakError(
+          'ERR_CORRUPT_SEGMENT',
+          `corrupt segment ${gap.file} at offset ${gap.offset}: global sequences ${gap.last + 1}..${gap.next - 1} are missing and no committed compaction removed them`,
+          { details: { file: gap.file, offset: gap.offset } },
+        );
+      }
+    }
     for (const d of log.discarded) {
       opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`);
     }
@@ -238,10 +273,13 @@ export class Store {
       segments,
       writer,
       lock,
-      nextGlobal: index.lastGlobalSequence() + 1,
+      nextGlobal: Math.max(index.lastGlobalSequence(), removed.maxSequence()) + 1,
       lastCommittedAt,
       keyset,
       keyStore,
+      removed,
+      compactionEntries: pending.entries,
+      signer,
     });
     if (opts.chainVerification === 'recompute') {
       const report = await store.verifyChain();
@@ -563,8 +601,7 @@ export class Store {
   /** The stored payload bytes exactly as on disk (ciphertext when sealed). */
   async getRaw(eventId: string): Promise<RawEvent> {
     this.#assertOpen();
-    const entry = this.#entry(eventId);
-    const frame = await this.#segments.readEventFrame(entry, entry.idBytes);
+    const { entry, frame } = await this.#readFrame(this.#entry(eventId));
     return { header: headerOf(entry), coordinate: coordinateOf(entry), bytes: new Uint8Array(frame.payload) };
   }
 
@@ -577,7 +614,9 @@ export class Store {
     let yielded = 0;
     for (; i < list.length && yielded < f.limit; i++) {
       if (filter.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'query was aborted');
-      const e = list[i]!;
+      // After a compaction swap, iterate the old snapshot but read the current entry (or skip a dropped one).
+      const e = this.#index.get(list[i]!.eventId);
+      if (e === undefined) continue;
       if (f.scope !== undefined && e.scope !== f.scope) continue;
       if (f.kind !== undefined && !f.kind(e.kind)) continue;
       this.#assertOpen();
@@ -598,19 +637,24 @@ export class Store {
   async verifyChain(options: { readonly signal?: AbortSignal; readonly onProgress?: (done: number, total: number) => void } = {}): Promise<ChainVerificationReport> {
     this.#assertOpen();
     await this.#committer?.idle();
+    return this.#maintenance.shared(() => this.#verifyChain(options));
+  }
+
+  #verifyChain(options: { readonly signal?: AbortSignal; readonly onProgress?: (done: number, total: number) => void }): Promise<ChainVerificationReport> {
     const segments = this.#segments.ids().map((id) => ({ id, path: this.#segments.path(id), committedEnd: this.#segments.size(id) }));
+    const removedLeaf = (g: number) => this.#removed.bySequence(g)?.leaf;
     return verify({
       fs: this.#opts.fs,
       segments,
       committed: this.#index.all().slice(),
-      removedHashes: new Set(),
+      removedHashes: this.#removed.hashes(),
       signal: options.signal,
       onProgress: options.onProgress,
       ...(this.#verifyKeys().length === 0
         ? {}
         : {
             checkSignatures: (events, seals) =>
-              checkSeals(events, seals, { keys: this.#verifyKeys(), requireSealed: this.#opts.signingPolicy === 'required' }),
+              checkSeals(events, seals, { keys: this.#verifyKeys(), requireSealed: this.#opts.signingPolicy === 'required', removedLeaf }),
           }),
     });
   }
@@ -646,8 +690,20 @@ export class Store {
   }
 
   /** The one read path for payloads: decrypts when sealed, marks shredded events instead of failing. */
-  async #load(entry: IndexEntry): Promise<StoredEvent> {
-    const frame = await this.#segments.readEventFrame(entry, entry.idBytes);
+  /** Reads an entry's frame; if compaction moved it meanwhile, reads it again at its new place. */
+  async #readFrame(entry: IndexEntry): Promise<{ entry: IndexEntry; frame: EventFrame }> {
+    const at = `${entry.segmentId}:${entry.offset}`;
+    try {
+      return { entry, frame: await this.#segments.readEventFrame(entry, entry.idBytes) };
+    } catch (err) {
+      const now = this.#index.get(entry.eventId);
+      if (now === undefined || `${now.segmentId}:${now.offset}` === at) throw err;
+      return { entry: now, frame: await this.#segments.readEventFrame(now, now.idBytes) };
+    }
+  }
+
+  async #load(current: IndexEntry): Promise<StoredEvent> {
+    const { entry, frame } = await this.#readFrame(current);
     const header = headerOf(entry);
     if (header.tombstone) return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: false };
     const plain = openPayload(this.#keyset, entry, frame.payload);
@@ -675,12 +731,18 @@ export class Store {
     await keyset.flush(this.#keyStore!, { force: true });
     if (!destroyed) return false;
     const now = this.#opts.now();
-    const id = newEventId(now);
-    const payload = encodePayload({ granularity: keyset.granularity, scope: Buffer.from(scope).toString('hex'), shreddedAt: now });
+    await this.#appendSystem(SHRED_COORDINATE, SystemKinds.SHRED, { granularity: keyset.granularity, scope: Buffer.from(scope).toString('hex'), shreddedAt: now });
+    return true;
+  }
+
+  /** Appends one of the store's own (plaintext, never shreddable) system events through the pipeline. */
+  #appendSystem(coord: { readonly entity: string; readonly scope: string }, kind: number, value: unknown): Promise<AppendReceipt> {
+    const id = newEventId(this.#opts.now());
+    const payload = encodePayload(value);
     const draft: EventDraft = {
-      entity: SHRED_COORDINATE.entity,
-      scope: SHRED_COORDINATE.scope,
-      kind: SystemKinds.SHRED,
+      entity: coord.entity,
+      scope: coord.scope,
+      kind,
       id,
       eventId: eventIdToString(id),
       payload,
@@ -689,8 +751,141 @@ export class Store {
       flags: 0,
       keyed: false,
     };
-    await this.#submitSingle(draft, {});
-    return true;
+    return this.#submitSingle(draft, {});
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Compaction
+
+  /**
+   * Rewrites the sealed segments (never the active one) into one: 'merge' keeps everything,
+   * 'retention' keeps events for which keep(event) is true, 'tombstone' replaces events for which
+   * drop(event) is true by tombstones that keep their chain position. Survivors keep their exact bytes
+   * and content hashes, so old receipts still verify. System events and shredded events (which cannot
+   * be judged) are always kept; no key is ever destroyed. Appends continue meanwhile.
+   */
+  async compact(options: CompactOptions): Promise<CompactionResult> {
+    this.#assertWritable();
+    const strategy = checkCompactOptions(options);
+    return this.#maintenance.exclusive(() => this.#compact(strategy, options.signal));
+  }
+
+  async #compact(strategy: CheckedCompaction, signal: AbortSignal | undefined): Promise<CompactionResult> {
+    const skipped: CompactionResult = { outcome: 'skipped', segmentsRemoved: 0, eventsDropped: 0 };
+    if (this.#compactionUnfinished !== undefined) {
+      throw new BatpakError('ERR_COMPACTION_RECOVERY_REFUSED', `compaction ${this.#compactionUnfinished} committed but did not finish; reopen the store to complete it`);
+    }
+    const writer = this.#writer!;
+    const { fs, dir } = this.#opts;
+    const sourceIds = this.#segments.ids().filter((id) => id < writer.active.id);
+    if (sourceIds.length === 0 || (strategy.kind === 'merge' && sourceIds.length < 2)) return skipped;
+    const mergedId = sourceIds[0]!;
+    const sources = sourceIds.map((id) => ({ id, path: this.#segments.path(id), committedEnd: this.#segments.size(id) }));
+    const out = await buildCompactionOutput({
+      fs,
+      mergedId,
+      sources,
+      committed: (id) => this.#index.get(id),
+      decide: (entry, frame) => this.#decide(strategy, entry, frame),
+      nowMs: this.#opts.now(),
+      signal,
+    });
+    const tombstones = out.survivors.filter((s) => s.tombstoned).length;
+    if (sources.length === 1 && out.removed.length === 0 && tombstones === 0) return skipped;
+    const failed = (reason: string): CompactionResult => ({ outcome: 'failed', segmentsRemoved: 0, eventsDropped: 0, reason });
+    const compactionId = toHex(newEventId(this.#opts.now()));
+    const staging = stagingPath(dir, mergedId);
+    const markerPath = join(dir, MARKER_FILE);
+    const mergedPath = join(dir, segmentFileName(mergedId));
+
+    // 1. The output, durable under its staging name.
+    try {
+      await writeStaging(fs, staging, out.chunks);
+    } catch (err) {
+      await fs.remove(staging, { force: true }).catch(() => undefined);
+      return failed(`writing the output failed: ${(err as Error).message}`);
+    }
+    // 2. The record of what is removed, signed in a signed store; it travels in the marker.
+    let entry: CompactionEntry;
+    try {
+      entry = signEntry({ compactionId, strategy: strategy.kind, mergedId, sources: sourceIds, removed: out.removed }, this.#signer);
+    } catch (err) {
+      await fs.remove(staging, { force: true }).catch(() => undefined);
+      return failed(`signing the compaction record failed: ${(err as Error).message}`);
+    }
+    // 3. The commit point: a durable marker. If writing it fails it may still have landed, so it is
+    //    removed (durably) before the staging file; if that fails too, the next open decides.
+    try {
+      await fs.writeFileAtomic(markerPath, encodeMarker({ compactionId, mergedId, sources: sourceIds, entry }));
+    } catch (err) {
+      try {
+        await fs.remove(markerPath, { force: true });
+        await fs.syncDir(dir);
+        await fs.remove(staging, { force: true });
+      } catch {
+        this.#compactionUnfinished = compactionId;
+      }
+      return failed(`writing the compaction marker failed: ${(err as Error).message}`);
+    }
+    // 4. Swap. Open every source's read handle first, so no read opens the merged name mid-swap.
+    for (const id of sourceIds) await this.#segments.handle(id).catch(() => undefined);
+    try {
+      await fs.rename(staging, mergedPath);
+    } catch (err) {
+      this.#compactionUnfinished = compactionId;
+      return failed(`committed, but the swap failed (the next open completes it): ${(err as Error).message}`);
+    }
+    this.#swapIn(mergedId, mergedPath, sourceIds, out, entry);
+    // 5. Clean up; a failure here leaves the marker, and the next open finishes the job.
+    try {
+      await fs.syncDir(dir);
+      for (const id of sourceIds) if (id !== mergedId) await fs.remove(join(dir, segmentFileName(id)), { force: true });
+      await fs.syncDir(dir);
+      this.#compactionEntries = await appendCompactionLog(fs, dir, this.#compactionEntries, entry);
+      await fs.remove(markerPath);
+      await fs.syncDir(dir);
+    } catch (err) {
+      this.#compactionUnfinished = compactionId;
+      this.#opts.onWarning(`compaction ${compactionId} committed; cleanup deferred to the next open: ${(err as Error).message}`);
+    }
+    return { outcome: 'performed', segmentsRemoved: sourceIds.length - 1, eventsDropped: out.removed.length };
+  }
+
+  /** What a strategy does with one committed event. Unreadable (shredded) and system events are kept. */
+  #decide(strategy: CheckedCompaction, entry: IndexEntry, frame: EventFrame): Decision {
+    if (strategy.kind === 'merge' || entry.kind >>> 12 === 0 || (entry.flags & EventFlags.TOMBSTONE) !== 0) return 'keep';
+    let event: StoredEvent;
+    try {
+      const plain = openPayload(this.#keyset, entry, frame.payload);
+      if (plain === 'shredded') return 'keep';
+      event = { header: headerOf(entry), coordinate: coordinateOf(entry), payload: decodeStoredPayload(entry, plain, this.#opts.registry), shredded: false };
+    } catch {
+      return 'keep';
+    }
+    if (strategy.kind === 'retention') return strategy.keep(event) ? 'keep' : 'drop';
+    return strategy.drop(event) ? 'tombstone' : 'keep';
+  }
+
+  /** Installs the compacted view in one synchronous step: readers never see a half-swapped state. */
+  #swapIn(mergedId: number, mergedPath: string, sourceIds: readonly number[], out: CompactionOutput, entry: CompactionEntry): void {
+    const moved = new Map(out.survivors.map((s) => [s.entry.eventId, s]));
+    const dropped = new Set(out.removed.map((r) => toHex(r.id)));
+    const next: IndexEntry[] = [];
+    for (const e of this.#index.all()) {
+      if (dropped.has(e.eventId)) continue;
+      const s = moved.get(e.eventId);
+      if (s === undefined) next.push(e);
+      else if (s.tombstoned) next.push({ ...e, flags: e.flags | EventFlags.TOMBSTONE, segmentId: mergedId, offset: s.offset, length: s.length });
+      else {
+        e.segmentId = mergedId;
+        e.offset = s.offset;
+        next.push(e);
+      }
+    }
+    this.#index.replaceWith(next);
+    for (const id of sourceIds) void this.#segments.remove(id);
+    this.#segments.add(mergedId, mergedPath, out.size);
+    this.#removed.addEntry(entry, true);
   }
 
   /** Global sequence of the latest committed event (0n for an empty store). */
@@ -808,6 +1003,42 @@ export class Store {
     this.#assertOpen();
     if (this.#opts.readOnly) throw new BatpakError('ERR_READ_ONLY', 'the store was opened read-only');
   }
+}
+
+export type CompactOptions = (
+  | { readonly strategy: 'merge' }
+  | { readonly strategy: 'retention'; readonly keep: (event: StoredEvent) => boolean }
+  | { readonly strategy: 'tombstone'; readonly drop: (event: StoredEvent) => boolean }
+) & { readonly signal?: AbortSignal };
+
+export interface CompactionResult {
+  readonly outcome: 'performed' | 'skipped' | 'failed';
+  /** Segment files the compaction removed (sources merged into one). */
+  readonly segmentsRemoved: number;
+  /** Events dropped by retention (tombstoned events keep their place and are not counted). */
+  readonly eventsDropped: number;
+  /** Why a compaction failed; the store is unchanged (or completes at the next open, as it says). */
+  readonly reason?: string;
+}
+
+type CheckedCompaction =
+  | { readonly kind: 'merge' }
+  | { readonly kind: 'retention'; readonly keep: (event: StoredEvent) => boolean }
+  | { readonly kind: 'tombstone'; readonly drop: (event: StoredEvent) => boolean };
+
+function checkCompactOptions(options: unknown): CheckedCompaction {
+  const o = options as { strategy?: unknown; keep?: unknown; drop?: unknown } | undefined;
+  if (typeof o !== 'object' || o === null) throw new BatpakError('ERR_INVALID_ARGUMENT', 'compact needs { strategy }');
+  if (o.strategy === 'merge') return { kind: 'merge' };
+  if (o.strategy === 'retention') {
+    if (typeof o.keep !== 'function') throw new BatpakError('ERR_INVALID_ARGUMENT', "strategy 'retention' needs keep(event)");
+    return { kind: 'retention', keep: o.keep as (event: StoredEvent) => boolean };
+  }
+  if (o.strategy === 'tombstone') {
+    if (typeof o.drop !== 'function') throw new BatpakError('ERR_INVALID_ARGUMENT', "strategy 'tombstone' needs drop(event)");
+    return { kind: 'tombstone', drop: o.drop as (event: StoredEvent) => boolean };
+  }
+  throw new BatpakError('ERR_INVALID_ARGUMENT', "strategy must be 'merge', 'retention' or 'tombstone'");
 }
 
 function checkRegistry(opts: ResolvedOptions): void {

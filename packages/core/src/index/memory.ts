@@ -4,10 +4,10 @@
 import type { IndexEntry } from './entry.js';
 
 export class MemoryIndex {
-  readonly #byId = new Map<string, IndexEntry>();
+  #byId = new Map<string, IndexEntry>();
   /** Every committed event in ascending global sequence. */
-  readonly #ordered: IndexEntry[] = [];
-  readonly #byEntity = new Map<string, IndexEntry[]>();
+  #ordered: IndexEntry[] = [];
+  #byEntity = new Map<string, IndexEntry[]>();
 
   get size(): number {
     return this.#ordered.length;
@@ -78,9 +78,10 @@ export class MemoryIndex {
    * in one synchronous step, so readers never see a half-swapped state.
    */
   replaceWith(entries: readonly IndexEntry[]): void {
-    this.#byId.clear();
-    this.#ordered.length = 0;
-    this.#byEntity.clear();
+    // Fresh structures: an iterator over the old arrays keeps a consistent (older) snapshot.
+    this.#byId = new Map();
+    this.#ordered = [];
+    this.#byEntity = new Map();
     for (const e of entries) this.insert(e);
   }
 }

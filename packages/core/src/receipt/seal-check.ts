@@ -14,6 +14,8 @@ export interface SealCheckOptions {
   readonly keys: readonly Uint8Array[];
   /** signingPolicy 'required': an unsealed user event is a failure too. */
   readonly requireSealed: boolean;
+  /** The recorded Merkle leaf of a sealed event that compaction removed, by global sequence. */
+  readonly removedLeaf?: (globalSequence: number) => Uint8Array | undefined;
 }
 
 /** Ids of events whose seal is missing, from an unknown key, or does not verify. */
@@ -27,17 +29,25 @@ export function checkSeals(events: readonly DiskEvent[], seals: readonly DiskSea
   for (const seal of seals) {
     const s = seal.frame;
     const group: DiskEvent[] = [];
+    const leaves: Uint8Array[] = [];
     let complete = s.lastSequence - s.firstSequence + 1 === s.count && s.count > 0;
     for (let g = s.firstSequence; complete && g <= s.lastSequence; g++) {
       const ev = bySequence.get(g);
-      if (ev === undefined || (ev.frame.flags & EventFlags.SEALED) === 0) complete = false;
-      else group.push(ev);
+      if (ev !== undefined && (ev.frame.flags & EventFlags.SEALED) !== 0) {
+        group.push(ev);
+        leaves.push(coverLeaf(receiptCover(coverFieldsOfFrame(ev.frame))));
+        continue;
+      }
+      // A member removed by compaction still counts through the leaf its record kept.
+      const leaf = ev === undefined ? options.removedLeaf?.(g) : undefined;
+      if (leaf === undefined) complete = false;
+      else leaves.push(leaf);
     }
     for (const ev of group) covered.add(ev.eventId);
     const key = keysById.get(toHex(s.keyId));
     let ok = complete && key !== undefined;
     if (ok) {
-      const root = merkleTree(group.map((ev) => coverLeaf(receiptCover(coverFieldsOfFrame(ev.frame))))).root;
+      const root = merkleTree(leaves).root;
       ok = bytesEqual(root, s.root) && ed25519Verify(key!, groupMessage(root), s.signature);
     }
     if (!ok) for (const ev of group) failed.add(ev.eventId);

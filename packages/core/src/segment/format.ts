@@ -11,6 +11,12 @@ export const SEGMENT_MAGIC = 0x42505347;
 export const FRAME_MAGIC = 0x42504b46;
 
 export const SEGMENT_HEADER_BYTES = 32;
+
+/** Segment header flag bits. */
+export const SegmentFlags = Object.freeze({
+  /** Written by compaction: holds only committed events, gaps in sequences are compaction's. */
+  COMPACTED: 0x0001,
+});
 export const FRAME_HEADER_BYTES = 12;
 /** Upper bound of a frame body; larger declared lengths are corruption (or a torn length). */
 export const MAX_FRAME_BODY_BYTES = 256 * 1024 * 1024;

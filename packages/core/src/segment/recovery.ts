@@ -4,7 +4,7 @@
 import { BatpakError, ioError } from '../errors.js';
 import { readPrefix } from './read.js';
 import type { Fs } from '../fs/fs.js';
-import { parseSegmentFileName, type SegmentHeader } from './format.js';
+import { parseSegmentFileName, SegmentFlags, type SegmentHeader } from './format.js';
 import { EventFlags, type EventFrame, type SealFrame } from './frame.js';
 import { scanSegment } from './scan.js';
 
@@ -68,34 +68,48 @@ function corrupt(file: string, offset: number, reason: string): BatpakError {
   });
 }
 
-export interface RecoverOptions {
-  /** Says whether a jump from `last` to `next` is explained (e.g. by compaction's own record). */
-  readonly allowGap?: (last: number, next: number) => boolean;
+/** A jump in the global sequence that recovery let through provisionally (inside compacted data). */
+export interface SequenceGap {
+  /** Last sequence before the gap and first after it: sequences last+1 .. next-1 are absent. */
+  readonly last: number;
+  readonly next: number;
+  readonly file: string;
+  readonly offset: number;
 }
 
-export async function recoverLog(fs: Fs, dir: string, segmentPath: (id: number) => string, options: RecoverOptions = {}): Promise<RecoveredLog> {
-  const ids = await listSegments(fs, dir);
+export interface RecoveredLogWithGaps extends RecoveredLog {
+  /** Gaps next to compacted segments; the caller must prove each against compaction's own record. */
+  readonly gaps: SequenceGap[];
+}
+
+/**
+ * Recovers the given segments (ascending ids). In a segment written by compaction (header flag) every
+ * frame is committed by construction — compaction copies only committed events — so batch and seal
+ * staging do not apply there, and sequence gaps next to it are returned for the caller to explain.
+ */
+export async function recoverLog(fs: Fs, list: readonly { readonly id: number; readonly path: string }[]): Promise<RecoveredLogWithGaps> {
   const segments: RecoveredSegment[] = [];
   const events: RecoveredEvent[] = [];
   const seals: RecoveredSeal[] = [];
   const discarded: DiscardedRange[] = [];
+  const gaps: SequenceGap[] = [];
   const seenIds = new Set<string>();
   // Every event frame on disk — committed or not — consumes its global sequence; sequences are dense,
   // so a jump means frames that were written (and maybe acknowledged) have vanished: refuse, never
   // open with a silent hole (a lying fsync under a segment that rotation then sealed can do this).
   let lastSeen = 0;
+  let lastInCompacted = false;
 
-  for (let si = 0; si < ids.length; si++) {
-    const id = ids[si]!;
-    const path = segmentPath(id);
-    const newest = si === ids.length - 1;
+  for (let si = 0; si < list.length; si++) {
+    const { id, path } = list[si]!;
+    const newest = si === list.length - 1;
     const bytes = await readPrefix(fs, path);
     const scan = scanSegment(bytes, { file: path, allowTornTail: newest });
     if (scan.header !== undefined && scan.header.segmentId !== id) {
       throw corrupt(path, 0, `header names segment ${scan.header.segmentId}, file name says ${id}`);
     }
+    const compacted = scan.header !== undefined && (scan.header.flags & SegmentFlags.COMPACTED) !== 0;
     if (scan.torn) discarded.push({ segmentId: id, offset: scan.validEnd, reason: 'torn-tail' });
-
     // Frames of a batch or of a signed group become visible only when complete; groups never straddle
     // segments, so anything pending at a segment's end is discarded.
     let pending: RecoveredEvent[] = [];
@@ -120,16 +134,18 @@ export async function recoverLog(fs: Fs, dir: string, segmentPath: (id: number) 
       const frame = sf.frame;
       if (frame.type === 0) {
         const g = frame.globalSequence;
-        if (g !== lastSeen + 1 && !(options.allowGap?.(lastSeen, g) ?? false)) {
-          throw corrupt(
-            path,
-            sf.offset,
-            g <= lastSeen
-              ? `global sequence ${g} repeats or goes back (after ${lastSeen})`
-              : `global sequences ${lastSeen + 1}..${g - 1} are missing before this frame`,
-          );
+        if (g <= lastSeen) throw corrupt(path, sf.offset, `global sequence ${g} repeats or goes back (after ${lastSeen})`);
+        if (g !== lastSeen + 1) {
+          if (!compacted && !lastInCompacted) throw corrupt(path, sf.offset, `global sequences ${lastSeen + 1}..${g - 1} are missing before this frame`);
+          gaps.push({ last: lastSeen, next: g, file: path, offset: sf.offset });
         }
         lastSeen = g;
+        lastInCompacted = compacted;
+      }
+      if (frame.type === 1 && compacted) {
+        // Seals are kept verbatim by compaction; verifyChain checks them (with the removed leaves).
+        seals.push({ frame, segmentId: id, offset: sf.offset, events: [] });
+        continue;
       }
       if (frame.type === 1) {
         const covered = pending.filter((e) => (e.frame.flags & EventFlags.SEALED) !== 0);
@@ -154,6 +170,10 @@ export async function recoverLog(fs: Fs, dir: string, segmentPath: (id: number) 
         continue;
       }
       const ev: RecoveredEvent = { frame, segmentId: id, offset: sf.offset, length: sf.length };
+      if (compacted) {
+        commit(ev);
+        continue;
+      }
       const sealed = (frame.flags & EventFlags.SEALED) !== 0;
       const b = frame.batch;
       if (b !== undefined) {
@@ -191,5 +211,5 @@ export async function recoverLog(fs: Fs, dir: string, segmentPath: (id: number) 
     }
     segments.push({ id, path, header: scan.header, fileSize: bytes.length, committedEnd });
   }
-  return { segments, events, seals, discarded };
+  return { segments, events, seals, discarded, gaps };
 }

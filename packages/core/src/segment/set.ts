@@ -113,9 +113,11 @@ export class SegmentSet {
   }
 
   /** Reads and checks one frame (magic, length, CRC, decode, id), or fails with a typed error. */
-  async readEventFrame(loc: FrameLocation, idBytes: Uint8Array): Promise<EventFrame> {
-    const file = await this.handle(loc.segmentId);
+  async readEventFrame(location: FrameLocation, idBytes: Uint8Array): Promise<EventFrame> {
+    // Snapshot the location: compaction may move the entry while this read awaits.
+    const loc = { segmentId: location.segmentId, offset: location.offset, length: location.length };
     const path = this.path(loc.segmentId);
+    const file = await this.handle(loc.segmentId);
     let bytes: Uint8Array;
     try {
       bytes = await file.readAt(loc.offset, loc.length);

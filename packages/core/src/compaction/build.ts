@@ -1,0 +1,93 @@
+// Builds a compaction's output segment in memory from the sources' committed frames: survivors are
+// copied as their original bytes (INV-COMPACT-SURVIVOR-BYTES), tombstones keep every field but the payload.
+
+import { BatpakError } from '../errors.js';
+import { toHex } from '../encoding/hex.js';
+import type { Fs } from '../fs/fs.js';
+import type { IndexEntry } from '../index/entry.js';
+import { coverLeaf, receiptCover } from '../receipt/cover.js';
+import { coverFieldsOfFrame } from '../receipt/sign.js';
+import { encodeSegmentHeader, FORMAT_VERSION, SegmentFlags } from '../segment/format.js';
+import { encodeEventFrame, EventFlags, type EventFrame } from '../segment/frame.js';
+import { readPrefix } from '../segment/read.js';
+import { scanSegment } from '../segment/scan.js';
+import type { RemovedEvent } from './log.js';
+
+export type Decision = 'keep' | 'drop' | 'tombstone';
+
+export interface SourceSegment {
+  readonly id: number;
+  readonly path: string;
+  readonly committedEnd: number;
+}
+
+export interface Survivor {
+  readonly entry: IndexEntry;
+  /** Offset and length of its frame in the output. */
+  readonly offset: number;
+  readonly length: number;
+  readonly tombstoned: boolean;
+}
+
+export interface CompactionOutput {
+  readonly chunks: Uint8Array[];
+  readonly size: number;
+  readonly survivors: Survivor[];
+  readonly removed: RemovedEvent[];
+  /** Frame bytes of events removed (retention) — what compaction reclaims at least. */
+  readonly removedBytes: number;
+}
+
+export interface BuildInput {
+  readonly fs: Fs;
+  readonly mergedId: number;
+  readonly sources: readonly SourceSegment[];
+  /** Committed events by id: frames not in it (an incomplete batch, an unsealed group) are removed. */
+  readonly committed: (eventId: string) => IndexEntry | undefined;
+  readonly decide: (entry: IndexEntry, frame: EventFrame) => Decision;
+  readonly nowMs: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export async function buildCompactionOutput(input: BuildInput): Promise<CompactionOutput> {
+  const header = encodeSegmentHeader({ version: FORMAT_VERSION, flags: SegmentFlags.COMPACTED, segmentId: input.mergedId, createdAtMs: input.nowMs });
+  const chunks: Uint8Array[] = [header];
+  let size = header.length;
+  const survivors: Survivor[] = [];
+  const removed: RemovedEvent[] = [];
+  let removedBytes = 0;
+  for (const src of input.sources) {
+    if (input.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'compaction was aborted', { cause: input.signal.reason });
+    const bytes = await readPrefix(input.fs, src.path, src.committedEnd);
+    const scan = scanSegment(bytes, { file: src.path, allowTornTail: false });
+    for (const sf of scan.frames) {
+      const original = bytes.subarray(sf.offset, sf.offset + sf.length);
+      const frame = sf.frame;
+      if (frame.type === 1) {
+        // Seals are kept verbatim: the removed events' leaves in the record let them verify later.
+        chunks.push(original);
+        size += original.length;
+        continue;
+      }
+      const eventId = toHex(frame.id);
+      const entry = input.committed(eventId);
+      const decision: Decision = entry === undefined ? 'drop' : input.decide(entry, frame);
+      if (decision === 'drop') {
+        const sealed = (frame.flags & EventFlags.SEALED) !== 0;
+        removed.push({
+          globalSequence: frame.globalSequence,
+          id: new Uint8Array(frame.id),
+          contentHash: new Uint8Array(frame.contentHash),
+          leaf: sealed ? coverLeaf(receiptCover(coverFieldsOfFrame(frame))) : undefined,
+        });
+        removedBytes += sf.length;
+        continue;
+      }
+      const out = decision === 'tombstone' ? encodeEventFrame({ ...frame, flags: frame.flags | EventFlags.TOMBSTONE, payload: new Uint8Array(0) }) : original;
+      survivors.push({ entry: entry!, offset: size, length: out.length, tombstoned: decision === 'tombstone' });
+      chunks.push(out);
+      size += out.length;
+    }
+  }
+  return { chunks, size, survivors, removed, removedBytes };
+}
