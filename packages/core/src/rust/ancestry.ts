@@ -1,0 +1,61 @@
+// walkAncestors over a Rust store: follows prev_hash links back from an anchor inside its entity and says
+// why the walk stopped. Invariant: a truncated lineage never looks like one that reached genesis.
+
+import { bytesEqual } from '../encoding/hex.js';
+import { isBatpakError } from '../errors.js';
+import type { AncestorWalk, AncestryBoundary, StoredEvent } from '../types.js';
+import type { RustIndexEntry } from './scan.js';
+
+const ZERO = new Uint8Array(32);
+
+export interface RustAncestryInput {
+  readonly anchor: RustIndexEntry | undefined;
+  readonly anchorId: string;
+  /** The anchor entity's events, ascending global sequence (all lanes). */
+  readonly entityEvents: (entity: string) => readonly RustIndexEntry[];
+  readonly limit: number;
+  readonly load: (e: RustIndexEntry) => Promise<StoredEvent>;
+}
+
+/**
+ * The parent of `child`: the nearest earlier event of the entity whose event hash is child's prev_hash,
+ * preferring the same lane. Rust takes the first match in the whole entity stream, which can jump to an
+ * older twin when two events carry identical payloads; the nearest match is the one the writer linked.
+ */
+function findParent(list: readonly RustIndexEntry[], child: RustIndexEntry): RustIndexEntry | undefined {
+  let other: RustIndexEntry | undefined;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const e = list[i]!;
+    if (e.globalSequence >= child.globalSequence || !bytesEqual(e.hashChain.eventHash, child.hashChain.prevHash)) continue;
+    if (e.header.position.lane === child.header.position.lane) return e;
+    other ??= e;
+  }
+  return other;
+}
+
+export async function walkRustAncestors(input: RustAncestryInput): Promise<AncestorWalk> {
+  const ancestors: StoredEvent[] = [];
+  const shredded: string[] = [];
+  let current = input.anchor;
+  if (current === undefined) return { ancestors, boundary: { kind: 'no-anchor', eventId: input.anchorId }, shredded };
+  const list = input.entityEvents(current.entity);
+  const seen = new Set<string>();
+  const stop = (kind: AncestryBoundary, eventId: string): AncestorWalk => ({ ancestors, boundary: { kind, eventId }, shredded });
+  for (;;) {
+    if (ancestors.length >= input.limit) return stop('limit-reached', current.eventId);
+    if (seen.has(current.eventId)) return stop('cycle', current.eventId);
+    seen.add(current.eventId);
+    let event: StoredEvent;
+    try {
+      event = await input.load(current);
+    } catch (err) {
+      if (isBatpakError(err)) return stop('read-failure', current.eventId);
+      throw err;
+    }
+    ancestors.push(event);
+    if (bytesEqual(current.hashChain.prevHash, ZERO)) return stop('reached-genesis', current.eventId);
+    const parent = findParent(list, current);
+    if (parent === undefined) return stop('missing-parent', current.eventId);
+    current = parent;
+  }
+}
