@@ -35,10 +35,10 @@ import { fromHex, toHex } from './encoding/hex.js';
 import type { EventFrame } from './segment/frame.js';
 import { SegmentSet } from './segment/set.js';
 import { createSegment, SegmentWriter } from './segment/writer.js';
-import { batchDrafts, checkAppendOptions, rawDraft, typedDraft, type AppendOptions, type BatchItem, type EventDraft, type SequencedEvent } from './store/append.js';
+import { batchDrafts, checkAppendOptions, checkExtensions, rawDraft, typedDraft, type AppendOptions, type BatchItem, type EventDraft, type SequencedEvent } from './store/append.js';
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './store/options.js';
 import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
-import type { AncestorWalk, AppendReceipt, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
+import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
 interface Settle<T> {
   resolve(value: T): void;
@@ -300,7 +300,8 @@ export class Store {
   async append<T>(coord: unknown, event: EventDefinition<T>, payload: T, options?: AppendOptions): Promise<AppendReceipt> {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
-    const draft = typedDraft(coord, event, payload, opts.idempotencyKey, this.#limits());
+    if (opts.payloadVersion !== undefined) throw new BatpakError('ERR_INVALID_ARGUMENT', 'payloadVersion applies to appendRaw; a typed append records its definition version');
+    const draft = typedDraft(coord, event, payload, opts.idempotencyKey, this.#limits(), undefined, checkExtensions(opts.extensions));
     if (this.#keyset !== undefined) sealDraft(this.#keyset, draft);
     return this.#submitSingle(draft, opts);
   }
@@ -309,7 +310,7 @@ export class Store {
   async appendRaw(coord: unknown, kind: EventKind, bytes: Uint8Array, options?: AppendOptions): Promise<AppendReceipt> {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
-    const draft = rawDraft(coord, kind, bytes, opts.idempotencyKey, this.#limits());
+    const draft = rawDraft(coord, kind, bytes, opts.idempotencyKey, this.#limits(), undefined, checkExtensions(opts.extensions), opts.payloadVersion ?? 0);
     if (this.#keyset !== undefined) sealDraft(this.#keyset, draft);
     return this.#submitSingle(draft, opts);
   }
@@ -363,7 +364,7 @@ export class Store {
         committedAt,
         batch,
         flags: d.flags,
-        extensions: undefined,
+        extensions: d.extensions,
       };
       heads.set(d.entity, { seq: ev.entitySequence, hash: d.contentHash });
       return ev;
@@ -542,7 +543,7 @@ export class Store {
       const note = new TextEncoder().encode(failure.message);
       for (const ev of events) {
         ev.flags &= ~EventFlags.SEALED;
-        ev.extensions = new Map([[DOWNGRADE_EXTENSION, note]]);
+        ev.extensions = new Map([...(ev.extensions ?? new Map<string, Uint8Array>()), [DOWNGRADE_EXTENSION, note]]);
       }
       this.#opts.onWarning(`signing downgraded for ${events.length} event(s): ${failure.message}`);
       return undefined;
@@ -560,6 +561,7 @@ export class Store {
       contentHash: d.contentHash,
       prevHash: ev.prevHash,
       committedAt: BigInt(ev.committedAt),
+      ...(ev.extensions === undefined ? {} : { extensions: ev.extensions }),
     };
   }
 
@@ -886,6 +888,14 @@ export class Store {
     for (const id of sourceIds) void this.#segments.remove(id);
     this.#segments.add(mergedId, mergedPath, out.size);
     this.#removed.addEntry(entry, true);
+  }
+
+  /** The header of an entity's latest committed event (from the index, no disk read), if any. */
+  head(entity: string): EventHeader | undefined {
+    this.#assertOpen();
+    if (typeof entity !== 'string') throw new BatpakError('ERR_INVALID_ARGUMENT', 'entity must be a string');
+    const e = this.#index.head(entity);
+    return e === undefined ? undefined : headerOf(e);
   }
 
   /** Global sequence of the latest committed event (0n for an empty store). */

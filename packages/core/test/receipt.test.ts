@@ -285,3 +285,27 @@ describe('persisted signatures in verifyChain', () => {
     await signed.close();
   });
 });
+
+describe('receipt extensions', () => {
+  it('are stored with the event, covered by the signature, and validated', async () => {
+    const fs = new SimFs(20);
+    const store = await Store.open({ dir: '/s', fs, signingKey: seedA });
+    const r = await store.append(c(1), Note, { text: 'x' }, { extensions: { 'app.audit': new Uint8Array([5, 3]) } });
+    expect([...(r.extensions ?? new Map())]).toEqual([['app.audit', new Uint8Array([5, 3])]]);
+    expect(verifyReceiptClaim(r, [store.publicKey!])).toEqual({ status: 'signed' });
+    const changed = { ...r, extensions: new Map([['app.audit', new Uint8Array([5, 4])]]) };
+    expect(verifyReceiptClaim(changed, [store.publicKey!]).status).toBe('invalid');
+    expect((await store.verifyReceipt(changed)).reason).toMatch(/^extensions:/);
+    await expect(store.append(c(1), Note, { text: 'x' }, { extensions: { 'batpak.x': new Uint8Array(1) } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(store.append(c(1), Note, { text: 'x' }, { extensions: { nodot: new Uint8Array(1) } })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    const raw = await store.appendRaw(c(2), { category: 2, typeId: 5 }, new Uint8Array([1]), { payloadVersion: 3, extensions: new Map([['x.y', new Uint8Array(0)]]) });
+    expect((await store.getRaw(raw.eventId)).header.payloadVersion).toBe(3);
+    expect(store.head('doc:2')?.eventId).toBe(raw.eventId);
+    expect(store.head('nobody')).toBeUndefined();
+    await store.close();
+    const again = await Store.open({ dir: '/s', fs, signingKey: seedA });
+    expect(await again.verifyReceipt(r)).toEqual({ status: 'signed' });
+    expect((await again.verifyChain()).intact).toBe(true);
+    await again.close();
+  });
+});

@@ -25,6 +25,8 @@ export interface EventDraft {
   readonly flags: number;
   readonly keyed: boolean;
   encryption?: EncryptionRef;
+  /** Receipt extensions the caller attached (persisted in the frame, covered by the signature). */
+  readonly extensions?: ReadonlyMap<string, Uint8Array> | undefined;
 }
 
 /** A draft with its place in the log; becomes a frame. */
@@ -44,6 +46,39 @@ export interface AppendOptions {
   readonly idempotencyKey?: string;
   /** Optimistic concurrency: 0n = the entity has no events yet; n = its latest entitySequence is n. */
   readonly expectedSequence?: bigint;
+  /**
+   * Receipt extensions: `namespace.field` keys (ASCII, one dot, the `batpak` namespace is the store's)
+   * to byte values, stored with the event and covered by its signature. They count toward payloadMaxBytes.
+   */
+  readonly extensions?: ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
+  /** appendRaw only: the payload version to record for app-managed bytes (default 0). */
+  readonly payloadVersion?: number;
+}
+
+const EXTENSION_KEY = /^[\x21-\x2d\x2f-\x7e]+\.[\x21-\x2d\x2f-\x7e]+$/;
+
+/** Validates caller extensions; undefined when there are none. */
+export function checkExtensions(ext: AppendOptions['extensions'], index?: number): ReadonlyMap<string, Uint8Array> | undefined {
+  if (ext === undefined) return undefined;
+  const entries = ext instanceof Map ? [...ext.entries()] : typeof ext === 'object' && ext !== null ? Object.entries(ext) : undefined;
+  const where = index === undefined ? {} : { index };
+  if (entries === undefined) throw new BatpakError('ERR_INVALID_ARGUMENT', 'extensions must be a Map or an object of byte values', { details: where });
+  const out = new Map<string, Uint8Array>();
+  for (const [k, v] of entries) {
+    if (typeof k !== 'string' || k.length > 256 || !EXTENSION_KEY.test(k)) {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', `extension key ${JSON.stringify(k)} must be 'namespace.field' (printable ASCII, one dot)`, { details: { ...where, field: 'extensions' } });
+    }
+    if (k.startsWith('batpak.')) throw new BatpakError('ERR_INVALID_ARGUMENT', `extension namespace 'batpak' is reserved for the store`, { details: { ...where, field: 'extensions' } });
+    if (!(v instanceof Uint8Array)) throw new BatpakError('ERR_INVALID_ARGUMENT', `extension ${k} must be a Uint8Array`, { details: { ...where, field: 'extensions' } });
+    out.set(k, new Uint8Array(v));
+  }
+  return out.size === 0 ? undefined : out;
+}
+
+function extensionBytes(ext: ReadonlyMap<string, Uint8Array> | undefined): number {
+  let n = 0;
+  if (ext !== undefined) for (const [k, v] of ext) n += k.length + v.length;
+  return n;
 }
 
 export function toCoordinate(coord: unknown, index?: number): Coordinate {
@@ -71,8 +106,8 @@ export interface DraftLimits {
   readonly now: number;
 }
 
-function checkSize(bytes: Uint8Array, limits: DraftLimits, index?: number): void {
-  if (bytes.length > limits.payloadMaxBytes) {
+function checkSize(bytes: Uint8Array, limits: DraftLimits, index?: number, extra = 0): void {
+  if (bytes.length + extra > limits.payloadMaxBytes) {
     throw new BatpakError(
       'ERR_PAYLOAD_TOO_LARGE',
       `payload of ${bytes.length} bytes exceeds payloadMaxBytes ${limits.payloadMaxBytes}${index === undefined ? '' : ` (batch item ${index})`}`,
@@ -90,7 +125,15 @@ function idFor(key: string | undefined, now: number): Uint8Array {
 }
 
 /** A typed append: the definition must be a user kind (and registered, when a registry is configured). */
-export function typedDraft(coordIn: unknown, def: unknown, payload: unknown, key: string | undefined, limits: DraftLimits, index?: number): EventDraft {
+export function typedDraft(
+  coordIn: unknown,
+  def: unknown,
+  payload: unknown,
+  key: string | undefined,
+  limits: DraftLimits,
+  index?: number,
+  extensions?: ReadonlyMap<string, Uint8Array>,
+): EventDraft {
   const coord = toCoordinate(coordIn, index);
   if (!isDefinition(def)) {
     throw new BatpakError('ERR_INVALID_KIND', 'expected an event definition from defineEvent()', { details: index === undefined ? {} : { index } });
@@ -103,7 +146,7 @@ export function typedDraft(coordIn: unknown, def: unknown, payload: unknown, key
     throw new BatpakError('ERR_INVALID_PAYLOAD', `payload does not satisfy ${def.name}.validate`, { details: index === undefined ? {} : { index } });
   }
   const bytes = encodePayload(payload);
-  checkSize(bytes, limits, index);
+  checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);
   return {
     entity: coord.entity,
@@ -116,17 +159,27 @@ export function typedDraft(coordIn: unknown, def: unknown, payload: unknown, key
     payloadVersion: def.version,
     flags: 0,
     keyed: key !== undefined,
+    extensions,
   };
 }
 
 /** A raw append: application bytes under a user kind, payload version 0. */
-export function rawDraft(coordIn: unknown, kindIn: unknown, bytes: unknown, key: string | undefined, limits: DraftLimits, index?: number): EventDraft {
+export function rawDraft(
+  coordIn: unknown,
+  kindIn: unknown,
+  bytes: unknown,
+  key: string | undefined,
+  limits: DraftLimits,
+  index?: number,
+  extensions?: ReadonlyMap<string, Uint8Array>,
+  payloadVersion = 0,
+): EventDraft {
   const coord = toCoordinate(coordIn, index);
   const kind: EventKind = checkKind(kindIn, { user: true, ...(index === undefined ? {} : { index }) });
   if (!(bytes instanceof Uint8Array)) {
     throw new BatpakError('ERR_INVALID_PAYLOAD', 'raw payload must be a Uint8Array', { details: index === undefined ? {} : { index } });
   }
-  checkSize(bytes, limits, index);
+  checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);
   const copy = new Uint8Array(bytes);
   return {
@@ -137,9 +190,10 @@ export function rawDraft(coordIn: unknown, kindIn: unknown, bytes: unknown, key:
     eventId: eventIdToString(id),
     payload: copy,
     contentHash: blake3(copy),
-    payloadVersion: 0,
+    payloadVersion,
     flags: EventFlags.RAW,
     keyed: key !== undefined,
+    extensions,
   };
 }
 
@@ -149,6 +203,7 @@ export interface BatchItem {
   readonly kind: EventDefinition<unknown> | EventKind;
   readonly payload: unknown;
   readonly idempotencyKey?: string;
+  readonly extensions?: AppendOptions['extensions'];
 }
 
 export function batchDrafts(items: unknown, limits: DraftLimits & { readonly batchMaxEvents: number }): EventDraft[] {
@@ -166,9 +221,10 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
     if (item.expectedSequence !== undefined) {
       throw new BatpakError('ERR_INVALID_ARGUMENT', 'expectedSequence is not supported inside appendBatch', { details: { index: i } });
     }
+    const ext = checkExtensions(item.extensions, i);
     return isDefinition(item.kind)
-      ? typedDraft(item.coord, item.kind, item.payload, item.idempotencyKey, limits, i)
-      : rawDraft(item.coord, item.kind, item.payload, item.idempotencyKey, limits, i);
+      ? typedDraft(item.coord, item.kind, item.payload, item.idempotencyKey, limits, i, ext)
+      : rawDraft(item.coord, item.kind, item.payload, item.idempotencyKey, limits, i, ext);
   });
   const keyed = drafts.filter((d) => d.keyed).length;
   if (keyed !== 0 && keyed !== drafts.length) {
@@ -188,6 +244,9 @@ export function checkAppendOptions(opts: unknown): AppendOptions {
   }
   if (o.idempotencyKey !== undefined && typeof o.idempotencyKey !== 'string') {
     throw new BatpakError('ERR_INVALID_ARGUMENT', 'idempotencyKey must be a string', { details: { field: 'idempotencyKey' } });
+  }
+  if (o.payloadVersion !== undefined && (!Number.isInteger(o.payloadVersion) || o.payloadVersion < 0 || o.payloadVersion > 0xffff)) {
+    throw new BatpakError('ERR_INVALID_ARGUMENT', 'payloadVersion must be an integer 0..65535', { details: { field: 'payloadVersion' } });
   }
   return o;
 }
