@@ -69,3 +69,24 @@ export {
 export { connect, type ClientOptions, type NetbatClient } from './client.js';
 export type { ClientTimeouts, ClientTlsOptions } from './client-socket.js';
 export type { AckableDelivery, SubscribeOptions, Subscription, SubscriptionDelivery } from './client-subscription.js';
+export {
+  DEFAULT_RECEIPT_COORDINATE,
+  createTerminalCore,
+  terminalOperations,
+  type TerminalCoreOptions,
+  type TerminalOptions,
+} from './terminals/core.js';
+export { STORE_EVENTS_READ, TERMINAL_MAX_PAGE, TERMINAL_OPERATIONS, type TerminalOperation } from './terminals/names.js';
+export { TERMINAL_CODECS, type TerminalAck, type TerminalCodecs, type TerminalMessages, type TerminalRequest } from './terminals/codecs.js';
+export type { MessageCodec } from './terminals/wire.js';
+export type { HeartbeatAck, HeartbeatRequest } from './terminals/heartbeat.js';
+export type { EventGetAck, EventGetRequest } from './terminals/event-get.js';
+export type { EventQueryAck, EventQueryRequest } from './terminals/event-query.js';
+export type { EventWalkAck, EventWalkRequest } from './terminals/event-walk.js';
+export type { EventSummary } from './terminals/summary.js';
+export { claimOf, type ReceiptClaim } from './terminals/receipt-claim.js';
+export { reasonCodeOf, type ReceiptVerifyAck, type ReceiptVerifyOutcome } from './terminals/receipt-verify.js';
+export { DEFAULT_COMMIT_KINDS, type BankCommitRequest } from './terminals/bank-commit.js';
+export { TerminalEffectBackend, type CommitIntent } from './terminals/backend.js';
+export { TERMINAL_EVENT_SCHEMA_REF, createTerminalSubscriptions, terminalSubscriptionId } from './terminals/subscriptions.js';
+export { terminalClient, type TerminalClient } from './terminals/client.js';
