@@ -22,6 +22,8 @@ export interface RustBuildEvent {
   readonly payloadVersion?: number;
   readonly encryption?: { readonly keyscopeId: Uint8Array; readonly nonce: Uint8Array };
   readonly timestampUs?: bigint;
+  /** Overrides the chain link (to forge a bad one); default: the (entity, lane) head's hash. */
+  readonly prevHash?: Uint8Array;
 }
 
 export interface RustBuiltEvent {
@@ -109,7 +111,7 @@ export class RustLogBuilder {
     const id = e.id ?? freshId();
     const key = `${e.lane ?? 0}\u0000${e.entity}`;
     const head = this.#heads.get(key);
-    const prevHash = head?.hash ?? new Uint8Array(32);
+    const prevHash = e.prevHash ?? head?.hash ?? new Uint8Array(32);
     const sequence = head === undefined ? 0 : head.sequence + 1;
     const eventHash = blake3(e.payload);
     const header = this.#header(e, id, eventHash, sequence, e.payload.length);
