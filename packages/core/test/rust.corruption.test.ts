@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { blake3 } from '../src/crypto/blake3.js';
 import { isBatpakError } from '../src/errors.js';
 import { SeededRng } from '../src/fs/rng.js';
 import { decodeRustFrameBody, encodeRustFrameBody, rustFrameBytes } from '../src/rust/frame.js';
@@ -106,8 +107,7 @@ describe('Rust reader under single-byte damage (INV-RUST-READ-VERIFY)', () => {
     const open = FRAMES[0]!;
     const body = decodeRustFrameBody(SEGMENT.subarray(open.start + 8, open.end));
     const payload = body.payload.slice();
-    payload[payload.length - 1] ^= 0x01;
-    const { blake3 } = await import('../src/crypto/blake3.js');
+    payload[payload.length - 1]! ^= 0x01;
     const hash = blake3(payload);
     const forged = rustFrameBytes(encodeRustFrameBody({ ...body, payload, header: { ...body.header, contentHash: hash }, hashChain: { prevHash: body.hashChain!.prevHash, eventHash: hash } }));
     // The hashes' encodings (bytes >= 0x80 take two) change the frame length: splice, shifting later frames.
