@@ -21,7 +21,7 @@ import { eventIdToString, newEventId } from './id.js';
 import { LOCK_FILE, segmentFileName } from './segment/format.js';
 import { encodeEventFrame, encodeSealFrame, EventFlags } from './segment/frame.js';
 import { receiptCover } from './receipt/cover.js';
-import { checkSeals } from './receipt/seal-check.js';
+import { checkSeals, leafOfFrame } from './receipt/seal-check.js';
 import { signerFromSeed, signGroup, type ReceiptSigner, type SignedGroup } from './receipt/sign.js';
 import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from './receipt/verify.js';
 import { GroupCommitter, type PreparedGroup } from './segment/group-commit.js';
@@ -54,22 +54,28 @@ const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 
 function entryFromRecovered(r: RecoveredEvent): IndexEntry {
   const f = r.frame;
+  // Frames decoded at recovery view the whole segment buffer: copy what the index keeps, or every
+  // segment's bytes would stay in memory for the life of the store.
+  const fixed = new Uint8Array(80);
+  fixed.set(f.id, 0);
+  fixed.set(f.prevHash, 16);
+  fixed.set(f.contentHash, 48);
   return {
-    eventId: Buffer.from(f.id).toString('hex'),
-    idBytes: f.id,
+    eventId: toHex(f.id),
+    idBytes: fixed.subarray(0, 16),
     globalSequence: f.globalSequence,
     entitySequence: f.entitySequence,
     kind: f.kind,
     entity: f.entity,
     scope: f.scope,
     committedAt: f.committedAt,
-    prevHash: f.prevHash,
-    contentHash: f.contentHash,
+    prevHash: fixed.subarray(16, 48),
+    contentHash: fixed.subarray(48, 80),
     payloadVersion: f.payloadVersion,
     flags: f.flags,
     batch: f.batch,
-    encryption: f.encryption,
-    extensions: f.extensions,
+    encryption: f.encryption === undefined ? undefined : { scope: f.encryption.scope.slice(), nonce: f.encryption.nonce.slice(), generation: f.encryption.generation },
+    extensions: f.extensions === undefined ? undefined : new Map([...f.extensions].map(([k, v]) => [k, v.slice()])),
     segmentId: r.segmentId,
     offset: r.offset,
     length: r.length,
@@ -655,6 +661,7 @@ export class Store {
       ...(this.#verifyKeys().length === 0
         ? {}
         : {
+            leafOf: leafOfFrame,
             checkSignatures: (events, seals) =>
               checkSeals(events, seals, { keys: this.#verifyKeys(), requireSealed: this.#opts.signingPolicy === 'required', removedLeaf }),
           }),

@@ -21,12 +21,20 @@ export interface SegmentSnapshot {
   readonly committedEnd: number;
 }
 
-/** An event frame as found on disk, with where it was found. */
+/**
+ * What verification keeps of an event found on disk: copies of the few fields the link and seal checks
+ * need — never the frame itself, which would keep every segment's bytes in memory until the end.
+ */
 export interface DiskEvent {
-  readonly frame: EventFrame;
   readonly eventId: string;
-  readonly segmentId: number;
-  readonly offset: number;
+  readonly globalSequence: number;
+  readonly entity: string;
+  readonly kind: number;
+  readonly flags: number;
+  readonly prevHash: Uint8Array;
+  readonly contentHash: Uint8Array;
+  /** Merkle leaf of the event's receipt cover, computed only when seals are checked. */
+  readonly leaf: Uint8Array | undefined;
 }
 
 /** A seal frame as found on disk, with the committed events before it that it claims to cover. */
@@ -45,6 +53,8 @@ export interface VerifyChainInput {
   readonly removedHashes: ReadonlySet<string>;
   /** Signed stores: checks the seals; returns ids of events whose signature fails. */
   readonly checkSignatures?: (events: readonly DiskEvent[], seals: readonly DiskSeal[]) => string[];
+  /** Computes an event's cover leaf (only called when checkSignatures is given). */
+  readonly leafOf?: (frame: EventFrame) => Uint8Array;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }
@@ -111,7 +121,16 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
       }
       if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'frame CRC mismatch', eventId });
       foundIds.add(eventId);
-      found.push({ frame, eventId, segmentId: seg.id, offset: pos });
+      found.push({
+        eventId,
+        globalSequence: frame.globalSequence,
+        entity: frame.entity,
+        kind: frame.kind,
+        flags: frame.flags,
+        prevHash: frame.prevHash.slice(),
+        contentHash: frame.contentHash.slice(),
+        leaf: input.checkSignatures === undefined ? undefined : input.leafOf?.(frame),
+      });
       if ((frame.flags & EventFlags.TOMBSTONE) === 0 && !bytesEqual(blake3(frame.payload), frame.contentHash)) {
         contentHashMismatches.push(eventId);
       }
@@ -130,18 +149,17 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
   for (const id of expected.keys()) if (!foundIds.has(id)) missingEvents.push(id);
 
   // Links: each event's prevHash must be its entity's immediately preceding event's content hash.
-  found.sort((a, b) => a.frame.globalSequence - b.frame.globalSequence);
+  found.sort((a, b) => a.globalSequence - b.globalSequence);
   const danglingLinks: string[] = [];
   const gaps: string[] = [];
   const lastHash = new Map<string, Uint8Array>();
   for (const ev of found) {
-    const f = ev.frame;
-    const prev = lastHash.get(f.entity) ?? ZERO_HASH;
-    if (!bytesEqual(f.prevHash, prev)) {
-      if (input.removedHashes.has(toHex(f.prevHash))) gaps.push(ev.eventId);
+    const prev = lastHash.get(ev.entity) ?? ZERO_HASH;
+    if (!bytesEqual(ev.prevHash, prev)) {
+      if (input.removedHashes.has(toHex(ev.prevHash))) gaps.push(ev.eventId);
       else danglingLinks.push(ev.eventId);
     }
-    lastHash.set(f.entity, f.contentHash);
+    lastHash.set(ev.entity, ev.contentHash);
   }
 
   const signatureFailures = input.checkSignatures === undefined ? [] : input.checkSignatures(found, seals);

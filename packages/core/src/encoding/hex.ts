@@ -2,12 +2,8 @@
 
 import { BatpakError } from '../errors.js';
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
 export function toHex(bytes: Uint8Array): string {
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!];
-  return out;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 /** Parses lowercase or uppercase hex; ERR_INVALID_ARGUMENT on odd length or a non-hex digit. */
@@ -22,4 +18,9 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** Copies small arrays (ids, hashes) out of a large buffer so the index does not keep it alive. */
+export function detach(bytes: Uint8Array): Uint8Array {
+  return bytes.slice();
 }

@@ -6,6 +6,7 @@ import { bytesEqual, toHex } from '../encoding/hex.js';
 import type { DiskEvent, DiskSeal } from '../chain/verify.js';
 import { EventFlags } from '../segment/frame.js';
 import { coverLeaf, groupMessage, keyIdOf, receiptCover } from './cover.js';
+import type { EventFrame } from '../segment/frame.js';
 import { merkleTree } from './merkle.js';
 import { coverFieldsOfFrame } from './sign.js';
 
@@ -18,10 +19,15 @@ export interface SealCheckOptions {
   readonly removedLeaf?: (globalSequence: number) => Uint8Array | undefined;
 }
 
+/** The Merkle leaf of a stored event's receipt cover (what its group's seal covers). */
+export function leafOfFrame(frame: EventFrame): Uint8Array {
+  return coverLeaf(receiptCover(coverFieldsOfFrame(frame)));
+}
+
 /** Ids of events whose seal is missing, from an unknown key, or does not verify. */
 export function checkSeals(events: readonly DiskEvent[], seals: readonly DiskSeal[], options: SealCheckOptions): string[] {
   const bySequence = new Map<number, DiskEvent>();
-  for (const e of events) bySequence.set(e.frame.globalSequence, e);
+  for (const e of events) bySequence.set(e.globalSequence, e);
   const keysById = new Map(options.keys.map((k) => [keyIdOf(k), k]));
   const failed = new Set<string>();
   const covered = new Set<string>();
@@ -33,9 +39,9 @@ export function checkSeals(events: readonly DiskEvent[], seals: readonly DiskSea
     let complete = s.lastSequence - s.firstSequence + 1 === s.count && s.count > 0;
     for (let g = s.firstSequence; complete && g <= s.lastSequence; g++) {
       const ev = bySequence.get(g);
-      if (ev !== undefined && (ev.frame.flags & EventFlags.SEALED) !== 0) {
+      if (ev !== undefined && (ev.flags & EventFlags.SEALED) !== 0 && ev.leaf !== undefined) {
         group.push(ev);
-        leaves.push(coverLeaf(receiptCover(coverFieldsOfFrame(ev.frame))));
+        leaves.push(ev.leaf);
         continue;
       }
       // A member removed by compaction still counts through the leaf its record kept.
@@ -53,9 +59,9 @@ export function checkSeals(events: readonly DiskEvent[], seals: readonly DiskSea
     if (!ok) for (const ev of group) failed.add(ev.eventId);
   }
   for (const ev of events) {
-    const sealed = (ev.frame.flags & EventFlags.SEALED) !== 0;
+    const sealed = (ev.flags & EventFlags.SEALED) !== 0;
     if (sealed && !covered.has(ev.eventId)) failed.add(ev.eventId);
-    if (!sealed && options.requireSealed && ev.frame.kind >>> 12 !== 0) failed.add(ev.eventId);
+    if (!sealed && options.requireSealed && ev.kind >>> 12 !== 0) failed.add(ev.eventId);
   }
   return events.filter((e) => failed.has(e.eventId)).map((e) => e.eventId);
 }

@@ -377,12 +377,33 @@ class Reader {
     const b = this.byte();
     const n = this.len(b, 0xa0, 0x1f, 0xd9, 0xda, 0xdb, 'str');
     this.need(n);
+    const start = this.pos;
     this.pos += n;
+    // Entities, scopes and keys are short and usually ASCII: skip the decoder's setup cost.
+    if (n <= 64) {
+      let ascii = true;
+      for (let i = start; i < start + n; i++) if (this.buf[i]! >= 0x80) ascii = false;
+      if (ascii) return String.fromCharCode.apply(null, this.buf.subarray(start, start + n) as unknown as number[]);
+    }
     try {
-      return utf8d.decode(this.buf.subarray(this.pos - n, this.pos));
+      return utf8d.decode(this.buf.subarray(start, start + n));
     } catch {
       throw new FrameDecodeError('string is not valid UTF-8');
     }
+  }
+  /** A body key as a small number (up to 4 ASCII bytes, fixstr) without building a string. */
+  keyCode(): number {
+    const b = this.byte();
+    if ((b & 0xe0) !== 0xa0 || (b & 0x1f) === 0 || (b & 0x1f) > 4) {
+      this.pos--;
+      return -1;
+    }
+    const n = b & 0x1f;
+    this.need(n);
+    let code = n;
+    for (let i = 0; i < n; i++) code = code * 256 + this.buf[this.pos + i]!;
+    this.pos += n;
+    return code;
   }
   mapLen(): number {
     const b = this.byte();
@@ -396,6 +417,21 @@ class Reader {
 
 const REQUIRED_EVENT_KEYS = ['id', 'g', 'n', 'k', 'e', 's', 'ts', 'ph', 'ch', 'v', 'f', 'p'] as const;
 
+/** keyCode() of an ASCII key: its length, then its bytes, base 256. */
+function code(key: string): number {
+  let c = key.length;
+  for (let i = 0; i < key.length; i++) c = c * 256 + key.charCodeAt(i);
+  return c;
+}
+const KC = {
+  id: code('id'), g: code('g'), n: code('n'), k: code('k'), e: code('e'), s: code('s'), ts: code('ts'), ph: code('ph'),
+  ch: code('ch'), v: code('v'), f: code('f'), b: code('b'), x: code('x'), r: code('r'), p: code('p'),
+} as const;
+const KEY_NAME = new Map<number, string>(Object.entries(KC).map(([name, c]) => [c, name]));
+const KEY_BIT = new Map<number, number>(Object.values(KC).map((c, i) => [c, 1 << i]));
+const REQUIRED_BITS = REQUIRED_EVENT_KEYS.reduce((acc, k) => acc | KEY_BIT.get(KC[k])!, 0);
+const EMPTY: Uint8Array = new Uint8Array(0);
+
 /** Decodes a frame body. Throws FrameDecodeError on anything that is not a well-formed v1 body. */
 export function decodeFrameBody(body: Uint8Array): Frame {
   const r = new Reader(body);
@@ -406,29 +442,50 @@ export function decodeFrameBody(body: Uint8Array): Frame {
   const type = r.uint();
   const seen = new Set<string>();
   if (type === FrameType.EVENT) {
-    const f: Record<string, unknown> = { type: 0 };
+    // One fixed object shape, filled in place: decoding runs once per frame on open and on verify.
+    const f = {
+      type: 0 as const,
+      id: EMPTY,
+      globalSequence: 0,
+      entitySequence: 0,
+      kind: 0,
+      entity: '',
+      scope: '',
+      committedAt: 0,
+      prevHash: EMPTY,
+      contentHash: EMPTY,
+      payloadVersion: 0,
+      flags: 0,
+      batch: undefined as BatchRef | undefined,
+      encryption: undefined as EncryptionRef | undefined,
+      extensions: undefined as Map<string, Uint8Array> | undefined,
+      payload: EMPTY,
+    };
+    let seen = 0;
     for (let i = 1; i < entries; i++) {
-      const key = r.str();
-      if (seen.has(key)) throw new FrameDecodeError(`duplicate key ${key}`);
-      seen.add(key);
-      switch (key) {
-        case 'id': f.id = r.binOf(16, 'event id'); break;
-        case 'g': f.globalSequence = r.uint(); break;
-        case 'n': f.entitySequence = r.uint(); break;
-        case 'k': {
+      const kc = r.keyCode();
+      const bit = kc === -1 ? undefined : KEY_BIT.get(kc);
+      if (bit === undefined) throw new FrameDecodeError(`unknown key ${kc === -1 ? r.str() : `#${kc}`}`);
+      if ((seen & bit) !== 0) throw new FrameDecodeError(`duplicate key ${KEY_NAME.get(kc)}`);
+      seen |= bit;
+      switch (kc) {
+        case KC.id: f.id = r.binOf(16, 'event id'); break;
+        case KC.g: f.globalSequence = r.uint(); break;
+        case KC.n: f.entitySequence = r.uint(); break;
+        case KC.k: {
           const k = r.uint();
           if (k > 0xffff) throw new FrameDecodeError('kind exceeds u16');
           f.kind = k;
           break;
         }
-        case 'e': f.entity = r.str(); break;
-        case 's': f.scope = r.str(); break;
-        case 'ts': f.committedAt = r.uint(); break;
-        case 'ph': f.prevHash = r.binOf(32, 'prev hash'); break;
-        case 'ch': f.contentHash = r.binOf(32, 'content hash'); break;
-        case 'v': f.payloadVersion = r.uint(); break;
-        case 'f': f.flags = r.uint(); break;
-        case 'b': {
+        case KC.e: f.entity = r.str(); break;
+        case KC.s: f.scope = r.str(); break;
+        case KC.ts: f.committedAt = r.uint(); break;
+        case KC.ph: f.prevHash = r.binOf(32, 'prev hash'); break;
+        case KC.ch: f.contentHash = r.binOf(32, 'content hash'); break;
+        case KC.v: f.payloadVersion = r.uint(); break;
+        case KC.f: f.flags = r.uint(); break;
+        case KC.b: {
           if (r.arrayLen() !== 3) throw new FrameDecodeError('batch ref must have 3 items');
           const first = r.uint();
           const index = r.uint();
@@ -437,7 +494,7 @@ export function decodeFrameBody(body: Uint8Array): Frame {
           f.batch = { first, index, count };
           break;
         }
-        case 'x': {
+        case KC.x: {
           const n = r.mapLen();
           if ((n !== 2 && n !== 3) || r.str() !== 'ks') throw new FrameDecodeError('bad encryption ref');
           const scope = r.bin();
@@ -453,21 +510,22 @@ export function decodeFrameBody(body: Uint8Array): Frame {
           f.encryption = { scope, nonce, generation };
           break;
         }
-        case 'r': {
+        case KC.r: {
           const n = r.mapLen();
           const m = new Map<string, Uint8Array>();
           for (let j = 0; j < n; j++) m.set(r.str(), r.bin());
           f.extensions = m;
           break;
         }
-        case 'p': f.payload = r.bin(); break;
-        default:
-          throw new FrameDecodeError(`unknown key ${key}`);
+        case KC.p: f.payload = r.bin(); break;
       }
     }
-    for (const k of REQUIRED_EVENT_KEYS) if (!seen.has(k)) throw new FrameDecodeError(`missing key ${k}`);
+    if ((seen & REQUIRED_BITS) !== REQUIRED_BITS) {
+      const missing = REQUIRED_EVENT_KEYS.find((k) => (seen & KEY_BIT.get(KC[k])!) === 0);
+      throw new FrameDecodeError(`missing key ${missing}`);
+    }
     if (r.pos !== body.length) throw new FrameDecodeError('trailing bytes after body');
-    return f as unknown as EventFrame;
+    return f;
   }
   if (type === FrameType.SEAL) {
     if (entries !== 7) throw new FrameDecodeError('seal frame must have 7 keys');
@@ -498,9 +556,10 @@ export interface FrameHeaderView {
   readonly crc: number;
 }
 
+const u32 = (b: Uint8Array, p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+
 export function readFrameHeader(buf: Uint8Array, pos: number): FrameHeaderView {
-  const dv = new DataView(buf.buffer, buf.byteOffset + pos, FRAME_HEADER_BYTES);
-  return { magic: dv.getUint32(0), length: dv.getUint32(4), crc: dv.getUint32(8) };
+  return { magic: u32(buf, pos), length: u32(buf, pos + 4), crc: u32(buf, pos + 8) };
 }
 
 /** True when a complete, CRC-valid frame starts at `pos` (used to tell corruption from a torn tail). */
