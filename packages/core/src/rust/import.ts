@@ -4,7 +4,7 @@
 import { relative, isAbsolute, resolve } from 'node:path';
 import type { Coordinate } from '../coordinate.js';
 import { blake3 } from '../crypto/blake3.js';
-import { BatpakError } from '../errors.js';
+import { BatpakError, ioError } from '../errors.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
 import { RealFs } from '../fs/real.js';
@@ -288,7 +288,13 @@ export async function importRustStore(rustDir: string, target: RustImportTarget,
         return seq === undefined ? e : { ...e, headTargetSequence: seq };
       }),
     };
-    if (options.reportFile !== undefined) await fs.writeFileAtomic(options.reportFile, new TextEncoder().encode(rustImportReportToJSON(report)));
+    if (options.reportFile !== undefined) {
+      try {
+        await fs.writeFileAtomic(options.reportFile, new TextEncoder().encode(rustImportReportToJSON(report)));
+      } catch (err) {
+        throw ioError(err, `cannot write the import report ${options.reportFile}`, { file: options.reportFile });
+      }
+    }
     return report;
   } finally {
     await source.close();
