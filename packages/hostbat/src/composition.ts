@@ -78,9 +78,11 @@ export class CompositionSchemaBuilder {
 
   seal(): HostCompositionManifest {
     const schemas = [...this.#byKey.values()].sort((a, b) => compareSchemaKeys(a.descriptor, b.descriptor));
-    return HostCompositionManifest.seal(Object.freeze(schemas));
+    return seal(Object.freeze(schemas));
   }
 }
+
+let seal: (schemas: readonly CompositionSchema[]) => HostCompositionManifest;
 
 export class HostCompositionManifest {
   /** In (id, version, role ordinal) order. */
@@ -93,8 +95,8 @@ export class HostCompositionManifest {
     Object.freeze(this);
   }
 
-  static seal(schemas: readonly CompositionSchema[]): HostCompositionManifest {
-    return new HostCompositionManifest(schemas, canonicalDigest(compositionView(schemas)));
+  static {
+    seal = (schemas) => new HostCompositionManifest(schemas, canonicalDigest(compositionView(schemas)));
   }
 
   find(id: string, version: number, role: SchemaRole): CompositionSchema | undefined {

@@ -2,10 +2,9 @@
 // Invariant: these are what H_module attests — declarations, never behaviour; hooks sort by (phase ordinal, order, name).
 
 import { cnil, cstr, cstruct, cuint, type CanonicalValue } from '@batpak/core';
-import type { HookPhase } from './errors.js';
 import { compareUtf8 } from './order.js';
 
-export type { HookPhase } from './errors.js';
+export type HookPhase = 'startup' | 'shutdown';
 
 export const HOOK_PHASES: readonly HookPhase[] = Object.freeze(['startup', 'shutdown']);
 

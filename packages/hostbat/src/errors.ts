@@ -1,9 +1,8 @@
 // HostError: every way composing, building or running a host says no — one class, one stable code per reason.
 // Invariant: `code` is `ERR_` + the upper-cased `detail.kind`; codes are API and are only ever added, never renamed.
 
+import type { HookPhase } from './declarations.js';
 import { hexKind, quote } from './quote.js';
-
-export type HookPhase = 'startup' | 'shutdown';
 
 /** What went wrong, by Rust `HostError` / `HostRuntimeError` variant (snake_case `kind`). */
 export type HostErrorDetail =

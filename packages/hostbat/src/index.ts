@@ -1,7 +1,7 @@
 // Public surface of @batpak/hostbat: compose syncbat modules into a fingerprinted host that netbat can serve.
 // Invariant: everything a user programs against is exported here; nothing else is API.
 
-export { HOST_ERROR_CODES, HostError, isHostError, type HookPhase, type HostErrorCode, type HostErrorDetail, type HostErrorKind } from './errors.js';
+export { HOST_ERROR_CODES, HostError, isHostError, type HostErrorCode, type HostErrorDetail, type HostErrorKind } from './errors.js';
 export { Digest } from './digest.js';
 export {
   SCHEMA_ROLES,
@@ -24,7 +24,7 @@ export {
   type SubscriptionSource,
 } from './subscription.js';
 export type { EventPayloadBinding } from './event-payload-binding.js';
-export type { GuardDescriptor, HookDescriptor, JobDescriptor } from './declarations.js';
+export type { GuardDescriptor, HookDescriptor, HookPhase, JobDescriptor } from './declarations.js';
 export { HostModuleManifest, type HostModuleManifestJson, type OperationJson } from './manifest.js';
 export { HostModule, HostModuleBuilder, type JobBody, type LifecycleHook } from './module.js';
 export { HostCompositionManifest, type CompositionSchema, type HostCompositionManifestJson } from './composition.js';

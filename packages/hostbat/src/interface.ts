@@ -7,7 +7,7 @@ import { canonicalDigest, type Digest } from './digest.js';
 import { HostError } from './errors.js';
 import type { HostModuleManifest } from './manifest.js';
 import { compareUtf8, thenBy } from './order.js';
-import type { SchemaDescriptor, SchemaRole } from './schema.js';
+import { schemaIdentityView, type SchemaDescriptor, type SchemaRole } from './schema.js';
 import { SUBSCRIPTION_WIRE_REQUIRES, backpressureView, requiredPayloadRole, sourceView } from './subscription.js';
 
 export const INTERFACE_DIGEST_DOMAIN = 'hostbat.interface.v5';
@@ -38,7 +38,7 @@ function subscriptionEntries(modules: readonly HostModuleManifest[], composition
           ['module_id', cstr(m.id)],
           ['id', cstr(s.id)],
           ['source', sourceView(s.source)],
-          ['payload_schema', schema.identityView()],
+          ['payload_schema', schemaIdentityView(schema)],
           ['delivery', cstr(s.delivery)],
           ['backpressure', backpressureView(s.backpressure)],
         ]),
@@ -58,7 +58,7 @@ function bindingEntries(modules: readonly HostModuleManifest[], composition: Hos
       out.push({
         moduleId: m.id,
         kind: b.kind,
-        view: cstruct([['module_id', cstr(m.id)], ['kind', cuint(b.kind)], ['payload_schema', schema.identityView()]]),
+        view: cstruct([['module_id', cstr(m.id)], ['kind', cuint(b.kind)], ['payload_schema', schemaIdentityView(schema)]]),
       });
     }
   }
@@ -74,10 +74,10 @@ function operationEntries(modules: readonly HostModuleManifest[], composition: H
           versions.length === 0
             ? new HostError({ kind: 'schema_reference_missing', module: m.id, operation: d.name, reference: ref, role })
             : new HostError({ kind: 'schema_reference_ambiguous', module: m.id, operation: d.name, reference: ref, role, versions }),
-        ).identityView();
-      const input = resolve(d.inputSchemaRef, 'operation-input');
-      const output = resolve(d.outputSchemaRef, 'operation-output');
-      const receipt = resolve(d.receiptKind, 'receipt-payload');
+        );
+      const input = schemaIdentityView(resolve(d.inputSchemaRef, 'operation-input'));
+      const output = schemaIdentityView(resolve(d.outputSchemaRef, 'operation-output'));
+      const receipt = schemaIdentityView(resolve(d.receiptKind, 'receipt-payload'));
       out.push({
         moduleId: m.id,
         name: d.name,
@@ -104,7 +104,7 @@ export function computeInterfaceFingerprint(modules: readonly HostModuleManifest
   const bindings = bindingEntries(modules, composition);
   const operations = operationEntries(modules, composition);
   // The composition is already in (id, version, role) order, so filtering keeps (id, version) order.
-  const exported = composition.schemas.filter((s) => s.descriptor.role === 'event-payload').map((s) => s.descriptor.identityView());
+  const exported = composition.schemas.filter((s) => s.descriptor.role === 'event-payload').map((s) => schemaIdentityView(s.descriptor));
   return canonicalDigest(
     cstruct([
       ['domain', cstr(INTERFACE_DIGEST_DOMAIN)],

@@ -7,7 +7,7 @@ import { guardView, hookView, jobView, type GuardDescriptor, type HookDescriptor
 import { canonicalDigest, type Digest } from './digest.js';
 import { bindingView, type EventPayloadBinding } from './event-payload-binding.js';
 import { hexKind } from './quote.js';
-import type { SchemaDescriptor, SchemaDescriptorJson } from './schema.js';
+import { schemaIdentityView, type SchemaDescriptor, type SchemaDescriptorJson } from './schema.js';
 import { subscriptionJson, subscriptionView, type SubscriptionDescriptor } from './subscription.js';
 
 export const MODULE_DIGEST_DOMAIN = 'hostbat.module.v1';
@@ -82,19 +82,26 @@ export function moduleManifestView(p: ModuleManifestParts): CanonicalValue {
     ['guard', guardView(p.guard)],
     ['hooks', carray(p.hooks.map(hookView))],
     ['jobs', carray(p.jobs.map(jobView))],
-    ['schemas', carray(p.schemas.map((s) => s.identityView()))],
+    ['schemas', carray(p.schemas.map(schemaIdentityView))],
     ['subscriptions', carray(p.subscriptions.map(subscriptionView))],
     ['event_payload_bindings', carray(p.eventPayloadBindings.map(bindingView))],
   ]);
 }
 
+let seal: (parts: ModuleManifestParts) => HostModuleManifest;
 let forge: (manifest: HostModuleManifest, digest: Digest) => HostModuleManifest;
+
+/** Internal (HostModuleBuilder.build): seals canonically ordered parts; the digest is computed once, here. */
+export function sealManifest(parts: ModuleManifestParts): HostModuleManifest {
+  return seal(parts);
+}
 
 export class HostModuleManifest {
   readonly #parts: ModuleManifestParts;
   readonly #digest: Digest;
 
   static {
+    seal = (parts) => new HostModuleManifest(parts, canonicalDigest(moduleManifestView(parts)));
     forge = (manifest, digest) => new HostModuleManifest(manifest.#parts, digest);
   }
 
@@ -102,11 +109,6 @@ export class HostModuleManifest {
     this.#parts = parts;
     this.#digest = digest;
     Object.freeze(this);
-  }
-
-  /** Seals canonically ordered parts; the digest is computed once, here. */
-  static seal(parts: ModuleManifestParts): HostModuleManifest {
-    return new HostModuleManifest(parts, canonicalDigest(moduleManifestView(parts)));
   }
 
   /** Recomputes H_module from the stored parts; false means the manifest does not match its declaration. */

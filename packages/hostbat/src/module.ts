@@ -7,7 +7,7 @@ import { compareHooks, HOOK_PHASES, type GuardDescriptor, type HookDescriptor, t
 import { HostError } from './errors.js';
 import { eventPayloadBinding, type EventPayloadBinding } from './event-payload-binding.js';
 import { isU32, moduleIdViolation } from './grammar.js';
-import { HostModuleManifest } from './manifest.js';
+import { sealManifest, type HostModuleManifest } from './manifest.js';
 import { compareUtf8 } from './order.js';
 import { quote } from './quote.js';
 import { compareSchemaKeys, SchemaDescriptor, type SchemaDescriptorInit } from './schema.js';
@@ -200,7 +200,7 @@ export class HostModuleBuilder {
 
     const ops = [...this.#operations.values()].sort((a, b) => compareUtf8(a.descriptor.name, b.descriptor.name));
     const jobKinds = [...this.#jobs.keys()].sort(compareUtf8);
-    const manifest = HostModuleManifest.seal(
+    const manifest = sealManifest(
       Object.freeze({
         id,
         version: this.#version,

@@ -13,10 +13,6 @@ export function compareUtf8(a: string, b: string): number {
   return x.length - y.length;
 }
 
-export function compareNumbers(a: number, b: number): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Lexicographic comparison of tuples already reduced to per-position comparison results. */
 export function thenBy(...results: readonly number[]): number {
   for (const r of results) if (r !== 0) return r;

@@ -117,16 +117,6 @@ export class SchemaDescriptor {
     return canonicalDigest(encodingView(this.id, this.version, this.role, this.#golden)).equals(this.encoding);
   }
 
-  /** The identity a manifest or interface view folds in: id, version, role, encoding (never the diagnostic type). */
-  identityView(): CanonicalValue {
-    return cstruct([
-      ['id', cstr(this.id)],
-      ['version', cuint(this.version)],
-      ['role', cstr(this.role)],
-      ['encoding', cbytesArray(this.encoding.bytes)],
-    ]);
-  }
-
   identityJson(): SchemaIdentityJson {
     return { id: this.id, version: this.version, role: this.role, encoding: this.encoding.toHex() };
   }
@@ -148,4 +138,14 @@ export function schemaDescriptor(init: SchemaDescriptorInit): SchemaDescriptor {
 /** Rust `BTreeMap<(String, u32, SchemaRole)>` order: id byte-wise, then version, then role ordinal. */
 export function compareSchemaKeys(a: SchemaDescriptor, b: SchemaDescriptor): number {
   return compareUtf8(a.id, b.id) || a.version - b.version || compareRoles(a.role, b.role);
+}
+
+/** The identity a manifest or interface view folds in: id, version, role, encoding (never the diagnostic type). */
+export function schemaIdentityView(s: SchemaDescriptor): CanonicalValue {
+  return cstruct([
+    ['id', cstr(s.id)],
+    ['version', cuint(s.version)],
+    ['role', cstr(s.role)],
+    ['encoding', cbytesArray(s.encoding.bytes)],
+  ]);
 }
