@@ -163,4 +163,13 @@ describe('Rust store reader: the checkpoint-v5 fixture', () => {
     await expect(openRustStore('/rust', { fs })).rejects.toMatchObject({ code: 'ERR_COMPACTION_RECOVERY_REFUSED' });
     await expect(openRustStore('/absent', { fs })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
   });
+
+  it('says so when Rust visibility ranges exist, since this reader does not apply them', async () => {
+    const fs = new SimFs(6);
+    fs.putFile('/rust/000001.fbat', SEGMENT);
+    fs.putFile('/rust/visibility_ranges.fbv', Uint8Array.of(1));
+    const store = await openRustStore('/rust', { fs });
+    expect(store.warnings).toEqual([expect.stringMatching(/visibility_ranges\.fbv exists and is not applied/)]);
+    expect(store.stats().warnings).toBe(1);
+  });
 });

@@ -54,6 +54,9 @@ export function rustSegmentName(id: bigint): string {
 /** Marker files whose presence means a Rust compaction is in flight: Rust refuses a read-only open then. */
 export const RUST_COMPACTION_MARKERS = ['compaction.pending', 'compaction.pending.json'] as const;
 
+/** Cancelled visibility-fence ranges (`FBATVR`): Rust hides the events they cover. Not read here (see RUST-INTEROP.md). */
+export const RUST_VISIBILITY_RANGES = 'visibility_ranges.fbv';
+
 /** The single error shape for damaged Rust data: file, offset and a reason a human can act on. */
 export function rustCorrupt(file: string, offset: number, reason: string, extra: { eventId?: string; cause?: unknown } = {}): BatpakError {
   return new BatpakError('ERR_CORRUPT_SEGMENT', `Rust segment ${file} is corrupt at offset ${offset}: ${reason}`, {

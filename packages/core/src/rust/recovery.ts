@@ -21,15 +21,26 @@ export interface RustScannedFrame {
   readonly body: RustFrameBody;
 }
 
+/** Bytes after the last valid frame accepted as an interrupted append (newest segment only). */
+export interface RustTornTail {
+  readonly offset: number;
+  readonly bytes: number;
+  readonly reason: string;
+}
+
+/** An untrusted footer claimed frames past where the valid ones end, and nothing corroborated it. */
+export interface RustTruncationEvidence {
+  readonly recoveredEnd: number;
+  readonly footerClaimedEnd: bigint;
+}
+
 export interface RustSegmentRegion {
   readonly frames: readonly RustScannedFrame[];
   readonly footer: SidxFooter | undefined;
   /** End of the accepted frame region. */
   readonly framesEnd: number;
-  /** Bytes after the last valid frame accepted as an interrupted append (newest segment only). */
-  readonly tornTail: { readonly offset: number; readonly bytes: number; readonly reason: string } | undefined;
-  /** An untrusted footer claimed frames past where the valid ones end, and nothing corroborated it. */
-  readonly truncationEvidence: { readonly recoveredEnd: number; readonly footerClaimedEnd: bigint } | undefined;
+  readonly tornTail: RustTornTail | undefined;
+  readonly truncationEvidence: RustTruncationEvidence | undefined;
 }
 
 function decodeAt(file: string, offset: number, body: Uint8Array): RustFrameBody {

@@ -7,11 +7,11 @@ import { BatpakError, ioError, isBatpakError } from '../errors.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
 import { RustBatchState } from './batch.js';
-import { parseRustSegmentName, RUST_COMPACTION_MARKERS, rustCorrupt, RustKinds } from './format.js';
+import { parseRustSegmentName, RUST_COMPACTION_MARKERS, RUST_VISIBILITY_RANGES, rustCorrupt, RustKinds } from './format.js';
 import type { RustHashChain } from './frame.js';
 import type { RustEventHeader } from './header.js';
 import { readWholeFile } from './io.js';
-import { resolveRustSegment, type RustScannedFrame, type RustSegmentRegion } from './recovery.js';
+import { resolveRustSegment, type RustScannedFrame, type RustSegmentRegion, type RustTornTail, type RustTruncationEvidence } from './recovery.js';
 import { readRustSegmentHead, type RustSegmentHeader } from './segment.js';
 import type { SidxEntry } from './sidx.js';
 
@@ -52,8 +52,8 @@ export interface RustSegmentInfo {
   /** Frames in the region, batch markers included. */
   readonly frames: number;
   readonly sequenceSource: 'scan' | 'sidx';
-  readonly tornTail: RustSegmentRegion['tornTail'];
-  readonly truncationEvidence: RustSegmentRegion['truncationEvidence'];
+  readonly tornTail: RustTornTail | undefined;
+  readonly truncationEvidence: RustTruncationEvidence | undefined;
 }
 
 export interface RustScanResult {
@@ -75,7 +75,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /** Lists `{id}.fbat` segments ascending; refuses a directory Rust itself would refuse to open read-only. */
-async function listSegments(fs: Fs, dir: string): Promise<{ id: bigint; file: string }[]> {
+async function listSegments(fs: Fs, dir: string, warnings: string[]): Promise<{ id: bigint; file: string }[]> {
   const st = await fs.stat(dir).catch((err: unknown) => {
     throw ioError(err, `cannot stat ${dir}`, { file: dir });
   });
@@ -94,6 +94,10 @@ async function listSegments(fs: Fs, dir: string): Promise<{ id: bigint; file: st
         { details: { file: join(dir, marker) } },
       );
     }
+  }
+  if (names.includes(RUST_VISIBILITY_RANGES)) {
+    // Rust hides events inside cancelled visibility-fence ranges; this reader does not read that file yet.
+    warnings.push(`${join(dir, RUST_VISIBILITY_RANGES)} exists and is not applied: events Rust hides as cancelled may be listed`);
   }
   const segments: { id: bigint; file: string }[] = [];
   const seen = new Map<bigint, string>();
@@ -133,8 +137,8 @@ interface Pending {
 export async function scanRustDirectory(options: RustScanOptions): Promise<RustScanResult> {
   const { fs, dir, signal } = options;
   throwIfAborted(signal);
-  const list = await listSegments(fs, dir);
   const warnings: string[] = [];
+  const list = await listSegments(fs, dir, warnings);
   const segments: RustSegmentInfo[] = [];
   const entries: RustIndexEntry[] = [];
   const byId = new Set<string>();
