@@ -54,3 +54,35 @@ export type { ReceiptSigner } from './receipt/sign.js';
 export type { ShredSelector } from './keyset/scope.js';
 export { FileKeyStore, KEYSET_FILE, type KeyStore } from './keyset/keystore.js';
 export { FORMAT_VERSION } from './segment/format.js';
+
+// --- Rust batpak interop (issue 13): read-only reader of Rust data directories, Rust receipt cover and
+// verdicts, import plan/report. RUST-INTEROP.md documents the mapping and every divergence.
+export { openRustStore, RustStore } from './rust/store.js';
+export type { OpenRustStoreOptions, RustEventInfo, RustStoreStats, RustVerifyChainOptions } from './rust/store.js';
+export type { RustSegmentInfo, RustFooterKind } from './rust/scan.js';
+export type { RustTornTail, RustTruncationEvidence } from './rust/recovery.js';
+export type { RustLinkRule } from './rust/chain.js';
+export type { RustEventHeader, RustPosition, RustPayloadEncryption } from './rust/header.js';
+export type { RustSegmentHeader } from './rust/segment.js';
+export {
+  RUST_COVER_VERSION,
+  rustReceiptCover,
+  rustReceiptDigest,
+  rustKeyId,
+  signRustReceipt,
+  verifyRustReceiptClaim,
+  type RustReceiptFields,
+  type RustReceiptClaim,
+} from './rust/receipt.js';
+export {
+  planRustImport,
+  importRustStore,
+  rustImportReportToJSON,
+  type RustImportEvent,
+  type RustImportTarget,
+  type RustImportReport,
+  type RustImportPlan,
+  type RustImportEntityHead,
+  type RustImportOptions,
+  type ImportRustStoreOptions,
+} from './rust/import.js';
