@@ -1,5 +1,5 @@
 // One Rust frame: `u32be len | u32be crc32(body) | body`, body = FramePayload (core.md §4.2).
-// Invariant: a body is decoded only after its CRC matched; rustFrameBytes(decode(b)) reproduces b.
+// Invariant: a body is decoded only after its CRC matched; encodeRustFrameBody(decode(b)) reproduces b.
 
 import { crc32 } from 'node:zlib';
 import { cbytesArray, cmap, cnil, cstr, cstruct, decodeCanonicalAt, encodeCanonical, type CanonicalEntry, type CanonicalValue } from '../encoding/canonical.js';

@@ -1,5 +1,5 @@
 // Rust batpak's EventHeader (core.md §1.4): decode from and encode to its canonical msgpack map.
-// Invariant: 9-, 10- and 11-key headers all decode, and encodeRustHeader(decode(b)) reproduces b.
+// Invariant: 9-, 10- and 11-key headers all decode, and encodeCanonical(rustHeaderValue(decode(b))) is b.
 
 import { cbin, cbytesArray, cint, cnil, cstruct, cuint, type CanonicalValue } from '../encoding/canonical.js';
 import { byteArrayOf, field, i64Of, idOf, optional, structOf, u64Of, uintOf, type RustStruct } from './wire.js';

@@ -1,5 +1,5 @@
 // Rust batpak's receipt cover, signature and verdicts (core.md §5.2, §5.4), alongside our own cover v1.
-// Invariant: the cover bytes are Rust's exactly, so a Rust-signed receipt verifies here and ours there.
+// Invariant: the cover bytes are Rust's exactly, so Rust's receipts verify here and signRustReceipt's in Rust.
 
 import { validateCoordinate } from '../coordinate.js';
 import { blake3 } from '../crypto/blake3.js';

@@ -34,7 +34,7 @@ export function field(s: RustStruct, name: string, path: string): CanonicalValue
   return v;
 }
 
-/** An unsigned integer of at most `bits` bits, as a number (bits ≤ 53) . */
+/** An unsigned integer of at most `bits` bits (u8/u16/u32), as a number. */
 export function uintOf(v: CanonicalValue, bits: 8 | 16 | 32, path: string): number {
   if (v.t !== 'int' || typeof v.v !== 'number' || v.v < 0 || v.v > 2 ** bits - 1) {
     throw new RustWireError(path, `expected a u${bits}`);
