@@ -164,6 +164,14 @@ describe('Rust store reader: the checkpoint-v5 fixture', () => {
     await expect(openRustStore('/absent', { fs })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
   });
 
+  it('an aborted signal stops the opening scan with ERR_ABORTED', async () => {
+    const fs = new SimFs(7);
+    fs.putFile('/rust/000001.fbat', SEGMENT);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(openRustStore('/rust', { fs, signal: ac.signal })).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+  });
+
   it('says so when Rust visibility ranges exist, since this reader does not apply them', async () => {
     const fs = new SimFs(6);
     fs.putFile('/rust/000001.fbat', SEGMENT);

@@ -262,6 +262,14 @@ describe('Rust batch markers (INV-RUST-READ-VERIFY)', () => {
     expect((await store.verifyChain()).intact).toBe(true);
   });
 
+  it('a frame whose coordinate breaks Rust\'s rules is corruption, named with its event', async () => {
+    const b = new RustLogBuilder();
+    const bad = b.append(ev('bad/entity', 1));
+    const r = await refusal(b.files());
+    expect(r).toMatchObject({ file: '/rust/000001.fbat', offset: bad.offset });
+    expect(r.message).toMatch(/path traversal/);
+  });
+
   it('a BEGIN marker with an impossible count is refused', async () => {
     const b = new RustLogBuilder();
     b.batch([ev('a:1', 1)], { declare: 0 });
