@@ -1,0 +1,38 @@
+// Sizes of every scenario, full and --quick (a tenth of the sizes, fewer rounds, shorter time boxes).
+// Invariant: the quick suite runs exactly the same scenarios and cells as the full one, only smaller.
+
+const FULL = {
+  mode: 'full',
+  reps: 5, // rounds of the interleaved append cells and of the read rounds; figures are their medians
+  appendMs: 1000, // time box of one append cell (anchors.md used 1–1.5 s)
+  appendWarmupMs: 300,
+  probeEvents: 2000, // appends per contender under strace (anchors.md probe.sh used 2,000)
+  bigEvents: 1_000_000, // the verifyChain / cold-open / reads store
+  bigPayloadBytes: 1024, // 1 KiB events for the MB/s figure
+  bigEventsPerEntity: 100,
+  verifyReps: 3, // each verifyChain pass reads the whole ~1.3 GB store
+  gets: 20_000,
+  queries: 500,
+  scanEvents: 200_000,
+  compactEvents: 200_000,
+  compactReps: 3,
+};
+
+export function config(argv) {
+  if (!argv.includes('--quick')) return FULL;
+  return {
+    ...FULL,
+    mode: 'quick',
+    reps: 3,
+    appendMs: FULL.appendMs / 10,
+    appendWarmupMs: FULL.appendWarmupMs / 10,
+    probeEvents: FULL.probeEvents / 10,
+    bigEvents: FULL.bigEvents / 10,
+    verifyReps: 3,
+    gets: FULL.gets / 10,
+    queries: FULL.queries / 10,
+    scanEvents: FULL.scanEvents / 10,
+    compactEvents: FULL.compactEvents / 10,
+    compactReps: 3,
+  };
+}

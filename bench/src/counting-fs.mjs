@@ -1,0 +1,94 @@
+// An Fs for @batpak/core that forwards to RealFs and counts fsyncs and gathered writes.
+// Invariant: behaviour is RealFs's exactly (every call forwarded, same results and errors); only counters are added,
+// so the "durable" column for batpak is a measured count of fdatasync calls, not a reading of the docs.
+
+import { performance } from 'node:perf_hooks';
+import { RealFs } from '@batpak/core';
+
+export class CountingFs {
+  #inner = new RealFs();
+  /** fdatasync of segment/keyset files (FsFile.fsync). */
+  fsyncs = 0;
+  /** directory fsyncs (creates, renames). */
+  dirSyncs = 0;
+  /** gathered appends (one writev each, plus a retry on a short write). */
+  appends = 0;
+  /** positioned writes (writeAt) and atomic file replacements. */
+  writes = 0;
+  /** Wall time (ms) spent awaiting appends and fsyncs: the rest of a group's cycle is CPU in the store. */
+  appendMs = 0;
+  fsyncMs = 0;
+
+  reset() {
+    this.fsyncs = 0;
+    this.dirSyncs = 0;
+    this.appends = 0;
+    this.writes = 0;
+    this.appendMs = 0;
+    this.fsyncMs = 0;
+  }
+
+  async open(path, options) {
+    const f = await this.#inner.open(path, options);
+    const self = this;
+    return {
+      path: f.path,
+      readAt: (position, length) => f.readAt(position, length),
+      async append(chunks) {
+        self.appends++;
+        const t0 = performance.now();
+        try {
+          return await f.append(chunks);
+        } finally {
+          self.appendMs += performance.now() - t0;
+        }
+      },
+      writeAt(position, data) {
+        self.writes++;
+        return f.writeAt(position, data);
+      },
+      async fsync() {
+        self.fsyncs++;
+        const t0 = performance.now();
+        try {
+          return await f.fsync();
+        } finally {
+          self.fsyncMs += performance.now() - t0;
+        }
+      },
+      truncate: (length) => f.truncate(length),
+      size: () => f.size(),
+      close: () => f.close(),
+    };
+  }
+
+  stat(path) {
+    return this.#inner.stat(path);
+  }
+  readdir(path) {
+    return this.#inner.readdir(path);
+  }
+  mkdir(path, options) {
+    return this.#inner.mkdir(path, options);
+  }
+  rename(from, to) {
+    return this.#inner.rename(from, to);
+  }
+  remove(path, options) {
+    return this.#inner.remove(path, options);
+  }
+  syncDir(path) {
+    this.dirSyncs++;
+    return this.#inner.syncDir(path);
+  }
+  writeFileAtomic(path, data) {
+    // temp write + fsync + rename + directory fsync, counted as one write, one fsync, one dir sync.
+    this.writes++;
+    this.fsyncs++;
+    this.dirSyncs++;
+    return this.#inner.writeFileAtomic(path, data);
+  }
+  lock(path) {
+    return this.#inner.lock(path);
+  }
+}

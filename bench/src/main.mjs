@@ -1,0 +1,106 @@
+// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction]`: runs the scenarios in one
+// process, prints the table, writes bench/results.json (issue 10's shape) and bench/results-detail.json (every run).
+// Invariant: a peer or scenario that fails is reported (null, with the reason) and the rest still runs; scratch
+// directories live under os.tmpdir() and are removed at exit.
+
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
+const argv = process.argv.slice(2);
+const log = (...a) => console.log(...a);
+
+try {
+  await import('@batpak/core');
+} catch (err) {
+  console.error(`@batpak/core does not load (${err.message.split('\n')[0]}).\nBuild it first: pnpm build (at the repository root).`);
+  process.exit(1);
+}
+
+const { config } = await import('./config.mjs');
+const { machineInfo } = await import('./machine.mjs');
+const { appendsScenario } = await import('./scenarios/appends.mjs');
+const { syscallScenario } = await import('./scenarios/syscalls.mjs');
+const { buildStore } = await import('./scenarios/store-build.mjs');
+const { verifyScenario } = await import('./scenarios/verify.mjs');
+const { readsScenario } = await import('./scenarios/reads.mjs');
+const { compactionScenario } = await import('./scenarios/compaction.mjs');
+const { buildResults, printTable } = await import('./report.mjs');
+const { freshDir, removeDir, removeAll } = await import('./tmp.mjs');
+const { CONTENDERS } = await import('./contenders.mjs');
+
+const cfg = config(argv);
+const onlyArg = argv.find((a) => a.startsWith('--only='));
+const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice('--only='.length).split(','));
+const wants = (s) => only === undefined || only.has(s);
+
+const peerVersions = {};
+for (const c of CONTENDERS) {
+  const s = await c.load();
+  const lib = c.id.replace(/-.*$/, '');
+  if (lib === 'raw' || lib === 'batpak') continue;
+  peerVersions[lib] = s.ok ? s.version : null;
+}
+const machine = machineInfo(cfg, peerVersions);
+log(`@batpak/bench ${cfg.mode}: ${machine.cpus}× ${machine.cpu}, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}; load ${machine.loadAverageAtStart.join(' ')}`);
+if (machine.coreBuild.stale) log('  ! packages/core/dist is older than packages/core/src: these figures are for the last build (run pnpm build to refresh)');
+for (const [k, v] of Object.entries(peerVersions)) log(`  peer ${k}: ${v ?? 'not available (null in results)'}`);
+
+const out = {};
+const errors = {};
+async function step(name, title, fn) {
+  if (!wants(name)) return;
+  log(`\n-- ${title}`);
+  const t0 = Date.now();
+  try {
+    out[name] = await fn();
+  } catch (err) {
+    errors[name] = err instanceof Error ? err.stack : String(err);
+    log(`  ! ${name} failed: ${err instanceof Error ? err.message : err} (its figures are null)`);
+  }
+  log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+await step('appends', 'appends: 256 B events, 1/8/64 writers, interleaved', () => appendsScenario(cfg, log));
+await step('syscalls', `syscalls per event under strace (${cfg.probeEvents} appends minus an empty open/close)`, () => syscallScenario(cfg, log));
+
+let bigDir;
+if (wants('verify') || wants('reads')) {
+  await step('big', `build the ${cfg.bigEvents.toLocaleString('en-US')}-event store (${cfg.bigPayloadBytes} B payloads)`, async () => {
+    bigDir = freshDir('big-store');
+    const r = await buildStore(bigDir, {
+      events: cfg.bigEvents,
+      payloadBytes: cfg.bigPayloadBytes,
+      entities: Math.floor(cfg.bigEvents / cfg.bigEventsPerEntity),
+    });
+    log(`  ${r.events} events, ${(r.diskBytes / 1e6).toFixed(0)} MB in ${r.segments} segments: appended in ${r.appendSeconds.toFixed(1)} s (${Math.round(r.events / r.appendSeconds)} events/s), sync ${r.syncSeconds.toFixed(2)} s`);
+    return r;
+  });
+  if (out.big !== undefined) {
+    await step('verify', 'verifyChain and cold open of the big store', () => verifyScenario(cfg, out.big, bigDir, log));
+    await step('reads', 'get / query latency and read throughput on the big store', () => readsScenario(cfg, out.big, bigDir, log));
+  }
+  if (bigDir !== undefined) removeDir(bigDir);
+}
+await step('compaction', 'compaction: merge, and retention dropping half', () => compactionScenario(cfg, log));
+
+machine.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+const appends = out.appends ?? [];
+const results = buildResults({
+  machine,
+  appends,
+  probes: (out.syscalls ?? []).filter((p) => p.syncsPerEvent !== undefined),
+  big: out.big,
+  verify: out.verify,
+  reads: out.reads,
+  compaction: out.compaction,
+});
+printTable(results, appends);
+
+// A partial run (--only) must not overwrite the full results.
+const name = only === undefined ? 'results' : `results-only-${[...only].join('-')}`;
+writeFileSync(`${BENCH_DIR}${name}.json`, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(`${BENCH_DIR}${name}-detail.json`, `${JSON.stringify({ config: cfg, errors, ...out }, null, 2)}\n`);
+log(`wrote bench/${name}.json and bench/${name}-detail.json`);
+removeAll();
