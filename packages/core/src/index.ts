@@ -7,7 +7,7 @@ export { defineEvent, type EventDefinition, type EventDefinitionInit, type Upcas
 export { EventRegistry, type RegistryProblem } from './registry.js';
 export { Store, type CompactOptions, type CompactionResult } from './store.js';
 export type { StoreOptions, PayloadValidation, SyncMode, ChainVerificationMode, SigningPolicy, KeyGranularity } from './store/options.js';
-export type { AppendOptions, BatchItem } from './store/append.js';
+export type { AppendOptions, BatchItem, ImportEvent } from './store/append.js';
 export type {
   AppendReceipt,
   GroupProof,

@@ -35,7 +35,7 @@ import { fromHex, toHex } from './encoding/hex.js';
 import type { EventFrame } from './segment/frame.js';
 import { SegmentSet } from './segment/set.js';
 import { createSegment, SegmentWriter } from './segment/writer.js';
-import { batchDrafts, checkAppendOptions, checkExtensions, rawDraft, typedDraft, type AppendOptions, type BatchItem, type EventDraft, type SequencedEvent } from './store/append.js';
+import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, type ImportDraft, type ImportEvent, typedDraft, type AppendOptions, type BatchItem, type EventDraft, type SequencedEvent } from './store/append.js';
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './store/options.js';
 import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
@@ -47,7 +47,8 @@ interface Settle<T> {
 
 type Intent =
   | { readonly type: 'single'; readonly draft: EventDraft; readonly expected: number | undefined; readonly settle: Settle<AppendReceipt> }
-  | { readonly type: 'batch'; readonly drafts: readonly EventDraft[]; readonly settle: Settle<AppendReceipt[]> };
+  | { readonly type: 'batch'; readonly drafts: readonly EventDraft[]; readonly settle: Settle<AppendReceipt[]> }
+  | { readonly type: 'import'; readonly items: readonly ImportDraft[]; readonly settle: Settle<AppendReceipt[]> };
 
 /** Largest number of bytes one commit group writes; bigger queues split into several groups. */
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
@@ -333,6 +334,27 @@ export class Store {
     });
   }
 
+  /**
+   * Imports events with their identity preserved — event id, coordinate, kind, payload bytes and content
+   * hash — e.g. from a Rust batpak directory. Atomic per call (like appendBatch); an id that already
+   * exists, or a content hash that is not blake3(payload), refuses the whole call. Each event gets this
+   * store's next global sequence and is chained per entity as usual. Not allowed with payload encryption,
+   * which would have to re-seal (and so re-hash) the payloads.
+   */
+  async importEvents(events: readonly ImportEvent[], options: { readonly signal?: AbortSignal } = {}): Promise<AppendReceipt[]> {
+    this.#assertWritable();
+    if (options.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'importEvents was aborted', { cause: options.signal.reason });
+    if (this.#keyset !== undefined) {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', 'importEvents keeps payload bytes and content hashes, so it cannot be used with payloadEncryption');
+    }
+    const items = importDrafts(events, { ...this.#limits(), batchMaxEvents: this.#opts.batchMaxEvents });
+    let bytes = 0;
+    for (const it of items) bytes += it.draft.payload.length + 256;
+    return new Promise<AppendReceipt[]>((resolve, reject) => {
+      this.#committer!.submit({ type: 'import', items, settle: { resolve, reject } }, bytes);
+    });
+  }
+
   #submitSingle(draft: EventDraft, opts: AppendOptions): Promise<AppendReceipt> {
     const expected = opts.expectedSequence === undefined ? undefined : Number(opts.expectedSequence);
     return new Promise<AppendReceipt>((resolve, reject) => {
@@ -355,6 +377,7 @@ export class Store {
     };
     let next = this.#nextGlobal;
     const committedAt = Math.max(this.#opts.now(), this.#lastCommittedAt);
+    let groupCommittedAt = committedAt;
     const frames: Uint8Array[] = [];
     let accepted: { intent: Intent; events: SequencedEvent[]; frames: Uint8Array[] }[] = [];
     const waiting: { intent: Intent & { type: 'single' }; eventId: string }[] = [];
@@ -401,6 +424,28 @@ export class Store {
         }
         inGroup.add(d.eventId);
         accepted.push({ intent, events: [sequence(d, undefined)], frames: [] });
+      } else if (intent.type === 'import') {
+        const clash = intent.items.find((it) => this.#index.has(it.draft.eventId) || inGroup.has(it.draft.eventId));
+        if (clash !== undefined) {
+          intent.settle.reject(
+            new BatpakError('ERR_INVALID_ARGUMENT', `event ${clash.draft.eventId} already exists in the store; nothing was imported`, {
+              details: { eventId: clash.draft.eventId },
+            }),
+          );
+          continue;
+        }
+        const first = next;
+        const count = intent.items.length;
+        let at = committedAt;
+        const events = intent.items.map((it, index) => {
+          inGroup.add(it.draft.eventId);
+          const ev = sequence(it.draft, count > 1 ? { first, index, count } : undefined);
+          // Keep the original time where it does not make commit times go backwards.
+          at = Math.max(at, it.committedAt ?? at);
+          return { ...ev, committedAt: at };
+        });
+        groupCommittedAt = Math.max(groupCommittedAt, at);
+        accepted.push({ intent, events, frames: [] });
       } else {
         const existing = intent.drafts.map((d) => (d.keyed ? this.#index.get(d.eventId) : undefined));
         const known = existing.filter((e) => e !== undefined).length;
@@ -516,7 +561,7 @@ export class Store {
           for (let i = frames.length - (group === undefined ? 0 : 1); i < frames.length; i++) at += frames[i]!.length;
           this.#segments.setSize(segmentId, at);
           this.#nextGlobal = next;
-          this.#lastCommittedAt = committedAt;
+          this.#lastCommittedAt = groupCommittedAt;
           this.#wakeWaiters();
         }
         for (const w of waiting) {

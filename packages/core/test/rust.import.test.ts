@@ -83,17 +83,28 @@ describe('Rust import plan and report (INV-RUST-READ-VERIFY)', () => {
     await expect(planRustImport(store)).rejects.toMatchObject({ code: 'ERR_CHAIN_VERIFICATION_FAILED', details: { contentHashMismatches: 1 } });
   });
 
-  it('importRustStore is blocked for a native Store (no importEvents yet): it fails before reading or writing anything', async () => {
+  it('INV-RUST-READ-VERIFY: batpak import round trip — imported events keep their ids and content hashes and verify in the native store', async () => {
     const fs = fixtureFs();
-    const native = await Store.open({ dir: '/native', fs });
-    const readsBefore = fs.stats().bytesRead;
-    await expect(importRustStore('/rust', native as unknown as RustImportTarget, { fs })).rejects.toMatchObject({
-      code: 'ERR_INVALID_ARGUMENT',
-      message: expect.stringMatching(/importEvents/),
-    });
-    expect(fs.stats().bytesRead).toBe(readsBefore);
-    expect(native.stats().events).toBe(0n);
+    const native = await Store.open({ dir: '/native', fs, signingKey: new Uint8Array(32).fill(1) });
+    const report = await importRustStore('/rust', native, { fs });
+    expect(report).toMatchObject({ status: 'imported', imported: 1, userEvents: 1 });
+    const ev = await native.get(USER_ID);
+    expect(ev.payload).toEqual({ fixture: 'checkpoint-v5' });
+    expect(ev.coordinate.entity).toBe('entity:adr0009-checkpoint-v5');
+    expect(ev.header.kind).toEqual({ category: 1, typeId: 0 });
+    const rust = await openRustStore('/rust', { fs });
+    const original = await rust.getRaw(USER_ID);
+    expect((await native.getRaw(USER_ID)).bytes).toEqual(original.bytes);
+    expect(ev.header.contentHash).toEqual(original.header.contentHash);
+    await rust.close();
+    expect((await native.verifyChain()).intact).toBe(true);
+    // A second import of the same events is refused whole: ids already exist.
+    await expect(importRustStore('/rust', native, { fs })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    expect(native.stats().events).toBe(1n);
     await native.close();
+    const again = await Store.open({ dir: '/native', fs, signingKey: new Uint8Array(32).fill(1) });
+    expect((await again.get(USER_ID)).payload).toEqual({ fixture: 'checkpoint-v5' });
+    await again.close();
   });
 
   it('drives a target that honours importEvents, checks ids and hashes it returns, and writes the report outside the Rust directory', async () => {

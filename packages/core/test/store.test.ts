@@ -349,3 +349,33 @@ describe('recovery refuses silent holes', () => {
     expect(err.message).toMatch(/missing/);
   });
 });
+
+describe('importEvents', () => {
+  it('keeps ids, payload bytes and content hashes; refuses duplicates and wrong hashes whole', async () => {
+    const { blake3 } = await import('../src/crypto/blake3.js');
+    const { encodePayload } = await import('../src/payload.js');
+    const dir = await tempDir();
+    const store = await Store.open({ dir });
+    const mk = (id: string, n: number) => {
+      const payload = encodePayload({ amount: n });
+      return { eventId: id, coordinate: acct(1), kind: { category: 1, typeId: 1 }, payload, contentHash: blake3(payload), payloadVersion: 1, committedAt: 1_000n + BigInt(n) };
+    };
+    const a = 'a'.repeat(32);
+    const b = 'b'.repeat(32);
+    const rs = await store.importEvents([mk(a, 1), mk(b, 2)]);
+    expect(rs.map((r) => r.eventId)).toEqual([a, b]);
+    expect(rs[1]!.prevHash).toEqual(rs[0]!.contentHash);
+    expect((await store.get(a)).payload).toEqual({ amount: 1 });
+    await expectCode(store.importEvents([mk('c'.repeat(32), 3), mk(a, 1)]), 'ERR_INVALID_ARGUMENT');
+    await expectCode(store.importEvents([{ ...mk('d'.repeat(32), 4), contentHash: new Uint8Array(32) }]), 'ERR_INVALID_ARGUMENT');
+    expect(store.stats().events).toBe(2n);
+    const after = await store.append(acct(1), Deposited, { amount: 5 });
+    expect(after.prevHash).toEqual(rs[1]!.contentHash);
+    expect(after.committedAt).toBeGreaterThanOrEqual(rs[1]!.committedAt);
+    expect((await store.verifyChain()).intact).toBe(true);
+    await store.close();
+    const enc = await Store.open({ dir: await tempDir(), payloadEncryption: {} });
+    await expectCode(enc.importEvents([mk('e'.repeat(32), 5)]), 'ERR_INVALID_ARGUMENT');
+    await enc.close();
+  });
+});

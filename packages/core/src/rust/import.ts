@@ -237,16 +237,13 @@ export interface ImportRustStoreOptions extends RustImportOptions {
 /**
  * Copies the user events of the Rust directory `rustDir` into `target`, preserving ids, coordinates, kinds,
  * payload bytes and content hashes, and returns (and optionally writes) the import report.
- *
- * BLOCKED: @batpak/core's Store has no `importEvents` yet (appendRaw derives ids from idempotency keys, so it
- * cannot preserve them). Until it does, passing a Store fails with ERR_INVALID_ARGUMENT before anything is
- * read or written; use planRustImport for a dry run. RUST-INTEROP.md § Import describes the needed API.
+ * A native `Store` is a target (`Store.importEvents`), as is anything with the same method.
  */
 export async function importRustStore(rustDir: string, target: RustImportTarget, options: ImportRustStoreOptions = {}): Promise<RustImportReport> {
   if (typeof (target as { importEvents?: unknown } | null)?.importEvents !== 'function') {
     throw new BatpakError(
       'ERR_INVALID_ARGUMENT',
-      'importRustStore: the target has no importEvents(); @batpak/core Store does not provide one yet, so a faithful import (same event ids) is not possible — use planRustImport for a dry run (RUST-INTEROP.md § Import)',
+      'importRustStore: the target has no importEvents() (a @batpak/core Store has one); use planRustImport for a dry run',
       { details: { field: 'target' } },
     );
   }

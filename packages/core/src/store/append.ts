@@ -235,6 +235,82 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
   return drafts;
 }
 
+/** One event to import with its identity preserved (see Store.importEvents). */
+export interface ImportEvent {
+  /** Kept exactly: 32 lowercase hex characters. */
+  readonly eventId: string;
+  readonly coordinate: Coordinate | { readonly entity: string; readonly scope: string };
+  readonly kind: EventKind;
+  /** The stored payload bytes, kept exactly (not re-encoded, not flagged raw). */
+  readonly payload: Uint8Array;
+  /** Must equal blake3(payload). */
+  readonly contentHash: Uint8Array;
+  readonly payloadVersion: number;
+  /** The original commit time (Unix ms); clamped so commit times never go backwards in this store. */
+  readonly committedAt?: bigint;
+  /** Receipt extensions to keep with the event (any namespace: they are preserved data). */
+  readonly extensions?: ReadonlyMap<string, Uint8Array>;
+}
+
+export interface ImportDraft {
+  readonly draft: EventDraft;
+  readonly committedAt: number | undefined;
+}
+
+/** Validates imported events into drafts; every failure names the item. */
+export function importDrafts(events: unknown, limits: DraftLimits & { readonly batchMaxEvents: number }): ImportDraft[] {
+  if (!Array.isArray(events) || events.length === 0) throw new BatpakError('ERR_INVALID_ARGUMENT', 'importEvents needs a non-empty array');
+  if (events.length > limits.batchMaxEvents) {
+    throw new BatpakError('ERR_BATCH_TOO_LARGE', `import of ${events.length} events exceeds batchMaxEvents ${limits.batchMaxEvents}`);
+  }
+  const seen = new Set<string>();
+  return events.map((raw: unknown, i) => {
+    const e = raw as Partial<ImportEvent>;
+    const bad = (msg: string) => new BatpakError('ERR_INVALID_ARGUMENT', `import item ${i}: ${msg}`, { details: { index: i } });
+    if (typeof e !== 'object' || e === null) throw bad('not an object');
+    if (typeof e.eventId !== 'string' || !/^[0-9a-f]{32}$/.test(e.eventId)) throw bad('eventId must be 32 lowercase hex characters');
+    if (seen.has(e.eventId)) throw bad(`event ${e.eventId} appears twice`);
+    seen.add(e.eventId);
+    const coord = toCoordinate(e.coordinate, i);
+    const kind = checkKind(e.kind, { user: true, index: i });
+    if (!(e.payload instanceof Uint8Array)) throw bad('payload must be a Uint8Array');
+    checkSize(e.payload, limits, i);
+    if (!(e.contentHash instanceof Uint8Array) || e.contentHash.length !== 32) throw bad('contentHash must be 32 bytes');
+    const payload = new Uint8Array(e.payload);
+    const hash = blake3(payload);
+    if (Buffer.compare(hash, e.contentHash) !== 0) throw bad(`contentHash is not blake3(payload) for event ${e.eventId}`);
+    if (!Number.isInteger(e.payloadVersion) || (e.payloadVersion as number) < 0 || (e.payloadVersion as number) > 0xffff) throw bad('payloadVersion must be 0..65535');
+    if (e.committedAt !== undefined && (typeof e.committedAt !== 'bigint' || e.committedAt < 0n)) throw bad('committedAt must be a non-negative bigint');
+    let extensions: Map<string, Uint8Array> | undefined;
+    if (e.extensions !== undefined) {
+      if (!(e.extensions instanceof Map)) throw bad('extensions must be a Map');
+      extensions = new Map();
+      for (const [k, v] of e.extensions) {
+        if (typeof k !== 'string' || k.length === 0 || k.length > 256 || !(v instanceof Uint8Array)) throw bad('extensions must map non-empty keys to bytes');
+        extensions.set(k, new Uint8Array(v));
+      }
+      if (extensions.size === 0) extensions = undefined;
+    }
+    const id = new Uint8Array(Buffer.from(e.eventId, 'hex'));
+    return {
+      draft: {
+        entity: coord.entity,
+        scope: coord.scope,
+        kind: kindToRaw(kind),
+        id,
+        eventId: e.eventId,
+        payload,
+        contentHash: hash,
+        payloadVersion: e.payloadVersion as number,
+        flags: 0,
+        keyed: false,
+        extensions,
+      },
+      committedAt: e.committedAt === undefined ? undefined : Number(e.committedAt),
+    };
+  });
+}
+
 export function checkAppendOptions(opts: unknown): AppendOptions {
   if (opts === undefined) return {};
   if (typeof opts !== 'object' || opts === null) throw new BatpakError('ERR_INVALID_ARGUMENT', 'append options must be an object');
