@@ -1,0 +1,169 @@
+// `batpak inspect <dir>`: what is in a store — segments, sizes, events, entities, kinds, keys (counted, never shown), format version, last sequence.
+// Invariant: read-only and lock-free; no key byte is ever read into the report (the keyset is only counted).
+
+import { join } from 'node:path';
+import { FORMAT_VERSION, formatKind } from '@batpak/core';
+import { dirArgument } from '../args.js';
+import { JSON_FLAG, toJson, writeAll, type Command, type CommandContext } from '../command.js';
+import { EXIT, type ExitCode } from '../exit.js';
+import { KEYSET_FILE_NAME, peekKeyset } from '../keyset-file.js';
+import { listSegmentFiles, scanSegmentFile } from '../segments.js';
+import { ENCRYPTION_FLAGS, encryptionOf, openStore, requireStoreDir, storeAccess } from '../store-open.js';
+
+interface SegmentInfo {
+  readonly file: string;
+  readonly bytes: number;
+  readonly formatVersion: number | null;
+  readonly createdAt: string | null;
+  readonly events: number;
+  /** Signed commit groups (seal frames). */
+  readonly seals: number;
+  readonly damagedFrames: number;
+}
+
+export interface InspectReport {
+  readonly command: 'inspect';
+  readonly dir: string;
+  readonly formatVersions: readonly number[];
+  readonly libraryFormatVersion: number;
+  readonly events: string;
+  readonly lastSequence: string;
+  readonly bytes: string;
+  readonly segments: readonly SegmentInfo[];
+  readonly entities: number;
+  readonly topEntities: readonly { entity: string; events: number }[];
+  readonly kinds: readonly { kind: string; category: number; typeId: number; events: number }[];
+  readonly signedGroups: number;
+  readonly encryption: { granularity: string; liveKeys: number; destroyedKeys: number | null } | null;
+}
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+function human(r: InspectReport): string {
+  const kinds = r.kinds.map((k) => `${k.kind} ×${k.events}`).join(', ');
+  const enc =
+    r.encryption === null
+      ? 'off'
+      : `on (granularity ${r.encryption.granularity}): ${r.encryption.liveKeys} live keys${r.encryption.destroyedKeys === null ? '' : `, ${r.encryption.destroyedKeys} destroyed (shredded)`}`;
+  const lines = [
+    `store       ${r.dir}`,
+    `format      version ${r.formatVersions.join(', ') || '-'} on disk (this batpak writes ${r.libraryFormatVersion})`,
+    `events      ${r.events} (last sequence ${r.lastSequence})`,
+    `segments    ${r.segments.length}, ${size(Number(r.bytes))}`,
+    ...r.segments.map(
+      (s) =>
+        `  ${s.file}  ${size(s.bytes).padStart(10)}  ${String(s.events).padStart(8)} events  ${String(s.seals).padStart(6)} seals` +
+        `${s.damagedFrames > 0 ? `  ${s.damagedFrames} DAMAGED frames` : ''}${s.createdAt === null ? '' : `  created ${s.createdAt}`}`,
+    ),
+    `entities    ${r.entities}${r.topEntities.length > 0 ? ` (most events: ${r.topEntities.map((e) => `${e.entity} ×${e.events}`).join(', ')})` : ''}`,
+    `kinds       ${kinds === '' ? '-' : kinds}`,
+    `signing     ${r.signedGroups > 0 ? `${r.signedGroups} signed commit groups` : 'no signed commit groups'}`,
+    `encryption  ${enc}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
+  const dir = dirArgument(args, 'inspect');
+  const access = storeAccess(args);
+  await requireStoreDir(dir);
+  const encryption = await encryptionOf(dir, access);
+  // Opening read-only proves the store is readable (and loads the keyset, which fails closed if corrupt).
+  const store = await openStore(dir, { readOnly: true, access });
+  let stats;
+  let lastSequence: bigint;
+  try {
+    stats = store.stats();
+    lastSequence = store.lastSequence;
+  } finally {
+    await store.close();
+  }
+
+  const segments: SegmentInfo[] = [];
+  const entities = new Map<string, number>();
+  const kinds = new Map<number, number>();
+  const seen = new Set<string>();
+  const versions = new Set<number>();
+  let signedGroups = 0;
+  for (const seg of await listSegmentFiles(dir)) {
+    const scan = await scanSegmentFile(seg.path);
+    let events = 0;
+    let seals = 0;
+    let damaged = 0;
+    for (const f of scan.frames) {
+      if (!f.ok) {
+        damaged++;
+        continue;
+      }
+      if (f.type === 1) seals++;
+      // Count committed events once: frames past the last committed sequence are an interrupted append.
+      if (f.type !== 0 || f.eventId === undefined || seen.has(f.eventId) || (f.globalSequence ?? Infinity) > Number(lastSequence)) continue;
+      seen.add(f.eventId);
+      events++;
+      if (f.entity !== undefined) entities.set(f.entity, (entities.get(f.entity) ?? 0) + 1);
+      if (f.kind !== undefined) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
+    }
+    signedGroups += seals;
+    if (scan.header.ok) versions.add(scan.header.version);
+    segments.push({
+      file: seg.name,
+      bytes: seg.bytes,
+      formatVersion: scan.header.ok ? scan.header.version : null,
+      createdAt: scan.header.ok ? new Date(scan.header.createdAt).toISOString() : null,
+      events,
+      seals,
+      damagedFrames: damaged,
+    });
+  }
+
+  const peek = encryption === undefined ? undefined : await peekKeyset(access.keyset ?? join(dir, KEYSET_FILE_NAME));
+  const report: InspectReport = {
+    command: 'inspect',
+    dir,
+    formatVersions: [...versions].sort((a, b) => a - b),
+    libraryFormatVersion: FORMAT_VERSION,
+    events: stats.events.toString(),
+    lastSequence: lastSequence.toString(),
+    bytes: stats.bytes.toString(),
+    segments,
+    entities: entities.size,
+    topEntities: [...entities]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 5)
+      .map(([entity, events]) => ({ entity, events })),
+    kinds: [...kinds]
+      .sort((a, b) => a[0] - b[0])
+      .map(([raw, events]) => {
+        const kind = { category: raw >>> 12, typeId: raw & 0xfff };
+        return { kind: formatKind(kind), ...kind, events };
+      }),
+    signedGroups,
+    encryption:
+      encryption === undefined ? null : { granularity: encryption.granularity ?? 'entity', liveKeys: stats.keys ?? 0, destroyedKeys: peek?.destroyed ?? null },
+  };
+  await writeAll(io.stdout, json ? `${toJson(report)}\n` : human(report));
+  return EXIT.OK;
+}
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'Describe a store: segments, sizes, events, entities, kinds, keys (counted only), format version, last sequence.',
+  usage: 'batpak inspect <dir> [--json] [--encrypted] [--granularity <g>]',
+  description: [
+    'Read-only and lock-free. An encrypted store is detected by its keyset.bpk (or pass --encrypted, and',
+    '--keyset for a keyset kept elsewhere); keys are counted, never shown.',
+  ].join('\n'),
+  examples: ['batpak inspect ./data', 'batpak inspect ./data --json | jq .kinds'],
+  flags: [JSON_FLAG, ...ENCRYPTION_FLAGS],
+  run,
+};

@@ -1,0 +1,185 @@
+// `batpak verify <dir>`: read-only, beside a live writer — recomputes every hash and link, checks signatures and stored receipts.
+// Invariant (INV-CLI-EXIT-CODES): exit 0 only when the chain is intact and every receipt is valid; 1 names each problem; 2 when the store cannot be examined.
+
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { isBatpakError, isValid, receiptFromJSON, verifyReceiptClaim, type ChainVerificationReport, type Store } from '@batpak/core';
+import { dirArgument } from '../args.js';
+import { JSON_FLAG, toJson, writeAll, type Command, type CommandContext } from '../command.js';
+import { CliError, EXIT, type ExitCode } from '../exit.js';
+import { publicKeyOf } from '../keys.js';
+import { chainProblems, damageProblems, describeProblem, type Problem } from '../problems.js';
+import { ProgressBar, progressEnabled } from '../progress.js';
+import { listSegmentFiles } from '../segments.js';
+import { onInterrupt } from '../signals.js';
+import { ENCRYPTION_FLAGS, openStore, requireStoreDir, storeAccess } from '../store-open.js';
+
+interface ReceiptSummary {
+  readonly file: string;
+  readonly checked: number;
+  readonly valid: number;
+  readonly invalid: number;
+}
+
+export interface VerifyReport {
+  readonly command: 'verify';
+  readonly dir: string;
+  readonly result: 'intact' | 'damaged';
+  readonly exitCode: ExitCode;
+  /** False when the store refused to open over a damaged segment (the problems come from reading the files). */
+  readonly opened: boolean;
+  readonly eventsChecked: number;
+  readonly segments: number;
+  /** Public keys the signatures were checked against (0: signatures not checked). */
+  readonly signatureKeys: number;
+  /** Links to events compaction removed: expected, not damage. */
+  readonly gaps: number;
+  readonly problems: readonly Problem[];
+  readonly receipts?: ReceiptSummary;
+  readonly warnings: readonly string[];
+}
+
+async function verifyReceipts(store: Store, file: string, keys: readonly Uint8Array[], signal: AbortSignal): Promise<{ summary: ReceiptSummary; problems: Problem[] }> {
+  if ((await stat(file).catch(() => undefined))?.isFile() !== true) throw new CliError('ERR_NOT_FOUND', `no receipts file at ${file}`);
+  const problems: Problem[] = [];
+  let checked = 0;
+  let line = 0;
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  for await (const text of lines) {
+    line++;
+    if (text.trim() === '') continue;
+    if (signal.aborted) throw new CliError('ERR_ABORTED', 'receipt verification was interrupted', { exitCode: EXIT.INTERRUPTED });
+    checked++;
+    let receipt;
+    try {
+      receipt = receiptFromJSON(text);
+    } catch (err) {
+      problems.push({ kind: 'invalid-receipt', line, reason: isBatpakError(err) ? `${err.code} ${err.message}` : String(err) });
+      continue;
+    }
+    // Both halves: the claim alone with the public key (as an auditor without the store would), and
+    // against the committed event (every field, whatever its position on disk).
+    const claim = verifyReceiptClaim(receipt, keys);
+    const stored = await store.verifyReceipt(receipt);
+    const bad = !isValid(claim) ? `claim: ${claim.reason ?? 'invalid'}` : !isValid(stored) ? `store: ${stored.reason ?? 'invalid'}` : undefined;
+    if (bad !== undefined) {
+      const hint = keys.length === 0 && receipt.signature !== undefined ? ' (signed receipt: pass --public-key)' : '';
+      problems.push({ kind: 'invalid-receipt', line, eventId: receipt.eventId, reason: bad + hint });
+    }
+  }
+  return { summary: { file, checked, valid: checked - problems.length, invalid: problems.length }, problems };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function humanReport(r: VerifyReport): string {
+  const lines: string[] = [];
+  if (r.result === 'intact') {
+    const sigs = r.signatureKeys > 0 ? `, signatures checked with ${plural(r.signatureKeys, 'key')}` : '';
+    lines.push(`intact: ${plural(r.eventsChecked, 'event')} in ${plural(r.segments, 'segment')} — every content hash and chain link verified${sigs}`);
+  } else if (!r.opened) {
+    lines.push(`DAMAGED: the store refuses to open — ${plural(r.problems.length, 'problem')} found in the segment files`);
+  } else {
+    lines.push(`DAMAGED: ${plural(r.problems.length, 'problem')} in ${plural(r.eventsChecked, 'event')} (${plural(r.segments, 'segment')})`);
+  }
+  if (r.gaps > 0) lines.push(`  ${plural(r.gaps, 'link')} to events removed by compaction (expected, not damage)`);
+  if (r.receipts !== undefined) lines.push(`  receipts: ${r.receipts.checked} checked, ${r.receipts.valid} valid, ${r.receipts.invalid} invalid`);
+  for (const p of r.problems) lines.push(`  ${describeProblem(p)}`);
+  for (const w of r.warnings) lines.push(`  note: ${w}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
+  const dir = dirArgument(args, 'verify');
+  const keys = args.strings('public-key').map(publicKeyOf);
+  const receiptsFile = args.string('receipts');
+  const access = storeAccess(args);
+  await requireStoreDir(dir);
+  const warnings: string[] = [];
+  const interrupt = onInterrupt(io.stderr);
+  const progress = new ProgressBar({ label: 'verify', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stdout, io.stderr] }) });
+  let report: VerifyReport;
+  try {
+    let store: Store;
+    try {
+      store = await openStore(dir, { readOnly: true, access, trustedPublicKeys: keys, onWarning: (m) => warnings.push(m) });
+    } catch (err) {
+      // A damaged frame makes the store refuse to open: that is the answer to "is it intact?", not an obstacle.
+      if (!isBatpakError(err, 'ERR_CORRUPT_SEGMENT')) throw err;
+      const problems = await damageProblems(dir, err);
+      report = {
+        command: 'verify',
+        dir,
+        result: 'damaged',
+        exitCode: EXIT.DAMAGED,
+        opened: false,
+        eventsChecked: 0,
+        segments: (await listSegmentFiles(dir)).length,
+        signatureKeys: keys.length,
+        gaps: 0,
+        problems,
+        warnings,
+      };
+      await writeAll(io.stdout, json ? `${toJson(report)}\n` : humanReport(report));
+      return EXIT.DAMAGED;
+    }
+    try {
+      const chain: ChainVerificationReport = await store.verifyChain({ signal: interrupt.signal, onProgress: (done, total) => progress.update(done, total) });
+      progress.clear();
+      const problems = await chainProblems(dir, chain);
+      let receipts: ReceiptSummary | undefined;
+      if (receiptsFile !== undefined) {
+        const r = await verifyReceipts(store, receiptsFile, keys, interrupt.signal);
+        receipts = r.summary;
+        problems.push(...r.problems);
+      }
+      const damaged = problems.length > 0;
+      report = {
+        command: 'verify',
+        dir,
+        result: damaged ? 'damaged' : 'intact',
+        exitCode: damaged ? EXIT.DAMAGED : EXIT.OK,
+        opened: true,
+        eventsChecked: chain.eventsChecked,
+        segments: store.stats().segments,
+        signatureKeys: keys.length,
+        gaps: chain.gaps.length,
+        problems,
+        ...(receipts === undefined ? {} : { receipts }),
+        warnings,
+      };
+    } finally {
+      progress.clear();
+      await store.close();
+    }
+  } finally {
+    interrupt.dispose();
+  }
+  await writeAll(io.stdout, json ? `${toJson(report)}\n` : humanReport(report));
+  return report.exitCode;
+}
+
+export const verifyCommand: Command = {
+  name: 'verify',
+  summary: 'Check a store end to end: every frame, content hash, chain link and (with keys) signature; optionally a file of receipts.',
+  usage: 'batpak verify <dir> [--json] [--public-key <hex>] [--receipts <file.jsonl>]',
+  description: [
+    'Opens the store read-only (no lock: it runs beside a live writer and sees what was committed when it',
+    'started). Exit 0: intact and every receipt valid. Exit 1: damaged or tampered, or a receipt is invalid;',
+    'each problem is named with its event id, segment file and byte offset. Exit 2: the store cannot be',
+    'examined (missing directory, corrupt keyset, unreadable files). A progress bar is drawn on a terminal.',
+    '--receipts takes one receiptToJSON object per line; each is checked alone against --public-key and',
+    'against the committed event.',
+  ].join('\n'),
+  examples: ['batpak verify ./data', 'batpak verify ./data --public-key 3b6a27bc… --receipts receipts.jsonl --json'],
+  flags: [
+    JSON_FLAG,
+    { name: 'public-key', type: 'string', value: 'hex', repeatable: true, help: 'ed25519 public key (64 hex) to check signatures with; repeat for rotated keys' },
+    { name: 'receipts', type: 'string', value: 'file.jsonl', help: 'stored receipts to verify, one JSON receipt per line' },
+    ...ENCRYPTION_FLAGS,
+  ],
+  run,
+};

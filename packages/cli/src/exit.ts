@@ -1,0 +1,52 @@
+// Exit codes and the CLI's own error: every failure leaves the process as one line with a stable code and a documented exit status.
+// Invariant (INV-CLI-EXIT-CODES): 0 done/intact, 1 verification found damage or an invalid receipt, 2 unusable (bad arguments, missing dir, corrupt keyset, lock held, I/O), 130 interrupted.
+
+import { isBatpakError } from '@batpak/core';
+
+export const EXIT = Object.freeze({
+  /** The job was done; for `verify`, the store is intact and every receipt is valid. */
+  OK: 0,
+  /** `verify` only: the store is damaged or tampered with, or a receipt is invalid. */
+  DAMAGED: 1,
+  /** The job could not be done: bad arguments, missing directory, corrupt keyset, lock held, I/O failure. */
+  UNUSABLE: 2,
+  /** Ctrl-C (SIGINT) stopped a long command; the store was closed cleanly. */
+  INTERRUPTED: 130,
+});
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** A failure of the CLI itself (usage, files it reads). Core and netbat errors keep their own class and code. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  readonly code: string;
+  readonly exitCode: ExitCode;
+
+  constructor(code: string, message: string, options: { exitCode?: ExitCode; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.exitCode = options.exitCode ?? EXIT.UNUSABLE;
+  }
+
+  static usage(message: string): CliError {
+    return new CliError('ERR_USAGE', message);
+  }
+}
+
+/** The stable code of any error the CLI can meet (`ERR_INTERNAL` for a bug). */
+export function codeOf(err: unknown): string {
+  if (err instanceof CliError || isBatpakError(err)) return err.code;
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    const code = (err as { code: string }).code;
+    // netbat codes are lowercase tokens; node's are ERR_* / E*: both are stable and printed as is.
+    return code;
+  }
+  return 'ERR_INTERNAL';
+}
+
+/** The exit status an error leaves the process with. */
+export function exitCodeOf(err: unknown): ExitCode {
+  if (err instanceof CliError) return err.exitCode;
+  if (isBatpakError(err, 'ERR_ABORTED')) return EXIT.INTERRUPTED;
+  return EXIT.UNUSABLE;
+}

@@ -1,0 +1,47 @@
+// What `keyset.bpk` says about itself (FORMAT.md § Keyset): its granularity and how many keys it lists — never a key byte.
+// Invariant: a peek never decides validity; the store's own load still checks magic, version, CRC and fails closed with ERR_CORRUPT_KEYSET.
+
+import { readFile } from 'node:fs/promises';
+import { decodeCanonical, type KeyGranularity } from '@batpak/core';
+
+export const KEYSET_FILE_NAME = 'keyset.bpk';
+
+const GRANULARITY_BY_CODE: Readonly<Record<number, KeyGranularity>> = { 1: 'entity', 2: 'category', 3: 'type', 4: 'event' };
+const MAGIC = 'BPKEYS';
+
+export interface KeysetPeek {
+  readonly granularity: KeyGranularity;
+  /** Live keys (scope, generation) listed. */
+  readonly live: number;
+  /** Destroyed generations listed (shredded scopes). */
+  readonly destroyed: number;
+}
+
+/** The keyset's self-description, or undefined when the file is absent or does not parse. */
+export async function peekKeyset(path: string): Promise<KeysetPeek | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch {
+    return undefined;
+  }
+  if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 6)).toString('latin1') !== MAGIC) return undefined;
+  try {
+    const body = decodeCanonical(bytes.subarray(12), { allowNonCanonical: true });
+    if (body.t !== 'map') return undefined;
+    let granularity: KeyGranularity | undefined;
+    let live = 0;
+    let destroyed = 0;
+    for (const [k, v] of body.entries) {
+      if (k.t !== 'str') continue;
+      if (k.v === 'g' && v.t === 'int') granularity = GRANULARITY_BY_CODE[Number(v.v)];
+      if (k.v === 'k' && v.t === 'array') live = v.items.length;
+      if (k.v === 'd' && v.t === 'array') destroyed = v.items.length;
+    }
+    return granularity === undefined ? undefined : { granularity, live, destroyed };
+  } catch {
+    return undefined;
+  }
+}
+
+export const GRANULARITIES: readonly KeyGranularity[] = ['entity', 'category', 'type', 'event'];

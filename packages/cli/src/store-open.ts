@@ -1,0 +1,77 @@
+// Opening a store the way each command needs it: read-only beside a live writer, or writable (the writer lock), with the keyset found on its own.
+// Invariant: a CLI command never creates a store by accident — every command except `serve` refuses a directory that does not exist (exit 2).
+
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FileKeyStore, RealFs, Store, type KeyGranularity, type StoreOptions } from '@batpak/core';
+import type { FlagSpec, ParsedArgs } from './args.js';
+import { CliError } from './exit.js';
+import { GRANULARITIES, KEYSET_FILE_NAME, peekKeyset } from './keyset-file.js';
+
+/** How to reach an encrypted store's keys. */
+export interface StoreAccess {
+  /** Force payload encryption on even without a keyset file in the directory. */
+  readonly encrypted: boolean;
+  readonly granularity?: KeyGranularity;
+  /** A keyset kept outside the directory. */
+  readonly keyset?: string;
+}
+
+export const ENCRYPTION_FLAGS: readonly FlagSpec[] = [
+  { name: 'encrypted', type: 'boolean', help: 'the store uses payload encryption (detected when <dir>/keyset.bpk exists)' },
+  { name: 'granularity', type: 'string', value: 'g', help: 'key granularity: entity | category | type | event (default: read from the keyset)' },
+  { name: 'keyset', type: 'string', value: 'file', help: 'keyset file kept outside the directory' },
+];
+
+export function storeAccess(args: ParsedArgs): StoreAccess {
+  const g = args.string('granularity');
+  if (g !== undefined && !GRANULARITIES.includes(g as KeyGranularity)) {
+    throw CliError.usage(`--granularity must be one of ${GRANULARITIES.join(', ')}, got ${JSON.stringify(g)}`);
+  }
+  const keyset = args.string('keyset');
+  return { encrypted: args.bool('encrypted'), ...(g === undefined ? {} : { granularity: g as KeyGranularity }), ...(keyset === undefined ? {} : { keyset }) };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** ERR_NOT_FOUND (exit 2) unless `dir` is an existing directory. */
+export async function requireStoreDir(dir: string): Promise<void> {
+  const st = await stat(dir).catch(() => undefined);
+  if (st === undefined) throw new CliError('ERR_NOT_FOUND', `no store directory at ${dir}`);
+  if (!st.isDirectory()) throw new CliError('ERR_NOT_FOUND', `${dir} is not a directory`);
+}
+
+/** Whether the store has a keyset to load (or was declared encrypted), and with which granularity. */
+export async function encryptionOf(dir: string, access: StoreAccess): Promise<StoreOptions['payloadEncryption'] | undefined> {
+  const keysetPath = access.keyset ?? join(dir, KEYSET_FILE_NAME);
+  const present = await exists(keysetPath);
+  if (!present && !access.encrypted) return undefined;
+  if (access.keyset !== undefined && !present) throw new CliError('ERR_NOT_FOUND', `no keyset file at ${access.keyset}`);
+  // The file names its own granularity; an explicit --granularity is checked against it by the store.
+  const granularity = access.granularity ?? (await peekKeyset(keysetPath))?.granularity ?? 'entity';
+  return { granularity, ...(access.keyset === undefined ? {} : { keyStore: new FileKeyStore(new RealFs(), access.keyset) }) };
+}
+
+export interface OpenOptions {
+  readonly readOnly: boolean;
+  readonly access: StoreAccess;
+  readonly trustedPublicKeys?: readonly Uint8Array[];
+  readonly signingKey?: Uint8Array;
+  readonly onWarning?: (message: string) => void;
+}
+
+export async function openStore(dir: string, options: OpenOptions): Promise<Store> {
+  const payloadEncryption = await encryptionOf(dir, options.access);
+  const opts: Omit<StoreOptions, 'dir' | 'readOnly'> = {
+    ...(payloadEncryption === undefined ? {} : { payloadEncryption }),
+    ...(options.trustedPublicKeys === undefined || options.trustedPublicKeys.length === 0 ? {} : { trustedPublicKeys: options.trustedPublicKeys }),
+    ...(options.signingKey === undefined ? {} : { signingKey: options.signingKey }),
+    ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+  };
+  return options.readOnly ? Store.openReadOnly(dir, opts) : Store.open({ dir, ...opts });
+}
