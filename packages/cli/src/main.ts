@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from './args.js';
 import { GLOBAL_FLAGS, helpText, toJson, type Command, type CommandIo } from './command.js';
+import { compactCommand } from './commands/compact.js';
 import { exportCommand } from './commands/export.js';
 import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
@@ -11,7 +12,7 @@ import { shredCommand } from './commands/shred.js';
 import { verifyCommand } from './commands/verify.js';
 import { CliError, EXIT, codeOf, exitCodeOf } from './exit.js';
 
-export const COMMANDS: readonly Command[] = [verifyCommand, inspectCommand, shredCommand, exportCommand, serveCommand];
+export const COMMANDS: readonly Command[] = [verifyCommand, inspectCommand, shredCommand, compactCommand, exportCommand, serveCommand];
 
 function version(): string {
   try {

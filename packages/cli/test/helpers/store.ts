@@ -21,13 +21,14 @@ export interface MadeStore {
 /** `events` raw events over three entities, in batches; each payload carries a unique ASCII marker. */
 export async function makeStore(
   dir: string,
-  options: { events?: number; signingKey?: Uint8Array; encryption?: KeyGranularity; batch?: number } = {},
+  options: { events?: number; signingKey?: Uint8Array; encryption?: KeyGranularity; batch?: number; segmentMaxBytes?: number } = {},
 ): Promise<MadeStore> {
   const n = options.events ?? 12;
   const store = await Store.open({
     dir,
     ...(options.signingKey === undefined ? {} : { signingKey: options.signingKey }),
     ...(options.encryption === undefined ? {} : { payloadEncryption: { granularity: options.encryption } }),
+    ...(options.segmentMaxBytes === undefined ? {} : { segmentMaxBytes: options.segmentMaxBytes }),
   });
   const marker = (i: number) => `marker-${String(i).padStart(6, '0')}-end`;
   const receipts: AppendReceipt[] = [];
