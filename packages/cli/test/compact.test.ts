@@ -1,13 +1,13 @@
 // `batpak compact --strategy merge` as the real binary: merges sealed segments under the writer lock; chain and receipts still verify (INV-CLI-EXIT-CODES).
+// Guards: exit 0 only for performed/skipped; a locked store or a predicate strategy is refused (2) with nothing changed.
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store, receiptToJSON } from '@batpak/core';
 import { runCli } from './helpers/cli.js';
 import { ed25519PublicKeyOf } from './helpers/keys.js';
 import { makeStore, tempDir } from './helpers/store.js';
-import { readdir } from 'node:fs/promises';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -1,4 +1,5 @@
 // `batpak inspect` and `batpak export` as the real binary: machine-readable descriptions and event dumps of real stores (INV-CLI-EXIT-CODES).
+// Guards: inspect never prints a key byte; export lines are whole, in commit order, and mark shredded events.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
 // `batpak serve` as the real binary: one listening line, a netbat client calling the reference terminals, SIGTERM drain and a clean store (INV-CLI-EXIT-CODES, INV-NETBAT-TERMINALS).
+// Guards: stdout is exactly the listening line; SIGTERM exits 0 with the lock released and the chain intact.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '@batpak/core';
 import { connect, terminalClient } from '@batpak/netbat';

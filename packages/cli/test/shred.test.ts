@@ -1,4 +1,5 @@
 // `batpak shred` as the real binary: destroys a key under the writer lock, prints the shred receipt, and refuses a locked store (INV-CLI-EXIT-CODES).
+// Guards: a held lock means exit 2, one line, keyset untouched; a store without a keyset never gets one.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';

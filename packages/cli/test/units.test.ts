@@ -1,4 +1,5 @@
 // Pure pieces of the CLI: argument parsing, kind arguments, progress rendering and the progress on/off rule (INV-CLI-EXIT-CODES).
+// Guards: unknown or malformed arguments are usage errors (exit 2); a disabled progress bar writes nothing.
 import { describe, expect, it } from 'vitest';
 import { dirArgument, integerFlag, parseArgs, type FlagSpec } from '../src/args.js';
 import { CliError, EXIT, exitCodeOf } from '../src/exit.js';

@@ -1,4 +1,5 @@
 // `batpak verify` run as the real binary on real stores: exit codes, named problems, --json, receipts, keys, pipes (INV-CLI-EXIT-CODES).
+// Guards: 0 only when intact, 1 names every problem (event id, segment, offset), 2 when the store cannot be examined.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

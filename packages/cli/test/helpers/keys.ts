@@ -1,4 +1,5 @@
 // The ed25519 public key of a 32-byte seed, via node:crypto (PKCS#8 wrapping of the raw seed), for tests that check signatures.
+// Invariant: the same seed core signs with gives the key core's verifier expects (raw 32-byte ed25519 public key).
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
