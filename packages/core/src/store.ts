@@ -821,10 +821,14 @@ export class Store {
   async compact(options: CompactOptions): Promise<CompactionResult> {
     this.#assertWritable();
     const strategy = checkCompactOptions(options);
-    return this.#maintenance.exclusive(() => this.#compact(strategy, options.signal));
+    return this.#maintenance.exclusive(() => this.#compact(strategy, options.signal, options.onProgress));
   }
 
-  async #compact(strategy: CheckedCompaction, signal: AbortSignal | undefined): Promise<CompactionResult> {
+  async #compact(
+    strategy: CheckedCompaction,
+    signal: AbortSignal | undefined,
+    onProgress: ((done: number, total: number) => void) | undefined,
+  ): Promise<CompactionResult> {
     const skipped: CompactionResult = { outcome: 'skipped', segmentsRemoved: 0, eventsDropped: 0 };
     if (this.#compactionUnfinished !== undefined) {
       throw new BatpakError('ERR_COMPACTION_RECOVERY_REFUSED', `compaction ${this.#compactionUnfinished} committed but did not finish; reopen the store to complete it`);
@@ -843,6 +847,8 @@ export class Store {
       decide: (entry, frame) => this.#decide(strategy, entry, frame),
       nowMs: this.#opts.now(),
       signal,
+      onProgress,
+      total: this.#index.all().filter((e) => sourceIds.includes(e.segmentId)).length,
     });
     const tombstones = out.survivors.filter((s) => s.tombstoned).length;
     if (sources.length === 1 && out.removed.length === 0 && tombstones === 0) return skipped;
@@ -1071,7 +1077,7 @@ export type CompactOptions = (
   | { readonly strategy: 'merge' }
   | { readonly strategy: 'retention'; readonly keep: (event: StoredEvent) => boolean }
   | { readonly strategy: 'tombstone'; readonly drop: (event: StoredEvent) => boolean }
-) & { readonly signal?: AbortSignal };
+) & { readonly signal?: AbortSignal; readonly onProgress?: (done: number, total: number) => void };
 
 export interface CompactionResult {
   readonly outcome: 'performed' | 'skipped' | 'failed';

@@ -172,3 +172,15 @@ describe('compaction semantics', () => {
     expect(ro).toBeInstanceOf(BatpakError);
   });
 });
+
+describe('compaction progress', () => {
+  it('reports done/total over the events of the compacted segments', async () => {
+    const { store } = await filled({}, 12);
+    const calls: [number, number][] = [];
+    await store.compact({ strategy: 'merge', onProgress: (d, t) => calls.push([d, t]) });
+    const last = calls[calls.length - 1]!;
+    expect(last[0]).toBe(last[1]);
+    expect(last[1]).toBeGreaterThan(0);
+    await store.close();
+  });
+});

@@ -47,6 +47,9 @@ export interface BuildInput {
   readonly decide: (entry: IndexEntry, frame: EventFrame) => Decision;
   readonly nowMs: number;
   readonly signal?: AbortSignal | undefined;
+  /** Events processed so far out of the committed events in the sources. */
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  readonly total?: number;
 }
 
 export async function buildCompactionOutput(input: BuildInput): Promise<CompactionOutput> {
@@ -56,6 +59,7 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
   const survivors: Survivor[] = [];
   const removed: RemovedEvent[] = [];
   let removedBytes = 0;
+  let done = 0;
   for (const src of input.sources) {
     if (input.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'compaction was aborted', { cause: input.signal.reason });
     const bytes = await readPrefix(input.fs, src.path, src.committedEnd);
@@ -71,6 +75,7 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
       }
       const eventId = toHex(frame.id);
       const entry = input.committed(eventId);
+      if (entry !== undefined && input.onProgress !== undefined && ++done % 4096 === 0) input.onProgress(done, input.total ?? done);
       const decision: Decision = entry === undefined ? 'drop' : input.decide(entry, frame);
       if (decision === 'drop') {
         const sealed = (frame.flags & EventFlags.SEALED) !== 0;
@@ -89,5 +94,6 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
       size += out.length;
     }
   }
+  input.onProgress?.(done, input.total ?? done);
   return { chunks, size, survivors, removed, removedBytes };
 }
