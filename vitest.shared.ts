@@ -10,5 +10,6 @@ export const alias = [
   { find: /^@batpak\/syncbat$/, replacement: pkg('syncbat/src/index.ts') },
   { find: /^@batpak\/netbat$/, replacement: pkg('netbat/src/index.ts') },
   { find: /^@batpak\/hostbat$/, replacement: pkg('hostbat/src/index.ts') },
+  { find: /^@batpak\/natsbat$/, replacement: pkg('natsbat/src/index.ts') },
   { find: /^@batpak\/cli$/, replacement: pkg('cli/src/main.ts') },
 ];
