@@ -1,0 +1,25 @@
+// Vitest settings for mutation testing only (stryker.config.mjs): the fast unit, property and golden
+// tests that exercise the mutated modules; the seeded simulations stay out so a mutant's run is short.
+import { defineConfig } from 'vitest/config';
+import { alias } from '../../vitest.shared.js';
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    name: 'core-mutation',
+    root: new URL('.', import.meta.url).pathname,
+    include: [
+      'test/store.test.ts',
+      'test/chain.prop.test.ts',
+      'test/ancestry.test.ts',
+      'test/receipt.test.ts',
+      'test/frame.prop.test.ts',
+      'test/format.golden.test.ts',
+      'test/compaction.test.ts',
+      'test/shred.test.ts',
+      'test/*.mutation.test.ts',
+    ],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
