@@ -40,6 +40,7 @@ export function buildResults({ machine, appends, probes, big, verify, reads, com
   for (const p of probes) {
     add(`sync calls per event (strace) ${p.id} ×${p.writers}`, p.syncsPerEvent, 'syscalls/event');
     add(`write calls per event (strace) ${p.id} ×${p.writers}`, p.writesPerEvent, 'syscalls/event');
+    if (p.wakeupsPerEvent !== undefined) add(`event-loop wakeups per event (strace, eventfd) ${p.id} ×${p.writers}`, p.wakeupsPerEvent, 'syscalls/event');
   }
   if (big !== undefined) {
     add(`store build: appendBatch(4096) sync 'none', ${big.events} × ${big.payloadBytes} B`, big.events / big.appendSeconds, 'events/s');
@@ -53,6 +54,7 @@ export function buildResults({ machine, appends, probes, big, verify, reads, com
     add('cold open, fresh process (Store.open until ready)', verify.coldOpenSeconds, 's');
     add('open, warm process', verify.warmOpenSeconds, 's');
     add('RSS after open (fresh process)', verify.openRssMiB, 'MiB');
+    add('ArrayBuffer memory held after open (fresh process)', verify.openArrayBuffersMiB, 'MiB');
   }
   if (reads !== undefined) {
     add('get latency p50', reads.getP50Micros, 'µs');

@@ -21,6 +21,7 @@ export async function verifyScenario(cfg, built, dir, log) {
   const coldChild = [];
   const warmOpen = [];
   let rssMiB;
+  let arrayBuffersMiB;
   // Interleave: child cold open, in-process open, verifyChain; the page cache is warm for all of them (the store
   // was just written); dropping it would disturb the other tenants of this machine.
   for (let round = 0; round < cfg.verifyReps; round++) {
@@ -28,6 +29,7 @@ export async function verifyScenario(cfg, built, dir, log) {
     if (child.events !== built.events) throw new Error(`cold open saw ${child.events} events, expected ${built.events}`);
     coldChild.push(child.openSeconds);
     rssMiB = child.rssMiB;
+    arrayBuffersMiB = child.arrayBuffersMiB;
 
     const t0 = performance.now();
     const store = await Store.open({ dir });
@@ -59,6 +61,7 @@ export async function verifyScenario(cfg, built, dir, log) {
     coldOpenSpread: spread(coldChild),
     warmOpenSeconds: median(warmOpen),
     openRssMiB: rssMiB,
+    openArrayBuffersMiB: arrayBuffersMiB,
     runs: { verify, coldChild, warmOpen },
   };
 }
