@@ -6,7 +6,7 @@ import { dirArgument } from '../args.js';
 import { JSON_FLAG, toJson, writeAll, type Command, type CommandContext } from '../command.js';
 import { CliError, EXIT, type ExitCode } from '../exit.js';
 import { signingKeyFromFile } from '../keys.js';
-import { formatDuration, progressEnabled } from '../progress.js';
+import { ProgressBar, progressEnabled } from '../progress.js';
 import { listSegmentFiles } from '../segments.js';
 import { onInterrupt } from '../signals.js';
 import { ENCRYPTION_FLAGS, openStore, requireStoreDir, storeAccess } from '../store-open.js';
@@ -30,22 +30,15 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const before = await footprint(dir);
   const interrupt = onInterrupt(io.stderr);
   const store = await openStore(dir, { readOnly: false, access, ...(signingKey === undefined ? {} : { signingKey }) });
-  // core's compact() reports no progress, so on a terminal this shows what is being merged and for how long.
-  const live = progressEnabled({ json, streams: [io.stdout, io.stderr] });
+  // core's compact() reports the events of the sealed segments it has rewritten (done/total): a real bar,
+  // on a terminal only. The swap after the last event is a rename and an fsync or two.
+  const progress = new ProgressBar({ label: 'compact', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stdout, io.stderr] }) });
   const started = Date.now();
-  const ticker = live
-    ? setInterval(() => {
-        if (!interrupt.signal.aborted) io.stderr.write(`\rcompact: merging the sealed segments of ${before.segments} … ${formatDuration((Date.now() - started) / 1000)}\u001b[K`);
-      }, 250)
-    : undefined;
   let result: CompactionResult;
   try {
-    result = await store.compact({ strategy: 'merge', signal: interrupt.signal });
+    result = await store.compact({ strategy: 'merge', signal: interrupt.signal, onProgress: (done, total) => progress.update(done, total) });
   } finally {
-    if (ticker !== undefined) {
-      clearInterval(ticker);
-      io.stderr.write('\r\u001b[K');
-    }
+    progress.clear();
     await store.close();
     interrupt.dispose();
   }
@@ -84,6 +77,7 @@ export const compactCommand: Command = {
     "hash, so verify stays intact and old receipts still verify. Outcome 'skipped' (exit 0) when there is",
     "nothing to merge; a 'failed' compaction exits 2 with core's reason and leaves the store as it was (or",
     'completes at the next open, as the reason says). Ctrl-C aborts before the commit point (exit 130).',
+    'On a terminal a progress bar counts the events of the sealed segments rewritten (done/total, rate, ETA).',
   ].join('\n'),
   examples: ['batpak compact ./data --strategy merge', 'batpak compact ./data --strategy merge --json'],
   flags: [
