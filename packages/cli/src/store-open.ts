@@ -1,5 +1,6 @@
 // Opening a store the way each command needs it: read-only beside a live writer, or writable (the writer lock), with the keyset found on its own.
-// Invariant: a CLI command never creates a store by accident — every command except `serve` refuses a directory that does not exist (exit 2).
+// Invariant: a CLI command never creates a store by accident — every command except `serve` (and `import`, for its new target) refuses a
+// directory that does not exist (exit 2); and a Rust batpak directory is never opened as ours (INV-RUST-READ-VERIFY: never written).
 
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { FileKeyStore, RealFs, Store, type KeyGranularity, type StoreOptions } f
 import type { FlagSpec, ParsedArgs } from './args.js';
 import { CliError } from './exit.js';
 import { GRANULARITIES, KEYSET_FILE_NAME, peekKeyset } from './keyset-file.js';
+import { formatOf } from './rust-dir.js';
 
 /** How to reach an encrypted store's keys. */
 export interface StoreAccess {
@@ -66,6 +68,14 @@ export interface OpenOptions {
 }
 
 export async function openStore(dir: string, options: OpenOptions): Promise<Store> {
+  // Opened as ours, a Rust directory reads as an empty store, and a writable open would create a segment and
+  // a lock file inside it. verify and inspect detect it before they get here; every other command refuses it.
+  if ((await stat(dir).catch(() => undefined))?.isDirectory() === true && (await formatOf(dir)) === 'rust-batpak') {
+    throw new CliError(
+      'ERR_RUST_DIRECTORY',
+      `${dir} is a Rust batpak directory: this command works on batpak stores only (verify and inspect read it; \`batpak import\` copies it into a new store)`,
+    );
+  }
   const payloadEncryption = await encryptionOf(dir, options.access);
   const opts: Omit<StoreOptions, 'dir' | 'readOnly'> = {
     ...(payloadEncryption === undefined ? {} : { payloadEncryption }),

@@ -1,14 +1,18 @@
 // `batpak inspect <dir>`: what is in a store — segments, sizes, events, entities, kinds, keys (counted, never shown), format version, last sequence.
+// A Rust batpak directory is recognised by its segment names and described through core's Rust reader (inspect-rust.ts).
 // Invariant: read-only and lock-free; no key byte is ever read into the report (the keyset is only counted).
 
 import { join } from 'node:path';
 import { FORMAT_VERSION, formatKind } from '@batpak/core';
 import { dirArgument } from '../args.js';
+import { formatBytes } from '../bytes.js';
 import { JSON_FLAG, toJson, writeAll, type Command, type CommandContext } from '../command.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { KEYSET_FILE_NAME, peekKeyset } from '../keyset-file.js';
+import { formatOf, refuseNativeOnlyFlags } from '../rust-dir.js';
 import { listSegmentFiles, scanSegmentFile } from '../segments.js';
 import { ENCRYPTION_FLAGS, encryptionOf, openStore, requireStoreDir, storeAccess } from '../store-open.js';
+import { humanRustInspect, inspectRustDir } from './inspect-rust.js';
 
 interface SegmentInfo {
   readonly file: string;
@@ -24,6 +28,7 @@ interface SegmentInfo {
 export interface InspectReport {
   readonly command: 'inspect';
   readonly dir: string;
+  readonly format: 'native';
   readonly formatVersions: readonly number[];
   readonly libraryFormatVersion: number;
   readonly events: string;
@@ -37,18 +42,6 @@ export interface InspectReport {
   readonly encryption: { granularity: string; liveKeys: number; destroyedKeys: number | null } | null;
 }
 
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(1)} ${units[u]}`;
-}
-
 function human(r: InspectReport): string {
   const kinds = r.kinds.map((k) => `${k.kind} ×${k.events}`).join(', ');
   const enc =
@@ -59,10 +52,10 @@ function human(r: InspectReport): string {
     `store       ${r.dir}`,
     `format      version ${r.formatVersions.join(', ') || '-'} on disk (this batpak writes ${r.libraryFormatVersion})`,
     `events      ${r.events} (last sequence ${r.lastSequence})`,
-    `segments    ${r.segments.length}, ${size(Number(r.bytes))}`,
+    `segments    ${r.segments.length}, ${formatBytes(Number(r.bytes))}`,
     ...r.segments.map(
       (s) =>
-        `  ${s.file}  ${size(s.bytes).padStart(10)}  ${String(s.events).padStart(8)} events  ${String(s.seals).padStart(6)} seals` +
+        `  ${s.file}  ${formatBytes(s.bytes).padStart(10)}  ${String(s.events).padStart(8)} events  ${String(s.seals).padStart(6)} seals` +
         `${s.damagedFrames > 0 ? `  ${s.damagedFrames} DAMAGED frames` : ''}${s.createdAt === null ? '' : `  created ${s.createdAt}`}`,
     ),
     `entities    ${r.entities}${r.topEntities.length > 0 ? ` (most events: ${r.topEntities.map((e) => `${e.entity} ×${e.events}`).join(', ')})` : ''}`,
@@ -77,6 +70,12 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const dir = dirArgument(args, 'inspect');
   const access = storeAccess(args);
   await requireStoreDir(dir);
+  if ((await formatOf(dir)) === 'rust-batpak') {
+    refuseNativeOnlyFlags(args, dir);
+    const rust = await inspectRustDir(dir);
+    await writeAll(io.stdout, json ? `${toJson(rust)}\n` : humanRustInspect(rust));
+    return EXIT.OK;
+  }
   const encryption = await encryptionOf(dir, access);
   // Opening read-only proves the store is readable (and loads the keyset, which fails closed if corrupt).
   const store = await openStore(dir, { readOnly: true, access });
@@ -130,6 +129,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const report: InspectReport = {
     command: 'inspect',
     dir,
+    format: 'native',
     formatVersions: [...versions].sort((a, b) => a - b),
     libraryFormatVersion: FORMAT_VERSION,
     events: stats.events.toString(),
@@ -162,8 +162,11 @@ export const inspectCommand: Command = {
   description: [
     'Read-only and lock-free. An encrypted store is detected by its keyset.bpk (or pass --encrypted, and',
     '--keyset for a keyset kept elsewhere); keys are counted, never shown.',
+    'A Rust batpak data directory ({id:06}.fbat segments) is described read-only, without its lock: each',
+    "segment's footer kind (none, SDX2, SDX3) and whether it is trusted, torn tails, where sequences came",
+    'from (Rust sequences are 0-based), user and Rust-written events, and what the reader warned about.',
   ].join('\n'),
-  examples: ['batpak inspect ./data', 'batpak inspect ./data --json | jq .kinds'],
+  examples: ['batpak inspect ./data', 'batpak inspect ./data --json | jq .kinds', 'batpak inspect /var/lib/rust-service/data'],
   flags: [JSON_FLAG, ...ENCRYPTION_FLAGS],
   run,
 };

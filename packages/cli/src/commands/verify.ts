@@ -1,4 +1,5 @@
 // `batpak verify <dir>`: read-only, beside a live writer — recomputes every hash and link, checks signatures and stored receipts.
+// Our stores and Rust batpak directories alike (the format is read from the segment file names).
 // Invariant (INV-CLI-EXIT-CODES): exit 0 only when the chain is intact and every receipt is valid; 1 names each problem; 2 when the store cannot be examined.
 
 import { createReadStream } from 'node:fs';
@@ -11,9 +12,11 @@ import { CliError, EXIT, type ExitCode } from '../exit.js';
 import { publicKeyOf } from '../keys.js';
 import { chainProblems, damageProblems, describeProblem, type Problem } from '../problems.js';
 import { ProgressBar, progressEnabled } from '../progress.js';
+import { formatOf, refuseNativeOnlyFlags, type StoreFormat } from '../rust-dir.js';
 import { listSegmentFiles } from '../segments.js';
 import { onInterrupt } from '../signals.js';
 import { ENCRYPTION_FLAGS, openStore, requireStoreDir, storeAccess } from '../store-open.js';
+import { verifyRustDir } from './verify-rust.js';
 
 interface ReceiptSummary {
   readonly file: string;
@@ -25,6 +28,8 @@ interface ReceiptSummary {
 export interface VerifyReport {
   readonly command: 'verify';
   readonly dir: string;
+  /** `native` (this package's format) or `rust-batpak` (a Rust batpak data directory, read-only). */
+  readonly format: StoreFormat;
   readonly result: 'intact' | 'damaged';
   readonly exitCode: ExitCode;
   /** False when the store refused to open over a damaged segment (the problems come from reading the files). */
@@ -77,13 +82,15 @@ function plural(n: number, word: string): string {
 
 function humanReport(r: VerifyReport): string {
   const lines: string[] = [];
+  const rust = r.format === 'rust-batpak';
+  const where = `${plural(r.segments, 'segment')}${rust ? ' of a Rust batpak directory' : ''}`;
   if (r.result === 'intact') {
     const sigs = r.signatureKeys > 0 ? `, signatures checked with ${plural(r.signatureKeys, 'key')}` : '';
-    lines.push(`intact: ${plural(r.eventsChecked, 'event')} in ${plural(r.segments, 'segment')} — every content hash and chain link verified${sigs}`);
+    lines.push(`intact: ${plural(r.eventsChecked, 'event')} in ${where} — every content hash and chain link verified${sigs}`);
   } else if (!r.opened) {
-    lines.push(`DAMAGED: the store refuses to open — ${plural(r.problems.length, 'problem')} found in the segment files`);
+    lines.push(`DAMAGED: the ${rust ? 'Rust batpak directory' : 'store'} refuses to open — ${plural(r.problems.length, 'problem')} found in the segment files`);
   } else {
-    lines.push(`DAMAGED: ${plural(r.problems.length, 'problem')} in ${plural(r.eventsChecked, 'event')} (${plural(r.segments, 'segment')})`);
+    lines.push(`DAMAGED: ${plural(r.problems.length, 'problem')} in ${plural(r.eventsChecked, 'event')} (${where})`);
   }
   if (r.gaps > 0) lines.push(`  ${plural(r.gaps, 'link')} to events removed by compaction (expected, not damage)`);
   if (r.receipts !== undefined) lines.push(`  receipts: ${r.receipts.checked} checked, ${r.receipts.valid} valid, ${r.receipts.invalid} invalid`);
@@ -98,10 +105,21 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const receiptsFile = args.string('receipts');
   const access = storeAccess(args);
   await requireStoreDir(dir);
+  const format = await formatOf(dir);
+  if (format === 'rust-batpak') refuseNativeOnlyFlags(args, dir);
   const warnings: string[] = [];
   const interrupt = onInterrupt(io.stderr);
   const progress = new ProgressBar({ label: 'verify', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stdout, io.stderr] }) });
   let report: VerifyReport;
+  if (format === 'rust-batpak') {
+    try {
+      report = await verifyRustDir(dir, interrupt.signal, progress);
+    } finally {
+      interrupt.dispose();
+    }
+    await writeAll(io.stdout, json ? `${toJson(report)}\n` : humanReport(report));
+    return report.exitCode;
+  }
   try {
     let store: Store;
     try {
@@ -113,6 +131,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
       report = {
         command: 'verify',
         dir,
+        format,
         result: 'damaged',
         exitCode: EXIT.DAMAGED,
         opened: false,
@@ -140,6 +159,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
       report = {
         command: 'verify',
         dir,
+        format,
         result: damaged ? 'damaged' : 'intact',
         exitCode: damaged ? EXIT.DAMAGED : EXIT.OK,
         opened: true,
@@ -173,8 +193,10 @@ export const verifyCommand: Command = {
     'examined (missing directory, corrupt keyset, unreadable files). A progress bar is drawn on a terminal.',
     '--receipts takes one receiptToJSON object per line; each is checked alone against --public-key and',
     'against the committed event.',
+    'A Rust batpak data directory ({id:06}.fbat segments) is recognised and verified read-only, without its',
+    'lock (--json says format "rust-batpak"); --public-key, --receipts and the keyset flags do not apply to it.',
   ].join('\n'),
-  examples: ['batpak verify ./data', 'batpak verify ./data --public-key 3b6a27bc… --receipts receipts.jsonl --json'],
+  examples: ['batpak verify ./data', 'batpak verify ./data --public-key 3b6a27bc… --receipts receipts.jsonl --json', 'batpak verify /var/lib/rust-service/data --json'],
   flags: [
     JSON_FLAG,
     { name: 'public-key', type: 'string', value: 'hex', repeatable: true, help: 'ed25519 public key (64 hex) to check signatures with; repeat for rotated keys' },
