@@ -1,12 +1,12 @@
 // Exit codes and the CLI's own error: every failure leaves the process as one line with a stable code and a documented exit status.
-// Invariant (INV-CLI-EXIT-CODES): 0 done/intact, 1 verification found damage or an invalid receipt, 2 unusable (bad arguments, missing dir, corrupt keyset, lock held, I/O), 130 interrupted.
+// Invariant (INV-CLI-EXIT-CODES): 0 done/intact, 1 verification found damage or an invalid receipt (import: in its source), 2 unusable (bad arguments, missing dir, corrupt keyset, lock held, I/O), 130 interrupted.
 
 import { isBatpakError } from '@batpak/core';
 
 export const EXIT = Object.freeze({
   /** The job was done; for `verify`, the store is intact and every receipt is valid. */
   OK: 0,
-  /** `verify` only: the store is damaged or tampered with, or a receipt is invalid. */
+  /** `verify`: the store is damaged or tampered with, or a receipt is invalid; `import`: its Rust source is (nothing imported). */
   DAMAGED: 1,
   /** The job could not be done: bad arguments, missing directory, corrupt keyset, lock held, I/O failure. */
   UNUSABLE: 2,

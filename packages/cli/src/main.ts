@@ -6,13 +6,14 @@ import { parseArgs } from './args.js';
 import { GLOBAL_FLAGS, helpText, toJson, type Command, type CommandIo } from './command.js';
 import { compactCommand } from './commands/compact.js';
 import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
 import { shredCommand } from './commands/shred.js';
 import { verifyCommand } from './commands/verify.js';
 import { CliError, EXIT, codeOf, exitCodeOf } from './exit.js';
 
-export const COMMANDS: readonly Command[] = [verifyCommand, inspectCommand, shredCommand, compactCommand, exportCommand, serveCommand];
+export const COMMANDS: readonly Command[] = [verifyCommand, inspectCommand, shredCommand, compactCommand, exportCommand, importCommand, serveCommand];
 
 function version(): string {
   try {
@@ -31,8 +32,11 @@ export function globalHelp(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'exit codes: 0 done (verify: intact), 1 verify found damage or an invalid receipt,',
-    '            2 unusable (bad arguments, missing dir, corrupt keyset, lock held, I/O), 130 interrupted',
+    'exit codes: 0 done (verify: intact), 1 verify found damage or an invalid receipt (import: the Rust',
+    '            source does not verify), 2 unusable (bad arguments, missing dir, corrupt keyset, lock held,',
+    '            target not empty, I/O), 130 interrupted',
+    '',
+    'verify and inspect also read Rust batpak data directories ({id:06}.fbat segments), read-only.',
     '',
     'Run `batpak <command> --help` for its options and an example.',
     '',
@@ -44,6 +48,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   ERR_STORE_LOCKED: 'another process holds the writer lock: stop it (or run this through it) and retry',
   ERR_CORRUPT_KEYSET: 'the keyset does not load: check --granularity / --keyset, or restore keyset.bpk from backup',
   ERR_CORRUPT_SEGMENT: 'run `batpak verify` to name every damaged frame',
+  ERR_CHAIN_VERIFICATION_FAILED: 'run `batpak verify` on the source to name every problem',
 };
 
 /** Message and causes on one line: a multi-line message must not break the one-line contract. */

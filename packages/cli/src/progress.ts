@@ -85,6 +85,17 @@ export class ProgressBar {
     this.#drawn = true;
   }
 
+  /**
+   * A line of text in the bar's place, for a phase with no done/total to draw (only what is known: what
+   * runs and for how long). Same rules as the bar: nothing when disabled or after Ctrl-C.
+   */
+  status(text: string): void {
+    if (!this.#o.enabled || this.#o.signal?.aborted === true) return;
+    const width = (this.#o.stream.columns ?? 0) > 20 ? this.#o.stream.columns! : 80;
+    this.#o.stream.write(`\r${text.slice(0, width - 1)}\u001b[K`);
+    this.#drawn = true;
+  }
+
   /** Erases the bar so the command's own output starts on a clean line. */
   clear(): void {
     if (this.#drawn) this.#o.stream.write('\r\u001b[K');

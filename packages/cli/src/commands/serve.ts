@@ -79,7 +79,7 @@ async function run({ args, io }: CommandContext): Promise<ExitCode> {
   let store: Store | undefined;
   let server: NetbatServer | undefined;
   try {
-    // Like Rust hbat, a missing directory becomes a new store (the only command that creates one).
+    // Like Rust hbat, a missing directory becomes a new store (only serve and import's target create one).
     store = await openStore(dir, { readOnly: false, access, ...(signingKey === undefined ? {} : { signingKey }) });
     server = createServer({
       core: createTerminalCore({
