@@ -1,11 +1,13 @@
 // On a real terminal (a pty from util-linux `script`): the progress bar draws done/total, rate and ETA, and Ctrl-C aborts
 // through the AbortSignal — exit 130, store closed and consistent, complete output lines only (INV-CLI-EXIT-CODES).
+// compact and import (INV-RUST-READ-VERIFY: from the Rust fixture) draw their bars from core's done/total callbacks.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '@batpak/core';
-import { CLI, runCli } from './helpers/cli.js';
+import { CLI, hasEscapes, runCli } from './helpers/cli.js';
 import { makeStore, tempDir } from './helpers/store.js';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
@@ -74,5 +76,40 @@ describe.skipIf(!hasScript)('INV-CLI-EXIT-CODES progress and Ctrl-C on a termina
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
     expect((await runCli(['export', dir, '--jsonl', '--out', out])).code).toBe(0);
     expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(40_000);
+  });
+
+  it('compact draws a real progress bar from core\'s onProgress(done, total) and still exits 0', async () => {
+    const t = await tempDir();
+    try {
+      // Several sealed segments, so there is something to merge (the active one is never compacted).
+      await makeStore(t.dir, { events: 20_000, batch: 4_000, segmentMaxBytes: 64 * 1024 });
+      const r = await onTerminal(['compact', t.dir, '--strategy', 'merge']);
+      expect(r.code).toBe(0);
+      expect(r.output).toMatch(/compact \[[#-]+\] [0-9.]+k?\/[0-9.]+k \d+% [0-9.]+k? events\/s ETA \d+:\d\d/);
+      // The final frame is done = total: every event of the sealed segments was rewritten.
+      expect(r.output).toMatch(/compact \[#+\] ([0-9.]+k?)\/\1 100%/);
+      expect(r.output).toMatch(/compacted: \d+ → 2 segments/);
+      // Piped: the same command draws nothing.
+      const piped = await runCli(['compact', t.dir, '--strategy', 'merge']);
+      expect(piped.code).toBe(0);
+      expect(hasEscapes(piped.stdout + piped.stderr)).toBe(false);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('INV-RUST-READ-VERIFY: import from a Rust directory draws its bar on a terminal and exits 0', async () => {
+    const t = await tempDir();
+    try {
+      const rust = join(t.dir, 'rust');
+      await mkdir(rust);
+      await copyFile(fileURLToPath(new URL('../../../fixtures/rust-core/store-checkpoint-v5/000001.fbat', import.meta.url)), join(rust, '000001.fbat'));
+      const r = await onTerminal(['import', rust, join(t.dir, 'native')]);
+      expect(r.code).toBe(0);
+      expect(r.output).toMatch(/import \[#+\] 1\/1 100% /);
+      expect(r.output).toContain('imported 1 event of 1 entity');
+    } finally {
+      await t.cleanup();
+    }
   });
 });
