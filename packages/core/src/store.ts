@@ -376,21 +376,24 @@ export class Store {
       return e === undefined ? { seq: 0, hash: ZERO_HASH } : { seq: e.entitySequence, hash: e.contentHash };
     };
     let next = this.#nextGlobal;
-    const committedAt = Math.max(this.#opts.now(), this.#lastCommittedAt);
-    let groupCommittedAt = committedAt;
+    const now = this.#opts.now();
+    // Commit times never go backwards in log order: each event's time is at least the previous one's.
+    let clockFloor = this.#lastCommittedAt;
     const frames: Uint8Array[] = [];
     let accepted: { intent: Intent; events: SequencedEvent[]; frames: Uint8Array[] }[] = [];
     const waiting: { intent: Intent & { type: 'single' }; eventId: string }[] = [];
     const inGroup = new Set<string>();
 
-    const sequence = (d: EventDraft, batch: SequencedEvent['batch']): SequencedEvent => {
+    /** `originalTime`: an imported event's own commit time, kept unless it would go backwards. */
+    const sequence = (d: EventDraft, batch: SequencedEvent['batch'], originalTime?: number): SequencedEvent => {
       const h = head(d.entity);
+      clockFloor = Math.max(clockFloor, originalTime ?? now);
       const ev: SequencedEvent = {
         draft: d,
         globalSequence: next++,
         entitySequence: h.seq + 1,
         prevHash: h.hash,
-        committedAt,
+        committedAt: clockFloor,
         batch,
         flags: d.flags,
         extensions: d.extensions,
@@ -436,15 +439,10 @@ export class Store {
         }
         const first = next;
         const count = intent.items.length;
-        let at = committedAt;
         const events = intent.items.map((it, index) => {
           inGroup.add(it.draft.eventId);
-          const ev = sequence(it.draft, count > 1 ? { first, index, count } : undefined);
-          // Keep the original time where it does not make commit times go backwards.
-          at = Math.max(at, it.committedAt ?? at);
-          return { ...ev, committedAt: at };
+          return sequence(it.draft, count > 1 ? { first, index, count } : undefined, it.committedAt);
         });
-        groupCommittedAt = Math.max(groupCommittedAt, at);
         accepted.push({ intent, events, frames: [] });
       } else {
         const existing = intent.drafts.map((d) => (d.keyed ? this.#index.get(d.eventId) : undefined));
@@ -561,7 +559,7 @@ export class Store {
           for (let i = frames.length - (group === undefined ? 0 : 1); i < frames.length; i++) at += frames[i]!.length;
           this.#segments.setSize(segmentId, at);
           this.#nextGlobal = next;
-          this.#lastCommittedAt = groupCommittedAt;
+          this.#lastCommittedAt = clockFloor;
           this.#wakeWaiters();
         }
         for (const w of waiting) {

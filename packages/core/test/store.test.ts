@@ -365,6 +365,8 @@ describe('importEvents', () => {
     const rs = await store.importEvents([mk(a, 1), mk(b, 2)]);
     expect(rs.map((r) => r.eventId)).toEqual([a, b]);
     expect(rs[1]!.prevHash).toEqual(rs[0]!.contentHash);
+    // Original commit times are kept (they do not go backwards in log order here).
+    expect(rs.map((r) => r.committedAt)).toEqual([1_001n, 1_002n]);
     expect((await store.get(a)).payload).toEqual({ amount: 1 });
     await expectCode(store.importEvents([mk('c'.repeat(32), 3), mk(a, 1)]), 'ERR_INVALID_ARGUMENT');
     await expectCode(store.importEvents([{ ...mk('d'.repeat(32), 4), contentHash: new Uint8Array(32) }]), 'ERR_INVALID_ARGUMENT');
