@@ -1,0 +1,212 @@
+// JournalExporter: tails a store from its persisted watermark and publishes every event, in commit
+// order, to JetStream. Invariant: the watermark never passes an unacknowledged event, and a restart
+// re-publishes nothing the stream holds and skips nothing (INV-NATSBAT-EXPORT-COMPLETE, INV-NATSBAT-FENCE).
+
+import { join } from 'node:path';
+import { isBatpakError, RealFs, type Fs, type RawEvent, type ReceiptSigner, type StoredEvent, type Store } from '@batpak/core';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { exportReceipts } from './attest.js';
+import { NatsbatError, reasonOf } from './errors.js';
+import { encodeEvent } from './message.js';
+import { FencedPublisher } from './publisher.js';
+import { reconcile } from './reconcile.js';
+import { signerFromSeed } from './signer.js';
+import { ensureStream, type StreamSettings } from './stream.js';
+import { checkToken, subjectBase, subjectFor } from './subject.js';
+import { loadWatermark, saveWatermark, WatermarkWriter, type Watermark, type WatermarkScope } from './watermark.js';
+
+export interface ExporterOptions {
+  /** The store to export; a writable store in this process, so `waitForSequence` sees new commits. */
+  readonly store: Store;
+  /** A connected NATS client (`connect()` from @nats-io/transport-node); the caller owns it. */
+  readonly connection: NatsConnection;
+  /** The store's name in subjects and in the default stream name: 1..64 of [A-Za-z0-9_-]. */
+  readonly name: string;
+  /** First subject tokens. Default `batpak`: events go to `batpak.<name>.<entity token>`. */
+  readonly subjectPrefix?: string;
+  /** The JetStream stream, dedicated to this store. Default `BATPAK_<name>`. */
+  readonly stream?: string;
+  /** How the stream is created when it does not exist. */
+  readonly streamSettings?: StreamSettings;
+  /** The store's 32-byte ed25519 seed, to re-sign receipts of events committed signed. */
+  readonly signingKey?: Uint8Array;
+  /** Or the store's signer (HSM, KMS). A signed store needs one of the two. */
+  readonly signer?: ReceiptSigner;
+  /** Where the watermark lives. Default: `RealFs`, `<store dir>/natsbat-<stream>.watermark`. */
+  readonly watermark?: { readonly fs?: Fs; readonly path?: string };
+  /** Events read, signed as one group and published together. Default 64. */
+  readonly batchSize?: number;
+  /** Publishes awaiting their acknowledgement. Default 256. */
+  readonly maxInFlight?: number;
+  /** How long one acknowledgement may take, in milliseconds. Default 10000. */
+  readonly publishTimeoutMs?: number;
+}
+
+export interface ExportRunOptions {
+  /** Stops the run at once: nothing more is published, unacknowledged messages are left to reconcile. */
+  readonly signal?: AbortSignal;
+  /** Keep tailing the store after catching up, until `signal` aborts. Default false: stop when caught up. */
+  readonly follow?: boolean;
+  /** Called once the stream is reconciled, before the first publish: where this run resumes. */
+  readonly onStart?: (start: ExportProgress) => void;
+  /** Called after each acknowledgement. */
+  readonly onProgress?: (progress: ExportProgress) => void;
+}
+
+export interface ExportProgress {
+  /** The last acknowledged position (what the watermark will say once saved). */
+  readonly position: Watermark;
+  /** Messages published and acknowledged in this run. */
+  readonly published: number;
+  /** Messages found beyond the saved watermark at start and adopted without publishing again. */
+  readonly adopted: number;
+}
+
+const DEFAULT_PREFIX = 'batpak';
+
+function positiveInt(value: number | undefined, fallback: number, max: number, field: string): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 1 || v > max) throw NatsbatError.INVALID_OPTION(`${field} must be an integer in 1..${max}`, field);
+  return v;
+}
+
+export class JournalExporter {
+  readonly #store: Store;
+  readonly #nc: NatsConnection;
+  readonly #signer: ReceiptSigner | undefined;
+  readonly #settings: StreamSettings;
+  readonly #fs: Fs;
+  readonly #batchSize: number;
+  readonly #maxInFlight: number;
+  readonly #timeoutMs: number;
+  #running = false;
+  /** The stream this exporter publishes to. */
+  readonly stream: string;
+  /** `<prefix>.<name>`: every subject of this export starts with it. */
+  readonly subjects: string;
+  readonly watermarkPath: string;
+
+  constructor(options: ExporterOptions) {
+    if (typeof options !== 'object' || options === null) throw NatsbatError.INVALID_OPTION('options are required', 'options');
+    const { store, connection } = options;
+    if (typeof store?.query !== 'function' || typeof store.getRaw !== 'function') throw NatsbatError.INVALID_OPTION('store must be an open @batpak/core Store', 'store');
+    if (typeof connection?.request !== 'function') throw NatsbatError.INVALID_OPTION('connection must be a NATS connection', 'connection');
+    this.#store = store;
+    this.#nc = connection;
+    this.subjects = subjectBase(options.subjectPrefix ?? DEFAULT_PREFIX, options.name);
+    this.stream = options.stream ?? `BATPAK_${options.name}`;
+    checkToken(this.stream, 'stream');
+    if (options.signingKey !== undefined && options.signer !== undefined) throw NatsbatError.INVALID_OPTION('pass signingKey or signer, not both', 'signer');
+    this.#signer = options.signingKey !== undefined ? signerFromSeed(options.signingKey) : options.signer;
+    if (store.publicKey !== undefined && this.#signer === undefined) {
+      throw NatsbatError.INVALID_OPTION("the store signs its receipts: pass its signingKey or signer so exported receipts verify with its public key", 'signer');
+    }
+    const settings = options.streamSettings ?? {};
+    this.#settings = {
+      duplicateWindowMs: positiveInt(settings.duplicateWindowMs, 120_000, 7 * 24 * 3_600_000, 'streamSettings.duplicateWindowMs'),
+      replicas: positiveInt(settings.replicas, 1, 5, 'streamSettings.replicas'),
+    };
+    this.#fs = options.watermark?.fs ?? new RealFs();
+    this.watermarkPath = options.watermark?.path ?? join(store.dir, `natsbat-${this.stream}.watermark`);
+    this.#batchSize = positiveInt(options.batchSize, 64, 4096, 'batchSize');
+    this.#maxInFlight = positiveInt(options.maxInFlight, 256, 65_536, 'maxInFlight');
+    this.#timeoutMs = positiveInt(options.publishTimeoutMs, 10_000, 600_000, 'publishTimeoutMs');
+  }
+
+  /** The subject an event of `entity` is published on. */
+  subjectFor(entity: string): string {
+    return subjectFor(this.subjects, entity);
+  }
+
+  /**
+   * Reconciles the stream with the watermark, then publishes every event after it in commit order,
+   * saving the watermark as acknowledgements arrive. Resolves when caught up (or, with `follow`, rejects
+   * with ERR_ABORTED once `signal` aborts — the normal way to stop a follower).
+   */
+  async run(options: ExportRunOptions = {}): Promise<ExportProgress> {
+    if (this.#running) throw NatsbatError.ALREADY_RUNNING();
+    this.#running = true;
+    try {
+      return await this.#run(options);
+    } catch (err) {
+      if (isBatpakError(err, 'ERR_ABORTED') || (options.signal?.aborted === true && !(err instanceof NatsbatError))) {
+        throw NatsbatError.ABORTED('the export', options.signal?.reason ?? err);
+      }
+      throw err;
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #run({ signal, follow = false, onStart, onProgress }: ExportRunOptions): Promise<ExportProgress> {
+    const store = this.#store;
+    const scope: WatermarkScope = { stream: this.stream, subjects: this.subjects };
+    const { js, jsm } = await this.#clients();
+    // The watermark first, then the stream: a watermark is only written after JetStream acknowledged,
+    // so a stream read afterwards can only be behind it if JetStream lost messages — read in the other
+    // order, a concurrent exporter's save in between would look like exactly that.
+    const saved = await loadWatermark(this.#fs, this.watermarkPath, scope);
+    const position = await ensureStream(jsm, this.stream, this.subjects, this.#settings);
+    const { watermark: start, adopted } = await reconcile(store, js, this.stream, position, saved, signal);
+    // Adopted messages are acknowledged state: record them before publishing anything after them.
+    if (adopted > 0) await saveWatermark(this.#fs, this.watermarkPath, scope, start);
+    onStart?.({ position: start, published: 0, adopted });
+    const writer = new WatermarkWriter(this.#fs, this.watermarkPath, scope, start);
+    const publisher = new FencedPublisher(js, { stream: this.stream, timeoutMs: this.#timeoutMs, maxPayload: this.#nc.info?.max_payload });
+    let published = 0;
+    let acked = start;
+    const settle = async () => {
+      acked = await publisher.settleOldest(signal);
+      published++;
+      writer.advance(acked);
+      onProgress?.({ position: acked, published, adopted });
+    };
+    try {
+      let sent = start;
+      let cursor = start.globalSequence;
+      for (;;) {
+        for await (const batch of batches(store.query({ after: cursor, ...(signal === undefined ? {} : { signal }) }), this.#batchSize)) {
+          const raws: RawEvent[] = [];
+          for (const e of batch) raws.push(await store.getRaw(e.header.eventId));
+          const receipts = await exportReceipts(store, raws, this.#signer);
+          for (let i = 0; i < raws.length; i++) {
+            while (publisher.inFlight >= this.#maxInFlight) await settle();
+            if (signal?.aborted === true) throw NatsbatError.ABORTED('the export', signal.reason);
+            sent = publisher.send(encodeEvent(this.subjects, raws[i]!, receipts[i]!), sent);
+          }
+          cursor = batch[batch.length - 1]!.header.globalSequence;
+        }
+        while (publisher.inFlight > 0) await settle();
+        await writer.flush();
+        if (!follow) return { position: acked, published, adopted };
+        await store.waitForSequence(cursor, signal === undefined ? {} : { signal });
+      }
+    } catch (err) {
+      publisher.abandon();
+      writer.stop();
+      throw err;
+    }
+  }
+
+  async #clients(): Promise<{ js: JetStreamClient; jsm: JetStreamManager }> {
+    try {
+      return { js: jetstream(this.#nc), jsm: await jetstreamManager(this.#nc) };
+    } catch (err) {
+      throw NatsbatError.PUBLISH_FAILED(`JetStream is not available on this connection: ${reasonOf(err)}`, { cause: err });
+    }
+  }
+}
+
+/** Groups an async iterable into arrays of up to `size`. */
+async function* batches(events: AsyncIterable<StoredEvent>, size: number): AsyncGenerator<StoredEvent[]> {
+  let batch: StoredEvent[] = [];
+  for await (const e of events) {
+    batch.push(e);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
