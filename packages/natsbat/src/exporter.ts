@@ -184,7 +184,8 @@ export class JournalExporter {
       }
     } catch (err) {
       publisher.abandon();
-      writer.stop();
+      // No I/O of this run outlives its promise: the caller may close the store or its Fs next.
+      await writer.stop();
       throw err;
     }
   }

@@ -126,9 +126,10 @@ export class WatermarkWriter {
     }
   }
 
-  /** No further writes are started (a write already under way may still land: it holds an acknowledged position). */
-  stop(): void {
+  /** Starts no further write and waits for one under way (it holds an acknowledged position; its failure is moot). */
+  async stop(): Promise<void> {
     this.#stopped = true;
+    while (this.#writing !== undefined) await this.#writing;
   }
 
   #kick(): void {

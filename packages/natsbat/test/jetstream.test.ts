@@ -288,6 +288,22 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     await store.close();
   });
 
+  it('stops at an event larger than the server\'s max_payload with ERR_PAYLOAD_TOO_LARGE, after exporting everything before it', async () => {
+    const { store, fs } = await openStore({ signingKey: SEED });
+    await fill(store, 10);
+    const big = await store.appendRaw(new Coordinate('blob:1', 'files'), { category: 0x2, typeId: 1 }, new Uint8Array(2 * 1024 * 1024));
+    const name = freshName();
+    const nc = await nats();
+    const err = await exporter(store, nc, name, fs).run().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isNatsbatError(err, 'ERR_PAYLOAD_TOO_LARGE')).toBe(true);
+    expect((err as { details: { eventId?: string } }).details.eventId).toBe(big.eventId);
+    await expectExactPrefix(nc, `BATPAK_${name}`, store, 10);
+    await store.close();
+  });
+
   it('exports a keyless store with unsigned receipts, which verify with no key', async () => {
     const { store, fs } = await openStore();
     await fill(store, 40);
