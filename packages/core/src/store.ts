@@ -22,6 +22,7 @@ import { LOCK_FILE, segmentFileName } from './segment/format.js';
 import { encodeEventFrame, encodeSealFrame, EventFlags } from './segment/frame.js';
 import { receiptCover } from './receipt/cover.js';
 import { checkSeals, leafOfFrame } from './receipt/seal-check.js';
+import { findSeal, signedReceipt } from './receipt/original.js';
 import { signerFromSeed, signGroup, type ReceiptSigner, type SignedGroup } from './receipt/sign.js';
 import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from './receipt/verify.js';
 import { GroupCommitter, type PreparedGroup } from './segment/group-commit.js';
@@ -408,7 +409,7 @@ export class Store {
         if (d.keyed) {
           const existing = this.#index.get(d.eventId);
           if (existing !== undefined) {
-            this.#settleReplay(intent.settle, () => this.#receiptOf(existing));
+            this.#settleReplay(intent.settle, this.#originalReceipt(existing));
             continue;
           }
           if (inGroup.has(d.eventId)) {
@@ -448,7 +449,7 @@ export class Store {
         const existing = intent.drafts.map((d) => (d.keyed ? this.#index.get(d.eventId) : undefined));
         const known = existing.filter((e) => e !== undefined).length;
         if (known === intent.drafts.length) {
-          this.#settleReplay(intent.settle, () => existing.map((e) => this.#receiptOf(e!)));
+          this.#settleReplay(intent.settle, Promise.all(existing.map((e) => this.#originalReceipt(e!))));
           continue;
         }
         if (known > 0 || intent.drafts.some((d) => inGroup.has(d.eventId))) {
@@ -565,7 +566,7 @@ export class Store {
         for (const w of waiting) {
           const e = this.#index.get(w.eventId);
           if (e === undefined) w.intent.settle.reject(new BatpakError('ERR_IO', 'the append this idempotent retry waited for failed'));
-          else this.#settleReplay(w.intent.settle, () => this.#receiptOf(e));
+          else this.#settleReplay(w.intent.settle, this.#originalReceipt(e));
         }
       },
       abort: (error) => {
@@ -614,25 +615,41 @@ export class Store {
     };
   }
 
-  /** The receipt of an already committed event (idempotent replay): re-signed alone with the current key. */
-  #receiptOf(e: IndexEntry): AppendReceipt {
-    const base = baseReceipt(e);
-    if (this.#signer === undefined || (e.flags & EventFlags.SEALED) === 0) return base;
-    try {
-      const group = signGroup(this.#signer, [receiptCover(base)]);
-      return { ...base, signature: group.signature, keyId: group.keyIdHex, groupProof: group.tree.proof(0) };
-    } catch (err) {
-      if (this.#opts.signingDowngradeAllowed) return base;
-      throw err;
-    }
+  /** An idempotent replay settles with the original receipt, read back from disk (async, off the commit path). */
+  #settleReplay<T>(settle: Settle<T>, receipt: Promise<T>): void {
+    receipt.then(settle.resolve, settle.reject);
   }
 
-  #settleReplay<T>(settle: Settle<T>, build: () => T): void {
+  /** A committed event's receipt exactly as append returned it (signature and group proof included). */
+  async #originalReceipt(current: IndexEntry): Promise<AppendReceipt> {
+    if ((current.flags & EventFlags.SEALED) === 0) return baseReceipt(current);
+    const members = {
+      bySequence: (g: number) => this.#index.bySequence(g),
+      removedLeaf: (g: number) => this.#removed.bySequence(g)?.leaf,
+      baseReceipt,
+    };
+    let entry = current;
+    let seal;
     try {
-      settle.resolve(build());
+      seal = await findSeal(this.#segments, entry);
     } catch (err) {
-      settle.reject(err);
+      // Compaction may have moved the event meanwhile: look again at its new place.
+      const now = this.#index.get(current.eventId);
+      if (now === undefined || (now.segmentId === entry.segmentId && now.offset === entry.offset)) throw err;
+      entry = now;
+      seal = await findSeal(this.#segments, entry);
     }
+    return signedReceipt(entry, seal, members);
+  }
+
+  /**
+   * The receipt of a committed event, exactly as append returned it — for a signed event, its
+   * original group signature and proof, rebuilt from the seal on disk (no key needed). For a compliance
+   * job or an exporter that needs receipts it did not keep.
+   */
+  async receipt(eventId: string): Promise<AppendReceipt> {
+    this.#assertOpen();
+    return this.#originalReceipt(this.#entry(eventId));
   }
 
   // -------------------------------------------------------------------------------------------

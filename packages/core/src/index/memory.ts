@@ -56,6 +56,13 @@ export class MemoryIndex {
     return this.#ordered;
   }
 
+  /** The committed event with this global sequence (binary search over commit order). */
+  bySequence(g: number): IndexEntry | undefined {
+    const i = MemoryIndex.firstAfter(this.#ordered, g - 1);
+    const e = this.#ordered[i];
+    return e !== undefined && e.globalSequence === g ? e : undefined;
+  }
+
   lastGlobalSequence(): number {
     const last = this.#ordered[this.#ordered.length - 1];
     return last === undefined ? 0 : last.globalSequence;

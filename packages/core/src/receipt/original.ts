@@ -1,0 +1,86 @@
+// Rebuilds the original signed receipt of a committed event from disk: its group's seal frame follows
+// the group in the same segment, so signature and group proof come back exactly — no key needed.
+
+import { BatpakError } from '../errors.js';
+import { bytesEqual, toHex } from '../encoding/hex.js';
+import type { IndexEntry } from '../index/entry.js';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC } from '../segment/format.js';
+import { decodeFrameBody, readFrameHeader, type SealFrame } from '../segment/frame.js';
+import type { SegmentSet } from '../segment/set.js';
+import type { AppendReceipt } from '../types.js';
+import { coverLeaf, receiptCover } from './cover.js';
+import { merkleTree } from './merkle.js';
+
+const CHUNK = 64 * 1024;
+
+/** The first seal frame after `entry` in its segment that covers the entry's global sequence. */
+export async function findSeal(segments: SegmentSet, entry: IndexEntry): Promise<SealFrame> {
+  const file = await segments.handle(entry.segmentId);
+  const path = segments.path(entry.segmentId);
+  const end = segments.size(entry.segmentId);
+  let pos = entry.offset + entry.length;
+  let buf: Uint8Array = new Uint8Array(0);
+  let bufAt = pos;
+  const missing = () =>
+    new BatpakError('ERR_CORRUPT_SEGMENT', `no seal covers signed event ${entry.eventId} in ${path}`, { details: { file: path, eventId: entry.eventId } });
+  while (pos < end) {
+    // Keep at least one whole frame header (and, for a seal, its small body) in the buffer.
+    if (pos + FRAME_HEADER_BYTES > bufAt + buf.length) {
+      buf = await file.readAt(pos, Math.min(CHUNK, end - pos));
+      bufAt = pos;
+      if (buf.length < FRAME_HEADER_BYTES) throw missing();
+    }
+    const h = readFrameHeader(buf, pos - bufAt);
+    if (h.magic !== FRAME_MAGIC) throw missing();
+    const frameEnd = pos + FRAME_HEADER_BYTES + h.length;
+    if (h.length < 256) {
+      // Seal bodies are small; event bodies we only need to skip.
+      let body: Uint8Array;
+      if (frameEnd <= bufAt + buf.length) body = buf.subarray(pos - bufAt + FRAME_HEADER_BYTES, frameEnd - bufAt);
+      else body = await file.readAt(pos + FRAME_HEADER_BYTES, h.length);
+      let frame;
+      try {
+        frame = decodeFrameBody(body);
+      } catch {
+        throw missing();
+      }
+      if (frame.type === 1) {
+        if (frame.firstSequence <= entry.globalSequence && entry.globalSequence <= frame.lastSequence) return frame;
+        throw missing();
+      }
+    }
+    pos = frameEnd;
+  }
+  throw missing();
+}
+
+export interface GroupMembers {
+  /** The committed event at a global sequence, if still in the store. */
+  readonly bySequence: (g: number) => IndexEntry | undefined;
+  /** The recorded leaf of a group member compaction removed. */
+  readonly removedLeaf: (g: number) => Uint8Array | undefined;
+  readonly baseReceipt: (e: IndexEntry) => AppendReceipt;
+}
+
+/** The event's receipt with its original group signature and proof. */
+export function signedReceipt(entry: IndexEntry, seal: SealFrame, members: GroupMembers): AppendReceipt {
+  const leaves: Uint8Array[] = [];
+  for (let g = seal.firstSequence; g <= seal.lastSequence; g++) {
+    const e = members.bySequence(g);
+    const leaf = e !== undefined ? coverLeaf(receiptCover(members.baseReceipt(e))) : members.removedLeaf(g);
+    if (leaf === undefined) {
+      throw new BatpakError('ERR_CORRUPT_SEGMENT', `group member ${g} of event ${entry.eventId}'s seal is gone without a record`, { details: { eventId: entry.eventId } });
+    }
+    leaves.push(leaf);
+  }
+  const tree = merkleTree(leaves);
+  if (!bytesEqual(tree.root, seal.root)) {
+    throw new BatpakError('ERR_CORRUPT_SEGMENT', `the seal over event ${entry.eventId}'s group does not match its events`, { details: { eventId: entry.eventId } });
+  }
+  return {
+    ...members.baseReceipt(entry),
+    signature: new Uint8Array(seal.signature),
+    keyId: toHex(seal.keyId),
+    groupProof: tree.proof(entry.globalSequence - seal.firstSequence),
+  };
+}
