@@ -3,7 +3,7 @@
 // re-publishes nothing the stream holds and skips nothing (INV-NATSBAT-EXPORT-COMPLETE, INV-NATSBAT-FENCE).
 
 import { join } from 'node:path';
-import { isBatpakError, RealFs, type Fs, type RawEvent, type ReceiptSigner, type StoredEvent, type Store } from '@batpak/core';
+import { isBatpakError, RealFs, type Fs, type RawEvent, type StoredEvent, type Store } from '@batpak/core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { exportReceipts } from './attest.js';
@@ -11,7 +11,6 @@ import { NatsbatError, reasonOf } from './errors.js';
 import { encodeEvent } from './message.js';
 import { FencedPublisher } from './publisher.js';
 import { reconcile } from './reconcile.js';
-import { signerFromSeed } from './signer.js';
 import { ensureStream, type StreamSettings } from './stream.js';
 import { checkToken, subjectBase, subjectFor } from './subject.js';
 import { loadWatermark, saveWatermark, WatermarkWriter, type Watermark, type WatermarkScope } from './watermark.js';
@@ -29,13 +28,9 @@ export interface ExporterOptions {
   readonly stream?: string;
   /** How the stream is created when it does not exist. */
   readonly streamSettings?: StreamSettings;
-  /** The store's 32-byte ed25519 seed, to re-sign receipts of events committed signed. */
-  readonly signingKey?: Uint8Array;
-  /** Or the store's signer (HSM, KMS). A signed store needs one of the two. */
-  readonly signer?: ReceiptSigner;
   /** Where the watermark lives. Default: `RealFs`, `<store dir>/natsbat-<stream>.watermark`. */
   readonly watermark?: { readonly fs?: Fs; readonly path?: string };
-  /** Events read, signed as one group and published together. Default 64. */
+  /** Events read (with their receipts) and published together. Default 64. */
   readonly batchSize?: number;
   /** Publishes awaiting their acknowledgement. Default 256. */
   readonly maxInFlight?: number;
@@ -74,7 +69,6 @@ function positiveInt(value: number | undefined, fallback: number, max: number, f
 export class JournalExporter {
   readonly #store: Store;
   readonly #nc: NatsConnection;
-  readonly #signer: ReceiptSigner | undefined;
   readonly #settings: StreamSettings;
   readonly #fs: Fs;
   readonly #batchSize: number;
@@ -90,18 +84,15 @@ export class JournalExporter {
   constructor(options: ExporterOptions) {
     if (typeof options !== 'object' || options === null) throw NatsbatError.INVALID_OPTION('options are required', 'options');
     const { store, connection } = options;
-    if (typeof store?.query !== 'function' || typeof store.getRaw !== 'function') throw NatsbatError.INVALID_OPTION('store must be an open @batpak/core Store', 'store');
+    if (typeof store?.query !== 'function' || typeof store.getRaw !== 'function' || typeof store.receipt !== 'function') {
+      throw NatsbatError.INVALID_OPTION('store must be an open @batpak/core Store (one with store.receipt)', 'store');
+    }
     if (typeof connection?.request !== 'function') throw NatsbatError.INVALID_OPTION('connection must be a NATS connection', 'connection');
     this.#store = store;
     this.#nc = connection;
     this.subjects = subjectBase(options.subjectPrefix ?? DEFAULT_PREFIX, options.name);
     this.stream = options.stream ?? `BATPAK_${options.name}`;
     checkToken(this.stream, 'stream');
-    if (options.signingKey !== undefined && options.signer !== undefined) throw NatsbatError.INVALID_OPTION('pass signingKey or signer, not both', 'signer');
-    this.#signer = options.signingKey !== undefined ? signerFromSeed(options.signingKey) : options.signer;
-    if (store.publicKey !== undefined && this.#signer === undefined) {
-      throw NatsbatError.INVALID_OPTION("the store signs its receipts: pass its signingKey or signer so exported receipts verify with its public key", 'signer');
-    }
     const settings = options.streamSettings ?? {};
     this.#settings = {
       duplicateWindowMs: positiveInt(settings.duplicateWindowMs, 120_000, 7 * 24 * 3_600_000, 'streamSettings.duplicateWindowMs'),
@@ -169,7 +160,7 @@ export class JournalExporter {
         for await (const batch of batches(store.query({ after: cursor, ...(signal === undefined ? {} : { signal }) }), this.#batchSize)) {
           const raws: RawEvent[] = [];
           for (const e of batch) raws.push(await store.getRaw(e.header.eventId));
-          const receipts = await exportReceipts(store, raws, this.#signer);
+          const receipts = await exportReceipts(store, raws);
           for (let i = 0; i < raws.length; i++) {
             while (publisher.inFlight >= this.#maxInFlight) await settle();
             if (signal?.aborted === true) throw NatsbatError.ABORTED('the export', signal.reason);

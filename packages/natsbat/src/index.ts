@@ -8,5 +8,4 @@ export { readExported, verifyExported, type ReadExportedOptions, type VerifyExpo
 export { ExportVerifier, type StreamVerificationReport } from './verify.js';
 export { decodeExportedMessage, msgIdOf, HEADERS, WIRE_FORMAT, type ExportedEvent, type IncomingMessage } from './message.js';
 export { entityToken, ENTITY_TOKEN_MAX } from './subject.js';
-export { signerFromSeed } from './signer.js';
 export { NatsbatError, NATSBAT_ERROR_CODES, isNatsbatError, type NatsbatErrorCode, type NatsbatErrorDetails } from './errors.js';

@@ -51,7 +51,7 @@ function flagsOf(h: RawEvent['header']): string {
   return [h.raw ? 'raw' : '', h.encrypted ? 'encrypted' : '', h.tombstone ? 'tombstone' : ''].filter((f) => f !== '').join(',');
 }
 
-/** The message for a stored event and its export receipt; the payload is the stored bytes as they are. */
+/** The message for a stored event and its receipt; the payload is the stored bytes as they are. */
 export function encodeEvent(base: string, event: RawEvent, receipt: AppendReceipt): OutgoingMessage {
   const msgId = msgIdOf(receipt.eventId, receipt.contentHash);
   const flags = flagsOf(event.header);

@@ -8,7 +8,7 @@ import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNatsbatError, JournalExporter, readExported, verifyExported, type ExportedEvent, type ExportProgress, type ExportRunOptions } from '../src/index.js';
 import { findNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
-import { fill, openStore, SEED } from './helpers/store.js';
+import { Deposited, fill, openStore, SEED } from './helpers/store.js';
 
 const bin = findNatsServer();
 if (bin === undefined) {
@@ -35,7 +35,7 @@ function freshName(): string {
 }
 
 function exporter(store: Store, connection: NatsConnection, name: string, fs: Fs, extra: Partial<ConstructorParameters<typeof JournalExporter>[0]> = {}) {
-  return new JournalExporter({ store, connection, name, signingKey: SEED, watermark: { fs, path: `/store/natsbat-${name}.watermark` }, ...extra });
+  return new JournalExporter({ store, connection, name, watermark: { fs, path: `/store/natsbat-${name}.watermark` }, ...extra });
 }
 
 async function outcome(p: Promise<unknown>): Promise<string> {
@@ -87,7 +87,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
   it(`INV-NATSBAT-EXPORT-COMPLETE: 10k signed events survive kills at random points (seed ${SEED_ENV}); the remote copy is complete, in order, duplicate-free and verifies with only the public key`, async () => {
     const rng = new SeededRng(SEED_ENV);
     const { store, fs } = await openStore({ signingKey: SEED });
-    await fill(store, 10_000);
+    const appended = await fill(store, 10_000);
     const name = freshName();
     const stream = `BATPAK_${name}`;
     const random = (lo: number, hi: number) => lo + rng.below(hi - lo);
@@ -124,7 +124,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     const live = new AbortController();
     const caughtUp = progressGate((p) => p.position.globalSequence === 11_000n);
     const follower = exporter(store, await nats(), name, fs).run(track({ signal: live.signal, follow: true, ...caughtUp.options }));
-    await fill(store, 1_000, { offset: 10_000 });
+    appended.push(...(await fill(store, 1_000, { offset: 10_000 })));
     await caughtUp.reached;
     live.abort();
     expect(await outcome(follower)).toBe('ERR_ABORTED');
@@ -135,8 +135,15 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     expect(remote).toHaveLength(11_000);
     const report = await verifyExported(nc, { stream, publicKeys: [store.publicKey!] });
     expect(report).toMatchObject({ intact: true, messagesChecked: 11_000, lastGlobalSequence: 11_000n, gaps: [], receiptFailures: [], duplicates: [] });
-    // Every remote receipt is also one the origin store accepts, field by field.
-    for (const e of remote.filter((_, i) => i % 997 === 0)) expect((await store.verifyReceipt(e.receipt)).status).toBe('signed');
+    // A sample across the commit groups: each remote receipt is the one append returned, signature and
+    // group proof included, and one the origin store accepts.
+    const sample = remote.filter((_, i) => i % 97 === 0 || i === remote.length - 1);
+    expect(sample.length).toBeGreaterThan(100);
+    for (const e of sample) {
+      expect(e.receipt).toEqual(appended[Number(e.receipt.globalSequence) - 1]);
+      expect(e.receipt.groupProof!.siblings.length).toBeGreaterThan(0);
+      expect((await store.verifyReceipt(e.receipt)).status).toBe('signed');
+    }
     // A clean restart finds nothing to do.
     const again = await exporter(store, nc, name, fs).run();
     expect(again).toMatchObject({ published: 0, position: { globalSequence: 11_000n, streamSequence: 11_000n } });
@@ -301,6 +308,51 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     expect(isNatsbatError(err, 'ERR_PAYLOAD_TOO_LARGE')).toBe(true);
     expect((err as { details: { eventId?: string } }).details.eventId).toBe(big.eventId);
     await expectExactPrefix(nc, `BATPAK_${name}`, store, 10);
+    await store.close();
+  });
+
+  it('INV-NATSBAT-RECEIPT-COVER: a signed store reopened without its key exports its original signed receipts, which verify with only the public key', async () => {
+    const signed = await openStore({ signingKey: SEED });
+    const appended = await fill(signed.store, 300, { group: 25 });
+    const publicKey = signed.store.publicKey!;
+    await signed.store.close();
+    const { store, fs } = await openStore({ fs: signed.fs });
+    expect(store.publicKey).toBeUndefined();
+    const name = freshName();
+    const stream = `BATPAK_${name}`;
+    const nc = await nats();
+    expect(await exporter(store, nc, name, fs).run()).toMatchObject({ published: 300 });
+    const remote = await readAll(nc, stream);
+    expect(remote.map((e) => e.receipt)).toEqual(appended);
+    expect(await verifyExported(nc, { stream, publicKeys: [publicKey] })).toMatchObject({ intact: true, messagesChecked: 300, receiptFailures: [] });
+    await store.close();
+  });
+
+  it('INV-NATSBAT-RECEIPT-COVER: events with receipt extensions and signing downgrades are exported as committed; the remote side sees the downgrade', async () => {
+    const note = new Uint8Array([7, 7]);
+    const signed = await openStore({ signingKey: SEED });
+    const appended = await fill(signed.store, 20, { group: 5 });
+    appended.push(await signed.store.append(new Coordinate('account:x', 'bank'), Deposited, { amount: 1 }, { extensions: { 'app.note': note } }));
+    const publicKey = signed.store.publicKey!;
+    await signed.store.close();
+    const offline = { publicKey, sign: (): Uint8Array => { throw new Error('HSM offline'); } };
+    const { store, fs } = await openStore({ fs: signed.fs, signer: offline, signingDowngradeAllowed: true, onWarning: () => undefined });
+    const downgraded = await fill(store, 6, { group: 3 });
+    appended.push(...downgraded);
+    const name = freshName();
+    const stream = `BATPAK_${name}`;
+    const nc = await nats();
+    expect(await exporter(store, nc, name, fs).run()).toMatchObject({ published: 27 });
+    const remote = await readAll(nc, stream);
+    expect(remote.map((e) => e.receipt)).toEqual(appended);
+    expect(remote[20]!.receipt.extensions?.get('app.note')).toEqual(note);
+    expect(remote.slice(21).every((e) => e.receipt.extensions?.has('batpak.signing.downgrade') === true)).toBe(true);
+    // Signed receipts verify with the public key; the downgraded (unsigned) ones are reported, not hidden.
+    const report = await verifyExported(nc, { stream, publicKeys: [publicKey] });
+    expect(report.receiptFailures.map((f) => f.eventId)).toEqual(downgraded.map((r) => r.eventId));
+    expect(report.receiptFailures.every((f) => f.reason.startsWith('signature:'))).toBe(true);
+    expect(report).toMatchObject({ messagesChecked: 27, danglingLinks: [], contentHashMismatches: [], malformed: [] });
+    for (const e of remote) expect(['signed', 'unsigned-accepted']).toContain((await store.verifyReceipt(e.receipt)).status);
     await store.close();
   });
 
