@@ -10,7 +10,6 @@ export const NATSBAT_ERROR_CODES = [
   'ERR_STREAM_BEHIND',
   'ERR_STREAM_CONFIG',
   'ERR_WATERMARK_INVALID',
-  'ERR_RECEIPT_UNAVAILABLE',
   'ERR_PAYLOAD_TOO_LARGE',
   'ERR_PUBLISH_FAILED',
   'ERR_READ_FAILED',
@@ -76,9 +75,6 @@ export class NatsbatError extends Error {
   }
   static WATERMARK_INVALID(message: string, options: Options = {}): NatsbatError {
     return new NatsbatError('ERR_WATERMARK_INVALID', message, options);
-  }
-  static RECEIPT_UNAVAILABLE(message: string, options: Options = {}): NatsbatError {
-    return new NatsbatError('ERR_RECEIPT_UNAVAILABLE', message, options);
   }
   static PAYLOAD_TOO_LARGE(message: string, options: Options = {}): NatsbatError {
     return new NatsbatError('ERR_PAYLOAD_TOO_LARGE', message, options);
