@@ -4,6 +4,7 @@
 
 import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type CompactOptions, type StoredEvent, type StoreOptions } from '../../src/index.js';
 import { FS_OPS, KillableFs, SeededRng, SimFs, type FaultKind, type FsOp, type InjectedFault } from '../../src/testing.js';
+import { ProcessFs } from './process-fs.js';
 
 export interface GauntletOptions {
   readonly seed: number;
@@ -338,8 +339,8 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
 
   // ---- recovery and the check ------------------------------------------------------------------------
 
-  let proc = new KillableFs(sim);
-  const open = () => Store.open({ ...base, fs: (proc = new KillableFs(sim)) });
+  let proc = new ProcessFs(new KillableFs(sim));
+  const open = () => Store.open({ ...base, fs: (proc = new ProcessFs(new KillableFs(sim))) });
 
   /** Reopens after a crash with faults off; a typed refusal is legal only when a corrupting fault explains it. */
   const reopen = async (): Promise<Store | undefined> => {
@@ -497,6 +498,9 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
       // Power loss after a seeded number of scheduler turns: mid-append, mid-compaction, mid-flush.
       for (let t = 0; t < turns; t++) await Promise.resolve();
       proc.kill();
+      if (options.trace === true) {
+        for (const f of sim.faults().filter((x) => x.epoch === crashes)) log(`  fault ${f.op}#${f.call} ${f.kind} ${f.path}${f.bytes === undefined ? '' : ` bytes=${f.bytes}`}`);
+      }
       const report = sim.crash({ tear: true });
       crashes++;
       log(`crash #${crashes} after ${turns} turns: ${report.files.map((f) => `${f.path} ${f.currentLength}->${f.keptLength}`).join(', ')}`);
