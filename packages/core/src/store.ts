@@ -234,6 +234,16 @@ export class Store {
     for (const s of log.segments) {
       if (s !== newest || opts.readOnly) segments.add(s.id, s.path, s.committedEnd);
     }
+    if (opts.readOnly && newest !== undefined) {
+      // Best effort: do not serve frames a crashed writer left only in the page cache. A read-only
+      // mount refuses the fsync; that is not a reason to refuse the read.
+      try {
+        const f = await fs.open(newest.path);
+        await f.fsync().finally(() => f.close());
+      } catch (err) {
+        opts.onWarning(`read-only open could not fsync ${newest.path}: ${(err as Error).message}`);
+      }
+    }
     if (!opts.readOnly) {
       let active;
       if (newest !== undefined && newest.header !== undefined) {
@@ -243,8 +253,11 @@ export class Store {
           if (newest.fileSize !== newest.committedEnd) {
             // Cut the torn tail (or an incomplete batch) so new frames never land behind it.
             await file.truncate(newest.committedEnd);
-            await file.fsync();
           }
+          // Make what recovery found durable before serving it: after a failed fsync (or a crash of
+          // a sync 'none' writer) the page cache may hold frames no fsync covered (GAUNTLET-BUG-3).
+          await file.fsync();
+          await fs.syncDir(dir);
         } catch (err) {
           await file?.close().catch(() => undefined);
           throw ioError(err, `cannot prepare ${newest.path} for appending`, { file: newest.path });

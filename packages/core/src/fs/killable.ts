@@ -1,6 +1,7 @@
 // KillableFs: one process's view of an Fs. kill() models the process dying: every later call through
 // the view (or a file it opened) fails, so a crashed store instance can never touch the disk again.
 
+import { dirname } from 'node:path';
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
 
 function dead(path: string): Error {
@@ -51,6 +52,7 @@ class KillableFile implements FsFile {
 export class KillableFs implements Fs {
   readonly #inner: Fs;
   #alive = true;
+  #tmpCounter = 0;
 
   constructor(inner: Fs) {
     this.#inner = inner;
@@ -98,9 +100,30 @@ export class KillableFs implements Fs {
     this.#check(path);
     return this.#inner.syncDir(path);
   }
+  /**
+   * Done step by step through this view (temp file, write, fsync, rename, directory fsync), so a
+   * process killed in the middle cannot finish publishing the file after its death.
+   */
   async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
     this.#check(path);
-    return this.#inner.writeFileAtomic(path, data);
+    const tmp = `${path}.tmp-${process.pid}-${++this.#tmpCounter}`;
+    const file = await this.open(tmp, { create: true, exclusive: true });
+    try {
+      await file.writeAt(0, data);
+      await file.fsync();
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      await this.remove(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    await file.close();
+    try {
+      await this.rename(tmp, path);
+    } catch (err) {
+      await this.remove(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    await this.syncDir(dirname(path));
   }
   async lock(path: string): Promise<FsLock> {
     this.#check(path);

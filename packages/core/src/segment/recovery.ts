@@ -109,6 +109,9 @@ export async function recoverLog(fs: Fs, list: readonly { readonly id: number; r
       throw corrupt(path, 0, `header names segment ${scan.header.segmentId}, file name says ${id}`);
     }
     const compacted = scan.header !== undefined && (scan.header.flags & SegmentFlags.COMPACTED) !== 0;
+    // A compacted segment may hold no events at all (a retention that dropped everything): the jump
+    // after it is compaction's, to be proven against its log (GAUNTLET-BUG-1).
+    if (compacted) lastInCompacted = true;
     if (scan.torn) discarded.push({ segmentId: id, offset: scan.validEnd, reason: 'torn-tail' });
     // Frames of a batch or of a signed group become visible only when complete; groups never straddle
     // segments, so anything pending at a segment's end is discarded.

@@ -1,5 +1,6 @@
 // A small shared/exclusive lock: verifyChain runs shared, compaction exclusive, so verification always
-// sees one consistent segment set (a concurrent compaction can never make it fail with not-found).
+// sees one consistent segment set. The check and the take happen in one synchronous step (GAUNTLET-BUG-2:
+// awaiting between them let two compactions in one tick both pass and destroy each other's output).
 
 export class SharedExclusiveLock {
   #shared = 0;
@@ -12,12 +13,13 @@ export class SharedExclusiveLock {
     for (const f of w) f();
   }
 
-  async #until(ready: () => boolean): Promise<void> {
-    while (!ready()) await new Promise<void>((r) => this.#waiters.push(r));
+  #wait(): Promise<void> {
+    return new Promise<void>((r) => this.#waiters.push(r));
   }
 
   async shared<T>(fn: () => Promise<T>): Promise<T> {
-    await this.#until(() => !this.#exclusive);
+    while (this.#exclusive) await this.#wait();
+    // No await between the check above and this line.
     this.#shared++;
     try {
       return await fn();
@@ -28,7 +30,8 @@ export class SharedExclusiveLock {
   }
 
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    await this.#until(() => !this.#exclusive && this.#shared === 0);
+    while (this.#exclusive || this.#shared > 0) await this.#wait();
+    // No await between the check above and this line.
     this.#exclusive = true;
     try {
       return await fn();
