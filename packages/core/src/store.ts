@@ -22,7 +22,7 @@ import { LOCK_FILE, segmentFileName } from './segment/format.js';
 import { encodeEventFrame, encodeSealFrame, EventFlags } from './segment/frame.js';
 import { receiptCover } from './receipt/cover.js';
 import { checkSeals, leafOfFrame } from './receipt/seal-check.js';
-import { findSeal, signedReceipt } from './receipt/original.js';
+import { findSeal, GroupCache, rebuildGroup, signedReceipt } from './receipt/original.js';
 import { signerFromSeed, signGroup, type ReceiptSigner, type SignedGroup } from './receipt/sign.js';
 import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from './receipt/verify.js';
 import { GroupCommitter, type PreparedGroup } from './segment/group-commit.js';
@@ -101,6 +101,8 @@ export class Store {
   /** What committed compactions removed (from their records): explains gaps, verifies pruned seals. */
   readonly #removed: RemovedSet;
   readonly #maintenance = new SharedExclusiveLock();
+  /** Rebuilt commit groups for receipt(): cleared when compaction moves frames. */
+  readonly #groups = new GroupCache();
   /** The entries of compaction.log (committed compactions). */
   #compactionEntries: CompactionEntry[];
   /** Set when a compaction committed on disk but could not finish in-process: the next open finishes it. */
@@ -641,6 +643,8 @@ export class Store {
       removedLeaf: (g: number) => this.#removed.bySequence(g)?.leaf,
       baseReceipt,
     };
+    const cached = this.#groups.find(current);
+    if (cached !== undefined) return signedReceipt(current, cached, members);
     let entry = current;
     let seal;
     try {
@@ -652,7 +656,9 @@ export class Store {
       entry = now;
       seal = await findSeal(this.#segments, entry);
     }
-    return signedReceipt(entry, seal, members);
+    const group = rebuildGroup(entry, seal, members);
+    this.#groups.add(group);
+    return signedReceipt(entry, group, members);
   }
 
   /**
@@ -971,6 +977,7 @@ export class Store {
       }
     }
     this.#index.replaceWith(next);
+    this.#groups.clear();
     for (const id of sourceIds) void this.#segments.remove(id);
     this.#segments.add(mergedId, mergedPath, out.size);
     this.#removed.addEntry(entry, true);

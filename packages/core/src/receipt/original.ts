@@ -9,7 +9,7 @@ import { decodeFrameBody, readFrameHeader, type SealFrame } from '../segment/fra
 import type { SegmentSet } from '../segment/set.js';
 import type { AppendReceipt } from '../types.js';
 import { coverLeaf, receiptCover } from './cover.js';
-import { merkleTree } from './merkle.js';
+import { merkleTree, type MerkleTree } from './merkle.js';
 
 const CHUNK = 64 * 1024;
 
@@ -62,8 +62,44 @@ export interface GroupMembers {
   readonly baseReceipt: (e: IndexEntry) => AppendReceipt;
 }
 
-/** The event's receipt with its original group signature and proof. */
-export function signedReceipt(entry: IndexEntry, seal: SealFrame, members: GroupMembers): AppendReceipt {
+/** A rebuilt group: its seal and Merkle tree. A committed group never changes, so it can be reused. */
+export interface RebuiltGroup {
+  readonly segmentId: number;
+  readonly seal: SealFrame;
+  readonly tree: MerkleTree;
+}
+
+/** Small LRU of rebuilt groups: exporting a group of n events rebuilds its tree once, not n times. */
+export class GroupCache {
+  readonly #groups: RebuiltGroup[] = [];
+  readonly #max: number;
+
+  constructor(max = 16) {
+    this.#max = max;
+  }
+
+  find(entry: IndexEntry): RebuiltGroup | undefined {
+    const i = this.#groups.findIndex(
+      (g) => g.segmentId === entry.segmentId && g.seal.firstSequence <= entry.globalSequence && entry.globalSequence <= g.seal.lastSequence,
+    );
+    if (i === -1) return undefined;
+    const [g] = this.#groups.splice(i, 1);
+    this.#groups.push(g!);
+    return g;
+  }
+
+  add(g: RebuiltGroup): void {
+    this.#groups.push(g);
+    if (this.#groups.length > this.#max) this.#groups.shift();
+  }
+
+  clear(): void {
+    this.#groups.length = 0;
+  }
+}
+
+/** Rebuilds the group's tree from its members and checks it against the seal's root. */
+export function rebuildGroup(entry: IndexEntry, seal: SealFrame, members: GroupMembers): RebuiltGroup {
   const leaves: Uint8Array[] = [];
   for (let g = seal.firstSequence; g <= seal.lastSequence; g++) {
     const e = members.bySequence(g);
@@ -77,10 +113,15 @@ export function signedReceipt(entry: IndexEntry, seal: SealFrame, members: Group
   if (!bytesEqual(tree.root, seal.root)) {
     throw new BatpakError('ERR_CORRUPT_SEGMENT', `the seal over event ${entry.eventId}'s group does not match its events`, { details: { eventId: entry.eventId } });
   }
+  return { segmentId: entry.segmentId, seal, tree };
+}
+
+/** The event's receipt with its group's original signature and its own proof. */
+export function signedReceipt(entry: IndexEntry, group: RebuiltGroup, members: GroupMembers): AppendReceipt {
   return {
     ...members.baseReceipt(entry),
-    signature: new Uint8Array(seal.signature),
-    keyId: toHex(seal.keyId),
-    groupProof: tree.proof(entry.globalSequence - seal.firstSequence),
+    signature: new Uint8Array(group.seal.signature),
+    keyId: toHex(group.seal.keyId),
+    groupProof: group.tree.proof(entry.globalSequence - group.seal.firstSequence),
   };
 }
