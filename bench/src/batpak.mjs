@@ -1,5 +1,4 @@
-// The system under test: @batpak/core Store opened as a user would (defaults: sync 'always'), in three flavours
-// (unsigned, signed with an ed25519 seed, payload encryption), appending 256 B raw events.
+// The system under test: @batpak/core Store as a user opens it (sync 'always'), unsigned, signed or with payload encryption, appending 256 B raw events.
 // Invariant: only the public API is used; the Fs is RealFs behind a counting wrapper, so fsyncs/event is measured.
 
 import { randomBytes } from 'node:crypto';

@@ -1,6 +1,5 @@
-// The append contenders of scenarios 1 and 2: batpak flavours, the peers and the raw fs ceilings, one table.
-// Invariant: every contender has the same shape { id, label, durable, writers, load(), open(dir, payload) },
-// so the driver, the interleaving and the syscall probe treat them alike; a peer that cannot load is kept with its reason.
+// The append contenders of scenarios 1 and 2 in one table: batpak flavours, the peers and the raw fs ceilings.
+// Invariant: every contender has one shape { id, label, durable, writers, load(), open(dir, payload) }; one that cannot load keeps its reason.
 
 import * as batpak from './batpak.mjs';
 import * as rawFs from './peers/raw-fs.mjs';

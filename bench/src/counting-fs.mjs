@@ -1,6 +1,5 @@
-// An Fs for @batpak/core that forwards to RealFs and counts fsyncs and gathered writes.
-// Invariant: behaviour is RealFs's exactly (every call forwarded, same results and errors); only counters are added,
-// so the "durable" column for batpak is a measured count of fdatasync calls, not a reading of the docs.
+// An Fs for @batpak/core that forwards to RealFs and counts (and times) fsyncs and gathered writes: batpak's fsyncs/event is measured.
+// Invariant: behaviour is RealFs's exactly (every call forwarded, same results and errors); only counters are added.
 
 import { performance } from 'node:perf_hooks';
 import { RealFs } from '@batpak/core';

@@ -1,5 +1,4 @@
-// Measurement harness: concurrent writer loops against a deadline, and round-robin interleaving of cells with a
-// warm-up, so every contender sees the same machine state (noise, page cache, other tenants) in every round.
+// Measurement harness: concurrent writer loops against a deadline, and round-robin interleaving of cells after a warm-up round.
 // Invariant: setup and teardown (open, close, directory removal) are never inside a timed region.
 
 import { performance } from 'node:perf_hooks';

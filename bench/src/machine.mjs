@@ -1,5 +1,4 @@
-// What the numbers ran on: CPU, memory, kernel, the filesystem under os.tmpdir(), Node, the core commit, the
-// peers' versions, and the load average before and after (the machine is shared: load says how noisy it was).
+// What the numbers ran on: CPU, memory, kernel, tmpdir's filesystem, Node, core commit and build, peers' versions, load average before and after.
 // Invariant: only reads; a fact that cannot be read is recorded as null, never guessed.
 
 import { cpus, totalmem, release, platform, tmpdir, loadavg, hostname } from 'node:os';

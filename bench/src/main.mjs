@@ -1,7 +1,5 @@
-// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction]`: runs the scenarios in one
-// process, prints the table, writes bench/results.json (issue 10's shape) and bench/results-detail.json (every run).
-// Invariant: a peer or scenario that fails is reported (null, with the reason) and the rest still runs; scratch
-// directories live under os.tmpdir() and are removed at exit.
+// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction]`: runs the scenarios, prints the table, writes results.
+// Invariant: a peer or scenario that fails is reported (null, with the reason) and the rest still runs; scratch dirs under os.tmpdir() are removed at exit.
 
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -49,8 +47,8 @@ for (const [k, v] of Object.entries(peerVersions)) log(`  peer ${k}: ${v ?? 'not
 
 const out = {};
 const errors = {};
-async function step(name, title, fn) {
-  if (!wants(name)) return;
+async function step(name, title, fn, always = false) {
+  if (!always && !wants(name)) return;
   log(`\n-- ${title}`);
   const t0 = Date.now();
   try {
@@ -76,7 +74,7 @@ if (wants('verify') || wants('reads')) {
     });
     log(`  ${r.events} events, ${(r.diskBytes / 1e6).toFixed(0)} MB in ${r.segments} segments: appended in ${r.appendSeconds.toFixed(1)} s (${Math.round(r.events / r.appendSeconds)} events/s), sync ${r.syncSeconds.toFixed(2)} s`);
     return r;
-  });
+  }, true); // the verify and reads scenarios need the store, whatever --only names
   if (out.big !== undefined) {
     await step('verify', 'verifyChain and cold open of the big store', () => verifyScenario(cfg, out.big, bigDir, log));
     await step('reads', 'get / query latency and read throughput on the big store', () => readsScenario(cfg, out.big, bigDir, log));

@@ -1,11 +1,12 @@
-// Profiling helper: runs one core hot path alone so `node --cpu-prof` attributes its time, e.g.
-//   node --cpu-prof --cpu-prof-dir=bench/profiles bench/src/profile.mjs open 100000
-// Invariant: the store is built first, outside the part worth reading (the profile shows it as buildStore frames).
+// Profiling helper: runs one core hot path alone so `node --cpu-prof` attributes its time to core's functions.
+// Invariant: a store the mode needs is built first, outside the part worth reading (it shows up as buildStore frames).
 
+// Usage: node --cpu-prof --cpu-prof-dir=/tmp/prof bench/src/profile.mjs MODE N, with MODE append64|signed64|encrypted64|batch100
+// (N = milliseconds) or open|verify|scan|get (N = events in the store it builds first).
 import { performance } from 'node:perf_hooks';
 import { Store } from '@batpak/core';
 import { buildStore } from './scenarios/store-build.mjs';
-import { openSingle } from './batpak.mjs';
+import { openSingle, openBatch100 } from './batpak.mjs';
 import { driveWriters } from './harness.mjs';
 import { freshDir, removeAll } from './tmp.mjs';
 
@@ -13,7 +14,13 @@ const [what = 'open', nArg = '100000'] = process.argv.slice(2);
 const n = Number(nArg);
 const t = () => performance.now();
 
-if (what === 'append64' || what === 'signed64' || what === 'encrypted64') {
+if (what === 'batch100') {
+  // One writer, appendBatch of 100 durable events per call: the batch path alone (n = milliseconds).
+  const h = await openBatch100(freshDir(what), Buffer.alloc(256, 1), 'unsigned');
+  const r = await driveWriters(h, 1, n);
+  console.log(`${what}: ${Math.round(r.rate)} events/s over ${n} ms`);
+  await h.close();
+} else if (what === 'append64' || what === 'signed64' || what === 'encrypted64') {
   const flavour = { append64: 'unsigned', signed64: 'signed', encrypted64: 'encrypted' }[what];
   const h = await openSingle(freshDir(what), Buffer.alloc(256, 1), flavour);
   const r = await driveWriters(h, 64, n);

@@ -1,6 +1,5 @@
-// hypercore 11 peer: the signed append-only log users compare with. Its appends are written to RocksDB's WAL
-// but NOT fsynced per append (anchors.md 6), so every figure from it is labelled "not fsynced per append".
-// Invariant: loaded lazily; when it cannot load, load() says why and the suite reports null.
+// hypercore 11 peer: the signed append-only log users compare with; its appends reach RocksDB's WAL but are NOT fsynced (anchors.md § 6).
+// Invariant: loaded lazily, labelled "not fsynced per append" everywhere; when it cannot load, load() says why and the suite reports null.
 
 import { pkgVersion } from '../pkg-version.mjs';
 

@@ -1,5 +1,4 @@
-// lmdb-js peer (optional): puts issued in one turn share a transaction; `await db.flushed` waits for its fdatasync,
-// which makes it the strongest durable group-commit peer measured in anchors.md.
+// lmdb-js peer (optional): puts of one turn share a transaction and `await db.flushed` waits for its fdatasync (the strongest durable peer in anchors.md).
 // Invariant: loaded lazily; when it cannot load, load() says why and the suite reports null.
 
 import { pkgVersion } from '../pkg-version.mjs';

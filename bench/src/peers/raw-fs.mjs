@@ -1,5 +1,4 @@
-// The physical ceilings from node:fs: one append + fdatasync per record, and a group committer that hands each
-// drained queue to the kernel in one writev followed by one fdatasync.
+// The physical ceilings from node:fs: append + fdatasync per record, and a group committer (one writev + one fdatasync per drained queue).
 // Invariant: both are durable when the call returns/resolves (a record is fdatasynced before its caller continues).
 
 import { openSync, writeSync, fdatasyncSync, closeSync } from 'node:fs';

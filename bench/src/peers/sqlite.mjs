@@ -1,5 +1,4 @@
-// better-sqlite3 peer: WAL with synchronous=FULL and one INSERT per transaction (the durable per-event equivalent),
-// plus 100 INSERTs per transaction as the batch equivalent.
+// better-sqlite3 peer: WAL, synchronous=FULL, one INSERT per transaction (the durable per-event equivalent), and 100 per transaction (the batch one).
 // Invariant: loaded lazily; when the native module is missing or fails to load, load() says why and the suite reports null.
 
 import { createRequire } from 'node:module';

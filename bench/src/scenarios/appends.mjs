@@ -1,6 +1,5 @@
-// Scenarios 1 and 2: durable appends/s of 256 B events at 1, 8 and 64 concurrent writers, batpak flavours beside
-// the peers and the raw fs ceilings, interleaved round-robin in one process.
-// Invariant: every cell gets a fresh directory, the same payload bytes and the same time box; figures are medians.
+// Scenarios 1 and 2: durable appends/s of 256 B events at 1, 8 and 64 writers — batpak flavours, peers, raw fs ceilings — interleaved in one process.
+// Invariant: every cell gets a fresh directory, the same payload bytes and the same time box; figures are medians over rounds.
 
 import { CONTENDERS } from '../contenders.mjs';
 import { interleave, runAppendCell } from '../harness.mjs';

@@ -1,6 +1,5 @@
-// Scenario 5: compaction throughput — 'merge' of every sealed segment, and 'retention' dropping half the events —
-// on a copy of one template store per run, so every run compacts the same bytes.
-// Invariant: the template is built once with small segments (many sealed ones); copying and opening are untimed.
+// Scenario 5: compaction throughput — 'merge' of every sealed segment, and 'retention' dropping half — on a fresh copy of one template per run.
+// Invariant: every run compacts the same bytes (~16 sealed segments); building, copying and opening are untimed.
 
 import { cpSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,5 @@
 // Scenario 4: get and query latency (p50/p99) and read throughput on the big store, opened once.
-// Invariant: ids and entities are drawn with a fixed-seed generator, so every round and every run asks for the same
-// reads; each round's percentiles are computed alone and the figure is the median over rounds.
+// Invariant: reads are drawn with a fixed-seed generator (same reads every run); percentiles are per round, the figure is their median.
 
 import { performance } from 'node:perf_hooks';
 import { Store } from '@batpak/core';

@@ -1,5 +1,4 @@
-// Builds a large store fast for the read-side scenarios: appendBatch of 4096-event batches, several in flight,
-// sync 'none' for the build and one sync() at the end (build speed is reported, but it is not a durable figure).
+// Builds a large store fast for the read-side scenarios: appendBatch of 4096-event batches, sync 'none', one sync() at the end (not a durable figure).
 // Invariant: payloads differ per event (an index is written into each), so every content hash and link is distinct.
 
 import { performance } from 'node:perf_hooks';

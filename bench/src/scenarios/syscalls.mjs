@@ -1,5 +1,4 @@
-// The "durable" column as a measured fact: each contender runs N appends in a child process under strace -f,
-// and again with 0 appends; the difference in fsync-family and write-family calls, divided by N, is per event.
+// The "durable" column as a measured fact: N appends per contender in a child under strace -f, minus an empty open/close, divided by N.
 // Invariant: skipped (and said so) when strace is missing or cannot trace; never changes the throughput figures.
 
 import { spawnSync } from 'node:child_process';

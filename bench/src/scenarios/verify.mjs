@@ -1,5 +1,4 @@
-// Scenario 3: verifyChain() MB/s (of payload) and events/s over the big store of 1 KiB events, and the cold open
-// time of that store, in a fresh process (cold JIT) and in this one (warm JIT).
+// Scenario 3: verifyChain() MB/s (of payload) and events/s over the big 1 KiB-event store, and its cold open time (fresh process and this one).
 // Invariant: every verifyChain run must report an intact chain over every event, or the figure is refused.
 
 import { spawnSync } from 'node:child_process';
