@@ -1,25 +1,10 @@
 // Event ids: 16 bytes, UUIDv7 (48-bit ms timestamp, version 7, RFC variant, random rest) as in Rust
 // batpak; an idempotency key derives its id deterministically, so a repeat resolves to the same event.
 
-import { randomFillSync } from 'node:crypto';
 import { blake3 } from './crypto/blake3.js';
+import { randomBytes } from './crypto/random.js';
 import { BatpakError } from './errors.js';
 import { toHex } from './encoding/hex.js';
-
-const POOL_SIZE = 4096;
-const pool = new Uint8Array(POOL_SIZE);
-let poolOffset = POOL_SIZE;
-
-function randomBytes10(): Uint8Array {
-  // Refill a pool: one getrandom call per ~400 ids instead of one per id.
-  if (poolOffset + 10 > POOL_SIZE) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const out = pool.subarray(poolOffset, poolOffset + 10);
-  poolOffset += 10;
-  return out;
-}
 
 /** A fresh UUIDv7 event id for the given wall-clock milliseconds. */
 export function newEventId(nowMs: number): Uint8Array {
@@ -29,7 +14,7 @@ export function newEventId(nowMs: number): Uint8Array {
     id[i] = ms % 256;
     ms = Math.floor(ms / 256);
   }
-  id.set(randomBytes10(), 6);
+  id.set(randomBytes(10), 6);
   id[6] = 0x70 | (id[6]! & 0x0f);
   id[8] = 0x80 | (id[8]! & 0x3f);
   return id;

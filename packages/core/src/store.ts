@@ -601,7 +601,7 @@ export class Store {
     if (this.#signer === undefined || events.length === 0) return undefined;
     for (const ev of events) ev.flags |= EventFlags.SEALED;
     try {
-      return signGroup(this.#signer, events.map((ev) => receiptCover(this.#coverOf(ev))));
+      return signGroup(this.#signer, events.map((ev) => receiptCover(this.#coverOf(ev), ev.draft.id)));
     } catch (err) {
       const failure = err instanceof BatpakError ? err : new BatpakError('ERR_SIGNING_FAILED', String(err), { cause: err });
       if (!this.#opts.signingDowngradeAllowed) return failure;

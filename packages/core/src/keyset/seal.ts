@@ -1,8 +1,8 @@
 // Sealing and opening payloads: the one path every writer and reader of encrypted payloads uses
 // (INV-KEY-AWARE-READS). Content hashes cover the ciphertext, so chain and receipts survive a shred.
 
-import { randomFillSync } from 'node:crypto';
 import { blake3 } from '../crypto/blake3.js';
+import { randomBytes } from '../crypto/random.js';
 import { xchachaOpen, xchachaSeal } from '../crypto/aead.js';
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../index/entry.js';
@@ -17,8 +17,7 @@ export function sealDraft(keyset: Keyset, draft: EventDraft): void {
   if (isReservedCategory(draft.kind >>> 12)) return;
   const scope = scopeOf(keyset.granularity, draft.entity, draft.kind, draft.id);
   const { generation, key } = keyset.keyFor(scope);
-  const nonce = new Uint8Array(24);
-  randomFillSync(nonce);
+  const nonce = randomBytes(24);
   const sealed = xchachaSeal(key, nonce, draft.payload, payloadAad(draft.entity, draft.scope, draft.kind, draft.id));
   draft.payload = sealed;
   draft.contentHash = blake3(sealed);

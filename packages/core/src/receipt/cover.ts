@@ -17,21 +17,10 @@ export type CoverFields = Pick<
   'eventId' | 'globalSequence' | 'entitySequence' | 'kind' | 'coordinate' | 'contentHash' | 'prevHash' | 'committedAt' | 'extensions'
 >;
 
-function u32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
-  return b;
-}
+const MAX_U64 = (1n << 64n) - 1n;
 
-function u64(n: bigint): Uint8Array {
-  if (n < 0n || n >= 1n << 64n) throw new BatpakError('ERR_INVALID_RECEIPT', 'a receipt counter is outside u64');
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, n);
-  return b;
-}
-
-function lengthPrefixed(s: Uint8Array): Uint8Array[] {
-  return [u32(s.length), s];
+function checkU64(n: bigint): void {
+  if (n < 0n || n > MAX_U64) throw new BatpakError('ERR_INVALID_RECEIPT', 'a receipt counter is outside u64');
 }
 
 /** Byte-wise order of UTF-8 keys (what Rust's BTreeMap<String, _> does). */
@@ -43,26 +32,62 @@ function byteOrder(a: string, b: string): number {
  * cover = "batpak.receipt.v1\0" ‖ eventId(16) ‖ globalSequence u64be ‖ entitySequence u64be ‖
  *         kind u16be ‖ committedAt u64be ‖ u32be len ‖ entity ‖ u32be len ‖ scope ‖ prevHash(32) ‖
  *         contentHash(32) ‖ u32be count ‖ for each extension, keys byte-sorted: u32be len ‖ key ‖ u32be len ‖ value
+ *
+ * Written into one buffer sized up front: it runs once per event of every signed commit group.
+ * `idBytes` may be passed to skip parsing the hex id.
  */
-export function receiptCover(r: CoverFields): Uint8Array {
-  const kind = new Uint8Array(2);
-  new DataView(kind.buffer).setUint16(0, kindToRaw(r.kind));
-  const parts: Uint8Array[] = [
-    COVER_DOMAIN,
-    fromHex(r.eventId, 'eventId'),
-    u64(r.globalSequence),
-    u64(r.entitySequence),
-    kind,
-    u64(r.committedAt),
-    ...lengthPrefixed(utf8.encode(r.coordinate.entity)),
-    ...lengthPrefixed(utf8.encode(r.coordinate.scope)),
-    r.prevHash,
-    r.contentHash,
-  ];
-  const ext = r.extensions === undefined ? [] : [...r.extensions.entries()].sort(([a], [b]) => byteOrder(a, b));
-  parts.push(u32(ext.length));
-  for (const [k, v] of ext) parts.push(...lengthPrefixed(utf8.encode(k)), ...lengthPrefixed(v));
-  return new Uint8Array(Buffer.concat(parts));
+export function receiptCover(r: CoverFields, idBytes?: Uint8Array): Uint8Array {
+  checkU64(r.globalSequence);
+  checkU64(r.entitySequence);
+  checkU64(r.committedAt);
+  const id = idBytes ?? fromHex(r.eventId, 'eventId');
+  const entity = utf8.encode(r.coordinate.entity);
+  const scope = utf8.encode(r.coordinate.scope);
+  const ext = r.extensions === undefined || r.extensions.size === 0 ? [] : [...r.extensions.entries()].sort(([a], [b]) => byteOrder(a, b));
+  const extKeys = ext.map(([k]) => utf8.encode(k));
+  let size = COVER_DOMAIN.length + 16 + 8 + 8 + 2 + 8 + 4 + entity.length + 4 + scope.length + 32 + 32 + 4;
+  ext.forEach(([, v], i) => (size += 8 + extKeys[i]!.length + v.length));
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  let p = 0;
+  out.set(COVER_DOMAIN, p);
+  p += COVER_DOMAIN.length;
+  out.set(id, p);
+  p += 16;
+  dv.setBigUint64(p, r.globalSequence);
+  p += 8;
+  dv.setBigUint64(p, r.entitySequence);
+  p += 8;
+  dv.setUint16(p, kindToRaw(r.kind));
+  p += 2;
+  dv.setBigUint64(p, r.committedAt);
+  p += 8;
+  dv.setUint32(p, entity.length);
+  p += 4;
+  out.set(entity, p);
+  p += entity.length;
+  dv.setUint32(p, scope.length);
+  p += 4;
+  out.set(scope, p);
+  p += scope.length;
+  out.set(r.prevHash, p);
+  p += 32;
+  out.set(r.contentHash, p);
+  p += 32;
+  dv.setUint32(p, ext.length);
+  p += 4;
+  ext.forEach(([, v], i) => {
+    const k = extKeys[i]!;
+    dv.setUint32(p, k.length);
+    p += 4;
+    out.set(k, p);
+    p += k.length;
+    dv.setUint32(p, v.length);
+    p += 4;
+    out.set(v, p);
+    p += v.length;
+  });
+  return out;
 }
 
 /** Merkle leaf of a cover: blake3(0x00 ‖ cover). */

@@ -116,11 +116,15 @@ export async function recoverLog(fs: Fs, list: readonly { readonly id: number; r
     // Frames of a batch or of a signed group become visible only when complete; groups never straddle
     // segments, so anything pending at a segment's end is discarded.
     let pending: RecoveredEvent[] = [];
+    // How many pending events carry the sealed flag: a counter, not a scan per frame (a 4096-event
+    // batch made that quadratic).
+    let pendingSealed = 0;
     let pendingStart = -1;
     let committedEnd = scan.header === undefined ? 0 : scan.validEnd;
     const discardPending = (reason: DiscardedRange['reason']) => {
       if (pending.length > 0) discarded.push({ segmentId: id, offset: pendingStart, reason });
       pending = [];
+      pendingSealed = 0;
       pendingStart = -1;
     };
     const commit = (ev: RecoveredEvent) => {
@@ -151,7 +155,7 @@ export async function recoverLog(fs: Fs, list: readonly { readonly id: number; r
         continue;
       }
       if (frame.type === 1) {
-        const covered = pending.filter((e) => (e.frame.flags & EventFlags.SEALED) !== 0);
+        const covered = pendingSealed === pending.length ? pending : pending.filter((e) => (e.frame.flags & EventFlags.SEALED) !== 0);
         if (
           covered.length !== frame.count ||
           covered.length !== pending.length ||
@@ -169,6 +173,7 @@ export async function recoverLog(fs: Fs, list: readonly { readonly id: number; r
         }
         seals.push(seal);
         pending = [];
+        pendingSealed = 0;
         pendingStart = -1;
         continue;
       }
@@ -195,16 +200,18 @@ export async function recoverLog(fs: Fs, list: readonly { readonly id: number; r
         discardPending('incomplete-batch');
         batchFirst = -1;
       }
-      if (!sealed && pending.some((e) => (e.frame.flags & EventFlags.SEALED) !== 0)) {
+      if (!sealed && pendingSealed > 0) {
         // An unsealed event after sealed ones: the earlier group never got its seal.
         discardPending('unsealed-group');
       }
       if (pending.length === 0) pendingStart = sf.offset;
       pending.push(ev);
+      if (sealed) pendingSealed++;
       if (b !== undefined && batchSeen === b.count) batchFirst = -1;
       if (!sealed && batchFirst === -1) {
         for (const p of pending) commit(p);
         pending = [];
+        pendingSealed = 0;
         pendingStart = -1;
       }
     }
