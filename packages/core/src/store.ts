@@ -21,7 +21,7 @@ import { eventIdToString, newEventId } from './id.js';
 import { LOCK_FILE, segmentFileName } from './segment/format.js';
 import { encodeEventFrame, encodeSealFrame, EventFlags } from './segment/frame.js';
 import { receiptCover } from './receipt/cover.js';
-import { checkSeals, leafOfFrame } from './receipt/seal-check.js';
+import { SealChecker } from './receipt/seal-check.js';
 import { findSeal, GroupCache, rebuildGroup, signedReceipt } from './receipt/original.js';
 import { signerFromSeed, signGroup, type ReceiptSigner, type SignedGroup } from './receipt/sign.js';
 import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from './receipt/verify.js';
@@ -737,13 +737,10 @@ export class Store {
       removedHashes: this.#removed.hashes(),
       signal: options.signal,
       onProgress: options.onProgress,
-      ...(this.#verifyKeys().length === 0
-        ? {}
-        : {
-            leafOf: leafOfFrame,
-            checkSignatures: (events, seals) =>
-              checkSeals(events, seals, { keys: this.#verifyKeys(), requireSealed: this.#opts.signingPolicy === 'required', removedLeaf }),
-          }),
+      seals:
+        this.#verifyKeys().length === 0
+          ? undefined
+          : new SealChecker({ keys: this.#verifyKeys(), requireSealed: this.#opts.signingPolicy === 'required', removedLeaf }),
     });
   }
 

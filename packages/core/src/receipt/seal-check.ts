@@ -1,12 +1,11 @@
-// Checks persisted group seals during verifyChain: recomputes each group's Merkle root from the frames on
-// disk and verifies its signature, so rewriting any signed event (even an entity's last) is detected.
+// Checks persisted group seals while verifyChain streams the log: recomputes each group's Merkle root
+// from the frames on disk and verifies its signature, so rewriting any signed event (even an entity's
+// last) is detected. Streaming: only the open group's leaves are held, never the whole log.
 
 import { verify as ed25519Verify } from '../crypto/ed25519.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
-import type { DiskEvent, DiskSeal } from '../chain/verify.js';
-import { EventFlags } from '../segment/frame.js';
+import { EventFlags, type EventFrame, type SealFrame } from '../segment/frame.js';
 import { coverLeaf, groupMessage, keyIdOf, receiptCover } from './cover.js';
-import type { EventFrame } from '../segment/frame.js';
 import { merkleTree } from './merkle.js';
 import { coverFieldsOfFrame } from './sign.js';
 
@@ -21,47 +20,58 @@ export interface SealCheckOptions {
 
 /** The Merkle leaf of a stored event's receipt cover (what its group's seal covers). */
 export function leafOfFrame(frame: EventFrame): Uint8Array {
-  return coverLeaf(receiptCover(coverFieldsOfFrame(frame)));
+  return coverLeaf(receiptCover(coverFieldsOfFrame(frame), frame.id));
 }
 
-/** Ids of events whose seal is missing, from an unknown key, or does not verify. */
-export function checkSeals(events: readonly DiskEvent[], seals: readonly DiskSeal[], options: SealCheckOptions): string[] {
-  const bySequence = new Map<number, DiskEvent>();
-  for (const e of events) bySequence.set(e.globalSequence, e);
-  const keysById = new Map(options.keys.map((k) => [keyIdOf(k), k]));
-  const failed = new Set<string>();
-  const covered = new Set<string>();
+export class SealChecker {
+  readonly #opts: SealCheckOptions;
+  readonly #keysById: Map<string, Uint8Array>;
+  /** Sealed events seen since the last seal, by global sequence. */
+  #open = new Map<number, { eventId: string; leaf: Uint8Array }>();
+  readonly #failed: string[] = [];
 
-  for (const seal of seals) {
-    const s = seal.frame;
-    const group: DiskEvent[] = [];
+  constructor(options: SealCheckOptions) {
+    this.#opts = options;
+    this.#keysById = new Map(options.keys.map((k) => [keyIdOf(k), k]));
+  }
+
+  /** A committed event, in log order. */
+  event(frame: EventFrame, eventId: string): void {
+    const sealed = (frame.flags & EventFlags.SEALED) !== 0;
+    if (sealed) this.#open.set(frame.globalSequence, { eventId, leaf: leafOfFrame(frame) });
+    else if (this.#opts.requireSealed && frame.kind >>> 12 !== 0) this.#failed.push(eventId);
+  }
+
+  /** A seal frame: verifies the group it names from the leaves seen (and recorded removals). */
+  seal(s: SealFrame): void {
+    const members: string[] = [];
     const leaves: Uint8Array[] = [];
     let complete = s.lastSequence - s.firstSequence + 1 === s.count && s.count > 0;
     for (let g = s.firstSequence; complete && g <= s.lastSequence; g++) {
-      const ev = bySequence.get(g);
-      if (ev !== undefined && (ev.flags & EventFlags.SEALED) !== 0 && ev.leaf !== undefined) {
-        group.push(ev);
-        leaves.push(ev.leaf);
+      const seen = this.#open.get(g);
+      if (seen !== undefined) {
+        members.push(seen.eventId);
+        leaves.push(seen.leaf);
+        this.#open.delete(g);
         continue;
       }
-      // A member removed by compaction still counts through the leaf its record kept.
-      const leaf = ev === undefined ? options.removedLeaf?.(g) : undefined;
+      const leaf = this.#opts.removedLeaf?.(g);
       if (leaf === undefined) complete = false;
       else leaves.push(leaf);
     }
-    for (const ev of group) covered.add(ev.eventId);
-    const key = keysById.get(toHex(s.keyId));
+    const key = this.#keysById.get(toHex(s.keyId));
     let ok = complete && key !== undefined;
     if (ok) {
       const root = merkleTree(leaves).root;
       ok = bytesEqual(root, s.root) && ed25519Verify(key!, groupMessage(root), s.signature);
     }
-    if (!ok) for (const ev of group) failed.add(ev.eventId);
+    if (!ok) this.#failed.push(...members);
   }
-  for (const ev of events) {
-    const sealed = (ev.flags & EventFlags.SEALED) !== 0;
-    if (sealed && !covered.has(ev.eventId)) failed.add(ev.eventId);
-    if (!sealed && options.requireSealed && ev.kind >>> 12 !== 0) failed.add(ev.eventId);
+
+  /** Ids of events whose seal is missing, from an unknown key, or does not verify. */
+  finish(): string[] {
+    for (const { eventId } of this.#open.values()) this.#failed.push(eventId);
+    this.#open.clear();
+    return this.#failed;
   }
-  return events.filter((e) => failed.has(e.eventId)).map((e) => e.eventId);
 }
