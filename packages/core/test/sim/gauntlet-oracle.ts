@@ -10,8 +10,6 @@ export interface GauntletOptions {
   readonly seed: number;
   /** Keep a step log and return it (printed on failure by the drivers). */
   readonly trace?: boolean;
-  /** Fail on known, reported bugs too (default: env BATPAK_GAUNTLET_STRICT=1). */
-  readonly strict?: boolean;
 }
 
 export interface GauntletResult {
@@ -36,8 +34,6 @@ export interface GauntletResult {
   readonly verifies: number;
   /** Events observed dropped or tombstoned by compaction at a check: its legal effects did happen. */
   readonly compactedAway: number;
-  /** Seeds ended by a known, reported bug (GAUNTLET.md § Bugs found) instead of failing. */
-  readonly knownBugs: number;
   readonly encrypted: boolean;
   readonly signed: boolean;
 }
@@ -47,9 +43,8 @@ export class GauntletFailure extends Error {
     readonly seed: number,
     readonly reason: string,
     readonly trace: readonly string[],
-    strict: boolean,
   ) {
-    super(`gauntlet failed for seed ${seed}: ${reason}\n  replay: pnpm sim --seed ${seed}${strict ? ' --strict' : ''}`);
+    super(`gauntlet failed for seed ${seed}: ${reason}\n  replay: pnpm sim --seed ${seed}`);
   }
 }
 
@@ -91,6 +86,8 @@ interface ShredRecord {
 interface CompactionRecord {
   readonly strategy: 'merge' | 'retention' | 'tombstone';
   readonly tick: number;
+  /** The launch counter when it settled: ops launched from then on were never judged by it. */
+  settled: number;
 }
 
 /** How an appended item was found at a check. */
@@ -107,9 +104,8 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   const log = (line: string) => {
     if (options.trace === true) trace.push(line);
   };
-  const strict = options.strict ?? process.env.BATPAK_GAUNTLET_STRICT === '1';
   const fail = (reason: string): never => {
-    throw new GauntletFailure(seed, reason, trace, strict);
+    throw new GauntletFailure(seed, reason, trace);
   };
 
   let clock = 1_700_000_000_000;
@@ -149,8 +145,9 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   let verifies = 0;
   let compactedAway = 0;
   let compactionsPerformed = 0;
-  let knownBugs = 0;
 
+  /** SimFs's epoch (crash count, including the settling crashes), which fault records carry. */
+  const epochNow = () => sim.stats().crashes;
   const liesIn = (epoch: number) => sim.faults().some((f) => f.epoch === epoch && f.kind === 'fsync-lie');
   const corruptingFaults = () => sim.faults().some(corrupting);
   const typed = (what: string, err: unknown): void => {
@@ -170,11 +167,12 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
       }
       shred = 'either';
     }
-    const later = compactions.filter((c) => c.tick > op.tick);
+    const later = compactions.filter((c) => c.settled > op.tick);
     return {
       shred,
-      // Only the deterministic predicate may remove or tombstone an event, and only a compaction
-      // launched after the event's append could have judged it.
+      // Only the deterministic predicate may remove or tombstone an event, and only a compaction still
+      // running when the event's append was launched could have judged it (it judges what is committed
+      // and sealed when it builds, which can be after appends issued later than compact()).
       droppable: item.payload.doom && later.some((c) => c.strategy === 'retention'),
       tombstonable: item.payload.doom && later.some((c) => c.strategy === 'tombstone'),
     };
@@ -226,7 +224,7 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   const launchAppend = (s: Store): Promise<unknown> => {
     const batch = rng.chance(0.3);
     const n = batch ? 2 + rng.below(4) : 1;
-    const rec: OpRecord = { id: ops.length, tick: tick++, epoch: crashes, batch, items: [], status: 'pending', guaranteed: false };
+    const rec: OpRecord = { id: ops.length, tick: tick++, epoch: epochNow(), batch, items: [], status: 'pending', guaranteed: false };
     for (let i = 0; i < n; i++) {
       rec.items.push({ entity: `e${rng.below(ENTITIES)}`, payload: { op: rec.id, i, pad: 'x'.repeat(rng.below(160)), doom: rng.chance(0.35) } });
     }
@@ -252,7 +250,7 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   };
 
   const launchShred = (s: Store): Promise<unknown> => {
-    const rec: ShredRecord = { entity: `e${rng.below(ENTITIES)}`, tick: tick++, epoch: crashes, status: 'pending' };
+    const rec: ShredRecord = { entity: `e${rng.below(ENTITIES)}`, tick: tick++, epoch: epochNow(), status: 'pending' };
     shreds.push(rec);
     log(`shred ${rec.entity}`);
     return s.shredScope({ entity: rec.entity }).then(
@@ -268,18 +266,23 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
 
   const launchCompaction = (s: Store): Promise<unknown> => {
     const strategy = (['merge', 'retention', 'tombstone'] as const)[rng.below(3)]!;
-    compactions.push({ strategy, tick: tick++ });
+    const rec: CompactionRecord = { strategy, tick: tick++, settled: Number.POSITIVE_INFINITY };
+    compactions.push(rec);
     const doomed = (e: StoredEvent) => (e.payload as Partial<ItemPayload> | undefined)?.doom === true;
     const opts: CompactOptions =
       strategy === 'merge' ? { strategy } : strategy === 'retention' ? { strategy, keep: (e) => !doomed(e) } : { strategy, drop: doomed };
     log(`compact ${strategy}`);
     return s.compact(opts).then(
       (r) => {
+        rec.settled = tick;
         if (r.outcome === 'performed') compactionsPerformed++;
         if (strategy !== 'retention' && r.eventsDropped !== 0) fail(`a ${strategy} compaction dropped ${r.eventsDropped} events`);
         log(`  compact ${strategy}: ${r.outcome} removed ${r.segmentsRemoved} dropped ${r.eventsDropped} ${r.reason ?? ''}`);
       },
-      (err: unknown) => typed(`compact ${strategy}`, err),
+      (err: unknown) => {
+        rec.settled = tick;
+        typed(`compact ${strategy}`, err);
+      },
     );
   };
 
@@ -322,19 +325,15 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     );
   };
 
-  // GAUNTLET-BUG-2 (GAUNTLET.md § Bugs found): compact() and verifyChain() issued in the same tick
-  // can both pass the maintenance lock. Until it is fixed, only strict runs issue them together.
-  let maintenanceThisRound = false;
   const launchOne = (s: Store): Promise<unknown> => {
     const r = rng.nextFloat();
     if (r < 0.5) return launchAppend(s);
     if (r < 0.6) return encrypted ? launchShred(s) : launchAppend(s);
-    if (r >= 0.9 || (r >= 0.6 && r < 0.7)) {
-      if (maintenanceThisRound && !strict) return launchRead(s);
-      maintenanceThisRound = true;
-      return r < 0.7 ? launchCompaction(s) : launchVerify(s);
-    }
-    return launchRead(s);
+    // Several compactions and verifications issued in one tick are part of the workload: they found
+    // GAUNTLET-BUG-2 (the maintenance lock let two through).
+    if (r < 0.7) return launchCompaction(s);
+    if (r < 0.9) return launchRead(s);
+    return launchVerify(s);
   };
 
   // ---- recovery and the check ------------------------------------------------------------------------
@@ -366,31 +365,8 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
         log(`reopen refused (explained): ${err.code} ${err.message}`);
         return undefined;
       }
-      if (err instanceof BatpakError && !strict && isKnownEmptyCompactedGap(err)) {
-        log(`reopen refused by known bug GAUNTLET-BUG-1: ${err.message}`);
-        knownBugs++;
-        return undefined;
-      }
       return fail(`reopen failed: ${err instanceof BatpakError ? `${err.code} ${err.message}` : String(err)}`);
     }
-  };
-
-  /**
-   * GAUNTLET-BUG-1 (GAUNTLET.md § Bugs found): a retention compaction that drops every event of its
-   * sources leaves a compacted segment without event frames, and recovery then refuses the sequence
-   * gap at the start of the next segment although compaction.log explains it. Recognised only when
-   * every missing sequence is one a retention compaction could legally have dropped.
-   */
-  const isKnownEmptyCompactedGap = (err: BatpakError): boolean => {
-    const m = /global sequences (\d+)\.\.(\d+) are missing before this frame/.exec(err.message);
-    if (err.code !== 'ERR_CORRUPT_SEGMENT' || m === null || !compactions.some((c) => c.strategy === 'retention')) return false;
-    for (let g = Number(m[1]); g <= Number(m[2]); g++) {
-      for (const op of ops) {
-        const i = op.receipts?.findIndex((r) => Number(r.globalSequence) === g) ?? -1;
-        if (i >= 0 && !allowed(op, op.items[i]!).droppable) return false;
-      }
-    }
-    return true;
   };
 
   /** After a recovery: acknowledged-durable ⊆ recovered ⊆ appended, byte-identical, legal forms only. */
@@ -490,7 +466,6 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   for (let round = 0; round < rounds && store !== undefined; round++) {
     const s: Store = store;
     const pending: Promise<unknown>[] = [];
-    maintenanceThisRound = false;
     const n = 1 + rng.below(8);
     for (let k = 0; k < n; k++) pending.push(launchOne(s));
     const r = rng.nextFloat();
@@ -499,31 +474,28 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
       for (let t = 0; t < turns; t++) await Promise.resolve();
       proc.kill();
       if (options.trace === true) {
-        for (const f of sim.faults().filter((x) => x.epoch === crashes)) log(`  fault ${f.op}#${f.call} ${f.kind} ${f.path}${f.bytes === undefined ? '' : ` bytes=${f.bytes}`}`);
+        for (const f of sim.faults().filter((x) => x.epoch === epochNow())) log(`  fault ${f.op}#${f.call} ${f.kind} ${f.path}${f.bytes === undefined ? '' : ` bytes=${f.bytes}`}`);
       }
       const report = sim.crash({ tear: true });
       crashes++;
       log(`crash #${crashes} after ${turns} turns: ${report.files.map((f) => `${f.path} ${f.currentLength}->${f.keptLength}`).join(', ')}`);
       await Promise.allSettled(pending);
+      // Namespace ops the dead process had in flight landed after the crash (HARNESS-1): the power is
+      // still off, so roll the tree back to what was durable at the crash.
+      sim.crash({ tear: false });
       return recover();
     };
     if (r < 0.4 || round === rounds - 1) {
       store = await crash(rng.below(60));
     } else if (r < 0.5) {
       await Promise.allSettled(pending);
-      // GAUNTLET-BUG-3 (GAUNTLET.md § Bugs found): after a failed fsync a clean close cannot sync, and
-      // the next open serves the unsynced frames without making them durable. Until it is fixed, only
-      // strict runs reopen cleanly after a fault in this epoch; the others lose power instead.
-      if (strict || !sim.faults().some((f) => f.epoch === crashes)) {
-        // A clean reopen: close (faults off, so it can flush), open, check.
-        sim.setFaultRate(null);
-        await s.close().catch((err: unknown) => typed('close', err));
-        reopens++;
-        log('clean reopen');
-        store = await recover();
-      } else {
-        store = await crash(0);
-      }
+      // A clean reopen (close with faults off, open, check) — also after a failed fsync, where close
+      // cannot sync and the open must make what it serves durable first (it found GAUNTLET-BUG-3).
+      sim.setFaultRate(null);
+      await s.close().catch((err: unknown) => typed('close', err));
+      reopens++;
+      log('clean reopen');
+      store = await recover();
     } else {
       await Promise.allSettled(pending);
     }
@@ -561,7 +533,6 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     reads,
     verifies,
     compactedAway,
-    knownBugs,
     encrypted,
     signed,
   };

@@ -1,10 +1,12 @@
-// One process's view of a SimFs for the simulations: KillableFs, with writeFileAtomic done step by step
-// through that view, so a process that dies mid-way cannot finish the write in the world after the crash.
+// One process's view of a SimFs for the simulations: KillableFs, with writeFileAtomic done step by step and
+// every call re-checked when it returns, so a process that died mid-call never sees it succeed.
 //
 // Why: SimFs.writeFileAtomic runs its steps (temp file, write, fsync, rename, directory fsync) on SimFs
 // itself; KillableFs only guards the call's start. A keyset flush begun before a crash() then completes
 // on the post-crash tree — a dead process publishing a keyset no real power loss could produce, which
-// both invents failures and can hide real ones (GAUNTLET.md § Harness findings).
+// both invents failures and can hide real ones (GAUNTLET.md § Harness findings). A single namespace op
+// (rename, remove, syncDir…) in flight at crash() likewise lands after it; the oracle undoes those by a
+// second, tear-free crash once the dead process's calls have settled.
 
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from '../../src/index.js';
 import type { KillableFs } from '../../src/testing.js';
@@ -17,29 +19,39 @@ export class ProcessFs implements Fs {
     this.view.kill();
   }
 
+  /**
+   * A call that was in flight when the process died must not report success to it: SimFs applies a
+   * namespace op after its scheduler turn even if crash() came in between (HARNESS-1).
+   */
+  async #live<T>(path: string, call: Promise<T>): Promise<T> {
+    const out = await call;
+    if (!this.view.alive) throw Object.assign(new Error(`process was killed during a call: ${path}`), { code: 'EIO' });
+    return out;
+  }
+
   open(path: string, options?: FsOpenOptions): Promise<FsFile> {
-    return this.view.open(path, options);
+    return this.#live(path, this.view.open(path, options));
   }
   stat(path: string): Promise<FsStat | null> {
-    return this.view.stat(path);
+    return this.#live(path, this.view.stat(path));
   }
   readdir(path: string): Promise<string[]> {
-    return this.view.readdir(path);
+    return this.#live(path, this.view.readdir(path));
   }
   mkdir(path: string, options?: { readonly recursive?: boolean }): Promise<void> {
-    return this.view.mkdir(path, options);
+    return this.#live(path, this.view.mkdir(path, options));
   }
   rename(from: string, to: string): Promise<void> {
-    return this.view.rename(from, to);
+    return this.#live(from, this.view.rename(from, to));
   }
   remove(path: string, options?: { readonly force?: boolean }): Promise<void> {
-    return this.view.remove(path, options);
+    return this.#live(path, this.view.remove(path, options));
   }
   syncDir(path: string): Promise<void> {
-    return this.view.syncDir(path);
+    return this.#live(path, this.view.syncDir(path));
   }
   lock(path: string): Promise<FsLock> {
-    return this.view.lock(path);
+    return this.#live(path, this.view.lock(path));
   }
 
   /** The same steps as SimFs and RealFs, each one a call through the (killable) process view. */
@@ -47,22 +59,22 @@ export class ProcessFs implements Fs {
     const slash = path.lastIndexOf('/');
     const dir = slash <= 0 ? '/' : path.slice(0, slash);
     const tmp = `${dir}/.${path.slice(slash + 1)}.tmp-proc-${++this.#tmp}`;
-    const file = await this.view.open(tmp, { create: true, exclusive: true });
+    const file = await this.open(tmp, { create: true, exclusive: true });
     try {
       await file.writeAt(0, data);
       await file.fsync();
     } catch (err) {
       await file.close();
-      await this.view.remove(tmp, { force: true }).catch(() => undefined);
+      await this.remove(tmp, { force: true }).catch(() => undefined);
       throw err;
     }
     await file.close();
     try {
-      await this.view.rename(tmp, path);
+      await this.rename(tmp, path);
     } catch (err) {
-      await this.view.remove(tmp, { force: true }).catch(() => undefined);
+      await this.remove(tmp, { force: true }).catch(() => undefined);
       throw err;
     }
-    await this.view.syncDir(dir);
+    await this.syncDir(dir);
   }
 }
