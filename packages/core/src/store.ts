@@ -2,6 +2,7 @@
 // → hash → sequence → encode frame → group-commit write + fsync → index → receipt; reads go through Fs.
 
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { walkAncestors as walk } from './chain/ancestry.js';
 import { verifyChain as verify, ZERO_HASH } from './chain/verify.js';
 import type { EventDefinition } from './event.js';
@@ -32,7 +33,10 @@ import { MARKER_FILE, encodeMarker } from './compaction/marker.js';
 import { entryTrusted, RemovedSet, signEntry, type CompactionEntry } from './compaction/log.js';
 import { appendCompactionLog, resolvePendingCompaction, stagingPath, writeStaging } from './compaction/swap.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
-import { fromHex, toHex } from './encoding/hex.js';
+import { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './index/checkpoint.js';
+import { readPrefix } from './segment/read.js';
+import { SegmentFlags, SEGMENT_HEADER_BYTES } from './segment/format.js';
+import { bytesEqual, toHex } from './encoding/hex.js';
 import type { EventFrame } from './segment/frame.js';
 import { SegmentSet } from './segment/set.js';
 import { createSegment, SegmentWriter } from './segment/writer.js';
@@ -197,7 +201,10 @@ export class Store {
     const { fs, dir } = opts;
     const segmentPath = (id: number) => join(dir, segmentFileName(id));
     const pending = await resolvePendingCompaction(fs, dir, !opts.readOnly);
-    const log = await recoverLog(fs, pending.segments);
+    // A valid checkpoint holds the index of a prefix of the log: only the tail after it is scanned.
+    const checkpoint = await usableCheckpoint(opts, pending.segments, pending.entries.length);
+    const tail = checkpoint === undefined ? pending.segments : checkpoint.tail;
+    const log = await recoverLog(fs, tail, checkpoint?.start);
     const signer = opts.signer ?? (opts.signingKey === undefined ? undefined : signerFromSeed(opts.signingKey));
     const verifyKeys = signer === undefined ? [...opts.trustedPublicKeys] : [signer.publicKey, ...opts.trustedPublicKeys];
     // Compaction's own record says which sequences it removed; a gap it does not explain is lost data.
@@ -217,9 +224,16 @@ export class Store {
       opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`);
     }
     const index = new MemoryIndex();
-    let lastCommittedAt = 0;
+    let lastCommittedAt = checkpoint?.checkpoint.lastCommittedAt ?? 0;
+    for (const e of checkpoint?.checkpoint.entries ?? []) index.insert(e);
     for (const r of log.events) {
-      index.insert(entryFromRecovered(r));
+      const entry = entryFromRecovered(r);
+      if (checkpoint !== undefined && index.has(entry.eventId)) {
+        throw new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${segmentPath(r.segmentId)} at offset ${r.offset}: event ${entry.eventId} appears twice`, {
+          details: { file: segmentPath(r.segmentId), offset: r.offset },
+        });
+      }
+      index.insert(entry);
       lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
     }
     let keyset: Keyset | undefined;
@@ -228,13 +242,15 @@ export class Store {
       keyStore = opts.encryption.keyStore ?? new FileKeyStore(fs, join(dir, KEYSET_FILE));
       keyset = await Keyset.load(keyStore, opts.encryption.granularity);
       // Frames may reference generations the keyset no longer lists (a lost keyset): never re-mint them.
-      for (const r of log.events) if (r.frame.encryption !== undefined) keyset.noteGeneration(r.frame.encryption.scope, r.frame.encryption.generation);
+      for (const e of index.all()) if (e.encryption !== undefined) keyset.noteGeneration(e.encryption.scope, e.encryption.generation);
     }
     const segments = new SegmentSet(fs);
     let writer: SegmentWriter | undefined;
     const newest = log.segments[log.segments.length - 1];
+    // Segments wholly inside the checkpoint were not scanned: their committed length is the checkpoint's.
+    for (const s of checkpoint?.whole ?? []) segments.add(s.id, s.path, s.committedEnd, undefined, s.crc);
     for (const s of log.segments) {
-      if (s !== newest || opts.readOnly) segments.add(s.id, s.path, s.committedEnd);
+      if (s !== newest || opts.readOnly) segments.add(s.id, s.path, s.committedEnd, undefined, s.crc);
     }
     if (opts.readOnly && newest !== undefined) {
       // Best effort: do not serve frames a crashed writer left only in the page cache. A read-only
@@ -264,7 +280,7 @@ export class Store {
           await file?.close().catch(() => undefined);
           throw ioError(err, `cannot prepare ${newest.path} for appending`, { file: newest.path });
         }
-        active = { id: newest.id, path: newest.path, file, size: newest.committedEnd };
+        active = { id: newest.id, path: newest.path, file, size: newest.committedEnd, crc: newest.crc };
       } else {
         const id = newest?.id ?? 1;
         if (newest !== undefined) {
@@ -286,6 +302,8 @@ export class Store {
         sync: opts.sync === 'always',
         onRotate: (next, previous) => {
           segments.release(previous.id);
+          segments.setSize(previous.id, previous.size);
+          segments.setCrc(previous.id, previous.crc);
           segments.add(next.id, next.path, next.size, next.file);
         },
       });
@@ -976,7 +994,7 @@ export class Store {
     this.#index.replaceWith(next);
     this.#groups.clear();
     for (const id of sourceIds) void this.#segments.remove(id);
-    this.#segments.add(mergedId, mergedPath, out.size);
+    this.#segments.add(mergedId, mergedPath, out.size, undefined, out.crc);
     this.#removed.addEntry(entry, true);
   }
 
@@ -1085,7 +1103,10 @@ export class Store {
     let failure: unknown;
     try {
       await this.#committer?.idle();
-      if (this.#writer !== undefined && this.#writer.failure === undefined) await this.#writer.sync();
+      if (this.#writer !== undefined && this.#writer.failure === undefined) {
+        await this.#writer.sync();
+        await this.#writeCheckpoint();
+      }
     } catch (err) {
       failure = err;
     }
@@ -1093,6 +1114,39 @@ export class Store {
     await this.#segments.closeAll();
     await this.#lock?.release().catch(() => undefined);
     if (failure !== undefined) throw ioError(failure, 'close could not sync the store');
+  }
+
+  /**
+   * Writes the cold-start checkpoint (everything is synced: close only). A failure costs a slower next
+   * open, never data: the scan is the fallback, so it is a warning.
+   */
+  async #writeCheckpoint(): Promise<void> {
+    if (this.#opts.checkpoint === 'off' || this.#index.size === 0) return;
+    try {
+      const segments = [];
+      let lastInCompacted = false;
+      const lastSegment = this.#index.all()[this.#index.size - 1]!.segmentId;
+      const active = this.#writer!.active;
+      for (const id of this.#segments.ids()) {
+        const header = await (await this.#segments.handle(id)).readAt(0, SEGMENT_HEADER_BYTES);
+        if (header.length !== SEGMENT_HEADER_BYTES) return;
+        if (id === lastSegment) lastInCompacted = (((header[6]! << 8) | header[7]!) & SegmentFlags.COMPACTED) !== 0;
+        const crc = id === active.id ? active.crc : this.#segments.crc(id);
+        if (crc === undefined) return;
+        segments.push({ id, committedEnd: id === active.id ? active.size : this.#segments.size(id), header, crc });
+      }
+      const image = encodeCheckpoint({
+        segments,
+        lastSeen: Math.max(this.#index.lastGlobalSequence(), this.#removed.maxSequence()),
+        lastInCompacted,
+        lastCommittedAt: this.#lastCommittedAt,
+        compactions: this.#compactionEntries.length,
+        entries: [...this.#index.all()],
+      });
+      await this.#opts.fs.writeFileAtomic(join(this.#opts.dir, CHECKPOINT_FILE), image);
+    } catch (err) {
+      this.#opts.onWarning(`could not write the cold-start checkpoint: ${(err as Error).message}`);
+    }
   }
 
   #assertOpen(): void {
@@ -1139,6 +1193,73 @@ function checkCompactOptions(options: unknown): CheckedCompaction {
     return { kind: 'tombstone', drop: o.drop as (event: StoredEvent) => boolean };
   }
   throw new BatpakError('ERR_INVALID_ARGUMENT', "strategy must be 'merge', 'retention' or 'tombstone'");
+}
+
+interface UsableCheckpoint {
+  readonly checkpoint: Checkpoint;
+  /** Segments the checkpoint covers completely (not scanned). */
+  readonly whole: { readonly id: number; readonly path: string; readonly committedEnd: number; readonly crc: number }[];
+  /** What recovery scans: the checkpoint's last segment from its watermark, then newer segments. */
+  readonly tail: { readonly id: number; readonly path: string; readonly from?: number }[];
+  readonly start: { readonly lastSeen: number; readonly lastInCompacted: boolean };
+}
+
+/**
+ * Loads the checkpoint and checks it still describes the segment files: the same segments, in order,
+ * with the same headers (a compaction output has another), untouched lengths for all but the last,
+ * and no compaction since. Anything else — or any damage — means a full scan.
+ */
+async function usableCheckpoint(
+  opts: ResolvedOptions,
+  present: readonly { readonly id: number; readonly path: string }[],
+  compactions: number,
+): Promise<UsableCheckpoint | undefined> {
+  if (opts.checkpoint === 'off') return undefined;
+  const { fs, dir } = opts;
+  const path = join(dir, CHECKPOINT_FILE);
+  const stale = (why: string): undefined => {
+    opts.onWarning(`cold-start checkpoint not used (${why}): scanning every segment`);
+    return undefined;
+  };
+  let bytes: Uint8Array;
+  try {
+    if ((await fs.stat(path)) === null) return undefined;
+    bytes = await readPrefix(fs, path);
+  } catch (err) {
+    return stale(`unreadable: ${(err as Error).message}`);
+  }
+  const c = decodeCheckpoint(bytes);
+  if (c === undefined) return stale('damaged or another version');
+  if (c.compactions !== compactions) return stale('a compaction ran since');
+  if (c.segments.length === 0 || c.segments.length > present.length) return stale('segments changed');
+  const whole: UsableCheckpoint['whole'] = [];
+  for (let i = 0; i < c.segments.length; i++) {
+    const s = c.segments[i]!;
+    const file = present[i]!;
+    if (file.id !== s.id) return stale('segments changed');
+    // Every byte the checkpoint indexes must be unchanged (a native CRC pass, far cheaper than decoding
+    // frames): then opening from it detects exactly what a full scan would.
+    try {
+      const f = await fs.open(file.path);
+      try {
+        const size = await f.size();
+        const last = i === c.segments.length - 1;
+        if (last ? size < s.committedEnd : size !== s.committedEnd) return stale(`segment ${s.id} changed size`);
+        const bytes = await f.readAt(0, s.committedEnd);
+        if (bytes.length !== s.committedEnd || !bytesEqual(bytes.subarray(0, SEGMENT_HEADER_BYTES), s.header) || crc32(bytes) !== s.crc) {
+          return stale(`segment ${s.id} changed`);
+        }
+      } finally {
+        await f.close();
+      }
+    } catch (err) {
+      return stale(`segment ${s.id} unreadable: ${(err as Error).message}`);
+    }
+    if (i < c.segments.length - 1) whole.push({ id: s.id, path: file.path, committedEnd: s.committedEnd, crc: s.crc });
+  }
+  const last = c.segments[c.segments.length - 1]!;
+  const tail = [{ id: last.id, path: present[c.segments.length - 1]!.path, from: last.committedEnd }, ...present.slice(c.segments.length)];
+  return { checkpoint: c, whole, tail, start: { lastSeen: c.lastSeen, lastInCompacted: c.lastInCompacted } };
 }
 
 function checkRegistry(opts: ResolvedOptions): void {

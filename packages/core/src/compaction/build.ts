@@ -1,6 +1,7 @@
 // Builds a compaction's output segment in memory from the sources' committed frames: survivors are
 // copied as their original bytes (INV-COMPACT-SURVIVOR-BYTES), tombstones keep every field but the payload.
 
+import { crc32 } from 'node:zlib';
 import { BatpakError } from '../errors.js';
 import { toHex } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
@@ -36,6 +37,8 @@ export interface CompactionOutput {
   readonly removed: RemovedEvent[];
   /** Frame bytes of events removed (retention) — what compaction reclaims at least. */
   readonly removedBytes: number;
+  /** CRC-32 of the whole output (for the cold-start checkpoint). */
+  readonly crc: number;
 }
 
 export interface BuildInput {
@@ -95,5 +98,7 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
     }
   }
   input.onProgress?.(done, input.total ?? done);
-  return { chunks, size, survivors, removed, removedBytes };
+  let crc = 0;
+  for (const c of chunks) crc = crc32(c, crc);
+  return { chunks, size, survivors, removed, removedBytes, crc };
 }

@@ -1,6 +1,7 @@
 // Recovery on open: scan every segment in id order, keep only committed events (whole batches, sealed
 // groups), and say where the newest segment must be cut. Corruption is an error naming file and offset.
 
+import { crc32 } from 'node:zlib';
 import { BatpakError, ioError } from '../errors.js';
 import { readPrefix } from './read.js';
 import type { Fs } from '../fs/fs.js';
@@ -31,6 +32,8 @@ export interface RecoveredSegment {
   readonly fileSize: number;
   /** Where committed data ends; a writable open cuts the newest segment here. */
   readonly committedEnd: number;
+  /** CRC-32 of bytes [0, committedEnd): what a cold-start checkpoint binds itself to. */
+  readonly crc: number;
 }
 
 export interface DiscardedRange {
@@ -87,7 +90,17 @@ export interface RecoveredLogWithGaps extends RecoveredLog {
  * frame is committed by construction — compaction copies only committed events — so batch and seal
  * staging do not apply there, and sequence gaps next to it are returned for the caller to explain.
  */
-export async function recoverLog(fs: Fs, list: readonly { readonly id: number; readonly path: string }[]): Promise<RecoveredLogWithGaps> {
+/** Where recovery starts: after the events a cold-start checkpoint already holds. */
+export interface RecoveryStart {
+  readonly lastSeen: number;
+  readonly lastInCompacted: boolean;
+}
+
+export async function recoverLog(
+  fs: Fs,
+  list: readonly { readonly id: number; readonly path: string; readonly from?: number }[],
+  start: RecoveryStart = { lastSeen: 0, lastInCompacted: false },
+): Promise<RecoveredLogWithGaps> {
   const segments: RecoveredSegment[] = [];
   const events: RecoveredEvent[] = [];
   const seals: RecoveredSeal[] = [];
@@ -97,14 +110,14 @@ export async function recoverLog(fs: Fs, list: readonly { readonly id: number; r
   // Every event frame on disk — committed or not — consumes its global sequence; sequences are dense,
   // so a jump means frames that were written (and maybe acknowledged) have vanished: refuse, never
   // open with a silent hole (a lying fsync under a segment that rotation then sealed can do this).
-  let lastSeen = 0;
-  let lastInCompacted = false;
+  let lastSeen = start.lastSeen;
+  let lastInCompacted = start.lastInCompacted;
 
   for (let si = 0; si < list.length; si++) {
-    const { id, path } = list[si]!;
+    const { id, path, from } = list[si]!;
     const newest = si === list.length - 1;
     const bytes = await readPrefix(fs, path);
-    const scan = scanSegment(bytes, { file: path, allowTornTail: newest });
+    const scan = scanSegment(bytes, { file: path, allowTornTail: newest, ...(from === undefined ? {} : { from }) });
     if (scan.header !== undefined && scan.header.segmentId !== id) {
       throw corrupt(path, 0, `header names segment ${scan.header.segmentId}, file name says ${id}`);
     }
@@ -219,7 +232,7 @@ export async function recoverLog(fs: Fs, list: readonly { readonly id: number; r
       committedEnd = pendingStart;
       discardPending(batchFirst !== -1 ? 'incomplete-batch' : 'unsealed-group');
     }
-    segments.push({ id, path, header: scan.header, fileSize: bytes.length, committedEnd });
+    segments.push({ id, path, header: scan.header, fileSize: bytes.length, committedEnd, crc: crc32(bytes.subarray(0, committedEnd)) });
   }
   return { segments, events, seals, discarded, gaps };
 }

@@ -28,6 +28,8 @@ export interface ScanOptions {
   readonly file: string;
   /** Newest segment: a torn tail is expected after a crash and may be cut. Older ones fail closed. */
   readonly allowTornTail: boolean;
+  /** Start scanning frames here (a frame boundary the cold-start checkpoint vouches for). */
+  readonly from?: number;
 }
 
 const MAGIC_BYTES = new Uint8Array([0x42, 0x50, 0x4b, 0x46]);
@@ -86,7 +88,7 @@ export function scanSegment(buf: Uint8Array, options: ScanOptions): SegmentScan 
     throw corrupt(file, 0, head.reason);
   }
   const frames: ScannedFrame[] = [];
-  let pos = SEGMENT_HEADER_BYTES;
+  let pos = Math.max(SEGMENT_HEADER_BYTES, options.from ?? 0);
   while (pos < buf.length) {
     if (!isValidFrameAt(buf, pos)) {
       const later = nextValidFrame(buf, pos);

@@ -13,6 +13,8 @@ interface SegmentSlot {
   readonly path: string;
   /** Bytes of committed data (header + committed frames). */
   size: number;
+  /** CRC-32 of the committed bytes, when known (for a sealed segment; the writer keeps the active one's). */
+  crc: number | undefined;
   handle: FsFile | undefined;
   /** The writer owns this handle: do not close it here. */
   shared: boolean;
@@ -33,8 +35,17 @@ export class SegmentSet {
     this.#fs = fs;
   }
 
-  add(id: number, path: string, size: number, handle?: FsFile): void {
-    this.#slots.set(id, { id, path, size, handle, shared: handle !== undefined, opening: undefined });
+  add(id: number, path: string, size: number, handle?: FsFile, crc?: number): void {
+    this.#slots.set(id, { id, path, size, crc, handle, shared: handle !== undefined, opening: undefined });
+  }
+
+  crc(id: number): number | undefined {
+    return this.#slots.get(id)?.crc;
+  }
+
+  setCrc(id: number, crc: number): void {
+    const slot = this.#slots.get(id);
+    if (slot !== undefined) slot.crc = crc;
   }
 
   has(id: number): boolean {

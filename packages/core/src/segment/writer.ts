@@ -2,6 +2,7 @@
 // fsync under sync 'always'), rotates between groups, and cuts a failed group back off the file.
 
 import { dirname } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { BatpakError, ioError } from '../errors.js';
 import type { Fs, FsFile } from '../fs/fs.js';
 import { encodeSegmentHeader, FORMAT_VERSION } from './format.js';
@@ -11,6 +12,8 @@ export interface ActiveSegment {
   readonly path: string;
   readonly file: FsFile;
   size: number;
+  /** CRC-32 of the segment's bytes [0, size), kept as groups land (for the cold-start checkpoint). */
+  crc: number;
 }
 
 export interface SegmentWriterOptions {
@@ -31,7 +34,7 @@ export async function createSegment(fs: Fs, path: string, id: number, nowMs: num
     await file.append([header]);
     await file.fsync();
     await fs.syncDir(dirname(path));
-    return { id, path, file, size: header.length };
+    return { id, path, file, size: header.length, crc: crc32(header) };
   } catch (err) {
     if (file !== undefined) await file.close().catch(() => undefined);
     await fs.remove(path, { force: true }).catch(() => undefined);
@@ -81,6 +84,7 @@ export class SegmentWriter {
     try {
       await seg.file.append(frames);
       seg.size = start + bytes;
+      for (const f of frames) seg.crc = crc32(f, seg.crc);
     } catch (err) {
       await this.#cutBack(seg, start, err);
       throw ioError(err, `cannot append to ${seg.path}`, { file: seg.path, offset: start });

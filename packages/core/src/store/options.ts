@@ -49,6 +49,12 @@ export interface StoreOptions {
   /** Largest number of events in one appendBatch. Default 4096. */
   readonly batchMaxEvents?: number;
   readonly readOnly?: boolean;
+  /**
+   * Default 'on-close': close writes `index.checkpoint` so the next open scans only what was appended
+   * since (always checked against the segment files; any mismatch falls back to a full scan). 'off'
+   * never writes or reads it.
+   */
+  readonly checkpoint?: 'on-close' | 'off';
   /** Receives warnings (registry problems under 'warn', recovery notes). Default: none. */
   readonly onWarning?: (message: string) => void;
   /** Clock for commit times and event ids, Unix ms. For deterministic tests; default Date.now. */
@@ -72,6 +78,7 @@ export interface ResolvedOptions {
   readonly payloadMaxBytes: number;
   readonly batchMaxEvents: number;
   readonly readOnly: boolean;
+  readonly checkpoint: 'on-close' | 'off';
   readonly onWarning: (message: string) => void;
   readonly now: () => number;
 }
@@ -152,6 +159,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     payloadMaxBytes: positiveInt('payloadMaxBytes', options.payloadMaxBytes, DEFAULT_PAYLOAD_MAX_BYTES, PAYLOAD_MAX_BYTES_LIMIT),
     batchMaxEvents: positiveInt('batchMaxEvents', options.batchMaxEvents, DEFAULT_BATCH_MAX_EVENTS),
     readOnly: options.readOnly ?? false,
+    checkpoint: oneOf('checkpoint', options.checkpoint, ['on-close', 'off'], 'on-close'),
     onWarning: options.onWarning ?? (() => undefined),
     now: options.now ?? Date.now,
   };

@@ -1,0 +1,228 @@
+// The cold-start checkpoint: the index of everything committed up to a watermark, written at close,
+// so open reads it and scans only the tail. It is never trusted blindly: any mismatch with the segment
+// files (or damage) means a full scan — the scan is always the fallback (INV-CRASH-ORACLE).
+
+import { crc32 } from 'node:zlib';
+import { carray, cbin, cmap, cstr, cuint, decodeCanonical, encodeCanonical, type CanonicalValue } from '../encoding/canonical.js';
+import { bytesEqual, toHex } from '../encoding/hex.js';
+import type { IndexEntry } from './entry.js';
+
+export const CHECKPOINT_FILE = 'index.checkpoint';
+const MAGIC = new TextEncoder().encode('BPCKPT');
+const VERSION = 1;
+const ENTRY_BYTES = 164;
+const NONE = 0xffffffff;
+
+export interface CheckpointSegment {
+  readonly id: number;
+  /** Committed length at checkpoint time: the segment's prefix the checkpoint indexes. */
+  readonly committedEnd: number;
+  /** The segment's 32-byte header: identifies the file (a compaction output has another). */
+  readonly header: Uint8Array;
+  /** CRC-32 of bytes [0, committedEnd): any change to the indexed bytes voids the checkpoint. */
+  readonly crc: number;
+}
+
+export interface Checkpoint {
+  readonly segments: readonly CheckpointSegment[];
+  readonly lastSeen: number;
+  readonly lastInCompacted: boolean;
+  readonly lastCommittedAt: number;
+  /** Entries in compaction.log when written: a compaction since makes the checkpoint stale. */
+  readonly compactions: number;
+  readonly entries: IndexEntry[];
+}
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder();
+
+/** Encodes the checkpoint. Fixed 164-byte records keep decoding a million entries cheap. */
+export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  const strings = new Map<string, number>();
+  const intern = (s: string) => {
+    let i = strings.get(s);
+    if (i === undefined) {
+      i = strings.size;
+      strings.set(s, i);
+    }
+    return i;
+  };
+  const extras: Uint8Array[] = [];
+  const records = new Uint8Array(c.entries.length * ENTRY_BYTES);
+  const rv = new DataView(records.buffer);
+  c.entries.forEach((e, i) => {
+    const p = i * ENTRY_BYTES;
+    records.set(e.idBytes, p);
+    rv.setFloat64(p + 16, e.globalSequence, true);
+    rv.setFloat64(p + 24, e.entitySequence, true);
+    rv.setUint16(p + 32, e.kind, true);
+    rv.setUint16(p + 34, e.flags, true);
+    rv.setUint16(p + 36, e.payloadVersion, true);
+    rv.setUint32(p + 38, intern(e.entity), true);
+    rv.setUint32(p + 42, intern(e.scope), true);
+    rv.setFloat64(p + 46, e.committedAt, true);
+    records.set(e.prevHash, p + 54);
+    records.set(e.contentHash, p + 86);
+    rv.setUint32(p + 118, e.segmentId, true);
+    rv.setFloat64(p + 122, e.offset, true);
+    rv.setUint32(p + 130, e.length, true);
+    rv.setFloat64(p + 134, e.batch?.first ?? -1, true);
+    rv.setUint32(p + 142, e.batch?.index ?? 0, true);
+    rv.setUint32(p + 146, e.batch?.count ?? 0, true);
+    let extra = NONE;
+    if (e.encryption !== undefined || e.extensions !== undefined) {
+      extra = extras.length;
+      const fields: [CanonicalValue, CanonicalValue][] = [];
+      if (e.encryption !== undefined) {
+        fields.push([cstr('x'), carray([cbin(e.encryption.scope), cbin(e.encryption.nonce), cuint(e.encryption.generation)])]);
+      }
+      if (e.extensions !== undefined) fields.push([cstr('r'), cmap([...e.extensions].map(([k, v]) => [cstr(k), cbin(v)]))]);
+      extras.push(encodeCanonical(cmap(fields)));
+    }
+    rv.setUint32(p + 150, extra, true);
+    // p + 154 .. 164 reserved (zero).
+  });
+  const stringBytes = [...strings.keys()].map((s) => utf8.encode(s));
+  let size = 4 + c.segments.length * (4 + 8 + 32 + 4) + 8 + 1 + 8 + 4 + 4 + 4 + records.length + 4;
+  for (const s of stringBytes) size += 4 + s.length;
+  for (const x of extras) size += 4 + x.length;
+  const body = new Uint8Array(size);
+  const dv = new DataView(body.buffer);
+  let p = 0;
+  dv.setUint32(p, c.segments.length, true);
+  p += 4;
+  for (const s of c.segments) {
+    dv.setUint32(p, s.id, true);
+    dv.setFloat64(p + 4, s.committedEnd, true);
+    body.set(s.header, p + 12);
+    dv.setUint32(p + 44, s.crc, true);
+    p += 48;
+  }
+  dv.setFloat64(p, c.lastSeen, true);
+  body[p + 8] = c.lastInCompacted ? 1 : 0;
+  dv.setFloat64(p + 9, c.lastCommittedAt, true);
+  dv.setUint32(p + 17, c.compactions, true);
+  p += 21;
+  dv.setUint32(p, stringBytes.length, true);
+  p += 4;
+  for (const s of stringBytes) {
+    dv.setUint32(p, s.length, true);
+    body.set(s, p + 4);
+    p += 4 + s.length;
+  }
+  dv.setUint32(p, c.entries.length, true);
+  p += 4;
+  body.set(records, p);
+  p += records.length;
+  dv.setUint32(p, extras.length, true);
+  p += 4;
+  for (const x of extras) {
+    dv.setUint32(p, x.length, true);
+    body.set(x, p + 4);
+    p += 4 + x.length;
+  }
+  const out = new Uint8Array(12 + body.length);
+  out.set(MAGIC, 0);
+  const ov = new DataView(out.buffer);
+  ov.setUint16(6, VERSION, true);
+  ov.setUint32(8, crc32(body), true);
+  out.set(body, 12);
+  return out;
+}
+
+/** Decodes a checkpoint, or undefined when it is not one (damaged, truncated, another version). */
+export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | undefined {
+  try {
+    if (bytes.length < 12 || !bytesEqual(bytes.subarray(0, 6), MAGIC)) return undefined;
+    const hv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (hv.getUint16(6, true) !== VERSION) return undefined;
+    const body = bytes.subarray(12);
+    if (crc32(body) !== hv.getUint32(8, true)) return undefined;
+    const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    let p = 0;
+    const segments: CheckpointSegment[] = [];
+    const segCount = dv.getUint32(p, true);
+    p += 4;
+    for (let i = 0; i < segCount; i++) {
+      segments.push({ id: dv.getUint32(p, true), committedEnd: dv.getFloat64(p + 4, true), header: body.slice(p + 12, p + 44), crc: dv.getUint32(p + 44, true) });
+      p += 48;
+    }
+    const lastSeen = dv.getFloat64(p, true);
+    const lastInCompacted = body[p + 8] === 1;
+    const lastCommittedAt = dv.getFloat64(p + 9, true);
+    const compactions = dv.getUint32(p + 17, true);
+    p += 21;
+    const strings: string[] = [];
+    const stringCount = dv.getUint32(p, true);
+    p += 4;
+    for (let i = 0; i < stringCount; i++) {
+      const n = dv.getUint32(p, true);
+      strings.push(utf8d.decode(body.subarray(p + 4, p + 4 + n)));
+      p += 4 + n;
+    }
+    const count = dv.getUint32(p, true);
+    p += 4;
+    const recordsAt = p;
+    p += count * ENTRY_BYTES;
+    const extraCount = dv.getUint32(p, true);
+    p += 4;
+    const extras: Uint8Array[] = [];
+    for (let i = 0; i < extraCount; i++) {
+      const n = dv.getUint32(p, true);
+      extras.push(body.subarray(p + 4, p + 4 + n));
+      p += 4 + n;
+    }
+    if (p !== body.length) return undefined;
+    // One copy of all ids and hashes; entries view into it (80 bytes per entry, nothing else kept).
+    const fixed = new Uint8Array(count * 80);
+    const entries: IndexEntry[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const r = recordsAt + i * ENTRY_BYTES;
+      const f = i * 80;
+      fixed.set(body.subarray(r, r + 16), f);
+      fixed.set(body.subarray(r + 54, r + 118), f + 16);
+      const idBytes = fixed.subarray(f, f + 16);
+      const batchFirst = dv.getFloat64(r + 134, true);
+      const extra = dv.getUint32(r + 150, true);
+      let encryption: IndexEntry['encryption'];
+      let extensions: IndexEntry['extensions'];
+      if (extra !== NONE) {
+        const x = decodeCanonical(extras[extra]!);
+        if (x.t !== 'map') return undefined;
+        for (const [k, v] of x.entries) {
+          if (k.t === 'str' && k.v === 'x' && v.t === 'array' && v.items[0]?.t === 'bin' && v.items[1]?.t === 'bin' && v.items[2]?.t === 'int') {
+            encryption = { scope: v.items[0].v.slice(), nonce: v.items[1].v.slice(), generation: Number(v.items[2].v) };
+          } else if (k.t === 'str' && k.v === 'r' && v.t === 'map') {
+            extensions = new Map(v.entries.map(([ek, ev]) => [ek.t === 'str' ? ek.v : '', ev.t === 'bin' ? ev.v.slice() : new Uint8Array(0)]));
+          } else return undefined;
+        }
+      }
+      const entity = strings[dv.getUint32(r + 38, true)];
+      const scope = strings[dv.getUint32(r + 42, true)];
+      if (entity === undefined || scope === undefined) return undefined;
+      entries[i] = {
+        eventId: toHex(idBytes),
+        idBytes,
+        globalSequence: dv.getFloat64(r + 16, true),
+        entitySequence: dv.getFloat64(r + 24, true),
+        kind: dv.getUint16(r + 32, true),
+        entity,
+        scope,
+        committedAt: dv.getFloat64(r + 46, true),
+        prevHash: fixed.subarray(f + 16, f + 48),
+        contentHash: fixed.subarray(f + 48, f + 80),
+        payloadVersion: dv.getUint16(r + 36, true),
+        flags: dv.getUint16(r + 34, true),
+        batch: batchFirst < 0 ? undefined : { first: batchFirst, index: dv.getUint32(r + 142, true), count: dv.getUint32(r + 146, true) },
+        encryption,
+        extensions,
+        segmentId: dv.getUint32(r + 118, true),
+        offset: dv.getFloat64(r + 122, true),
+        length: dv.getUint32(r + 130, true),
+      };
+    }
+    return { segments, lastSeen, lastInCompacted, lastCommittedAt, compactions, entries };
+  } catch {
+    return undefined;
+  }
+}
