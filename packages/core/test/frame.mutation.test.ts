@@ -16,7 +16,7 @@ const uint = fc.oneof(
 const u16 = fc.oneof(fc.constantFrom(0, 0x7f, 0x80, 0xff, 0x100, 0xffff), fc.integer({ min: 0, max: 0xffff }));
 const lengthOf = (max: number) => fc.oneof(fc.constantFrom(0, 1, 30, 31, 32, 33, 254, 255, 256, 257).filter((n) => n <= max), fc.integer({ min: 0, max }));
 const ascii = (max: number) => lengthOf(max).chain((n) => fc.string({ unit: fc.constantFrom(...'abcxyz:-_0189'), minLength: n, maxLength: n }));
-const text = fc.oneof(ascii(300), fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('é', 'ü'.repeat(40), '日本'.repeat(20), 'x'.repeat(65_536)));
+const text = fc.oneof(ascii(300), fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('é', 'ü'.repeat(40), '日本'.repeat(20), 'x'.repeat(65_535), 'x'.repeat(65_536)));
 const quick = { endOnFailure: true } as const;
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const payload = fc.oneof(lengthOf(300).chain((n) => bytes(n)), fc.constantFrom(65_535, 65_536).map((n) => new Uint8Array(n).fill(7)));
@@ -232,6 +232,12 @@ describe('frame body decoder refusals (INV-TORN-TAIL: damage is named, never gue
     expect(reason(body(fields({ ph: cbin(new Uint8Array(33)) })))).toBe('prev hash must be 32 bytes, got 33');
     expect(reason(body(fields({ ch: cbin(new Uint8Array(31)) })))).toBe('content hash must be 32 bytes, got 31');
     expect(reason(body(fields({ e: cbin(new Uint8Array(1)) })))).toMatch(/^expected str at byte \d+$/);
+    // Small integers where a length-prefixed value belongs: never read as a zero-length value.
+    expect(reason(body(fields({ id: cuint(1) })))).toMatch(/^expected bin at byte \d+$/);
+    expect(reason(raw(0x01, 0x00))).toBe('expected map at byte 0');
+    expect(reason(body(fields({}, [[cstr('b'), cuint(1)]])))).toMatch(/^expected array at byte \d+$/);
+    // A fixmap byte (0x80) where an integer belongs is not the integer 128.
+    expect(reason(body(fields({ g: cmap([]) })))).toMatch(/^expected an unsigned integer at byte \d+$/);
     expect(reason(body(fields({ id: cstr('x') })))).toMatch(/^expected bin at byte \d+$/);
     expect(reason(body(fields({}, [[cstr('b'), carray([cuint(1), cuint(0)])]])))).toBe('batch ref must have 3 items');
     expect(reason(body(fields({}, [[cstr('b'), cmap([])]])))).toMatch(/^expected array at byte \d+$/);
