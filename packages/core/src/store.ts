@@ -11,7 +11,7 @@ import type { FsFile, FsLock } from './fs/fs.js';
 import type { IndexEntry } from './index/entry.js';
 import { MemoryIndex } from './index/memory.js';
 import { isEventIdString } from './id.js';
-import { checkKind, kindToRaw, SystemKinds, type EventKind } from './kind.js';
+import { SystemKinds, type EventKind } from './kind.js';
 import { Keyset } from './keyset/keyset.js';
 import { FileKeyStore, KEYSET_FILE, type KeyStore } from './keyset/keystore.js';
 import { openPayload, sealDraft } from './keyset/seal.js';
@@ -33,6 +33,7 @@ import { MARKER_FILE, encodeMarker } from './compaction/marker.js';
 import { entryTrusted, RemovedSet, signEntry, type CompactionEntry } from './compaction/log.js';
 import { appendCompactionLog, resolvePendingCompaction, stagingPath, writeStaging } from './compaction/swap.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
+import { checkFilter } from './store/query-filter.js';
 import { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './index/checkpoint.js';
 import { readPrefix } from './segment/read.js';
 import { SegmentFlags, SEGMENT_HEADER_BYTES } from './segment/format.js';
@@ -715,7 +716,7 @@ export class Store {
     this.#assertOpen();
     const f = checkFilter(filter);
     const list = f.entity === undefined ? this.#index.all() : this.#index.entityEvents(f.entity);
-    let i = f.after === undefined ? 0 : MemoryIndex.firstAfter(list, f.after);
+    let i = f.after === undefined ? 0 : MemoryIndex.firstAfter(list, Number(f.after));
     let yielded = 0;
     for (; i < list.length && yielded < f.limit; i++) {
       if (filter.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'query was aborted');
@@ -1268,40 +1269,6 @@ function checkRegistry(opts: ResolvedOptions): void {
   if (problems.length === 0) return;
   if (opts.payloadValidation === 'fail-fast') opts.registry.verify();
   if (opts.payloadValidation === 'warn') for (const p of problems) opts.onWarning(`registry: ${p.message}`);
-}
-
-interface CheckedFilter {
-  readonly entity: string | undefined;
-  readonly scope: string | undefined;
-  readonly kind: ((raw: number) => boolean) | undefined;
-  readonly after: number | undefined;
-  readonly limit: number;
-}
-
-function checkFilter(filter: QueryFilter): CheckedFilter {
-  if (typeof filter !== 'object' || filter === null) throw new BatpakError('ERR_INVALID_ARGUMENT', 'query filter must be an object');
-  const { entity, scope, kind, after, limit } = filter;
-  if (entity !== undefined && typeof entity !== 'string') throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.entity must be a string');
-  if (scope !== undefined && typeof scope !== 'string') throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.scope must be a string');
-  if (after !== undefined && (typeof after !== 'bigint' || after < 0n)) throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.after must be a non-negative bigint');
-  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.limit must be a non-negative integer');
-  let kindTest: CheckedFilter['kind'];
-  if (kind !== undefined) {
-    if ('typeId' in kind) {
-      const raw = kindToRaw(checkKind(kind, { user: false }));
-      kindTest = (k) => k === raw;
-    } else {
-      const category = checkKind({ category: kind.category, typeId: 0 }, { user: false }).category;
-      kindTest = (k) => k >>> 12 === category;
-    }
-  }
-  return {
-    entity,
-    scope,
-    kind: kindTest,
-    after: after === undefined ? undefined : Number(after),
-    limit: limit ?? Number.MAX_SAFE_INTEGER,
-  };
 }
 
 function describeReport(r: ChainVerificationReport): string {

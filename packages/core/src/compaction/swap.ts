@@ -7,7 +7,7 @@ import { BatpakError, ioError } from '../errors.js';
 import type { Fs } from '../fs/fs.js';
 import { parseSegmentFileName, segmentFileName } from '../segment/format.js';
 import { readPrefix } from '../segment/read.js';
-import { decodeMarker, encodeMarker, MARKER_FILE, type CompactionMarker } from './marker.js';
+import { decodeMarker, encodeMarker, MARKER_FILE } from './marker.js';
 import { COMPACTION_LOG_FILE, decodeCompactionLog, encodeCompactionLog, type CompactionEntry } from './log.js';
 
 export const STAGING_SUFFIX = '.compact-new';

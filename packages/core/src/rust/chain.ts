@@ -7,7 +7,7 @@ import { bytesEqual, toHex } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
 import type { ChainVerificationReport, CorruptFrameReport } from '../types.js';
 import { decodeRustFrameBody, describeProbe, probeFrame } from './frame.js';
-import { readWholeFile } from './io.js';
+import { readPrefix } from '../segment/read.js';
 import type { RustIndexEntry } from './scan.js';
 
 const ZERO = new Uint8Array(32);
@@ -53,7 +53,7 @@ export async function verifyRustChain(input: RustVerifyInput): Promise<ChainVeri
     throwIfAborted(signal);
     // A segment that vanished since open: its events are missing, not an I/O failure of the whole check.
     const st = await input.fs.stat(file);
-    const bytes = st === null ? new Uint8Array(0) : await readWholeFile(input.fs, file);
+    const bytes = st === null ? new Uint8Array(0) : await readPrefix(input.fs, file);
     for (const e of list) {
       if (e.offset + e.length > bytes.length) {
         missingEvents.push(e.eventId);

@@ -1,27 +1,8 @@
-// Whole-file reads of Rust segments through the Fs interface (never node:fs), refusing short reads.
+// Range reads of Rust segments through the Fs interface (never node:fs), refusing short reads.
 // Invariant: a short read is an I/O fault, never mistaken for a torn tail that would hide committed events.
 
 import { BatpakError, ioError } from '../errors.js';
 import type { Fs } from '../fs/fs.js';
-
-export async function readWholeFile(fs: Fs, path: string): Promise<Uint8Array> {
-  let file;
-  try {
-    file = await fs.open(path);
-  } catch (err) {
-    throw ioError(err, `cannot open ${path}`, { file: path });
-  }
-  try {
-    const size = await file.size();
-    const bytes = await file.readAt(0, size);
-    if (bytes.length !== size) throw new BatpakError('ERR_IO', `short read of ${path}: ${bytes.length} of ${size} bytes`, { details: { file: path } });
-    return bytes;
-  } catch (err) {
-    throw ioError(err, `cannot read ${path}`, { file: path });
-  } finally {
-    await file.close().catch(() => undefined);
-  }
-}
 
 /** Reads `length` bytes at `offset`; fewer bytes back means the file no longer holds them (undefined). */
 export async function readRange(fs: Fs, path: string, offset: number, length: number): Promise<Uint8Array | undefined> {

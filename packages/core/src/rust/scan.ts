@@ -10,7 +10,7 @@ import { RustBatchState } from './batch.js';
 import { parseRustSegmentName, RUST_COMPACTION_MARKERS, RUST_VISIBILITY_RANGES, rustCorrupt, RustKinds } from './format.js';
 import type { RustHashChain } from './frame.js';
 import type { RustEventHeader } from './header.js';
-import { readWholeFile } from './io.js';
+import { readPrefix } from '../segment/read.js';
 import { resolveRustSegment, type RustScannedFrame, type RustSegmentRegion, type RustTornTail, type RustTruncationEvidence } from './recovery.js';
 import { readRustSegmentHead, type RustSegmentHeader } from './segment.js';
 import type { SidxEntry } from './sidx.js';
@@ -150,7 +150,7 @@ export async function scanRustDirectory(options: RustScanOptions): Promise<RustS
     throwIfAborted(signal);
     const { id, file } = list[i]!;
     const newest = i === list.length - 1;
-    const bytes = await readWholeFile(fs, file);
+    const bytes = await readPrefix(fs, file);
     const head = readRustSegmentHead(bytes);
     if (!head.ok) {
       if (newest && head.incomplete) {

@@ -1,12 +1,13 @@
 // RustStore: a read-only view of a Rust batpak data directory with the read API of our Store.
 // Invariant: it never writes, creates, renames or locks anything in the Rust directory (reads only, via Fs).
 
+import { checkFilter } from '../store/query-filter.js';
 import { BatpakError } from '../errors.js';
 import { bytesEqual } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
 import { RealFs } from '../fs/real.js';
 import { isEventIdString } from '../id.js';
-import { checkKind, kindFromRaw, kindToRaw } from '../kind.js';
+import { kindFromRaw, kindToRaw } from '../kind.js';
 import type { ReceiptVerdict } from '../receipt/verify.js';
 import type { AncestorWalk, ChainVerificationReport, QueryFilter, RawEvent, StoreStats, StoredEvent } from '../types.js';
 import { walkRustAncestors } from './ancestry.js';
@@ -167,24 +168,8 @@ export class RustStore {
   /** Events in global-sequence order matching every given filter field (system events included). */
   async *query(filter: QueryFilter = {}): AsyncIterable<StoredEvent> {
     this.#assertOpen();
-    if (typeof filter !== 'object' || filter === null) throw new BatpakError('ERR_INVALID_ARGUMENT', 'query filter must be an object');
-    const { entity, scope, kind, after, limit } = filter;
-    if (entity !== undefined && typeof entity !== 'string') throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.entity must be a string');
-    if (scope !== undefined && typeof scope !== 'string') throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.scope must be a string');
-    if (after !== undefined && (typeof after !== 'bigint' || after < 0n)) throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.after must be a non-negative bigint');
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.limit must be a non-negative integer');
-    let kindTest: ((raw: number) => boolean) | undefined;
-    if (kind !== undefined) {
-      if ('typeId' in kind) {
-        const raw = kindToRaw(checkKind(kind, { user: false }));
-        kindTest = (k) => k === raw;
-      } else {
-        const category = checkKind({ category: kind.category, typeId: 0 }, { user: false }).category;
-        kindTest = (k) => k >>> 12 === category;
-      }
-    }
+    const { entity, scope, kind: kindTest, after, limit: max } = checkFilter(filter);
     const list = entity === undefined ? this.#all : (this.#byEntity.get(entity) ?? []);
-    const max = limit ?? Number.MAX_SAFE_INTEGER;
     let yielded = 0;
     for (let i = after === undefined ? 0 : compareSeq(list, after); i < list.length && yielded < max; i++) {
       if (filter.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'query was aborted');

@@ -440,7 +440,6 @@ export function decodeFrameBody(body: Uint8Array): Frame {
   const first = r.str();
   if (first !== 't') throw new FrameDecodeError('body must start with key t');
   const type = r.uint();
-  const seen = new Set<string>();
   if (type === FrameType.EVENT) {
     // One fixed object shape, filled in place: decoding runs once per frame on open and on verify.
     const f = {
