@@ -91,3 +91,4 @@ export {
   type SubscriptionRuntimeConfig,
   type SubscriptionStream,
 } from './subscription/runtime.js';
+export { rustDebugString } from './rust-debug.js';
