@@ -2,9 +2,8 @@
 // → hash → sequence → encode frame → group-commit write + fsync → index → receipt; reads go through Fs.
 
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { walkAncestors as walk } from './chain/ancestry.js';
-import { verifyChain as verify, ZERO_HASH } from './chain/verify.js';
+import { verifyChain as verify } from './chain/verify.js';
 import type { EventDefinition } from './event.js';
 import { BatpakError, ioError } from './errors.js';
 import type { FsFile, FsLock } from './fs/fs.js';
@@ -20,76 +19,40 @@ import { encodePayload } from './payload.js';
 import { blake3 } from './crypto/blake3.js';
 import { eventIdToString, newEventId } from './id.js';
 import { LOCK_FILE, segmentFileName } from './segment/format.js';
-import { encodeEventFrame, encodeSealFrame, EventFlags } from './segment/frame.js';
-import { receiptCover } from './receipt/cover.js';
+import { EventFlags } from './segment/frame.js';
 import { SealChecker } from './receipt/seal-check.js';
 import { findSeal, GroupCache, rebuildGroup, signedReceipt } from './receipt/original.js';
-import { signerFromSeed, signGroup, type ReceiptSigner, type SignedGroup } from './receipt/sign.js';
+import { signerFromSeed, type ReceiptSigner } from './receipt/sign.js';
 import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from './receipt/verify.js';
-import { GroupCommitter, type PreparedGroup } from './segment/group-commit.js';
-import { recoverLog, type RecoveredEvent } from './segment/recovery.js';
+import { GroupCommitter } from './segment/group-commit.js';
+import { recoverLog } from './segment/recovery.js';
 import { buildCompactionOutput, type CompactionOutput, type Decision } from './compaction/build.js';
 import { MARKER_FILE, encodeMarker } from './compaction/marker.js';
 import { entryTrusted, RemovedSet, signEntry, type CompactionEntry } from './compaction/log.js';
 import { appendCompactionLog, resolvePendingCompaction, stagingPath, writeStaging } from './compaction/swap.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
 import { checkFilter } from './store/query-filter.js';
-import { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './index/checkpoint.js';
-import { readPrefix } from './segment/read.js';
+import { CHECKPOINT_FILE, encodeCheckpoint } from './index/checkpoint.js';
 import { SegmentFlags, SEGMENT_HEADER_BYTES } from './segment/format.js';
-import { bytesEqual, toHex } from './encoding/hex.js';
+import { toHex } from './encoding/hex.js';
 import type { EventFrame } from './segment/frame.js';
 import { SegmentSet } from './segment/set.js';
 import { createSegment, SegmentWriter } from './segment/writer.js';
-import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, type ImportDraft, type ImportEvent, typedDraft, type AppendOptions, type BatchItem, type EventDraft, type SequencedEvent } from './store/append.js';
+import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, type ImportEvent, typedDraft, type AppendOptions, type BatchItem, type EventDraft } from './store/append.js';
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './store/options.js';
+import { prepareGroup, type Intent } from './store/commit-group.js';
+import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type CompactionResult } from './compaction/options.js';
+import { usableCheckpoint } from './store/checkpoint-load.js';
+import { checkRegistry, describeReport } from './store/open-checks.js';
+import { entryFromRecovered } from './index/from-frame.js';
+
+export type { CompactOptions, CompactionResult } from './compaction/options.js';
 import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
-
-interface Settle<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-type Intent =
-  | { readonly type: 'single'; readonly draft: EventDraft; readonly expected: number | undefined; readonly settle: Settle<AppendReceipt> }
-  | { readonly type: 'batch'; readonly drafts: readonly EventDraft[]; readonly settle: Settle<AppendReceipt[]> }
-  | { readonly type: 'import'; readonly items: readonly ImportDraft[]; readonly settle: Settle<AppendReceipt[]> };
 
 /** Largest number of bytes one commit group writes; bigger queues split into several groups. */
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 
-function entryFromRecovered(r: RecoveredEvent): IndexEntry {
-  const f = r.frame;
-  // Frames decoded at recovery view the whole segment buffer: copy what the index keeps, or every
-  // segment's bytes would stay in memory for the life of the store.
-  const fixed = new Uint8Array(80);
-  fixed.set(f.id, 0);
-  fixed.set(f.prevHash, 16);
-  fixed.set(f.contentHash, 48);
-  return {
-    eventId: toHex(f.id),
-    idBytes: fixed.subarray(0, 16),
-    globalSequence: f.globalSequence,
-    entitySequence: f.entitySequence,
-    kind: f.kind,
-    entity: f.entity,
-    scope: f.scope,
-    committedAt: f.committedAt,
-    prevHash: fixed.subarray(16, 48),
-    contentHash: fixed.subarray(48, 80),
-    payloadVersion: f.payloadVersion,
-    flags: f.flags,
-    batch: f.batch,
-    encryption: f.encryption === undefined ? undefined : { scope: f.encryption.scope.slice(), nonce: f.encryption.nonce.slice(), generation: f.encryption.generation },
-    extensions: f.extensions === undefined ? undefined : new Map([...f.extensions].map(([k, v]) => [k, v.slice()])),
-    segmentId: r.segmentId,
-    offset: r.offset,
-    length: r.length,
-  };
-}
-
-const DOWNGRADE_EXTENSION = 'batpak.signing.downgrade';
 /** Where shred receipts go: the store's own system stream. */
 const SHRED_COORDINATE = { entity: 'batpak:store', scope: 'batpak:shred' } as const;
 
@@ -150,7 +113,26 @@ export class Store {
         ? undefined
         : new GroupCommitter<Intent>(
             {
-              prepare: (intents) => this.#prepare(intents),
+              prepare: (intents) =>
+                prepareGroup(
+                  {
+                    index: this.#index,
+                    nextGlobal: this.#nextGlobal,
+                    lastCommittedAt: this.#lastCommittedAt,
+                    now: this.#opts.now(),
+                    signer: this.#signer,
+                    signingDowngradeAllowed: this.#opts.signingDowngradeAllowed,
+                    onWarning: this.#opts.onWarning,
+                    originalReceipt: (e) => this.#originalReceipt(e),
+                    published: ({ segmentId, end, nextGlobal, lastCommittedAt }) => {
+                      this.#segments.setSize(segmentId, end);
+                      this.#nextGlobal = nextGlobal;
+                      this.#lastCommittedAt = lastCommittedAt;
+                      this.#wakeWaiters();
+                    },
+                  },
+                  intents,
+                ),
               // The key fence (INV-KEY-FENCE): a minted key is durable before any ciphertext under it
               // is written, let alone acknowledged; a failed flush leaves the keyset dirty for the next group.
               beforeWrite: async () => {
@@ -399,259 +381,6 @@ export class Store {
 
   #limits() {
     return { payloadMaxBytes: this.#opts.payloadMaxBytes, registry: this.#opts.registry, now: this.#opts.now() };
-  }
-
-  /** Sequences a commit group against committed state and encodes its frames. */
-  #prepare(intents: readonly Intent[]): PreparedGroup {
-    const heads = new Map<string, { seq: number; hash: Uint8Array }>();
-    const head = (entity: string) => {
-      const h = heads.get(entity);
-      if (h !== undefined) return h;
-      const e = this.#index.head(entity);
-      return e === undefined ? { seq: 0, hash: ZERO_HASH } : { seq: e.entitySequence, hash: e.contentHash };
-    };
-    let next = this.#nextGlobal;
-    const now = this.#opts.now();
-    // Commit times never go backwards in log order: each event's time is at least the previous one's.
-    let clockFloor = this.#lastCommittedAt;
-    const frames: Uint8Array[] = [];
-    let accepted: { intent: Intent; events: SequencedEvent[]; frames: Uint8Array[] }[] = [];
-    const waiting: { intent: Intent & { type: 'single' }; eventId: string }[] = [];
-    const inGroup = new Set<string>();
-
-    /** `originalTime`: an imported event's own commit time, kept unless it would go backwards. */
-    const sequence = (d: EventDraft, batch: SequencedEvent['batch'], originalTime?: number): SequencedEvent => {
-      const h = head(d.entity);
-      clockFloor = Math.max(clockFloor, originalTime ?? now);
-      const ev: SequencedEvent = {
-        draft: d,
-        globalSequence: next++,
-        entitySequence: h.seq + 1,
-        prevHash: h.hash,
-        committedAt: clockFloor,
-        batch,
-        flags: d.flags,
-        extensions: d.extensions,
-      };
-      heads.set(d.entity, { seq: ev.entitySequence, hash: d.contentHash });
-      return ev;
-    };
-
-    for (const intent of intents) {
-      if (intent.type === 'single') {
-        const d = intent.draft;
-        if (d.keyed) {
-          const existing = this.#index.get(d.eventId);
-          if (existing !== undefined) {
-            this.#settleReplay(intent.settle, this.#originalReceipt(existing));
-            continue;
-          }
-          if (inGroup.has(d.eventId)) {
-            waiting.push({ intent, eventId: d.eventId });
-            continue;
-          }
-        }
-        const current = head(d.entity).seq;
-        if (intent.expected !== undefined && intent.expected !== current) {
-          intent.settle.reject(
-            new BatpakError('ERR_SEQUENCE_CONFLICT', `entity ${d.entity} is at sequence ${current}, expected ${intent.expected}`, {
-              details: { entity: d.entity, expected: intent.expected, actual: current },
-            }),
-          );
-          continue;
-        }
-        inGroup.add(d.eventId);
-        accepted.push({ intent, events: [sequence(d, undefined)], frames: [] });
-      } else if (intent.type === 'import') {
-        const clash = intent.items.find((it) => this.#index.has(it.draft.eventId) || inGroup.has(it.draft.eventId));
-        if (clash !== undefined) {
-          intent.settle.reject(
-            new BatpakError('ERR_INVALID_ARGUMENT', `event ${clash.draft.eventId} already exists in the store; nothing was imported`, {
-              details: { eventId: clash.draft.eventId },
-            }),
-          );
-          continue;
-        }
-        const first = next;
-        const count = intent.items.length;
-        const events = intent.items.map((it, index) => {
-          inGroup.add(it.draft.eventId);
-          return sequence(it.draft, count > 1 ? { first, index, count } : undefined, it.committedAt);
-        });
-        accepted.push({ intent, events, frames: [] });
-      } else {
-        const existing = intent.drafts.map((d) => (d.keyed ? this.#index.get(d.eventId) : undefined));
-        const known = existing.filter((e) => e !== undefined).length;
-        if (known === intent.drafts.length) {
-          this.#settleReplay(intent.settle, Promise.all(existing.map((e) => this.#originalReceipt(e!))));
-          continue;
-        }
-        if (known > 0 || intent.drafts.some((d) => inGroup.has(d.eventId))) {
-          intent.settle.reject(new BatpakError('ERR_INVALID_ARGUMENT', 'a batch repeats some, but not all, idempotency keys of earlier appends'));
-          continue;
-        }
-        const first = next;
-        const count = intent.drafts.length;
-        const events = intent.drafts.map((d, index) => {
-          inGroup.add(d.eventId);
-          return sequence(d, { first, index, count });
-        });
-        accepted.push({ intent, events, frames: [] });
-      }
-    }
-
-    const signed = this.#signGroup(accepted.flatMap((a) => a.events));
-    if (signed instanceof BatpakError) {
-      for (const a of accepted) a.intent.settle.reject(signed);
-      accepted = [];
-    }
-    const group = signed instanceof BatpakError ? undefined : signed;
-
-    for (const a of accepted) {
-      for (const ev of a.events) {
-        const d = ev.draft;
-        const frame = encodeEventFrame({
-          type: 0,
-          id: d.id,
-          globalSequence: ev.globalSequence,
-          entitySequence: ev.entitySequence,
-          kind: d.kind,
-          entity: d.entity,
-          scope: d.scope,
-          committedAt: ev.committedAt,
-          prevHash: ev.prevHash,
-          contentHash: d.contentHash,
-          payloadVersion: d.payloadVersion,
-          flags: ev.flags,
-          batch: ev.batch,
-          encryption: d.encryption,
-          extensions: ev.extensions,
-          payload: d.payload,
-        });
-        a.frames.push(frame);
-        frames.push(frame);
-      }
-    }
-    if (group !== undefined) {
-      const all = accepted.flatMap((a) => a.events);
-      frames.push(
-        encodeSealFrame({
-          type: 1,
-          firstSequence: all[0]!.globalSequence,
-          lastSequence: all[all.length - 1]!.globalSequence,
-          count: all.length,
-          keyId: group.keyId,
-          root: group.tree.root,
-          signature: group.signature,
-        }),
-      );
-    }
-
-    return {
-      frames,
-      commit: ({ segmentId, offset }) => {
-        let at = offset;
-        let leaf = 0;
-        for (const a of accepted) {
-          const receipts: AppendReceipt[] = [];
-          a.events.forEach((ev, i) => {
-            const frame = a.frames[i]!;
-            const d = ev.draft;
-            const entry: IndexEntry = {
-              eventId: d.eventId,
-              idBytes: d.id,
-              globalSequence: ev.globalSequence,
-              entitySequence: ev.entitySequence,
-              kind: d.kind,
-              entity: d.entity,
-              scope: d.scope,
-              committedAt: ev.committedAt,
-              prevHash: ev.prevHash,
-              contentHash: d.contentHash,
-              payloadVersion: d.payloadVersion,
-              flags: ev.flags,
-              batch: ev.batch,
-              encryption: d.encryption,
-              extensions: ev.extensions,
-              segmentId,
-              offset: at,
-              length: frame.length,
-            };
-            at += frame.length;
-            this.#index.insert(entry);
-            const base = baseReceipt(entry);
-            receipts.push(
-              group === undefined
-                ? base
-                : { ...base, signature: group.signature, keyId: group.keyIdHex, groupProof: group.tree.proof(leaf) },
-            );
-            leaf++;
-          });
-          if (a.intent.type === 'single') a.intent.settle.resolve(receipts[0]!);
-          else a.intent.settle.resolve(receipts);
-        }
-        if (frames.length > 0) {
-          for (let i = frames.length - (group === undefined ? 0 : 1); i < frames.length; i++) at += frames[i]!.length;
-          this.#segments.setSize(segmentId, at);
-          this.#nextGlobal = next;
-          this.#lastCommittedAt = clockFloor;
-          this.#wakeWaiters();
-        }
-        for (const w of waiting) {
-          const e = this.#index.get(w.eventId);
-          if (e === undefined) w.intent.settle.reject(new BatpakError('ERR_IO', 'the append this idempotent retry waited for failed'));
-          else this.#settleReplay(w.intent.settle, this.#originalReceipt(e));
-        }
-      },
-      abort: (error) => {
-        const err = ioError(error, 'append failed');
-        for (const a of accepted) a.intent.settle.reject(err);
-        for (const w of waiting) w.intent.settle.reject(err);
-      },
-    };
-  }
-
-  /**
-   * Seals a group's events: marks them, builds the Merkle tree of their covers and signs its root once.
-   * A failing signer fails the group closed (nothing written) unless downgrade is allowed, in which
-   * case the events are written unsigned with a `batpak.signing.downgrade` extension saying why.
-   */
-  #signGroup(events: readonly SequencedEvent[]): SignedGroup | BatpakError | undefined {
-    if (this.#signer === undefined || events.length === 0) return undefined;
-    for (const ev of events) ev.flags |= EventFlags.SEALED;
-    try {
-      return signGroup(this.#signer, events.map((ev) => receiptCover(this.#coverOf(ev), ev.draft.id)));
-    } catch (err) {
-      const failure = err instanceof BatpakError ? err : new BatpakError('ERR_SIGNING_FAILED', String(err), { cause: err });
-      if (!this.#opts.signingDowngradeAllowed) return failure;
-      const note = new TextEncoder().encode(failure.message);
-      for (const ev of events) {
-        ev.flags &= ~EventFlags.SEALED;
-        ev.extensions = new Map([...(ev.extensions ?? new Map<string, Uint8Array>()), [DOWNGRADE_EXTENSION, note]]);
-      }
-      this.#opts.onWarning(`signing downgraded for ${events.length} event(s): ${failure.message}`);
-      return undefined;
-    }
-  }
-
-  #coverOf(ev: SequencedEvent) {
-    const d = ev.draft;
-    return {
-      eventId: d.eventId,
-      globalSequence: BigInt(ev.globalSequence),
-      entitySequence: BigInt(ev.entitySequence),
-      kind: { category: d.kind >>> 12, typeId: d.kind & 0xfff },
-      coordinate: { entity: d.entity, scope: d.scope },
-      contentHash: d.contentHash,
-      prevHash: ev.prevHash,
-      committedAt: BigInt(ev.committedAt),
-      ...(ev.extensions === undefined ? {} : { extensions: ev.extensions }),
-    };
-  }
-
-  /** An idempotent replay settles with the original receipt, read back from disk (async, off the commit path). */
-  #settleReplay<T>(settle: Settle<T>, receipt: Promise<T>): void {
-    receipt.then(settle.resolve, settle.reject);
   }
 
   /** A committed event's receipt exactly as append returned it (signature and group proof included). */
@@ -1160,123 +889,3 @@ export class Store {
   }
 }
 
-export type CompactOptions = (
-  | { readonly strategy: 'merge' }
-  | { readonly strategy: 'retention'; readonly keep: (event: StoredEvent) => boolean }
-  | { readonly strategy: 'tombstone'; readonly drop: (event: StoredEvent) => boolean }
-) & { readonly signal?: AbortSignal; readonly onProgress?: (done: number, total: number) => void };
-
-export interface CompactionResult {
-  readonly outcome: 'performed' | 'skipped' | 'failed';
-  /** Segment files the compaction removed (sources merged into one). */
-  readonly segmentsRemoved: number;
-  /** Events dropped by retention (tombstoned events keep their place and are not counted). */
-  readonly eventsDropped: number;
-  /** Why a compaction failed; the store is unchanged (or completes at the next open, as it says). */
-  readonly reason?: string;
-}
-
-type CheckedCompaction =
-  | { readonly kind: 'merge' }
-  | { readonly kind: 'retention'; readonly keep: (event: StoredEvent) => boolean }
-  | { readonly kind: 'tombstone'; readonly drop: (event: StoredEvent) => boolean };
-
-function checkCompactOptions(options: unknown): CheckedCompaction {
-  const o = options as { strategy?: unknown; keep?: unknown; drop?: unknown } | undefined;
-  if (typeof o !== 'object' || o === null) throw new BatpakError('ERR_INVALID_ARGUMENT', 'compact needs { strategy }');
-  if (o.strategy === 'merge') return { kind: 'merge' };
-  if (o.strategy === 'retention') {
-    if (typeof o.keep !== 'function') throw new BatpakError('ERR_INVALID_ARGUMENT', "strategy 'retention' needs keep(event)");
-    return { kind: 'retention', keep: o.keep as (event: StoredEvent) => boolean };
-  }
-  if (o.strategy === 'tombstone') {
-    if (typeof o.drop !== 'function') throw new BatpakError('ERR_INVALID_ARGUMENT', "strategy 'tombstone' needs drop(event)");
-    return { kind: 'tombstone', drop: o.drop as (event: StoredEvent) => boolean };
-  }
-  throw new BatpakError('ERR_INVALID_ARGUMENT', "strategy must be 'merge', 'retention' or 'tombstone'");
-}
-
-interface UsableCheckpoint {
-  readonly checkpoint: Checkpoint;
-  /** Segments the checkpoint covers completely (not scanned). */
-  readonly whole: { readonly id: number; readonly path: string; readonly committedEnd: number; readonly crc: number }[];
-  /** What recovery scans: the checkpoint's last segment from its watermark, then newer segments. */
-  readonly tail: { readonly id: number; readonly path: string; readonly from?: number }[];
-  readonly start: { readonly lastSeen: number; readonly lastInCompacted: boolean };
-}
-
-/**
- * Loads the checkpoint and checks it still describes the segment files: the same segments, in order,
- * with the same headers (a compaction output has another), untouched lengths for all but the last,
- * and no compaction since. Anything else — or any damage — means a full scan.
- */
-async function usableCheckpoint(
-  opts: ResolvedOptions,
-  present: readonly { readonly id: number; readonly path: string }[],
-  compactions: number,
-): Promise<UsableCheckpoint | undefined> {
-  if (opts.checkpoint === 'off') return undefined;
-  const { fs, dir } = opts;
-  const path = join(dir, CHECKPOINT_FILE);
-  const stale = (why: string): undefined => {
-    opts.onWarning(`cold-start checkpoint not used (${why}): scanning every segment`);
-    return undefined;
-  };
-  let bytes: Uint8Array;
-  try {
-    if ((await fs.stat(path)) === null) return undefined;
-    bytes = await readPrefix(fs, path);
-  } catch (err) {
-    return stale(`unreadable: ${(err as Error).message}`);
-  }
-  const c = decodeCheckpoint(bytes);
-  if (c === undefined) return stale('damaged or another version');
-  if (c.compactions !== compactions) return stale('a compaction ran since');
-  if (c.segments.length === 0 || c.segments.length > present.length) return stale('segments changed');
-  const whole: UsableCheckpoint['whole'] = [];
-  for (let i = 0; i < c.segments.length; i++) {
-    const s = c.segments[i]!;
-    const file = present[i]!;
-    if (file.id !== s.id) return stale('segments changed');
-    // Every byte the checkpoint indexes must be unchanged (a native CRC pass, far cheaper than decoding
-    // frames): then opening from it detects exactly what a full scan would.
-    try {
-      const f = await fs.open(file.path);
-      try {
-        const size = await f.size();
-        const last = i === c.segments.length - 1;
-        if (last ? size < s.committedEnd : size !== s.committedEnd) return stale(`segment ${s.id} changed size`);
-        const bytes = await f.readAt(0, s.committedEnd);
-        if (bytes.length !== s.committedEnd || !bytesEqual(bytes.subarray(0, SEGMENT_HEADER_BYTES), s.header) || crc32(bytes) !== s.crc) {
-          return stale(`segment ${s.id} changed`);
-        }
-      } finally {
-        await f.close();
-      }
-    } catch (err) {
-      return stale(`segment ${s.id} unreadable: ${(err as Error).message}`);
-    }
-    if (i < c.segments.length - 1) whole.push({ id: s.id, path: file.path, committedEnd: s.committedEnd, crc: s.crc });
-  }
-  const last = c.segments[c.segments.length - 1]!;
-  const tail = [{ id: last.id, path: present[c.segments.length - 1]!.path, from: last.committedEnd }, ...present.slice(c.segments.length)];
-  return { checkpoint: c, whole, tail, start: { lastSeen: c.lastSeen, lastInCompacted: c.lastInCompacted } };
-}
-
-function checkRegistry(opts: ResolvedOptions): void {
-  if (opts.registry === undefined) return;
-  const problems = opts.registry.problems();
-  if (problems.length === 0) return;
-  if (opts.payloadValidation === 'fail-fast') opts.registry.verify();
-  if (opts.payloadValidation === 'warn') for (const p of problems) opts.onWarning(`registry: ${p.message}`);
-}
-
-function describeReport(r: ChainVerificationReport): string {
-  return [
-    `${r.contentHashMismatches.length} content hash mismatches`,
-    `${r.danglingLinks.length} dangling links`,
-    `${r.corruptFrames.length} corrupt frames`,
-    `${r.missingEvents.length} missing events`,
-    `${r.signatureFailures.length} signature failures`,
-  ].join(', ');
-}
