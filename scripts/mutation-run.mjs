@@ -53,7 +53,7 @@ function runStryker() {
       const lines = out.split('\n');
       out = lines.pop() ?? '';
       for (const line of lines) {
-        if (/ncremental|Found \d+ of|Instrumented|Initial test run|Done in|ERROR|WARN/.test(line)) console.log(line);
+        if (/ncremental|Found \d+ of|Instrumented|Initial test run|Done in|\bERROR\b|\bWARN\b/.test(line)) console.log(line);
         const ran = /Initial test run succeeded\. Ran (\d+) tests/.exec(line);
         if (ran !== null) dryRunTests = Number(ran[1]);
       }
