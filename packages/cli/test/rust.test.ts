@@ -272,7 +272,7 @@ describe('INV-CLI-EXIT-CODES INV-RUST-READ-VERIFY batpak import', () => {
     const j = JSON.parse(r.stdout) as { report: { imported: number } };
     expect(j).toMatchObject({ command: 'import', result: 'imported', exitCode: 0, from: d, dir: target, reportFile, report: { status: 'imported', imported: 1 } });
     expect(JSON.parse(await readFile(reportFile, 'utf8'))).toMatchObject({ imported: 1 });
-    expect(await readdir(target)).toEqual(['000001.bps']);
+    expect((await readdir(target)).sort()).toEqual(['000001.bps', 'index.checkpoint']);
 
     const inside = await runCli(['import', d, join(out, 'other'), '--report', join(d, 'report.json')]);
     expect(inside.code).toBe(2);

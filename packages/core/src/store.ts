@@ -34,7 +34,7 @@ import { SharedExclusiveLock } from './store/rwlock.js';
 import { checkFilter } from './store/query-filter.js';
 import { CHECKPOINT_FILE, encodeCheckpoint } from './index/checkpoint.js';
 import { SegmentFlags, SEGMENT_HEADER_BYTES } from './segment/format.js';
-import { toHex } from './encoding/hex.js';
+import { bytesEqual, toHex } from './encoding/hex.js';
 import type { EventFrame } from './segment/frame.js';
 import { SegmentSet } from './segment/set.js';
 import { createSegment, SegmentWriter } from './segment/writer.js';
@@ -43,6 +43,7 @@ import { resolveOptions, type ResolvedOptions, type StoreOptions } from './store
 import { prepareGroup, type Intent } from './store/commit-group.js';
 import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type CompactionResult } from './compaction/options.js';
 import { usableCheckpoint } from './store/checkpoint-load.js';
+import { readPrefix } from './segment/read.js';
 import { checkRegistry, describeReport } from './store/open-checks.js';
 import { entryFromRecovered } from './index/from-frame.js';
 
@@ -873,7 +874,12 @@ export class Store {
         compactions: this.#compactionEntries.length,
         entries: [...this.#index.all()],
       });
-      await this.#opts.fs.writeFileAtomic(join(this.#opts.dir, CHECKPOINT_FILE), image);
+      const path = join(this.#opts.dir, CHECKPOINT_FILE);
+      // A store opened and closed without changes leaves its directory untouched (a refused import,
+      // a read-mostly job): same image, no write.
+      const current = (await this.#opts.fs.stat(path)) === null ? undefined : await readPrefix(this.#opts.fs, path).catch(() => undefined);
+      if (current !== undefined && bytesEqual(current, image)) return;
+      await this.#opts.fs.writeFileAtomic(path, image);
     } catch (err) {
       this.#opts.onWarning(`could not write the cold-start checkpoint: ${(err as Error).message}`);
     }

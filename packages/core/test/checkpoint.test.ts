@@ -89,4 +89,31 @@ describe('cold-start checkpoint', () => {
     const s = await Store.open(base);
     await s.close();
   });
+
+  it('an open and close with no change leaves the checkpoint unwritten; a change rewrites it', async () => {
+    const { fs, base } = await build();
+    const writes: string[] = [];
+    const counting = new Proxy(fs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (prop === 'writeFileAtomic') {
+          return (path: string, data: Uint8Array) => {
+            writes.push(path);
+            return target.writeFileAtomic(path, data);
+          };
+        }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const idle = await Store.open({ ...base, fs: counting });
+    await idle.close();
+    expect(writes.filter((p) => p.endsWith('index.checkpoint'))).toEqual([]);
+    const busy = await Store.open({ ...base, fs: counting });
+    await busy.append(c(9), E, { n: 9 });
+    await busy.close();
+    expect(writes.filter((p) => p.endsWith('index.checkpoint'))).toEqual(['/s/index.checkpoint']);
+    const again = await Store.open({ ...base, checkpoint: 'off' });
+    expect(again.lastSequence).toBe(busy.lastSequence);
+    await again.close();
+  });
 });
