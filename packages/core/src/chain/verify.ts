@@ -11,7 +11,7 @@ import type { IndexEntry } from '../index/entry.js';
 import type { SealChecker } from '../receipt/seal-check.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES } from '../segment/format.js';
 import { decodeFrameBody, EventFlags, readFrameHeader } from '../segment/frame.js';
-import { readPrefix } from '../segment/read.js';
+import { ReadWindow } from '../segment/window.js';
 import type { ChainVerificationReport, CorruptFrameReport } from '../types.js';
 
 export const ZERO_HASH = new Uint8Array(32);
@@ -59,72 +59,76 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
 
   for (const seg of input.segments) {
     throwIfAborted(signal);
-    const buf = await readPrefix(input.fs, seg.path, seg.committedEnd);
-    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    const end = buf.length;
-    let pos = SEGMENT_HEADER_BYTES;
-    while (pos < end) {
-      const h = pos + FRAME_HEADER_BYTES <= end ? readFrameHeader(buf, pos) : undefined;
-      if (h === undefined || h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES || pos + FRAME_HEADER_BYTES + h.length > end) {
-        corruptFrames.push({ file: seg.path, offset: pos, reason: 'damaged frame header' });
-        // The per-frame magic lets the walk resynchronise on the next frame.
-        const resync = b.indexOf(MAGIC, pos + 1);
-        if (resync === -1) break;
-        pos = resync;
-        continue;
-      }
-      const frameEnd = pos + FRAME_HEADER_BYTES + h.length;
-      const body = buf.subarray(pos + FRAME_HEADER_BYTES, frameEnd);
-      const crcOk = crc32(body) === h.crc;
-      let frame;
-      try {
-        frame = decodeFrameBody(body);
-      } catch (err) {
-        corruptFrames.push({ file: seg.path, offset: pos, reason: crcOk ? `undecodable frame: ${(err as Error).message}` : 'frame CRC mismatch' });
-        pos = frameEnd;
-        continue;
-      }
-      if (frame.type === 1) {
-        if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'seal frame CRC mismatch' });
-        else input.seals?.seal(frame);
-        pos = frameEnd;
-        continue;
-      }
-      const g = frame.globalSequence;
-      // Committed events the disk skipped past are missing.
-      while (next < total && committed[next]!.globalSequence < g) missingEvents.push(committed[next++]!.eventId);
-      const expected = committed[next];
-      if (expected === undefined || expected.globalSequence !== g || !bytesEqual(expected.idBytes, frame.id)) {
-        // Not a committed event: a frame an interrupted batch or unsealed group left behind, or a
-        // frame that now holds another event than the one committed at this sequence.
-        if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'frame CRC mismatch' });
-        else if (expected !== undefined && expected.globalSequence === g) {
-          corruptFrames.push({ file: seg.path, offset: pos, reason: `frame holds event ${toHex(frame.id)}, not the committed ${expected.eventId}` });
+    const w = await ReadWindow.open(input.fs, seg.path, seg.committedEnd);
+    try {
+      const end = w.end;
+      let pos = SEGMENT_HEADER_BYTES;
+      while (pos < end) {
+        const h = (await w.ensure(pos, FRAME_HEADER_BYTES)) ? readFrameHeader(w.bytes, pos - w.at) : undefined;
+        if (h === undefined || h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES || pos + FRAME_HEADER_BYTES + h.length > end) {
+          corruptFrames.push({ file: seg.path, offset: pos, reason: 'damaged frame header' });
+          // The per-frame magic lets the walk resynchronise on the next frame.
+          const resync = await w.indexOf(MAGIC, pos + 1);
+          if (resync === -1) break;
+          pos = resync;
+          continue;
         }
+        const frameEnd = pos + FRAME_HEADER_BYTES + h.length;
+        await w.ensure(pos, FRAME_HEADER_BYTES + h.length);
+        const body = w.view(pos + FRAME_HEADER_BYTES, h.length);
+        const crcOk = crc32(body) === h.crc;
+        let frame;
+        try {
+          frame = decodeFrameBody(body);
+        } catch (err) {
+          corruptFrames.push({ file: seg.path, offset: pos, reason: crcOk ? `undecodable frame: ${(err as Error).message}` : 'frame CRC mismatch' });
+          pos = frameEnd;
+          continue;
+        }
+        if (frame.type === 1) {
+          if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'seal frame CRC mismatch' });
+          else input.seals?.seal(frame);
+          pos = frameEnd;
+          continue;
+        }
+        const g = frame.globalSequence;
+        // Committed events the disk skipped past are missing.
+        while (next < total && committed[next]!.globalSequence < g) missingEvents.push(committed[next++]!.eventId);
+        const expected = committed[next];
+        if (expected === undefined || expected.globalSequence !== g || !bytesEqual(expected.idBytes, frame.id)) {
+          // Not a committed event: a frame an interrupted batch or unsealed group left behind, or a
+          // frame that now holds another event than the one committed at this sequence.
+          if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'frame CRC mismatch' });
+          else if (expected !== undefined && expected.globalSequence === g) {
+            corruptFrames.push({ file: seg.path, offset: pos, reason: `frame holds event ${toHex(frame.id)}, not the committed ${expected.eventId}` });
+          }
+          pos = frameEnd;
+          continue;
+        }
+        next++;
+        checked++;
+        const eventId = expected.eventId;
+        if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'frame CRC mismatch', eventId });
+        if ((frame.flags & EventFlags.TOMBSTONE) === 0 && !bytesEqual(blake3(frame.payload), frame.contentHash)) contentHashMismatches.push(eventId);
+        // The link: prevHash is the content hash of the entity's immediately preceding event.
+        const prev = lastHash.get(frame.entity) ?? ZERO_HASH;
+        if (!bytesEqual(frame.prevHash, prev)) {
+          if (input.removedHashes.has(toHex(frame.prevHash))) gaps.push(eventId);
+          else danglingLinks.push(eventId);
+        }
+        lastHash.set(frame.entity, frame.contentHash.slice());
+        input.seals?.event(frame, eventId);
         pos = frameEnd;
-        continue;
+        if (++sinceProgress >= PROGRESS_EVERY) {
+          sinceProgress = 0;
+          onProgress?.(checked, total);
+          throwIfAborted(signal);
+          // Yield so a long verification does not starve the event loop.
+          await new Promise<void>((r) => setImmediate(r));
+        }
       }
-      next++;
-      checked++;
-      const eventId = expected.eventId;
-      if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'frame CRC mismatch', eventId });
-      if ((frame.flags & EventFlags.TOMBSTONE) === 0 && !bytesEqual(blake3(frame.payload), frame.contentHash)) contentHashMismatches.push(eventId);
-      // The link: prevHash is the content hash of the entity's immediately preceding event.
-      const prev = lastHash.get(frame.entity) ?? ZERO_HASH;
-      if (!bytesEqual(frame.prevHash, prev)) {
-        if (input.removedHashes.has(toHex(frame.prevHash))) gaps.push(eventId);
-        else danglingLinks.push(eventId);
-      }
-      lastHash.set(frame.entity, frame.contentHash.slice());
-      input.seals?.event(frame, eventId);
-      pos = frameEnd;
-      if (++sinceProgress >= PROGRESS_EVERY) {
-        sinceProgress = 0;
-        onProgress?.(checked, total);
-        throwIfAborted(signal);
-        // Yield so a long verification does not starve the event loop.
-        await new Promise<void>((r) => setImmediate(r));
-      }
+    } finally {
+      await w.close();
     }
   }
   while (next < total) missingEvents.push(committed[next++]!.eventId);

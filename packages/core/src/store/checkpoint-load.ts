@@ -7,6 +7,7 @@ import { bytesEqual } from '../encoding/hex.js';
 import { CHECKPOINT_FILE, decodeCheckpoint, type Checkpoint } from '../index/checkpoint.js';
 import { SEGMENT_HEADER_BYTES } from '../segment/format.js';
 import { readPrefix } from '../segment/read.js';
+import { ReadWindow, WINDOW_BYTES } from '../segment/window.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface UsableCheckpoint {
@@ -54,17 +55,21 @@ export async function usableCheckpoint(
     // Every byte the checkpoint indexes must be unchanged (a native CRC pass, far cheaper than decoding
     // frames): then opening from it detects exactly what a full scan would.
     try {
-      const f = await fs.open(file.path);
+      const w = await ReadWindow.open(fs, file.path);
       try {
-        const size = await f.size();
         const last = i === c.segments.length - 1;
-        if (last ? size < s.committedEnd : size !== s.committedEnd) return stale(`segment ${s.id} changed size`);
-        const bytes = await f.readAt(0, s.committedEnd);
-        if (bytes.length !== s.committedEnd || !bytesEqual(bytes.subarray(0, SEGMENT_HEADER_BYTES), s.header) || crc32(bytes) !== s.crc) {
-          return stale(`segment ${s.id} changed`);
+        if (last ? w.end < s.committedEnd : w.end !== s.committedEnd) return stale(`segment ${s.id} changed size`);
+        // Window by window: a whole 64 MiB segment in one buffer would cost a full GC per segment.
+        let crc = 0;
+        for (let p = 0; p < s.committedEnd; p += w.bytes.length) {
+          await w.ensure(p, Math.min(WINDOW_BYTES, s.committedEnd - p));
+          const chunk = w.bytes.subarray(0, Math.min(w.bytes.length, s.committedEnd - p));
+          if (p === 0 && !bytesEqual(chunk.subarray(0, SEGMENT_HEADER_BYTES), s.header)) return stale(`segment ${s.id} changed`);
+          crc = crc32(chunk, crc);
         }
+        if (crc !== s.crc) return stale(`segment ${s.id} changed`);
       } finally {
-        await f.close();
+        await w.close();
       }
     } catch (err) {
       return stale(`segment ${s.id} unreadable: ${(err as Error).message}`);
