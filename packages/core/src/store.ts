@@ -57,6 +57,10 @@ const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 /** Where shred receipts go: the store's own system stream. */
 const SHRED_COORDINATE = { entity: 'batpak:store', scope: 'batpak:shred' } as const;
 
+/** Events a query reads ahead at most, and the bytes (at least one event is always read). */
+const QUERY_READ_AHEAD = 256;
+const QUERY_READ_AHEAD_BYTES = 4 * 1024 * 1024;
+
 export class Store {
   readonly #opts: ResolvedOptions;
   readonly #index: MemoryIndex;
@@ -448,17 +452,77 @@ export class Store {
     const list = f.entity === undefined ? this.#index.all() : this.#index.entityEvents(f.entity);
     let i = f.after === undefined ? 0 : MemoryIndex.firstAfter(list, Number(f.after));
     let yielded = 0;
-    for (; i < list.length && yielded < f.limit; i++) {
-      if (filter.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'query was aborted');
-      // After a compaction swap, iterate the old snapshot but read the current entry (or skip a dropped one).
-      const e = this.#index.get(list[i]!.eventId);
-      if (e === undefined) continue;
-      if (f.scope !== undefined && e.scope !== f.scope) continue;
-      if (f.kind !== undefined && !f.kind(e.kind)) continue;
-      this.#assertOpen();
-      yield await this.#load(e);
-      yielded++;
+    const aborted = () => filter.signal?.aborted === true;
+    // Read ahead in growing steps: a `limit: 1` query reads one frame, a long scan reads runs of frames.
+    let ahead = 8;
+    while (i < list.length && yielded < f.limit) {
+      if (aborted()) throw new BatpakError('ERR_ABORTED', 'query was aborted');
+      const planned: IndexEntry[] = [];
+      let plannedBytes = 0;
+      const want = Math.min(ahead, f.limit - yielded);
+      for (; i < list.length && planned.length < want && plannedBytes < QUERY_READ_AHEAD_BYTES; i++) {
+        // After a compaction swap, iterate the old snapshot but read the current entry (or skip a dropped one).
+        const e = this.#index.get(list[i]!.eventId);
+        if (e === undefined) continue;
+        if (f.scope !== undefined && e.scope !== f.scope) continue;
+        if (f.kind !== undefined && !f.kind(e.kind)) continue;
+        planned.push(e);
+        plannedBytes += e.length;
+      }
+      ahead = Math.min(ahead * 2, QUERY_READ_AHEAD);
+      const read = await this.#readAhead(planned);
+      for (let k = 0; k < planned.length; k++) {
+        if (aborted()) throw new BatpakError('ERR_ABORTED', 'query was aborted');
+        this.#assertOpen();
+        const e = this.#index.get(planned[k]!.eventId);
+        if (e === undefined) continue;
+        const r = read[k];
+        // Bytes read ahead serve only if the event has not moved since (compaction relocates survivors).
+        const usable = r !== undefined && r.segmentId === e.segmentId && r.offset === e.offset && r.length === e.length;
+        yield usable ? this.#loadRead(e, r.bytes) ?? (await this.#load(e)) : await this.#load(e);
+        yielded++;
+        if (yielded >= f.limit) return;
+      }
     }
+  }
+
+  /**
+   * Reads the frames of `entries` (commit order) with one read per run of nearby frames. A run that
+   * fails to read is left out: those events are read one by one, which reports the error properly.
+   */
+  async #readAhead(entries: readonly IndexEntry[]): Promise<({ segmentId: number; offset: number; length: number; bytes: Uint8Array } | undefined)[]> {
+    const out: ({ segmentId: number; offset: number; length: number; bytes: Uint8Array } | undefined)[] = new Array(entries.length);
+    if (entries.length < 2) return out;
+    const groups: { i: number; segmentId: number; locs: { offset: number; length: number }[] }[] = [];
+    for (let i = 0; i < entries.length; ) {
+      const segmentId = entries[i]!.segmentId;
+      let j = i + 1;
+      while (j < entries.length && entries[j]!.segmentId === segmentId && entries[j]!.offset > entries[j - 1]!.offset) j++;
+      groups.push({ i, segmentId, locs: entries.slice(i, j).map((e) => ({ offset: e.offset, length: e.length })) });
+      i = j;
+    }
+    await Promise.all(
+      groups.map(async ({ i, segmentId, locs }) => {
+        try {
+          const bytes = await this.#segments.readFrameRuns(segmentId, locs);
+          for (let k = 0; k < locs.length; k++) out[i + k] = { segmentId, offset: locs[k]!.offset, length: locs[k]!.length, bytes: bytes[k]! };
+        } catch {
+          // Left undefined: read one by one.
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Like #load over bytes already read; undefined when they do not check (the caller re-reads). */
+  #loadRead(entry: IndexEntry, bytes: Uint8Array): StoredEvent | undefined {
+    let frame: EventFrame;
+    try {
+      frame = this.#segments.checkEventFrame(bytes, entry, entry.idBytes);
+    } catch {
+      return undefined;
+    }
+    return this.#decodeLoaded(entry, frame);
   }
 
   /** Follows prevHash links back from `eventId` (included) and reports why the walk stopped. */
@@ -538,6 +602,10 @@ export class Store {
 
   async #load(current: IndexEntry): Promise<StoredEvent> {
     const { entry, frame } = await this.#readFrame(current);
+    return this.#decodeLoaded(entry, frame);
+  }
+
+  #decodeLoaded(entry: IndexEntry, frame: EventFrame): StoredEvent {
     const header = headerOf(entry);
     if (header.tombstone) return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: false };
     const plain = openPayload(this.#keyset, entry, frame.payload);

@@ -27,6 +27,11 @@ export interface FrameLocation {
   readonly length: number;
 }
 
+/** Frames closer than this are read together (the gap is read and dropped). */
+const RUN_GAP_BYTES = 16 * 1024;
+/** One read never spans more than this. */
+const RUN_MAX_BYTES = 1024 * 1024;
+
 export class SegmentSet {
   readonly #fs: Fs;
   readonly #slots = new Map<number, SegmentSlot>();
@@ -127,23 +132,68 @@ export class SegmentSet {
   async readEventFrame(location: FrameLocation, idBytes: Uint8Array): Promise<EventFrame> {
     // Snapshot the location: compaction may move the entry while this read awaits.
     const loc = { segmentId: location.segmentId, offset: location.offset, length: location.length };
-    const path = this.path(loc.segmentId);
-    const file = await this.handle(loc.segmentId);
+    return this.checkEventFrame(await this.#read(loc.segmentId, loc.offset, loc.length), loc, idBytes);
+  }
+
+  /**
+   * Reads several frames of one segment with one read per run of nearby frames (a scan in commit order
+   * reads consecutive frames). Returns each frame's bytes, unchecked, by position in `locations`
+   * (ascending offsets, all in `segmentId`); `checkEventFrame` checks each before use.
+   */
+  async readFrameRuns(segmentId: number, locations: readonly { readonly offset: number; readonly length: number }[]): Promise<Uint8Array[]> {
+    const runs: { first: number; count: number; start: number; end: number }[] = [];
+    let i = 0;
+    while (i < locations.length) {
+      const first = locations[i]!;
+      let end = first.offset + first.length;
+      let j = i + 1;
+      for (; j < locations.length; j++) {
+        const next = locations[j]!;
+        // Nearby and forward only: a run never reads far past what it needs.
+        if (next.offset < end || next.offset - end > RUN_GAP_BYTES || next.offset + next.length - first.offset > RUN_MAX_BYTES) break;
+        end = next.offset + next.length;
+      }
+      runs.push({ first: i, count: j - i, start: first.offset, end });
+      i = j;
+    }
+    // The runs are independent reads: in flight together, the thread pool serves them in parallel.
+    const read = await Promise.all(runs.map((r) => this.#read(segmentId, r.start, r.end - r.start)));
+    const out: Uint8Array[] = new Array(locations.length);
+    runs.forEach((r, n) => {
+      const bytes = read[n]!;
+      for (let k = r.first; k < r.first + r.count; k++) {
+        const l = locations[k]!;
+        out[k] = bytes.subarray(l.offset - r.start, l.offset - r.start + l.length);
+      }
+    });
+    return out;
+  }
+
+  async #read(segmentId: number, offset: number, length: number): Promise<Uint8Array> {
+    const path = this.path(segmentId);
+    const file = await this.handle(segmentId);
     let bytes: Uint8Array;
     try {
-      bytes = await file.readAt(loc.offset, loc.length);
+      bytes = await file.readAt(offset, length);
     } catch (err) {
-      throw ioError(err, `cannot read ${path} at ${loc.offset}`, { file: path, offset: loc.offset });
+      throw ioError(err, `cannot read ${path} at ${offset}`, { file: path, offset });
     }
-    if (bytes.length !== loc.length) {
-      throw new BatpakError('ERR_IO', `short read of ${path} at ${loc.offset}: ${bytes.length} of ${loc.length} bytes`, {
-        details: { file: path, offset: loc.offset },
+    if (bytes.length !== length) {
+      throw new BatpakError('ERR_IO', `short read of ${path} at ${offset}: ${bytes.length} of ${length} bytes`, {
+        details: { file: path, offset },
       });
     }
+    return bytes;
+  }
+
+  /** Checks one frame's bytes against its index location and id (magic, length, CRC, decode). */
+  checkEventFrame(bytes: Uint8Array, loc: FrameLocation, idBytes: Uint8Array): EventFrame {
+    const path = this.path(loc.segmentId);
     const bad = (reason: string) =>
       new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${path} at offset ${loc.offset}: ${reason}`, {
         details: { file: path, offset: loc.offset, reason },
       });
+    if (bytes.length !== loc.length) throw bad('frame header does not match the index');
     const h = readFrameHeader(bytes, 0);
     if (h.magic !== FRAME_MAGIC || h.length !== loc.length - FRAME_HEADER_BYTES) throw bad('frame header does not match the index');
     const body = bytes.subarray(FRAME_HEADER_BYTES);
