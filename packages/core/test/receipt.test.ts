@@ -340,3 +340,41 @@ describe('receipt extensions', () => {
     await again.close();
   });
 });
+
+describe('receiptCoverOf (the commit path) gives the bytes of receiptCover', () => {
+  it('for any counters, kind, coordinate, hashes and extensions', async () => {
+    const { receiptCover, receiptCoverOf } = await import('../src/receipt/cover.js');
+    const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+    fc.assert(
+      fc.property(
+        bytes(16),
+        fc.array(fc.nat({ max: Number.MAX_SAFE_INTEGER }), { minLength: 3, maxLength: 3 }),
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.string({ unit: 'grapheme', maxLength: 40 }),
+        fc.string({ maxLength: 40 }),
+        bytes(32),
+        bytes(32),
+        fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 }), { maxKeys: 3 }), { nil: undefined }),
+        (id, [g, s, t], kind, entity, scope, prev, content, ext) => {
+          const extensions = ext === undefined ? undefined : new Map(Object.entries(ext));
+          const fast = receiptCoverOf({ idBytes: id, globalSequence: g!, entitySequence: s!, kind, committedAt: t!, entity, scope, prevHash: prev, contentHash: content, extensions });
+          const reference = receiptCover(
+            {
+              eventId: Buffer.from(id).toString('hex'),
+              globalSequence: BigInt(g!),
+              entitySequence: BigInt(s!),
+              kind: { category: kind >>> 12, typeId: kind & 0xfff },
+              coordinate: { entity, scope },
+              contentHash: content,
+              prevHash: prev,
+              committedAt: BigInt(t!),
+              ...(extensions === undefined ? {} : { extensions }),
+            },
+          );
+          expect(Buffer.from(fast).equals(Buffer.from(reference))).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

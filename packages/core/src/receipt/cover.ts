@@ -90,6 +90,86 @@ export function receiptCover(r: CoverFields, idBytes?: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A committed event's cover fields as the commit path holds them: plain numbers, raw kind, id bytes. */
+export interface CoverParts {
+  readonly idBytes: Uint8Array;
+  readonly globalSequence: number;
+  readonly entitySequence: number;
+  readonly kind: number;
+  readonly committedAt: number;
+  readonly entity: string;
+  readonly scope: string;
+  readonly prevHash: Uint8Array;
+  readonly contentHash: Uint8Array;
+  readonly extensions: ReadonlyMap<string, Uint8Array> | undefined;
+}
+
+// Coordinates repeat across a store's events: their UTF-8 bytes are kept for the next cover.
+const CACHED_STRINGS = 4096;
+const utf8Cache = new Map<string, Uint8Array>();
+function utf8Of(s: string): Uint8Array {
+  let b = utf8Cache.get(s);
+  if (b === undefined) {
+    b = utf8.encode(s);
+    if (utf8Cache.size >= CACHED_STRINGS) utf8Cache.clear();
+    utf8Cache.set(s, b);
+  }
+  return b;
+}
+
+/**
+ * The same bytes as `receiptCover`, from the commit path's numbers (safe integers, so no u64 check and
+ * no BigInt): it runs once per event of every signed commit group. Extensions take the general path.
+ */
+export function receiptCoverOf(c: CoverParts): Uint8Array {
+  if (c.extensions !== undefined && c.extensions.size > 0) {
+    return receiptCover(
+      {
+        eventId: '',
+        globalSequence: BigInt(c.globalSequence),
+        entitySequence: BigInt(c.entitySequence),
+        kind: { category: c.kind >>> 12, typeId: c.kind & 0xfff },
+        coordinate: { entity: c.entity, scope: c.scope },
+        contentHash: c.contentHash,
+        prevHash: c.prevHash,
+        committedAt: BigInt(c.committedAt),
+        extensions: c.extensions,
+      },
+      c.idBytes,
+    );
+  }
+  const entity = utf8Of(c.entity);
+  const scope = utf8Of(c.scope);
+  const out = new Uint8Array(COVER_DOMAIN.length + 16 + 8 + 8 + 2 + 8 + 4 + entity.length + 4 + scope.length + 32 + 32 + 4);
+  const dv = new DataView(out.buffer);
+  let p = 0;
+  out.set(COVER_DOMAIN, p);
+  p += COVER_DOMAIN.length;
+  out.set(c.idBytes, p);
+  p += 16;
+  p = u64be(dv, p, c.globalSequence);
+  p = u64be(dv, p, c.entitySequence);
+  dv.setUint16(p, c.kind);
+  p += 2;
+  p = u64be(dv, p, c.committedAt);
+  dv.setUint32(p, entity.length);
+  out.set(entity, p + 4);
+  p += 4 + entity.length;
+  dv.setUint32(p, scope.length);
+  out.set(scope, p + 4);
+  p += 4 + scope.length;
+  out.set(c.prevHash, p);
+  out.set(c.contentHash, p + 32);
+  // The extension count (0) is already zero.
+  return out;
+}
+
+function u64be(dv: DataView, p: number, n: number): number {
+  dv.setUint32(p, Math.floor(n / 0x1_0000_0000));
+  dv.setUint32(p + 4, n >>> 0);
+  return p + 8;
+}
+
 /** Merkle leaf of a cover: blake3(0x00 ‖ cover). */
 export function coverLeaf(cover: Uint8Array): Uint8Array {
   return blake3(LEAF_TAG, cover);

@@ -5,7 +5,7 @@ import { BatpakError, ioError } from '../errors.js';
 import type { IndexEntry } from '../index/entry.js';
 import type { MemoryIndex } from '../index/memory.js';
 import { ZERO_HASH } from '../chain/verify.js';
-import { receiptCover, type CoverFields } from '../receipt/cover.js';
+import { receiptCoverOf } from '../receipt/cover.js';
 import { signGroup, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
 import { encodeEventFrame, encodeSealFrame, EventFlags } from '../segment/frame.js';
 import type { PreparedGroup } from '../segment/group-commit.js';
@@ -219,11 +219,10 @@ export function prepareGroup(ctx: GroupContext, intents: readonly Intent[]): Pre
           };
           at += frame.length;
           ctx.index.insert(entry);
-          const base = baseReceipt(entry);
           receipts.push(
             group === undefined
-              ? base
-              : { ...base, signature: group.signature, keyId: group.keyIdHex, groupProof: group.tree.proof(leaf) },
+              ? baseReceipt(entry)
+              : baseReceipt(entry, { signature: group.signature, keyId: group.keyIdHex, groupProof: group.tree.proof(leaf) }),
           );
           leaf++;
         });
@@ -258,7 +257,7 @@ export function sealGroup(ctx: GroupContext, events: readonly SequencedEvent[]):
   if (ctx.signer === undefined || events.length === 0) return undefined;
   for (const ev of events) ev.flags |= EventFlags.SEALED;
   try {
-    return signGroup(ctx.signer, events.map((ev) => receiptCover(coverOf(ev), ev.draft.id)));
+    return signGroup(ctx.signer, events.map(coverBytesOf));
   } catch (err) {
     const failure = err instanceof BatpakError ? err : new BatpakError('ERR_SIGNING_FAILED', String(err), { cause: err });
     if (!ctx.signingDowngradeAllowed) return failure;
@@ -272,19 +271,20 @@ export function sealGroup(ctx: GroupContext, events: readonly SequencedEvent[]):
   }
 }
 
-function coverOf(ev: SequencedEvent): CoverFields {
+function coverBytesOf(ev: SequencedEvent): Uint8Array {
   const d = ev.draft;
-  return {
-    eventId: d.eventId,
-    globalSequence: BigInt(ev.globalSequence),
-    entitySequence: BigInt(ev.entitySequence),
-    kind: { category: d.kind >>> 12, typeId: d.kind & 0xfff },
-    coordinate: { entity: d.entity, scope: d.scope },
-    contentHash: d.contentHash,
+  return receiptCoverOf({
+    idBytes: d.id,
+    globalSequence: ev.globalSequence,
+    entitySequence: ev.entitySequence,
+    kind: d.kind,
+    committedAt: ev.committedAt,
+    entity: d.entity,
+    scope: d.scope,
     prevHash: ev.prevHash,
-    committedAt: BigInt(ev.committedAt),
-    ...(ev.extensions === undefined ? {} : { extensions: ev.extensions }),
-  };
+    contentHash: d.contentHash,
+    extensions: ev.extensions,
+  });
 }
 
 /** An idempotent replay settles with the original receipt, read back from disk (async, off the commit path). */

@@ -9,7 +9,7 @@ import { kindFromRaw } from '../kind.js';
 import { decodePayload } from '../payload.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags } from '../segment/frame.js';
-import type { AppendReceipt, EventHeader } from '../types.js';
+import type { AppendReceipt, EventHeader, GroupProof } from '../types.js';
 
 export function headerOf(e: IndexEntry): EventHeader {
   const h: EventHeader = {
@@ -35,8 +35,8 @@ export function coordinateOf(e: IndexEntry): Coordinate {
 }
 
 /** The unsigned receipt fields of a committed event. */
-export function baseReceipt(e: IndexEntry): AppendReceipt {
-  return {
+export function baseReceipt(e: IndexEntry, signed?: { readonly signature: Uint8Array; readonly keyId: string; readonly groupProof: GroupProof }): AppendReceipt {
+  const r: { -readonly [K in keyof AppendReceipt]: AppendReceipt[K] } = {
     eventId: e.eventId,
     globalSequence: BigInt(e.globalSequence),
     entitySequence: BigInt(e.entitySequence),
@@ -45,8 +45,15 @@ export function baseReceipt(e: IndexEntry): AppendReceipt {
     contentHash: e.contentHash,
     prevHash: e.prevHash,
     committedAt: BigInt(e.committedAt),
-    ...(e.extensions === undefined || e.extensions.size === 0 ? {} : { extensions: e.extensions }),
   };
+  if (e.extensions !== undefined && e.extensions.size > 0) r.extensions = e.extensions;
+  // Built in place, not spread: this runs once per event of every signed commit group.
+  if (signed !== undefined) {
+    r.signature = signed.signature;
+    r.keyId = signed.keyId;
+    r.groupProof = signed.groupProof;
+  }
+  return r;
 }
 
 /** Decodes plaintext payload bytes: raw bytes as is, msgpack upcast through the registry and validated. */
