@@ -7,7 +7,7 @@ import { verifyChain as verify } from './chain/verify.js';
 import type { EventDefinition } from './event.js';
 import { BatpakError, ioError } from './errors.js';
 import type { FsFile, FsLock } from './fs/fs.js';
-import type { IndexEntry } from './index/entry.js';
+import { plainEntry, type IndexEntry } from './index/entry.js';
 import { MemoryIndex } from './index/memory.js';
 import { isEventIdString } from './id.js';
 import { SystemKinds, type EventKind } from './kind.js';
@@ -783,7 +783,7 @@ export class Store {
       if (dropped.has(e.eventId)) continue;
       const s = moved.get(e.eventId);
       if (s === undefined) next.push(e);
-      else if (s.tombstoned) next.push({ ...e, flags: e.flags | EventFlags.TOMBSTONE, segmentId: mergedId, offset: s.offset, length: s.length });
+      else if (s.tombstoned) next.push(plainEntry(e, { flags: e.flags | EventFlags.TOMBSTONE, segmentId: mergedId, offset: s.offset, length: s.length }));
       else {
         e.segmentId = mergedId;
         e.offset = s.offset;

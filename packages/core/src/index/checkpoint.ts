@@ -173,21 +173,21 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | undefined {
       p += 4 + n;
     }
     if (p !== body.length) return undefined;
-    // One copy of all ids and hashes; entries view into it (80 bytes per entry, nothing else kept).
-    const fixed = new Uint8Array(count * 80);
+    // Entries keep only what lookups and scans touch as own fields; the rest is read from the records
+    // on access. A million plain entries with three typed-array views each made GC the cost of an open.
+    // A copy: the entries outlive the file buffer, which an Fs may reuse.
+    const copy = body.slice(recordsAt, recordsAt + count * ENTRY_BYTES);
+    const records = new DataView(copy.buffer, copy.byteOffset, copy.byteLength);
     const entries: IndexEntry[] = new Array(count);
     for (let i = 0; i < count; i++) {
       const r = recordsAt + i * ENTRY_BYTES;
-      const f = i * 80;
-      fixed.set(body.subarray(r, r + 16), f);
-      fixed.set(body.subarray(r + 54, r + 118), f + 16);
-      const idBytes = fixed.subarray(f, f + 16);
-      const batchFirst = dv.getFloat64(r + 134, true);
       const extra = dv.getUint32(r + 150, true);
       let encryption: IndexEntry['encryption'];
       let extensions: IndexEntry['extensions'];
       if (extra !== NONE) {
-        const x = decodeCanonical(extras[extra]!);
+        const xb = extras[extra];
+        if (xb === undefined) return undefined;
+        const x = decodeCanonical(xb);
         if (x.t !== 'map') return undefined;
         for (const [k, v] of x.entries) {
           if (k.t === 'str' && k.v === 'x' && v.t === 'array' && v.items[0]?.t === 'bin' && v.items[1]?.t === 'bin' && v.items[2]?.t === 'int') {
@@ -200,29 +200,82 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | undefined {
       const entity = strings[dv.getUint32(r + 38, true)];
       const scope = strings[dv.getUint32(r + 42, true)];
       if (entity === undefined || scope === undefined) return undefined;
-      entries[i] = {
-        eventId: toHex(idBytes),
-        idBytes,
-        globalSequence: dv.getFloat64(r + 16, true),
-        entitySequence: dv.getFloat64(r + 24, true),
-        kind: dv.getUint16(r + 32, true),
+      entries[i] = new CheckpointEntry(
+        records,
+        i * ENTRY_BYTES,
+        toHex(body.subarray(r, r + 16)),
+        dv.getFloat64(r + 16, true),
         entity,
         scope,
-        committedAt: dv.getFloat64(r + 46, true),
-        prevHash: fixed.subarray(f + 16, f + 48),
-        contentHash: fixed.subarray(f + 48, f + 80),
-        payloadVersion: dv.getUint16(r + 36, true),
-        flags: dv.getUint16(r + 34, true),
-        batch: batchFirst < 0 ? undefined : { first: batchFirst, index: dv.getUint32(r + 142, true), count: dv.getUint32(r + 146, true) },
+        dv.getUint32(r + 118, true),
+        dv.getFloat64(r + 122, true),
+        dv.getUint32(r + 130, true),
         encryption,
         extensions,
-        segmentId: dv.getUint32(r + 118, true),
-        offset: dv.getFloat64(r + 122, true),
-        length: dv.getUint32(r + 130, true),
-      };
+      );
     }
     return { segments, lastSeen, lastInCompacted, lastCommittedAt, compactions, entries };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * An index entry decoded from the checkpoint: the fields lookups, scans and compaction touch are own
+ * properties; the others are read from its 164-byte record when asked. Never spread one (`{ ...e }`
+ * drops the accessors): build a plain entry from its fields instead.
+ */
+class CheckpointEntry implements IndexEntry {
+  readonly #records: DataView;
+  readonly #at: number;
+  constructor(
+    records: DataView,
+    at: number,
+    readonly eventId: string,
+    readonly globalSequence: number,
+    readonly entity: string,
+    readonly scope: string,
+    public segmentId: number,
+    public offset: number,
+    readonly length: number,
+    readonly encryption: IndexEntry['encryption'],
+    readonly extensions: IndexEntry['extensions'],
+  ) {
+    this.#records = records;
+    this.#at = at;
+  }
+
+  #bytes(from: number, length: number): Uint8Array {
+    const r = this.#records;
+    return new Uint8Array(r.buffer, r.byteOffset + this.#at + from, length);
+  }
+
+  get idBytes(): Uint8Array {
+    return this.#bytes(0, 16);
+  }
+  get entitySequence(): number {
+    return this.#records.getFloat64(this.#at + 24, true);
+  }
+  get kind(): number {
+    return this.#records.getUint16(this.#at + 32, true);
+  }
+  get flags(): number {
+    return this.#records.getUint16(this.#at + 34, true);
+  }
+  get payloadVersion(): number {
+    return this.#records.getUint16(this.#at + 36, true);
+  }
+  get committedAt(): number {
+    return this.#records.getFloat64(this.#at + 46, true);
+  }
+  get prevHash(): Uint8Array {
+    return this.#bytes(54, 32);
+  }
+  get contentHash(): Uint8Array {
+    return this.#bytes(86, 32);
+  }
+  get batch(): IndexEntry['batch'] {
+    const first = this.#records.getFloat64(this.#at + 134, true);
+    return first < 0 ? undefined : { first, index: this.#records.getUint32(this.#at + 142, true), count: this.#records.getUint32(this.#at + 146, true) };
   }
 }
