@@ -211,7 +211,7 @@ export class Store {
     for (const d of log.discarded) {
       opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`);
     }
-    const index = new MemoryIndex();
+    const index = new MemoryIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
     let lastCommittedAt = checkpoint?.checkpoint.lastCommittedAt ?? 0;
     for (const e of checkpoint?.checkpoint.entries ?? []) index.insert(e);
     for (const r of log.events) {

@@ -2,12 +2,18 @@
 // Commit order equals global-sequence order, so range queries are binary searches over one array.
 
 import type { IndexEntry } from './entry.js';
+import { IdTable } from './id-table.js';
 
 export class MemoryIndex {
-  #byId = new Map<string, IndexEntry>();
   /** Every committed event in ascending global sequence. */
   #ordered: IndexEntry[] = [];
+  #byId: IdTable;
   #byEntity = new Map<string, IndexEntry[]>();
+
+  /** `expected`: how many events are about to be inserted (sizes the id table once). */
+  constructor(expected = 0) {
+    this.#byId = new IdTable(this.#ordered, expected);
+  }
 
   get size(): number {
     return this.#ordered.length;
@@ -15,8 +21,8 @@ export class MemoryIndex {
 
   /** Adds an event; callers add in ascending global sequence. */
   insert(e: IndexEntry): void {
-    this.#byId.set(e.eventId, e);
     this.#ordered.push(e);
+    this.#byId.set(this.#ordered.length - 1);
     let list = this.#byEntity.get(e.entity);
     if (list === undefined) {
       list = [];
@@ -30,7 +36,7 @@ export class MemoryIndex {
   }
 
   has(eventId: string): boolean {
-    return this.#byId.has(eventId);
+    return this.#byId.get(eventId) !== undefined;
   }
 
   /** The latest event of an entity. */
@@ -86,8 +92,8 @@ export class MemoryIndex {
    */
   replaceWith(entries: readonly IndexEntry[]): void {
     // Fresh structures: an iterator over the old arrays keeps a consistent (older) snapshot.
-    this.#byId = new Map();
     this.#ordered = [];
+    this.#byId = new IdTable(this.#ordered, entries.length);
     this.#byEntity = new Map();
     for (const e of entries) this.insert(e);
   }
