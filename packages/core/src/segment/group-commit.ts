@@ -34,11 +34,7 @@ export class GroupCommitter<I> {
   /** Queues an intent; the caller learns the outcome through the intent's own callbacks. */
   submit(intent: I, bytes: number): void {
     this.#queue.push({ intent, bytes });
-    if (this.#running === undefined) {
-      this.#running = this.#drain().finally(() => {
-        this.#running = undefined;
-      });
-    }
+    if (this.#running === undefined) this.#running = this.#drain();
   }
 
   /** Resolves when everything submitted so far has been written (or failed). */
@@ -47,34 +43,40 @@ export class GroupCommitter<I> {
   }
 
   async #drain(): Promise<void> {
-    // Let the current tick's appends join the first group.
-    await Promise.resolve();
-    while (this.#queue.length > 0) {
-      let take = 0;
-      let bytes = 0;
-      while (take < this.#queue.length && (take === 0 || bytes + this.#queue[take]!.bytes <= this.#maxGroupBytes)) {
-        bytes += this.#queue[take]!.bytes;
-        take++;
+    try {
+      // Let the current tick's appends join the first group.
+      await Promise.resolve();
+      while (this.#queue.length > 0) {
+        let take = 0;
+        let bytes = 0;
+        while (take < this.#queue.length && (take === 0 || bytes + this.#queue[take]!.bytes <= this.#maxGroupBytes)) {
+          bytes += this.#queue[take]!.bytes;
+          take++;
+        }
+        const group = this.#queue.splice(0, take).map((q) => q.intent);
+        let prepared: PreparedGroup;
+        try {
+          prepared = this.#hooks.prepare(group);
+        } catch (err) {
+          for (const intent of group) this.#hooks.reject(intent, err);
+          continue;
+        }
+        if (prepared.frames.length === 0) {
+          prepared.commit({ segmentId: 0, offset: 0 });
+          continue;
+        }
+        try {
+          if (this.#hooks.beforeWrite !== undefined) await this.#hooks.beforeWrite();
+          const pos = await this.#hooks.write(prepared.frames);
+          prepared.commit(pos);
+        } catch (err) {
+          prepared.abort(err);
+        }
       }
-      const group = this.#queue.splice(0, take).map((q) => q.intent);
-      let prepared: PreparedGroup;
-      try {
-        prepared = this.#hooks.prepare(group);
-      } catch (err) {
-        for (const intent of group) this.#hooks.reject(intent, err);
-        continue;
-      }
-      if (prepared.frames.length === 0) {
-        prepared.commit({ segmentId: 0, offset: 0 });
-        continue;
-      }
-      try {
-        if (this.#hooks.beforeWrite !== undefined) await this.#hooks.beforeWrite();
-        const pos = await this.#hooks.write(prepared.frames);
-        prepared.commit(pos);
-      } catch (err) {
-        prepared.abort(err);
-      }
+    } finally {
+      // Reset in the same turn as the empty-queue check. A `.finally()` chained outside ran a few
+      // microtasks later, and an intent submitted in between saw a drain "running" and waited forever.
+      this.#running = undefined;
     }
   }
 }
