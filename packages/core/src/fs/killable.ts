@@ -2,6 +2,7 @@
 // the view (or a file it opened) fails, so a crashed store instance can never touch the disk again.
 
 import { dirname } from 'node:path';
+import { writeFileAtomicSteps } from './atomic-write.js';
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
 
 function dead(path: string): Error {
@@ -106,24 +107,7 @@ export class KillableFs implements Fs {
    */
   async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
     this.#check(path);
-    const tmp = `${path}.tmp-${process.pid}-${++this.#tmpCounter}`;
-    const file = await this.open(tmp, { create: true, exclusive: true });
-    try {
-      await file.writeAt(0, data);
-      await file.fsync();
-    } catch (err) {
-      await file.close().catch(() => undefined);
-      await this.remove(tmp, { force: true }).catch(() => undefined);
-      throw err;
-    }
-    await file.close();
-    try {
-      await this.rename(tmp, path);
-    } catch (err) {
-      await this.remove(tmp, { force: true }).catch(() => undefined);
-      throw err;
-    }
-    await this.syncDir(dirname(path));
+    await writeFileAtomicSteps(this, path, `${path}.tmp-${process.pid}-${++this.#tmpCounter}`, dirname(path), data);
   }
   async lock(path: string): Promise<FsLock> {
     this.#check(path);

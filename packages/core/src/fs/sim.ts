@@ -3,6 +3,7 @@
 
 import { posix } from 'node:path';
 import { BatpakError } from '../errors.js';
+import { writeFileAtomicSteps } from './atomic-write.js';
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
 import { FaultPlan, errnoError, type FaultKindFor, type FaultRate, type FsOp, type InjectedFault } from './faults.js';
 import { SeededRng } from './rng.js';
@@ -369,23 +370,7 @@ export class SimFs implements Fs {
     this.#fault('writeFileAtomic', call, abs);
     const dir = posix.dirname(abs);
     const tmp = posix.join(dir, `.${posix.basename(abs)}.tmp-sim-${++this.#tmpCounter}`);
-    const file = await this.open(tmp, { create: true, exclusive: true });
-    try {
-      await file.writeAt(0, data);
-      await file.fsync();
-    } catch (err) {
-      await file.close();
-      await this.remove(tmp, { force: true }).catch(() => undefined);
-      throw err;
-    }
-    await file.close();
-    try {
-      await this.rename(tmp, abs);
-    } catch (err) {
-      await this.remove(tmp, { force: true }).catch(() => undefined);
-      throw err;
-    }
-    await this.syncDir(dir);
+    await writeFileAtomicSteps(this, abs, tmp, dir, data);
   }
 
   /** Exclusive within this SimFs only; held in memory (no lock file appears), dropped by `crash()`. */

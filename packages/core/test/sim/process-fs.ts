@@ -10,6 +10,7 @@
 
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from '../../src/index.js';
 import type { KillableFs } from '../../src/testing.js';
+import { writeFileAtomicSteps } from '../../src/fs/atomic-write.js';
 
 export class ProcessFs implements Fs {
   #tmp = 0;
@@ -58,23 +59,6 @@ export class ProcessFs implements Fs {
   async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
     const slash = path.lastIndexOf('/');
     const dir = slash <= 0 ? '/' : path.slice(0, slash);
-    const tmp = `${dir}/.${path.slice(slash + 1)}.tmp-proc-${++this.#tmp}`;
-    const file = await this.open(tmp, { create: true, exclusive: true });
-    try {
-      await file.writeAt(0, data);
-      await file.fsync();
-    } catch (err) {
-      await file.close();
-      await this.remove(tmp, { force: true }).catch(() => undefined);
-      throw err;
-    }
-    await file.close();
-    try {
-      await this.rename(tmp, path);
-    } catch (err) {
-      await this.remove(tmp, { force: true }).catch(() => undefined);
-      throw err;
-    }
-    await this.syncDir(dir);
+    await writeFileAtomicSteps(this, path, `${dir}/.${path.slice(slash + 1)}.tmp-proc-${++this.#tmp}`, dir, data);
   }
 }
