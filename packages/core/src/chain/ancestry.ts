@@ -26,11 +26,22 @@ function findParent(index: MemoryIndex, child: IndexEntry): IndexEntry | undefin
   return undefined;
 }
 
-export async function walkAncestors(input: AncestryInput): Promise<AncestorWalk> {
+/** One walk over any index: the native store's and the Rust reader's differ only in how links are read. */
+export interface LinkWalk<E extends { readonly eventId: string }> {
+  readonly anchor: E | undefined;
+  readonly anchorId: string;
+  readonly limit: number;
+  readonly load: (e: E) => Promise<StoredEvent>;
+  /** The event starts its entity's chain (a zero prev hash). */
+  readonly isGenesis: (e: E) => boolean;
+  readonly parentOf: (e: E) => E | undefined;
+}
+
+export async function walkLinks<E extends { readonly eventId: string }>(input: LinkWalk<E>): Promise<AncestorWalk> {
   const ancestors: StoredEvent[] = [];
   const shredded: string[] = [];
-  let current = input.index.get(input.anchor);
-  if (current === undefined) return { ancestors, boundary: { kind: 'no-anchor', eventId: input.anchor }, shredded };
+  let current = input.anchor;
+  if (current === undefined) return { ancestors, boundary: { kind: 'no-anchor', eventId: input.anchorId }, shredded };
   const seen = new Set<string>();
   const stop = (kind: AncestryBoundary, eventId: string): AncestorWalk => ({ ancestors, boundary: { kind, eventId }, shredded });
   for (;;) {
@@ -46,9 +57,20 @@ export async function walkAncestors(input: AncestryInput): Promise<AncestorWalk>
     }
     ancestors.push(event);
     if (event.shredded) shredded.push(current.eventId);
-    if (bytesEqual(current.prevHash, ZERO_HASH)) return stop('reached-genesis', current.eventId);
-    const parent = findParent(input.index, current);
+    if (input.isGenesis(current)) return stop('reached-genesis', current.eventId);
+    const parent = input.parentOf(current);
     if (parent === undefined) return stop('missing-parent', current.eventId);
     current = parent;
   }
+}
+
+export function walkAncestors(input: AncestryInput): Promise<AncestorWalk> {
+  return walkLinks({
+    anchor: input.index.get(input.anchor),
+    anchorId: input.anchor,
+    limit: input.limit,
+    load: input.load,
+    isGenesis: (e) => bytesEqual(e.prevHash, ZERO_HASH),
+    parentOf: (e) => findParent(input.index, e),
+  });
 }

@@ -2,8 +2,8 @@
 // why the walk stopped. Invariant: a truncated lineage never looks like one that reached genesis.
 
 import { bytesEqual } from '../encoding/hex.js';
-import { isBatpakError } from '../errors.js';
-import type { AncestorWalk, AncestryBoundary, StoredEvent } from '../types.js';
+import { walkLinks } from '../chain/ancestry.js';
+import type { AncestorWalk, StoredEvent } from '../types.js';
 import type { RustIndexEntry } from './scan.js';
 
 const ZERO = new Uint8Array(32);
@@ -33,29 +33,14 @@ function findParent(list: readonly RustIndexEntry[], child: RustIndexEntry): Rus
   return other;
 }
 
-export async function walkRustAncestors(input: RustAncestryInput): Promise<AncestorWalk> {
-  const ancestors: StoredEvent[] = [];
-  const shredded: string[] = [];
-  let current = input.anchor;
-  if (current === undefined) return { ancestors, boundary: { kind: 'no-anchor', eventId: input.anchorId }, shredded };
-  const list = input.entityEvents(current.entity);
-  const seen = new Set<string>();
-  const stop = (kind: AncestryBoundary, eventId: string): AncestorWalk => ({ ancestors, boundary: { kind, eventId }, shredded });
-  for (;;) {
-    if (ancestors.length >= input.limit) return stop('limit-reached', current.eventId);
-    if (seen.has(current.eventId)) return stop('cycle', current.eventId);
-    seen.add(current.eventId);
-    let event: StoredEvent;
-    try {
-      event = await input.load(current);
-    } catch (err) {
-      if (isBatpakError(err)) return stop('read-failure', current.eventId);
-      throw err;
-    }
-    ancestors.push(event);
-    if (bytesEqual(current.hashChain.prevHash, ZERO)) return stop('reached-genesis', current.eventId);
-    const parent = findParent(list, current);
-    if (parent === undefined) return stop('missing-parent', current.eventId);
-    current = parent;
-  }
+export function walkRustAncestors(input: RustAncestryInput): Promise<AncestorWalk> {
+  const list = input.anchor === undefined ? [] : input.entityEvents(input.anchor.entity);
+  return walkLinks({
+    anchor: input.anchor,
+    anchorId: input.anchorId,
+    limit: input.limit,
+    load: input.load,
+    isGenesis: (e) => bytesEqual(e.hashChain.prevHash, ZERO),
+    parentOf: (e) => findParent(list, e),
+  });
 }
