@@ -3,8 +3,9 @@
 
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { formatKind, openRustStore, type RustSegmentInfo } from '@batpak/core';
+import { openRustStore, type RustSegmentInfo } from '@batpak/core';
 import { formatBytes } from '../bytes.js';
+import { entitiesLine, kindsLine, kindTallies, topEntities, type EntityTally, type KindTally } from '../tallies.js';
 
 /** One Rust segment file as the reader scanned it. */
 export interface RustSegmentReport {
@@ -42,8 +43,8 @@ export interface RustInspectReport {
   readonly bytes: string;
   readonly segments: readonly RustSegmentReport[];
   readonly entities: number;
-  readonly topEntities: readonly { entity: string; events: number }[];
-  readonly kinds: readonly { kind: string; category: number; typeId: number; events: number }[];
+  readonly topEntities: readonly EntityTally[];
+  readonly kinds: readonly KindTally[];
   /** Whether keyset.fbatk exists (its keys are never read, counted or shown). */
   readonly keyset: boolean;
   /** What Rust would log while recovering: discarded batches, stray markers, torn tails. */
@@ -103,16 +104,8 @@ export async function inspectRustDir(dir: string): Promise<RustInspectReport> {
       bytes: stats.bytes.toString(),
       segments,
       entities: entities.size,
-      topEntities: [...entities]
-        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-        .slice(0, 5)
-        .map(([entity, events]) => ({ entity, events })),
-      kinds: [...kinds]
-        .sort((a, b) => a[0] - b[0])
-        .map(([raw, events]) => {
-          const kind = { category: raw >>> 12, typeId: raw & 0xfff };
-          return { kind: formatKind(kind), ...kind, events };
-        }),
+      topEntities: topEntities(entities),
+      kinds: kindTallies(kinds),
       keyset,
       warnings: [...rust.warnings],
     };
@@ -123,7 +116,6 @@ export async function inspectRustDir(dir: string): Promise<RustInspectReport> {
 
 /** The text form: the same layout as for our stores, plus what only a Rust segment has (footer, trust, torn tail). */
 export function humanRustInspect(r: RustInspectReport): string {
-  const kinds = r.kinds.map((k) => `${k.kind} ×${k.events}`).join(', ');
   const lines = [
     `store       ${r.dir} (Rust batpak data directory, read-only)`,
     `format      Rust segment version ${r.formatVersions.join(', ') || '-'}`,
@@ -138,8 +130,8 @@ export function humanRustInspect(r: RustInspectReport): string {
       ].filter((x) => x !== undefined);
       return `  ${s.file}  ${formatBytes(s.bytes).padStart(10)}  ${String(s.events).padStart(8)} events  ${footer}, sequences from ${s.sequenceSource}${notes.length > 0 ? `  ${notes.join(', ')}` : ''}`;
     }),
-    `entities    ${r.entities}${r.topEntities.length > 0 ? ` (most events: ${r.topEntities.map((e) => `${e.entity} ×${e.events}`).join(', ')})` : ''}`,
-    `kinds       ${kinds === '' ? '-' : kinds}`,
+    `entities    ${entitiesLine(r.entities, r.topEntities)}`,
+    `kinds       ${kindsLine(r.kinds)}`,
     `encryption  ${r.keyset ? `keyset.fbatk present (not read); ${r.sealedEvents} sealed events` : r.sealedEvents > 0 ? `${r.sealedEvents} sealed events, no keyset.fbatk` : 'off'}`,
     ...r.warnings.map((w) => `  note: ${w}`),
   ];

@@ -3,9 +3,10 @@
 // Invariant: read-only and lock-free; no key byte is ever read into the report (the keyset is only counted).
 
 import { join } from 'node:path';
-import { FORMAT_VERSION, formatKind } from '@batpak/core';
+import { FORMAT_VERSION } from '@batpak/core';
 import { dirArgument } from '../args.js';
 import { formatBytes } from '../bytes.js';
+import { entitiesLine, kindsLine, kindTallies, topEntities, type EntityTally, type KindTally } from '../tallies.js';
 import { JSON_FLAG, toJson, writeAll, type Command, type CommandContext } from '../command.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { KEYSET_FILE_NAME, peekKeyset } from '../keyset-file.js';
@@ -36,14 +37,13 @@ export interface InspectReport {
   readonly bytes: string;
   readonly segments: readonly SegmentInfo[];
   readonly entities: number;
-  readonly topEntities: readonly { entity: string; events: number }[];
-  readonly kinds: readonly { kind: string; category: number; typeId: number; events: number }[];
+  readonly topEntities: readonly EntityTally[];
+  readonly kinds: readonly KindTally[];
   readonly signedGroups: number;
   readonly encryption: { granularity: string; liveKeys: number; destroyedKeys: number | null } | null;
 }
 
 function human(r: InspectReport): string {
-  const kinds = r.kinds.map((k) => `${k.kind} ×${k.events}`).join(', ');
   const enc =
     r.encryption === null
       ? 'off'
@@ -58,8 +58,8 @@ function human(r: InspectReport): string {
         `  ${s.file}  ${formatBytes(s.bytes).padStart(10)}  ${String(s.events).padStart(8)} events  ${String(s.seals).padStart(6)} seals` +
         `${s.damagedFrames > 0 ? `  ${s.damagedFrames} DAMAGED frames` : ''}${s.createdAt === null ? '' : `  created ${s.createdAt}`}`,
     ),
-    `entities    ${r.entities}${r.topEntities.length > 0 ? ` (most events: ${r.topEntities.map((e) => `${e.entity} ×${e.events}`).join(', ')})` : ''}`,
-    `kinds       ${kinds === '' ? '-' : kinds}`,
+    `entities    ${entitiesLine(r.entities, r.topEntities)}`,
+    `kinds       ${kindsLine(r.kinds)}`,
     `signing     ${r.signedGroups > 0 ? `${r.signedGroups} signed commit groups` : 'no signed commit groups'}`,
     `encryption  ${enc}`,
   ];
@@ -137,16 +137,8 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
     bytes: stats.bytes.toString(),
     segments,
     entities: entities.size,
-    topEntities: [...entities]
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, 5)
-      .map(([entity, events]) => ({ entity, events })),
-    kinds: [...kinds]
-      .sort((a, b) => a[0] - b[0])
-      .map(([raw, events]) => {
-        const kind = { category: raw >>> 12, typeId: raw & 0xfff };
-        return { kind: formatKind(kind), ...kind, events };
-      }),
+    topEntities: topEntities(entities),
+    kinds: kindTallies(kinds),
     signedGroups,
     encryption:
       encryption === undefined ? null : { granularity: encryption.granularity ?? 'entity', liveKeys: stats.keys ?? 0, destroyedKeys: peek?.destroyed ?? null },
