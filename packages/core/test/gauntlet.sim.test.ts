@@ -9,6 +9,17 @@ const SEEDS = Number(process.env.BATPAK_GAUNTLET_SEEDS ?? 150);
 // The default run takes seeds far from the ones CI's `pnpm sim` step covers, so both add coverage.
 const FROM = Number(process.env.BATPAK_GAUNTLET_FROM ?? 5_000_001);
 const MAX_FAILURES = Number(process.env.BATPAK_GAUNTLET_MAX_FAILURES ?? 10);
+// A seed takes milliseconds (SimFs is microtask-only): one that has not finished after this long has an
+// operation that will never settle. That is a failure with its seed, not a CI job that stalls.
+const HANG_MS = Number(process.env.BATPAK_GAUNTLET_HANG_MS ?? 30_000);
+
+function watched(seed: number, run: Promise<GauntletResult>): Promise<GauntletResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GauntletFailure(seed, `hung: an operation never settled within ${HANG_MS} ms`, [])), HANG_MS);
+  });
+  return Promise.race([run, hung]).finally(() => clearTimeout(timer));
+}
 
 describe('gauntlet simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATOMIC, INV-SHRED-DESTROYS-PLAINTEXT)', () => {
   it(`mixed workloads recover correctly across ${single === undefined ? SEEDS : 1} seeded schedules`, async () => {
@@ -17,7 +28,7 @@ describe('gauntlet simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATO
     const failures: GauntletFailure[] = [];
     for (const seed of seeds) {
       try {
-        results.push(await runGauntlet({ seed, trace: single !== undefined || process.env.BATPAK_SIM_DEBUG === '1' }));
+        results.push(await watched(seed, runGauntlet({ seed, trace: single !== undefined || process.env.BATPAK_SIM_DEBUG === '1' })));
       } catch (err) {
         if (!(err instanceof GauntletFailure)) throw new Error(`gauntlet seed ${seed} threw outside the oracle: ${String(err)}\n  replay: pnpm sim --seed ${seed}`, { cause: err });
         failures.push(err);
