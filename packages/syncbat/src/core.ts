@@ -2,10 +2,10 @@
 // Invariant: every checkout that resolves a descriptor and reaches a sink step banks exactly one receipt (INV-SYNCBAT-ONE-RECEIPT).
 
 import type { AdmissionDecision, AdmissionGuard } from './admission.js';
+import { checkCaller, missingCapability, stampCaller, type Caller } from './caller.js';
 import { InvocationContext, type ReceiptMetadata } from './ctx.js';
 import type { OperationDescriptor } from './descriptor.js';
 import type { EffectBackend } from './effect-backend.js';
-import { isAmbientCapability } from './effect-row.js';
 import { RuntimeError, type HandlerCause } from './errors.js';
 import { DispatchQueue } from './dispatch-queue.js';
 import { handlerCause, type Handler } from './handler.js';
@@ -22,6 +22,11 @@ export interface DispatchOptions {
    * started the checkout runs to its receipt; the handler sees the signal as `ctx.signal`.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Who is calling (e.g. an authenticated network client). Required capabilities must then be granted to the
+   * host and held by the caller (else `capability.denied`), and every receipt of the call names its principal.
+   */
+  readonly caller?: Caller;
 }
 
 export interface DispatchResult {
@@ -85,21 +90,30 @@ export class CoreRuntime implements Core {
     // A private copy: the hashes must describe the bytes the handler saw, whatever the caller does next.
     const bytes = new Uint8Array(input);
     const { signal } = options;
+    let caller: Caller | undefined;
+    try {
+      caller = checkCaller(options.caller);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.#queue.run(
-      () => this.#checkout(name, bytes, signal),
+      () => this.#checkout(name, bytes, signal, caller),
       signal,
       () => new RuntimeError({ kind: 'aborted', name }, { cause: signal?.reason }),
     );
   }
 
-  async #checkout(name: string, input: Uint8Array, signal: AbortSignal | undefined): Promise<DispatchResult> {
+  async #checkout(name: string, input: Uint8Array, signal: AbortSignal | undefined, caller: Caller | undefined): Promise<DispatchResult> {
     const d = this.#p.descriptors.get(name);
     if (d === undefined) throw new RuntimeError({ kind: 'unknown_operation', name });
 
-    // 1. Declared authority: every non-ambient token must be granted. Fails before any Ctx exists.
-    const missing = d.effectRow.requiresCapabilities.find((t) => !isAmbientCapability(t) && !this.#p.granted.has(t));
+    // The caller's principal rides in the metadata every receipt of this checkout is built from.
+    const withCaller = (m: ReceiptMetadata): ReceiptMetadata => ({ signed: stampCaller(m.signed, caller), local: m.local });
+
+    // 1. Declared authority: every non-ambient token must be granted (and held by the caller, if any). Fails before any Ctx exists.
+    const missing = missingCapability(d.effectRow.requiresCapabilities, this.#p.granted, caller);
     if (missing !== undefined) {
-      return this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, NO_METADATA);
+      return this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, withCaller(NO_METADATA));
     }
 
     // 2. One Ctx spans guard and handler, so guard metadata survives into the handler's receipt.
@@ -116,7 +130,7 @@ export class CoreRuntime implements Core {
       const checked = decision as AdmissionDecision;
       if (!checked.admit) {
         await ctx.seal();
-        return this.#deny(d, input, checked.code, checked.message, ctx.metadata());
+        return this.#deny(d, input, checked.code, checked.message, withCaller(ctx.metadata()));
       }
     }
 
@@ -142,7 +156,7 @@ export class CoreRuntime implements Core {
     }
     // The Ctx dies here; effects still in flight finish and are observed before the check.
     await ctx.seal();
-    const metadata = ctx.metadata();
+    const metadata = withCaller(ctx.metadata());
 
     // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output.
     const violation = ctx.observed.firstViolationAgainst(d.effectRow);

@@ -50,6 +50,7 @@ export {
 } from './errors.js';
 export { CoreBuilder } from './builder.js';
 export type { Core, DispatchOptions, DispatchResult } from './core.js';
+export { CALLER_PRINCIPAL_KEY, type Caller } from './caller.js';
 export { SYNCBAT_OPERATION_STATUS_KIND, SYNCBAT_RECEIPT_KIND, SYNCBAT_REGISTER_ROW_KIND } from './kinds.js';
 export {
   decodeReceiptEnvelope,
