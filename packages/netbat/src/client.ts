@@ -74,6 +74,7 @@ export async function connect(options: ClientOptions): Promise<NetbatClient> {
         case 'timeout':
           throw NetbatError.io(`no response within ${responseMs} ms`);
         case 'eof':
+        case 'unterminated':
         case 'closed':
           throw NetbatError.io('connection closed before a response');
       }

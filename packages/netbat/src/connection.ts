@@ -125,6 +125,12 @@ async function serve(ctx: ConnectionContext, socket: Socket): Promise<void> {
         socket.destroy();
         return;
       }
+      if (read.kind === 'unterminated') {
+        // The peer sent FIN mid-line: whatever it was, it is not a complete request and is never executed.
+        ctx.stats.bump('failedRequests');
+        await write(ctx, socket, encodeErrResponse(NetbatError.malformedRequest('line ended without a newline')));
+        return;
+      }
       if (read.kind === 'too_long') {
         // The rest of the over-long line is still on the wire with no frame boundary: answer, then close.
         ctx.stats.bump('failedRequests');

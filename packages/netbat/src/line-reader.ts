@@ -1,13 +1,18 @@
 // Bounded `\n`-framed reads from a socket, with an idle deadline before a line starts and a read deadline to finish it.
-// Invariant: never buffers much more than one over-long line; a line longer than maxLineBytes (`\n` included) is refused, not read.
+// Invariant: only `\n`-terminated lines are handed out; a line over maxLineBytes (`\n` included) is refused, not buffered.
 
 import type { Duplex } from 'node:stream';
 
 export type LineRead =
-  /** A full line (with its `\n`), or the unterminated remainder at end of stream. */
+  /** A full line, with its `\n`. */
   | { readonly kind: 'line'; readonly line: Uint8Array }
   /** The peer finished cleanly with nothing pending. */
   | { readonly kind: 'eof' }
+  /**
+   * The peer finished in the middle of a line: the bytes are dropped, never handed out as a line, because a
+   * request cut short by a FIN (a crashed or hostile client) must not be executed.
+   */
+  | { readonly kind: 'unterminated' }
   | { readonly kind: 'too_long' }
   /** `idle` when no byte of a line arrived in time, `read` when a started line did not finish in time. */
   | { readonly kind: 'timeout'; readonly phase: 'idle' | 'read' }
@@ -81,7 +86,11 @@ export class LineReader {
       return { kind: 'line', line: this.consume(length) };
     }
     if (this.buffered > this.maxLineBytes) return { kind: 'too_long' };
-    if (this.ended) return this.buffered === 0 ? { kind: 'eof' } : { kind: 'line', line: this.consume(this.buffered) };
+    if (this.ended) {
+      if (this.buffered === 0) return { kind: 'eof' };
+      this.consume(this.buffered);
+      return { kind: 'unterminated' };
+    }
     if (this.broken) return { kind: 'closed' };
     return undefined;
   }

@@ -262,6 +262,7 @@ class Session {
           this.end({ disconnected: true });
           return;
         case 'eof':
+        case 'unterminated': // a control frame cut short by FIN is not acted on
         case 'closed':
           this.end({ disconnected: true });
           return;

@@ -109,9 +109,14 @@ describe('server: requests', () => {
     expect(answers[4]).toBe('OK 03');
   });
 
-  it('treats a final unterminated line at end of stream as a request', async () => {
-    const { port } = await start();
-    expect(str(await exchange(port, text('NETBAT/1 CALL echo 6f6b')))).toBe('OK 6f6b\n');
+  it('never executes an unterminated request followed by FIN (issue 26 item 7): answers malformed_request, dispatches nothing', async () => {
+    const { port, dispatcher } = await start();
+    // A complete request first, then one cut short by the half-close: only the first runs.
+    const out = str(await exchange(port, text('NETBAT/1 CALL echo 01\nNETBAT/1 CALL echo 6f6b')));
+    expect(out).toBe(`OK 01\nERR malformed_request ${Buffer.from('malformed request: line ended without a newline').toString('hex')}\n`);
+    expect(dispatcher.calls).toBe(1);
+    expect(str(await exchange(port, text('NETBAT/2 SUBSCRIBE events.1.v1 - 4')))).toMatch(/^ERR malformed_request /);
+    expect(server!.stats()).toMatchObject({ servedRequests: 1, failedRequests: 2, servedSubscriptions: 0 });
   });
 
   it('answers line_too_long then closes, because the rest of the line has no frame boundary', async () => {
