@@ -12,6 +12,9 @@ export interface ClientTlsOptions {
   readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
   /** Name the server certificate must carry (SNI and identity check). */
   readonly servername?: string;
+  /** Client certificate chain (PEM) and its key, for a server that maps client certificates to principals. */
+  readonly cert?: string | Uint8Array;
+  readonly key?: string | Uint8Array;
 }
 
 export interface ClientTimeouts {
@@ -56,6 +59,8 @@ export function openSocket(options: EndpointOptions): Promise<Socket> {
         port: options.port,
         servername: opts.servername ?? host,
         ...(ca === undefined ? {} : { ca }),
+        ...(opts.cert === undefined ? {} : { cert: toBuffer(opts.cert) }),
+        ...(opts.key === undefined ? {} : { key: toBuffer(opts.key) }),
         rejectUnauthorized: true,
       });
     }

@@ -2,6 +2,7 @@
 // Invariant: calls on one client are strictly sequential, so each response line pairs with its request.
 
 import { findOperationNameViolation } from '@batpak/syncbat';
+import { encodeAuthLine } from './auth-line.js';
 import { openSocket, LineSocket, responseTimeout, type EndpointOptions } from './client-socket.js';
 import { openSubscription, type Subscription, type SubscribeOptions } from './client-subscription.js';
 import { NetbatError } from './errors.js';
@@ -13,6 +14,8 @@ export interface ClientOptions extends EndpointOptions {
   readonly limits?: Partial<Limits>;
   /** Longest response line accepted. Default 1 MiB. */
   readonly maxResponseBytes?: number;
+  /** A pre-shared token: every connection this client opens starts with `NETBAT/1 AUTH token <hex>`. */
+  readonly auth?: { readonly token: string | Uint8Array };
 }
 
 export interface NetbatClient {
@@ -40,12 +43,32 @@ function localNameError(operation: string): NetbatError | undefined {
   return NetbatError.malformedRequest('operation has invalid bytes');
 }
 
+/** Sends the AUTH line and reads its answer; a refusal rejects with the server's code (`unauthorized`, `too_many_connections`). */
+async function authenticate(conn: LineSocket, token: string | Uint8Array, responseMs: number): Promise<void> {
+  await conn.write(encodeAuthLine(token));
+  const read = await conn.read(responseMs);
+  if (read.kind !== 'line') throw NetbatError.io('connection closed before the AUTH answer');
+  const response = decodeResponseLine(read.line);
+  if (!response.ok) throw new NetbatError(response.code, response.message);
+}
+
 /** Connects (eagerly, so a wrong address fails here) and returns a client. */
 export async function connect(options: ClientOptions): Promise<NetbatClient> {
   const limits = resolveLimits(options.limits);
   const maxResponse = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const responseMs = responseTimeout(options);
-  let conn: LineSocket | undefined = new LineSocket(await openSocket(options), maxResponse);
+  const open = async (): Promise<LineSocket> => {
+    const fresh = new LineSocket(await openSocket(options), maxResponse);
+    if (options.auth === undefined) return fresh;
+    try {
+      await authenticate(fresh, options.auth.token, responseMs);
+      return fresh;
+    } catch (err) {
+      fresh.destroy();
+      throw err instanceof NetbatError ? err : NetbatError.io(String(err), err);
+    }
+  };
+  let conn: LineSocket | undefined = await open();
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
   const subscriptions = new Set<Subscription>();
@@ -55,7 +78,8 @@ export async function connect(options: ClientOptions): Promise<NetbatClient> {
     // The server may have closed an idle connection; a fresh one is opened before writing, never after.
     if (conn === undefined || !conn.usable) {
       conn?.destroy();
-      conn = new LineSocket(await openSocket(options), maxResponse);
+      conn = undefined;
+      conn = await open();
     }
     const current = conn;
     try {
@@ -102,7 +126,7 @@ export async function connect(options: ClientOptions): Promise<NetbatClient> {
         conn = undefined;
         if (idle !== undefined && idle.usable) return idle.detach();
         idle?.destroy();
-        return openSocket(options);
+        return (await open()).detach();
       });
       queue = socket.catch(() => undefined);
       const sub = openSubscription(socket, options, limits, subscriptionId, subscribeOptions, () => subscriptions.delete(sub));

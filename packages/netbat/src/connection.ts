@@ -3,13 +3,17 @@
 
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import { decodeAuthLine, isAuthLine } from './auth-line.js';
+import type { Authority, Identity } from './auth.js';
+import type { ClientTally } from './client-limits.js';
 import type { Dispatcher } from './dispatcher.js';
 import { NetbatError } from './errors.js';
-import { encodeErrResponse } from './frame.js';
+import { encodeErrResponse, encodeOkResponse } from './frame.js';
 import type { Limits } from './limits.js';
 import { LineReader } from './line-reader.js';
 import { startsWithAscii } from './line.js';
 import type { Permit, PermitPool } from './permit-pool.js';
+import type { IdleReclaimer } from './reclaim.js';
 import { answerRequest } from './request-handler.js';
 import { closeGracefully, writeBounded } from './socket-io.js';
 import type { StatsCounters } from './stats.js';
@@ -27,6 +31,19 @@ export interface ConnectionContext {
   readonly maxRequestsPerConnection: number;
   /** Aborted by `server.close()`. */
   readonly shutdown: AbortSignal;
+  /** Present when `auth` is configured: every connection then has an identity and every request is checked. */
+  readonly authority: Authority | undefined;
+  /** Whether the TLS handshake asks for a client certificate (`tls.clientCa`). */
+  readonly requestClientCertificate: boolean;
+  readonly reclaimer: IdleReclaimer;
+  readonly clients: ClientTally;
+  readonly maxConnectionsPerClient: number;
+}
+
+/** What a connection's finally needs to know about how it ended. */
+export interface Slot {
+  /** Closed by the idle reclaimer to hand its permit to a waiting client. */
+  reclaimed: boolean;
 }
 
 /** A SUBSCRIBE line switches the connection to a subscription session (one per connection). */
@@ -44,32 +61,60 @@ export async function handleConnection(ctx: ConnectionContext, raw: Socket): Pro
   raw.on('error', onIoError);
   ctx.stats.bump('acceptedConnections');
 
+  // One address may hold only so many connections, served or waiting: a flood from one host is refused at once.
+  const releaseAddress = ctx.clients.admit(`address:${raw.remoteAddress ?? '?'}`);
+  if (releaseAddress === undefined) {
+    ctx.stats.bump('refusedConnections');
+    raw.destroy();
+    return;
+  }
   let permit: Permit;
   try {
     // The socket stays paused (pauseOnConnect) while it waits: back-pressure, not refusal.
     permit = await ctx.pool.acquire(ctx.shutdown);
   } catch {
     raw.destroy();
+    releaseAddress();
     return;
   }
   let socket: Socket = raw;
+  const slot: Slot = { reclaimed: false };
+  const held: Array<() => void> = [releaseAddress];
   try {
     raw.setNoDelay(true);
+    let identity = ctx.authority?.anonymous();
     if (ctx.secureContext !== undefined) {
       const secure = await handshake(ctx, raw, ctx.secureContext);
       if (secure === undefined) return;
       secure.on('error', onIoError);
       socket = secure;
+      const cert = ctx.authority === undefined ? undefined : secure.getPeerX509Certificate();
+      if (cert !== undefined) identity = ctx.authority!.fromCertificate(cert);
     }
-    await serve(ctx, socket);
+    if (identity?.authenticated === true && !(await admitPrincipal(ctx, socket, identity, held))) return;
+    await serve(ctx, socket, slot, identity, held);
   } catch {
     // Only a netbat bug gets here; contain it to this connection like a handler fault.
     ctx.stats.bump('handlerFaults');
   } finally {
     await closeGracefully(socket, ctx.timeouts.writeMs);
     if (socket !== raw) raw.destroy();
+    for (const release of held) release();
     permit.release();
+    if (slot.reclaimed) ctx.reclaimer.settled();
   }
+}
+
+/** Counts the connection against its principal's cap; over it, answers `too_many_connections` and says no. */
+async function admitPrincipal(ctx: ConnectionContext, socket: Socket, identity: Identity, held: Array<() => void>): Promise<boolean> {
+  const release = ctx.clients.admit(`principal:${identity.principal}`);
+  if (release !== undefined) {
+    held.push(release);
+    return true;
+  }
+  ctx.stats.bump('refusedConnections');
+  await write(ctx, socket, encodeErrResponse(NetbatError.tooManyConnections(ctx.maxConnectionsPerClient)));
+  return false;
 }
 
 /**
@@ -78,7 +123,9 @@ export async function handleConnection(ctx: ConnectionContext, raw: Socket): Pro
  */
 function handshake(ctx: ConnectionContext, raw: Socket, secureContext: SecureContext): Promise<TLSSocket | undefined> {
   return new Promise((resolve) => {
-    const secure = new TLSSocket(raw, { isServer: true, secureContext, requestCert: false });
+    // With a client CA the server asks for a certificate but lets a client without one through (it is then
+    // anonymous); a certificate that does not verify fails the handshake below.
+    const secure = new TLSSocket(raw, { isServer: true, secureContext, requestCert: ctx.requestClientCertificate, rejectUnauthorized: false });
     let settled = false;
     const finish = (ok: boolean, timedOut = false): void => {
       if (settled) return;
@@ -98,7 +145,10 @@ function handshake(ctx: ConnectionContext, raw: Socket, secureContext: SecureCon
       secure.destroy();
       resolve(undefined);
     };
-    const onSecure = (): void => finish(true);
+    const onSecure = (): void => {
+      const presented = ctx.requestClientCertificate && Object.keys(secure.getPeerCertificate()).length > 0;
+      finish(!presented || secure.authorized);
+    };
     const onFail = (): void => finish(false);
     const timer = setTimeout(() => finish(false, true), Math.min(ctx.timeouts.readMs, 2_147_483_647));
     secure.once('secure', onSecure);
@@ -110,7 +160,8 @@ function handshake(ctx: ConnectionContext, raw: Socket, secureContext: SecureCon
   });
 }
 
-async function serve(ctx: ConnectionContext, socket: Socket): Promise<void> {
+async function serve(ctx: ConnectionContext, socket: Socket, slot: Slot, first: Identity | undefined, held: Array<() => void>): Promise<void> {
+  let identity = first;
   const reader = new LineReader(socket, ctx.limits.maxLineBytes);
   const gone = new AbortController();
   const onClose = (): void => gone.abort();
@@ -118,7 +169,24 @@ async function serve(ctx: ConnectionContext, socket: Socket): Promise<void> {
   const stopReading = AbortSignal.any([ctx.shutdown, gone.signal]);
   try {
     for (let served = 0; served < ctx.maxRequestsPerConnection && !ctx.shutdown.aborted; served++) {
-      const read = await reader.read({ idleMs: ctx.timeouts.idleMs, readMs: ctx.timeouts.readMs }, stopReading);
+      // Between requests the connection is idle: a waiting client may take its permit (fair slots).
+      const idleSince = Date.now();
+      const busy = ctx.reclaimer.idle({
+        idleSince: () => idleSince,
+        reclaim: () => {
+          if (reader.pending > 0 || socket.destroyed) return false;
+          slot.reclaimed = true;
+          ctx.stats.bump('reclaimedConnections');
+          socket.destroy();
+          return true;
+        },
+      });
+      let read;
+      try {
+        read = await reader.read({ idleMs: ctx.timeouts.idleMs, readMs: ctx.timeouts.readMs }, stopReading);
+      } finally {
+        busy();
+      }
       if (read.kind === 'eof' || read.kind === 'closed') return;
       if (read.kind === 'timeout') {
         ctx.stats.bump('timeouts');
@@ -137,17 +205,43 @@ async function serve(ctx: ConnectionContext, socket: Socket): Promise<void> {
         await write(ctx, socket, encodeErrResponse(NetbatError.lineTooLong(ctx.limits.maxLineBytes)));
         return;
       }
+      if (ctx.authority !== undefined && isAuthLine(read.line)) {
+        const outcome = authenticate(ctx, read.line, served === 0 && identity?.authenticated !== true);
+        if (outcome instanceof NetbatError) {
+          ctx.stats.bump('unauthorized');
+          await write(ctx, socket, encodeErrResponse(outcome));
+          return;
+        }
+        identity = outcome;
+        if (!(await admitPrincipal(ctx, socket, identity, held))) return;
+        if (!(await write(ctx, socket, encodeOkResponse(new TextEncoder().encode(identity.principal))))) return;
+        served--; // the AUTH line is not a request
+        continue;
+      }
       if (isSubscribeLine(read.line)) {
-        await serveSubscription(ctx, socket, reader, read.line, ctx.shutdown);
+        await serveSubscription(ctx, socket, reader, read.line, ctx.shutdown, slot, identity);
         return;
       }
-      const response = await answerRequest(ctx, read.line, gone.signal);
+      const response = await answerRequest(ctx, read.line, gone.signal, identity);
       if (!(await write(ctx, socket, response))) return;
     }
   } finally {
     socket.off('close', onClose);
     reader.dispose();
   }
+}
+
+/** The identity an AUTH line proves, or the error to answer before closing. Only the first line may authenticate. */
+function authenticate(ctx: ConnectionContext, line: Uint8Array, first: boolean): Identity | NetbatError {
+  if (!first) return NetbatError.unauthorized('AUTH must be the first line of an unauthenticated connection');
+  if (!ctx.authority!.acceptsTokens) return NetbatError.unauthorized('token authentication is not configured');
+  let token: Uint8Array;
+  try {
+    token = decodeAuthLine(line);
+  } catch (err) {
+    return err as NetbatError;
+  }
+  return ctx.authority!.fromToken(token) ?? NetbatError.unauthorized('invalid token');
 }
 
 async function write(ctx: ConnectionContext, socket: Socket, bytes: Uint8Array): Promise<boolean> {

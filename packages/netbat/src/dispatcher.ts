@@ -6,6 +6,11 @@ import type { RuntimeErrorCode } from './errors.js';
 export interface DispatchOptions {
   /** Aborted when the calling connection goes away or the server shuts down. */
   readonly signal?: AbortSignal;
+  /**
+   * The client, when the server has `auth` configured: its principal and its grant tokens. A syncbat core
+   * checks the operation's required capabilities against them and records the principal in the receipt.
+   */
+  readonly caller?: { readonly principal: string; readonly capabilities: readonly string[] };
 }
 
 export interface DispatchResult {

@@ -21,6 +21,9 @@ export const WIRE_ERROR_CODES = [
   'handler',
   'receipt_sink',
   'runtime',
+  // Added by batpak (not in Rust netbat): access control and per-client limits.
+  'unauthorized',
+  'too_many_connections',
 ] as const;
 
 /** Codes thrown locally at startup (bad options, unusable TLS PEM). Never sent on the wire. */
@@ -102,6 +105,14 @@ export class NetbatError extends Error {
   /** A dispatcher failure: `display` is the runtime error's own text. */
   static runtime(code: RuntimeErrorCode, display: string, cause?: unknown): NetbatError {
     return new NetbatError(code, `runtime error: ${display}`, { cause });
+  }
+  /** A failed AUTH line, or a CALL/SUBSCRIBE the client's grants do not cover. */
+  static unauthorized(detail: string): NetbatError {
+    return new NetbatError('unauthorized', `unauthorized: ${detail}`);
+  }
+  /** An authenticated principal that already holds `fairness.maxConnectionsPerClient` connections. */
+  static tooManyConnections(max: number): NetbatError {
+    return new NetbatError('too_many_connections', `too many connections: at most ${max} per client`);
   }
   static invalidOption(detail: string): NetbatError {
     return new NetbatError('invalid_option', `invalid option: ${detail}`);

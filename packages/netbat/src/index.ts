@@ -56,11 +56,24 @@ export { DEFAULT_TIMEOUTS, type Timeouts } from './timeouts.js';
 export type { ServerStats } from './stats.js';
 export type { TlsServerOptions } from './tls-config.js';
 export {
+  ANONYMOUS_PRINCIPAL,
+  UNMAPPED_CERTIFICATE_PREFIX,
+  type AuthOptions,
+  type CertificateCredential,
+  type TokenCredential,
+} from './auth.js';
+export { AUTH_VERB, TOKEN_SCHEME, encodeAuthLine } from './auth-line.js';
+export { DEFAULT_ANONYMOUS_GRANTS, SUBSCRIBE_GRANT_PREFIX } from './grants.js';
+export { DEFAULT_MAX_CONNECTIONS_PER_CLIENT } from './client-limits.js';
+export { RECLAIMED_END_REASON } from './subscription-session.js';
+export {
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_SUBSCRIPTION_WINDOW,
+  DEFAULT_RECLAIM_IDLE_MS,
   createServer,
   type ConnectionLimit,
+  type FairnessOptions,
   type ListenAddress,
   type NetbatServer,
   type ServerOptions,
@@ -76,7 +89,13 @@ export {
   type TerminalCoreOptions,
   type TerminalOptions,
 } from './terminals/core.js';
-export { STORE_EVENTS_READ, TERMINAL_MAX_PAGE, TERMINAL_OPERATIONS, type TerminalOperation } from './terminals/names.js';
+export {
+  PAYLOAD_DECRYPT_CAPABILITY,
+  STORE_EVENTS_READ,
+  TERMINAL_MAX_PAGE,
+  TERMINAL_OPERATIONS,
+  type TerminalOperation,
+} from './terminals/names.js';
 export { TERMINAL_CODECS, type TerminalAck, type TerminalCodecs, type TerminalMessages, type TerminalRequest } from './terminals/codecs.js';
 export type { MessageCodec } from './terminals/wire.js';
 export type { HeartbeatAck, HeartbeatRequest } from './terminals/heartbeat.js';

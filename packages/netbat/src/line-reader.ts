@@ -50,6 +50,11 @@ export class LineReader {
     socket.on('close', this.onBroken);
   }
 
+  /** Bytes received and not yet handed out: non-zero means a request has started arriving. */
+  get pending(): number {
+    return this.buffered;
+  }
+
   /** Stops listening; the socket stays as it is. */
   dispose(): void {
     this.socket.off('data', this.onData);

@@ -15,6 +15,8 @@ export class PermitPool {
   private held = 0;
   private peak = 0;
   private readonly queue: Waiter[] = [];
+  /** Called whenever a caller starts waiting: the idle reclaimer's cue that someone needs a slot. */
+  onWaiting: (() => void) | undefined;
 
   /** `max` is a positive integer, or `Infinity` for a pool that never blocks. */
   constructor(max: number) {
@@ -63,6 +65,7 @@ export class PermitPool {
       };
       this.queue.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.onWaiting?.();
     });
   }
 

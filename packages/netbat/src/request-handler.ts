@@ -1,6 +1,7 @@
 // Turns one NETBAT/1 request line into its response line: decode, dispatch, bound the output, encode.
 // Invariant: never throws; every failure — including a dispatcher that throws synchronously — becomes an ERR line.
 
+import type { Identity } from './auth.js';
 import { declaredRuntimeCode, type Dispatcher } from './dispatcher.js';
 import { NetbatError } from './errors.js';
 import { decodeRequestLine, encodeErrResponse, encodeOkResponse } from './frame.js';
@@ -13,7 +14,8 @@ export interface RequestContext {
   readonly stats: StatsCounters;
 }
 
-export async function answerRequest(ctx: RequestContext, line: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+/** `identity` is present when the server has `auth`: the operation must be granted, and the dispatch runs as that caller. */
+export async function answerRequest(ctx: RequestContext, line: Uint8Array, signal: AbortSignal, identity?: Identity): Promise<Uint8Array> {
   let operation: string;
   let input: Uint8Array;
   try {
@@ -22,10 +24,16 @@ export async function answerRequest(ctx: RequestContext, line: Uint8Array, signa
     return fail(ctx, err instanceof NetbatError ? err : NetbatError.malformedRequest('undecodable line'));
   }
 
+  if (identity !== undefined && !identity.grants.allowsOperation(operation)) {
+    ctx.stats.bump('unauthorized');
+    return fail(ctx, NetbatError.unauthorized(`${identity.principal} is not granted \`${operation}\``));
+  }
+  const options = identity === undefined ? { signal } : { signal, caller: { principal: identity.principal, capabilities: identity.grants.tokens } };
+
   let output: unknown;
   try {
     // Wrapping in then() turns a synchronous throw into a rejection handled below.
-    const result: unknown = await Promise.resolve().then(() => ctx.dispatcher.dispatch(operation, input, { signal }));
+    const result: unknown = await Promise.resolve().then(() => ctx.dispatcher.dispatch(operation, input, options));
     output = typeof result === 'object' && result !== null ? (result as { output?: unknown }).output : undefined;
   } catch (err) {
     const code = declaredRuntimeCode(err);

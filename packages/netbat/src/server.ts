@@ -3,11 +3,14 @@
 
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
+import { Authority, type AuthOptions } from './auth.js';
+import { ClientTally, DEFAULT_MAX_CONNECTIONS_PER_CLIENT } from './client-limits.js';
 import { handleConnection, type ConnectionContext } from './connection.js';
 import type { Dispatcher } from './dispatcher.js';
 import { NetbatError } from './errors.js';
 import { findInvalidLimit, resolveLimits, type Limits } from './limits.js';
 import { PermitPool } from './permit-pool.js';
+import { IdleReclaimer } from './reclaim.js';
 import { StatsCounters, type ServerStats } from './stats.js';
 import type { SubscriptionSource } from './subscription-source.js';
 import { createTlsContext, type TlsServerOptions } from './tls-config.js';
@@ -38,6 +41,25 @@ export interface SubscriptionOptions {
   readonly ackTimeoutMs?: number;
 }
 
+/** Default of `fairness.reclaimIdleMs`. */
+export const DEFAULT_RECLAIM_IDLE_MS = 1_000;
+
+/** Fair slots: how the permit pool is shared between clients. */
+export interface FairnessOptions {
+  /**
+   * While a client waits for a permit, a connection idle between requests (or a subscription that sent and
+   * received nothing) for at least this long is closed and its permit handed over, oldest first, one per
+   * waiter. A closed subscription ends `SUB_END <id> <cursor> server.reclaimed`. Default 1 s; `Infinity`
+   * turns it off (idle holders then keep their permit until `timeouts.idleMs`).
+   */
+  readonly reclaimIdleMs?: number;
+  /**
+   * Connections one client may have open, served or waiting: counted per remote address at accept (more are
+   * closed at once) and per authenticated principal (more are answered `too_many_connections`). Default 64.
+   */
+  readonly maxConnectionsPerClient?: number;
+}
+
 export interface ServerOptions {
   /** What CALL frames are dispatched to. */
   readonly dispatcher?: Dispatcher;
@@ -58,6 +80,14 @@ export interface ServerOptions {
   readonly timeouts?: Partial<Timeouts>;
   /** Requests served on one connection before it is closed. Default unbounded (until the client leaves or idles out). */
   readonly maxRequestsPerConnection?: number;
+  /**
+   * Authentication and authorization. Absent: no identities, every operation and subscription is served (the
+   * open behaviour of earlier versions). Present: clients authenticate with a token line or a client
+   * certificate, get their principal's grants (or `anonymous`, default none), and each CALL and SUBSCRIBE is
+   * checked; the dispatcher receives the caller.
+   */
+  readonly auth?: AuthOptions;
+  readonly fairness?: FairnessOptions;
 }
 
 export interface ListenAddress {
@@ -128,6 +158,20 @@ function checkOptions(options: ServerOptions): Dispatcher {
       throw NetbatError.invalidOption('subscriptions.ackTimeoutMs must be >= 0');
     }
   }
+  const fair = options.fairness;
+  if (fair !== undefined) {
+    const reclaim = fair.reclaimIdleMs;
+    if (reclaim !== undefined && (typeof reclaim !== 'number' || Number.isNaN(reclaim) || reclaim <= 0)) {
+      throw NetbatError.invalidOption('fairness.reclaimIdleMs must be a positive number (or Infinity)');
+    }
+    const perClient = fair.maxConnectionsPerClient;
+    if (perClient !== undefined && perClient !== Infinity && !positiveInteger(perClient)) {
+      throw NetbatError.invalidOption('fairness.maxConnectionsPerClient must be a positive integer');
+    }
+  }
+  if (options.tls?.clientCa !== undefined && options.auth === undefined) {
+    throw NetbatError.invalidOption('tls.clientCa needs auth: client certificates map to principals there');
+  }
   return dispatcher;
 }
 
@@ -142,10 +186,19 @@ export function createServer(options: ServerOptions): NetbatServer {
   const { pool, lifetime } = admission(options.connectionLimit);
   const secureContext: SecureContext | undefined = options.tls === undefined ? undefined : createTlsContext(options.tls);
 
+  const authority = options.auth === undefined ? undefined : new Authority(options.auth);
+  const maxConnectionsPerClient = options.fairness?.maxConnectionsPerClient ?? DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+
   const stats = new StatsCounters();
   const shutdown = new AbortController();
   const subs = options.subscriptions;
+  const reclaimer = new IdleReclaimer(pool, options.fairness?.reclaimIdleMs ?? DEFAULT_RECLAIM_IDLE_MS);
   const ctx: ConnectionContext = {
+    authority,
+    requestClientCertificate: options.tls?.clientCa !== undefined,
+    reclaimer,
+    clients: new ClientTally(maxConnectionsPerClient),
+    maxConnectionsPerClient,
     dispatcher,
     limits,
     timeouts,
@@ -210,6 +263,7 @@ export function createServer(options: ServerOptions): NetbatServer {
     close() {
       closing ??= (async () => {
         shutdown.abort();
+        reclaimer.stop();
         const stopped = stopListening();
         while (live.size > 0) await Promise.allSettled([...live]);
         await stopped;

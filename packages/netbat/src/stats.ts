@@ -22,6 +22,12 @@ export interface ServerStats {
   readonly tlsHandshakeFailures: number;
   /** Connections closed because a read, idle, write or handshake deadline passed. */
   readonly timeouts: number;
+  /** Idle connections and quiet subscriptions closed to hand their permit to a waiting client (`fairness.reclaimIdleMs`). */
+  readonly reclaimedConnections: number;
+  /** Connections closed at once because their client already had `fairness.maxConnectionsPerClient` open. */
+  readonly refusedConnections: number;
+  /** Requests and subscriptions refused because the client is not granted them, and failed AUTH lines. */
+  readonly unauthorized: number;
   /** Permits currently held by connections being served. */
   readonly permitsInUse: number;
   /** Accepted connections paused while waiting for a permit. */
@@ -45,6 +51,9 @@ export class StatsCounters {
     handlerFaults: 0,
     tlsHandshakeFailures: 0,
     timeouts: 0,
+    reclaimedConnections: 0,
+    refusedConnections: 0,
+    unauthorized: 0,
   };
 
   bump(counter: Counter): void {

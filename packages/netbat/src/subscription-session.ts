@@ -2,11 +2,13 @@
 // Invariant: at most `window` deliveries are ever unacknowledged; a consumer that stays full past ackTimeoutMs gets `slow_consumer`.
 
 import type { Socket } from 'node:net';
+import type { Identity } from './auth.js';
 import { NetbatError } from './errors.js';
 import { encodeErrResponse } from './frame.js';
 import type { Limits } from './limits.js';
 import type { LineReader } from './line-reader.js';
 import type { PermitPool } from './permit-pool.js';
+import type { IdleReclaimer } from './reclaim.js';
 import { writeBounded } from './socket-io.js';
 import type { StatsCounters } from './stats.js';
 import { decodeStreamLine, encodeStreamFrame, type StreamFrame, type SubscribeFrame } from './stream-frame.js';
@@ -34,7 +36,11 @@ export interface SessionContext {
   readonly timeouts: Timeouts;
   readonly stats: StatsCounters;
   readonly subscriptions: SubscriptionServing;
+  readonly reclaimer: IdleReclaimer;
 }
+
+/** SUB_END reason of a quiet session closed to hand its permit to a waiting client; resume from the cursor. */
+export const RECLAIMED_END_REASON = 'server.reclaimed';
 
 const DECLARED_STREAM_CODES: ReadonlySet<string> = new Set(STREAM_ERROR_CODES);
 
@@ -48,6 +54,8 @@ export async function serveSubscription(
   reader: LineReader,
   firstLine: Uint8Array,
   shutdown: AbortSignal,
+  slot: { reclaimed: boolean },
+  identity: Identity | undefined,
 ): Promise<void> {
   let subscribe: SubscribeFrame;
   try {
@@ -61,7 +69,15 @@ export async function serveSubscription(
     await writeBounded(socket, encodeErrResponse(error), ctx.timeouts.writeMs);
     return;
   }
-  await new Session(ctx, socket, reader, subscribe, shutdown).run();
+  if (identity !== undefined && !identity.grants.allowsSubscription(subscribe.subscriptionId)) {
+    ctx.stats.bump('unauthorized');
+    ctx.stats.bump('failedSubscriptions');
+    const message = Buffer.from(`unauthorized: ${identity.principal} is not granted subscribe:${subscribe.subscriptionId}`, 'utf8');
+    const frame: StreamFrame = { type: 'SUB_ERR', subscriptionId: subscribe.subscriptionId, code: 'unauthorized', message: new Uint8Array(message.subarray(0, ctx.limits.maxStreamErrorMessageBytes)) };
+    await writeBounded(socket, encodeStreamFrame(frame, ctx.limits), ctx.timeouts.writeMs);
+    return;
+  }
+  await new Session(ctx, socket, reader, subscribe, shutdown, slot, identity).run();
 }
 
 class Session {
@@ -76,6 +92,8 @@ class Session {
   /** Cursor sent with each still-unacknowledged index (and the last acked one), so an ACK can be checked. */
   private readonly sent = new Map<bigint, Uint8Array>();
   private listeners: Array<() => void> = [];
+  /** Last frame written or control frame read: how long the session has been quiet. */
+  private lastActivity = Date.now();
 
   constructor(
     private readonly ctx: SessionContext,
@@ -83,6 +101,8 @@ class Session {
     private readonly reader: LineReader,
     private readonly subscribe: SubscribeFrame,
     private readonly shutdown: AbortSignal,
+    private readonly slot: { reclaimed: boolean },
+    private readonly identity: Identity | undefined,
   ) {
     this.id = subscribe.subscriptionId;
     this.window = Math.min(subscribe.clientWindow, ctx.subscriptions.maxWindow);
@@ -104,10 +124,16 @@ class Session {
       }
       const iterator = await this.open();
       if (iterator !== undefined) {
-        const controls = this.readControls();
-        await this.deliver(iterator);
-        this.end({ disconnected: true }); // no-op when a terminal is already set; stops the control loop otherwise
-        await controls;
+        // A quiet session may be asked to make room for a waiting client (fair slots); it ends with a resumable SUB_END.
+        const active = this.ctx.reclaimer.idle({ idleSince: () => this.lastActivity, reclaim: () => this.reclaim() });
+        try {
+          const controls = this.readControls();
+          await this.deliver(iterator);
+          this.end({ disconnected: true }); // no-op when a terminal is already set; stops the control loop otherwise
+          await controls;
+        } finally {
+          active();
+        }
       }
       const terminal = this.terminal;
       if (terminal !== undefined && 'frame' in terminal) await this.send(terminal.frame);
@@ -117,6 +143,14 @@ class Session {
       this.shutdown.removeEventListener('abort', onGone);
       this.stop.abort();
     }
+  }
+
+  private reclaim(): boolean {
+    if (this.terminal !== undefined) return false;
+    this.slot.reclaimed = true;
+    this.ctx.stats.bump('reclaimedConnections');
+    this.end({ frame: this.endFrame(this.lastDeliveredCursor, RECLAIMED_END_REASON) });
+    return true;
   }
 
   private async open(): Promise<AsyncIterator<SubscriptionItem> | undefined> {
@@ -133,6 +167,7 @@ class Session {
           ...(this.subscribe.resumeCursor === undefined ? {} : { resumeCursor: this.subscribe.resumeCursor }),
           clientWindow: this.subscribe.clientWindow,
           signal: this.stop.signal,
+          ...(this.identity === undefined ? {} : { caller: { principal: this.identity.principal, capabilities: this.identity.grants.tokens } }),
         }),
       );
       const iterator = iterable[Symbol.asyncIterator]();
@@ -210,6 +245,7 @@ class Session {
     this.sent.set(this.lastSent, cursorAfter ?? new Uint8Array());
     this.lastDeliveredCursor = cursorAfter;
     if (!(await this.write(encoded))) this.end({ disconnected: true });
+    this.lastActivity = Date.now();
   }
 
   private deliveryFrame(item: Exclude<SubscriptionItem, { kind: 'end' }>, index: bigint): StreamFrame {
@@ -271,6 +307,7 @@ class Session {
   }
 
   private onControl(line: Uint8Array): void {
+    this.lastActivity = Date.now();
     let frame: StreamFrame;
     try {
       frame = decodeStreamLine(line, this.ctx.limits);

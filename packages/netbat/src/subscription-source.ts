@@ -9,6 +9,8 @@ export interface SubscriptionOpenRequest {
   readonly clientWindow: number;
   /** Aborted when the client cancels or disconnects, or the server shuts down. Stop producing then. */
   readonly signal: AbortSignal;
+  /** The authenticated client, when the server has `auth` configured (netbat already checked `subscribe:` grants). */
+  readonly caller?: { readonly principal: string; readonly capabilities: readonly string[] };
 }
 
 /**
@@ -47,6 +49,8 @@ export const STREAM_ERROR_CODES = [
   'client_cancelled',
   'receipt_decode_failed',
   'internal_error',
+  // Added by batpak: the client's grants do not cover this subscription.
+  'unauthorized',
 ] as const;
 
 export type StreamErrorCode = (typeof STREAM_ERROR_CODES)[number];

@@ -11,6 +11,12 @@ export interface TlsServerOptions {
   readonly key: string | Uint8Array;
   /** Passphrase of an encrypted private key. */
   readonly passphrase?: string;
+  /**
+   * Trust anchors (PEM) for client certificates. When set the server asks every client for a certificate:
+   * one that verifies identifies the client (see `auth.certificates`), one that does not fails the handshake,
+   * and a client without one stays anonymous. Absent: no client certificate is requested.
+   */
+  readonly clientCa?: string | Uint8Array;
 }
 
 function pem(value: unknown, field: string): Buffer {
@@ -43,6 +49,14 @@ export function createTlsContext(options: TlsServerOptions): SecureContext {
     if (err instanceof NetbatError) throw err;
     throw NetbatError.tlsConfig(`key does not parse: ${describe(err)}`, err);
   }
+  const clientCa = options.clientCa === undefined ? undefined : pem(options.clientCa, 'clientCa');
+  if (clientCa !== undefined) {
+    try {
+      new X509Certificate(clientCa);
+    } catch (err) {
+      throw NetbatError.tlsConfig(`clientCa is not a PEM certificate: ${describe(err)}`, err);
+    }
+  }
   const now = Date.now();
   if (Date.parse(leaf.validTo) < now) throw NetbatError.tlsConfig(`leaf certificate expired at ${leaf.validTo}`);
   try {
@@ -50,6 +64,7 @@ export function createTlsContext(options: TlsServerOptions): SecureContext {
       cert,
       key,
       ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
+      ...(clientCa === undefined ? {} : { ca: clientCa }),
       minVersion: 'TLSv1.2',
     });
   } catch (err) {

@@ -91,6 +91,16 @@ const TABLE: Record<WireErrorCode, { readonly error: NetbatError; readonly messa
     message: 'runtime error: operation `fail.denied` denied with capability.denied: no grant',
     trigger: { wire: 'NETBAT/1 CALL fail.denied \n' },
   },
+  unauthorized: {
+    error: NetbatError.unauthorized('anonymous is not granted `event.get`'),
+    message: 'unauthorized: anonymous is not granted `event.get`',
+    trigger: { local: 'needs `auth` configured: triggered on the wire in test/auth.test.ts' },
+  },
+  too_many_connections: {
+    error: NetbatError.tooManyConnections(2),
+    message: 'too many connections: at most 2 per client',
+    trigger: { local: 'needs `auth` configured: triggered on the wire in test/fairness.test.ts' },
+  },
 };
 
 const errLine = (code: string, message: string): string => `ERR ${code} ${Buffer.from(message).toString('hex')}\n`;
@@ -116,6 +126,8 @@ describe('INV-NETBAT-WIRE-GOLDEN: ERR code table', () => {
       'handler',
       'receipt_sink',
       'runtime',
+      'unauthorized',
+      'too_many_connections',
     ]);
     expect(Object.keys(TABLE).sort()).toEqual([...WIRE_ERROR_CODES].sort());
     expect(CONFIG_ERROR_CODES).toEqual(['invalid_option', 'tls_config']);

@@ -7,7 +7,7 @@ import { isAmbientCapability } from './effect-row.js';
 export interface Caller {
   /** Authenticated identity, recorded in the receipt's signed drawer at {@link CALLER_PRINCIPAL_KEY}. */
   readonly principal: string;
-  /** What this caller holds. Required capabilities must be in the host grants and here (ambient ones included). */
+  /** What this caller holds. Required non-ambient capabilities must be in the host grants and here. */
   readonly capabilities: readonly string[];
 }
 
@@ -29,12 +29,13 @@ export function checkCaller(value: unknown): Caller | undefined {
 }
 
 /**
- * The first required token that is not available: not granted to the host (ambient tokens always are),
- * or, when a caller is given, not held by the caller — a host grant is a ceiling, never a gift to every caller.
+ * The first required non-ambient token that is not available: not granted to the host, or, when a caller is
+ * given, not held by the caller — a host grant is a ceiling, never a gift to every caller. Ambient tokens
+ * only mirror the operation's declared effect axes (checked as effects), so they are never asked of a caller.
  */
 export function missingCapability(required: readonly string[], granted: ReadonlySet<string>, caller: Caller | undefined): string | undefined {
   const held = caller === undefined ? undefined : new Set(caller.capabilities);
-  return required.find((t) => (!isAmbientCapability(t) && !granted.has(t)) || (held !== undefined && !held.has(t)));
+  return required.find((t) => !isAmbientCapability(t) && (!granted.has(t) || (held !== undefined && !held.has(t))));
 }
 
 /** The signed drawer with the caller's principal stamped in (and any handler-made copy of that key dropped). */

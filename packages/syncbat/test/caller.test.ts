@@ -69,3 +69,11 @@ describe('INV-SYNCBAT-CALLER-GATE: per-dispatch caller', () => {
     expect(sink.seen).toHaveLength(0);
   });
 });
+
+describe('INV-SYNCBAT-CALLER-GATE: ambient tokens', () => {
+  it('are not asked of a caller: they mirror the declared effect axes, which the effect check covers', async () => {
+    const reader = defineOperation({ name: 'log.read', effectClass: 'inspect', effects: { reads: ['log'] }, handler: (i) => i });
+    const c = new CoreBuilder().register(reader).withoutReceipts().build();
+    await expect(c.dispatch('log.read', bytes(''), { caller: { principal: 'bob', capabilities: [] } })).resolves.toMatchObject({ outcome: 'completed' });
+  });
+});

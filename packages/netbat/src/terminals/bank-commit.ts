@@ -73,7 +73,11 @@ function coordinateOf(entity: string, scope: string): Coordinate {
  * of every commit records exactly which kind was appended, and the Core's observed ⊆ declared check
  * backs the handler's own refusal.
  */
-export function bankCommitOperation(backend: TerminalEffectBackend, commitKinds: readonly EventKind[]): Operation {
+export function bankCommitOperation(
+  backend: TerminalEffectBackend,
+  commitKinds: readonly EventKind[],
+  reservedEntities: ReadonlySet<string> = new Set(),
+): Operation {
   return defineOperation({
     name: 'bank.commit',
     effectClass: 'persist',
@@ -83,6 +87,10 @@ export function bankCommitOperation(backend: TerminalEffectBackend, commitKinds:
       const req = decodeRequest(bankCommitRequestCodec, input);
       if (isReserved(req.kind.category)) {
         throw HandlerError.invalidInput(`event kind: category 0x${req.kind.category.toString(16)} is reserved for the store (0x0 system, 0xD effect)`);
+      }
+      if (reservedEntities.has(req.entity)) {
+        // The receipt stream is written by the runtime only: a client event there would pass for a receipt.
+        throw HandlerError.invalidInput(`coordinate: entity ${JSON.stringify(req.entity)} holds the server's receipts`);
       }
       const coordinate = coordinateOf(req.entity, req.scope);
       const target = appendTarget(req.kind);

@@ -7,6 +7,7 @@ import { NetbatError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { TerminalEffectBackend } from './backend.js';
 import { bankCommitOperation, DEFAULT_COMMIT_KINDS } from './bank-commit.js';
+import { PAYLOAD_DECRYPT_CAPABILITY } from './names.js';
 import { eventGetOperation } from './event-get.js';
 import { eventQueryOperation } from './event-query.js';
 import { eventWalkOperation } from './event-walk.js';
@@ -21,6 +22,8 @@ export interface TerminalOptions {
   readonly maxOutputBytes?: number;
   /** Clock of `system.heartbeat`, Unix ms. Default `Date.now`. */
   readonly now?: () => number;
+  /** Entities `bank.commit` refuses (the receipt entity: createTerminalCore adds it). Default none. */
+  readonly reservedEntities?: readonly string[];
 }
 
 export interface TerminalCoreOptions extends TerminalOptions {
@@ -47,17 +50,22 @@ export function terminalOperations(options: TerminalOptions): { readonly operati
     eventQueryOperation(store, budget),
     eventWalkOperation(store, budget),
     receiptVerifyOperation(store),
-    bankCommitOperation(backend, options.commitKinds ?? DEFAULT_COMMIT_KINDS),
+    bankCommitOperation(backend, options.commitKinds ?? DEFAULT_COMMIT_KINDS, new Set(options.reservedEntities ?? [])),
   ];
   return { operations, backend };
 }
 
 /** A syncbat Core serving the reference terminals: `createServer({ core: createTerminalCore({ store }) })`. */
 export function createTerminalCore(options: TerminalCoreOptions): Core {
-  const { operations, backend } = terminalOperations(options);
-  const builder = new CoreBuilder().effectBackend(backend);
-  for (const op of operations) builder.register(op);
   const receipts = options.receipts ?? 'store';
+  const receiptEntity = receipts === 'store' ? (options.receiptCoordinate ?? DEFAULT_RECEIPT_COORDINATE).entity : undefined;
+  const { operations, backend } = terminalOperations({
+    ...options,
+    reservedEntities: [...(options.reservedEntities ?? []), ...(receiptEntity === undefined ? [] : [receiptEntity])],
+  });
+  // The host may decrypt; which network caller may is decided per caller (netbat grants), never here.
+  const builder = new CoreBuilder().effectBackend(backend).grantCapability(PAYLOAD_DECRYPT_CAPABILITY);
+  for (const op of operations) builder.register(op);
   if (receipts === 'none') {
     builder.withoutReceipts();
   } else if (receipts === 'store') {

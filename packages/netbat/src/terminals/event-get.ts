@@ -5,7 +5,7 @@ import { cint, type EventKind, type RawEvent, type Store } from '@batpak/core';
 import { defineOperation, HandlerError, type Operation } from '@batpak/syncbat';
 import { encodeHex } from '../hex.js';
 import { decodeRequest, storeFailure } from './handler-support.js';
-import { STORE_EVENTS_READ, terminalRefs } from './names.js';
+import { PAYLOAD_DECRYPT_CAPABILITY, STORE_EVENTS_READ, terminalRefs } from './names.js';
 import { eventIdOf, idBytes, messageCodec, whex, woptHex, wstr, wuint } from './wire.js';
 
 /** `event.get.request` — wire `{ event_id_hex: String }`. */
@@ -100,13 +100,18 @@ async function payloadOf(store: Store, raw: RawEvent): Promise<Uint8Array> {
   throw HandlerError.failed(`read event: event ${raw.header.eventId} is sealed and typed; its plaintext is only available decoded (store.get), not as bytes`);
 }
 
-/** Inspect class; declares and records one read of the store's events before reading. */
+/**
+ * Inspect class; declares and records one read of the store's events before reading. On an encrypted store
+ * it answers plaintext, so it also requires {@link PAYLOAD_DECRYPT_CAPABILITY}.
+ */
 export function eventGetOperation(store: Store): Operation {
+  const encrypted = store.stats().keys !== undefined;
   return defineOperation({
     name: 'event.get',
     effectClass: 'inspect',
     ...terminalRefs('event.get'),
     effects: { reads: [STORE_EVENTS_READ] },
+    ...(encrypted ? { requiresCapabilities: [PAYLOAD_DECRYPT_CAPABILITY] } : {}),
     handler: async (input, ctx) => {
       const { eventId } = decodeRequest(eventGetRequestCodec, input);
       await ctx.readEvent(STORE_EVENTS_READ);

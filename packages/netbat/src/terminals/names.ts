@@ -16,6 +16,12 @@ export type TerminalOperation = (typeof TERMINAL_OPERATIONS)[number];
 /** The read-effect token the inspecting terminals declare and record (an identity token, not a filter). */
 export const STORE_EVENTS_READ = 'store.events';
 
+/**
+ * Capability `event.get` requires on a store opened with payload encryption, where it answers plaintext:
+ * a network client must be granted it by name (issue 26: encrypted payloads are not readable by default).
+ */
+export const PAYLOAD_DECRYPT_CAPABILITY = 'payload.decrypt';
+
 /** Largest page `event.query` and `event.walk` return, as in Rust (`EVENT_QUERY_MAX_LIMIT`). */
 export const TERMINAL_MAX_PAGE = 1024;
 
