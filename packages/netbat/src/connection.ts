@@ -147,7 +147,7 @@ function handshake(ctx: ConnectionContext, raw: Socket, secureContext: SecureCon
     };
     const onSecure = (): void => {
       const presented = ctx.requestClientCertificate && Object.keys(secure.getPeerCertificate()).length > 0;
-      finish(!presented || secure.authorized);
+      finish(!presented || clientCertificateVerified(secure));
     };
     const onFail = (): void => finish(false);
     const timer = setTimeout(() => finish(false, true), Math.min(ctx.timeouts.readMs, 2_147_483_647));
@@ -158,6 +158,17 @@ function handshake(ctx: ConnectionContext, raw: Socket, secureContext: SecureCon
     secure.once('end', onFail);
     raw.resume();
   });
+}
+
+/**
+ * Whether the presented client certificate chains to `tls.clientCa`. A TLSSocket made outside a tls.Server
+ * never sets `authorized`, so this asks the handle for its verification result as tls.Server does; when that
+ * is unavailable the certificate counts as unverified (fail closed).
+ */
+function clientCertificateVerified(secure: TLSSocket): boolean {
+  const handle = (secure as unknown as { _handle?: { verifyError?: () => unknown } })._handle;
+  if (typeof handle?.verifyError !== 'function') return false;
+  return handle.verifyError() === null;
 }
 
 async function serve(ctx: ConnectionContext, socket: Socket, slot: Slot, first: Identity | undefined, held: Array<() => void>): Promise<void> {
