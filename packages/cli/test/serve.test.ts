@@ -1,5 +1,7 @@
 // `batpak serve` as the real binary: one listening line, a netbat client calling the reference terminals, SIGTERM drain and a clean store (INV-CLI-EXIT-CODES, INV-NETBAT-TERMINALS).
 // Guards: stdout is exactly the listening line; SIGTERM exits 0 with the lock released and the chain intact.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '@batpak/core';
 import { connect, terminalClient } from '@batpak/netbat';
@@ -18,6 +20,15 @@ async function dir(): Promise<string> {
   return t.dir;
 }
 
+const TOKEN = 'serve-test-token-0123456789';
+
+/** An --auth-config granting `ops` (token TOKEN) every operation and subscription. */
+async function authConfig(grants: readonly string[] = ['*']): Promise<string> {
+  const file = join(await dir(), 'access.json');
+  await writeFile(file, JSON.stringify({ principals: { ops: grants }, tokens: [{ principal: 'ops', token: TOKEN }] }));
+  return file;
+}
+
 function serve(args: readonly string[]) {
   const s = startCli(['serve', ...args]);
   children.push(s.child);
@@ -28,13 +39,13 @@ describe('INV-CLI-EXIT-CODES INV-NETBAT-TERMINALS batpak serve', () => {
   it('prints one listening line; a netbat client calls system.heartbeat and event.get; SIGTERM exits 0 and the store reopens cleanly', async () => {
     const d = await dir();
     const { receipts, marker } = await makeStore(d, { events: 3 });
-    const s = serve([d, '--port', '0']);
+    const s = serve([d, '--port', '0', '--auth-config', await authConfig()]);
     const line = await s.line();
     const m = /^listening 127\.0\.0\.1:(\d+)$/.exec(line);
     expect(m, line).not.toBeNull();
     const port = Number(m![1]);
 
-    const client = await connect({ port });
+    const client = await connect({ port, auth: { token: TOKEN } });
     const t = terminalClient(client);
     expect(await t.call('system.heartbeat', { nonce: 'cli-serve' })).toMatchObject({ nonce: 'cli-serve' });
     const got = await t.call('event.get', { eventId: receipts[1]!.eventId });
@@ -63,7 +74,7 @@ describe('INV-CLI-EXIT-CODES INV-NETBAT-TERMINALS batpak serve', () => {
   it('SIGTERM ends an open subscription and in-flight calls before the store closes', async () => {
     const d = await dir();
     await makeStore(d, { events: 2 });
-    const s = serve([d, '--port', '0', '--max-connections', '4']);
+    const s = serve([d, '--port', '0', '--max-connections', '4', '--allow-anonymous', 'system.heartbeat,subscribe:events.*']);
     const port = Number(/:(\d+)$/.exec(await s.line())![1]);
     const client = await connect({ port });
     const sub = client.subscribe('events.1.v1', { window: 4 });
@@ -85,6 +96,37 @@ describe('INV-CLI-EXIT-CODES INV-NETBAT-TERMINALS batpak serve', () => {
     await store.close();
   });
 
+  it('issue 26 item 4: by default an anonymous client may only call system.heartbeat; --allow-anonymous names more', async () => {
+    const d = await dir();
+    const { receipts } = await makeStore(d, { events: 1 });
+    const s = serve([d, '--port', '0', '--idle-timeout', '5000', '--max-connections-per-client', '8']);
+    const port = Number(/:(\d+)$/.exec(await s.line())![1]);
+    const anon = await connect({ port });
+    cleanups.push(() => anon.close());
+    const t = terminalClient(anon);
+    expect(await t.call('system.heartbeat', { nonce: 'n' })).toMatchObject({ nonce: 'n' });
+    const commit = { entity: 'acct:evil', scope: 'bank', kind: { category: 1, typeId: 0 }, payload: new TextEncoder().encode('x') };
+    await expect(t.call('bank.commit', commit)).rejects.toMatchObject({ code: 'unauthorized' });
+    await expect(t.call('event.get', { eventId: receipts[0]!.eventId })).rejects.toMatchObject({ code: 'unauthorized' });
+    const sub = anon.subscribe('events.1.v1');
+    for await (const item of sub) {
+      expect(item).toMatchObject({ kind: 'error', code: 'unauthorized' });
+      break;
+    }
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toEqual({ code: 0, signal: null });
+
+    const open = serve([d, '--port', '0', '--allow-anonymous', 'system.heartbeat', '--allow-anonymous', 'event.get']);
+    const port2 = Number(/:(\d+)$/.exec(await open.line())![1]);
+    const anon2 = await connect({ port: port2 });
+    cleanups.push(() => anon2.close());
+    const t2 = terminalClient(anon2);
+    expect(await t2.call('event.get', { eventId: receipts[0]!.eventId })).toMatchObject({ eventId: receipts[0]!.eventId });
+    await expect(t2.call('bank.commit', commit)).rejects.toMatchObject({ code: 'unauthorized' });
+    open.child.kill('SIGTERM');
+    expect(await open.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('refuses a store another process holds (exit 2, one line) and bad arguments (exit 2)', async () => {
     const d = await dir();
     await makeStore(d, { events: 1 });
@@ -100,5 +142,10 @@ describe('INV-CLI-EXIT-CODES INV-NETBAT-TERMINALS batpak serve', () => {
     expect((await runCli(['serve', d])).stderr).toMatch(/ERR_USAGE --port is required/);
     expect((await runCli(['serve', d, '--port', '0', '--tls-cert', 'x.pem'])).stderr).toMatch(/--tls-cert and --tls-key go together/);
     expect((await runCli(['serve', d, '--port', '99999'])).code).toBe(2);
+    expect((await runCli(['serve', d, '--port', '0', '--idle-timeout', '0'])).stderr).toMatch(/ERR_USAGE --idle-timeout must be an integer/);
+    expect((await runCli(['serve', d, '--port', '0', '--tls-client-ca', 'ca.pem'])).code).toBe(2);
+    const bad = join(d, 'bad.json');
+    await writeFile(bad, '{"anonymous": ["*"]}');
+    expect((await runCli(['serve', d, '--port', '0', '--auth-config', bad])).stderr).toMatch(/ERR_USAGE .*unknown key "anonymous"/);
   });
 });

@@ -1,5 +1,5 @@
 // `batpak serve <dir>`: serves a store over NETBAT with the reference terminals and event subscriptions until SIGTERM.
-// Invariant: SIGTERM (or Ctrl-C) stops accepting, lets in-flight requests answer, ends subscriptions, then closes the store — exit 0, lock released.
+// Invariant: SIGTERM drains requests and subscriptions, then closes the store (exit 0, lock released); anonymous clients get only system.heartbeat by default.
 
 import { readFile } from 'node:fs/promises';
 import type { EventKind, Store } from '@batpak/core';
@@ -17,6 +17,7 @@ import { writeAll, type Command, type CommandContext } from '../command.js';
 import { CliError, EXIT, type ExitCode } from '../exit.js';
 import { signingKeyFromFile } from '../keys.js';
 import { parseKind } from '../kind-arg.js';
+import { ACCESS_FLAGS, authOf, clientCaOf, fairnessOf } from '../serve-access.js';
 import { ENCRYPTION_FLAGS, openStore, storeAccess } from '../store-open.js';
 
 async function tlsOf(cert: string | undefined, key: string | undefined): Promise<TlsServerOptions | undefined> {
@@ -67,7 +68,13 @@ async function run({ args, io }: CommandContext): Promise<ExitCode> {
   if (port === undefined) throw CliError.usage('--port is required (0 picks a free port)');
   const host = args.string('host') ?? '127.0.0.1';
   const max = integerFlag(args, 'max-connections', { min: 1 }) ?? DEFAULT_MAX_CONNECTIONS;
-  const tls = await tlsOf(args.string('tls-cert'), args.string('tls-key'));
+  const serverTls = await tlsOf(args.string('tls-cert'), args.string('tls-key'));
+  const clientCa = await clientCaOf(args);
+  if (clientCa !== undefined && serverTls === undefined) throw CliError.usage('--tls-client-ca needs --tls-cert and --tls-key');
+  const tls = serverTls === undefined ? undefined : { ...serverTls, ...(clientCa === undefined ? {} : { clientCa }) };
+  const auth = await authOf(args);
+  const fairness = fairnessOf(args);
+  const idleMs = integerFlag(args, 'idle-timeout', { min: 1 });
   const commitKinds: EventKind[] = args.strings('commit-kind').map((k) => parseKind(k, 'commit-kind'));
   const receipts = args.string('receipts') ?? 'store';
   if (receipts !== 'store' && receipts !== 'none') throw CliError.usage(`--receipts must be store or none, got ${JSON.stringify(receipts)}`);
@@ -91,6 +98,9 @@ async function run({ args, io }: CommandContext): Promise<ExitCode> {
       subscriptions: { source: createTerminalSubscriptions(store) },
       connectionLimit: { mode: 'concurrent', max },
       ...(tls === undefined ? {} : { tls }),
+      auth,
+      fairness,
+      ...(idleMs === undefined ? {} : { timeouts: { idleMs } }),
     });
     const address = await server.listen(port, host);
     await writeAll(io.stdout, `listening ${endpoint(address.host, address.port)}\n`);
@@ -113,15 +123,21 @@ async function run({ args, io }: CommandContext): Promise<ExitCode> {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Serve a store over NETBAT/1 + NETBAT/2 with the reference terminals until SIGTERM.',
-  usage: 'batpak serve <dir> --port <n|0> [--host 127.0.0.1] [--max-connections n] [--tls-cert f --tls-key f]',
+  usage:
+    'batpak serve <dir> --port <n|0> [--host 127.0.0.1] [--max-connections n] [--tls-cert f --tls-key f [--tls-client-ca f]] [--auth-config f] [--allow-anonymous grants] [--idle-timeout ms]',
   description: [
     'Takes the writer lock (a missing directory becomes a new store), serves system.heartbeat, event.get,',
     'event.query, event.walk, receipt.verify and bank.commit, and the subscriptions events.<x>.v1 (one per',
     'event category). Prints exactly one line, `listening <host>:<port>`, once ready. SIGTERM or Ctrl-C drains',
-    'in-flight requests, ends subscriptions and closes the store (exit 0). netbat has no authentication: bind',
-    'to loopback or a private network, or front it with an authenticating proxy.',
+    'in-flight requests, ends subscriptions and closes the store (exit 0). A client that does not authenticate',
+    '(a token line from --auth-config, or a client certificate with --tls-client-ca) may only call',
+    'system.heartbeat unless --allow-anonymous names more; each principal gets the grants its config names.',
   ].join('\n'),
-  examples: ['batpak serve ./data --port 7400', 'batpak serve ./data --port 0 --host 0.0.0.0 --tls-cert chain.pem --tls-key key.pem --commit-kind 0xf:0xa01'],
+  examples: [
+    'batpak serve ./data --port 7400',
+    'batpak serve ./data --port 7400 --auth-config access.json --allow-anonymous system.heartbeat,event.query',
+    'batpak serve ./data --port 0 --host 0.0.0.0 --tls-cert chain.pem --tls-key key.pem --commit-kind 0xf:0xa01',
+  ],
   flags: [
     { name: 'port', type: 'string', value: 'n', help: 'TCP port; 0 picks a free one (printed in the listening line)' },
     { name: 'host', type: 'string', value: 'addr', help: 'address to bind (default 127.0.0.1)' },
@@ -131,6 +147,7 @@ export const serveCommand: Command = {
     { name: 'commit-kind', type: 'string', value: 'C:T', repeatable: true, help: 'a kind bank.commit may append (default 1:0, the DATA kind)' },
     { name: 'receipts', type: 'string', value: 'store|none', help: 'bank a syncbat receipt per call in the store (default store)' },
     { name: 'signing-key-file', type: 'string', value: 'file', help: 'ed25519 seed (64 hex): sign what this server commits' },
+    ...ACCESS_FLAGS,
     ...ENCRYPTION_FLAGS,
   ],
   run,
