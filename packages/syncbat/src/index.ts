@@ -36,7 +36,7 @@ export { HandlerError, type Handler, type HandlerErrorClass } from './handler.js
 export { Module } from './module.js';
 export { admit, deny, type AdmissionDecision, type AdmissionGuard } from './admission.js';
 export type { Ctx, ReceiptMetadata } from './ctx.js';
-export { EffectError, type EffectBackend } from './effect-backend.js';
+export { EffectError, type EffectBackend, type EffectErrorCode } from './effect-backend.js';
 export { StoreEffectBackend } from './store-effect-backend.js';
 export {
   BUILD_ERROR_CODES,
@@ -59,6 +59,8 @@ export {
   type ReceiptOutcomeClass,
 } from './receipt/envelope.js';
 export type { ReceiptHashPolicy } from './receipt/hash-policy.js';
+export { SYNCBAT_EFFECTS_KEY, decodeInvocationEffects, encodeInvocationEffects, type InvocationEffects } from './receipt/effects.js';
+export { RESERVED_RECEIPT_KEY_PREFIX, isReservedReceiptKey } from './receipt/reserved.js';
 export type { ReceiptSink, RecordedReceipt } from './receipt/sink.js';
 export { StoreReceiptSink, encodeDrawerBlob, receiptExtensions, syncbatExtensionKey } from './receipt/store-sink.js';
 export {
