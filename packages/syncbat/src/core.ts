@@ -181,7 +181,7 @@ export class CoreRuntime implements Core {
 
     // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
     // refused undeclared effects before performing them; the subset check over what was performed is a second line.
-    const violation = ctx.firstRefusal ?? ctx.observed.firstViolationAgainst(d.effectRow);
+    const violation = ctx.refused.firstViolationAgainst(d.effectRow) ?? ctx.observed.firstViolationAgainst(d.effectRow);
     if (violation !== undefined) return this.#deny(d, input, violation.code, violation.message, metadata);
 
     if (cause !== undefined || output === undefined) {

@@ -5,7 +5,7 @@
 import type { EventKind } from '@batpak/core';
 import type { OperationDescriptor } from './descriptor.js';
 import { EffectError, UNSUPPORTED_EFFECT, type EffectBackend, type EffectErrorCode } from './effect-backend.js';
-import { appendTarget, EffectRow, type EffectRowList, type EffectViolation } from './effect-row.js';
+import { appendTarget, EffectRow, type EffectRowList } from './effect-row.js';
 import { rustDebugString } from './rust-debug.js';
 import { EMIT_RECEIPT_KEY_PREFIX, isReservedReceiptKey } from './receipt/reserved.js';
 
@@ -104,7 +104,6 @@ export class InvocationContext implements Ctx {
   readonly #backend: EffectBackend | undefined;
   #performed = EffectRow.empty();
   #refused = EffectRow.empty();
-  #violation: EffectViolation | undefined;
   readonly #signed = new Map<string, Uint8Array>();
   readonly #local = new Map<string, Uint8Array>();
   readonly #inflight = new Set<Promise<void>>();
@@ -122,14 +121,9 @@ export class InvocationContext implements Ctx {
     return this.#performed;
   }
 
-  /** Undeclared effects this Ctx refused (never performed). */
+  /** Undeclared effects this Ctx refused (never performed); the Core denies the checkout if any. */
   get refused(): EffectRow {
     return this.#refused;
-  }
-
-  /** The first refused effect, as the denial the Core records. */
-  get firstRefusal(): EffectViolation | undefined {
-    return this.#violation;
   }
 
   attachSigned(key: string, value: Uint8Array): void {
@@ -236,12 +230,6 @@ export class InvocationContext implements Ctx {
     if (!this.descriptor.effectRow[call.list].includes(call.target)) {
       const spelling = SPELLING[call.list];
       this.#refused = call.record(this.#refused);
-      this.#violation ??= Object.freeze({
-        code: 'effect.violation',
-        list: spelling as EffectViolation['list'],
-        target: call.target,
-        message: `observed undeclared ${spelling} target ${rustDebugString(call.target)}`,
-      });
       return handledRejection(
         refuse('ERR_EFFECT_UNDECLARED', `operation ${rustDebugString(this.descriptor.name)} does not declare ${spelling} target ${rustDebugString(call.target)}; not performed`),
       );
