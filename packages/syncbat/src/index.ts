@@ -16,6 +16,7 @@ export {
 export { EFFECT_CLASSES, isEffectClass, type EffectClass } from './effect-class.js';
 export {
   AMBIENT_CAPABILITIES,
+  EFFECT_ROW_LISTS,
   EffectRow,
   appendTarget,
   isAmbientCapability,
@@ -27,6 +28,7 @@ export { DescriptorValidationError, MAX_DESCRIPTOR_REF_BYTES, type DescriptorMes
 export {
   descriptorsEqual,
   operationDescriptor,
+  snapshotDescriptor,
   validateDescriptor,
   type OperationDescriptor,
   type OperationDescriptorInit,
