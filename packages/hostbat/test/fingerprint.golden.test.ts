@@ -1,5 +1,6 @@
 // Golden fingerprints (fixtures/hostbat/fingerprints.json) and hand derivations of the canonical views behind them.
 // INV-HOSTBAT-FINGERPRINT-STABLE: the same declarations give the same bytes and digests, release after release.
+// INV-HOSTBAT-AUTHORITY-FINGERPRINT: the views carry each operation's effect_row and each module's granted_capabilities (issue 26).
 import { readFileSync } from 'node:fs';
 import { fromHex } from '@batpak/core';
 import { defineOperation } from '@batpak/syncbat';
