@@ -134,6 +134,28 @@ describe('INV-SYNCBAT-AUTHORITY-BOUND: a host control is reachable only through 
   });
 });
 
+describe('INV-SYNCBAT-NO-REENTRY inside a host', () => {
+  it('a handler invoking its own host is refused with reentrant_dispatch, and the host keeps serving', async () => {
+    let host: Host | undefined;
+    let inner: unknown;
+    const echo = defineOperation({ name: 'm.echo', effectClass: 'compute', handler: (i) => i });
+    const loop = defineOperation({
+      name: 'm.loop',
+      effectClass: 'compute',
+      handler: async (input) => {
+        inner = await host!.invoke('m.echo', input).then(() => 'completed', (e: unknown) => e);
+        return input;
+      },
+    });
+    host = new HostBuilder().mount(moduleOf('m', [echo, loop])).build();
+    const hang = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('host hung')), 2000).unref());
+    await Promise.race([host.invoke('m.loop', mp('x')), hang]);
+    expect(inner).toBeInstanceOf(RuntimeError);
+    expect((inner as RuntimeError).detail).toEqual({ kind: 'reentrant_dispatch', name: 'm.echo' });
+    await expect(Promise.race([host.invoke('m.echo', mp('y')), hang])).resolves.toMatchObject({ outcome: 'completed' });
+  });
+});
+
 describe('INV-HOSTBAT-MODULE-GRANTS: a capability is granted to a module, not to the host', () => {
   const place = defineOperation({
     name: 'orders.place',

@@ -106,11 +106,11 @@ export class CoreRuntime implements Core {
   dispatch(name: string, input: Uint8Array, options: DispatchOptions = {}): Promise<DispatchResult> {
     if (typeof name !== 'string') return Promise.reject(new TypeError('operation name must be a string'));
     if (!(input instanceof Uint8Array)) return Promise.reject(new TypeError('dispatch input must be a Uint8Array'));
-    // A private copy: the hashes must describe the bytes the handler saw, whatever the caller does next.
     // A handler (or guard) awaiting a dispatch on its own Core would wait for itself forever, and every later
     // dispatch behind it: refuse it at once instead.
     const outer = checkoutScope.getStore();
     if (outer !== undefined && outer.core === this && outer.active) return Promise.reject(new RuntimeError({ kind: 'reentrant_dispatch', name }));
+    // A private copy: the hashes must describe the bytes the handler saw, whatever the caller does next.
     const bytes = new Uint8Array(input);
     const { signal } = options;
     return this.#queue.run(
@@ -137,8 +137,18 @@ export class CoreRuntime implements Core {
       return this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, NO_METADATA);
     }
 
-    // 2. One Ctx spans guard and handler, so guard metadata survives into the handler's receipt.
+    // 2. One Ctx spans guard and handler, so guard metadata survives into the handler's receipt. Whatever way the
+    // checkout ends (a sink failure included), the Ctx is revoked with it.
     const ctx = new InvocationContext(d, this.#p.backend, signal);
+    try {
+      return await this.#admitAndRun(d, input, ctx);
+    } finally {
+      ctx.revoke();
+    }
+  }
+
+  async #admitAndRun(d: OperationDescriptor, input: Uint8Array, ctx: InvocationContext): Promise<DispatchResult> {
+    const name = d.name;
     const guard = this.#p.guard;
     if (guard !== undefined) {
       let decision: unknown;

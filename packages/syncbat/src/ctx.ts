@@ -256,9 +256,14 @@ export class InvocationContext implements Ctx {
     return run;
   }
 
+  /** Revokes the token: every later call refuses with ERR_CTX_REVOKED. */
+  revoke(): void {
+    this.#live = false;
+  }
+
   /** Revokes the token (nothing new starts), then waits for effects already started and records those that succeed. */
   async seal(): Promise<void> {
-    this.#live = false;
+    this.revoke();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 

@@ -17,7 +17,7 @@ import {
   type Ctx,
   type Handler,
 } from '../src/index.js';
-import { CapturingSink, RecordingBackend, bytes, collect, rejectionOf, simStore } from './helpers/fixtures.js';
+import { CapturingSink, CapturingStatusSink, RecordingBackend, bytes, collect, rejectionOf, simStore } from './helpers/fixtures.js';
 
 const APP = new Coordinate('app:orders', 'scope:test');
 const DECLARED = Object.freeze({ category: 0xf, typeId: 1 });
@@ -202,6 +202,27 @@ describe('INV-SYNCBAT-AUTHORITY-BOUND: authority lives in the Ctx of a live disp
     const late = await new Promise<unknown>((resolve) => setTimeout(() => void stash!.useHostControl('ctrl.alpha').then(resolve, resolve), 1));
     expect(late).toMatchObject({ name: 'EffectError', code: 'ERR_CTX_REVOKED' });
     expect(() => stash!.attachSigned('k', bytes('v'))).toThrow(expect.objectContaining({ code: 'ERR_CTX_REVOKED' }));
+    expect(backend.controls).toEqual([]);
+  });
+});
+
+describe('INV-SYNCBAT-AUTHORITY-BOUND: every way a checkout ends revokes its Ctx', () => {
+  it('a guard that stashes the Ctx gains nothing when the checkout fails at its Started status fact', async () => {
+    const backend = new RecordingBackend();
+    const status = new CapturingStatusSink();
+    status.failOn = 'started';
+    let stash: Ctx | undefined;
+    const core = new CoreBuilder()
+      .register(defineOperation({ name: 'ops.rotate', effectClass: 'control', effects: { hostControls: ['ctrl.alpha'] }, handler: (i) => i }))
+      .admissionGuard((_d, _i, ctx) => ((stash = ctx), { admit: true }))
+      .statusSink(status)
+      .effectBackend(backend)
+      .withoutReceipts()
+      .build();
+    const err = (await rejectionOf(core.dispatch('ops.rotate', bytes('x')))) as RuntimeError;
+    expect(err.detail.kind).toBe('status_sink');
+    const late = await stash!.useHostControl('ctrl.alpha').then(() => 'performed', (e: unknown) => e);
+    expect(late).toMatchObject({ name: 'EffectError', code: 'ERR_CTX_REVOKED' });
     expect(backend.controls).toEqual([]);
   });
 });
