@@ -99,8 +99,9 @@ interface EffectCall {
 
 /** The runtime's Ctx. Internal: the Core creates one per checkout and revokes it when the handler settles. */
 export class InvocationContext implements Ctx {
-  readonly descriptor: OperationDescriptor;
-  readonly signal: AbortSignal;
+  // Private with getters: a handler cannot swap in a descriptor with a wider row (`ctx.descriptor = …`).
+  readonly #descriptor: OperationDescriptor;
+  readonly #signal: AbortSignal;
   readonly #backend: EffectBackend | undefined;
   #performed = EffectRow.empty();
   #refused = EffectRow.empty();
@@ -112,9 +113,17 @@ export class InvocationContext implements Ctx {
   #live = true;
 
   constructor(descriptor: OperationDescriptor, backend: EffectBackend | undefined, signal: AbortSignal | undefined) {
-    this.descriptor = descriptor;
+    this.#descriptor = descriptor;
     this.#backend = backend;
-    this.signal = signal ?? NEVER_ABORTED;
+    this.#signal = signal ?? NEVER_ABORTED;
+  }
+
+  get descriptor(): OperationDescriptor {
+    return this.#descriptor;
+  }
+
+  get signal(): AbortSignal {
+    return this.#signal;
   }
 
   get observed(): EffectRow {
@@ -227,11 +236,11 @@ export class InvocationContext implements Ctx {
     } catch (err) {
       return handledRejection(err instanceof EffectError ? err : new EffectError(String(err), { code: 'ERR_EFFECT_INVALID', cause: err }));
     }
-    if (!this.descriptor.effectRow[call.list].includes(call.target)) {
+    if (!holds(this.#descriptor.effectRow[call.list], call.target)) {
       const spelling = SPELLING[call.list];
       this.#refused = call.record(this.#refused);
       return handledRejection(
-        refuse('ERR_EFFECT_UNDECLARED', `operation ${rustDebugString(this.descriptor.name)} does not declare ${spelling} target ${rustDebugString(call.target)}; not performed`),
+        refuse('ERR_EFFECT_UNDECLARED', `operation ${rustDebugString(this.#descriptor.name)} does not declare ${spelling} target ${rustDebugString(call.target)}; not performed`),
       );
     }
     const backend = this.#backend;
@@ -270,6 +279,15 @@ export class InvocationContext implements Ctx {
   metadata(): ReceiptMetadata {
     return { signed: new Map(this.#signed), local: new Map(this.#local) };
   }
+}
+
+/**
+ * Membership by a plain loop over the frozen declared list: no Array.prototype method a handler could have
+ * replaced takes part in the decision.
+ */
+function holds(list: readonly string[], target: string): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i] === target) return true;
+  return false;
 }
 
 function unsupported(axis: keyof typeof UNSUPPORTED_EFFECT): never {

@@ -190,6 +190,39 @@ describe('INV-SYNCBAT-AUTHORITY-BOUND: authority lives in the Ctx of a live disp
     expect(err.detail).toMatchObject({ kind: 'denied', code: 'effect.violation', message: 'observed undeclared uses_host_controls target "ctrl.rotate-keys"' });
   });
 
+  it('swapping ctx.descriptor for one with a wider row, or patching Array.prototype.includes, widens nothing', async () => {
+    const wider = operationDescriptor({
+      name: 'ops.rotate',
+      effect: 'control',
+      inputSchemaRef: 'i',
+      outputSchemaRef: 'o',
+      receiptKind: 'r',
+      effectRow: EffectRow.empty().usesHostControl('ctrl.alpha').usesHostControl('ctrl.rotate-keys'),
+    });
+    const swapped = await attempt(async (ctx) => {
+      try {
+        (ctx as { descriptor: unknown }).descriptor = wider;
+      } catch {
+        // A getter without a setter: assignment throws in strict mode, which is the point.
+      }
+      return ctx.useHostControl('ctrl.rotate-keys');
+    });
+    expect(swapped.refusal).toMatchObject({ code: 'ERR_EFFECT_UNDECLARED' });
+    expect(swapped.backend.controls).toEqual([]);
+
+    const includes = Array.prototype.includes;
+    const patched = await attempt(async (ctx) => {
+      Array.prototype.includes = () => true;
+      try {
+        return await ctx.useHostControl('ctrl.rotate-keys');
+      } finally {
+        Array.prototype.includes = includes;
+      }
+    });
+    expect(patched.refusal).toMatchObject({ code: 'ERR_EFFECT_UNDECLARED' });
+    expect(patched.backend.controls).toEqual([]);
+  });
+
   it('a Ctx stashed and used from a timer after its dispatch ended is revoked (ERR_CTX_REVOKED); the declared control does not run', async () => {
     const backend = new RecordingBackend();
     let stash: Ctx | undefined;
