@@ -4,7 +4,8 @@
 import { BatpakError } from '../errors.js';
 import { fromHex } from '../encoding/hex.js';
 import { checkKind, kindToRaw, type EventKind } from '../kind.js';
-import { Coordinate } from '../coordinate.js';
+import type { Coordinate } from '../coordinate.js';
+import { isWellFormedString } from '../encoding/utf16.js';
 import type { KeyGranularity } from '../store/options.js';
 
 export const GRANULARITY_CODE: Readonly<Record<KeyGranularity, number>> = { entity: 1, category: 2, type: 3, event: 4 };
@@ -55,8 +56,13 @@ export function scopeOfSelector(granularity: KeyGranularity, selector: unknown):
     });
   if (s.entity !== undefined) {
     if (granularity !== 'entity') throw mismatch('entity');
-    const entity = s.entity instanceof Coordinate ? s.entity.entity : s.entity;
+    // A Coordinate is read by its fields (an instance may be forged), a string is the entity itself.
+    const entity = typeof s.entity === 'object' && s.entity !== null ? (s.entity as { entity?: unknown }).entity : s.entity;
     if (typeof entity !== 'string' || entity.length === 0) throw new BatpakError('ERR_INVALID_ARGUMENT', 'selector entity must be a Coordinate or a non-empty string');
+    // 'a\uD800' would be encoded as 'a\uFFFD' and destroy that entity's key instead.
+    if (!isWellFormedString(entity)) {
+      throw new BatpakError('ERR_INVALID_COORDINATE', 'invalid coordinate: selector entity contains a lone UTF-16 surrogate', { details: { field: 'entity' } });
+    }
     return scopeOf('entity', entity, 0, new Uint8Array(16));
   }
   if (s.kind !== undefined) {

@@ -8,6 +8,7 @@ import type { EventDefinition } from '../event.js';
 import { eventIdForIdempotencyKey, eventIdToString, newEventId } from '../id.js';
 import { checkKind, kindToRaw, type EventKind } from '../kind.js';
 import { encodePayload } from '../payload.js';
+import { snapshotPayload } from '../payload-value.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags, type BatchRef, type EncryptionRef } from '../segment/frame.js';
 
@@ -81,17 +82,24 @@ function extensionBytes(ext: ReadonlyMap<string, Uint8Array> | undefined): numbe
   return n;
 }
 
+/**
+ * The coordinate an append names, validated from its field values. `instanceof` proves nothing here: an
+ * object made with `Object.create(Coordinate.prototype)` (or a subclass, or a Proxy) is an instance whose
+ * fields never went through the constructor. The fields are read once, so a getter cannot change them later.
+ */
 export function toCoordinate(coord: unknown, index?: number): Coordinate {
-  if (coord instanceof Coordinate) return coord;
   if (typeof coord === 'object' && coord !== null) {
-    const { entity, scope } = coord as { entity?: unknown; scope?: unknown };
+    let entity: unknown;
+    let scope: unknown;
     try {
+      ({ entity, scope } = coord as { entity?: unknown; scope?: unknown });
       validateCoordinate(entity, scope);
     } catch (err) {
-      if (index !== undefined && err instanceof BatpakError) {
-        throw new BatpakError(err.code, `batch item ${index}: ${err.message}`, { details: { ...err.details, index } });
+      const e = err instanceof BatpakError ? err : new BatpakError('ERR_INVALID_COORDINATE', `coordinate fields cannot be read: ${String(err)}`, { cause: err });
+      if (index !== undefined) {
+        throw new BatpakError(e.code, `batch item ${index}: ${e.message}`, { cause: e.cause, details: { ...e.details, index } });
       }
-      throw err;
+      throw e;
     }
     return new Coordinate(entity as string, scope as string);
   }
@@ -142,10 +150,18 @@ export function typedDraft(
   if (limits.registry !== undefined && !limits.registry.has(def)) {
     throw new BatpakError('ERR_INVALID_KIND', `${def.name} is not in the store's registry`, { details: index === undefined ? {} : { index } });
   }
-  if (def.validate !== undefined && !def.validate(payload)) {
+  // One checked copy: what validate() sees is exactly what is encoded, and it round-trips (README § Payload values).
+  let value: unknown;
+  try {
+    value = snapshotPayload(payload);
+  } catch (err) {
+    if (index === undefined || !(err instanceof BatpakError)) throw err;
+    throw new BatpakError(err.code, `batch item ${index}: ${err.message}`, { cause: err.cause, details: { ...err.details, index } });
+  }
+  if (def.validate !== undefined && !def.validate(value)) {
     throw new BatpakError('ERR_INVALID_PAYLOAD', `payload does not satisfy ${def.name}.validate`, { details: index === undefined ? {} : { index } });
   }
-  const bytes = encodePayload(payload);
+  const bytes = encodePayload(value);
   checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);
   return {
