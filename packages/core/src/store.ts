@@ -14,7 +14,7 @@ import { SystemKinds, type EventKind } from './kind.js';
 import { Keyset } from './keyset/keyset.js';
 import { FileKeyStore, KEYSET_FILE, type KeyStore } from './keyset/keystore.js';
 import { openPayload, sealDraft } from './keyset/seal.js';
-import { scopeOfSelector, type ShredSelector } from './keyset/scope.js';
+import { scopeOfSelector, type ShredResult, type ShredSelector } from './keyset/scope.js';
 import { encodePayload } from './payload.js';
 import { blake3 } from './crypto/blake3.js';
 import { eventIdToString, newEventId } from './id.js';
@@ -44,7 +44,7 @@ import { prepareGroup, type Intent } from './store/commit-group.js';
 import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type CompactionResult } from './compaction/options.js';
 import { usableCheckpoint } from './store/checkpoint-load.js';
 import { readPrefix } from './segment/read.js';
-import { checkRegistry, describeReport } from './store/open-checks.js';
+import { checkRegistry, describeReport, refusePlaintextWriterByEvents, refusePlaintextWriterByKeyset } from './store/open-checks.js';
 import { entryFromRecovered } from './index/from-frame.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
@@ -188,6 +188,7 @@ export class Store {
   static async #openLocked(opts: ResolvedOptions, lock: FsLock | undefined): Promise<Store> {
     const { fs, dir } = opts;
     const segmentPath = (id: number) => join(dir, segmentFileName(id));
+    await refusePlaintextWriterByKeyset(opts);
     const pending = await resolvePendingCompaction(fs, dir, !opts.readOnly);
     // A valid checkpoint holds the index of a prefix of the log: only the tail after it is scanned.
     const checkpoint = await usableCheckpoint(opts, pending.segments, pending.entries.length);
@@ -224,6 +225,7 @@ export class Store {
       index.insert(entry);
       lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
     }
+    refusePlaintextWriterByEvents(opts, index.all());
     let keyset: Keyset | undefined;
     let keyStore: KeyStore | undefined;
     if (opts.encryption !== undefined) {
@@ -619,9 +621,11 @@ export class Store {
   /**
    * Destroys the key of the selected scope and flushes the keyset durably, then appends a system
    * event recording which scope was shredded (never the key), chained and signed like any event.
-   * True when a key was destroyed. The selector must match the configured granularity.
+   * Says what it did: 'destroyed' (with the shred event's receipt), 'already-shredded' (the scope had a
+   * key, none is live) or 'never-keyed' (nothing was ever sealed under it — often a typo in the selector).
+   * The selector must match the configured granularity.
    */
-  async shredScope(selector: ShredSelector): Promise<boolean> {
+  async shredScope(selector: ShredSelector): Promise<ShredResult> {
     this.#assertWritable();
     const keyset = this.#keyset;
     if (keyset === undefined) {
@@ -631,10 +635,11 @@ export class Store {
     // Destroy first, synchronously: an append sealed after this point gets a new key generation.
     const destroyed = keyset.destroy(scope);
     await keyset.flush(this.#keyStore!, { force: true });
-    if (!destroyed) return false;
+    const base = { granularity: keyset.granularity, scope: toHex(scope), destroyed };
+    if (destroyed === 0) return { ...base, status: keyset.everKeyed(scope) ? 'already-shredded' : 'never-keyed' };
     const now = this.#opts.now();
-    await this.#appendSystem(SHRED_COORDINATE, SystemKinds.SHRED, { granularity: keyset.granularity, scope: Buffer.from(scope).toString('hex'), shreddedAt: now });
-    return true;
+    const receipt = await this.#appendSystem(SHRED_COORDINATE, SystemKinds.SHRED, { granularity: keyset.granularity, scope: toHex(scope), shreddedAt: now });
+    return { ...base, status: 'destroyed', receipt };
   }
 
   /** Appends one of the store's own (plaintext, never shreddable) system events through the pipeline. */

@@ -205,7 +205,7 @@ describe('INV-PAYLOAD-ROUND-TRIP what a typed append accepts comes back equal, o
   });
 
   it('definition validate() sees the checked copy, so a getter cannot answer validate and the encoder differently', async () => {
-    const Checked = defineEvent<{ v: number }>({ category: 3, typeId: 2, name: 'Checked', validate: (p) => (p as { v: number }).v === 1 });
+    const Checked = defineEvent<{ v: number }>({ category: 3, typeId: 2, name: 'Checked', validate: (p): p is { v: number } => (p as { v: number }).v === 1 });
     const { store } = await open(9);
     let n = 0;
     const r = await store.append({ entity: 'p', scope: 's' }, Checked, { get v() { return ++n; } });

@@ -7,6 +7,7 @@ import { checkKind, kindToRaw, type EventKind } from '../kind.js';
 import type { Coordinate } from '../coordinate.js';
 import { isWellFormedString } from '../encoding/utf16.js';
 import type { KeyGranularity } from '../store/options.js';
+import type { AppendReceipt } from '../types.js';
 
 export const GRANULARITY_CODE: Readonly<Record<KeyGranularity, number>> = { entity: 1, category: 2, type: 3, event: 4 };
 export const GRANULARITY_OF_CODE: Readonly<Record<number, KeyGranularity>> = { 1: 'entity', 2: 'category', 3: 'type', 4: 'event' };
@@ -41,6 +42,22 @@ export type ShredSelector =
   | { readonly entity: Coordinate | string }
   | { readonly kind: EventKind }
   | { readonly eventId: string };
+
+/** What `shredScope` did (the result of a shred is API: a typo must not look like success). */
+export interface ShredResult {
+  /**
+   * 'destroyed': live keys of the scope were destroyed now; 'already-shredded': the scope had a key but
+   * none is live (shredded before, or its key was lost); 'never-keyed': nothing was ever sealed under it.
+   */
+  readonly status: 'destroyed' | 'already-shredded' | 'never-keyed';
+  /** Key generations destroyed by this call (0 unless 'destroyed'). */
+  readonly destroyed: number;
+  /** The key scope's bytes in hex (FORMAT.md § key scopes), as the shred event records it. */
+  readonly scope: string;
+  readonly granularity: KeyGranularity;
+  /** The receipt of the system event that records the shred ('destroyed' only). */
+  readonly receipt?: AppendReceipt;
+}
 
 /** Resolves a selector to its scope bytes, or ERR_SHRED_SELECTOR_MISMATCH (nothing is shredded). */
 export function scopeOfSelector(granularity: KeyGranularity, selector: unknown): Uint8Array {
