@@ -54,7 +54,7 @@ describe('INV-CLI-EXIT-CODES batpak shred', () => {
     expect(text.stdout).toMatch(/^already shredded: entity "acct:0"/);
   });
 
-  it('a scope that never had a key (a typo) is ERR_SHRED_SCOPE_UNKNOWN, exit 2, and writes no shred event', async () => {
+  it('INV-SHRED-RESULT: a scope that never had a key (a typo) is ERR_SHRED_SCOPE_UNKNOWN, exit 2, and writes no shred event', async () => {
     const d = await dir();
     await makeStore(d, { events: 3, encryption: 'entity' });
     const r = await runCli(['shred', d, '--entity', 'acct:O']);

@@ -41,6 +41,7 @@ import { createSegment, SegmentWriter } from './segment/writer.js';
 import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, type ImportEvent, typedDraft, type AppendOptions, type BatchItem, type EventDraft } from './store/append.js';
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './store/options.js';
 import { prepareGroup, type Intent } from './store/commit-group.js';
+import { replayOrConflict } from './store/idempotency.js';
 import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type CompactionResult } from './compaction/options.js';
 import { usableCheckpoint } from './store/checkpoint-load.js';
 import { readPrefix } from './segment/read.js';
@@ -128,7 +129,7 @@ export class Store {
                     signer: this.#signer,
                     signingDowngradeAllowed: this.#opts.signingDowngradeAllowed,
                     onWarning: this.#opts.onWarning,
-                    originalReceipt: (e) => this.#originalReceipt(e),
+                    replay: (e, draft) => replayOrConflict(draft, e, { original: (x) => this.#originalReceipt(x), plaintext: (x) => this.#plaintext(x) }),
                     published: ({ segmentId, end, nextGlobal, lastCommittedAt }) => {
                       this.#segments.setSize(segmentId, end);
                       this.#nextGlobal = nextGlobal;
@@ -640,6 +641,12 @@ export class Store {
     const now = this.#opts.now();
     const receipt = await this.#appendSystem(SHRED_COORDINATE, SystemKinds.SHRED, { granularity: keyset.granularity, scope: toHex(scope), shreddedAt: now });
     return { ...base, status: 'destroyed', receipt };
+  }
+
+  /** An event's plaintext payload bytes (decrypted when sealed), for comparing an idempotent repeat. */
+  async #plaintext(current: IndexEntry): Promise<Uint8Array | 'shredded'> {
+    const { entry, frame } = await this.#readFrame(current);
+    return openPayload(this.#keyset, entry, frame.payload);
   }
 
   /** Appends one of the store's own (plaintext, never shreddable) system events through the pipeline. */

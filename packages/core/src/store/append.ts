@@ -22,6 +22,8 @@ export interface EventDraft {
   /** Stored payload bytes (ciphertext when sealed) and their blake3. */
   payload: Uint8Array;
   contentHash: Uint8Array;
+  /** blake3 of the plaintext payload as appended (before sealing): what an idempotent repeat is compared by. */
+  readonly requestHash?: Uint8Array;
   readonly payloadVersion: number;
   readonly flags: number;
   readonly keyed: boolean;
@@ -43,7 +45,11 @@ export interface SequencedEvent {
 }
 
 export interface AppendOptions {
-  /** Repeating a key returns the original receipt and writes nothing. */
+  /**
+   * Repeating a key with the same request (coordinate, kind, payload, payload version, extensions) returns the
+   * original receipt and writes nothing; the key with a different request is ERR_IDEMPOTENCY_CONFLICT. Keys are
+   * store-wide (the key derives the event id).
+   */
   readonly idempotencyKey?: string;
   /** Optimistic concurrency: 0n = the entity has no events yet; n = its latest entitySequence is n. */
   readonly expectedSequence?: bigint;
@@ -164,6 +170,7 @@ export function typedDraft(
   const bytes = encodePayload(value);
   checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);
+  const hash = blake3(bytes);
   return {
     entity: coord.entity,
     scope: coord.scope,
@@ -171,7 +178,8 @@ export function typedDraft(
     id,
     eventId: eventIdToString(id),
     payload: bytes,
-    contentHash: blake3(bytes),
+    contentHash: hash,
+    requestHash: hash,
     payloadVersion: def.version,
     flags: 0,
     keyed: key !== undefined,
@@ -198,6 +206,7 @@ export function rawDraft(
   checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);
   const copy = new Uint8Array(bytes);
+  const hash = blake3(copy);
   return {
     entity: coord.entity,
     scope: coord.scope,
@@ -205,7 +214,8 @@ export function rawDraft(
     id,
     eventId: eventIdToString(id),
     payload: copy,
-    contentHash: blake3(copy),
+    contentHash: hash,
+    requestHash: hash,
     payloadVersion,
     flags: EventFlags.RAW,
     keyed: key !== undefined,
