@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, receiptFromJSON, receiptToJSON, Store, verifyReceiptClaim, type AppendReceipt } from '../src/index.js';
 import { SimFs } from '../src/testing.js';
+import { blake3 } from '../src/crypto/blake3.js';
 
 const Note = defineEvent<unknown>({ category: 3, typeId: 1, name: 'Note' });
 const KEY = new Uint8Array(32).fill(7);
@@ -62,6 +63,25 @@ describe('INV-WELL-FORMED-STRINGS lone UTF-16 surrogates', () => {
     const first = await store.append({ entity: 'a', scope: 'b' }, Note, 1, { idempotencyKey: 'k\uFFFD' });
     expect(await codeOf(store.append({ entity: 'a', scope: 'b' }, Note, 1, { idempotencyKey: 'k\uD800' }))).toBe('ERR_INVALID_ARGUMENT');
     expect(store.lastSequence).toBe(first.globalSequence);
+    await store.close();
+  });
+
+  it('importEvents refuses an extension key with a lone surrogate (frames and covers hold UTF-8)', async () => {
+    const { store } = await open(10);
+    const payload = new Uint8Array([1]);
+    const event = (key: string) => ({
+      eventId: 'ab'.repeat(16),
+      coordinate: { entity: 'i', scope: 's' },
+      kind: { category: 3, typeId: 1 },
+      payload,
+      contentHash: blake3(payload),
+      payloadVersion: 0,
+      extensions: new Map([[key, new Uint8Array([2])]]),
+    });
+    expect(await codeOf(store.importEvents([event('app.k\uD800')]))).toBe('ERR_INVALID_ARGUMENT');
+    expect(store.lastSequence).toBe(0n);
+    const [r] = await store.importEvents([event('app.k\uFFFD')]);
+    expect(r!.extensions?.get('app.k\uFFFD')).toEqual(new Uint8Array([2]));
     await store.close();
   });
 

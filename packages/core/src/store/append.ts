@@ -9,6 +9,7 @@ import { eventIdForIdempotencyKey, eventIdToString, newEventId } from '../id.js'
 import { checkKind, kindToRaw, type EventKind } from '../kind.js';
 import { encodePayload } from '../payload.js';
 import { snapshotPayload } from '../payload-value.js';
+import { isWellFormedString } from '../encoding/utf16.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags, type BatchRef, type EncryptionRef } from '../segment/frame.js';
 
@@ -313,6 +314,8 @@ export function importDrafts(events: unknown, limits: DraftLimits & { readonly b
       extensions = new Map();
       for (const [k, v] of e.extensions) {
         if (typeof k !== 'string' || k.length === 0 || k.length > 256 || !(v instanceof Uint8Array)) throw bad('extensions must map non-empty keys to bytes');
+        // The key is written as UTF-8 into the frame and the receipt cover: a lone surrogate would become U+FFFD.
+        if (!isWellFormedString(k)) throw bad(`extension key ${JSON.stringify(k)} contains a lone UTF-16 surrogate`);
         extensions.set(k, new Uint8Array(v));
       }
       if (extensions.size === 0) extensions = undefined;
