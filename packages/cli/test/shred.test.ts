@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Store } from '@batpak/core';
+import { Coordinate, Store } from '@batpak/core';
 import { runCli } from './helpers/cli.js';
 import { makeStore, tempDir } from './helpers/store.js';
 
@@ -90,6 +90,20 @@ describe('INV-CLI-EXIT-CODES batpak shred', () => {
     } finally {
       await holder.close();
     }
+  });
+
+  it('INV-SHRED-RESULT: events written before encryption was enabled make the shred ERR_SHRED_INCOMPLETE, exit 2', async () => {
+    const d = await dir();
+    await makeStore(d, { events: 3 });
+    const enc = await Store.open({ dir: d, payloadEncryption: { granularity: 'entity' } });
+    await enc.appendRaw(new Coordinate('acct:1', 'bank'), { category: 1, typeId: 0 }, new Uint8Array([1]));
+    await enc.close();
+    const r = await runCli(['shred', d, '--entity', 'acct:1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^batpak shred: ERR_SHRED_INCOMPLETE destroyed 1 key\(s\) of entity "acct:1" \(shred event [0-9a-f]{32}\), but 1 event\(s\) of entity "acct:1" are stored in plaintext/);
+    const only = await runCli(['shred', d, '--entity', 'acct:2', '--json']);
+    expect(only.code).toBe(2);
+    expect(JSON.parse(only.stdout)).toMatchObject({ error: { code: 'ERR_SHRED_INCOMPLETE' } });
   });
 
   it('a store without payload encryption has nothing to shred: exit 2, and no keyset is created', async () => {

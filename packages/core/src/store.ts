@@ -42,6 +42,7 @@ import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraf
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './store/options.js';
 import { prepareGroup, type Intent } from './store/commit-group.js';
 import { replayOrConflict } from './store/idempotency.js';
+import { plaintextEventsInScope } from './store/shred-plaintext.js';
 import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type CompactionResult } from './compaction/options.js';
 import { usableCheckpoint } from './store/checkpoint-load.js';
 import { readPrefix } from './segment/read.js';
@@ -623,7 +624,8 @@ export class Store {
    * Destroys the key of the selected scope and flushes the keyset durably, then appends a system
    * event recording which scope was shredded (never the key), chained and signed like any event.
    * Says what it did: 'destroyed' (with the shred event's receipt), 'already-shredded' (the scope had a
-   * key, none is live) or 'never-keyed' (nothing was ever sealed under it — often a typo in the selector).
+   * key, none is live) or 'never-keyed' (nothing was ever sealed under it — often a typo in the selector);
+   * `plaintextEvents` counts events of the scope written before encryption was enabled, which no shred erases.
    * The selector must match the configured granularity.
    */
   async shredScope(selector: ShredSelector): Promise<ShredResult> {
@@ -636,7 +638,10 @@ export class Store {
     // Destroy first, synchronously: an append sealed after this point gets a new key generation.
     const destroyed = keyset.destroy(scope);
     await keyset.flush(this.#keyStore!, { force: true });
-    const base = { granularity: keyset.granularity, scope: toHex(scope), destroyed };
+    // Entity scopes need only that entity's events; the other granularities look at all of them.
+    const candidates = keyset.granularity === 'entity' ? this.#index.entityEvents(new TextDecoder().decode(scope.subarray(1))) : this.#index.all();
+    const plaintextEvents = plaintextEventsInScope(candidates, keyset.granularity, scope);
+    const base = { granularity: keyset.granularity, scope: toHex(scope), destroyed, plaintextEvents };
     if (destroyed === 0) return { ...base, status: keyset.everKeyed(scope) ? 'already-shredded' : 'never-keyed' };
     const now = this.#opts.now();
     const receipt = await this.#appendSystem(SHRED_COORDINATE, SystemKinds.SHRED, { granularity: keyset.granularity, scope: toHex(scope), shreddedAt: now });

@@ -75,7 +75,7 @@ describe('INV-SHRED-RESULT Store.shredScope', () => {
     const store = await Store.open({ dir: '/s', fs: new SimFs(31), signingKey: KEY, payloadEncryption: {} });
     await store.append(alice, Note, { text: 'x' });
     const r = await store.shredScope({ entity: alice });
-    expect(r).toMatchObject({ status: 'destroyed', destroyed: 1, granularity: 'entity', scope: `01${hex('user:alice')}` });
+    expect(r).toMatchObject({ status: 'destroyed', destroyed: 1, plaintextEvents: 0, granularity: 'entity', scope: `01${hex('user:alice')}` });
     expect(r.receipt).toBeDefined();
     expect(r.receipt!.kind).toEqual({ category: 0, typeId: 0x10 });
     expect(r.receipt!.coordinate).toEqual({ entity: 'batpak:store', scope: 'batpak:shred' });
@@ -91,9 +91,9 @@ describe('INV-SHRED-RESULT Store.shredScope', () => {
     await store.shredScope({ entity: 'user:alice' });
     const seq = store.lastSequence;
     const again = await store.shredScope({ entity: 'user:alice' });
-    expect(again).toEqual({ status: 'already-shredded', destroyed: 0, granularity: 'entity', scope: `01${hex('user:alice')}` });
+    expect(again).toEqual({ status: 'already-shredded', destroyed: 0, plaintextEvents: 0, granularity: 'entity', scope: `01${hex('user:alice')}` });
     const typo = await store.shredScope({ entity: 'user:alcie' });
-    expect(typo).toEqual({ status: 'never-keyed', destroyed: 0, granularity: 'entity', scope: `01${hex('user:alcie')}` });
+    expect(typo).toEqual({ status: 'never-keyed', destroyed: 0, plaintextEvents: 0, granularity: 'entity', scope: `01${hex('user:alcie')}` });
     expect(store.lastSequence).toBe(seq);
     await store.close();
     // The distinction survives a reopen (destroyed generations are in the keyset file).
@@ -122,5 +122,43 @@ describe('INV-SHRED-RESULT Store.shredScope', () => {
     expect((await store.shredScope({ entity: forged })).status).toBe('destroyed');
     await expect(store.shredScope({ entity: Object.create(Coordinate.prototype) as Coordinate })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
     await store.close();
+  });
+
+  it('counts the events of the scope written in plaintext before encryption was enabled: the shred cannot erase them', async () => {
+    const fs = new SimFs(35);
+    const plain = await Store.open({ dir: '/s', fs });
+    await plain.append(alice, Note, { text: 'old plaintext' });
+    await plain.append(new Coordinate('user:bob', 'p'), Note, { text: 'bob plaintext' });
+    await plain.appendRaw(alice, { category: 4, typeId: 2 }, new Uint8Array([1]));
+    await plain.close();
+    const store = await Store.open({ dir: '/s', fs, payloadEncryption: {} });
+    await store.append(alice, Note, { text: 'sealed' });
+    expect(await store.shredScope({ entity: alice })).toMatchObject({ status: 'destroyed', destroyed: 1, plaintextEvents: 2 });
+    // Only plaintext under this entity: no key was ever minted, and the events are still counted.
+    expect(await store.shredScope({ entity: 'user:bob' })).toMatchObject({ status: 'never-keyed', plaintextEvents: 1 });
+    expect(await store.shredScope({ entity: 'user:zed' })).toMatchObject({ status: 'never-keyed', plaintextEvents: 0 });
+    // The shred's own system event is plaintext but never counted.
+    expect((await store.shredScope({ entity: 'batpak:store' })).plaintextEvents).toBe(0);
+    await store.close();
+  });
+
+  it('plaintext counting follows the granularity: type and event scopes', async () => {
+    const fs = new SimFs(36);
+    const plain = await Store.open({ dir: '/s', fs });
+    const old = await plain.append(alice, Note, { text: 'a' });
+    await plain.appendRaw(alice, { category: 3, typeId: 2 }, new Uint8Array([1]));
+    await plain.close();
+    const byType = await Store.open({ dir: '/s', fs, payloadEncryption: { granularity: 'type' } });
+    expect((await byType.shredScope({ kind: { category: 3, typeId: 1 } })).plaintextEvents).toBe(1);
+    await byType.close();
+    const fs2 = new SimFs(37);
+    const p2 = await Store.open({ dir: '/e', fs: fs2 });
+    const e1 = await p2.append(alice, Note, { text: 'a' });
+    await p2.append(alice, Note, { text: 'b' });
+    await p2.close();
+    const byEvent = await Store.open({ dir: '/e', fs: fs2, payloadEncryption: { granularity: 'event' } });
+    expect(await byEvent.shredScope({ eventId: e1.eventId })).toMatchObject({ status: 'never-keyed', plaintextEvents: 1 });
+    expect((await byEvent.shredScope({ eventId: old.eventId })).plaintextEvents).toBe(0);
+    await byEvent.close();
   });
 });

@@ -1,6 +1,6 @@
 // `batpak shred <dir>`: destroys one key scope of an encrypted store (crypto-shred) under the writer lock, and prints the shred receipt.
 // Invariant: it never creates a store or a keyset, refuses (exit 2, one line) when another process holds the lock — nothing is changed then —
-// and a scope that never had a key (a typo) is ERR_SHRED_SCOPE_UNKNOWN, exit 2, never "done"; an already shredded scope is exit 0.
+// a scope that never had a key (a typo) is ERR_SHRED_SCOPE_UNKNOWN and one with plaintext events ERR_SHRED_INCOMPLETE (exit 2, never "done"); already shredded is exit 0.
 
 import { join } from 'node:path';
 import { Coordinate, type ShredResult, type ShredSelector, type StoredEvent } from '@batpak/core';
@@ -64,6 +64,14 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   } finally {
     await store.close();
   }
+  if (result.plaintextEvents > 0) {
+    // Events written before encryption was enabled hold plaintext no key destroys: the erasure is not complete.
+    const done = result.status === 'destroyed' ? `destroyed ${result.destroyed} key(s) of ${label} (shred event ${result.receipt?.eventId ?? '?'}), but ` : '';
+    throw new CliError(
+      'ERR_SHRED_INCOMPLETE',
+      `${done}${result.plaintextEvents} event(s) of ${label} are stored in plaintext (written before payload encryption was enabled): no shred can erase them`,
+    );
+  }
   if (result.status === 'never-keyed') {
     // A typo in an erasure request must not look like success: nothing was ever sealed under this scope.
     throw new CliError(
@@ -119,7 +127,9 @@ export const shredCommand: Command = {
     'The shred is recorded as a system event, chained (and signed with --signing-key-file) like any event;',
     'afterwards the payloads read as shredded while verify still reports the chain intact.',
     'A scope that never had a key (an unknown entity, kind or event: usually a typo) is refused with',
-    'ERR_SHRED_SCOPE_UNKNOWN (exit 2); a scope shredded before is reported as already shredded (exit 0).',
+    'ERR_SHRED_SCOPE_UNKNOWN (exit 2); a scope shredded before is reported as already shredded (exit 0). If the',
+    'scope has events written before payload encryption was enabled (plaintext no shred erases), the keys are',
+    'still destroyed, and the command fails with ERR_SHRED_INCOMPLETE (exit 2) naming how many.',
   ].join('\n'),
   examples: ['batpak shred ./data --entity customer:42 --scope eu', 'batpak shred ./data --kind 1:0 --granularity type --json'],
   flags: [

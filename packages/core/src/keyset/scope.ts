@@ -55,6 +55,11 @@ export interface ShredResult {
   /** The key scope's bytes in hex (FORMAT.md § key scopes), as the shred event records it. */
   readonly scope: string;
   readonly granularity: KeyGranularity;
+  /**
+   * User events of this scope stored in plaintext (written before payload encryption was enabled): a shred
+   * cannot erase them. Non-zero means the erasure is incomplete whatever `status` says.
+   */
+  readonly plaintextEvents: number;
   /** The receipt of the system event that records the shred ('destroyed' only). */
   readonly receipt?: AppendReceipt;
 }
