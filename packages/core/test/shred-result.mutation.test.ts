@@ -121,6 +121,8 @@ describe('INV-SHRED-RESULT Store.shredScope', () => {
     const forged = Object.assign(Object.create(Coordinate.prototype) as Coordinate, { entity: 'user:alice', scope: 'p' });
     expect((await store.shredScope({ entity: forged })).status).toBe('destroyed');
     await expect(store.shredScope({ entity: Object.create(Coordinate.prototype) as Coordinate })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(store.shredScope({ entity: null as unknown as string })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(store.shredScope({ entity: { entity: 'user:\uDBFF' } as unknown as Coordinate })).rejects.toMatchObject({ code: 'ERR_INVALID_COORDINATE' });
     await store.close();
   });
 
