@@ -10,7 +10,21 @@ export const PAYLOAD_MAX_DEPTH = 512;
 const I64_MIN = -(1n << 63n);
 const U64_MAX = (1n << 64n) - 1n;
 
-function refuse(path: string, reason: string, cause?: unknown): BatpakError {
+/** Where a value sits, rendered (`value.a[1].b`) only when something is refused: appends stay cheap. */
+interface Path {
+  readonly parent: Path | undefined;
+  readonly key: string | number;
+}
+const ROOT: Path = { parent: undefined, key: 'value' };
+
+function render(path: Path): string {
+  const parts: string[] = [];
+  for (let p: Path | undefined = path; p !== undefined; p = p.parent) parts.push(p.parent === undefined ? String(p.key) : typeof p.key === 'number' ? `[${p.key}]` : `.${p.key}`);
+  return parts.reverse().join('');
+}
+
+function refuse(at: Path, reason: string, cause?: unknown): BatpakError {
+  const path = render(at);
   return new BatpakError('ERR_INVALID_PAYLOAD', `payload ${path} ${reason}`, {
     ...(cause === undefined ? {} : { cause }),
     details: { field: path },
@@ -30,15 +44,15 @@ function describe(value: object): string {
  */
 export function snapshotPayload(value: unknown): unknown {
   try {
-    return copy(value, 'value', 0, new Set());
+    return copy(value, ROOT, 0, new Set());
   } catch (err) {
     if (err instanceof BatpakError) throw err;
     // A throwing getter or Proxy trap, or a stack overflow: still the caller's value, still typed.
-    throw refuse('value', `cannot be read: ${err instanceof Error ? err.message : String(err)}`, err);
+    throw refuse(ROOT, `cannot be read: ${err instanceof Error ? err.message : String(err)}`, err);
   }
 }
 
-function copy(value: unknown, path: string, depth: number, ancestors: Set<object>): unknown {
+function copy(value: unknown, path: Path, depth: number, ancestors: Set<object>): unknown {
   switch (typeof value) {
     case 'undefined':
     case 'boolean':
@@ -80,29 +94,36 @@ function copy(value: unknown, path: string, depth: number, ancestors: Set<object
   }
 }
 
-function copyArray(arr: readonly unknown[], path: string, depth: number, ancestors: Set<object>): unknown[] {
+function copyArray(arr: readonly unknown[], path: Path, depth: number, ancestors: Set<object>): unknown[] {
   const n = arr.length;
   // Named properties on an array are dropped by msgpack; a hole would come back as undefined.
   if (Object.getOwnPropertySymbols(arr).length !== 0 || Object.keys(arr).length !== n) {
-    for (let i = 0; i < n; i++) if (!Object.hasOwn(arr, i)) throw refuse(`${path}[${i}]`, 'is a hole in a sparse array (it would come back as undefined)');
+    for (let i = 0; i < n; i++) if (!Object.hasOwn(arr, i)) throw refuse({ parent: path, key: i }, 'is a hole in a sparse array (it would come back as undefined)');
     throw refuse(path, 'is an array with named properties (they would be dropped)');
   }
   const out = new Array<unknown>(n);
-  for (let i = 0; i < n; i++) out[i] = copy(arr[i], `${path}[${i}]`, depth + 1, ancestors);
+  for (let i = 0; i < n; i++) {
+    const item = arr[i];
+    // Numbers and booleans are the bulk of large arrays: no path object for them.
+    out[i] = typeof item === 'number' || typeof item === 'boolean' ? item : copy(item, { parent: path, key: i }, depth + 1, ancestors);
+  }
   return out;
 }
 
-function copyObject(obj: object, path: string, depth: number, ancestors: Set<object>): Record<string, unknown> {
-  if (Object.getOwnPropertySymbols(obj).length !== 0) throw refuse(path, 'has a symbol key (it would be dropped)');
+function copyObject(obj: object, path: Path, depth: number, ancestors: Set<object>): Record<string, unknown> {
   const keys = Object.keys(obj);
-  if (Object.getOwnPropertyNames(obj).length !== keys.length) throw refuse(path, 'has a non-enumerable property (it would be dropped)');
+  // Own keys beyond the enumerable string ones are symbols or non-enumerable: msgpack would drop them.
+  if (Reflect.ownKeys(obj).length !== keys.length) {
+    if (Object.getOwnPropertySymbols(obj).length !== 0) throw refuse(path, 'has a symbol key (it would be dropped)');
+    throw refuse(path, 'has a non-enumerable property (it would be dropped)');
+  }
   const out: Record<string, unknown> = {};
   for (const key of keys) {
-    const at = `${path}.${key}`;
     // msgpackr decodes "__proto__" as "__proto_" (against prototype pollution), which collides with a real "__proto_".
-    if (key === '__proto__') throw refuse(at, 'is a "__proto__" key (it cannot be decoded safely)');
+    if (key === '__proto__') throw refuse({ parent: path, key }, 'is a "__proto__" key (it cannot be decoded safely)');
     if (!isWellFormedString(key)) throw refuse(path, 'has a key with a lone UTF-16 surrogate (it would be stored as U+FFFD)');
-    out[key] = copy((obj as Record<string, unknown>)[key], at, depth + 1, ancestors);
+    const v = (obj as Record<string, unknown>)[key];
+    out[key] = typeof v === 'number' || typeof v === 'boolean' ? v : copy(v, { parent: path, key }, depth + 1, ancestors);
   }
   return out;
 }
