@@ -39,8 +39,7 @@ function describe(value: object): string {
 
 /**
  * Checks `value` against the payload value model and returns the copy that is encoded: getters and
- * Proxy traps run exactly once, here, so what is checked is what is stored. Uint8Array contents are
- * shared, not copied (nothing runs between this call and the encoding).
+ * Proxy traps run exactly once, here, so what is checked is what is stored.
  */
 export function snapshotPayload(value: unknown): unknown {
   try {
@@ -72,7 +71,8 @@ function copy(value: unknown, path: Path, depth: number, ancestors: Set<object>)
   if (value === null) return null;
   const obj = value as object;
   const proto: unknown = Object.getPrototypeOf(obj);
-  if (proto === Uint8Array.prototype || proto === Buffer.prototype) return obj;
+  // A byte copy (a memcpy): a Proxy posing as a Uint8Array fails here, typed, instead of inside the encoder.
+  if (proto === Uint8Array.prototype || proto === Buffer.prototype) return Uint8Array.prototype.slice.call(obj as Uint8Array);
   if (proto === Date.prototype) {
     if (Reflect.ownKeys(obj).length !== 0) throw refuse(path, 'is a Date with own properties (they would be dropped)');
     return new Date(Date.prototype.getTime.call(obj));

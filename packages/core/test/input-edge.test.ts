@@ -171,6 +171,7 @@ describe('INV-PAYLOAD-ROUND-TRIP what a typed append accepts comes back equal, o
       ['Date with own property', Object.assign(new Date(0), { tz: 'x' })],
       ['non-enumerable property', Object.defineProperty({}, 'hidden', { value: 1, enumerable: false })],
       ['throwing getter', { get x(): number { throw new Error('boom'); } }],
+      ['Proxy posing as a Uint8Array', new Proxy(new Uint8Array([1]), {})],
     ];
     for (const [name, value] of refused) {
       const code = await codeOf(store.append({ entity: 'p', scope: 's' }, Note, value));
