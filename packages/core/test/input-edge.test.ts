@@ -2,7 +2,7 @@
 // Invariants: INV-WELL-FORMED-STRINGS (no lone surrogate reaches a UTF-8 encoder), INV-COORDINATE-EDGE, INV-PAYLOAD-ROUND-TRIP.
 
 import { describe, expect, it } from 'vitest';
-import { BatpakError, Coordinate, defineEvent, receiptFromJSON, receiptToJSON, Store, verifyReceiptClaim, type AppendReceipt } from '../src/index.js';
+import { BatpakError, Coordinate, defineEvent, receiptFromJSON, receiptToJSON, Store, verifyReceiptClaim, verifyRustReceiptClaim, type AppendReceipt } from '../src/index.js';
 import { SimFs } from '../src/testing.js';
 import { blake3 } from '../src/crypto/blake3.js';
 
@@ -56,6 +56,21 @@ describe('INV-WELL-FORMED-STRINGS lone UTF-16 surrogates', () => {
     const ext: AppendReceipt = { ...real, extensions: new Map([['app.k\uD800', new Uint8Array(1)]]) };
     expect(verifyReceiptClaim(ext, [pub])).toEqual({ status: 'invalid', reason: 'extensions: malformed' });
     await store.close();
+  });
+
+  it('a Rust receipt claim naming "z\\uD800" is invalid, not verified as the "z\\uFFFD" one', () => {
+    const claim = {
+      eventId: 'ab'.repeat(16),
+      globalSequence: 0n,
+      coordinate: { entity: 'z\uFFFD', scope: 's' },
+      kind: { category: 1, typeId: 0 },
+      prevHash: new Uint8Array(32),
+      contentHash: new Uint8Array(32),
+    };
+    expect(verifyRustReceiptClaim(claim, []).status).toBe('unsigned-accepted');
+    const forged = verifyRustReceiptClaim({ ...claim, coordinate: { entity: 'z\uD800', scope: 's' } }, []);
+    expect(forged.status).toBe('invalid');
+    expect(forged.reason).toMatch(/lone UTF-16 surrogate/);
   });
 
   it('an idempotency key with a lone surrogate is refused (it would name the same event as its U+FFFD twin)', async () => {
