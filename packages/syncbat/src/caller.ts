@@ -29,13 +29,14 @@ export function checkCaller(value: unknown): Caller | undefined {
 }
 
 /**
- * The first required non-ambient token that is not available: not granted to the host, or, when a caller is
- * given, not held by the caller — a host grant is a ceiling, never a gift to every caller. Ambient tokens
- * only mirror the operation's declared effect axes (checked as effects), so they are never asked of a caller.
+ * The first required non-ambient token the caller does not hold (checked after the host grants): a host grant
+ * is a ceiling, never a gift to every caller. Ambient tokens only mirror the operation's declared effect axes
+ * (checked as effects), so they are never asked of a caller.
  */
-export function missingCapability(required: readonly string[], granted: ReadonlySet<string>, caller: Caller | undefined): string | undefined {
-  const held = caller === undefined ? undefined : new Set(caller.capabilities);
-  return required.find((t) => !isAmbientCapability(t) && (!granted.has(t) || (held !== undefined && !held.has(t))));
+export function missingForCaller(required: readonly string[], caller: Caller | undefined): string | undefined {
+  if (caller === undefined) return undefined;
+  const held = new Set(caller.capabilities);
+  return required.find((t) => !isAmbientCapability(t) && !held.has(t));
 }
 
 /** The signed drawer with the caller's principal stamped in (and any handler-made copy of that key dropped). */

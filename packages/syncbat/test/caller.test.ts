@@ -54,8 +54,9 @@ describe('INV-SYNCBAT-CALLER-GATE: per-dispatch caller', () => {
   it('a handler cannot stamp or overwrite the principal', async () => {
     const sink = new CapturingSink();
     const c = core(sink);
-    await c.dispatch('vault.stamp', bytes('x'), { caller: { principal: 'alice', capabilities: [] } });
-    await c.dispatch('vault.stamp', bytes('x'));
+    // The runtime refuses the reserved key; the failed receipt still names the real caller, and only it.
+    await expect(c.dispatch('vault.stamp', bytes('x'), { caller: { principal: 'alice', capabilities: [] } })).rejects.toBeInstanceOf(RuntimeError);
+    await expect(c.dispatch('vault.stamp', bytes('x'))).rejects.toBeInstanceOf(RuntimeError);
     expect(text(sink.seen[0]!.signedExtensions.get(CALLER_PRINCIPAL_KEY)!)).toBe('alice');
     expect(sink.seen[1]!.signedExtensions.has(CALLER_PRINCIPAL_KEY)).toBe(false);
   });
