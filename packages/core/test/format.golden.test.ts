@@ -1,5 +1,6 @@
-// Golden vectors of on-disk format v1 (FORMAT.md): every byte is pinned in fixtures/core/format-v1.json.
-// Regenerate only for a deliberate format change: UPDATE_GOLDENS=1 npx vitest run test/format.golden.test.ts
+// Golden vectors of the on-disk format (FORMAT.md): format 1 (still read) is pinned in fixtures/core/format-v1.json,
+// format 2 (written; INV-SEAL-HEADERS) in format-v2.json. Regenerate only for a deliberate format change:
+// UPDATE_GOLDENS=1 npx vitest run test/format.golden.test.ts
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { unpack } from 'msgpackr';
@@ -7,8 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { blake3 } from '../src/crypto/blake3.js';
 import { decodeSegmentHeader, encodeSegmentHeader, FORMAT_VERSION } from '../src/segment/format.js';
 import { decodeFrameBody, encodeEventFrame, encodeSealFrame, type EventFrame, type SealFrame } from '../src/segment/frame.js';
+import { groupMessage } from '../src/receipt/cover.js';
+import { headerDigest, headerLeaf, signedRoot } from '../src/receipt/headers.js';
 
 const GOLDEN = new URL('../../../fixtures/core/format-v1.json', import.meta.url);
+const GOLDEN_V2 = new URL('../../../fixtures/core/format-v2.json', import.meta.url);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fill = (n: number, v: number) => new Uint8Array(n).fill(v);
 
@@ -62,7 +66,7 @@ const seal: SealFrame = {
 
 function current(): Record<string, string> {
   return {
-    segment_header: hex(encodeSegmentHeader({ version: FORMAT_VERSION, flags: 0, segmentId: 1, createdAtMs: 1_779_011_619_169 })),
+    segment_header: hex(encodeSegmentHeader({ version: 1, flags: 0, segmentId: 1, createdAtMs: 1_779_011_619_169 })),
     event_frame_plain: hex(encodeEventFrame(plainEvent)),
     event_frame_batch_raw_sealed: hex(encodeEventFrame(batchRawEvent)),
     event_frame_encrypted_extensions: hex(encodeEventFrame(sealedEncrypted)),
@@ -70,10 +74,54 @@ function current(): Record<string, string> {
   };
 }
 
+/** Format 2: the segment header's version, the seal's header digest, and how the digest is built. */
+const sealV2: SealFrame = { ...seal, headerDigest: headerDigest([headerLeaf(batchRawEvent)]) };
+function currentV2(): Record<string, string> {
+  const leaves = [plainEvent, batchRawEvent, sealedEncrypted, { ...sealedEncrypted, flags: 0x02, encryption: { ...sealedEncrypted.encryption!, generation: 3 } }].map(headerLeaf);
+  return {
+    segment_header: hex(encodeSegmentHeader({ version: FORMAT_VERSION, flags: 0, segmentId: 1, createdAtMs: 1_779_011_619_169 })),
+    header_leaf_plain: hex(leaves[0]!),
+    header_leaf_batch_raw_sealed: hex(leaves[1]!),
+    header_leaf_encrypted: hex(leaves[2]!),
+    header_leaf_tombstoned_generation_3: hex(leaves[3]!),
+    header_digest_of_all_four: hex(headerDigest(leaves)),
+    signed_message: hex(groupMessage(signedRoot(seal.root, sealV2.headerDigest))),
+    seal_frame: hex(encodeSealFrame(sealV2)),
+  };
+}
+
 if (process.env.UPDATE_GOLDENS === '1' || !existsSync(GOLDEN)) {
   writeFileSync(GOLDEN, `${JSON.stringify(current(), null, 2)}\n`);
 }
+if (process.env.UPDATE_GOLDENS === '1' || !existsSync(GOLDEN_V2)) {
+  writeFileSync(GOLDEN_V2, `${JSON.stringify(currentV2(), null, 2)}\n`);
+}
 const golden = JSON.parse(readFileSync(GOLDEN, 'utf8')) as Record<string, string>;
+const goldenV2 = JSON.parse(readFileSync(GOLDEN_V2, 'utf8')) as Record<string, string>;
+
+describe('INV-SEAL-HEADERS: format v2 golden vectors', () => {
+  it('reproduces every golden byte for byte', () => {
+    expect(FORMAT_VERSION).toBe(2);
+    expect(currentV2()).toEqual(goldenV2);
+  });
+
+  it('segment headers of format 1 and 2 are read; 0 and 3 are refused', () => {
+    const at = (v: number) => decodeSegmentHeader(encodeSegmentHeader({ version: v, flags: 0, segmentId: 1, createdAtMs: 1 }));
+    expect(Buffer.from(goldenV2.segment_header!, 'hex').readUInt16BE(4)).toBe(2);
+    expect(at(1)).toMatchObject({ ok: true, header: { version: 1 } });
+    expect(at(2)).toMatchObject({ ok: true, header: { version: 2 } });
+    expect(at(0)).toEqual({ ok: false, reason: 'unsupported segment format version 0' });
+    expect(at(3)).toEqual({ ok: false, reason: 'unsupported segment format version 3' });
+  });
+
+  it('a format-2 seal carries hd between root and sig; the tombstone bit alone does not change a header leaf', () => {
+    const body = Buffer.from(goldenV2.seal_frame!, 'hex').subarray(12);
+    expect(Object.keys(unpack(body) as object)).toEqual(['t', 'g0', 'g1', 'c', 'kid', 'root', 'hd', 'sig']);
+    expect(decodeFrameBody(new Uint8Array(body))).toEqual(sealV2);
+    expect(headerLeaf({ ...plainEvent, flags: 0x02 })).toEqual(headerLeaf(plainEvent));
+    expect(goldenV2.signed_message!.startsWith(hex(new TextEncoder().encode('batpak.group.v1\0')))).toBe(true);
+  });
+});
 
 describe('INV-FORMAT-GOLDEN: format v1 golden vectors', () => {
   it('reproduces every golden byte for byte', () => {
