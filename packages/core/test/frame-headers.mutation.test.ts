@@ -1,0 +1,284 @@
+// Every frame field that changes what a reader gets back is covered: cover fields by the receipt cover,
+// the rest (flags, payload version, nonce, key generation, batch) by the seal's header digest
+// (INV-SEAL-HEADERS), and a tombstone flag by compaction's own record (INV-TOMBSTONE-RECORDED).
+// Each edit below re-encodes the frame canonically, CRC included, so only these checks can catch it.
+import { describe, expect, it } from 'vitest';
+import { Coordinate, defineEvent, Store } from '../src/index.js';
+import { SimFs } from '../src/testing.js';
+import { publicKeyFromSeed } from '../src/crypto/ed25519.js';
+import { groupMessage } from '../src/receipt/cover.js';
+import { headerDigest, headerLeaf, signedRoot } from '../src/receipt/headers.js';
+import { signerFromSeed } from '../src/receipt/sign.js';
+import { encodeSegmentHeader } from '../src/segment/format.js';
+import { decodeFrameBody, encodeEventFrame, encodeSealFrame, type EventFrame, type Frame, type SealFrame } from '../src/segment/frame.js';
+import { RemovedSet, type CompactionEntry } from '../src/compaction/log.js';
+
+const Note = defineEvent<{ n: number; text: string }>({ category: 3, typeId: 8, name: 'HeaderNote' });
+const seed = new Uint8Array(32).fill(5);
+const pk = publicKeyFromSeed(seed);
+const SEG = '/db/000001.bps';
+const at = new Coordinate('acct:1', 'bank');
+
+/** Frames of a segment, decoded, with their byte spans. */
+function frames(bytes: Uint8Array): { offset: number; length: number; frame: Frame }[] {
+  const out = [];
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let pos = 32; pos + 12 <= bytes.length; ) {
+    const length = 12 + dv.getUint32(pos + 4);
+    out.push({ offset: pos, length, frame: decodeFrameBody(bytes.subarray(pos + 12, pos + length)) });
+    pos += length;
+  }
+  return out;
+}
+
+/** Rewrites the segment: `edit` may replace any frame (re-encoded canonically, CRC recomputed). */
+function rewrite(sim: SimFs, edit: (f: Frame, i: number) => Frame, header?: Uint8Array): void {
+  const bytes = sim.inspect(SEG)!.current;
+  const parts: Uint8Array[] = [header ?? bytes.subarray(0, 32)];
+  frames(bytes).forEach(({ frame }, i) => {
+    const f = edit(frame, i);
+    parts.push(f.type === 0 ? encodeEventFrame(f) : encodeSealFrame(f));
+  });
+  sim.putFile(SEG, new Uint8Array(Buffer.concat(parts)));
+}
+
+/** Edits the event at global sequence `g` only. */
+const onEvent = (g: number, edit: (f: EventFrame) => EventFrame) => (f: Frame) => (f.type === 0 && f.globalSequence === g ? edit(f) : f);
+
+async function build(options: { signed?: boolean; encrypted?: boolean; batch?: boolean } = {}) {
+  const sim = new SimFs(9);
+  let clock = 1_700_000_000_000;
+  const opts = {
+    dir: '/db',
+    fs: sim,
+    checkpoint: 'off' as const,
+    now: () => (clock += 1),
+    ...(options.signed === false ? {} : { signingKey: seed }),
+    ...(options.encrypted === true ? { payloadEncryption: {} } : {}),
+  };
+  const s = await Store.open(opts);
+  const ids: string[] = [];
+  for (let n = 1; n <= 3; n++) ids.push((await s.append(at, Note, { n, text: `t${n}` })).eventId);
+  if (options.batch === true) ids.push(...(await s.appendBatch([{ coord: at, kind: Note, payload: { n: 4, text: 't4' } }, { coord: at, kind: Note, payload: { n: 5, text: 't5' } }])).map((r) => r.eventId));
+  await s.close();
+  return { sim, opts, ids };
+}
+
+async function verify(sim: SimFs, extra: object = {}) {
+  const r = await Store.openReadOnly('/db', { fs: sim, checkpoint: 'off', ...extra });
+  try {
+    return await r.verifyChain();
+  } finally {
+    await r.close();
+  }
+}
+
+describe('INV-TOMBSTONE-RECORDED: a tombstone flag needs compaction’s record', () => {
+  const forge = (f: EventFrame): EventFrame => ({ ...f, flags: f.flags | 0x02, payload: new Uint8Array(0) });
+
+  it('a forged tombstone (flag set, payload emptied) on a never-compacted event is damage, signed store', async () => {
+    const { sim, ids } = await build();
+    rewrite(sim, onEvent(2, forge));
+    const report = await verify(sim, { trustedPublicKeys: [pk] });
+    expect(report.intact).toBe(false);
+    expect(report.contentHashMismatches).toEqual([ids[1]]);
+    // The tombstone bit is left out of the header digest (compaction sets it): the seal still verifies.
+    expect(report.signatureFailures).toEqual([]);
+    expect((await verify(sim)).contentHashMismatches).toEqual([ids[1]]);
+  });
+
+  it("chainVerification 'recompute' refuses to open over a forged tombstone", async () => {
+    const { sim, opts } = await build();
+    rewrite(sim, onEvent(2, forge));
+    await expect(Store.open({ ...opts, chainVerification: 'recompute' })).rejects.toMatchObject({ code: 'ERR_CHAIN_VERIFICATION_FAILED' });
+  });
+
+  it('a forged tombstone is damage in an unsigned store too', async () => {
+    const { sim, ids } = await build({ signed: false });
+    rewrite(sim, onEvent(3, forge));
+    const report = await verify(sim);
+    expect(report).toMatchObject({ intact: false, contentHashMismatches: [ids[2]], signaturesChecked: 0 });
+  });
+
+  it("compaction's own tombstones verify, signed and unsigned, and its record lists them", async () => {
+    for (const signed of [true, false]) {
+      const sim = new SimFs(11);
+      const s = await Store.open({ dir: '/db', fs: sim, segmentMaxBytes: 400, ...(signed ? { signingKey: seed } : {}) });
+      for (let n = 1; n <= 12; n++) await s.append(at, Note, { n, text: `x${n}` });
+      const result = await s.compact({ strategy: 'tombstone', drop: (e) => (e.payload as { n: number }).n % 3 === 0 });
+      expect(result.outcome).toBe('performed');
+      const live = await s.verifyChain();
+      expect(live).toMatchObject({ intact: true, contentHashMismatches: [], headersUnverified: 0 });
+      await s.close();
+      const report = await verify(sim, signed ? { trustedPublicKeys: [pk] } : {});
+      expect(report).toMatchObject({ intact: true, contentHashMismatches: [], signatureFailures: [] });
+    }
+  });
+
+  it('RemovedSet: recorded, unexplained, untrusted, uncheckable and version-1 records, each alone', () => {
+    const id = (b: number) => new Uint8Array(16).fill(b);
+    const hex = (b: number) => Buffer.from(id(b)).toString('hex');
+    const entry = (over: Partial<CompactionEntry>): CompactionEntry => ({ compactionId: 'c', strategy: 'tombstone', mergedId: 1, sources: [1], removed: [], tombstoned: [{ globalSequence: 2, id: id(2) }], ...over });
+    const trusted = new RemovedSet();
+    trusted.addEntry(entry({}), true);
+    expect(trusted.tombstone(hex(2))).toBe('recorded');
+    expect(trusted.tombstone(hex(3))).toBe('unexplained');
+    const untrusted = new RemovedSet();
+    untrusted.addEntry(entry({}), false);
+    expect(untrusted.tombstone(hex(2))).toBe('unexplained');
+    const uncheckable = new RemovedSet();
+    uncheckable.addEntry(entry({}), false, true);
+    expect(uncheckable.tombstone(hex(2))).toBe('unknown');
+    expect(uncheckable.tombstone(hex(3))).toBe('unexplained');
+    const legacy = new RemovedSet();
+    const { tombstoned: _, ...v1 } = entry({});
+    legacy.addEntry(v1, true);
+    expect(legacy.tombstone(hex(9))).toBe('unknown');
+    const legacyMerge = new RemovedSet();
+    legacyMerge.addEntry({ ...v1, strategy: 'merge' }, true);
+    expect(legacyMerge.tombstone(hex(9))).toBe('unexplained');
+  });
+});
+
+describe('INV-SEAL-HEADERS: the seal covers every header field a reader depends on', () => {
+  const expectCaught = async (sim: SimFs, ids: string[]) => {
+    const report = await verify(sim, { trustedPublicKeys: [pk] });
+    expect(report.intact).toBe(false);
+    expect(report.signatureFailures).toEqual(ids);
+    expect(report.contentHashMismatches).toEqual([]);
+    expect(report.danglingLinks).toEqual([]);
+  };
+
+  it('flipping the raw flag is a signature failure', async () => {
+    const { sim, ids } = await build();
+    rewrite(sim, onEvent(2, (f) => ({ ...f, flags: f.flags ^ 0x01 })));
+    await expectCaught(sim, [ids[1]!]);
+  });
+
+  it('changing the payload version is a signature failure', async () => {
+    const { sim, ids } = await build();
+    rewrite(sim, onEvent(1, (f) => ({ ...f, payloadVersion: f.payloadVersion + 1 })));
+    await expectCaught(sim, [ids[0]!]);
+  });
+
+  it('changing the nonce of an encrypted event is a signature failure', async () => {
+    const { sim, ids } = await build({ encrypted: true });
+    rewrite(sim, onEvent(3, (f) => ({ ...f, encryption: { ...f.encryption!, nonce: f.encryption!.nonce.map((b) => b ^ 1) } })));
+    await expectCaught(sim, [ids[2]!]);
+  });
+
+  it('changing the key generation, or the key scope, of an encrypted event is a signature failure', async () => {
+    const { sim, ids } = await build({ encrypted: true });
+    rewrite(sim, onEvent(3, (f) => ({ ...f, encryption: { ...f.encryption!, generation: 1 } })));
+    await expectCaught(sim, [ids[2]!]);
+    const second = await build({ encrypted: true });
+    rewrite(second.sim, onEvent(1, (f) => ({ ...f, encryption: { ...f.encryption!, scope: new Uint8Array([...f.encryption!.scope, 0x21]) } })));
+    await expectCaught(second.sim, [second.ids[0]!]);
+  });
+
+  it('setting an unassigned flag bit on a batch member is a signature failure for its whole group', async () => {
+    const { sim, ids } = await build({ batch: true });
+    rewrite(sim, onEvent(5, (f) => ({ ...f, flags: f.flags | 0x08 })));
+    await expectCaught(sim, [ids[3]!, ids[4]!]);
+  });
+
+  it('stripping the header digest (a format-1-shaped seal) breaks the signature', async () => {
+    const { sim, ids } = await build();
+    rewrite(sim, (f) => (f.type === 1 && f.firstSequence === 2 ? { ...f, headerDigest: undefined } : f));
+    await expectCaught(sim, [ids[1]!]);
+  });
+
+  it('a rewritten header digest breaks the signature; a seal over absent frames fails', async () => {
+    const { sim, ids } = await build();
+    rewrite(sim, (f) => (f.type === 1 && f.firstSequence === 1 ? { ...f, headerDigest: new Uint8Array(32).fill(1) } : f));
+    await expectCaught(sim, [ids[0]!]);
+    // Without keys the digest is still recomputed: a mismatch is a failure (structure, not signature).
+    expect((await verify(sim)).signatureFailures).toEqual([ids[0]]);
+  });
+
+  it('a format-1 store (seals without digest) still verifies; its header fields are reported unverified', async () => {
+    const { sim, ids } = await build();
+    const signer = signerFromSeed(seed);
+    const v1 = encodeSegmentHeader({ version: 1, flags: 0, segmentId: 1, createdAtMs: 1 });
+    const resign = (f: Frame): Frame => (f.type === 1 ? ({ ...f, headerDigest: undefined, signature: signer.sign(groupMessage(f.root)) } satisfies SealFrame) : f);
+    rewrite(sim, resign, v1);
+    expect(await verify(sim, { trustedPublicKeys: [pk] })).toMatchObject({ intact: true, signaturesChecked: 3, headersUnverified: 3 });
+    // What format 1 could not protect stays unprotected there: reported as unverified, not as damage.
+    rewrite(sim, onEvent(2, (f) => ({ ...f, flags: f.flags ^ 0x01 })));
+    expect(await verify(sim, { trustedPublicKeys: [pk] })).toMatchObject({ intact: true, headersUnverified: 3 });
+    // The store stays writable by this library (new groups get format-2 seals) and receipts verify.
+    const s = await Store.open({ dir: '/db', fs: sim, signingKey: seed, checkpoint: 'off' });
+    const r = await s.append(at, Note, { n: 9, text: 'new' });
+    expect(r.groupProof!.siblings).toHaveLength(1);
+    expect(await s.receipt(ids[0]!)).toMatchObject({ groupProof: { index: 0, siblings: [] } });
+    expect(await s.verifyChain()).toMatchObject({ intact: true, headersUnverified: 3, signaturesChecked: 4 });
+    await s.close();
+  });
+
+  it('retention that removes a member of a format-2 group keeps the seal verifiable (the record holds its header leaf)', async () => {
+    const sim = new SimFs(12);
+    const s = await Store.open({ dir: '/db', fs: sim, signingKey: seed, segmentMaxBytes: 600 });
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(Array.from({ length: 4 }, (_, i) => s.append(new Coordinate(`acct:${i}`, 'bank'), Note, { n: round * 4 + i, text: `r${round}` })));
+    }
+    const result = await s.compact({ strategy: 'retention', keep: (e) => (e.payload as { n: number }).n % 4 !== 0 });
+    expect(result.eventsDropped).toBeGreaterThan(0);
+    expect(await s.verifyChain()).toMatchObject({ intact: true, signatureFailures: [], headersUnverified: 0 });
+    await s.close();
+    expect(await verify(sim, { trustedPublicKeys: [pk] })).toMatchObject({ intact: true, signatureFailures: [] });
+  });
+});
+
+describe('header leaf: each field counts, except the tombstone bit', () => {
+  const base: EventFrame = {
+    type: 0,
+    id: new Uint8Array(16).fill(1),
+    globalSequence: 7,
+    entitySequence: 1,
+    kind: 0x3008,
+    entity: 'e',
+    scope: 's',
+    committedAt: 1,
+    prevHash: new Uint8Array(32),
+    contentHash: new Uint8Array(32),
+    payloadVersion: 2,
+    flags: 0x04,
+    payload: new Uint8Array(0),
+  };
+  const enc = { scope: new Uint8Array([1, 2]), nonce: new Uint8Array(24).fill(3), generation: 0 };
+  const leaf = headerLeaf(base);
+
+  it('id, sequence, flags, payload version, batch and encryption each change the leaf', () => {
+    const variants: Partial<EventFrame>[] = [
+      { id: new Uint8Array(16).fill(2) },
+      { globalSequence: 8 },
+      { flags: 0x05 },
+      { flags: 0x00 },
+      { payloadVersion: 3 },
+      { batch: { first: 7, index: 0, count: 1 } },
+      { encryption: enc },
+    ];
+    for (const v of variants) expect(headerLeaf({ ...base, ...v })).not.toEqual(leaf);
+    const b = { first: 7, index: 0, count: 2 };
+    const batched = headerLeaf({ ...base, batch: b });
+    for (const v of [{ first: 6 }, { index: 1 }, { count: 3 }]) expect(headerLeaf({ ...base, batch: { ...b, ...v } })).not.toEqual(batched);
+    const sealed = headerLeaf({ ...base, encryption: enc });
+    for (const v of [{ scope: new Uint8Array([1, 3]) }, { scope: new Uint8Array([1]) }, { nonce: new Uint8Array(24).fill(4) }, { generation: 1 }]) {
+      expect(headerLeaf({ ...base, encryption: { ...enc, ...v } })).not.toEqual(sealed);
+    }
+    // Fields the receipt cover binds do not enter the leaf; the tombstone bit does not either.
+    expect(headerLeaf({ ...base, entity: 'x', kind: 1, committedAt: 9, payload: new Uint8Array(3) })).toEqual(leaf);
+    expect(headerLeaf({ ...base, flags: base.flags | 0x02 })).toEqual(leaf);
+  });
+
+  it('the digest binds order and count; a format-2 seal signs merkleNode(root, digest)', () => {
+    const a = headerLeaf(base);
+    const b = headerLeaf({ ...base, globalSequence: 8 });
+    expect(headerDigest([a, b])).not.toEqual(headerDigest([b, a]));
+    expect(headerDigest([a])).not.toEqual(headerDigest([a, a]));
+    expect(headerDigest([])).toHaveLength(32);
+    const root = new Uint8Array(32).fill(6);
+    expect(signedRoot(root, undefined)).toBe(root);
+    expect(signedRoot(root, a)).not.toEqual(root);
+  });
+});
