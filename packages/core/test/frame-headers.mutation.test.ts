@@ -267,7 +267,8 @@ describe('header leaf: each field counts, except the tombstone bit', () => {
       expect(headerLeaf({ ...base, encryption: { ...enc, ...v } })).not.toEqual(sealed);
     }
     // Fields the receipt cover binds do not enter the leaf; the tombstone bit does not either.
-    expect(headerLeaf({ ...base, entity: 'x', kind: 1, committedAt: 9, payload: new Uint8Array(3) })).toEqual(leaf);
+    const coverOnly: EventFrame = { ...base, entity: 'x', kind: 1, committedAt: 9, payload: new Uint8Array(3) };
+    expect(headerLeaf(coverOnly)).toEqual(leaf);
     expect(headerLeaf({ ...base, flags: base.flags | 0x02 })).toEqual(leaf);
   });
 
