@@ -11,7 +11,12 @@ import { headerDigest, headerLeaf, signedRoot } from '../src/receipt/headers.js'
 import { signerFromSeed } from '../src/receipt/sign.js';
 import { encodeSegmentHeader } from '../src/segment/format.js';
 import { decodeFrameBody, encodeEventFrame, encodeSealFrame, type EventFrame, type Frame, type SealFrame } from '../src/segment/frame.js';
-import { RemovedSet, type CompactionEntry } from '../src/compaction/log.js';
+import { decodeCompactionLog, encodeCompactionLog, entryTrusted, RemovedSet, signEntry, type CompactionEntry } from '../src/compaction/log.js';
+import { blake3 } from '../src/crypto/blake3.js';
+import { toHex } from '../src/encoding/hex.js';
+import { merkleTree } from '../src/receipt/merkle.js';
+import { leafOfFrame, SealChecker } from '../src/receipt/seal-check.js';
+import { encodePayload } from '../src/payload.js';
 
 const Note = defineEvent<{ n: number; text: string }>({ category: 3, typeId: 8, name: 'HeaderNote' });
 const seed = new Uint8Array(32).fill(5);
@@ -281,5 +286,146 @@ describe('header leaf: each field counts, except the tombstone bit', () => {
     const root = new Uint8Array(32).fill(6);
     expect(signedRoot(root, undefined)).toBe(root);
     expect(signedRoot(root, a)).not.toEqual(root);
+  });
+});
+
+describe('compaction.log version 2 (INV-TOMBSTONE-RECORDED)', () => {
+  const signer = signerFromSeed(seed);
+  const v1: CompactionEntry = {
+    compactionId: 'c1',
+    strategy: 'retention',
+    mergedId: 1,
+    sources: [1, 2],
+    removed: [{ globalSequence: 3, id: new Uint8Array(16).fill(3), contentHash: new Uint8Array(32).fill(4), leaf: new Uint8Array(32).fill(5) }],
+  };
+  const v2: CompactionEntry = {
+    ...v1,
+    strategy: 'tombstone',
+    removed: [{ ...v1.removed[0]!, headerLeaf: new Uint8Array(32).fill(6) }, { globalSequence: 4, id: new Uint8Array(16).fill(7), contentHash: new Uint8Array(32).fill(8), leaf: undefined }],
+    tombstoned: [{ globalSequence: 9, id: new Uint8Array(16).fill(9) }],
+  };
+
+  it('version-1 and version-2 entries round-trip, signatures intact; the file is written as version 2', () => {
+    const entries = [signEntry(v1, signer), signEntry(v2, signer), v2];
+    const image = encodeCompactionLog(entries);
+    expect(new DataView(image.buffer).getUint16(6, true)).toBe(2);
+    const back = decodeCompactionLog(image, '/log');
+    expect(back).toEqual(entries);
+    expect(back.slice(0, 2).map((e) => entryTrusted(e, [pk]))).toEqual([true, true]);
+    // The tombstone list is signed: dropping or adding a row breaks the signature.
+    expect(entryTrusted({ ...back[1]!, tombstoned: [] }, [pk])).toBe(false);
+    expect(entryTrusted({ ...back[1]!, removed: [back[1]!.removed[0]!] }, [pk])).toBe(false);
+    expect(entryTrusted({ ...back[1]!, removed: [{ ...back[1]!.removed[0]!, headerLeaf: new Uint8Array(32) }, back[1]!.removed[1]!] }, [pk])).toBe(false);
+  });
+
+  it('a version-1 image still reads; rows of the wrong shape are refused', () => {
+    const image = encodeCompactionLog([v1]);
+    new DataView(image.buffer).setUint16(6, 1, true);
+    expect(decodeCompactionLog(image, '/log')).toEqual([v1]);
+    const bad = (e: CompactionEntry) => () => decodeCompactionLog(encodeCompactionLog([e]), '/log');
+    // A version-2 entry whose removed row lacks the header leaf, or whose tombstoned row is not a pair.
+    const short = encodeCompactionLog([{ ...v1, tombstoned: [] }]);
+    expect(decodeCompactionLog(short, '/log')[0]!.tombstoned).toEqual([]);
+    expect(bad({ ...v2, tombstoned: [{ globalSequence: 1, id: new Uint8Array(15) }] })).toThrow(/tombstoned id is not 16 bytes/);
+  });
+});
+
+describe('SealChecker with real seals: each rule alone', () => {
+  const signer = signerFromSeed(seed);
+  const ev = (g: number, flags = 0x04): EventFrame => ({
+    type: 0,
+    id: new Uint8Array(16).fill(g),
+    globalSequence: g,
+    entitySequence: g,
+    kind: 0x3008,
+    entity: 'e',
+    scope: 's',
+    committedAt: g,
+    prevHash: new Uint8Array(32),
+    contentHash: new Uint8Array(32).fill(g),
+    payloadVersion: 1,
+    flags,
+    payload: new Uint8Array(0),
+  });
+  const sealOf = (events: EventFrame[], format: 1 | 2 = 2): SealFrame => {
+    const leaves = events.map(leafOfFrame);
+    const root = merkleTree(leaves).root;
+    const hd = format === 2 ? headerDigest(events.map(headerLeaf)) : undefined;
+    return {
+      type: 1,
+      firstSequence: events[0]!.globalSequence,
+      lastSequence: events[events.length - 1]!.globalSequence,
+      count: events.length,
+      keyId: blake3(pk),
+      root,
+      ...(hd === undefined ? {} : { headerDigest: hd }),
+      signature: signer.sign(groupMessage(signedRoot(root, hd))),
+    };
+  };
+  const run = (events: EventFrame[], seal: SealFrame, opts: Partial<ConstructorParameters<typeof SealChecker>[0]> = {}) => {
+    const c = new SealChecker({ keys: [pk], requireSigned: true, ...opts });
+    events.forEach((e) => c.event(e, `e${e.globalSequence}`));
+    c.seal(seal);
+    return c.finish();
+  };
+
+  it('a good format-2 group passes and is counted; a format-1 one counts as headers unverified', () => {
+    const g = [ev(1), ev(2), ev(3)];
+    expect(run(g, sealOf(g))).toEqual({ failures: [], signaturesChecked: 3, keyIds: [toHex(blake3(pk))], headersUnverified: 0 });
+    expect(run(g, sealOf(g, 1))).toMatchObject({ failures: [], signaturesChecked: 3, headersUnverified: 3 });
+  });
+
+  it('count, range and key must all agree', () => {
+    const g = [ev(1), ev(2)];
+    expect(run(g, { ...sealOf(g), count: 3 }).failures).toEqual(['e1', 'e2']);
+    expect(run(g, { ...sealOf(g), count: 1 }).failures).toEqual(['e1', 'e2']);
+    expect(run(g, { ...sealOf(g), lastSequence: 1, count: 1 }).failures).toEqual(['e1', 'e2']);
+    expect(run(g, { ...sealOf(g), keyId: new Uint8Array(32) })).toMatchObject({ failures: ['e1', 'e2'], signaturesChecked: 0, keyIds: [] });
+    const empty = { ...sealOf(g), firstSequence: 3, lastSequence: 2, count: 0 };
+    expect(run(g, empty).failures).toEqual(['e1', 'e2']);
+  });
+
+  it('without keys only the structure is checked: a bad signature passes, a bad root or digest fails', () => {
+    const g = [ev(1), ev(2)];
+    const keyless = { keys: [] as Uint8Array[] };
+    expect(run(g, { ...sealOf(g), signature: new Uint8Array(64) }, keyless)).toMatchObject({ failures: [], signaturesChecked: 0 });
+    expect(run(g, { ...sealOf(g), root: new Uint8Array(32) }, keyless).failures).toEqual(['e1', 'e2']);
+    expect(run(g, { ...sealOf(g), headerDigest: new Uint8Array(32) }, keyless).failures).toEqual(['e1', 'e2']);
+  });
+
+  it('a removed member needs its recorded leaf, and under a format-2 seal its header leaf too', () => {
+    const g = [ev(1), ev(2), ev(3)];
+    const seal = sealOf(g);
+    const kept = [g[0]!, g[2]!];
+    const leaf = (n: number) => (n === 2 ? leafOfFrame(g[1]!) : undefined);
+    const hleaf = (n: number) => (n === 2 ? headerLeaf(g[1]!) : undefined);
+    expect(run(kept, seal, { removedLeaf: leaf, removedHeaderLeaf: hleaf })).toMatchObject({ failures: [], signaturesChecked: 2 });
+    expect(run(kept, seal, { removedLeaf: leaf }).failures).toEqual(['e1', 'e3']);
+    // The walk stops at the hole: e3 is never claimed, so it fails as a sealed event without a seal.
+    expect(run(kept, seal).failures).toEqual(['e1', 'e3']);
+    expect(run(kept, sealOf(g, 1), { removedLeaf: leaf })).toMatchObject({ failures: [], headersUnverified: 2 });
+  });
+
+  it("a declaration counts only once its group's seal verifies", () => {
+    const payload = encodePayload({ unsignedAppends: 'allowed', declaredAt: 1 });
+    const decl: EventFrame = { ...ev(1), kind: 0x0012, payload, contentHash: blake3(payload) };
+    const later = ev(2, 0);
+    const good = new SealChecker({ keys: [pk], requireSigned: true });
+    good.event(decl, 'd');
+    good.seal(sealOf([decl]));
+    good.event(later, 'u');
+    expect(good.finish().failures).toEqual([]);
+    const forged = new SealChecker({ keys: [pk], requireSigned: true });
+    forged.event(decl, 'd');
+    forged.seal({ ...sealOf([decl]), signature: new Uint8Array(64) });
+    forged.event(later, 'u');
+    expect(forged.finish().failures).toEqual(['d', 'u']);
+    // A declaration whose payload does not match its content hash is no declaration.
+    const tampered = new SealChecker({ keys: [pk], requireSigned: true });
+    const bent = { ...decl, contentHash: new Uint8Array(32) };
+    tampered.event(bent, 'd');
+    tampered.seal(sealOf([bent]));
+    tampered.event(later, 'u');
+    expect(tampered.finish().failures).toEqual(['u']);
   });
 });
