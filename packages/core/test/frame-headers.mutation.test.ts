@@ -13,6 +13,7 @@ import { encodeSegmentHeader } from '../src/segment/format.js';
 import { decodeFrameBody, encodeEventFrame, encodeSealFrame, type EventFrame, type Frame, type SealFrame } from '../src/segment/frame.js';
 import { decodeCompactionLog, encodeCompactionLog, entryTrusted, RemovedSet, signEntry, type CompactionEntry } from '../src/compaction/log.js';
 import { blake3 } from '../src/crypto/blake3.js';
+import { decodeMarker, encodeMarker } from '../src/compaction/marker.js';
 import { toHex } from '../src/encoding/hex.js';
 import { merkleTree } from '../src/receipt/merkle.js';
 import { leafOfFrame, SealChecker } from '../src/receipt/seal-check.js';
@@ -316,6 +317,20 @@ describe('compaction.log version 2 (INV-TOMBSTONE-RECORDED)', () => {
     expect(entryTrusted({ ...back[1]!, tombstoned: [] }, [pk])).toBe(false);
     expect(entryTrusted({ ...back[1]!, removed: [back[1]!.removed[0]!] }, [pk])).toBe(false);
     expect(entryTrusted({ ...back[1]!, removed: [{ ...back[1]!.removed[0]!, headerLeaf: new Uint8Array(32) }, back[1]!.removed[1]!] }, [pk])).toBe(false);
+  });
+
+  it('compaction.pending is written as version 2 and read at versions 1 and 2 only', () => {
+    const image = encodeMarker({ compactionId: 'm', mergedId: 1, sources: [1, 2], entry: v2 });
+    expect(new DataView(image.buffer).getUint16(6, true)).toBe(2);
+    expect(decodeMarker(image, '/p').entry).toEqual(v2);
+    const at = (v: number) => {
+      const copy = image.slice();
+      new DataView(copy.buffer).setUint16(6, v, true);
+      return copy;
+    };
+    expect(decodeMarker(at(1), '/p').sources).toEqual([1, 2]);
+    expect(() => decodeMarker(at(3), '/p')).toThrow(/unsupported version 3/);
+    expect(() => decodeMarker(at(0), '/p')).toThrow(/unsupported version 0/);
   });
 
   it('a version-1 image still reads; rows of the wrong shape are refused', () => {
