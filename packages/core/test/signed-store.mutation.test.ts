@@ -10,6 +10,7 @@ import { SealChecker } from '../src/receipt/seal-check.js';
 import { blake3 } from '../src/crypto/blake3.js';
 import { encodePayload } from '../src/payload.js';
 import type { EventFrame } from '../src/segment/frame.js';
+import { policyOfFrame, policyPayload, SIGNING_POLICY_COORDINATE } from '../src/receipt/policy.js';
 
 const Note = defineEvent<{ n: number }>({ category: 3, typeId: 9, name: 'SignedNote' });
 const seed = new Uint8Array(32).fill(7);
@@ -168,5 +169,34 @@ describe('SealChecker: declarations and unsigned events, one rule at a time', ()
     c.event(frame(1, true), 'a');
     c.seal({ type: 1, firstSequence: 1, lastSequence: 2, count: 2, keyId: new Uint8Array(32), root: new Uint8Array(32), signature: new Uint8Array(64) });
     expect(c.finish().failures).toEqual(['a']);
+  });
+});
+
+describe('policyOfFrame: only an intact declaration of the policy kind counts', () => {
+  const frame = (payload: Uint8Array, kind = 0x0012, hash = blake3(payload)): EventFrame => ({
+    type: 0,
+    id: new Uint8Array(16),
+    globalSequence: 1,
+    entitySequence: 1,
+    kind,
+    entity: 'batpak:store',
+    scope: 'batpak:signing-policy',
+    committedAt: 1,
+    prevHash: new Uint8Array(32),
+    contentHash: hash,
+    payloadVersion: 1,
+    flags: 0x04,
+    payload,
+  });
+  it('reads allowed and refused; anything else is no declaration', () => {
+    expect(policyOfFrame(frame(encodePayload({ unsignedAppends: 'allowed', declaredAt: 1 })))).toBe('allowed');
+    expect(policyOfFrame(frame(encodePayload({ unsignedAppends: 'refused', declaredAt: 1 })))).toBe('refused');
+    expect(policyOfFrame(frame(encodePayload({ unsignedAppends: 'maybe' })))).toBeUndefined();
+    expect(policyOfFrame(frame(encodePayload(null)))).toBeUndefined();
+    expect(policyOfFrame(frame(encodePayload({ unsignedAppends: 'allowed' }), 0x3009))).toBeUndefined();
+    expect(policyOfFrame(frame(encodePayload({ unsignedAppends: 'allowed' }), 0x0012, new Uint8Array(32)))).toBeUndefined();
+    expect(policyOfFrame(frame(new Uint8Array([0xc1])))).toBeUndefined();
+    expect(policyPayload({ unsignedAppends: 'allowed' }, 5)).toEqual({ unsignedAppends: 'allowed', declaredAt: 5 });
+    expect(SIGNING_POLICY_COORDINATE).toEqual({ entity: 'batpak:store', scope: 'batpak:signing-policy' });
   });
 });
