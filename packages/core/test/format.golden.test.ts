@@ -121,6 +121,48 @@ describe('INV-SEAL-HEADERS: format v2 golden vectors', () => {
     expect(headerLeaf({ ...plainEvent, flags: 0x02 })).toEqual(headerLeaf(plainEvent));
     expect(goldenV2.signed_message!.startsWith(hex(new TextEncoder().encode('batpak.group.v1\0')))).toBe(true);
   });
+
+  it('a header leaf is the byte layout FORMAT.md gives (built here by hand)', () => {
+    const u64 = (n: number) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64BE(BigInt(n));
+      return b;
+    };
+    // batchRawEvent: flags 0x05, version 0, batch [69999, 1, 2], no encryption.
+    const bytes = Buffer.concat([
+      Buffer.from('batpak.frame-header.v1\0'),
+      Buffer.from(batchRawEvent.id),
+      u64(70_000),
+      u64(0x05),
+      u64(0),
+      Buffer.from([1]),
+      u64(69_999),
+      u64(1),
+      u64(2),
+      Buffer.from([0]),
+    ]);
+    expect(hex(blake3(new Uint8Array(bytes)))).toBe(goldenV2.header_leaf_batch_raw_sealed);
+    const enc = sealedEncrypted.encryption!;
+    const scopeLen = Buffer.alloc(4);
+    scopeLen.writeUInt32BE(enc.scope.length);
+    const encrypted = Buffer.concat([
+      Buffer.from('batpak.frame-header.v1\0'),
+      Buffer.from(sealedEncrypted.id),
+      u64(2 ** 33),
+      u64(0),
+      u64(1),
+      Buffer.from([0, 1]),
+      scopeLen,
+      Buffer.from(enc.scope),
+      Buffer.from(enc.nonce),
+      u64(0),
+    ]);
+    expect(hex(blake3(new Uint8Array(encrypted)))).toBe(goldenV2.header_leaf_encrypted);
+    const leaves = ['header_leaf_plain', 'header_leaf_batch_raw_sealed', 'header_leaf_encrypted', 'header_leaf_tombstoned_generation_3'].map((k) => Buffer.from(goldenV2[k]!, 'hex'));
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(4);
+    expect(hex(blake3(new Uint8Array(Buffer.concat([Buffer.from('batpak.seal-headers.v1\0'), count, ...leaves]))))).toBe(goldenV2.header_digest_of_all_four);
+  });
 });
 
 describe('INV-FORMAT-GOLDEN: format v1 golden vectors', () => {
