@@ -153,6 +153,14 @@ describe('SealChecker: declarations and unsigned events, one rule at a time', ()
     expect(strict.finish().failures).toEqual(['a']);
   });
 
+  it('a sealed frame on disk turns the rule on even when the caller thought the store unsigned', () => {
+    const c = new SealChecker({ keys: [], requireSigned: false });
+    c.event(frame(1, false), 'a');
+    c.event(frame(2, true), 'b');
+    c.event(frame(3, false), 'c');
+    expect(c.finish().failures).toEqual(['b', 'a', 'c']);
+  });
+
   it('an unsealed declaration, or one whose seal never comes, allows nothing', () => {
     const c = new SealChecker({ keys: [], requireSigned: true });
     c.event(policy(1, 'allowed', false), 'p');

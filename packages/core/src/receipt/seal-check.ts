@@ -17,7 +17,8 @@ export interface SealCheckOptions {
   readonly keys: readonly Uint8Array[];
   /**
    * The store holds signed events, or the verifier has keys: an event without a valid signature is a
-   * failure, unless a verified signing-policy declaration before it allowed unsigned appends.
+   * failure, unless a verified signing-policy declaration before it allowed unsigned appends. A sealed
+   * frame met on disk turns the rule on too, whatever the index said.
    */
   readonly requireSigned: boolean;
   /** The recorded Merkle leaf of a sealed event that compaction removed, by global sequence. */
@@ -60,6 +61,9 @@ export class SealChecker {
   #headersUnverified = 0;
   /** The latest verified declaration: unsigned events after an 'allowed' one are accepted. */
   #unsignedAllowed = false;
+  /** Unexcused unsigned events seen while the rule was not yet known to apply; failures once a sealed frame shows up. */
+  readonly #unexcused: string[] = [];
+  #sawSealed = false;
 
   constructor(options: SealCheckOptions) {
     this.#opts = options;
@@ -69,9 +73,10 @@ export class SealChecker {
   /** A committed event, in log order. */
   event(frame: EventFrame, eventId: string): void {
     if ((frame.flags & EventFlags.SEALED) !== 0) {
+      this.#sawSealed = true;
       this.#open.set(frame.globalSequence, { eventId, leaf: leafOfFrame(frame), headerLeaf: headerLeaf(frame), policy: policyOfFrame(frame) });
-    } else if (this.#opts.requireSigned && !this.#unsignedAllowed) {
-      this.#failed.push(eventId);
+    } else if (!this.#unsignedAllowed) {
+      (this.#opts.requireSigned ? this.#failed : this.#unexcused).push(eventId);
     }
   }
 
@@ -124,6 +129,7 @@ export class SealChecker {
   finish(): SealCheckResult {
     for (const { eventId } of this.#open.values()) this.#failed.push(eventId);
     this.#open.clear();
+    if (this.#sawSealed) this.#failed.push(...this.#unexcused);
     return { failures: this.#failed, signaturesChecked: this.#checked, keyIds: [...this.#keyIds], headersUnverified: this.#headersUnverified };
   }
 }
