@@ -2,7 +2,7 @@
 // the view (or a file it opened) fails, so a crashed store instance can never touch the disk again.
 
 import { dirname } from 'node:path';
-import { writeFileAtomicSteps } from './atomic-write.js';
+import { atomicTempPath, writeFileAtomicSteps } from './atomic-write.js';
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
 
 function dead(path: string): Error {
@@ -107,7 +107,7 @@ export class KillableFs implements Fs {
    */
   async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
     this.#check(path);
-    await writeFileAtomicSteps(this, path, `${path}.tmp-${process.pid}-${++this.#tmpCounter}`, dirname(path), data);
+    await writeFileAtomicSteps(this, path, atomicTempPath(path, `${process.pid}-${++this.#tmpCounter}`), dirname(path), data);
   }
   async lock(path: string): Promise<FsLock> {
     this.#check(path);

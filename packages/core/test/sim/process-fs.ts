@@ -10,7 +10,7 @@
 
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from '../../src/index.js';
 import type { KillableFs } from '../../src/testing.js';
-import { writeFileAtomicSteps } from '../../src/fs/atomic-write.js';
+import { atomicTempPath, writeFileAtomicSteps } from '../../src/fs/atomic-write.js';
 
 export class ProcessFs implements Fs {
   #tmp = 0;
@@ -59,6 +59,6 @@ export class ProcessFs implements Fs {
   async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
     const slash = path.lastIndexOf('/');
     const dir = slash <= 0 ? '/' : path.slice(0, slash);
-    await writeFileAtomicSteps(this, path, `${dir}/.${path.slice(slash + 1)}.tmp-proc-${++this.#tmp}`, dir, data);
+    await writeFileAtomicSteps(this, path, atomicTempPath(path, `proc-${++this.#tmp}`), dir, data);
   }
 }
