@@ -11,9 +11,9 @@ describe('crypto-shred crash oracle', () => {
   it(`keeps every acknowledged event decryptable unless shredded, across ${SEEDS} schedules`, async () => {
     const results: OracleResult[] = [];
     for (let seed = FROM; seed < FROM + SEEDS; seed++) results.push(await runCrashOracle({ seed: seed + 1_000_000, encrypted: true }));
-    const sum = (k: 'crashes' | 'acked' | 'faults' | 'shreds' | 'refusals') => results.reduce((a, r) => a + r[k], 0);
+    const sum = (k: 'crashes' | 'acked' | 'faults' | 'shreds' | 'refusals' | 'kills') => results.reduce((a, r) => a + r[k], 0);
     console.log(
-      `shred oracle: ${results.length} seeds, ${sum('crashes')} crashes, ${sum('acked')} acknowledged ops, ` +
+      `shred oracle: ${results.length} seeds, ${sum('crashes')} crashes, ${sum('kills')} kills, ${sum('acked')} acknowledged ops, ` +
         `${sum('shreds')} completed shreds, ${sum('faults')} injected faults, ${sum('refusals')} typed refusals`,
     );
     expect(sum('shreds')).toBeGreaterThan(0);

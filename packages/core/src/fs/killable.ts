@@ -54,14 +54,18 @@ export class KillableFs implements Fs {
   readonly #inner: Fs;
   #alive = true;
   #tmpCounter = 0;
+  /** Locks taken through this view: the kernel drops a dead process's locks, and so does kill(). */
+  readonly #locks = new Set<FsLock>();
 
   constructor(inner: Fs) {
     this.#inner = inner;
   }
 
-  /** From now on every call through this view fails with EIO (like a process that died). */
+  /** From now on every call through this view fails with EIO (like a process that died), and its locks are released. */
   kill(): void {
     this.#alive = false;
+    for (const l of this.#locks) void l.release().catch(() => undefined);
+    this.#locks.clear();
   }
 
   get alive(): boolean {
@@ -111,6 +115,18 @@ export class KillableFs implements Fs {
   }
   async lock(path: string): Promise<FsLock> {
     this.#check(path);
-    return this.#inner.lock(path);
+    const inner = await this.#inner.lock(path);
+    if (!this.#alive) {
+      await inner.release();
+      throw dead(path);
+    }
+    this.#locks.add(inner);
+    return {
+      path: inner.path,
+      release: async () => {
+        this.#locks.delete(inner);
+        await inner.release();
+      },
+    };
   }
 }
