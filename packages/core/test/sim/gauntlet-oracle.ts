@@ -5,6 +5,7 @@
 import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type CompactOptions, type StoredEvent, type StoreOptions } from '../../src/index.js';
 import { FS_OPS, KillableFs, SeededRng, SimFs, type FaultKind, type FsOp, type InjectedFault } from '../../src/testing.js';
 import { ProcessFs } from './process-fs.js';
+import { ErasureWitness } from './erasure-oracle.js';
 
 export interface GauntletOptions {
   readonly seed: number;
@@ -338,8 +339,10 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
 
   // ---- recovery and the check ------------------------------------------------------------------------
 
-  let proc = new ProcessFs(new KillableFs(sim));
-  const open = () => Store.open({ ...base, fs: (proc = new ProcessFs(new KillableFs(sim))) });
+  const witness = new ErasureWitness('/db');
+  const processView = () => new ProcessFs(new KillableFs(sim), (path, data) => path.endsWith('/keyset.bpk') && witness.record(data));
+  let proc = processView();
+  const open = () => Store.open({ ...base, fs: (proc = processView()) });
 
   /** Reopens after a crash with faults off; a typed refusal is legal only when a corrupting fault explains it. */
   const reopen = async (): Promise<Store | undefined> => {
@@ -371,6 +374,10 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
 
   /** After a recovery: acknowledged-durable ⊆ recovered ⊆ appended, byte-identical, legal forms only. */
   const check = async (s: Store): Promise<void> => {
+    // INV-SHRED-NO-COPIES: no destroyed key and no plaintext of a surely shredded item in any file.
+    const erased = ops.flatMap((op) => op.items.filter((it) => allowed(op, it).shred === 'shredded').map((it) => it.payload));
+    const violation = witness.check(sim, erased);
+    if (violation !== undefined) fail(violation);
     const found = new Map<string, { op: OpRecord; i: number; form: Form }>();
     let system = 0;
     try {
