@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, type FsLock, type FsStat } from '../src/index.js';
 import { KillableFs, SimFs } from '../src/testing.js';
 import { decodeKeyset } from '../src/keyset/file.js';
+import { atomicTempPath, atomicTempTarget } from '../src/fs/atomic-write.js';
+import { leftoverTemps } from '../src/store/leftovers.js';
 
 const Note = defineEvent<{ text: string }>({ category: 3, typeId: 1, name: 'Note' });
 
@@ -102,7 +104,10 @@ describe('INV-SHRED-NO-COPIES: shredScope does not return while a copy of the de
     for (const [path, info] of sim.snapshot()) {
       expect(Buffer.from(info.current).indexOf(Buffer.from(key)), `${path} still holds the destroyed key`).toBe(-1);
     }
-    await s.close();
+    // The removal is durable: a power loss right after the shred does not bring the copy back.
+    sim.crash();
+    expect(temps()).toEqual([]);
+    for (const [path, info] of sim.snapshot()) expect(Buffer.from(info.current).indexOf(Buffer.from(key)), path).toBe(-1);
   });
 
   it('a shred whose scan for copies fails is not reported done', async () => {
@@ -118,5 +123,33 @@ describe('INV-SHRED-NO-COPIES: shredScope does not return while a copy of the de
     await s.shredScope({ entity: 'a' });
     expect(sim.listFiles().filter((f) => f.includes('.tmp-'))).toEqual([]);
     await s.close();
+  });
+});
+
+describe('INV-TEMP-CLEANUP: one temp-file grammar for every Fs', () => {
+  it('atomicTempPath and atomicTempTarget agree; leftoverTemps picks only the store files\' temps', () => {
+    expect(atomicTempPath('/db/keyset.bpk', '12-ab')).toBe('/db/.keyset.bpk.tmp-12-ab');
+    expect(atomicTempPath('keyset.bpk', 'x')).toBe('.keyset.bpk.tmp-x');
+    expect(atomicTempTarget('.keyset.bpk.tmp-12-ab')).toBe('keyset.bpk');
+    for (const name of ['keyset.bpk.tmp-1', '.keyset.bpk.tmp-', '..tmp-1', '.tmp-1', 'keyset.bpk', '.keyset.bpk']) expect(atomicTempTarget(name), name).toBeUndefined();
+    const names = ['.keyset.bpk.tmp-1-a', '.index.checkpoint.tmp-sim-3', '.compaction.log.tmp-proc-1', '.compaction.pending.tmp-9', '.notes.tmp-1', '000001.bps', '.batpak.lock', '.batpak.lock.takeover-ab-0'];
+    expect(leftoverTemps(names)).toEqual(['.keyset.bpk.tmp-1-a', '.index.checkpoint.tmp-sim-3', '.compaction.log.tmp-proc-1', '.compaction.pending.tmp-9']);
+  });
+
+  it('a writable open removes leftover temps durably before it reads; a read-only open leaves them alone', async () => {
+    const sim = new SimFs(5);
+    const s = await Store.open({ dir: '/db', fs: sim, payloadEncryption: {} });
+    await s.append(new Coordinate('a', 's'), Note, { text: 'x' });
+    await s.close();
+    sim.putFile('/db/.keyset.bpk.tmp-77-1', sim.inspect('/db/keyset.bpk')!.current);
+    sim.putFile('/db/.compaction.log.tmp-77-2', new Uint8Array([1]));
+    const ro = await Store.openReadOnly('/db', { fs: sim, payloadEncryption: {} });
+    await ro.close();
+    expect(sim.listFiles().filter((f) => f.includes('.tmp-'))).toHaveLength(2);
+    const w = await Store.open({ dir: '/db', fs: sim, payloadEncryption: {} });
+    expect(sim.listFiles().filter((f) => f.includes('.tmp-'))).toEqual([]);
+    sim.crash();
+    expect(sim.listFiles().filter((f) => f.includes('.tmp-'))).toEqual([]);
+    void w;
   });
 });
