@@ -1,5 +1,5 @@
 // The reliability gauntlet's simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATOMIC,
-// INV-SHRED-DESTROYS-PLAINTEXT): seeded mixed workloads with crashes and every fault kind; see GAUNTLET.md.
+// INV-SHRED-DESTROYS-PLAINTEXT, INV-SHRED-NO-COPIES): seeded mixed workloads with crashes and every fault kind; see GAUNTLET.md.
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GauntletFailure, runGauntlet, type GauntletResult } from './sim/gauntlet-oracle.js';

@@ -1,4 +1,4 @@
-// Crypto-shred crash oracle (INV-KEY-FENCE, INV-SHRED-DESTROYS-PLAINTEXT): at least 300 seeded
+// Crypto-shred crash oracle (INV-KEY-FENCE, INV-SHRED-DESTROYS-PLAINTEXT, INV-SHRED-NO-COPIES): at least 300 seeded
 // schedules with encryption, random shreds, and faults on keyset flushes (fsync failure or lie, rename
 // failure, crash mid-write). No acknowledged event ever becomes undecryptable unless its scope was shredded.
 import { describe, expect, it } from 'vitest';
