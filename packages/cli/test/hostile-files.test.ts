@@ -79,3 +79,36 @@ describe('INV-TYPED-ERRORS: the CLI never prints a bare errno', () => {
     expect(messageOf(e('EACCES'))).toBe("something, open '/x' (EACCES)");
   });
 });
+
+describe('INV-READER-CONSISTENT: batpak verify beside a busy writer', () => {
+  it('exits 0 every time while a writer in another process appends and compacts', async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    const dir = join(t.dir, 'busy');
+    const { Coordinate, Store } = await import('@batpak/core');
+    const writer = await Store.open({ dir, segmentMaxBytes: 500 });
+    let n = 0;
+    const more = async (k: number) => {
+      for (let i = 0; i < k; i++, n++) await writer.appendRaw(new Coordinate(`acct:${n % 3}`, 'bank'), { category: 1, typeId: 0 }, new TextEncoder().encode(`payload-${n}-${'p'.repeat(30)}`));
+    };
+    await more(30);
+    let stop = false;
+    let compactions = 0;
+    const churn = (async () => {
+      while (!stop) {
+        await more(6);
+        if ((await writer.compact({ strategy: 'merge' })).outcome === 'performed') compactions++;
+      }
+    })();
+    const results: { code: number | null; stderr: string; stdout: string }[] = [];
+    try {
+      for (let i = 0; i < 8; i++) results.push(await runCli(['verify', dir, '--json'], { timeoutMs: 30_000 }));
+    } finally {
+      stop = true;
+      await churn;
+      await writer.close();
+    }
+    expect(results.filter((r) => r.code !== 0).map((r) => `${r.code} ${r.stderr}${r.stdout}`)).toEqual([]);
+    expect(compactions).toBeGreaterThan(2);
+  }, 120_000);
+});
