@@ -44,6 +44,14 @@ describe.runIf(linux)('INV-HOSTILE-FILES: the CLI refuses files that are not reg
     await expectRefusal(['compact', dir, '--strategy', 'merge'], 'ERR_NOT_REGULAR_FILE');
   }, 90_000);
 
+  it('a FIFO as a Rust batpak segment: verify and inspect exit 2 with ERR_NOT_REGULAR_FILE', async () => {
+    const t = await tempDir();
+    cleanups.push(t.cleanup);
+    execFileSync('mkfifo', [join(t.dir, '000001.fbat')]);
+    await expectRefusal(['verify', t.dir], 'ERR_NOT_REGULAR_FILE');
+    await expectRefusal(['inspect', t.dir], 'ERR_NOT_REGULAR_FILE');
+  }, 30_000);
+
   it('a FIFO as keyset.bpk: verify exits 2 with ERR_NOT_REGULAR_FILE', async () => {
     const dir = await storeDir({ encryption: 'entity' });
     await rm(join(dir, 'keyset.bpk'));
