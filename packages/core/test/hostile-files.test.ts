@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, RealFs, Store } from '../src/index.js';
@@ -81,6 +82,21 @@ describe.runIf(linux)('INV-HOSTILE-FILES: files that are not regular files', () 
     expect(await refusal(fs.open(fifo))).toMatchObject({ code: 'ENOTREG' });
     expect(await refusal(fs.open(fifo, { write: true }))).toMatchObject({ code: expect.stringMatching(/^(ENOTREG|ENXIO)$/) });
     expect(await refusal(fs.open(dir))).toMatchObject({ code: 'EISDIR' });
+  });
+
+  it('a device or a socket named as a segment is ERR_NOT_REGULAR_FILE', async () => {
+    expect(await refusal(new RealFs().open('/dev/null'))).toMatchObject({ code: 'ENOTREG' });
+    const dir = await freshDir();
+    await symlink('/dev/zero', join(dir, '000001.bps'));
+    expectCode(await refusal(Store.openReadOnly(dir)), 'ERR_NOT_REGULAR_FILE');
+    const other = await freshDir();
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(other, '000001.bps'), resolve));
+    try {
+      expectCode(await refusal(Store.openReadOnly(other)), 'ERR_NOT_REGULAR_FILE');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
