@@ -175,8 +175,9 @@ export class Store {
         throw ioError(err, `cannot stat ${dir}`, { file: dir });
       });
       if (st === null || !st.isDirectory) throw new BatpakError('ERR_NOT_FOUND', `no store directory at ${dir}`, { details: { file: dir } });
-      // No lock: a compaction in another process may run meanwhile (INV-READER-CONSISTENT).
-      return openConsistent(fs, dir, () => Store.#openLocked(opts, undefined));
+      // No lock: a compaction in another process may run meanwhile. The open reads pinned files only
+      // (INV-READER-CONSISTENT); its "lock" is the pins, released at close.
+      return openConsistent(fs, dir, (pinnedFs, pins) => Store.#openLocked({ ...opts, fs: pinnedFs }, pins));
     }
     try {
       await fs.mkdir(dir, { recursive: true });
