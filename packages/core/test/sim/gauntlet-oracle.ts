@@ -37,6 +37,8 @@ export interface GauntletResult {
   readonly compactedAway: number;
   readonly encrypted: boolean;
   readonly signed: boolean;
+  /** Process deaths without power loss: the next open sees everything the dead process left. */
+  readonly kills: number;
 }
 
 export class GauntletFailure extends Error {
@@ -146,6 +148,9 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   let verifies = 0;
   let compactedAway = 0;
   let compactionsPerformed = 0;
+  let kills = 0;
+  // Its own stream, so the schedules of the seeds stay what they were apart from the kills.
+  const killRng = new SeededRng(seed, 0x4b12);
 
   /** SimFs's epoch (crash count, including the settling crashes), which fault records carry. */
   const epochNow = () => sim.stats().crashes;
@@ -480,6 +485,13 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
       // Power loss after a seeded number of scheduler turns: mid-append, mid-compaction, mid-flush.
       for (let t = 0; t < turns; t++) await Promise.resolve();
       proc.kill();
+      if (killRng.chance(0.25)) {
+        // Only the process dies: its temp files, unsynced writes and landed namespace ops all stay.
+        kills++;
+        log(`kill after ${turns} turns (no power loss)`);
+        await Promise.allSettled(pending);
+        return recover();
+      }
       if (options.trace === true) {
         for (const f of sim.faults().filter((x) => x.epoch === epochNow())) log(`  fault ${f.op}#${f.call} ${f.kind} ${f.path}${f.bytes === undefined ? '' : ` bytes=${f.bytes}`}`);
       }
@@ -542,5 +554,6 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     compactedAway,
     encrypted,
     signed,
+    kills,
   };
 }
