@@ -133,7 +133,7 @@ describe('INV-TEMP-CLEANUP: a killed writer\'s keyset temp cannot outlive a shre
     await writeFile(join(dir, '.index.checkpoint.tmp-4242-aa'), 'x');
     await writeFile(join(dir, '.notes.tmp-1'), 'mine');
     s = await Store.open({ dir, payloadEncryption: {} });
-    expect(await s.shredScope({ entity: coord })).toBe(true);
+    expect((await s.shredScope({ entity: coord })).status).toBe('destroyed');
     await expect(s.get(receipt.eventId)).rejects.toMatchObject({ code: 'ERR_PAYLOAD_SHREDDED' });
     await s.close();
     const names = await readdir(dir);

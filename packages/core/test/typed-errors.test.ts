@@ -99,7 +99,7 @@ describe('INV-SHRED-NO-COPIES: shredScope does not return while a copy of the de
     await expect(s.append(new Coordinate('bob', 'eu'), Note, { text: 'x' })).rejects.toBeInstanceOf(BatpakError);
     const temps = () => sim.listFiles().filter((f) => f.includes('.keyset.bpk.tmp-'));
     expect(temps()).toHaveLength(1);
-    expect(await s.shredScope({ entity: coord })).toBe(true);
+    expect((await s.shredScope({ entity: coord })).status).toBe('destroyed');
     expect(temps()).toEqual([]);
     for (const [path, info] of sim.snapshot()) {
       expect(Buffer.from(info.current).indexOf(Buffer.from(key)), `${path} still holds the destroyed key`).toBe(-1);
