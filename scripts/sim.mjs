@@ -99,7 +99,7 @@ const merge = (k) => {
 const failedSeeds = summaries.flatMap((s) => s.failed);
 const seconds = ((Date.now() - started) / 1000).toFixed(0);
 console.log(
-  `sim: ${add('seeds')} seeds (from ${args.from}), ${add('crashes')} crashes, ${add('reopens')} clean reopens, ` +
+  `sim: ${add('seeds')} seeds (from ${args.from}), ${add('crashes')} crashes, ${add('kills')} kills, ${add('reopens')} clean reopens, ` +
     `${add('faults')} faults (${merge('faultKinds')}; by op: ${merge('faultOps')}), ${add('refusals')} typed refusals, ` +
     `${add('typedErrors')} typed operation errors, ${add('acked')} acknowledged ops, ${add('compactionsPerformed')} of ${add('compactions')} compactions performed, ` +
     `${add('compactedAway')} events compacted away, ${add('shreds')} shreds, ${add('reads')} reads, ${add('verifies')} live verifyChain, ` +

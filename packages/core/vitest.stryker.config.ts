@@ -17,6 +17,7 @@ export default defineConfig({
       'test/format.golden.test.ts',
       'test/compaction.test.ts',
       'test/shred.test.ts',
+      'test/typed-errors.test.ts',
       'test/window.test.ts',
       'test/input-edge.test.ts',
       'test/idempotency-conflict.test.ts',

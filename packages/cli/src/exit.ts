@@ -33,15 +33,43 @@ export class CliError extends Error {
   }
 }
 
+/** An errno (`ENOENT`, `EACCES`…) a Node call threw, if `err` carries one. */
+export function errnoOf(err: unknown): string | undefined {
+  if (err instanceof CliError || isBatpakError(err)) return undefined;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? (err as { code: unknown }).code : undefined;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
+}
+
+/**
+ * The documented code an errno is printed as (INV-TYPED-ERRORS): never a bare `EACCES`. The errno itself
+ * stays in the message, for the operator who wants it.
+ */
+export function codeOfErrno(errno: string): string {
+  if (errno === 'ENOENT' || errno === 'ENOTDIR') return 'ERR_NOT_FOUND';
+  if (errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') return 'ERR_PERMISSION_DENIED';
+  if (errno === 'ELOOP' || errno === 'ENXIO' || errno === 'ENOTREG') return 'ERR_NOT_REGULAR_FILE';
+  if (errno === 'ENOSPC' || errno === 'EDQUOT') return 'ERR_NO_SPACE';
+  return 'ERR_IO';
+}
+
 /** The stable code of any error the CLI can meet (`ERR_INTERNAL` for a bug). */
 export function codeOf(err: unknown): string {
   if (err instanceof CliError || isBatpakError(err)) return err.code;
+  const errno = errnoOf(err);
+  if (errno !== undefined) return codeOfErrno(errno);
   if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
-    const code = (err as { code: string }).code;
-    // netbat codes are lowercase tokens; node's are ERR_* / E*: both are stable and printed as is.
-    return code;
+    // netbat codes are lowercase tokens; node's own ERR_* are stable: both are printed as is.
+    return (err as { code: string }).code;
   }
   return 'ERR_INTERNAL';
+}
+
+/** An errno error's message without the leading `ENOENT: ` (the code says it) and with the errno at the end. */
+export function messageOf(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const errno = errnoOf(err);
+  if (errno === undefined) return text;
+  return `${text.startsWith(`${errno}: `) ? text.slice(errno.length + 2) : text} (${errno})`;
 }
 
 /** The exit status an error leaves the process with. */

@@ -1,8 +1,8 @@
 // What `keyset.bpk` says about itself (FORMAT.md § Keyset): its granularity and how many keys it lists — never a key byte.
 // Invariant: a peek never decides validity; the store's own load still checks magic, version, CRC and fails closed with ERR_CORRUPT_KEYSET.
 
-import { readFile } from 'node:fs/promises';
 import { decodeCanonical, type KeyGranularity } from '@batpak/core';
+import { readRegularFile } from './files.js';
 
 export const KEYSET_FILE_NAME = 'keyset.bpk';
 
@@ -21,7 +21,8 @@ export interface KeysetPeek {
 export async function peekKeyset(path: string): Promise<KeysetPeek | undefined> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(path));
+    // Never blocks on a FIFO: the store's own open then refuses it with ERR_NOT_REGULAR_FILE.
+    bytes = await readRegularFile(path);
   } catch {
     return undefined;
   }

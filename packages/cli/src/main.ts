@@ -11,7 +11,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
 import { shredCommand } from './commands/shred.js';
 import { verifyCommand } from './commands/verify.js';
-import { CliError, EXIT, codeOf, exitCodeOf } from './exit.js';
+import { CliError, EXIT, codeOf, exitCodeOf, messageOf } from './exit.js';
 
 export const COMMANDS: readonly Command[] = [verifyCommand, inspectCommand, shredCommand, compactCommand, exportCommand, importCommand, serveCommand];
 
@@ -49,11 +49,13 @@ const ADVICE: Readonly<Record<string, string>> = {
   ERR_CORRUPT_KEYSET: 'the keyset does not load: check --granularity / --keyset, or restore keyset.bpk from backup',
   ERR_CORRUPT_SEGMENT: 'run `batpak verify` to name every damaged frame',
   ERR_CHAIN_VERIFICATION_FAILED: 'run `batpak verify` on the source to name every problem',
+  ERR_PERMISSION_DENIED: 'run as the user that owns the store, or fix the permissions of the directory and its files',
+  ERR_NOT_REGULAR_FILE: 'a FIFO, socket, device or symlink loop sits where a store file belongs: remove it',
 };
 
 /** Message and causes on one line: a multi-line message must not break the one-line contract. */
 function oneLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = messageOf(err);
   const advice = ADVICE[codeOf(err)];
   return `${text.replace(/\s*\n\s*/g, ' ')}${advice === undefined ? '' : ` — ${advice}`}`;
 }

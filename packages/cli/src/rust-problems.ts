@@ -1,10 +1,10 @@
 // Damage in a Rust batpak directory named the way `verify` names ours: event id, segment file, byte offset.
 // Invariant (INV-RUST-READ-VERIFY): every refusal and every chain finding becomes exactly one problem; the Rust files are only read.
 
-import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { decodeCanonical, type BatpakError, type CanonicalValue, type ChainVerificationReport, type RustStore } from '@batpak/core';
 import type { Problem } from './problems.js';
+import { openRegular } from './files.js';
 
 /** Rust's frame: `u32be len | u32be crc32(body) | body` (core.md §4.2); the same bound the reader applies. */
 const FRAME_HEAD_BYTES = 8;
@@ -23,7 +23,7 @@ function field(v: CanonicalValue | undefined, name: string): CanonicalValue | un
 async function eventIdAt(file: string, offset: number): Promise<string | undefined> {
   let fh;
   try {
-    fh = await open(file, 'r');
+    fh = await openRegular(file);
     const head = Buffer.alloc(FRAME_HEAD_BYTES);
     if ((await fh.read(head, 0, FRAME_HEAD_BYTES, offset)).bytesRead !== FRAME_HEAD_BYTES) return undefined;
     const length = head.readUInt32BE(0);

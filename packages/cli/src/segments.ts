@@ -1,10 +1,11 @@
 // Segment files read straight from disk per packages/core/FORMAT.md: per-file facts for `inspect`, and the event inside a damaged frame for `verify`.
 // Invariant: read-only and independent of the store's recovery — it names what is on disk, including frames the store refuses to open over.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeCanonical, type CanonicalValue } from '@batpak/core';
+import { readRegularFile } from './files.js';
 
 const SEGMENT_NAME = /^(\d{6,})\.bps$/;
 const SEGMENT_MAGIC = [0x42, 0x50, 0x53, 0x47]; // "BPSG"
@@ -134,5 +135,5 @@ export function scanSegmentBytes(b: Uint8Array): SegmentScan {
 }
 
 export async function scanSegmentFile(path: string): Promise<SegmentScan> {
-  return scanSegmentBytes(new Uint8Array(await readFile(path)));
+  return scanSegmentBytes(await readRegularFile(path));
 }

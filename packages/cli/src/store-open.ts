@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileKeyStore, RealFs, Store, type KeyGranularity, type StoreOptions } from '@batpak/core';
 import type { FlagSpec, ParsedArgs } from './args.js';
-import { CliError } from './exit.js';
+import { CliError, codeOfErrno, errnoOf, messageOf } from './exit.js';
 import { GRANULARITIES, KEYSET_FILE_NAME, peekKeyset } from './keyset-file.js';
 import { formatOf } from './rust-dir.js';
 
@@ -34,17 +34,32 @@ export function storeAccess(args: ParsedArgs): StoreAccess {
   return { encrypted: args.bool('encrypted'), ...(g === undefined ? {} : { granularity: g as KeyGranularity }), ...(keyset === undefined ? {} : { keyset }) };
 }
 
+/**
+ * Whether something is at `path`. Only "no such file" is false: a path that cannot be examined (no
+ * permission, a symlink loop) is an error with its own code, never taken for an absent keyset.
+ */
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    const errno = errnoOf(err);
+    if (errno === 'ENOENT') return false;
+    if (errno === undefined) throw err;
+    throw new CliError(codeOfErrno(errno), `cannot examine ${path}: ${messageOf(err)}`, { cause: err });
+  }
 }
 
-/** ERR_NOT_FOUND (exit 2) unless `dir` is an existing directory. */
+/** ERR_NOT_FOUND (exit 2) unless `dir` is an existing directory; a directory that cannot be examined says why. */
 export async function requireStoreDir(dir: string): Promise<void> {
-  const st = await stat(dir).catch(() => undefined);
-  if (st === undefined) throw new CliError('ERR_NOT_FOUND', `no store directory at ${dir}`);
+  let st;
+  try {
+    st = await stat(dir);
+  } catch (err) {
+    const errno = errnoOf(err);
+    if (errno === 'ENOENT' || errno === undefined) throw new CliError('ERR_NOT_FOUND', `no store directory at ${dir}`, { cause: err });
+    throw new CliError(codeOfErrno(errno), `cannot examine ${dir}: ${messageOf(err)}`, { cause: err });
+  }
   if (!st.isDirectory()) throw new CliError('ERR_NOT_FOUND', `${dir} is not a directory`);
 }
 

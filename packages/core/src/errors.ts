@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   'ERR_NO_SPACE',
   'ERR_ABORTED',
   'ERR_IDEMPOTENCY_CONFLICT',
+  'ERR_PERMISSION_DENIED',
+  'ERR_NOT_REGULAR_FILE',
 ] as const;
 
 export type BatpakErrorCode = (typeof ERROR_CODES)[number];
@@ -93,14 +95,34 @@ export function errnoOf(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The code an errno becomes: the operator's remedy differs (free space, fix permissions, remove the file). */
+function codeOfErrno(errno: string | undefined): BatpakErrorCode {
+  if (errno === 'ENOSPC' || errno === 'EDQUOT') return 'ERR_NO_SPACE';
+  if (errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS') return 'ERR_PERMISSION_DENIED';
+  // A symlink loop, or a FIFO/socket/device where a store file belongs (refused, never opened blocking).
+  if (errno === 'ELOOP' || errno === 'ENXIO' || errno === 'ENOTREG') return 'ERR_NOT_REGULAR_FILE';
+  return 'ERR_IO';
+}
+
 /**
- * Wraps an `Fs` failure into ERR_NO_SPACE (ENOSPC, EDQUOT) or ERR_IO, keeping the original as `cause`.
- * A BatpakError passes through unchanged so typed errors from deeper layers keep their code.
+ * Wraps an `Fs` failure into ERR_NO_SPACE (ENOSPC, EDQUOT), ERR_PERMISSION_DENIED (EACCES, EPERM, EROFS),
+ * ERR_NOT_REGULAR_FILE (ELOOP, ENXIO, ENOTREG) or ERR_IO, keeping the original as `cause` and the errno
+ * as `details.errno`. A BatpakError passes through unchanged so typed errors from deeper layers keep their code.
  */
 export function ioError(err: unknown, what: string, details: BatpakErrorDetails = {}): BatpakError {
   if (err instanceof BatpakError) return err;
   const errno = errnoOf(err);
-  const code: BatpakErrorCode = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'ERR_NO_SPACE' : 'ERR_IO';
+  const code = codeOfErrno(errno);
   const reason = err instanceof Error ? err.message : String(err);
   return new BatpakError(code, `${what}: ${reason}`, { cause: err, details: { ...details, errno } });
+}
+
+/**
+ * At the package edge: a BatpakError passes, a Node-style errno error becomes one (ioError), anything
+ * else is a bug and is rethrown unchanged rather than disguised as I/O.
+ */
+export function typedIoError(err: unknown, what: string, details: BatpakErrorDetails = {}): unknown {
+  if (err instanceof BatpakError) return err;
+  const errno = errnoOf(err);
+  return errno !== undefined && /^E[A-Z0-9]+$/.test(errno) ? ioError(err, what, details) : err;
 }

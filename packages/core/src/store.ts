@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { walkAncestors as walk } from './chain/ancestry.js';
 import { verifyChain as verify } from './chain/verify.js';
 import type { EventDefinition } from './event.js';
-import { BatpakError, ioError } from './errors.js';
+import { BatpakError, ioError, typedIoError } from './errors.js';
 import type { FsFile, FsLock } from './fs/fs.js';
 import { plainEntry, type IndexEntry } from './index/entry.js';
 import { MemoryIndex } from './index/memory.js';
@@ -49,6 +49,8 @@ import { readPrefix } from './segment/read.js';
 import { checkRegistry, describeReport, holdsSignedEvents, refusePlaintextWriterByEvents, refusePlaintextWriterByKeyset, refuseUnsignedWriter } from './store/open-checks.js';
 import { policyPayload, SIGNING_POLICY_COORDINATE, type SigningPolicyDeclaration } from './receipt/policy.js';
 import { entryFromRecovered } from './index/from-frame.js';
+import { removeLeftoverTemps } from './store/leftovers.js';
+import { openConsistent } from './store/read-only-open.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
 import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
@@ -160,6 +162,15 @@ export class Store {
     if (opts.signingPolicy === 'required' && opts.signingKey === undefined && opts.signer === undefined) {
       throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', "signingPolicy 'required' needs a signingKey (or a signer)");
     }
+    // Every error leaving open is a BatpakError (INV-TYPED-ERRORS): an errno from any layer becomes one.
+    try {
+      return await Store.#open(opts);
+    } catch (err) {
+      throw typedIoError(err, `cannot open the store in ${opts.dir}`, { file: opts.dir });
+    }
+  }
+
+  static async #open(opts: ResolvedOptions): Promise<Store> {
     const { fs, dir } = opts;
     let lock: FsLock | undefined;
     if (opts.readOnly) {
@@ -167,15 +178,23 @@ export class Store {
         throw ioError(err, `cannot stat ${dir}`, { file: dir });
       });
       if (st === null || !st.isDirectory) throw new BatpakError('ERR_NOT_FOUND', `no store directory at ${dir}`, { details: { file: dir } });
-    } else {
-      try {
-        await fs.mkdir(dir, { recursive: true });
-      } catch (err) {
-        throw ioError(err, `cannot create store directory ${dir}`, { file: dir });
-      }
-      lock = await fs.lock(join(dir, LOCK_FILE));
+      // No lock: a compaction in another process may run meanwhile. The open reads pinned files only
+      // (INV-READER-CONSISTENT); its "lock" is the pins, released at close.
+      return openConsistent(fs, dir, (pinnedFs, pins) => Store.#openLocked({ ...opts, fs: pinnedFs }, pins));
     }
     try {
+      await fs.mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw ioError(err, `cannot create store directory ${dir}`, { file: dir });
+    }
+    try {
+      lock = await fs.lock(join(dir, LOCK_FILE));
+    } catch (err) {
+      throw ioError(err, `cannot take the writer lock of ${dir}`, { file: join(dir, LOCK_FILE) });
+    }
+    try {
+      // Before any read: a killed writer's temp copies (a keyset's holds keys) go (INV-TEMP-CLEANUP).
+      await removeLeftoverTemps(fs, dir);
       return await Store.#openLocked(opts, lock);
     } catch (err) {
       await lock?.release().catch(() => undefined);
@@ -246,6 +265,8 @@ export class Store {
     for (const s of log.segments) {
       if (s !== newest || opts.readOnly) segments.add(s.id, s.path, s.committedEnd, undefined, s.crc);
     }
+    // A reader holds every segment it indexed open, so a compaction elsewhere cannot swap a file under it.
+    if (opts.readOnly) await segments.openAll();
     if (opts.readOnly && newest !== undefined) {
       // Best effort: do not serve frames a crashed writer left only in the page cache. A read-only
       // mount refuses the fsync; that is not a reason to refuse the read.
@@ -550,7 +571,7 @@ export class Store {
     const segments = this.#segments.ids().map((id) => ({ id, path: this.#segments.path(id), committedEnd: this.#segments.size(id) }));
     const removedLeaf = (g: number) => this.#removed.bySequence(g)?.leaf;
     return verify({
-      fs: this.#opts.fs,
+      fs: this.#segments.borrowingOpen(),
       segments,
       committed: this.#index.all().slice(),
       removedHashes: this.#removed.hashes(),

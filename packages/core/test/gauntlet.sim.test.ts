@@ -1,5 +1,5 @@
 // The reliability gauntlet's simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATOMIC,
-// INV-SHRED-DESTROYS-PLAINTEXT): seeded mixed workloads with crashes and every fault kind; see GAUNTLET.md.
+// INV-SHRED-DESTROYS-PLAINTEXT, INV-SHRED-NO-COPIES): seeded mixed workloads with crashes and every fault kind; see GAUNTLET.md.
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GauntletFailure, runGauntlet, type GauntletResult } from './sim/gauntlet-oracle.js';
@@ -48,6 +48,7 @@ describe('gauntlet simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATO
       passed: results.length,
       failed: failures.map((f) => f.seed),
       crashes: sum('crashes'),
+      kills: sum('kills'),
       reopens: sum('reopens'),
       faults: sum('faults'),
       faultKinds: kinds,
@@ -64,7 +65,7 @@ describe('gauntlet simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATO
     };
     if (process.env.BATPAK_GAUNTLET_SUMMARY !== undefined) writeFileSync(process.env.BATPAK_GAUNTLET_SUMMARY, JSON.stringify(summary));
     console.log(
-      `gauntlet: ${summary.passed} of ${summary.seeds} seeds, ${summary.crashes} crashes, ${summary.faults} faults ` +
+      `gauntlet: ${summary.passed} of ${summary.seeds} seeds, ${summary.crashes} crashes, ${summary.kills} kills, ${summary.faults} faults ` +
         `(${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}), ${summary.refusals} typed refusals, ` +
         `${summary.acked} acknowledged ops, ${summary.compactionsPerformed} of ${summary.compactions} compactions performed, ` +
         `${summary.compactedAway} events compacted away, ${summary.shreds} shreds`,

@@ -1,11 +1,15 @@
 // Fuzzing the store's on-disk inputs (INV-TYPED-ERRORS, INV-TORN-TAIL, INV-KEYSET-FAIL-CLOSED): mutated
 // segments, keysets, compaction markers and logs open or parse to exact data or a BatpakError (GAUNTLET.md § Fuzzing).
+import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatpakError, Coordinate, defineEvent, Store, type StoreOptions } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { BatpakError, Coordinate, defineEvent, Store, type Fs, type FsFile, type FsOpenOptions, type FsStat, type StoreOptions } from '../src/index.js';
+import { KillableFs, SimFs } from '../src/testing.js';
 import { decodeKeyset } from '../src/keyset/file.js';
 import { decodeMarker } from '../src/compaction/marker.js';
 import { decodeCompactionLog } from '../src/compaction/log.js';
@@ -16,11 +20,11 @@ const SEED = Number(process.env.BATPAK_FUZZ_SEED ?? 0x5eed);
 const CASE_TIMEOUT_MS = 5_000;
 
 const Note = defineEvent<{ n: number; text: string }>({ category: 4, typeId: 2, name: 'Note' });
-const counts = { segments: 0, keysets: 0, markers: 0 };
+const counts = { segments: 0, keysets: 0, markers: 0, hostile: 0 };
 
 afterAll(() => {
-  const total = counts.segments + counts.keysets + counts.markers;
-  console.log(`fuzz (core): ${total} cases (segments ${counts.segments}, keysets ${counts.keysets}, markers ${counts.markers})`);
+  const total = counts.segments + counts.keysets + counts.markers + counts.hostile;
+  console.log(`fuzz (core): ${total} cases (segments ${counts.segments}, keysets ${counts.keysets}, markers ${counts.markers}, hostile files ${counts.hostile})`);
   if (process.env.BATPAK_FUZZ_COUNTS !== undefined) appendFileSync(process.env.BATPAK_FUZZ_COUNTS, `${JSON.stringify(counts)}\n`);
 });
 
@@ -86,12 +90,18 @@ async function reference(variant: { signed: boolean; encrypted: boolean; compact
  * and every read yield data or a BatpakError; every event a read returns is byte-identical to the
  * reference's event with that id — or verifyChain on the same store reports the damage.
  */
-async function openAndJudge(ref: Reference, files: ReadonlyMap<string, Uint8Array>, what: string, readOnly: boolean): Promise<void> {
+async function openAndJudge(
+  ref: Reference,
+  files: ReadonlyMap<string, Uint8Array>,
+  what: string,
+  readOnly: boolean,
+  place: { readonly fs?: (sim: SimFs) => Fs; readonly dir?: string } = {},
+): Promise<void> {
   const sim = new SimFs(1);
   for (const [path, bytes] of files) sim.putFile(path, bytes);
   let store: Store;
   try {
-    store = await Store.open({ ...ref.options, fs: sim, readOnly });
+    store = await Store.open({ ...ref.options, ...(place.dir === undefined ? { fs: place.fs?.(sim) ?? sim } : { dir: place.dir }), readOnly });
   } catch (err) {
     mustBeTyped(err, `${what}: open`);
     return;
@@ -306,6 +316,101 @@ describe('fuzz: keysets, compaction markers and logs parse to a value or a typed
       await withTimeout(openAndJudge(encryptedRef, files, `store with mutated ${path}, case ${k}`, false), `store case ${k}`);
       if (path.endsWith('.bpk')) counts.keysets++;
       else counts.markers++;
+    }
+  }, 600_000);
+});
+
+// ---- hostile files: what an unlucky operator or an attacker leaves in the directory -----------------
+
+/** Names the store reads, names it must ignore, and names close to both. */
+const HOSTILE_NAMES = [
+  '000001.bps',
+  '000002.bps',
+  'keyset.bpk',
+  'compaction.log',
+  'compaction.pending',
+  'index.checkpoint',
+  '.batpak.lock',
+  '000001.bps.compact-new',
+  '.keyset.bpk.tmp-1-x',
+  '999999999999999.bps',
+  '000000.bps',
+  '1.bps',
+  '0000001.bps',
+];
+const REAL_KINDS = ['fifo', 'symlink-loop', 'dangling-symlink', 'directory', 'empty', 'junk'] as const;
+const ERRNOS = ['EACCES', 'EPERM', 'ELOOP', 'ENOTREG', 'ENXIO', 'EISDIR', 'EIO', 'ENOENT'] as const;
+
+/** A process view where one file cannot be opened or examined, with a chosen errno (an unreadable file). */
+class DenyOneFs extends KillableFs {
+  constructor(
+    inner: SimFs,
+    private readonly victim: string,
+    private readonly errno: string,
+    private readonly onStat: boolean,
+  ) {
+    super(inner);
+  }
+  #deny(path: string): void {
+    if (path === this.victim) throw Object.assign(new Error(`${this.errno}: denied, open '${path}'`), { code: this.errno, path });
+  }
+  override async open(path: string, options?: FsOpenOptions): Promise<FsFile> {
+    this.#deny(path);
+    return super.open(path, options);
+  }
+  override async stat(path: string): Promise<FsStat | null> {
+    if (this.onStat) this.#deny(path);
+    return super.stat(path);
+  }
+}
+
+describe('fuzz: hostile and unreadable files open to exact data or a typed error (INV-HOSTILE-FILES, INV-TYPED-ERRORS)', () => {
+  const refs: Reference[] = [];
+  let work: string;
+  beforeAll(async () => {
+    for (const v of variants) refs.push(await reference(v));
+    work = await mkdtemp(join(tmpdir(), 'batpak-fuzz-hostile-'));
+  });
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it.runIf(process.platform === 'linux')('FIFOs, symlink loops, directories and stray names on a real filesystem: never a hang', async () => {
+    const cases = fc.sample(
+      fc.record({ ref: fc.nat({ max: variants.length - 1 }), name: fc.constantFrom(...HOSTILE_NAMES), kind: fc.constantFrom(...REAL_KINDS), readOnly: fc.boolean(), junk: fc.uint8Array({ maxLength: 64 }) }),
+      { numRuns: Math.max(24, Math.ceil(CASES / 20)), seed: SEED + 7 },
+    );
+    for (const [k, c] of cases.entries()) {
+      const ref = refs[c.ref]!;
+      const dir = join(work, `case-${k}`);
+      await mkdir(dir);
+      for (const [path, bytes] of ref.files) await writeFile(join(dir, basename(path)), bytes);
+      const target = join(dir, c.name);
+      await rm(target, { force: true });
+      if (c.kind === 'fifo') execFileSync('mkfifo', [target]);
+      else if (c.kind === 'symlink-loop') await symlink(c.name, target);
+      else if (c.kind === 'dangling-symlink') await symlink('no-such-file', target);
+      else if (c.kind === 'directory') await mkdir(target);
+      else await writeFile(target, c.kind === 'empty' ? new Uint8Array(0) : c.junk);
+      const what = `hostile case ${k} (seed ${SEED + 7}): ${c.kind} as ${c.name}, variant ${c.ref}, ${c.readOnly ? 'read-only' : 'writable'}`;
+      await withTimeout(openAndJudge(ref, new Map(), what, c.readOnly, { dir }), what);
+      await rm(dir, { recursive: true, force: true });
+      counts.hostile++;
+    }
+  }, 600_000);
+
+  it('a store file that cannot be opened or examined (EACCES, ELOOP, ENOTREG…) is a typed error, never a wrong answer', async () => {
+    const cases = fc.sample(
+      fc.record({ ref: fc.nat({ max: variants.length - 1 }), file: fc.nat(), errno: fc.constantFrom(...ERRNOS), onStat: fc.boolean(), readOnly: fc.boolean() }),
+      { numRuns: Math.ceil(CASES / 4), seed: SEED + 8 },
+    );
+    for (const [k, c] of cases.entries()) {
+      const ref = refs[c.ref]!;
+      const paths = [...ref.files.keys()];
+      const victim = paths[c.file % paths.length]!;
+      const what = `unreadable case ${k} (seed ${SEED + 8}): ${c.errno} on ${victim}${c.onStat ? ' (open and stat)' : ''}`;
+      await withTimeout(openAndJudge(ref, ref.files, what, c.readOnly, { fs: (sim) => new DenyOneFs(sim, victim, c.errno, c.onStat) }), what);
+      counts.hostile++;
     }
   }, 600_000);
 });

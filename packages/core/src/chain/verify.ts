@@ -25,7 +25,8 @@ export interface SegmentSnapshot {
 }
 
 export interface VerifyChainInput {
-  readonly fs: Fs;
+  /** Only `open` is used: the store passes its held segment handles, so a reader sees the files it indexed. */
+  readonly fs: Pick<Fs, 'open'>;
   readonly segments: readonly SegmentSnapshot[];
   /** The committed events at snapshot time, ascending global sequence. */
   readonly committed: readonly IndexEntry[];

@@ -48,6 +48,10 @@ export interface FsLock {
 }
 
 export interface Fs {
+  /**
+   * Opens a regular file. Never blocks on a special file: a FIFO, socket or device is refused with
+   * errno `ENOTREG` (a directory with `EISDIR`, a symlink loop with `ELOOP`) — INV-HOSTILE-FILES.
+   */
   open(path: string, options?: FsOpenOptions): Promise<FsFile>;
   /** `null` when nothing exists at `path`. */
   stat(path: string): Promise<FsStat | null>;
@@ -61,8 +65,9 @@ export interface Fs {
   /** Makes the directory's entries (creates, renames, removes) durable. */
   syncDir(path: string): Promise<void>;
   /**
-   * Replaces `path` with `data` atomically and durably: temp file in the same directory, write,
-   * fsync, rename over `path`, fsync the directory. After a crash the file is either old or new.
+   * Replaces `path` with `data` atomically and durably: temp file `.<name>.tmp-<tag>` in the same
+   * directory (atomicTempPath), write, fsync, rename over `path`, fsync the directory. After a crash the
+   * file is either old or new. A real filesystem creates the file 0600 whatever the umask (INV-PRIVATE-FILES).
    */
   writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
   /**

@@ -2,7 +2,7 @@
 // the view (or a file it opened) fails, so a crashed store instance can never touch the disk again.
 
 import { dirname } from 'node:path';
-import { writeFileAtomicSteps } from './atomic-write.js';
+import { atomicTempPath, writeFileAtomicSteps } from './atomic-write.js';
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
 
 function dead(path: string): Error {
@@ -54,14 +54,18 @@ export class KillableFs implements Fs {
   readonly #inner: Fs;
   #alive = true;
   #tmpCounter = 0;
+  /** Locks taken through this view: the kernel drops a dead process's locks, and so does kill(). */
+  readonly #locks = new Set<FsLock>();
 
   constructor(inner: Fs) {
     this.#inner = inner;
   }
 
-  /** From now on every call through this view fails with EIO (like a process that died). */
+  /** From now on every call through this view fails with EIO (like a process that died), and its locks are released. */
   kill(): void {
     this.#alive = false;
+    for (const l of this.#locks) void l.release().catch(() => undefined);
+    this.#locks.clear();
   }
 
   get alive(): boolean {
@@ -107,10 +111,22 @@ export class KillableFs implements Fs {
    */
   async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
     this.#check(path);
-    await writeFileAtomicSteps(this, path, `${path}.tmp-${process.pid}-${++this.#tmpCounter}`, dirname(path), data);
+    await writeFileAtomicSteps(this, path, atomicTempPath(path, `${process.pid}-${++this.#tmpCounter}`), dirname(path), data);
   }
   async lock(path: string): Promise<FsLock> {
     this.#check(path);
-    return this.#inner.lock(path);
+    const inner = await this.#inner.lock(path);
+    if (!this.#alive) {
+      await inner.release();
+      throw dead(path);
+    }
+    this.#locks.add(inner);
+    return {
+      path: inner.path,
+      release: async () => {
+        this.#locks.delete(inner);
+        await inner.release();
+      },
+    };
   }
 }

@@ -1,13 +1,50 @@
 // RealFs: the Fs interface over node:fs/promises, and the only module of the store that imports
 // node:fs (INV-FS-ROUTED). Appends are one gathered writev; fsync is fdatasync (it covers the size).
+// Every open is non-blocking and checked to be a regular file (INV-HOSTILE-FILES): a FIFO never hangs us.
 
-import { open as fsOpen, stat as fsStat, readdir as fsReaddir, mkdir as fsMkdir, rename as fsRename, rm, readFile, unlink, type FileHandle } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { dirname, basename, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { open as fsOpen, stat as fsStat, readdir as fsReaddir, mkdir as fsMkdir, rename as fsRename, rm, link, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BatpakError } from '../errors.js';
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
+import { atomicTempPath } from './atomic-write.js';
+
+const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NONBLOCK, O_DIRECTORY } = constants;
+/** Files the store writes for itself (temp files, keyset, checkpoint…) are private to its user. */
+const PRIVATE_MODE = 0o600;
+
+/**
+ * Opens without blocking (O_NONBLOCK: a FIFO with no writer would block open() forever) and refuses
+ * anything but a regular file: FIFOs, sockets and devices with errno ENOTREG, directories with EISDIR.
+ * O_NONBLOCK does nothing to a regular file's reads and writes.
+ */
+async function openRegular(path: string, flags: number, mode?: number): Promise<FileHandle> {
+  const fh = await fsOpen(path, flags | O_NONBLOCK, mode);
+  let st;
+  try {
+    st = await fh.stat();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
+  if (st.isFile()) return fh;
+  await fh.close().catch(() => undefined);
+  const errno = st.isDirectory() ? 'EISDIR' : 'ENOTREG';
+  const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device or other special file';
+  throw Object.assign(new Error(`${errno}: ${path} is ${what}, not a regular file`), { code: errno, path });
+}
+
+/** A whole small file, read through a checked non-blocking descriptor. */
+async function readRegular(path: string): Promise<string> {
+  const fh = await openRegular(path, O_RDONLY);
+  try {
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
 
 class RealFile implements FsFile {
   readonly path: string;
@@ -96,6 +133,8 @@ interface LockOwner {
   readonly pid: number;
   readonly start: string;
   readonly host: string;
+  /** Unique per acquisition: no two lock files ever hold the same text, so "still the stale one?" is exact. */
+  readonly nonce?: string;
 }
 
 function processStart(pid: number): string {
@@ -124,7 +163,7 @@ function parseOwner(text: string): LockOwner | undefined {
   try {
     const v = JSON.parse(text) as Partial<LockOwner>;
     if (typeof v.pid === 'number' && typeof v.start === 'string' && typeof v.host === 'string') {
-      return { pid: v.pid, start: v.start, host: v.host };
+      return { pid: v.pid, start: v.start, host: v.host, ...(typeof v.nonce === 'string' ? { nonce: v.nonce } : {}) };
     }
   } catch {
     // fall through
@@ -138,20 +177,135 @@ function lockedError(path: string, detail: string): BatpakError {
   });
 }
 
+const errno = (err: unknown) => (err as { code?: string }).code;
+
+/** A file without identity (a crash between create and write, by an older version) is busy this long. */
+const UNIDENTIFIED_GRACE_MS = 5000;
+
+/** Age of a file in ms, Infinity when it is gone. */
+async function ageOf(path: string): Promise<number> {
+  const st = await fsStat(path).catch(() => null);
+  return st === null ? Infinity : Date.now() - st.mtimeMs;
+}
+
+/** Writes `text` to a fresh private file next to `path` and fsyncs it; returns its name. */
+async function writeSibling(path: string, text: string): Promise<string> {
+  const tmp = `${path}.${randomBytes(8).toString('hex')}.new`;
+  const fh = await fsOpen(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK, 0o644);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  return tmp;
+}
+
+/**
+ * The lock file appears with its whole content or not at all: written aside, then hard-linked to its
+ * name (link fails with EEXIST when the name is taken). False when another holder has the name.
+ */
+async function createWhole(path: string, text: string): Promise<boolean> {
+  const tmp = await writeSibling(path, text);
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if (errno(err) === 'EEXIST') return false;
+    if (errno(err) !== 'EPERM' && errno(err) !== 'ENOTSUP' && errno(err) !== 'EOPNOTSUPP') throw err;
+    // No hard links on this filesystem: an exclusive create, written at once (identity may lag a moment).
+    try {
+      const fh = await fsOpen(path, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK);
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return true;
+    } catch (e) {
+      if (errno(e) === 'EEXIST') return false;
+      throw e;
+    }
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+async function readLockText(path: string): Promise<string | undefined> {
+  try {
+    return await readRegular(path);
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Claim names for taking over the lock whose text is `staleText`: one live claimant per stale lock. */
+function claimPath(path: string, staleText: string, k: number): string {
+  return `${path}.takeover-${createHash('sha256').update(staleText).digest('hex').slice(0, 16)}-${k}`;
+}
+
+/**
+ * Replaces the stale lock (text `staleText`, holder dead) by ours (INV-WRITER-LOCK). Only the process
+ * holding the claim file for that stale text (created O_EXCL) may replace it, and it checks under the
+ * claim that the lock still holds that exact text: every lock text is unique (a nonce), and a dead
+ * holder's lock changes only through its claimant, so the check cannot be stale when the rename lands.
+ * A claimant that died leaves its claim: the next claim number is used once its pid is proven dead.
+ */
+async function takeOver(path: string, staleText: string, myText: string): Promise<boolean> {
+  const claims: string[] = [];
+  try {
+    for (let k = 0; k < 16; k++) {
+      const claim = claimPath(path, staleText, k);
+      let fh: FileHandle;
+      try {
+        fh = await fsOpen(claim, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK, 0o644);
+      } catch (err) {
+        if (errno(err) !== 'EEXIST') throw err;
+        const text = await readLockText(claim);
+        if (text === undefined) return false; // a claimant just finished: look at the lock again
+        const claimant = parseOwner(text);
+        const alive = claimant === undefined ? (await ageOf(claim)) < UNIDENTIFIED_GRACE_MS : isAlive(claimant);
+        if (alive) throw lockedError(path, 'another process is taking over a stale lock');
+        claims.push(claim);
+        continue;
+      }
+      claims.push(claim);
+      try {
+        await fh.writeFile(myText);
+      } finally {
+        await fh.close();
+      }
+      if ((await readLockText(path)) !== staleText) return false;
+      const tmp = await writeSibling(path, myText);
+      try {
+        await fsRename(tmp, path);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+      return true;
+    }
+    throw lockedError(path, 'too many abandoned takeover attempts');
+  } finally {
+    // Safe to drop now: the lock no longer holds the stale text, so a late claimant backs off.
+    for (const c of claims) await rm(c, { force: true }).catch(() => undefined);
+  }
+}
+
 export class RealFs implements Fs {
   async open(path: string, options: FsOpenOptions = {}): Promise<FsFile> {
     const write = options.write === true || options.create === true;
-    let flags = write ? 'r+' : 'r';
-    if (options.create === true) flags = options.exclusive === true ? 'wx+' : 'a+';
-    let fh = await fsOpen(path, flags);
-    if (flags === 'a+') {
-      // 'a+' only served to create; reopen without O_APPEND so positioned writes land where asked.
-      await fh.close();
-      fh = await fsOpen(path, 'r+');
-    }
+    let flags = write ? O_RDWR : O_RDONLY;
+    if (options.create === true) flags = O_RDWR | O_CREAT | (options.exclusive === true ? O_EXCL : 0);
+    const fh = await openRegular(path, flags);
     if (!write) return new RealFile(path, fh, undefined);
     try {
-      return new RealFile(path, fh, await fsOpen(path, 'a'));
+      return new RealFile(path, fh, await openRegular(path, O_WRONLY | O_APPEND));
     } catch (err) {
       await fh.close();
       throw err;
@@ -191,7 +345,7 @@ export class RealFs implements Fs {
   }
 
   async syncDir(path: string): Promise<void> {
-    const fh = await fsOpen(path, 'r');
+    const fh = await fsOpen(path, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
     try {
       await fh.sync();
     } finally {
@@ -200,9 +354,11 @@ export class RealFs implements Fs {
   }
 
   async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-    const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const fh = await fsOpen(tmp, 'wx');
+    const tmp = atomicTempPath(path, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    // 0600 whatever the umask (INV-PRIVATE-FILES): the temp becomes the file, and a keyset holds keys.
+    const fh = await fsOpen(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK, PRIVATE_MODE);
     try {
+      await fh.chmod(PRIVATE_MODE);
       let done = 0;
       while (done < data.byteLength) {
         const { bytesWritten } = await fh.write(data, done, data.byteLength - done, done);
@@ -227,75 +383,32 @@ export class RealFs implements Fs {
   async lock(path: string): Promise<FsLock> {
     const abs = resolve(path);
     if (heldLocks.has(abs)) throw lockedError(abs, 'held by this process');
-    const me: LockOwner = { pid: process.pid, start: processStart(process.pid), host: hostname() };
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const fh = await fsOpen(abs, 'wx');
-        try {
-          await fh.writeFile(JSON.stringify(me));
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
+    const me: LockOwner = { pid: process.pid, start: processStart(process.pid), host: hostname(), nonce: randomBytes(12).toString('hex') };
+    const myText = JSON.stringify(me);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      if (await createWhole(abs, myText)) {
         heldLocks.add(abs);
-        return this.#lockHandle(abs, me);
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'EEXIST') throw err;
+        return this.#lockHandle(abs, myText);
       }
       // Someone holds (or held) the lock file: is the holder still alive?
-      let text: string;
-      try {
-        text = await readFile(abs, 'utf8');
-      } catch (err) {
-        if ((err as { code?: string }).code === 'ENOENT') continue;
-        throw err;
-      }
+      const text = await readLockText(abs);
+      if (text === undefined) continue;
       const owner = parseOwner(text);
       if (owner === undefined) {
-        // A holder writes its identity right after creating the file; an unreadable, fresh file is a
-        // holder mid-creation, an old one is debris from a crash.
-        const st = await fsStat(abs).catch(() => null);
-        const age = st === null ? Infinity : Date.now() - st.mtimeMs;
-        if (age < 5000) throw lockedError(abs, 'lock file being created');
+        // No identity: a holder of an older version mid-creation (fresh), or debris from a crash (old).
+        if ((await ageOf(abs)) < UNIDENTIFIED_GRACE_MS) throw lockedError(abs, 'lock file being created');
       } else if (isAlive(owner)) {
         throw lockedError(abs, `pid ${owner.pid} on ${owner.host}`);
       }
-      await this.#takeOverStale(abs, text);
+      if (await takeOver(abs, text, myText)) {
+        heldLocks.add(abs);
+        return this.#lockHandle(abs, myText);
+      }
     }
     throw lockedError(abs, 'contended');
   }
 
-  /**
-   * Removes a stale lock file, but only while holding `<lock>.takeover` (created exclusively) and only
-   * if the file still holds the stale text: otherwise a contender that read the same stale owner could
-   * move aside a lock another contender has just taken.
-   */
-  async #takeOverStale(abs: string, staleText: string): Promise<void> {
-    const guard = `${abs}.takeover`;
-    let fh: FileHandle;
-    try {
-      fh = await fsOpen(guard, 'wx');
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST') throw err;
-      const st = await fsStat(guard).catch(() => null);
-      // A takeover guard older than a few seconds is debris from a crash during a takeover.
-      if (st !== null && Date.now() - st.mtimeMs > 5000) await rm(guard, { force: true });
-      else throw lockedError(abs, 'another process is taking over a stale lock');
-      return;
-    }
-    try {
-      const now = await readFile(abs, 'utf8').catch((err: { code?: string }) => {
-        if (err.code === 'ENOENT') return undefined;
-        throw err;
-      });
-      if (now === staleText) await rm(abs, { force: true });
-    } finally {
-      await fh.close();
-      await rm(guard, { force: true });
-    }
-  }
-
-  #lockHandle(abs: string, me: LockOwner): FsLock {
+  #lockHandle(abs: string, myText: string): FsLock {
     let released = false;
     return {
       path: abs,
@@ -304,12 +417,10 @@ export class RealFs implements Fs {
         released = true;
         heldLocks.delete(abs);
         try {
-          const owner = parseOwner(await readFile(abs, 'utf8'));
-          if (owner !== undefined && owner.pid === me.pid && owner.start === me.start && owner.host === me.host) {
-            await rm(abs, { force: true });
-          }
+          // Our text is unique: nobody else's lock can match it, so this never removes another holder's.
+          if ((await readLockText(abs)) === myText) await rm(abs, { force: true });
         } catch {
-          // Already gone: nothing to release.
+          // Already gone or unreadable: nothing to release.
         }
       },
     };

@@ -3,7 +3,7 @@
 
 import { posix } from 'node:path';
 import { BatpakError } from '../errors.js';
-import { writeFileAtomicSteps } from './atomic-write.js';
+import { atomicTempPath, writeFileAtomicSteps } from './atomic-write.js';
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
 import { FaultPlan, errnoError, type FaultKindFor, type FaultRate, type FsOp, type InjectedFault } from './faults.js';
 import { SeededRng } from './rng.js';
@@ -369,7 +369,7 @@ export class SimFs implements Fs {
     parentOf(this.#root, abs, 'open');
     this.#fault('writeFileAtomic', call, abs);
     const dir = posix.dirname(abs);
-    const tmp = posix.join(dir, `.${posix.basename(abs)}.tmp-sim-${++this.#tmpCounter}`);
+    const tmp = atomicTempPath(abs, `sim-${++this.#tmpCounter}`);
     await writeFileAtomicSteps(this, abs, tmp, dir, data);
   }
 

@@ -107,6 +107,36 @@ export class SegmentSet {
     return slot.opening;
   }
 
+  /** Opens every segment's read handle now: a reader then keeps reading the very files it indexed. */
+  async openAll(): Promise<void> {
+    for (const id of this.ids()) await this.handle(id);
+  }
+
+  /**
+   * An `open` that returns this set's handle for a segment path (its close() leaves the handle open) and
+   * opens anything else through Fs. A compaction in another process renames over a segment name or
+   * removes it; the handle still reads the file that was indexed (INV-READER-CONSISTENT).
+   */
+  borrowingOpen(): Pick<Fs, 'open'> {
+    return {
+      open: async (path, options) => {
+        const slot = options === undefined ? [...this.#slots.values()].find((s) => s.path === path) : undefined;
+        if (slot === undefined) return this.#fs.open(path, options);
+        const file = await this.handle(slot.id);
+        return {
+          path: file.path,
+          readAt: (position, length) => file.readAt(position, length),
+          append: (chunks) => file.append(chunks),
+          writeAt: (position, data) => file.writeAt(position, data),
+          fsync: () => file.fsync(),
+          truncate: (length) => file.truncate(length),
+          size: () => file.size(),
+          close: async () => undefined,
+        };
+      },
+    };
+  }
+
   /** The writer moved on from this segment: its handle becomes an ordinary read handle. */
   release(id: number): void {
     const slot = this.#slots.get(id);

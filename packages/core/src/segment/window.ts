@@ -24,7 +24,7 @@ export class ReadWindow {
   ) {}
 
   /** Opens `path` for reading `[0, length)` (or to its end); the caller must `close()` it. */
-  static async open(fs: Fs, path: string, length?: number, chunk = WINDOW_BYTES): Promise<ReadWindow> {
+  static async open(fs: Pick<Fs, 'open'>, path: string, length?: number, chunk = WINDOW_BYTES): Promise<ReadWindow> {
     let file: FsFile;
     try {
       file = await fs.open(path);

@@ -3,6 +3,21 @@
 
 import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type StoreOptions } from '../../src/index.js';
 import { KillableFs, SeededRng, SimFs, type FaultKind } from '../../src/testing.js';
+import { ErasureWitness } from './erasure-oracle.js';
+
+/** A process view that shows the erasure oracle every keyset image the store persists. */
+class WitnessedFs extends KillableFs {
+  constructor(
+    inner: SimFs,
+    private readonly witness: ErasureWitness,
+  ) {
+    super(inner);
+  }
+  override async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+    if (path.endsWith('/keyset.bpk')) this.witness.record(data);
+    return super.writeFileAtomic(path, data);
+  }
+}
 
 export interface OracleOptions {
   readonly seed: number;
@@ -22,6 +37,8 @@ export interface OracleResult {
   /** Shreds that completed (key destroyed and flushed). */
   readonly shreds: number;
   readonly encrypted: boolean;
+  /** Process deaths without power loss (everything the dead process wrote stays, temp files included). */
+  readonly kills: number;
 }
 
 const Item = defineEvent<{ op: number; i: number; pad: string }>({ category: 5, typeId: 1, name: 'Item' });
@@ -87,7 +104,12 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
   let tick = 0;
   let crashes = 0;
   let refusals = 0;
-  let proc = new KillableFs(sim);
+  const witness = new ErasureWitness('/db');
+  const view = () => new WitnessedFs(sim, witness);
+  // Its own stream, so the schedules of seeds that never kill stay what they were.
+  const killRng = new SeededRng(seed, 0x4b11);
+  let kills = 0;
+  let proc = view();
   let store: Store | undefined = await Store.open({ ...base, fs: proc });
   enableFaults();
 
@@ -158,14 +180,14 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
       // A short read during recovery must be an error, never a reason to cut acknowledged data.
       sim.failOn('readAt', 1 + rng.below(3), 'short-read');
       try {
-        const s = await Store.open({ ...base, fs: (proc = new KillableFs(sim)) });
+        const s = await Store.open({ ...base, fs: (proc = view()) });
         await s.close();
       } catch (err) {
         if (!(err instanceof BatpakError)) fail(seed, `reopen under a short read threw an untyped error: ${String(err)}`);
       }
       sim.clearFaults();
     }
-    proc = new KillableFs(sim);
+    proc = view();
     try {
       return await Store.open({ ...base, fs: proc });
     } catch (err) {
@@ -178,6 +200,10 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
   };
 
   const check = async (s: Store): Promise<number> => {
+    // INV-SHRED-NO-COPIES at every crash point: no destroyed key, no shredded plaintext, in any file.
+    const erased = ops.flatMap((op) => op.items.filter((it) => expectation(op, it.entity) === 'shredded').map((it) => it.payload));
+    const violation = witness.check(sim, erased);
+    if (violation !== undefined) fail(seed, violation);
     const recovered = new Map<string, { op: number; i: number }>();
     const seenMarkers = new Set<string>();
     let shredReceipts = 0;
@@ -270,8 +296,13 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
       const turns = rng.below(40);
       for (let t = 0; t < turns; t++) await Promise.resolve();
       proc.kill();
-      sim.crash({ tear: true });
-      crashes++;
+      if (encrypted && killRng.chance(0.3)) {
+        // The process dies, the machine does not: its temp files and unsynced writes all stay visible.
+        kills++;
+      } else {
+        sim.crash({ tear: true });
+        crashes++;
+      }
       await Promise.allSettled(pending);
       store = await reopen();
       if (store !== undefined) {
@@ -294,7 +325,7 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
     sim.setFaultRate(null);
     await launch(store);
     await store.close();
-    proc = new KillableFs(sim);
+    proc = view();
     const final = await Store.open({ ...base, fs: proc });
     lastRecovered = await check(final);
     await final.close();
@@ -308,5 +339,6 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
     faults: sim.faults().length,
     shreds: shreds.filter((x) => x.status === 'ok').length,
     encrypted,
+    kills,
   };
 }

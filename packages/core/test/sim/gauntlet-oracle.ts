@@ -5,6 +5,7 @@
 import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type CompactOptions, type StoredEvent, type StoreOptions } from '../../src/index.js';
 import { FS_OPS, KillableFs, SeededRng, SimFs, type FaultKind, type FsOp, type InjectedFault } from '../../src/testing.js';
 import { ProcessFs } from './process-fs.js';
+import { ErasureWitness } from './erasure-oracle.js';
 
 export interface GauntletOptions {
   readonly seed: number;
@@ -36,6 +37,8 @@ export interface GauntletResult {
   readonly compactedAway: number;
   readonly encrypted: boolean;
   readonly signed: boolean;
+  /** Process deaths without power loss: the next open sees everything the dead process left. */
+  readonly kills: number;
 }
 
 export class GauntletFailure extends Error {
@@ -145,6 +148,9 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   let verifies = 0;
   let compactedAway = 0;
   let compactionsPerformed = 0;
+  let kills = 0;
+  // Its own stream, so the schedules of the seeds stay what they were apart from the kills.
+  const killRng = new SeededRng(seed, 0x4b12);
 
   /** SimFs's epoch (crash count, including the settling crashes), which fault records carry. */
   const epochNow = () => sim.stats().crashes;
@@ -338,8 +344,10 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
 
   // ---- recovery and the check ------------------------------------------------------------------------
 
-  let proc = new ProcessFs(new KillableFs(sim));
-  const open = () => Store.open({ ...base, fs: (proc = new ProcessFs(new KillableFs(sim))) });
+  const witness = new ErasureWitness('/db');
+  const processView = () => new ProcessFs(new KillableFs(sim), (path, data) => path.endsWith('/keyset.bpk') && witness.record(data));
+  let proc = processView();
+  const open = () => Store.open({ ...base, fs: (proc = processView()) });
 
   /** Reopens after a crash with faults off; a typed refusal is legal only when a corrupting fault explains it. */
   const reopen = async (): Promise<Store | undefined> => {
@@ -371,6 +379,10 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
 
   /** After a recovery: acknowledged-durable ⊆ recovered ⊆ appended, byte-identical, legal forms only. */
   const check = async (s: Store): Promise<void> => {
+    // INV-SHRED-NO-COPIES: no destroyed key and no plaintext of a surely shredded item in any file.
+    const erased = ops.flatMap((op) => op.items.filter((it) => allowed(op, it).shred === 'shredded').map((it) => it.payload));
+    const violation = witness.check(sim, erased);
+    if (violation !== undefined) fail(violation);
     const found = new Map<string, { op: OpRecord; i: number; form: Form }>();
     let system = 0;
     try {
@@ -473,6 +485,13 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
       // Power loss after a seeded number of scheduler turns: mid-append, mid-compaction, mid-flush.
       for (let t = 0; t < turns; t++) await Promise.resolve();
       proc.kill();
+      if (killRng.chance(0.25)) {
+        // Only the process dies: its temp files, unsynced writes and landed namespace ops all stay.
+        kills++;
+        log(`kill after ${turns} turns (no power loss)`);
+        await Promise.allSettled(pending);
+        return recover();
+      }
       if (options.trace === true) {
         for (const f of sim.faults().filter((x) => x.epoch === epochNow())) log(`  fault ${f.op}#${f.call} ${f.kind} ${f.path}${f.bytes === undefined ? '' : ` bytes=${f.bytes}`}`);
       }
@@ -535,5 +554,6 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     compactedAway,
     encrypted,
     signed,
+    kills,
   };
 }

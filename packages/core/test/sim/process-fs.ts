@@ -10,11 +10,15 @@
 
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from '../../src/index.js';
 import type { KillableFs } from '../../src/testing.js';
-import { writeFileAtomicSteps } from '../../src/fs/atomic-write.js';
+import { atomicTempPath, writeFileAtomicSteps } from '../../src/fs/atomic-write.js';
 
 export class ProcessFs implements Fs {
   #tmp = 0;
-  constructor(readonly view: KillableFs) {}
+  constructor(
+    readonly view: KillableFs,
+    /** Sees every whole image written with writeFileAtomic (the erasure oracle learns keys from keyset images). */
+    private readonly onAtomicWrite?: (path: string, data: Uint8Array) => void,
+  ) {}
 
   kill(): void {
     this.view.kill();
@@ -57,8 +61,9 @@ export class ProcessFs implements Fs {
 
   /** The same steps as SimFs and RealFs, each one a call through the (killable) process view. */
   async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+    this.onAtomicWrite?.(path, data);
     const slash = path.lastIndexOf('/');
     const dir = slash <= 0 ? '/' : path.slice(0, slash);
-    await writeFileAtomicSteps(this, path, `${dir}/.${path.slice(slash + 1)}.tmp-proc-${++this.#tmp}`, dir, data);
+    await writeFileAtomicSteps(this, path, atomicTempPath(path, `proc-${++this.#tmp}`), dir, data);
   }
 }

@@ -1,0 +1,38 @@
+// What a killed writer leaves behind: writeFileAtomic temp copies of the store's own files. A writable
+// open removes them under the writer lock before it reads anything (INV-TEMP-CLEANUP): a keyset temp holds keys.
+
+import { join } from 'node:path';
+import { ioError } from '../errors.js';
+import { atomicTempTarget } from '../fs/atomic-write.js';
+import type { Fs } from '../fs/fs.js';
+import { KEYSET_FILE } from '../keyset/keystore.js';
+import { CHECKPOINT_FILE } from '../index/checkpoint.js';
+import { COMPACTION_LOG_FILE } from '../compaction/log.js';
+import { MARKER_FILE } from '../compaction/marker.js';
+
+/** The files the store replaces with writeFileAtomic; only the lock holder ever writes them. */
+const ATOMIC_FILES: ReadonlySet<string> = new Set([KEYSET_FILE, CHECKPOINT_FILE, COMPACTION_LOG_FILE, MARKER_FILE]);
+
+/** Temp names in `names` that stand in for one of `targets`. */
+export function leftoverTemps(names: readonly string[], targets: ReadonlySet<string> = ATOMIC_FILES): string[] {
+  return names.filter((n) => {
+    const target = atomicTempTarget(n);
+    return target !== undefined && targets.has(target);
+  });
+}
+
+/**
+ * Removes the temp files of `targets` in `dir`, durably. Call only while no writer of those files can be
+ * running (the writer lock is held and this process has not started writing): a removed temp cannot be
+ * an in-flight write. Returns the names removed.
+ */
+export async function removeLeftoverTemps(fs: Fs, dir: string, targets: ReadonlySet<string> = ATOMIC_FILES): Promise<string[]> {
+  try {
+    const victims = leftoverTemps(await fs.readdir(dir), targets);
+    for (const name of victims) await fs.remove(join(dir, name), { force: true });
+    if (victims.length > 0) await fs.syncDir(dir);
+    return victims;
+  } catch (err) {
+    throw ioError(err, `cannot remove leftover temp files in ${dir}`, { file: dir });
+  }
+}
