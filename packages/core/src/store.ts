@@ -46,8 +46,42 @@ import { usableCheckpoint } from './store/checkpoint-load.js';
 import { readPrefix } from './segment/read.js';
 import { checkRegistry, describeReport } from './store/open-checks.js';
 import { entryFromRecovered } from './index/from-frame.js';
+import { HeadStream, judge } from './attest/check.js';
+import { checkLabel, signAttestation, type HeadAttestation } from './attest/statement.js';
+import { writeSnapshot, type SnapshotOptions } from './snapshot/copy.js';
+import { encodeCompactionLog, type RemovedEvent } from './compaction/log.js';
+import type { SnapshotSource } from './snapshot/copy.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
+
+/** Options of `store.verifyChain`. */
+export interface VerifyChainOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (done: number, total: number) => void;
+  /** An attestation the store must extend (every attested event present and unchanged): see `report.attestation`. */
+  readonly expect?: HeadAttestation;
+}
+
+/** Options of `store.attest`. */
+export interface AttestOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (done: number, total: number) => void;
+  /** A name for the store carried (signed) in the attestation; at most 256 UTF-8 bytes. Default "". */
+  readonly label?: string;
+}
+
+/** What `store.snapshot` copied. */
+export interface SnapshotResult {
+  readonly dir: string;
+  /** Global sequence of the last event in the copy (0n: empty). */
+  readonly globalSequence: bigint;
+  /** Committed events in the copy. */
+  readonly events: bigint;
+  readonly segments: number;
+  readonly bytes: bigint;
+  /** An attestation of exactly what the copy holds; undefined for a store without a signing key. */
+  readonly attestation: HeadAttestation | undefined;
+}
 import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
@@ -533,20 +567,37 @@ export class Store {
     return walk({ index: this.#index, anchor: eventId, limit, load: (e) => this.#load(e) });
   }
 
-  /** Re-reads every committed frame and checks every content hash and link; a report, not a boolean. */
-  async verifyChain(options: { readonly signal?: AbortSignal; readonly onProgress?: (done: number, total: number) => void } = {}): Promise<ChainVerificationReport> {
+  /**
+   * Re-reads every committed frame and checks every content hash and link; a report, not a boolean.
+   * With `expect`, also whether the store extends that attestation (`report.attestation`).
+   */
+  async verifyChain(options: VerifyChainOptions = {}): Promise<ChainVerificationReport> {
     this.#assertOpen();
+    if (options.expect !== undefined && (typeof options.expect !== 'object' || options.expect === null)) {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', 'expect must be an attestation (attestationFromJSON parses one)', { details: { field: 'expect' } });
+    }
     await this.#committer?.idle();
-    return this.#maintenance.shared(() => this.#verifyChain(options));
+    return this.#maintenance.shared(async () => {
+      const expect = options.expect;
+      if (expect === undefined) return this.#verifyChain(options);
+      const limit = typeof expect.globalSequence === 'bigint' ? expect.globalSequence : 0n;
+      const stream = new HeadStream(limit, this.#trustedRemoved());
+      const report = await this.#verifyChain(options, stream);
+      const attestation = judge(expect, this.#verifyKeys(), stream);
+      return { ...report, attestation, intact: report.intact && attestation.status === 'extends' };
+    });
   }
 
-  #verifyChain(options: { readonly signal?: AbortSignal; readonly onProgress?: (done: number, total: number) => void }): Promise<ChainVerificationReport> {
-    const segments = this.#segments.ids().map((id) => ({ id, path: this.#segments.path(id), committedEnd: this.#segments.size(id) }));
+  #verifyChain(
+    options: { readonly signal?: AbortSignal | undefined; readonly onProgress?: ((done: number, total: number) => void) | undefined },
+    stream?: HeadStream,
+    snapshot: { segments: readonly SnapshotSource[]; committed: readonly IndexEntry[] } = this.#committedSnapshot(),
+  ): Promise<ChainVerificationReport> {
     const removedLeaf = (g: number) => this.#removed.bySequence(g)?.leaf;
     return verify({
       fs: this.#opts.fs,
-      segments,
-      committed: this.#index.all().slice(),
+      segments: snapshot.segments,
+      committed: snapshot.committed,
       removedHashes: this.#removed.hashes(),
       signal: options.signal,
       onProgress: options.onProgress,
@@ -554,6 +605,102 @@ export class Store {
         this.#verifyKeys().length === 0
           ? undefined
           : new SealChecker({ keys: this.#verifyKeys(), requireSealed: this.#opts.signingPolicy === 'required', removedLeaf }),
+      observe: stream === undefined ? undefined : (frame) => stream.frame(frame),
+    }).then((report) => {
+      stream?.finish();
+      return report;
+    });
+  }
+
+  /** The segments and committed events as of now, taken in one synchronous step (a consistent prefix). */
+  #committedSnapshot(): { segments: SnapshotSource[]; committed: IndexEntry[] } {
+    const segments = this.#segments.ids().map((id) => ({ id, path: this.#segments.path(id), committedEnd: this.#segments.size(id) }));
+    return { segments, committed: this.#index.all().slice() };
+  }
+
+  /** Records of events compaction removed, from entries this store's keys trust (a head may include them). */
+  #trustedRemoved(): RemovedEvent[] {
+    const keys = this.#verifyKeys();
+    return this.#compactionEntries.filter((e) => entryTrusted(e, keys)).flatMap((e) => e.removed);
+  }
+
+  /**
+   * A signed statement of the log as it is now: its last global sequence, event count and head hash
+   * (FORMAT.md § Head attestations). The log is verified first — a store that is not intact is refused
+   * (ERR_CHAIN_VERIFICATION_FAILED). Needs the signing key (ERR_SIGNING_KEY_REQUIRED); works read-only.
+   */
+  async attest(options: AttestOptions = {}): Promise<HeadAttestation> {
+    this.#assertOpen();
+    const signer = this.#signer;
+    if (signer === undefined) throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', 'attest needs a store opened with a signingKey (or a signer)');
+    const label = options.label ?? '';
+    checkLabel(label);
+    await this.#committer?.idle();
+    return this.#maintenance.shared(() => this.#attestSnapshot(signer, this.#committedSnapshot(), options, label));
+  }
+
+  async #attestSnapshot(
+    signer: ReceiptSigner,
+    snapshot: { segments: readonly SnapshotSource[]; committed: readonly IndexEntry[] },
+    options: { readonly signal?: AbortSignal | undefined; readonly onProgress?: ((done: number, total: number) => void) | undefined },
+    label: string,
+  ): Promise<HeadAttestation> {
+    const last = snapshot.committed[snapshot.committed.length - 1]?.globalSequence ?? 0;
+    const stream = new HeadStream(BigInt(last), this.#trustedRemoved());
+    const report = await this.#verifyChain(options, stream, snapshot);
+    if (!report.intact) {
+      throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `refusing to attest a store that does not verify: ${describeReport(report)}`, { details: { report } });
+    }
+    const c = stream.commitment;
+    return signAttestation(signer, { globalSequence: c.globalSequence, eventCount: c.eventCount, head: c.head, attestedAt: BigInt(this.#opts.now()), label });
+  }
+
+  /**
+   * Copies a consistent committed prefix of the store into `destDir` (which must not exist) while
+   * writers go on; the copy opens as a store and verifies. Crash-safe: built in `<destDir>.snapshot-partial`
+   * and renamed at the end. Returns what it copied and, with a signing key, an attestation of exactly that.
+   * The keyset (kept in the directory) is copied as it is at the end, so a shredded scope stays shredded.
+   */
+  async snapshot(destDir: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
+    this.#assertOpen();
+    if (typeof destDir !== 'string' || destDir === '') throw new BatpakError('ERR_INVALID_ARGUMENT', 'destDir must be a non-empty path', { details: { field: 'destDir' } });
+    const label = options.label ?? '';
+    checkLabel(label);
+    await this.#committer?.idle();
+    // Shared with verifyChain, exclusive with compaction: no segment is swapped or removed mid-copy.
+    return this.#maintenance.shared(async () => {
+      const snap = this.#committedSnapshot();
+      const keyset = this.#keyset;
+      const ownKeyset = keyset !== undefined && this.#opts.encryption?.keyStore === undefined;
+      let attestation: HeadAttestation | undefined;
+      let bytes = 0;
+      for (const s of snap.segments) bytes += s.committedEnd;
+      await writeSnapshot({
+        fs: this.#opts.fs,
+        dest: destDir,
+        segments: snap.segments,
+        compactionLog: this.#compactionEntries.length === 0 ? undefined : encodeCompactionLog(this.#compactionEntries),
+        keyset: ownKeyset ? () => keyset.image() : undefined,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        check: async (copied) => {
+          const copy = { segments: copied, committed: snap.committed };
+          if (this.#signer !== undefined) {
+            attestation = await this.#attestSnapshot(this.#signer, copy, { signal: options.signal }, label);
+            return;
+          }
+          const report = await this.#verifyChain({ signal: options.signal }, undefined, copy);
+          if (!report.intact) throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `the snapshot copy does not verify: ${describeReport(report)}`, { details: { report } });
+        },
+      });
+      return {
+        dir: destDir,
+        globalSequence: BigInt(snap.committed[snap.committed.length - 1]?.globalSequence ?? 0),
+        events: BigInt(snap.committed.length),
+        segments: snap.segments.length,
+        bytes: BigInt(bytes),
+        attestation,
+      };
     });
   }
 

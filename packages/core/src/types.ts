@@ -3,6 +3,7 @@
 
 import type { Coordinate } from './coordinate.js';
 import type { EventKind } from './kind.js';
+import type { AttestationCheck } from './attest/check.js';
 
 export interface GroupProof {
   /** Position of this receipt's leaf in its commit group. */
@@ -118,6 +119,8 @@ export interface ChainVerificationReport {
   readonly missingEvents: string[];
   /** Signed stores: events whose commit-group signature is missing or does not verify. */
   readonly signatureFailures: string[];
+  /** With `verifyChain({ expect })`: whether the store extends the attested state (else `intact` is false). */
+  readonly attestation?: AttestationCheck;
   /** True when nothing but gaps was found. */
   readonly intact: boolean;
 }
