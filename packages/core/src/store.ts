@@ -666,7 +666,7 @@ export class Store {
     if (typeof destDir !== 'string' || destDir === '') throw new BatpakError('ERR_INVALID_ARGUMENT', 'destDir must be a non-empty path', { details: { field: 'destDir' } });
     const label = options.label ?? '';
     checkLabel(label);
-    await this.#committer?.idle();
+    // No wait for in-flight appends: the copy is the committed prefix as of now, writers go on.
     // Shared with verifyChain, exclusive with compaction: no segment is swapped or removed mid-copy.
     return this.#maintenance.shared(async () => {
       const snap = this.#committedSnapshot();
