@@ -68,6 +68,11 @@ export interface AttestOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** A name for the store carried (signed) in the attestation; at most 256 UTF-8 bytes. Default "". */
   readonly label?: string;
+  /**
+   * Attest only the events up to this global sequence (an exporter attests exactly what it exported);
+   * at most the last committed sequence. Default: everything committed. The whole log is still verified.
+   */
+  readonly through?: bigint;
 }
 
 /** What `store.snapshot` copied. */
@@ -635,8 +640,19 @@ export class Store {
     if (signer === undefined) throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', 'attest needs a store opened with a signingKey (or a signer)');
     const label = options.label ?? '';
     checkLabel(label);
+    const through = options.through;
+    if (through !== undefined && (typeof through !== 'bigint' || through < 0n)) {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', 'through must be a non-negative bigint', { details: { field: 'through' } });
+    }
     await this.#committer?.idle();
-    return this.#maintenance.shared(() => this.#attestSnapshot(signer, this.#committedSnapshot(), options, label));
+    return this.#maintenance.shared(() => {
+      const snapshot = this.#committedSnapshot();
+      const last = BigInt(snapshot.committed[snapshot.committed.length - 1]?.globalSequence ?? 0);
+      if (through !== undefined && through > last) {
+        throw new BatpakError('ERR_INVALID_ARGUMENT', `through ${through} is past the last committed global sequence ${last}`, { details: { field: 'through' } });
+      }
+      return this.#attestSnapshot(signer, snapshot, options, label, through);
+    });
   }
 
   async #attestSnapshot(
@@ -644,9 +660,10 @@ export class Store {
     snapshot: { segments: readonly SnapshotSource[]; committed: readonly IndexEntry[] },
     options: { readonly signal?: AbortSignal | undefined; readonly onProgress?: ((done: number, total: number) => void) | undefined },
     label: string,
+    through?: bigint,
   ): Promise<HeadAttestation> {
     const last = snapshot.committed[snapshot.committed.length - 1]?.globalSequence ?? 0;
-    const stream = new HeadStream(BigInt(last), this.#trustedRemoved());
+    const stream = new HeadStream(through ?? BigInt(last), this.#trustedRemoved());
     const report = await this.#verifyChain(options, stream, snapshot);
     if (!report.intact) {
       throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `refusing to attest a store that does not verify: ${describeReport(report)}`, { details: { report } });

@@ -120,6 +120,19 @@ describe('store.attest (INV-ATTEST-SIGNED)', () => {
     await store.close();
   });
 
+  it('through: attests exactly a prefix, which the grown store extends; past the end is refused', async () => {
+    const store = await Store.open({ dir: '/s', fs: new SimFs(11), signingKey: seedA });
+    await fill(store, 0, 9);
+    const att = await store.attest({ through: 4n });
+    expect(att.globalSequence).toBe(4n);
+    expect(att.eventCount).toBe(4n);
+    expect((await store.verifyChain({ expect: att })).attestation?.status).toBe('extends');
+    expect(await code(store.attest({ through: 10n }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(store.attest({ through: -1n }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(store.attest({ label: 'é'.repeat(200) }))).toBe('ERR_INVALID_ARGUMENT');
+    await store.close();
+  });
+
   it('refuses to vouch for a store that does not verify', async () => {
     const fs = new SimFs(5);
     const s1 = await Store.open({ dir: '/s', fs, signingKey: seedA, checkpoint: 'off' });
