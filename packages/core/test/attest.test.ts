@@ -298,6 +298,21 @@ describe('verifyChain({ expect }) and a forged checkpoint (INV-ATTEST-EXTENDS)',
 });
 
 describe('attestations and compaction (INV-ATTEST-EXTENDS)', () => {
+  it('retention that removes events committed unsigned (before the key) keeps an earlier attestation verifiable', async () => {
+    const fs = new SimFs(12);
+    const keyless = await Store.open({ dir: '/s', fs, segmentMaxBytes: 1024 });
+    await fill(keyless, 0, 30);
+    await keyless.close();
+    const store = await Store.open({ dir: '/s', fs, signingKey: seedA, segmentMaxBytes: 1024 });
+    await fill(store, 30, 10);
+    const att = await store.attest();
+    const result = await store.compact({ strategy: 'retention', keep: (e) => (e.payload as { n: number }).n % 2 === 0 });
+    expect(result.eventsDropped).toBeGreaterThan(0);
+    const report = await store.verifyChain({ expect: att });
+    expect(report.attestation).toEqual({ status: 'extends', globalSequence: 40n, eventCount: 40n });
+    await store.close();
+  });
+
   for (const strategy of ['merge', 'retention', 'tombstone'] as const) {
     it(`an attestation made before a ${strategy} compaction still verifies after it`, async () => {
       const fs = new SimFs(9);
