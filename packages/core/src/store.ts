@@ -48,45 +48,11 @@ import { checkRegistry, describeReport } from './store/open-checks.js';
 import { entryFromRecovered } from './index/from-frame.js';
 import { HeadStream, judge } from './attest/check.js';
 import { checkLabel, signAttestation, type HeadAttestation } from './attest/statement.js';
-import { writeSnapshot, type SnapshotOptions } from './snapshot/copy.js';
+import type { AttestOptions, VerifyChainOptions } from './attest/options.js';
+import { writeSnapshot, type SnapshotOptions, type SnapshotResult, type SnapshotSource } from './snapshot/copy.js';
 import { encodeCompactionLog, type RemovedEvent } from './compaction/log.js';
-import type { SnapshotSource } from './snapshot/copy.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
-
-/** Options of `store.verifyChain`. */
-export interface VerifyChainOptions {
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (done: number, total: number) => void;
-  /** An attestation the store must extend (every attested event present and unchanged): see `report.attestation`. */
-  readonly expect?: HeadAttestation;
-}
-
-/** Options of `store.attest`. */
-export interface AttestOptions {
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (done: number, total: number) => void;
-  /** A name for the store carried (signed) in the attestation; at most 256 UTF-8 bytes. Default "". */
-  readonly label?: string;
-  /**
-   * Attest only the events up to this global sequence (an exporter attests exactly what it exported);
-   * at most the last committed sequence. Default: everything committed. The whole log is still verified.
-   */
-  readonly through?: bigint;
-}
-
-/** What `store.snapshot` copied. */
-export interface SnapshotResult {
-  readonly dir: string;
-  /** Global sequence of the last event in the copy (0n: empty). */
-  readonly globalSequence: bigint;
-  /** Committed events in the copy. */
-  readonly events: bigint;
-  readonly segments: number;
-  readonly bytes: bigint;
-  /** An attestation of exactly what the copy holds; undefined for a store without a signing key. */
-  readonly attestation: HeadAttestation | undefined;
-}
 import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 

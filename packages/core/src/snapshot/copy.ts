@@ -8,6 +8,7 @@ import type { Fs, FsFile } from '../fs/fs.js';
 import { COMPACTION_LOG_FILE } from '../compaction/log.js';
 import { KEYSET_FILE } from '../keyset/keystore.js';
 import { segmentFileName } from '../segment/format.js';
+import type { HeadAttestation } from '../attest/statement.js';
 
 /** Suffix of the directory a snapshot is built in before it is published under its name. */
 export const SNAPSHOT_PARTIAL_SUFFIX = '.snapshot-partial';
@@ -19,6 +20,19 @@ export interface SnapshotOptions {
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Label of the returned attestation (see `store.attest`). */
   readonly label?: string;
+}
+
+/** What `store.snapshot` copied. */
+export interface SnapshotResult {
+  readonly dir: string;
+  /** Global sequence of the last event in the copy (0n: empty). */
+  readonly globalSequence: bigint;
+  /** Committed events in the copy. */
+  readonly events: bigint;
+  readonly segments: number;
+  readonly bytes: bigint;
+  /** An attestation of exactly what the copy holds; undefined for a store without a signing key. */
+  readonly attestation: HeadAttestation | undefined;
 }
 
 export interface SnapshotSource {
