@@ -583,6 +583,65 @@ export class Store {
     });
   }
 
+  /**
+   * Checks a receipt against the committed event (every field, first disagreement named) and its
+   * signature against this store's keys. Never throws for a bad receipt: the verdict says why.
+   */
+  async verifyReceipt(receipt: AppendReceipt): Promise<ReceiptVerdict> {
+    this.#assertOpen();
+    const bad = malformedField(receipt);
+    if (bad !== undefined) return { status: 'invalid', reason: `${bad}: malformed` };
+    const entry = this.#index.get(receipt.eventId);
+    if (entry === undefined) return { status: 'invalid', reason: 'eventId: no committed event has this id' };
+    const mismatch = compareWithCommitted(receipt, baseReceipt(entry));
+    if (mismatch !== undefined) return mismatch;
+    return verifySignature(receipt, this.#verifyKeys(), (entry.flags & EventFlags.SEALED) === 0);
+  }
+
+  /** Public keys whose signatures this store accepts: its own, then trustedPublicKeys. */
+  #verifyKeys(): Uint8Array[] {
+    const own = this.#signer?.publicKey;
+    return own === undefined ? [...this.#opts.trustedPublicKeys] : [own, ...this.#opts.trustedPublicKeys];
+  }
+
+  #entry(eventId: string): IndexEntry {
+    if (!isEventIdString(eventId)) {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', 'eventId must be 32 lowercase hex characters', { details: { field: 'eventId' } });
+    }
+    const entry = this.#index.get(eventId);
+    if (entry === undefined) throw new BatpakError('ERR_NOT_FOUND', `no event ${eventId}`, { details: { eventId } });
+    return entry;
+  }
+
+  /** The one read path for payloads: decrypts when sealed, marks shredded events instead of failing. */
+  /** Reads an entry's frame; if compaction moved it meanwhile, reads it again at its new place. */
+  async #readFrame(entry: IndexEntry): Promise<{ entry: IndexEntry; frame: EventFrame }> {
+    const at = `${entry.segmentId}:${entry.offset}`;
+    try {
+      return { entry, frame: await this.#segments.readEventFrame(entry, entry.idBytes) };
+    } catch (err) {
+      const now = this.#index.get(entry.eventId);
+      if (now === undefined || `${now.segmentId}:${now.offset}` === at) throw err;
+      return { entry: now, frame: await this.#segments.readEventFrame(now, now.idBytes) };
+    }
+  }
+
+  async #load(current: IndexEntry): Promise<StoredEvent> {
+    const { entry, frame } = await this.#readFrame(current);
+    return this.#decodeLoaded(entry, frame);
+  }
+
+  #decodeLoaded(entry: IndexEntry, frame: EventFrame): StoredEvent {
+    const header = headerOf(entry);
+    if (header.tombstone) return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: false };
+    const plain = openPayload(this.#keyset, entry, frame.payload);
+    if (plain === 'shredded') return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: true };
+    return { header, coordinate: coordinateOf(entry), payload: decodeStoredPayload(entry, plain, this.#opts.registry), shredded: false };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Head attestations and snapshots (FORMAT.md § Head attestations, § Snapshot)
+
   /** The segments and committed events as of now, taken in one synchronous step (a consistent prefix). */
   #committedSnapshot(): { segments: SnapshotSource[]; committed: IndexEntry[] } {
     const segments = this.#segments.ids().map((id) => ({ id, path: this.#segments.path(id), committedEnd: this.#segments.size(id) }));
@@ -685,62 +744,6 @@ export class Store {
         attestation,
       };
     });
-  }
-
-  /**
-   * Checks a receipt against the committed event (every field, first disagreement named) and its
-   * signature against this store's keys. Never throws for a bad receipt: the verdict says why.
-   */
-  async verifyReceipt(receipt: AppendReceipt): Promise<ReceiptVerdict> {
-    this.#assertOpen();
-    const bad = malformedField(receipt);
-    if (bad !== undefined) return { status: 'invalid', reason: `${bad}: malformed` };
-    const entry = this.#index.get(receipt.eventId);
-    if (entry === undefined) return { status: 'invalid', reason: 'eventId: no committed event has this id' };
-    const mismatch = compareWithCommitted(receipt, baseReceipt(entry));
-    if (mismatch !== undefined) return mismatch;
-    return verifySignature(receipt, this.#verifyKeys(), (entry.flags & EventFlags.SEALED) === 0);
-  }
-
-  /** Public keys whose signatures this store accepts: its own, then trustedPublicKeys. */
-  #verifyKeys(): Uint8Array[] {
-    const own = this.#signer?.publicKey;
-    return own === undefined ? [...this.#opts.trustedPublicKeys] : [own, ...this.#opts.trustedPublicKeys];
-  }
-
-  #entry(eventId: string): IndexEntry {
-    if (!isEventIdString(eventId)) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', 'eventId must be 32 lowercase hex characters', { details: { field: 'eventId' } });
-    }
-    const entry = this.#index.get(eventId);
-    if (entry === undefined) throw new BatpakError('ERR_NOT_FOUND', `no event ${eventId}`, { details: { eventId } });
-    return entry;
-  }
-
-  /** The one read path for payloads: decrypts when sealed, marks shredded events instead of failing. */
-  /** Reads an entry's frame; if compaction moved it meanwhile, reads it again at its new place. */
-  async #readFrame(entry: IndexEntry): Promise<{ entry: IndexEntry; frame: EventFrame }> {
-    const at = `${entry.segmentId}:${entry.offset}`;
-    try {
-      return { entry, frame: await this.#segments.readEventFrame(entry, entry.idBytes) };
-    } catch (err) {
-      const now = this.#index.get(entry.eventId);
-      if (now === undefined || `${now.segmentId}:${now.offset}` === at) throw err;
-      return { entry: now, frame: await this.#segments.readEventFrame(now, now.idBytes) };
-    }
-  }
-
-  async #load(current: IndexEntry): Promise<StoredEvent> {
-    const { entry, frame } = await this.#readFrame(current);
-    return this.#decodeLoaded(entry, frame);
-  }
-
-  #decodeLoaded(entry: IndexEntry, frame: EventFrame): StoredEvent {
-    const header = headerOf(entry);
-    if (header.tombstone) return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: false };
-    const plain = openPayload(this.#keyset, entry, frame.payload);
-    if (plain === 'shredded') return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: true };
-    return { header, coordinate: coordinateOf(entry), payload: decodeStoredPayload(entry, plain, this.#opts.registry), shredded: false };
   }
 
   // -------------------------------------------------------------------------------------------
