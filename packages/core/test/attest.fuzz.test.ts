@@ -3,7 +3,7 @@
 // ERR_INVALID_ATTESTATION — never another error, never a hang; verifyAttestation never throws on a parsed one.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attestationFromJSON, attestationToJSON, BatpakError, Coordinate, defineEvent, Store, verifyAttestation, type AttestationJson } from '../src/index.js';
+import { attestationFromJSON, attestationToJSON, BatpakError, Coordinate, defineEvent, Store, verifyAttestation, type AttestationJson, type HeadAttestation } from '../src/index.js';
 import { publicKeyFromSeed } from '../src/crypto/ed25519.js';
 import { SimFs } from '../src/testing.js';
 
@@ -13,16 +13,21 @@ const seed = new Uint8Array(32).fill(41);
 const pk = publicKeyFromSeed(seed);
 const Note = defineEvent<{ n: number }>({ category: 4, typeId: 1, name: 'Note' });
 let reference: AttestationJson;
+let store: Store;
 let cases = 0;
+/** Attestations that parsed from mutated input: each is later checked against the reference store. */
+const parsed: HeadAttestation[] = [];
 
 beforeAll(async () => {
-  const store = await Store.open({ dir: '/s', fs: new SimFs(1), signingKey: seed });
+  store = await Store.open({ dir: '/s', fs: new SimFs(1), signingKey: seed });
   for (let i = 0; i < 3; i++) await store.append(new Coordinate('e', 's'), Note, { n: i });
   reference = attestationToJSON(await store.attest({ label: 'fuzz' }));
-  await store.close();
 });
 
-afterAll(() => console.log(`fuzz (attestation JSON): ${cases} cases`));
+afterAll(async () => {
+  await store.close();
+  console.log(`fuzz (attestation JSON): ${cases} cases`);
+});
 
 /** Parses; the only acceptable failure is ERR_INVALID_ATTESTATION. A success must round-trip. */
 function parseOrTyped(input: unknown, what: string): void {
@@ -39,6 +44,7 @@ function parseOrTyped(input: unknown, what: string): void {
   expect(attestationFromJSON(JSON.stringify(attestationToJSON(att)))).toEqual(att);
   const v = verifyAttestation(att, [pk]);
   expect(['valid', 'invalid']).toContain(v.status);
+  if (parsed.length < 200) parsed.push(att);
 }
 
 const FIELDS = ['v', 'type', 'globalSequence', 'eventCount', 'head', 'attestedAt', 'keyId', 'signature', 'label'] as const;
@@ -85,6 +91,26 @@ describe('attestation JSON fuzz (INV-ATTEST-JSON)', () => {
       }),
       { numRuns: CASES, seed: SEED + 1 },
     );
+  });
+
+  it('verifyChain({ expect }) judges every parsed mutant, and any object, with a report: only the genuine one extends', async () => {
+    const genuine = attestationFromJSON(reference);
+    for (const att of [genuine, ...parsed]) {
+      const r = await store.verifyChain({ expect: att });
+      const same = JSON.stringify(attestationToJSON(att)) === JSON.stringify(attestationToJSON(genuine));
+      if (same) expect(r.attestation?.status).toBe('extends');
+      else expect(r.attestation?.status).not.toBe('extends');
+      expect(r.intact).toBe(r.attestation?.status === 'extends');
+    }
+    const objects: unknown[] = [{}, { ...genuine, globalSequence: 3 }, { ...genuine, head: 'x' }, { ...genuine, version: 2 }, Object.create(null)];
+    for (const o of objects) {
+      const r = await store.verifyChain({ expect: o as HeadAttestation });
+      expect(r.attestation?.status).toBe('unverified');
+      expect(r.intact).toBe(false);
+    }
+    for (const o of [null, 1, 'att'] as unknown[]) {
+      await expect(store.verifyChain({ expect: o as HeadAttestation })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    }
   });
 
   it('arbitrary JSON values and strings', () => {
