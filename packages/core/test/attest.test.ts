@@ -133,6 +133,21 @@ describe('store.attest (INV-ATTEST-SIGNED)', () => {
     await store.close();
   });
 
+  it('attest and verifyChain({ expect }) write nothing: a crash at any point of them leaves the directory as it was', async () => {
+    const fs = new SimFs(13);
+    const w = await Store.open({ dir: '/s', fs, signingKey: seedA });
+    await fill(w, 0, 12);
+    await w.close();
+    const before = fs.snapshot();
+    const ro = await Store.openReadOnly('/s', { fs, signingKey: seedA });
+    const att = await ro.attest();
+    expect((await ro.verifyChain({ expect: att })).intact).toBe(true);
+    await ro.close();
+    const after = fs.snapshot();
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    for (const [path, info] of before) expect(after.get(path)!.current).toEqual(info.current);
+  });
+
   it('refuses to vouch for a store that does not verify', async () => {
     const fs = new SimFs(5);
     const s1 = await Store.open({ dir: '/s', fs, signingKey: seedA, checkpoint: 'off' });
