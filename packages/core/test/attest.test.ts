@@ -148,6 +148,16 @@ describe('store.attest (INV-ATTEST-SIGNED)', () => {
     for (const [path, info] of before) expect(after.get(path)!.current).toEqual(info.current);
   });
 
+  it('HeadCommitment refuses out-of-order or malformed input with typed errors', async () => {
+    const h = new HeadCommitment();
+    h.add(2n, new Uint8Array(16), new Uint8Array(32));
+    expect(await code(() => h.add(2n, new Uint8Array(16), new Uint8Array(32)))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(() => h.add(3 as unknown as bigint, new Uint8Array(16), new Uint8Array(32)))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(() => h.add(3n, new Uint8Array(15), new Uint8Array(32)))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await code(() => h.addReceipt({} as never))).toBe('ERR_INVALID_RECEIPT');
+    expect(h.eventCount).toBe(1n);
+  });
+
   it('refuses to vouch for a store that does not verify', async () => {
     const fs = new SimFs(5);
     const s1 = await Store.open({ dir: '/s', fs, signingKey: seedA, checkpoint: 'off' });

@@ -2,6 +2,7 @@
 // attested state — every attested event present and unchanged, in order (INV-ATTEST-EXTENDS).
 
 import type { RemovedEvent } from '../compaction/log.js';
+import { leafOfFrame } from '../receipt/seal-check.js';
 import type { EventFrame } from '../segment/frame.js';
 import { bytesEqual } from '../encoding/hex.js';
 import { HeadCommitment } from './commit.js';
@@ -63,7 +64,7 @@ export class HeadStream {
     this.#foldRemovedBelow(frame.globalSequence);
     const g = BigInt(frame.globalSequence);
     if (g > this.#highest) this.#highest = g;
-    if (this.#within(g) && g > this.commitment.globalSequence) this.commitment.addFrame(frame);
+    if (this.#within(g) && g > this.commitment.globalSequence) this.commitment.add(g, frame.id, leafOfFrame(frame));
   }
 
   /** After the last frame. */

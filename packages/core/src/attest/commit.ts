@@ -5,10 +5,10 @@ import { blake3 } from '../crypto/blake3.js';
 import { BatpakError } from '../errors.js';
 import { fromHex } from '../encoding/hex.js';
 import { coverLeaf, receiptCover } from '../receipt/cover.js';
-import { leafOfFrame } from '../receipt/seal-check.js';
-import type { EventFrame } from '../segment/frame.js';
+import { malformedField } from '../receipt/verify.js';
 import type { AppendReceipt } from '../types.js';
 
+const U64_MAX = (1n << 64n) - 1n;
 /** Domain separation of one step of the running hash. */
 const STEP_DOMAIN = new TextEncoder().encode('batpak.head.v1\0');
 
@@ -39,10 +39,13 @@ export class HeadCommitment {
 
   /** Folds in one event; sequences must strictly increase. */
   add(globalSequence: bigint, eventId: Uint8Array, leaf: Uint8Array): void {
+    if (typeof globalSequence !== 'bigint' || globalSequence > U64_MAX) throw new BatpakError('ERR_INVALID_ARGUMENT', 'head commitment: a global sequence is a u64 bigint');
     if (globalSequence <= this.#last) {
       throw new BatpakError('ERR_INVALID_ARGUMENT', `head commitment: global sequence ${globalSequence} does not follow ${this.#last}`);
     }
-    if (eventId.length !== 16 || leaf.length !== 32) throw new BatpakError('ERR_INVALID_ARGUMENT', 'head commitment: an event id is 16 bytes and a leaf 32');
+    if (!(eventId instanceof Uint8Array) || eventId.length !== 16 || !(leaf instanceof Uint8Array) || leaf.length !== 32) {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', 'head commitment: an event id is 16 bytes and a leaf 32');
+    }
     const g = new Uint8Array(8);
     new DataView(g.buffer).setBigUint64(0, globalSequence);
     this.#head = blake3(STEP_DOMAIN, this.#head, g, eventId, leaf);
@@ -50,13 +53,10 @@ export class HeadCommitment {
     this.#last = globalSequence;
   }
 
-  /** Folds in a stored event frame (the leaf recomputed from the frame's own fields). */
-  addFrame(frame: EventFrame): void {
-    this.add(BigInt(frame.globalSequence), frame.id, leafOfFrame(frame));
-  }
-
   /** Folds in an event from its receipt alone (what a remote verifier of an export holds). */
   addReceipt(receipt: AppendReceipt): void {
+    const bad = malformedField(receipt);
+    if (bad !== undefined) throw new BatpakError('ERR_INVALID_RECEIPT', `receipt field ${bad} is malformed`, { details: { field: bad } });
     this.add(receipt.globalSequence, fromHex(receipt.eventId, 'eventId'), coverLeaf(receiptCover(receipt)));
   }
 }
