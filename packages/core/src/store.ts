@@ -725,14 +725,18 @@ export class Store {
         keyset: ownKeyset ? () => keyset.image() : undefined,
         signal: options.signal,
         onProgress: options.onProgress,
-        check: async (copied) => {
+        check: async (copied, dir) => {
+          // 1. The copied bytes hold exactly the committed events of the snapshot (and, signed, attest them).
           const copy = { segments: copied, committed: snap.committed };
           if (this.#signer !== undefined) {
             attestation = await this.#attestSnapshot(this.#signer, copy, { signal: options.signal }, label);
-            return;
+          } else {
+            const report = await this.#verifyChain({ signal: options.signal }, undefined, copy);
+            if (!report.intact) throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `the snapshot copy does not verify: ${describeReport(report)}`, { details: { report } });
           }
-          const report = await this.#verifyChain({ signal: options.signal }, undefined, copy);
-          if (!report.intact) throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `the snapshot copy does not verify: ${describeReport(report)}`, { details: { report } });
+          // 2. The copy opens on its own as that store: a source file another process replaced
+          //    mid-copy (a writer's compaction beside a read-only store) cannot publish a broken copy.
+          await this.#checkCopyOpens(dir, snap.committed, attestation, options.signal);
         },
       });
       return {
@@ -744,6 +748,30 @@ export class Store {
         attestation,
       };
     });
+  }
+
+  /** Opens a snapshot copy read-only and checks it is the expected store; ERR_CHAIN_VERIFICATION_FAILED if not. */
+  async #checkCopyOpens(dir: string, committed: readonly IndexEntry[], attestation: HeadAttestation | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const fail = (why: string, cause?: unknown): never => {
+      throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `the snapshot copy ${why}`, cause === undefined ? {} : { cause });
+    };
+    let copy: Store;
+    try {
+      const registry = this.#opts.registry;
+      copy = await Store.openReadOnly(dir, { fs: this.#opts.fs, trustedPublicKeys: this.#verifyKeys(), ...(registry === undefined ? {} : { registry }), checkpoint: 'off', onWarning: () => undefined });
+    } catch (err) {
+      return fail(`does not open as a store: ${(err as Error).message}`, err);
+    }
+    try {
+      const last = committed[committed.length - 1]?.globalSequence ?? 0;
+      if (copy.lastSequence !== BigInt(last) || copy.stats().events !== BigInt(committed.length)) {
+        fail(`opens with ${copy.stats().events} events up to ${copy.lastSequence}, not ${committed.length} up to ${last}`);
+      }
+      const report = await copy.verifyChain({ ...(signal === undefined ? {} : { signal }), ...(attestation === undefined ? {} : { expect: attestation }) });
+      if (!report.intact) fail(`opened as a store does not verify: ${describeReport(report)}${report.attestation?.reason === undefined ? '' : ` (${report.attestation.reason})`}`);
+    } finally {
+      await copy.close();
+    }
   }
 
   // -------------------------------------------------------------------------------------------

@@ -50,8 +50,8 @@ export interface SnapshotPlan {
   readonly compactionLog: Uint8Array | undefined;
   /** The keyset image, read after the copy so a scope shredded meanwhile stays shredded. */
   readonly keyset: (() => Uint8Array) | undefined;
-  /** Verifies the copied segments; throws when the copy is not intact. Runs before publishing. */
-  readonly check: (copied: readonly SnapshotSource[]) => Promise<void>;
+  /** Verifies the copy (its segments, and `dir` opened as a store); throws when it is not intact. Runs before publishing. */
+  readonly check: (copied: readonly SnapshotSource[], dir: string) => Promise<void>;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((doneBytes: number, totalBytes: number) => void) | undefined;
 }
@@ -148,7 +148,7 @@ export async function writeSnapshot(plan: SnapshotPlan): Promise<void> {
     }
     await fs.syncDir(partial);
     throwIfAborted(signal);
-    await plan.check(copied);
+    await plan.check(copied, partial);
     // The publishing step: one rename, then the parent's entry made durable.
     if (await exists(fs, dest)) throw new BatpakError('ERR_INVALID_ARGUMENT', `snapshot destination ${dest} already exists`, { details: { field: 'destDir', file: dest } });
     await fs.rename(partial, dest);
