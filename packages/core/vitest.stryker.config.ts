@@ -18,6 +18,8 @@ export default defineConfig({
       'test/compaction.test.ts',
       'test/shred.test.ts',
       'test/window.test.ts',
+      'test/input-edge.test.ts',
+      'test/idempotency-conflict.test.ts',
       'test/*.mutation.test.ts',
     ],
     testTimeout: 60_000,

@@ -95,7 +95,7 @@ describe('store.snapshot (INV-SNAPSHOT-ATOMIC)', () => {
     const store = await Store.open({ dir: '/db', fs, signingKey: seed, payloadEncryption: {} });
     const a = await store.append(new Coordinate('alice', 's'), Note, { n: 1 });
     const b = await store.append(new Coordinate('bob', 's'), Note, { n: 2 });
-    expect(await store.shredScope({ entity: 'alice' })).toBe(true);
+    expect((await store.shredScope({ entity: 'alice' })).status).toBe('destroyed');
     const snap = await store.snapshot('/snap');
     const copy = await Store.openReadOnly('/snap', { fs, trustedPublicKeys: [pk], payloadEncryption: {} });
     expect(await code(copy.get(a.eventId))).toBe('ERR_PAYLOAD_SHREDDED');
