@@ -329,9 +329,12 @@ describe('verifyChain({ expect }) and a forged checkpoint (INV-ATTEST-EXTENDS)',
 });
 
 describe('attestations and compaction (INV-ATTEST-EXTENDS)', () => {
-  it('retention that removes events committed unsigned (before the key) keeps an earlier attestation verifiable', async () => {
+  it('retention that removes events committed unsigned (a declared keyless writer) keeps an earlier attestation verifiable', async () => {
     const fs = new SimFs(12);
-    const keyless = await Store.open({ dir: '/s', fs, segmentMaxBytes: 1024 });
+    const first = await Store.open({ dir: '/s', fs, signingKey: seedA, segmentMaxBytes: 1024 });
+    await first.declareSigningPolicy({ unsignedAppends: 'allowed' });
+    await first.close();
+    const keyless = await Store.open({ dir: '/s', fs, segmentMaxBytes: 1024, allowUnsignedAfterSigned: true });
     await fill(keyless, 0, 30);
     await keyless.close();
     const store = await Store.open({ dir: '/s', fs, signingKey: seedA, segmentMaxBytes: 1024 });
@@ -340,7 +343,7 @@ describe('attestations and compaction (INV-ATTEST-EXTENDS)', () => {
     const result = await store.compact({ strategy: 'retention', keep: (e) => (e.payload as { n: number }).n % 2 === 0 });
     expect(result.eventsDropped).toBeGreaterThan(0);
     const report = await store.verifyChain({ expect: att });
-    expect(report.attestation).toEqual({ status: 'extends', globalSequence: 40n, eventCount: 40n });
+    expect(report.attestation).toEqual({ status: 'extends', globalSequence: 41n, eventCount: 41n });
     await store.close();
   });
 

@@ -94,6 +94,9 @@ async function expectFixtureEvents(store: RustStore): Promise<void> {
     corruptFrames: [],
     missingEvents: [],
     signatureFailures: [],
+    signaturesChecked: 0,
+    keyIds: [],
+    headersUnverified: 0,
     intact: true,
   });
   expect((await store.verifyChain({ links: 'rust' })).intact).toBe(true);

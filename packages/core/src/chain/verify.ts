@@ -1,5 +1,6 @@
 // verifyChain: re-reads every committed frame from disk, recomputes blake3 over the stored payload and
-// checks each event's prevHash against its entity's immediately preceding event (INV-CHAIN-RECOMPUTE).
+// checks each event's prevHash against its entity's immediately preceding event (INV-CHAIN-RECOMPUTE);
+// a tombstone flag compaction's record does not explain is damage (INV-TOMBSTONE-RECORDED).
 // It streams: disk frames and the committed snapshot are both in global-sequence order, walked in step.
 
 import { crc32 } from 'node:zlib';
@@ -30,10 +31,12 @@ export interface VerifyChainInput {
   readonly committed: readonly IndexEntry[];
   /** Hex content hashes of events compaction removed (from its own trusted record). */
   readonly removedHashes: ReadonlySet<string>;
-  /** Signed stores: checks the seals as the log streams by. */
+  /** Checks the seals (and unsigned events in a store that signs) as the log streams by. */
   readonly seals?: SealChecker | undefined;
   /** Sees each committed event's frame as it streams by (the head of an attestation is folded here). */
   readonly observe?: ((frame: EventFrame) => void) | undefined;
+  /** Whether compaction's trusted record tombstoned this event (hex id); default: nothing was. */
+  readonly tombstone?: ((eventId: string) => 'recorded' | 'unknown' | 'unexplained') | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }
@@ -58,6 +61,7 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
   let next = 0;
   let checked = 0;
   let sinceProgress = 0;
+  let headersUnverified = 0;
 
   for (const seg of input.segments) {
     throwIfAborted(signal);
@@ -111,7 +115,14 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
         checked++;
         const eventId = expected.eventId;
         if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'frame CRC mismatch', eventId });
-        if ((frame.flags & EventFlags.TOMBSTONE) === 0 && !bytesEqual(blake3(frame.payload), frame.contentHash)) contentHashMismatches.push(eventId);
+        if ((frame.flags & EventFlags.TOMBSTONE) === 0) {
+          if (!bytesEqual(blake3(frame.payload), frame.contentHash)) contentHashMismatches.push(eventId);
+        } else {
+          // The flag excuses the payload from its hash only when compaction's own record says so.
+          const t = input.tombstone?.(eventId) ?? 'unexplained';
+          if (t === 'unexplained') contentHashMismatches.push(eventId);
+          else if (t === 'unknown') headersUnverified++;
+        }
         // The link: prevHash is the content hash of the entity's immediately preceding event.
         const prev = lastHash.get(frame.entity) ?? ZERO_HASH;
         if (!bytesEqual(frame.prevHash, prev)) {
@@ -136,7 +147,8 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
   }
   while (next < total) missingEvents.push(committed[next++]!.eventId);
 
-  const signatureFailures = input.seals?.finish() ?? [];
+  const seals = input.seals?.finish();
+  const signatureFailures = seals?.failures ?? [];
   onProgress?.(checked, total);
   const intact =
     contentHashMismatches.length === 0 &&
@@ -144,5 +156,17 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
     corruptFrames.length === 0 &&
     missingEvents.length === 0 &&
     signatureFailures.length === 0;
-  return { eventsChecked: checked, contentHashMismatches, danglingLinks, gaps, corruptFrames, missingEvents, signatureFailures, intact };
+  return {
+    eventsChecked: checked,
+    contentHashMismatches,
+    danglingLinks,
+    gaps,
+    corruptFrames,
+    missingEvents,
+    signatureFailures,
+    signaturesChecked: seals?.signaturesChecked ?? 0,
+    keyIds: seals?.keyIds ?? [],
+    headersUnverified: headersUnverified + (seals?.headersUnverified ?? 0),
+    intact,
+  };
 }

@@ -12,7 +12,8 @@ import { encodeSegmentHeader, FORMAT_VERSION, SegmentFlags } from '../segment/fo
 import { encodeEventFrame, EventFlags, type EventFrame } from '../segment/frame.js';
 import { readPrefix } from '../segment/read.js';
 import { scanSegment } from '../segment/scan.js';
-import type { RemovedEvent } from './log.js';
+import { headerLeaf } from '../receipt/headers.js';
+import type { RemovedEvent, TombstonedEvent } from './log.js';
 
 export type Decision = 'keep' | 'drop' | 'tombstone';
 
@@ -35,6 +36,8 @@ export interface CompactionOutput {
   readonly size: number;
   readonly survivors: Survivor[];
   readonly removed: RemovedEvent[];
+  /** Events turned into tombstones (recorded in the signed compaction entry). */
+  readonly tombstoned: TombstonedEvent[];
   /** Frame bytes of events removed (retention) — what compaction reclaims at least. */
   readonly removedBytes: number;
   /** CRC-32 of the whole output (for the cold-start checkpoint). */
@@ -61,6 +64,7 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
   let size = header.length;
   const survivors: Survivor[] = [];
   const removed: RemovedEvent[] = [];
+  const tombstoned: TombstonedEvent[] = [];
   let removedBytes = 0;
   let done = 0;
   for (const src of input.sources) {
@@ -81,19 +85,22 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
       if (entry !== undefined && input.onProgress !== undefined && ++done % 4096 === 0) input.onProgress(done, input.total ?? done);
       const decision: Decision = entry === undefined ? 'drop' : input.decide(entry, frame);
       if (decision === 'drop') {
-        // The leaf is recorded for every removed event, sealed or not: a seal needs it for its group's
-        // root, and a head attestation made before the removal needs it to stay verifiable.
+        // The cover leaf is recorded for every removed event, sealed or not: a seal needs it for its
+        // group's root, and a head attestation made before the removal needs it to stay verifiable.
+        const sealed = (frame.flags & EventFlags.SEALED) !== 0;
         removed.push({
           globalSequence: frame.globalSequence,
           id: new Uint8Array(frame.id),
           contentHash: new Uint8Array(frame.contentHash),
           leaf: coverLeaf(receiptCover(coverFieldsOfFrame(frame))),
+          headerLeaf: sealed ? headerLeaf(frame) : undefined,
         });
         removedBytes += sf.length;
         continue;
       }
       const out = decision === 'tombstone' ? encodeEventFrame({ ...frame, flags: frame.flags | EventFlags.TOMBSTONE, payload: new Uint8Array(0) }) : original;
       survivors.push({ entry: entry!, offset: size, length: out.length, tombstoned: decision === 'tombstone' });
+      if (decision === 'tombstone') tombstoned.push({ globalSequence: frame.globalSequence, id: new Uint8Array(frame.id) });
       chunks.push(out);
       size += out.length;
     }
@@ -101,5 +108,5 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
   input.onProgress?.(done, input.total ?? done);
   let crc = 0;
   for (const c of chunks) crc = crc32(c, crc);
-  return { chunks, size, survivors, removed, removedBytes, crc };
+  return { chunks, size, survivors, removed, tombstoned, removedBytes, crc };
 }
