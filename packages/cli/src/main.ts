@@ -11,9 +11,11 @@ import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
 import { shredCommand } from './commands/shred.js';
 import { verifyCommand } from './commands/verify.js';
+import { attestCommand } from './commands/attest.js';
+import { snapshotCommand } from './commands/snapshot.js';
 import { CliError, EXIT, codeOf, exitCodeOf, messageOf } from './exit.js';
 
-export const COMMANDS: readonly Command[] = [verifyCommand, inspectCommand, shredCommand, compactCommand, exportCommand, importCommand, serveCommand];
+export const COMMANDS: readonly Command[] = [verifyCommand, attestCommand, inspectCommand, shredCommand, compactCommand, snapshotCommand, exportCommand, importCommand, serveCommand];
 
 function version(): string {
   try {

@@ -11,7 +11,8 @@ export type ProblemKind =
   | 'dangling-link'
   | 'missing-event'
   | 'signature-failure'
-  | 'invalid-receipt';
+  | 'invalid-receipt'
+  | 'attestation';
 
 export interface Problem {
   readonly kind: ProblemKind;
@@ -31,6 +32,7 @@ const LABEL: Readonly<Record<ProblemKind, string>> = {
   'missing-event': 'missing event',
   'signature-failure': 'signature does not verify',
   'invalid-receipt': 'invalid receipt',
+  attestation: 'attestation not extended',
 };
 
 export function describeProblem(p: Problem): string {

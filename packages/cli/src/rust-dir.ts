@@ -52,6 +52,7 @@ const NATIVE_ONLY: Readonly<Record<string, string>> = {
   encrypted: 'the Rust keyset (keyset.fbatk) is not read; sealed payloads are verified as the ciphertext they are stored as',
   granularity: 'the Rust keyset (keyset.fbatk) is not read',
   keyset: 'the Rust keyset (keyset.fbatk) is not read',
+  expect: 'attestations cover batpak stores only (Rust receipts use another cover)',
 };
 
 export function refuseNativeOnlyFlags(args: ParsedArgs, dir: string): void {

@@ -123,7 +123,7 @@ describe('INV-CLI-EXIT-CODES batpak export', () => {
 
 describe('INV-CLI-EXIT-CODES help and usage', () => {
   it('every command has --help with an example (exit 0); unknown commands exit 2', async () => {
-    for (const cmd of ['verify', 'inspect', 'shred', 'compact', 'export', 'import', 'serve']) {
+    for (const cmd of ['verify', 'attest', 'inspect', 'shred', 'compact', 'snapshot', 'export', 'import', 'serve']) {
       const r = await runCli([cmd, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^usage: batpak ${cmd} `));

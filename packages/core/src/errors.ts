@@ -38,6 +38,7 @@ export const ERROR_CODES = [
   'ERR_IDEMPOTENCY_CONFLICT',
   'ERR_PERMISSION_DENIED',
   'ERR_NOT_REGULAR_FILE',
+  'ERR_INVALID_ATTESTATION',
 ] as const;
 
 export type BatpakErrorCode = (typeof ERROR_CODES)[number];

@@ -6,6 +6,13 @@ export { formatKind, type EventKind } from './kind.js';
 export { defineEvent, type EventDefinition, type EventDefinitionInit, type Upcaster } from './event.js';
 export { EventRegistry, type RegistryProblem } from './registry.js';
 export { Store, type CompactOptions, type CompactionResult } from './store.js';
+export type { VerifyChainOptions, AttestOptions } from './attest/options.js';
+export type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';
+export { HeadCommitment } from './attest/commit.js';
+export { ATTESTATION_LABEL_MAX_BYTES, type HeadAttestation } from './attest/statement.js';
+export { verifyAttestation, type AttestationVerdict } from './attest/verify.js';
+export { attestationToJSON, attestationFromJSON, type AttestationJson } from './attest/json.js';
+export type { AttestationCheck } from './attest/check.js';
 export type { StoreOptions, PayloadValidation, SyncMode, ChainVerificationMode, SigningPolicy, KeyGranularity } from './store/options.js';
 export type { AppendOptions, BatchItem, ImportEvent } from './store/append.js';
 export type {

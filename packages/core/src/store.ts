@@ -51,6 +51,11 @@ import { policyPayload, SIGNING_POLICY_COORDINATE, type SigningPolicyDeclaration
 import { entryFromRecovered } from './index/from-frame.js';
 import { removeLeftoverTemps } from './store/leftovers.js';
 import { openConsistent } from './store/read-only-open.js';
+import { HeadStream, judge } from './attest/check.js';
+import { checkLabel, signAttestation, type HeadAttestation } from './attest/statement.js';
+import type { AttestOptions, VerifyChainOptions } from './attest/options.js';
+import { writeSnapshot, type SnapshotOptions, type SnapshotResult, type SnapshotSource } from './snapshot/copy.js';
+import { encodeCompactionLog, type RemovedEvent } from './compaction/log.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
 import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
@@ -560,20 +565,37 @@ export class Store {
     return walk({ index: this.#index, anchor: eventId, limit, load: (e) => this.#load(e) });
   }
 
-  /** Re-reads every committed frame and checks every content hash and link; a report, not a boolean. */
-  async verifyChain(options: { readonly signal?: AbortSignal; readonly onProgress?: (done: number, total: number) => void } = {}): Promise<ChainVerificationReport> {
+  /**
+   * Re-reads every committed frame and checks every content hash and link; a report, not a boolean.
+   * With `expect`, also whether the store extends that attestation (`report.attestation`).
+   */
+  async verifyChain(options: VerifyChainOptions = {}): Promise<ChainVerificationReport> {
     this.#assertOpen();
+    if (options.expect !== undefined && (typeof options.expect !== 'object' || options.expect === null)) {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', 'expect must be an attestation (attestationFromJSON parses one)', { details: { field: 'expect' } });
+    }
     await this.#committer?.idle();
-    return this.#maintenance.shared(() => this.#verifyChain(options));
+    return this.#maintenance.shared(async () => {
+      const expect = options.expect;
+      if (expect === undefined) return this.#verifyChain(options);
+      const limit = typeof expect.globalSequence === 'bigint' ? expect.globalSequence : 0n;
+      const stream = new HeadStream(limit, this.#trustedRemoved());
+      const report = await this.#verifyChain(options, stream);
+      const attestation = judge(expect, this.#verifyKeys(), stream);
+      return { ...report, attestation, intact: report.intact && attestation.status === 'extends' };
+    });
   }
 
-  #verifyChain(options: { readonly signal?: AbortSignal; readonly onProgress?: (done: number, total: number) => void }): Promise<ChainVerificationReport> {
-    const segments = this.#segments.ids().map((id) => ({ id, path: this.#segments.path(id), committedEnd: this.#segments.size(id) }));
+  #verifyChain(
+    options: { readonly signal?: AbortSignal | undefined; readonly onProgress?: ((done: number, total: number) => void) | undefined },
+    stream?: HeadStream,
+    snapshot: { segments: readonly SnapshotSource[]; committed: readonly IndexEntry[] } = this.#committedSnapshot(),
+  ): Promise<ChainVerificationReport> {
     const removedLeaf = (g: number) => this.#removed.bySequence(g)?.leaf;
     return verify({
       fs: this.#segments.borrowingOpen(),
-      segments,
-      committed: this.#index.all().slice(),
+      segments: snapshot.segments,
+      committed: snapshot.committed,
       removedHashes: this.#removed.hashes(),
       signal: options.signal,
       onProgress: options.onProgress,
@@ -584,6 +606,10 @@ export class Store {
         removedLeaf,
         removedHeaderLeaf: (g) => this.#removed.bySequence(g)?.headerLeaf,
       }),
+      observe: stream === undefined ? undefined : (frame) => stream.frame(frame),
+    }).then((report) => {
+      stream?.finish();
+      return report;
     });
   }
 
@@ -641,6 +667,141 @@ export class Store {
     const plain = openPayload(this.#keyset, entry, frame.payload);
     if (plain === 'shredded') return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: true };
     return { header, coordinate: coordinateOf(entry), payload: decodeStoredPayload(entry, plain, this.#opts.registry), shredded: false };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Head attestations and snapshots (FORMAT.md § Head attestations, § Snapshot)
+
+  /** The segments and committed events as of now, taken in one synchronous step (a consistent prefix). */
+  #committedSnapshot(): { segments: SnapshotSource[]; committed: IndexEntry[] } {
+    const segments = this.#segments.ids().map((id) => ({ id, path: this.#segments.path(id), committedEnd: this.#segments.size(id) }));
+    return { segments, committed: this.#index.all().slice() };
+  }
+
+  /** Records of events compaction removed, from entries this store's keys trust (a head may include them). */
+  #trustedRemoved(): RemovedEvent[] {
+    const keys = this.#verifyKeys();
+    return this.#compactionEntries.filter((e) => entryTrusted(e, keys)).flatMap((e) => e.removed);
+  }
+
+  /**
+   * A signed statement of the log as it is now: its last global sequence, event count and head hash
+   * (FORMAT.md § Head attestations). The log is verified first — a store that is not intact is refused
+   * (ERR_CHAIN_VERIFICATION_FAILED). Needs the signing key (ERR_SIGNING_KEY_REQUIRED); works read-only.
+   */
+  async attest(options: AttestOptions = {}): Promise<HeadAttestation> {
+    this.#assertOpen();
+    const signer = this.#signer;
+    if (signer === undefined) throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', 'attest needs a store opened with a signingKey (or a signer)');
+    const label = options.label ?? '';
+    checkLabel(label);
+    const through = options.through;
+    if (through !== undefined && (typeof through !== 'bigint' || through < 0n)) {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', 'through must be a non-negative bigint', { details: { field: 'through' } });
+    }
+    await this.#committer?.idle();
+    return this.#maintenance.shared(() => {
+      const snapshot = this.#committedSnapshot();
+      const last = BigInt(snapshot.committed[snapshot.committed.length - 1]?.globalSequence ?? 0);
+      if (through !== undefined && through > last) {
+        throw new BatpakError('ERR_INVALID_ARGUMENT', `through ${through} is past the last committed global sequence ${last}`, { details: { field: 'through' } });
+      }
+      return this.#attestSnapshot(signer, snapshot, options, label, through);
+    });
+  }
+
+  async #attestSnapshot(
+    signer: ReceiptSigner,
+    snapshot: { segments: readonly SnapshotSource[]; committed: readonly IndexEntry[] },
+    options: { readonly signal?: AbortSignal | undefined; readonly onProgress?: ((done: number, total: number) => void) | undefined },
+    label: string,
+    through?: bigint,
+  ): Promise<HeadAttestation> {
+    const last = snapshot.committed[snapshot.committed.length - 1]?.globalSequence ?? 0;
+    const stream = new HeadStream(through ?? BigInt(last), this.#trustedRemoved());
+    const report = await this.#verifyChain(options, stream, snapshot);
+    if (!report.intact) {
+      throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `refusing to attest a store that does not verify: ${describeReport(report)}`, { details: { report } });
+    }
+    const c = stream.commitment;
+    return signAttestation(signer, { globalSequence: c.globalSequence, eventCount: c.eventCount, head: c.head, attestedAt: BigInt(this.#opts.now()), label });
+  }
+
+  /**
+   * Copies a consistent committed prefix of the store into `destDir` (which must not exist) while
+   * writers go on; the copy opens as a store and verifies. Crash-safe: built in `<destDir>.snapshot-partial`
+   * and renamed at the end. Returns what it copied and, with a signing key, an attestation of exactly that.
+   * The keyset (kept in the directory) is copied as it is at the end, so a shredded scope stays shredded.
+   */
+  async snapshot(destDir: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
+    this.#assertOpen();
+    if (typeof destDir !== 'string' || destDir === '') throw new BatpakError('ERR_INVALID_ARGUMENT', 'destDir must be a non-empty path', { details: { field: 'destDir' } });
+    const label = options.label ?? '';
+    checkLabel(label);
+    // No wait for in-flight appends: the copy is the committed prefix as of now, writers go on.
+    // Shared with verifyChain, exclusive with compaction: no segment is swapped or removed mid-copy.
+    return this.#maintenance.shared(async () => {
+      const snap = this.#committedSnapshot();
+      const keyset = this.#keyset;
+      const ownKeyset = keyset !== undefined && this.#opts.encryption?.keyStore === undefined;
+      let attestation: HeadAttestation | undefined;
+      let bytes = 0;
+      for (const s of snap.segments) bytes += s.committedEnd;
+      await writeSnapshot({
+        fs: this.#opts.fs,
+        dest: destDir,
+        segments: snap.segments,
+        compactionLog: this.#compactionEntries.length === 0 ? undefined : encodeCompactionLog(this.#compactionEntries),
+        keyset: ownKeyset ? () => keyset.image() : undefined,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        check: async (copied, dir) => {
+          // 1. The copied bytes hold exactly the committed events of the snapshot (and, signed, attest them).
+          const copy = { segments: copied, committed: snap.committed };
+          if (this.#signer !== undefined) {
+            attestation = await this.#attestSnapshot(this.#signer, copy, { signal: options.signal }, label);
+          } else {
+            const report = await this.#verifyChain({ signal: options.signal }, undefined, copy);
+            if (!report.intact) throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `the snapshot copy does not verify: ${describeReport(report)}`, { details: { report } });
+          }
+          // 2. The copy opens on its own as that store: a source file another process replaced
+          //    mid-copy (a writer's compaction beside a read-only store) cannot publish a broken copy.
+          await this.#checkCopyOpens(dir, snap.committed, attestation, options.signal);
+        },
+      });
+      return {
+        dir: destDir,
+        globalSequence: BigInt(snap.committed[snap.committed.length - 1]?.globalSequence ?? 0),
+        events: BigInt(snap.committed.length),
+        segments: snap.segments.length,
+        bytes: BigInt(bytes),
+        attestation,
+      };
+    });
+  }
+
+  /** Opens a snapshot copy read-only and checks it is the expected store; ERR_CHAIN_VERIFICATION_FAILED if not. */
+  async #checkCopyOpens(dir: string, committed: readonly IndexEntry[], attestation: HeadAttestation | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const fail = (why: string, cause?: unknown): never => {
+      throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `the snapshot copy ${why}`, cause === undefined ? {} : { cause });
+    };
+    let copy: Store;
+    try {
+      const registry = this.#opts.registry;
+      copy = await Store.openReadOnly(dir, { fs: this.#opts.fs, trustedPublicKeys: this.#verifyKeys(), ...(registry === undefined ? {} : { registry }), checkpoint: 'off', onWarning: () => undefined });
+    } catch (err) {
+      return fail(`does not open as a store: ${(err as Error).message}`, err);
+    }
+    try {
+      const last = committed[committed.length - 1]?.globalSequence ?? 0;
+      if (copy.lastSequence !== BigInt(last) || copy.stats().events !== BigInt(committed.length)) {
+        fail(`opens with ${copy.stats().events} events up to ${copy.lastSequence}, not ${committed.length} up to ${last}`);
+      }
+      const report = await copy.verifyChain({ ...(signal === undefined ? {} : { signal }), ...(attestation === undefined ? {} : { expect: attestation }) });
+      if (!report.intact) fail(`opened as a store does not verify: ${describeReport(report)}${report.attestation?.reason === undefined ? '' : ` (${report.attestation.reason})`}`);
+    } finally {
+      await copy.close();
+    }
   }
 
   // -------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 import type { Coordinate } from './coordinate.js';
 import type { EventKind } from './kind.js';
+import type { AttestationCheck } from './attest/check.js';
 
 export interface GroupProof {
   /** Position of this receipt's leaf in its commit group. */
@@ -123,6 +124,8 @@ export interface ChainVerificationReport {
    * verify against the frames as they are (covers and header fields).
    */
   readonly signatureFailures: string[];
+  /** With `verifyChain({ expect })`: whether the store extends the attested state (else `intact` is false). */
+  readonly attestation?: AttestationCheck;
   /** Events whose commit-group signature was checked against a trusted key (0: none were). */
   readonly signaturesChecked: number;
   /** Key ids (hex) of the trusted keys those checks used. */

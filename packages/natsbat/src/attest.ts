@@ -1,7 +1,7 @@
 // Export receipts: each event's receipt exactly as `append` returned it, from core's store.receipt —
 // for a signed event its original group signature and proof, rebuilt by core from the seal on disk.
-// Invariant: natsbat never signs and never composes a receipt itself, so what it publishes is what the
-// store issued (INV-NATSBAT-RECEIPT-COVER).
+// Invariant: natsbat never signs and never composes a receipt or an attestation itself (attestations
+// come from core's store.attest), so what it publishes is what the store issued (INV-NATSBAT-RECEIPT-COVER).
 
 import type { AppendReceipt, RawEvent, Store } from '@batpak/core';
 

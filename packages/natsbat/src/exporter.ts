@@ -3,7 +3,7 @@
 // re-publishes nothing the stream holds and skips nothing (INV-NATSBAT-EXPORT-COMPLETE, INV-NATSBAT-FENCE).
 
 import { join } from 'node:path';
-import { isBatpakError, RealFs, type Fs, type RawEvent, type StoredEvent, type Store } from '@batpak/core';
+import { isBatpakError, RealFs, type Fs, type HeadAttestation, type RawEvent, type StoredEvent, type Store } from '@batpak/core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { exportReceipts } from './attest.js';
@@ -36,6 +36,13 @@ export interface ExporterOptions {
   readonly maxInFlight?: number;
   /** How long one acknowledgement may take, in milliseconds. Default 10000. */
   readonly publishTimeoutMs?: number;
+  /**
+   * Attach the store's signed head attestation (`store.attest({ through })`) to the last event of each
+   * catch-up, and with `everyEvents` also at least that often, so a remote verifier proves the export
+   * extends the store's own statement. Needs a store with a signing key; each attestation verifies the
+   * whole store first, so keep it to catch-ups on large stores. Default false.
+   */
+  readonly attestations?: boolean | { readonly everyEvents?: number };
 }
 
 export interface ExportRunOptions {
@@ -74,6 +81,8 @@ export class JournalExporter {
   readonly #batchSize: number;
   readonly #maxInFlight: number;
   readonly #timeoutMs: number;
+  /** Events between attestations (Infinity: only at the end of each catch-up); undefined: none. */
+  readonly #attestEvery: number | undefined;
   #running = false;
   /** The stream this exporter publishes to. */
   readonly stream: string;
@@ -103,6 +112,12 @@ export class JournalExporter {
     this.#batchSize = positiveInt(options.batchSize, 64, 4096, 'batchSize');
     this.#maxInFlight = positiveInt(options.maxInFlight, 256, 65_536, 'maxInFlight');
     this.#timeoutMs = positiveInt(options.publishTimeoutMs, 10_000, 600_000, 'publishTimeoutMs');
+    const att = options.attestations ?? false;
+    if (att !== false) {
+      if (att !== true && (typeof att !== 'object' || att === null)) throw NatsbatError.INVALID_OPTION('attestations must be a boolean or { everyEvents }', 'attestations');
+      if (store.publicKey === undefined) throw NatsbatError.INVALID_OPTION('attestations need a store opened with its signing key', 'attestations');
+      this.#attestEvery = att === true || att.everyEvents === undefined ? Number.POSITIVE_INFINITY : positiveInt(att.everyEvents, 1, 1_000_000_000, 'attestations.everyEvents');
+    }
   }
 
   /** The subject an event of `entity` is published on. */
@@ -156,15 +171,23 @@ export class JournalExporter {
     try {
       let sent = start;
       let cursor = start.globalSequence;
+      let sinceAttested = 0;
       for (;;) {
-        for await (const batch of batches(store.query({ after: cursor, ...(signal === undefined ? {} : { signal }) }), this.#batchSize)) {
+        for await (const { batch, last } of batches(store.query({ after: cursor, ...(signal === undefined ? {} : { signal }) }), this.#batchSize)) {
           const raws: RawEvent[] = [];
           for (const e of batch) raws.push(await store.getRaw(e.header.eventId));
           const receipts = await exportReceipts(store, raws);
+          sinceAttested += raws.length;
+          let attestation: HeadAttestation | undefined;
+          if (this.#attestEvery !== undefined && (last || sinceAttested >= this.#attestEvery)) {
+            // Exactly the events up to the last one of this batch: the stream holds them once it is published.
+            attestation = await store.attest({ through: raws[raws.length - 1]!.header.globalSequence, ...(signal === undefined ? {} : { signal }) });
+            sinceAttested = 0;
+          }
           for (let i = 0; i < raws.length; i++) {
             while (publisher.inFlight >= this.#maxInFlight) await settle();
             if (signal?.aborted === true) throw NatsbatError.ABORTED('the export', signal.reason);
-            sent = publisher.send(encodeEvent(this.subjects, raws[i]!, receipts[i]!), sent);
+            sent = publisher.send(encodeEvent(this.subjects, raws[i]!, receipts[i]!, i === raws.length - 1 ? attestation : undefined), sent);
           }
           cursor = batch[batch.length - 1]!.header.globalSequence;
         }
@@ -190,15 +213,21 @@ export class JournalExporter {
   }
 }
 
-/** Groups an async iterable into arrays of up to `size`. */
-async function* batches(events: AsyncIterable<StoredEvent>, size: number): AsyncGenerator<StoredEvent[]> {
+/** Groups an async iterable into arrays of up to `size`, marking the last one (read one batch ahead). */
+async function* batches(events: AsyncIterable<StoredEvent>, size: number): AsyncGenerator<{ batch: StoredEvent[]; last: boolean }> {
+  let ready: StoredEvent[] | undefined;
   let batch: StoredEvent[] = [];
   for await (const e of events) {
     batch.push(e);
     if (batch.length === size) {
-      yield batch;
+      if (ready !== undefined) yield { batch: ready, last: false };
+      ready = batch;
       batch = [];
     }
   }
-  if (batch.length > 0) yield batch;
+  if (batch.length > 0) {
+    if (ready !== undefined) yield { batch: ready, last: false };
+    ready = batch;
+  }
+  if (ready !== undefined) yield { batch: ready, last: true };
 }

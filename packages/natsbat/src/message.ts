@@ -1,7 +1,7 @@
 // The wire form of one exported event: subject, msgID, headers (the portable receipt and prevHash) and
 // the stored payload bytes. Invariant: decode(encode(e)) gives back the receipt and bytes exactly.
 
-import { isBatpakError, receiptFromJSON, receiptToJSON, toHex, type AppendReceipt, type RawEvent } from '@batpak/core';
+import { attestationFromJSON, attestationToJSON, isBatpakError, receiptFromJSON, receiptToJSON, toHex, type AppendReceipt, type HeadAttestation, type RawEvent } from '@batpak/core';
 import { isNatsbatError, NatsbatError, reasonOf } from './errors.js';
 import { entityToken, subjectFor } from './subject.js';
 
@@ -17,6 +17,11 @@ export const HEADERS = {
   payloadVersion: 'Batpak-Payload-Version',
   /** Comma-separated subset of `raw`, `encrypted`, `tombstone`; absent when none applies. */
   payloadFlags: 'Batpak-Payload-Flags',
+  /**
+   * On some events only: the store's signed head attestation (attestationToJSON) covering exactly the
+   * events up to and including this one, so a remote verifier proves the export extends it.
+   */
+  attestation: 'Batpak-Attestation',
   msgId: 'Nats-Msg-Id',
 } as const;
 
@@ -51,8 +56,11 @@ function flagsOf(h: RawEvent['header']): string {
   return [h.raw ? 'raw' : '', h.encrypted ? 'encrypted' : '', h.tombstone ? 'tombstone' : ''].filter((f) => f !== '').join(',');
 }
 
-/** The message for a stored event and its receipt; the payload is the stored bytes as they are. */
-export function encodeEvent(base: string, event: RawEvent, receipt: AppendReceipt): OutgoingMessage {
+/**
+ * The message for a stored event and its receipt; the payload is the stored bytes as they are. An
+ * `attestation` (its globalSequence must be this event's) rides along in a header.
+ */
+export function encodeEvent(base: string, event: RawEvent, receipt: AppendReceipt, attestation?: HeadAttestation): OutgoingMessage {
   const msgId = msgIdOf(receipt.eventId, receipt.contentHash);
   const flags = flagsOf(event.header);
   const headers: [string, string][] = [
@@ -62,6 +70,7 @@ export function encodeEvent(base: string, event: RawEvent, receipt: AppendReceip
     [HEADERS.payloadVersion, String(event.header.payloadVersion)],
   ];
   if (flags !== '') headers.push([HEADERS.payloadFlags, flags]);
+  if (attestation !== undefined) headers.push([HEADERS.attestation, JSON.stringify(attestationToJSON(attestation))]);
   return { subject: subjectFor(base, event.coordinate.entity), msgId, headers, payload: event.bytes, eventId: receipt.eventId, globalSequence: receipt.globalSequence };
 }
 
@@ -77,6 +86,8 @@ export interface ExportedEvent {
   readonly raw: boolean;
   readonly encrypted: boolean;
   readonly tombstone: boolean;
+  /** The store's attestation of every event up to and including this one, when the exporter attached one. */
+  readonly attestation?: HeadAttestation;
 }
 
 /** What decoding needs from a JetStream message (a JsMsg or StoredMsg fits). */
@@ -111,6 +122,16 @@ export function decodeExportedMessage(m: IncomingMessage): ExportedEvent {
   const flags = (get(HEADERS.payloadFlags) ?? '').split(',').filter((f) => f !== '');
   if (flags.some((f) => f !== 'raw' && f !== 'encrypted' && f !== 'tombstone')) bad(`${HEADERS.payloadFlags} has an unknown flag`);
   if (!m.subject.endsWith(`.${entityToken(receipt.coordinate.entity)}`)) bad(`subject ${m.subject} is not the subject of entity ${receipt.coordinate.entity}`);
+  let attestation: HeadAttestation | undefined;
+  const attText = get(HEADERS.attestation);
+  if (attText !== undefined) {
+    try {
+      attestation = attestationFromJSON(attText);
+    } catch (err) {
+      return bad(`${HEADERS.attestation} does not parse: ${isBatpakError(err) ? err.message : reasonOf(err)}`, err);
+    }
+    if (attestation.globalSequence !== receipt.globalSequence) bad(`${HEADERS.attestation} covers up to ${attestation.globalSequence}, not this event's ${receipt.globalSequence}`);
+  }
   return {
     streamSequence,
     subject: m.subject,
@@ -122,5 +143,6 @@ export function decodeExportedMessage(m: IncomingMessage): ExportedEvent {
     raw: flags.includes('raw'),
     encrypted: flags.includes('encrypted'),
     tombstone: flags.includes('tombstone'),
+    ...(attestation === undefined ? {} : { attestation }),
   };
 }

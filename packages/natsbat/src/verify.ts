@@ -1,8 +1,9 @@
 // Remote verification of an exported stream with only public keys: stream order, per-entity chain
-// links, content hashes and receipt signatures. Invariant: `intact` is true only when every one holds
-// (gaps and tombstones, which cannot be checked, are listed) (INV-NATSBAT-REMOTE-VERIFY).
+// links, content hashes, receipt signatures and the store's attestations riding on the events.
+// Invariant: `intact` is true only when every one holds (gaps and tombstones, which cannot be checked,
+// are listed) (INV-NATSBAT-REMOTE-VERIFY, INV-NATSBAT-ATTEST).
 
-import { blake3, isValid, toHex, verifyReceiptClaim } from '@batpak/core';
+import { blake3, HeadCommitment, isValid, toHex, verifyAttestation, verifyReceiptClaim } from '@batpak/core';
 import type { ExportedEvent } from './message.js';
 
 export interface StreamVerificationReport {
@@ -29,6 +30,13 @@ export interface StreamVerificationReport {
   readonly tombstones: readonly string[];
   /** Receipts that are not valid under the given public keys (an unsigned one is invalid when keys are given). */
   readonly receiptFailures: readonly { readonly eventId: string; readonly reason: string }[];
+  /** Attestations carried by the stream that the events before them extend (signature valid, same head). */
+  readonly attestationsChecked: number;
+  /**
+   * Attestations that do not hold: bad signature, or the stream's events up to it are not exactly the
+   * attested ones (missing, rewritten, or compacted away before the export). Each fails `intact`.
+   */
+  readonly attestationFailures: readonly { readonly eventId: string; readonly streamSequence: bigint; readonly reason: string }[];
   /** True when nothing but gaps and tombstones was found. */
   readonly intact: boolean;
 }
@@ -53,11 +61,17 @@ export class ExportVerifier {
   readonly #gaps: string[] = [];
   readonly #tombstones: string[] = [];
   readonly #receiptFailures: { eventId: string; reason: string }[] = [];
+  /** The running head over the receipts seen; undefined once it cannot be folded (out of order, mid-stream start). */
+  #head: HeadCommitment | undefined;
+  #attestationsChecked = 0;
+  readonly #attestationFailures: { eventId: string; streamSequence: bigint; reason: string }[] = [];
 
   /** `publicKeys`: the store's (and any older) ed25519 public keys; none accepts only unsigned receipts. */
   constructor(options: { readonly publicKeys: readonly Uint8Array[]; readonly firstSequence?: bigint }) {
     this.#keys = options.publicKeys;
     this.#expected = options.firstSequence ?? 1n;
+    // Attestations cover a store from its first event: a verification that starts mid-stream cannot fold them.
+    this.#head = this.#expected === 1n ? new HeadCommitment() : undefined;
   }
 
   /** A message that could not be decoded (it still takes its place in the stream order). */
@@ -97,6 +111,26 @@ export class ExportVerifier {
     this.#heads.set(entity, { entitySequence: r.entitySequence, contentHash });
     const verdict = verifyReceiptClaim(r, this.#keys);
     if (!isValid(verdict)) this.#receiptFailures.push({ eventId: id, reason: verdict.reason ?? verdict.status });
+    if (this.#head !== undefined && r.globalSequence > this.#head.globalSequence) this.#head.addReceipt(r);
+    else this.#head = undefined;
+    if (e.attestation !== undefined) this.#checkAttestation(e);
+  }
+
+  #checkAttestation(e: ExportedEvent): void {
+    const a = e.attestation!;
+    const fail = (reason: string): void => void this.#attestationFailures.push({ eventId: e.receipt.eventId, streamSequence: e.streamSequence, reason });
+    const v = verifyAttestation(a, this.#keys);
+    if (v.status !== 'valid') return fail(`the attestation does not verify: ${v.reason ?? v.status}`);
+    const head = this.#head;
+    if (head === undefined) return fail('the stream before it is out of order or was not read from its start: the attestation cannot be checked');
+    if (head.globalSequence !== a.globalSequence || head.eventCount !== a.eventCount) {
+      return fail(
+        `the stream holds ${head.eventCount} events up to global sequence ${head.globalSequence}, the attestation ${a.eventCount} up to ${a.globalSequence}: ` +
+          'events are missing (lost messages, or compacted away before they were exported)',
+      );
+    }
+    if (toHex(head.head) !== toHex(a.head)) return fail(`the events up to global sequence ${a.globalSequence} differ from the attested ones`);
+    this.#attestationsChecked++;
   }
 
   #position(seq: bigint): void {
@@ -120,7 +154,8 @@ export class ExportVerifier {
       this.#duplicates.length === 0 &&
       this.#hashMismatches.length === 0 &&
       this.#dangling.length === 0 &&
-      this.#receiptFailures.length === 0;
+      this.#receiptFailures.length === 0 &&
+      this.#attestationFailures.length === 0;
     return {
       messagesChecked: this.#checked,
       lastStreamSequence: this.#lastStream,
@@ -134,6 +169,8 @@ export class ExportVerifier {
       gaps: [...this.#gaps],
       tombstones: [...this.#tombstones],
       receiptFailures: [...this.#receiptFailures],
+      attestationsChecked: this.#attestationsChecked,
+      attestationFailures: [...this.#attestationFailures],
       intact,
     };
   }

@@ -366,4 +366,22 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     expect(report).toMatchObject({ intact: true, messagesChecked: 40 });
     await store.close();
   });
+  it('INV-NATSBAT-ATTEST: with attestations on, each catch-up ends with the store\'s attestation, and the remote verifier proves the stream extends it', async () => {
+    const { store, fs } = await openStore({ signingKey: SEED });
+    await fill(store, 120);
+    const nc = await nats();
+    const name = freshName();
+    await exporter(store, nc, name, fs, { batchSize: 16, attestations: { everyEvents: 50 } }).run();
+    await fill(store, 30, { offset: 120 });
+    await exporter(store, nc, name, fs, { batchSize: 16, attestations: true }).run();
+    const remote = await readAll(nc, `BATPAK_${name}`);
+    const carried = remote.filter((e) => e.attestation !== undefined).map((e) => e.receipt.globalSequence);
+    // at the first batch end after 50 events (64), the end of the first catch-up (120, also 56 after 64), the end of the second (150)
+    expect(carried).toEqual([64n, 120n, 150n]);
+    const report = await verifyExported(nc, { stream: `BATPAK_${name}`, publicKeys: [store.publicKey!] });
+    expect(report).toMatchObject({ intact: true, messagesChecked: 150, attestationsChecked: 3, attestationFailures: [] });
+    // And the store itself extends the last attestation the stream carries.
+    expect((await store.verifyChain({ expect: remote[remote.length - 1]!.attestation! })).attestation?.status).toBe('extends');
+    await store.close();
+  });
 });

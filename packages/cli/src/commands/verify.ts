@@ -3,9 +3,9 @@
 // Invariant (INV-CLI-EXIT-CODES): exit 0 only when the chain is intact and every receipt is valid; 1 names each problem; 2 when the store cannot be examined.
 
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { isBatpakError, isValid, receiptFromJSON, verifyReceiptClaim, type ChainVerificationReport, type Store } from '@batpak/core';
+import { attestationFromJSON, isBatpakError, isValid, receiptFromJSON, verifyReceiptClaim, type AttestationCheck, type ChainVerificationReport, type HeadAttestation, type Store } from '@batpak/core';
 import { dirArgument } from '../args.js';
 import { JSON_FLAG, toJson, writeAll, type Command, type CommandContext } from '../command.js';
 import { CliError, EXIT, type ExitCode } from '../exit.js';
@@ -42,7 +42,20 @@ export interface VerifyReport {
   readonly gaps: number;
   readonly problems: readonly Problem[];
   readonly receipts?: ReceiptSummary;
+  /** With --expect: whether the store extends the attestation. */
+  readonly attestation?: AttestationCheck;
   readonly warnings: readonly string[];
+}
+
+/** `--expect <file>`: an attestation (attestationToJSON); a malformed one is ERR_INVALID_ATTESTATION (exit 2). */
+async function readAttestation(file: string): Promise<HeadAttestation> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new CliError((err as { code?: string }).code === 'ENOENT' ? 'ERR_NOT_FOUND' : 'ERR_IO', `cannot read attestation file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return attestationFromJSON(text.trim());
 }
 
 async function verifyReceipts(store: Store, file: string, keys: readonly Uint8Array[], signal: AbortSignal): Promise<{ summary: ReceiptSummary; problems: Problem[] }> {
@@ -93,6 +106,7 @@ function humanReport(r: VerifyReport): string {
     lines.push(`DAMAGED: ${plural(r.problems.length, 'problem')} in ${plural(r.eventsChecked, 'event')} (${where})`);
   }
   if (r.gaps > 0) lines.push(`  ${plural(r.gaps, 'link')} to events removed by compaction (expected, not damage)`);
+  if (r.attestation?.status === 'extends') lines.push(`  attestation: extends — all ${r.attestation.eventCount} attested events up to sequence ${r.attestation.globalSequence} present and unchanged`);
   if (r.receipts !== undefined) lines.push(`  receipts: ${r.receipts.checked} checked, ${r.receipts.valid} valid, ${r.receipts.invalid} invalid`);
   for (const p of r.problems) lines.push(`  ${describeProblem(p)}`);
   for (const w of r.warnings) lines.push(`  note: ${w}`);
@@ -103,10 +117,12 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const dir = dirArgument(args, 'verify');
   const keys = args.strings('public-key').map(publicKeyOf);
   const receiptsFile = args.string('receipts');
+  const expectFile = args.string('expect');
   const access = storeAccess(args);
   await requireStoreDir(dir);
   const format = await formatOf(dir);
   if (format === 'rust-batpak') refuseNativeOnlyFlags(args, dir);
+  const expected = expectFile === undefined ? undefined : await readAttestation(expectFile);
   const warnings: string[] = [];
   const interrupt = onInterrupt(io.stderr);
   const progress = new ProgressBar({ label: 'verify', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stdout, io.stderr] }) });
@@ -146,9 +162,18 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
       return EXIT.DAMAGED;
     }
     try {
-      const chain: ChainVerificationReport = await store.verifyChain({ signal: interrupt.signal, onProgress: (done, total) => progress.update(done, total) });
+      const chain: ChainVerificationReport = await store.verifyChain({
+        signal: interrupt.signal,
+        onProgress: (done, total) => progress.update(done, total),
+        ...(expected === undefined ? {} : { expect: expected }),
+      });
       progress.clear();
       const problems = await chainProblems(dir, chain);
+      const att = chain.attestation;
+      if (att !== undefined && att.status !== 'extends') {
+        const hint = att.status === 'unverified' && keys.length === 0 ? ' (pass --public-key)' : '';
+        problems.push({ kind: 'attestation', reason: `${att.status}: ${att.reason ?? ''}${hint}` });
+      }
       let receipts: ReceiptSummary | undefined;
       if (receiptsFile !== undefined) {
         const r = await verifyReceipts(store, receiptsFile, keys, interrupt.signal);
@@ -169,6 +194,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
         gaps: chain.gaps.length,
         problems,
         ...(receipts === undefined ? {} : { receipts }),
+        ...(att === undefined ? {} : { attestation: att }),
         warnings,
       };
     } finally {
@@ -185,7 +211,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'Check a store end to end: every frame, content hash, chain link and (with keys) signature; optionally a file of receipts.',
-  usage: 'batpak verify <dir> [--json] [--public-key <hex>] [--receipts <file.jsonl>]',
+  usage: 'batpak verify <dir> [--json] [--public-key <hex>] [--receipts <file.jsonl>] [--expect <att.json>]',
   description: [
     'Opens the store read-only (no lock: it runs beside a live writer and sees what was committed when it',
     'started). Exit 0: intact and every receipt valid. Exit 1: damaged or tampered, or a receipt is invalid;',
@@ -193,14 +219,18 @@ export const verifyCommand: Command = {
     'examined (missing directory, corrupt keyset, unreadable files). A progress bar is drawn on a terminal.',
     '--receipts takes one receiptToJSON object per line; each is checked alone against --public-key and',
     'against the committed event.',
+    '--expect takes an attestation (`batpak attest`): the store must still hold every attested event unchanged;',
+    'truncation, a deleted segment, a rollback to an older copy or a rewritten prefix is exit 1 with the reason.',
+    'Give the key that signed it (or an older one) with --public-key.',
     'A Rust batpak data directory ({id:06}.fbat segments) is recognised and verified read-only, without its',
     'lock (--json says format "rust-batpak"); --public-key, --receipts and the keyset flags do not apply to it.',
   ].join('\n'),
-  examples: ['batpak verify ./data', 'batpak verify ./data --public-key 3b6a27bc… --receipts receipts.jsonl --json', 'batpak verify /var/lib/rust-service/data --json'],
+  examples: ['batpak verify ./data', 'batpak verify ./data --expect att.json --public-key 3b6a27bc…', 'batpak verify ./data --public-key 3b6a27bc… --receipts receipts.jsonl --json', 'batpak verify /var/lib/rust-service/data --json'],
   flags: [
     JSON_FLAG,
     { name: 'public-key', type: 'string', value: 'hex', repeatable: true, help: 'ed25519 public key (64 hex) to check signatures with; repeat for rotated keys' },
     { name: 'receipts', type: 'string', value: 'file.jsonl', help: 'stored receipts to verify, one JSON receipt per line' },
+    { name: 'expect', type: 'string', value: 'att.json', help: 'an attestation (batpak attest) the store must extend' },
     ...ENCRYPTION_FLAGS,
   ],
   run,

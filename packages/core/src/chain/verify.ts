@@ -11,7 +11,7 @@ import type { Fs } from '../fs/fs.js';
 import type { IndexEntry } from '../index/entry.js';
 import type { SealChecker } from '../receipt/seal-check.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES } from '../segment/format.js';
-import { decodeFrameBody, EventFlags, readFrameHeader } from '../segment/frame.js';
+import { decodeFrameBody, EventFlags, readFrameHeader, type EventFrame } from '../segment/frame.js';
 import { ReadWindow } from '../segment/window.js';
 import type { ChainVerificationReport, CorruptFrameReport } from '../types.js';
 
@@ -34,6 +34,8 @@ export interface VerifyChainInput {
   readonly removedHashes: ReadonlySet<string>;
   /** Checks the seals (and unsigned events in a store that signs) as the log streams by. */
   readonly seals?: SealChecker | undefined;
+  /** Sees each committed event's frame as it streams by (the head of an attestation is folded here). */
+  readonly observe?: ((frame: EventFrame) => void) | undefined;
   /** Whether compaction's trusted record tombstoned this event (hex id); default: nothing was. */
   readonly tombstone?: ((eventId: string) => 'recorded' | 'unknown' | 'unexplained') | undefined;
   readonly signal?: AbortSignal | undefined;
@@ -130,6 +132,7 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
         }
         lastHash.set(frame.entity, frame.contentHash.slice());
         input.seals?.event(frame, eventId);
+        input.observe?.(frame);
         pos = frameEnd;
         if (++sinceProgress >= PROGRESS_EVERY) {
           sinceProgress = 0;

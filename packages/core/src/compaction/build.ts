@@ -85,12 +85,14 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
       if (entry !== undefined && input.onProgress !== undefined && ++done % 4096 === 0) input.onProgress(done, input.total ?? done);
       const decision: Decision = entry === undefined ? 'drop' : input.decide(entry, frame);
       if (decision === 'drop') {
+        // The cover leaf is recorded for every removed event, sealed or not: a seal needs it for its
+        // group's root, and a head attestation made before the removal needs it to stay verifiable.
         const sealed = (frame.flags & EventFlags.SEALED) !== 0;
         removed.push({
           globalSequence: frame.globalSequence,
           id: new Uint8Array(frame.id),
           contentHash: new Uint8Array(frame.contentHash),
-          leaf: sealed ? coverLeaf(receiptCover(coverFieldsOfFrame(frame))) : undefined,
+          leaf: coverLeaf(receiptCover(coverFieldsOfFrame(frame))),
           headerLeaf: sealed ? headerLeaf(frame) : undefined,
         });
         removedBytes += sf.length;

@@ -119,6 +119,11 @@ export class Keyset {
     return this.#live.size;
   }
 
+  /** The current state as a keyset image (live keys, destroyed generations): a snapshot copies this. */
+  image(): Uint8Array {
+    return encodeKeyset({ granularity: this.granularity, keys: [...this.#live.values()], destroyed: [...this.#destroyed.values()] });
+  }
+
   /**
    * Persists the current state if dirty. Flushes run one at a time, each writing the state as of its
    * start, so an older image can never land after a newer one. Only success clears `dirty`.
