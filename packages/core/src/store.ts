@@ -42,14 +42,15 @@ import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraf
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './store/options.js';
 import { prepareGroup, type Intent } from './store/commit-group.js';
 import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type CompactionResult } from './compaction/options.js';
-import { usableCheckpoint } from './store/checkpoint-load.js';
+import { checkpointContradiction, loadCheckpoint } from './store/checkpoint-load.js';
+import { directoryDamage, enforceDirectoryDamage, storeDirectoryNames } from './store/directory-evidence.js';
 import { readPrefix } from './segment/read.js';
 import { checkRegistry, describeReport } from './store/open-checks.js';
 import { entryFromRecovered } from './index/from-frame.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
 import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
-import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
+import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, DirectoryDamageReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
 /** Largest number of bytes one commit group writes; bigger queues split into several groups. */
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
@@ -80,6 +81,8 @@ export class Store {
   #compactionEntries: CompactionEntry[];
   /** Set when a compaction committed on disk but could not finish in-process: the next open finishes it. */
   #compactionUnfinished: string | undefined;
+  /** What the directory showed at open (lost segments, a contradicting checkpoint): every verifyChain reports it. */
+  readonly #damage: readonly DirectoryDamageReport[];
   #nextGlobal: number;
   #lastCommittedAt: number;
   #closing: Promise<void> | undefined;
@@ -99,7 +102,9 @@ export class Store {
     removed: RemovedSet;
     compactionEntries: CompactionEntry[];
     signer: ReceiptSigner | undefined;
+    damage: readonly DirectoryDamageReport[];
   }) {
+    this.#damage = init.damage;
     this.#opts = init.opts;
     this.#index = init.index;
     this.#segments = init.segments;
@@ -189,8 +194,11 @@ export class Store {
     const { fs, dir } = opts;
     const segmentPath = (id: number) => join(dir, segmentFileName(id));
     const pending = await resolvePendingCompaction(fs, dir, !opts.readOnly);
-    // A valid checkpoint holds the index of a prefix of the log: only the tail after it is scanned.
-    const checkpoint = await usableCheckpoint(opts, pending.segments, pending.entries.length);
+    const names = await storeDirectoryNames(fs, dir, opts.readOnly, pending.segments.length);
+    // A checkpoint whose every entry matched its frame holds the index of a prefix of the log: only the
+    // tail after it is scanned.
+    const loaded = await loadCheckpoint(opts, pending.segments, pending.entries.length);
+    const checkpoint = loaded.usable;
     const tail = checkpoint === undefined ? pending.segments : checkpoint.tail;
     const log = await recoverLog(fs, tail, checkpoint?.start);
     const signer = opts.signer ?? (opts.signingKey === undefined ? undefined : signerFromSeed(opts.signingKey));
@@ -199,7 +207,7 @@ export class Store {
     // Only a trusted entry (signed by a known key, or unsigned in a keyless store) turns links into gaps.
     const removed = new RemovedSet();
     for (const e of pending.entries) removed.addEntry(e, entryTrusted(e, verifyKeys));
-    for (const gap of log.gaps) {
+    for (const gap of [...(checkpoint?.gaps ?? []), ...log.gaps]) {
       if (!removed.explains(gap.last, gap.next)) {
         throw new BatpakError(
           'ERR_CORRUPT_SEGMENT',
@@ -212,8 +220,14 @@ export class Store {
       opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`);
     }
     const index = new MemoryIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
-    let lastCommittedAt = checkpoint?.checkpoint.lastCommittedAt ?? 0;
-    for (const e of checkpoint?.checkpoint.entries ?? []) index.insert(e);
+    let lastCommittedAt = checkpoint?.lastCommittedAt ?? 0;
+    for (const e of checkpoint?.checkpoint.entries ?? []) {
+      if (index.has(e.eventId)) {
+        const file = segmentPath(e.segmentId);
+        throw new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${file} at offset ${e.offset}: duplicate event id ${e.eventId}`, { details: { file, offset: e.offset } });
+      }
+      index.insert(e);
+    }
     for (const r of log.events) {
       const entry = entryFromRecovered(r);
       if (checkpoint !== undefined && index.has(entry.eventId)) {
@@ -224,6 +238,19 @@ export class Store {
       index.insert(entry);
       lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
     }
+    const damage = directoryDamage({
+      dir,
+      names,
+      segmentIds: pending.segments.map((s) => s.id),
+      compactions: pending.entries,
+      checkpoint: loaded.decoded,
+      lastSeen: Math.max(index.lastGlobalSequence(), removed.maxSequence()),
+      events: index.size,
+    });
+    const contradiction = loaded.suspect === undefined ? undefined : checkpointContradiction(loaded.decoded!, index);
+    if (contradiction !== undefined) damage.push({ reason: 'checkpoint-contradiction', file: join(dir, CHECKPOINT_FILE), message: contradiction });
+    // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
+    enforceDirectoryDamage(damage, opts);
     let keyset: Keyset | undefined;
     let keyStore: KeyStore | undefined;
     if (opts.encryption !== undefined) {
@@ -309,6 +336,7 @@ export class Store {
       removed,
       compactionEntries: pending.entries,
       signer,
+      damage,
     });
     if (opts.chainVerification === 'recompute') {
       const report = await store.verifyChain();
@@ -548,6 +576,7 @@ export class Store {
       segments,
       committed: this.#index.all().slice(),
       removedHashes: this.#removed.hashes(),
+      directoryDamage: this.#damage,
       signal: options.signal,
       onProgress: options.onProgress,
       seals:

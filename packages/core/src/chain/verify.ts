@@ -8,11 +8,12 @@ import { BatpakError } from '../errors.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
 import type { IndexEntry } from '../index/entry.js';
+import { frameMismatch } from '../index/frame-match.js';
 import type { SealChecker } from '../receipt/seal-check.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES } from '../segment/format.js';
 import { decodeFrameBody, EventFlags, readFrameHeader } from '../segment/frame.js';
 import { ReadWindow } from '../segment/window.js';
-import type { ChainVerificationReport, CorruptFrameReport } from '../types.js';
+import type { ChainVerificationReport, CorruptFrameReport, DirectoryDamageReport } from '../types.js';
 
 export const ZERO_HASH = new Uint8Array(32);
 
@@ -32,6 +33,8 @@ export interface VerifyChainInput {
   readonly removedHashes: ReadonlySet<string>;
   /** Signed stores: checks the seals as the log streams by. */
   readonly seals?: SealChecker | undefined;
+  /** What the directory showed at open (missing segments, a contradicting checkpoint): reported as is. */
+  readonly directoryDamage?: readonly DirectoryDamageReport[] | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }
@@ -109,6 +112,9 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
         checked++;
         const eventId = expected.eventId;
         if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'frame CRC mismatch', eventId });
+        // The index is derived: a field it holds that the frame does not is damage, never believed.
+        const field = frameMismatch(expected, frame);
+        if (field !== undefined) corruptFrames.push({ file: seg.path, offset: pos, reason: `the index's ${field} differs from the frame`, eventId });
         if ((frame.flags & EventFlags.TOMBSTONE) === 0 && !bytesEqual(blake3(frame.payload), frame.contentHash)) contentHashMismatches.push(eventId);
         // The link: prevHash is the content hash of the entity's immediately preceding event.
         const prev = lastHash.get(frame.entity) ?? ZERO_HASH;
@@ -134,12 +140,14 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
   while (next < total) missingEvents.push(committed[next++]!.eventId);
 
   const signatureFailures = input.seals?.finish() ?? [];
+  const directoryDamage = [...(input.directoryDamage ?? [])];
   onProgress?.(checked, total);
   const intact =
+    directoryDamage.length === 0 &&
     contentHashMismatches.length === 0 &&
     danglingLinks.length === 0 &&
     corruptFrames.length === 0 &&
     missingEvents.length === 0 &&
     signatureFailures.length === 0;
-  return { eventsChecked: checked, contentHashMismatches, danglingLinks, gaps, corruptFrames, missingEvents, signatureFailures, intact };
+  return { eventsChecked: checked, contentHashMismatches, danglingLinks, gaps, corruptFrames, missingEvents, signatureFailures, directoryDamage, intact };
 }

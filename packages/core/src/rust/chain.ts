@@ -115,6 +115,7 @@ export async function verifyRustChain(input: RustVerifyInput): Promise<ChainVeri
     corruptFrames,
     missingEvents,
     signatureFailures: [],
+    directoryDamage: [],
     intact,
   };
 }
