@@ -271,11 +271,12 @@ export function checkpointContradiction(c: Checkpoint, scanned: { get(id: string
   const lastSeg = c.segments[c.segments.length - 1];
   if (lastSeg === undefined) return undefined;
   const covered = new Map(c.segments.map((s) => [s.id, s.committedEnd]));
-  let inside = 0;
+  const listed = new Set(c.entries.map((e) => e.eventId));
   for (const s of scanned.all()) {
     const end = covered.get(s.segmentId);
-    if (end !== undefined && s.offset < end) inside++;
+    if (end !== undefined && s.offset < end && !listed.has(s.eventId)) {
+      return `the checkpoint leaves out event ${s.eventId}, committed in segment ${s.segmentId} at offset ${s.offset}`;
+    }
   }
-  if (inside !== c.entries.length) return `the checkpoint lists ${c.entries.length} events, its segments hold ${inside}`;
   return undefined;
 }
