@@ -94,6 +94,7 @@ async function expectFixtureEvents(store: RustStore): Promise<void> {
     corruptFrames: [],
     missingEvents: [],
     signatureFailures: [],
+    directoryDamage: [],
     intact: true,
   });
   expect((await store.verifyChain({ links: 'rust' })).intact).toBe(true);
