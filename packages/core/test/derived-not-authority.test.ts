@@ -5,7 +5,7 @@ import { Coordinate, defineEvent, isBatpakError, Store, type StoreOptions } from
 import { SimFs } from '../src/testing.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/index/checkpoint.js';
 import { plainEntry, type IndexEntry } from '../src/index/entry.js';
-import { frameMismatch } from '../src/index/frame-match.js';
+import { CanonicalBodyMatcher, frameMismatch } from '../src/index/frame-match.js';
 import { buildCompactionOutput } from '../src/compaction/build.js';
 import { committedEventOffsets } from '../src/segment/recovery.js';
 import { scanSegment } from '../src/segment/scan.js';
@@ -161,6 +161,58 @@ describe('a forged checkpoint is never an authority (INV-DERIVED-NOT-AUTHORITY)'
     expect(frameMismatch({ ...e, extensions: new Map([['a', new Uint8Array([2])]]) }, withR)).toBe('extensions');
     expect(frameMismatch({ ...e, extensions: new Map([['b', new Uint8Array([1])]]) }, withR)).toBe('extensions');
     expect(frameMismatch({ ...e, extensions: new Map([['a', new Uint8Array([1])], ['b', new Uint8Array(0)]]) }, withR)).toBe('extensions');
+  });
+});
+
+describe('the in-place body check open uses for the common case', () => {
+  it('matches exactly the canonical encoding of an entry (batches, long and non-ASCII strings, big numbers) and nothing else', async () => {
+    const fs = new SimFs(12);
+    let clock = 2 ** 40;
+    const s = await Store.open({ dir: '/m', fs, now: () => (clock += 70_000) });
+    await s.append(new Coordinate('a', 's'), Note, { n: 1 });
+    await s.append(new Coordinate('ü-ñ-€', 'scope-with-ünïcode'), Note, { n: 2 });
+    await s.append(new Coordinate('e'.repeat(40), 's'.repeat(300)), Note, { n: 3 });
+    await s.appendBatch([0, 1, 2].map((n) => ({ coord: new Coordinate('b', 's'), kind: Note, payload: { n } })));
+    await s.appendRaw(new Coordinate('a', 's'), { category: 2, typeId: 9 }, new Uint8Array(70_000).fill(7));
+    for (let i = 0; i < 200; i++) await s.append(new Coordinate('a', 's'), Note, { n: i });
+    await s.close();
+    const c = decodeCheckpoint(fs.inspect('/m/index.checkpoint')!.current)!;
+    const seg = fs.inspect('/m/000001.bps')!.current;
+    const m = new CanonicalBodyMatcher();
+    const body = (e: IndexEntry) => seg.subarray(e.offset + 12, e.offset + e.length);
+    for (const e of c.entries) {
+      expect(m.matches(body(e), e)).toBe(true);
+      expect(m.matches(body(e), plainEntry(e))).toBe(true);
+    }
+    const changes: ((e: IndexEntry) => Partial<IndexEntry>)[] = [
+      () => ({ idBytes: new Uint8Array(16) }),
+      (e) => ({ globalSequence: e.globalSequence + 1 }),
+      (e) => ({ entitySequence: e.entitySequence + 300 }),
+      (e) => ({ kind: e.kind ^ 1 }),
+      (e) => ({ entity: `${e.entity}x` }),
+      (e) => ({ entity: e.entity.length > 1 ? e.entity.slice(0, -1) + 'Z' : 'Z' }),
+      (e) => ({ scope: e.scope.length > 1 ? e.scope.slice(0, -1) + 'Z' : 'Z' }),
+      (e) => ({ committedAt: e.committedAt + 1 }),
+      () => ({ prevHash: new Uint8Array(32).fill(3) }),
+      () => ({ contentHash: new Uint8Array(32).fill(3) }),
+      (e) => ({ payloadVersion: e.payloadVersion + 1 }),
+      (e) => ({ flags: e.flags ^ EventFlags.TOMBSTONE }),
+      (e) => ({ batch: e.batch === undefined ? { first: 1, index: 0, count: 1 } : { ...e.batch, index: (e.batch.index + 1) % e.batch.count } }),
+      (e) => ({ batch: e.batch === undefined ? undefined : { ...e.batch, count: e.batch.count + 1 } }),
+      () => ({ encryption: { scope: new Uint8Array(1), nonce: new Uint8Array(24), generation: 0 } }),
+      () => ({ extensions: new Map([['k', new Uint8Array(1)]]) }),
+    ];
+    for (const e of c.entries) {
+      for (const change of changes) {
+        const d = change(e);
+        if (d.batch === undefined && 'batch' in d && e.batch === undefined) continue;
+        expect(m.matches(body(e), { ...plainEntry(e), ...d })).toBe(false);
+      }
+    }
+    // Not an event body, or one cut short: no.
+    const e0 = c.entries[0]!;
+    expect(m.matches(body(e0).subarray(0, body(e0).length - 1), e0)).toBe(false);
+    expect(m.matches(new Uint8Array(0), e0)).toBe(false);
   });
 });
 

@@ -6,7 +6,7 @@ import { crc32 } from 'node:zlib';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import { CHECKPOINT_FILE, decodeCheckpoint, type Checkpoint } from '../index/checkpoint.js';
 import type { IndexEntry } from '../index/entry.js';
-import { frameMismatch } from '../index/frame-match.js';
+import { CanonicalBodyMatcher, frameMismatch } from '../index/frame-match.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentFlags } from '../segment/format.js';
 import { decodeFrameBody, EventFlags, readFrameHeader } from '../segment/frame.js';
 import { readPrefix } from '../segment/read.js';
@@ -128,6 +128,7 @@ export async function loadCheckpoint(
   if (c.segments.length === 0 || c.segments.length > present.length) return stale('segments changed');
   const whole: UsableCheckpoint['whole'] = [];
   const rules = new CommitRules();
+  const matcher = new CanonicalBodyMatcher();
   const entries = c.entries;
   let next = 0;
   let suspect: string | undefined;
@@ -171,8 +172,17 @@ export async function loadCheckpoint(
         const end = pos + FRAME_HEADER_BYTES + h.length;
         if (h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES || end > s.committedEnd) return stale(`segment ${s.id} changed`);
         if (end > w.at + w.bytes.length) await move(pos, end - pos);
-        if (suspect === undefined) {
-          const body = w.view(pos + FRAME_HEADER_BYTES, h.length);
+        const body = suspect === undefined ? w.view(pos + FRAME_HEADER_BYTES, h.length) : undefined;
+        const claimed: IndexEntry | undefined = entries[next];
+        if (body !== undefined && claimed !== undefined && claimed.segmentId === s.id && claimed.offset === pos && claimed.length === end - pos && matcher.matches(body, claimed)) {
+          // The frame is byte for byte the canonical encoding of the entry (the common case, no decode).
+          const bad = rules.event(file.path, pos, claimed.globalSequence, claimed.flags, claimed.batch, compacted);
+          if (bad !== undefined) suspect = `segment ${s.id} at offset ${pos}: ${bad}`;
+          else {
+            next++;
+            if (claimed.committedAt > rules.lastCommittedAt) rules.lastCommittedAt = claimed.committedAt;
+          }
+        } else if (body !== undefined) {
           let frame;
           try {
             frame = decodeFrameBody(body);
