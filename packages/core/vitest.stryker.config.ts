@@ -18,6 +18,8 @@ export default defineConfig({
       'test/compaction.test.ts',
       'test/shred.test.ts',
       'test/window.test.ts',
+      'test/derived-not-authority.test.ts',
+      'test/directory-evidence.test.ts',
       'test/*.mutation.test.ts',
     ],
     testTimeout: 60_000,

@@ -249,6 +249,29 @@ describe('compaction drops only what the frames show uncommitted (INV-DERIVED-NO
     expect((err as { details: { eventId: string } }).details.eventId).toBe(ids[2]);
   });
 
+  it('an event the frames never committed (an incomplete batch) is still dropped, not refused', async () => {
+    const fs = new SimFs(6);
+    const s = await Store.open({ dir: '/i', fs });
+    const lone = await s.append(new Coordinate('a', 's'), Note, { n: 0 });
+    const batch = await s.appendBatch([1, 2, 3].map((n) => ({ coord: new Coordinate('a', 's'), kind: Note, payload: { n } })));
+    await s.close();
+    const bytes = fs.inspect('/i/000001.bps')!.current;
+    const frames = scanSegment(bytes, { file: 'x', allowTornTail: false }).frames;
+    // The batch's last item cut off: its first two items are frames no recovery commits.
+    const cut = bytes.slice(0, frames[frames.length - 1]!.offset);
+    fs.putFile('/i/000001.bps', cut);
+    const out = await buildCompactionOutput({
+      fs,
+      mergedId: 1,
+      sources: [{ id: 1, path: '/i/000001.bps', committedEnd: cut.length }],
+      committed: (id) => (id === lone.eventId ? ({ eventId: id } as IndexEntry) : undefined),
+      decide: () => 'keep',
+      nowMs: 1,
+    });
+    expect(out.survivors.map((x) => x.entry.eventId)).toEqual([lone.eventId]);
+    expect(out.removed.map((r) => Buffer.from(r.id).toString('hex'))).toEqual([batch[0]!.eventId, batch[1]!.eventId]);
+  });
+
   it('committedEventOffsets follows recovery: whole batches, sealed groups, everything in a compacted segment', async () => {
     const fs = new SimFs(4);
     const s = await Store.open({ dir: '/d', fs, signingKey: new Uint8Array(32).fill(1) });
