@@ -42,8 +42,8 @@ import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraf
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './store/options.js';
 import { prepareGroup, type Intent } from './store/commit-group.js';
 import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type CompactionResult } from './compaction/options.js';
-import { checkpointContradiction, loadCheckpoint } from './store/checkpoint-load.js';
-import { directoryDamage, enforceDirectoryDamage, storeDirectoryNames } from './store/directory-evidence.js';
+import { loadCheckpoint } from './store/checkpoint-load.js';
+import { assessDirectory, storeDirectoryNames } from './store/directory-evidence.js';
 import { readPrefix } from './segment/read.js';
 import { checkRegistry, describeReport } from './store/open-checks.js';
 import { entryFromRecovered } from './index/from-frame.js';
@@ -238,19 +238,8 @@ export class Store {
       index.insert(entry);
       lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
     }
-    const damage = directoryDamage({
-      dir,
-      names,
-      segmentIds: pending.segments.map((s) => s.id),
-      compactions: pending.entries,
-      checkpoint: loaded.decoded,
-      lastSeen: Math.max(index.lastGlobalSequence(), removed.maxSequence()),
-      events: index.size,
-    });
-    const contradiction = loaded.suspect === undefined ? undefined : checkpointContradiction(loaded.decoded!, index);
-    if (contradiction !== undefined) damage.push({ reason: 'checkpoint-contradiction', file: join(dir, CHECKPOINT_FILE), message: contradiction });
     // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
-    enforceDirectoryDamage(damage, opts);
+    const damage = assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
     let keyset: Keyset | undefined;
     let keyStore: KeyStore | undefined;
     if (opts.encryption !== undefined) {

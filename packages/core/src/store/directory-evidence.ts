@@ -8,6 +8,8 @@ import { BatpakError, ioError } from '../errors.js';
 import type { Fs } from '../fs/fs.js';
 import { CHECKPOINT_FILE, type Checkpoint } from '../index/checkpoint.js';
 import { KEYSET_FILE } from '../keyset/keystore.js';
+import type { IndexEntry } from '../index/entry.js';
+import { checkpointContradiction, type CheckpointLoad } from './checkpoint-load.js';
 import { isStraySegmentName, segmentFileName } from '../segment/format.js';
 import type { DirectoryDamageReport } from '../types.js';
 
@@ -121,4 +123,35 @@ export function enforceDirectoryDamage(damage: readonly DirectoryDamageReport[],
     `refusing to open for writing: ${loss.map((d) => d.message).join('; ')} (open read-only to inspect, or pass allowDataLoss: true to continue without them)`,
     { details: { file: first.file, reason: first.reason, damage: loss } },
   );
+}
+
+/**
+ * Everything the directory shows at open (and a checkpoint the scan contradicted), reported; a writable
+ * open is refused here when it shows lost data (see enforceDirectoryDamage).
+ */
+export function assessDirectory(
+  opts: { readonly dir: string; readonly readOnly: boolean; readonly allowDataLoss: boolean; readonly onWarning: (m: string) => void },
+  found: {
+    readonly names: readonly string[];
+    readonly segmentIds: readonly number[];
+    readonly compactions: readonly CompactionEntry[];
+    readonly loaded: CheckpointLoad;
+    readonly index: { lastGlobalSequence(): number; readonly size: number; get(id: string): IndexEntry | undefined; all(): readonly IndexEntry[] };
+    readonly removed: { maxSequence(): number };
+  },
+): DirectoryDamageReport[] {
+  const { loaded, index } = found;
+  const damage = directoryDamage({
+    dir: opts.dir,
+    names: found.names,
+    segmentIds: found.segmentIds,
+    compactions: found.compactions,
+    checkpoint: loaded.decoded,
+    lastSeen: Math.max(index.lastGlobalSequence(), found.removed.maxSequence()),
+    events: index.size,
+  });
+  const contradiction = loaded.suspect === undefined || loaded.decoded === undefined ? undefined : checkpointContradiction(loaded.decoded, index);
+  if (contradiction !== undefined) damage.push({ reason: 'checkpoint-contradiction', file: join(opts.dir, CHECKPOINT_FILE), message: contradiction });
+  enforceDirectoryDamage(damage, opts);
+  return damage;
 }
