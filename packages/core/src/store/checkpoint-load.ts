@@ -215,7 +215,8 @@ export async function loadCheckpoint(
       if (crcDone < s.committedEnd) crc = crc32(w.bytes.subarray(crcDone - w.at, s.committedEnd - w.at), crc);
       if (crc !== s.crc) return stale(`segment ${s.id} changed`);
       if (suspect === undefined) {
-        const bad = last ? undefined : rules.endSegment();
+        // Also at the watermark of the last one: the tail scan starts with nothing pending.
+        const bad = rules.endSegment();
         if (bad !== undefined) suspect = `segment ${s.id}: ${bad}`;
       }
     } catch (err) {
