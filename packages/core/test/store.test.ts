@@ -268,7 +268,7 @@ describe('tamper and torn tails on RealFs', () => {
     await store.close();
   });
 
-  it('INV-TORN-TAIL: a truncated tail reopens cleanly with the prefix', async () => {
+  it('INV-TORN-TAIL: a cut the checkpoint recorded is refused for writing; with allowDataLoss it reopens with the prefix', async () => {
     const dir = await tempDir();
     const store = await Store.open({ dir });
     const rs = [];
