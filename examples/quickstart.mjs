@@ -52,7 +52,8 @@ try {
   console.log('offline verification with only the public key:', verifyReceiptClaim(receipt, [store.publicKey]).status);
 
   // An erasure request for alice: her key is destroyed; her payloads become unrecoverable.
-  console.log('shredScope(alice):', await store.shredScope({ entity: accounts[0] }));
+  const shred = await store.shredScope({ entity: accounts[0] });
+  console.log('shredScope(alice):', shred.status, `${shred.destroyed} key(s), scope ${shred.scope}, shred event ${shred.receipt?.eventId}`);
   await balances();
   try {
     await store.get(receipt.eventId);

@@ -20,6 +20,8 @@ export default defineConfig({
       'test/window.test.ts',
       'test/derived-not-authority.test.ts',
       'test/directory-evidence.test.ts',
+      'test/input-edge.test.ts',
+      'test/idempotency-conflict.test.ts',
       'test/*.mutation.test.ts',
     ],
     testTimeout: 60_000,

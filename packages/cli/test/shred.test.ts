@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Store } from '@batpak/core';
+import { Coordinate, Store } from '@batpak/core';
 import { runCli } from './helpers/cli.js';
 import { makeStore, tempDir } from './helpers/store.js';
 
@@ -43,12 +43,36 @@ describe('INV-CLI-EXIT-CODES batpak shred', () => {
     await makeStore(d, { events: 3, encryption: 'entity' });
     const first = await runCli(['shred', d, '--entity', 'acct:0', '--json']);
     expect(first.code).toBe(0);
-    const report = JSON.parse(first.stdout) as { destroyed: boolean; selector: unknown; shredEvent: { eventId: string; globalSequence: string; kind: unknown; coordinate: unknown } };
-    expect(report).toMatchObject({ destroyed: true, selector: { entity: 'acct:0' }, shredEvent: { globalSequence: '4', kind: { category: 0, typeId: 0x10 } } });
+    const report = JSON.parse(first.stdout) as { destroyed: boolean; status: string; selector: unknown; shredEvent: { eventId: string; globalSequence: string; kind: unknown; coordinate: unknown } };
+    expect(report).toMatchObject({ status: 'destroyed', keysDestroyed: 1, destroyed: true, selector: { entity: 'acct:0' }, shredEvent: { globalSequence: '4', kind: { category: 0, typeId: 0x10 } } });
     expect(report.shredEvent.eventId).toMatch(/^[0-9a-f]{32}$/);
     const again = await runCli(['shred', d, '--entity', 'acct:0', '--json']);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ destroyed: false, shredEvent: null });
+    expect(JSON.parse(again.stdout)).toMatchObject({ status: 'already-shredded', destroyed: false, keysDestroyed: 0, shredEvent: null });
+    const text = await runCli(['shred', d, '--entity', 'acct:0']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^already shredded: entity "acct:0"/);
+  });
+
+  it('INV-SHRED-RESULT: a scope that never had a key (a typo) is ERR_SHRED_SCOPE_UNKNOWN, exit 2, and writes no shred event', async () => {
+    const d = await dir();
+    await makeStore(d, { events: 3, encryption: 'entity' });
+    const r = await runCli(['shred', d, '--entity', 'acct:O']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^batpak shred: ERR_SHRED_SCOPE_UNKNOWN no key was ever minted for entity "acct:O"/);
+    const json = await runCli(['shred', d, '--entity', 'acct:O', '--json']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ command: 'shred', result: 'error', exitCode: 2, error: { code: 'ERR_SHRED_SCOPE_UNKNOWN' } });
+    const e = await dir();
+    await makeStore(e, { events: 2, encryption: 'event' });
+    expect((await runCli(['shred', e, '--event', '0'.repeat(32)])).code).toBe(2);
+    const store = await Store.openReadOnly(d, { payloadEncryption: { granularity: 'entity' } });
+    try {
+      expect(store.lastSequence).toBe(3n);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses with one line and exit 2 while another process holds the store, changing nothing', async () => {
@@ -66,6 +90,20 @@ describe('INV-CLI-EXIT-CODES batpak shred', () => {
     } finally {
       await holder.close();
     }
+  });
+
+  it('INV-SHRED-RESULT: events written before encryption was enabled make the shred ERR_SHRED_INCOMPLETE, exit 2', async () => {
+    const d = await dir();
+    await makeStore(d, { events: 3 });
+    const enc = await Store.open({ dir: d, payloadEncryption: { granularity: 'entity' } });
+    await enc.appendRaw(new Coordinate('acct:1', 'bank'), { category: 1, typeId: 0 }, new Uint8Array([1]));
+    await enc.close();
+    const r = await runCli(['shred', d, '--entity', 'acct:1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^batpak shred: ERR_SHRED_INCOMPLETE destroyed 1 key\(s\) of entity "acct:1" \(shred event [0-9a-f]{32}\), but 1 event\(s\) of entity "acct:1" are stored in plaintext/);
+    const only = await runCli(['shred', d, '--entity', 'acct:2', '--json']);
+    expect(only.code).toBe(2);
+    expect(JSON.parse(only.stdout)).toMatchObject({ error: { code: 'ERR_SHRED_INCOMPLETE' } });
   });
 
   it('a store without payload encryption has nothing to shred: exit 2, and no keyset is created', async () => {

@@ -1,7 +1,8 @@
 // Coordinate: the (entity, scope) address of an event; entity is the stream key and chain anchor.
-// Validation follows Rust batpak's order exactly (first failure wins) so both sides reject the same input.
+// Validation follows Rust batpak's order (first failure wins); JS adds one check Rust needs not: well-formed UTF-16.
 
 import { BatpakError } from './errors.js';
+import { isWellFormedString } from './encoding/utf16.js';
 
 /** Maximum UTF-8 byte length of `entity` and of `scope`. */
 export const COORDINATE_PART_MAX_BYTES = 1024;
@@ -28,6 +29,9 @@ export function validateCoordinate(entity: unknown, scope: unknown): void {
   if (typeof scope !== 'string') throw invalid('scope', 'is not a string');
   if (entity.length === 0) throw invalid('entity', 'is empty');
   if (scope.length === 0) throw invalid('scope', 'is empty');
+  // Before any UTF-8 encoding: 'a\uD800' would otherwise be stored as (and merge with) 'a\uFFFD'.
+  if (!isWellFormedString(entity)) throw invalid('entity', 'contains a lone UTF-16 surrogate');
+  if (!isWellFormedString(scope)) throw invalid('scope', 'contains a lone UTF-16 surrogate');
   if (Buffer.byteLength(entity, 'utf8') > COORDINATE_PART_MAX_BYTES) {
     throw invalid('entity', `is longer than ${COORDINATE_PART_MAX_BYTES} bytes`);
   }

@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'ERR_IO',
   'ERR_NO_SPACE',
   'ERR_ABORTED',
+  'ERR_IDEMPOTENCY_CONFLICT',
   'ERR_NOT_A_STORE',
 ] as const;
 

@@ -5,6 +5,7 @@ import { blake3 } from './crypto/blake3.js';
 import { randomBytes } from './crypto/random.js';
 import { BatpakError } from './errors.js';
 import { toHex } from './encoding/hex.js';
+import { isWellFormedString } from './encoding/utf16.js';
 
 /** A fresh UUIDv7 event id for the given wall-clock milliseconds. */
 export function newEventId(nowMs: number): Uint8Array {
@@ -28,6 +29,10 @@ export function eventIdForIdempotencyKey(key: string): Uint8Array {
     throw new BatpakError('ERR_INVALID_ARGUMENT', 'idempotencyKey must be a non-empty string of at most 1024 characters', {
       details: { field: 'idempotencyKey' },
     });
+  }
+  // 'k\uD800' and 'k\uFFFD' would hash to the same id: a lone surrogate is refused, not replaced.
+  if (!isWellFormedString(key)) {
+    throw new BatpakError('ERR_INVALID_ARGUMENT', 'idempotencyKey contains a lone UTF-16 surrogate', { details: { field: 'idempotencyKey' } });
   }
   return blake3(IDEMPOTENCY_DOMAIN, new TextEncoder().encode(key)).subarray(0, 16);
 }

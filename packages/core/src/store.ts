@@ -14,7 +14,7 @@ import { SystemKinds, type EventKind } from './kind.js';
 import { Keyset } from './keyset/keyset.js';
 import { FileKeyStore, KEYSET_FILE, type KeyStore } from './keyset/keystore.js';
 import { openPayload, sealDraft } from './keyset/seal.js';
-import { scopeOfSelector, type ShredSelector } from './keyset/scope.js';
+import { scopeOfSelector, type ShredResult, type ShredSelector } from './keyset/scope.js';
 import { encodePayload } from './payload.js';
 import { blake3 } from './crypto/blake3.js';
 import { eventIdToString, newEventId } from './id.js';
@@ -41,11 +41,13 @@ import { createSegment, SegmentWriter } from './segment/writer.js';
 import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, type ImportEvent, typedDraft, type AppendOptions, type BatchItem, type EventDraft } from './store/append.js';
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './store/options.js';
 import { prepareGroup, type Intent } from './store/commit-group.js';
+import { replayOrConflict } from './store/idempotency.js';
+import { plaintextEventsInScope } from './store/shred-plaintext.js';
 import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type CompactionResult } from './compaction/options.js';
 import { loadCheckpoint } from './store/checkpoint-load.js';
 import { assessDirectory, storeDirectoryNames } from './store/directory-evidence.js';
 import { readPrefix } from './segment/read.js';
-import { checkRegistry, describeReport } from './store/open-checks.js';
+import { checkRegistry, describeReport, refusePlaintextWriterByEvents, refusePlaintextWriterByKeyset } from './store/open-checks.js';
 import { entryFromRecovered } from './index/from-frame.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
@@ -133,7 +135,7 @@ export class Store {
                     signer: this.#signer,
                     signingDowngradeAllowed: this.#opts.signingDowngradeAllowed,
                     onWarning: this.#opts.onWarning,
-                    originalReceipt: (e) => this.#originalReceipt(e),
+                    replay: (e, draft) => replayOrConflict(draft, e, { original: (x) => this.#originalReceipt(x), plaintext: (x) => this.#plaintext(x) }),
                     published: ({ segmentId, end, nextGlobal, lastCommittedAt }) => {
                       this.#segments.setSize(segmentId, end);
                       this.#nextGlobal = nextGlobal;
@@ -193,6 +195,7 @@ export class Store {
   static async #openLocked(opts: ResolvedOptions, lock: FsLock | undefined): Promise<Store> {
     const { fs, dir } = opts;
     const segmentPath = (id: number) => join(dir, segmentFileName(id));
+    await refusePlaintextWriterByKeyset(opts);
     const pending = await resolvePendingCompaction(fs, dir, !opts.readOnly);
     const names = await storeDirectoryNames(fs, dir, opts.readOnly, pending.segments.length);
     // A checkpoint whose every entry matched its frame holds the index of a prefix of the log: only the
@@ -240,6 +243,7 @@ export class Store {
     }
     // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
     const damage = assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
+    refusePlaintextWriterByEvents(opts, index.all());
     let keyset: Keyset | undefined;
     let keyStore: KeyStore | undefined;
     if (opts.encryption !== undefined) {
@@ -637,9 +641,12 @@ export class Store {
   /**
    * Destroys the key of the selected scope and flushes the keyset durably, then appends a system
    * event recording which scope was shredded (never the key), chained and signed like any event.
-   * True when a key was destroyed. The selector must match the configured granularity.
+   * Says what it did: 'destroyed' (with the shred event's receipt), 'already-shredded' (the scope had a
+   * key, none is live) or 'never-keyed' (nothing was ever sealed under it — often a typo in the selector);
+   * `plaintextEvents` counts events of the scope written before encryption was enabled, which no shred erases.
+   * The selector must match the configured granularity.
    */
-  async shredScope(selector: ShredSelector): Promise<boolean> {
+  async shredScope(selector: ShredSelector): Promise<ShredResult> {
     this.#assertWritable();
     const keyset = this.#keyset;
     if (keyset === undefined) {
@@ -649,10 +656,20 @@ export class Store {
     // Destroy first, synchronously: an append sealed after this point gets a new key generation.
     const destroyed = keyset.destroy(scope);
     await keyset.flush(this.#keyStore!, { force: true });
-    if (!destroyed) return false;
+    // Entity scopes need only that entity's events; the other granularities look at all of them.
+    const candidates = keyset.granularity === 'entity' ? this.#index.entityEvents(new TextDecoder().decode(scope.subarray(1))) : this.#index.all();
+    const plaintextEvents = plaintextEventsInScope(candidates, keyset.granularity, scope);
+    const base = { granularity: keyset.granularity, scope: toHex(scope), destroyed, plaintextEvents };
+    if (destroyed === 0) return { ...base, status: keyset.everKeyed(scope) ? 'already-shredded' : 'never-keyed' };
     const now = this.#opts.now();
-    await this.#appendSystem(SHRED_COORDINATE, SystemKinds.SHRED, { granularity: keyset.granularity, scope: Buffer.from(scope).toString('hex'), shreddedAt: now });
-    return true;
+    const receipt = await this.#appendSystem(SHRED_COORDINATE, SystemKinds.SHRED, { granularity: keyset.granularity, scope: toHex(scope), shreddedAt: now });
+    return { ...base, status: 'destroyed', receipt };
+  }
+
+  /** An event's plaintext payload bytes (decrypted when sealed), for comparing an idempotent repeat. */
+  async #plaintext(current: IndexEntry): Promise<Uint8Array | 'shredded'> {
+    const { entry, frame } = await this.#readFrame(current);
+    return openPayload(this.#keyset, entry, frame.payload);
   }
 
   /** Appends one of the store's own (plaintext, never shreddable) system events through the pipeline. */

@@ -80,7 +80,7 @@ describe('payload encryption', () => {
     const s1 = await Store.open({ dir: '/s', fs, payloadEncryption: {} });
     const r = await s1.append(alice, Note, { text: 'x' });
     await s1.close();
-    const s2 = await Store.open({ dir: '/s', fs });
+    const s2 = await Store.openReadOnly('/s', { fs });
     await expectCode(s2.get(r.eventId), 'ERR_ENCRYPTION_NOT_CONFIGURED');
     expect((await s2.getRaw(r.eventId)).header.encrypted).toBe(true);
     await s2.close();
@@ -94,7 +94,7 @@ describe('shredScope', () => {
     const ra = [await store.append(alice, Note, { text: 'alice-1' }), await store.append(alice, Other, { text: 'alice-2' })];
     const rb = await store.append(bob, Note, { text: 'bob-1' });
     const rawBefore = (await store.getRaw(ra[0]!.eventId)).bytes;
-    expect(await store.shredScope({ entity: alice })).toBe(true);
+    expect(await store.shredScope({ entity: alice })).toMatchObject({ status: 'destroyed', destroyed: 1 });
     expect(store.stats().keys).toBe(1);
     await expectCode(store.get(ra[0]!.eventId), 'ERR_PAYLOAD_SHREDDED');
     await expectCode(store.get(ra[1]!.eventId), 'ERR_PAYLOAD_SHREDDED');
@@ -112,8 +112,8 @@ describe('shredScope', () => {
       expect(await store.verifyReceipt(r)).toEqual({ status: 'signed' });
       expect(verifyReceiptClaim(r, [store.publicKey!])).toEqual({ status: 'signed' });
     }
-    // Shredding again destroys nothing.
-    expect(await store.shredScope({ entity: 'user:alice' })).toBe(false);
+    // Shredding again destroys nothing, and says the scope was shredded before.
+    expect(await store.shredScope({ entity: 'user:alice' })).toMatchObject({ status: 'already-shredded', destroyed: 0 });
     await store.close();
 
     const again = await Store.open({ dir: '/s', fs, signingKey: KEY, payloadEncryption: { granularity: 'entity' } });
@@ -173,7 +173,7 @@ describe('shredScope', () => {
         b1: (await store.append(bob, Note, { text: 'b1' })).eventId,
         a2: (await store.append(alice, Other, { text: 'a2' })).eventId,
       };
-      expect(await store.shredScope(c.selector === 'a1' ? { eventId: ids.a1 } : c.selector)).toBe(true);
+      expect(await store.shredScope(c.selector === 'a1' ? { eventId: ids.a1 } : c.selector)).toMatchObject({ status: 'destroyed', granularity: c.granularity });
       for (const g of c.gone) await expectCode(store.get(ids[g]), 'ERR_PAYLOAD_SHREDDED');
       for (const k of c.kept) expect((await store.get(ids[k])).payload).toEqual({ text: k });
       expect((await store.verifyChain()).intact).toBe(true);

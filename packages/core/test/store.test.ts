@@ -74,8 +74,10 @@ describe('Store basics on RealFs', () => {
     const store = await Store.open({ dir });
     const a = await store.append(acct(1), Deposited, { amount: 1 }, { idempotencyKey: 'op-1' });
     const bytesBefore = store.stats().bytes;
-    const b = await store.append(acct(1), Deposited, { amount: 999 }, { idempotencyKey: 'op-1' });
+    const b = await store.append(acct(1), Deposited, { amount: 1 }, { idempotencyKey: 'op-1' });
     expect(b).toEqual(a);
+    // The key with a different request is a conflict, not the original receipt (INV-IDEMPOTENCY-SAME-REQUEST).
+    await expectCode(store.append(acct(1), Deposited, { amount: 999 }, { idempotencyKey: 'op-1' }), 'ERR_IDEMPOTENCY_CONFLICT');
     expect(store.stats().bytes).toBe(bytesBefore);
     expect(store.stats().events).toBe(1n);
     // Concurrent repeats resolve to one event.

@@ -52,7 +52,8 @@ export class HostBuilder {
   readonly #subscriptionOwners = new Map<string, string>();
   readonly #bindings = new Map<number, { module: string; ref: string }>();
   readonly #schemas = new CompositionSchemaBuilder();
-  readonly #granted = new Set<string>();
+  /** Module id → the capability tokens granted to that module's operations only. */
+  readonly #grants = new Map<string, Set<string>>();
   #receiptSink: ReceiptSink | undefined;
   #statusSink: OperationStatusSink | undefined;
   #backend: EffectBackend | undefined;
@@ -71,14 +72,23 @@ export class HostBuilder {
     return this;
   }
 
-  grantCapability(token: string): this {
+  /**
+   * Grants a capability token to one module: only that module's operations may rely on it (a module is a unit of
+   * authority; there is no host-wide grant). The module must be mounted by build(), else `ERR_GRANT_UNKNOWN_MODULE`.
+   * Grants are part of H_host.
+   */
+  grantCapability(token: string, options: { readonly module: string }): this {
     if (typeof token !== 'string') throw new TypeError('capability token must be a string');
-    this.#granted.add(token);
+    const module = options?.module;
+    if (typeof module !== 'string') throw new TypeError('grantCapability needs { module: <module id> }: grants are per module');
+    let set = this.#grants.get(module);
+    if (set === undefined) this.#grants.set(module, (set = new Set()));
+    set.add(token);
     return this;
   }
 
-  grantCapabilities(tokens: Iterable<string>): this {
-    for (const t of tokens) this.grantCapability(t);
+  grantCapabilities(tokens: Iterable<string>, options: { readonly module: string }): this {
+    for (const t of tokens) this.grantCapability(t, options);
     return this;
   }
 
@@ -159,7 +169,11 @@ export class HostBuilder {
   build(): Host {
     if (this.#mounted.length === 0) throw new HostError({ kind: 'empty_host' });
     const manifests = this.#mounted.map((x) => x.manifest);
-    const fingerprint = computeHostFingerprint(manifests);
+    for (const [module, tokens] of [...this.#grants].sort(([a], [b]) => compareUtf8(a, b))) {
+      if (!manifests.some((m) => m.id === module)) throw new HostError({ kind: 'grant_unknown_module', module, capability: [...tokens].sort(compareUtf8)[0]! });
+    }
+    const grants = new Map([...this.#grants].map(([module, tokens]) => [module, Object.freeze([...tokens].sort(compareUtf8))]));
+    const fingerprint = computeHostFingerprint(manifests, grants);
     const composition = this.#schemas.seal();
     const interfaceFingerprint = computeInterfaceFingerprint(manifests, composition);
     const registry = new SchemaRegistry(composition.schemas.map((s) => s.descriptor));
@@ -174,6 +188,8 @@ export class HostBuilder {
         const handler = impls.handlers.get(d.name);
         if (handler === undefined) throw HostError.coherence(manifest.id, `operation ${quote(d.name)} has no handler`);
         lowered(() => core.register(d, schemaValidatingHandler(d, registry, handler)));
+        // Per-operation grants: a module's grant reaches its own operations and no other module's.
+        lowered(() => core.grantCapabilities(grants.get(manifest.id) ?? [], { operation: d.name }));
         if (impls.guard !== undefined) guards.set(d.name, impls.guard);
       }
       for (const h of impls.hooks) (h.descriptor.phase === 'startup' ? startup : shutdown).push({ module: manifest.id, ...h });
@@ -184,7 +200,6 @@ export class HostBuilder {
     if (this.#receiptSink !== undefined) core.receiptSink(this.#receiptSink);
     else core.withoutReceipts();
     core.statusSink(this.#statusSink);
-    core.grantCapabilities(this.#granted);
 
     const bindings = new Map([...this.#bindings].map(([kind, b]) => [kind, b.ref]));
     let backend: EffectBackend | undefined = this.#backend === undefined ? undefined : new ValidatingEffectBackend(this.#backend, bindings, registry);

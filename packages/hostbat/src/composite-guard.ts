@@ -2,7 +2,6 @@
 // Invariant: an operation is judged only by its own module's guard; operations of unguarded modules are admitted.
 
 import { admit, type AdmissionGuard } from '@batpak/syncbat';
-import { runInOperation } from './operation-scope.js';
 
 /** `routes`: operation name → its module's guard. Undefined when no module has a guard (the Core then has none). */
 export function compositeGuard(routes: ReadonlyMap<string, AdmissionGuard>): AdmissionGuard | undefined {
@@ -10,6 +9,6 @@ export function compositeGuard(routes: ReadonlyMap<string, AdmissionGuard>): Adm
   const table = new Map(routes);
   return (descriptor, input, ctx) => {
     const guard = table.get(descriptor.name);
-    return guard === undefined ? admit() : runInOperation(descriptor, () => guard(descriptor, input, ctx));
+    return guard === undefined ? admit() : guard(descriptor, input, ctx);
   };
 }

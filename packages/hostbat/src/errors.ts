@@ -16,6 +16,8 @@ export type HostErrorDetail =
   | { readonly kind: 'module_hash_mismatch'; readonly module: string }
   | { readonly kind: 'module_coherence'; readonly module: string; readonly detail: string }
   | { readonly kind: 'empty_host' }
+  /** A capability was granted to a module id that is not mounted. */
+  | { readonly kind: 'grant_unknown_module'; readonly module: string; readonly capability: string }
   /** Lowering into syncbat's CoreBuilder failed; `cause` is the syncbat BuildError. */
   | { readonly kind: 'build'; readonly message: string }
   // Encoding.
@@ -88,6 +90,7 @@ const KINDS: readonly HostErrorKind[] = [
   'module_hash_mismatch',
   'module_coherence',
   'empty_host',
+  'grant_unknown_module',
   'build',
   'canonical_encoding',
   'schema_invalid',
@@ -142,6 +145,8 @@ function describe(d: HostErrorDetail): string {
       return `module ${quote(d.module)} is incoherent: ${d.detail}`;
     case 'empty_host':
       return 'cannot build a host with no mounted modules';
+    case 'grant_unknown_module':
+      return `capability ${quote(d.capability)} is granted to module ${quote(d.module)}, which is not mounted`;
     case 'build':
       return `lowering into the syncbat runtime failed: ${d.message}`;
     case 'canonical_encoding':

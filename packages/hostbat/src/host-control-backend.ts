@@ -1,10 +1,10 @@
 // HostControlEffectBackend: where a control-class operation's declared host controls are actually performed, by a HostController.
-// Invariant: a control reaches the controller only if the calling hosted operation declares it (INV-HOSTBAT-HOST-CONTROL-DECLARED).
+// Invariant: the backend is reachable only through a live syncbat Ctx, which refuses undeclared controls before calling it
+// (INV-HOSTBAT-HOST-CONTROL-DECLARED); no ambient async state decides who may perform a control.
 
 import type { EventKind } from '@batpak/core';
 import { EffectError, type EffectBackend } from '@batpak/syncbat';
 import { messageOf } from './errors.js';
-import { currentOperation } from './operation-scope.js';
 import { unsupported } from './unsupported.js';
 
 /** Performs the control named by an operation's declared control id. Throw (or reject) to refuse. */
@@ -28,10 +28,10 @@ function performerOf(controller: HostController): (controlId: string) => void | 
 }
 
 /**
- * `useHostControl(id)` → `controller(id)`; a refusal becomes EffectError `host control failure: {message}`. Inside a
- * hosted operation a control the operation does not declare is NOT performed: the call resolves so the Ctx records
- * it and the Core denies the checkout with `effect.violation` — Rust's receipt, without Rust's perform-then-check
- * side effect. Outside a host (a bare syncbat Core) there is no operation scope and the Core's check alone applies.
+ * `useHostControl(id)` → `controller(id)`; a refusal becomes EffectError `host control failure: {message}`. The
+ * syncbat Ctx calls this only for a control its operation declares, and only while its dispatch is live: an
+ * undeclared control is refused by the Ctx before it gets here (and the Core denies the checkout with
+ * `effect.violation`), so the controller never runs for it — in a host and on a bare Core alike.
  */
 export class HostControlEffectBackend implements EffectBackend {
   readonly #perform: (controlId: string) => void | Promise<void>;
@@ -46,8 +46,6 @@ export class HostControlEffectBackend implements EffectBackend {
   }
 
   async useHostControl(controlId: string): Promise<void> {
-    const op = currentOperation();
-    if (op !== undefined && !op.effectRow.usesHostControls.includes(controlId)) return;
     try {
       await this.#perform(controlId);
     } catch (err) {

@@ -1,17 +1,18 @@
 // H_interface: the client-visible identity of a host — operations with resolved schemas, subscriptions, bindings, event payloads.
-// Invariant: only what a client sees moves it; hooks, jobs, guards, namespaces, module versions and effect rows never do.
+// Invariant: only what a client sees moves it — including each operation's effect row (its authority); hooks, jobs, guards,
+// namespaces and module versions never do.
 
 import { carray, cstr, cstruct, cuint, type CanonicalValue } from '@batpak/core';
 import type { HostCompositionManifest } from './composition.js';
 import { canonicalDigest, type Digest } from './digest.js';
 import { HostError } from './errors.js';
-import type { HostModuleManifest } from './manifest.js';
+import { effectRowView, type HostModuleManifest } from './manifest.js';
 import { compareUtf8, thenBy } from './order.js';
 import { schemaIdentityView, type SchemaDescriptor, type SchemaRole } from './schema.js';
 import { SUBSCRIPTION_WIRE_REQUIRES, backpressureView, requiredPayloadRole, sourceView } from './subscription.js';
 
-export const INTERFACE_DIGEST_DOMAIN = 'hostbat.interface.v5';
-export const INTERFACE_VIEW_SCHEMA_VERSION = 5;
+export const INTERFACE_DIGEST_DOMAIN = 'hostbat.interface.v6';
+export const INTERFACE_VIEW_SCHEMA_VERSION = 6;
 export const WIRE_PROTOCOL_VERSION = 'NETBAT/1';
 export const WIRE_ENCODING_VERSION = 'named-field-msgpack:v1';
 
@@ -88,6 +89,7 @@ function operationEntries(modules: readonly HostModuleManifest[], composition: H
           ['output_schema', output],
           ['receipt_kind', cstr(d.receiptKind)],
           ['receipt_schema', receipt],
+          ['effect_row', effectRowView(d.effectRow)],
         ]),
       });
     }

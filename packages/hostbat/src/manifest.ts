@@ -1,8 +1,9 @@
 // HostModuleManifest: the sealed declaration of one module and its content identity H_module.
-// Invariant: H_module = BLAKE3(canonical view of exactly the registered parts); effect rows are NOT in the view (Rust fidelity).
+// Invariant: H_module = BLAKE3(canonical view of exactly the registered parts), effect rows included — a change of declared
+// authority moves it (INV-HOSTBAT-AUTHORITY-FINGERPRINT; Rust leaves rows out, see the README).
 
 import { carray, cnil, cstr, cstruct, cuint, type CanonicalValue } from '@batpak/core';
-import type { EffectRowList, OperationDescriptor } from '@batpak/syncbat';
+import { EFFECT_ROW_LISTS, type EffectRow, type EffectRowList, type OperationDescriptor } from '@batpak/syncbat';
 import { guardView, hookView, jobView, type GuardDescriptor, type HookDescriptor, type JobDescriptor } from './declarations.js';
 import { canonicalDigest, type Digest } from './digest.js';
 import { bindingView, type EventPayloadBinding } from './event-payload-binding.js';
@@ -10,7 +11,7 @@ import { hexKind } from './quote.js';
 import { schemaIdentityView, type SchemaDescriptor, type SchemaDescriptorJson } from './schema.js';
 import { subscriptionJson, subscriptionView, type SubscriptionDescriptor } from './subscription.js';
 
-export const MODULE_DIGEST_DOMAIN = 'hostbat.module.v1';
+export const MODULE_DIGEST_DOMAIN = 'hostbat.module.v2';
 
 /** Every list already in canonical order (see HostModuleBuilder.build). */
 export interface ModuleManifestParts {
@@ -40,7 +41,7 @@ export interface OperationJson {
   readonly inputSchemaRef: string;
   readonly outputSchemaRef: string;
   readonly receiptKind: string;
-  /** Informational: the declared row. It decides EffectConflict at mount but is not part of H_module. */
+  /** The declared row: it decides EffectConflict at mount and is part of H_module and H_interface. */
   readonly effectRow: { readonly [K in EffectRowList]: readonly string[] };
 }
 
@@ -60,6 +61,11 @@ export interface HostModuleManifestJson {
   readonly eventPayloadBindings: readonly { readonly kind: string; readonly payloadSchemaRef: string }[];
 }
 
+/** The six lists of a row, Rust spelling, each in its declared order (builder-made rows are sorted and unique). */
+export function effectRowView(row: EffectRow): CanonicalValue {
+  return cstruct(EFFECT_ROW_LISTS.map(([list, spelling]) => [spelling, carray(row[list].map(cstr))]));
+}
+
 function operationView(d: OperationDescriptor): CanonicalValue {
   return cstruct([
     ['name', cstr(d.name)],
@@ -68,6 +74,7 @@ function operationView(d: OperationDescriptor): CanonicalValue {
     ['output_schema_ref', cstr(d.outputSchemaRef)],
     ['receipt_kind', cstr(d.receiptKind)],
     ['title', d.title === undefined ? cnil() : cstr(d.title)],
+    ['effect_row', effectRowView(d.effectRow)],
   ]);
 }
 

@@ -1,7 +1,7 @@
 // HostModule and its builder: operations with handlers, one guard, hooks, jobs, schemas, subscriptions and bindings, sealed together.
 // Invariant: the manifest is derived from exactly the registered parts (no other constructor), so declaration and implementation cannot drift.
 
-import { EffectRow, validateDescriptor, type AdmissionGuard, type Handler, type Operation, type OperationDescriptor } from '@batpak/syncbat';
+import { EffectRow, snapshotDescriptor, validateDescriptor, type AdmissionGuard, type Handler, type Operation, type OperationDescriptor } from '@batpak/syncbat';
 import type { EventKind } from '@batpak/core';
 import { compareHooks, HOOK_PHASES, type GuardDescriptor, type HookDescriptor, type HookPhase, type JobDescriptor } from './declarations.js';
 import { HostError } from './errors.js';
@@ -102,11 +102,13 @@ export class HostModuleBuilder {
   operation(operation: Operation): this;
   operation(descriptor: OperationDescriptor, handler: Handler): this;
   operation(first: Operation | OperationDescriptor, handler?: Handler): this {
-    const [descriptor, h] = 'descriptor' in first && 'handler' in first ? [first.descriptor, first.handler] : [first as OperationDescriptor, handler];
+    const [given, h] = 'descriptor' in first && 'handler' in first ? [first.descriptor, first.handler] : [first as OperationDescriptor, handler];
     if (typeof h !== 'function') throw new TypeError('operation needs a handler function');
-    if (typeof descriptor !== 'object' || descriptor === null || !(descriptor.effectRow instanceof EffectRow)) {
+    if (typeof given !== 'object' || given === null || !(given.effectRow instanceof EffectRow)) {
       throw new TypeError('not an operation descriptor (use operationDescriptor or defineOperation from @batpak/syncbat)');
     }
+    // A plain-data copy: what the manifest hashes is what the host will dispatch against, whatever `given` does later.
+    const descriptor = snapshotDescriptor(given);
     const invalid = validateDescriptor(descriptor);
     if (invalid !== undefined) throw HostError.coherence(this.#id, invalid.message);
     if (this.#operations.has(descriptor.name)) throw HostError.coherence(this.#id, `operation ${quote(descriptor.name)} is declared twice`);

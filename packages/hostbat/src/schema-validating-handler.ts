@@ -1,9 +1,8 @@
-// The handler a host registers for each operation: input schema → inner handler (in its operation scope) → output schema.
+// The handler a host registers for each operation: input schema → inner handler → output schema.
 // Invariant: input that fails its operation-input schema never reaches the handler; output that fails its schema is never returned.
 
 import { HandlerError, type Handler, type OperationDescriptor } from '@batpak/syncbat';
 import { messageOf } from './errors.js';
-import { runInOperation } from './operation-scope.js';
 import type { SchemaRegistry } from './schema-registry.js';
 
 /**
@@ -18,7 +17,7 @@ export function schemaValidatingHandler(descriptor: OperationDescriptor, registr
     } catch (err) {
       throw HandlerError.invalidInput(`operation ${op} input schema validation failed: ${messageOf(err)}`, { cause: err });
     }
-    const output: unknown = await runInOperation(descriptor, () => inner(input, ctx));
+    const output: unknown = await inner(input, ctx);
     // Not bytes: hand it back untouched so the Core reports it the way it reports any handler (one message, one place).
     if (!(output instanceof Uint8Array)) return output as Uint8Array;
     try {

@@ -1,12 +1,13 @@
 // Golden fingerprints (fixtures/hostbat/fingerprints.json) and hand derivations of the canonical views behind them.
 // INV-HOSTBAT-FINGERPRINT-STABLE: the same declarations give the same bytes and digests, release after release.
+// INV-HOSTBAT-AUTHORITY-FINGERPRINT: the views carry each operation's effect_row and each module's granted_capabilities (issue 26).
 import { readFileSync } from 'node:fs';
 import { fromHex } from '@batpak/core';
 import { defineOperation } from '@batpak/syncbat';
 import { describe, expect, it } from 'vitest';
 import { HostBuilder, HostModule, SchemaDescriptor } from '../src/index.js';
 import { auditModule, ordersModule } from './helpers/fixtures.js';
-import { NIL, arr, byteArray, digestOf, hex, schemaIdentity, schemaView, str, struct, uint } from './helpers/naive-msgpack.js';
+import { NIL, arr, byteArray, digestOf, hex, schemaIdentity, schemaView, str, struct, uint, type Bytes } from './helpers/naive-msgpack.js';
 
 interface Pinned {
   readonly canonical: string;
@@ -42,10 +43,10 @@ describe('hand-derived canonical views (INV-HOSTBAT-FINGERPRINT-STABLE)', () => 
     expect(GOLDEN.schemaEncoding.canonical).toContain('a5627974657392' + '01ccff');
   });
 
-  it('H_module of a hook-only module: eleven fields, guard nil, effect rows absent', () => {
+  it('H_module of a hook-only module: eleven fields, guard nil, no operations', () => {
     const module = HostModule.builder('m', 1).hook('startup', 'h', 0, () => undefined).build();
     const bytes = struct([
-      ['domain', str('hostbat.module.v1')],
+      ['domain', str('hostbat.module.v2')],
       ['id', str('m')],
       ['version', uint(1)],
       ['operations', arr([])],
@@ -61,17 +62,26 @@ describe('hand-derived canonical views (INV-HOSTBAT-FINGERPRINT-STABLE)', () => 
     expect(digestOf(bytes)).toBe(GOLDEN.minimalModule.digest);
     expect(module.manifest.digest.toHex()).toBe(GOLDEN.minimalModule.digest);
 
-    // H_host over that one module: {domain, modules: [{module_id, module_digest as 32 ints}]}.
+    // H_host over that one module: {domain, modules: [{module_id, module_digest as 32 ints, granted_capabilities}]}.
     const hostBytes = struct([
-      ['domain', str('hostbat.host.v1')],
-      ['modules', arr([struct([['module_id', str('m')], ['module_digest', byteArray(fromHex(GOLDEN.minimalModule.digest))]])])],
+      ['domain', str('hostbat.host.v2')],
+      [
+        'modules',
+        arr([
+          struct([
+            ['module_id', str('m')],
+            ['module_digest', byteArray(fromHex(GOLDEN.minimalModule.digest))],
+            ['granted_capabilities', arr([])],
+          ]),
+        ]),
+      ],
     ]);
     expect(hex(hostBytes)).toBe(GOLDEN.minimalHost.canonical);
     expect(digestOf(hostBytes)).toBe(GOLDEN.minimalHost.digest);
     expect(new HostBuilder().mount(module).build().fingerprint().toHex()).toBe(GOLDEN.minimalHost.digest);
   });
 
-  it('H_interface of a one-operation host: the operation with its three resolved schemas, nothing else', () => {
+  it('H_interface of a one-operation host: the operation with its three resolved schemas and its (empty) effect row', () => {
     const echo = defineOperation({
       name: 'echo',
       effectClass: 'compute',
@@ -91,8 +101,8 @@ describe('hand-derived canonical views (INV-HOSTBAT-FINGERPRINT-STABLE)', () => 
 
     const encodings = Object.fromEntries(roles.map(([id, role]) => [id, digestOf(schemaView(id, 1, role, []))]));
     const bytes = struct([
-      ['domain', str('hostbat.interface.v5')],
-      ['view_schema_version', uint(5)],
+      ['domain', str('hostbat.interface.v6')],
+      ['view_schema_version', uint(6)],
       ['wire_protocol_version', str('NETBAT/1')],
       ['wire_encoding_version', str('named-field-msgpack:v1')],
       ['subscription_wire_requires', str('NETBAT/2-streaming')],
@@ -106,6 +116,14 @@ describe('hand-derived canonical views (INV-HOSTBAT-FINGERPRINT-STABLE)', () => 
             ['output_schema', schemaIdentity('echo.out', 'operation-output', encodings['echo.out']!)],
             ['receipt_kind', str('echo.receipt')],
             ['receipt_schema', schemaIdentity('echo.receipt', 'receipt-payload', encodings['echo.receipt']!)],
+            [
+              'effect_row',
+              struct(
+                ['reads_events', 'appends_events', 'queries_projections', 'emits_receipts', 'uses_host_controls', 'requires_capabilities'].map(
+                  (list) => [list, arr([])] as [string, Bytes],
+                ),
+              ),
+            ],
           ]),
         ]),
       ],
@@ -133,12 +151,12 @@ describe('pinned fingerprints of the reference host (INV-HOSTBAT-FINGERPRINT-STA
 
   it('H_host from the pinned module digests, by hand: sorted by module id, not mount order', () => {
     const bytes = struct([
-      ['domain', str('hostbat.host.v1')],
+      ['domain', str('hostbat.host.v2')],
       [
         'modules',
         arr([
-          struct([['module_id', str('audit')], ['module_digest', byteArray(fromHex(GOLDEN.reference.modules.audit))]]),
-          struct([['module_id', str('orders')], ['module_digest', byteArray(fromHex(GOLDEN.reference.modules.orders))]]),
+          struct([['module_id', str('audit')], ['module_digest', byteArray(fromHex(GOLDEN.reference.modules.audit))], ['granted_capabilities', arr([])]]),
+          struct([['module_id', str('orders')], ['module_digest', byteArray(fromHex(GOLDEN.reference.modules.orders))], ['granted_capabilities', arr([])]]),
         ]),
       ],
     ]);

@@ -1,5 +1,6 @@
 // What moves which fingerprint (Rust composition_interface_tests, schema_tests): identity axes, and the fidelity quirks kept on purpose.
 // INV-HOSTBAT-FINGERPRINT-STABLE: a digest moves exactly when a declaration it covers changes.
+// INV-HOSTBAT-AUTHORITY-FINGERPRINT: a change of authority (effect row, required capability, grant) moves the fingerprints.
 import { defineOperation, type DefineOperationInit } from '@batpak/syncbat';
 import { describe, expect, it } from 'vitest';
 import { HostBuilder, HostModule, SchemaDescriptor, type HostModuleBuilder } from '../src/index.js';
@@ -78,10 +79,47 @@ describe('INV-HOSTBAT-FINGERPRINT-STABLE: axes of H_module and H_interface', () 
     expect(v.module).not.toBe(base.module);
     expect(v.iface).not.toBe(base.iface);
   });
+});
 
-  it('fidelity quirk: effect rows are in neither H_module nor H_interface (Rust leaves them out)', () => {
-    const v = variant({ op: { effects: { appends: [{ category: 0xf, typeId: 2 }] } } });
-    expect(v).toEqual(base);
+describe('INV-HOSTBAT-AUTHORITY-FINGERPRINT: authority is identity (issue 26; Rust leaves effect rows out)', () => {
+  it.each([
+    ['an added append', { effects: { appends: [{ category: 0xf, typeId: 1 }, { category: 0xf, typeId: 2 }] } }],
+    ['an added read', { effects: { appends: [{ category: 0xf, typeId: 1 }], reads: ['shop.stock'] } }],
+    ['an added projection query', { effects: { appends: [{ category: 0xf, typeId: 1 }], queries: ['shop.totals'] } }],
+    ['an added required capability (granted or not)', { requiresCapabilities: ['payments.write'] }],
+  ] as const)('%s moves H_module, H_host and H_interface', (_what, op) => {
+    const v = variant({ op: op as Partial<DefineOperationInit> });
+    expect(v.module).not.toBe(base.module);
+    expect(v.host).not.toBe(base.host);
+    expect(v.iface).not.toBe(base.iface);
+  });
+
+  it('an added host control moves all three (a control-class operation with and without a second control)', () => {
+    const one = variant({ op: { effectClass: 'control', effects: { hostControls: ['ctrl.alpha'] } } });
+    const two = variant({ op: { effectClass: 'control', effects: { hostControls: ['ctrl.alpha', 'ctrl.rotate-keys'] } } });
+    expect(two.module).not.toBe(one.module);
+    expect(two.host).not.toBe(one.host);
+    expect(two.iface).not.toBe(one.iface);
+  });
+
+  it('a capability grant moves H_host only, and grants are per module', () => {
+    const op = defineOperation({
+      name: 'shop.put',
+      effectClass: 'inspect',
+      requiresCapabilities: ['shop.write'],
+      inputSchemaRef: 'shop.put.in',
+      outputSchemaRef: 'shop.put.out',
+      receiptKind: 'shop.put.receipt',
+      handler: (i) => i,
+    });
+    const module = opSchemas(op).reduce((b, s) => b.schema(s), HostModule.builder('shop', 1).operation(op)).build();
+    const bare = new HostBuilder().mount(module).build();
+    const granted = new HostBuilder().grantCapability('shop.write', { module: 'shop' }).mount(module).build();
+    expect(granted.fingerprint().toHex()).not.toBe(bare.fingerprint().toHex());
+    expect(granted.interfaceFingerprint().toHex()).toBe(bare.interfaceFingerprint().toHex());
+    // Granting twice, or in another call order, is the same authority.
+    const again = new HostBuilder().mount(module).grantCapabilities(['shop.write', 'shop.write'], { module: 'shop' }).build();
+    expect(again.fingerprint().toHex()).toBe(granted.fingerprint().toHex());
   });
 });
 

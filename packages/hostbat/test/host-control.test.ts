@@ -177,7 +177,7 @@ describe('HostControlEffectBackend', () => {
     await expect(alone.emitReceipt('k')).rejects.toThrow('effect backend failure: receipt emission is not supported by this effect backend');
   });
 
-  it('on a bare syncbat Core (no host, no operation scope) the Core’s perform-then-check is all there is, as in Rust', async () => {
+  it('on a bare syncbat Core the Ctx refuses the undeclared control before the backend too (no perform-then-check)', async () => {
     const performed: string[] = [];
     const core = new CoreBuilder()
       .register(overreach)
@@ -186,7 +186,7 @@ describe('HostControlEffectBackend', () => {
       .build();
     const err = (await rejectionOf(core.dispatch('host.overreach', mp('go')))) as RuntimeError;
     expect(err.detail).toMatchObject({ code: 'effect.violation' });
-    expect(performed).toEqual(['ctrl.alpha', 'ctrl.beta']);
+    expect(performed).toEqual(['ctrl.alpha']);
   });
 
   it('refuses a controller that is neither a function nor has perform()', () => {

@@ -188,12 +188,12 @@ describe('sinks and grants', () => {
     expect(result.output).toEqual(mp('x'));
   });
 
-  it('declared capabilities must be granted to the host', async () => {
+  it('declared capabilities must be granted to the module', async () => {
     const write = defineOperation({ name: 'write', effectClass: 'inspect', requiresCapabilities: ['orders.write'], handler: (i) => i });
     const module = moduleWith('m', [write]);
     const closed = (await rejectionOf(new HostBuilder().mount(module).build().invoke('write', mp('x')))) as RuntimeError;
     expect(closed.detail).toMatchObject({ kind: 'denied', code: 'capability.denied' });
-    await new HostBuilder().grantCapability('orders.write').mount(module).build().invoke('write', mp('x'));
+    await new HostBuilder().grantCapability('orders.write', { module: 'm' }).mount(module).build().invoke('write', mp('x'));
   });
 
   it('receipts banked by a store sink decode to the envelope and carry the operation’s receipt kind', async () => {

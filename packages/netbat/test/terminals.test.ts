@@ -109,6 +109,17 @@ describe('INV-NETBAT-TERMINALS reference terminals over loopback with a real sto
     expect(await entityEvents(store, 'idem:1')).toBe(1);
   });
 
+  it('bank.commit: a key pre-claimed at another entity is invalid_input ERR_IDEMPOTENCY_CONFLICT, never the other receipt (issue 26)', async () => {
+    const { t, store } = await rig();
+    const key = 'cd'.repeat(16);
+    const claimed = await t.call('bank.commit', { entity: 'attacker:box', scope: 'scope:test', kind: DATA, payload: bytes('x'), idempotencyKey: key });
+    await expect(t.call('bank.commit', { entity: 'acct:1', scope: 'scope:test', kind: DATA, payload: bytes('x'), idempotencyKey: key })).rejects.toMatchObject({
+      code: 'handler',
+      message: expect.stringContaining(`invalid_input: append: ERR_IDEMPOTENCY_CONFLICT idempotency key of event ${claimed.eventId}`),
+    });
+    expect(await entityEvents(store, 'acct:1')).toBe(0);
+  });
+
   it('bank.commit refuses an undeclared kind before writing anything (never appended then denied)', async () => {
     const { t, store } = await rig();
     await expect(commit(t, 'bank:undeclared', 'x', { category: 0x2, typeId: 7 })).rejects.toMatchObject({

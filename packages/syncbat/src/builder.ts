@@ -4,7 +4,7 @@
 import type { AdmissionGuard } from './admission.js';
 import { CoreRuntime, type Core } from './core.js';
 import type { Operation } from './define-operation.js';
-import { validateDescriptor, type OperationDescriptor } from './descriptor.js';
+import { snapshotDescriptor, validateDescriptor, type OperationDescriptor } from './descriptor.js';
 import type { EffectBackend } from './effect-backend.js';
 import { EffectRow } from './effect-row.js';
 import { BuildError } from './errors.js';
@@ -23,6 +23,7 @@ export class CoreBuilder {
   readonly #descriptors = new Map<string, OperationDescriptor>();
   readonly #handlers = new Map<string, Handler>();
   readonly #granted = new Set<string>();
+  readonly #operationGrants = new Map<string, Set<string>>();
   #guard: AdmissionGuard | undefined;
   #receiptSink: ReceiptSink | undefined;
   #receiptsOptedOut = false;
@@ -36,17 +37,17 @@ export class CoreBuilder {
   register(first: Operation | OperationDescriptor, handler?: Handler): this {
     const [descriptor, h] = 'handler' in first && 'descriptor' in first ? [first.descriptor, first.handler] : [first as OperationDescriptor, handler];
     if (typeof h !== 'function') throw new TypeError('register needs a handler function');
-    this.#checkDescriptor(descriptor);
-    if (this.#handlers.has(descriptor.name)) throw new BuildError({ kind: 'duplicate_handler', name: descriptor.name });
-    this.#descriptors.set(descriptor.name, descriptor);
-    this.#handlers.set(descriptor.name, h);
+    const d = this.#checkDescriptor(descriptor);
+    if (this.#handlers.has(d.name)) throw new BuildError({ kind: 'duplicate_handler', name: d.name });
+    this.#descriptors.set(d.name, d);
+    this.#handlers.set(d.name, h);
     return this;
   }
 
   /** Registers a descriptor alone; its handler must follow via registerHandler before build(). */
   registerOperation(descriptor: OperationDescriptor): this {
-    this.#checkDescriptor(descriptor);
-    this.#descriptors.set(descriptor.name, descriptor);
+    const d = this.#checkDescriptor(descriptor);
+    this.#descriptors.set(d.name, d);
     return this;
   }
 
@@ -67,15 +68,23 @@ export class CoreBuilder {
     return this;
   }
 
-  /** Validates, then refuses a taken name: nothing is inserted on failure. */
-  #checkDescriptor(d: OperationDescriptor): void {
-    const name = typeof d?.name === 'string' ? d.name : String(d?.name);
-    if (typeof d !== 'object' || d === null || !(d.effectRow instanceof EffectRow)) {
-      throw new BuildError({ kind: 'invalid_operation', name, message: 'not an operation descriptor (use operationDescriptor or defineOperation)' });
+  /**
+   * Snapshots (every field read once, frozen), validates the snapshot, then refuses a taken name: nothing is
+   * inserted on failure. The snapshot is what gets registered, so what was validated is what dispatch checks.
+   */
+  #checkDescriptor(input: OperationDescriptor): OperationDescriptor {
+    const name = typeof input?.name === 'string' ? input.name : String(input?.name);
+    let d: OperationDescriptor;
+    try {
+      if (typeof input !== 'object' || input === null || !(input.effectRow instanceof EffectRow)) throw new TypeError('not an EffectRow');
+      d = snapshotDescriptor(input);
+    } catch (err) {
+      throw new BuildError({ kind: 'invalid_operation', name, message: 'not an operation descriptor (use operationDescriptor or defineOperation)' }, { cause: err });
     }
     const err = validateDescriptor(d);
     if (err !== undefined) throw new BuildError({ kind: 'invalid_operation', name, message: err.message }, { cause: err });
-    if (this.#descriptors.has(name)) throw new BuildError({ kind: 'duplicate_operation', name });
+    if (this.#descriptors.has(d.name)) throw new BuildError({ kind: 'duplicate_operation', name: d.name });
+    return d;
   }
 
   /** The one admission guard (a later call replaces it; `undefined` clears it). */
@@ -110,15 +119,26 @@ export class CoreBuilder {
     return this;
   }
 
-  /** Grants a capability token. The five effect-axis tokens are ambient and need no grant. */
-  grantCapability(token: string): this {
+  /**
+   * Grants a capability token to every operation, or with `{ operation }` to that one operation only (which must
+   * be registered by build(), else `ERR_UNKNOWN_GRANT_OPERATION`). The five effect-axis tokens are ambient.
+   */
+  grantCapability(token: string, options: { readonly operation?: string } = {}): this {
     if (typeof token !== 'string') throw new TypeError('capability token must be a string');
-    this.#granted.add(token);
+    const op = options.operation;
+    if (op === undefined) {
+      this.#granted.add(token);
+      return this;
+    }
+    if (typeof op !== 'string') throw new TypeError('grant operation must be a string');
+    let set = this.#operationGrants.get(op);
+    if (set === undefined) this.#operationGrants.set(op, (set = new Set()));
+    set.add(token);
     return this;
   }
 
-  grantCapabilities(tokens: Iterable<string>): this {
-    for (const t of tokens) this.grantCapability(t);
+  grantCapabilities(tokens: Iterable<string>, options: { readonly operation?: string } = {}): this {
+    for (const t of tokens) this.grantCapability(t, options);
     return this;
   }
 
@@ -136,6 +156,9 @@ export class CoreBuilder {
     for (const name of [...this.#handlers.keys()].sort(byName)) {
       if (!this.#descriptors.has(name)) throw new BuildError({ kind: 'missing_descriptor', name });
     }
+    for (const name of [...this.#operationGrants.keys()].sort(byName)) {
+      if (!this.#descriptors.has(name)) throw new BuildError({ kind: 'unknown_grant_operation', name });
+    }
     if (this.#receiptSink === undefined && !this.#receiptsOptedOut) throw new BuildError({ kind: 'missing_receipt_sink' });
     return new CoreRuntime({
       descriptors: new Map(this.#descriptors),
@@ -145,7 +168,10 @@ export class CoreBuilder {
       statusSink: this.#statusSink,
       hashPolicy: this.#hashPolicy,
       backend: this.#backend,
-      granted: new Set(this.#granted),
+      grants: {
+        all: new Set(this.#granted),
+        byOperation: new Map([...this.#operationGrants].map(([op, set]) => [op, new Set(set)])),
+      },
     });
   }
 }

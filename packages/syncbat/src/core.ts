@@ -1,14 +1,17 @@
 // Core: dispatch — the checkout pipeline: capability gate → admission → Started → handler → observed ⊆ declared → result.
-// Invariant: every checkout that resolves a descriptor and reaches a sink step banks exactly one receipt (INV-SYNCBAT-ONE-RECEIPT).
+// Invariant: every checkout that resolves a descriptor and reaches a sink step banks exactly one receipt (INV-SYNCBAT-ONE-RECEIPT);
+// a dispatch from inside one of this Core's own checkouts is refused, never queued behind itself (INV-SYNCBAT-NO-REENTRY).
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AdmissionDecision, AdmissionGuard } from './admission.js';
 import { InvocationContext, type ReceiptMetadata } from './ctx.js';
 import type { OperationDescriptor } from './descriptor.js';
 import type { EffectBackend } from './effect-backend.js';
-import { isAmbientCapability } from './effect-row.js';
+import { firstUngranted, type CapabilityGrants } from './capability-gate.js';
 import { RuntimeError, type HandlerCause } from './errors.js';
 import { DispatchQueue } from './dispatch-queue.js';
 import { handlerCause, type Handler } from './handler.js';
+import { encodeInvocationEffects, SYNCBAT_EFFECTS_KEY } from './receipt/effects.js';
 import type { ReceiptOutcome } from './receipt/envelope.js';
 import { hashUnder, type ReceiptHashPolicy } from './receipt/hash-policy.js';
 import type { ReceiptSink, RecordedReceipt } from './receipt/sink.js';
@@ -48,8 +51,18 @@ export interface CoreParts {
   readonly statusSink: OperationStatusSink | undefined;
   readonly hashPolicy: ReceiptHashPolicy;
   readonly backend: EffectBackend | undefined;
-  readonly granted: ReadonlySet<string>;
+  readonly grants: CapabilityGrants;
 }
+
+/**
+ * Which checkout (of which Core) the current async context belongs to. Used only to refuse re-entrant dispatch —
+ * a liveness guard, never an authority check: authority lives in the Ctx a checkout hands its handler.
+ */
+interface CheckoutScope {
+  readonly core: CoreRuntime;
+  active: boolean;
+}
+const checkoutScope = new AsyncLocalStorage<CheckoutScope>();
 
 const NO_METADATA: ReceiptMetadata = Object.freeze({ signed: new Map(), local: new Map() });
 
@@ -61,6 +74,17 @@ function isDecision(value: unknown): value is AdmissionDecision {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as { admit?: unknown; code?: unknown; message?: unknown };
   return v.admit === true || (v.admit === false && typeof v.code === 'string' && typeof v.message === 'string');
+}
+
+/** The Ctx's drawers plus the runtime's `syncbat.effects` record (signed), when anything was performed or refused. */
+function metadataOf(ctx: InvocationContext): ReceiptMetadata {
+  const { signed, local } = ctx.metadata();
+  if (!ctx.observed.isEmpty() || !ctx.refused.isEmpty()) {
+    const out = new Map(signed);
+    out.set(SYNCBAT_EFFECTS_KEY, encodeInvocationEffects({ performed: ctx.observed, refused: ctx.refused }));
+    return { signed: out, local };
+  }
+  return { signed, local };
 }
 
 export class CoreRuntime implements Core {
@@ -82,11 +106,22 @@ export class CoreRuntime implements Core {
   dispatch(name: string, input: Uint8Array, options: DispatchOptions = {}): Promise<DispatchResult> {
     if (typeof name !== 'string') return Promise.reject(new TypeError('operation name must be a string'));
     if (!(input instanceof Uint8Array)) return Promise.reject(new TypeError('dispatch input must be a Uint8Array'));
+    // A handler (or guard) awaiting a dispatch on its own Core would wait for itself forever, and every later
+    // dispatch behind it: refuse it at once instead.
+    const outer = checkoutScope.getStore();
+    if (outer !== undefined && outer.core === this && outer.active) return Promise.reject(new RuntimeError({ kind: 'reentrant_dispatch', name }));
     // A private copy: the hashes must describe the bytes the handler saw, whatever the caller does next.
     const bytes = new Uint8Array(input);
     const { signal } = options;
     return this.#queue.run(
-      () => this.#checkout(name, bytes, signal),
+      async () => {
+        const scope: CheckoutScope = { core: this, active: true };
+        try {
+          return await checkoutScope.run(scope, () => this.#checkout(name, bytes, signal));
+        } finally {
+          scope.active = false;
+        }
+      },
       signal,
       () => new RuntimeError({ kind: 'aborted', name }, { cause: signal?.reason }),
     );
@@ -97,13 +132,23 @@ export class CoreRuntime implements Core {
     if (d === undefined) throw new RuntimeError({ kind: 'unknown_operation', name });
 
     // 1. Declared authority: every non-ambient token must be granted. Fails before any Ctx exists.
-    const missing = d.effectRow.requiresCapabilities.find((t) => !isAmbientCapability(t) && !this.#p.granted.has(t));
+    const missing = firstUngranted(d, this.#p.grants);
     if (missing !== undefined) {
       return this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, NO_METADATA);
     }
 
-    // 2. One Ctx spans guard and handler, so guard metadata survives into the handler's receipt.
+    // 2. One Ctx spans guard and handler, so guard metadata survives into the handler's receipt. Whatever way the
+    // checkout ends (a sink failure included), the Ctx is revoked with it.
     const ctx = new InvocationContext(d, this.#p.backend, signal);
+    try {
+      return await this.#admitAndRun(d, input, ctx);
+    } finally {
+      ctx.revoke();
+    }
+  }
+
+  async #admitAndRun(d: OperationDescriptor, input: Uint8Array, ctx: InvocationContext): Promise<DispatchResult> {
+    const name = d.name;
     const guard = this.#p.guard;
     if (guard !== undefined) {
       let decision: unknown;
@@ -116,7 +161,7 @@ export class CoreRuntime implements Core {
       const checked = decision as AdmissionDecision;
       if (!checked.admit) {
         await ctx.seal();
-        return this.#deny(d, input, checked.code, checked.message, ctx.metadata());
+        return this.#deny(d, input, checked.code, checked.message, metadataOf(ctx));
       }
     }
 
@@ -142,10 +187,11 @@ export class CoreRuntime implements Core {
     }
     // The Ctx dies here; effects still in flight finish and are observed before the check.
     await ctx.seal();
-    const metadata = ctx.metadata();
+    const metadata = metadataOf(ctx);
 
-    // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output.
-    const violation = ctx.observed.firstViolationAgainst(d.effectRow);
+    // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
+    // refused undeclared effects before performing them; the subset check over what was performed is a second line.
+    const violation = ctx.refused.firstViolationAgainst(d.effectRow) ?? ctx.observed.firstViolationAgainst(d.effectRow);
     if (violation !== undefined) return this.#deny(d, input, violation.code, violation.message, metadata);
 
     if (cause !== undefined || output === undefined) {

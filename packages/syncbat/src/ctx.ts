@@ -1,10 +1,13 @@
-// Ctx: the only path from a handler to effects. Each handle performs through the backend, then records.
-// Invariant: observe-after-perform — an effect is recorded only once it succeeded; once sealed, nothing new starts.
+// Ctx: the only path from a handler to effects. Each handle copies and validates its target once, checks it against the
+// declared row, performs that same copy, then records it. Invariant: an undeclared effect never reaches the backend, and
+// a Ctx whose dispatch has ended performs nothing (INV-SYNCBAT-EFFECTS-DECLARED, INV-SYNCBAT-AUTHORITY-BOUND).
 
 import type { EventKind } from '@batpak/core';
 import type { OperationDescriptor } from './descriptor.js';
-import { EffectError, UNSUPPORTED_EFFECT, type EffectBackend } from './effect-backend.js';
-import { appendTarget, EffectRow } from './effect-row.js';
+import { EffectError, UNSUPPORTED_EFFECT, type EffectBackend, type EffectErrorCode } from './effect-backend.js';
+import { appendTarget, EffectRow, type EffectRowList } from './effect-row.js';
+import { rustDebugString } from './rust-debug.js';
+import { EMIT_RECEIPT_KEY_PREFIX, isReservedReceiptKey } from './receipt/reserved.js';
 
 /** Two drawers of receipt metadata: `signed` is covered by the store's signature, `local` is diagnostics. */
 export interface ReceiptMetadata {
@@ -12,19 +15,22 @@ export interface ReceiptMetadata {
   readonly local: ReadonlyMap<string, Uint8Array>;
 }
 
-/** What a handler (and the admission guard) gets for one invocation. Dead once the handler settles. */
+/**
+ * What a handler (and the admission guard) gets for one invocation: the only holder of its authority. Every
+ * method refuses (EffectError `ERR_CTX_REVOKED`) once the dispatch has ended, whatever async context calls it.
+ */
 export interface Ctx {
   readonly descriptor: OperationDescriptor;
   /** The dispatch signal (never aborted when the caller gave none): stop early, then throw. */
   readonly signal: AbortSignal;
-  /** Effects performed so far, as recorded by the handles. */
+  /** Effects performed so far, as recorded by the handles (undeclared attempts are never performed, so never here). */
   readonly observed: EffectRow;
-  /** Insert or overwrite a signed-drawer entry (correlation or attempt ids). */
+  /** Insert or overwrite a signed-drawer entry (correlation or attempt ids). `syncbat.*` keys are refused. */
   attachSigned(key: string, value: Uint8Array): void;
-  /** Insert or overwrite a local-drawer entry. */
+  /** Insert or overwrite a local-drawer entry. `syncbat.*` keys are refused. */
   attachLocal(key: string, value: Uint8Array): void;
   readEvent(category: string): Promise<void>;
-  /** `kind` as `{ category, typeId }` or its raw u16; recorded as {@link appendTarget}(kind). */
+  /** `kind` as `{ category, typeId }` or its raw u16, read once; recorded as {@link appendTarget}(kind). */
   appendEvent(kind: EventKind | number, payload: Uint8Array): Promise<void>;
   queryProjection(projectionId: string): Promise<void>;
   /** Emits through the backend, then stamps `payload` into the local drawer at `syncbat.emit_receipt.{kind}`. */
@@ -34,120 +40,221 @@ export interface Ctx {
 
 const NEVER_ABORTED = new AbortController().signal;
 
-function toKind(kind: EventKind | number): EventKind {
+function refuse(code: EffectErrorCode, reason: string): EffectError {
+  return new EffectError(reason, { code });
+}
+
+/** Reads `category` and `typeId` exactly once each: a getter or a later mutation cannot change what is appended. */
+function copyKind(kind: unknown): EventKind {
   if (typeof kind === 'number') {
-    if (!Number.isInteger(kind) || kind < 0 || kind > 0xffff) throw new TypeError(`event kind must be a u16, got ${kind}`);
+    if (!Number.isInteger(kind) || kind < 0 || kind > 0xffff) throw refuse('ERR_EFFECT_INVALID', `event kind must be a u16, got ${kind}`);
     return Object.freeze({ category: kind >>> 12, typeId: kind & 0xfff });
   }
-  if (typeof kind !== 'object' || kind === null) throw new TypeError('event kind must be { category, typeId } or a u16');
-  return kind;
+  if (typeof kind !== 'object' || kind === null) throw refuse('ERR_EFFECT_INVALID', 'event kind must be { category, typeId } or a u16');
+  let category: unknown;
+  let typeId: unknown;
+  try {
+    ({ category, typeId } = kind as { category: unknown; typeId: unknown });
+  } catch (err) {
+    throw new EffectError('event kind could not be read', { code: 'ERR_EFFECT_INVALID', cause: err });
+  }
+  if (typeof category !== 'number' || !Number.isInteger(category) || category < 0 || category > 0xf) {
+    throw refuse('ERR_EFFECT_INVALID', `event kind category must be an integer 0..15, got ${String(category)}`);
+  }
+  if (typeof typeId !== 'number' || !Number.isInteger(typeId) || typeId < 0 || typeId > 0xfff) {
+    throw refuse('ERR_EFFECT_INVALID', `event kind typeId must be an integer 0..4095, got ${String(typeId)}`);
+  }
+  return Object.freeze({ category, typeId });
 }
 
 function checkBytes(value: unknown, what: string): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+  if (!(value instanceof Uint8Array)) throw refuse('ERR_EFFECT_INVALID', `${what} must be a Uint8Array`);
   return value;
 }
 
 function checkString(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw new TypeError(`${what} must be a string`);
+  if (typeof value !== 'string') throw refuse('ERR_EFFECT_INVALID', `${what} must be a string`);
   return value;
 }
 
-/** The runtime's Ctx. Internal: the Core creates one per checkout and seals it when the handler settles. */
+/** Rust spelling of a row list, for refusal messages. */
+const SPELLING: { readonly [K in EffectRowList]: string } = {
+  readsEvents: 'reads_events',
+  appendsEvents: 'appends_events',
+  queriesProjections: 'queries_projections',
+  emitsReceipts: 'emits_receipts',
+  usesHostControls: 'uses_host_controls',
+  requiresCapabilities: 'requires_capabilities',
+};
+
+/** One effect call, already copied: the axis, its target, and how to perform and record exactly that target. */
+interface EffectCall {
+  readonly verb: string;
+  readonly list: Exclude<EffectRowList, 'requiresCapabilities'>;
+  readonly target: string;
+  readonly perform: (backend: EffectBackend) => Promise<void> | void;
+  readonly record: (row: EffectRow) => EffectRow;
+  readonly after?: () => void;
+}
+
+/** The runtime's Ctx. Internal: the Core creates one per checkout and revokes it when the handler settles. */
 export class InvocationContext implements Ctx {
-  readonly descriptor: OperationDescriptor;
-  readonly signal: AbortSignal;
+  // Private with getters: a handler cannot swap in a descriptor with a wider row (`ctx.descriptor = …`).
+  readonly #descriptor: OperationDescriptor;
+  readonly #signal: AbortSignal;
   readonly #backend: EffectBackend | undefined;
-  #observed = EffectRow.empty();
+  #performed = EffectRow.empty();
+  #refused = EffectRow.empty();
   readonly #signed = new Map<string, Uint8Array>();
   readonly #local = new Map<string, Uint8Array>();
   readonly #inflight = new Set<Promise<void>>();
-  #sealed = false;
+  // The per-dispatch token: true from creation until the Core revokes it. Checked by every method, so holding a
+  // reference (through a snapshot, a timer, a stashed promise) grants nothing once the dispatch is over.
+  #live = true;
 
   constructor(descriptor: OperationDescriptor, backend: EffectBackend | undefined, signal: AbortSignal | undefined) {
-    this.descriptor = descriptor;
+    this.#descriptor = descriptor;
     this.#backend = backend;
-    this.signal = signal ?? NEVER_ABORTED;
+    this.#signal = signal ?? NEVER_ABORTED;
+  }
+
+  get descriptor(): OperationDescriptor {
+    return this.#descriptor;
+  }
+
+  get signal(): AbortSignal {
+    return this.#signal;
   }
 
   get observed(): EffectRow {
-    return this.#observed;
+    return this.#performed;
+  }
+
+  /** Undeclared effects this Ctx refused (never performed); the Core denies the checkout if any. */
+  get refused(): EffectRow {
+    return this.#refused;
   }
 
   attachSigned(key: string, value: Uint8Array): void {
-    this.#assertOpen();
-    this.#signed.set(checkString(key, 'drawer key'), new Uint8Array(checkBytes(value, 'drawer value')));
+    this.#attach(this.#signed, key, value);
   }
 
   attachLocal(key: string, value: Uint8Array): void {
-    this.#assertOpen();
-    this.#local.set(checkString(key, 'drawer key'), new Uint8Array(checkBytes(value, 'drawer value')));
+    this.#attach(this.#local, key, value);
+  }
+
+  #attach(drawer: Map<string, Uint8Array>, key: unknown, value: unknown): void {
+    if (!this.#live) throw revokedError();
+    const k = checkString(key, 'drawer key');
+    if (isReservedReceiptKey(k)) {
+      throw refuse('ERR_RESERVED_RECEIPT_KEY', `receipt drawer key ${rustDebugString(k)} is reserved: syncbat.* entries are written by the runtime only`);
+    }
+    drawer.set(k, new Uint8Array(checkBytes(value, 'drawer value')));
   }
 
   readEvent(category: string): Promise<void> {
-    checkString(category, 'event category');
-    return this.#perform(
-      'read events',
-      (b) => (b.readEvent === undefined ? unsupported('readEvent') : b.readEvent(category)),
-      () => (this.#observed = this.#observed.readsEvent(category)),
-    );
+    return this.#call(() => {
+      const target = checkString(category, 'event category');
+      return {
+        verb: 'read events',
+        list: 'readsEvents',
+        target,
+        perform: (b) => (b.readEvent === undefined ? unsupported('readEvent') : b.readEvent(target)),
+        record: (row) => row.readsEvent(target),
+      };
+    });
   }
 
   appendEvent(kind: EventKind | number, payload: Uint8Array): Promise<void> {
-    const k = toKind(kind);
-    const bytes = new Uint8Array(checkBytes(payload, 'event payload'));
-    return this.#perform(
-      'append events',
-      (b) => b.appendEvent(k, bytes),
-      () => (this.#observed = this.#observed.appendsEvent(appendTarget(k))),
-    );
+    return this.#call(() => {
+      // One copy: the backend appends it, the check and the record see it. Nothing reads `kind` again.
+      const k = copyKind(kind);
+      const bytes = new Uint8Array(checkBytes(payload, 'event payload'));
+      const target = appendTarget(k);
+      return {
+        verb: 'append events',
+        list: 'appendsEvents',
+        target,
+        perform: (b) => b.appendEvent(k, bytes),
+        record: (row) => row.appendsEvent(target),
+      };
+    });
   }
 
   queryProjection(projectionId: string): Promise<void> {
-    checkString(projectionId, 'projection id');
-    return this.#perform(
-      'query projections',
-      (b) => (b.queryProjection === undefined ? unsupported('queryProjection') : b.queryProjection(projectionId)),
-      () => (this.#observed = this.#observed.queriesProjection(projectionId)),
-    );
+    return this.#call(() => {
+      const target = checkString(projectionId, 'projection id');
+      return {
+        verb: 'query projections',
+        list: 'queriesProjections',
+        target,
+        perform: (b) => (b.queryProjection === undefined ? unsupported('queryProjection') : b.queryProjection(target)),
+        record: (row) => row.queriesProjection(target),
+      };
+    });
   }
 
   emitReceipt(receiptKind: string, payload: Uint8Array): Promise<void> {
-    checkString(receiptKind, 'receipt kind');
-    const bytes = new Uint8Array(checkBytes(payload, 'receipt payload'));
-    return this.#perform(
-      'emit receipts',
-      (b) => (b.emitReceipt === undefined ? unsupported('emitReceipt') : b.emitReceipt(receiptKind)),
-      () => {
-        // Stamp first, then record: both happen only after the backend said yes.
-        this.#local.set(`syncbat.emit_receipt.${receiptKind}`, bytes);
-        this.#observed = this.#observed.emitsReceipt(receiptKind);
-      },
-    );
+    return this.#call(() => {
+      const target = checkString(receiptKind, 'receipt kind');
+      const bytes = new Uint8Array(checkBytes(payload, 'receipt payload'));
+      return {
+        verb: 'emit receipts',
+        list: 'emitsReceipts',
+        target,
+        perform: (b) => (b.emitReceipt === undefined ? unsupported('emitReceipt') : b.emitReceipt(target)),
+        record: (row) => row.emitsReceipt(target),
+        // Stamped only after the backend said yes, under the runtime's own reserved key.
+        after: () => void this.#local.set(`${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes),
+      };
+    });
   }
 
   useHostControl(controlId: string): Promise<void> {
-    checkString(controlId, 'host control id');
-    return this.#perform(
-      'use host controls',
-      (b) => (b.useHostControl === undefined ? unsupported('useHostControl') : b.useHostControl(controlId)),
-      () => (this.#observed = this.#observed.usesHostControl(controlId)),
-    );
+    return this.#call(() => {
+      const target = checkString(controlId, 'host control id');
+      return {
+        verb: 'use host controls',
+        list: 'usesHostControls',
+        target,
+        perform: (b) => (b.useHostControl === undefined ? unsupported('useHostControl') : b.useHostControl(target)),
+        record: (row) => row.usesHostControl(target),
+      };
+    });
   }
 
-  #perform(verb: string, call: (backend: EffectBackend) => Promise<void> | void, record: () => void): Promise<void> {
-    if (this.#sealed) return handledRejection(closedError());
+  /**
+   * Liveness → copy and validate → declared? → perform the copy → record. An undeclared target is recorded as
+   * refused (the Core then denies the checkout with effect.violation, even if the handler swallows the error)
+   * and never reaches the backend.
+   */
+  #call(prepare: () => EffectCall): Promise<void> {
+    if (!this.#live) return handledRejection(revokedError());
+    let call: EffectCall;
+    try {
+      call = prepare();
+    } catch (err) {
+      return handledRejection(err instanceof EffectError ? err : new EffectError(String(err), { code: 'ERR_EFFECT_INVALID', cause: err }));
+    }
+    if (!holds(this.#descriptor.effectRow[call.list], call.target)) {
+      const spelling = SPELLING[call.list];
+      this.#refused = call.record(this.#refused);
+      return handledRejection(
+        refuse('ERR_EFFECT_UNDECLARED', `operation ${rustDebugString(this.#descriptor.name)} does not declare ${spelling} target ${rustDebugString(call.target)}; not performed`),
+      );
+    }
     const backend = this.#backend;
     if (backend === undefined) {
-      return handledRejection(new EffectError(`no effect backend is bound for this invocation; cannot ${verb}`));
+      return handledRejection(new EffectError(`no effect backend is bound for this invocation; cannot ${call.verb}`));
     }
     const run = (async () => {
       try {
-        await call(backend);
+        await call.perform(backend);
       } catch (err) {
         throw err instanceof EffectError ? err : new EffectError(err instanceof Error ? err.message : String(err), { cause: err });
       }
-      record();
+      call.after?.();
+      this.#performed = call.record(this.#performed);
     })();
     // Tracked until settled so an effect the handler did not await is still observed before the subset check.
     this.#inflight.add(run);
@@ -158,19 +265,29 @@ export class InvocationContext implements Ctx {
     return run;
   }
 
-  #assertOpen(): void {
-    if (this.#sealed) throw closedError();
+  /** Revokes the token: every later call refuses with ERR_CTX_REVOKED. */
+  revoke(): void {
+    this.#live = false;
   }
 
-  /** Refuses new effects and metadata, then waits for effects already started and records those that succeed. */
+  /** Revokes the token (nothing new starts), then waits for effects already started and records those that succeed. */
   async seal(): Promise<void> {
-    this.#sealed = true;
+    this.revoke();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
   metadata(): ReceiptMetadata {
     return { signed: new Map(this.#signed), local: new Map(this.#local) };
   }
+}
+
+/**
+ * Membership by a plain loop over the frozen declared list: no Array.prototype method a handler could have
+ * replaced takes part in the decision.
+ */
+function holds(list: readonly string[], target: string): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i] === target) return true;
+  return false;
 }
 
 function unsupported(axis: keyof typeof UNSUPPORTED_EFFECT): never {
@@ -184,6 +301,6 @@ function handledRejection(err: EffectError): Promise<void> {
   return p;
 }
 
-function closedError(): EffectError {
-  return new EffectError('the invocation context is closed: effects must start before the handler settles');
+function revokedError(): EffectError {
+  return refuse('ERR_CTX_REVOKED', 'the invocation context is closed: its dispatch has ended, so effects must start before the handler settles');
 }

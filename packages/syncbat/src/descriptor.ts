@@ -3,7 +3,7 @@
 
 import { DescriptorValidationError, grammarMessage, refViolation } from './descriptor-error.js';
 import { isEffectClass, type EffectClass } from './effect-class.js';
-import { EffectRow } from './effect-row.js';
+import { EFFECT_ROW_LISTS, EffectRow } from './effect-row.js';
 import { findOperationNameViolation } from './operation-name.js';
 
 export interface OperationDescriptor {
@@ -48,6 +48,35 @@ export function operationDescriptor(init: OperationDescriptorInit): OperationDes
     outputSchemaRef: init.outputSchemaRef,
     receiptKind: init.receiptKind,
     effectRow: init.effectRow ?? EffectRow.empty(),
+  });
+}
+
+/**
+ * A frozen copy of `d` whose every field (and every effect-row list) was read exactly once into plain data. The
+ * runtime registers this copy, so a descriptor with getters or a mutable row cannot change its authority after
+ * registration: what was validated (and fingerprinted) is what every dispatch checks against.
+ */
+export function snapshotDescriptor(d: OperationDescriptor): OperationDescriptor {
+  const row = d.effectRow;
+  if (!(row instanceof EffectRow)) throw new TypeError('descriptor effectRow must be an EffectRow');
+  const lists: { [K in (typeof EFFECT_ROW_LISTS)[number][0]]?: readonly string[] } = {};
+  for (const [list] of EFFECT_ROW_LISTS) {
+    const entries = row[list];
+    if (!Array.isArray(entries)) throw new TypeError(`descriptor effectRow.${list} must be an array`);
+    lists[list] = [...(entries as readonly unknown[])].map((t) => {
+      if (typeof t !== 'string') throw new TypeError(`descriptor effectRow.${list} entries must be strings`);
+      return t;
+    });
+  }
+  const title = d.title;
+  return operationDescriptor({
+    name: d.name,
+    ...(title === undefined ? {} : { title }),
+    effect: d.effect,
+    inputSchemaRef: d.inputSchemaRef,
+    outputSchemaRef: d.outputSchemaRef,
+    receiptKind: d.receiptKind,
+    effectRow: EffectRow.fromLists(lists),
   });
 }
 

@@ -13,13 +13,28 @@ export interface EffectBackend {
   useHostControl?(controlId: string): Promise<void> | void;
 }
 
-/** Why an effect did not happen. Display: `effect backend failure: {reason}`. */
+/**
+ * Why an effect (or a Ctx call) did not happen. `code` says which refusal it is:
+ *
+ * | code | when | message |
+ * | --- | --- | --- |
+ * | `ERR_EFFECT_FAILED` | the backend refused or failed (the default) | `effect backend failure: {reason}` (Rust's Display) |
+ * | `ERR_EFFECT_UNDECLARED` | the operation does not declare the target: refused before the backend is called | `{reason}` |
+ * | `ERR_EFFECT_INVALID` | the value naming the effect is malformed (a kind that is not a u16, a non-string target) | `{reason}` |
+ * | `ERR_CTX_REVOKED` | the Ctx's dispatch has ended: its authority is revoked | `{reason}` |
+ * | `ERR_RESERVED_RECEIPT_KEY` | `attachSigned`/`attachLocal` with a `syncbat.*` key (written by the runtime only) | `{reason}` |
+ */
+export type EffectErrorCode = 'ERR_EFFECT_FAILED' | 'ERR_EFFECT_UNDECLARED' | 'ERR_EFFECT_INVALID' | 'ERR_CTX_REVOKED' | 'ERR_RESERVED_RECEIPT_KEY';
+
 export class EffectError extends Error {
   override readonly name = 'EffectError';
+  readonly code: EffectErrorCode;
   readonly reason: string;
 
-  constructor(reason: string, options?: { cause?: unknown }) {
-    super(`effect backend failure: ${reason}`, options);
+  constructor(reason: string, options?: { cause?: unknown; code?: EffectErrorCode }) {
+    const code = options?.code ?? 'ERR_EFFECT_FAILED';
+    super(code === 'ERR_EFFECT_FAILED' ? `effect backend failure: ${reason}` : reason, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
     this.reason = reason;
   }
 }

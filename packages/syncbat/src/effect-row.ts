@@ -51,6 +51,16 @@ export function appendTarget(kind: EventKind | number): string {
   return `evt.${raw.toString(16).padStart(4, '0')}`;
 }
 
+/** The first entry of `items` not in `allowed`, by plain loops (no replaceable Array.prototype method decides it). */
+function firstMissing(items: readonly string[], allowed: readonly string[]): string | undefined {
+  outer: for (let i = 0; i < items.length; i++) {
+    const t = items[i]!;
+    for (let j = 0; j < allowed.length; j++) if (allowed[j] === t) continue outer;
+    return t;
+  }
+  return undefined;
+}
+
 const utf8 = new TextEncoder();
 
 /** Rust `String` order: byte-wise UTF-8, which differs from UTF-16 order above U+FFFF. */
@@ -192,7 +202,7 @@ export class EffectRow {
   firstViolationAgainst(declared: EffectRow): EffectViolation | undefined {
     for (const [list, spelling] of EFFECT_ROW_LISTS) {
       const allowed = declared[list];
-      const miss = this[list].find((t) => !allowed.includes(t));
+      const miss = firstMissing(this[list], allowed);
       if (miss !== undefined) {
         return Object.freeze({
           code: 'effect.violation',

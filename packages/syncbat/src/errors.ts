@@ -11,6 +11,7 @@ export type BuildErrorDetail =
   | { readonly kind: 'invalid_module'; readonly name: string; readonly message: string }
   | { readonly kind: 'invalid_operation'; readonly name: string; readonly message: string }
   | { readonly kind: 'invalid_handler'; readonly name: string; readonly message: string }
+  | { readonly kind: 'unknown_grant_operation'; readonly name: string }
   | { readonly kind: 'missing_receipt_sink' };
 
 export const BUILD_ERROR_CODES = {
@@ -21,6 +22,7 @@ export const BUILD_ERROR_CODES = {
   invalid_module: 'ERR_INVALID_MODULE',
   invalid_operation: 'ERR_INVALID_OPERATION',
   invalid_handler: 'ERR_INVALID_HANDLER',
+  unknown_grant_operation: 'ERR_UNKNOWN_GRANT_OPERATION',
   missing_receipt_sink: 'ERR_MISSING_RECEIPT_SINK',
 } as const;
 
@@ -42,6 +44,8 @@ function describeBuild(d: BuildErrorDetail): string {
       return `operation \`${d.name}\` is invalid: ${d.message}`;
     case 'invalid_handler':
       return `handler \`${d.name}\` is invalid: ${d.message}`;
+    case 'unknown_grant_operation':
+      return `capability granted to operation \`${d.name}\`, which is not registered`;
     case 'missing_receipt_sink':
       return 'no receipt sink is configured: wire one with receiptSink() or opt out with withoutReceipts()';
   }
@@ -74,7 +78,9 @@ export type RuntimeErrorDetail =
   | { readonly kind: 'receipt_sink'; readonly name: string; readonly message: string; readonly causedByHandler?: HandlerCause }
   | { readonly kind: 'status_sink'; readonly name: string; readonly message: string; readonly causedByHandler?: HandlerCause }
   /** The dispatch signal fired before the checkout began; nothing ran and nothing was recorded. */
-  | { readonly kind: 'aborted'; readonly name: string };
+  | { readonly kind: 'aborted'; readonly name: string }
+  /** Dispatched from inside a guard or handler of the same Core (it would wait for itself); nothing ran or was recorded. */
+  | { readonly kind: 'reentrant_dispatch'; readonly name: string };
 
 /** netbat's ERR tokens (syncbat-hostbat.md §1.11): four keep their own name, every other failure is `runtime`. */
 export type RuntimeErrorCode = 'unknown_operation' | 'missing_handler' | 'handler' | 'receipt_sink' | 'runtime';
@@ -89,6 +95,7 @@ export function runtimeErrorCodeOf(detail: RuntimeErrorDetail): RuntimeErrorCode
     case 'denied':
     case 'status_sink':
     case 'aborted':
+    case 'reentrant_dispatch':
       return 'runtime';
   }
 }
@@ -112,6 +119,8 @@ function describeRuntime(d: RuntimeErrorDetail): string {
     }
     case 'aborted':
       return `dispatch of operation \`${d.name}\` was aborted before it started`;
+    case 'reentrant_dispatch':
+      return `dispatch of operation \`${d.name}\` from inside a checkout of the same Core is refused (it would wait for itself)`;
   }
 }
 

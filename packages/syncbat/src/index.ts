@@ -16,6 +16,7 @@ export {
 export { EFFECT_CLASSES, isEffectClass, type EffectClass } from './effect-class.js';
 export {
   AMBIENT_CAPABILITIES,
+  EFFECT_ROW_LISTS,
   EffectRow,
   appendTarget,
   isAmbientCapability,
@@ -27,6 +28,7 @@ export { DescriptorValidationError, MAX_DESCRIPTOR_REF_BYTES, type DescriptorMes
 export {
   descriptorsEqual,
   operationDescriptor,
+  snapshotDescriptor,
   validateDescriptor,
   type OperationDescriptor,
   type OperationDescriptorInit,
@@ -36,7 +38,7 @@ export { HandlerError, type Handler, type HandlerErrorClass } from './handler.js
 export { Module } from './module.js';
 export { admit, deny, type AdmissionDecision, type AdmissionGuard } from './admission.js';
 export type { Ctx, ReceiptMetadata } from './ctx.js';
-export { EffectError, type EffectBackend } from './effect-backend.js';
+export { EffectError, type EffectBackend, type EffectErrorCode } from './effect-backend.js';
 export { StoreEffectBackend } from './store-effect-backend.js';
 export {
   BUILD_ERROR_CODES,
@@ -59,6 +61,8 @@ export {
   type ReceiptOutcomeClass,
 } from './receipt/envelope.js';
 export type { ReceiptHashPolicy } from './receipt/hash-policy.js';
+export { SYNCBAT_EFFECTS_KEY, decodeInvocationEffects, encodeInvocationEffects, type InvocationEffects } from './receipt/effects.js';
+export { RESERVED_RECEIPT_KEY_PREFIX, isReservedReceiptKey } from './receipt/reserved.js';
 export type { ReceiptSink, RecordedReceipt } from './receipt/sink.js';
 export { StoreReceiptSink, encodeDrawerBlob, receiptExtensions, syncbatExtensionKey } from './receipt/store-sink.js';
 export {

@@ -1,7 +1,19 @@
-// Effect enforcement (Rust tests/effect_enforcement.rs): per axis, declared effects complete; undeclared ones are
-// performed, then denied with effect.violation; no backend or a backend rejection fails the handler and observes nothing.
+// Effect enforcement (Rust tests/effect_enforcement.rs, hardened by issue 26): per axis, declared effects complete; undeclared
+// ones are refused before the backend sees them and the checkout is denied with effect.violation (INV-SYNCBAT-EFFECTS-DECLARED);
+// no backend or a backend rejection fails the handler and observes nothing.
 import { describe, expect, it } from 'vitest';
-import { CoreBuilder, EffectRow, HandlerError, RuntimeError, operationDescriptor, type Ctx, type EffectClass } from '../src/index.js';
+import {
+  CoreBuilder,
+  EffectError,
+  EffectRow,
+  HandlerError,
+  RuntimeError,
+  SYNCBAT_EFFECTS_KEY,
+  decodeInvocationEffects,
+  operationDescriptor,
+  type Ctx,
+  type EffectClass,
+} from '../src/index.js';
 import { CapturingSink, RecordingBackend, bytes, rejectionOf, type Axis } from './helpers/fixtures.js';
 
 const KIND_ALLOWED = { category: 0xf, typeId: 1 };
@@ -101,15 +113,31 @@ describe.each(AXES)('$axis axis', (c) => {
     expect(performed(backend, c.axis)).toHaveLength(1);
   });
 
-  it('an undeclared effect is performed, then the checkout is denied with effect.violation', async () => {
+  it('an undeclared effect is refused before the backend sees it, and the checkout is denied with effect.violation', async () => {
     const backend = new RecordingBackend();
     const sink = new CapturingSink();
-    const err = (await rejectionOf(coreFor(c, c.other, backend, sink).dispatch('audit.op', bytes('in')))) as RuntimeError;
+    let refusal: unknown;
+    const err = (await rejectionOf(
+      coreFor(
+        c,
+        async (ctx) => {
+          // The handler swallows the refusal and carries on: the checkout is denied all the same.
+          refusal = await c.other(ctx).then(() => undefined, (e: unknown) => e);
+        },
+        backend,
+        sink,
+      ).dispatch('audit.op', bytes('in')),
+    )) as RuntimeError;
     expect(err).toBeInstanceOf(RuntimeError);
+    expect(refusal).toBeInstanceOf(EffectError);
+    expect(refusal).toMatchObject({ code: 'ERR_EFFECT_UNDECLARED' });
     const message = `observed undeclared ${c.list} target "${c.otherTarget}"`;
     expect(err.detail).toEqual({ kind: 'denied', name: 'audit.op', code: 'effect.violation', message });
-    // Perform-then-check: the effect is durable before the denial (spec §10.4).
-    expect(performed(backend, c.axis)).toHaveLength(1);
+    // Check-then-perform (issue 26): nothing reached the backend; the receipt lists the refused target.
+    expect(performed(backend, c.axis)).toHaveLength(0);
+    const effects = decodeInvocationEffects(sink.seen[0]!.signedExtensions.get(SYNCBAT_EFFECTS_KEY)!);
+    expect(effects.performed.isEmpty()).toBe(true);
+    expect(Object.values(effects.refused.toJSON()).flat()).toContain(c.otherTarget);
     expect(sink.seen).toHaveLength(1);
     expect(sink.seen[0]!.outcome).toEqual({ class: 'denied', code: 'effect.violation', message });
     expect(sink.seen[0]!.outputHash).toBeUndefined();
@@ -153,7 +181,7 @@ describe('sharp edges', () => {
     const inspect: AxisCase = { ...AXES[1]!, row: row.readsEvent('cat.a') };
     const err = (await rejectionOf(coreFor(inspect, (ctx) => ctx.useHostControl('ctrl.reboot'), backend).dispatch('audit.op', bytes('')))) as RuntimeError;
     expect(err.detail).toMatchObject({ kind: 'denied', code: 'effect.violation', message: 'observed undeclared uses_host_controls target "ctrl.reboot"' });
-    expect(backend.controls).toEqual(['ctrl.reboot']);
+    expect(backend.controls).toEqual([]);
   });
 
   it('a violation beats a handler error and discards the output', async () => {
@@ -175,18 +203,24 @@ describe('sharp edges', () => {
 
   it('an effect the handler started but did not await is still observed and checked', async () => {
     const backend = new RecordingBackend(undefined, 10);
-    const d = operationDescriptor({ name: 'x', effect: 'compute', inputSchemaRef: 'i', outputSchemaRef: 'o', receiptKind: 'r' });
+    const d = operationDescriptor({ name: 'x', effect: 'persist', inputSchemaRef: 'i', outputSchemaRef: 'o', receiptKind: 'r', effectRow: row.appendsEvent(KIND_ALLOWED) });
+    const sink = new CapturingSink();
     const c = new CoreBuilder()
       .register(d, (input, ctx) => {
+        void ctx.appendEvent(KIND_ALLOWED, bytes('late'));
         void ctx.appendEvent(KIND_OTHER, bytes('sneaky'));
         return input;
       })
       .effectBackend(backend)
-      .withoutReceipts()
+      .receiptSink(sink)
       .build();
     const err = (await rejectionOf(c.dispatch('x', bytes('')))) as RuntimeError;
     expect(err.detail).toMatchObject({ kind: 'denied', code: 'effect.violation', message: 'observed undeclared appends_events target "evt.f002"' });
-    expect(backend.appends).toHaveLength(1);
+    // The declared append finished after the handler returned and is in the receipt; the undeclared one never ran.
+    expect(backend.appends.map((a) => a.kind)).toEqual([KIND_ALLOWED]);
+    const effects = decodeInvocationEffects(sink.seen[0]!.signedExtensions.get(SYNCBAT_EFFECTS_KEY)!);
+    expect(effects.performed.appendsEvents).toEqual(['evt.f001']);
+    expect(effects.refused.appendsEvents).toEqual(['evt.f002']);
   });
 
   it('emitReceipt stamps its payload into the local drawer under syncbat.emit_receipt.{kind}', async () => {

@@ -105,16 +105,12 @@ describe('INV-SYNCBAT-EFFECTS-DECLARED: observed ⊆ declared', () => {
           .receiptSink(sink)
           .build();
 
-        // Model: walk lists in order, targets in sorted order; the first undeclared one is the violation.
-        let expected: string | undefined;
-        for (const axis of AXES) {
-          const observed = [...new Set(performed.filter((p) => p.axis === axis).map((p) => targetFor(axis, p.i)))].sort();
-          const miss = observed.find((t) => !declared.has(`${axis} ${t}`));
-          if (miss !== undefined) {
-            expected = `observed undeclared ${LIST[axis]} target "${miss}"`;
-            break;
-          }
-        }
+        // Model: the handler awaits each effect, so it stops at the first undeclared one (refused, never performed);
+        // that target is the violation, and every effect before it was performed.
+        const first = performed.find(({ axis, i }) => !declared.has(`${axis} ${targetFor(axis, i)}`));
+        const expected = first === undefined ? undefined : `observed undeclared ${LIST[first.axis]} target "${targetFor(first.axis, first.i)}"`;
+        const upTo = first === undefined ? performed.length : performed.indexOf(first);
+        const backendCalls = () => backend.reads.length + backend.appends.length + backend.queries.length + backend.emits.length + backend.controls.length;
         const outcome = await core.dispatch('prop.op', bytes('in')).then(
           () => undefined,
           (err: unknown) => err,
@@ -128,6 +124,7 @@ describe('INV-SYNCBAT-EFFECTS-DECLARED: observed ⊆ declared', () => {
           expect(sink.seen[0]!.outcome).toEqual({ class: 'denied', code: 'effect.violation', message: expected });
         }
         expect(sink.seen).toHaveLength(1);
+        expect(backendCalls()).toBe(upTo);
       }),
       { numRuns: 300 },
     );

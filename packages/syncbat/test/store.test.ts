@@ -109,8 +109,8 @@ describe('denied and failed operations in the store', () => {
     ]);
     const report = await store.verifyChain();
     expect(report.intact).toBe(true);
-    // rogue's undeclared append was performed before the denial (perform-then-check) and is part of the chain.
-    expect(report.eventsChecked).toBe(4);
+    // rogue's undeclared append was refused before the store saw it: the chain holds the three receipts only.
+    expect(report.eventsChecked).toBe(3);
   });
 });
 
@@ -184,7 +184,7 @@ describe('StoreEffectBackend', () => {
     expect(await collect(store.query({ entity: APP.entity }))).toHaveLength(1);
   });
 
-  it('an undeclared host control through the store backend fails the handler (no backend support)', async () => {
+  it('an undeclared host control through the store backend is refused by the Ctx and denied (never reaches the backend)', async () => {
     store = await simStore(10);
     const core = new CoreBuilder()
       .register(defineOperation({ name: 'sneaky', effectClass: 'inspect', effects: { reads: ['c.a'] }, handler: async (i, ctx) => (await ctx.useHostControl('ctrl.reboot'), i) }))
@@ -192,8 +192,8 @@ describe('StoreEffectBackend', () => {
       .receiptSink(new StoreReceiptSink(store, RECEIPTS))
       .build();
     const err = (await rejectionOf(core.dispatch('sneaky', bytes('')))) as RuntimeError;
-    expect(err.detail).toMatchObject({ kind: 'handler', message: 'effect backend failure: host controls are not supported by this effect backend' });
-    expect((await receiptsIn(store)).map((r) => r.outcome.class)).toEqual(['failed']);
+    expect(err.detail).toMatchObject({ kind: 'denied', code: 'effect.violation', message: 'observed undeclared uses_host_controls target "ctrl.reboot"' });
+    expect((await receiptsIn(store)).map((r) => r.outcome.class)).toEqual(['denied']);
   });
 });
 

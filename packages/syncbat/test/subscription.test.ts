@@ -243,7 +243,7 @@ describe('event-category stream', () => {
     store = await Store.open({ dir: '/s', fs: new SimFs(28), payloadEncryption: { granularity: 'entity' } });
     await store.appendRaw(OTHER, CAT_F, bytes('secret'));
     await store.appendRaw(APP, CAT_F, bytes('kept'));
-    expect(await store.shredScope({ entity: OTHER })).toBe(true);
+    expect((await store.shredScope({ entity: OTHER })).status).toBe('destroyed');
     const controller = new AbortController();
     const it = runtime(store).open({ subscriptionId: 'app.events.v1', clientWindow: 4, signal: controller.signal })[Symbol.asyncIterator]();
     const first = event((await take(it, 1))[0]);

@@ -1,8 +1,9 @@
 // `batpak shred <dir>`: destroys one key scope of an encrypted store (crypto-shred) under the writer lock, and prints the shred receipt.
-// Invariant: it never creates a store or a keyset, and refuses (exit 2, one line) when another process holds the lock — nothing is changed then.
+// Invariant: it never creates a store or a keyset, refuses (exit 2, one line) when another process holds the lock — nothing is changed then —
+// a scope that never had a key (a typo) is ERR_SHRED_SCOPE_UNKNOWN and one with plaintext events ERR_SHRED_INCOMPLETE (exit 2, never "done"); already shredded is exit 0.
 
 import { join } from 'node:path';
-import { Coordinate, type ShredSelector, type Store, type StoredEvent } from '@batpak/core';
+import { Coordinate, type ShredResult, type ShredSelector, type StoredEvent } from '@batpak/core';
 import { dirArgument } from '../args.js';
 import { JSON_FLAG, toJson, writeAll, type Command, type CommandContext } from '../command.js';
 import { CliError, EXIT, type ExitCode } from '../exit.js';
@@ -10,9 +11,6 @@ import { KEYSET_FILE_NAME } from '../keyset-file.js';
 import { signingKeyFromFile } from '../keys.js';
 import { parseKind } from '../kind-arg.js';
 import { ENCRYPTION_FLAGS, encryptionOf, openStore, requireStoreDir, storeAccess } from '../store-open.js';
-
-/** Core's reserved kind for the system event a shred appends (FORMAT.md: SystemKinds.SHRED). */
-const SHRED_KIND = { category: 0x0, typeId: 0x010 };
 
 function selectorOf(args: CommandContext['args']): { selector: ShredSelector; label: string; described: Record<string, unknown> } {
   const entity = args.string('entity');
@@ -44,12 +42,6 @@ function selectorOf(args: CommandContext['args']): { selector: ShredSelector; la
   return { selector: { eventId: id }, label: `event ${id}`, described: { eventId: id } };
 }
 
-/** The system event the shred appended: the first shred event after the sequence we saw before shredding. */
-async function shredEvent(store: Store, before: bigint): Promise<StoredEvent | undefined> {
-  for await (const e of store.query({ kind: SHRED_KIND, after: before, limit: 1 })) return e;
-  return undefined;
-}
-
 async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const dir = dirArgument(args, 'shred');
   const { selector, label, described } = selectorOf(args);
@@ -64,15 +56,30 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
     throw new CliError('ERR_ENCRYPTION_NOT_CONFIGURED', `no keyset at ${where}: the store was not written with payload encryption, nothing can be shredded`);
   }
   const store = await openStore(dir, { readOnly: false, access: { ...access, encrypted: true }, ...(signingKey === undefined ? {} : { signingKey }) });
-  let destroyed: boolean;
+  let result: ShredResult;
   let event: StoredEvent | undefined;
   try {
-    const before = store.lastSequence;
-    destroyed = await store.shredScope(selector);
-    event = destroyed ? await shredEvent(store, before) : undefined;
+    result = await store.shredScope(selector);
+    event = result.receipt === undefined ? undefined : await store.get(result.receipt.eventId);
   } finally {
     await store.close();
   }
+  if (result.plaintextEvents > 0) {
+    // Events written before encryption was enabled hold plaintext no key destroys: the erasure is not complete.
+    const done = result.status === 'destroyed' ? `destroyed ${result.destroyed} key(s) of ${label} (shred event ${result.receipt?.eventId ?? '?'}), but ` : '';
+    throw new CliError(
+      'ERR_SHRED_INCOMPLETE',
+      `${done}${result.plaintextEvents} event(s) of ${label} are stored in plaintext (written before payload encryption was enabled): no shred can erase them`,
+    );
+  }
+  if (result.status === 'never-keyed') {
+    // A typo in an erasure request must not look like success: nothing was ever sealed under this scope.
+    throw new CliError(
+      'ERR_SHRED_SCOPE_UNKNOWN',
+      `no key was ever minted for ${label} (granularity ${result.granularity}, scope ${result.scope}): nothing was written under it — check the selector`,
+    );
+  }
+  const destroyed = result.status === 'destroyed';
   const receipt =
     event === undefined
       ? undefined
@@ -89,9 +96,12 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
         };
   const granularity = encryption.granularity ?? 'entity';
   if (json) {
-    await writeAll(io.stdout, `${toJson({ command: 'shred', dir, granularity, selector: described, destroyed, shredEvent: receipt ?? null })}\n`);
+    await writeAll(
+      io.stdout,
+      `${toJson({ command: 'shred', dir, granularity, selector: described, status: result.status, destroyed, keysDestroyed: result.destroyed, scope: result.scope, shredEvent: receipt ?? null })}\n`,
+    );
   } else if (receipt === undefined) {
-    await writeAll(io.stdout, `nothing to shred: no live key for ${label} (granularity ${granularity}) — already shredded, or nothing was written under it\n`);
+    await writeAll(io.stdout, `already shredded: ${label} (granularity ${granularity}) had a key and none is live — nothing left to destroy\n`);
   } else {
     await writeAll(
       io.stdout,
@@ -116,6 +126,10 @@ export const shredCommand: Command = {
     '(entity → --entity, category/type → --kind, event → --event); the granularity is read from keyset.bpk.',
     'The shred is recorded as a system event, chained (and signed with --signing-key-file) like any event;',
     'afterwards the payloads read as shredded while verify still reports the chain intact.',
+    'A scope that never had a key (an unknown entity, kind or event: usually a typo) is refused with',
+    'ERR_SHRED_SCOPE_UNKNOWN (exit 2); a scope shredded before is reported as already shredded (exit 0). If the',
+    'scope has events written before payload encryption was enabled (plaintext no shred erases), the keys are',
+    'still destroyed, and the command fails with ERR_SHRED_INCOMPLETE (exit 2) naming how many.',
   ].join('\n'),
   examples: ['batpak shred ./data --entity customer:42 --scope eu', 'batpak shred ./data --kind 1:0 --granularity type --json'],
   flags: [

@@ -86,20 +86,28 @@ export class Keyset {
     return { state: 'missing' };
   }
 
-  /** Destroys every live generation of a scope; the key bytes are zeroed. True when one existed. */
-  destroy(scope: Uint8Array): boolean {
+  /** Destroys every live generation of a scope; the key bytes are zeroed. Returns how many were destroyed. */
+  destroy(scope: Uint8Array): number {
     const hex = toHex(scope);
-    let any = false;
+    let count = 0;
     for (const [s, entry] of this.#live) {
       if (toHex(entry.scope) !== hex) continue;
       entry.key.fill(0);
       this.#live.delete(s);
       this.#destroyed.set(s, { scope: entry.scope, generation: entry.generation });
-      any = true;
+      count++;
     }
     this.#current.delete(hex);
-    if (any) this.#mutations++;
-    return any;
+    if (count > 0) this.#mutations++;
+    return count;
+  }
+
+  /**
+   * Whether the scope ever had a key: a live or destroyed generation, or one a committed frame references
+   * (its key may be lost). Tells "already shredded" from "never existed" (a typo) after a destroy of 0.
+   */
+  everKeyed(scope: Uint8Array): boolean {
+    return this.#maxGeneration.has(toHex(scope));
   }
 
   /** A mint or destroy is not yet durable. */

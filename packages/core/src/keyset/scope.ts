@@ -4,8 +4,10 @@
 import { BatpakError } from '../errors.js';
 import { fromHex } from '../encoding/hex.js';
 import { checkKind, kindToRaw, type EventKind } from '../kind.js';
-import { Coordinate } from '../coordinate.js';
+import type { Coordinate } from '../coordinate.js';
+import { isWellFormedString } from '../encoding/utf16.js';
 import type { KeyGranularity } from '../store/options.js';
+import type { AppendReceipt } from '../types.js';
 
 export const GRANULARITY_CODE: Readonly<Record<KeyGranularity, number>> = { entity: 1, category: 2, type: 3, event: 4 };
 export const GRANULARITY_OF_CODE: Readonly<Record<number, KeyGranularity>> = { 1: 'entity', 2: 'category', 3: 'type', 4: 'event' };
@@ -41,6 +43,27 @@ export type ShredSelector =
   | { readonly kind: EventKind }
   | { readonly eventId: string };
 
+/** What `shredScope` did (the result of a shred is API: a typo must not look like success). */
+export interface ShredResult {
+  /**
+   * 'destroyed': live keys of the scope were destroyed now; 'already-shredded': the scope had a key but
+   * none is live (shredded before, or its key was lost); 'never-keyed': nothing was ever sealed under it.
+   */
+  readonly status: 'destroyed' | 'already-shredded' | 'never-keyed';
+  /** Key generations destroyed by this call (0 unless 'destroyed'). */
+  readonly destroyed: number;
+  /** The key scope's bytes in hex (FORMAT.md § key scopes), as the shred event records it. */
+  readonly scope: string;
+  readonly granularity: KeyGranularity;
+  /**
+   * User events of this scope stored in plaintext (written before payload encryption was enabled): a shred
+   * cannot erase them. Non-zero means the erasure is incomplete whatever `status` says.
+   */
+  readonly plaintextEvents: number;
+  /** The receipt of the system event that records the shred ('destroyed' only). */
+  readonly receipt?: AppendReceipt;
+}
+
 /** Resolves a selector to its scope bytes, or ERR_SHRED_SELECTOR_MISMATCH (nothing is shredded). */
 export function scopeOfSelector(granularity: KeyGranularity, selector: unknown): Uint8Array {
   if (typeof selector !== 'object' || selector === null) {
@@ -55,8 +78,13 @@ export function scopeOfSelector(granularity: KeyGranularity, selector: unknown):
     });
   if (s.entity !== undefined) {
     if (granularity !== 'entity') throw mismatch('entity');
-    const entity = s.entity instanceof Coordinate ? s.entity.entity : s.entity;
+    // A Coordinate is read by its fields (an instance may be forged), a string is the entity itself.
+    const entity = typeof s.entity === 'object' && s.entity !== null ? (s.entity as { entity?: unknown }).entity : s.entity;
     if (typeof entity !== 'string' || entity.length === 0) throw new BatpakError('ERR_INVALID_ARGUMENT', 'selector entity must be a Coordinate or a non-empty string');
+    // 'a\uD800' would be encoded as 'a\uFFFD' and destroy that entity's key instead.
+    if (!isWellFormedString(entity)) {
+      throw new BatpakError('ERR_INVALID_COORDINATE', 'invalid coordinate: selector entity contains a lone UTF-16 surrogate', { details: { field: 'entity' } });
+    }
     return scopeOf('entity', entity, 0, new Uint8Array(16));
   }
   if (s.kind !== undefined) {

@@ -3,6 +3,7 @@
 
 import { verify as ed25519Verify } from '../crypto/ed25519.js';
 import { bytesEqual } from '../encoding/hex.js';
+import { isWellFormedString } from '../encoding/utf16.js';
 import { isEventIdString } from '../id.js';
 import type { AppendReceipt } from '../types.js';
 import { coverLeaf, groupMessage, keyIdOf, receiptCover } from './cover.js';
@@ -43,12 +44,14 @@ export function malformedField(r: unknown): string | undefined {
   if ((k.category as number) < 0 || (k.category as number) > 15 || (k.typeId as number) < 0 || (k.typeId as number) > 0xfff) return 'kind';
   const c = x.coordinate as { entity?: unknown; scope?: unknown } | undefined;
   if (typeof c !== 'object' || c === null || typeof c.entity !== 'string' || typeof c.scope !== 'string') return 'coordinate';
+  // The cover holds UTF-8: a lone surrogate would be written as U+FFFD and verify for another coordinate.
+  if (!isWellFormedString(c.entity) || !isWellFormedString(c.scope)) return 'coordinate';
   if (!isBytes(x.contentHash, 32)) return 'contentHash';
   if (!isBytes(x.prevHash, 32)) return 'prevHash';
   if (!isU64(x.committedAt)) return 'committedAt';
   if (x.extensions !== undefined) {
     if (!(x.extensions instanceof Map)) return 'extensions';
-    for (const [key, v] of x.extensions) if (typeof key !== 'string' || !isBytes(v)) return 'extensions';
+    for (const [key, v] of x.extensions) if (typeof key !== 'string' || !isWellFormedString(key) || !isBytes(v)) return 'extensions';
   }
   if (x.signature !== undefined && !isBytes(x.signature, 64)) return 'signature';
   if (x.keyId !== undefined && (typeof x.keyId !== 'string' || !/^[0-9a-f]{64}$/.test(x.keyId))) return 'keyId';

@@ -8,6 +8,8 @@ import type { EventDefinition } from '../event.js';
 import { eventIdForIdempotencyKey, eventIdToString, newEventId } from '../id.js';
 import { checkKind, kindToRaw, type EventKind } from '../kind.js';
 import { encodePayload } from '../payload.js';
+import { snapshotPayload } from '../payload-value.js';
+import { isWellFormedString } from '../encoding/utf16.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags, type BatchRef, type EncryptionRef } from '../segment/frame.js';
 
@@ -21,6 +23,8 @@ export interface EventDraft {
   /** Stored payload bytes (ciphertext when sealed) and their blake3. */
   payload: Uint8Array;
   contentHash: Uint8Array;
+  /** blake3 of the plaintext payload as appended (before sealing): what an idempotent repeat is compared by. */
+  readonly requestHash?: Uint8Array;
   readonly payloadVersion: number;
   readonly flags: number;
   readonly keyed: boolean;
@@ -42,7 +46,11 @@ export interface SequencedEvent {
 }
 
 export interface AppendOptions {
-  /** Repeating a key returns the original receipt and writes nothing. */
+  /**
+   * Repeating a key with the same request (coordinate, kind, payload, payload version, extensions) returns the
+   * original receipt and writes nothing; the key with a different request is ERR_IDEMPOTENCY_CONFLICT. Keys are
+   * store-wide (the key derives the event id).
+   */
   readonly idempotencyKey?: string;
   /** Optimistic concurrency: 0n = the entity has no events yet; n = its latest entitySequence is n. */
   readonly expectedSequence?: bigint;
@@ -81,17 +89,24 @@ function extensionBytes(ext: ReadonlyMap<string, Uint8Array> | undefined): numbe
   return n;
 }
 
+/**
+ * The coordinate an append names, validated from its field values. `instanceof` proves nothing here: an
+ * object made with `Object.create(Coordinate.prototype)` (or a subclass, or a Proxy) is an instance whose
+ * fields never went through the constructor. The fields are read once, so a getter cannot change them later.
+ */
 export function toCoordinate(coord: unknown, index?: number): Coordinate {
-  if (coord instanceof Coordinate) return coord;
   if (typeof coord === 'object' && coord !== null) {
-    const { entity, scope } = coord as { entity?: unknown; scope?: unknown };
+    let entity: unknown;
+    let scope: unknown;
     try {
+      ({ entity, scope } = coord as { entity?: unknown; scope?: unknown });
       validateCoordinate(entity, scope);
     } catch (err) {
-      if (index !== undefined && err instanceof BatpakError) {
-        throw new BatpakError(err.code, `batch item ${index}: ${err.message}`, { details: { ...err.details, index } });
+      const e = err instanceof BatpakError ? err : new BatpakError('ERR_INVALID_COORDINATE', `coordinate fields cannot be read: ${String(err)}`, { cause: err });
+      if (index !== undefined) {
+        throw new BatpakError(e.code, `batch item ${index}: ${e.message}`, { cause: e.cause, details: { ...e.details, index } });
       }
-      throw err;
+      throw e;
     }
     return new Coordinate(entity as string, scope as string);
   }
@@ -142,12 +157,21 @@ export function typedDraft(
   if (limits.registry !== undefined && !limits.registry.has(def)) {
     throw new BatpakError('ERR_INVALID_KIND', `${def.name} is not in the store's registry`, { details: index === undefined ? {} : { index } });
   }
-  if (def.validate !== undefined && !def.validate(payload)) {
+  // One checked copy: what validate() sees is exactly what is encoded, and it round-trips (README § Payload values).
+  let value: unknown;
+  try {
+    value = snapshotPayload(payload);
+  } catch (err) {
+    if (index === undefined || !(err instanceof BatpakError)) throw err;
+    throw new BatpakError(err.code, `batch item ${index}: ${err.message}`, { cause: err.cause, details: { ...err.details, index } });
+  }
+  if (def.validate !== undefined && !def.validate(value)) {
     throw new BatpakError('ERR_INVALID_PAYLOAD', `payload does not satisfy ${def.name}.validate`, { details: index === undefined ? {} : { index } });
   }
-  const bytes = encodePayload(payload);
+  const bytes = encodePayload(value);
   checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);
+  const hash = blake3(bytes);
   return {
     entity: coord.entity,
     scope: coord.scope,
@@ -155,7 +179,8 @@ export function typedDraft(
     id,
     eventId: eventIdToString(id),
     payload: bytes,
-    contentHash: blake3(bytes),
+    contentHash: hash,
+    requestHash: hash,
     payloadVersion: def.version,
     flags: 0,
     keyed: key !== undefined,
@@ -182,6 +207,7 @@ export function rawDraft(
   checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);
   const copy = new Uint8Array(bytes);
+  const hash = blake3(copy);
   return {
     entity: coord.entity,
     scope: coord.scope,
@@ -189,7 +215,8 @@ export function rawDraft(
     id,
     eventId: eventIdToString(id),
     payload: copy,
-    contentHash: blake3(copy),
+    contentHash: hash,
+    requestHash: hash,
     payloadVersion,
     flags: EventFlags.RAW,
     keyed: key !== undefined,
@@ -287,6 +314,8 @@ export function importDrafts(events: unknown, limits: DraftLimits & { readonly b
       extensions = new Map();
       for (const [k, v] of e.extensions) {
         if (typeof k !== 'string' || k.length === 0 || k.length > 256 || !(v instanceof Uint8Array)) throw bad('extensions must map non-empty keys to bytes');
+        // The key is written as UTF-8 into the frame and the receipt cover: a lone surrogate would become U+FFFD.
+        if (!isWellFormedString(k)) throw bad(`extension key ${JSON.stringify(k)} contains a lone UTF-16 surrogate`);
         extensions.set(k, new Uint8Array(v));
       }
       if (extensions.size === 0) extensions = undefined;

@@ -25,8 +25,8 @@ export interface GroupContext {
   readonly signer: ReceiptSigner | undefined;
   readonly signingDowngradeAllowed: boolean;
   readonly onWarning: (message: string) => void;
-  /** The receipt of an already committed event (idempotent replays). */
-  readonly originalReceipt: (entry: IndexEntry) => Promise<AppendReceipt>;
+  /** An idempotent repeat of a committed event: its original receipt, or ERR_IDEMPOTENCY_CONFLICT (store/idempotency.ts). */
+  readonly replay: (entry: IndexEntry, draft: EventDraft) => Promise<AppendReceipt>;
   /** The group is on disk: the segment's committed end and the store's counters move. */
   readonly published: (state: { segmentId: number; end: number; nextGlobal: number; lastCommittedAt: number }) => void;
 }
@@ -83,7 +83,7 @@ export function prepareGroup(ctx: GroupContext, intents: readonly Intent[]): Pre
       if (d.keyed) {
         const existing = ctx.index.get(d.eventId);
         if (existing !== undefined) {
-          settleReplay(intent.settle, ctx.originalReceipt(existing));
+          settleReplay(intent.settle, ctx.replay(existing, d));
           continue;
         }
         if (inGroup.has(d.eventId)) {
@@ -123,7 +123,7 @@ export function prepareGroup(ctx: GroupContext, intents: readonly Intent[]): Pre
       const existing = intent.drafts.map((d) => (d.keyed ? ctx.index.get(d.eventId) : undefined));
       const known = existing.filter((e) => e !== undefined).length;
       if (known === intent.drafts.length) {
-        settleReplay(intent.settle, Promise.all(existing.map((e) => ctx.originalReceipt(e!))));
+        settleReplay(intent.settle, Promise.all(existing.map((e, i) => ctx.replay(e!, intent.drafts[i]!))));
         continue;
       }
       if (known > 0 || intent.drafts.some((d) => inGroup.has(d.eventId))) {
@@ -236,7 +236,7 @@ export function prepareGroup(ctx: GroupContext, intents: readonly Intent[]): Pre
       for (const w of waiting) {
         const e = ctx.index.get(w.eventId);
         if (e === undefined) w.intent.settle.reject(new BatpakError('ERR_IO', 'the append this idempotent retry waited for failed'));
-        else settleReplay(w.intent.settle, ctx.originalReceipt(e));
+        else settleReplay(w.intent.settle, ctx.replay(e, w.intent.draft));
       }
     },
     abort: (error) => {
