@@ -27,7 +27,11 @@ describe('INV-CLI-EXIT-CODES batpak compact', () => {
     const { receipts } = await makeStore(d, { events: 60, signingKey: seed, segmentMaxBytes: 1024 });
     const before = await segments(d);
     expect(before).toBeGreaterThan(3);
-    const r = await runCli(['compact', d, '--strategy', 'merge', '--json']);
+    // A signed store takes a writer with its key (INV-SIGNED-STORE-UNSIGNED-EVENT): without it, refused.
+    expect((await runCli(['compact', d, '--strategy', 'merge'])).stderr).toMatch(/ERR_SIGNING_KEY_REQUIRED/);
+    const keyFile = join(await dir(), 'seed.hex');
+    await writeFile(keyFile, Buffer.from(seed).toString('hex'));
+    const r = await runCli(['compact', d, '--strategy', 'merge', '--json', '--signing-key-file', keyFile]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as { outcome: string; segmentsRemoved: number; eventsDropped: number; segmentsBefore: number; segmentsAfter: number };
     expect(report).toMatchObject({ outcome: 'performed', eventsDropped: 0, segmentsBefore: before });

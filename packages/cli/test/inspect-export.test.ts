@@ -41,10 +41,11 @@ describe('INV-CLI-EXIT-CODES batpak inspect', () => {
       events: '9',
       lastSequence: '9',
       entities: 3,
-      formatVersions: [1],
+      formatVersions: [2],
+      libraryFormatVersion: 2,
       encryption: null,
       kinds: [{ kind: '0x1000', category: 1, typeId: 0, events: 9 }],
-      segments: [{ file: '000001.bps', events: 9, formatVersion: 1, damagedFrames: 0 }],
+      segments: [{ file: '000001.bps', events: 9, formatVersion: 2, damagedFrames: 0 }],
     });
     const human = await runCli(['inspect', d]);
     expect(human.code).toBe(0);

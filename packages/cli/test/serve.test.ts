@@ -85,6 +85,15 @@ describe('INV-CLI-EXIT-CODES INV-NETBAT-TERMINALS batpak serve', () => {
     await store.close();
   });
 
+  it('INV-SIGNED-STORE-UNSIGNED-EVENT: refuses a signed store without --signing-key-file (exit 2, one line)', async () => {
+    const d = await dir();
+    await makeStore(d, { events: 2, signingKey: new Uint8Array(32).fill(3) });
+    const r = await runCli(['serve', d, '--port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^batpak serve: ERR_SIGNING_KEY_REQUIRED /);
+  });
+
   it('refuses a store another process holds (exit 2, one line) and bad arguments (exit 2)', async () => {
     const d = await dir();
     await makeStore(d, { events: 1 });

@@ -153,6 +153,24 @@ describe('INV-CLI-EXIT-CODES batpak verify', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'intact', signatureKeys: 1, receipts: { checked: 6, valid: 6, invalid: 0 } });
   });
 
+  it('INV-SIGNED-STORE-UNSIGNED-EVENT: an event appended without the key to a signed store → exit 1 naming it, with --public-key and without', async () => {
+    const d = await dir();
+    const seed = new Uint8Array(randomBytes(32));
+    await makeStore(d, { events: 5, signingKey: seed });
+    // A writer without the key must opt in; its event cannot be told from a forgery.
+    await expect(Store.open({ dir: d })).rejects.toMatchObject({ code: 'ERR_SIGNING_KEY_REQUIRED' });
+    const w = await Store.open({ dir: d, allowUnsignedAfterSigned: true });
+    const forged = await w.appendRaw({ entity: 'acct:9', scope: 'cli' }, { category: 1, typeId: 1 }, new Uint8Array([1]));
+    await w.close();
+    const pub = Buffer.from(ed25519PublicKeyOf(seed)).toString('hex');
+    const r = await runCli(['verify', d, '--public-key', pub, '--json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as { result: string; problems: { kind: string; eventId?: string }[] };
+    expect(report.result).toBe('damaged');
+    expect(report.problems).toEqual([expect.objectContaining({ kind: 'signature-failure', eventId: forged.eventId })]);
+    expect((await runCli(['verify', d])).code).toBe(1);
+  });
+
   it('any invalid receipt → exit 1 naming its line and event; a signed receipt without --public-key is invalid', async () => {
     const d = await dir();
     const seed = new Uint8Array(randomBytes(32));

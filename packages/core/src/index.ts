@@ -52,6 +52,7 @@ export {
 } from './encoding/canonical.js';
 export { toHex, fromHex } from './encoding/hex.js';
 export type { ReceiptSigner } from './receipt/sign.js';
+export type { SigningPolicyDeclaration, UnsignedAppends } from './receipt/policy.js';
 export type { ShredResult, ShredSelector } from './keyset/scope.js';
 export { FileKeyStore, KEYSET_FILE, type KeyStore } from './keyset/keystore.js';
 export { FORMAT_VERSION, parseSegmentFileName, segmentFileName } from './segment/format.js';

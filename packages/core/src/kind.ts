@@ -17,6 +17,8 @@ export const SystemKinds = Object.freeze({
   SHRED: 0x0010,
   /** A compaction commit record (which events a retention/tombstone pass removed). */
   COMPACTION: 0x0011,
+  /** A signing-policy declaration by the key holder (`declareSigningPolicy`): may unsigned appends follow? */
+  SIGNING_POLICY: 0x0012,
   TOMBSTONE: 0x0ffe,
 });
 

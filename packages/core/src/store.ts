@@ -47,7 +47,8 @@ import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type 
 import { loadCheckpoint } from './store/checkpoint-load.js';
 import { assessDirectory, storeDirectoryNames } from './store/directory-evidence.js';
 import { readPrefix } from './segment/read.js';
-import { checkRegistry, describeReport, refusePlaintextWriterByEvents, refusePlaintextWriterByKeyset } from './store/open-checks.js';
+import { checkRegistry, describeReport, holdsSignedEvents, refusePlaintextWriterByEvents, refusePlaintextWriterByKeyset, refuseUnsignedWriter } from './store/open-checks.js';
+import { policyPayload, SIGNING_POLICY_COORDINATE, type SigningPolicyDeclaration } from './receipt/policy.js';
 import { entryFromRecovered } from './index/from-frame.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
@@ -209,7 +210,7 @@ export class Store {
     // Compaction's own record says which sequences it removed; a gap it does not explain is lost data.
     // Only a trusted entry (signed by a known key, or unsigned in a keyless store) turns links into gaps.
     const removed = new RemovedSet();
-    for (const e of pending.entries) removed.addEntry(e, entryTrusted(e, verifyKeys));
+    for (const e of pending.entries) removed.addEntry(e, entryTrusted(e, verifyKeys), verifyKeys.length === 0);
     for (const gap of [...(checkpoint?.gaps ?? []), ...log.gaps]) {
       if (!removed.explains(gap.last, gap.next)) {
         throw new BatpakError(
@@ -244,6 +245,7 @@ export class Store {
     // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
     const damage = assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
     refusePlaintextWriterByEvents(opts, index.all());
+    refuseUnsignedWriter(opts, signer, index);
     let keyset: Keyset | undefined;
     let keyStore: KeyStore | undefined;
     if (opts.encryption !== undefined) {
@@ -572,10 +574,13 @@ export class Store {
       directoryDamage: this.#damage,
       signal: options.signal,
       onProgress: options.onProgress,
-      seals:
-        this.#verifyKeys().length === 0
-          ? undefined
-          : new SealChecker({ keys: this.#verifyKeys(), requireSealed: this.#opts.signingPolicy === 'required', removedLeaf }),
+      tombstone: (eventId) => this.#removed.tombstone(eventId),
+      seals: new SealChecker({
+        keys: this.#verifyKeys(),
+        requireSigned: this.#verifyKeys().length > 0 || holdsSignedEvents(this.#index),
+        removedLeaf,
+        removedHeaderLeaf: (g) => this.#removed.bySequence(g)?.headerLeaf,
+      }),
     });
   }
 
@@ -672,6 +677,21 @@ export class Store {
     return openPayload(this.#keyset, entry, frame.payload);
   }
 
+  /**
+   * Records, signed with this store's key, whether unsigned appends may follow (a writer without the key,
+   * opened with `allowUnsignedAfterSigned`). verifyChain accepts unsigned events only after a verified
+   * `'allowed'` declaration and until a later `'refused'` one. ERR_SIGNING_KEY_REQUIRED without a key.
+   */
+  async declareSigningPolicy(policy: SigningPolicyDeclaration): Promise<AppendReceipt> {
+    this.#assertWritable();
+    const v = (policy as { unsignedAppends?: unknown } | null)?.unsignedAppends;
+    if (v !== 'allowed' && v !== 'refused') {
+      throw new BatpakError('ERR_INVALID_ARGUMENT', "unsignedAppends must be 'allowed' or 'refused'", { details: { field: 'unsignedAppends' } });
+    }
+    if (this.#signer === undefined) throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', 'only the key holder can declare a signing policy: open the store with its signingKey (or signer)');
+    return this.#appendSystem(SIGNING_POLICY_COORDINATE, SystemKinds.SIGNING_POLICY, policyPayload({ unsignedAppends: v }, this.#opts.now()));
+  }
+
   /** Appends one of the store's own (plaintext, never shreddable) system events through the pipeline. */
   #appendSystem(coord: { readonly entity: string; readonly scope: string }, kind: number, value: unknown): Promise<AppendReceipt> {
     const id = newEventId(this.#opts.now());
@@ -751,7 +771,7 @@ export class Store {
     // 2. The record of what is removed, signed in a signed store; it travels in the marker.
     let entry: CompactionEntry;
     try {
-      entry = signEntry({ compactionId, strategy: strategy.kind, mergedId, sources: sourceIds, removed: out.removed }, this.#signer);
+      entry = signEntry({ compactionId, strategy: strategy.kind, mergedId, sources: sourceIds, removed: out.removed, tombstoned: out.tombstoned }, this.#signer);
     } catch (err) {
       await fs.remove(staging, { force: true }).catch(() => undefined);
       return failed(`signing the compaction record failed: ${(err as Error).message}`);

@@ -124,8 +124,23 @@ export interface ChainVerificationReport {
   readonly corruptFrames: CorruptFrameReport[];
   /** Committed events that are no longer found on disk. */
   readonly missingEvents: string[];
-  /** Signed stores: events whose commit-group signature is missing or does not verify. */
+  /**
+   * Events without a valid signature where one is due: once the store holds signed events, or whenever
+   * the verifier has keys, an unsigned event (unless a verified signing-policy declaration allowed
+   * unsigned appends before it) and a signed one whose seal is missing, from an unknown key, or does not
+   * verify against the frames as they are (covers and header fields).
+   */
   readonly signatureFailures: string[];
+  /** Events whose commit-group signature was checked against a trusted key (0: none were). */
+  readonly signaturesChecked: number;
+  /** Key ids (hex) of the trusted keys those checks used. */
+  readonly keyIds: string[];
+  /**
+   * Events whose non-cover frame fields (flags, payload version, encryption reference, batch) could
+   * not be checked — sealed by a format-1 seal (no header digest), or tombstoned by a version-1
+   * compaction record. Not damage: older stores did not record what would prove them.
+   */
+  readonly headersUnverified: number;
   /**
    * What the directory itself shows was lost or does not belong (missing segments, a checkpoint that
    * recorded more events than the segments hold or contradicts them, stray segment-like files).

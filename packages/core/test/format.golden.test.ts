@@ -1,5 +1,6 @@
-// Golden vectors of on-disk format v1 (FORMAT.md): every byte is pinned in fixtures/core/format-v1.json.
-// Regenerate only for a deliberate format change: UPDATE_GOLDENS=1 npx vitest run test/format.golden.test.ts
+// Golden vectors of the on-disk format (FORMAT.md): format 1 (still read) is pinned in fixtures/core/format-v1.json,
+// format 2 (written; INV-SEAL-HEADERS) in format-v2.json. Regenerate only for a deliberate format change:
+// UPDATE_GOLDENS=1 npx vitest run test/format.golden.test.ts
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { unpack } from 'msgpackr';
@@ -7,8 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { blake3 } from '../src/crypto/blake3.js';
 import { decodeSegmentHeader, encodeSegmentHeader, FORMAT_VERSION } from '../src/segment/format.js';
 import { decodeFrameBody, encodeEventFrame, encodeSealFrame, type EventFrame, type SealFrame } from '../src/segment/frame.js';
+import { groupMessage } from '../src/receipt/cover.js';
+import { headerDigest, headerLeaf, signedRoot } from '../src/receipt/headers.js';
 
 const GOLDEN = new URL('../../../fixtures/core/format-v1.json', import.meta.url);
+const GOLDEN_V2 = new URL('../../../fixtures/core/format-v2.json', import.meta.url);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fill = (n: number, v: number) => new Uint8Array(n).fill(v);
 
@@ -62,7 +66,7 @@ const seal: SealFrame = {
 
 function current(): Record<string, string> {
   return {
-    segment_header: hex(encodeSegmentHeader({ version: FORMAT_VERSION, flags: 0, segmentId: 1, createdAtMs: 1_779_011_619_169 })),
+    segment_header: hex(encodeSegmentHeader({ version: 1, flags: 0, segmentId: 1, createdAtMs: 1_779_011_619_169 })),
     event_frame_plain: hex(encodeEventFrame(plainEvent)),
     event_frame_batch_raw_sealed: hex(encodeEventFrame(batchRawEvent)),
     event_frame_encrypted_extensions: hex(encodeEventFrame(sealedEncrypted)),
@@ -70,10 +74,96 @@ function current(): Record<string, string> {
   };
 }
 
+/** Format 2: the segment header's version, the seal's header digest, and how the digest is built. */
+const sealV2: SealFrame = { ...seal, headerDigest: headerDigest([headerLeaf(batchRawEvent)]) };
+function currentV2(): Record<string, string> {
+  const leaves = [plainEvent, batchRawEvent, sealedEncrypted, { ...sealedEncrypted, flags: 0x02, encryption: { ...sealedEncrypted.encryption!, generation: 3 } }].map(headerLeaf);
+  return {
+    segment_header: hex(encodeSegmentHeader({ version: FORMAT_VERSION, flags: 0, segmentId: 1, createdAtMs: 1_779_011_619_169 })),
+    header_leaf_plain: hex(leaves[0]!),
+    header_leaf_batch_raw_sealed: hex(leaves[1]!),
+    header_leaf_encrypted: hex(leaves[2]!),
+    header_leaf_tombstoned_generation_3: hex(leaves[3]!),
+    header_digest_of_all_four: hex(headerDigest(leaves)),
+    signed_message: hex(groupMessage(signedRoot(seal.root, sealV2.headerDigest))),
+    seal_frame: hex(encodeSealFrame(sealV2)),
+  };
+}
+
 if (process.env.UPDATE_GOLDENS === '1' || !existsSync(GOLDEN)) {
   writeFileSync(GOLDEN, `${JSON.stringify(current(), null, 2)}\n`);
 }
+if (process.env.UPDATE_GOLDENS === '1' || !existsSync(GOLDEN_V2)) {
+  writeFileSync(GOLDEN_V2, `${JSON.stringify(currentV2(), null, 2)}\n`);
+}
 const golden = JSON.parse(readFileSync(GOLDEN, 'utf8')) as Record<string, string>;
+const goldenV2 = JSON.parse(readFileSync(GOLDEN_V2, 'utf8')) as Record<string, string>;
+
+describe('INV-SEAL-HEADERS: format v2 golden vectors', () => {
+  it('reproduces every golden byte for byte', () => {
+    expect(FORMAT_VERSION).toBe(2);
+    expect(currentV2()).toEqual(goldenV2);
+  });
+
+  it('segment headers of format 1 and 2 are read; 0 and 3 are refused', () => {
+    const at = (v: number) => decodeSegmentHeader(encodeSegmentHeader({ version: v, flags: 0, segmentId: 1, createdAtMs: 1 }));
+    expect(Buffer.from(goldenV2.segment_header!, 'hex').readUInt16BE(4)).toBe(2);
+    expect(at(1)).toMatchObject({ ok: true, header: { version: 1 } });
+    expect(at(2)).toMatchObject({ ok: true, header: { version: 2 } });
+    expect(at(0)).toEqual({ ok: false, reason: 'unsupported segment format version 0' });
+    expect(at(3)).toEqual({ ok: false, reason: 'unsupported segment format version 3' });
+  });
+
+  it('a format-2 seal carries hd between root and sig; the tombstone bit alone does not change a header leaf', () => {
+    const body = Buffer.from(goldenV2.seal_frame!, 'hex').subarray(12);
+    expect(Object.keys(unpack(body) as object)).toEqual(['t', 'g0', 'g1', 'c', 'kid', 'root', 'hd', 'sig']);
+    expect(decodeFrameBody(new Uint8Array(body))).toEqual(sealV2);
+    expect(headerLeaf({ ...plainEvent, flags: 0x02 })).toEqual(headerLeaf(plainEvent));
+    expect(goldenV2.signed_message!.startsWith(hex(new TextEncoder().encode('batpak.group.v1\0')))).toBe(true);
+  });
+
+  it('a header leaf is the byte layout FORMAT.md gives (built here by hand)', () => {
+    const u64 = (n: number) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64BE(BigInt(n));
+      return b;
+    };
+    // batchRawEvent: flags 0x05, version 0, batch [69999, 1, 2], no encryption.
+    const bytes = Buffer.concat([
+      Buffer.from('batpak.frame-header.v1\0'),
+      Buffer.from(batchRawEvent.id),
+      u64(70_000),
+      u64(0x05),
+      u64(0),
+      Buffer.from([1]),
+      u64(69_999),
+      u64(1),
+      u64(2),
+      Buffer.from([0]),
+    ]);
+    expect(hex(blake3(new Uint8Array(bytes)))).toBe(goldenV2.header_leaf_batch_raw_sealed);
+    const enc = sealedEncrypted.encryption!;
+    const scopeLen = Buffer.alloc(4);
+    scopeLen.writeUInt32BE(enc.scope.length);
+    const encrypted = Buffer.concat([
+      Buffer.from('batpak.frame-header.v1\0'),
+      Buffer.from(sealedEncrypted.id),
+      u64(2 ** 33),
+      u64(0),
+      u64(1),
+      Buffer.from([0, 1]),
+      scopeLen,
+      Buffer.from(enc.scope),
+      Buffer.from(enc.nonce),
+      u64(0),
+    ]);
+    expect(hex(blake3(new Uint8Array(encrypted)))).toBe(goldenV2.header_leaf_encrypted);
+    const leaves = ['header_leaf_plain', 'header_leaf_batch_raw_sealed', 'header_leaf_encrypted', 'header_leaf_tombstoned_generation_3'].map((k) => Buffer.from(goldenV2[k]!, 'hex'));
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(4);
+    expect(hex(blake3(new Uint8Array(Buffer.concat([Buffer.from('batpak.seal-headers.v1\0'), count, ...leaves]))))).toBe(goldenV2.header_digest_of_all_four);
+  });
+});
 
 describe('INV-FORMAT-GOLDEN: format v1 golden vectors', () => {
   it('reproduces every golden byte for byte', () => {

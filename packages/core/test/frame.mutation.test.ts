@@ -41,15 +41,20 @@ const eventFrame: fc.Arbitrary<EventFrame> = fc
   })
   .map((r) => ({ type: 0 as const, ...r }));
 
-const sealFrame: fc.Arbitrary<SealFrame> = fc.record({
-  type: fc.constant(1 as const),
-  firstSequence: uint,
-  lastSequence: uint,
-  count: uint,
-  keyId: bytes(32),
-  root: bytes(32),
-  signature: bytes(64),
-});
+// Format-1 seals (no header digest) and format-2 ones (with `hd`) alike.
+const sealFrame: fc.Arbitrary<SealFrame> = fc.record(
+  {
+    type: fc.constant(1 as const),
+    firstSequence: uint,
+    lastSequence: uint,
+    count: uint,
+    keyId: bytes(32),
+    root: bytes(32),
+    headerDigest: bytes(32),
+    signature: bytes(64),
+  },
+  { requiredKeys: ['type', 'firstSequence', 'lastSequence', 'count', 'keyId', 'root', 'signature'] },
+);
 
 /** The body FORMAT.md specifies, built with the generic canonical encoder (keys in the normative order). */
 function referenceBody(f: EventFrame): Uint8Array {
@@ -93,6 +98,7 @@ function referenceSeal(f: SealFrame): Uint8Array {
       [cstr('c'), cuint(f.count)],
       [cstr('kid'), cbin(f.keyId)],
       [cstr('root'), cbin(f.root)],
+      ...(f.headerDigest === undefined ? [] : [[cstr('hd'), cbin(f.headerDigest)] as CanonicalEntry]),
       [cstr('sig'), cbin(f.signature)],
     ]),
   );
@@ -279,7 +285,15 @@ describe('frame body decoder refusals (INV-TORN-TAIL: damage is named, never gue
       ['sig', cbin(new Uint8Array(64))],
     ];
     expect(decodeFrameBody(seal(good))).toMatchObject({ type: 1, firstSequence: 1, lastSequence: 2, count: 2 });
-    expect(reason(seal(good.slice(0, 6)))).toBe('seal frame must have 7 keys');
+    expect(reason(seal(good.slice(0, 6)))).toBe('seal frame must have 7 or 8 keys');
+    // Format 2: `hd` (32 bytes) between root and sig; a ninth key is refused.
+    const v2: [string, CanonicalValue][] = [...good.slice(0, 6), ['hd', cbin(new Uint8Array(32).fill(9))], good[6]!];
+    expect(decodeFrameBody(seal(v2))).toMatchObject({ type: 1, headerDigest: new Uint8Array(32).fill(9) });
+    expect('headerDigest' in decodeFrameBody(seal(good))).toBe(false);
+    expect(reason(seal([...v2, ['x', cuint(0)]]))).toBe('seal frame must have 7 or 8 keys');
+    expect(reason(seal(v2.map(([k, v]): [string, CanonicalValue] => [k === 'hd' ? 'hx' : k, v])))).toBe('seal frame: expected key hd');
+    expect(reason(seal(v2.map(([k, v]): [string, CanonicalValue] => [k, k === 'hd' ? cbin(new Uint8Array(31)) : v])))).toBe('header digest must be 32 bytes, got 31');
+    expect(reason(seal([...good.slice(0, 6), ['sig', cbin(new Uint8Array(64))], ['hd', cbin(new Uint8Array(32))]]))).toBe('seal frame: expected key hd');
     for (let i = 1; i < 7; i++) {
       const renamed = good.map(([k, v], j): [string, CanonicalValue] => [j === i ? `${k}x` : k, v]);
       expect(reason(seal(renamed))).toBe(`seal frame: expected key ${good[i]![0]}`);

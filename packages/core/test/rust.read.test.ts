@@ -94,6 +94,9 @@ async function expectFixtureEvents(store: RustStore): Promise<void> {
     corruptFrames: [],
     missingEvents: [],
     signatureFailures: [],
+    signaturesChecked: 0,
+    keyIds: [],
+    headersUnverified: 0,
     directoryDamage: [],
     intact: true,
   });

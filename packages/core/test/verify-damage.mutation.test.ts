@@ -4,7 +4,7 @@ import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store } from '../src/index.js';
 import { SimFs } from '../src/testing.js';
-import { EMPTY_NODE, merkleNode } from '../src/receipt/cover.js';
+import { EMPTY_NODE, keyIdOf, merkleNode } from '../src/receipt/cover.js';
 import { merkleTree, rootFromProof } from '../src/receipt/merkle.js';
 
 const Note = defineEvent<{ n: number; text: string }>({ category: 3, typeId: 7, name: 'VerifyNote' });
@@ -57,7 +57,20 @@ describe('verifyChain under damage (INV-CHAIN-RECOMPUTE)', () => {
     const { s } = await store(true);
     const progress: [number, number][] = [];
     const r = await s.verifyChain({ onProgress: (d, t) => progress.push([d, t]) });
-    expect(r).toEqual({ eventsChecked: 5, contentHashMismatches: [], danglingLinks: [], gaps: [], corruptFrames: [], missingEvents: [], signatureFailures: [], directoryDamage: [], intact: true });
+    expect(r).toEqual({
+      eventsChecked: 5,
+      contentHashMismatches: [],
+      danglingLinks: [],
+      gaps: [],
+      corruptFrames: [],
+      missingEvents: [],
+      signatureFailures: [],
+      signaturesChecked: 5,
+      keyIds: [keyIdOf(s.publicKey!)],
+      headersUnverified: 0,
+      directoryDamage: [],
+      intact: true,
+    });
     expect(progress[progress.length - 1]).toEqual([5, 5]);
     const ac = new AbortController();
     ac.abort();

@@ -56,7 +56,8 @@ describe('export receipts — INV-NATSBAT-RECEIPT-COVER', () => {
     const appended = await fill(store, 30, { group: 8 });
     const publicKey = store.publicKey!;
     await store.close();
-    const { store: keyless } = await openStore({ fs });
+    // A keyless writer on a signed store must opt in (INV-SIGNED-STORE-UNSIGNED-EVENT); receipts need no key.
+    const { store: keyless } = await openStore({ fs, allowUnsignedAfterSigned: true });
     expect(keyless.publicKey).toBeUndefined();
     const receipts = await exportReceipts(keyless, await raws(keyless));
     expect(receipts).toEqual(appended);

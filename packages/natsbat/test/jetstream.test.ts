@@ -316,7 +316,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     const appended = await fill(signed.store, 300, { group: 25 });
     const publicKey = signed.store.publicKey!;
     await signed.store.close();
-    const { store, fs } = await openStore({ fs: signed.fs });
+    const { store, fs } = await openStore({ fs: signed.fs, allowUnsignedAfterSigned: true });
     expect(store.publicKey).toBeUndefined();
     const name = freshName();
     const stream = `BATPAK_${name}`;

@@ -1,5 +1,6 @@
 // verifyChain: re-reads every committed frame from disk, recomputes blake3 over the stored payload and
-// checks each event's prevHash against its entity's immediately preceding event (INV-CHAIN-RECOMPUTE).
+// checks each event's prevHash against its entity's immediately preceding event (INV-CHAIN-RECOMPUTE);
+// a tombstone flag compaction's record does not explain is damage (INV-TOMBSTONE-RECORDED).
 // It streams: disk frames and the committed snapshot are both in global-sequence order, walked in step.
 
 import { crc32 } from 'node:zlib';
@@ -31,10 +32,12 @@ export interface VerifyChainInput {
   readonly committed: readonly IndexEntry[];
   /** Hex content hashes of events compaction removed (from its own trusted record). */
   readonly removedHashes: ReadonlySet<string>;
-  /** Signed stores: checks the seals as the log streams by. */
+  /** Checks the seals (and unsigned events in a store that signs) as the log streams by. */
   readonly seals?: SealChecker | undefined;
   /** What the directory showed at open (missing segments, a contradicting checkpoint): reported as is. */
   readonly directoryDamage?: readonly DirectoryDamageReport[] | undefined;
+  /** Whether compaction's trusted record tombstoned this event (hex id); default: nothing was. */
+  readonly tombstone?: ((eventId: string) => 'recorded' | 'unknown' | 'unexplained') | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }
@@ -59,6 +62,7 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
   let next = 0;
   let checked = 0;
   let sinceProgress = 0;
+  let headersUnverified = 0;
 
   for (const seg of input.segments) {
     throwIfAborted(signal);
@@ -115,7 +119,14 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
         // The index is derived: a field it holds that the frame does not is damage, never believed.
         const field = frameMismatch(expected, frame);
         if (field !== undefined) corruptFrames.push({ file: seg.path, offset: pos, reason: `the index's ${field} differs from the frame`, eventId });
-        if ((frame.flags & EventFlags.TOMBSTONE) === 0 && !bytesEqual(blake3(frame.payload), frame.contentHash)) contentHashMismatches.push(eventId);
+        if ((frame.flags & EventFlags.TOMBSTONE) === 0) {
+          if (!bytesEqual(blake3(frame.payload), frame.contentHash)) contentHashMismatches.push(eventId);
+        } else {
+          // The flag excuses the payload from its hash only when compaction's own record says so.
+          const t = input.tombstone?.(eventId) ?? 'unexplained';
+          if (t === 'unexplained') contentHashMismatches.push(eventId);
+          else if (t === 'unknown') headersUnverified++;
+        }
         // The link: prevHash is the content hash of the entity's immediately preceding event.
         const prev = lastHash.get(frame.entity) ?? ZERO_HASH;
         if (!bytesEqual(frame.prevHash, prev)) {
@@ -139,7 +150,8 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
   }
   while (next < total) missingEvents.push(committed[next++]!.eventId);
 
-  const signatureFailures = input.seals?.finish() ?? [];
+  const seals = input.seals?.finish();
+  const signatureFailures = seals?.failures ?? [];
   const directoryDamage = [...(input.directoryDamage ?? [])];
   onProgress?.(checked, total);
   const intact =
@@ -149,5 +161,18 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
     corruptFrames.length === 0 &&
     missingEvents.length === 0 &&
     signatureFailures.length === 0;
-  return { eventsChecked: checked, contentHashMismatches, danglingLinks, gaps, corruptFrames, missingEvents, signatureFailures, directoryDamage, intact };
+  return {
+    eventsChecked: checked,
+    contentHashMismatches,
+    danglingLinks,
+    gaps,
+    corruptFrames,
+    missingEvents,
+    signatureFailures,
+    signaturesChecked: seals?.signaturesChecked ?? 0,
+    keyIds: seals?.keyIds ?? [],
+    headersUnverified: headersUnverified + (seals?.headersUnverified ?? 0),
+    directoryDamage,
+    intact,
+  };
 }

@@ -13,7 +13,8 @@ import { encodeEventFrame, EventFlags, type EventFrame } from '../segment/frame.
 import { readPrefix } from '../segment/read.js';
 import { scanSegment } from '../segment/scan.js';
 import { committedEventOffsets } from '../segment/recovery.js';
-import type { RemovedEvent } from './log.js';
+import { headerLeaf } from '../receipt/headers.js';
+import type { RemovedEvent, TombstonedEvent } from './log.js';
 
 export type Decision = 'keep' | 'drop' | 'tombstone';
 
@@ -36,6 +37,8 @@ export interface CompactionOutput {
   readonly size: number;
   readonly survivors: Survivor[];
   readonly removed: RemovedEvent[];
+  /** Events turned into tombstones (recorded in the signed compaction entry). */
+  readonly tombstoned: TombstonedEvent[];
   /** Frame bytes of events removed (retention) — what compaction reclaims at least. */
   readonly removedBytes: number;
   /** CRC-32 of the whole output (for the cold-start checkpoint). */
@@ -62,6 +65,7 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
   let size = header.length;
   const survivors: Survivor[] = [];
   const removed: RemovedEvent[] = [];
+  const tombstoned: TombstonedEvent[] = [];
   let removedBytes = 0;
   let done = 0;
   for (const src of input.sources) {
@@ -96,12 +100,14 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
           id: new Uint8Array(frame.id),
           contentHash: new Uint8Array(frame.contentHash),
           leaf: sealed ? coverLeaf(receiptCover(coverFieldsOfFrame(frame))) : undefined,
+          headerLeaf: sealed ? headerLeaf(frame) : undefined,
         });
         removedBytes += sf.length;
         continue;
       }
       const out = decision === 'tombstone' ? encodeEventFrame({ ...frame, flags: frame.flags | EventFlags.TOMBSTONE, payload: new Uint8Array(0) }) : original;
       survivors.push({ entry: entry!, offset: size, length: out.length, tombstoned: decision === 'tombstone' });
+      if (decision === 'tombstone') tombstoned.push({ globalSequence: frame.globalSequence, id: new Uint8Array(frame.id) });
       chunks.push(out);
       size += out.length;
     }
@@ -109,5 +115,5 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
   input.onProgress?.(done, input.total ?? done);
   let crc = 0;
   for (const c of chunks) crc = crc32(c, crc);
-  return { chunks, size, survivors, removed, removedBytes, crc };
+  return { chunks, size, survivors, removed, tombstoned, removedBytes, crc };
 }

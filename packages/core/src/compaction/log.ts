@@ -1,6 +1,6 @@
-// compaction.log: compaction's own record of what it removed (sequence, id, content hash, seal leaf),
-// so recovery can accept the holes it left and verifyChain can report links to removed parents as
-// gaps, not tampering. Entries are ed25519-signed in signed stores so a deletion cannot pose as one.
+// compaction.log: compaction's own record of what it removed (sequence, id, content hash, seal leaves)
+// and tombstoned, so recovery accepts the holes it left and verifyChain tells compaction from tampering
+// (a tombstone flag no record explains is damage). Entries are ed25519-signed in signed stores.
 
 import { crc32 } from 'node:zlib';
 import { blake3 } from '../crypto/blake3.js';
@@ -13,7 +13,9 @@ import type { ReceiptSigner } from '../receipt/sign.js';
 
 export const COMPACTION_LOG_FILE = 'compaction.log';
 const LOG_MAGIC = new TextEncoder().encode('BPCLOG');
-const LOG_VERSION = 1;
+/** Written: 2 (entries record tombstones and removed header leaves). Read: 1 and 2. */
+const LOG_VERSION = 2;
+const MIN_LOG_VERSION = 1;
 const SIGN_DOMAIN = new TextEncoder().encode('batpak.compaction.v1\0');
 
 export interface RemovedEvent {
@@ -22,6 +24,14 @@ export interface RemovedEvent {
   readonly contentHash: Uint8Array;
   /** Merkle leaf of the event's receipt cover, when it was in a signed group (its seal still needs it). */
   readonly leaf: Uint8Array | undefined;
+  /** Its header leaf (receipt/headers.ts), when its group's seal carries a header digest (format 2). */
+  readonly headerLeaf?: Uint8Array | undefined;
+}
+
+/** An event compaction turned into a tombstone (flag set, payload emptied). */
+export interface TombstonedEvent {
+  readonly globalSequence: number;
+  readonly id: Uint8Array;
 }
 
 export interface CompactionEntry {
@@ -30,18 +40,29 @@ export interface CompactionEntry {
   readonly mergedId: number;
   readonly sources: readonly number[];
   readonly removed: readonly RemovedEvent[];
+  /** Log version 2: the events it tombstoned. Absent in version-1 entries (which did not record them). */
+  readonly tombstoned?: readonly TombstonedEvent[];
   /** Present in signed stores: the signer's key id and its signature over the entry. */
   readonly keyId?: Uint8Array;
   readonly signature?: Uint8Array;
 }
 
+const optBin = (b: Uint8Array | undefined) => (b === undefined ? cnil() : cbin(b));
+
+/** A version-1 entry (no `tombstoned`) encodes exactly as it was signed; a version-2 one adds its fields. */
 function entryBody(e: CompactionEntry): CanonicalValue {
+  const v2 = e.tombstoned !== undefined;
+  const row = (r: RemovedEvent) => {
+    const base = [cuint(r.globalSequence), cbin(r.id), cbin(r.contentHash), optBin(r.leaf)];
+    return carray(v2 ? [...base, optBin(r.headerLeaf)] : base);
+  };
   return cmap([
     [cstr('id'), cstr(e.compactionId)],
     [cstr('strategy'), cstr(e.strategy)],
     [cstr('merged'), cuint(e.mergedId)],
     [cstr('sources'), carray(e.sources.map((s) => cuint(s)))],
-    [cstr('removed'), carray(e.removed.map((r) => carray([cuint(r.globalSequence), cbin(r.id), cbin(r.contentHash), r.leaf === undefined ? cnil() : cbin(r.leaf)])))],
+    [cstr('removed'), carray(e.removed.map(row))],
+    ...(v2 ? [[cstr('tombstoned'), carray(e.tombstoned!.map((t) => carray([cuint(t.globalSequence), cbin(t.id)])))] as [CanonicalValue, CanonicalValue]] : []),
   ]);
 }
 
@@ -91,25 +112,37 @@ export function decodeEntry(v: CanonicalValue, bad: (reason: string) => BatpakEr
     if (x.t !== 'array') throw bad(`${what} is not a list`);
     return x.items;
   };
-  if (e.length !== 7) throw bad('entry is not a compaction entry');
+  // 7 fields: a version-1 entry; 8: version 2, with `tombstoned` before kid and sig.
+  if (e.length !== 7 && e.length !== 8) throw bad('entry is not a compaction entry');
+  const v2 = e.length === 8;
   const removed = arr(field(4, 'removed'), 'removed').map((row) => {
     const t = arr(row, 'removed row');
-    if (t.length !== 4) throw bad('removed row is not [sequence, id, hash, leaf]');
+    if (t.length !== (v2 ? 5 : 4)) throw bad(`removed row is not [sequence, id, hash, leaf${v2 ? ', header leaf' : ''}]`);
+    const headerLeaf = v2 && t[4]?.t !== 'nil' ? bin(t[4], 'removed header leaf', 32) : undefined;
     return {
       globalSequence: uint(t[0], 'removed sequence'),
       id: bin(t[1], 'removed id', 16),
       contentHash: bin(t[2], 'removed hash', 32),
       leaf: t[3]?.t === 'nil' ? undefined : bin(t[3], 'removed leaf', 32),
+      ...(headerLeaf === undefined ? {} : { headerLeaf }),
     };
   });
-  const kid = field(5, 'kid');
-  const sig = field(6, 'sig');
+  const tombstoned = !v2
+    ? undefined
+    : arr(field(5, 'tombstoned'), 'tombstoned').map((row) => {
+        const t = arr(row, 'tombstoned row');
+        if (t.length !== 2) throw bad('tombstoned row is not [sequence, id]');
+        return { globalSequence: uint(t[0], 'tombstoned sequence'), id: bin(t[1], 'tombstoned id', 16) };
+      });
+  const kid = field(v2 ? 6 : 5, 'kid');
+  const sig = field(v2 ? 7 : 6, 'sig');
   return {
     compactionId: str(field(0, 'id'), 'id'),
     strategy: str(field(1, 'strategy'), 'strategy'),
     mergedId: uint(field(2, 'merged'), 'merged'),
     sources: arr(field(3, 'sources'), 'sources').map((s) => uint(s, 'source')),
     removed,
+    ...(tombstoned === undefined ? {} : { tombstoned }),
     ...(kid.t === 'nil' ? {} : { keyId: bin(kid, 'kid', 32) }),
     ...(sig.t === 'nil' ? {} : { signature: bin(sig, 'sig', 64) }),
   };
@@ -131,7 +164,8 @@ export function decodeCompactionLog(bytes: Uint8Array, path: string): Compaction
   const bad = (reason: string) => new BatpakError('ERR_CORRUPT_MARKER', `compaction log ${path} refused: ${reason}`, { details: { file: path, reason } });
   if (bytes.length < 12 || Buffer.compare(bytes.subarray(0, 6), LOG_MAGIC) !== 0) throw bad('bad magic or short header');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint16(6, true) !== LOG_VERSION) throw bad(`unsupported version ${dv.getUint16(6, true)}`);
+  const version = dv.getUint16(6, true);
+  if (version < MIN_LOG_VERSION || version > LOG_VERSION) throw bad(`unsupported version ${dv.getUint16(6, true)}`);
   const body = bytes.subarray(12);
   if (crc32(body) !== dv.getUint32(8, true)) throw bad('CRC mismatch');
   let v: CanonicalValue;
@@ -151,13 +185,31 @@ export function decodeCompactionLog(bytes: Uint8Array, path: string): Compaction
 export class RemovedSet {
   readonly #bySequence = new Map<number, RemovedEvent>();
   readonly #trustedHashes = new Set<string>();
+  /** Hex ids of events a trusted entry tombstoned. */
+  readonly #tombstoned = new Set<string>();
+  readonly #uncheckedTombstones = new Set<string>();
+  #unrecordedTombstones = false;
 
-  /** `trusted`: the entry verified (or no keys are configured), so links into it are gaps. */
-  addEntry(e: CompactionEntry, trusted: boolean): void {
+  /**
+   * `trusted`: the entry verified (or no keys are configured), so links into it are gaps.
+   * `uncheckable`: a signed entry read without any key — its tombstones can be neither confirmed nor refuted.
+   */
+  addEntry(e: CompactionEntry, trusted: boolean, uncheckable = false): void {
     for (const r of e.removed) {
       this.#bySequence.set(r.globalSequence, r);
       if (trusted) this.#trustedHashes.add(toHex(r.contentHash));
     }
+    if (!trusted && !uncheckable) return;
+    const into = trusted ? this.#tombstoned : this.#uncheckedTombstones;
+    for (const t of e.tombstoned ?? []) into.add(toHex(t.id));
+    // A version-1 tombstone pass did not record what it tombstoned: its tombstones cannot be checked.
+    if (e.tombstoned === undefined && e.strategy === 'tombstone') this.#unrecordedTombstones = true;
+  }
+
+  /** Whether a tombstone flag on `eventId` is compaction's: 'recorded', 'unknown' (cannot be told), or 'unexplained'. */
+  tombstone(eventId: string): 'recorded' | 'unknown' | 'unexplained' {
+    if (this.#tombstoned.has(eventId)) return 'recorded';
+    return this.#unrecordedTombstones || this.#uncheckedTombstones.has(eventId) ? 'unknown' : 'unexplained';
   }
 
   bySequence(g: number): RemovedEvent | undefined {

@@ -8,7 +8,9 @@ import { decodeEntry, encodeEntry, type CompactionEntry } from './log.js';
 
 export const MARKER_FILE = 'compaction.pending';
 export const MARKER_MAGIC = new TextEncoder().encode('BPCMPT');
-export const MARKER_VERSION = 1;
+/** Written: 2 (its entry may be a version-2 compaction.log entry). Read: 1 and 2. */
+export const MARKER_VERSION = 2;
+const MIN_MARKER_VERSION = 1;
 
 export interface CompactionMarker {
   /** Identifies the compaction; its record and committed events carry the same id. */
@@ -45,7 +47,8 @@ export function decodeMarker(bytes: Uint8Array, path: string): CompactionMarker 
     new BatpakError('ERR_CORRUPT_MARKER', `compaction marker ${path} refused: ${reason}`, { details: { file: path, reason } });
   if (bytes.length < 12 || Buffer.compare(bytes.subarray(0, 6), MARKER_MAGIC) !== 0) throw bad('bad magic or short header');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint16(6, true) !== MARKER_VERSION) throw bad(`unsupported version ${dv.getUint16(6, true)}`);
+  const version = dv.getUint16(6, true);
+  if (version < MIN_MARKER_VERSION || version > MARKER_VERSION) throw bad(`unsupported version ${version}`);
   const body = bytes.subarray(12);
   if (crc32(body) !== dv.getUint32(8, true)) throw bad('CRC mismatch');
   let v: CanonicalValue;

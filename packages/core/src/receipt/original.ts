@@ -10,6 +10,7 @@ import type { SegmentSet } from '../segment/set.js';
 import type { AppendReceipt } from '../types.js';
 import { coverLeaf, receiptCover } from './cover.js';
 import { merkleTree, type MerkleTree } from './merkle.js';
+import { sealedProof } from './sign.js';
 
 const CHUNK = 64 * 1024;
 
@@ -122,6 +123,6 @@ export function signedReceipt(entry: IndexEntry, group: RebuiltGroup, members: G
     ...members.baseReceipt(entry),
     signature: new Uint8Array(group.seal.signature),
     keyId: toHex(group.seal.keyId),
-    groupProof: group.tree.proof(entry.globalSequence - group.seal.firstSequence),
+    groupProof: sealedProof(group.tree, group.seal.headerDigest, entry.globalSequence - group.seal.firstSequence),
   };
 }

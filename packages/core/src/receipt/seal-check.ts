@@ -1,21 +1,41 @@
-// Checks persisted group seals while verifyChain streams the log: recomputes each group's Merkle root
-// from the frames on disk and verifies its signature, so rewriting any signed event (even an entity's
-// last) is detected. Streaming: only the open group's leaves are held, never the whole log.
+// Checks persisted group seals while verifyChain streams the log: recomputes each group's cover root and
+// header digest from the frames on disk and verifies the one signature over both (INV-SEAL-HEADERS), and
+// fails every event without a valid signature in a store that signs (INV-SIGNED-STORE-UNSIGNED-EVENT).
 
 import { verify as ed25519Verify } from '../crypto/ed25519.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import { EventFlags, type EventFrame, type SealFrame } from '../segment/frame.js';
-import { coverLeaf, groupMessage, keyIdOf, receiptCover } from './cover.js';
+import { coverLeaf, groupMessage, receiptCover } from './cover.js';
+import { keyIdOf } from './cover.js';
+import { headerDigest, headerLeaf, signedRoot } from './headers.js';
 import { merkleTree } from './merkle.js';
+import { policyOfFrame, type UnsignedAppends } from './policy.js';
 import { coverFieldsOfFrame } from './sign.js';
 
 export interface SealCheckOptions {
   /** Public keys whose seals are trusted (the current one and any rotated-out ones). */
   readonly keys: readonly Uint8Array[];
-  /** signingPolicy 'required': an unsealed user event is a failure too. */
-  readonly requireSealed: boolean;
+  /**
+   * The store holds signed events, or the verifier has keys: an event without a valid signature is a
+   * failure, unless a verified signing-policy declaration before it allowed unsigned appends. A sealed
+   * frame met on disk turns the rule on too, whatever the index said.
+   */
+  readonly requireSigned: boolean;
   /** The recorded Merkle leaf of a sealed event that compaction removed, by global sequence. */
   readonly removedLeaf?: (globalSequence: number) => Uint8Array | undefined;
+  /** The recorded header leaf of a sealed event that compaction removed, by global sequence. */
+  readonly removedHeaderLeaf?: (globalSequence: number) => Uint8Array | undefined;
+}
+
+export interface SealCheckResult {
+  /** Events without a valid signature (see SealCheckOptions.requireSigned). */
+  readonly failures: string[];
+  /** Events whose group signature was checked against a trusted key (valid or not). */
+  readonly signaturesChecked: number;
+  /** Hex key ids of the trusted keys those checks used. */
+  readonly keyIds: string[];
+  /** Events in verified groups whose format-1 seal has no header digest: their header fields are unchecked. */
+  readonly headersUnverified: number;
 }
 
 /** The Merkle leaf of a stored event's receipt cover (what its group's seal covers). */
@@ -23,12 +43,27 @@ export function leafOfFrame(frame: EventFrame): Uint8Array {
   return coverLeaf(receiptCover(coverFieldsOfFrame(frame), frame.id));
 }
 
+interface OpenMember {
+  readonly eventId: string;
+  readonly leaf: Uint8Array;
+  readonly headerLeaf: Uint8Array;
+  readonly policy: UnsignedAppends | undefined;
+}
+
 export class SealChecker {
   readonly #opts: SealCheckOptions;
   readonly #keysById: Map<string, Uint8Array>;
   /** Sealed events seen since the last seal, by global sequence. */
-  #open = new Map<number, { eventId: string; leaf: Uint8Array }>();
+  #open = new Map<number, OpenMember>();
   readonly #failed: string[] = [];
+  readonly #keyIds = new Set<string>();
+  #checked = 0;
+  #headersUnverified = 0;
+  /** The latest verified declaration: unsigned events after an 'allowed' one are accepted. */
+  #unsignedAllowed = false;
+  /** Unexcused unsigned events seen while the rule was not yet known to apply; failures once a sealed frame shows up. */
+  readonly #unexcused: string[] = [];
+  #sawSealed = false;
 
   constructor(options: SealCheckOptions) {
     this.#opts = options;
@@ -37,41 +72,64 @@ export class SealChecker {
 
   /** A committed event, in log order. */
   event(frame: EventFrame, eventId: string): void {
-    const sealed = (frame.flags & EventFlags.SEALED) !== 0;
-    if (sealed) this.#open.set(frame.globalSequence, { eventId, leaf: leafOfFrame(frame) });
-    else if (this.#opts.requireSealed && frame.kind >>> 12 !== 0) this.#failed.push(eventId);
+    if ((frame.flags & EventFlags.SEALED) !== 0) {
+      this.#sawSealed = true;
+      this.#open.set(frame.globalSequence, { eventId, leaf: leafOfFrame(frame), headerLeaf: headerLeaf(frame), policy: policyOfFrame(frame) });
+    } else if (!this.#unsignedAllowed) {
+      (this.#opts.requireSigned ? this.#failed : this.#unexcused).push(eventId);
+    }
   }
 
-  /** A seal frame: verifies the group it names from the leaves seen (and recorded removals). */
+  /** A seal frame: verifies the group it names from the frames seen (and recorded removals). */
   seal(s: SealFrame): void {
-    const members: string[] = [];
+    const members: OpenMember[] = [];
     const leaves: Uint8Array[] = [];
+    const headerLeaves: (Uint8Array | undefined)[] = [];
     let complete = s.lastSequence - s.firstSequence + 1 === s.count && s.count > 0;
     for (let g = s.firstSequence; complete && g <= s.lastSequence; g++) {
       const seen = this.#open.get(g);
       if (seen !== undefined) {
-        members.push(seen.eventId);
+        members.push(seen);
         leaves.push(seen.leaf);
+        headerLeaves.push(seen.headerLeaf);
         this.#open.delete(g);
         continue;
       }
       const leaf = this.#opts.removedLeaf?.(g);
       if (leaf === undefined) complete = false;
-      else leaves.push(leaf);
+      else {
+        leaves.push(leaf);
+        headerLeaves.push(this.#opts.removedHeaderLeaf?.(g));
+      }
     }
-    const key = this.#keysById.get(toHex(s.keyId));
-    let ok = complete && key !== undefined;
-    if (ok) {
-      const root = merkleTree(leaves).root;
-      ok = bytesEqual(root, s.root) && ed25519Verify(key!, groupMessage(root), s.signature);
+    let ok = complete && bytesEqual(merkleTree(leaves).root, s.root);
+    if (ok && s.headerDigest !== undefined) {
+      ok = headerLeaves.every((l) => l !== undefined) && bytesEqual(headerDigest(headerLeaves as Uint8Array[]), s.headerDigest);
     }
-    if (!ok) this.#failed.push(...members);
+    if (this.#opts.keys.length > 0) {
+      // With keys, a seal is only as good as its signature; without, only its structure can be checked.
+      const kid = toHex(s.keyId);
+      const key = this.#keysById.get(kid);
+      if (key === undefined) ok = false;
+      else {
+        this.#checked += members.length;
+        this.#keyIds.add(kid);
+        ok = ok && ed25519Verify(key, groupMessage(signedRoot(s.root, s.headerDigest)), s.signature);
+      }
+    }
+    if (!ok) {
+      this.#failed.push(...members.map((m) => m.eventId));
+      return;
+    }
+    if (s.headerDigest === undefined) this.#headersUnverified += members.length;
+    for (const m of members) if (m.policy !== undefined) this.#unsignedAllowed = m.policy === 'allowed';
   }
 
-  /** Ids of events whose seal is missing, from an unknown key, or does not verify. */
-  finish(): string[] {
+  /** The verdict once the log has been streamed: a sealed event whose seal never came fails too. */
+  finish(): SealCheckResult {
     for (const { eventId } of this.#open.values()) this.#failed.push(eventId);
     this.#open.clear();
-    return this.#failed;
+    if (this.#sawSealed) this.#failed.push(...this.#unexcused);
+    return { failures: this.#failed, signaturesChecked: this.#checked, keyIds: [...this.#keyIds], headersUnverified: this.#headersUnverified };
   }
 }

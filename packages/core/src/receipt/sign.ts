@@ -7,7 +7,9 @@ import { BatpakError } from '../errors.js';
 import { kindFromRaw } from '../kind.js';
 import type { EventFrame } from '../segment/frame.js';
 import { toHex } from '../encoding/hex.js';
+import type { GroupProof } from '../types.js';
 import { coverLeaf, groupMessage, receiptCover, type CoverFields } from './cover.js';
+import { headerDigest, signedRoot } from './headers.js';
 import { merkleTree, type MerkleTree } from './merkle.js';
 
 /** Something that signs receipts: the built-in ed25519 signer, or an embedder's (an HSM, a KMS). */
@@ -23,19 +25,27 @@ export function signerFromSeed(seed: Uint8Array): ReceiptSigner {
 }
 
 export interface SignedGroup {
+  /** The tree of the group's cover leaves (its root is the seal's `root`). */
   readonly tree: MerkleTree;
+  /** Digest of the group's frame header fields (the seal's `hd`). */
+  readonly headerDigest: Uint8Array;
   readonly signature: Uint8Array;
   /** Raw key id (blake3 of the public key) and its hex form. */
   readonly keyId: Uint8Array;
   readonly keyIdHex: string;
 }
 
-/** Signs a group's covers; throws ERR_SIGNING_FAILED when the signer fails or misbehaves. */
-export function signGroup(signer: ReceiptSigner, covers: readonly Uint8Array[]): SignedGroup {
+/**
+ * Signs a group's covers and header leaves (one each per event, in sequence order) with one signature
+ * over `merkleNode(coversRoot, headerDigest)`; throws ERR_SIGNING_FAILED when the signer fails or misbehaves.
+ */
+export function signGroup(signer: ReceiptSigner, covers: readonly Uint8Array[], headerLeaves: readonly Uint8Array[]): SignedGroup {
+  if (headerLeaves.length !== covers.length) throw new RangeError('one header leaf per cover');
   const tree = merkleTree(covers.map(coverLeaf));
+  const digest = headerDigest(headerLeaves);
   let signature: Uint8Array;
   try {
-    signature = signer.sign(groupMessage(tree.root));
+    signature = signer.sign(groupMessage(signedRoot(tree.root, digest)));
   } catch (err) {
     throw new BatpakError('ERR_SIGNING_FAILED', `the receipt signer failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
@@ -43,7 +53,13 @@ export function signGroup(signer: ReceiptSigner, covers: readonly Uint8Array[]):
     throw new BatpakError('ERR_SIGNING_FAILED', 'the receipt signer returned something other than a 64-byte signature');
   }
   const keyId = blake3(signer.publicKey);
-  return { tree, signature, keyId, keyIdHex: toHex(keyId) };
+  return { tree, headerDigest: digest, signature, keyId, keyIdHex: toHex(keyId) };
+}
+
+/** A member's receipt proof: its path to the covers' root, then the header digest as the top sibling. */
+export function sealedProof(tree: MerkleTree, digest: Uint8Array | undefined, index: number): GroupProof {
+  const p = tree.proof(index);
+  return digest === undefined ? p : { index: p.index, siblings: [...p.siblings, digest] };
 }
 
 /** The cover fields of an event frame as stored (the same cover its receipt was signed over). */

@@ -115,6 +115,9 @@ export async function verifyRustChain(input: RustVerifyInput): Promise<ChainVeri
     corruptFrames,
     missingEvents,
     signatureFailures: [],
+    signaturesChecked: 0,
+    keyIds: [],
+    headersUnverified: 0,
     directoryDamage: [],
     intact,
   };

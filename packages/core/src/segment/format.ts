@@ -1,10 +1,13 @@
-// On-disk constants of format version 1 and the 32-byte segment header (FORMAT.md § Segment header).
+// On-disk constants of format version 2 (version 1 is still read) and the 32-byte segment header (FORMAT.md § Segment header).
 // A segment is header ‖ frames; the header is written and fsynced (file and directory) before any frame.
 
 import { crc32 } from 'node:zlib';
 import { BatpakError } from '../errors.js';
 
-export const FORMAT_VERSION = 1;
+/** Written by this library. 2 added the seal's header digest (FORMAT.md § Seal frame body). */
+export const FORMAT_VERSION = 2;
+/** The oldest segment format still read: a format-1 seal simply lacks the header digest. */
+export const MIN_READ_FORMAT_VERSION = 1;
 
 /** "BPSG": first four bytes of every segment file. */
 export const SEGMENT_MAGIC = 0x42505347;
@@ -82,7 +85,7 @@ export function decodeSegmentHeader(bytes: Uint8Array): SegmentHeaderResult {
   if (dv.getUint32(0) !== SEGMENT_MAGIC) return { ok: false, reason: 'bad segment magic' };
   if (dv.getUint32(24) !== crc32(bytes.subarray(0, 24))) return { ok: false, reason: 'segment header CRC mismatch' };
   const version = dv.getUint16(4);
-  if (version !== FORMAT_VERSION) return { ok: false, reason: `unsupported segment format version ${version}` };
+  if (version < MIN_READ_FORMAT_VERSION || version > FORMAT_VERSION) return { ok: false, reason: `unsupported segment format version ${version}` };
   return {
     ok: true,
     header: {

@@ -59,7 +59,13 @@ export interface SealFrame {
   readonly lastSequence: number;
   readonly count: number;
   readonly keyId: Uint8Array;
+  /** Merkle root of the group's receipt covers. */
   readonly root: Uint8Array;
+  /**
+   * Format 2: digest of the group's frame header fields (receipt/headers.ts); the signature is over
+   * `merkleNode(root, headerDigest)`. Absent in format-1 seals, whose signature is over `root`.
+   */
+  readonly headerDigest?: Uint8Array | undefined;
   readonly signature: Uint8Array;
 }
 
@@ -159,7 +165,7 @@ const K = (s: string) => utf8.encode(s);
 const KEY = {
   t: K('t'), id: K('id'), g: K('g'), n: K('n'), k: K('k'), e: K('e'), s: K('s'), ts: K('ts'), ph: K('ph'),
   ch: K('ch'), v: K('v'), f: K('f'), b: K('b'), x: K('x'), r: K('r'), p: K('p'), ks: K('ks'), nc: K('nc'),
-  kg: K('kg'), g0: K('g0'), g1: K('g1'), c: K('c'), kid: K('kid'), root: K('root'), sig: K('sig'),
+  kg: K('kg'), g0: K('g0'), g1: K('g1'), c: K('c'), kid: K('kid'), root: K('root'), hd: K('hd'), sig: K('sig'),
 } as const;
 
 const uintSize = (n: number) => (n < 0x80 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9);
@@ -280,9 +286,10 @@ export function encodeSealFrame(f: SealFrame): Uint8Array {
     keySize(KEY.c) + uintSize(f.count) +
     keySize(KEY.kid) + binSize(f.keyId.length) +
     keySize(KEY.root) + binSize(f.root.length) +
+    (f.headerDigest === undefined ? 0 : keySize(KEY.hd) + binSize(f.headerDigest.length)) +
     keySize(KEY.sig) + binSize(f.signature.length);
   const w = new Writer(FRAME_HEADER_BYTES + size, FRAME_HEADER_BYTES);
-  w.mapHeader(7);
+  w.mapHeader(f.headerDigest === undefined ? 7 : 8);
   w.key(KEY.t);
   w.uint(FrameType.SEAL);
   w.key(KEY.g0);
@@ -295,6 +302,10 @@ export function encodeSealFrame(f: SealFrame): Uint8Array {
   w.bin(f.keyId);
   w.key(KEY.root);
   w.bin(f.root);
+  if (f.headerDigest !== undefined) {
+    w.key(KEY.hd);
+    w.bin(f.headerDigest);
+  }
   w.key(KEY.sig);
   w.bin(f.signature);
   return finishFrame(w);
@@ -527,7 +538,8 @@ export function decodeFrameBody(body: Uint8Array): Frame {
     return f;
   }
   if (type === FrameType.SEAL) {
-    if (entries !== 7) throw new FrameDecodeError('seal frame must have 7 keys');
+    // 7 keys: a format-1 seal; 8: format 2, with the header digest before the signature.
+    if (entries !== 7 && entries !== 8) throw new FrameDecodeError('seal frame must have 7 or 8 keys');
     const expect = (k: string) => {
       if (r.str() !== k) throw new FrameDecodeError(`seal frame: expected key ${k}`);
     };
@@ -541,10 +553,15 @@ export function decodeFrameBody(body: Uint8Array): Frame {
     const keyId = r.binOf(32, 'key id');
     expect('root');
     const root = r.binOf(32, 'root');
+    let headerDigest: Uint8Array | undefined;
+    if (entries === 8) {
+      expect('hd');
+      headerDigest = r.binOf(32, 'header digest');
+    }
     expect('sig');
     const signature = r.binOf(64, 'signature');
     if (r.pos !== body.length) throw new FrameDecodeError('trailing bytes after seal');
-    return { type: 1, firstSequence, lastSequence, count, keyId, root, signature };
+    return { type: 1, firstSequence, lastSequence, count, keyId, root, ...(headerDigest === undefined ? {} : { headerDigest }), signature };
   }
   throw new FrameDecodeError(`unknown frame type ${type}`);
 }

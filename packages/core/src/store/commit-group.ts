@@ -6,7 +6,8 @@ import type { IndexEntry } from '../index/entry.js';
 import type { MemoryIndex } from '../index/memory.js';
 import { ZERO_HASH } from '../chain/verify.js';
 import { receiptCoverOf } from '../receipt/cover.js';
-import { signGroup, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
+import { headerLeaf } from '../receipt/headers.js';
+import { sealedProof, signGroup, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
 import { encodeEventFrame, encodeSealFrame, EventFlags } from '../segment/frame.js';
 import type { PreparedGroup } from '../segment/group-commit.js';
 import type { AppendReceipt } from '../types.js';
@@ -182,6 +183,7 @@ export function prepareGroup(ctx: GroupContext, intents: readonly Intent[]): Pre
         count: all.length,
         keyId: group.keyId,
         root: group.tree.root,
+        headerDigest: group.headerDigest,
         signature: group.signature,
       }),
     );
@@ -222,7 +224,7 @@ export function prepareGroup(ctx: GroupContext, intents: readonly Intent[]): Pre
           receipts.push(
             group === undefined
               ? baseReceipt(entry)
-              : baseReceipt(entry, { signature: group.signature, keyId: group.keyIdHex, groupProof: group.tree.proof(leaf) }),
+              : baseReceipt(entry, { signature: group.signature, keyId: group.keyIdHex, groupProof: sealedProof(group.tree, group.headerDigest, leaf) }),
           );
           leaf++;
         });
@@ -257,7 +259,7 @@ export function sealGroup(ctx: GroupContext, events: readonly SequencedEvent[]):
   if (ctx.signer === undefined || events.length === 0) return undefined;
   for (const ev of events) ev.flags |= EventFlags.SEALED;
   try {
-    return signGroup(ctx.signer, events.map(coverBytesOf));
+    return signGroup(ctx.signer, events.map(coverBytesOf), events.map(headerLeafOf));
   } catch (err) {
     const failure = err instanceof BatpakError ? err : new BatpakError('ERR_SIGNING_FAILED', String(err), { cause: err });
     if (!ctx.signingDowngradeAllowed) return failure;
@@ -285,6 +287,12 @@ function coverBytesOf(ev: SequencedEvent): Uint8Array {
     contentHash: d.contentHash,
     extensions: ev.extensions,
   });
+}
+
+/** The header leaf of an event as its frame will record it (flags already carry SEALED). */
+function headerLeafOf(ev: SequencedEvent): Uint8Array {
+  const d = ev.draft;
+  return headerLeaf({ id: d.id, globalSequence: ev.globalSequence, flags: ev.flags, payloadVersion: d.payloadVersion, batch: ev.batch, encryption: d.encryption });
 }
 
 /** An idempotent replay settles with the original receipt, read back from disk (async, off the commit path). */

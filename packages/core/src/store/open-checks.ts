@@ -1,12 +1,34 @@
 // Checks made while opening a store: registry wiring (fail-fast by default), no plaintext writer on an
-// encrypted store, and the one-line summary of a chain report a refused open quotes.
+// encrypted store, no keyless writer on a signed store (INV-SIGNED-STORE-UNSIGNED-EVENT), and the
+// one-line summary of a chain report a refused open quotes.
 
 import { join } from 'node:path';
 import { BatpakError, ioError } from '../errors.js';
 import type { IndexEntry } from '../index/entry.js';
+import type { MemoryIndex } from '../index/memory.js';
 import { KEYSET_FILE } from '../keyset/keystore.js';
+import type { ReceiptSigner } from '../receipt/sign.js';
+import { EventFlags } from '../segment/frame.js';
 import type { ResolvedOptions } from './options.js';
 import type { ChainVerificationReport } from '../types.js';
+
+/** True when any committed event was written in a signed commit group. */
+export function holdsSignedEvents(index: MemoryIndex): boolean {
+  return index.all().some((e) => (e.flags & EventFlags.SEALED) !== 0);
+}
+
+/**
+ * A writer without a key would add events nobody can tell from forgeries: refused on a store that holds
+ * signed events unless the caller opts in with `allowUnsignedAfterSigned` (read-only opens never write).
+ */
+export function refuseUnsignedWriter(opts: ResolvedOptions, signer: ReceiptSigner | undefined, index: MemoryIndex): void {
+  if (opts.readOnly || signer !== undefined || opts.allowUnsignedAfterSigned || !holdsSignedEvents(index)) return;
+  throw new BatpakError(
+    'ERR_SIGNING_KEY_REQUIRED',
+    `${opts.dir} holds signed events: open it with its signingKey (or signer). To append unsigned events anyway, pass allowUnsignedAfterSigned: true — verifyChain reports them as signature failures unless the key holder declared unsigned appends allowed (declareSigningPolicy)`,
+    { details: { file: opts.dir } },
+  );
+}
 
 export function checkRegistry(opts: ResolvedOptions): void {
   if (opts.registry === undefined) return;

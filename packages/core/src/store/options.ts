@@ -30,8 +30,17 @@ export interface StoreOptions {
   readonly signer?: ReceiptSigner;
   /** Default 'optional'. 'required' refuses to open without a signing key. */
   readonly signingPolicy?: SigningPolicy;
-  /** Default false. Never allowed with signingPolicy 'required'. */
+  /**
+   * Default false. When the signer fails, write the group unsigned (each event marked with the
+   * `batpak.signing.downgrade` extension) instead of failing the append. Never allowed with signingPolicy 'required'.
+   */
   readonly signingDowngradeAllowed?: boolean;
+  /**
+   * Default false: a writable open without a key of a store that holds signed events is refused
+   * (ERR_SIGNING_KEY_REQUIRED). True opens it anyway; its unsigned events are signature failures in
+   * verifyChain unless the key holder declared unsigned appends allowed (`store.declareSigningPolicy`).
+   */
+  readonly allowUnsignedAfterSigned?: boolean;
   /** Public keys (besides the current one) whose signatures verify, e.g. after a key rotation. */
   readonly trustedPublicKeys?: readonly Uint8Array[];
   /** Default 'crc'. 'recompute' runs verifyChain() at open and refuses to open on any damage. */
@@ -78,6 +87,7 @@ export interface ResolvedOptions {
   readonly signer: ReceiptSigner | undefined;
   readonly signingPolicy: SigningPolicy;
   readonly signingDowngradeAllowed: boolean;
+  readonly allowUnsignedAfterSigned: boolean;
   readonly trustedPublicKeys: readonly Uint8Array[];
   readonly chainVerification: ChainVerificationMode;
   readonly encryption: { readonly granularity: KeyGranularity; readonly keyStore: KeyStore | undefined } | undefined;
@@ -125,6 +135,8 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
   if (signingPolicy === 'required' && signingDowngradeAllowed) {
     throw bad('signingDowngradeAllowed', "cannot be true with signingPolicy 'required' (a required signature may not be downgraded)");
   }
+  const allowUnsignedAfterSigned = options.allowUnsignedAfterSigned ?? false;
+  if (typeof allowUnsignedAfterSigned !== 'boolean') throw bad('allowUnsignedAfterSigned', 'must be a boolean');
   if (options.signingKey !== undefined && !(options.signingKey instanceof Uint8Array && options.signingKey.length === 32)) {
     throw bad('signingKey', 'must be a 32-byte ed25519 seed (Uint8Array)');
   }
@@ -161,6 +173,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     signer: options.signer,
     signingPolicy,
     signingDowngradeAllowed,
+    allowUnsignedAfterSigned,
     trustedPublicKeys,
     chainVerification: oneOf('chainVerification', options.chainVerification, ['crc', 'recompute'], 'crc'),
     encryption,
