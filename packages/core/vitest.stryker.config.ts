@@ -19,6 +19,8 @@ export default defineConfig({
       'test/shred.test.ts',
       'test/typed-errors.test.ts',
       'test/window.test.ts',
+      'test/derived-not-authority.test.ts',
+      'test/directory-evidence.test.ts',
       'test/input-edge.test.ts',
       'test/idempotency-conflict.test.ts',
       'test/*.mutation.test.ts',

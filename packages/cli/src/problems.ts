@@ -11,6 +11,7 @@ export type ProblemKind =
   | 'dangling-link'
   | 'missing-event'
   | 'signature-failure'
+  | 'directory-damage'
   | 'invalid-receipt'
   | 'attestation';
 
@@ -31,6 +32,7 @@ const LABEL: Readonly<Record<ProblemKind, string>> = {
   'dangling-link': 'broken chain link',
   'missing-event': 'missing event',
   'signature-failure': 'signature does not verify',
+  'directory-damage': 'store directory damage',
   'invalid-receipt': 'invalid receipt',
   attestation: 'attestation not extended',
 };
@@ -39,7 +41,7 @@ export function describeProblem(p: Problem): string {
   const where = [
     p.line === undefined ? undefined : `line ${p.line}`,
     p.eventId === undefined ? undefined : `event ${p.eventId}`,
-    p.file === undefined ? undefined : `segment ${p.file}${p.offset === undefined ? '' : ` offset ${p.offset}`}`,
+    p.file === undefined ? undefined : `${p.kind === 'directory-damage' ? 'file' : 'segment'} ${p.file}${p.offset === undefined ? '' : ` offset ${p.offset}`}`,
   ].filter((x) => x !== undefined);
   return `${LABEL[p.kind]}: ${where.join(', ')}${where.length > 0 ? ' — ' : ''}${p.reason}`;
 }
@@ -73,6 +75,7 @@ export async function chainProblems(dir: string, report: ChainVerificationReport
     ...report.danglingLinks.map((eventId): Problem => ({ kind: 'dangling-link', eventId, reason: "prevHash is not the content hash of the entity's preceding event" })),
     ...report.missingEvents.map((eventId): Problem => ({ kind: 'missing-event', eventId, reason: 'a committed event is no longer on disk' })),
     ...report.signatureFailures.map((eventId): Problem => ({ kind: 'signature-failure', eventId, reason: "its commit group's signature is missing or does not verify" })),
+    ...report.directoryDamage.map((d): Problem => ({ kind: 'directory-damage', file: basename(d.file), reason: `${d.reason}: ${d.message}` })),
   ];
   if (found.length === 0) return found;
   const where = await locateEvents(dir);

@@ -4,10 +4,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { decodeCanonical, type CanonicalValue } from '@batpak/core';
+import { decodeCanonical, parseSegmentFileName, type CanonicalValue } from '@batpak/core';
 import { readRegularFile } from './files.js';
 
-const SEGMENT_NAME = /^(\d{6,})\.bps$/;
 const SEGMENT_MAGIC = [0x42, 0x50, 0x53, 0x47]; // "BPSG"
 const FRAME_MAGIC = [0x42, 0x50, 0x4b, 0x46]; // "BPKF"
 const SEGMENT_HEADER_BYTES = 32;
@@ -21,14 +20,14 @@ export interface SegmentFile {
   readonly bytes: number;
 }
 
-/** Segment files of `dir` in id order (other files are ignored, as recovery does). */
+/** Segment files of `dir` in id order, by the store's own name grammar (stray names are the store's to report). */
 export async function listSegmentFiles(dir: string): Promise<SegmentFile[]> {
   const out: SegmentFile[] = [];
   for (const name of await readdir(dir)) {
-    const m = SEGMENT_NAME.exec(name);
-    if (m === null) continue;
+    const id = parseSegmentFileName(name);
+    if (id === undefined) continue;
     const path = join(dir, name);
-    out.push({ name, path, id: Number(m[1]), bytes: (await stat(path)).size });
+    out.push({ name, path, id, bytes: (await stat(path)).size });
   }
   return out.sort((a, b) => a.id - b.id);
 }

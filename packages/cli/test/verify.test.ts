@@ -1,7 +1,7 @@
 // `batpak verify` run as the real binary on real stores: exit codes, named problems, --json, receipts, keys, pipes (INV-CLI-EXIT-CODES).
 // Guards: 0 only when intact, 1 names every problem (event id, segment, offset), 2 when the store cannot be examined.
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store, receiptToJSON } from '@batpak/core';
@@ -60,6 +60,33 @@ describe('INV-CLI-EXIT-CODES batpak verify', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^batpak verify: ERR_NOT_FOUND no store directory at .*nope\n$/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('INV-DIRECTORY-EVIDENCE: a deleted newest segment exits 1 naming the missing segment and the lost events', async () => {
+    const d = await dir();
+    await makeStore(d, { events: 300, batch: 50, segmentMaxBytes: 4096 });
+    const segments = (await readdir(d)).filter((n) => n.endsWith('.bps')).sort();
+    expect(segments.length).toBeGreaterThan(2);
+    await rm(join(d, segments[segments.length - 1]!));
+    const r = await runCli(['verify', d, '--json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as { result: string; problems: { kind: string; file: string; reason: string }[] };
+    expect(report.result).toBe('damaged');
+    expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'directory-damage', file: segments[segments.length - 1], reason: expect.stringMatching(/^missing-segment: /) as unknown as string }));
+    expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'directory-damage', file: 'index.checkpoint', reason: expect.stringMatching(/^events-missing: .*up to global sequence 300/) as unknown as string }));
+    const human = await runCli(['verify', d]);
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/store directory damage: file index\.checkpoint — events-missing/);
+  });
+
+  it('a directory that is not a store (e.g. a parent directory) exits 2 with ERR_NOT_A_STORE, not "intact, 0 events"', async () => {
+    const d = await dir();
+    await makeStore(join(d, 'inner'), { events: 3 });
+    const r = await runCli(['verify', d]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/ERR_NOT_A_STORE/);
+    expect(r.stderr).toMatch(/is not a batpak store/);
   });
 
   it('--debug adds the stack trace', async () => {

@@ -39,6 +39,7 @@ export const ERROR_CODES = [
   'ERR_PERMISSION_DENIED',
   'ERR_NOT_REGULAR_FILE',
   'ERR_INVALID_ATTESTATION',
+  'ERR_NOT_A_STORE',
 ] as const;
 
 export type BatpakErrorCode = (typeof ERROR_CODES)[number];

@@ -26,6 +26,7 @@ export type {
   AncestryBoundary,
   ChainVerificationReport,
   CorruptFrameReport,
+  DirectoryDamageReport,
   StoreStats,
 } from './types.js';
 export type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs/fs.js';
@@ -61,7 +62,7 @@ export type { ReceiptSigner } from './receipt/sign.js';
 export type { SigningPolicyDeclaration, UnsignedAppends } from './receipt/policy.js';
 export type { ShredResult, ShredSelector } from './keyset/scope.js';
 export { FileKeyStore, KEYSET_FILE, type KeyStore } from './keyset/keystore.js';
-export { FORMAT_VERSION } from './segment/format.js';
+export { FORMAT_VERSION, parseSegmentFileName, segmentFileName } from './segment/format.js';
 
 // --- Rust batpak interop (issue 13): read-only reader of Rust data directories, Rust receipt cover and
 // verdicts, import plan/report. RUST-INTEROP.md documents the mapping and every divergence.

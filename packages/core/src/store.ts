@@ -44,7 +44,8 @@ import { prepareGroup, type Intent } from './store/commit-group.js';
 import { replayOrConflict } from './store/idempotency.js';
 import { plaintextEventsInScope } from './store/shred-plaintext.js';
 import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type CompactionResult } from './compaction/options.js';
-import { usableCheckpoint } from './store/checkpoint-load.js';
+import { loadCheckpoint } from './store/checkpoint-load.js';
+import { assessDirectory, storeDirectoryNames } from './store/directory-evidence.js';
 import { readPrefix } from './segment/read.js';
 import { checkRegistry, describeReport, holdsSignedEvents, refusePlaintextWriterByEvents, refusePlaintextWriterByKeyset, refuseUnsignedWriter } from './store/open-checks.js';
 import { policyPayload, SIGNING_POLICY_COORDINATE, type SigningPolicyDeclaration } from './receipt/policy.js';
@@ -59,7 +60,7 @@ import { encodeCompactionLog, type RemovedEvent } from './compaction/log.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
 import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
-import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
+import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, DirectoryDamageReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
 /** Largest number of bytes one commit group writes; bigger queues split into several groups. */
 const MAX_GROUP_BYTES = 8 * 1024 * 1024;
@@ -90,6 +91,8 @@ export class Store {
   #compactionEntries: CompactionEntry[];
   /** Set when a compaction committed on disk but could not finish in-process: the next open finishes it. */
   #compactionUnfinished: string | undefined;
+  /** What the directory showed at open (lost segments, a contradicting checkpoint): every verifyChain reports it. */
+  readonly #damage: readonly DirectoryDamageReport[];
   #nextGlobal: number;
   #lastCommittedAt: number;
   #closing: Promise<void> | undefined;
@@ -109,7 +112,9 @@ export class Store {
     removed: RemovedSet;
     compactionEntries: CompactionEntry[];
     signer: ReceiptSigner | undefined;
+    damage: readonly DirectoryDamageReport[];
   }) {
+    this.#damage = init.damage;
     this.#opts = init.opts;
     this.#index = init.index;
     this.#segments = init.segments;
@@ -217,8 +222,11 @@ export class Store {
     const segmentPath = (id: number) => join(dir, segmentFileName(id));
     await refusePlaintextWriterByKeyset(opts);
     const pending = await resolvePendingCompaction(fs, dir, !opts.readOnly);
-    // A valid checkpoint holds the index of a prefix of the log: only the tail after it is scanned.
-    const checkpoint = await usableCheckpoint(opts, pending.segments, pending.entries.length);
+    const names = await storeDirectoryNames(fs, dir, opts.readOnly, pending.segments.length);
+    // A checkpoint whose every entry matched its frame holds the index of a prefix of the log: only the
+    // tail after it is scanned.
+    const loaded = await loadCheckpoint(opts, pending.segments, pending.entries.length);
+    const checkpoint = loaded.usable;
     const tail = checkpoint === undefined ? pending.segments : checkpoint.tail;
     const log = await recoverLog(fs, tail, checkpoint?.start);
     const signer = opts.signer ?? (opts.signingKey === undefined ? undefined : signerFromSeed(opts.signingKey));
@@ -227,7 +235,7 @@ export class Store {
     // Only a trusted entry (signed by a known key, or unsigned in a keyless store) turns links into gaps.
     const removed = new RemovedSet();
     for (const e of pending.entries) removed.addEntry(e, entryTrusted(e, verifyKeys), verifyKeys.length === 0);
-    for (const gap of log.gaps) {
+    for (const gap of [...(checkpoint?.gaps ?? []), ...log.gaps]) {
       if (!removed.explains(gap.last, gap.next)) {
         throw new BatpakError(
           'ERR_CORRUPT_SEGMENT',
@@ -240,8 +248,14 @@ export class Store {
       opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`);
     }
     const index = new MemoryIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
-    let lastCommittedAt = checkpoint?.checkpoint.lastCommittedAt ?? 0;
-    for (const e of checkpoint?.checkpoint.entries ?? []) index.insert(e);
+    let lastCommittedAt = checkpoint?.lastCommittedAt ?? 0;
+    for (const e of checkpoint?.checkpoint.entries ?? []) {
+      if (index.has(e.eventId)) {
+        const file = segmentPath(e.segmentId);
+        throw new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${file} at offset ${e.offset}: duplicate event id ${e.eventId}`, { details: { file, offset: e.offset } });
+      }
+      index.insert(e);
+    }
     for (const r of log.events) {
       const entry = entryFromRecovered(r);
       if (checkpoint !== undefined && index.has(entry.eventId)) {
@@ -252,6 +266,8 @@ export class Store {
       index.insert(entry);
       lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
     }
+    // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
+    const damage = assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
     refusePlaintextWriterByEvents(opts, index.all());
     refuseUnsignedWriter(opts, signer, index);
     let keyset: Keyset | undefined;
@@ -341,6 +357,7 @@ export class Store {
       removed,
       compactionEntries: pending.entries,
       signer,
+      damage,
     });
     if (opts.chainVerification === 'recompute') {
       const report = await store.verifyChain();
@@ -597,6 +614,7 @@ export class Store {
       segments: snapshot.segments,
       committed: snapshot.committed,
       removedHashes: this.#removed.hashes(),
+      directoryDamage: this.#damage,
       signal: options.signal,
       onProgress: options.onProgress,
       tombstone: (eventId) => this.#removed.tombstone(eventId),

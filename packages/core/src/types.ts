@@ -105,6 +105,14 @@ export interface CorruptFrameReport {
   readonly eventId?: string;
 }
 
+/** One piece of evidence of loss or tampering the store directory shows by itself. */
+export interface DirectoryDamageReport {
+  readonly reason: 'segment-id-gap' | 'missing-segment' | 'events-missing' | 'compactions-missing' | 'checkpoint-contradiction' | 'stray-file';
+  /** The file the evidence concerns (the first missing segment, the checkpoint, the stray file). */
+  readonly file: string;
+  readonly message: string;
+}
+
 export interface ChainVerificationReport {
   readonly eventsChecked: number;
   /** Events whose stored payload no longer hashes to their stored content hash. */
@@ -136,6 +144,11 @@ export interface ChainVerificationReport {
    * compaction record. Not damage: older stores did not record what would prove them.
    */
   readonly headersUnverified: number;
+  /**
+   * What the directory itself shows was lost or does not belong (missing segments, a checkpoint that
+   * recorded more events than the segments hold or contradicts them, stray segment-like files).
+   */
+  readonly directoryDamage: DirectoryDamageReport[];
   /** True when nothing but gaps was found. */
   readonly intact: boolean;
 }

@@ -97,6 +97,7 @@ async function expectFixtureEvents(store: RustStore): Promise<void> {
     signaturesChecked: 0,
     keyIds: [],
     headersUnverified: 0,
+    directoryDamage: [],
     intact: true,
   });
   expect((await store.verifyChain({ links: 'rust' })).intact).toBe(true);

@@ -414,3 +414,60 @@ describe('fuzz: hostile and unreadable files open to exact data or a typed error
     }
   }, 600_000);
 });
+
+describe('fuzz: a forged index.checkpoint (bytes mutated, CRC recomputed) never changes an answer (INV-DERIVED-NOT-AUTHORITY)', () => {
+  const refs: Reference[] = [];
+  beforeAll(async () => {
+    for (const v of variants) refs.push(await reference(v));
+  });
+
+  it(`${Math.ceil(CASES / 2)} forged checkpoints: every event still there and exact; a writer opens or refuses with a typed error`, async () => {
+    const cases = fc.sample(
+      fc.record({ ref: fc.nat({ max: variants.length - 1 }), mutations: fc.array(mutation, { minLength: 1, maxLength: 3 }), readOnly: fc.boolean() }),
+      { numRuns: Math.ceil(CASES / 2), seed: SEED + 9 },
+    );
+    for (const [k, c] of cases.entries()) {
+      const ref = refs[c.ref]!;
+      const original = ref.files.get('/db/index.checkpoint')!;
+      const body = c.mutations.reduce((b, m) => m(b, []), original.subarray(12));
+      const forged = new Uint8Array(12 + body.length);
+      forged.set(original.subarray(0, 12));
+      forged.set(body, 12);
+      new DataView(forged.buffer).setUint32(8, crc32(body), true);
+      const what = `checkpoint case ${k} (seed ${SEED + 9}, variant ${c.ref}, ${c.readOnly ? 'read-only' : 'writable'})`;
+      const sim = new SimFs(1);
+      for (const [path, bytes] of ref.files) sim.putFile(path, path.endsWith('index.checkpoint') ? forged : bytes);
+      await withTimeout(
+        (async () => {
+          let store: Store;
+          try {
+            store = await Store.open({ ...ref.options, fs: sim, readOnly: c.readOnly });
+          } catch (err) {
+            mustBeTyped(err, `${what}: open`);
+            // Only a writer may refuse (the forged checkpoint claims more than the segments hold).
+            if (c.readOnly) throw new Error(`${what}: a read-only open over intact segments refused: ${String(err)}`);
+            return;
+          }
+          try {
+            const seen = new Set<string>();
+            for await (const e of store.query()) {
+              const want = ref.events.get(e.header.eventId);
+              if (want === undefined || JSON.stringify(want.payload) !== JSON.stringify(e.payload) || want.entitySequence !== e.header.entitySequence || want.entity !== e.coordinate.entity) {
+                throw new Error(`${what}: event ${e.header.eventId} differs from what was written`);
+              }
+              seen.add(e.header.eventId);
+            }
+            for (const id of ref.events.keys()) {
+              if (!seen.has(id)) throw new Error(`${what}: event ${id} is hidden`);
+              await store.getRaw(id);
+            }
+          } finally {
+            await store.close().catch((err: unknown) => mustBeTyped(err, `${what}: close`));
+          }
+        })(),
+        what,
+      );
+      counts.markers++;
+    }
+  }, 600_000);
+});

@@ -68,6 +68,7 @@ describe('verifyChain under damage (INV-CHAIN-RECOMPUTE)', () => {
       signaturesChecked: 5,
       keyIds: [keyIdOf(s.publicKey!)],
       headersUnverified: 0,
+      directoryDamage: [],
       intact: true,
     });
     expect(progress[progress.length - 1]).toEqual([5, 5]);
@@ -151,7 +152,11 @@ describe('verifyChain under damage (INV-CHAIN-RECOMPUTE)', () => {
     tamper(sim, all[7]!, (b) => (b[b.length - 1]! ^= 1), false);
     const r = await s.verifyChain();
     expect(r.contentHashMismatches).toEqual([]);
-    expect(r.corruptFrames).toEqual([{ file: SEG, offset: all[7]!.offset, reason: 'seal frame CRC mismatch' }]);
+    // The index (read at open) still holds the original time: the frame no longer matches it.
+    expect(r.corruptFrames).toEqual([
+      { file: SEG, offset: all[2]!.offset, reason: "the index's committedAt differs from the frame", eventId: ids[1] },
+      { file: SEG, offset: all[7]!.offset, reason: 'seal frame CRC mismatch' },
+    ]);
     expect(r.signatureFailures).toEqual([ids[1], ids[3]]);
     expect(r.intact).toBe(false);
     await s.close();

@@ -9,11 +9,12 @@ import { BatpakError } from '../errors.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
 import type { IndexEntry } from '../index/entry.js';
+import { frameMismatch } from '../index/frame-match.js';
 import type { SealChecker } from '../receipt/seal-check.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES } from '../segment/format.js';
 import { decodeFrameBody, EventFlags, readFrameHeader, type EventFrame } from '../segment/frame.js';
 import { ReadWindow } from '../segment/window.js';
-import type { ChainVerificationReport, CorruptFrameReport } from '../types.js';
+import type { ChainVerificationReport, CorruptFrameReport, DirectoryDamageReport } from '../types.js';
 
 export const ZERO_HASH = new Uint8Array(32);
 
@@ -36,6 +37,8 @@ export interface VerifyChainInput {
   readonly seals?: SealChecker | undefined;
   /** Sees each committed event's frame as it streams by (the head of an attestation is folded here). */
   readonly observe?: ((frame: EventFrame) => void) | undefined;
+  /** What the directory showed at open (missing segments, a contradicting checkpoint): reported as is. */
+  readonly directoryDamage?: readonly DirectoryDamageReport[] | undefined;
   /** Whether compaction's trusted record tombstoned this event (hex id); default: nothing was. */
   readonly tombstone?: ((eventId: string) => 'recorded' | 'unknown' | 'unexplained') | undefined;
   readonly signal?: AbortSignal | undefined;
@@ -116,6 +119,9 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
         checked++;
         const eventId = expected.eventId;
         if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'frame CRC mismatch', eventId });
+        // The index is derived: a field it holds that the frame does not is damage, never believed.
+        const field = frameMismatch(expected, frame);
+        if (field !== undefined) corruptFrames.push({ file: seg.path, offset: pos, reason: `the index's ${field} differs from the frame`, eventId });
         if ((frame.flags & EventFlags.TOMBSTONE) === 0) {
           if (!bytesEqual(blake3(frame.payload), frame.contentHash)) contentHashMismatches.push(eventId);
         } else {
@@ -150,8 +156,10 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
 
   const seals = input.seals?.finish();
   const signatureFailures = seals?.failures ?? [];
+  const directoryDamage = [...(input.directoryDamage ?? [])];
   onProgress?.(checked, total);
   const intact =
+    directoryDamage.length === 0 &&
     contentHashMismatches.length === 0 &&
     danglingLinks.length === 0 &&
     corruptFrames.length === 0 &&
@@ -168,6 +176,7 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
     signaturesChecked: seals?.signaturesChecked ?? 0,
     keyIds: seals?.keyIds ?? [],
     headersUnverified: headersUnverified + (seals?.headersUnverified ?? 0),
+    directoryDamage,
     intact,
   };
 }

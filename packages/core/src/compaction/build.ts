@@ -12,6 +12,7 @@ import { encodeSegmentHeader, FORMAT_VERSION, SegmentFlags } from '../segment/fo
 import { encodeEventFrame, EventFlags, type EventFrame } from '../segment/frame.js';
 import { readPrefix } from '../segment/read.js';
 import { scanSegment } from '../segment/scan.js';
+import { committedEventOffsets } from '../segment/recovery.js';
 import { headerLeaf } from '../receipt/headers.js';
 import type { RemovedEvent, TombstonedEvent } from './log.js';
 
@@ -71,6 +72,8 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
     if (input.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'compaction was aborted', { cause: input.signal.reason });
     const bytes = await readPrefix(input.fs, src.path, src.committedEnd);
     const scan = scanSegment(bytes, { file: src.path, allowTornTail: false });
+    // What the frames themselves commit: the only ground on which an event missing from the index is dropped.
+    const committedHere = committedEventOffsets(scan.frames, scan.header !== undefined && (scan.header.flags & SegmentFlags.COMPACTED) !== 0);
     for (const sf of scan.frames) {
       const original = bytes.subarray(sf.offset, sf.offset + sf.length);
       const frame = sf.frame;
@@ -82,6 +85,12 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
       }
       const eventId = toHex(frame.id);
       const entry = input.committed(eventId);
+      if (entry === undefined && committedHere.has(sf.offset)) {
+        // The index is derived (a forged checkpoint can leave an event out): never delete a committed event for it.
+        throw new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${src.path} at offset ${sf.offset}: committed event ${eventId} is missing from the index; refusing to compact`, {
+          details: { file: src.path, offset: sf.offset, eventId },
+        });
+      }
       if (entry !== undefined && input.onProgress !== undefined && ++done % 4096 === 0) input.onProgress(done, input.total ?? done);
       const decision: Decision = entry === undefined ? 'drop' : input.decide(entry, frame);
       if (decision === 'drop') {

@@ -250,6 +250,15 @@ class CheckpointEntry implements IndexEntry {
     return new Uint8Array(r.buffer, r.byteOffset + this.#at + from, length);
   }
 
+  /** Whether the record's id (0), prevHash (54) or contentHash (86) equals `other[from, from + length)`, without a view. */
+  sameRecordBytes(recordOffset: 0 | 54 | 86, other: Uint8Array, from: number, length: number): boolean {
+    if (from + length > other.length) return false;
+    const r = this.#records;
+    const base = this.#at + recordOffset;
+    for (let i = 0; i < length; i++) if (r.getUint8(base + i) !== other[from + i]) return false;
+    return true;
+  }
+
   get idBytes(): Uint8Array {
     return this.#bytes(0, 16);
   }

@@ -118,6 +118,7 @@ export async function verifyRustChain(input: RustVerifyInput): Promise<ChainVeri
     signaturesChecked: 0,
     keyIds: [],
     headersUnverified: 0,
+    directoryDamage: [],
     intact,
   };
 }

@@ -2,6 +2,7 @@
 // A segment is header ‖ frames; the header is written and fsynced (file and directory) before any frame.
 
 import { crc32 } from 'node:zlib';
+import { BatpakError } from '../errors.js';
 
 /** Written by this library. 2 added the seal's header digest (FORMAT.md § Seal frame body). */
 export const FORMAT_VERSION = 2;
@@ -27,17 +28,32 @@ export const MAX_FRAME_BODY_BYTES = 256 * 1024 * 1024;
 export const SEGMENT_SUFFIX = '.bps';
 export const LOCK_FILE = '.batpak.lock';
 
-/** `000042.bps`: zero-padded to at least six digits, any base-10 id beyond that. */
+/** Highest segment id: the checkpoint and the index record segment ids as u32. */
+export const MAX_SEGMENT_ID = 0xffffffff;
+
+/**
+ * `000042.bps`: the one segment-name grammar, for writer and reader alike — the id in base 10,
+ * zero-padded to six digits, 1 ≤ id ≤ MAX_SEGMENT_ID (so 6 to 10 digits, no other leading zeros).
+ */
 export function segmentFileName(id: number): string {
+  if (!Number.isSafeInteger(id) || id < 1 || id > MAX_SEGMENT_ID) {
+    throw new BatpakError('ERR_INVALID_ARGUMENT', `segment id ${id} is outside 1..${MAX_SEGMENT_ID}`, { details: { field: 'segmentId' } });
+  }
   return `${String(id).padStart(6, '0')}${SEGMENT_SUFFIX}`;
 }
 
-/** The segment id of a file name, or undefined when the name is not a segment file. */
+/** The segment id of a file name, or undefined when the name is not exactly one `segmentFileName` writes. */
 export function parseSegmentFileName(name: string): number | undefined {
-  const m = /^(\d{6,15})\.bps$/.exec(name);
+  const m = /^(\d{6,10})\.bps$/.exec(name);
   if (m === null) return undefined;
   const id = Number(m[1]);
-  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+  if (id < 1 || id > MAX_SEGMENT_ID || segmentFileName(id) !== name) return undefined;
+  return id;
+}
+
+/** A name that looks like a segment (`*.bps`) but is not one the store writes: reported, never adopted. */
+export function isStraySegmentName(name: string): boolean {
+  return name.toLowerCase().endsWith(SEGMENT_SUFFIX) && parseSegmentFileName(name) === undefined;
 }
 
 export interface SegmentHeader {

@@ -7,7 +7,7 @@ import { readPrefix } from './read.js';
 import type { Fs } from '../fs/fs.js';
 import { parseSegmentFileName, SegmentFlags, type SegmentHeader } from './format.js';
 import { EventFlags, type EventFrame, type SealFrame } from './frame.js';
-import { scanSegment } from './scan.js';
+import { scanSegment, type ScannedFrame } from './scan.js';
 
 export interface RecoveredEvent {
   readonly frame: EventFrame;
@@ -235,4 +235,73 @@ export async function recoverLog(
     segments.push({ id, path, header: scan.header, fileSize: bytes.length, committedEnd, crc: crc32(bytes.subarray(0, committedEnd)) });
   }
   return { segments, events, seals, discarded, gaps };
+}
+
+/**
+ * Offsets of the event frames recovery commits in one segment, judged from the frames alone (whole
+ * batches, sealed signed groups; everything in a compacted segment). Compaction drops an event it does
+ * not find in the index only when this says the frames never committed it.
+ */
+export function committedEventOffsets(frames: readonly ScannedFrame[], compacted: boolean): Set<number> {
+  const out = new Set<number>();
+  let pending: ScannedFrame[] = [];
+  let pendingSealed = 0;
+  let batchFirst = -1;
+  let batchSeen = 0;
+  const commit = () => {
+    for (const p of pending) out.add(p.offset);
+    pending = [];
+    pendingSealed = 0;
+  };
+  const discard = () => {
+    pending = [];
+    pendingSealed = 0;
+  };
+  for (const sf of frames) {
+    const f = sf.frame;
+    if (f.type === 1) {
+      if (compacted) continue;
+      const first = pending[0]?.frame;
+      const last = pending[pending.length - 1]?.frame;
+      const matches =
+        pending.length > 0 &&
+        pendingSealed === pending.length &&
+        f.count === pending.length &&
+        batchFirst === -1 &&
+        first?.type === 0 &&
+        last?.type === 0 &&
+        first.globalSequence === f.firstSequence &&
+        last.globalSequence === f.lastSequence;
+      if (matches) commit();
+      else discard();
+      continue;
+    }
+    if (compacted) {
+      out.add(sf.offset);
+      continue;
+    }
+    const sealed = (f.flags & EventFlags.SEALED) !== 0;
+    const b = f.batch;
+    if (b !== undefined) {
+      if (b.index === 0) {
+        if (batchFirst !== -1) discard();
+        batchFirst = b.first;
+        batchSeen = 0;
+      } else if (batchFirst !== b.first || batchSeen !== b.index) {
+        discard();
+        batchFirst = -1;
+        continue;
+      }
+      batchSeen++;
+    } else if (batchFirst !== -1) {
+      discard();
+      batchFirst = -1;
+    }
+    if (!sealed && pendingSealed > 0) discard();
+    pending.push(sf);
+    if (sealed) pendingSealed++;
+    if (b !== undefined && batchSeen === b.count) batchFirst = -1;
+    if (!sealed && batchFirst === -1) commit();
+  }
+  return out;
 }

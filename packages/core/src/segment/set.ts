@@ -7,6 +7,8 @@ import { bytesEqual } from '../encoding/hex.js';
 import type { Fs, FsFile } from '../fs/fs.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC } from './format.js';
 import { decodeFrameBody, FrameDecodeError, readFrameHeader, type EventFrame } from './frame.js';
+import type { IndexEntry } from '../index/entry.js';
+import { frameMismatch } from '../index/frame-match.js';
 
 interface SegmentSlot {
   readonly id: number;
@@ -158,11 +160,11 @@ export class SegmentSet {
     }
   }
 
-  /** Reads and checks one frame (magic, length, CRC, decode, id), or fails with a typed error. */
-  async readEventFrame(location: FrameLocation, idBytes: Uint8Array): Promise<EventFrame> {
+  /** Reads and checks one frame (magic, length, CRC, decode, every header field), or fails with a typed error. */
+  async readEventFrame(entry: IndexEntry, idBytes: Uint8Array): Promise<EventFrame> {
     // Snapshot the location: compaction may move the entry while this read awaits.
-    const loc = { segmentId: location.segmentId, offset: location.offset, length: location.length };
-    return this.checkEventFrame(await this.#read(loc.segmentId, loc.offset, loc.length), loc, idBytes);
+    const loc = { segmentId: entry.segmentId, offset: entry.offset, length: entry.length };
+    return this.checkEventFrame(await this.#read(loc.segmentId, loc.offset, loc.length), entry, idBytes, loc);
   }
 
   /**
@@ -216,8 +218,11 @@ export class SegmentSet {
     return bytes;
   }
 
-  /** Checks one frame's bytes against its index location and id (magic, length, CRC, decode). */
-  checkEventFrame(bytes: Uint8Array, loc: FrameLocation, idBytes: Uint8Array): EventFrame {
+  /**
+   * Checks one frame's bytes against the index entry that led to it (magic, length, CRC, decode, id and
+   * every header field): the index is derived, so a read never answers from a field its frame lacks.
+   */
+  checkEventFrame(bytes: Uint8Array, entry: IndexEntry, idBytes: Uint8Array, loc: FrameLocation = entry): EventFrame {
     const path = this.path(loc.segmentId);
     const bad = (reason: string) =>
       new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${path} at offset ${loc.offset}: ${reason}`, {
@@ -236,6 +241,8 @@ export class SegmentSet {
       throw err;
     }
     if (frame.type !== 0 || !bytesEqual(frame.id, idBytes)) throw bad('frame is not the indexed event');
+    const field = frameMismatch(entry, frame);
+    if (field !== undefined) throw bad(`the index's ${field} differs from the frame`);
     return frame;
   }
 }

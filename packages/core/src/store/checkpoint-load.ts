@@ -1,13 +1,17 @@
-// Decides at open whether the cold-start checkpoint still describes the segment files, and what to scan
-// after it. Any doubt means undefined: the full scan is always the fallback.
+// Decides at open whether the cold-start checkpoint may stand in for the scan of its segments. It is an
+// index, never an authority (INV-DERIVED-NOT-AUTHORITY): every entry is checked against its frame.
 
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { bytesEqual } from '../encoding/hex.js';
+import { bytesEqual, toHex } from '../encoding/hex.js';
 import { CHECKPOINT_FILE, decodeCheckpoint, type Checkpoint } from '../index/checkpoint.js';
-import { SEGMENT_HEADER_BYTES } from '../segment/format.js';
+import type { IndexEntry } from '../index/entry.js';
+import { CanonicalBodyMatcher, frameMismatch } from '../index/frame-match.js';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentFlags } from '../segment/format.js';
+import { decodeFrameBody, EventFlags, readFrameHeader } from '../segment/frame.js';
 import { readPrefix } from '../segment/read.js';
-import { ReadWindow, WINDOW_BYTES } from '../segment/window.js';
+import type { SequenceGap } from '../segment/recovery.js';
+import { ReadWindow } from '../segment/window.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface UsableCheckpoint {
@@ -16,68 +20,274 @@ export interface UsableCheckpoint {
   readonly whole: { readonly id: number; readonly path: string; readonly committedEnd: number; readonly crc: number }[];
   /** What recovery scans: the checkpoint's last segment from its watermark, then newer segments. */
   readonly tail: { readonly id: number; readonly path: string; readonly from?: number }[];
+  /** Where recovery of the tail starts: derived from the frames walked, never from the checkpoint's word. */
   readonly start: { readonly lastSeen: number; readonly lastInCompacted: boolean };
+  /** Sequence jumps inside the walked segments: the caller proves each against compaction's record. */
+  readonly gaps: SequenceGap[];
+  /** Latest commit time among the walked events. */
+  readonly lastCommittedAt: number;
+}
+
+export interface CheckpointLoad {
+  /** The decoded checkpoint, usable or not (what it recorded is evidence of what the directory held). */
+  readonly decoded: Checkpoint | undefined;
+  readonly usable: UsableCheckpoint | undefined;
+  /**
+   * Set when the segments are byte-identical to the ones the checkpoint was written over, yet its
+   * entries do not describe their frames: the caller scans and confirms with `checkpointContradiction`.
+   */
+  readonly suspect: string | undefined;
+}
+
+/** Tracks what recovery would commit while the walk streams frames (same rules as segment/recovery). */
+class CommitRules {
+  lastSeen = 0;
+  lastInCompacted = false;
+  lastCommittedAt = 0;
+  readonly gaps: SequenceGap[] = [];
+  #batchFirst = -1;
+  #batchSeen = 0;
+  #sealed = 0;
+  #sealedFirst = -1;
+  #sealedLast = -1;
+
+  startSegment(compacted: boolean): void {
+    if (compacted) this.lastInCompacted = true;
+  }
+
+  /** Why recovery would not commit this event frame as the next one, or undefined. */
+  event(path: string, offset: number, g: number, flags: number, batch: { first: number; index: number; count: number } | undefined, compacted: boolean): string | undefined {
+    if (g <= this.lastSeen) return `global sequence ${g} repeats or goes back`;
+    if (g !== this.lastSeen + 1) {
+      if (!compacted && !this.lastInCompacted) return `global sequences ${this.lastSeen + 1}..${g - 1} are missing`;
+      this.gaps.push({ last: this.lastSeen, next: g, file: path, offset });
+    }
+    this.lastSeen = g;
+    this.lastInCompacted = compacted;
+    if (compacted) return undefined;
+    if (batch !== undefined) {
+      if (batch.index === 0) {
+        if (this.#batchFirst !== -1) return 'an incomplete batch';
+        this.#batchFirst = batch.first;
+        this.#batchSeen = 0;
+      } else if (this.#batchFirst !== batch.first || this.#batchSeen !== batch.index) return 'an incomplete batch';
+      this.#batchSeen++;
+      if (this.#batchSeen === batch.count) this.#batchFirst = -1;
+    } else if (this.#batchFirst !== -1) return 'an incomplete batch';
+    if ((flags & EventFlags.SEALED) !== 0) {
+      if (this.#sealed++ === 0) this.#sealedFirst = g;
+      this.#sealedLast = g;
+    } else if (this.#sealed > 0) return 'an unsealed group';
+    return undefined;
+  }
+
+  seal(first: number, last: number, count: number, compacted: boolean): string | undefined {
+    if (compacted) return undefined;
+    if (this.#batchFirst !== -1 || count === 0 || this.#sealed !== count || this.#sealedFirst !== first || this.#sealedLast !== last) {
+      return 'a seal that does not match the events before it';
+    }
+    this.#sealed = 0;
+    return undefined;
+  }
+
+  endSegment(): string | undefined {
+    return this.#batchFirst !== -1 || this.#sealed > 0 ? 'an incomplete batch or group at the end of a segment' : undefined;
+  }
 }
 
 /**
- * Loads the checkpoint and checks it still describes the segment files: the same segments, in order,
- * with the same headers (a compaction output has another), untouched lengths for all but the last,
- * and no compaction since. Anything else — or any damage — means a full scan.
+ * Loads the checkpoint and checks it against the segment files while streaming them once: the same
+ * segments, in order, with the same headers, lengths and CRC-32s (benign staleness: scan), and every
+ * event frame equal, field by field and in order, to the next entry, under recovery's commit rules
+ * (a contradiction: scan, and the caller confirms it as damage). Any doubt means the full scan.
  */
-export async function usableCheckpoint(
+export async function loadCheckpoint(
   opts: ResolvedOptions,
   present: readonly { readonly id: number; readonly path: string }[],
   compactions: number,
-): Promise<UsableCheckpoint | undefined> {
-  if (opts.checkpoint === 'off') return undefined;
+): Promise<CheckpointLoad> {
+  const none: CheckpointLoad = { decoded: undefined, usable: undefined, suspect: undefined };
+  if (opts.checkpoint === 'off') return none;
   const { fs, dir } = opts;
   const path = join(dir, CHECKPOINT_FILE);
-  const stale = (why: string): undefined => {
-    opts.onWarning(`cold-start checkpoint not used (${why}): scanning every segment`);
-    return undefined;
-  };
   let bytes: Uint8Array;
   try {
-    if ((await fs.stat(path)) === null) return undefined;
+    if ((await fs.stat(path)) === null) return none;
     bytes = await readPrefix(fs, path);
   } catch (err) {
-    return stale(`unreadable: ${(err as Error).message}`);
+    opts.onWarning(`cold-start checkpoint not used (unreadable: ${(err as Error).message}): scanning every segment`);
+    return none;
   }
   const c = decodeCheckpoint(bytes);
+  const stale = (why: string): CheckpointLoad => {
+    opts.onWarning(`cold-start checkpoint not used (${why}): scanning every segment`);
+    return { decoded: c, usable: undefined, suspect: undefined };
+  };
   if (c === undefined) return stale('damaged or another version');
   if (c.compactions !== compactions) return stale('a compaction ran since');
   if (c.segments.length === 0 || c.segments.length > present.length) return stale('segments changed');
   const whole: UsableCheckpoint['whole'] = [];
+  const rules = new CommitRules();
+  const matcher = new CanonicalBodyMatcher();
+  const entries = c.entries;
+  let next = 0;
+  let suspect: string | undefined;
   for (let i = 0; i < c.segments.length; i++) {
     const s = c.segments[i]!;
     const file = present[i]!;
     if (file.id !== s.id) return stale('segments changed');
-    // Every byte the checkpoint indexes must be unchanged (a native CRC pass, far cheaper than decoding
-    // frames): then opening from it detects exactly what a full scan would.
+    const last = i === c.segments.length - 1;
+    let w: ReadWindow;
     try {
-      const w = await ReadWindow.open(fs, file.path);
-      try {
-        const last = i === c.segments.length - 1;
-        if (last ? w.end < s.committedEnd : w.end !== s.committedEnd) return stale(`segment ${s.id} changed size`);
-        // Window by window: a whole 64 MiB segment in one buffer would cost a full GC per segment.
-        let crc = 0;
-        for (let p = 0; p < s.committedEnd; p += w.bytes.length) {
-          await w.ensure(p, Math.min(WINDOW_BYTES, s.committedEnd - p));
-          const chunk = w.bytes.subarray(0, Math.min(w.bytes.length, s.committedEnd - p));
-          if (p === 0 && !bytesEqual(chunk.subarray(0, SEGMENT_HEADER_BYTES), s.header)) return stale(`segment ${s.id} changed`);
-          crc = crc32(chunk, crc);
-        }
-        if (crc !== s.crc) return stale(`segment ${s.id} changed`);
-      } finally {
-        await w.close();
-      }
+      w = await ReadWindow.open(fs, file.path);
     } catch (err) {
       return stale(`segment ${s.id} unreadable: ${(err as Error).message}`);
     }
-    if (i < c.segments.length - 1) whole.push({ id: s.id, path: file.path, committedEnd: s.committedEnd, crc: s.crc });
+    try {
+      if (last ? w.end < s.committedEnd : w.end !== s.committedEnd) return stale(`segment ${s.id} changed size`);
+      if (s.committedEnd < SEGMENT_HEADER_BYTES || !(await w.ensure(0, SEGMENT_HEADER_BYTES))) return stale(`segment ${s.id} changed`);
+      const header = w.view(0, SEGMENT_HEADER_BYTES);
+      if (!bytesEqual(header, s.header)) return stale(`segment ${s.id} changed`);
+      const compacted = (((header[6]! << 8) | header[7]!) & SegmentFlags.COMPACTED) !== 0;
+      rules.startSegment(compacted);
+      // One pass over every indexed byte: the CRC-32 the checkpoint binds itself to (benign damage),
+      // a window at a time, and each frame decoded and compared with the entry that claims it (a forged
+      // checkpoint). A frame's own CRC is checked when it is read (get, query, verifyChain).
+      let crc = 0;
+      let crcDone = 0;
+      /** Moves the window; first folds what the old window holds (and was not folded yet) into the CRC. */
+      const move = async (p: number, n: number) => {
+        const to = Math.min(w.at + w.bytes.length, s.committedEnd);
+        if (to > crcDone && crcDone >= w.at) {
+          crc = crc32(w.bytes.subarray(crcDone - w.at, to - w.at), crc);
+          crcDone = to;
+        }
+        await w.ensure(p, n);
+      };
+      let pos = SEGMENT_HEADER_BYTES;
+      while (pos < s.committedEnd) {
+        if (pos + FRAME_HEADER_BYTES > s.committedEnd) return stale(`segment ${s.id} changed`);
+        if (pos < w.at || pos + FRAME_HEADER_BYTES > w.at + w.bytes.length) await move(pos, FRAME_HEADER_BYTES);
+        const h = readFrameHeader(w.bytes, pos - w.at);
+        const end = pos + FRAME_HEADER_BYTES + h.length;
+        if (h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES || end > s.committedEnd) return stale(`segment ${s.id} changed`);
+        if (end > w.at + w.bytes.length) await move(pos, end - pos);
+        const body = suspect === undefined ? w.view(pos + FRAME_HEADER_BYTES, h.length) : undefined;
+        const claimed: IndexEntry | undefined = entries[next];
+        if (body !== undefined && claimed !== undefined && claimed.segmentId === s.id && claimed.offset === pos && claimed.length === end - pos && matcher.matches(body, claimed)) {
+          // The frame is byte for byte the canonical encoding of the entry (the common case, no decode).
+          const bad = rules.event(file.path, pos, claimed.globalSequence, claimed.flags, claimed.batch, compacted);
+          if (bad !== undefined) suspect = `segment ${s.id} at offset ${pos}: ${bad}`;
+          else {
+            next++;
+            if (claimed.committedAt > rules.lastCommittedAt) rules.lastCommittedAt = claimed.committedAt;
+          }
+        } else if (body !== undefined) {
+          let frame;
+          try {
+            frame = decodeFrameBody(body);
+          } catch {
+            return stale(`segment ${s.id} changed`);
+          }
+          const where = `segment ${s.id} at offset ${pos}`;
+          if (frame.type === 1) {
+            const bad = rules.seal(frame.firstSequence, frame.lastSequence, frame.count, compacted);
+            if (bad !== undefined) suspect = `${where}: ${bad}`;
+          } else {
+            const bad = rules.event(file.path, pos, frame.globalSequence, frame.flags, frame.batch, compacted);
+            const e: IndexEntry | undefined = entries[next];
+            if (bad !== undefined) suspect = `${where}: ${bad}`;
+            else if (e === undefined) suspect = `${where}: event ${toHex(frame.id)} is not in the checkpoint`;
+            else if (e.segmentId !== s.id || e.offset !== pos || e.length !== end - pos) {
+              suspect = `${where}: event ${toHex(frame.id)} is not in the checkpoint (it names ${e.eventId} at segment ${e.segmentId} offset ${e.offset})`;
+            } else {
+              const field = frameMismatch(e, frame);
+              if (field !== undefined) suspect = `${where}: the checkpoint's ${field} of event ${e.eventId} differs from its frame`;
+              else {
+                next++;
+                if (frame.committedAt > rules.lastCommittedAt) rules.lastCommittedAt = frame.committedAt;
+              }
+            }
+          }
+        }
+        pos = end;
+      }
+      if (crcDone < s.committedEnd) crc = crc32(w.bytes.subarray(crcDone - w.at, s.committedEnd - w.at), crc);
+      if (crc !== s.crc) return stale(`segment ${s.id} changed`);
+      if (suspect === undefined) {
+        // Also at the watermark of the last one: the tail scan starts with nothing pending.
+        const bad = rules.endSegment();
+        if (bad !== undefined) suspect = `segment ${s.id}: ${bad}`;
+      }
+    } catch (err) {
+      return stale(`segment ${s.id} unreadable: ${(err as Error).message}`);
+    } finally {
+      await w.close();
+    }
+    if (!last) whole.push({ id: s.id, path: file.path, committedEnd: s.committedEnd, crc: s.crc });
   }
-  const last = c.segments[c.segments.length - 1]!;
-  const tail = [{ id: last.id, path: present[c.segments.length - 1]!.path, from: last.committedEnd }, ...present.slice(c.segments.length)];
-  return { checkpoint: c, whole, tail, start: { lastSeen: c.lastSeen, lastInCompacted: c.lastInCompacted } };
+  if (suspect === undefined && next !== entries.length) suspect = `the checkpoint lists ${entries.length} events, its segments hold ${next}`;
+  if (suspect !== undefined) {
+    opts.onWarning(`cold-start checkpoint not used (it does not describe the segment files: ${suspect}): scanning every segment`);
+    return { decoded: c, usable: undefined, suspect };
+  }
+  const lastSeg = c.segments[c.segments.length - 1]!;
+  const tail = [{ id: lastSeg.id, path: present[c.segments.length - 1]!.path, from: lastSeg.committedEnd }, ...present.slice(c.segments.length)];
+  return {
+    decoded: c,
+    suspect: undefined,
+    usable: {
+      checkpoint: c,
+      whole,
+      tail,
+      start: { lastSeen: rules.lastSeen, lastInCompacted: rules.lastInCompacted },
+      gaps: rules.gaps,
+      lastCommittedAt: rules.lastCommittedAt,
+    },
+  };
 }
 
+/**
+ * After a scan: whether a suspect checkpoint really contradicts the frames (an entry the scan does not
+ * confirm field by field, or a committed event in its segments it left out). Undefined when it only
+ * described the frames in a way the walk could not follow (the scan's answer stands either way).
+ */
+export function checkpointContradiction(c: Checkpoint, scanned: { get(id: string): IndexEntry | undefined; all(): readonly IndexEntry[] }): string | undefined {
+  const sameHeader = (a: IndexEntry, b: IndexEntry) =>
+    frameMismatch(a, {
+      type: 0,
+      id: b.idBytes,
+      globalSequence: b.globalSequence,
+      entitySequence: b.entitySequence,
+      kind: b.kind,
+      entity: b.entity,
+      scope: b.scope,
+      committedAt: b.committedAt,
+      prevHash: b.prevHash,
+      contentHash: b.contentHash,
+      payloadVersion: b.payloadVersion,
+      flags: b.flags,
+      batch: b.batch,
+      encryption: b.encryption,
+      extensions: b.extensions,
+      payload: new Uint8Array(0),
+    });
+  for (const e of c.entries) {
+    const s = scanned.get(e.eventId);
+    if (s === undefined) return `the checkpoint lists event ${e.eventId}, which no segment holds`;
+    if (s.segmentId !== e.segmentId || s.offset !== e.offset || s.length !== e.length) return `the checkpoint places event ${e.eventId} elsewhere than its frame`;
+    const field = sameHeader(e, s);
+    if (field !== undefined) return `the checkpoint's ${field} of event ${e.eventId} differs from its frame`;
+  }
+  const lastSeg = c.segments[c.segments.length - 1];
+  if (lastSeg === undefined) return undefined;
+  const covered = new Map(c.segments.map((s) => [s.id, s.committedEnd]));
+  const listed = new Set(c.entries.map((e) => e.eventId));
+  for (const s of scanned.all()) {
+    const end = covered.get(s.segmentId);
+    if (end !== undefined && s.offset < end && !listed.has(s.eventId)) {
+      return `the checkpoint leaves out event ${s.eventId}, committed in segment ${s.segmentId} at offset ${s.offset}`;
+    }
+  }
+  return undefined;
+}

@@ -45,6 +45,7 @@ export function describeReport(r: ChainVerificationReport): string {
     `${r.corruptFrames.length} corrupt frames`,
     `${r.missingEvents.length} missing events`,
     `${r.signatureFailures.length} signature failures`,
+    ...r.directoryDamage.map((d) => `${d.reason}: ${d.message}`),
   ].join(', ');
 }
 

@@ -59,6 +59,13 @@ export interface StoreOptions {
   readonly batchMaxEvents?: number;
   readonly readOnly?: boolean;
   /**
+   * Default false: a writable open refuses (ERR_CORRUPT_SEGMENT) a directory that shows acknowledged
+   * events are gone — segments missing, or a checkpoint that recorded more events than the segments
+   * hold. True opens it anyway (each finding goes to onWarning and this session's verifyChain); the
+   * first close then rewrites the checkpoint, so the directory stops showing the loss.
+   */
+  readonly allowDataLoss?: boolean;
+  /**
    * Default 'on-close': close writes `index.checkpoint` so the next open scans only what was appended
    * since (always checked against the segment files; any mismatch falls back to a full scan). 'off'
    * never writes or reads it.
@@ -88,6 +95,7 @@ export interface ResolvedOptions {
   readonly payloadMaxBytes: number;
   readonly batchMaxEvents: number;
   readonly readOnly: boolean;
+  readonly allowDataLoss: boolean;
   readonly checkpoint: 'on-close' | 'off';
   readonly onWarning: (message: string) => void;
   readonly now: () => number;
@@ -154,6 +162,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
   }
   if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') throw bad('readOnly', 'must be a boolean');
   if (options.now !== undefined && typeof options.now !== 'function') throw bad('now', 'must be a function');
+  if (options.allowDataLoss !== undefined && typeof options.allowDataLoss !== 'boolean') throw bad('allowDataLoss', 'must be a boolean');
   return {
     dir: options.dir,
     fs: options.fs ?? new RealFs(),
@@ -172,6 +181,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     payloadMaxBytes: positiveInt('payloadMaxBytes', options.payloadMaxBytes, DEFAULT_PAYLOAD_MAX_BYTES, PAYLOAD_MAX_BYTES_LIMIT),
     batchMaxEvents: positiveInt('batchMaxEvents', options.batchMaxEvents, DEFAULT_BATCH_MAX_EVENTS),
     readOnly: options.readOnly ?? false,
+    allowDataLoss: options.allowDataLoss ?? false,
     checkpoint: oneOf('checkpoint', options.checkpoint, ['on-close', 'off'], 'on-close'),
     onWarning: options.onWarning ?? (() => undefined),
     now: options.now ?? Date.now,

@@ -318,6 +318,28 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
       }
     } else {
       await Promise.allSettled(pending);
+      if (rng.chance(0.2)) {
+        // A clean close writes the cold-start checkpoint, so later crashes reopen beside one: what it
+        // recorded must never make a crash look like a loss (INV-DIRECTORY-EVIDENCE) — reopen refuses
+        // only when a corrupting fault explains it, and check() finds verifyChain intact, damage included.
+        try {
+          await store.close();
+        } catch (err) {
+          if (!(err instanceof BatpakError)) fail(seed, `close failed with an untyped error: ${String(err)}`);
+        }
+        store = await reopen();
+        if (store !== undefined) {
+          try {
+            lastRecovered = await check(store);
+          } catch (err) {
+            if (!(err instanceof ExplainedRefusal)) throw err;
+            refusals++;
+            store = undefined;
+            break;
+          }
+          enableFaults();
+        }
+      }
     }
   }
   if (store !== undefined) {

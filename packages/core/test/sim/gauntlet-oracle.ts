@@ -6,6 +6,7 @@ import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type C
 import { FS_OPS, KillableFs, SeededRng, SimFs, type FaultKind, type FsOp, type InjectedFault } from '../../src/testing.js';
 import { ProcessFs } from './process-fs.js';
 import { ErasureWitness } from './erasure-oracle.js';
+import { CHECKPOINT_FILE, decodeCheckpoint } from '../../src/index/checkpoint.js';
 
 export interface GauntletOptions {
   readonly seed: number;
@@ -453,6 +454,59 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     log(`check ok: ${found.size} events, ${system} shred receipts, gaps ${report.gaps.length}`);
   };
 
+  /**
+   * INV-DIRECTORY-EVIDENCE at a clean stop: the operator (or an attacker) deletes the newest segment or cuts
+   * it to its header. When the checkpoint recorded that segment, a read-only verifyChain must say so and
+   * a writable open must refuse — never open over the loss. The file is then put back as it was.
+   */
+  const lossProbe = async (): Promise<void> => {
+    const ckpt = sim.inspect(`/db/${CHECKPOINT_FILE}`);
+    const c = ckpt === null ? undefined : decodeCheckpoint(ckpt.current);
+    const segs = sim.listFiles().filter((f) => /^\/db\/\d{6,10}\.bps$/.test(f)).sort();
+    const newest = segs[segs.length - 1];
+    if (c === undefined || newest === undefined) return;
+    const id = Number(/(\d+)\.bps$/.exec(newest)![1]);
+    if (c.segments[c.segments.length - 1]?.id !== id) return;
+    const recorded = c.entries.some((e) => e.segmentId === id);
+    const how = rng.chance(0.5) ? 'delete' : 'truncate';
+    if (how === 'truncate' && !recorded) return;
+    const bytes = sim.inspect(newest)!.current.slice();
+    if (how === 'delete') await sim.remove(newest);
+    else sim.putFile(newest, bytes.slice(0, 32));
+    log(`loss probe: ${how} ${newest}`);
+    try {
+      let ro: Store;
+      try {
+        ro = await Store.open({ ...base, fs: new KillableFs(sim), readOnly: true });
+      } catch (err) {
+        // 'recompute' refuses at open on the very damage: the report it carries must name it. Earlier
+        // corrupting faults may refuse too; either way nothing opened over the loss.
+        const report = err instanceof BatpakError ? (err.details.report as { directoryDamage?: unknown[] } | undefined) : undefined;
+        if (!(err instanceof BatpakError) || ((report?.directoryDamage?.length ?? 0) === 0 && !corruptingFaults())) throw err;
+        sim.putFile(newest, bytes);
+        return;
+      }
+      try {
+        const report = await ro.verifyChain();
+        if (report.intact || report.directoryDamage.length === 0) fail(`${how} of ${newest} (recorded by the checkpoint) verifies intact`);
+      } finally {
+        await ro.close();
+      }
+      const w = await Store.open({ ...base, fs: new KillableFs(sim) }).then(
+        async (opened) => {
+          await opened.close();
+          return 'opened';
+        },
+        (err: unknown) => (err instanceof BatpakError && err.code === 'ERR_CORRUPT_SEGMENT' ? 'refused' : fail(`a writable open over the ${how} threw ${String(err)}`)),
+      );
+      if (w !== 'refused') fail(`a writable open over the ${how} of ${newest} was not refused`);
+    } catch (err) {
+      if (err instanceof GauntletFailure) throw err;
+      fail(`the loss probe (${how}) threw ${String(err)}`);
+    }
+    sim.putFile(newest, bytes);
+  };
+
   /** Crash (or cleanly reopen), recover and check; undefined when the seed ends in a refusal. */
   const recover = async (): Promise<Store | undefined> => {
     const s = await reopen();
@@ -513,6 +567,7 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
       sim.setFaultRate(null);
       await s.close().catch((err: unknown) => typed('close', err));
       reopens++;
+      if (rng.chance(0.3)) await lossProbe();
       log('clean reopen');
       store = await recover();
     } else {
