@@ -61,6 +61,7 @@ function borrowed(file: FsFile): FsFile {
 export class PinnedFs implements Fs {
   constructor(
     private readonly inner: Fs,
+    private readonly dir: string,
     private readonly pins: ReadonlyMap<string, FsFile>,
   ) {}
 
@@ -73,9 +74,13 @@ export class PinnedFs implements Fs {
     if (pin === undefined) return this.inner.stat(path);
     return { size: await pin.size(), isFile: true, isDirectory: false };
   }
-  /** The pinned listing: names that vanished since are still there, names that appeared are not. */
+  /**
+   * The pinned listing of the store's directory: names that vanished since are still there, names that
+   * appeared are not. Any other directory (a snapshot's destination) is listed as it is.
+   */
   async readdir(path: string): Promise<string[]> {
     const names = await this.inner.readdir(path);
+    if (path !== this.dir) return names;
     const out = new Set(names.filter((n) => !pinned(n)));
     for (const p of this.pins.keys()) if (join(path, p.slice(p.lastIndexOf('/') + 1)) === p) out.add(p.slice(p.lastIndexOf('/') + 1));
     return [...out].sort();
@@ -135,7 +140,7 @@ export async function openConsistent<T>(fs: Fs, dir: string, open: (pinnedFs: Fs
     if (!vanished && (await compactionStamp(fs, dir)) === before) {
       const release: FsLock = { path: dir, release: () => closeAll(pins) };
       try {
-        return await open(new PinnedFs(fs, pins), release);
+        return await open(new PinnedFs(fs, dir, pins), release);
       } catch (err) {
         await closeAll(pins);
         throw err;
