@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import { BatpakError, ioError } from '../errors.js';
 import { bytesEqual } from '../encoding/hex.js';
 import type { Fs, FsFile } from '../fs/fs.js';
+import { borrowedFile } from '../fs/borrowed.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC } from './format.js';
 import { decodeFrameBody, FrameDecodeError, readFrameHeader, type EventFrame } from './frame.js';
 import type { IndexEntry } from '../index/entry.js';
@@ -124,17 +125,7 @@ export class SegmentSet {
       open: async (path, options) => {
         const slot = options === undefined ? [...this.#slots.values()].find((s) => s.path === path) : undefined;
         if (slot === undefined) return this.#fs.open(path, options);
-        const file = await this.handle(slot.id);
-        return {
-          path: file.path,
-          readAt: (position, length) => file.readAt(position, length),
-          append: (chunks) => file.append(chunks),
-          writeAt: (position, data) => file.writeAt(position, data),
-          fsync: () => file.fsync(),
-          truncate: (length) => file.truncate(length),
-          size: () => file.size(),
-          close: async () => undefined,
-        };
+        return borrowedFile(await this.handle(slot.id));
       },
     };
   }

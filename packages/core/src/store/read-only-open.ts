@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { BatpakError, errnoOf, ioError } from '../errors.js';
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from '../fs/fs.js';
+import { borrowedFile } from '../fs/borrowed.js';
 import { MARKER_FILE } from '../compaction/marker.js';
 import { COMPACTION_LOG_FILE } from '../compaction/log.js';
 import { STAGING_SUFFIX } from '../compaction/swap.js';
@@ -40,20 +41,6 @@ function pinned(name: string): boolean {
   );
 }
 
-/** A borrowed view of a pinned handle: closing it leaves the pin open. */
-function borrowed(file: FsFile): FsFile {
-  return {
-    path: file.path,
-    readAt: (position, length) => file.readAt(position, length),
-    append: (chunks) => file.append(chunks),
-    writeAt: (position, data) => file.writeAt(position, data),
-    fsync: () => file.fsync(),
-    truncate: (length) => file.truncate(length),
-    size: () => file.size(),
-    close: async () => undefined,
-  };
-}
-
 /**
  * An Fs whose read-only opens of pinned paths return the pinned handles: the files as they were at the
  * pinning, whatever a compaction renamed or removed since. Everything else goes to the inner Fs.
@@ -67,7 +54,7 @@ export class PinnedFs implements Fs {
 
   open(path: string, options?: FsOpenOptions): Promise<FsFile> {
     const pin = options === undefined || (options.write !== true && options.create !== true) ? this.pins.get(path) : undefined;
-    return pin === undefined ? this.inner.open(path, options) : Promise.resolve(borrowed(pin));
+    return pin === undefined ? this.inner.open(path, options) : Promise.resolve(borrowedFile(pin));
   }
   async stat(path: string): Promise<FsStat | null> {
     const pin = this.pins.get(path);
