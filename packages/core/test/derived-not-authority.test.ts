@@ -107,6 +107,18 @@ describe('a forged checkpoint is never an authority (INV-DERIVED-NOT-AUTHORITY)'
     });
   }
 
+  it('a checkpoint naming segment id 0 (found by the fuzzer) is ignored: read-only and writable opens see every event', async () => {
+    const { fs, base, ids } = await signedStore();
+    const c = readCheckpoint(fs);
+    fs.putFile(CKPT, encodeCheckpoint({ ...c, segments: c.segments.map((seg, i) => (i === 0 ? { ...seg, id: 0 } : seg)) }));
+    for (const readOnly of [true, false]) {
+      const s = await Store.open({ ...base, readOnly });
+      expect((await everything(s)).map((e) => e.header.eventId).sort()).toEqual([...ids].sort());
+      expect((await s.verifyChain()).intact).toBe(true);
+      await s.close();
+    }
+  });
+
   it('an honest checkpoint is used as before, and a record whose frame matches loads without a scan', async () => {
     const { fs, base } = await signedStore();
     const warnings: string[] = [];

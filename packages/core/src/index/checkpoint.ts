@@ -144,7 +144,10 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | undefined {
     const segCount = dv.getUint32(p, true);
     p += 4;
     for (let i = 0; i < segCount; i++) {
-      segments.push({ id: dv.getUint32(p, true), committedEnd: dv.getFloat64(p + 4, true), header: body.slice(p + 12, p + 44), crc: dv.getUint32(p + 44, true) });
+      const id = dv.getUint32(p, true);
+      // Segment ids start at 1: a checkpoint naming id 0 was not written by a store (it is ignored, as a bad CRC is).
+      if (id === 0) return undefined;
+      segments.push({ id, committedEnd: dv.getFloat64(p + 4, true), header: body.slice(p + 12, p + 44), crc: dv.getUint32(p + 44, true) });
       p += 48;
     }
     const lastSeen = dv.getFloat64(p, true);
