@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 const pkg = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.url));
 
 export const alias = [
-  { find: /^@batpak\/core\/testing$/, replacement: pkg('core/src/testing.ts') },
+  { find: /^@batpak\/core\/(testing|format|canonical|rust)$/, replacement: pkg('core/src/entry/$1.ts') },
   { find: /^@batpak\/core$/, replacement: pkg('core/src/index.ts') },
   { find: /^@batpak\/syncbat$/, replacement: pkg('syncbat/src/index.ts') },
   { find: /^@batpak\/netbat$/, replacement: pkg('netbat/src/index.ts') },

@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
+  entry: {
+    index: 'src/index.ts',
+    format: 'src/entry/format.ts',
+    canonical: 'src/entry/canonical.ts',
+    rust: 'src/entry/rust.ts',
+    testing: 'src/entry/testing.ts',
+  },
   format: ['esm'],
   target: 'node20',
   platform: 'node',

@@ -1,7 +1,7 @@
 // INV-ANCESTRY-OBSERVABLE: walkAncestors says why it stopped; a truncated lineage never looks complete.
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { decodeFrameBody, encodeEventFrame } from '../src/segment/frame.js';
 
 const E = defineEvent<{ n: number }>({ category: 1, typeId: 1 });

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestationFromJSON, attestationToJSON, BatpakError, Coordinate, defineEvent, Store, verifyAttestation, type AttestationJson, type HeadAttestation } from '../src/index.js';
 import { publicKeyFromSeed } from '../src/crypto/ed25519.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const CASES = Number(process.env.BATPAK_FUZZ_CASES ?? 300);
 const SEED = Number(process.env.BATPAK_FUZZ_SEED ?? 0x5eed);

@@ -17,9 +17,9 @@ import {
   type StoreOptions,
 } from '../src/index.js';
 import { publicKeyFromSeed } from '../src/crypto/ed25519.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { scanSegment } from '../src/segment/scan.js';
-import { decodeCheckpoint, encodeCheckpoint } from '../src/index/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/event-index/checkpoint.js';
 import { encodeEventFrame, type EventFrame } from '../src/segment/frame.js';
 import { tempDir } from './helpers/tmp.js';
 

@@ -3,7 +3,7 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { signerFromSeed } from '../src/receipt/sign.js';
 import { decodeCompactionLog, entryTrusted, RemovedSet, signEntry, type CompactionEntry } from '../src/compaction/log.js';
 import { decodeMarker } from '../src/compaction/marker.js';

@@ -4,7 +4,7 @@ import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store, type AppendReceipt } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { decodeFrameBody, encodeEventFrame } from '../src/segment/frame.js';
 
 const E = defineEvent<{ n: number }>({ category: 1, typeId: 1 });

@@ -2,7 +2,7 @@
 // gives exactly the state a full scan gives, and anything that does not match falls back to the scan.
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store, type StoreOptions } from '../src/index.js';
-import { KillableFs, SimFs } from '../src/testing.js';
+import { KillableFs, SimFs } from '../src/entry/testing.js';
 
 const E = defineEvent<{ n: number }>({ category: 1, typeId: 1 });
 const c = (i: number) => new Coordinate(`e${i}`, 's');

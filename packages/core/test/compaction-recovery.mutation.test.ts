@@ -2,7 +2,7 @@
 // outcomes, files and events — the fast, deterministic counterpart of the seeded compaction oracle.
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, type StoreOptions } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const Item = defineEvent<{ n: number }>({ category: 7, typeId: 2, name: 'SwapItem' });
 const retention = { strategy: 'retention' as const, keep: (e: { payload: unknown }) => (e.payload as { n: number }).n % 3 !== 0 };

@@ -2,7 +2,7 @@
 // gaps told apart from tampering, disk reclaimed, appends and verifyChain running alongside.
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, verifyReceiptClaim, type AppendReceipt, type StoreOptions } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const Reading = defineEvent<{ n: number; note: string }>({ category: 6, typeId: 1, name: 'Reading' });
 const c = (i: number) => new Coordinate(`sensor:${i}`, 'plant');

@@ -2,10 +2,10 @@
 // verifyChain or compaction act on (INV-DERIVED-NOT-AUTHORITY): every entry is checked against its frame.
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, isBatpakError, Store, type StoreOptions } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
-import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/index/checkpoint.js';
-import { plainEntry, type IndexEntry } from '../src/index/entry.js';
-import { CanonicalBodyMatcher, frameMismatch } from '../src/index/frame-match.js';
+import { SimFs } from '../src/entry/testing.js';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/event-index/checkpoint.js';
+import { plainEntry, type IndexEntry } from '../src/event-index/entry.js';
+import { CanonicalBodyMatcher, frameMismatch } from '../src/event-index/frame-match.js';
 import { buildCompactionOutput } from '../src/compaction/build.js';
 import { committedEventOffsets } from '../src/segment/recovery.js';
 import { scanSegment } from '../src/segment/scan.js';

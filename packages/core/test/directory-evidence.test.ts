@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, isBatpakError, parseSegmentFileName, segmentFileName, Store, type StoreOptions } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { directoryDamage } from '../src/store/directory-evidence.js';
-import { decodeCheckpoint } from '../src/index/checkpoint.js';
+import { decodeCheckpoint } from '../src/event-index/checkpoint.js';
 
 const Note = defineEvent<{ n: number }>({ category: 2, typeId: 4, name: 'EvidenceNote' });
 

@@ -2,7 +2,7 @@
 // share one write + one fsync per group; a batch is all or nothing across a crash.
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store } from '../src/index.js';
-import { KillableFs, SimFs } from '../src/testing.js';
+import { KillableFs, SimFs } from '../src/entry/testing.js';
 
 const E = defineEvent<{ n: number }>({ category: 1, typeId: 1 });
 const c = (i: number) => new Coordinate(`e${i}`, 's');

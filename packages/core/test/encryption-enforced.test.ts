@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, type KeyStore } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const Note = defineEvent<{ text: string }>({ category: 3, typeId: 1, name: 'Note' });
 const alice = new Coordinate('user:alice', 'profile');

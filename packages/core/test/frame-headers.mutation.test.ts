@@ -4,7 +4,7 @@
 // Each edit below re-encodes the frame canonically, CRC included, so only these checks can catch it.
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { publicKeyFromSeed } from '../src/crypto/ed25519.js';
 import { groupMessage } from '../src/receipt/cover.js';
 import { headerDigest, headerLeaf, signedRoot } from '../src/receipt/headers.js';

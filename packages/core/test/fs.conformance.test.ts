@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBatpakError } from '../src/errors.js';
 import type { Fs, FsFile } from '../src/fs/fs.js';
 import { RealFs } from '../src/fs/real.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 interface Backend {
   readonly name: 'RealFs' | 'SimFs';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBatpakError } from '../src/errors.js';
 import type { Fs } from '../src/fs/fs.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (u: Uint8Array): string => new TextDecoder().decode(u);

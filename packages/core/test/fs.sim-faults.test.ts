@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { isBatpakError } from '../src/errors.js';
-import { FAULT_KINDS_BY_OP, FS_OPS, SimFs, type FsOp } from '../src/testing.js';
+import { FAULT_KINDS_BY_OP, FS_OPS, SimFs, type FsOp } from '../src/entry/testing.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (u: Uint8Array): string => new TextDecoder().decode(u);

@@ -1,7 +1,7 @@
 // Regression tests for the bugs the gauntlet found (GAUNTLET.md § Bugs found), each in its smallest form.
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store, type AppendReceipt } from '../src/index.js';
-import { KillableFs, SimFs } from '../src/testing.js';
+import { KillableFs, SimFs } from '../src/entry/testing.js';
 
 const E = defineEvent<{ n: number }>({ category: 1, typeId: 1 });
 const c = (i: number) => new Coordinate(`e${i}`, 's');

@@ -3,9 +3,9 @@
 // an undersized table — answers every lookup exactly as the Map does, hits and misses alike.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { IndexEntry } from '../src/index/entry.js';
-import { IdTable } from '../src/index/id-table.js';
-import { MemoryIndex } from '../src/index/memory.js';
+import type { IndexEntry } from '../src/event-index/entry.js';
+import { IdTable } from '../src/event-index/id-table.js';
+import { MemoryIndex } from '../src/event-index/memory.js';
 
 const entry = (eventId: string, n: number) => ({ eventId, globalSequence: n }) as unknown as IndexEntry;
 const hexId = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString('hex'));

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, verifyReceiptClaim } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const Deposited = defineEvent<{ amount: number }>({ category: 1, typeId: 1, name: 'Deposited' });
 const Withdrawn = defineEvent<{ amount: number }>({ category: 1, typeId: 2, name: 'Withdrawn' });

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, receiptFromJSON, receiptToJSON, Store, verifyReceiptClaim, verifyRustReceiptClaim, type AppendReceipt } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { blake3 } from '../src/crypto/blake3.js';
 
 const Note = defineEvent<unknown>({ category: 3, typeId: 1, name: 'Note' });

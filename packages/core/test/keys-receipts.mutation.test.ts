@@ -8,7 +8,7 @@ import { scopeOf, scopeOfSelector } from '../src/keyset/scope.js';
 import { Keyset } from '../src/keyset/keyset.js';
 import { decodeKeyset } from '../src/keyset/file.js';
 import { FileKeyStore, type KeyStore } from '../src/keyset/keystore.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const id = new Uint8Array(16).map((_, i) => i + 1);

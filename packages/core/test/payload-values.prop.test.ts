@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatpakError, defineEvent, Store } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const Any = defineEvent<unknown>({ category: 3, typeId: 7, name: 'Any' });
 const RUNS = Number(process.env.BATPAK_PROP_RUNS ?? 150);

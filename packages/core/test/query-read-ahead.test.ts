@@ -3,7 +3,7 @@
 // falls back to one read per event, and a shred or a compaction after the read ahead is respected.
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store, type StoreOptions } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import type { Fs, FsFile } from '../src/fs/fs.js';
 
 const Note = defineEvent<{ n: number; text: string }>({ category: 2, typeId: 4, name: 'ReadAheadNote' });

@@ -18,7 +18,7 @@ import {
   verifyReceiptClaim,
   type AppendReceipt,
 } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { tempDir } from './helpers/tmp.js';
 import { publicKeyFromSeed as publicKeyOf } from '../src/crypto/ed25519.js';
 

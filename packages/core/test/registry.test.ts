@@ -1,7 +1,7 @@
 // INV-REGISTRY-FAIL-FAST and INV-UPCAST-COMPLETE: wiring bugs refuse Store.open by default.
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, EventRegistry, Store } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const coord = new Coordinate('order:1', 'shop');
 

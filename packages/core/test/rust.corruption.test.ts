@@ -9,7 +9,7 @@ import { isBatpakError } from '../src/errors.js';
 import { SeededRng } from '../src/fs/rng.js';
 import { decodeRustFrameBody, encodeRustFrameBody, rustFrameBytes } from '../src/rust/frame.js';
 import { openRustStore } from '../src/rust/store.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const SEGMENT = new Uint8Array(readFileSync(new URL('../../../fixtures/rust-core/store-checkpoint-v5/000001.fbat', import.meta.url)));
 const FILE = '/rust/000001.fbat';

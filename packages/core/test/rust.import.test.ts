@@ -9,7 +9,7 @@ import { decodeRustFrameBody, encodeRustFrameBody, rustFrameBytes } from '../src
 import { importRustStore, planRustImport, rustImportReportToJSON, type RustImportEvent, type RustImportTarget } from '../src/rust/import.js';
 import { openRustStore } from '../src/rust/store.js';
 import { Store } from '../src/store.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const SEGMENT = new Uint8Array(readFileSync(new URL('../../../fixtures/rust-core/store-checkpoint-v5/000001.fbat', import.meta.url)));
 const USER_ID = '0000000000000000000000000000ad05';

@@ -9,7 +9,7 @@ import { toHex } from '../src/encoding/hex.js';
 import type { Fs } from '../src/fs/fs.js';
 import { RealFs } from '../src/fs/real.js';
 import { openRustStore, type RustStore } from '../src/rust/store.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import type { StoredEvent } from '../src/types.js';
 import { tempDir } from './helpers/tmp.js';
 

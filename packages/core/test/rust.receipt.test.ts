@@ -8,7 +8,7 @@ import { toHex } from '../src/encoding/hex.js';
 import { receiptCover } from '../src/receipt/cover.js';
 import { rustKeyId, rustReceiptCover, rustReceiptDigest, signRustReceipt, verifyRustReceiptClaim, type RustReceiptFields } from '../src/rust/receipt.js';
 import { openRustStore } from '../src/rust/store.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const SEGMENT = new Uint8Array(readFileSync(new URL('../../../fixtures/rust-core/store-checkpoint-v5/000001.fbat', import.meta.url)));
 const USER_ID = '0000000000000000000000000000ad05';

@@ -7,7 +7,7 @@ import { isBatpakError } from '../src/errors.js';
 import { RustLogBuilder, type RustBuildEvent } from '../src/rust/build.js';
 import { RustKinds } from '../src/rust/format.js';
 import { openRustStore, type RustStore } from '../src/rust/store.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import type { StoredEvent } from '../src/types.js';
 
 const mp = (n: number): Uint8Array => encodeCanonical(cstruct([['n', cuint(n)], ['note', cstr(`event ${n}`)]]));

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store, verifyReceiptClaim } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { Keyset } from '../src/keyset/keyset.js';
 import type { KeyStore } from '../src/keyset/keystore.js';
 

@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, verifyReceiptClaim, type KeyStore } from '../src/index.js';
-import { SimFs, KillableFs } from '../src/testing.js';
+import { SimFs, KillableFs } from '../src/entry/testing.js';
 import { Keyset } from '../src/keyset/keyset.js';
 import { encodeKeyset } from '../src/keyset/file.js';
 import { decodeFrameBody, encodeEventFrame } from '../src/segment/frame.js';

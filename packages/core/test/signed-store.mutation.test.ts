@@ -3,7 +3,7 @@
 // appends (INV-SIGNED-STORE-UNSIGNED-EVENT). The report says how much was checked, with which keys.
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store, verifyReceiptClaim } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { publicKeyFromSeed } from '../src/crypto/ed25519.js';
 import { keyIdOf } from '../src/receipt/cover.js';
 import { SealChecker } from '../src/receipt/seal-check.js';

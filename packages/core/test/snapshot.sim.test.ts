@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type Fs, type FsFile, type HeadAttestation, type StoreOptions } from '../src/index.js';
 import { publicKeyFromSeed } from '../src/crypto/ed25519.js';
-import { KillableFs, SimFs } from '../src/testing.js';
+import { KillableFs, SimFs } from '../src/entry/testing.js';
 
 const Note = defineEvent<{ n: number }>({ category: 4, typeId: 1, name: 'Note' });
 const seed = new Uint8Array(32).fill(31);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, verifyAttestation } from '../src/index.js';
 import { publicKeyFromSeed } from '../src/crypto/ed25519.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 
 const Note = defineEvent<{ n: number }>({ category: 4, typeId: 1, name: 'Note' });
 const seed = new Uint8Array(32).fill(21);

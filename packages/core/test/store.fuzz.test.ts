@@ -9,7 +9,7 @@ import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, type Fs, type FsFile, type FsOpenOptions, type FsStat, type StoreOptions } from '../src/index.js';
-import { KillableFs, SimFs } from '../src/testing.js';
+import { KillableFs, SimFs } from '../src/entry/testing.js';
 import { decodeKeyset } from '../src/keyset/file.js';
 import { decodeMarker } from '../src/compaction/marker.js';
 import { decodeCompactionLog } from '../src/compaction/log.js';

@@ -3,7 +3,7 @@
 // root, where chmod cannot deny anything, so the denials are injected through an Fs wrapper.
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, type FsLock, type FsStat } from '../src/index.js';
-import { KillableFs, SimFs } from '../src/testing.js';
+import { KillableFs, SimFs } from '../src/entry/testing.js';
 import { decodeKeyset } from '../src/keyset/file.js';
 import { atomicTempPath, atomicTempTarget } from '../src/fs/atomic-write.js';
 import { leftoverTemps } from '../src/store/leftovers.js';

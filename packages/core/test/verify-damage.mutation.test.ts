@@ -3,7 +3,7 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import { EMPTY_NODE, keyIdOf, merkleNode } from '../src/receipt/cover.js';
 import { merkleTree, rootFromProof } from '../src/receipt/merkle.js';
 

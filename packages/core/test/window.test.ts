@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Coordinate, defineEvent, Store } from '../src/index.js';
-import { SimFs } from '../src/testing.js';
+import { SimFs } from '../src/entry/testing.js';
 import type { Fs, FsFile } from '../src/fs/fs.js';
 import { ReadWindow, WINDOW_BYTES } from '../src/segment/window.js';
 

@@ -3,8 +3,8 @@
 
 import { bytesEqual } from '../encoding/hex.js';
 import { isBatpakError } from '../errors.js';
-import type { IndexEntry } from '../index/entry.js';
-import { MemoryIndex } from '../index/memory.js';
+import type { IndexEntry } from '../event-index/entry.js';
+import { MemoryIndex } from '../event-index/memory.js';
 import type { AncestorWalk, AncestryBoundary, StoredEvent } from '../types.js';
 import { ZERO_HASH } from './verify.js';
 

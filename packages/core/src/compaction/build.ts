@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { BatpakError } from '../errors.js';
 import { toHex } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
-import type { IndexEntry } from '../index/entry.js';
+import type { IndexEntry } from '../event-index/entry.js';
 import { coverLeaf, receiptCover } from '../receipt/cover.js';
 import { coverFieldsOfFrame } from '../receipt/sign.js';
 import { encodeSegmentHeader, FORMAT_VERSION, SegmentFlags } from '../segment/format.js';

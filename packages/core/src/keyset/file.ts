@@ -4,7 +4,7 @@
 import { crc32 } from 'node:zlib';
 import { BatpakError } from '../errors.js';
 import { carray, cbin, cmap, cstr, cuint, decodeCanonical, encodeCanonical, type CanonicalValue } from '../encoding/canonical.js';
-import type { KeyGranularity } from '../store/options.js';
+import type { KeyGranularity } from './scope.js';
 import { GRANULARITY_CODE, GRANULARITY_OF_CODE } from './scope.js';
 
 export const KEYSET_MAGIC = new TextEncoder().encode('BPKEYS');

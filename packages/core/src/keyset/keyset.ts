@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { BatpakError } from '../errors.js';
 import { toHex } from '../encoding/hex.js';
-import type { KeyGranularity } from '../store/options.js';
+import type { KeyGranularity } from './scope.js';
 import { decodeKeyset, encodeKeyset, type KeyEntry } from './file.js';
 import type { KeyStore } from './keystore.js';
 

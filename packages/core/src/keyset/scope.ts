@@ -6,8 +6,10 @@ import { fromHex } from '../encoding/hex.js';
 import { checkKind, kindToRaw, type EventKind } from '../kind.js';
 import type { Coordinate } from '../coordinate.js';
 import { isWellFormedString } from '../encoding/utf16.js';
-import type { KeyGranularity } from '../store/options.js';
 import type { AppendReceipt } from '../types.js';
+
+/** How finely payload keys are scoped: one key per entity, category, event type, or event. */
+export type KeyGranularity = 'entity' | 'category' | 'type' | 'event';
 
 export const GRANULARITY_CODE: Readonly<Record<KeyGranularity, number>> = { entity: 1, category: 2, type: 3, event: 4 };
 export const GRANULARITY_OF_CODE: Readonly<Record<number, KeyGranularity>> = { 1: 'entity', 2: 'category', 3: 'type', 4: 'event' };

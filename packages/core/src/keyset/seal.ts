@@ -5,7 +5,7 @@ import { blake3 } from '../crypto/blake3.js';
 import { randomBytes } from '../crypto/random.js';
 import { xchachaOpen, xchachaSeal } from '../crypto/aead.js';
 import { BatpakError } from '../errors.js';
-import type { IndexEntry } from '../index/entry.js';
+import type { IndexEntry } from '../event-index/entry.js';
 import { isReservedCategory } from '../kind.js';
 import type { EventDraft } from '../store/append.js';
 import { payloadAad } from './aad.js';

@@ -3,7 +3,7 @@
 
 import { BatpakError } from '../errors.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
-import type { IndexEntry } from '../index/entry.js';
+import type { IndexEntry } from '../event-index/entry.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC } from '../segment/format.js';
 import { decodeFrameBody, readFrameHeader, type SealFrame } from '../segment/frame.js';
 import type { SegmentSet } from '../segment/set.js';

@@ -1,7 +1,7 @@
 // RustStore: a read-only view of a Rust batpak data directory with the read API of our Store.
 // Invariant: it never writes, creates, renames or locks anything in the Rust directory (reads only, via Fs).
 
-import { checkFilter } from '../store/query-filter.js';
+import { checkFilter } from '../query-filter.js';
 import { BatpakError } from '../errors.js';
 import { bytesEqual } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';

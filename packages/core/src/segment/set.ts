@@ -8,8 +8,8 @@ import type { Fs, FsFile } from '../fs/fs.js';
 import { borrowedFile } from '../fs/borrowed.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC } from './format.js';
 import { decodeFrameBody, FrameDecodeError, readFrameHeader, type EventFrame } from './frame.js';
-import type { IndexEntry } from '../index/entry.js';
-import { frameMismatch } from '../index/frame-match.js';
+import type { IndexEntry } from '../event-index/entry.js';
+import { frameMismatch } from '../event-index/frame-match.js';
 
 interface SegmentSlot {
   readonly id: number;

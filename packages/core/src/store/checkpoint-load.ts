@@ -4,9 +4,9 @@
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { bytesEqual, toHex } from '../encoding/hex.js';
-import { CHECKPOINT_FILE, decodeCheckpoint, type Checkpoint } from '../index/checkpoint.js';
-import type { IndexEntry } from '../index/entry.js';
-import { CanonicalBodyMatcher, frameMismatch } from '../index/frame-match.js';
+import { CHECKPOINT_FILE, decodeCheckpoint, type Checkpoint } from '../event-index/checkpoint.js';
+import type { IndexEntry } from '../event-index/entry.js';
+import { CanonicalBodyMatcher, frameMismatch } from '../event-index/frame-match.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentFlags } from '../segment/format.js';
 import { decodeFrameBody, EventFlags, readFrameHeader } from '../segment/frame.js';
 import { readPrefix } from '../segment/read.js';

@@ -2,8 +2,8 @@
 // prev hashes, commit times), encodes their frames and seal, and says how to publish or abort them.
 
 import { BatpakError, ioError } from '../errors.js';
-import type { IndexEntry } from '../index/entry.js';
-import type { MemoryIndex } from '../index/memory.js';
+import type { IndexEntry } from '../event-index/entry.js';
+import type { MemoryIndex } from '../event-index/memory.js';
 import { ZERO_HASH } from '../chain/verify.js';
 import { receiptCoverOf } from '../receipt/cover.js';
 import { headerLeaf } from '../receipt/headers.js';

@@ -6,9 +6,9 @@ import { COMPACTION_LOG_FILE, type CompactionEntry } from '../compaction/log.js'
 import { MARKER_FILE } from '../compaction/marker.js';
 import { BatpakError, ioError } from '../errors.js';
 import type { Fs } from '../fs/fs.js';
-import { CHECKPOINT_FILE, type Checkpoint } from '../index/checkpoint.js';
+import { CHECKPOINT_FILE, type Checkpoint } from '../event-index/checkpoint.js';
 import { KEYSET_FILE } from '../keyset/keystore.js';
-import type { IndexEntry } from '../index/entry.js';
+import type { IndexEntry } from '../event-index/entry.js';
 import { checkpointContradiction, type CheckpointLoad } from './checkpoint-load.js';
 import { isStraySegmentName, segmentFileName } from '../segment/format.js';
 import type { DirectoryDamageReport } from '../types.js';

@@ -4,7 +4,7 @@
 import { blake3 } from '../crypto/blake3.js';
 import { bytesEqual } from '../encoding/hex.js';
 import { BatpakError } from '../errors.js';
-import type { IndexEntry } from '../index/entry.js';
+import type { IndexEntry } from '../event-index/entry.js';
 import { formatKind, kindFromRaw } from '../kind.js';
 import { EventFlags } from '../segment/frame.js';
 import type { AppendReceipt } from '../types.js';

@@ -6,7 +6,7 @@ import { ioError } from '../errors.js';
 import { atomicTempTarget } from '../fs/atomic-write.js';
 import type { Fs } from '../fs/fs.js';
 import { KEYSET_FILE } from '../keyset/keystore.js';
-import { CHECKPOINT_FILE } from '../index/checkpoint.js';
+import { CHECKPOINT_FILE } from '../event-index/checkpoint.js';
 import { COMPACTION_LOG_FILE } from '../compaction/log.js';
 import { MARKER_FILE } from '../compaction/marker.js';
 

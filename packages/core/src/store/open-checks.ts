@@ -4,8 +4,8 @@
 
 import { join } from 'node:path';
 import { BatpakError, ioError } from '../errors.js';
-import type { IndexEntry } from '../index/entry.js';
-import type { MemoryIndex } from '../index/memory.js';
+import type { IndexEntry } from '../event-index/entry.js';
+import type { MemoryIndex } from '../event-index/memory.js';
 import { KEYSET_FILE } from '../keyset/keystore.js';
 import type { ReceiptSigner } from '../receipt/sign.js';
 import { EventFlags } from '../segment/frame.js';

@@ -12,7 +12,8 @@ export type PayloadValidation = 'fail-fast' | 'warn' | 'silent';
 export type SyncMode = 'always' | 'none';
 export type ChainVerificationMode = 'crc' | 'recompute';
 export type SigningPolicy = 'optional' | 'required';
-export type KeyGranularity = 'entity' | 'category' | 'type' | 'event';
+export type { KeyGranularity } from '../keyset/scope.js';
+import type { KeyGranularity } from '../keyset/scope.js';
 
 export interface StoreOptions {
   /** Directory the store owns; created if absent (writable opens). */

@@ -8,7 +8,7 @@ import { borrowedFile } from '../fs/borrowed.js';
 import { MARKER_FILE } from '../compaction/marker.js';
 import { COMPACTION_LOG_FILE } from '../compaction/log.js';
 import { STAGING_SUFFIX } from '../compaction/swap.js';
-import { CHECKPOINT_FILE } from '../index/checkpoint.js';
+import { CHECKPOINT_FILE } from '../event-index/checkpoint.js';
 import { parseSegmentFileName } from '../segment/format.js';
 
 /** Attempts at a quiet moment before giving up on a store that compacts during every one of them. */

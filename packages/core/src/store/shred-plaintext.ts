@@ -2,7 +2,7 @@
 // Invariant: shredScope counts them in its result (`plaintextEvents`), so an erasure that leaves plaintext behind never reads as complete.
 
 import { bytesEqual } from '../encoding/hex.js';
-import type { IndexEntry } from '../index/entry.js';
+import type { IndexEntry } from '../event-index/entry.js';
 import { isReservedCategory } from '../kind.js';
 import { scopeOf } from '../keyset/scope.js';
 import { EventFlags } from '../segment/frame.js';

@@ -4,7 +4,7 @@
 import { Coordinate } from '../coordinate.js';
 import { upcast } from '../event.js';
 import { BatpakError } from '../errors.js';
-import type { IndexEntry } from '../index/entry.js';
+import type { IndexEntry } from '../event-index/entry.js';
 import { kindFromRaw } from '../kind.js';
 import { decodePayload } from '../payload.js';
 import type { EventRegistry } from '../registry.js';

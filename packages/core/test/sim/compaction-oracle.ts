@@ -3,7 +3,7 @@
 // one — never both, never neither — and no event the compaction meant to keep is lost.
 
 import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type CompactOptions, type StoreOptions } from '../../src/index.js';
-import { KillableFs, SeededRng, SimFs, type FaultKind, type FsOp } from '../../src/testing.js';
+import { KillableFs, SeededRng, SimFs, type FaultKind, type FsOp } from '../../src/entry/testing.js';
 import { scanSegment } from '../../src/segment/scan.js';
 
 const Item = defineEvent<{ n: number }>({ category: 7, typeId: 1, name: 'Item' });

@@ -2,7 +2,7 @@
 // crashes, then reopens and checks INV-CRASH-ORACLE. Shared by the vitest suite and `pnpm sim`.
 
 import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type StoreOptions } from '../../src/index.js';
-import { KillableFs, SeededRng, SimFs, type FaultKind } from '../../src/testing.js';
+import { KillableFs, SeededRng, SimFs, type FaultKind } from '../../src/entry/testing.js';
 import { ErasureWitness } from './erasure-oracle.js';
 
 /** A process view that shows the erasure oracle every keyset image the store persists. */

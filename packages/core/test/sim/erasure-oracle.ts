@@ -4,7 +4,7 @@
 
 import { decodeKeyset } from '../../src/keyset/file.js';
 import { encodePayload } from '../../src/payload.js';
-import type { SimFs } from '../../src/testing.js';
+import type { SimFs } from '../../src/entry/testing.js';
 
 const slot = (scope: Uint8Array, generation: number) => `${Buffer.from(scope).toString('hex')}/${generation}`;
 

@@ -3,10 +3,10 @@
 // kind, and checks after each recovery what GAUNTLET.md § Simulation states (INV-CRASH-ORACLE, INV-COMPACT-SWAP).
 
 import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type CompactOptions, type StoredEvent, type StoreOptions } from '../../src/index.js';
-import { FS_OPS, KillableFs, SeededRng, SimFs, type FaultKind, type FsOp, type InjectedFault } from '../../src/testing.js';
+import { FS_OPS, KillableFs, SeededRng, SimFs, type FaultKind, type FsOp, type InjectedFault } from '../../src/entry/testing.js';
 import { ProcessFs } from './process-fs.js';
 import { ErasureWitness } from './erasure-oracle.js';
-import { CHECKPOINT_FILE, decodeCheckpoint } from '../../src/index/checkpoint.js';
+import { CHECKPOINT_FILE, decodeCheckpoint } from '../../src/event-index/checkpoint.js';
 
 export interface GauntletOptions {
   readonly seed: number;

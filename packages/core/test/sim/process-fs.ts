@@ -9,7 +9,7 @@
 // second, tear-free crash once the dead process's calls have settled.
 
 import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from '../../src/index.js';
-import type { KillableFs } from '../../src/testing.js';
+import type { KillableFs } from '../../src/entry/testing.js';
 import { atomicTempPath, writeFileAtomicSteps } from '../../src/fs/atomic-write.js';
 
 export class ProcessFs implements Fs {

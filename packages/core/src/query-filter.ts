@@ -1,9 +1,9 @@
 // Validation of query filters, shared by the native store and the Rust-format reader so both refuse
 // the same bad filters with the same errors.
 
-import { BatpakError } from '../errors.js';
-import { checkKind, kindToRaw } from '../kind.js';
-import type { QueryFilter } from '../types.js';
+import { BatpakError } from './errors.js';
+import { checkKind, kindToRaw } from './kind.js';
+import type { QueryFilter } from './types.js';
 
 export interface CheckedFilter {
   readonly entity: string | undefined;

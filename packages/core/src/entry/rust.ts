@@ -1,0 +1,32 @@
+// @batpak/core/rust: interop with Rust batpak data directories — a read-only reader, the Rust receipt
+// cover and verdicts, and import into a native store. RUST-INTEROP.md documents the mapping and divergences.
+
+export { openRustStore, RustStore } from '../rust/store.js';
+export type { OpenRustStoreOptions, RustEventInfo, RustStoreStats, RustVerifyChainOptions } from '../rust/store.js';
+export type { RustSegmentInfo, RustFooterKind } from '../rust/scan.js';
+export type { RustTornTail, RustTruncationEvidence } from '../rust/recovery.js';
+export type { RustLinkRule } from '../rust/chain.js';
+export type { RustEventHeader, RustPosition, RustPayloadEncryption } from '../rust/header.js';
+export type { RustSegmentHeader } from '../rust/segment.js';
+export {
+  RUST_COVER_VERSION,
+  rustReceiptCover,
+  rustReceiptDigest,
+  rustKeyId,
+  signRustReceipt,
+  verifyRustReceiptClaim,
+  type RustReceiptFields,
+  type RustReceiptClaim,
+} from '../rust/receipt.js';
+export {
+  planRustImport,
+  importRustStore,
+  rustImportReportToJSON,
+  type RustImportEvent,
+  type RustImportTarget,
+  type RustImportReport,
+  type RustImportPlan,
+  type RustImportEntityHead,
+  type RustImportOptions,
+  type ImportRustStoreOptions,
+} from '../rust/import.js';
