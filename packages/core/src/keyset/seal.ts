@@ -7,13 +7,24 @@ import { xchachaOpen, xchachaSeal } from '../crypto/aead.js';
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import { isReservedCategory } from '../kind.js';
-import type { EventDraft } from '../store/append.js';
+import type { EncryptionRef } from '../segment/frame.js';
 import { payloadAad } from './aad.js';
 import type { Keyset } from './keyset.js';
 import { scopeOf } from './scope.js';
 
+/** The fields of an event being appended that sealing reads and replaces (the append draft has them all). */
+export interface SealableDraft {
+  readonly id: Uint8Array;
+  readonly entity: string;
+  readonly scope: string;
+  readonly kind: number;
+  payload: Uint8Array;
+  contentHash: Uint8Array;
+  encryption?: EncryptionRef;
+}
+
 /** Seals a user draft in place under its scope's key (minting one if needed). System kinds stay plaintext. */
-export function sealDraft(keyset: Keyset, draft: EventDraft): void {
+export function sealDraft(keyset: Keyset, draft: SealableDraft): void {
   if (isReservedCategory(draft.kind >>> 12)) return;
   const scope = scopeOf(keyset.granularity, draft.entity, draft.kind, draft.id);
   const { generation, key } = keyset.keyFor(scope);
