@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { cstr, cstruct, cuint, encodeCanonical } from '../src/encoding/canonical.js';
 import { toHex } from '../src/encoding/hex.js';
 import { isBatpakError } from '../src/errors.js';
-import { RustLogBuilder, type RustBuildEvent } from '../src/rust/build.js';
+import { RustLogBuilder, type RustBuildEvent } from './helpers/rust-log-builder.js';
 import { RustKinds } from '../src/rust/format.js';
 import { openRustStore, type RustStore } from '../src/rust/store.js';
 import { SimFs } from '../src/entry/testing.js';
