@@ -16,7 +16,7 @@ const PROGRESS_EVERY = 4096;
 /**
  * `predecessor` (default): each prev_hash must be the event hash of the immediately preceding event of the
  * same (entity, lane), zeros for the first — what our own verifyChain checks per entity.
- * `rust`: Rust's own rule (read_api.rs verify_chain): a non-zero prev_hash must equal the hash of *some*
+ * `rust`: Rust's own rule (its store's `verify_chain`): a non-zero prev_hash must equal the hash of *some*
  * verified event. Weaker (it misses reordering and a rewritten parent with a matching twin); offered for parity.
  */
 export type RustLinkRule = 'predecessor' | 'rust';
