@@ -22,7 +22,7 @@ async function fixtureFields(): Promise<{ fields: RustReceiptFields; store: Awai
 }
 
 describe('Rust receipt cover (INV-RUST-RECEIPT-COVER)', () => {
-  it('INV-RUST-RECEIPT-COVER: the fixture user event gives Rust's cover, 162 bytes, digest 8b1498a6…8871', async () => {
+  it('INV-RUST-RECEIPT-COVER: the fixture user event gives the Rust cover, 162 bytes, digest 8b1498a6…8871', async () => {
     const { fields } = await fixtureFields();
     expect(fields).toMatchObject({
       eventId: USER_ID,
