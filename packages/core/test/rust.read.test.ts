@@ -108,7 +108,7 @@ async function expectFixtureEvents(store: RustStore): Promise<void> {
 }
 
 describe('Rust store reader: the checkpoint-v5 fixture', () => {
-  it('INV-RUST-READ-VERIFY: opens read-only over RealFs (a temp copy) and yields the three §12.2 events', async () => {
+  it('INV-RUST-READ-VERIFY: opens read-only over RealFs (a temp copy) and yields its three events', async () => {
     const dir = await tempDir('batpak-rust-');
     await copyFile(FIXTURE, join(dir, '000001.fbat'));
     const before = await readFile(join(dir, '000001.fbat'));
