@@ -152,6 +152,29 @@ describe.skipIf(bin === undefined)('consumeExported against nats-server', () => 
     await store.close();
   }, 60_000);
 
+  it('a shred on the primary reaches the group as its system event; encrypted payloads are never readable by a consumer', async () => {
+    const Note = defineEvent<{ text: string }>({ category: 0x3, typeId: 1, name: 'Note' });
+    const { store, fs } = await openStore({ fs: new SimFs(6), registry: new EventRegistry([Note]), payloadEncryption: { granularity: 'entity' } });
+    const alice = new Coordinate('user:alice', 'profile');
+    for (let i = 0; i < 3; i++) await store.append(alice, Note, { text: `secret-${i}` });
+    const exporter = await exported(store, fs);
+    const members = await Promise.all([0, 1, 2].map(async () => member(await nats(), { stream: exporter.stream, durable: 'shreds', registry: new EventRegistry([Note]), batch: 1 })));
+    const total = () => members.reduce((n, m) => n + m.handled.length, 0);
+    await until(() => total() === 3, 'the three encrypted events');
+    const shred = await store.shredScope({ entity: 'user:alice' });
+    await exporter.run();
+    await until(() => total() === 4, 'the shred event');
+    for (const m of members) m.stop.abort();
+    await Promise.all(members.map((m) => m.done));
+    const all = members.flatMap((m) => m.handled).sort((a, b) => Number(a.exported.streamSequence - b.exported.streamSequence));
+    expect(all.slice(0, 3).every((e) => e.exported.encrypted && e.payload === undefined)).toBe(true);
+    const last = all[3]!;
+    expect(last.exported.receipt.kind).toEqual({ category: 0x0, typeId: 0x10 });
+    expect(last.eventId).toBe(shred.receipt.eventId);
+    expect(last.payload).toMatchObject({ granularity: 'entity' });
+    await store.close();
+  }, 60_000);
+
   it('filters by entity on the server and by kind on the client; raw payloads arrive as bytes; a member with another filter is refused', async () => {
     const Other = defineEvent<{ note: string }>({ category: 0x2, typeId: 7, name: 'Other' });
     const { store, fs } = await openStore({ fs: new SimFs(5), registry: new EventRegistry([Deposited, Other]) });
