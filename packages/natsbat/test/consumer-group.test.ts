@@ -170,7 +170,7 @@ describe.skipIf(bin === undefined)('consumeExported against nats-server', () => 
     expect(all.slice(0, 3).every((e) => e.exported.encrypted && e.payload === undefined)).toBe(true);
     const last = all[3]!;
     expect(last.exported.receipt.kind).toEqual({ category: 0x0, typeId: 0x10 });
-    expect(last.eventId).toBe(shred.receipt.eventId);
+    expect(last.eventId).toBe(shred.receipt?.eventId);
     expect(last.payload).toMatchObject({ granularity: 'entity' });
     await store.close();
   }, 60_000);
