@@ -100,7 +100,9 @@ async function ensureDurable(connection: NatsConnection, options: ConsumeExporte
       }
     }
   }
-  if ((existing.config.filter_subject ?? undefined) !== filterSubject && !(existing.config.filter_subject === '' && filterSubject === undefined)) {
+  // The server reports "no filter" as an absent or an empty filter_subject.
+  const have = existing.config.filter_subject === '' ? undefined : existing.config.filter_subject;
+  if (have !== filterSubject) {
     throw NatsbatError.INVALID_OPTION(
       `durable consumer ${options.durable} filters ${JSON.stringify(existing.config.filter_subject ?? '')}, not ${JSON.stringify(filterSubject ?? '')}: every member of a group must pass the same filter.entity`,
       'filter',
