@@ -1,7 +1,5 @@
-// Consumer groups: exported events handed out through one JetStream durable pull consumer to every
-// process that consumes under its name, decoded and upcast. Invariant: a message is acknowledged only
-// after the caller's loop body for it finished (when the iterator is advanced past it), so an event is
-// handled by some member at least once, and a member that dies mid-event hands it to another after ackWait.
+// Consumer groups: exported events, decoded and upcast, shared through one JetStream durable pull consumer by every process consuming under its name.
+// Invariant: a message is acknowledged only after the caller's loop body for it finished, so each event is handled at least once and a dead member's events go to another after ackWait.
 
 import { blake3, toHex, type EventKind, type EventRegistry } from '@batpak/core';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';

@@ -1,6 +1,5 @@
-// Decoding an exported payload on the far side: msgpack bytes → value, upcast and validated with the
-// event definitions of an EventRegistry, the way the store's own reads do. Invariant: the stored bytes
-// are never changed; an upcast or validation failure is core's BatpakError with core's code.
+// Decoding an exported payload on the far side: msgpack bytes → value, upcast and validated with an EventRegistry's definitions, as the store's reads do.
+// Invariant: the stored bytes are never changed; an upcast or validation failure is core's BatpakError with core's code.
 //
 // @batpak/core does not export its payload decoder or its upcast step (only EventRegistry and the
 // definitions' `upcasters` / `validate`), so this module decodes with core's exported msgpack reader
