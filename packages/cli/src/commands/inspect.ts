@@ -1,6 +1,6 @@
 // `batpak inspect <dir>`: what is in a store — segments, sizes, events, entities, kinds, keys (counted, never shown), format version, last sequence.
-// Our stores and Rust batpak directories alike: one open (openLog) and one report path; each format adds what only its segments record
-// (our seals and damaged frames, read from the files; a Rust segment's footer, trust and torn tail, from core's Rust reader).
+// Our stores and Rust batpak directories alike: one command opens either as an EventLog (openLog); each format's report then adds what only
+// its segments record (our seals and damaged frames, read from the files; a Rust segment's footer, trust and torn tail, from core's Rust reader).
 // Invariant: read-only and lock-free; no key byte is ever read into the report (our keyset is only counted, Rust's keyset.fbatk never read).
 
 import { stat } from 'node:fs/promises';
