@@ -14,7 +14,6 @@ export { HeadCommitment } from './attest/commit.js';
 export { ATTESTATION_LABEL_MAX_BYTES, type HeadAttestation } from './attest/statement.js';
 export { verifyAttestation, type AttestationVerdict } from './attest/verify.js';
 export { attestationToJSON, attestationFromJSON, type AttestationJson } from './attest/json.js';
-export type { AttestationCheck } from './attest/check.js';
 export type { StoreOptions, PayloadValidation, SyncMode, ChainVerificationMode, SigningPolicy, KeyGranularity } from './store/options.js';
 export type { AppendOptions, BatchItem, ImportEvent } from './store/append.js';
 export type {
@@ -30,6 +29,7 @@ export type {
   CorruptFrameReport,
   DirectoryDamageReport,
   StoreStats,
+  AttestationCheck,
 } from './types.js';
 export type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs/fs.js';
 export { RealFs } from './fs/real.js';
