@@ -103,11 +103,6 @@ export async function openStore(dir: string, options: OpenOptions): Promise<Stor
   return options.readOnly ? Store.openReadOnly(dir, opts) : Store.open({ dir, ...opts });
 }
 
-/**
- * The read interface both stores implement (core's `EventLog`, packages/core/src/event-log.ts): verify and
- * inspect are written against it. Named here by its members until the package entry exports the type.
- */
-export type EventLog = Pick<Store, 'dir' | 'readOnly' | 'get' | 'getRaw' | 'query' | 'walkAncestors' | 'verifyChain' | 'stats' | 'close'>;
 
 /** A data directory opened for reading: its EventLog, and the store itself for what only its format has. */
 export type OpenedLog = { readonly format: 'native'; readonly log: Store } | { readonly format: 'rust-batpak'; readonly log: RustStore };

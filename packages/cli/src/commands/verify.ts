@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { attestationFromJSON, isBatpakError, isValid, receiptFromJSON, verifyReceiptClaim, type AttestationCheck, type ChainVerificationReport, type HeadAttestation, type Store } from '@batpak/core';
+import { attestationFromJSON, isBatpakError, isValid, receiptFromJSON, verifyReceiptClaim, type AttestationCheck, type ChainVerificationReport, type EventLog, type HeadAttestation, type Store } from '@batpak/core';
 import { dirArgument } from '../args.js';
 import { JSON_FLAG, toJson, writeAll, type Command, type CommandContext } from '../command.js';
 import { CliError, EXIT, type ExitCode } from '../exit.js';
@@ -15,7 +15,7 @@ import { chainProblems, describeProblem, refusalProblems, type Problem } from '.
 import { ProgressBar, progressEnabled } from '../progress.js';
 import { formatOf, refuseNativeOnlyFlags, type StoreFormat } from '../rust-dir.js';
 import { onInterrupt } from '../signals.js';
-import { ENCRYPTION_FLAGS, openLog, requireStoreDir, storeAccess, type EventLog, type OpenedLog } from '../store-open.js';
+import { ENCRYPTION_FLAGS, openLog, requireStoreDir, storeAccess, type OpenedLog } from '../store-open.js';
 
 interface ReceiptSummary {
   readonly file: string;
