@@ -172,9 +172,7 @@ function parseOwner(text: string): LockOwner | undefined {
 }
 
 function lockedError(path: string, detail: string): BatpakError {
-  return new BatpakError('ERR_STORE_LOCKED', `store is locked by another writer (${detail}): ${path}`, {
-    details: { file: path },
-  });
+  return BatpakError.storeLocked(path, detail);
 }
 
 const errno = (err: unknown) => (err as { code?: string }).code;

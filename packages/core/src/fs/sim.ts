@@ -380,9 +380,7 @@ export class SimFs implements Fs {
     parentOf(this.#root, abs, 'open');
     this.#fault('lock', call, abs);
     if (this.#locks.has(abs)) {
-      throw new BatpakError('ERR_STORE_LOCKED', `store is locked by another writer (held in this SimFs): ${abs}`, {
-        details: { file: abs },
-      });
+      throw BatpakError.storeLocked(abs, 'held in this SimFs');
     }
     const token = {};
     this.#locks.set(abs, token);
