@@ -39,7 +39,7 @@ export interface SubscriptionSource {
   open(request: SubscriptionOpenRequest): AsyncIterable<SubscriptionItem> | Promise<AsyncIterable<SubscriptionItem>>;
 }
 
-/** Terminal codes a session can end with (syncbat-hostbat.md §4.3 `stream_code`). */
+/** Terminal codes a session can end with (README § ERR codes, subscription terminals); Rust's `stream_code` values. */
 export const STREAM_ERROR_CODES = [
   'unknown_subscription',
   'cursor_invalid',
