@@ -1,6 +1,5 @@
-// RealFile: one open file over node:fs/promises, and the one way RealFs opens a file. Appends are one
-// gathered writev; fsync is fdatasync (it covers the size). Every open is non-blocking and checked to be a
-// regular file (INV-HOSTILE-FILES): a FIFO, socket or device never hangs us.
+// RealFile: one open file over node:fs/promises (appends one gathered writev, fsync is fdatasync: it covers the size).
+// Invariant: files are opened by openRegular, non-blocking and only if regular (INV-HOSTILE-FILES): a FIFO never hangs us.
 
 import { open as fsOpen, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';

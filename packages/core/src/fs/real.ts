@@ -1,5 +1,5 @@
-// RealFs: the Fs interface over node:fs/promises; with real-file.ts (open files) and real-lock.ts (the
-// writer lock) the only modules of the store that import node:fs (INV-FS-ROUTED).
+// RealFs: the Fs interface over node:fs/promises, with its open files in real-file.ts and its writer lock in real-lock.ts.
+// Invariant: these three are the only modules of the store that import node:fs (INV-FS-ROUTED).
 
 import { open as fsOpen, stat as fsStat, readdir as fsReaddir, mkdir as fsMkdir, rename as fsRename, rm, unlink } from 'node:fs/promises';
 import { constants } from 'node:fs';
