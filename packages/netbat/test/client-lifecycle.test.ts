@@ -17,16 +17,16 @@ function listenerCount(signal: AbortSignal): () => number {
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
   const seen = new Set<unknown>();
-  signal.addEventListener = ((type: string, fn: EventListenerOrEventListenerObject, opts?: AddEventListenerOptions) => {
-    if (type === 'abort' && !seen.has(fn)) {
-      seen.add(fn);
+  signal.addEventListener = ((...args: Parameters<typeof add>) => {
+    if (args[0] === 'abort' && !seen.has(args[1])) {
+      seen.add(args[1]);
       live++;
     }
-    add(type, fn, opts);
+    add(...args);
   }) as typeof signal.addEventListener;
-  signal.removeEventListener = ((type: string, fn: EventListenerOrEventListenerObject, opts?: EventListenerOptions) => {
-    if (type === 'abort' && seen.delete(fn)) live--;
-    remove(type, fn, opts);
+  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+    if (args[0] === 'abort' && seen.delete(args[1])) live--;
+    remove(...args);
   }) as typeof signal.removeEventListener;
   return () => live;
 }
