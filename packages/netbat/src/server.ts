@@ -198,6 +198,7 @@ export function createServer(options: ServerOptions): NetbatServer {
   const ctx: ConnectionContext = {
     authority,
     requestClientCertificate: options.tls?.clientCa !== undefined,
+    requireClientCertificate: options.tls?.rejectUnauthorized === true,
     reclaimer,
     clients: new ClientTally(maxConnectionsPerClient),
     maxConnectionsPerClient,
