@@ -25,7 +25,7 @@ export class MsgpackReader {
   pos: number;
   readonly dv: DataView;
   readonly #error: (problem: MsgpackReadProblem) => Error;
-  readonly #decoder: TextDecoder;
+  readonly #decoder: typeof decoder;
 
   constructor(
     readonly bytes: Uint8Array,

@@ -4,7 +4,7 @@
 import { crc32 } from 'node:zlib';
 import { MsgpackReader, type MsgpackReadProblem } from '../encoding/msgpack-read.js';
 import { binSize, MsgpackWriter, strSize, uintSize } from '../encoding/msgpack-write.js';
-import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES } from './format.js';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC, frameHeaderDamage, readFrameHeader } from './format.js';
 import type { BatchRef, EncryptionRef, FrameHeaderFields } from './header-fields.js';
 
 export type { BatchRef, EncryptionRef, FrameHeaderFields } from './header-fields.js';
@@ -383,24 +383,11 @@ export function decodeFrameBody(body: Uint8Array): Frame {
   throw new FrameDecodeError(`unknown frame type ${type}`);
 }
 
-export interface FrameHeaderView {
-  readonly magic: number;
-  readonly length: number;
-  readonly crc: number;
-}
-
-const u32 = (b: Uint8Array, p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
-
-export function readFrameHeader(buf: Uint8Array, pos: number): FrameHeaderView {
-  return { magic: u32(buf, pos), length: u32(buf, pos + 4), crc: u32(buf, pos + 8) };
-}
+export { readFrameHeader, type FrameHeaderView } from './format.js';
 
 /** True when a complete, CRC-valid frame starts at `pos` (used to tell corruption from a torn tail). */
 export function isValidFrameAt(buf: Uint8Array, pos: number): boolean {
-  if (pos + FRAME_HEADER_BYTES > buf.length) return false;
-  const h = readFrameHeader(buf, pos);
-  if (h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES) return false;
-  const end = pos + FRAME_HEADER_BYTES + h.length;
-  if (end > buf.length) return false;
-  return crc32(buf.subarray(pos + FRAME_HEADER_BYTES, end)) === h.crc;
+  const h = pos + FRAME_HEADER_BYTES <= buf.length ? readFrameHeader(buf, pos) : undefined;
+  if (h === undefined || frameHeaderDamage(h, pos, buf.length) !== undefined) return false;
+  return crc32(buf.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + h.length)) === h.crc;
 }
