@@ -72,26 +72,29 @@ export function isTornTail(buf: Uint8Array, pos: number): boolean {
 }
 
 /**
- * The frames of `buf` (a whole segment, or one frame) from `from` to its end. After damage the walk goes
- * on at the next CRC-valid frame (`'valid-frame'`, the end when there is none) or stops (`'none'`).
+ * What starts at `pos` of `buf` (`pos` < `buf.length`): a frame, or damage that resumes at the next
+ * CRC-valid frame (`'valid-frame'`; the end when there is none) or at the end (`'none'`).
  */
-export function* walkFrames(buf: Uint8Array, from: number, resync: Exclude<Resync, 'magic'>): Generator<FrameStep, void, undefined> {
+export function frameAt(buf: Uint8Array, pos: number, resync: Exclude<Resync, 'magic'>): FrameStep {
   const end = buf.length;
+  const h = pos + FRAME_HEADER_BYTES <= end ? readFrameHeader(buf, pos) : undefined;
+  const damage = frameHeaderDamage(h, pos, end);
+  if (damage !== undefined) {
+    const next = resync === 'none' ? -1 : nextValidFrame(buf, pos);
+    return { kind: 'damage', offset: pos, damage, declaredLength: h?.length ?? 0, resumeAt: next === -1 ? end : next };
+  }
+  const frameEnd = pos + FRAME_HEADER_BYTES + h!.length;
+  const body = buf.subarray(pos + FRAME_HEADER_BYTES, frameEnd);
+  return { kind: 'frame', offset: pos, length: frameEnd - pos, body, crcOk: crc32(body) === h!.crc };
+}
+
+/** The frames of `buf` (a whole segment) from `from` to its end, each as `frameAt` sees it. */
+export function* walkFrames(buf: Uint8Array, from: number, resync: Exclude<Resync, 'magic'>): Generator<FrameStep, void, undefined> {
   let pos = from;
-  while (pos < end) {
-    const h = pos + FRAME_HEADER_BYTES <= end ? readFrameHeader(buf, pos) : undefined;
-    const damage = frameHeaderDamage(h, pos, end);
-    if (damage !== undefined) {
-      const next = resync === 'none' ? -1 : nextValidFrame(buf, pos);
-      const resumeAt = next === -1 ? end : next;
-      yield { kind: 'damage', offset: pos, damage, declaredLength: h?.length ?? 0, resumeAt };
-      pos = resumeAt;
-      continue;
-    }
-    const frameEnd = pos + FRAME_HEADER_BYTES + h!.length;
-    const body = buf.subarray(pos + FRAME_HEADER_BYTES, frameEnd);
-    yield { kind: 'frame', offset: pos, length: frameEnd - pos, body, crcOk: crc32(body) === h!.crc };
-    pos = frameEnd;
+  while (pos < buf.length) {
+    const step = frameAt(buf, pos, resync);
+    yield step;
+    pos = step.kind === 'frame' ? pos + step.length : step.resumeAt;
   }
 }
 

@@ -47,3 +47,11 @@ export interface FrameHeaderFields extends EventHeaderCore, Partial<EventHeaderO
   /** 16-byte event id. */
   readonly id: Uint8Array;
 }
+
+/**
+ * The header fields as a reader keeps them beside the frame (an index entry): every optional field
+ * present (undefined when absent), and the id as `idBytes`.
+ */
+export interface KeptHeaderFields extends EventHeaderCore, EventHeaderOptionals {
+  readonly idBytes: Uint8Array;
+}
