@@ -69,6 +69,22 @@ export class MsgpackWriter {
     this.pos += 9;
   }
 
+  /** `ca` and an f32 (the caller checks that `v` is representable). */
+  tagF32(v: number): void {
+    this.ensure(5);
+    this.buf[this.pos] = 0xca;
+    this.view.setFloat32(this.pos + 1, v);
+    this.pos += 5;
+  }
+
+  /** `cb` and an f64. */
+  tagF64(v: number): void {
+    this.ensure(9);
+    this.buf[this.pos] = 0xcb;
+    this.view.setFloat64(this.pos + 1, v);
+    this.pos += 9;
+  }
+
   bytes(b: Uint8Array): void {
     this.ensure(b.length);
     this.buf.set(b, this.pos);
