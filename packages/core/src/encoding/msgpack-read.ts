@@ -93,9 +93,14 @@ export class MsgpackReader {
     const b = this.bytes;
     this.pos = end;
     if (n <= 64) {
-      let ascii = true;
-      for (let i = start; i < end; i++) if (b[i]! >= 0x80) ascii = false;
-      if (ascii) return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+      let v = '';
+      let i = start;
+      for (; i < end; i++) {
+        const c = b[i]!;
+        if (c >= 0x80) break;
+        v += String.fromCharCode(c);
+      }
+      if (i === end) return v;
     }
     try {
       return this.#decoder.decode(b.subarray(start, end));
