@@ -1,7 +1,8 @@
 // What `keyset.bpk` says about itself (FORMAT.md § Keyset): its granularity and how many keys it lists — never a key byte.
 // Invariant: a peek never decides validity; the store's own load still checks magic, version, CRC and fails closed with ERR_CORRUPT_KEYSET.
 
-import { decodeCanonical, type KeyGranularity } from '@batpak/core';
+import type { KeyGranularity } from '@batpak/core';
+import { decodeCanonical } from '@batpak/core/canonical';
 import { GRANULARITY_OF_CODE, KEYSET_FILE, KEYSET_HEADER_BYTES, KEYSET_MAGIC } from '@batpak/core/format';
 import { readRegularFile } from './files.js';
 

@@ -4,7 +4,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { decodeCanonical, type CanonicalValue } from '@batpak/core';
+import { decodeCanonical, type CanonicalValue } from '@batpak/core/canonical';
 import { FRAME_HEADER_BYTES, frameAt, isZeroFrom, parseSegmentFileName, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC } from '@batpak/core/format';
 import { readRegularFile } from './files.js';
 
