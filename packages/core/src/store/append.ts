@@ -1,5 +1,6 @@
-// The append pipeline's pure half: validate input into drafts, then sequence a commit group's drafts
-// against committed state (ids, sequences, prev hashes) and encode their frames.
+// Append input, validated into drafts: a typed or raw append, a batch, an import. Nothing here touches
+// the log; the drafts go to the append pipeline (store/append-pipeline.ts), which places and writes them.
+// Invariant: a draft is fully checked (coordinate, kind, payload, size, extensions) or not made at all.
 
 import { Coordinate, validateCoordinate } from '../coordinate.js';
 import { blake3 } from '../crypto/blake3.js';
@@ -11,39 +12,8 @@ import { encodePayload } from '../payload.js';
 import { snapshotPayload } from '../payload-value.js';
 import { isWellFormedString } from '../encoding/utf16.js';
 import type { EventRegistry } from '../registry.js';
-import { EventFlags, type BatchRef, type EncryptionRef } from '../segment/frame.js';
-
-/** One event, validated and encoded, waiting for its sequence numbers. */
-export interface EventDraft {
-  readonly entity: string;
-  readonly scope: string;
-  readonly kind: number;
-  readonly id: Uint8Array;
-  readonly eventId: string;
-  /** Stored payload bytes (ciphertext when sealed) and their blake3. */
-  payload: Uint8Array;
-  contentHash: Uint8Array;
-  /** blake3 of the plaintext payload as appended (before sealing): what an idempotent repeat is compared by. */
-  readonly requestHash?: Uint8Array;
-  readonly payloadVersion: number;
-  readonly flags: number;
-  readonly keyed: boolean;
-  encryption?: EncryptionRef;
-  /** Receipt extensions the caller attached (persisted in the frame, covered by the signature). */
-  readonly extensions?: ReadonlyMap<string, Uint8Array> | undefined;
-}
-
-/** A draft with its place in the log; becomes a frame. */
-export interface SequencedEvent {
-  readonly draft: EventDraft;
-  readonly globalSequence: number;
-  readonly entitySequence: number;
-  readonly prevHash: Uint8Array;
-  readonly committedAt: number;
-  readonly batch: BatchRef | undefined;
-  flags: number;
-  extensions: ReadonlyMap<string, Uint8Array> | undefined;
-}
+import { EventFlags } from '../segment/frame.js';
+import type { EventDraft, ImportDraft } from './append-intent.js';
 
 export interface AppendOptions {
   /**
@@ -139,16 +109,32 @@ function idFor(key: string | undefined, now: number): Uint8Array {
   return key === undefined ? newEventId(now) : eventIdForIdempotencyKey(key);
 }
 
+/** What every draft is made from besides its payload: where it goes and under which rules. */
+interface DraftCommon {
+  readonly coord: unknown;
+  readonly idempotencyKey?: string | undefined;
+  readonly limits: DraftLimits;
+  /** The item's position in a batch (error messages and details name it). */
+  readonly index?: number | undefined;
+  /** Checked caller extensions (checkExtensions). */
+  readonly extensions?: ReadonlyMap<string, Uint8Array> | undefined;
+}
+
+export interface TypedDraftInput extends DraftCommon {
+  readonly definition: unknown;
+  readonly payload: unknown;
+}
+
+export interface RawDraftInput extends DraftCommon {
+  readonly kind: unknown;
+  readonly bytes: unknown;
+  /** The payload version to record for app-managed bytes (default 0). */
+  readonly payloadVersion?: number | undefined;
+}
+
 /** A typed append: the definition must be a user kind (and registered, when a registry is configured). */
-export function typedDraft(
-  coordIn: unknown,
-  def: unknown,
-  payload: unknown,
-  key: string | undefined,
-  limits: DraftLimits,
-  index?: number,
-  extensions?: ReadonlyMap<string, Uint8Array>,
-): EventDraft {
+export function typedDraft(input: TypedDraftInput): EventDraft {
+  const { coord: coordIn, definition: def, payload, idempotencyKey: key, limits, index, extensions } = input;
   const coord = toCoordinate(coordIn, index);
   if (!isDefinition(def)) {
     throw new BatpakError('ERR_INVALID_KIND', 'expected an event definition from defineEvent()', { details: index === undefined ? {} : { index } });
@@ -188,17 +174,9 @@ export function typedDraft(
   };
 }
 
-/** A raw append: application bytes under a user kind, payload version 0. */
-export function rawDraft(
-  coordIn: unknown,
-  kindIn: unknown,
-  bytes: unknown,
-  key: string | undefined,
-  limits: DraftLimits,
-  index?: number,
-  extensions?: ReadonlyMap<string, Uint8Array>,
-  payloadVersion = 0,
-): EventDraft {
+/** A raw append: application bytes under a user kind, payload version 0 unless given. */
+export function rawDraft(input: RawDraftInput): EventDraft {
+  const { coord: coordIn, kind: kindIn, bytes, idempotencyKey: key, limits, index, extensions, payloadVersion = 0 } = input;
   const coord = toCoordinate(coordIn, index);
   const kind: EventKind = checkKind(kindIn, { user: true, ...(index === undefined ? {} : { index }) });
   if (!(bytes instanceof Uint8Array)) {
@@ -250,8 +228,8 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
     }
     const ext = checkExtensions(item.extensions, i);
     return isDefinition(item.kind)
-      ? typedDraft(item.coord, item.kind, item.payload, item.idempotencyKey, limits, i, ext)
-      : rawDraft(item.coord, item.kind, item.payload, item.idempotencyKey, limits, i, ext);
+      ? typedDraft({ coord: item.coord, definition: item.kind, payload: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext })
+      : rawDraft({ coord: item.coord, kind: item.kind, bytes: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext });
   });
   const keyed = drafts.filter((d) => d.keyed).length;
   if (keyed !== 0 && keyed !== drafts.length) {
@@ -277,11 +255,6 @@ export interface ImportEvent {
   readonly committedAt?: bigint;
   /** Receipt extensions to keep with the event (any namespace: they are preserved data). */
   readonly extensions?: ReadonlyMap<string, Uint8Array>;
-}
-
-export interface ImportDraft {
-  readonly draft: EventDraft;
-  readonly committedAt: number | undefined;
 }
 
 /** Validates imported events into drafts; every failure names the item. */
