@@ -31,19 +31,14 @@ import type { AttestOptions, VerifyChainOptions } from './attest/options.js';
 import type { HeadAttestation } from './attest/statement.js';
 import type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';
 import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
-import { AppendPipeline } from './store/append-pipeline.js';
-import { AttestAndSnapshot } from './store/attest-snapshot.js';
 import { writeCheckpoint } from './store/checkpoint-write.js';
-import { replayOrConflict } from './store/idempotency.js';
+import { composeModules, type StoreModules } from './store/compose.js';
 import { openStore, type OpenedStore } from './store/open.js';
 import { describeReport } from './store/open-checks.js';
 import type { ResolvedOptions, StoreOptions } from './store/options.js';
-import { StoreReader } from './store/read.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
-import { declareSigningPolicy, shredScope, type SystemEventParts } from './store/shred.js';
-import { StoreVerifier } from './store/verify.js';
+import { declareSigningPolicy, shredScope } from './store/shred.js';
 import { coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
-import { SequenceWaiters } from './store/waiters.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
@@ -53,8 +48,6 @@ export class Store {
   readonly #index: MemoryIndex;
   readonly #segments: SegmentSet;
   readonly #writer: SegmentWriter | undefined;
-  /** The append path; undefined read-only. */
-  readonly #pipeline: AppendPipeline | undefined;
   readonly #lock: FsLock | undefined;
   readonly #signer: ReceiptSigner | undefined;
   readonly #keyset: Keyset | undefined;
@@ -69,11 +62,8 @@ export class Store {
   /** Set when a compaction committed on disk but could not finish in-process: the next open finishes it. */
   #compactionUnfinished: string | undefined;
   #closing: Promise<void> | undefined;
-  readonly #waiters = new SequenceWaiters();
-  readonly #reader: StoreReader;
-  readonly #verifier: StoreVerifier;
-  readonly #attest: AttestAndSnapshot;
-  readonly #system: SystemEventParts;
+  /** The modules Store delegates to (store/compose.ts wires them). */
+  readonly #m: StoreModules;
 
   private constructor(o: OpenedStore) {
     this.#opts = o.opts;
@@ -85,62 +75,13 @@ export class Store {
     this.#keyset = o.keyset;
     this.#removed = o.removed;
     this.#compactionEntries = o.compactionEntries;
-    const now = o.opts.now;
-    const idle = () => this.#pipeline?.idle() ?? Promise.resolve();
-    const compactionEntries = () => this.#compactionEntries;
-    this.#reader = new StoreReader({
-      index: o.index,
-      segments: o.segments,
-      removed: o.removed,
-      keyset: o.keyset,
-      registry: o.opts.registry,
+    this.#m = composeModules(o, {
       groups: this.#groups,
+      maintenance: this.#maintenance,
       assertOpen: () => this.#assertOpen(),
+      compactionEntries: () => this.#compactionEntries,
+      openReadOnly: (dir, options) => Store.openReadOnly(dir, options),
     });
-    this.#verifier = new StoreVerifier({
-      index: o.index,
-      segments: o.segments,
-      removed: o.removed,
-      damage: o.damage,
-      maintenance: this.#maintenance,
-      verifyKeys: () => this.#verifyKeys(),
-      compactionEntries,
-      idle,
-    });
-    this.#attest = new AttestAndSnapshot({
-      fs: o.opts.fs,
-      signer: o.signer,
-      verifier: this.#verifier,
-      maintenance: this.#maintenance,
-      now,
-      ownKeyset: o.opts.encryption?.keyStore === undefined ? o.keyset : undefined,
-      compactionEntries,
-      idle,
-      openCopy: (dir) => {
-        const registry = o.opts.registry;
-        return Store.openReadOnly(dir, { fs: o.opts.fs, trustedPublicKeys: this.#verifyKeys(), ...(registry === undefined ? {} : { registry }), checkpoint: 'off', onWarning: () => undefined });
-      },
-    });
-    this.#pipeline =
-      o.writer === undefined
-        ? undefined
-        : new AppendPipeline(
-            {
-              index: o.index,
-              keyset: o.keyset,
-              keyStore: o.keyStore,
-              signer: o.signer,
-              signingDowngradeAllowed: o.opts.signingDowngradeAllowed,
-              writer: o.writer,
-              segments: o.segments,
-              now,
-              onWarning: o.opts.onWarning,
-              replay: (e, draft) => replayOrConflict(draft, e, { original: (x) => this.#reader.originalReceipt(x), plaintext: (x) => this.#reader.plaintext(x) }),
-              landed: () => this.#waiters.wake(() => o.index.lastGlobalSequence()),
-            },
-            { nextGlobal: o.nextGlobal, lastCommittedAt: o.lastCommittedAt },
-          );
-    this.#system = { index: o.index, keyset: o.keyset, keyStore: o.keyStore, signer: o.signer, now, submit: (draft) => this.#pipeline!.submitOne(draft, undefined) };
   }
 
   /** Opens (creating if needed) the store in `options.dir`. Writable opens take the directory lock. */
@@ -175,7 +116,7 @@ export class Store {
     const opts = checkAppendOptions(options);
     if (opts.payloadVersion !== undefined) throw new BatpakError('ERR_INVALID_ARGUMENT', 'payloadVersion applies to appendRaw; a typed append records its definition version');
     const draft = typedDraft({ coord, definition: event, payload, idempotencyKey: opts.idempotencyKey, limits: this.#limits(), extensions: checkExtensions(opts.extensions) });
-    return this.#pipeline!.appendOne(draft, expectedOf(opts));
+    return this.#m.pipeline!.appendOne(draft, expectedOf(opts));
   }
 
   /** Appends application bytes under a user kind (payload version 0, flagged raw). */
@@ -183,14 +124,14 @@ export class Store {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
     const draft = rawDraft({ coord, kind, bytes, idempotencyKey: opts.idempotencyKey, limits: this.#limits(), extensions: checkExtensions(opts.extensions), payloadVersion: opts.payloadVersion ?? 0 });
-    return this.#pipeline!.appendOne(draft, expectedOf(opts));
+    return this.#m.pipeline!.appendOne(draft, expectedOf(opts));
   }
 
   /** Appends several events atomically: after any crash either all are visible or none. */
   async appendBatch(items: readonly BatchItem[]): Promise<AppendReceipt[]> {
     this.#assertWritable();
     const drafts = batchDrafts(items, { ...this.#limits(), batchMaxEvents: this.#opts.batchMaxEvents });
-    return this.#pipeline!.appendBatch(drafts);
+    return this.#m.pipeline!.appendBatch(drafts);
   }
 
   /**
@@ -207,7 +148,7 @@ export class Store {
       throw new BatpakError('ERR_INVALID_ARGUMENT', 'importEvents keeps payload bytes and content hashes, so it cannot be used with payloadEncryption');
     }
     const items = importDrafts(events, { ...this.#limits(), batchMaxEvents: this.#opts.batchMaxEvents });
-    return this.#pipeline!.importEvents(items);
+    return this.#m.pipeline!.importEvents(items);
   }
 
   #limits() {
@@ -224,7 +165,7 @@ export class Store {
    */
   async shredScope(selector: ShredSelector): Promise<ShredResult> {
     this.#assertWritable();
-    return shredScope(this.#system, selector);
+    return shredScope(this.#m.system, selector);
   }
 
   /**
@@ -234,7 +175,7 @@ export class Store {
    */
   async declareSigningPolicy(policy: SigningPolicyDeclaration): Promise<AppendReceipt> {
     this.#assertWritable();
-    return declareSigningPolicy(this.#system, policy);
+    return declareSigningPolicy(this.#m.system, policy);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -247,25 +188,25 @@ export class Store {
    */
   async receipt(eventId: string): Promise<AppendReceipt> {
     this.#assertOpen();
-    return this.#reader.originalReceipt(this.#reader.entry(eventId));
+    return this.#m.reader.originalReceipt(this.#m.reader.entry(eventId));
   }
 
   /** The decoded, upcast event. ERR_NOT_FOUND for an unknown id; ERR_PAYLOAD_SHREDDED after a shred. */
   async get<T = unknown>(eventId: string): Promise<StoredEvent<T>> {
     this.#assertOpen();
-    return this.#reader.get<T>(eventId);
+    return this.#m.reader.get<T>(eventId);
   }
 
   /** The stored payload bytes exactly as on disk (ciphertext when sealed). */
   async getRaw(eventId: string): Promise<RawEvent> {
     this.#assertOpen();
-    return this.#reader.getRaw(eventId);
+    return this.#m.reader.getRaw(eventId);
   }
 
   /** Events in commit order matching every given filter field. */
   async *query(filter: QueryFilter = {}): AsyncIterable<StoredEvent> {
     this.#assertOpen();
-    yield* this.#reader.query(filter);
+    yield* this.#m.reader.query(filter);
   }
 
   /** Follows prevHash links back from `eventId` (included) and reports why the walk stopped. */
@@ -273,7 +214,7 @@ export class Store {
     this.#assertOpen();
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new BatpakError('ERR_INVALID_ARGUMENT', 'limit must be a positive integer');
-    return this.#reader.walkAncestors(eventId, limit);
+    return this.#m.reader.walkAncestors(eventId, limit);
   }
 
   /**
@@ -282,7 +223,7 @@ export class Store {
    */
   async verifyChain(options: VerifyChainOptions = {}): Promise<ChainVerificationReport> {
     this.#assertOpen();
-    return this.#verifier.verifyChain(options);
+    return this.#m.verifier.verifyChain(options);
   }
 
   /**
@@ -291,13 +232,7 @@ export class Store {
    */
   async verifyReceipt(receipt: AppendReceipt): Promise<ReceiptVerdict> {
     this.#assertOpen();
-    return this.#verifier.verifyReceipt(receipt);
-  }
-
-  /** Public keys whose signatures this store accepts: its own, then trustedPublicKeys. */
-  #verifyKeys(): Uint8Array[] {
-    const own = this.#signer?.publicKey;
-    return own === undefined ? [...this.#opts.trustedPublicKeys] : [own, ...this.#opts.trustedPublicKeys];
+    return this.#m.verifier.verifyReceipt(receipt);
   }
 
   /**
@@ -307,7 +242,7 @@ export class Store {
    */
   async attest(options: AttestOptions = {}): Promise<HeadAttestation> {
     this.#assertOpen();
-    return this.#attest.attest(options);
+    return this.#m.attest.attest(options);
   }
 
   /**
@@ -319,7 +254,7 @@ export class Store {
    */
   async snapshot(destDir: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
     this.#assertOpen();
-    return this.#attest.snapshot(destDir, options);
+    return this.#m.attest.snapshot(destDir, options);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -483,7 +418,7 @@ export class Store {
   waitForSequence(after: bigint, options: { readonly signal?: AbortSignal } = {}): Promise<bigint> {
     this.#assertOpen();
     if (typeof after !== 'bigint' || after < 0n) throw new BatpakError('ERR_INVALID_ARGUMENT', 'after must be a non-negative bigint');
-    return this.#waiters.wait(after, this.#index.lastGlobalSequence(), options.signal);
+    return this.#m.waiters.wait(after, this.#index.lastGlobalSequence(), options.signal);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -492,7 +427,7 @@ export class Store {
   /** Flushes and fsyncs everything accepted so far (a no-op cost under sync 'always'). */
   async sync(): Promise<void> {
     this.#assertWritable();
-    await this.#pipeline!.idle();
+    await this.#m.pipeline!.idle();
     await this.#writer!.sync();
   }
 
@@ -530,10 +465,10 @@ export class Store {
   }
 
   async #doClose(): Promise<void> {
-    this.#waiters.rejectAll();
+    this.#m.waiters.rejectAll();
     let failure: unknown;
     try {
-      await this.#pipeline?.idle();
+      await this.#m.pipeline?.idle();
       if (this.#writer !== undefined && this.#writer.failure === undefined) {
         await this.#writer.sync();
         await writeCheckpoint({
@@ -542,7 +477,7 @@ export class Store {
           segments: this.#segments,
           removed: this.#removed,
           active: this.#writer.active,
-          lastCommittedAt: this.#pipeline!.lastCommittedAt,
+          lastCommittedAt: this.#m.pipeline!.lastCommittedAt,
           compactions: this.#compactionEntries.length,
         });
       }
