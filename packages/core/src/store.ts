@@ -1,6 +1,7 @@
 // Store: the public API, composed of the store's modules — open (store/open.ts), append (store/append-pipeline.ts),
 // read (store/read.ts), verify, attest and snapshot, shred (store/shred.ts), waiters, checkpoint, compaction.
-// Invariant: Store holds the parts and the lifecycle (open → closing) and delegates; every error it lets out is a BatpakError.
+// Invariant: Store holds the shared parts and the lifecycle; every public method checks the store is open
+// (and writable, for writes) before it delegates, and close settles every waiter and in-flight append.
 
 import { join } from 'node:path';
 import type { EventDefinition } from './event.js';
