@@ -1,6 +1,6 @@
 // Step 1 of a commit group, sequence and link: gives each accepted draft its global and entity sequence,
 // its prev hash (the entity's head) and a commit time; refuses intents that conflict, queues retries.
-// Invariant: sequencing reads committed state only and changes nothing; commit times never go backwards.
+// Invariant: sequencing reads committed state and changes none of it; commit times never go backwards.
 
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
