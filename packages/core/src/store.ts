@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import type { EventDefinition } from './event.js';
-import { BatpakError, ioError } from './errors.js';
+import { BatpakError } from './errors.js';
 import type { FsLock } from './fs/fs.js';
 import { plainEntry, type IndexEntry } from './event-index/entry.js';
 import type { MemoryIndex } from './event-index/memory.js';
@@ -32,7 +32,7 @@ import type { AttestOptions, VerifyChainOptions } from './attest/options.js';
 import type { HeadAttestation } from './attest/statement.js';
 import type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';
 import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
-import { writeCheckpoint } from './store/checkpoint-write.js';
+import { closeStore } from './store/close.js';
 import { composeModules, type StoreModules } from './store/compose.js';
 import { openStore, type OpenedStore } from './store/open.js';
 import { describeReport } from './store/open-checks.js';
@@ -457,38 +457,21 @@ export class Store {
 
   /** Waits for in-flight appends, syncs, writes the checkpoint, closes files and releases the lock. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#doClose();
+    this.#closing ??= closeStore({
+      opts: this.#opts,
+      index: this.#index,
+      segments: this.#segments,
+      removed: this.#removed,
+      writer: this.#writer,
+      lock: this.#lock,
+      modules: this.#m,
+      compactions: () => this.#compactionEntries.length,
+    });
     return this.#closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  async #doClose(): Promise<void> {
-    this.#m.waiters.rejectAll();
-    let failure: unknown;
-    try {
-      await this.#m.pipeline?.idle();
-      if (this.#writer !== undefined && this.#writer.failure === undefined) {
-        await this.#writer.sync();
-        await writeCheckpoint({
-          opts: this.#opts,
-          index: this.#index,
-          segments: this.#segments,
-          removed: this.#removed,
-          active: this.#writer.active,
-          lastCommittedAt: this.#m.pipeline!.lastCommittedAt,
-          compactions: this.#compactionEntries.length,
-        });
-      }
-    } catch (err) {
-      failure = err;
-    }
-    if (this.#writer !== undefined) await this.#writer.active.file.close().catch(() => undefined);
-    await this.#segments.closeAll();
-    await this.#lock?.release().catch(() => undefined);
-    if (failure !== undefined) throw ioError(failure, 'close could not sync the store');
   }
 
   #assertOpen(): void {
