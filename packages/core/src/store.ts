@@ -3,28 +3,18 @@
 // Invariant: Store holds the shared parts and the lifecycle; every public method checks the store is open
 // (and writable, for writes) before it delegates, and close settles every waiter and in-flight append.
 
-import { join } from 'node:path';
 import type { EventDefinition } from './event.js';
 import { BatpakError } from './errors.js';
 import type { FsLock } from './fs/fs.js';
-import { plainEntry, type IndexEntry } from './event-index/entry.js';
 import type { MemoryIndex } from './event-index/memory.js';
 import type { EventKind } from './kind.js';
 import type { Keyset } from './keyset/keyset.js';
-import { openPayload } from './keyset/seal.js';
 import type { ShredResult, ShredSelector } from './keyset/scope.js';
-import { newEventId } from './id.js';
-import { segmentFileName } from './segment/format.js';
-import { EventFlags, type EventFrame } from './segment/frame.js';
 import { GroupCache } from './receipt/original.js';
 import type { ReceiptSigner } from './receipt/sign.js';
 import type { ReceiptVerdict } from './receipt/verify.js';
-import { buildCompactionOutput, type CompactionOutput, type Decision } from './compaction/build.js';
-import { MARKER_FILE, encodeMarker } from './compaction/marker.js';
-import { signEntry, type CompactionEntry, type RemovedSet } from './compaction/log.js';
-import { appendCompactionLog, stagingPath, writeStaging } from './compaction/swap.js';
-import { checkCompactOptions, type CheckedCompaction, type CompactOptions, type CompactionResult } from './compaction/options.js';
-import { toHex } from './encoding/hex.js';
+import type { CompactionEntry, RemovedSet } from './compaction/log.js';
+import { checkCompactOptions, type CompactOptions, type CompactionResult } from './compaction/options.js';
 import type { SegmentSet } from './segment/set.js';
 import type { SegmentWriter } from './segment/writer.js';
 import type { SigningPolicyDeclaration } from './receipt/policy.js';
@@ -33,13 +23,14 @@ import type { HeadAttestation } from './attest/statement.js';
 import type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';
 import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
 import { closeStore } from './store/close.js';
+import { compactSegments } from './store/compact.js';
 import { composeModules, type StoreModules } from './store/compose.js';
 import { openStore, type OpenedStore } from './store/open.js';
 import { describeReport } from './store/open-checks.js';
 import type { ResolvedOptions, StoreOptions } from './store/options.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
 import { declareSigningPolicy, shredScope } from './store/shred.js';
-import { coordinateOf, decodeStoredPayload, headerOf } from './store/views.js';
+import { headerOf } from './store/views.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
@@ -271,132 +262,31 @@ export class Store {
   async compact(options: CompactOptions): Promise<CompactionResult> {
     this.#assertWritable();
     const strategy = checkCompactOptions(options);
-    return this.#maintenance.exclusive(() => this.#compact(strategy, options.signal, options.onProgress));
-  }
-
-  async #compact(
-    strategy: CheckedCompaction,
-    signal: AbortSignal | undefined,
-    onProgress: ((done: number, total: number) => void) | undefined,
-  ): Promise<CompactionResult> {
-    const skipped: CompactionResult = { outcome: 'skipped', segmentsRemoved: 0, eventsDropped: 0 };
-    if (this.#compactionUnfinished !== undefined) {
-      throw new BatpakError('ERR_COMPACTION_RECOVERY_REFUSED', `compaction ${this.#compactionUnfinished} committed but did not finish; reopen the store to complete it`);
-    }
-    const writer = this.#writer!;
-    const { fs, dir } = this.#opts;
-    const sourceIds = this.#segments.ids().filter((id) => id < writer.active.id);
-    if (sourceIds.length === 0 || (strategy.kind === 'merge' && sourceIds.length < 2)) return skipped;
-    const mergedId = sourceIds[0]!;
-    const sources = sourceIds.map((id) => ({ id, path: this.#segments.path(id), committedEnd: this.#segments.size(id) }));
-    const out = await buildCompactionOutput({
-      fs,
-      mergedId,
-      sources,
-      committed: (id) => this.#index.get(id),
-      decide: (entry, frame) => this.#decide(strategy, entry, frame),
-      nowMs: this.#opts.now(),
-      signal,
-      onProgress,
-      total: this.#index.all().filter((e) => sourceIds.includes(e.segmentId)).length,
-    });
-    const tombstones = out.survivors.filter((s) => s.tombstoned).length;
-    if (sources.length === 1 && out.removed.length === 0 && tombstones === 0) return skipped;
-    const failed = (reason: string): CompactionResult => ({ outcome: 'failed', segmentsRemoved: 0, eventsDropped: 0, reason });
-    const compactionId = toHex(newEventId(this.#opts.now()));
-    const staging = stagingPath(dir, mergedId);
-    const markerPath = join(dir, MARKER_FILE);
-    const mergedPath = join(dir, segmentFileName(mergedId));
-
-    // 1. The output, durable under its staging name.
-    try {
-      await writeStaging(fs, staging, out.chunks);
-    } catch (err) {
-      await fs.remove(staging, { force: true }).catch(() => undefined);
-      return failed(`writing the output failed: ${(err as Error).message}`);
-    }
-    // 2. The record of what is removed, signed in a signed store; it travels in the marker.
-    let entry: CompactionEntry;
-    try {
-      entry = signEntry({ compactionId, strategy: strategy.kind, mergedId, sources: sourceIds, removed: out.removed, tombstoned: out.tombstoned }, this.#signer);
-    } catch (err) {
-      await fs.remove(staging, { force: true }).catch(() => undefined);
-      return failed(`signing the compaction record failed: ${(err as Error).message}`);
-    }
-    // 3. The commit point: a durable marker. If writing it fails it may still have landed, so it is
-    //    removed (durably) before the staging file; if that fails too, the next open decides.
-    try {
-      await fs.writeFileAtomic(markerPath, encodeMarker({ compactionId, mergedId, sources: sourceIds, entry }));
-    } catch (err) {
-      try {
-        await fs.remove(markerPath, { force: true });
-        await fs.syncDir(dir);
-        await fs.remove(staging, { force: true });
-      } catch {
-        this.#compactionUnfinished = compactionId;
-      }
-      return failed(`writing the compaction marker failed: ${(err as Error).message}`);
-    }
-    // 4. Swap. Open every source's read handle first, so no read opens the merged name mid-swap.
-    for (const id of sourceIds) await this.#segments.handle(id).catch(() => undefined);
-    try {
-      await fs.rename(staging, mergedPath);
-    } catch (err) {
-      this.#compactionUnfinished = compactionId;
-      return failed(`committed, but the swap failed (the next open completes it): ${(err as Error).message}`);
-    }
-    this.#swapIn(mergedId, mergedPath, sourceIds, out, entry);
-    // 5. Clean up; a failure here leaves the marker, and the next open finishes the job.
-    try {
-      await fs.syncDir(dir);
-      for (const id of sourceIds) if (id !== mergedId) await fs.remove(join(dir, segmentFileName(id)), { force: true });
-      await fs.syncDir(dir);
-      this.#compactionEntries = await appendCompactionLog(fs, dir, this.#compactionEntries, entry);
-      await fs.remove(markerPath);
-      await fs.syncDir(dir);
-    } catch (err) {
-      this.#compactionUnfinished = compactionId;
-      this.#opts.onWarning(`compaction ${compactionId} committed; cleanup deferred to the next open: ${(err as Error).message}`);
-    }
-    return { outcome: 'performed', segmentsRemoved: sourceIds.length - 1, eventsDropped: out.removed.length };
-  }
-
-  /** What a strategy does with one committed event. Unreadable (shredded) and system events are kept. */
-  #decide(strategy: CheckedCompaction, entry: IndexEntry, frame: EventFrame): Decision {
-    if (strategy.kind === 'merge' || entry.kind >>> 12 === 0 || (entry.flags & EventFlags.TOMBSTONE) !== 0) return 'keep';
-    let event: StoredEvent;
-    try {
-      const plain = openPayload(this.#keyset, entry, frame.payload);
-      if (plain === 'shredded') return 'keep';
-      event = { header: headerOf(entry), coordinate: coordinateOf(entry), payload: decodeStoredPayload(entry, plain, this.#opts.registry), shredded: false };
-    } catch {
-      return 'keep';
-    }
-    if (strategy.kind === 'retention') return strategy.keep(event) ? 'keep' : 'drop';
-    return strategy.drop(event) ? 'tombstone' : 'keep';
-  }
-
-  /** Installs the compacted view in one synchronous step: readers never see a half-swapped state. */
-  #swapIn(mergedId: number, mergedPath: string, sourceIds: readonly number[], out: CompactionOutput, entry: CompactionEntry): void {
-    const moved = new Map(out.survivors.map((s) => [s.entry.eventId, s]));
-    const dropped = new Set(out.removed.map((r) => toHex(r.id)));
-    const next: IndexEntry[] = [];
-    for (const e of this.#index.all()) {
-      if (dropped.has(e.eventId)) continue;
-      const s = moved.get(e.eventId);
-      if (s === undefined) next.push(e);
-      else if (s.tombstoned) next.push(plainEntry(e, { flags: e.flags | EventFlags.TOMBSTONE, segmentId: mergedId, offset: s.offset, length: s.length }));
-      else {
-        e.segmentId = mergedId;
-        e.offset = s.offset;
-        next.push(e);
-      }
-    }
-    this.#index.replaceWith(next);
-    this.#groups.clear();
-    for (const id of sourceIds) void this.#segments.remove(id);
-    this.#segments.add(mergedId, mergedPath, out.size, undefined, out.crc);
-    this.#removed.addEntry(entry, true);
+    return this.#maintenance.exclusive(() =>
+      compactSegments(
+        {
+          opts: this.#opts,
+          index: this.#index,
+          segments: this.#segments,
+          activeSegmentId: this.#writer!.active.id,
+          keyset: this.#keyset,
+          signer: this.#signer,
+          removed: this.#removed,
+          groups: this.#groups,
+          entries: this.#compactionEntries,
+          unfinished: this.#compactionUnfinished,
+          recorded: (entries) => {
+            this.#compactionEntries = entries;
+          },
+          leftUnfinished: (compactionId) => {
+            this.#compactionUnfinished = compactionId;
+          },
+        },
+        strategy,
+        options.signal,
+        options.onProgress,
+      ),
+    );
   }
 
   /** The header of an entity's latest committed event (from the index, no disk read), if any. */

@@ -3,7 +3,6 @@
 
 import type { Coordinate } from './coordinate.js';
 import type { EventKind } from './kind.js';
-import type { AttestationCheck } from './attest/check.js';
 
 export interface GroupProof {
   /** Position of this receipt's leaf in its commit group. */
@@ -158,4 +157,19 @@ export interface StoreStats {
   readonly segments: number;
   readonly bytes: bigint;
   readonly keys?: number;
+}
+
+/** What verifyChain({ expect }) found about the attestation. */
+export interface AttestationCheck {
+  /**
+   * `extends`: every attested event is present and unchanged. `unverified`: the attestation's signature
+   * does not verify with the store's keys. `truncated`: the store ends before the attested sequence
+   * (truncation, a deleted newest segment, a rollback to an older copy). `diverged`: the store reaches
+   * the sequence but holds other events up to it (missing, inserted or rewritten).
+   */
+  readonly status: 'extends' | 'unverified' | 'truncated' | 'diverged';
+  /** Why, when the status is not `extends`. */
+  readonly reason?: string;
+  readonly globalSequence: bigint;
+  readonly eventCount: bigint;
 }

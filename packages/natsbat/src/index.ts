@@ -5,6 +5,8 @@ export { JournalExporter, type ExporterOptions, type ExportRunOptions, type Expo
 export type { StreamSettings } from './stream.js';
 export type { Watermark } from './watermark.js';
 export { readExported, verifyExported, type ReadExportedOptions, type VerifyExportedOptions } from './consumer.js';
+export { consumeExported, type ConsumeExportedOptions, type ConsumedEvent } from './group.js';
+export { decodeExportedPayload, defaultPayloadDecoder, type PayloadDecoder } from './payload.js';
 export { ExportVerifier, type StreamVerificationReport } from './verify.js';
 export { decodeExportedMessage, msgIdOf, HEADERS, WIRE_FORMAT, type ExportedEvent, type IncomingMessage } from './message.js';
 export { entityToken, ENTITY_TOKEN_MAX } from './subject.js';

@@ -1,5 +1,5 @@
-// The JetStream side: the export stream (created with lossless defaults when missing), its state, and
-// an in-order read of a sequence range. Invariant: a range read yields messages in stream order only.
+// The JetStream side: the export stream (created with lossless defaults when missing), its state, an
+// in-order read of a sequence range and an in-order live tail. Invariant: both yield messages in stream order only.
 
 import { DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { NatsbatError, reasonOf } from './errors.js';
@@ -112,6 +112,44 @@ export async function* readRange(js: JetStreamClient, stream: string, from: bigi
     }
   } finally {
     // An ordered consumer is ephemeral; deleting it now spares the server its inactivity timeout.
+    await consumer.delete().catch(() => undefined);
+  }
+}
+
+const TAIL_BUFFER = 256;
+
+/**
+ * Messages from `from` on, in stream order, without end: after the stream's current end it waits for
+ * new messages (an ordered consumer, recreated by the client on any gap). Ends — returns, no error —
+ * once `signal` fires, including while waiting; the consumer is deleted on the way out.
+ */
+export async function* tailFrom(js: JetStreamClient, stream: string, from: bigint, signal: AbortSignal): AsyncGenerator<JsMsg> {
+  if (signal.aborted) return;
+  let consumer;
+  try {
+    consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(from) });
+  } catch (err) {
+    throw NatsbatError.READ_FAILED(`cannot read stream ${stream}: ${reasonOf(err)}`, { cause: err });
+  }
+  let messages;
+  try {
+    messages = await consumer.consume({ max_messages: TAIL_BUFFER });
+  } catch (err) {
+    await consumer.delete().catch(() => undefined);
+    throw NatsbatError.READ_FAILED(`cannot follow stream ${stream}: ${reasonOf(err)}`, { cause: err });
+  }
+  // Stopping the iterator makes the pending `for await` below finish normally: that is the clean end.
+  const stop = (): void => messages.stop();
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    if (signal.aborted) return;
+    for await (const m of messages) {
+      if (signal.aborted) return;
+      yield m;
+    }
+  } finally {
+    signal.removeEventListener('abort', stop);
+    messages.stop();
     await consumer.delete().catch(() => undefined);
   }
 }

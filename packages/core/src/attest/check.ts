@@ -8,21 +8,7 @@ import { bytesEqual } from '../encoding/hex.js';
 import { HeadCommitment } from './commit.js';
 import type { HeadAttestation } from './statement.js';
 import { verifyAttestation } from './verify.js';
-
-/** What verifyChain({ expect }) found about the attestation. */
-export interface AttestationCheck {
-  /**
-   * `extends`: every attested event is present and unchanged. `unverified`: the attestation's signature
-   * does not verify with the store's keys. `truncated`: the store ends before the attested sequence
-   * (truncation, a deleted newest segment, a rollback to an older copy). `diverged`: the store reaches
-   * the sequence but holds other events up to it (missing, inserted or rewritten).
-   */
-  readonly status: 'extends' | 'unverified' | 'truncated' | 'diverged';
-  /** Why, when the status is not `extends`. */
-  readonly reason?: string;
-  readonly globalSequence: bigint;
-  readonly eventCount: bigint;
-}
+import type { AttestationCheck } from '../types.js';
 
 /**
  * Folds the stream of committed frames (ascending global sequence) and the records of events

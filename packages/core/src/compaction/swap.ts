@@ -1,20 +1,26 @@
-// The crash-safe swap (INV-COMPACT-SWAP): staging file, fsync, durable marker (the commit point),
-// atomic rename over the merged id, source removal, marker removal — and recovery that decides the
-// direction from the marker alone, never from which files happen to exist.
+// The crash-safe swap (INV-COMPACT-SWAP), written once: each step of FORMAT.md "The swap" is one function
+// here, run in order by live compaction (store/compact.ts) and, from the commit point on, by recovery at
+// open (resolvePendingCompaction) — which decides the direction from the marker alone, never from which
+// files happen to exist. The marker's durable presence is the commit point: before it a failure rolls
+// back (staging deleted), after it everything rolls forward to the same end state.
+//
+// The steps, numbered as in FORMAT.md: 1 writeStaging — 2 writeMarker, the commit point (undoMarker when
+// its write failed) — 3 swapStaging, the atomic rename; then finishCommitted: the rest of 3 (rename made
+// durable, other sources removed) and 4 (entry appended to compaction.log, marker removed).
 
 import { dirname, join } from 'node:path';
 import { BatpakError, ioError } from '../errors.js';
 import type { Fs } from '../fs/fs.js';
 import { parseSegmentFileName, segmentFileName } from '../segment/format.js';
 import { readPrefix } from '../segment/read.js';
-import { decodeMarker, encodeMarker, MARKER_FILE } from './marker.js';
+import { decodeMarker, encodeMarker, MARKER_FILE, type CompactionMarker } from './marker.js';
 import { COMPACTION_LOG_FILE, decodeCompactionLog, encodeCompactionLog, type CompactionEntry } from './log.js';
 
 export const STAGING_SUFFIX = '.compact-new';
 
 export const stagingPath = (dir: string, id: number) => join(dir, `${segmentFileName(id)}${STAGING_SUFFIX}`);
 
-/** Writes the output to its staging file durably (data and name). Removes a leftover staging first. */
+/** Step 1: writes the output to its staging file durably (data and name). Removes a leftover staging first. */
 export async function writeStaging(fs: Fs, path: string, chunks: readonly Uint8Array[]): Promise<void> {
   try {
     await fs.remove(path, { force: true });
@@ -41,6 +47,59 @@ export async function writeStaging(fs: Fs, path: string, chunks: readonly Uint8A
   } catch (err) {
     throw ioError(err, `cannot write compaction output ${path}`, { file: path });
   }
+}
+
+/** After a failure before the commit point: the staging file goes, best effort (an open deletes it anyway). */
+export async function discardStaging(fs: Fs, dir: string, mergedId: number): Promise<void> {
+  await fs.remove(stagingPath(dir, mergedId), { force: true }).catch(() => undefined);
+}
+
+/** Step 2, the commit point: the marker, written atomically. Once it is durable the compaction has happened. */
+export async function writeMarker(fs: Fs, dir: string, marker: CompactionMarker): Promise<void> {
+  await fs.writeFileAtomic(join(dir, MARKER_FILE), encodeMarker(marker));
+}
+
+/**
+ * After writeMarker failed: the marker may still have landed, so it is removed (durably) before the
+ * staging file — the other order could leave a marker without its output, and an open would then roll
+ * forward onto the unmerged sources. Throws when that fails too; the next open decides from the marker.
+ */
+export async function undoMarker(fs: Fs, dir: string, mergedId: number): Promise<void> {
+  await fs.remove(join(dir, MARKER_FILE), { force: true });
+  await fs.syncDir(dir);
+  await fs.remove(stagingPath(dir, mergedId), { force: true });
+}
+
+/** Step 3, the swap: the staging file takes the merged id (an atomic replace of the lowest source). Returns its path. */
+export async function swapStaging(fs: Fs, dir: string, mergedId: number): Promise<string> {
+  const merged = join(dir, segmentFileName(mergedId));
+  await fs.rename(stagingPath(dir, mergedId), merged);
+  return merged;
+}
+
+/**
+ * The rest of a committed compaction: makes the rename durable (`swapped`: this process just renamed
+ * the output), removes the other sources, appends the entry to compaction.log (`logged` are its entries
+ * now; `onLogged` learns them as soon as the entry is there, even if a later step fails) and removes the
+ * marker. Each step can be repeated, so a crash anywhere in it is finished by the next open. Returns the
+ * log's entries.
+ */
+export async function finishCommitted(
+  fs: Fs,
+  dir: string,
+  marker: CompactionMarker,
+  logged: readonly CompactionEntry[],
+  swapped: boolean,
+  onLogged?: (entries: CompactionEntry[]) => void,
+): Promise<CompactionEntry[]> {
+  if (swapped) await fs.syncDir(dir);
+  for (const id of marker.sources) if (id !== marker.mergedId) await fs.remove(join(dir, segmentFileName(id)), { force: true });
+  await fs.syncDir(dir);
+  const entries = await appendCompactionLog(fs, dir, logged, marker.entry);
+  onLogged?.(entries);
+  await fs.remove(join(dir, MARKER_FILE));
+  await fs.syncDir(dir);
+  return entries;
 }
 
 export interface PendingResolution {
@@ -124,17 +183,11 @@ export async function resolvePendingCompaction(fs: Fs, dir: string, writable: bo
     const entries = logged.some((e) => e.compactionId === marker.compactionId) ? logged : [...logged, marker.entry];
     return { segments: list(finalIds, hasStaging ? new Map([[marker.mergedId, stagingPath(dir, marker.mergedId)]]) : undefined), entries };
   }
+  // Roll forward: the same steps live compaction runs after its commit point.
   let entries: CompactionEntry[];
   try {
-    if (hasStaging) {
-      await fs.rename(stagingPath(dir, marker.mergedId), segmentPath(marker.mergedId));
-      await fs.syncDir(dir);
-    }
-    for (const id of others) await fs.remove(segmentPath(id), { force: true });
-    await fs.syncDir(dir);
-    entries = await appendCompactionLog(fs, dir, logged, marker.entry);
-    await fs.remove(markerPath);
-    await fs.syncDir(dir);
+    if (hasStaging) await swapStaging(fs, dir, marker.mergedId);
+    entries = await finishCommitted(fs, dir, marker, logged, hasStaging);
   } catch (err) {
     throw ioError(err, `cannot finish committed compaction ${marker.compactionId}`, { file: markerPath });
   }
