@@ -1,14 +1,16 @@
-// Opening a store the way each command needs it: read-only beside a live writer, or writable (the writer lock), with the keyset found on its own.
+// Opening a store the way each command needs it: read-only beside a live writer, or writable (the writer lock), with the keyset found on its own;
+// and, for verify and inspect, either format as one EventLog (openLog).
 // Invariant: a CLI command never creates a store by accident — every command except `serve` (and `import`, for its new target) refuses a
 // directory that does not exist (exit 2); and a Rust batpak directory is never opened as ours (INV-RUST-READ-VERIFY: never written).
 
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileKeyStore, RealFs, Store, type KeyGranularity, type StoreOptions } from '@batpak/core';
+import { openRustStore, type RustStore } from '@batpak/core/rust';
 import type { FlagSpec, ParsedArgs } from './args.js';
 import { CliError, codeOfErrno, errnoOf, messageOf } from './exit.js';
 import { GRANULARITIES, KEYSET_FILE_NAME, peekKeyset } from './keyset-file.js';
-import { formatOf } from './rust-dir.js';
+import { formatOf, type StoreFormat } from './rust-dir.js';
 
 /** How to reach an encrypted store's keys. */
 export interface StoreAccess {
@@ -99,4 +101,31 @@ export async function openStore(dir: string, options: OpenOptions): Promise<Stor
     ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
   };
   return options.readOnly ? Store.openReadOnly(dir, opts) : Store.open({ dir, ...opts });
+}
+
+
+/** A data directory opened for reading: its EventLog, and the store itself for what only its format has. */
+export type OpenedLog = { readonly format: 'native'; readonly log: Store } | { readonly format: 'rust-batpak'; readonly log: RustStore };
+
+export interface OpenLogOptions {
+  readonly access: StoreAccess;
+  readonly trustedPublicKeys?: readonly Uint8Array[];
+  /** Receives what the store warns about: our store's warnings as they come, a Rust reader's once it opened. */
+  readonly onWarning?: (message: string) => void;
+  /** Aborts the Rust reader's opening scan. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Opens `dir` read-only in its own format (formatOf): ours through openStore, a Rust batpak directory through
+ * core's Rust reader (no lock, nothing written). A damaged segment that stops the open is ERR_CORRUPT_SEGMENT.
+ */
+export async function openLog(dir: string, format: StoreFormat, options: OpenLogOptions): Promise<OpenedLog> {
+  if (format === 'native') {
+    const { access, trustedPublicKeys, onWarning } = options;
+    return { format, log: await openStore(dir, { readOnly: true, access, ...(trustedPublicKeys === undefined ? {} : { trustedPublicKeys }), ...(onWarning === undefined ? {} : { onWarning }) }) };
+  }
+  const log = await openRustStore(dir, options.signal === undefined ? {} : { signal: options.signal });
+  for (const w of log.warnings) options.onWarning?.(w);
+  return { format, log };
 }

@@ -12,7 +12,7 @@ import { flipByte, makeStore, tempDir } from './helpers/store.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../fixtures/rust-core/store-checkpoint-v5/000001.fbat', import.meta.url));
 const SEGMENT = '000001.fbat';
-/** The fixture's frames (core.md §12.2; packages/core/test/rust.corruption.test.ts): system open, the user event, system close. */
+/** The fixture's frames (packages/core/test/rust.read.test.ts, rust.corruption.test.ts): system open, the user event, system close. */
 const USER_FRAME = { start: 1076, end: 1597 };
 const USER_ID = '0000000000000000000000000000ad05';
 /** The event hash Rust recorded for it (core's rust.read test pins 0a7ddac6…58b1): blake3 of the payload bytes. */

@@ -9,6 +9,7 @@ export { defineEvent, type EventDefinition, type EventDefinitionInit, type Upcas
 export { EventRegistry, type RegistryProblem } from './registry.js';
 export { Store, type CompactOptions, type CompactionResult } from './store.js';
 export type { VerifyChainOptions, AttestOptions } from './attest/options.js';
+export type { EventLog, EventLogVerifyOptions, AncestorWalkOptions } from './event-log.js';
 export type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';
 export { HeadCommitment } from './attest/commit.js';
 export { ATTESTATION_LABEL_MAX_BYTES, type HeadAttestation } from './attest/statement.js';

@@ -1,5 +1,5 @@
 // INV-RUST-READ-VERIFY: the segment Rust batpak wrote (fixtures/rust-core/store-checkpoint-v5) opens read-only
-// over RealFs and SimFs, yields the three events core.md §12.2 lists, and verifyChain() is intact.
+// over RealFs and SimFs, yields its three events (two Rust lifecycle events around one user event), and verifyChain() is intact.
 import { readFileSync } from 'node:fs';
 import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -108,7 +108,7 @@ async function expectFixtureEvents(store: RustStore): Promise<void> {
 }
 
 describe('Rust store reader: the checkpoint-v5 fixture', () => {
-  it('INV-RUST-READ-VERIFY: opens read-only over RealFs (a temp copy) and yields the three §12.2 events', async () => {
+  it('INV-RUST-READ-VERIFY: opens read-only over RealFs (a temp copy) and yields its three events', async () => {
     const dir = await tempDir('batpak-rust-');
     await copyFile(FIXTURE, join(dir, '000001.fbat'));
     const before = await readFile(join(dir, '000001.fbat'));

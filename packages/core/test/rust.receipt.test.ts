@@ -1,5 +1,5 @@
 // INV-RUST-RECEIPT-COVER: Rust batpak's receipt cover, digest, key_id and Ed25519 signature are reproduced
-// exactly (core.md §5.2 derived example), and Rust's verdict table maps onto ours field by field.
+// exactly (the pinned example in RUST-INTEROP.md § Receipts), and Rust's verdict table maps onto ours field by field.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { blake3 } from '../src/crypto/blake3.js';
@@ -22,7 +22,7 @@ async function fixtureFields(): Promise<{ fields: RustReceiptFields; store: Awai
 }
 
 describe('Rust receipt cover (INV-RUST-RECEIPT-COVER)', () => {
-  it('INV-RUST-RECEIPT-COVER: the fixture user event gives core.md §5.2 cover, 162 bytes, digest 8b1498a6…8871', async () => {
+  it('INV-RUST-RECEIPT-COVER: the fixture user event gives the Rust cover, 162 bytes, digest 8b1498a6…8871', async () => {
     const { fields } = await fixtureFields();
     expect(fields).toMatchObject({
       eventId: USER_ID,

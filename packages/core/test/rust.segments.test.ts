@@ -1,10 +1,10 @@
 // INV-RUST-READ-VERIFY: Rust-format directories built the way Rust's writer lays them out — several segments,
-// SDX2/SDX3 footers, batches, lanes, 10/11-key headers, torn tails — read back with core.md §4.5's rules.
+// SDX2/SDX3 footers, batches, lanes, 10/11-key headers, torn tails — read back with the rules of RUST-INTEROP.md § Segment and frame rules.
 import { describe, expect, it } from 'vitest';
 import { cstr, cstruct, cuint, encodeCanonical } from '../src/encoding/canonical.js';
 import { toHex } from '../src/encoding/hex.js';
 import { isBatpakError } from '../src/errors.js';
-import { RustLogBuilder, type RustBuildEvent } from '../src/rust/build.js';
+import { RustLogBuilder, type RustBuildEvent } from './helpers/rust-log-builder.js';
 import { RustKinds } from '../src/rust/format.js';
 import { openRustStore, type RustStore } from '../src/rust/store.js';
 import { SimFs } from '../src/entry/testing.js';

@@ -1,9 +1,12 @@
 // `batpak inspect <dir>`: what is in a store — segments, sizes, events, entities, kinds, keys (counted, never shown), format version, last sequence.
-// A Rust batpak directory is recognised by its segment names and described through core's Rust reader (inspect-rust.ts).
-// Invariant: read-only and lock-free; no key byte is ever read into the report (the keyset is only counted).
+// Our stores and Rust batpak directories alike: one command opens either as an EventLog (openLog); each format's report then adds what only
+// its segments record (our seals and damaged frames, read from the files; a Rust segment's footer, trust and torn tail, from core's Rust reader).
+// Invariant: read-only and lock-free; no key byte is ever read into the report (our keyset is only counted, Rust's keyset.fbatk never read).
 
-import { join } from 'node:path';
-import { FORMAT_VERSION } from '@batpak/core';
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { FORMAT_VERSION, type Store } from '@batpak/core';
+import type { RustSegmentInfo, RustStore } from '@batpak/core/rust';
 import { dirArgument } from '../args.js';
 import { formatBytes } from '../bytes.js';
 import { entitiesLine, kindsLine, kindTallies, topEntities, type EntityTally, type KindTally } from '../tallies.js';
@@ -12,8 +15,7 @@ import { EXIT, type ExitCode } from '../exit.js';
 import { KEYSET_FILE_NAME, peekKeyset } from '../keyset-file.js';
 import { formatOf, refuseNativeOnlyFlags } from '../rust-dir.js';
 import { listSegmentFiles, scanSegmentFile } from '../segments.js';
-import { ENCRYPTION_FLAGS, encryptionOf, openStore, requireStoreDir, storeAccess } from '../store-open.js';
-import { humanRustInspect, inspectRustDir } from './inspect-rust.js';
+import { ENCRYPTION_FLAGS, encryptionOf, openLog, requireStoreDir, storeAccess, type StoreAccess } from '../store-open.js';
 
 interface SegmentInfo {
   readonly file: string;
@@ -43,7 +45,57 @@ export interface InspectReport {
   readonly encryption: { granularity: string; liveKeys: number; destroyedKeys: number | null } | null;
 }
 
-function human(r: InspectReport): string {
+/** One Rust segment file as the reader scanned it. */
+export interface RustSegmentReport {
+  readonly file: string;
+  readonly bytes: number;
+  readonly formatVersion: number | null;
+  readonly createdAt: string | null;
+  /** Committed events indexed from this file (batch markers are not events). */
+  readonly events: number;
+  /** Frames in the accepted region, batch markers included. */
+  readonly frames: number;
+  /** `none`, `SDX2` or `SDX3`; only a CRC-valid SDX3 footer is trusted (RUST-INTEROP.md). */
+  readonly footer: RustSegmentInfo['footer'];
+  readonly footerTrusted: boolean;
+  /** Where the global sequences came from: synthesized in scan order, or a trusted SDX3 footer. */
+  readonly sequenceSource: 'scan' | 'sidx';
+  readonly tornTail: { readonly offset: number; readonly bytes: number; readonly reason: string } | null;
+  readonly truncationEvidence: { readonly recoveredEnd: number; readonly footerClaimedEnd: bigint } | null;
+}
+
+export interface RustInspectReport {
+  readonly command: 'inspect';
+  readonly dir: string;
+  readonly format: 'rust-batpak';
+  /** Segment header versions on disk. */
+  readonly formatVersions: readonly number[];
+  readonly events: string;
+  /** Written by the application, and by Rust itself (kind categories 0x0 and 0xD). */
+  readonly userEvents: string;
+  readonly systemEvents: string;
+  /** Crypto-shred ciphertext (the Rust keyset is not read). */
+  readonly sealedEvents: number;
+  /** Rust's sequences are 0-based: null when there are no events. */
+  readonly lastSequence: string | null;
+  readonly bytes: string;
+  readonly segments: readonly RustSegmentReport[];
+  readonly entities: number;
+  readonly topEntities: readonly EntityTally[];
+  readonly kinds: readonly KindTally[];
+  /** Whether keyset.fbatk exists (its keys are never read, counted or shown). */
+  readonly keyset: boolean;
+  /** What Rust would log while recovering: discarded batches, stray markers, torn tails. */
+  readonly warnings: readonly string[];
+}
+
+function isoFromNs(ns: bigint): string | null {
+  const ms = Number(ns / 1_000_000n);
+  const d = new Date(ms);
+  return Number.isFinite(d.getTime()) && ms > 0 ? d.toISOString() : null;
+}
+
+function humanNative(r: InspectReport): string {
   const enc =
     r.encryption === null
       ? 'off'
@@ -66,27 +118,34 @@ function human(r: InspectReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
-  const dir = dirArgument(args, 'inspect');
-  const access = storeAccess(args);
-  await requireStoreDir(dir);
-  if ((await formatOf(dir)) === 'rust-batpak') {
-    refuseNativeOnlyFlags(args, dir);
-    const rust = await inspectRustDir(dir);
-    await writeAll(io.stdout, json ? `${toJson(rust)}\n` : humanRustInspect(rust));
-    return EXIT.OK;
-  }
-  const encryption = await encryptionOf(dir, access);
-  // Opening read-only proves the store is readable (and loads the keyset, which fails closed if corrupt).
-  const store = await openStore(dir, { readOnly: true, access });
-  let stats;
-  let lastSequence: bigint;
-  try {
-    stats = store.stats();
-    lastSequence = store.lastSequence;
-  } finally {
-    await store.close();
-  }
+/** The text form: the same layout as for our stores, plus what only a Rust segment has (footer, trust, torn tail). */
+function humanRust(r: RustInspectReport): string {
+  const lines = [
+    `store       ${r.dir} (Rust batpak data directory, read-only)`,
+    `format      Rust segment version ${r.formatVersions.join(', ') || '-'}`,
+    `events      ${r.events}: ${r.userEvents} user, ${r.systemEvents} written by Rust (last sequence ${r.lastSequence ?? '-'}, 0-based)`,
+    `segments    ${r.segments.length}, ${formatBytes(Number(r.bytes))}`,
+    ...r.segments.map((s) => {
+      const footer = s.footer === 'none' ? 'no footer' : `${s.footer} footer ${s.footerTrusted ? 'trusted' : 'untrusted'}`;
+      const notes = [
+        s.tornTail === null ? undefined : `torn tail ${s.tornTail.bytes} B at ${s.tornTail.offset}`,
+        s.truncationEvidence === null ? undefined : `footer claims frames up to ${s.truncationEvidence.footerClaimedEnd}, recovered to ${s.truncationEvidence.recoveredEnd}`,
+        s.createdAt === null ? undefined : `created ${s.createdAt}`,
+      ].filter((x) => x !== undefined);
+      return `  ${s.file}  ${formatBytes(s.bytes).padStart(10)}  ${String(s.events).padStart(8)} events  ${footer}, sequences from ${s.sequenceSource}${notes.length > 0 ? `  ${notes.join(', ')}` : ''}`;
+    }),
+    `entities    ${entitiesLine(r.entities, r.topEntities)}`,
+    `kinds       ${kindsLine(r.kinds)}`,
+    `encryption  ${r.keyset ? `keyset.fbatk present (not read); ${r.sealedEvents} sealed events` : r.sealedEvents > 0 ? `${r.sealedEvents} sealed events, no keyset.fbatk` : 'off'}`,
+    ...r.warnings.map((w) => `  note: ${w}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Our store: counts from the store, per-segment facts (seals, damaged frames) read from the segment files themselves. */
+async function describeNative(dir: string, store: Store, access: StoreAccess, encryption: Awaited<ReturnType<typeof encryptionOf>>): Promise<InspectReport> {
+  const stats = store.stats();
+  const lastSequence = store.lastSequence;
 
   const segments: SegmentInfo[] = [];
   const entities = new Map<string, number>();
@@ -126,7 +185,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   }
 
   const peek = encryption === undefined ? undefined : await peekKeyset(access.keyset ?? join(dir, KEYSET_FILE_NAME));
-  const report: InspectReport = {
+  return {
     command: 'inspect',
     dir,
     format: 'native',
@@ -143,7 +202,83 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
     encryption:
       encryption === undefined ? null : { granularity: encryption.granularity ?? 'entity', liveKeys: stats.keys ?? 0, destroyedKeys: peek?.destroyed ?? null },
   };
-  await writeAll(io.stdout, json ? `${toJson(report)}\n` : human(report));
+}
+
+/** A Rust directory through its reader: the EventLog's events (query), plus each segment's footer and trust. */
+async function describeRust(dir: string, rust: RustStore): Promise<RustInspectReport> {
+  const stats = rust.stats();
+  const perFile = new Map<string, number>();
+  const entities = new Map<string, number>();
+  const kinds = new Map<number, number>();
+  let sealed = 0;
+  let last: bigint | undefined;
+  // query() re-reads each frame (CRC-checked); the header alone would do, but it is the one listing the reader offers.
+  for await (const e of rust.query()) {
+    const info = rust.rustEvent(e.header.eventId);
+    perFile.set(info.location.file, (perFile.get(info.location.file) ?? 0) + 1);
+    entities.set(e.coordinate.entity, (entities.get(e.coordinate.entity) ?? 0) + 1);
+    kinds.set(info.kindRaw, (kinds.get(info.kindRaw) ?? 0) + 1);
+    if (e.header.encrypted) sealed++;
+    last = e.header.globalSequence;
+  }
+  const segments = rust.segments().map(
+    (s): RustSegmentReport => ({
+      file: basename(s.file),
+      bytes: s.bytes,
+      formatVersion: s.header?.version ?? null,
+      createdAt: s.header === undefined ? null : isoFromNs(s.header.createdNs),
+      events: perFile.get(s.file) ?? 0,
+      frames: s.frames,
+      footer: s.footer,
+      footerTrusted: s.footerTrusted,
+      sequenceSource: s.sequenceSource,
+      tornTail: s.tornTail === undefined ? null : { offset: s.tornTail.offset, bytes: s.tornTail.bytes, reason: s.tornTail.reason },
+      truncationEvidence: s.truncationEvidence === undefined ? null : { ...s.truncationEvidence },
+    }),
+  );
+  const keyset = (await stat(join(dir, 'keyset.fbatk')).catch(() => undefined)) !== undefined;
+  return {
+    command: 'inspect',
+    dir,
+    format: 'rust-batpak',
+    formatVersions: [...new Set(segments.flatMap((s) => (s.formatVersion === null ? [] : [s.formatVersion])))].sort((a, b) => a - b),
+    events: stats.events.toString(),
+    userEvents: stats.userEvents.toString(),
+    systemEvents: stats.systemEvents.toString(),
+    sealedEvents: sealed,
+    lastSequence: last === undefined ? null : last.toString(),
+    bytes: stats.bytes.toString(),
+    segments,
+    entities: entities.size,
+    topEntities: topEntities(entities),
+    kinds: kindTallies(kinds),
+    keyset,
+    warnings: [...rust.warnings],
+  };
+}
+
+async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
+  const dir = dirArgument(args, 'inspect');
+  const access = storeAccess(args);
+  await requireStoreDir(dir);
+  const format = await formatOf(dir);
+  if (format === 'rust-batpak') refuseNativeOnlyFlags(args, dir);
+  const encryption = format === 'native' ? await encryptionOf(dir, access) : undefined;
+  // Opening read-only proves the store is readable (ours loads the keyset, which fails closed if corrupt).
+  const opened = await openLog(dir, format, { access });
+  let text: string;
+  try {
+    if (opened.format === 'native') {
+      const report = await describeNative(dir, opened.log, access, encryption);
+      text = json ? `${toJson(report)}\n` : humanNative(report);
+    } else {
+      const report = await describeRust(dir, opened.log);
+      text = json ? `${toJson(report)}\n` : humanRust(report);
+    }
+  } finally {
+    await opened.log.close();
+  }
+  await writeAll(io.stdout, text);
   return EXIT.OK;
 }
 

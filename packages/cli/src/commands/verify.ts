@@ -1,22 +1,21 @@
 // `batpak verify <dir>`: read-only, beside a live writer — recomputes every hash and link, checks signatures and stored receipts.
-// Our stores and Rust batpak directories alike (the format is read from the segment file names).
+// Our stores and Rust batpak directories alike, through one EventLog code path (the format is read from the segment file names);
+// a Rust directory is never written or locked, and the flags only our stores honour are refused for it.
 // Invariant (INV-CLI-EXIT-CODES): exit 0 only when the chain is intact and every receipt is valid; 1 names each problem; 2 when the store cannot be examined.
 
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { attestationFromJSON, isBatpakError, isValid, receiptFromJSON, verifyReceiptClaim, type AttestationCheck, type ChainVerificationReport, type HeadAttestation, type Store } from '@batpak/core';
+import { attestationFromJSON, isBatpakError, isValid, receiptFromJSON, verifyReceiptClaim, type AttestationCheck, type ChainVerificationReport, type EventLog, type HeadAttestation, type Store } from '@batpak/core';
 import { dirArgument } from '../args.js';
 import { JSON_FLAG, toJson, writeAll, type Command, type CommandContext } from '../command.js';
 import { CliError, EXIT, type ExitCode } from '../exit.js';
 import { publicKeyOf } from '../keys.js';
-import { chainProblems, damageProblems, describeProblem, type Problem } from '../problems.js';
+import { chainProblems, describeProblem, refusalProblems, type Problem } from '../problems.js';
 import { ProgressBar, progressEnabled } from '../progress.js';
 import { formatOf, refuseNativeOnlyFlags, type StoreFormat } from '../rust-dir.js';
-import { listSegmentFiles } from '../segments.js';
 import { onInterrupt } from '../signals.js';
-import { ENCRYPTION_FLAGS, openStore, requireStoreDir, storeAccess } from '../store-open.js';
-import { verifyRustDir } from './verify-rust.js';
+import { ENCRYPTION_FLAGS, openLog, requireStoreDir, storeAccess, type OpenedLog } from '../store-open.js';
 
 interface ReceiptSummary {
   readonly file: string;
@@ -113,6 +112,13 @@ function humanReport(r: VerifyReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The chain check through the EventLog; our stores also judge an attestation (--expect, refused for a Rust directory). */
+function checkChain(opened: OpenedLog, options: { signal: AbortSignal; onProgress: (done: number, total: number) => void }, expected: HeadAttestation | undefined): Promise<ChainVerificationReport> {
+  if (opened.format === 'native' && expected !== undefined) return opened.log.verifyChain({ ...options, expect: expected });
+  const log: EventLog = opened.log;
+  return log.verifyChain(options);
+}
+
 async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const dir = dirArgument(args, 'verify');
   const keys = args.strings('public-key').map(publicKeyOf);
@@ -121,76 +127,64 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const access = storeAccess(args);
   await requireStoreDir(dir);
   const format = await formatOf(dir);
+  // Rust persists no signatures, no receipts of our cover and no attestations: its flags are refused, so keys stay empty.
   if (format === 'rust-batpak') refuseNativeOnlyFlags(args, dir);
   const expected = expectFile === undefined ? undefined : await readAttestation(expectFile);
   const warnings: string[] = [];
   const interrupt = onInterrupt(io.stderr);
   const progress = new ProgressBar({ label: 'verify', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stdout, io.stderr] }) });
+  const base = { command: 'verify', dir, format } as const;
   let report: VerifyReport;
-  if (format === 'rust-batpak') {
-    try {
-      report = await verifyRustDir(dir, interrupt.signal, progress);
-    } finally {
-      interrupt.dispose();
-    }
-    await writeAll(io.stdout, json ? `${toJson(report)}\n` : humanReport(report));
-    return report.exitCode;
-  }
   try {
-    let store: Store;
+    let opened: OpenedLog;
     try {
-      store = await openStore(dir, { readOnly: true, access, trustedPublicKeys: keys, onWarning: (m) => warnings.push(m) });
+      opened = await openLog(dir, format, { access, trustedPublicKeys: keys, onWarning: (m) => warnings.push(m), signal: interrupt.signal });
     } catch (err) {
       // A damaged frame makes the store refuse to open: that is the answer to "is it intact?", not an obstacle.
       if (!isBatpakError(err, 'ERR_CORRUPT_SEGMENT')) throw err;
-      const problems = await damageProblems(dir, err);
+      const refusal = await refusalProblems(format, dir, err);
       report = {
-        command: 'verify',
-        dir,
-        format,
+        ...base,
         result: 'damaged',
         exitCode: EXIT.DAMAGED,
         opened: false,
         eventsChecked: 0,
-        segments: (await listSegmentFiles(dir)).length,
+        segments: refusal.segments,
         signatureKeys: keys.length,
         gaps: 0,
-        problems,
-        warnings,
+        problems: refusal.problems,
+        warnings: [...warnings, ...refusal.notes],
       };
       await writeAll(io.stdout, json ? `${toJson(report)}\n` : humanReport(report));
       return EXIT.DAMAGED;
     }
+    const log: EventLog = opened.log;
     try {
-      const chain: ChainVerificationReport = await store.verifyChain({
-        signal: interrupt.signal,
-        onProgress: (done, total) => progress.update(done, total),
-        ...(expected === undefined ? {} : { expect: expected }),
-      });
+      // A Rust directory's links are checked per (entity, lane) against the event just before — the chain its writer builds.
+      const chain = await checkChain(opened, { signal: interrupt.signal, onProgress: (done, total) => progress.update(done, total) }, expected);
       progress.clear();
-      const problems = await chainProblems(dir, chain);
+      const problems = await chainProblems(opened, chain);
       const att = chain.attestation;
       if (att !== undefined && att.status !== 'extends') {
         const hint = att.status === 'unverified' && keys.length === 0 ? ' (pass --public-key)' : '';
         problems.push({ kind: 'attestation', reason: `${att.status}: ${att.reason ?? ''}${hint}` });
       }
       let receipts: ReceiptSummary | undefined;
-      if (receiptsFile !== undefined) {
-        const r = await verifyReceipts(store, receiptsFile, keys, interrupt.signal);
+      if (receiptsFile !== undefined && opened.format === 'native') {
+        const r = await verifyReceipts(opened.log, receiptsFile, keys, interrupt.signal);
         receipts = r.summary;
         problems.push(...r.problems);
       }
       const damaged = problems.length > 0;
       report = {
-        command: 'verify',
-        dir,
-        format,
+        ...base,
         result: damaged ? 'damaged' : 'intact',
         exitCode: damaged ? EXIT.DAMAGED : EXIT.OK,
         opened: true,
         eventsChecked: chain.eventsChecked,
-        segments: store.stats().segments,
+        segments: log.stats().segments,
         signatureKeys: keys.length,
+        // Links to events compaction removed; always none in a Rust directory (no compaction record).
         gaps: chain.gaps.length,
         problems,
         ...(receipts === undefined ? {} : { receipts }),
@@ -199,7 +193,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
       };
     } finally {
       progress.clear();
-      await store.close();
+      await log.close();
     }
   } finally {
     interrupt.dispose();

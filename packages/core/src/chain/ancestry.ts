@@ -6,7 +6,7 @@ import { isBatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import { MemoryIndex } from '../event-index/memory.js';
 import type { AncestorWalk, AncestryBoundary, StoredEvent } from '../types.js';
-import { ZERO_HASH } from './verify.js';
+import { isZeroHash } from './links.js';
 
 export interface AncestryInput {
   readonly index: MemoryIndex;
@@ -70,7 +70,7 @@ export function walkAncestors(input: AncestryInput): Promise<AncestorWalk> {
     anchorId: input.anchor,
     limit: input.limit,
     load: input.load,
-    isGenesis: (e) => bytesEqual(e.prevHash, ZERO_HASH),
+    isGenesis: (e) => isZeroHash(e.prevHash),
     parentOf: (e) => findParent(input.index, e),
   });
 }

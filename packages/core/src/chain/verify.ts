@@ -15,8 +15,10 @@ import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_B
 import { decodeFrameBody, EventFlags, readFrameHeader, type EventFrame } from '../segment/frame.js';
 import { ReadWindow } from '../segment/window.js';
 import type { ChainVerificationReport, CorruptFrameReport, DirectoryDamageReport } from '../types.js';
+import { ChainHeads, chainReport } from './links.js';
 
-export const ZERO_HASH = new Uint8Array(32);
+// Where the zero hash always lived: callers importing it from here keep working.
+export { ZERO_HASH } from './links.js';
 
 export interface SegmentSnapshot {
   readonly id: number;
@@ -60,8 +62,8 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
   const missingEvents: string[] = [];
   const danglingLinks: string[] = [];
   const gaps: string[] = [];
-  /** Content hash of each entity's latest event so far (a copy: 32 bytes per entity). */
-  const lastHash = new Map<string, Uint8Array>();
+  /** Each entity's chain head so far (32 bytes per entity). */
+  const heads = new ChainHeads();
   let next = 0;
   let checked = 0;
   let sinceProgress = 0;
@@ -130,13 +132,11 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
           if (t === 'unexplained') contentHashMismatches.push(eventId);
           else if (t === 'unknown') headersUnverified++;
         }
-        // The link: prevHash is the content hash of the entity's immediately preceding event.
-        const prev = lastHash.get(frame.entity) ?? ZERO_HASH;
-        if (!bytesEqual(frame.prevHash, prev)) {
+        // The link: a native chain is the entity's events; a broken link to an event compaction removed is a gap.
+        if (!heads.follow(frame.entity, frame.prevHash, frame.contentHash)) {
           if (input.removedHashes.has(toHex(frame.prevHash))) gaps.push(eventId);
           else danglingLinks.push(eventId);
         }
-        lastHash.set(frame.entity, frame.contentHash.slice());
         input.seals?.event(frame, eventId);
         input.observe?.(frame);
         pos = frameEnd;
@@ -156,16 +156,8 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
 
   const seals = input.seals?.finish();
   const signatureFailures = seals?.failures ?? [];
-  const directoryDamage = [...(input.directoryDamage ?? [])];
   onProgress?.(checked, total);
-  const intact =
-    directoryDamage.length === 0 &&
-    contentHashMismatches.length === 0 &&
-    danglingLinks.length === 0 &&
-    corruptFrames.length === 0 &&
-    missingEvents.length === 0 &&
-    signatureFailures.length === 0;
-  return {
+  return chainReport({
     eventsChecked: checked,
     contentHashMismatches,
     danglingLinks,
@@ -176,7 +168,6 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
     signaturesChecked: seals?.signaturesChecked ?? 0,
     keyIds: seals?.keyIds ?? [],
     headersUnverified: headersUnverified + (seals?.headersUnverified ?? 0),
-    directoryDamage,
-    intact,
-  };
+    directoryDamage: [...(input.directoryDamage ?? [])],
+  });
 }

@@ -3,10 +3,9 @@
 
 import { bytesEqual } from '../encoding/hex.js';
 import { walkLinks } from '../chain/ancestry.js';
+import { isZeroHash } from '../chain/links.js';
 import type { AncestorWalk, StoredEvent } from '../types.js';
 import type { RustIndexEntry } from './scan.js';
-
-const ZERO = new Uint8Array(32);
 
 export interface RustAncestryInput {
   readonly anchor: RustIndexEntry | undefined;
@@ -40,7 +39,7 @@ export function walkRustAncestors(input: RustAncestryInput): Promise<AncestorWal
     anchorId: input.anchorId,
     limit: input.limit,
     load: input.load,
-    isGenesis: (e) => bytesEqual(e.hashChain.prevHash, ZERO),
+    isGenesis: (e) => isZeroHash(e.hashChain.prevHash),
     parentOf: (e) => findParent(list, e),
   });
 }

@@ -1,4 +1,4 @@
-// Rust's batch recovery state machine (core.md §4.5, scan/recovery/batch.rs): BEGIN/COMMIT markers decide
+// Rust's batch recovery state machine (RUST-INTEROP.md § Segment and frame rules, Batches): BEGIN/COMMIT markers decide
 // which frames are committed. Invariant: a batch's items become visible all together or not at all.
 
 import { RUST_MAX_BATCH_ITEMS, RustKinds } from './format.js';

@@ -6,17 +6,17 @@ import { BatpakError } from '../errors.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
 import type { ChainVerificationReport, CorruptFrameReport } from '../types.js';
+import { ChainHeads, chainReport, isZeroHash } from '../chain/links.js';
 import { decodeRustFrameBody, describeProbe, probeFrame } from './frame.js';
 import { readPrefix } from '../segment/read.js';
 import type { RustIndexEntry } from './scan.js';
 
-const ZERO = new Uint8Array(32);
 const PROGRESS_EVERY = 4096;
 
 /**
  * `predecessor` (default): each prev_hash must be the event hash of the immediately preceding event of the
  * same (entity, lane), zeros for the first — what our own verifyChain checks per entity.
- * `rust`: Rust's own rule (read_api.rs verify_chain): a non-zero prev_hash must equal the hash of *some*
+ * `rust`: Rust's own rule (its store's `verify_chain`): a non-zero prev_hash must equal the hash of *some*
  * verified event. Weaker (it misses reordering and a rewritten parent with a matching twin); offered for parity.
  */
 export type RustLinkRule = 'predecessor' | 'rust';
@@ -94,31 +94,16 @@ export async function verifyRustChain(input: RustVerifyInput): Promise<ChainVeri
   const danglingLinks: string[] = [];
   if (input.links === 'rust') {
     for (const e of entries) {
-      if (!bytesEqual(e.hashChain.prevHash, ZERO) && !verifiedHashes.has(toHex(e.hashChain.prevHash))) danglingLinks.push(e.eventId);
+      if (!isZeroHash(e.hashChain.prevHash) && !verifiedHashes.has(toHex(e.hashChain.prevHash))) danglingLinks.push(e.eventId);
     }
   } else {
-    const heads = new Map<string, Uint8Array>();
+    // A Rust chain is one (entity, lane): its writer links each event to the lane's previous one.
+    const heads = new ChainHeads();
     for (const e of entries) {
-      const key = `${e.header.position.lane}\u0000${e.entity}`;
-      const expected = heads.get(key) ?? ZERO;
-      if (!bytesEqual(e.hashChain.prevHash, expected)) danglingLinks.push(e.eventId);
-      heads.set(key, e.hashChain.eventHash);
+      if (!heads.follow(`${e.header.position.lane}\u0000${e.entity}`, e.hashChain.prevHash, e.hashChain.eventHash)) danglingLinks.push(e.eventId);
     }
   }
   onProgress?.(total, total);
-  const intact = contentHashMismatches.length === 0 && danglingLinks.length === 0 && corruptFrames.length === 0 && missingEvents.length === 0;
-  return {
-    eventsChecked: total - missingEvents.length,
-    contentHashMismatches,
-    danglingLinks,
-    gaps: [],
-    corruptFrames,
-    missingEvents,
-    signatureFailures: [],
-    signaturesChecked: 0,
-    keyIds: [],
-    headersUnverified: 0,
-    directoryDamage: [],
-    intact,
-  };
+  // Rust keeps no compaction record of pruned hashes and persists no signatures: no gaps, nothing signed.
+  return chainReport({ eventsChecked: total - missingEvents.length, contentHashMismatches, danglingLinks, corruptFrames, missingEvents });
 }

@@ -1,4 +1,4 @@
-// Constants of Rust batpak's on-disk format (shared/spec/core.md §4) and the one corruption error.
+// Constants of Rust batpak's on-disk format (RUST-INTEROP.md § On-disk format) and the one corruption error.
 // Invariant: every refusal of Rust data is ERR_CORRUPT_SEGMENT naming the file and the byte offset.
 
 import { BatpakError } from '../errors.js';
@@ -15,7 +15,7 @@ export const RUST_MAX_FRAME_BODY = 256 * 1024 * 1024;
 export const RUST_MAX_BATCH_ITEMS = 1_000_000;
 export const RUST_SEGMENT_VERSION = 1;
 
-/** Reserved kinds the reader must recognise (raw u16, core.md §1.2). */
+/** Reserved kinds the reader must recognise (raw u16; RUST-INTEROP.md § On-disk format, Reserved kinds). */
 export const RustKinds = Object.freeze({
   SYSTEM_INIT: 0x0001,
   SYSTEM_SHUTDOWN: 0x0002,

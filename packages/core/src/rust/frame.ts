@@ -1,4 +1,4 @@
-// One Rust frame: `u32be len | u32be crc32(body) | body`, body = FramePayload (core.md §4.2).
+// One Rust frame: `u32be len | u32be crc32(body) | body`, body = Rust's FramePayload map (RUST-INTEROP.md § On-disk format).
 // Invariant: a body is decoded only after its CRC matched; encodeRustFrameBody(decode(b)) reproduces b.
 
 import { crc32 } from 'node:zlib';

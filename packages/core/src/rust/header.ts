@@ -1,4 +1,4 @@
-// Rust batpak's EventHeader (core.md §1.4): decode from and encode to its canonical msgpack map.
+// Rust batpak's EventHeader (RUST-INTEROP.md § On-disk format): decode from and encode to its canonical msgpack map.
 // Invariant: 9-, 10- and 11-key headers all decode, and encodeCanonical(rustHeaderValue(decode(b))) is b.
 
 import { cbin, cbytesArray, cint, cnil, cstruct, cuint, type CanonicalValue } from '../encoding/canonical.js';

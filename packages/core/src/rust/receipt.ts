@@ -1,4 +1,4 @@
-// Rust batpak's receipt cover, signature and verdicts (core.md §5.2, §5.4), alongside our own cover v1.
+// Rust batpak's receipt cover, signature and verdicts (RUST-INTEROP.md § Receipts), alongside our own cover v1.
 // Invariant: the cover bytes are Rust's exactly, so Rust's receipts verify here and signRustReceipt's in Rust.
 
 import { validateCoordinate } from '../coordinate.js';
@@ -158,7 +158,7 @@ export function rustClaimProblem(claim: unknown): string | undefined {
 }
 
 /**
- * Verifies a Rust receipt with no store, with Rust's decision table (core.md §5.4) in our verdict words:
+ * Verifies a Rust receipt with no store, with Rust's decision table (RUST-INTEROP.md § Receipts) in our verdict words:
  * unsigned + zero key id + no keys → 'unsigned-accepted'; unsigned with keys → invalid; a non-zero key id
  * without signature, a signature with a zero key id, an unknown key id or a bad signature → invalid.
  */

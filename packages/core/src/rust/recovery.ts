@@ -1,4 +1,4 @@
-// The frame region of one Rust segment (core.md §4.5): where valid frames end, and whether what follows
+// The frame region of one Rust segment (RUST-INTEROP.md § Segment and frame rules): where valid frames end, and whether what follows
 // is a torn tail (newest segment only) or corruption. Invariant: damage is never silently truncated away.
 
 import { isBatpakError } from '../errors.js';
@@ -121,7 +121,7 @@ export function resolveRustSegment(file: string, bytes: Uint8Array, framesStart:
 }
 
 /**
- * Rust's untrusted-footer decision (recovery_manifest.rs): entries that match a recovered frame by offset,
+ * Rust's untrusted-footer decision (its recovery-manifest check): entries that match a recovered frame by offset,
  * length and event hash anchor the manifest; an anchored manifest naming a frame at or past the stop means
  * a committed frame was lost (refuse, any policy). With no anchor, the tail policy decides.
  */

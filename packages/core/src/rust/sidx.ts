@@ -1,4 +1,4 @@
-// SIDX footers of sealed Rust segments (core.md §4.4): detection, the SDX3 CRC, and the 162-byte entries.
+// SIDX footers of sealed Rust segments (RUST-INTEROP.md § On-disk format): detection, the SDX3 CRC, and the 162-byte entries.
 // Invariant: only a CRC-valid SDX3 footer is trusted; SDX2 and bad SDX3 footers are hypotheses, never authority.
 
 import { crc32 } from 'node:zlib';

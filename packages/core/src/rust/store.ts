@@ -1,6 +1,7 @@
 // RustStore: a read-only view of a Rust batpak data directory with the read API of our Store.
 // Invariant: it never writes, creates, renames or locks anything in the Rust directory (reads only, via Fs).
 
+import type { AncestorWalkOptions, EventLog, EventLogVerifyOptions } from '../event-log.js';
 import { checkFilter } from '../query-filter.js';
 import { BatpakError } from '../errors.js';
 import { bytesEqual } from '../encoding/hex.js';
@@ -51,9 +52,7 @@ export interface RustStoreStats extends StoreStats {
   readonly warnings: number;
 }
 
-export interface RustVerifyChainOptions {
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (done: number, total: number) => void;
+export interface RustVerifyChainOptions extends EventLogVerifyOptions {
   /** Link rule; default 'predecessor' (stricter than Rust). See RUST-INTEROP.md. */
   readonly links?: RustLinkRule;
 }
@@ -70,7 +69,8 @@ function compareSeq(list: readonly RustIndexEntry[], after: bigint): number {
   return lo;
 }
 
-export class RustStore {
+/** A Rust batpak data directory as an EventLog (the read interface of our Store), plus what only Rust frames record. */
+export class RustStore implements EventLog {
   readonly dir: string;
   readonly format = 'rust-batpak' as const;
   readonly readOnly = true as const;
@@ -183,7 +183,7 @@ export class RustStore {
   }
 
   /** Follows prev_hash links back from `eventId` (included) inside its entity and reports why it stopped. */
-  async walkAncestors(eventId: string, options: { readonly limit?: number } = {}): Promise<AncestorWalk> {
+  async walkAncestors(eventId: string, options: AncestorWalkOptions = {}): Promise<AncestorWalk> {
     this.#assertOpen();
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
     if (!Number.isSafeInteger(limit) || limit < 1) throw new BatpakError('ERR_INVALID_ARGUMENT', 'limit must be a positive integer');

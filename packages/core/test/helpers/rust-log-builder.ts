@@ -1,12 +1,13 @@
-// Builds Rust-format segment files in memory, the way Rust batpak's writer lays them out (chain per
-// (entity, lane), batch markers, SIDX footers). For tests and fixtures only: the reader itself never writes.
+// Test helper: builds Rust-format segment files in memory, the way Rust batpak's writer lays them out (chain
+// per (entity, lane), batch markers, SIDX footers). It lives with the tests: the shipped reader never writes.
 
-import { blake3 } from '../crypto/blake3.js';
-import { encodeRustFrameBody, rustFrameBytes, type RustFrameBody } from './frame.js';
-import { RustKinds, rustSegmentName } from './format.js';
-import type { RustEventHeader } from './header.js';
-import { encodeRustSegmentHead } from './segment.js';
-import { encodeSidxFooter, type SidxEntry } from './sidx.js';
+import { ZERO_HASH } from '../../src/chain/links.js';
+import { blake3 } from '../../src/crypto/blake3.js';
+import { encodeRustFrameBody, rustFrameBytes, type RustFrameBody } from '../../src/rust/frame.js';
+import { RustKinds, rustSegmentName } from '../../src/rust/format.js';
+import type { RustEventHeader } from '../../src/rust/header.js';
+import { encodeRustSegmentHead } from '../../src/rust/segment.js';
+import { encodeSidxFooter, type SidxEntry } from '../../src/rust/sidx.js';
 
 export interface RustBuildEvent {
   readonly entity: string;
@@ -111,7 +112,7 @@ export class RustLogBuilder {
     const id = e.id ?? freshId();
     const key = `${e.lane ?? 0}\u0000${e.entity}`;
     const head = this.#heads.get(key);
-    const prevHash = e.prevHash ?? head?.hash ?? new Uint8Array(32);
+    const prevHash = e.prevHash ?? head?.hash ?? ZERO_HASH.slice();
     const sequence = head === undefined ? 0 : head.sequence + 1;
     const eventHash = blake3(e.payload);
     const header = this.#header(e, id, eventHash, sequence, e.payload.length);
@@ -164,7 +165,7 @@ export class RustLogBuilder {
   #marker(kind: number, count: number): void {
     const id = freshId();
     this.#writeFrame({
-      header: this.#header({ entity: 'batpak:store', scope: 'batpak:batch', kind, payload: new Uint8Array(0) }, id, new Uint8Array(32), 0, count),
+      header: this.#header({ entity: 'batpak:store', scope: 'batpak:batch', kind, payload: new Uint8Array(0) }, id, ZERO_HASH, 0, count),
       payload: new Uint8Array(0),
       hashChain: undefined,
       entity: 'batpak:store',
