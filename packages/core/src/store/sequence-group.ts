@@ -5,7 +5,7 @@
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import type { MemoryIndex } from '../event-index/memory.js';
-import { ZERO_HASH } from '../chain/verify.js';
+import { ZERO_HASH } from '../chain/links.js';
 import type { AppendReceipt } from '../types.js';
 import type { EventDraft, Intent, SequencedEvent } from './append-intent.js';
 
