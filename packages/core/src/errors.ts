@@ -81,6 +81,55 @@ export class BatpakError extends Error {
   override toString(): string {
     return `${this.name} [${this.code}]: ${this.message}`;
   }
+
+  // Factories for the failures thrown from many places, so each keeps one message format (callers and
+  // tests match on these texts) and one set of details.
+
+  /** ERR_INVALID_ARGUMENT: a malformed argument; `details.field` names it when there is one. */
+  static invalidArgument(message: string, details?: BatpakErrorDetails, cause?: unknown): BatpakError {
+    return new BatpakError('ERR_INVALID_ARGUMENT', message, { ...(details === undefined ? {} : { details }), ...(cause === undefined ? {} : { cause }) });
+  }
+
+  /**
+   * ERR_CORRUPT_SEGMENT: `corrupt segment <file> at offset <offset>: <why>`, with `file`, `offset` and
+   * `reason` (= why) in details, plus `eventId` when the damage concerns one event.
+   */
+  static corruptSegment(file: string, offset: number, why: string, extra: { eventId?: string; cause?: unknown } = {}): BatpakError {
+    return new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${file} at offset ${offset}: ${why}`, {
+      ...(extra.cause === undefined ? {} : { cause: extra.cause }),
+      details: { file, offset, reason: why, ...(extra.eventId === undefined ? {} : { eventId: extra.eventId }) },
+    });
+  }
+
+  /** ERR_ABORTED: `<op> was aborted`; `cause` is the signal's reason when there is one. */
+  static aborted(op: string, cause?: unknown): BatpakError {
+    return new BatpakError('ERR_ABORTED', `${op} was aborted`, cause === undefined ? {} : { cause });
+  }
+
+  /** Throws `BatpakError.aborted(op, signal.reason)` if `signal` has fired; a no-op without a signal. */
+  static throwIfAborted(signal: AbortSignal | undefined, op: string): void {
+    if (signal?.aborted === true) throw BatpakError.aborted(op, signal.reason);
+  }
+
+  /** ERR_STORE_LOCKED: another writer holds the directory's lock; `holder` says how that was seen. */
+  static storeLocked(lockFile: string, holder: string): BatpakError {
+    return new BatpakError('ERR_STORE_LOCKED', `store is locked by another writer (${holder}): ${lockFile}`, { details: { file: lockFile } });
+  }
+
+  /** ERR_NOT_FOUND with the caller's message (`no event <id>`, `no store directory at <dir>`, …). */
+  static notFound(message: string, details?: BatpakErrorDetails): BatpakError {
+    return new BatpakError('ERR_NOT_FOUND', message, details === undefined ? {} : { details });
+  }
+
+  /** ERR_SIGNING_FAILED: `<signer> failed: <reason>` when a signer threw, keeping the thrown value as cause. */
+  static signerFailed(signer: string, err: unknown): BatpakError {
+    return new BatpakError('ERR_SIGNING_FAILED', `${signer} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+
+  /** ERR_SIGNING_FAILED: a signer returned something that is not a 64-byte Ed25519 signature. */
+  static badSignature(signer: string): BatpakError {
+    return new BatpakError('ERR_SIGNING_FAILED', `${signer} returned something other than a 64-byte signature`);
+  }
 }
 
 /** Narrowing helper: `isBatpakError(e, 'ERR_NOT_FOUND')`. */

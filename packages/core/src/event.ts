@@ -35,9 +35,7 @@ export function defineEvent<T>(init: EventDefinitionInit<T>): EventDefinition<T>
   const kind = checkKind({ category: init.category, typeId: init.typeId }, { user: true });
   const version = init.version ?? 1;
   if (!Number.isInteger(version) || version < 1 || version > 0xffff) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', `event version must be an integer 1..65535, got ${String(version)}`, {
-      details: { field: 'version' },
-    });
+    throw BatpakError.invalidArgument(`event version must be an integer 1..65535, got ${String(version)}`, { field: 'version' });
   }
   const name = init.name ?? `event ${kind.category.toString(16)}/${kind.typeId}`;
   return Object.freeze({

@@ -26,13 +26,11 @@ const IDEMPOTENCY_DOMAIN = new TextEncoder().encode('batpak.idempotency-key.v1\0
 /** The event id an idempotency key names: first 16 bytes of blake3(domain ‖ key). */
 export function eventIdForIdempotencyKey(key: string): Uint8Array {
   if (typeof key !== 'string' || key.length === 0 || key.length > 1024) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'idempotencyKey must be a non-empty string of at most 1024 characters', {
-      details: { field: 'idempotencyKey' },
-    });
+    throw BatpakError.invalidArgument('idempotencyKey must be a non-empty string of at most 1024 characters', { field: 'idempotencyKey' });
   }
   // 'k\uD800' and 'k\uFFFD' would hash to the same id: a lone surrogate is refused, not replaced.
   if (!isWellFormedString(key)) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'idempotencyKey contains a lone UTF-16 surrogate', { details: { field: 'idempotencyKey' } });
+    throw BatpakError.invalidArgument('idempotencyKey contains a lone UTF-16 surrogate', { field: 'idempotencyKey' });
   }
   return blake3(IDEMPOTENCY_DOMAIN, new TextEncoder().encode(key)).subarray(0, 16);
 }

@@ -20,7 +20,7 @@ describe('BatpakError', () => {
     expect(ioError(typed, 'read')).toBe(typed);
   });
 
-  it('has the codes api.md requires', () => {
+  it('has the codes callers switch on', () => {
     for (const code of [
       'ERR_INVALID_COORDINATE', 'ERR_INVALID_KIND', 'ERR_NOT_FOUND', 'ERR_STORE_CLOSED', 'ERR_STORE_LOCKED',
       'ERR_READ_ONLY', 'ERR_CORRUPT_SEGMENT', 'ERR_CORRUPT_KEYSET', 'ERR_CHAIN_VERIFICATION_FAILED',
@@ -31,6 +31,93 @@ describe('BatpakError', () => {
     ]) {
       expect(ERROR_CODES).toContain(code);
     }
+  });
+});
+
+describe('BatpakError factories', () => {
+  it('invalidArgument: ERR_INVALID_ARGUMENT with the message, optional details and cause', () => {
+    const cause = new Error('inner');
+    const err = BatpakError.invalidArgument('limit must be positive', { field: 'limit' }, cause);
+    expect(err).toBeInstanceOf(BatpakError);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('ERR_INVALID_ARGUMENT');
+    expect(err.message).toBe('limit must be positive');
+    expect(err.details).toEqual({ field: 'limit' });
+    expect(err.cause).toBe(cause);
+    const bare = BatpakError.invalidArgument('bad');
+    expect(bare.details).toEqual({});
+    expect('cause' in bare).toBe(false);
+  });
+
+  it('corruptSegment: the one corrupt-segment message, with file, offset and reason in details', () => {
+    const err = BatpakError.corruptSegment('/d/000001.bps', 64, 'bad frame CRC');
+    expect(err).toBeInstanceOf(BatpakError);
+    expect(err.code).toBe('ERR_CORRUPT_SEGMENT');
+    expect(err.message).toBe('corrupt segment /d/000001.bps at offset 64: bad frame CRC');
+    expect(err.details).toEqual({ file: '/d/000001.bps', offset: 64, reason: 'bad frame CRC' });
+    expect(err.retryable).toBe(false);
+    const cause = new Error('decode');
+    const withEvent = BatpakError.corruptSegment('f', 0, 'why', { eventId: 'abc', cause });
+    expect(withEvent.details).toEqual({ file: 'f', offset: 0, reason: 'why', eventId: 'abc' });
+    expect(withEvent.cause).toBe(cause);
+  });
+
+  it('aborted and throwIfAborted: `<op> was aborted`, the signal reason as cause', () => {
+    const err = BatpakError.aborted('query');
+    expect(err).toBeInstanceOf(BatpakError);
+    expect(err.code).toBe('ERR_ABORTED');
+    expect(err.message).toBe('query was aborted');
+    expect(err.details).toEqual({});
+    expect('cause' in err).toBe(false);
+    expect(err.retryable).toBe(true);
+
+    expect(() => BatpakError.throwIfAborted(undefined, 'snapshot')).not.toThrow();
+    const ac = new AbortController();
+    expect(() => BatpakError.throwIfAborted(ac.signal, 'snapshot')).not.toThrow();
+    const reason = new Error('stop');
+    ac.abort(reason);
+    let thrown: unknown;
+    try {
+      BatpakError.throwIfAborted(ac.signal, 'snapshot');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(isBatpakError(thrown, 'ERR_ABORTED')).toBe(true);
+    expect((thrown as BatpakError).message).toBe('snapshot was aborted');
+    expect((thrown as BatpakError).cause).toBe(reason);
+  });
+
+  it('storeLocked: ERR_STORE_LOCKED naming how the holder was seen and the lock file', () => {
+    const err = BatpakError.storeLocked('/d/LOCK', 'held in this SimFs');
+    expect(err).toBeInstanceOf(BatpakError);
+    expect(err.code).toBe('ERR_STORE_LOCKED');
+    expect(err.message).toBe('store is locked by another writer (held in this SimFs): /d/LOCK');
+    expect(err.details).toEqual({ file: '/d/LOCK' });
+    expect(err.retryable).toBe(true);
+  });
+
+  it('notFound: ERR_NOT_FOUND with the message and details', () => {
+    const err = BatpakError.notFound('no event 01', { eventId: '01' });
+    expect(err).toBeInstanceOf(BatpakError);
+    expect(err.code).toBe('ERR_NOT_FOUND');
+    expect(err.message).toBe('no event 01');
+    expect(err.details).toEqual({ eventId: '01' });
+    expect(BatpakError.notFound('gone').details).toEqual({});
+  });
+
+  it('signerFailed and badSignature: ERR_SIGNING_FAILED naming the signer', () => {
+    const thrown = new Error('hsm offline');
+    const err = BatpakError.signerFailed('the receipt signer', thrown);
+    expect(err).toBeInstanceOf(BatpakError);
+    expect(err.code).toBe('ERR_SIGNING_FAILED');
+    expect(err.message).toBe('the receipt signer failed: hsm offline');
+    expect(err.cause).toBe(thrown);
+    expect(err.details).toEqual({});
+    expect(BatpakError.signerFailed('the signer', 'nope').message).toBe('the signer failed: nope');
+    const bad = BatpakError.badSignature('the signer');
+    expect(bad.code).toBe('ERR_SIGNING_FAILED');
+    expect(bad.message).toBe('the signer returned something other than a 64-byte signature');
+    expect(bad.details).toEqual({});
   });
 });
 

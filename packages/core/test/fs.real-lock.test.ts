@@ -50,7 +50,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'batpak-lock-'));
   const build = join(work, 'build');
-  for (const rel of ['errors.ts', 'fs/real.ts', 'fs/atomic-write.ts']) {
+  for (const rel of ['errors.ts', 'fs/real.ts', 'fs/real-file.ts', 'fs/real-lock.ts', 'fs/atomic-write.ts']) {
     const source = await readFile(join(SRC, rel), 'utf8');
     const out = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },

@@ -52,7 +52,7 @@ export function declaredRuntimeCode(err: unknown): RuntimeErrorCode | undefined 
 }
 
 /**
- * Maps a dispatcher failure to its ERR token, per syncbat-hostbat.md §1.11: UnknownOperation,
+ * Maps a dispatcher failure to its ERR token (README § The dispatcher seam): UnknownOperation,
  * MissingHandler, Handler and ReceiptSink keep their own tokens; every other error is `runtime`.
  */
 export function runtimeErrorCode(err: unknown): RuntimeErrorCode {

@@ -1,5 +1,5 @@
 // The one error class of @batpak/netbat: every failure a peer or caller can see is a NetbatError with a stable `code`.
-// Invariant: WIRE_ERROR_CODES are the exact `ERR <code>` tokens of netbat.md (Rust `NetbatError::code`); tokens are never renamed.
+// Invariant: WIRE_ERROR_CODES are the exact `ERR <code>` tokens of README § ERR codes (Rust `NetbatError::code`); tokens are never renamed.
 
 /** Every token that can appear as `<code>` in an `ERR <code> <hex>` response line. Stable wire API. */
 export const WIRE_ERROR_CODES = [

@@ -1,5 +1,5 @@
 // NETBAT/1 request/response line codec: `NETBAT/1 CALL <op> <hex>\n` in, `OK <hex>\n` | `ERR <code> <hex>\n` out.
-// Invariant: decode checks run in netbat.md's order and the first failure wins, so the ERR line matches Rust byte for byte.
+// Invariant: decode checks run in README § Request decoding order and the first failure wins, so the ERR line matches Rust byte for byte.
 
 import { findOperationNameViolation } from '@batpak/syncbat';
 import { NetbatError, isWireErrorCode, type NetbatErrorCode, type WireErrorCode } from './errors.js';
@@ -35,8 +35,8 @@ export function encodeErrResponse(error: { readonly code: NetbatErrorCode; reado
 
 /**
  * Decodes one request line (with or without its `\n`). Throws the NetbatError whose ERR line the
- * server sends back. Unlike the Rust decoder, a line without the `NETBAT/` prefix is refused (netbat.md
- * step 3) rather than parsed as the legacy prefix-less frame.
+ * server sends back. Unlike the Rust decoder, a line without the `NETBAT/` prefix is refused (step 3 of
+ * README § Request decoding order) rather than parsed as the legacy prefix-less frame.
  */
 export function decodeRequestLine(line: Uint8Array, limits: Limits = DEFAULT_LIMITS): RequestFrame {
   if (line.length > limits.maxLineBytes) throw NetbatError.lineTooLong(limits.maxLineBytes);

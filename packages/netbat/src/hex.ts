@@ -1,5 +1,5 @@
 // Hex text <-> bytes for every netbat field that carries bytes (inputs, outputs, cursors, payloads, messages).
-// Invariant: encoding is lowercase; decoding accepts both cases and checks odd length, then size, then digits (netbat.md step 6).
+// Invariant: encoding is lowercase; decoding accepts both cases and checks odd length, then size, then digits (README § Request decoding order, step 6).
 
 /** Why a hex token was refused; callers map it to a request or stream error. */
 export type HexFailure = 'odd_length' | 'too_large' | 'not_hex';

@@ -1,4 +1,4 @@
-// Protocol tokens and the byte bounds every frame is checked against (netbat.md; Rust `transport/limits.rs`).
+// Protocol tokens and the byte bounds every frame is checked against (README § Limits; Rust `transport/limits.rs`).
 // Invariant: defaults equal the Rust defaults, so a frame one implementation accepts the other accepts too.
 
 export const PROTOCOL_PREFIX = 'NETBAT/';

@@ -63,7 +63,7 @@ export interface FairnessOptions {
 export interface ServerOptions {
   /** What CALL frames are dispatched to. */
   readonly dispatcher?: Dispatcher;
-  /** Alias of `dispatcher` (api.md spelling: a syncbat core). */
+  /** Alias of `dispatcher`, for passing a syncbat core under the name `core`. */
   readonly core?: Dispatcher;
   readonly connectionLimit?: ConnectionLimit;
   /**

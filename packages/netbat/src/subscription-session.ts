@@ -14,11 +14,13 @@ import type { StatsCounters } from './stats.js';
 import { decodeStreamLine, encodeStreamFrame, type StreamFrame, type SubscribeFrame } from './stream-frame.js';
 import {
   STREAM_ERROR_CODES,
+  deliveryFrameOf,
   streamErrorCode,
   type StreamErrorCode,
   type SubscriptionItem,
   type SubscriptionSource,
 } from './subscription-source.js';
+import { DeliveryWindow } from './subscription-window.js';
 import type { Timeouts } from './timeouts.js';
 
 export interface SubscriptionServing {
@@ -82,15 +84,9 @@ export async function serveSubscription(
 
 class Session {
   private readonly id: string;
-  private readonly window: number;
+  private readonly deliveries: DeliveryWindow;
   private readonly stop = new AbortController();
   private terminal: Terminal | undefined;
-  private lastSent = 0n;
-  private lastAcked = 0n;
-  private lastDeliveredCursor: Uint8Array | undefined;
-  private lastAckedCursor: Uint8Array | undefined;
-  /** Cursor sent with each still-unacknowledged index (and the last acked one), so an ACK can be checked. */
-  private readonly sent = new Map<bigint, Uint8Array>();
   private listeners: Array<() => void> = [];
   /** Last frame written or control frame read: how long the session has been quiet. */
   private lastActivity = Date.now();
@@ -105,7 +101,7 @@ class Session {
     private readonly identity: Identity | undefined,
   ) {
     this.id = subscribe.subscriptionId;
-    this.window = Math.min(subscribe.clientWindow, ctx.subscriptions.maxWindow);
+    this.deliveries = new DeliveryWindow(Math.min(subscribe.clientWindow, ctx.subscriptions.maxWindow));
   }
 
   async run(): Promise<void> {
@@ -149,7 +145,7 @@ class Session {
     if (this.terminal !== undefined) return false;
     this.slot.reclaimed = true;
     this.ctx.stats.bump('reclaimedConnections');
-    this.end({ frame: this.endFrame(this.lastDeliveredCursor, RECLAIMED_END_REASON) });
+    this.end({ frame: this.endFrame(this.deliveries.lastDeliveredCursor, RECLAIMED_END_REASON) });
     return true;
   }
 
@@ -204,7 +200,7 @@ class Session {
       }
       if (step.result.done === true) {
         finished = true;
-        this.end({ frame: this.endFrame(this.lastDeliveredCursor, 'stream.complete') });
+        this.end({ frame: this.endFrame(this.deliveries.lastDeliveredCursor, 'stream.complete') });
         break;
       }
       await this.deliverItem(step.result.value);
@@ -232,7 +228,7 @@ class Session {
         return;
       }
       if (this.terminal !== undefined) return;
-      frame = this.deliveryFrame(item, this.lastSent + 1n);
+      frame = deliveryFrameOf(this.id, item, this.deliveries.nextIndex);
       encoded = encodeStreamFrame(frame, this.ctx.limits);
     } catch (err) {
       this.ctx.stats.bump('handlerFaults');
@@ -241,38 +237,14 @@ class Session {
       return;
     }
     const cursorAfter = frame.type === 'SUB_EVENT' || frame.type === 'SUB_WATERMARK' ? frame.cursorAfter : undefined;
-    this.lastSent += 1n;
-    this.sent.set(this.lastSent, cursorAfter ?? new Uint8Array());
-    this.lastDeliveredCursor = cursorAfter;
+    this.deliveries.recordSent(cursorAfter);
     if (!(await this.write(encoded))) this.end({ disconnected: true });
     this.lastActivity = Date.now();
   }
 
-  private deliveryFrame(item: Exclude<SubscriptionItem, { kind: 'end' }>, index: bigint): StreamFrame {
-    if (item.kind === 'watermark') {
-      if (!(item.cursorAfter instanceof Uint8Array)) throw new TypeError('watermark cursorAfter must be bytes');
-      return { type: 'SUB_WATERMARK', subscriptionId: this.id, deliveryIndex: index, cursorAfter: item.cursorAfter };
-    }
-    if (item.kind !== 'event') throw new TypeError(`unknown item kind ${String((item as { kind: unknown }).kind)}`);
-    if (!(item.cursorAfter instanceof Uint8Array)) throw new TypeError('event cursorAfter must be bytes');
-    if (!(item.payload instanceof Uint8Array)) throw new TypeError('event payload must be bytes');
-    if (item.cursorBefore !== undefined && !(item.cursorBefore instanceof Uint8Array)) {
-      throw new TypeError('event cursorBefore must be bytes');
-    }
-    return {
-      type: 'SUB_EVENT',
-      subscriptionId: this.id,
-      deliveryIndex: index,
-      ...(item.cursorBefore === undefined ? {} : { cursorBefore: item.cursorBefore }),
-      cursorAfter: item.cursorAfter,
-      payloadSchemaRef: item.schemaRef,
-      payload: item.payload,
-    };
-  }
-
   /** True when a delivery fits; otherwise waits up to ackTimeoutMs for an ACK to make room. */
   private async windowHasRoom(): Promise<boolean> {
-    const hasRoom = (): boolean => this.lastSent - this.lastAcked < BigInt(this.window);
+    const hasRoom = (): boolean => this.deliveries.hasRoom();
     const deadline = Date.now() + this.ctx.subscriptions.ackTimeoutMs;
     while (!hasRoom() && this.terminal === undefined) {
       const remaining = deadline - Date.now();
@@ -318,37 +290,19 @@ class Session {
     if (frame.subscriptionId === this.id && frame.type === 'SUB_ACK') {
       this.ack(frame.deliveryIndex, frame.cursorAfter);
     } else if (frame.subscriptionId === this.id && frame.type === 'SUB_CANCEL') {
-      this.end({ frame: this.endFrame(this.lastDeliveredCursor, 'client_cancelled') });
+      this.end({ frame: this.endFrame(this.deliveries.lastDeliveredCursor, 'client_cancelled') });
     } else {
       this.end({ frame: this.errFrame('malformed_stream_frame', 'malformed stream control frame') });
     }
   }
 
-  /**
-   * Cumulative ACK, checked in the §4.3 order. Entries below the last acked index are pruned to keep
-   * memory bounded by the window, so a regressed index is reported as such before its cursor is compared.
-   */
+  /** A cumulative ACK (DeliveryWindow checks it); a refused one ends the session with its SUB_ERR. */
   private ack(index: bigint, cursor: Uint8Array): void {
-    if (index > this.lastSent) {
-      this.end({ frame: this.errFrame('malformed_stream_frame', 'ack delivery index out of range') });
+    const refused = this.deliveries.ack(index, cursor);
+    if (refused !== undefined) {
+      this.end({ frame: this.errFrame(refused.code, refused.message) });
       return;
     }
-    if (index < this.lastAcked) {
-      this.end({ frame: this.errFrame('cursor_invalid', 'ack delivery index regressed') });
-      return;
-    }
-    const sentCursor = this.sent.get(index);
-    if (sentCursor === undefined) {
-      this.end({ frame: this.errFrame('cursor_invalid', 'ack delivery index has no sent cursor') });
-      return;
-    }
-    if (!Buffer.from(sentCursor).equals(cursor)) {
-      this.end({ frame: this.errFrame('malformed_stream_frame', 'ack cursor does not match sent cursor') });
-      return;
-    }
-    for (const key of this.sent.keys()) if (key < index) this.sent.delete(key);
-    this.lastAcked = index;
-    this.lastAckedCursor = cursor;
     this.notify();
   }
 
@@ -368,8 +322,8 @@ class Session {
       type: 'SUB_ERR',
       subscriptionId: this.id,
       code,
-      ...(this.lastDeliveredCursor === undefined ? {} : { lastDeliveredCursor: this.lastDeliveredCursor }),
-      ...(this.lastAckedCursor === undefined ? {} : { lastAckedCursor: this.lastAckedCursor }),
+      ...(this.deliveries.lastDeliveredCursor === undefined ? {} : { lastDeliveredCursor: this.deliveries.lastDeliveredCursor }),
+      ...(this.deliveries.lastAckedCursor === undefined ? {} : { lastAckedCursor: this.deliveries.lastAckedCursor }),
       message: new Uint8Array(bytes),
     };
   }

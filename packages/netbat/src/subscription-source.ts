@@ -1,6 +1,8 @@
 // The subscription seam: netbat frames what a SubscriptionSource yields (a syncbat subscription runtime, or a test double).
 // Invariant: a source's failure maps to one stream terminal code, in `streamErrorCode` and nowhere else.
 
+import type { StreamFrame } from './stream-frame.js';
+
 export interface SubscriptionOpenRequest {
   readonly subscriptionId: string;
   /** Opaque resume cursor from the client; absent means "from the beginning". */
@@ -39,7 +41,7 @@ export interface SubscriptionSource {
   open(request: SubscriptionOpenRequest): AsyncIterable<SubscriptionItem> | Promise<AsyncIterable<SubscriptionItem>>;
 }
 
-/** Terminal codes a session can end with (syncbat-hostbat.md §4.3 `stream_code`). */
+/** Terminal codes a session can end with (README § ERR codes, subscription terminals); Rust's `stream_code` values. */
 export const STREAM_ERROR_CODES = [
   'unknown_subscription',
   'cursor_invalid',
@@ -63,4 +65,30 @@ export function streamErrorCode(err: unknown): StreamErrorCode {
     if (typeof code === 'string' && STREAM_CODES.has(code)) return code as StreamErrorCode;
   }
   return 'internal_error';
+}
+
+/**
+ * The SUB_EVENT / SUB_WATERMARK frame of one source item at delivery `index`. Throws a TypeError for an
+ * item that breaks the SubscriptionItem shape (the session reports it as `internal_error`).
+ */
+export function deliveryFrameOf(subscriptionId: string, item: Exclude<SubscriptionItem, { kind: 'end' }>, index: bigint): StreamFrame {
+  if (item.kind === 'watermark') {
+    if (!(item.cursorAfter instanceof Uint8Array)) throw new TypeError('watermark cursorAfter must be bytes');
+    return { type: 'SUB_WATERMARK', subscriptionId, deliveryIndex: index, cursorAfter: item.cursorAfter };
+  }
+  if (item.kind !== 'event') throw new TypeError(`unknown item kind ${String((item as { kind: unknown }).kind)}`);
+  if (!(item.cursorAfter instanceof Uint8Array)) throw new TypeError('event cursorAfter must be bytes');
+  if (!(item.payload instanceof Uint8Array)) throw new TypeError('event payload must be bytes');
+  if (item.cursorBefore !== undefined && !(item.cursorBefore instanceof Uint8Array)) {
+    throw new TypeError('event cursorBefore must be bytes');
+  }
+  return {
+    type: 'SUB_EVENT',
+    subscriptionId,
+    deliveryIndex: index,
+    ...(item.cursorBefore === undefined ? {} : { cursorBefore: item.cursorBefore }),
+    cursorAfter: item.cursorAfter,
+    payloadSchemaRef: item.schemaRef,
+    payload: item.payload,
+  };
 }

@@ -2,11 +2,12 @@
 // Invariant: `field` and `message` are stable strings; Display is "{field} `{value}` is invalid: {message}".
 
 import { findNameGrammarViolation, type OperationNameViolation } from './operation-name.js';
+import { DESCRIPTOR_ERROR_CODE, SyncbatError } from './syncbat-error.js';
 
 /** Byte bound of schema refs, receipt kinds and effect-row targets. */
 export const MAX_DESCRIPTOR_REF_BYTES = 256;
 
-/** The stable messages a grammar violation maps to (syncbat-hostbat.md §1.2). */
+/** The stable messages a descriptor is refused with, in Rust syncbat's exact words (README § Effect classes). */
 export type DescriptorMessage =
   | 'empty'
   | 'too long'
@@ -20,15 +21,17 @@ export type DescriptorMessage =
   | 'emit operations cannot declare event append or host control effects'
   | 'control operations must declare host control use';
 
-export class DescriptorValidationError extends Error {
+/** The SyncbatError (`ERR_INVALID_DESCRIPTOR`) a refused descriptor or effect row throws. */
+export class DescriptorValidationError extends SyncbatError {
   override readonly name = 'DescriptorValidationError';
+  declare readonly code: typeof DESCRIPTOR_ERROR_CODE;
   /** Rust field spelling: `name`, `input_schema_ref`, `receipt_kind`, an effect-row list, or `effect_row`. */
   readonly field: string;
   readonly value: string;
   readonly reason: DescriptorMessage;
 
   constructor(field: string, value: string, reason: DescriptorMessage) {
-    super(`${field} \`${value}\` is invalid: ${reason}`);
+    super(DESCRIPTOR_ERROR_CODE, `${field} \`${value}\` is invalid: ${reason}`);
     this.field = field;
     this.value = value;
     this.reason = reason;

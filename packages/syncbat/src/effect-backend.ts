@@ -2,6 +2,7 @@
 // Invariant: a backend that does not implement an axis rejects it with the Rust default message — never a silent no-op.
 
 import type { EventKind } from '@batpak/core';
+import { SyncbatError, type EffectErrorCode } from './syncbat-error.js';
 
 export interface EffectBackend {
   appendEvent(kind: EventKind, payload: Uint8Array): Promise<void> | void;
@@ -24,17 +25,16 @@ export interface EffectBackend {
  * | `ERR_CTX_REVOKED` | the Ctx's dispatch has ended: its authority is revoked | `{reason}` |
  * | `ERR_RESERVED_RECEIPT_KEY` | `attachSigned`/`attachLocal` with a `syncbat.*` key (written by the runtime only) | `{reason}` |
  */
-export type EffectErrorCode = 'ERR_EFFECT_FAILED' | 'ERR_EFFECT_UNDECLARED' | 'ERR_EFFECT_INVALID' | 'ERR_CTX_REVOKED' | 'ERR_RESERVED_RECEIPT_KEY';
+export type { EffectErrorCode };
 
-export class EffectError extends Error {
+export class EffectError extends SyncbatError {
   override readonly name = 'EffectError';
-  readonly code: EffectErrorCode;
+  declare readonly code: EffectErrorCode;
   readonly reason: string;
 
   constructor(reason: string, options?: { cause?: unknown; code?: EffectErrorCode }) {
     const code = options?.code ?? 'ERR_EFFECT_FAILED';
-    super(code === 'ERR_EFFECT_FAILED' ? `effect backend failure: ${reason}` : reason, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, code === 'ERR_EFFECT_FAILED' ? `effect backend failure: ${reason}` : reason, options?.cause === undefined ? undefined : { cause: options.cause });
     this.reason = reason;
   }
 }

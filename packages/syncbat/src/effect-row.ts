@@ -1,4 +1,4 @@
-// EffectRow: the six sorted, de-duplicated target lists an operation declares or a Ctx observes (§1.3).
+// EffectRow: the six sorted, de-duplicated target lists an operation declares or a Ctx observes (README § Effect classes).
 // Invariant: observed ⊆ declared is checked list by list in a fixed order; the first miss is the violation.
 
 import type { EventKind } from '@batpak/core';

@@ -2,6 +2,10 @@
 // Invariant: RuntimeError.code is exactly one netbat wire token; BuildError.code is one ERR_* code; Display matches Rust.
 
 import type { RecordedReceipt } from './receipt/sink.js';
+import { BUILD_ERROR_CODES, SyncbatError, type BuildErrorCode, type RuntimeErrorCode } from './syncbat-error.js';
+
+// The codes live with SyncbatError; re-exported here, where they were first defined.
+export { BUILD_ERROR_CODES, type BuildErrorCode, type RuntimeErrorCode };
 
 export type BuildErrorDetail =
   | { readonly kind: 'duplicate_operation'; readonly name: string }
@@ -13,20 +17,6 @@ export type BuildErrorDetail =
   | { readonly kind: 'invalid_handler'; readonly name: string; readonly message: string }
   | { readonly kind: 'unknown_grant_operation'; readonly name: string }
   | { readonly kind: 'missing_receipt_sink' };
-
-export const BUILD_ERROR_CODES = {
-  duplicate_operation: 'ERR_DUPLICATE_OPERATION',
-  duplicate_handler: 'ERR_DUPLICATE_HANDLER',
-  missing_descriptor: 'ERR_MISSING_DESCRIPTOR',
-  missing_handler: 'ERR_MISSING_HANDLER',
-  invalid_module: 'ERR_INVALID_MODULE',
-  invalid_operation: 'ERR_INVALID_OPERATION',
-  invalid_handler: 'ERR_INVALID_HANDLER',
-  unknown_grant_operation: 'ERR_UNKNOWN_GRANT_OPERATION',
-  missing_receipt_sink: 'ERR_MISSING_RECEIPT_SINK',
-} as const;
-
-export type BuildErrorCode = (typeof BUILD_ERROR_CODES)[keyof typeof BUILD_ERROR_CODES];
 
 function describeBuild(d: BuildErrorDetail): string {
   switch (d.kind) {
@@ -51,15 +41,15 @@ function describeBuild(d: BuildErrorDetail): string {
   }
 }
 
-export class BuildError extends Error {
+/** A SyncbatError thrown by registration and `build()`; `detail.kind` says which refusal, `code` its ERR_* code. */
+export class BuildError extends SyncbatError {
   override readonly name = 'BuildError';
-  readonly code: BuildErrorCode;
+  declare readonly code: BuildErrorCode;
   readonly detail: BuildErrorDetail;
 
   constructor(detail: BuildErrorDetail, options?: { cause?: unknown }) {
-    super(describeBuild(detail), options);
+    super(BUILD_ERROR_CODES[detail.kind], describeBuild(detail), options);
     this.detail = Object.freeze(detail);
-    this.code = BUILD_ERROR_CODES[detail.kind];
   }
 }
 
@@ -81,9 +71,6 @@ export type RuntimeErrorDetail =
   | { readonly kind: 'aborted'; readonly name: string }
   /** Dispatched from inside a guard or handler of the same Core (it would wait for itself); nothing ran or was recorded. */
   | { readonly kind: 'reentrant_dispatch'; readonly name: string };
-
-/** netbat's ERR tokens (syncbat-hostbat.md §1.11): four keep their own name, every other failure is `runtime`. */
-export type RuntimeErrorCode = 'unknown_operation' | 'missing_handler' | 'handler' | 'receipt_sink' | 'runtime';
 
 export function runtimeErrorCodeOf(detail: RuntimeErrorDetail): RuntimeErrorCode {
   switch (detail.kind) {
@@ -124,18 +111,18 @@ function describeRuntime(d: RuntimeErrorDetail): string {
   }
 }
 
-export class RuntimeError extends Error {
+/** A SyncbatError a dispatch rejects with; `code` is the netbat wire token, `detail.kind` which failure. */
+export class RuntimeError extends SyncbatError {
   override readonly name = 'RuntimeError';
   /** The wire token netbat answers with (`ERR <code> …`). */
-  readonly code: RuntimeErrorCode;
+  declare readonly code: RuntimeErrorCode;
   readonly detail: RuntimeErrorDetail;
   /** The receipt banked for this failed invocation (denied / failed outcomes with a sink), if any. */
   readonly receipt: RecordedReceipt | undefined;
 
   constructor(detail: RuntimeErrorDetail, options: { cause?: unknown; receipt?: RecordedReceipt } = {}) {
-    super(describeRuntime(detail), options.cause === undefined ? undefined : { cause: options.cause });
+    super(runtimeErrorCodeOf(detail), describeRuntime(detail), options.cause === undefined ? undefined : { cause: options.cause });
     this.detail = Object.freeze(detail);
-    this.code = runtimeErrorCodeOf(detail);
     this.receipt = options.receipt;
   }
 }

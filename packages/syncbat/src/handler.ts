@@ -2,20 +2,23 @@
 // Invariant: every handler failure becomes class `invalid_input` or `failed` (wire commitments); anything thrown maps to `failed`.
 
 import type { Ctx } from './ctx.js';
+import { HANDLER_ERROR_CODES, SyncbatError, type HandlerErrorCode } from './syncbat-error.js';
 
 /** Maps input bytes to output bytes. Throw a HandlerError (or anything: it becomes `failed`). */
 export type Handler = (input: Uint8Array, ctx: Ctx) => Uint8Array | Promise<Uint8Array>;
 
 export type HandlerErrorClass = 'invalid_input' | 'failed';
 
-export class HandlerError extends Error {
+/** The SyncbatError a handler throws to fail on purpose; `class` is what the receipt and the wire record. */
+export class HandlerError extends SyncbatError {
   override readonly name = 'HandlerError';
+  declare readonly code: HandlerErrorCode;
   readonly class: HandlerErrorClass;
   /** The handler's own text, without the class prefix; this is what the receipt records. */
   readonly reason: string;
 
   constructor(errorClass: HandlerErrorClass, reason: string, options?: { cause?: unknown }) {
-    super(`${errorClass}: ${reason}`, options);
+    super(HANDLER_ERROR_CODES[errorClass], `${errorClass}: ${reason}`, options);
     this.class = errorClass;
     this.reason = reason;
   }

@@ -50,6 +50,18 @@ export {
   type RuntimeErrorCode,
   type RuntimeErrorDetail,
 } from './errors.js';
+export {
+  DESCRIPTOR_ERROR_CODE,
+  EFFECT_ERROR_CODES,
+  HANDLER_ERROR_CODES,
+  OPERATION_NAME_ERROR_CODE,
+  RUNTIME_ERROR_CODES,
+  SYNCBAT_ERROR_CODES,
+  SyncbatError,
+  isSyncbatError,
+  type HandlerErrorCode,
+  type SyncbatErrorCode,
+} from './syncbat-error.js';
 export { CoreBuilder } from './builder.js';
 export type { Core, DispatchOptions, DispatchResult } from './core.js';
 export { CALLER_PRINCIPAL_KEY, type Caller } from './caller.js';

@@ -1,5 +1,7 @@
-// The single validator for operation names (module and handler names reuse it), per syncbat-hostbat.md §1.1.
+// The single validator for operation names (module and handler names reuse it); the grammar is in README § Effect classes.
 // Invariant: checks run in one fixed order — empty, too long, illegal byte, leading/trailing dot, `..` — and the first failure wins.
+
+import { OPERATION_NAME_ERROR_CODE, SyncbatError } from './syncbat-error.js';
 
 /** Byte bound of an operation name (UTF-8 bytes, not UTF-16 units). */
 export const MAX_OPERATION_NAME_BYTES = 128;
@@ -46,7 +48,7 @@ export function findOperationNameViolation(name: string | Uint8Array): Operation
 
 /**
  * The same grammar with another byte bound: descriptor refs, receipt kinds and effect-row targets share
- * it at 256 bytes (syncbat-hostbat.md §1.2–1.3). Internal to the package; the public entry point is
+ * it at 256 bytes (README § Effect classes). Internal to the package; the public entry point is
  * {@link findOperationNameViolation}.
  */
 export function findNameGrammarViolation(name: string | Uint8Array, maxBytes: number): OperationNameViolation | undefined {
@@ -87,13 +89,14 @@ export function describeOperationNameViolation(v: OperationNameViolation): strin
   }
 }
 
-/** Thrown by {@link parseOperationName}; `violation.kind` says which rule failed. */
-export class OperationNameError extends Error {
+/** Thrown by {@link parseOperationName} (`ERR_INVALID_OPERATION_NAME`); `violation.kind` says which rule failed. */
+export class OperationNameError extends SyncbatError {
   override readonly name = 'OperationNameError';
+  declare readonly code: typeof OPERATION_NAME_ERROR_CODE;
   readonly violation: OperationNameViolation;
 
   constructor(violation: OperationNameViolation) {
-    super(describeOperationNameViolation(violation));
+    super(OPERATION_NAME_ERROR_CODE, describeOperationNameViolation(violation));
     this.violation = violation;
   }
 

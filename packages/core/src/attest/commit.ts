@@ -39,12 +39,12 @@ export class HeadCommitment {
 
   /** Folds in one event; sequences must strictly increase. */
   add(globalSequence: bigint, eventId: Uint8Array, leaf: Uint8Array): void {
-    if (typeof globalSequence !== 'bigint' || globalSequence > U64_MAX) throw new BatpakError('ERR_INVALID_ARGUMENT', 'head commitment: a global sequence is a u64 bigint');
+    if (typeof globalSequence !== 'bigint' || globalSequence > U64_MAX) throw BatpakError.invalidArgument('head commitment: a global sequence is a u64 bigint');
     if (globalSequence <= this.#last) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', `head commitment: global sequence ${globalSequence} does not follow ${this.#last}`);
+      throw BatpakError.invalidArgument(`head commitment: global sequence ${globalSequence} does not follow ${this.#last}`);
     }
     if (!(eventId instanceof Uint8Array) || eventId.length !== 16 || !(leaf instanceof Uint8Array) || leaf.length !== 32) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', 'head commitment: an event id is 16 bytes and a leaf 32');
+      throw BatpakError.invalidArgument('head commitment: an event id is 16 bytes and a leaf 32');
     }
     const g = new Uint8Array(8);
     new DataView(g.buffer).setBigUint64(0, globalSequence);

@@ -70,10 +70,10 @@ export function signAttestation(
   try {
     signature = signer.sign(attestationMessage(unsigned));
   } catch (err) {
-    throw new BatpakError('ERR_SIGNING_FAILED', `the signer failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw BatpakError.signerFailed('the signer', err);
   }
   if (!(signature instanceof Uint8Array) || signature.length !== 64) {
-    throw new BatpakError('ERR_SIGNING_FAILED', 'the signer returned something other than a 64-byte signature');
+    throw BatpakError.badSignature('the signer');
   }
   return { ...unsigned, signature: new Uint8Array(signature) };
 }
@@ -86,6 +86,6 @@ export function wellFormed(s: string): boolean {
 /** A label is a string of at most ATTESTATION_LABEL_MAX_BYTES UTF-8 bytes with no lone surrogate. */
 export function checkLabel(label: unknown): asserts label is string {
   if (typeof label !== 'string' || !wellFormed(label) || utf8.encode(label).length > ATTESTATION_LABEL_MAX_BYTES) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', `label must be a well-formed string of at most ${ATTESTATION_LABEL_MAX_BYTES} UTF-8 bytes`, { details: { field: 'label' } });
+    throw BatpakError.invalidArgument(`label must be a well-formed string of at most ${ATTESTATION_LABEL_MAX_BYTES} UTF-8 bytes`, { field: 'label' });
   }
 }

@@ -38,7 +38,7 @@ export function malformedAttestationField(a: unknown): string | undefined {
  */
 export function verifyAttestation(attestation: HeadAttestation, publicKeys: readonly Uint8Array[]): AttestationVerdict {
   if (!Array.isArray(publicKeys) || publicKeys.some((k) => !(k instanceof Uint8Array) || k.length !== 32)) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'publicKeys must be an array of 32-byte ed25519 public keys', { details: { field: 'publicKeys' } });
+    throw BatpakError.invalidArgument('publicKeys must be an array of 32-byte ed25519 public keys', { field: 'publicKeys' });
   }
   const bad = malformedAttestationField(attestation);
   if (bad !== undefined) return { status: 'invalid', reason: `${bad}: malformed` };

@@ -111,7 +111,7 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
 };
 
 function invalid(message: string): BatpakError {
-  return new BatpakError('ERR_INVALID_ARGUMENT', message);
+  return BatpakError.invalidArgument(message);
 }
 
 function applies(op: FsOp, kind: FaultKind): boolean {

@@ -191,3 +191,39 @@ export function crashTree(root: DirNode, tear: SeededRng | null): CrashedFile[] 
   walk(root, '');
   return report;
 }
+
+/** Flips `xorByte` into byte `offset` of the file at `abs`, in its current and durable copies (disk rot). */
+export function corruptByte(root: DirNode, abs: string, offset: number, xorByte: number): void {
+  const node = lookup(root, abs, 'corrupt');
+  if (node === undefined) throw errnoError('ENOENT', 'corrupt', abs);
+  if (node.kind !== 'file') throw errnoError('EISDIR', 'corrupt', abs);
+  if (!Number.isInteger(xorByte) || xorByte < 0 || xorByte > 255) throw new RangeError(`xorByte must be 0..255, got ${xorByte}`);
+  const limit = Math.max(node.size, node.durableLength);
+  if (!Number.isInteger(offset) || offset < 0 || offset >= limit) throw new RangeError(`offset ${offset} outside ${abs} (${limit} bytes)`);
+  if (offset < node.size) node.buf[offset] = (node.buf[offset] ?? 0) ^ xorByte;
+  if (node.durableBase !== null && offset < node.durableLength) {
+    node.durableBase[offset] = (node.durableBase[offset] ?? 0) ^ xorByte;
+  }
+}
+
+/** Places a durable file at `abs`, creating durable parent directories as needed (test setup). */
+export function placeDurableFile(root: DirNode, abs: string, data: Uint8Array): void {
+  let dir = root;
+  for (const name of parts(posix.dirname(abs))) {
+    let next = dir.visible.get(name);
+    if (next === undefined) {
+      next = new DirNode();
+      dir.visible.set(name, next);
+    }
+    if (next.kind !== 'dir') throw errnoError('ENOTDIR', 'putFile', abs);
+    dir.durable.set(name, next);
+    dir = next;
+  }
+  const name = posix.basename(abs);
+  if (dir.visible.get(name)?.kind === 'dir') throw errnoError('EISDIR', 'putFile', abs);
+  const node = new FileNode();
+  node.write(0, data);
+  node.sync();
+  dir.visible.set(name, node);
+  dir.durable.set(name, node);
+}

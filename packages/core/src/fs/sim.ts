@@ -8,7 +8,7 @@ import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
 import { FaultPlan, errnoError, type FaultKindFor, type FaultRate, type FsOp, type InjectedFault } from './faults.js';
 import { SeededRng } from './rng.js';
 import { SimFile, type FaultDraw, type SimContext } from './sim-file.js';
-import { DirNode, FileNode, crashTree, listFiles, lookup, normalize, parentOf, parts, type CrashedFile, type Node } from './sim-tree.js';
+import { DirNode, FileNode, corruptByte, crashTree, listFiles, lookup, normalize, parentOf, parts, placeDurableFile, type CrashedFile, type Node } from './sim-tree.js';
 
 export type { CrashedFile } from './sim-tree.js';
 
@@ -187,40 +187,12 @@ export class SimFs implements Fs {
 
   /** Tampers with one byte on the medium (current and durable copies) as if the disk rotted. */
   corrupt(path: string, offset: number, xorByte: number): void {
-    const abs = normalize(path);
-    const node = lookup(this.#root, abs, 'corrupt');
-    if (node === undefined) throw errnoError('ENOENT', 'corrupt', abs);
-    if (node.kind !== 'file') throw errnoError('EISDIR', 'corrupt', abs);
-    if (!Number.isInteger(xorByte) || xorByte < 0 || xorByte > 255) throw new RangeError(`xorByte must be 0..255, got ${xorByte}`);
-    const limit = Math.max(node.size, node.durableLength);
-    if (!Number.isInteger(offset) || offset < 0 || offset >= limit) throw new RangeError(`offset ${offset} outside ${abs} (${limit} bytes)`);
-    if (offset < node.size) node.buf[offset] = (node.buf[offset] ?? 0) ^ xorByte;
-    if (node.durableBase !== null && offset < node.durableLength) {
-      node.durableBase[offset] = (node.durableBase[offset] ?? 0) ^ xorByte;
-    }
+    corruptByte(this.#root, normalize(path), offset, xorByte);
   }
 
   /** Test setup: places a durable file (and durable parent directories) without counting ops or faults. */
   putFile(path: string, data: Uint8Array): void {
-    const abs = normalize(path);
-    let dir = this.#root;
-    for (const name of parts(posix.dirname(abs))) {
-      let next = dir.visible.get(name);
-      if (next === undefined) {
-        next = new DirNode();
-        dir.visible.set(name, next);
-      }
-      if (next.kind !== 'dir') throw errnoError('ENOTDIR', 'putFile', abs);
-      dir.durable.set(name, next);
-      dir = next;
-    }
-    const name = posix.basename(abs);
-    if (dir.visible.get(name)?.kind === 'dir') throw errnoError('EISDIR', 'putFile', abs);
-    const node = new FileNode();
-    node.write(0, data);
-    node.sync();
-    dir.visible.set(name, node);
-    dir.durable.set(name, node);
+    placeDurableFile(this.#root, normalize(path), data);
   }
 
   #durableLookup(abs: string): Node | undefined {
@@ -380,9 +352,7 @@ export class SimFs implements Fs {
     parentOf(this.#root, abs, 'open');
     this.#fault('lock', call, abs);
     if (this.#locks.has(abs)) {
-      throw new BatpakError('ERR_STORE_LOCKED', `store is locked by another writer (held in this SimFs): ${abs}`, {
-        details: { file: abs },
-      });
+      throw BatpakError.storeLocked(abs, 'held in this SimFs');
     }
     const token = {};
     this.#locks.set(abs, token);

@@ -1,4 +1,4 @@
-// Associated data binding a sealed payload to its event, byte-identical to Rust batpak (core.md §8.2):
+// Associated data binding a sealed payload to its event, byte-identical to Rust batpak (FORMAT.md § Payload encryption):
 // moving a ciphertext onto another event (entity, scope, kind or id) fails authentication.
 
 const utf8 = new TextEncoder();

@@ -1,5 +1,5 @@
 // Key scopes: which key a payload is sealed under, per granularity, with Rust batpak's scope bytes
-// (core.md §8.1). A shred selector resolves to a scope only when it matches the granularity.
+// (FORMAT.md § Key scopes). A shred selector resolves to a scope only when it matches the granularity.
 
 import { BatpakError } from '../errors.js';
 import { fromHex } from '../encoding/hex.js';

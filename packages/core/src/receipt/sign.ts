@@ -1,5 +1,5 @@
 // Group signing: one ed25519 signature per commit group over the Merkle root of its receipt covers,
-// so signing costs ~nothing per event while every receipt still verifies alone (anchors.md § 6b).
+// so signing costs ~nothing per event while every receipt still verifies alone (FORMAT.md § Group signature).
 
 import { Ed25519Signer } from '../crypto/ed25519.js';
 import { blake3 } from '../crypto/blake3.js';

@@ -56,10 +56,6 @@ export interface SnapshotPlan {
   readonly onProgress?: ((doneBytes: number, totalBytes: number) => void) | undefined;
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'snapshot was aborted', { cause: signal.reason });
-}
-
 async function exists(fs: Fs, path: string): Promise<boolean> {
   try {
     return (await fs.stat(path)) !== null;
@@ -76,7 +72,7 @@ async function freshPartial(fs: Fs, partial: string): Promise<void> {
       await fs.mkdir(partial, { recursive: true });
       return;
     }
-    if (!st.isDirectory) throw new BatpakError('ERR_INVALID_ARGUMENT', `${partial} exists and is not a directory`, { details: { file: partial } });
+    if (!st.isDirectory) throw BatpakError.invalidArgument(`${partial} exists and is not a directory`, { file: partial });
     for (const name of await fs.readdir(partial)) await fs.remove(join(partial, name));
     await fs.syncDir(partial);
   } catch (err) {
@@ -101,7 +97,7 @@ async function copySegment(fs: Fs, src: SnapshotSource, to: string, step: (bytes
     from = await fs.open(src.path);
     out = await fs.open(to, { create: true, exclusive: true });
     for (let at = 0; at < src.committedEnd; ) {
-      throwIfAborted(signal);
+      BatpakError.throwIfAborted(signal, 'snapshot');
       const want = Math.min(COPY_WINDOW_BYTES, src.committedEnd - at);
       const bytes = await from.readAt(at, want);
       if (bytes.length !== want) throw new BatpakError('ERR_IO', `short read of ${src.path} at ${at}: the segment is shorter than its committed length`, { details: { file: src.path, offset: at } });
@@ -121,8 +117,8 @@ export async function writeSnapshot(plan: SnapshotPlan): Promise<void> {
   const { fs, dest, signal } = plan;
   const partial = `${dest}${SNAPSHOT_PARTIAL_SUFFIX}`;
   const parent = dirname(dest);
-  if (await exists(fs, dest)) throw new BatpakError('ERR_INVALID_ARGUMENT', `snapshot destination ${dest} already exists`, { details: { field: 'destDir', file: dest } });
-  throwIfAborted(signal);
+  if (await exists(fs, dest)) throw BatpakError.invalidArgument(`snapshot destination ${dest} already exists`, { field: 'destDir', file: dest });
+  BatpakError.throwIfAborted(signal, 'snapshot');
   await freshPartial(fs, partial);
   const total = plan.segments.reduce((n, s) => n + s.committedEnd, 0);
   let done = 0;
@@ -147,10 +143,10 @@ export async function writeSnapshot(plan: SnapshotPlan): Promise<void> {
       }
     }
     await fs.syncDir(partial);
-    throwIfAborted(signal);
+    BatpakError.throwIfAborted(signal, 'snapshot');
     await plan.check(copied, partial);
     // The publishing step: one rename, then the parent's entry made durable.
-    if (await exists(fs, dest)) throw new BatpakError('ERR_INVALID_ARGUMENT', `snapshot destination ${dest} already exists`, { details: { field: 'destDir', file: dest } });
+    if (await exists(fs, dest)) throw BatpakError.invalidArgument(`snapshot destination ${dest} already exists`, { field: 'destDir', file: dest });
     await fs.rename(partial, dest);
     await fs.syncDir(parent);
   } catch (err) {

@@ -1,4 +1,4 @@
-// A small shared/exclusive lock: verifyChain runs shared, compaction exclusive, so verification always
+// A small shared-or-exclusive lock: verifyChain runs shared, compaction exclusive, so verification always
 // sees one consistent segment set. The check and the take happen in one synchronous step (GAUNTLET-BUG-2:
 // awaiting between them let two compactions in one tick both pass and destroy each other's output).
 

@@ -5,7 +5,7 @@ import { isBatpakError } from '@batpak/core';
 import { HandlerError } from '@batpak/syncbat';
 import type { MessageCodec } from './wire.js';
 
-// ERR_IDEMPOTENCY_CONFLICT: the caller reused a key for a different request (issue 26): the caller's to fix.
+// ERR_IDEMPOTENCY_CONFLICT: the caller reused a key for a different request: the caller's to fix.
 const CALLER_CODES: ReadonlySet<string> = new Set(['ERR_INVALID_ARGUMENT', 'ERR_INVALID_COORDINATE', 'ERR_INVALID_KIND', 'ERR_PAYLOAD_TOO_LARGE', 'ERR_IDEMPOTENCY_CONFLICT']);
 
 function messageOf(err: unknown): string {

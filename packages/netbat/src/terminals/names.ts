@@ -18,7 +18,7 @@ export const STORE_EVENTS_READ = 'store.events';
 
 /**
  * Capability `event.get` requires on a store opened with payload encryption, where it answers plaintext:
- * a network client must be granted it by name (issue 26: encrypted payloads are not readable by default).
+ * a network client must be granted it by name, so encrypted payloads are not readable over the network by default.
  */
 export const PAYLOAD_DECRYPT_CAPABILITY = 'payload.decrypt';
 

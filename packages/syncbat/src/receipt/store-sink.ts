@@ -38,7 +38,7 @@ export function encodeDrawerBlob(drawer: Drawer): Uint8Array {
 }
 
 /**
- * The receipt extensions Rust's StoreReceiptSink attaches to the append (syncbat-hostbat.md §2.5):
+ * The receipt extensions Rust's StoreReceiptSink attaches to the append, in this order:
  * descriptor, outcome, kind (if non-empty), input/output hashes (if present), signed drawer blob (if
  * non-empty). @batpak/core's AppendOptions cannot carry extensions yet, so the sink does not attach them;
  * the same bytes are still covered by the signature through the payload's contentHash.

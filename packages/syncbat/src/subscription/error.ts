@@ -1,19 +1,10 @@
 // SubscriptionError: every way opening or running a subscription fails, each with the stream code netbat sends.
 // Invariant: `code` is one of the eight stream terminal codes; `message` is what the client sees (id or stable reason).
 
-/** Stream terminal codes (syncbat-hostbat.md §4.3 `stream_code`), shared with netbat's SUB_ERR / SUB_END. */
-export const STREAM_CODES = [
-  'unknown_subscription',
-  'cursor_invalid',
-  'cursor_mismatch',
-  'slow_consumer',
-  'malformed_stream_frame',
-  'client_cancelled',
-  'receipt_decode_failed',
-  'internal_error',
-] as const;
+import { STREAM_CODES, SyncbatError, type StreamCode } from '../syncbat-error.js';
 
-export type StreamCode = (typeof STREAM_CODES)[number];
+// The stream codes live with SyncbatError (shared with netbat's SUB_ERR / SUB_END); re-exported from here too.
+export { STREAM_CODES, type StreamCode };
 
 export type SubscriptionErrorKind =
   | 'invalid_subscription_id'
@@ -36,16 +27,16 @@ const CODE_OF: Readonly<Record<SubscriptionErrorKind, StreamCode>> = {
   store: 'internal_error',
 };
 
-export class SubscriptionError extends Error {
+/** A SyncbatError opening or running a subscription; `kind` says which failure, `code` the stream code it ends with. */
+export class SubscriptionError extends SyncbatError {
   override readonly name = 'SubscriptionError';
   readonly kind: SubscriptionErrorKind;
   /** The stream code a transport reports (netbat's `streamErrorCode` reads it). */
-  readonly code: StreamCode;
+  declare readonly code: StreamCode;
 
   /** `message`: the subscription id for `unknown_subscription`, else the stable reason string. */
   constructor(kind: SubscriptionErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(CODE_OF[kind], message, options);
     this.kind = kind;
-    this.code = CODE_OF[kind];
   }
 }

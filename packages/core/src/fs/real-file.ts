@@ -1,0 +1,119 @@
+// RealFile: one open file over node:fs/promises (appends one gathered writev, fsync is fdatasync: it covers the size).
+// Invariant: files are opened by openRegular, non-blocking and only if regular (INV-HOSTILE-FILES): a FIFO never hangs us.
+
+import { open as fsOpen, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import type { FsFile } from './fs.js';
+
+const { O_RDONLY, O_NONBLOCK } = constants;
+
+/**
+ * Opens without blocking (O_NONBLOCK: a FIFO with no writer would block open() forever) and refuses
+ * anything but a regular file: FIFOs, sockets and devices with errno ENOTREG, directories with EISDIR.
+ * O_NONBLOCK does nothing to a regular file's reads and writes.
+ */
+export async function openRegular(path: string, flags: number, mode?: number): Promise<FileHandle> {
+  const fh = await fsOpen(path, flags | O_NONBLOCK, mode);
+  let st;
+  try {
+    st = await fh.stat();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
+  if (st.isFile()) return fh;
+  await fh.close().catch(() => undefined);
+  const errno = st.isDirectory() ? 'EISDIR' : 'ENOTREG';
+  const what = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device or other special file';
+  throw Object.assign(new Error(`${errno}: ${path} is ${what}, not a regular file`), { code: errno, path });
+}
+
+/** A whole small file, read through a checked non-blocking descriptor. */
+export async function readRegular(path: string): Promise<string> {
+  const fh = await openRegular(path, O_RDONLY);
+  try {
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+export class RealFile implements FsFile {
+  readonly path: string;
+  readonly #fh: FileHandle;
+  /** O_APPEND descriptor of a writable file: the kernel places each append at the current end. */
+  readonly #appendFh: FileHandle | undefined;
+  #closed = false;
+
+  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined) {
+    this.path = path;
+    this.#fh = fh;
+    this.#appendFh = appendFh;
+  }
+
+  async readAt(position: number, length: number): Promise<Uint8Array> {
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await this.#fh.read(buf, got, length - got, position + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return new Uint8Array(buf.buffer, buf.byteOffset, got);
+  }
+
+  async append(chunks: readonly Uint8Array[]): Promise<void> {
+    const fh = this.#appendFh;
+    if (fh === undefined || this.#closed) {
+      throw Object.assign(new Error(`${this.path} is ${this.#closed ? 'closed' : 'not open for writing'}`), { code: 'EBADF' });
+    }
+    let pending: Uint8Array[] = chunks.filter((c) => c.byteLength > 0);
+    if (pending.length === 0) return;
+    // writev may write less than asked (signals, quotas); O_APPEND puts the rest right after it.
+    for (;;) {
+      const { bytesWritten } = await fh.writev(pending as Buffer[]);
+      let skip = bytesWritten;
+      const rest: Uint8Array[] = [];
+      for (const c of pending) {
+        if (skip >= c.byteLength) {
+          skip -= c.byteLength;
+          continue;
+        }
+        rest.push(skip > 0 ? c.subarray(skip) : c);
+        skip = 0;
+      }
+      if (rest.length === 0) return;
+      if (bytesWritten === 0) throw Object.assign(new Error(`writev made no progress on ${this.path}`), { code: 'EIO' });
+      pending = rest;
+    }
+  }
+
+  async writeAt(position: number, data: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < data.byteLength) {
+      const { bytesWritten } = await this.#fh.write(data, done, data.byteLength - done, position + done);
+      if (bytesWritten === 0) throw Object.assign(new Error(`write made no progress on ${this.path}`), { code: 'EIO' });
+      done += bytesWritten;
+    }
+  }
+
+  async fsync(): Promise<void> {
+    // fdatasync is per inode: it also covers what the O_APPEND descriptor wrote.
+    await this.#fh.datasync();
+  }
+
+  async truncate(length: number): Promise<void> {
+    await this.#fh.truncate(length);
+  }
+
+  async size(): Promise<number> {
+    return (await this.#fh.stat()).size;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#appendFh?.close();
+    await this.#fh.close();
+  }
+}
