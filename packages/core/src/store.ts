@@ -106,7 +106,7 @@ export class Store {
   async append<T>(coord: unknown, event: EventDefinition<T>, payload: T, options?: AppendOptions): Promise<AppendReceipt> {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
-    if (opts.payloadVersion !== undefined) throw new BatpakError('ERR_INVALID_ARGUMENT', 'payloadVersion applies to appendRaw; a typed append records its definition version');
+    if (opts.payloadVersion !== undefined) throw BatpakError.invalidArgument('payloadVersion applies to appendRaw; a typed append records its definition version');
     const draft = typedDraft({ coord, definition: event, payload, idempotencyKey: opts.idempotencyKey, limits: this.#limits(), extensions: checkExtensions(opts.extensions) });
     return this.#m.pipeline!.appendOne(draft, expectedOf(opts));
   }
@@ -135,9 +135,9 @@ export class Store {
    */
   async importEvents(events: readonly ImportEvent[], options: { readonly signal?: AbortSignal } = {}): Promise<AppendReceipt[]> {
     this.#assertWritable();
-    if (options.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'importEvents was aborted', { cause: options.signal.reason });
+    if (options.signal?.aborted === true) throw BatpakError.aborted('importEvents', options.signal.reason);
     if (this.#keyset !== undefined) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', 'importEvents keeps payload bytes and content hashes, so it cannot be used with payloadEncryption');
+      throw BatpakError.invalidArgument('importEvents keeps payload bytes and content hashes, so it cannot be used with payloadEncryption');
     }
     const items = importDrafts(events, { ...this.#limits(), batchMaxEvents: this.#opts.batchMaxEvents });
     return this.#m.pipeline!.importEvents(items);
@@ -205,7 +205,7 @@ export class Store {
   async walkAncestors(eventId: string, options: { readonly limit?: number } = {}): Promise<AncestorWalk> {
     this.#assertOpen();
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new BatpakError('ERR_INVALID_ARGUMENT', 'limit must be a positive integer');
+    if (!Number.isSafeInteger(limit) || limit < 1) throw BatpakError.invalidArgument('limit must be a positive integer');
     return this.#m.reader.walkAncestors(eventId, limit);
   }
 
@@ -292,7 +292,7 @@ export class Store {
   /** The header of an entity's latest committed event (from the index, no disk read), if any. */
   head(entity: string): EventHeader | undefined {
     this.#assertOpen();
-    if (typeof entity !== 'string') throw new BatpakError('ERR_INVALID_ARGUMENT', 'entity must be a string');
+    if (typeof entity !== 'string') throw BatpakError.invalidArgument('entity must be a string');
     const e = this.#index.head(entity);
     return e === undefined ? undefined : headerOf(e);
   }
@@ -308,7 +308,7 @@ export class Store {
    */
   waitForSequence(after: bigint, options: { readonly signal?: AbortSignal } = {}): Promise<bigint> {
     this.#assertOpen();
-    if (typeof after !== 'bigint' || after < 0n) throw new BatpakError('ERR_INVALID_ARGUMENT', 'after must be a non-negative bigint');
+    if (typeof after !== 'bigint' || after < 0n) throw BatpakError.invalidArgument('after must be a non-negative bigint');
     return this.#m.waiters.wait(after, this.#index.lastGlobalSequence(), options.signal);
   }
 

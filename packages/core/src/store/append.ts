@@ -40,14 +40,14 @@ export function checkExtensions(ext: AppendOptions['extensions'], index?: number
   if (ext === undefined) return undefined;
   const entries = ext instanceof Map ? [...ext.entries()] : typeof ext === 'object' && ext !== null ? Object.entries(ext) : undefined;
   const where = index === undefined ? {} : { index };
-  if (entries === undefined) throw new BatpakError('ERR_INVALID_ARGUMENT', 'extensions must be a Map or an object of byte values', { details: where });
+  if (entries === undefined) throw BatpakError.invalidArgument('extensions must be a Map or an object of byte values', where);
   const out = new Map<string, Uint8Array>();
   for (const [k, v] of entries) {
     if (typeof k !== 'string' || k.length > 256 || !EXTENSION_KEY.test(k)) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', `extension key ${JSON.stringify(k)} must be 'namespace.field' (printable ASCII, one dot)`, { details: { ...where, field: 'extensions' } });
+      throw BatpakError.invalidArgument(`extension key ${JSON.stringify(k)} must be 'namespace.field' (printable ASCII, one dot)`, { ...where, field: 'extensions' });
     }
-    if (k.startsWith('batpak.')) throw new BatpakError('ERR_INVALID_ARGUMENT', `extension namespace 'batpak' is reserved for the store`, { details: { ...where, field: 'extensions' } });
-    if (!(v instanceof Uint8Array)) throw new BatpakError('ERR_INVALID_ARGUMENT', `extension ${k} must be a Uint8Array`, { details: { ...where, field: 'extensions' } });
+    if (k.startsWith('batpak.')) throw BatpakError.invalidArgument(`extension namespace 'batpak' is reserved for the store`, { ...where, field: 'extensions' });
+    if (!(v instanceof Uint8Array)) throw BatpakError.invalidArgument(`extension ${k} must be a Uint8Array`, { ...where, field: 'extensions' });
     out.set(k, new Uint8Array(v));
   }
   return out.size === 0 ? undefined : out;
@@ -213,7 +213,7 @@ export interface BatchItem {
 
 export function batchDrafts(items: unknown, limits: DraftLimits & { readonly batchMaxEvents: number }): EventDraft[] {
   if (!Array.isArray(items) || items.length === 0) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'appendBatch needs a non-empty array of items');
+    throw BatpakError.invalidArgument('appendBatch needs a non-empty array of items');
   }
   if (items.length > limits.batchMaxEvents) {
     throw new BatpakError('ERR_BATCH_TOO_LARGE', `batch of ${items.length} events exceeds batchMaxEvents ${limits.batchMaxEvents}`, {
@@ -221,10 +221,10 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
     });
   }
   const drafts = items.map((raw: unknown, i) => {
-    if (typeof raw !== 'object' || raw === null) throw new BatpakError('ERR_INVALID_ARGUMENT', `batch item ${i} is not an object`, { details: { index: i } });
+    if (typeof raw !== 'object' || raw === null) throw BatpakError.invalidArgument(`batch item ${i} is not an object`, { index: i });
     const item = raw as Partial<BatchItem> & { expectedSequence?: unknown };
     if (item.expectedSequence !== undefined) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', 'expectedSequence is not supported inside appendBatch', { details: { index: i } });
+      throw BatpakError.invalidArgument('expectedSequence is not supported inside appendBatch', { index: i });
     }
     const ext = checkExtensions(item.extensions, i);
     return isDefinition(item.kind)
@@ -233,10 +233,10 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
   });
   const keyed = drafts.filter((d) => d.keyed).length;
   if (keyed !== 0 && keyed !== drafts.length) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'in a batch, either every item has an idempotencyKey or none does');
+    throw BatpakError.invalidArgument('in a batch, either every item has an idempotencyKey or none does');
   }
   const ids = new Set(drafts.map((d) => d.eventId));
-  if (ids.size !== drafts.length) throw new BatpakError('ERR_INVALID_ARGUMENT', 'a batch repeats an idempotencyKey');
+  if (ids.size !== drafts.length) throw BatpakError.invalidArgument('a batch repeats an idempotencyKey');
   return drafts;
 }
 
@@ -259,14 +259,14 @@ export interface ImportEvent {
 
 /** Validates imported events into drafts; every failure names the item. */
 export function importDrafts(events: unknown, limits: DraftLimits & { readonly batchMaxEvents: number }): ImportDraft[] {
-  if (!Array.isArray(events) || events.length === 0) throw new BatpakError('ERR_INVALID_ARGUMENT', 'importEvents needs a non-empty array');
+  if (!Array.isArray(events) || events.length === 0) throw BatpakError.invalidArgument('importEvents needs a non-empty array');
   if (events.length > limits.batchMaxEvents) {
     throw new BatpakError('ERR_BATCH_TOO_LARGE', `import of ${events.length} events exceeds batchMaxEvents ${limits.batchMaxEvents}`);
   }
   const seen = new Set<string>();
   return events.map((raw: unknown, i) => {
     const e = raw as Partial<ImportEvent>;
-    const bad = (msg: string) => new BatpakError('ERR_INVALID_ARGUMENT', `import item ${i}: ${msg}`, { details: { index: i } });
+    const bad = (msg: string) => BatpakError.invalidArgument(`import item ${i}: ${msg}`, { index: i });
     if (typeof e !== 'object' || e === null) throw bad('not an object');
     if (typeof e.eventId !== 'string' || !/^[0-9a-f]{32}$/.test(e.eventId)) throw bad('eventId must be 32 lowercase hex characters');
     if (seen.has(e.eventId)) throw bad(`event ${e.eventId} appears twice`);
@@ -315,16 +315,16 @@ export function importDrafts(events: unknown, limits: DraftLimits & { readonly b
 
 export function checkAppendOptions(opts: unknown): AppendOptions {
   if (opts === undefined) return {};
-  if (typeof opts !== 'object' || opts === null) throw new BatpakError('ERR_INVALID_ARGUMENT', 'append options must be an object');
+  if (typeof opts !== 'object' || opts === null) throw BatpakError.invalidArgument('append options must be an object');
   const o = opts as AppendOptions;
   if (o.expectedSequence !== undefined && (typeof o.expectedSequence !== 'bigint' || o.expectedSequence < 0n)) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'expectedSequence must be a non-negative bigint', { details: { field: 'expectedSequence' } });
+    throw BatpakError.invalidArgument('expectedSequence must be a non-negative bigint', { field: 'expectedSequence' });
   }
   if (o.idempotencyKey !== undefined && typeof o.idempotencyKey !== 'string') {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'idempotencyKey must be a string', { details: { field: 'idempotencyKey' } });
+    throw BatpakError.invalidArgument('idempotencyKey must be a string', { field: 'idempotencyKey' });
   }
   if (o.payloadVersion !== undefined && (!Number.isInteger(o.payloadVersion) || o.payloadVersion < 0 || o.payloadVersion > 0xffff)) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'payloadVersion must be an integer 0..65535', { details: { field: 'payloadVersion' } });
+    throw BatpakError.invalidArgument('payloadVersion must be an integer 0..65535', { field: 'payloadVersion' });
   }
   return o;
 }

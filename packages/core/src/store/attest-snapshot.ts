@@ -52,14 +52,14 @@ export class AttestAndSnapshot {
     checkLabel(label);
     const through = options.through;
     if (through !== undefined && (typeof through !== 'bigint' || through < 0n)) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', 'through must be a non-negative bigint', { details: { field: 'through' } });
+      throw BatpakError.invalidArgument('through must be a non-negative bigint', { field: 'through' });
     }
     await this.#p.idle();
     return this.#p.maintenance.shared(() => {
       const snapshot = this.#p.verifier.committedSnapshot();
       const last = BigInt(snapshot.committed[snapshot.committed.length - 1]?.globalSequence ?? 0);
       if (through !== undefined && through > last) {
-        throw new BatpakError('ERR_INVALID_ARGUMENT', `through ${through} is past the last committed global sequence ${last}`, { details: { field: 'through' } });
+        throw BatpakError.invalidArgument(`through ${through} is past the last committed global sequence ${last}`, { field: 'through' });
       }
       return this.#attestSnapshot(signer, snapshot, options, label, through);
     });
@@ -77,7 +77,7 @@ export class AttestAndSnapshot {
   }
 
   async snapshot(destDir: string, options: SnapshotOptions): Promise<SnapshotResult> {
-    if (typeof destDir !== 'string' || destDir === '') throw new BatpakError('ERR_INVALID_ARGUMENT', 'destDir must be a non-empty path', { details: { field: 'destDir' } });
+    if (typeof destDir !== 'string' || destDir === '') throw BatpakError.invalidArgument('destDir must be a non-empty path', { field: 'destDir' });
     const label = options.label ?? '';
     checkLabel(label);
     // No wait for in-flight appends: the copy is the committed prefix as of now, writers go on.

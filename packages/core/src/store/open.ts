@@ -118,11 +118,7 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined): Promise
   for (const e of pending.entries) removed.addEntry(e, entryTrusted(e, verifyKeys), verifyKeys.length === 0);
   for (const gap of [...(checkpoint?.gaps ?? []), ...log.gaps]) {
     if (!removed.explains(gap.last, gap.next)) {
-      throw new BatpakError(
-        'ERR_CORRUPT_SEGMENT',
-        `corrupt segment ${gap.file} at offset ${gap.offset}: global sequences ${gap.last + 1}..${gap.next - 1} are missing and no committed compaction removed them`,
-        { details: { file: gap.file, offset: gap.offset } },
-      );
+      throw BatpakError.corruptSegment(gap.file, gap.offset, `global sequences ${gap.last + 1}..${gap.next - 1} are missing and no committed compaction removed them`);
     }
   }
   for (const d of log.discarded) {
@@ -133,16 +129,14 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined): Promise
   for (const e of checkpoint?.checkpoint.entries ?? []) {
     if (index.has(e.eventId)) {
       const file = segmentPath(e.segmentId);
-      throw new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${file} at offset ${e.offset}: duplicate event id ${e.eventId}`, { details: { file, offset: e.offset } });
+      throw BatpakError.corruptSegment(file, e.offset, `duplicate event id ${e.eventId}`);
     }
     index.insert(e);
   }
   for (const r of log.events) {
     const entry = entryFromRecovered(r);
     if (checkpoint !== undefined && index.has(entry.eventId)) {
-      throw new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${segmentPath(r.segmentId)} at offset ${r.offset}: event ${entry.eventId} appears twice`, {
-        details: { file: segmentPath(r.segmentId), offset: r.offset },
-      });
+      throw BatpakError.corruptSegment(segmentPath(r.segmentId), r.offset, `event ${entry.eventId} appears twice`);
     }
     index.insert(entry);
     lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);

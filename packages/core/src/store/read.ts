@@ -47,7 +47,7 @@ export class StoreReader {
   /** The committed entry of an event id; ERR_INVALID_ARGUMENT for a malformed id, ERR_NOT_FOUND for an unknown one. */
   entry(eventId: string): IndexEntry {
     if (!isEventIdString(eventId)) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', 'eventId must be 32 lowercase hex characters', { details: { field: 'eventId' } });
+      throw BatpakError.invalidArgument('eventId must be 32 lowercase hex characters', { field: 'eventId' });
     }
     const entry = this.#p.index.get(eventId);
     if (entry === undefined) throw new BatpakError('ERR_NOT_FOUND', `no event ${eventId}`, { details: { eventId } });
@@ -77,7 +77,7 @@ export class StoreReader {
     // Read ahead in growing steps: a `limit: 1` query reads one frame, a long scan reads runs of frames.
     let ahead = 8;
     while (i < list.length && yielded < f.limit) {
-      if (aborted()) throw new BatpakError('ERR_ABORTED', 'query was aborted');
+      if (aborted()) throw BatpakError.aborted('query');
       const planned: IndexEntry[] = [];
       let plannedBytes = 0;
       const want = Math.min(ahead, f.limit - yielded);
@@ -93,7 +93,7 @@ export class StoreReader {
       ahead = Math.min(ahead * 2, QUERY_READ_AHEAD);
       const read = await this.#readAhead(planned);
       for (let k = 0; k < planned.length; k++) {
-        if (aborted()) throw new BatpakError('ERR_ABORTED', 'query was aborted');
+        if (aborted()) throw BatpakError.aborted('query');
         this.#p.assertOpen();
         const e = index.get(planned[k]!.eventId);
         if (e === undefined) continue;

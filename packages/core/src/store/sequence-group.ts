@@ -107,9 +107,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
       const clash = intent.items.find((it) => state.index.has(it.draft.eventId) || inGroup.has(it.draft.eventId));
       if (clash !== undefined) {
         intent.settle.reject(
-          new BatpakError('ERR_INVALID_ARGUMENT', `event ${clash.draft.eventId} already exists in the store; nothing was imported`, {
-            details: { eventId: clash.draft.eventId },
-          }),
+          BatpakError.invalidArgument(`event ${clash.draft.eventId} already exists in the store; nothing was imported`, { eventId: clash.draft.eventId }),
         );
         continue;
       }
@@ -128,7 +126,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
         continue;
       }
       if (known > 0 || intent.drafts.some((d) => inGroup.has(d.eventId))) {
-        intent.settle.reject(new BatpakError('ERR_INVALID_ARGUMENT', 'a batch repeats some, but not all, idempotency keys of earlier appends'));
+        intent.settle.reject(BatpakError.invalidArgument('a batch repeats some, but not all, idempotency keys of earlier appends'));
         continue;
       }
       const first = next;

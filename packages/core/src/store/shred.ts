@@ -61,7 +61,7 @@ export async function shredScope(p: SystemEventParts, selector: ShredSelector): 
 export function declareSigningPolicy(p: SystemEventParts, policy: SigningPolicyDeclaration): Promise<AppendReceipt> {
   const v = (policy as { unsignedAppends?: unknown } | null)?.unsignedAppends;
   if (v !== 'allowed' && v !== 'refused') {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', "unsignedAppends must be 'allowed' or 'refused'", { details: { field: 'unsignedAppends' } });
+    throw BatpakError.invalidArgument("unsignedAppends must be 'allowed' or 'refused'", { field: 'unsignedAppends' });
   }
   if (p.signer === undefined) throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', 'only the key holder can declare a signing policy: open the store with its signingKey (or signer)');
   const payload = policyPayload({ unsignedAppends: v }, p.now());

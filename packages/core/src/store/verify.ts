@@ -56,7 +56,7 @@ export class StoreVerifier {
 
   async verifyChain(options: VerifyChainOptions): Promise<ChainVerificationReport> {
     if (options.expect !== undefined && (typeof options.expect !== 'object' || options.expect === null)) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', 'expect must be an attestation (attestationFromJSON parses one)', { details: { field: 'expect' } });
+      throw BatpakError.invalidArgument('expect must be an attestation (attestationFromJSON parses one)', { field: 'expect' });
     }
     await this.#p.idle();
     return this.#p.maintenance.shared(async () => {

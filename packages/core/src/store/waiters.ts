@@ -19,7 +19,7 @@ export class SequenceWaiters {
    */
   wait(after: bigint, last: number, signal: AbortSignal | undefined): Promise<bigint> {
     if (BigInt(last) > after) return Promise.resolve(BigInt(last));
-    if (signal?.aborted === true) return Promise.reject(new BatpakError('ERR_ABORTED', 'waitForSequence was aborted', { cause: signal.reason }));
+    if (signal?.aborted === true) return Promise.reject(BatpakError.aborted('waitForSequence', signal.reason));
     return new Promise<bigint>((resolve, reject) => {
       const waiter: Waiter = {
         after: Number(after),
@@ -34,7 +34,7 @@ export class SequenceWaiters {
       };
       const onAbort = () => {
         this.#waiters.delete(waiter);
-        waiter.reject(new BatpakError('ERR_ABORTED', 'waitForSequence was aborted', { cause: signal?.reason }));
+        waiter.reject(BatpakError.aborted('waitForSequence', signal?.reason));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(waiter);
