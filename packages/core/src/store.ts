@@ -4,6 +4,7 @@
 // (and writable, for writes) before it delegates, and close settles every waiter and in-flight append.
 
 import type { EventDefinition } from './event.js';
+import type { EventLog } from './event-log.js';
 import { BatpakError } from './errors.js';
 import type { FsLock } from './fs/fs.js';
 import type { MemoryIndex } from './event-index/memory.js';
@@ -35,7 +36,7 @@ import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport,
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
 
-export class Store {
+export class Store implements EventLog {
   readonly #opts: ResolvedOptions;
   readonly #index: MemoryIndex;
   readonly #segments: SegmentSet;
