@@ -1,6 +1,7 @@
-// Command-line parsing: `--flag value`, `--flag=value`, booleans, repeatable flags, `--` and positionals, against a per-command spec.
+// Command-line parsing on node:util.parseArgs: `--flag value`, `--flag=value`, booleans, repeatable flags, `--` and positionals, against a per-command spec.
 // Invariant: anything the spec does not name is a usage error (exit 2) — a typo never silently changes what a compliance job does.
 
+import { parseArgs as parseArgv } from 'node:util';
 import { CliError } from './exit.js';
 
 export interface FlagSpec {
@@ -30,33 +31,36 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], c
   const positionals: string[] = [];
   const hint = `see \`batpak ${command} --help\``;
 
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('--') || arg === '-') {
-      if (arg.startsWith('-') && arg !== '-') throw CliError.usage(`unknown option ${arg} (${hint})`);
-      positionals.push(arg);
+  // node:util splits the words (`--flag=value`, `--flag value`, `--`, positionals). Non-strict, so that every
+  // usage error below keeps batpak's own wording and exit code instead of node's ERR_PARSE_ARGS_* messages.
+  const { tokens } = parseArgv({
+    args: [...argv],
+    options: Object.fromEntries(specs.map((s) => [s.name, { type: s.type }])),
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      positionals.push(token.value);
       continue;
     }
+    if (token.kind === 'option-terminator') continue;
+    // The word as typed: `-x` and `-abc` are refused whole, and a long option's name ends at its first `=`.
+    const arg = argv[token.index]!;
+    if (!arg.startsWith('--')) throw CliError.usage(`unknown option ${arg} (${hint})`);
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     const spec = byName.get(name);
     if (spec === undefined) throw CliError.usage(`unknown option --${name} (${hint})`);
     if (spec.type === 'boolean') {
-      if (eq !== -1) throw CliError.usage(`--${name} takes no value (${hint})`);
+      if (token.inlineValue === true) throw CliError.usage(`--${name} takes no value (${hint})`);
       bools.add(name);
       continue;
     }
-    let value: string | undefined;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      if (value === undefined || value.startsWith('--')) throw CliError.usage(`--${name} needs a value (${hint})`);
-      i++;
-    }
+    const value = token.value;
+    // `--out --json`: the next word is another flag, not this one's value (`--out=--json` is a value).
+    if (value === undefined || (token.inlineValue !== true && value.startsWith('--'))) throw CliError.usage(`--${name} needs a value (${hint})`);
     const list = values.get(name) ?? [];
     if (list.length > 0 && spec.repeatable !== true) throw CliError.usage(`--${name} given twice (${hint})`);
     list.push(value);

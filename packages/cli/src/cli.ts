@@ -10,8 +10,10 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
-// Let buffered pipe writes finish before leaving; `serve` returns only after its shutdown.
-process.exitCode = code;
-// Every command closes what it opened; should a stray handle remain, do not hang a cron job over it.
-setTimeout(() => process.exit(code), 5_000).unref();
+// No top-level await: the package stays loadable with require() (Node >= 20.19 refuses async ES modules there).
+void main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then((code) => {
+  // Let buffered pipe writes finish before leaving; `serve` returns only after its shutdown.
+  process.exitCode = code;
+  // Every command closes what it opened; should a stray handle remain, do not hang a cron job over it.
+  setTimeout(() => process.exit(code), 5_000).unref();
+});

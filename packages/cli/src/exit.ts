@@ -10,7 +10,7 @@ export const EXIT = Object.freeze({
   DAMAGED: 1,
   /** The job could not be done: bad arguments, missing directory, corrupt keyset, lock held, I/O failure. */
   UNUSABLE: 2,
-  /** Ctrl-C (SIGINT) stopped a long command; the store was closed cleanly. */
+  /** Ctrl-C (SIGINT) or SIGTERM stopped a long command; the store was closed cleanly. */
   INTERRUPTED: 130,
 });
 

@@ -1,13 +1,14 @@
 // What `keyset.bpk` says about itself (FORMAT.md § Keyset): its granularity and how many keys it lists — never a key byte.
 // Invariant: a peek never decides validity; the store's own load still checks magic, version, CRC and fails closed with ERR_CORRUPT_KEYSET.
 
-import { decodeCanonical, type KeyGranularity } from '@batpak/core';
+import type { KeyGranularity } from '@batpak/core';
+import { decodeCanonical } from '@batpak/core/canonical';
+import { GRANULARITY_OF_CODE, KEYSET_FILE, KEYSET_HEADER_BYTES, KEYSET_MAGIC } from '@batpak/core/format';
 import { readRegularFile } from './files.js';
 
-export const KEYSET_FILE_NAME = 'keyset.bpk';
+export const KEYSET_FILE_NAME = KEYSET_FILE;
 
-const GRANULARITY_BY_CODE: Readonly<Record<number, KeyGranularity>> = { 1: 'entity', 2: 'category', 3: 'type', 4: 'event' };
-const MAGIC = 'BPKEYS';
+const startsWithMagic = (b: Uint8Array): boolean => KEYSET_MAGIC.every((m, i) => b[i] === m);
 
 export interface KeysetPeek {
   readonly granularity: KeyGranularity;
@@ -26,16 +27,16 @@ export async function peekKeyset(path: string): Promise<KeysetPeek | undefined> 
   } catch {
     return undefined;
   }
-  if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 6)).toString('latin1') !== MAGIC) return undefined;
+  if (bytes.length < KEYSET_HEADER_BYTES || !startsWithMagic(bytes)) return undefined;
   try {
-    const body = decodeCanonical(bytes.subarray(12), { allowNonCanonical: true });
+    const body = decodeCanonical(bytes.subarray(KEYSET_HEADER_BYTES), { allowNonCanonical: true });
     if (body.t !== 'map') return undefined;
     let granularity: KeyGranularity | undefined;
     let live = 0;
     let destroyed = 0;
     for (const [k, v] of body.entries) {
       if (k.t !== 'str') continue;
-      if (k.v === 'g' && v.t === 'int') granularity = GRANULARITY_BY_CODE[Number(v.v)];
+      if (k.v === 'g' && v.t === 'int') granularity = GRANULARITY_OF_CODE[Number(v.v)];
       if (k.v === 'k' && v.t === 'array') live = v.items.length;
       if (k.v === 'd' && v.t === 'array') destroyed = v.items.length;
     }

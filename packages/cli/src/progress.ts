@@ -1,4 +1,4 @@
-// The progress bar of long commands (done/total, rate, ETA) — drawn on a terminal only, never into a pipe, a file or --json output.
+// The progress bar of long commands (done/total, rate, ETA) — drawn on stderr when it is a terminal, never into a pipe, a file or --json output.
 // Invariant: when disabled it writes nothing at all, so piped output carries no escape codes (INV-CLI-EXIT-CODES suite checks it).
 
 /** Where the bar draws: a stream with `isTTY` and (optionally) `columns`. */
@@ -23,8 +23,10 @@ export interface ProgressOptions {
 }
 
 /**
- * Draw only when every stream the user is looking at is a terminal, --json is off and TERM is not
- * `dumb`: a progress line interleaved with piped or machine-read output corrupts it.
+ * Draw only when every stream in `streams` is a terminal, --json is off and TERM is not `dumb`. Commands
+ * pass the stream the bar draws on (stderr): `batpak verify ./data > report.txt` still shows progress,
+ * `2> log` does not. A command whose data goes to stdout adds a stand-in `{ isTTY: stdout is not a
+ * terminal }`, so the bar never interleaves with that data on the same screen.
  */
 export function progressEnabled(options: { readonly json: boolean; readonly streams: readonly { readonly isTTY?: boolean }[]; readonly env?: NodeJS.ProcessEnv }): boolean {
   const env = options.env ?? process.env;

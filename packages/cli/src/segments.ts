@@ -4,14 +4,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { decodeCanonical, parseSegmentFileName, type CanonicalValue } from '@batpak/core';
+import { decodeCanonical, type CanonicalValue } from '@batpak/core/canonical';
+import { FRAME_HEADER_BYTES, frameAt, isZeroFrom, parseSegmentFileName, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC } from '@batpak/core/format';
 import { readRegularFile } from './files.js';
-
-const SEGMENT_MAGIC = [0x42, 0x50, 0x53, 0x47]; // "BPSG"
-const FRAME_MAGIC = [0x42, 0x50, 0x4b, 0x46]; // "BPKF"
-const SEGMENT_HEADER_BYTES = 32;
-const FRAME_HEADER_BYTES = 12;
-const MAX_FRAME_BODY_BYTES = 256 * 1024 * 1024;
 
 export interface SegmentFile {
   readonly name: string;
@@ -57,11 +52,10 @@ export interface SegmentScan {
 const u32 = (b: Uint8Array, at: number): number => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 const u16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
 const u64 = (b: Uint8Array, at: number): number => u32(b, at) * 2 ** 32 + u32(b, at + 4);
-const matches = (b: Uint8Array, at: number, magic: readonly number[]): boolean => magic.every((m, i) => b[at + i] === m);
 
 function decodeHeader(b: Uint8Array): SegmentHeader {
   if (b.length < SEGMENT_HEADER_BYTES) return { ok: false, reason: `shorter than its ${SEGMENT_HEADER_BYTES}-byte header` };
-  if (!matches(b, 0, SEGMENT_MAGIC)) return { ok: false, reason: 'bad segment magic' };
+  if (u32(b, 0) !== SEGMENT_MAGIC) return { ok: false, reason: 'bad segment magic' };
   if (crc32(b.subarray(0, 24)) !== u32(b, 24)) return { ok: false, reason: 'segment header CRC mismatch' };
   return { ok: true, version: u16(b, 4), id: u64(b, 8), createdAt: u64(b, 16) };
 }
@@ -87,18 +81,6 @@ function describeBody(body: Uint8Array): Pick<FrameRecord, 'type' | 'eventId' | 
   return out;
 }
 
-function validFrameAt(b: Uint8Array, at: number): boolean {
-  if (at + FRAME_HEADER_BYTES > b.length || !matches(b, at, FRAME_MAGIC)) return false;
-  const length = u32(b, at + 4);
-  if (length === 0 || length > MAX_FRAME_BODY_BYTES || at + FRAME_HEADER_BYTES + length > b.length) return false;
-  return crc32(b.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length)) === u32(b, at + 8);
-}
-
-function allZero(b: Uint8Array, from: number): boolean {
-  for (let i = from; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
-}
-
 /** Walks every frame; a damaged one is reported and skipped (by its length, or to the next valid frame). */
 export function scanSegmentBytes(b: Uint8Array): SegmentScan {
   const header = decodeHeader(b);
@@ -107,28 +89,26 @@ export function scanSegmentBytes(b: Uint8Array): SegmentScan {
   let pos = SEGMENT_HEADER_BYTES;
   while (pos < b.length) {
     // A zero-filled or short tail is an interrupted append, not a frame.
-    if (allZero(b, pos)) break;
-    if (pos + FRAME_HEADER_BYTES > b.length) {
-      frames.push({ offset: pos, length: b.length - pos, ok: false, reason: 'partial frame header at the end of the file' });
-      break;
-    }
-    const length = u32(b, pos + 4);
-    const end = pos + FRAME_HEADER_BYTES + length;
-    if (!matches(b, pos, FRAME_MAGIC) || length === 0 || length > MAX_FRAME_BODY_BYTES) {
-      let next = pos + 1;
-      while (next < b.length && !validFrameAt(b, next)) next++;
-      frames.push({ offset: pos, length: next - pos, ok: false, reason: matches(b, pos, FRAME_MAGIC) ? `frame length ${length} is impossible` : 'no frame magic where a frame should start' });
-      pos = next;
+    if (isZeroFrom(b, pos)) break;
+    const step = frameAt(b, pos, 'valid-frame');
+    if (step.kind === 'damage') {
+      if (step.damage === 'partial-header') {
+        frames.push({ offset: pos, length: b.length - pos, ok: false, reason: 'partial frame header at the end of the file' });
+        break;
+      }
+      if (step.damage === 'past-end') {
+        frames.push({ offset: pos, length: b.length - pos, ok: false, reason: 'frame runs past the end of the file', ...describeBody(b.subarray(pos + FRAME_HEADER_BYTES)) });
+        break;
+      }
+      // Skipped to the next valid frame (or the end).
+      const reason = step.damage === 'bad-length' ? `frame length ${step.declaredLength} is impossible` : 'no frame magic where a frame should start';
+      frames.push({ offset: pos, length: step.resumeAt - pos, ok: false, reason });
+      pos = step.resumeAt;
       continue;
     }
-    if (end > b.length) {
-      frames.push({ offset: pos, length: b.length - pos, ok: false, reason: 'frame runs past the end of the file', ...describeBody(b.subarray(pos + FRAME_HEADER_BYTES)) });
-      break;
-    }
-    const body = b.subarray(pos + FRAME_HEADER_BYTES, end);
-    const ok = crc32(body) === u32(b, pos + 8);
-    frames.push({ offset: pos, length: end - pos, ok, ...(ok ? {} : { reason: 'CRC mismatch: the frame changed after it was written' }), ...describeBody(body) });
-    pos = end;
+    const ok = step.crcOk === true;
+    frames.push({ offset: pos, length: step.length, ok, ...(ok ? {} : { reason: 'CRC mismatch: the frame changed after it was written' }), ...describeBody(step.body!) });
+    pos += step.length;
   }
   return { header, frames };
 }

@@ -34,6 +34,21 @@ export function isReservedCategory(category: number): boolean {
   return category === SYSTEM_CATEGORY || category === EFFECT_CATEGORY;
 }
 
+/** The category (high 4 bits) of a raw u16 kind. */
+export function categoryOfRaw(raw: number): number {
+  return (raw >>> 12) & 0xf;
+}
+
+/** Whether a raw kind is one of the store's own system events (category 0x0: shred, compaction, signing policy). */
+export function isSystemKind(raw: number): boolean {
+  return categoryOfRaw(raw) === SYSTEM_CATEGORY;
+}
+
+/** Whether a raw kind is in a category the store reserves (system or effect): never a user's event. */
+export function isReservedKind(raw: number): boolean {
+  return isReservedCategory(categoryOfRaw(raw));
+}
+
 /** `0xF001` style display of a kind. */
 export function formatKind(kind: EventKind): string {
   return `0x${kindToRaw(kind).toString(16).toUpperCase().padStart(4, '0')}`;

@@ -130,7 +130,7 @@ export function backpressureView(bp: BackpressurePolicy): CanonicalValue {
   return cstruct([['kind', cstr(bp.kind)], ['capacity', cuint(bp.capacity)]]);
 }
 
-/** The §5.6 encoding folded into H_module: {id, source, payload_schema_ref, delivery, backpressure}. */
+/** A subscription declaration as folded into H_module (README, fingerprint table): {id, source, payload_schema_ref, delivery, backpressure}. */
 export function subscriptionView(s: SubscriptionDescriptor): CanonicalValue {
   return cstruct([
     ['id', cstr(s.id)],

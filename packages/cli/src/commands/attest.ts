@@ -20,7 +20,7 @@ async function run({ args, io }: CommandContext): Promise<ExitCode> {
   await requireStoreDir(dir);
   const interrupt = onInterrupt(io.stderr);
   const warnings: string[] = [];
-  const progress = new ProgressBar({ label: 'attest', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json: false, streams: [io.stdout, io.stderr] }) });
+  const progress = new ProgressBar({ label: 'attest', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json: false, streams: [io.stderr] }) });
   try {
     const store = await openStore(dir, { readOnly: true, access, signingKey, onWarning: (m) => warnings.push(m) });
     try {

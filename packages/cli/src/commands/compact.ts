@@ -32,7 +32,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const store = await openStore(dir, { readOnly: false, access, ...(signingKey === undefined ? {} : { signingKey }) });
   // core's compact() reports the events of the sealed segments it has rewritten (done/total): a real bar,
   // on a terminal only. The swap after the last event is a rename and an fsync or two.
-  const progress = new ProgressBar({ label: 'compact', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stdout, io.stderr] }) });
+  const progress = new ProgressBar({ label: 'compact', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stderr] }) });
   const started = Date.now();
   let result: CompactionResult;
   try {

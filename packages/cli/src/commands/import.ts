@@ -82,7 +82,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   await checkImportTarget(to, append);
 
   const interrupt = onInterrupt(io.stderr);
-  const live = progressEnabled({ json, streams: [io.stdout, io.stderr] });
+  const live = progressEnabled({ json, streams: [io.stderr] });
   const progress = new ProgressBar({ label: 'import', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: live });
   // Opening, verifying and planning the source report no done/total: show what runs and for how long, then the bar.
   const started = Date.now();

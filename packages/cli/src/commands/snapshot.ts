@@ -18,7 +18,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const access = storeAccess(args);
   await requireStoreDir(dir);
   const interrupt = onInterrupt(io.stderr);
-  const progress = new ProgressBar({ label: 'snapshot', unit: 'bytes', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stdout, io.stderr] }) });
+  const progress = new ProgressBar({ label: 'snapshot', unit: 'bytes', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stderr] }) });
   let result: SnapshotResult;
   try {
     const store = await openStore(dir, { readOnly: true, access, ...(signingKey === undefined ? {} : { signingKey }) });

@@ -132,7 +132,7 @@ async function run({ args, io, json }: CommandContext): Promise<ExitCode> {
   const expected = expectFile === undefined ? undefined : await readAttestation(expectFile);
   const warnings: string[] = [];
   const interrupt = onInterrupt(io.stderr);
-  const progress = new ProgressBar({ label: 'verify', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stdout, io.stderr] }) });
+  const progress = new ProgressBar({ label: 'verify', unit: 'events', stream: io.stderr, signal: interrupt.signal, enabled: progressEnabled({ json, streams: [io.stderr] }) });
   const base = { command: 'verify', dir, format } as const;
   let report: VerifyReport;
   try {

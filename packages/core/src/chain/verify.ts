@@ -3,7 +3,6 @@
 // a tombstone flag compaction's record does not explain is damage (INV-TOMBSTONE-RECORDED).
 // It streams: disk frames and the committed snapshot are both in global-sequence order, walked in step.
 
-import { crc32 } from 'node:zlib';
 import { blake3 } from '../crypto/blake3.js';
 import { BatpakError } from '../errors.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
@@ -11,8 +10,9 @@ import type { Fs } from '../fs/fs.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import { frameMismatch } from '../event-index/frame-match.js';
 import type { SealChecker } from '../receipt/seal-check.js';
-import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES } from '../segment/format.js';
-import { decodeFrameBody, EventFlags, readFrameHeader, type EventFrame } from '../segment/frame.js';
+import { SEGMENT_HEADER_BYTES } from '../segment/format.js';
+import { decodeFrameBody, EventFlags, type EventFrame } from '../segment/frame.js';
+import { walkWindowFrames } from '../segment/frames.js';
 import { ReadWindow } from '../segment/window.js';
 import type { ChainVerificationReport, CorruptFrameReport, DirectoryDamageReport } from '../types.js';
 import { ChainHeads, chainReport } from './links.js';
@@ -47,7 +47,6 @@ export interface VerifyChainInput {
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
-const MAGIC = new Uint8Array([0x42, 0x50, 0x4b, 0x46]);
 const PROGRESS_EVERY = 4096;
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -73,34 +72,25 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
     throwIfAborted(signal);
     const w = await ReadWindow.open(input.fs, seg.path, seg.committedEnd);
     try {
-      const end = w.end;
-      let pos = SEGMENT_HEADER_BYTES;
-      while (pos < end) {
-        const h = (await w.ensure(pos, FRAME_HEADER_BYTES)) ? readFrameHeader(w.bytes, pos - w.at) : undefined;
-        if (h === undefined || h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES || pos + FRAME_HEADER_BYTES + h.length > end) {
+      for await (const step of walkWindowFrames(w, { from: SEGMENT_HEADER_BYTES, resync: 'magic' })) {
+        const pos = step.offset;
+        if (step.kind === 'damage') {
+          // The walk resynchronises on the next frame magic.
           corruptFrames.push({ file: seg.path, offset: pos, reason: 'damaged frame header' });
-          // The per-frame magic lets the walk resynchronise on the next frame.
-          const resync = await w.indexOf(MAGIC, pos + 1);
-          if (resync === -1) break;
-          pos = resync;
           continue;
         }
-        const frameEnd = pos + FRAME_HEADER_BYTES + h.length;
-        await w.ensure(pos, FRAME_HEADER_BYTES + h.length);
-        const body = w.view(pos + FRAME_HEADER_BYTES, h.length);
-        const crcOk = crc32(body) === h.crc;
+        const body = step.body!;
+        const crcOk = step.crcOk === true;
         let frame;
         try {
           frame = decodeFrameBody(body);
         } catch (err) {
           corruptFrames.push({ file: seg.path, offset: pos, reason: crcOk ? `undecodable frame: ${(err as Error).message}` : 'frame CRC mismatch' });
-          pos = frameEnd;
           continue;
         }
         if (frame.type === 1) {
           if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'seal frame CRC mismatch' });
           else input.seals?.seal(frame);
-          pos = frameEnd;
           continue;
         }
         const g = frame.globalSequence;
@@ -114,7 +104,6 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
           else if (expected !== undefined && expected.globalSequence === g) {
             corruptFrames.push({ file: seg.path, offset: pos, reason: `frame holds event ${toHex(frame.id)}, not the committed ${expected.eventId}` });
           }
-          pos = frameEnd;
           continue;
         }
         next++;
@@ -139,7 +128,6 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
         }
         input.seals?.event(frame, eventId);
         input.observe?.(frame);
-        pos = frameEnd;
         if (++sinceProgress >= PROGRESS_EVERY) {
           sinceProgress = 0;
           onProgress?.(checked, total);

@@ -1,21 +1,71 @@
 // BLAKE3-256 for content hashes, key ids and fingerprints. hash-wasm (WASM, MIT) is ~8-11x faster than
 // pure-JS @noble/hashes (200-byte to 1 MiB inputs); tests cross-check the two and the official vectors.
 
-import { createBLAKE3 } from 'hash-wasm';
+import { BLAKE3_WASM_BASE64 } from './blake3-wasm.js';
 
-// One reusable hasher: init() per message is what was measured, and it keeps hashing synchronous.
-const hasher = await createBLAKE3(256);
+// hash-wasm's own API only instantiates asynchronously, and awaiting it at module level made
+// `require('@batpak/core')` throw ERR_REQUIRE_ASYNC_MODULE. The same binary is compiled synchronously instead,
+// on first use, and driven exactly as hash-wasm's BLAKE3 hasher drives it (init(0), update in 16 KiB chunks,
+// final(32)), so the bytes are the same and hashing stays synchronous.
+interface Blake3Exports {
+  readonly memory: { readonly buffer: ArrayBuffer };
+  Hash_GetBuffer(): number;
+  Hash_Init(keyLength: number): void;
+  Hash_Update(length: number): void;
+  Hash_Final(outputLength: number): void;
+}
+
+/** The WebAssembly global, typed here because the Node 20 type definitions this package builds with omit it. */
+interface WasmGlobal {
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown };
+}
+
+const OUT = 32;
+/** Size of the wasm module's input buffer (hash-wasm's MAX_HEAP). */
+const CHUNK = 16 * 1024;
+let wasm: Blake3Exports | undefined;
+/** View of the input/output buffer; rebuilt if the wasm memory grows (which detaches the old buffer). */
+let io = new Uint8Array(0);
+
+function instance(): Blake3Exports {
+  if (wasm === undefined) {
+    const bytes = Uint8Array.from(atob(BLAKE3_WASM_BASE64), (c) => c.charCodeAt(0));
+    const { Module, Instance } = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
+    wasm = new Instance(new Module(bytes), {}).exports as Blake3Exports;
+  }
+  if (io.byteLength === 0) io = new Uint8Array(wasm.memory.buffer, wasm.Hash_GetBuffer(), CHUNK);
+  return wasm;
+}
+
+/** Hashes `parts` and leaves the 32-byte digest at the start of `io`. */
+function run(parts: readonly Uint8Array[]): void {
+  const w = instance();
+  w.Hash_Init(0);
+  for (const p of parts) {
+    for (let at = 0; at < p.length; at += CHUNK) {
+      const chunk = p.subarray(at, at + CHUNK);
+      if (io.byteLength === 0) instance();
+      io.set(chunk);
+      w.Hash_Update(chunk.length);
+    }
+  }
+  w.Hash_Final(OUT);
+  if (io.byteLength === 0) instance(); // memory grew during hashing: re-view it before reading the digest
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** BLAKE3-256 of the concatenation of `parts`. Returns a fresh 32-byte array. */
 export function blake3(...parts: readonly Uint8Array[]): Uint8Array {
-  hasher.init();
-  for (const p of parts) hasher.update(p);
-  return hasher.digest('binary');
+  run(parts);
+  return io.slice(0, OUT);
 }
 
 /** Lowercase hex of BLAKE3-256 of `parts`. */
 export function blake3Hex(...parts: readonly Uint8Array[]): string {
-  hasher.init();
-  for (const p of parts) hasher.update(p);
-  return hasher.digest('hex');
+  run(parts);
+  let s = '';
+  for (let i = 0; i < OUT; i++) s += HEX[io[i]!];
+  return s;
 }

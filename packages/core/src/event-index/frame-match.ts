@@ -1,48 +1,9 @@
-// Compares an index entry with the frame it claims to describe, field by field (INV-DERIVED-NOT-AUTHORITY):
-// a derived index (the cold-start checkpoint) is never believed over the frame a read, verify or compaction acts on.
+// Checks an index entry against its frame: the field-by-field comparison (segment/header-match.ts, re-exported here)
+// and a fast in-place check of a canonical body; a derived index is never believed over the frame (INV-DERIVED-NOT-AUTHORITY).
 
-import { bytesEqual } from '../encoding/hex.js';
-import type { EventFrame } from '../segment/frame.js';
 import type { IndexEntry } from './entry.js';
 
-function sameBytesMap(a: ReadonlyMap<string, Uint8Array> | undefined, b: ReadonlyMap<string, Uint8Array> | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) {
-    const w = b.get(k);
-    if (w === undefined || !bytesEqual(v, w)) return false;
-  }
-  return true;
-}
-
-/**
- * The first field in which `entry` and `frame` disagree, or undefined when the entry describes the frame
- * exactly (every header field a reader, verifyChain or compaction uses; not the payload, which the
- * content hash and the frame CRC cover).
- */
-export function frameMismatch(entry: IndexEntry, frame: EventFrame): string | undefined {
-  if (!bytesEqual(entry.idBytes, frame.id)) return 'eventId';
-  if (entry.globalSequence !== frame.globalSequence) return 'globalSequence';
-  if (entry.entitySequence !== frame.entitySequence) return 'entitySequence';
-  if (entry.kind !== frame.kind) return 'kind';
-  if (entry.entity !== frame.entity) return 'entity';
-  if (entry.scope !== frame.scope) return 'scope';
-  if (entry.committedAt !== frame.committedAt) return 'committedAt';
-  if (!bytesEqual(entry.prevHash, frame.prevHash)) return 'prevHash';
-  if (!bytesEqual(entry.contentHash, frame.contentHash)) return 'contentHash';
-  if (entry.payloadVersion !== frame.payloadVersion) return 'payloadVersion';
-  if (entry.flags !== frame.flags) return 'flags';
-  const b = entry.batch;
-  const fb = frame.batch;
-  if (b === undefined || fb === undefined ? b !== fb : b.first !== fb.first || b.index !== fb.index || b.count !== fb.count) return 'batch';
-  const x = entry.encryption;
-  const fx = frame.encryption;
-  if (x === undefined || fx === undefined ? x !== fx : x.generation !== fx.generation || !bytesEqual(x.scope, fx.scope) || !bytesEqual(x.nonce, fx.nonce)) {
-    return 'encryption';
-  }
-  if (!sameBytesMap(entry.extensions, frame.extensions)) return 'extensions';
-  return undefined;
-}
+export { frameMismatch } from '../segment/header-match.js';
 
 const utf8 = new TextEncoder();
 

@@ -3,21 +3,14 @@
 // one signature covers, so none can change unseen while receipts keep their cover (INV-SEAL-HEADERS).
 
 import { blake3 } from '../crypto/blake3.js';
-import { EventFlags, type BatchRef, type EncryptionRef } from '../segment/frame.js';
+import { EventFlags, type FrameHeaderFields } from '../segment/frame.js';
 import { merkleNode } from './cover.js';
 
 const HEADER_DOMAIN = new TextEncoder().encode('batpak.frame-header.v1\0');
 const DIGEST_DOMAIN = new TextEncoder().encode('batpak.seal-headers.v1\0');
 
 /** The frame fields a header leaf binds (an EventFrame satisfies it). */
-export interface HeaderFields {
-  readonly id: Uint8Array;
-  readonly globalSequence: number;
-  readonly flags: number;
-  readonly payloadVersion: number;
-  readonly batch?: BatchRef | undefined;
-  readonly encryption?: EncryptionRef | undefined;
-}
+export type HeaderFields = Pick<FrameHeaderFields, 'id' | 'globalSequence' | 'flags' | 'payloadVersion' | 'batch' | 'encryption'>;
 
 function u64(dv: DataView, p: number, n: number): number {
   dv.setBigUint64(p, BigInt(n));

@@ -4,44 +4,34 @@
 import { BatpakError } from '../errors.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import type { IndexEntry } from '../event-index/entry.js';
-import { FRAME_HEADER_BYTES, FRAME_MAGIC } from '../segment/format.js';
-import { decodeFrameBody, readFrameHeader, type SealFrame } from '../segment/frame.js';
+import { decodeFrameBody, type SealFrame } from '../segment/frame.js';
+import { walkWindowFrames } from '../segment/frames.js';
 import type { SegmentSet } from '../segment/set.js';
+import { ReadWindow } from '../segment/window.js';
 import type { AppendReceipt } from '../types.js';
 import { coverLeaf, receiptCover } from './cover.js';
 import { merkleTree, type MerkleTree } from './merkle.js';
 import { sealedProof } from './sign.js';
 
+/** Read a segment 64 KiB at a time: a seal follows its group closely. */
 const CHUNK = 64 * 1024;
+/** Seal bodies are small (under 256 bytes); an event body is skipped without reading it. */
+const SEAL_BODY_MAX = 256;
 
 /** The first seal frame after `entry` in its segment that covers the entry's global sequence. */
 export async function findSeal(segments: SegmentSet, entry: IndexEntry): Promise<SealFrame> {
-  const file = await segments.handle(entry.segmentId);
   const path = segments.path(entry.segmentId);
-  const end = segments.size(entry.segmentId);
-  let pos = entry.offset + entry.length;
-  let buf: Uint8Array = new Uint8Array(0);
-  let bufAt = pos;
   const missing = () =>
     new BatpakError('ERR_CORRUPT_SEGMENT', `no seal covers signed event ${entry.eventId} in ${path}`, { details: { file: path, eventId: entry.eventId } });
-  while (pos < end) {
-    // Keep at least one whole frame header (and, for a seal, its small body) in the buffer.
-    if (pos + FRAME_HEADER_BYTES > bufAt + buf.length) {
-      buf = await file.readAt(pos, Math.min(CHUNK, end - pos));
-      bufAt = pos;
-      if (buf.length < FRAME_HEADER_BYTES) throw missing();
-    }
-    const h = readFrameHeader(buf, pos - bufAt);
-    if (h.magic !== FRAME_MAGIC) throw missing();
-    const frameEnd = pos + FRAME_HEADER_BYTES + h.length;
-    if (h.length < 256) {
-      // Seal bodies are small; event bodies we only need to skip.
-      let body: Uint8Array;
-      if (frameEnd <= bufAt + buf.length) body = buf.subarray(pos - bufAt + FRAME_HEADER_BYTES, frameEnd - bufAt);
-      else body = await file.readAt(pos + FRAME_HEADER_BYTES, h.length);
+  const w = await ReadWindow.open(segments.borrowingOpen(), path, segments.size(entry.segmentId), CHUNK);
+  try {
+    const frames = walkWindowFrames(w, { from: entry.offset + entry.length, resync: 'none', readBody: (n) => n < SEAL_BODY_MAX });
+    for await (const step of frames) {
+      if (step.kind === 'damage') throw missing();
+      if (step.body === undefined) continue;
       let frame;
       try {
-        frame = decodeFrameBody(body);
+        frame = decodeFrameBody(step.body);
       } catch {
         throw missing();
       }
@@ -50,7 +40,8 @@ export async function findSeal(segments: SegmentSet, entry: IndexEntry): Promise
         throw missing();
       }
     }
-    pos = frameEnd;
+  } finally {
+    await w.close();
   }
   throw missing();
 }

@@ -25,6 +25,42 @@ export const FRAME_HEADER_BYTES = 12;
 /** Upper bound of a frame body; larger declared lengths are corruption (or a torn length). */
 export const MAX_FRAME_BODY_BYTES = 256 * 1024 * 1024;
 
+/** The 12-byte frame header as read; nothing is checked yet (see frameHeaderDamage). */
+export interface FrameHeaderView {
+  readonly magic: number;
+  /** Declared body length. */
+  readonly length: number;
+  /** CRC-32 of the body. */
+  readonly crc: number;
+}
+
+const u32 = (b: Uint8Array, p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+
+/** The frame header at `pos`; the caller makes sure FRAME_HEADER_BYTES are there. */
+export function readFrameHeader(buf: Uint8Array, pos: number): FrameHeaderView {
+  return { magic: u32(buf, pos), length: u32(buf, pos + 4), crc: u32(buf, pos + 8) };
+}
+
+/** Why no frame starts at a position (FORMAT.md § Frame; § Atomicity rules says what a reader makes of it). */
+export type FrameDamage =
+  /** Fewer than the 12 header bytes before the end. */
+  | 'partial-header'
+  /** The first four bytes are not "BPKF". */
+  | 'bad-magic'
+  /** The declared body length is 0 or above MAX_FRAME_BODY_BYTES. */
+  | 'bad-length'
+  /** The declared body runs past the end. */
+  | 'past-end';
+
+/** The damage the frame header at `pos` shows against `end` (undefined: a partial header), or undefined when it declares a whole frame. */
+export function frameHeaderDamage(h: FrameHeaderView | undefined, pos: number, end: number): FrameDamage | undefined {
+  if (h === undefined) return 'partial-header';
+  if (h.magic !== FRAME_MAGIC) return 'bad-magic';
+  if (h.length === 0 || h.length > MAX_FRAME_BODY_BYTES) return 'bad-length';
+  if (pos + FRAME_HEADER_BYTES + h.length > end) return 'past-end';
+  return undefined;
+}
+
 export const SEGMENT_SUFFIX = '.bps';
 export const LOCK_FILE = '.batpak.lock';
 

@@ -2,7 +2,12 @@
 // Pure functions; encode is canonical (fixed key order, smallest ints) so golden vectors pin every byte.
 
 import { crc32 } from 'node:zlib';
-import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES } from './format.js';
+import { MsgpackReader, type MsgpackReadProblem } from '../encoding/msgpack-read.js';
+import { binSize, MsgpackWriter, strSize, uintSize } from '../encoding/msgpack-write.js';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC, frameHeaderDamage, readFrameHeader } from './format.js';
+import type { BatchRef, EncryptionRef, FrameHeaderFields } from './header-fields.js';
+
+export type { BatchRef, EncryptionRef, FrameHeaderFields } from './header-fields.js';
 
 export const FrameType = Object.freeze({ EVENT: 0, SEAL: 1 });
 
@@ -16,39 +21,9 @@ export const EventFlags = Object.freeze({
   SEALED: 0x04,
 });
 
-export interface BatchRef {
-  /** Global sequence of the batch's first event. */
-  readonly first: number;
-  readonly index: number;
-  readonly count: number;
-}
-
-export interface EncryptionRef {
-  /** Key scope bytes (FORMAT.md § Key scopes). */
-  readonly scope: Uint8Array;
-  /** 24-byte XChaCha20 nonce. */
-  readonly nonce: Uint8Array;
-  /** Key generation within the scope (0 unless the scope was shredded and re-keyed). */
-  readonly generation: number;
-}
-
-export interface EventFrame {
+/** An event frame: its header fields, then the stored payload bytes (key `p`). */
+export interface EventFrame extends FrameHeaderFields {
   readonly type: 0;
-  readonly id: Uint8Array;
-  readonly globalSequence: number;
-  readonly entitySequence: number;
-  readonly kind: number;
-  readonly entity: string;
-  readonly scope: string;
-  readonly committedAt: number;
-  readonly prevHash: Uint8Array;
-  readonly contentHash: Uint8Array;
-  readonly payloadVersion: number;
-  readonly flags: number;
-  readonly batch?: BatchRef | undefined;
-  readonly encryption?: EncryptionRef | undefined;
-  /** Receipt extensions (e.g. `batpak.signing.downgrade`), key-sorted. */
-  readonly extensions?: ReadonlyMap<string, Uint8Array> | undefined;
   readonly payload: Uint8Array;
 }
 
@@ -76,91 +51,6 @@ export type Frame = EventFrame | SealFrame;
 
 const utf8 = new TextEncoder();
 
-class Writer {
-  readonly buf: Uint8Array;
-  readonly dv: DataView;
-  pos: number;
-  constructor(size: number, start: number) {
-    this.buf = new Uint8Array(size);
-    this.dv = new DataView(this.buf.buffer);
-    this.pos = start;
-  }
-  byte(b: number): void {
-    this.buf[this.pos++] = b;
-  }
-  /** A key of at most 31 ASCII bytes as fixstr. */
-  key(k: Uint8Array): void {
-    this.buf[this.pos++] = 0xa0 | k.length;
-    this.buf.set(k, this.pos);
-    this.pos += k.length;
-  }
-  uint(n: number): void {
-    if (n < 0x80) this.byte(n);
-    else if (n <= 0xff) {
-      this.byte(0xcc);
-      this.byte(n);
-    } else if (n <= 0xffff) {
-      this.byte(0xcd);
-      this.dv.setUint16(this.pos, n);
-      this.pos += 2;
-    } else if (n <= 0xffffffff) {
-      this.byte(0xce);
-      this.dv.setUint32(this.pos, n);
-      this.pos += 4;
-    } else {
-      this.byte(0xcf);
-      this.dv.setBigUint64(this.pos, BigInt(n));
-      this.pos += 8;
-    }
-  }
-  bin(b: Uint8Array): void {
-    const n = b.length;
-    if (n <= 0xff) {
-      this.byte(0xc4);
-      this.byte(n);
-    } else if (n <= 0xffff) {
-      this.byte(0xc5);
-      this.dv.setUint16(this.pos, n);
-      this.pos += 2;
-    } else {
-      this.byte(0xc6);
-      this.dv.setUint32(this.pos, n);
-      this.pos += 4;
-    }
-    this.buf.set(b, this.pos);
-    this.pos += n;
-  }
-  str(s: Uint8Array): void {
-    const n = s.length;
-    if (n < 32) this.byte(0xa0 | n);
-    else if (n <= 0xff) {
-      this.byte(0xd9);
-      this.byte(n);
-    } else if (n <= 0xffff) {
-      this.byte(0xda);
-      this.dv.setUint16(this.pos, n);
-      this.pos += 2;
-    } else {
-      this.byte(0xdb);
-      this.dv.setUint32(this.pos, n);
-      this.pos += 4;
-    }
-    this.buf.set(s, this.pos);
-    this.pos += n;
-  }
-  mapHeader(n: number): void {
-    if (n < 16) this.byte(0x80 | n);
-    else {
-      this.byte(0xde);
-      this.dv.setUint16(this.pos, n);
-      this.pos += 2;
-    }
-  }
-  arrayHeader(n: number): void {
-    this.byte(0x90 | n);
-  }
-}
-
 const K = (s: string) => utf8.encode(s);
 const KEY = {
   t: K('t'), id: K('id'), g: K('g'), n: K('n'), k: K('k'), e: K('e'), s: K('s'), ts: K('ts'), ph: K('ph'),
@@ -168,16 +58,13 @@ const KEY = {
   kg: K('kg'), g0: K('g0'), g1: K('g1'), c: K('c'), kid: K('kid'), root: K('root'), hd: K('hd'), sig: K('sig'),
 } as const;
 
-const uintSize = (n: number) => (n < 0x80 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9);
-const binSize = (n: number) => n + (n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
-const strSize = (n: number) => n + (n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5);
 const keySize = (k: Uint8Array) => 1 + k.length;
 
-function finishFrame(w: Writer): Uint8Array {
+function finishFrame(w: MsgpackWriter): Uint8Array {
   const bodyLength = w.pos - FRAME_HEADER_BYTES;
-  w.dv.setUint32(0, FRAME_MAGIC);
-  w.dv.setUint32(4, bodyLength);
-  w.dv.setUint32(8, crc32(w.buf.subarray(FRAME_HEADER_BYTES, w.pos)));
+  w.view.setUint32(0, FRAME_MAGIC);
+  w.view.setUint32(4, bodyLength);
+  w.view.setUint32(8, crc32(w.buf.subarray(FRAME_HEADER_BYTES, w.pos)));
   return w.pos === w.buf.length ? w.buf : w.buf.subarray(0, w.pos);
 }
 
@@ -218,53 +105,53 @@ export function encodeEventFrame(f: EventFrame, entityBytes = utf8.encode(f.enti
       size += strSize(extensionKeys[i]!.length) + binSize(f.extensions!.get(k)!.length);
     });
   }
-  const w = new Writer(FRAME_HEADER_BYTES + size, FRAME_HEADER_BYTES);
+  const w = new MsgpackWriter(FRAME_HEADER_BYTES + size, FRAME_HEADER_BYTES);
   w.mapHeader(entries);
-  w.key(KEY.t);
+  w.str(KEY.t);
   w.uint(FrameType.EVENT);
-  w.key(KEY.id);
+  w.str(KEY.id);
   w.bin(f.id);
-  w.key(KEY.g);
+  w.str(KEY.g);
   w.uint(f.globalSequence);
-  w.key(KEY.n);
+  w.str(KEY.n);
   w.uint(f.entitySequence);
-  w.key(KEY.k);
+  w.str(KEY.k);
   w.uint(f.kind);
-  w.key(KEY.e);
+  w.str(KEY.e);
   w.str(entityBytes);
-  w.key(KEY.s);
+  w.str(KEY.s);
   w.str(scopeBytes);
-  w.key(KEY.ts);
+  w.str(KEY.ts);
   w.uint(f.committedAt);
-  w.key(KEY.ph);
+  w.str(KEY.ph);
   w.bin(f.prevHash);
-  w.key(KEY.ch);
+  w.str(KEY.ch);
   w.bin(f.contentHash);
-  w.key(KEY.v);
+  w.str(KEY.v);
   w.uint(f.payloadVersion);
-  w.key(KEY.f);
+  w.str(KEY.f);
   w.uint(f.flags);
   if (f.batch !== undefined) {
-    w.key(KEY.b);
+    w.str(KEY.b);
     w.arrayHeader(3);
     w.uint(f.batch.first);
     w.uint(f.batch.index);
     w.uint(f.batch.count);
   }
   if (f.encryption !== undefined) {
-    w.key(KEY.x);
+    w.str(KEY.x);
     w.mapHeader(f.encryption.generation === 0 ? 2 : 3);
-    w.key(KEY.ks);
+    w.str(KEY.ks);
     w.bin(f.encryption.scope);
-    w.key(KEY.nc);
+    w.str(KEY.nc);
     w.bin(f.encryption.nonce);
     if (f.encryption.generation !== 0) {
-      w.key(KEY.kg);
+      w.str(KEY.kg);
       w.uint(f.encryption.generation);
     }
   }
   if (extensionKeys.length > 0) {
-    w.key(KEY.r);
+    w.str(KEY.r);
     w.mapHeader(extensionKeys.length);
     const sorted = [...f.extensions!.keys()].sort();
     sorted.forEach((k, i) => {
@@ -272,7 +159,7 @@ export function encodeEventFrame(f: EventFrame, entityBytes = utf8.encode(f.enti
       w.bin(f.extensions!.get(k)!);
     });
   }
-  w.key(KEY.p);
+  w.str(KEY.p);
   w.bin(f.payload);
   return finishFrame(w);
 }
@@ -288,25 +175,25 @@ export function encodeSealFrame(f: SealFrame): Uint8Array {
     keySize(KEY.root) + binSize(f.root.length) +
     (f.headerDigest === undefined ? 0 : keySize(KEY.hd) + binSize(f.headerDigest.length)) +
     keySize(KEY.sig) + binSize(f.signature.length);
-  const w = new Writer(FRAME_HEADER_BYTES + size, FRAME_HEADER_BYTES);
+  const w = new MsgpackWriter(FRAME_HEADER_BYTES + size, FRAME_HEADER_BYTES);
   w.mapHeader(f.headerDigest === undefined ? 7 : 8);
-  w.key(KEY.t);
+  w.str(KEY.t);
   w.uint(FrameType.SEAL);
-  w.key(KEY.g0);
+  w.str(KEY.g0);
   w.uint(f.firstSequence);
-  w.key(KEY.g1);
+  w.str(KEY.g1);
   w.uint(f.lastSequence);
-  w.key(KEY.c);
+  w.str(KEY.c);
   w.uint(f.count);
-  w.key(KEY.kid);
+  w.str(KEY.kid);
   w.bin(f.keyId);
-  w.key(KEY.root);
+  w.str(KEY.root);
   w.bin(f.root);
   if (f.headerDigest !== undefined) {
-    w.key(KEY.hd);
+    w.str(KEY.hd);
     w.bin(f.headerDigest);
   }
-  w.key(KEY.sig);
+  w.str(KEY.sig);
   w.bin(f.signature);
   return finishFrame(w);
 }
@@ -317,94 +204,32 @@ export function encodeSealFrame(f: SealFrame): Uint8Array {
 /** Why a body failed to decode; the caller turns it into ERR_CORRUPT_SEGMENT with file and offset. */
 export class FrameDecodeError extends Error {}
 
-const utf8d = new TextDecoder('utf-8', { fatal: true });
+function decodeProblem(p: MsgpackReadProblem): FrameDecodeError {
+  switch (p.kind) {
+    case 'truncated':
+      return new FrameDecodeError(`body truncated at byte ${p.at}`);
+    case 'utf8':
+      return new FrameDecodeError('string is not valid UTF-8');
+    case 'type':
+      return new FrameDecodeError(`expected ${p.expected} at byte ${p.at}`);
+    case 'unsafe-integer':
+      return new FrameDecodeError('integer exceeds 2^53');
+  }
+}
 
-class Reader {
-  pos = 0;
-  readonly dv: DataView;
-  constructor(readonly buf: Uint8Array) {
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new FrameDecodeError(`body truncated at byte ${this.pos}`);
-  }
-  byte(): number {
-    this.need(1);
-    return this.buf[this.pos++]!;
-  }
-  uint(): number {
-    const b = this.byte();
-    if (b < 0x80) return b;
-    switch (b) {
-      case 0xcc:
-        return this.byte();
-      case 0xcd:
-        this.need(2);
-        this.pos += 2;
-        return this.dv.getUint16(this.pos - 2);
-      case 0xce:
-        this.need(4);
-        this.pos += 4;
-        return this.dv.getUint32(this.pos - 4);
-      case 0xcf: {
-        this.need(8);
-        this.pos += 8;
-        const v = this.dv.getBigUint64(this.pos - 8);
-        if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new FrameDecodeError('integer exceeds 2^53');
-        return Number(v);
-      }
-      default:
-        throw new FrameDecodeError(`expected an unsigned integer at byte ${this.pos - 1}`);
-    }
-  }
-  len(b: number, fix: number, fixMask: number, l8: number, l16: number, l32: number, what: string): number {
-    if ((b & ~fixMask) === fix) return b & fixMask;
-    if (b === l8) return this.byte();
-    if (b === l16) {
-      this.need(2);
-      this.pos += 2;
-      return this.dv.getUint16(this.pos - 2);
-    }
-    if (b === l32) {
-      this.need(4);
-      this.pos += 4;
-      return this.dv.getUint32(this.pos - 4);
-    }
-    throw new FrameDecodeError(`expected ${what} at byte ${this.pos - 1}`);
-  }
-  bin(): Uint8Array {
-    const b = this.byte();
-    const n = this.len(b, -1, 0, 0xc4, 0xc5, 0xc6, 'bin');
-    this.need(n);
-    this.pos += n;
-    return this.buf.subarray(this.pos - n, this.pos);
+/** The frame body's msgpack reads, each failing with a FrameDecodeError that names the byte. */
+class BodyReader extends MsgpackReader {
+  constructor(body: Uint8Array) {
+    super(body, 0, { error: decodeProblem });
   }
   binOf(n: number, what: string): Uint8Array {
     const v = this.bin();
     if (v.length !== n) throw new FrameDecodeError(`${what} must be ${n} bytes, got ${v.length}`);
     return v;
   }
-  str(): string {
-    const b = this.byte();
-    const n = this.len(b, 0xa0, 0x1f, 0xd9, 0xda, 0xdb, 'str');
-    this.need(n);
-    const start = this.pos;
-    this.pos += n;
-    // Entities, scopes and keys are short and usually ASCII: skip the decoder's setup cost.
-    if (n <= 64) {
-      let ascii = true;
-      for (let i = start; i < start + n; i++) if (this.buf[i]! >= 0x80) ascii = false;
-      if (ascii) return String.fromCharCode.apply(null, this.buf.subarray(start, start + n) as unknown as number[]);
-    }
-    try {
-      return utf8d.decode(this.buf.subarray(start, start + n));
-    } catch {
-      throw new FrameDecodeError('string is not valid UTF-8');
-    }
-  }
   /** A body key as a small number (up to 4 ASCII bytes, fixstr) without building a string. */
   keyCode(): number {
-    const b = this.byte();
+    const b = this.u8();
     if ((b & 0xe0) !== 0xa0 || (b & 0x1f) === 0 || (b & 0x1f) > 4) {
       this.pos--;
       return -1;
@@ -412,17 +237,9 @@ class Reader {
     const n = b & 0x1f;
     this.need(n);
     let code = n;
-    for (let i = 0; i < n; i++) code = code * 256 + this.buf[this.pos + i]!;
+    for (let i = 0; i < n; i++) code = code * 256 + this.bytes[this.pos + i]!;
     this.pos += n;
     return code;
-  }
-  mapLen(): number {
-    const b = this.byte();
-    return this.len(b, 0x80, 0x0f, -1, 0xde, 0xdf, 'map');
-  }
-  arrayLen(): number {
-    const b = this.byte();
-    return this.len(b, 0x90, 0x0f, -1, 0xdc, 0xdd, 'array');
   }
 }
 
@@ -445,7 +262,7 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 
 /** Decodes a frame body. Throws FrameDecodeError on anything that is not a well-formed v1 body. */
 export function decodeFrameBody(body: Uint8Array): Frame {
-  const r = new Reader(body);
+  const r = new BodyReader(body);
   const entries = r.mapLen();
   if (entries === 0) throw new FrameDecodeError('empty body map');
   const first = r.str();
@@ -566,24 +383,11 @@ export function decodeFrameBody(body: Uint8Array): Frame {
   throw new FrameDecodeError(`unknown frame type ${type}`);
 }
 
-export interface FrameHeaderView {
-  readonly magic: number;
-  readonly length: number;
-  readonly crc: number;
-}
-
-const u32 = (b: Uint8Array, p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
-
-export function readFrameHeader(buf: Uint8Array, pos: number): FrameHeaderView {
-  return { magic: u32(buf, pos), length: u32(buf, pos + 4), crc: u32(buf, pos + 8) };
-}
+export { readFrameHeader, type FrameHeaderView } from './format.js';
 
 /** True when a complete, CRC-valid frame starts at `pos` (used to tell corruption from a torn tail). */
 export function isValidFrameAt(buf: Uint8Array, pos: number): boolean {
-  if (pos + FRAME_HEADER_BYTES > buf.length) return false;
-  const h = readFrameHeader(buf, pos);
-  if (h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES) return false;
-  const end = pos + FRAME_HEADER_BYTES + h.length;
-  if (end > buf.length) return false;
-  return crc32(buf.subarray(pos + FRAME_HEADER_BYTES, end)) === h.crc;
+  const h = pos + FRAME_HEADER_BYTES <= buf.length ? readFrameHeader(buf, pos) : undefined;
+  if (h === undefined || frameHeaderDamage(h, pos, buf.length) !== undefined) return false;
+  return crc32(buf.subarray(pos + FRAME_HEADER_BYTES, pos + FRAME_HEADER_BYTES + h.length)) === h.crc;
 }

@@ -1,15 +1,14 @@
 // The live set of segment files: committed length per segment and lazily opened read handles.
 // The active segment shares the writer's handle, so reads see exactly what was committed.
 
-import { crc32 } from 'node:zlib';
 import { BatpakError, ioError } from '../errors.js';
 import { bytesEqual } from '../encoding/hex.js';
 import type { Fs, FsFile } from '../fs/fs.js';
 import { borrowedFile } from '../fs/borrowed.js';
-import { FRAME_HEADER_BYTES, FRAME_MAGIC } from './format.js';
-import { decodeFrameBody, FrameDecodeError, readFrameHeader, type EventFrame } from './frame.js';
-import type { IndexEntry } from '../event-index/entry.js';
-import { frameMismatch } from '../event-index/frame-match.js';
+import { decodeFrameBody, FrameDecodeError, type EventFrame } from './frame.js';
+import { frameAt } from './frames.js';
+import type { KeptHeaderFields } from './header-fields.js';
+import { frameMismatch } from './header-match.js';
 
 interface SegmentSlot {
   readonly id: number;
@@ -29,6 +28,9 @@ export interface FrameLocation {
   readonly offset: number;
   readonly length: number;
 }
+
+/** What a frame read is checked against: the header fields kept for it (an index entry) and where it is. */
+export type KeptFrame = KeptHeaderFields & FrameLocation;
 
 /** Frames closer than this are read together (the gap is read and dropped). */
 const RUN_GAP_BYTES = 16 * 1024;
@@ -152,7 +154,7 @@ export class SegmentSet {
   }
 
   /** Reads and checks one frame (magic, length, CRC, decode, every header field), or fails with a typed error. */
-  async readEventFrame(entry: IndexEntry, idBytes: Uint8Array): Promise<EventFrame> {
+  async readEventFrame(entry: KeptFrame, idBytes: Uint8Array): Promise<EventFrame> {
     // Snapshot the location: compaction may move the entry while this read awaits.
     const loc = { segmentId: entry.segmentId, offset: entry.offset, length: entry.length };
     return this.checkEventFrame(await this.#read(loc.segmentId, loc.offset, loc.length), entry, idBytes, loc);
@@ -213,20 +215,19 @@ export class SegmentSet {
    * Checks one frame's bytes against the index entry that led to it (magic, length, CRC, decode, id and
    * every header field): the index is derived, so a read never answers from a field its frame lacks.
    */
-  checkEventFrame(bytes: Uint8Array, entry: IndexEntry, idBytes: Uint8Array, loc: FrameLocation = entry): EventFrame {
+  checkEventFrame(bytes: Uint8Array, entry: KeptFrame, idBytes: Uint8Array, loc: FrameLocation = entry): EventFrame {
     const path = this.path(loc.segmentId);
     const bad = (reason: string) =>
       new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${path} at offset ${loc.offset}: ${reason}`, {
         details: { file: path, offset: loc.offset, reason },
       });
-    if (bytes.length !== loc.length) throw bad('frame header does not match the index');
-    const h = readFrameHeader(bytes, 0);
-    if (h.magic !== FRAME_MAGIC || h.length !== loc.length - FRAME_HEADER_BYTES) throw bad('frame header does not match the index');
-    const body = bytes.subarray(FRAME_HEADER_BYTES);
-    if (crc32(body) !== h.crc) throw bad('frame CRC mismatch');
+    // The bytes must be exactly one whole frame of the indexed length.
+    const step = bytes.length === loc.length && bytes.length > 0 ? frameAt(bytes, 0, 'none') : undefined;
+    if (step === undefined || step.kind === 'damage' || step.length !== loc.length) throw bad('frame header does not match the index');
+    if (step.crcOk !== true) throw bad('frame CRC mismatch');
     let frame;
     try {
-      frame = decodeFrameBody(body);
+      frame = decodeFrameBody(step.body!);
     } catch (err) {
       if (err instanceof FrameDecodeError) throw bad(`frame body does not decode: ${err.message}`);
       throw err;

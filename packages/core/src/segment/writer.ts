@@ -1,5 +1,7 @@
 // The segment writer: appends whole commit groups to the active segment (one gathered write, then one
-// fsync under sync 'always'), rotates between groups, and cuts a failed group back off the file.
+// fsync under sync 'always') and rotates between groups (store/append-pipeline.ts step 5).
+// Invariant: a later group never lands behind a partial one — a failed group is cut back off the file,
+// and if that cut (or an fsync) fails, the writer refuses every later write until the store is reopened.
 
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';

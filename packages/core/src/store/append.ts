@@ -1,5 +1,6 @@
-// The append pipeline's pure half: validate input into drafts, then sequence a commit group's drafts
-// against committed state (ids, sequences, prev hashes) and encode their frames.
+// Append input, validated into drafts: a typed or raw append, a batch, an import. Nothing here touches
+// the log; the drafts go to the append pipeline (store/append-pipeline.ts), which places and writes them.
+// Invariant: a draft is fully checked (coordinate, kind, payload, size, extensions) or not made at all.
 
 import { Coordinate, validateCoordinate } from '../coordinate.js';
 import { blake3 } from '../crypto/blake3.js';
@@ -11,39 +12,8 @@ import { encodePayload } from '../payload.js';
 import { snapshotPayload } from '../payload-value.js';
 import { isWellFormedString } from '../encoding/utf16.js';
 import type { EventRegistry } from '../registry.js';
-import { EventFlags, type BatchRef, type EncryptionRef } from '../segment/frame.js';
-
-/** One event, validated and encoded, waiting for its sequence numbers. */
-export interface EventDraft {
-  readonly entity: string;
-  readonly scope: string;
-  readonly kind: number;
-  readonly id: Uint8Array;
-  readonly eventId: string;
-  /** Stored payload bytes (ciphertext when sealed) and their blake3. */
-  payload: Uint8Array;
-  contentHash: Uint8Array;
-  /** blake3 of the plaintext payload as appended (before sealing): what an idempotent repeat is compared by. */
-  readonly requestHash?: Uint8Array;
-  readonly payloadVersion: number;
-  readonly flags: number;
-  readonly keyed: boolean;
-  encryption?: EncryptionRef;
-  /** Receipt extensions the caller attached (persisted in the frame, covered by the signature). */
-  readonly extensions?: ReadonlyMap<string, Uint8Array> | undefined;
-}
-
-/** A draft with its place in the log; becomes a frame. */
-export interface SequencedEvent {
-  readonly draft: EventDraft;
-  readonly globalSequence: number;
-  readonly entitySequence: number;
-  readonly prevHash: Uint8Array;
-  readonly committedAt: number;
-  readonly batch: BatchRef | undefined;
-  flags: number;
-  extensions: ReadonlyMap<string, Uint8Array> | undefined;
-}
+import { EventFlags } from '../segment/frame.js';
+import type { EventDraft, ImportDraft } from './append-intent.js';
 
 export interface AppendOptions {
   /**
@@ -70,14 +40,14 @@ export function checkExtensions(ext: AppendOptions['extensions'], index?: number
   if (ext === undefined) return undefined;
   const entries = ext instanceof Map ? [...ext.entries()] : typeof ext === 'object' && ext !== null ? Object.entries(ext) : undefined;
   const where = index === undefined ? {} : { index };
-  if (entries === undefined) throw new BatpakError('ERR_INVALID_ARGUMENT', 'extensions must be a Map or an object of byte values', { details: where });
+  if (entries === undefined) throw BatpakError.invalidArgument('extensions must be a Map or an object of byte values', where);
   const out = new Map<string, Uint8Array>();
   for (const [k, v] of entries) {
     if (typeof k !== 'string' || k.length > 256 || !EXTENSION_KEY.test(k)) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', `extension key ${JSON.stringify(k)} must be 'namespace.field' (printable ASCII, one dot)`, { details: { ...where, field: 'extensions' } });
+      throw BatpakError.invalidArgument(`extension key ${JSON.stringify(k)} must be 'namespace.field' (printable ASCII, one dot)`, { ...where, field: 'extensions' });
     }
-    if (k.startsWith('batpak.')) throw new BatpakError('ERR_INVALID_ARGUMENT', `extension namespace 'batpak' is reserved for the store`, { details: { ...where, field: 'extensions' } });
-    if (!(v instanceof Uint8Array)) throw new BatpakError('ERR_INVALID_ARGUMENT', `extension ${k} must be a Uint8Array`, { details: { ...where, field: 'extensions' } });
+    if (k.startsWith('batpak.')) throw BatpakError.invalidArgument(`extension namespace 'batpak' is reserved for the store`, { ...where, field: 'extensions' });
+    if (!(v instanceof Uint8Array)) throw BatpakError.invalidArgument(`extension ${k} must be a Uint8Array`, { ...where, field: 'extensions' });
     out.set(k, new Uint8Array(v));
   }
   return out.size === 0 ? undefined : out;
@@ -139,16 +109,32 @@ function idFor(key: string | undefined, now: number): Uint8Array {
   return key === undefined ? newEventId(now) : eventIdForIdempotencyKey(key);
 }
 
+/** What every draft is made from besides its payload: where it goes and under which rules. */
+interface DraftCommon {
+  readonly coord: unknown;
+  readonly idempotencyKey?: string | undefined;
+  readonly limits: DraftLimits;
+  /** The item's position in a batch (error messages and details name it). */
+  readonly index?: number | undefined;
+  /** Checked caller extensions (checkExtensions). */
+  readonly extensions?: ReadonlyMap<string, Uint8Array> | undefined;
+}
+
+export interface TypedDraftInput extends DraftCommon {
+  readonly definition: unknown;
+  readonly payload: unknown;
+}
+
+export interface RawDraftInput extends DraftCommon {
+  readonly kind: unknown;
+  readonly bytes: unknown;
+  /** The payload version to record for app-managed bytes (default 0). */
+  readonly payloadVersion?: number | undefined;
+}
+
 /** A typed append: the definition must be a user kind (and registered, when a registry is configured). */
-export function typedDraft(
-  coordIn: unknown,
-  def: unknown,
-  payload: unknown,
-  key: string | undefined,
-  limits: DraftLimits,
-  index?: number,
-  extensions?: ReadonlyMap<string, Uint8Array>,
-): EventDraft {
+export function typedDraft(input: TypedDraftInput): EventDraft {
+  const { coord: coordIn, definition: def, payload, idempotencyKey: key, limits, index, extensions } = input;
   const coord = toCoordinate(coordIn, index);
   if (!isDefinition(def)) {
     throw new BatpakError('ERR_INVALID_KIND', 'expected an event definition from defineEvent()', { details: index === undefined ? {} : { index } });
@@ -188,17 +174,9 @@ export function typedDraft(
   };
 }
 
-/** A raw append: application bytes under a user kind, payload version 0. */
-export function rawDraft(
-  coordIn: unknown,
-  kindIn: unknown,
-  bytes: unknown,
-  key: string | undefined,
-  limits: DraftLimits,
-  index?: number,
-  extensions?: ReadonlyMap<string, Uint8Array>,
-  payloadVersion = 0,
-): EventDraft {
+/** A raw append: application bytes under a user kind, payload version 0 unless given. */
+export function rawDraft(input: RawDraftInput): EventDraft {
+  const { coord: coordIn, kind: kindIn, bytes, idempotencyKey: key, limits, index, extensions, payloadVersion = 0 } = input;
   const coord = toCoordinate(coordIn, index);
   const kind: EventKind = checkKind(kindIn, { user: true, ...(index === undefined ? {} : { index }) });
   if (!(bytes instanceof Uint8Array)) {
@@ -235,7 +213,7 @@ export interface BatchItem {
 
 export function batchDrafts(items: unknown, limits: DraftLimits & { readonly batchMaxEvents: number }): EventDraft[] {
   if (!Array.isArray(items) || items.length === 0) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'appendBatch needs a non-empty array of items');
+    throw BatpakError.invalidArgument('appendBatch needs a non-empty array of items');
   }
   if (items.length > limits.batchMaxEvents) {
     throw new BatpakError('ERR_BATCH_TOO_LARGE', `batch of ${items.length} events exceeds batchMaxEvents ${limits.batchMaxEvents}`, {
@@ -243,22 +221,22 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
     });
   }
   const drafts = items.map((raw: unknown, i) => {
-    if (typeof raw !== 'object' || raw === null) throw new BatpakError('ERR_INVALID_ARGUMENT', `batch item ${i} is not an object`, { details: { index: i } });
+    if (typeof raw !== 'object' || raw === null) throw BatpakError.invalidArgument(`batch item ${i} is not an object`, { index: i });
     const item = raw as Partial<BatchItem> & { expectedSequence?: unknown };
     if (item.expectedSequence !== undefined) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', 'expectedSequence is not supported inside appendBatch', { details: { index: i } });
+      throw BatpakError.invalidArgument('expectedSequence is not supported inside appendBatch', { index: i });
     }
     const ext = checkExtensions(item.extensions, i);
     return isDefinition(item.kind)
-      ? typedDraft(item.coord, item.kind, item.payload, item.idempotencyKey, limits, i, ext)
-      : rawDraft(item.coord, item.kind, item.payload, item.idempotencyKey, limits, i, ext);
+      ? typedDraft({ coord: item.coord, definition: item.kind, payload: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext })
+      : rawDraft({ coord: item.coord, kind: item.kind, bytes: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext });
   });
   const keyed = drafts.filter((d) => d.keyed).length;
   if (keyed !== 0 && keyed !== drafts.length) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'in a batch, either every item has an idempotencyKey or none does');
+    throw BatpakError.invalidArgument('in a batch, either every item has an idempotencyKey or none does');
   }
   const ids = new Set(drafts.map((d) => d.eventId));
-  if (ids.size !== drafts.length) throw new BatpakError('ERR_INVALID_ARGUMENT', 'a batch repeats an idempotencyKey');
+  if (ids.size !== drafts.length) throw BatpakError.invalidArgument('a batch repeats an idempotencyKey');
   return drafts;
 }
 
@@ -279,21 +257,16 @@ export interface ImportEvent {
   readonly extensions?: ReadonlyMap<string, Uint8Array>;
 }
 
-export interface ImportDraft {
-  readonly draft: EventDraft;
-  readonly committedAt: number | undefined;
-}
-
 /** Validates imported events into drafts; every failure names the item. */
 export function importDrafts(events: unknown, limits: DraftLimits & { readonly batchMaxEvents: number }): ImportDraft[] {
-  if (!Array.isArray(events) || events.length === 0) throw new BatpakError('ERR_INVALID_ARGUMENT', 'importEvents needs a non-empty array');
+  if (!Array.isArray(events) || events.length === 0) throw BatpakError.invalidArgument('importEvents needs a non-empty array');
   if (events.length > limits.batchMaxEvents) {
     throw new BatpakError('ERR_BATCH_TOO_LARGE', `import of ${events.length} events exceeds batchMaxEvents ${limits.batchMaxEvents}`);
   }
   const seen = new Set<string>();
   return events.map((raw: unknown, i) => {
     const e = raw as Partial<ImportEvent>;
-    const bad = (msg: string) => new BatpakError('ERR_INVALID_ARGUMENT', `import item ${i}: ${msg}`, { details: { index: i } });
+    const bad = (msg: string) => BatpakError.invalidArgument(`import item ${i}: ${msg}`, { index: i });
     if (typeof e !== 'object' || e === null) throw bad('not an object');
     if (typeof e.eventId !== 'string' || !/^[0-9a-f]{32}$/.test(e.eventId)) throw bad('eventId must be 32 lowercase hex characters');
     if (seen.has(e.eventId)) throw bad(`event ${e.eventId} appears twice`);
@@ -342,16 +315,16 @@ export function importDrafts(events: unknown, limits: DraftLimits & { readonly b
 
 export function checkAppendOptions(opts: unknown): AppendOptions {
   if (opts === undefined) return {};
-  if (typeof opts !== 'object' || opts === null) throw new BatpakError('ERR_INVALID_ARGUMENT', 'append options must be an object');
+  if (typeof opts !== 'object' || opts === null) throw BatpakError.invalidArgument('append options must be an object');
   const o = opts as AppendOptions;
   if (o.expectedSequence !== undefined && (typeof o.expectedSequence !== 'bigint' || o.expectedSequence < 0n)) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'expectedSequence must be a non-negative bigint', { details: { field: 'expectedSequence' } });
+    throw BatpakError.invalidArgument('expectedSequence must be a non-negative bigint', { field: 'expectedSequence' });
   }
   if (o.idempotencyKey !== undefined && typeof o.idempotencyKey !== 'string') {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'idempotencyKey must be a string', { details: { field: 'idempotencyKey' } });
+    throw BatpakError.invalidArgument('idempotencyKey must be a string', { field: 'idempotencyKey' });
   }
   if (o.payloadVersion !== undefined && (!Number.isInteger(o.payloadVersion) || o.payloadVersion < 0 || o.payloadVersion > 0xffff)) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'payloadVersion must be an integer 0..65535', { details: { field: 'payloadVersion' } });
+    throw BatpakError.invalidArgument('payloadVersion must be an integer 0..65535', { field: 'payloadVersion' });
   }
   return o;
 }

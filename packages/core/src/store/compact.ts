@@ -7,7 +7,7 @@ import { toHex } from '../encoding/hex.js';
 import { plainEntry, type IndexEntry } from '../event-index/entry.js';
 import type { MemoryIndex } from '../event-index/memory.js';
 import { newEventId } from '../id.js';
-import { SYSTEM_CATEGORY } from '../kind.js';
+import { isSystemKind } from '../kind.js';
 import type { Keyset } from '../keyset/keyset.js';
 import { openPayload } from '../keyset/seal.js';
 import type { GroupCache } from '../receipt/original.js';
@@ -126,7 +126,7 @@ export async function compactSegments(
 
 /** What a strategy does with one committed event. Unreadable (shredded) and system events are kept. */
 function decide(ctx: CompactionContext, strategy: CheckedCompaction, entry: IndexEntry, frame: EventFrame): Decision {
-  if (strategy.kind === 'merge' || entry.kind >>> 12 === SYSTEM_CATEGORY || (entry.flags & EventFlags.TOMBSTONE) !== 0) return 'keep';
+  if (strategy.kind === 'merge' || isSystemKind(entry.kind) || (entry.flags & EventFlags.TOMBSTONE) !== 0) return 'keep';
   let event: StoredEvent;
   try {
     const plain = openPayload(ctx.keyset, entry, frame.payload);

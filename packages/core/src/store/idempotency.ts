@@ -8,7 +8,7 @@ import type { IndexEntry } from '../event-index/entry.js';
 import { formatKind, kindFromRaw } from '../kind.js';
 import { EventFlags } from '../segment/frame.js';
 import type { AppendReceipt } from '../types.js';
-import type { EventDraft } from './append.js';
+import type { EventDraft } from './append-intent.js';
 
 /** What a replay needs from the store besides the index entry. */
 export interface ReplayAccess {

@@ -1,0 +1,136 @@
+// The one walk over a segment's frames, for every reader (recovery's scan, verifyChain, the seal lookup, the index's frame check, the CLI):
+// each position is either a frame (with its CRC verdict) or damage of a named kind, and the walk resumes only where the caller's resync rule says.
+
+import { crc32 } from 'node:zlib';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC, frameHeaderDamage, readFrameHeader, type FrameDamage } from './format.js';
+import { isValidFrameAt } from './frame.js';
+import type { ReadWindow } from './window.js';
+
+export type { FrameDamage } from './format.js';
+
+export type FrameStep =
+  | {
+      readonly kind: 'frame';
+      /** File offset of the frame's magic. */
+      readonly offset: number;
+      /** Header + body bytes. */
+      readonly length: number;
+      /** The body, or undefined when the caller chose not to read it (`readBody`). */
+      readonly body: Uint8Array | undefined;
+      /** Whether the body matches the header's CRC; undefined when the body was not read. */
+      readonly crcOk: boolean | undefined;
+    }
+  | {
+      readonly kind: 'damage';
+      readonly offset: number;
+      readonly damage: FrameDamage;
+      /** The length field as read (0 for a partial header). */
+      readonly declaredLength: number;
+      /** Where the walk goes on: the resync point, or the end when it stops here. */
+      readonly resumeAt: number;
+    };
+
+/** How a walk goes on after damage: stop, at the next CRC-valid frame, or at the next frame magic. */
+export type Resync = 'none' | 'valid-frame' | 'magic';
+
+/** The magic's four bytes, to search for. */
+const MAGIC_BYTES = new Uint8Array([(FRAME_MAGIC >>> 24) & 0xff, (FRAME_MAGIC >>> 16) & 0xff, (FRAME_MAGIC >>> 8) & 0xff, FRAME_MAGIC & 0xff]);
+
+/** Whether `buf` is all zero from `from` on (a zero-filled tail: never a frame, the magic is non-zero). */
+export function isZeroFrom(buf: Uint8Array, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/** Offset of the first CRC-valid frame strictly after `from`, or -1. */
+export function nextValidFrame(buf: Uint8Array, from: number): number {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let at = b.indexOf(MAGIC_BYTES, from + 1);
+  while (at !== -1) {
+    if (isValidFrameAt(buf, at)) return at;
+    at = b.indexOf(MAGIC_BYTES, at + 1);
+  }
+  return -1;
+}
+
+/**
+ * Whether the bytes from `pos` to the end have the shape of an interrupted append (FORMAT.md § Atomicity
+ * rules): zeros, a partial frame header that matches the magic so far, or a header whose body runs past
+ * the end — unless the bytes there are exactly a CRC-valid body behind a damaged length. Anything else at
+ * the tail is damage to a written frame.
+ */
+export function isTornTail(buf: Uint8Array, pos: number): boolean {
+  const rest = buf.length - pos;
+  if (isZeroFrom(buf, pos)) return true;
+  if (rest < FRAME_HEADER_BYTES) {
+    for (let i = 0; i < Math.min(4, rest); i++) if (buf[pos + i] !== MAGIC_BYTES[i]) return false;
+    return true;
+  }
+  const h = readFrameHeader(buf, pos);
+  if (frameHeaderDamage(h, pos, buf.length) !== 'past-end') return false;
+  return crc32(buf.subarray(pos + FRAME_HEADER_BYTES)) !== h.crc;
+}
+
+/**
+ * What starts at `pos` of `buf` (`pos` < `buf.length`): a frame, or damage that resumes at the next
+ * CRC-valid frame (`'valid-frame'`; the end when there is none) or at the end (`'none'`).
+ */
+export function frameAt(buf: Uint8Array, pos: number, resync: Exclude<Resync, 'magic'>): FrameStep {
+  const end = buf.length;
+  const h = pos + FRAME_HEADER_BYTES <= end ? readFrameHeader(buf, pos) : undefined;
+  const damage = frameHeaderDamage(h, pos, end);
+  if (damage !== undefined) {
+    const next = resync === 'none' ? -1 : nextValidFrame(buf, pos);
+    return { kind: 'damage', offset: pos, damage, declaredLength: h?.length ?? 0, resumeAt: next === -1 ? end : next };
+  }
+  const frameEnd = pos + FRAME_HEADER_BYTES + h!.length;
+  const body = buf.subarray(pos + FRAME_HEADER_BYTES, frameEnd);
+  return { kind: 'frame', offset: pos, length: frameEnd - pos, body, crcOk: crc32(body) === h!.crc };
+}
+
+/** The frames of `buf` (a whole segment) from `from` to its end, each as `frameAt` sees it. */
+export function* walkFrames(buf: Uint8Array, from: number, resync: Exclude<Resync, 'magic'>): Generator<FrameStep, void, undefined> {
+  let pos = from;
+  while (pos < buf.length) {
+    const step = frameAt(buf, pos, resync);
+    yield step;
+    pos = step.kind === 'frame' ? pos + step.length : step.resumeAt;
+  }
+}
+
+export interface WindowWalkOptions {
+  /** File offset of the first frame. */
+  readonly from: number;
+  /** After damage: go on at the next frame magic (`'magic'`; stop when there is none) or stop (`'none'`). */
+  readonly resync: Exclude<Resync, 'valid-frame'>;
+  /** Whether to read a body of this length; a frame whose body is skipped has `body` undefined. Default: all. */
+  readonly readBody?: ((bodyLength: number) => boolean) | undefined;
+}
+
+/** The frames of a ReadWindow's readable prefix, read a window at a time (see walkFrames for a buffer). */
+export async function* walkWindowFrames(w: ReadWindow, options: WindowWalkOptions): AsyncGenerator<FrameStep, void, undefined> {
+  const end = w.end;
+  let pos = options.from;
+  while (pos < end) {
+    const h = (await w.ensure(pos, FRAME_HEADER_BYTES)) ? readFrameHeader(w.bytes, pos - w.at) : undefined;
+    const damage = frameHeaderDamage(h, pos, end);
+    if (damage !== undefined) {
+      // The per-frame magic lets the walk resynchronise on the next frame.
+      const next = options.resync === 'magic' ? await w.indexOf(MAGIC_BYTES, pos + 1) : -1;
+      yield { kind: 'damage', offset: pos, damage, declaredLength: h?.length ?? 0, resumeAt: next === -1 ? end : next };
+      if (next === -1) return;
+      pos = next;
+      continue;
+    }
+    const bodyLength = h!.length;
+    const length = FRAME_HEADER_BYTES + bodyLength;
+    if (options.readBody !== undefined && !options.readBody(bodyLength)) {
+      yield { kind: 'frame', offset: pos, length, body: undefined, crcOk: undefined };
+    } else {
+      await w.ensure(pos, length);
+      const body = w.view(pos + FRAME_HEADER_BYTES, bodyLength);
+      yield { kind: 'frame', offset: pos, length, body, crcOk: crc32(body) === h!.crc };
+    }
+    pos += length;
+  }
+}

@@ -1,0 +1,68 @@
+// What the append pipeline consumes: drafts (validated, encoded events waiting for their place in the
+// log) and intents (one append, batch or import waiting in the batching queue with a way to settle it).
+// Invariant: a draft carries everything its frame needs except its sequence numbers, link and commit time.
+
+import type { BatchRef, EncryptionRef } from '../segment/frame.js';
+import type { AppendReceipt } from '../types.js';
+
+/** One event, validated and encoded, waiting for its sequence numbers. */
+export interface EventDraft {
+  readonly entity: string;
+  readonly scope: string;
+  readonly kind: number;
+  readonly id: Uint8Array;
+  readonly eventId: string;
+  /** Stored payload bytes (ciphertext when sealed) and their blake3. */
+  payload: Uint8Array;
+  contentHash: Uint8Array;
+  /** blake3 of the plaintext payload as appended (before sealing): what an idempotent repeat is compared by. */
+  readonly requestHash?: Uint8Array;
+  readonly payloadVersion: number;
+  readonly flags: number;
+  readonly keyed: boolean;
+  encryption?: EncryptionRef;
+  /** Receipt extensions the caller attached (persisted in the frame, covered by the signature). */
+  readonly extensions?: ReadonlyMap<string, Uint8Array> | undefined;
+}
+
+/** An imported event's draft and its own commit time (kept unless it would go backwards). */
+export interface ImportDraft {
+  readonly draft: EventDraft;
+  readonly committedAt: number | undefined;
+}
+
+/** A draft with its place in the log; becomes a frame. `flags` and `extensions` change if sealing is downgraded. */
+export interface SequencedEvent {
+  readonly draft: EventDraft;
+  readonly globalSequence: number;
+  readonly entitySequence: number;
+  readonly prevHash: Uint8Array;
+  readonly committedAt: number;
+  readonly batch: BatchRef | undefined;
+  flags: number;
+  extensions: ReadonlyMap<string, Uint8Array> | undefined;
+}
+
+export interface Settle<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/** One caller's request, queued until its commit group is written. */
+export type Intent =
+  | { readonly type: 'single'; readonly draft: EventDraft; readonly expected: number | undefined; readonly settle: Settle<AppendReceipt> }
+  | { readonly type: 'batch'; readonly drafts: readonly EventDraft[]; readonly settle: Settle<AppendReceipt[]> }
+  | { readonly type: 'import'; readonly items: readonly ImportDraft[]; readonly settle: Settle<AppendReceipt[]> };
+
+/**
+ * Bytes a draft is expected to take on disk beyond its payload (frame header, ids, coordinate, hashes):
+ * an estimate the batching queue uses to cut groups near their byte budget, never a limit.
+ */
+export const FRAME_OVERHEAD_ESTIMATE = 256;
+
+/** The estimated on-disk bytes of some drafts, for sizing commit groups. */
+export function estimatedBytes(drafts: readonly EventDraft[]): number {
+  let bytes = 0;
+  for (const d of drafts) bytes += d.payload.length + FRAME_OVERHEAD_ESTIMATE;
+  return bytes;
+}

@@ -1,0 +1,67 @@
+// Writes the cold-start checkpoint at close: the index of every committed event with the header, committed
+// length and CRC of each segment it covers, so the next open scans only what was written after it.
+// Invariant: the checkpoint is derived, never an authority — a failure to write it costs a slower next
+// open (a warning), never data; an unchanged store leaves the file untouched.
+
+import { join } from 'node:path';
+import type { RemovedSet } from '../compaction/log.js';
+import { bytesEqual } from '../encoding/hex.js';
+import { CHECKPOINT_FILE, encodeCheckpoint, type CheckpointSegment } from '../event-index/checkpoint.js';
+import type { MemoryIndex } from '../event-index/memory.js';
+import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, SegmentFlags } from '../segment/format.js';
+import { readPrefix } from '../segment/read.js';
+import type { SegmentSet } from '../segment/set.js';
+import type { ActiveSegment } from '../segment/writer.js';
+import type { ResolvedOptions } from './options.js';
+
+export interface CheckpointSource {
+  readonly opts: ResolvedOptions;
+  readonly index: MemoryIndex;
+  readonly segments: SegmentSet;
+  readonly removed: RemovedSet;
+  /** The writer's active segment: its size and CRC are the live ones. */
+  readonly active: ActiveSegment;
+  readonly lastCommittedAt: number;
+  /** Entries in compaction.log now. */
+  readonly compactions: number;
+}
+
+/** Writes the checkpoint (everything is synced: close only); warns instead of failing. */
+export async function writeCheckpoint(s: CheckpointSource): Promise<void> {
+  const { opts, index, active } = s;
+  if (opts.checkpoint === 'off' || index.size === 0) return;
+  try {
+    const segments: CheckpointSegment[] = [];
+    let lastInCompacted = false;
+    const lastSegment = index.all()[index.size - 1]!.segmentId;
+    for (const id of s.segments.ids()) {
+      const header = await (await s.segments.handle(id)).readAt(0, SEGMENT_HEADER_BYTES);
+      if (header.length !== SEGMENT_HEADER_BYTES) return;
+      if (id === lastSegment) {
+        const decoded = decodeSegmentHeader(header);
+        // A header that no longer decodes: no checkpoint, the next open scans.
+        if (!decoded.ok) return;
+        lastInCompacted = (decoded.header.flags & SegmentFlags.COMPACTED) !== 0;
+      }
+      const crc = id === active.id ? active.crc : s.segments.crc(id);
+      if (crc === undefined) return;
+      segments.push({ id, committedEnd: id === active.id ? active.size : s.segments.size(id), header, crc });
+    }
+    const image = encodeCheckpoint({
+      segments,
+      lastSeen: Math.max(index.lastGlobalSequence(), s.removed.maxSequence()),
+      lastInCompacted,
+      lastCommittedAt: s.lastCommittedAt,
+      compactions: s.compactions,
+      entries: [...index.all()],
+    });
+    const path = join(opts.dir, CHECKPOINT_FILE);
+    // A store opened and closed without changes leaves its directory untouched (a refused import,
+    // a read-mostly job): same image, no write.
+    const current = (await opts.fs.stat(path)) === null ? undefined : await readPrefix(opts.fs, path).catch(() => undefined);
+    if (current !== undefined && bytesEqual(current, image)) return;
+    await opts.fs.writeFileAtomic(path, image);
+  } catch (err) {
+    opts.onWarning(`could not write the cold-start checkpoint: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,52 @@
+// Closing a store: waiters are rejected, in-flight appends finish, the active segment is fsynced and the
+// cold-start checkpoint written, then every file is closed and the writer lock (or the read pins) released.
+// Invariant: files are closed and the lock released even when the final sync fails; that failure is
+// reported (a BatpakError) after the release, never instead of it.
+
+import type { RemovedSet } from '../compaction/log.js';
+import { ioError } from '../errors.js';
+import type { MemoryIndex } from '../event-index/memory.js';
+import type { FsLock } from '../fs/fs.js';
+import type { SegmentSet } from '../segment/set.js';
+import type { SegmentWriter } from '../segment/writer.js';
+import { writeCheckpoint } from './checkpoint-write.js';
+import type { StoreModules } from './compose.js';
+import type { ResolvedOptions } from './options.js';
+
+export interface ClosingStore {
+  readonly opts: ResolvedOptions;
+  readonly index: MemoryIndex;
+  readonly segments: SegmentSet;
+  readonly removed: RemovedSet;
+  readonly writer: SegmentWriter | undefined;
+  readonly lock: FsLock | undefined;
+  readonly modules: StoreModules;
+  /** Entries in compaction.log when the checkpoint is written (a compaction may finish meanwhile). */
+  readonly compactions: () => number;
+}
+
+export async function closeStore(s: ClosingStore): Promise<void> {
+  s.modules.waiters.rejectAll();
+  let failure: unknown;
+  try {
+    await s.modules.pipeline?.idle();
+    if (s.writer !== undefined && s.writer.failure === undefined) {
+      await s.writer.sync();
+      await writeCheckpoint({
+        opts: s.opts,
+        index: s.index,
+        segments: s.segments,
+        removed: s.removed,
+        active: s.writer.active,
+        lastCommittedAt: s.modules.pipeline!.lastCommittedAt,
+        compactions: s.compactions(),
+      });
+    }
+  } catch (err) {
+    failure = err;
+  }
+  if (s.writer !== undefined) await s.writer.active.file.close().catch(() => undefined);
+  await s.segments.closeAll();
+  await s.lock?.release().catch(() => undefined);
+  if (failure !== undefined) throw ioError(failure, 'close could not sync the store');
+}

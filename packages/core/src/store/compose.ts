@@ -1,0 +1,87 @@
+// Wires a Store's modules over the parts an open recovered: the reader, the verifier, attest/snapshot,
+// the append pipeline (writable stores only), the system-event parts and the sequence waiters.
+// Invariant: every module shares the same index, segment set and keyset; none owns a copy of them.
+
+import type { CompactionEntry } from '../compaction/log.js';
+import type { GroupCache } from '../receipt/original.js';
+import type { StoreOptions } from './options.js';
+import { AppendPipeline } from './append-pipeline.js';
+import { AttestAndSnapshot, type OpenedCopy } from './attest-snapshot.js';
+import { replayOrConflict } from './idempotency.js';
+import type { OpenedStore } from './open.js';
+import { StoreReader } from './read.js';
+import type { SharedExclusiveLock } from './rwlock.js';
+import type { SystemEventParts } from './shred.js';
+import { StoreVerifier } from './verify.js';
+import { SequenceWaiters } from './waiters.js';
+
+export interface StoreModules {
+  readonly reader: StoreReader;
+  readonly verifier: StoreVerifier;
+  readonly attest: AttestAndSnapshot;
+  /** Undefined read-only. */
+  readonly pipeline: AppendPipeline | undefined;
+  readonly system: SystemEventParts;
+  readonly waiters: SequenceWaiters;
+}
+
+/** What the modules need from the Store itself: its shared state and lifecycle. */
+export interface StoreHooks {
+  readonly groups: GroupCache;
+  readonly maintenance: SharedExclusiveLock;
+  readonly assertOpen: () => void;
+  /** compaction.log's entries as they are now (compaction replaces the list). */
+  readonly compactionEntries: () => readonly CompactionEntry[];
+  readonly openReadOnly: (dir: string, options: Omit<StoreOptions, 'dir' | 'readOnly'>) => Promise<OpenedCopy>;
+}
+
+/** Public keys whose signatures a store accepts: its own, then trustedPublicKeys. */
+export function verifyKeysOf(o: Pick<OpenedStore, 'signer' | 'opts'>): Uint8Array[] {
+  const own = o.signer?.publicKey;
+  return own === undefined ? [...o.opts.trustedPublicKeys] : [own, ...o.opts.trustedPublicKeys];
+}
+
+export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules {
+  const { opts, index, segments, removed, keyset, signer } = o;
+  const verifyKeys = () => verifyKeysOf(o);
+  const waiters = new SequenceWaiters();
+  const reader = new StoreReader({ index, segments, removed, keyset, registry: opts.registry, groups: hooks.groups, assertOpen: hooks.assertOpen });
+  const pipeline =
+    o.writer === undefined
+      ? undefined
+      : new AppendPipeline(
+          {
+            index,
+            keyset,
+            keyStore: o.keyStore,
+            signer,
+            signingDowngradeAllowed: opts.signingDowngradeAllowed,
+            writer: o.writer,
+            segments,
+            now: opts.now,
+            onWarning: opts.onWarning,
+            replay: (e, draft) => replayOrConflict(draft, e, { original: (x) => reader.originalReceipt(x), plaintext: (x) => reader.plaintext(x) }),
+            landed: () => waiters.wake(() => index.lastGlobalSequence()),
+          },
+          { nextGlobal: o.nextGlobal, lastCommittedAt: o.lastCommittedAt },
+        );
+  const idle = () => pipeline?.idle() ?? Promise.resolve();
+  const verifier = new StoreVerifier({ index, segments, removed, damage: o.damage, maintenance: hooks.maintenance, verifyKeys, compactionEntries: hooks.compactionEntries, idle });
+  const attest = new AttestAndSnapshot({
+    fs: opts.fs,
+    signer,
+    verifier,
+    maintenance: hooks.maintenance,
+    now: opts.now,
+    // Only a keyset kept in the store's own directory travels with a snapshot.
+    ownKeyset: opts.encryption?.keyStore === undefined ? keyset : undefined,
+    compactionEntries: hooks.compactionEntries,
+    idle,
+    openCopy: (dir) => {
+      const registry = opts.registry;
+      return hooks.openReadOnly(dir, { fs: opts.fs, trustedPublicKeys: verifyKeys(), ...(registry === undefined ? {} : { registry }), checkpoint: 'off', onWarning: () => undefined });
+    },
+  });
+  const system: SystemEventParts = { index, keyset, keyStore: o.keyStore, signer, now: opts.now, submit: (draft) => pipeline!.submitOne(draft, undefined) };
+  return { reader, verifier, attest, pipeline, system, waiters };
+}

@@ -1,0 +1,246 @@
+// Opening a store directory: options checked, the writer lock taken (or, read-only, every file pinned),
+// pending compaction finished, the index recovered from the checkpoint and the log tail, the active
+// segment prepared for appending. Invariant: nothing is served until what recovery found is durable, and
+// every gap in the global sequence is explained by a trusted compaction record (else ERR_CORRUPT_SEGMENT).
+
+import { join } from 'node:path';
+import { entryTrusted, RemovedSet, type CompactionEntry } from '../compaction/log.js';
+import { resolvePendingCompaction } from '../compaction/swap.js';
+import { BatpakError, ioError, typedIoError } from '../errors.js';
+import { entryFromRecovered } from '../event-index/from-frame.js';
+import { MemoryIndex } from '../event-index/memory.js';
+import type { FsFile, FsLock } from '../fs/fs.js';
+import { Keyset } from '../keyset/keyset.js';
+import { FileKeyStore, KEYSET_FILE, type KeyStore } from '../keyset/keystore.js';
+import { signerFromSeed, type ReceiptSigner } from '../receipt/sign.js';
+import { LOCK_FILE, segmentFileName } from '../segment/format.js';
+import { recoverLog } from '../segment/recovery.js';
+import { SegmentSet } from '../segment/set.js';
+import { createSegment, SegmentWriter, type ActiveSegment } from '../segment/writer.js';
+import type { DirectoryDamageReport } from '../types.js';
+import { loadCheckpoint } from './checkpoint-load.js';
+import { assessDirectory, storeDirectoryNames } from './directory-evidence.js';
+import { removeLeftoverTemps } from './leftovers.js';
+import { checkRegistry, refusePlaintextWriterByEvents, refusePlaintextWriterByKeyset, refuseUnsignedWriter } from './open-checks.js';
+import { resolveOptions, type ResolvedOptions, type StoreOptions } from './options.js';
+import { openConsistent } from './read-only-open.js';
+
+/** Everything an open recovered: the parts a Store is composed of. */
+export interface OpenedStore {
+  readonly opts: ResolvedOptions;
+  readonly index: MemoryIndex;
+  readonly segments: SegmentSet;
+  /** Undefined read-only. */
+  readonly writer: SegmentWriter | undefined;
+  /** The writer lock, or (read-only) the pins of the files the open read; released at close. */
+  readonly lock: FsLock | undefined;
+  readonly nextGlobal: number;
+  readonly lastCommittedAt: number;
+  readonly keyset: Keyset | undefined;
+  readonly keyStore: KeyStore | undefined;
+  /** What committed compactions removed (from their records): explains gaps, verifies pruned seals. */
+  readonly removed: RemovedSet;
+  /** The entries of compaction.log (committed compactions). */
+  readonly compactionEntries: CompactionEntry[];
+  readonly signer: ReceiptSigner | undefined;
+  /** What the directory showed at open (lost segments, a contradicting checkpoint). */
+  readonly damage: readonly DirectoryDamageReport[];
+}
+
+/**
+ * Opens (creating if needed) the store in `options.dir` and hands the recovered parts to `build`.
+ * Writable opens take the directory lock; a failure anywhere releases it. Every error is a BatpakError.
+ */
+export async function openStore<S>(options: StoreOptions, build: (opened: OpenedStore) => Promise<S>): Promise<S> {
+  const opts = resolveOptions(options);
+  checkRegistry(opts);
+  if (opts.signingPolicy === 'required' && opts.signingKey === undefined && opts.signer === undefined) {
+    throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', "signingPolicy 'required' needs a signingKey (or a signer)");
+  }
+  // Every error leaving open is a BatpakError (INV-TYPED-ERRORS): an errno from any layer becomes one.
+  try {
+    return await lockAndOpen(opts, build);
+  } catch (err) {
+    throw typedIoError(err, `cannot open the store in ${opts.dir}`, { file: opts.dir });
+  }
+}
+
+async function lockAndOpen<S>(opts: ResolvedOptions, build: (opened: OpenedStore) => Promise<S>): Promise<S> {
+  const { fs, dir } = opts;
+  let lock: FsLock | undefined;
+  if (opts.readOnly) {
+    const st = await fs.stat(dir).catch((err: unknown) => {
+      throw ioError(err, `cannot stat ${dir}`, { file: dir });
+    });
+    if (st === null || !st.isDirectory) throw new BatpakError('ERR_NOT_FOUND', `no store directory at ${dir}`, { details: { file: dir } });
+    // No lock: a compaction in another process may run meanwhile. The open reads pinned files only
+    // (INV-READER-CONSISTENT); its "lock" is the pins, released at close.
+    return openConsistent(fs, dir, async (pinnedFs, pins) => build(await recover({ ...opts, fs: pinnedFs }, pins)));
+  }
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw ioError(err, `cannot create store directory ${dir}`, { file: dir });
+  }
+  try {
+    lock = await fs.lock(join(dir, LOCK_FILE));
+  } catch (err) {
+    throw ioError(err, `cannot take the writer lock of ${dir}`, { file: join(dir, LOCK_FILE) });
+  }
+  try {
+    // Before any read: a killed writer's temp copies (a keyset's holds keys) go (INV-TEMP-CLEANUP).
+    await removeLeftoverTemps(fs, dir);
+    return await build(await recover(opts, lock));
+  } catch (err) {
+    await lock?.release().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Recovers the index and segments of a locked (or pinned) directory and prepares the writer. */
+async function recover(opts: ResolvedOptions, lock: FsLock | undefined): Promise<OpenedStore> {
+  const { fs, dir } = opts;
+  const segmentPath = (id: number) => join(dir, segmentFileName(id));
+  await refusePlaintextWriterByKeyset(opts);
+  const pending = await resolvePendingCompaction(fs, dir, !opts.readOnly);
+  const names = await storeDirectoryNames(fs, dir, opts.readOnly, pending.segments.length);
+  // A checkpoint whose every entry matched its frame holds the index of a prefix of the log: only the
+  // tail after it is scanned.
+  const loaded = await loadCheckpoint(opts, pending.segments, pending.entries.length);
+  const checkpoint = loaded.usable;
+  const tail = checkpoint === undefined ? pending.segments : checkpoint.tail;
+  const log = await recoverLog(fs, tail, checkpoint?.start);
+  const signer = opts.signer ?? (opts.signingKey === undefined ? undefined : signerFromSeed(opts.signingKey));
+  const verifyKeys = signer === undefined ? [...opts.trustedPublicKeys] : [signer.publicKey, ...opts.trustedPublicKeys];
+  // Compaction's own record says which sequences it removed; a gap it does not explain is lost data.
+  // Only a trusted entry (signed by a known key, or unsigned in a keyless store) turns links into gaps.
+  const removed = new RemovedSet();
+  for (const e of pending.entries) removed.addEntry(e, entryTrusted(e, verifyKeys), verifyKeys.length === 0);
+  for (const gap of [...(checkpoint?.gaps ?? []), ...log.gaps]) {
+    if (!removed.explains(gap.last, gap.next)) {
+      throw BatpakError.corruptSegment(gap.file, gap.offset, `global sequences ${gap.last + 1}..${gap.next - 1} are missing and no committed compaction removed them`);
+    }
+  }
+  for (const d of log.discarded) {
+    opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`);
+  }
+  const index = new MemoryIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
+  let lastCommittedAt = checkpoint?.lastCommittedAt ?? 0;
+  for (const e of checkpoint?.checkpoint.entries ?? []) {
+    if (index.has(e.eventId)) {
+      const file = segmentPath(e.segmentId);
+      throw BatpakError.corruptSegment(file, e.offset, `duplicate event id ${e.eventId}`);
+    }
+    index.insert(e);
+  }
+  for (const r of log.events) {
+    const entry = entryFromRecovered(r);
+    if (checkpoint !== undefined && index.has(entry.eventId)) {
+      throw BatpakError.corruptSegment(segmentPath(r.segmentId), r.offset, `event ${entry.eventId} appears twice`);
+    }
+    index.insert(entry);
+    lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
+  }
+  // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
+  const damage = assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
+  refusePlaintextWriterByEvents(opts, index.all());
+  refuseUnsignedWriter(opts, signer, index);
+  let keyset: Keyset | undefined;
+  let keyStore: KeyStore | undefined;
+  if (opts.encryption !== undefined) {
+    keyStore = opts.encryption.keyStore ?? new FileKeyStore(fs, join(dir, KEYSET_FILE));
+    keyset = await Keyset.load(keyStore, opts.encryption.granularity);
+    // Frames may reference generations the keyset no longer lists (a lost keyset): never re-mint them.
+    for (const e of index.all()) if (e.encryption !== undefined) keyset.noteGeneration(e.encryption.scope, e.encryption.generation);
+  }
+  const segments = new SegmentSet(fs);
+  const newest = log.segments[log.segments.length - 1];
+  // Segments wholly inside the checkpoint were not scanned: their committed length is the checkpoint's.
+  for (const s of checkpoint?.whole ?? []) segments.add(s.id, s.path, s.committedEnd, undefined, s.crc);
+  for (const s of log.segments) {
+    if (s !== newest || opts.readOnly) segments.add(s.id, s.path, s.committedEnd, undefined, s.crc);
+  }
+  let writer: SegmentWriter | undefined;
+  if (opts.readOnly) await pinForReading(opts, segments, newest?.path);
+  else writer = await prepareWriter(opts, segments, newest, segmentPath);
+  return {
+    opts,
+    index,
+    segments,
+    writer,
+    lock,
+    nextGlobal: Math.max(index.lastGlobalSequence(), removed.maxSequence()) + 1,
+    lastCommittedAt,
+    keyset,
+    keyStore,
+    removed,
+    compactionEntries: pending.entries,
+    signer,
+    damage,
+  };
+}
+
+/** A reader holds every segment it indexed open, so a compaction elsewhere cannot swap a file under it. */
+async function pinForReading(opts: ResolvedOptions, segments: SegmentSet, newestPath: string | undefined): Promise<void> {
+  await segments.openAll();
+  if (newestPath === undefined) return;
+  // Best effort: do not serve frames a crashed writer left only in the page cache. A read-only
+  // mount refuses the fsync; that is not a reason to refuse the read.
+  try {
+    const f = await opts.fs.open(newestPath);
+    await f.fsync().finally(() => f.close());
+  } catch (err) {
+    opts.onWarning(`read-only open could not fsync ${newestPath}: ${(err as Error).message}`);
+  }
+}
+
+type RecoveredSegment = Awaited<ReturnType<typeof recoverLog>>['segments'][number];
+
+/** Makes the newest segment the active one (torn tail cut, made durable) or creates one; returns the writer. */
+async function prepareWriter(opts: ResolvedOptions, segments: SegmentSet, newest: RecoveredSegment | undefined, segmentPath: (id: number) => string): Promise<SegmentWriter> {
+  const { fs, dir } = opts;
+  let active: ActiveSegment;
+  if (newest !== undefined && newest.header !== undefined) {
+    let file: FsFile | undefined;
+    try {
+      file = await fs.open(newest.path, { write: true });
+      if (newest.fileSize !== newest.committedEnd) {
+        // Cut the torn tail (or an incomplete batch) so new frames never land behind it.
+        await file.truncate(newest.committedEnd);
+      }
+      // Make what recovery found durable before serving it: after a failed fsync (or a crash of
+      // a sync 'none' writer) the page cache may hold frames no fsync covered (GAUNTLET-BUG-3).
+      await file.fsync();
+      await fs.syncDir(dir);
+    } catch (err) {
+      await file?.close().catch(() => undefined);
+      throw ioError(err, `cannot prepare ${newest.path} for appending`, { file: newest.path });
+    }
+    active = { id: newest.id, path: newest.path, file, size: newest.committedEnd, crc: newest.crc };
+  } else {
+    const id = newest?.id ?? 1;
+    if (newest !== undefined) {
+      // A newest segment that never got its header: nothing was committed in it.
+      try {
+        await fs.remove(newest.path);
+        await fs.syncDir(dir);
+      } catch (err) {
+        throw ioError(err, `cannot remove torn segment ${newest.path}`, { file: newest.path });
+      }
+    }
+    active = await createSegment(fs, segmentPath(id), id, opts.now());
+  }
+  segments.add(active.id, active.path, active.size, active.file);
+  return new SegmentWriter(active, {
+    fs,
+    segmentPath,
+    segmentMaxBytes: opts.segmentMaxBytes,
+    sync: opts.sync === 'always',
+    onRotate: (next, previous) => {
+      segments.release(previous.id);
+      segments.setSize(previous.id, previous.size);
+      segments.setCrc(previous.id, previous.crc);
+      segments.add(next.id, next.path, next.size, next.file);
+    },
+  });
+}

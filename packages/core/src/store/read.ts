@@ -1,0 +1,211 @@
+// The store's reads: events by id (decoded, raw, or as their original receipt), queries in commit order
+// with read-ahead, and ancestor walks. Every payload goes through one decode path (openPayload).
+// Invariant: a read that races a compaction re-reads the event at its new place, never serves moved bytes.
+
+import { walkAncestors as walk } from '../chain/ancestry.js';
+import { BatpakError } from '../errors.js';
+import type { IndexEntry } from '../event-index/entry.js';
+import { MemoryIndex } from '../event-index/memory.js';
+import { isEventIdString } from '../id.js';
+import type { Keyset } from '../keyset/keyset.js';
+import { openPayload } from '../keyset/seal.js';
+import type { RemovedSet } from '../compaction/log.js';
+import { findSeal, rebuildGroup, signedReceipt, type GroupCache } from '../receipt/original.js';
+import { checkFilter } from '../query-filter.js';
+import type { EventRegistry } from '../registry.js';
+import { EventFlags, type EventFrame } from '../segment/frame.js';
+import type { SegmentSet } from '../segment/set.js';
+import type { AncestorWalk, AppendReceipt, QueryFilter, RawEvent, StoredEvent } from '../types.js';
+import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './views.js';
+
+/** Events a query reads ahead at most, and the bytes (at least one event is always read). */
+const QUERY_READ_AHEAD = 256;
+const QUERY_READ_AHEAD_BYTES = 4 * 1024 * 1024;
+
+/** Bytes read ahead for one planned event, or undefined when its run failed to read. */
+type ReadAhead = { segmentId: number; offset: number; length: number; bytes: Uint8Array } | undefined;
+
+export interface ReadParts {
+  readonly index: MemoryIndex;
+  readonly segments: SegmentSet;
+  readonly removed: RemovedSet;
+  readonly keyset: Keyset | undefined;
+  readonly registry: EventRegistry | undefined;
+  /** Rebuilt commit groups for receipt(): cleared when compaction moves frames. */
+  readonly groups: GroupCache;
+  /** Throws ERR_STORE_CLOSED once the store is closing (checked between the events a query yields). */
+  readonly assertOpen: () => void;
+}
+
+export class StoreReader {
+  readonly #p: ReadParts;
+
+  constructor(parts: ReadParts) {
+    this.#p = parts;
+  }
+
+  /** The committed entry of an event id; ERR_INVALID_ARGUMENT for a malformed id, ERR_NOT_FOUND for an unknown one. */
+  entry(eventId: string): IndexEntry {
+    if (!isEventIdString(eventId)) {
+      throw BatpakError.invalidArgument('eventId must be 32 lowercase hex characters', { field: 'eventId' });
+    }
+    const entry = this.#p.index.get(eventId);
+    if (entry === undefined) throw new BatpakError('ERR_NOT_FOUND', `no event ${eventId}`, { details: { eventId } });
+    return entry;
+  }
+
+  async get<T>(eventId: string): Promise<StoredEvent<T>> {
+    const event = await this.load(this.entry(eventId));
+    if (event.shredded) {
+      throw new BatpakError('ERR_PAYLOAD_SHREDDED', `the payload of event ${eventId} was shredded (its key was destroyed)`, { details: { eventId } });
+    }
+    return event as StoredEvent<T>;
+  }
+
+  async getRaw(eventId: string): Promise<RawEvent> {
+    const { entry, frame } = await this.readFrame(this.entry(eventId));
+    return { header: headerOf(entry), coordinate: coordinateOf(entry), bytes: new Uint8Array(frame.payload) };
+  }
+
+  async *query(filter: QueryFilter): AsyncIterable<StoredEvent> {
+    const index = this.#p.index;
+    const f = checkFilter(filter);
+    const list = f.entity === undefined ? index.all() : index.entityEvents(f.entity);
+    let i = f.after === undefined ? 0 : MemoryIndex.firstAfter(list, Number(f.after));
+    let yielded = 0;
+    const aborted = () => filter.signal?.aborted === true;
+    // Read ahead in growing steps: a `limit: 1` query reads one frame, a long scan reads runs of frames.
+    let ahead = 8;
+    while (i < list.length && yielded < f.limit) {
+      if (aborted()) throw BatpakError.aborted('query');
+      const planned: IndexEntry[] = [];
+      let plannedBytes = 0;
+      const want = Math.min(ahead, f.limit - yielded);
+      for (; i < list.length && planned.length < want && plannedBytes < QUERY_READ_AHEAD_BYTES; i++) {
+        // After a compaction swap, iterate the old snapshot but read the current entry (or skip a dropped one).
+        const e = index.get(list[i]!.eventId);
+        if (e === undefined) continue;
+        if (f.scope !== undefined && e.scope !== f.scope) continue;
+        if (f.kind !== undefined && !f.kind(e.kind)) continue;
+        planned.push(e);
+        plannedBytes += e.length;
+      }
+      ahead = Math.min(ahead * 2, QUERY_READ_AHEAD);
+      const read = await this.#readAhead(planned);
+      for (let k = 0; k < planned.length; k++) {
+        if (aborted()) throw BatpakError.aborted('query');
+        this.#p.assertOpen();
+        const e = index.get(planned[k]!.eventId);
+        if (e === undefined) continue;
+        const r = read[k];
+        // Bytes read ahead serve only if the event has not moved since (compaction relocates survivors).
+        const usable = r !== undefined && r.segmentId === e.segmentId && r.offset === e.offset && r.length === e.length;
+        yield usable ? this.#loadRead(e, r.bytes) ?? (await this.load(e)) : await this.load(e);
+        yielded++;
+        if (yielded >= f.limit) return;
+      }
+    }
+  }
+
+  /**
+   * Reads the frames of `entries` (commit order) with one read per run of nearby frames. A run that
+   * fails to read is left out: those events are read one by one, which reports the error properly.
+   */
+  async #readAhead(entries: readonly IndexEntry[]): Promise<ReadAhead[]> {
+    const out: ReadAhead[] = new Array(entries.length);
+    if (entries.length < 2) return out;
+    const runs: { i: number; segmentId: number; locs: { offset: number; length: number }[] }[] = [];
+    for (let i = 0; i < entries.length; ) {
+      const segmentId = entries[i]!.segmentId;
+      let j = i + 1;
+      while (j < entries.length && entries[j]!.segmentId === segmentId && entries[j]!.offset > entries[j - 1]!.offset) j++;
+      runs.push({ i, segmentId, locs: entries.slice(i, j).map((e) => ({ offset: e.offset, length: e.length })) });
+      i = j;
+    }
+    await Promise.all(
+      runs.map(async ({ i, segmentId, locs }) => {
+        try {
+          const bytes = await this.#p.segments.readFrameRuns(segmentId, locs);
+          for (let k = 0; k < locs.length; k++) out[i + k] = { segmentId, offset: locs[k]!.offset, length: locs[k]!.length, bytes: bytes[k]! };
+        } catch {
+          // Left undefined: read one by one.
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Like load over bytes already read; undefined when they do not check (the caller re-reads). */
+  #loadRead(entry: IndexEntry, bytes: Uint8Array): StoredEvent | undefined {
+    let frame: EventFrame;
+    try {
+      frame = this.#p.segments.checkEventFrame(bytes, entry, entry.idBytes);
+    } catch {
+      return undefined;
+    }
+    return this.#decodeLoaded(entry, frame);
+  }
+
+  walkAncestors(eventId: string, limit: number): Promise<AncestorWalk> {
+    return walk({ index: this.#p.index, anchor: eventId, limit, load: (e) => this.load(e) });
+  }
+
+  /** Reads an entry's frame; if compaction moved it meanwhile, reads it again at its new place. */
+  async readFrame(entry: IndexEntry): Promise<{ entry: IndexEntry; frame: EventFrame }> {
+    const at = `${entry.segmentId}:${entry.offset}`;
+    try {
+      return { entry, frame: await this.#p.segments.readEventFrame(entry, entry.idBytes) };
+    } catch (err) {
+      const now = this.#p.index.get(entry.eventId);
+      if (now === undefined || `${now.segmentId}:${now.offset}` === at) throw err;
+      return { entry: now, frame: await this.#p.segments.readEventFrame(now, now.idBytes) };
+    }
+  }
+
+  /** The one read path for payloads: decrypts when sealed, marks shredded events instead of failing. */
+  async load(current: IndexEntry): Promise<StoredEvent> {
+    const { entry, frame } = await this.readFrame(current);
+    return this.#decodeLoaded(entry, frame);
+  }
+
+  #decodeLoaded(entry: IndexEntry, frame: EventFrame): StoredEvent {
+    const header = headerOf(entry);
+    if (header.tombstone) return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: false };
+    const plain = openPayload(this.#p.keyset, entry, frame.payload);
+    if (plain === 'shredded') return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: true };
+    return { header, coordinate: coordinateOf(entry), payload: decodeStoredPayload(entry, plain, this.#p.registry), shredded: false };
+  }
+
+  /** An event's plaintext payload bytes (decrypted when sealed), for comparing an idempotent repeat. */
+  async plaintext(current: IndexEntry): Promise<Uint8Array | 'shredded'> {
+    const { entry, frame } = await this.readFrame(current);
+    return openPayload(this.#p.keyset, entry, frame.payload);
+  }
+
+  /** A committed event's receipt exactly as append returned it (signature and group proof included). */
+  async originalReceipt(current: IndexEntry): Promise<AppendReceipt> {
+    if ((current.flags & EventFlags.SEALED) === 0) return baseReceipt(current);
+    const { index, removed, groups, segments } = this.#p;
+    const members = {
+      bySequence: (g: number) => index.bySequence(g),
+      removedLeaf: (g: number) => removed.bySequence(g)?.leaf,
+      baseReceipt,
+    };
+    const cached = groups.find(current);
+    if (cached !== undefined) return signedReceipt(current, cached, members);
+    let entry = current;
+    let seal;
+    try {
+      seal = await findSeal(segments, entry);
+    } catch (err) {
+      // Compaction may have moved the event meanwhile: look again at its new place.
+      const now = index.get(current.eventId);
+      if (now === undefined || (now.segmentId === entry.segmentId && now.offset === entry.offset)) throw err;
+      entry = now;
+      seal = await findSeal(segments, entry);
+    }
+    const group = rebuildGroup(entry, seal, members);
+    groups.add(group);
+    return signedReceipt(entry, group, members);
+  }
+}

@@ -1,0 +1,65 @@
+// Step 2 of a commit group, seal: marks the group's events SEALED, builds the Merkle tree of their receipt
+// covers and header leaves (the header digest) and signs its root once, in one signature for the group.
+// Invariant: a signer failure fails the group closed (nothing written) unless downgrade is allowed.
+
+import { BatpakError } from '../errors.js';
+import { receiptCoverOf } from '../receipt/cover.js';
+import { headerLeaf } from '../receipt/headers.js';
+import { signGroup, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
+import { EventFlags } from '../segment/frame.js';
+import type { SequencedEvent } from './append-intent.js';
+
+/** The extension a downgraded (unsigned) event carries, saying why it was not signed. */
+const DOWNGRADE_EXTENSION = 'batpak.signing.downgrade';
+
+export interface SealPolicy {
+  readonly signer: ReceiptSigner | undefined;
+  readonly signingDowngradeAllowed: boolean;
+  readonly onWarning: (message: string) => void;
+}
+
+/**
+ * Seals a group's events: the signed group, undefined when there is nothing to sign (no signer, no
+ * events, or a downgrade), or the error that refuses the group. A downgrade writes the events unsigned
+ * with a `batpak.signing.downgrade` extension saying why.
+ */
+export function sealGroup(policy: SealPolicy, events: readonly SequencedEvent[]): SignedGroup | BatpakError | undefined {
+  if (policy.signer === undefined || events.length === 0) return undefined;
+  for (const ev of events) ev.flags |= EventFlags.SEALED;
+  try {
+    return signGroup(policy.signer, events.map(coverBytesOf), events.map(headerLeafOf));
+  } catch (err) {
+    const failure = err instanceof BatpakError ? err : new BatpakError('ERR_SIGNING_FAILED', String(err), { cause: err });
+    if (!policy.signingDowngradeAllowed) return failure;
+    const note = new TextEncoder().encode(failure.message);
+    for (const ev of events) {
+      ev.flags &= ~EventFlags.SEALED;
+      ev.extensions = new Map([...(ev.extensions ?? new Map<string, Uint8Array>()), [DOWNGRADE_EXTENSION, note]]);
+    }
+    policy.onWarning(`signing downgraded for ${events.length} event(s): ${failure.message}`);
+    return undefined;
+  }
+}
+
+/** The receipt cover of an event: what its signature commits to (FORMAT.md § Receipts). */
+function coverBytesOf(ev: SequencedEvent): Uint8Array {
+  const d = ev.draft;
+  return receiptCoverOf({
+    idBytes: d.id,
+    globalSequence: ev.globalSequence,
+    entitySequence: ev.entitySequence,
+    kind: d.kind,
+    committedAt: ev.committedAt,
+    entity: d.entity,
+    scope: d.scope,
+    prevHash: ev.prevHash,
+    contentHash: d.contentHash,
+    extensions: ev.extensions,
+  });
+}
+
+/** The header leaf of an event as its frame will record it (flags already carry SEALED). */
+function headerLeafOf(ev: SequencedEvent): Uint8Array {
+  const d = ev.draft;
+  return headerLeaf({ id: d.id, globalSequence: ev.globalSequence, flags: ev.flags, payloadVersion: d.payloadVersion, batch: ev.batch, encryption: d.encryption });
+}

@@ -1,0 +1,122 @@
+// The store's checks of itself: verifyChain (every committed frame re-read, every hash, link and seal
+// checked, optionally against an expected attestation) and verifyReceipt (a receipt against the committed event).
+// Invariant: verification runs shared with other readers and exclusive of compaction, over one consistent
+// snapshot of segments and committed events taken in a single synchronous step.
+
+import { HeadStream, judge } from '../attest/check.js';
+import type { VerifyChainOptions } from '../attest/options.js';
+import { verifyChain as verify } from '../chain/verify.js';
+import { entryTrusted, type CompactionEntry, type RemovedEvent, type RemovedSet } from '../compaction/log.js';
+import { BatpakError } from '../errors.js';
+import type { IndexEntry } from '../event-index/entry.js';
+import type { MemoryIndex } from '../event-index/memory.js';
+import { SealChecker } from '../receipt/seal-check.js';
+import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from '../receipt/verify.js';
+import { EventFlags } from '../segment/frame.js';
+import type { SegmentSet } from '../segment/set.js';
+import type { SnapshotSource } from '../snapshot/copy.js';
+import type { AppendReceipt, ChainVerificationReport, DirectoryDamageReport } from '../types.js';
+import { holdsSignedEvents } from './open-checks.js';
+import type { SharedExclusiveLock } from './rwlock.js';
+import { baseReceipt } from './views.js';
+
+/** The segments and committed events of one moment: what a verification, attestation or snapshot covers. */
+export interface CommittedSnapshot {
+  readonly segments: readonly SnapshotSource[];
+  readonly committed: readonly IndexEntry[];
+}
+
+/** Progress and cancellation of a long verification. */
+export interface VerifyProgress {
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+export interface VerifyParts {
+  readonly index: MemoryIndex;
+  readonly segments: SegmentSet;
+  readonly removed: RemovedSet;
+  /** What the directory showed at open (lost segments, a contradicting checkpoint): every report carries it. */
+  readonly damage: readonly DirectoryDamageReport[];
+  readonly maintenance: SharedExclusiveLock;
+  /** Public keys whose signatures the store accepts: its own, then trustedPublicKeys. */
+  readonly verifyKeys: () => Uint8Array[];
+  /** The entries of compaction.log as they are now (compaction appends to it). */
+  readonly compactionEntries: () => readonly CompactionEntry[];
+  /** Resolves once in-flight appends have landed. */
+  readonly idle: () => Promise<void>;
+}
+
+export class StoreVerifier {
+  readonly #p: VerifyParts;
+
+  constructor(parts: VerifyParts) {
+    this.#p = parts;
+  }
+
+  async verifyChain(options: VerifyChainOptions): Promise<ChainVerificationReport> {
+    if (options.expect !== undefined && (typeof options.expect !== 'object' || options.expect === null)) {
+      throw BatpakError.invalidArgument('expect must be an attestation (attestationFromJSON parses one)', { field: 'expect' });
+    }
+    await this.#p.idle();
+    return this.#p.maintenance.shared(async () => {
+      const expect = options.expect;
+      if (expect === undefined) return this.verifySnapshot(options);
+      const limit = typeof expect.globalSequence === 'bigint' ? expect.globalSequence : 0n;
+      const stream = new HeadStream(limit, this.trustedRemoved());
+      const report = await this.verifySnapshot(options, stream);
+      const attestation = judge(expect, this.#p.verifyKeys(), stream);
+      return { ...report, attestation, intact: report.intact && attestation.status === 'extends' };
+    });
+  }
+
+  /** Verifies one snapshot (by default: now), feeding every frame to `stream` when given. */
+  verifySnapshot(options: VerifyProgress, stream?: HeadStream, snapshot: CommittedSnapshot = this.committedSnapshot()): Promise<ChainVerificationReport> {
+    const { removed, index } = this.#p;
+    const keys = this.#p.verifyKeys();
+    return verify({
+      fs: this.#p.segments.borrowingOpen(),
+      segments: snapshot.segments,
+      committed: snapshot.committed,
+      removedHashes: removed.hashes(),
+      directoryDamage: this.#p.damage,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      tombstone: (eventId) => removed.tombstone(eventId),
+      seals: new SealChecker({
+        keys,
+        requireSigned: keys.length > 0 || holdsSignedEvents(index),
+        removedLeaf: (g) => removed.bySequence(g)?.leaf,
+        removedHeaderLeaf: (g) => removed.bySequence(g)?.headerLeaf,
+      }),
+      observe: stream === undefined ? undefined : (frame) => stream.frame(frame),
+    }).then((report) => {
+      stream?.finish();
+      return report;
+    });
+  }
+
+  /** The segments and committed events as of now, taken in one synchronous step (a consistent prefix). */
+  committedSnapshot(): { segments: SnapshotSource[]; committed: IndexEntry[] } {
+    const s = this.#p.segments;
+    const segments = s.ids().map((id) => ({ id, path: s.path(id), committedEnd: s.size(id) }));
+    return { segments, committed: this.#p.index.all().slice() };
+  }
+
+  /** Records of events compaction removed, from entries this store's keys trust (a head may include them). */
+  trustedRemoved(): RemovedEvent[] {
+    const keys = this.#p.verifyKeys();
+    return this.#p.compactionEntries().filter((e) => entryTrusted(e, keys)).flatMap((e) => e.removed);
+  }
+
+  /** A receipt against the committed event (every field, first disagreement named) and its signature. */
+  verifyReceipt(receipt: AppendReceipt): ReceiptVerdict {
+    const bad = malformedField(receipt);
+    if (bad !== undefined) return { status: 'invalid', reason: `${bad}: malformed` };
+    const entry = this.#p.index.get(receipt.eventId);
+    if (entry === undefined) return { status: 'invalid', reason: 'eventId: no committed event has this id' };
+    const mismatch = compareWithCommitted(receipt, baseReceipt(entry));
+    if (mismatch !== undefined) return mismatch;
+    return verifySignature(receipt, this.#p.verifyKeys(), (entry.flags & EventFlags.SEALED) === 0);
+  }
+}

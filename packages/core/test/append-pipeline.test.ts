@@ -1,0 +1,102 @@
+// The append pipeline's steps, each seen from outside: a group is sequenced against committed state and
+// linked per entity, written as one write, published to the index only after the write, and a group that
+// fails to write or to sign is rejected whole and leaves the index as it was.
+import { describe, expect, it } from 'vitest';
+import { MemoryIndex } from '../src/event-index/memory.js';
+import { signerFromSeed, type ReceiptSigner } from '../src/receipt/sign.js';
+import type { SegmentSet } from '../src/segment/set.js';
+import type { SegmentWriter } from '../src/segment/writer.js';
+import { estimatedBytes, FRAME_OVERHEAD_ESTIMATE, type EventDraft } from '../src/store/append-intent.js';
+import { rawDraft } from '../src/store/append.js';
+import { AppendPipeline } from '../src/store/append-pipeline.js';
+
+const limits = { payloadMaxBytes: 1 << 20, registry: undefined, now: 1_000 };
+const draft = (entity: string, byte: number): EventDraft =>
+  rawDraft({ coord: { entity, scope: 's' }, kind: { category: 1, typeId: 1 }, bytes: new Uint8Array([byte]), limits });
+
+function pipeline(opts: { fail?: boolean; signer?: ReceiptSigner; downgrade?: boolean } = {}) {
+  const index = new MemoryIndex();
+  const writes: { frames: number; indexedBefore: number }[] = [];
+  const sizes: [number, number][] = [];
+  let landed = 0;
+  const writer = {
+    async writeGroup(frames: readonly Uint8Array[]) {
+      writes.push({ frames: frames.length, indexedBefore: index.size });
+      if (opts.fail === true) throw new Error('disk on fire');
+      return { segmentId: 1, offset: 32 };
+    },
+  } as unknown as SegmentWriter;
+  const segments = { setSize: (id: number, end: number) => sizes.push([id, end]) } as unknown as SegmentSet;
+  const p = new AppendPipeline(
+    {
+      index,
+      keyset: undefined,
+      keyStore: undefined,
+      signer: opts.signer,
+      signingDowngradeAllowed: opts.downgrade === true,
+      writer,
+      segments,
+      now: () => 5_000,
+      onWarning: () => undefined,
+      replay: () => Promise.reject(new Error('no replay in this test')),
+      landed: () => landed++,
+    },
+    { nextGlobal: 1, lastCommittedAt: 0 },
+  );
+  return { p, index, writes, sizes, landed: () => landed };
+}
+
+describe('AppendPipeline', () => {
+  it('sequences and links a group, writes it once, then publishes it to the index', async () => {
+    const { p, index, writes, sizes, landed } = pipeline();
+    const [a, b, c] = await Promise.all([p.appendOne(draft('x', 1), undefined), p.appendOne(draft('x', 2), undefined), p.appendOne(draft('y', 3), undefined)]);
+    expect(writes).toEqual([{ frames: 3, indexedBefore: 0 }]);
+    expect([a!.globalSequence, b!.globalSequence, c!.globalSequence]).toEqual([1n, 2n, 3n]);
+    expect([a!.entitySequence, b!.entitySequence, c!.entitySequence]).toEqual([1n, 2n, 1n]);
+    expect(index.get(b!.eventId)!.prevHash).toEqual(index.get(a!.eventId)!.contentHash);
+    const last = index.get(c!.eventId)!;
+    expect(sizes).toEqual([[1, last.offset + last.length]]);
+    expect(landed()).toBe(1);
+    expect(p.lastCommittedAt).toBe(5_000);
+  });
+
+  it('refuses a stale expectedSequence in step 1 and writes the rest of the group', async () => {
+    const { p, writes } = pipeline();
+    const ok = p.appendOne(draft('x', 1), 0);
+    const stale = p.appendOne(draft('x', 2), 0);
+    await expect(ok).resolves.toMatchObject({ entitySequence: 1n });
+    await expect(stale).rejects.toMatchObject({ code: 'ERR_SEQUENCE_CONFLICT' });
+    expect(writes).toEqual([{ frames: 1, indexedBefore: 0 }]);
+  });
+
+  it('a failed write rejects every intent of the group and publishes nothing', async () => {
+    const { p, index, sizes, landed } = pipeline({ fail: true });
+    const results = await Promise.allSettled([p.appendOne(draft('x', 1), undefined), p.appendBatch([draft('y', 2), draft('y', 3)])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_IO' });
+    expect(index.size).toBe(0);
+    expect(sizes).toEqual([]);
+    expect(landed()).toBe(0);
+  });
+
+  it('a signed group carries one seal frame; a refusing signer fails the group closed unless downgrade is allowed', async () => {
+    const signed = pipeline({ signer: signerFromSeed(new Uint8Array(32).fill(7)) });
+    const r = await signed.p.appendBatch([draft('x', 1), draft('x', 2)]);
+    expect(signed.writes).toEqual([{ frames: 3, indexedBefore: 0 }]);
+    expect(r[0]!.signature).toBeDefined();
+
+    const refusing: ReceiptSigner = { publicKey: new Uint8Array(32), sign: () => { throw new Error('hsm offline'); } };
+    const closed = pipeline({ signer: refusing });
+    await expect(closed.p.appendOne(draft('x', 1), undefined)).rejects.toMatchObject({ code: 'ERR_SIGNING_FAILED' });
+    expect(closed.writes).toEqual([]);
+
+    const downgraded = pipeline({ signer: refusing, downgrade: true });
+    const d = await downgraded.p.appendOne(draft('x', 1), undefined);
+    expect(d.signature).toBeUndefined();
+    expect(downgraded.index.get(d.eventId)!.extensions?.has('batpak.signing.downgrade')).toBe(true);
+  });
+
+  it('sizes groups by payload plus a fixed frame overhead estimate', () => {
+    expect(estimatedBytes([draft('x', 1), draft('y', 2)])).toBe(2 + 2 * FRAME_OVERHEAD_ESTIMATE);
+  });
+});
