@@ -3,6 +3,7 @@
 // Invariant: a draft carries everything its frame needs except its sequence numbers, link and commit time.
 
 import type { BatchRef, EncryptionRef } from '../segment/frame.js';
+import type { EventHeaderCore, EventHeaderOptionals } from '../segment/header-fields.js';
 import type { AppendReceipt } from '../types.js';
 
 /** One event, validated and encoded, waiting for its sequence numbers. */
@@ -41,6 +42,26 @@ export interface SequencedEvent {
   readonly batch: BatchRef | undefined;
   flags: number;
   extensions: ReadonlyMap<string, Uint8Array> | undefined;
+}
+
+/** The header fields of a sequenced event, named once: what its frame encodes and its index entry keeps. */
+export function frameHeaderOf(ev: SequencedEvent): EventHeaderCore & EventHeaderOptionals {
+  const d = ev.draft;
+  return {
+    globalSequence: ev.globalSequence,
+    entitySequence: ev.entitySequence,
+    kind: d.kind,
+    entity: d.entity,
+    scope: d.scope,
+    committedAt: ev.committedAt,
+    prevHash: ev.prevHash,
+    contentHash: d.contentHash,
+    payloadVersion: d.payloadVersion,
+    flags: ev.flags,
+    batch: ev.batch,
+    encryption: d.encryption,
+    extensions: ev.extensions,
+  };
 }
 
 export interface Settle<T> {

@@ -13,7 +13,7 @@ import { sealedProof, type ReceiptSigner, type SignedGroup } from '../receipt/si
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
 import type { AppendReceipt } from '../types.js';
-import { estimatedBytes, type EventDraft, type ImportDraft, type Intent } from './append-intent.js';
+import { estimatedBytes, frameHeaderOf, type EventDraft, type ImportDraft, type Intent } from './append-intent.js';
 import { BatchingQueue } from './batching-queue.js';
 import { encodeGroup, type EncodedGroup } from './encode-group.js';
 import { sealGroup } from './seal-group.js';
@@ -154,26 +154,7 @@ export class AppendPipeline {
       a.events.map((ev) => {
         const d = ev.draft;
         const length = encoded.eventFrames[leaf]!.length;
-        const entry: IndexEntry = {
-          eventId: d.eventId,
-          idBytes: d.id,
-          globalSequence: ev.globalSequence,
-          entitySequence: ev.entitySequence,
-          kind: d.kind,
-          entity: d.entity,
-          scope: d.scope,
-          committedAt: ev.committedAt,
-          prevHash: ev.prevHash,
-          contentHash: d.contentHash,
-          payloadVersion: d.payloadVersion,
-          flags: ev.flags,
-          batch: ev.batch,
-          encryption: d.encryption,
-          extensions: ev.extensions,
-          segmentId: at.segmentId,
-          offset,
-          length,
-        };
+        const entry: IndexEntry = { eventId: d.eventId, idBytes: d.id, ...frameHeaderOf(ev), segmentId: at.segmentId, offset, length };
         offset += length;
         p.index.insert(entry);
         const receipt =

@@ -4,7 +4,7 @@
 
 import type { SignedGroup } from '../receipt/sign.js';
 import { encodeEventFrame, encodeSealFrame } from '../segment/frame.js';
-import type { SequencedEvent } from './append-intent.js';
+import { frameHeaderOf, type SequencedEvent } from './append-intent.js';
 
 export interface EncodedGroup {
   /** Every frame to write, in order: the event frames, then the seal frame (if signed). */
@@ -30,23 +30,5 @@ export function encodeGroup(events: readonly SequencedEvent[], signed: SignedGro
 }
 
 function encodeEvent(ev: SequencedEvent): Uint8Array {
-  const d = ev.draft;
-  return encodeEventFrame({
-    type: 0,
-    id: d.id,
-    globalSequence: ev.globalSequence,
-    entitySequence: ev.entitySequence,
-    kind: d.kind,
-    entity: d.entity,
-    scope: d.scope,
-    committedAt: ev.committedAt,
-    prevHash: ev.prevHash,
-    contentHash: d.contentHash,
-    payloadVersion: d.payloadVersion,
-    flags: ev.flags,
-    batch: ev.batch,
-    encryption: d.encryption,
-    extensions: ev.extensions,
-    payload: d.payload,
-  });
+  return encodeEventFrame({ type: 0, id: ev.draft.id, ...frameHeaderOf(ev), payload: ev.draft.payload });
 }
