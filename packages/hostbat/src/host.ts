@@ -181,6 +181,11 @@ export class Host implements HostDispatcher {
     });
   }
 
+  /** `shutdown()`, so `await using host = …` runs the shutdown hooks and joins the jobs at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
   #transition(step: () => Promise<void>): Promise<void> {
     const run = this.#lifecycle.then(step);
     this.#lifecycle = run.then(

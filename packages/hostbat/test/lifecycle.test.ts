@@ -49,6 +49,17 @@ describe('INV-HOSTBAT-HOOK-ORDER: hooks', () => {
     }
   });
 
+  it('Symbol.asyncDispose is shutdown(): what `await using host = …` runs at scope exit', async () => {
+    const log: string[] = [];
+    const { alpha, beta } = hookedModules(log);
+    const host = new HostBuilder().mount(alpha).mount(beta).build();
+    await host.start();
+    log.length = 0;
+    await host[Symbol.asyncDispose]();
+    expect(host.isStarted).toBe(false);
+    expect(log).toEqual(['alpha/a-early', 'alpha/a-stop', 'beta/b-stop']);
+  });
+
   it('the first failing startup hook aborts start (fail closed); hooks already run are not undone', async () => {
     const log: string[] = [];
     const { alpha, beta } = hookedModules(log, 'alpha/a-mid');

@@ -84,6 +84,9 @@ export class JournalExporter {
   /** Events between attestations (Infinity: only at the end of each catch-up); undefined: none. */
   readonly #attestEvery: number | undefined;
   #running = false;
+  /** The latest run (settled or not) and its stop switch, for `Symbol.asyncDispose`. */
+  #current: Promise<ExportProgress> | undefined;
+  #stop: AbortController | undefined;
   /** The stream this exporter publishes to. */
   readonly stream: string;
   /** `<prefix>.<name>`: every subject of this export starts with it. */
@@ -130,17 +133,42 @@ export class JournalExporter {
    * saving the watermark as acknowledgements arrive. Resolves when caught up (or, with `follow`, rejects
    * with ERR_ABORTED once `signal` aborts — the normal way to stop a follower).
    */
-  async run(options: ExportRunOptions = {}): Promise<ExportProgress> {
-    if (this.#running) throw NatsbatError.ALREADY_RUNNING();
+  run(options: ExportRunOptions = {}): Promise<ExportProgress> {
+    if (this.#running) return Promise.reject(NatsbatError.ALREADY_RUNNING());
+    const run = this.#guardedRun(options);
+    this.#current = run;
+    return run;
+  }
+
+  /**
+   * Stops a running `run()` as its signal would (it rejects with ERR_ABORTED) and resolves once it has
+   * settled, so `await using exporter = new JournalExporter(…)` leaves no I/O behind. The NATS connection
+   * and the store belong to the caller and stay open.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#stop?.abort(new Error('the exporter was disposed'));
+    await this.#current?.catch(() => undefined);
+  }
+
+  async #guardedRun(options: ExportRunOptions): Promise<ExportProgress> {
     this.#running = true;
+    // One internal signal per run: the caller's signal and disposal both abort it; the one listener on the
+    // caller's (possibly long-lived) signal is removed when the run ends.
+    const stop = new AbortController();
+    this.#stop = stop;
+    const outer = options.signal;
+    const forward = (): void => stop.abort(outer?.reason);
+    if (outer?.aborted === true) forward();
+    else outer?.addEventListener('abort', forward, { once: true });
     try {
-      return await this.#run(options);
+      return await this.#run({ ...options, signal: stop.signal });
     } catch (err) {
-      if (isBatpakError(err, 'ERR_ABORTED') || (options.signal?.aborted === true && !(err instanceof NatsbatError))) {
-        throw NatsbatError.ABORTED('the export', options.signal?.reason ?? err);
+      if (isBatpakError(err, 'ERR_ABORTED') || (stop.signal.aborted && !(err instanceof NatsbatError))) {
+        throw NatsbatError.ABORTED('the export', stop.signal.reason ?? err);
       }
       throw err;
     } finally {
+      outer?.removeEventListener('abort', forward);
       this.#running = false;
     }
   }

@@ -96,4 +96,22 @@ describe.skipIf(bin === undefined)('readExported follow mode against nats-server
     expect(await first(readExported(nc, { stream: 'NOPE', follow: true }))).toBe('ERR_INVALID_OPTION');
     expect(await first(readExported(nc, { stream: 'NOPE', follow: true, signal: new AbortController().signal }))).toBe('ERR_READ_FAILED');
   }, 30_000);
+  it('Symbol.asyncDispose stops a following export (ERR_ABORTED) and resolves once it has settled', async () => {
+    const { store, fs } = await openStore();
+    await fill(store, 5);
+    const name = `f${++streams}`;
+    const exporter = new JournalExporter({ store, connection: await nats(), name, watermark: { fs, path: `/store/w-${name}` } });
+    let acked = 0;
+    // A caller signal that never fires: disposal alone must end the run.
+    const running = exporter.run({ follow: true, signal: new AbortController().signal, onProgress: (p) => (acked = p.published) });
+    const outcome = running.then(() => 'resolved', (e: unknown) => (isNatsbatError(e) ? e.code : String(e)));
+    await until(() => acked === 5, 'the 5 events acknowledged');
+    // What `await using exporter = …` runs at scope exit.
+    await exporter[Symbol.asyncDispose]();
+    expect(await outcome).toBe('ERR_ABORTED');
+    // Disposing an idle exporter is a no-op, and it can run again afterwards.
+    await exporter[Symbol.asyncDispose]();
+    expect((await exporter.run()).published).toBe(0);
+    await store.close();
+  }, 30_000);
 });

@@ -1,8 +1,8 @@
 // Client-side socket opening (plain TCP or TLS with a caller-chosen trust anchor) and line-level I/O.
 // Invariant: every client wait is bounded by a timeout and settles with a NetbatError `io`, never hangs or throws raw errors.
 
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { NetbatError } from './errors.js';
 import { LineReader, type LineRead } from './line-reader.js';
 
@@ -54,10 +54,14 @@ export function openSocket(options: EndpointOptions): Promise<Socket> {
     } else {
       const opts = tls === true ? {} : tls;
       const ca = opts.ca === undefined ? undefined : Array.isArray(opts.ca) ? opts.ca.map(toBuffer) : toBuffer(opts.ca as string | Uint8Array);
+      // SNI carries host names only: an IP there is refused by RFC 6066 and Node warns (DEP0123). For an IP
+      // the identity check is done against it explicitly instead (certificate IP SANs).
+      const servername = opts.servername ?? host;
+      const identity = isIP(servername) === 0 ? { servername } : { checkServerIdentity: (_: string, cert: PeerCertificate) => checkServerIdentity(servername, cert) };
       socket = tlsConnect({
         host,
         port: options.port,
-        servername: opts.servername ?? host,
+        ...identity,
         ...(ca === undefined ? {} : { ca }),
         ...(opts.cert === undefined ? {} : { cert: toBuffer(opts.cert) }),
         ...(opts.key === undefined ? {} : { key: toBuffer(opts.key) }),

@@ -18,13 +18,24 @@ export interface ClientOptions extends EndpointOptions {
   readonly auth?: { readonly token: string | Uint8Array };
 }
 
+export interface CallOptions {
+  /**
+   * Aborting rejects the call with a NetbatError `aborted` at once. A call still waiting its turn is never
+   * sent; one already sent drops the connection (its answer could no longer be paired), and the next call
+   * opens a fresh one.
+   */
+  readonly signal?: AbortSignal;
+}
+
 export interface NetbatClient {
   /** Runs `operation` on the server. Rejects with a NetbatError carrying the server's ERR code. */
-  call(operation: string, input?: Uint8Array): Promise<Uint8Array>;
+  call(operation: string, input?: Uint8Array, options?: CallOptions): Promise<Uint8Array>;
   /** Opens a subscription on its own connection. */
   subscribe(subscriptionId: string, options?: SubscribeOptions): Subscription;
   /** Closes the call connection and every open subscription. */
   close(): Promise<void>;
+  /** `close()`, so `await using client = await connect(…)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -52,6 +63,32 @@ async function authenticate(conn: LineSocket, token: string | Uint8Array, respon
   if (!response.ok) throw new NetbatError(response.code, response.message);
 }
 
+/** A function, not an inline test, so TypeScript does not keep a narrowing from before an `await`. */
+function fired(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+/**
+ * Settles like `run`, or rejects with `aborted` as soon as `signal` fires; the one listener is removed
+ * when either happens, so a long-lived signal shared by many calls does not accumulate listeners.
+ */
+function abortable<T>(run: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(NetbatError.aborted(what, signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    run.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** Connects (eagerly, so a wrong address fails here) and returns a client. */
 export async function connect(options: ClientOptions): Promise<NetbatClient> {
   const limits = resolveLimits(options.limits);
@@ -73,8 +110,10 @@ export async function connect(options: ClientOptions): Promise<NetbatClient> {
   let closed = false;
   const subscriptions = new Set<Subscription>();
 
-  async function exchange(request: Uint8Array): Promise<Uint8Array> {
+  async function exchange(request: Uint8Array, signal: AbortSignal | undefined, what: string): Promise<Uint8Array> {
     if (closed) throw NetbatError.io('client is closed');
+    // Aborted while waiting its turn: nothing was sent, so the connection stays usable for the next call.
+    if (signal?.aborted === true) throw NetbatError.aborted(what, signal.reason);
     // The server may have closed an idle connection; a fresh one is opened before writing, never after.
     if (conn === undefined || !conn.usable) {
       conn?.destroy();
@@ -84,7 +123,12 @@ export async function connect(options: ClientOptions): Promise<NetbatClient> {
     const current = conn;
     try {
       await current.write(request);
-      const read = await current.read(responseMs);
+      const read = await current.read(responseMs, responseMs, signal);
+      if (fired(signal)) {
+        // The answer may still arrive; on this connection it would pair with the next request.
+        current.destroy();
+        throw NetbatError.aborted(what, signal?.reason);
+      }
       switch (read.kind) {
         case 'line': {
           const response = decodeResponseLine(read.line);
@@ -103,18 +147,31 @@ export async function connect(options: ClientOptions): Promise<NetbatClient> {
           throw NetbatError.io('connection closed before a response');
       }
     } catch (err) {
-      if (!(err instanceof NetbatError) || err.code === 'io') current.destroy();
+      if (!(err instanceof NetbatError) || err.code === 'io' || err.code === 'aborted') current.destroy();
       throw err instanceof NetbatError ? err : NetbatError.io(String(err), err);
     }
   }
 
+  async function close(): Promise<void> {
+    closed = true;
+    await queue;
+    conn?.destroy();
+    conn = undefined;
+    for (const sub of subscriptions) sub.close();
+  }
+
   return {
-    call(operation, input = new Uint8Array()) {
+    call(operation, input = new Uint8Array(), callOptions = {}) {
+      const signal = callOptions.signal;
+      if (signal?.aborted === true) return Promise.reject(NetbatError.aborted(`call ${operation}`, signal.reason));
       const invalid = localNameError(operation);
       if (invalid !== undefined) return Promise.reject(invalid);
-      const run = queue.then(() => exchange(encodeRequest(operation, input)));
+      // The queue follows the exchange itself, not the caller's (possibly early-rejected) promise, so an
+      // aborted call never lets the next request overtake one still on the wire.
+      const what = `call ${operation}`;
+      const run = queue.then(() => exchange(encodeRequest(operation, input), signal, what));
       queue = run.catch(() => undefined);
-      return run;
+      return signal === undefined ? run : abortable(run, signal, what);
     },
 
     subscribe(subscriptionId, subscribeOptions = {}) {
@@ -134,12 +191,7 @@ export async function connect(options: ClientOptions): Promise<NetbatClient> {
       return sub;
     },
 
-    async close() {
-      closed = true;
-      await queue;
-      conn?.destroy();
-      conn = undefined;
-      for (const sub of subscriptions) sub.close();
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }

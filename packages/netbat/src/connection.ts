@@ -35,6 +35,8 @@ export interface ConnectionContext {
   readonly authority: Authority | undefined;
   /** Whether the TLS handshake asks for a client certificate (`tls.clientCa`). */
   readonly requestClientCertificate: boolean;
+  /** Whether a client without a verified certificate fails the handshake (`tls.rejectUnauthorized`). */
+  readonly requireClientCertificate: boolean;
   readonly reclaimer: IdleReclaimer;
   readonly clients: ClientTally;
   readonly maxConnectionsPerClient: number;
@@ -124,7 +126,7 @@ async function admitPrincipal(ctx: ConnectionContext, socket: Socket, identity: 
 function handshake(ctx: ConnectionContext, raw: Socket, secureContext: SecureContext): Promise<TLSSocket | undefined> {
   return new Promise((resolve) => {
     // With a client CA the server asks for a certificate but lets a client without one through (it is then
-    // anonymous); a certificate that does not verify fails the handshake below.
+    // anonymous) unless `tls.rejectUnauthorized`; a certificate that does not verify fails the handshake below.
     const secure = new TLSSocket(raw, { isServer: true, secureContext, requestCert: ctx.requestClientCertificate, rejectUnauthorized: false });
     let settled = false;
     const finish = (ok: boolean, timedOut = false): void => {
@@ -147,7 +149,7 @@ function handshake(ctx: ConnectionContext, raw: Socket, secureContext: SecureCon
     };
     const onSecure = (): void => {
       const presented = ctx.requestClientCertificate && Object.keys(secure.getPeerCertificate()).length > 0;
-      finish(!presented || clientCertificateVerified(secure));
+      finish(presented ? clientCertificateVerified(secure) : !ctx.requireClientCertificate);
     };
     const onFail = (): void => finish(false);
     const timer = setTimeout(() => finish(false, true), Math.min(ctx.timeouts.readMs, 2_147_483_647));

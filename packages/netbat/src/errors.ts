@@ -30,8 +30,12 @@ export const WIRE_ERROR_CODES = [
 export const CONFIG_ERROR_CODES = ['invalid_option', 'tls_config'] as const;
 
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
+/** Codes of a client-side outcome the caller chose (an aborted `call`). Never sent on the wire. */
+export const LOCAL_ERROR_CODES = ['aborted'] as const;
+
 export type ConfigErrorCode = (typeof CONFIG_ERROR_CODES)[number];
-export type NetbatErrorCode = WireErrorCode | ConfigErrorCode;
+export type LocalErrorCode = (typeof LOCAL_ERROR_CODES)[number];
+export type NetbatErrorCode = WireErrorCode | ConfigErrorCode | LocalErrorCode;
 
 /** The subset a dispatcher failure maps to (see `runtimeErrorCode`). */
 export type RuntimeErrorCode = Extract<
@@ -119,6 +123,10 @@ export class NetbatError extends Error {
   }
   static tlsConfig(detail: string, cause?: unknown): NetbatError {
     return new NetbatError('tls_config', `tls configuration rejected: ${detail}`, { cause });
+  }
+  /** The caller's AbortSignal fired; `cause` is the signal's reason. */
+  static aborted(what: string, cause?: unknown): NetbatError {
+    return new NetbatError('aborted', `${what} was aborted`, { cause });
   }
 }
 

@@ -3,11 +3,13 @@
 
 export {
   CONFIG_ERROR_CODES,
+  LOCAL_ERROR_CODES,
   NetbatError,
   WIRE_ERROR_CODES,
   isNetbatError,
   isWireErrorCode,
   type ConfigErrorCode,
+  type LocalErrorCode,
   type NetbatErrorCode,
   type RuntimeErrorCode,
   type WireErrorCode,
@@ -79,7 +81,7 @@ export {
   type ServerOptions,
   type SubscriptionOptions,
 } from './server.js';
-export { connect, type ClientOptions, type NetbatClient } from './client.js';
+export { connect, type CallOptions, type ClientOptions, type NetbatClient } from './client.js';
 export type { ClientTimeouts, ClientTlsOptions } from './client-socket.js';
 export type { AckableDelivery, SubscribeOptions, Subscription, SubscriptionDelivery } from './client-subscription.js';
 export {

@@ -8,6 +8,13 @@ export interface Permit {
 
 interface Waiter {
   grant(permit: Permit): void;
+  abort(reason: unknown): void;
+}
+
+/** The one abort listener of a signal and the waiters it rejects. */
+interface Watched {
+  readonly waiters: Set<Waiter>;
+  readonly onAbort: () => void;
 }
 
 export class PermitPool {
@@ -15,6 +22,7 @@ export class PermitPool {
   private held = 0;
   private peak = 0;
   private readonly queue: Waiter[] = [];
+  private readonly bySignal = new Map<AbortSignal, Watched>();
   /** Called whenever a caller starts waiting: the idle reclaimer's cue that someone needs a slot. */
   onWaiting: (() => void) | undefined;
 
@@ -46,27 +54,55 @@ export class PermitPool {
     return this.permit();
   }
 
-  /** Resolves with a permit in arrival order; rejects with the signal's reason if aborted while waiting. */
+  /**
+   * Resolves with a permit in arrival order; rejects with the signal's reason if aborted while waiting.
+   * Waiters sharing a signal (the server's shutdown signal, for every queued connection) share one abort
+   * listener, so a long queue never piles listeners onto that signal.
+   */
   acquire(signal?: AbortSignal): Promise<Permit> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const immediate = this.tryAcquire();
     if (immediate !== undefined) return Promise.resolve(immediate);
     return new Promise<Permit>((resolve, reject) => {
-      const onAbort = (): void => {
-        const at = this.queue.indexOf(waiter);
-        if (at >= 0) this.queue.splice(at, 1);
-        reject(signal?.reason);
-      };
       const waiter: Waiter = {
         grant: (permit) => {
-          signal?.removeEventListener('abort', onAbort);
+          if (signal !== undefined) this.forget(signal, waiter);
           resolve(permit);
         },
+        abort: reject,
       };
       this.queue.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal !== undefined) this.watch(signal, waiter);
       this.onWaiting?.();
     });
+  }
+
+  private watch(signal: AbortSignal, waiter: Waiter): void {
+    let watched = this.bySignal.get(signal);
+    if (watched === undefined) {
+      const waiters = new Set<Waiter>();
+      const onAbort = (): void => {
+        this.bySignal.delete(signal);
+        for (const w of waiters) {
+          const at = this.queue.indexOf(w);
+          if (at >= 0) this.queue.splice(at, 1);
+          w.abort(signal.reason);
+        }
+      };
+      watched = { waiters, onAbort };
+      this.bySignal.set(signal, watched);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    watched.waiters.add(waiter);
+  }
+
+  private forget(signal: AbortSignal, waiter: Waiter): void {
+    const watched = this.bySignal.get(signal);
+    if (watched === undefined) return;
+    watched.waiters.delete(waiter);
+    if (watched.waiters.size > 0) return;
+    this.bySignal.delete(signal);
+    signal.removeEventListener('abort', watched.onAbort);
   }
 
   private permit(): Permit {

@@ -100,6 +100,8 @@ export interface NetbatServer {
   listen(port?: number, host?: string): Promise<ListenAddress>;
   /** Stops accepting, drops waiting connections, lets in-flight requests answer, ends subscriptions; resolves when every socket is closed. */
   close(): Promise<void>;
+  /** `close()`, so `await using server = createServer(…)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
   stats(): ServerStats;
 }
 
@@ -196,6 +198,7 @@ export function createServer(options: ServerOptions): NetbatServer {
   const ctx: ConnectionContext = {
     authority,
     requestClientCertificate: options.tls?.clientCa !== undefined,
+    requireClientCertificate: options.tls?.rejectUnauthorized === true,
     reclaimer,
     clients: new ClientTally(maxConnectionsPerClient),
     maxConnectionsPerClient,
@@ -240,6 +243,17 @@ export function createServer(options: ServerOptions): NetbatServer {
     return new Promise((resolve) => net.close(() => resolve()));
   }
 
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      shutdown.abort();
+      reclaimer.stop();
+      const stopped = stopListening();
+      while (live.size > 0) await Promise.allSettled([...live]);
+      await stopped;
+    })();
+    return closing;
+  }
+
   return {
     listen(port = 0, host = '127.0.0.1') {
       if (closing !== undefined) return Promise.reject(NetbatError.invalidOption('server is closed'));
@@ -260,16 +274,8 @@ export function createServer(options: ServerOptions): NetbatServer {
       });
     },
 
-    close() {
-      closing ??= (async () => {
-        shutdown.abort();
-        reclaimer.stop();
-        const stopped = stopListening();
-        while (live.size > 0) await Promise.allSettled([...live]);
-        await stopped;
-      })();
-      return closing;
-    },
+    close,
+    [Symbol.asyncDispose]: close,
 
     stats() {
       return stats.snapshot(pool, ctx.subscriptions.gate);

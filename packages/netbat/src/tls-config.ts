@@ -17,6 +17,12 @@ export interface TlsServerOptions {
    * and a client without one stays anonymous. Absent: no client certificate is requested.
    */
   readonly clientCa?: string | Uint8Array;
+  /**
+   * Node's name for requiring a client certificate (full mTLS): with `true` a client that presents none fails
+   * the handshake like one whose certificate does not verify, instead of staying anonymous. Needs `clientCa`.
+   * Default false.
+   */
+  readonly rejectUnauthorized?: boolean;
 }
 
 function pem(value: unknown, field: string): Buffer {
@@ -50,6 +56,11 @@ export function createTlsContext(options: TlsServerOptions): SecureContext {
     throw NetbatError.tlsConfig(`key does not parse: ${describe(err)}`, err);
   }
   const clientCa = options.clientCa === undefined ? undefined : pem(options.clientCa, 'clientCa');
+  const rejectUnauthorized = options.rejectUnauthorized;
+  if (rejectUnauthorized !== undefined && typeof rejectUnauthorized !== 'boolean') throw NetbatError.tlsConfig('rejectUnauthorized must be a boolean');
+  if (rejectUnauthorized === true && clientCa === undefined) {
+    throw NetbatError.tlsConfig('rejectUnauthorized needs clientCa: client certificates are verified against it');
+  }
   if (clientCa !== undefined) {
     try {
       new X509Certificate(clientCa);

@@ -107,3 +107,30 @@ describe('TLS', () => {
     expect(ok.stats().acceptedConnections).toBe(0);
   });
 });
+
+describe('TLS: required client certificates', () => {
+  const mtlsAuth = { anonymous: ['system.heartbeat'], principals: { reporter: ['echo'] }, certificates: [{ principal: 'reporter', subject: 'CN=reporter, O=batpak' }] };
+
+  it('with rejectUnauthorized a client must present a certificate of the CA (full mTLS)', async () => {
+    const { port, server: s } = await start({ tls: { cert: pki.leafCert, key: pki.leafKey, clientCa: pki.caCert, rejectUnauthorized: true }, auth: mtlsAuth });
+    const reporter = await connect({ port, tls: { ca: pki.caCert, servername: 'localhost', ...pki.reporter } });
+    expect(str(await reporter.call('echo', text('mutual')))).toBe('mutual');
+    await reporter.close();
+    // No certificate: refused at the handshake (in TLS 1.3 the client may only see it on its first call).
+    const anonymous = connect({ port, tls: { ca: pki.caCert, servername: 'localhost' } }).then((c) => c.call('system.heartbeat').finally(() => c.close()));
+    await expect(anonymous).rejects.toMatchObject({ code: 'io' });
+    const rogue = connect({ port, tls: { ca: pki.caCert, servername: 'localhost', ...pki.rogue } }).then((c) => c.call('system.heartbeat').finally(() => c.close()));
+    await expect(rogue).rejects.toMatchObject({ code: 'io' });
+    await eventually(() => s.stats().tlsHandshakeFailures === 2, 'both refusals counted');
+    expect(s.stats().servedRequests).toBe(1);
+  });
+
+  it('refuses rejectUnauthorized without clientCa, or not a boolean, with tls_config', () => {
+    const missing = tlsError({ cert: pki.leafCert, key: pki.leafKey, rejectUnauthorized: true });
+    expect(missing.code).toBe('tls_config');
+    expect(missing.message).toContain('rejectUnauthorized needs clientCa');
+    const wrongType = tlsError({ cert: pki.leafCert, key: pki.leafKey, rejectUnauthorized: 'yes' as unknown as boolean });
+    expect(wrongType.message).toContain('rejectUnauthorized must be a boolean');
+  });
+
+});
