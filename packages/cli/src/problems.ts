@@ -3,6 +3,8 @@
 
 import { basename } from 'node:path';
 import { decodeCanonical, type BatpakError, type CanonicalValue, type ChainVerificationReport } from '@batpak/core';
+// Rust's frame head (`u32be length | u32be crc32(body)`) and the largest body its reader accepts.
+import { RUST_FRAME_HEADER_BYTES, RUST_MAX_FRAME_BODY } from '@batpak/core/rust';
 import { openRegular } from './files.js';
 import { inspectDir, type StoreFormat } from './rust-dir.js';
 import { listSegmentFiles, scanSegmentFile, type SegmentFile } from './segments.js';
@@ -158,10 +160,6 @@ async function damageProblems(segments: readonly SegmentFile[], err: BatpakError
   return [...problems.filter(isNamed), ...problems.filter((p) => !isNamed(p))];
 }
 
-/** Rust's frame head, `u32be length | u32be crc32(body)`, and the largest body its reader accepts (RUST-INTEROP.md § Segment and frame rules). */
-const RUST_FRAME_HEAD_BYTES = 8;
-const RUST_MAX_FRAME_BODY_BYTES = 256 * 1024 * 1024;
-
 function field(v: CanonicalValue | undefined, name: string): CanonicalValue | undefined {
   if (v?.t !== 'map') return undefined;
   return v.entries.find(([k]) => k.t === 'str' && k.v === name)?.[1];
@@ -176,12 +174,12 @@ async function rustEventIdAt(file: string, offset: number): Promise<string | und
   let fh;
   try {
     fh = await openRegular(file);
-    const head = Buffer.alloc(RUST_FRAME_HEAD_BYTES);
-    if ((await fh.read(head, 0, RUST_FRAME_HEAD_BYTES, offset)).bytesRead !== RUST_FRAME_HEAD_BYTES) return undefined;
+    const head = Buffer.alloc(RUST_FRAME_HEADER_BYTES);
+    if ((await fh.read(head, 0, RUST_FRAME_HEADER_BYTES, offset)).bytesRead !== RUST_FRAME_HEADER_BYTES) return undefined;
     const length = head.readUInt32BE(0);
-    if (length === 0 || length > RUST_MAX_FRAME_BODY_BYTES) return undefined;
+    if (length === 0 || length > RUST_MAX_FRAME_BODY) return undefined;
     const body = Buffer.alloc(length);
-    if ((await fh.read(body, 0, length, offset + RUST_FRAME_HEAD_BYTES)).bytesRead !== length) return undefined;
+    if ((await fh.read(body, 0, length, offset + RUST_FRAME_HEADER_BYTES)).bytesRead !== length) return undefined;
     const id = field(field(field(decodeCanonical(new Uint8Array(body), { allowNonCanonical: true }), 'event'), 'header'), 'event_id');
     if ((id?.t === 'bin' || id?.t === 'byteArray') && id.v.length === 16) return Buffer.from(id.v).toString('hex');
     // Rust may also write it as 16 integers (serde's default for [u8; 16]).

@@ -7,6 +7,10 @@ import { CliError } from './exit.js';
 
 export type StoreFormat = 'native' | 'rust-batpak';
 
+// Deliberately broader than core's parseSegmentFileName (6-10 digits, id 1..MAX_SEGMENT_ID, canonical
+// zero padding): this only asks which implementation wrote into the directory, so a native-looking name
+// the store would report as stray (`000000.bps`, 11 digits) still counts as ours when refusing a
+// directory that mixes both formats, rather than being ignored beside Rust segments.
 const NATIVE_SEGMENT = /^\d{6,}\.bps$/;
 // Rust names segments `{id:06}` but reads any base-10 u64 stem (RUST-INTEROP.md § Files read).
 const RUST_SEGMENT = /^\d+\.fbat$/;

@@ -111,6 +111,21 @@ export class BatpakError extends Error {
     if (signal?.aborted === true) throw BatpakError.aborted(op, signal.reason);
   }
 
+  /** ERR_INVALID_KIND with the caller's message; `details.index` names the batch item when there is one. */
+  static invalidKind(message: string, index?: number): BatpakError {
+    return new BatpakError('ERR_INVALID_KIND', message, { details: index === undefined ? {} : { index } });
+  }
+
+  /** ERR_INVALID_PAYLOAD: a payload that cannot be encoded, decoded or validated; details name the event, field or batch item. */
+  static invalidPayload(message: string, details?: BatpakErrorDetails, cause?: unknown): BatpakError {
+    return new BatpakError('ERR_INVALID_PAYLOAD', message, { ...(details === undefined ? {} : { details }), ...(cause === undefined ? {} : { cause }) });
+  }
+
+  /** ERR_STORE_CLOSED with the caller's message (`the store is closed`, `the Rust store is closed`, …). */
+  static storeClosed(message: string): BatpakError {
+    return new BatpakError('ERR_STORE_CLOSED', message);
+  }
+
   /** ERR_STORE_LOCKED: another writer holds the directory's lock; `holder` says how that was seen. */
   static storeLocked(lockFile: string, holder: string): BatpakError {
     return new BatpakError('ERR_STORE_LOCKED', `store is locked by another writer (${holder}): ${lockFile}`, { details: { file: lockFile } });

@@ -56,22 +56,20 @@ export function formatKind(kind: EventKind): string {
 
 /** Validates shape and ranges; with `user`, also rejects the reserved categories. Returns a frozen copy. */
 export function checkKind(kind: unknown, options: { user: boolean; index?: number }): EventKind {
-  const where = options.index === undefined ? {} : { index: options.index };
   if (typeof kind !== 'object' || kind === null) {
-    throw new BatpakError('ERR_INVALID_KIND', 'kind must be an object { category, typeId }', { details: where });
+    throw BatpakError.invalidKind('kind must be an object { category, typeId }', options.index);
   }
   const { category, typeId } = kind as { category?: unknown; typeId?: unknown };
   if (!Number.isInteger(category) || (category as number) < 0 || (category as number) > 0xf) {
-    throw new BatpakError('ERR_INVALID_KIND', `kind category must be an integer 0..15, got ${String(category)}`, { details: where });
+    throw BatpakError.invalidKind(`kind category must be an integer 0..15, got ${String(category)}`, options.index);
   }
   if (!Number.isInteger(typeId) || (typeId as number) < 0 || (typeId as number) > 0xfff) {
-    throw new BatpakError('ERR_INVALID_KIND', `kind typeId must be an integer 0..4095, got ${String(typeId)}`, { details: where });
+    throw BatpakError.invalidKind(`kind typeId must be an integer 0..4095, got ${String(typeId)}`, options.index);
   }
   if (options.user && isReservedCategory(category as number)) {
-    throw new BatpakError(
-      'ERR_INVALID_KIND',
+    throw BatpakError.invalidKind(
       `kind category 0x${(category as number).toString(16)} is reserved for the store (0x0 system, 0xD effect)`,
-      { details: where },
+      options.index,
     );
   }
   return Object.freeze({ category: category as number, typeId: typeId as number });

@@ -25,10 +25,7 @@ function render(path: Path): string {
 
 function refuse(at: Path, reason: string, cause?: unknown): BatpakError {
   const path = render(at);
-  return new BatpakError('ERR_INVALID_PAYLOAD', `payload ${path} ${reason}`, {
-    ...(cause === undefined ? {} : { cause }),
-    details: { field: path },
-  });
+  return BatpakError.invalidPayload(`payload ${path} ${reason}`, { field: path }, cause);
 }
 
 function describe(value: object): string {

@@ -11,7 +11,7 @@ export function encodePayload(value: unknown): Uint8Array {
     const buf = packr.pack(value);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (err) {
-    throw new BatpakError('ERR_INVALID_PAYLOAD', `payload cannot be encoded as msgpack: ${(err as Error).message}`, { cause: err });
+    throw BatpakError.invalidPayload(`payload cannot be encoded as msgpack: ${(err as Error).message}`, undefined, err);
   }
 }
 
@@ -19,9 +19,6 @@ export function decodePayload(bytes: Uint8Array, eventId: string): unknown {
   try {
     return packr.unpack(bytes);
   } catch (err) {
-    throw new BatpakError('ERR_INVALID_PAYLOAD', `payload of event ${eventId} is not valid msgpack`, {
-      cause: err,
-      details: { eventId },
-    });
+    throw BatpakError.invalidPayload(`payload of event ${eventId} is not valid msgpack`, { eventId }, err);
   }
 }

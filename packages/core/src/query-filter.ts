@@ -15,12 +15,12 @@ export interface CheckedFilter {
 }
 
 export function checkFilter(filter: QueryFilter): CheckedFilter {
-  if (typeof filter !== 'object' || filter === null) throw new BatpakError('ERR_INVALID_ARGUMENT', 'query filter must be an object');
+  if (typeof filter !== 'object' || filter === null) throw BatpakError.invalidArgument('query filter must be an object');
   const { entity, scope, kind, after, limit } = filter;
-  if (entity !== undefined && typeof entity !== 'string') throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.entity must be a string');
-  if (scope !== undefined && typeof scope !== 'string') throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.scope must be a string');
-  if (after !== undefined && (typeof after !== 'bigint' || after < 0n)) throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.after must be a non-negative bigint');
-  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw new BatpakError('ERR_INVALID_ARGUMENT', 'filter.limit must be a non-negative integer');
+  if (entity !== undefined && typeof entity !== 'string') throw BatpakError.invalidArgument('filter.entity must be a string');
+  if (scope !== undefined && typeof scope !== 'string') throw BatpakError.invalidArgument('filter.scope must be a string');
+  if (after !== undefined && (typeof after !== 'bigint' || after < 0n)) throw BatpakError.invalidArgument('filter.after must be a non-negative bigint');
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw BatpakError.invalidArgument('filter.limit must be a non-negative integer');
   let kindTest: CheckedFilter['kind'];
   if (kind !== undefined) {
     if ('typeId' in kind) {

@@ -366,7 +366,7 @@ export class Store implements EventLog {
   }
 
   #assertOpen(): void {
-    if (this.#closing !== undefined) throw new BatpakError('ERR_STORE_CLOSED', 'the store is closed');
+    if (this.#closing !== undefined) throw BatpakError.storeClosed('the store is closed');
   }
 
   #assertWritable(): void {

@@ -119,6 +119,44 @@ describe('BatpakError factories', () => {
     expect(bad.message).toBe('the signer returned something other than a 64-byte signature');
     expect(bad.details).toEqual({});
   });
+
+  it('invalidKind: ERR_INVALID_KIND with the message and the batch index only when given', () => {
+    const err = BatpakError.invalidKind('kind typeId must be an integer 0..4095, got 5000', 3);
+    expect(err).toBeInstanceOf(BatpakError);
+    expect(err.code).toBe('ERR_INVALID_KIND');
+    expect(err.message).toBe('kind typeId must be an integer 0..4095, got 5000');
+    expect(err.details).toEqual({ index: 3 });
+    expect(BatpakError.invalidKind('x', 0).details).toEqual({ index: 0 });
+    const single = BatpakError.invalidKind('expected an event definition from defineEvent()');
+    expect(single.details).toEqual({});
+    expect('index' in single.details).toBe(false);
+    expect('cause' in single).toBe(false);
+    expect(single.retryable).toBe(false);
+  });
+
+  it('invalidPayload: ERR_INVALID_PAYLOAD with the message, optional details and cause', () => {
+    const cause = new Error('bad msgpack');
+    const err = BatpakError.invalidPayload('payload of event e1 is not valid msgpack', { eventId: 'e1' }, cause);
+    expect(err).toBeInstanceOf(BatpakError);
+    expect(err.code).toBe('ERR_INVALID_PAYLOAD');
+    expect(err.message).toBe('payload of event e1 is not valid msgpack');
+    expect(err.details).toEqual({ eventId: 'e1' });
+    expect(err.cause).toBe(cause);
+    const bare = BatpakError.invalidPayload('raw payload must be a Uint8Array');
+    expect(bare.details).toEqual({});
+    expect('cause' in bare).toBe(false);
+    expect(BatpakError.invalidPayload('m', undefined, cause).details).toEqual({});
+  });
+
+  it('storeClosed: ERR_STORE_CLOSED with the message, no details, not retryable', () => {
+    const err = BatpakError.storeClosed('the store is closed');
+    expect(err).toBeInstanceOf(BatpakError);
+    expect(err.code).toBe('ERR_STORE_CLOSED');
+    expect(err.message).toBe('the store is closed');
+    expect(err.details).toEqual({});
+    expect('cause' in err).toBe(false);
+    expect(err.retryable).toBe(false);
+  });
 });
 
 describe('README error table', () => {

@@ -4,6 +4,7 @@
 // are listed) (INV-NATSBAT-REMOTE-VERIFY, INV-NATSBAT-ATTEST).
 
 import { blake3, HeadCommitment, isValid, toHex, verifyAttestation, verifyReceiptClaim } from '@batpak/core';
+import { ZERO_HASH } from '@batpak/core/format';
 import type { ExportedEvent } from './message.js';
 
 export interface StreamVerificationReport {
@@ -41,7 +42,8 @@ export interface StreamVerificationReport {
   readonly intact: boolean;
 }
 
-const ZERO_HASH = toHex(new Uint8Array(32));
+/** The prevHash of an entity's first event, as the hex the export messages carry. */
+const ZERO_HASH_HEX = toHex(ZERO_HASH);
 
 /** Checks exported events fed in stream order; `report()` at any time. */
 export class ExportVerifier {
@@ -104,7 +106,7 @@ export class ExportVerifier {
     if (head !== undefined) {
       if (r.entitySequence !== head.entitySequence + 1n || prevHash !== head.contentHash) this.#dangling.push(id);
     } else if (r.entitySequence === 1n) {
-      if (prevHash !== ZERO_HASH) this.#dangling.push(id);
+      if (prevHash !== ZERO_HASH_HEX) this.#dangling.push(id);
     } else {
       this.#gaps.push(id);
     }

@@ -25,7 +25,7 @@ function requireBytes(value: unknown, length: number | undefined, field: string)
   if (!(value instanceof Uint8Array) || (length !== undefined && value.length !== length)) {
     const want = length === undefined ? 'a Uint8Array' : `${length} bytes`;
     const got = value instanceof Uint8Array ? `${value.length} bytes` : typeof value;
-    throw new BatpakError('ERR_INVALID_ARGUMENT', `${field} must be ${want}, got ${got}`, { details: { field } });
+    throw BatpakError.invalidArgument(`${field} must be ${want}, got ${got}`, { field });
   }
 }
 

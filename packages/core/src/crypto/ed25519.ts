@@ -22,13 +22,13 @@ function toHex(bytes: Uint8Array): string {
 function requireBytes(value: unknown, length: number, field: string): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array) || value.length !== length) {
     const got = value instanceof Uint8Array ? `${value.length} bytes` : typeof value;
-    throw new BatpakError('ERR_INVALID_ARGUMENT', `${field} must be ${length} bytes, got ${got}`, { details: { field } });
+    throw BatpakError.invalidArgument(`${field} must be ${length} bytes, got ${got}`, { field });
   }
 }
 
 function requireMessage(message: unknown): asserts message is Uint8Array {
   if (!(message instanceof Uint8Array)) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'message must be a Uint8Array', { details: { field: 'message' } });
+    throw BatpakError.invalidArgument('message must be a Uint8Array', { field: 'message' });
   }
 }
 
@@ -66,9 +66,7 @@ export class Ed25519Signer {
     try {
       return new Uint8Array(nodeSign(null, message, this.#key));
     } catch (err) {
-      throw new BatpakError('ERR_SIGNING_FAILED', `Ed25519 signing failed: ${err instanceof Error ? err.message : String(err)}`, {
-        cause: err,
-      });
+      throw BatpakError.signerFailed('Ed25519 signing', err);
     }
   }
 

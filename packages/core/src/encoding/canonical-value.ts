@@ -79,7 +79,7 @@ export const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 /** The codec's one error: ERR_INVALID_ARGUMENT, `canonical msgpack: …`, with the offset when there is one. */
 export function invalid(message: string, details: { offset?: number; field?: string } = {}): BatpakError {
   const where = details.offset === undefined ? '' : ` at offset ${details.offset}`;
-  return new BatpakError('ERR_INVALID_ARGUMENT', `canonical msgpack: ${message}${where}`, { details });
+  return BatpakError.invalidArgument(`canonical msgpack: ${message}${where}`, details);
 }
 
 /** An integer as the model holds it: a number exactly when it is safe. */

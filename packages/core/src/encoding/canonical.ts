@@ -141,7 +141,7 @@ export function encodeCanonical(value: CanonicalValue): Uint8Array {
   } catch (err) {
     if (err instanceof BatpakError) throw err;
     // A malformed value built by hand (missing fields, wrong types) must still surface as our error type.
-    throw new BatpakError('ERR_INVALID_ARGUMENT', `canonical msgpack: cannot encode value: ${String(err)}`, { cause: err });
+    throw BatpakError.invalidArgument(`canonical msgpack: cannot encode value: ${String(err)}`, undefined, err);
   }
   return w.buf.slice(0, w.pos);
 }
@@ -358,10 +358,7 @@ function decodeWith(bytes: Uint8Array, offset: number, options: CanonicalDecodeO
     return { value, end: r.pos };
   } catch (err) {
     if (err instanceof BatpakError) throw err;
-    throw new BatpakError('ERR_INVALID_ARGUMENT', `canonical msgpack: malformed input at offset ${r.pos}`, {
-      cause: err,
-      details: { offset: r.pos },
-    });
+    throw BatpakError.invalidArgument(`canonical msgpack: malformed input at offset ${r.pos}`, { offset: r.pos }, err);
   }
 }
 

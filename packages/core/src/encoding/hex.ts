@@ -9,7 +9,7 @@ export function toHex(bytes: Uint8Array): string {
 /** Parses lowercase or uppercase hex; ERR_INVALID_ARGUMENT on odd length or a non-hex digit. */
 export function fromHex(text: string, field = 'hex'): Uint8Array {
   if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', `${field} is not an even-length hex string`, { details: { field } });
+    throw BatpakError.invalidArgument(`${field} is not an even-length hex string`, { field });
   }
   return new Uint8Array(Buffer.from(text, 'hex'));
 }

@@ -2,6 +2,7 @@
 // store directories (the batpak CLI among them). Invariant: everything here is pure; no Fs, no store state.
 
 import { KEYSET_MAGIC as STORE_KEYSET_MAGIC } from '../keyset/file.js';
+import { ZERO_HASH as CHAIN_ZERO_HASH } from '../chain/links.js';
 
 export {
   FORMAT_VERSION,
@@ -52,4 +53,8 @@ export const KEYSET_MAGIC: Uint8Array = STORE_KEYSET_MAGIC.slice();
 export { GRANULARITY_CODE, GRANULARITY_OF_CODE } from '../keyset/scope.js';
 export { CHECKPOINT_FILE } from '../event-index/checkpoint.js';
 export { COMPACTION_LOG_FILE } from '../compaction/log.js';
+
+// The link rule's start (FORMAT.md § Chain): an entity's first event carries this prevHash.
+/** 32 zero bytes, the prevHash of an entity's first event: a copy, so a tool cannot change the store's. */
+export const ZERO_HASH: Uint8Array = CHAIN_ZERO_HASH.slice();
 export { MARKER_FILE as COMPACTION_PENDING_FILE } from '../compaction/marker.js';

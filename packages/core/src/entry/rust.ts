@@ -8,6 +8,9 @@ export type { RustTornTail, RustTruncationEvidence } from '../rust/recovery.js';
 export type { RustLinkRule } from '../rust/chain.js';
 export type { RustEventHeader, RustPosition, RustPayloadEncryption } from '../rust/header.js';
 export type { RustSegmentHeader } from '../rust/segment.js';
+// The frame head and body limit, for tools that look inside a Rust segment themselves (the batpak CLI's
+// doctor names the event of a damaged frame); the reader above is the one that decides what is corrupt.
+export { RUST_FRAME_HEADER_BYTES, RUST_MAX_FRAME_BODY } from '../rust/format.js';
 export {
   RUST_COVER_VERSION,
   rustReceiptCover,

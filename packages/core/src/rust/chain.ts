@@ -30,7 +30,7 @@ export interface RustVerifyInput {
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'verifyChain was aborted', { cause: signal.reason });
+  BatpakError.throwIfAborted(signal, 'verifyChain');
 }
 
 export async function verifyRustChain(input: RustVerifyInput): Promise<ChainVerificationReport> {

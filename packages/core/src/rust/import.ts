@@ -102,7 +102,7 @@ export interface RustImportOptions {
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'the Rust import was aborted', { cause: signal.reason });
+  BatpakError.throwIfAborted(signal, 'the Rust import');
 }
 
 /**
@@ -241,19 +241,16 @@ export interface ImportRustStoreOptions extends RustImportOptions {
  */
 export async function importRustStore(rustDir: string, target: RustImportTarget, options: ImportRustStoreOptions = {}): Promise<RustImportReport> {
   if (typeof (target as { importEvents?: unknown } | null)?.importEvents !== 'function') {
-    throw new BatpakError(
-      'ERR_INVALID_ARGUMENT',
+    throw BatpakError.invalidArgument(
       'importRustStore: the target has no importEvents() (a @batpak/core Store has one); use planRustImport for a dry run',
-      { details: { field: 'target' } },
+      { field: 'target' },
     );
   }
   if (options.reportFile !== undefined && isInside(rustDir, options.reportFile)) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'reportFile must not be inside the Rust directory (the import never writes there)', {
-      details: { field: 'reportFile' },
-    });
+    throw BatpakError.invalidArgument('reportFile must not be inside the Rust directory (the import never writes there)', { field: 'reportFile' });
   }
   const chunk = options.chunk ?? 1024;
-  if (!Number.isSafeInteger(chunk) || chunk < 1) throw new BatpakError('ERR_INVALID_ARGUMENT', 'chunk must be a positive integer', { details: { field: 'chunk' } });
+  if (!Number.isSafeInteger(chunk) || chunk < 1) throw BatpakError.invalidArgument('chunk must be a positive integer', { field: 'chunk' });
   const fs = options.fs ?? new RealFs();
   const source = await openRustStore(rustDir, { fs, ...(options.signal === undefined ? {} : { signal: options.signal }) });
   try {

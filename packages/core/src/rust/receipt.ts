@@ -122,7 +122,7 @@ export function rustReceiptDigest(f: RustReceiptFields): Uint8Array {
 /** Rust's key_id: blake3 of the 32-byte Ed25519 public key, lowercase hex. */
 export function rustKeyId(publicKey: Uint8Array): string {
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', 'publicKey must be 32 bytes', { details: { field: 'publicKey' } });
+    throw BatpakError.invalidArgument('publicKey must be 32 bytes', { field: 'publicKey' });
   }
   return toHex(blake3(publicKey));
 }
@@ -136,10 +136,12 @@ export function signRustReceipt(fields: RustReceiptFields, signer: Uint8Array | 
     signature = s.sign(digest);
   } catch (err) {
     if (err instanceof BatpakError) throw err;
+    // Not signerFailed(): that renders a non-Error throw with String(err); this message has always read
+    // `.message` (undefined for a thrown string), and callers may match on it.
     throw new BatpakError('ERR_SIGNING_FAILED', `the receipt signer failed: ${(err as Error).message}`, { cause: err });
   }
   if (!(signature instanceof Uint8Array) || signature.length !== 64) {
-    throw new BatpakError('ERR_SIGNING_FAILED', 'the receipt signer returned something other than a 64-byte signature');
+    throw BatpakError.badSignature('the receipt signer');
   }
   return { ...fields, keyId: rustKeyId(s.publicKey), signature };
 }

@@ -71,7 +71,7 @@ export interface RustScanOptions {
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'opening the Rust store was aborted', { cause: signal.reason });
+  BatpakError.throwIfAborted(signal, 'opening the Rust store');
 }
 
 /** Lists `{id}.fbat` segments ascending; refuses a directory Rust itself would refuse to open read-only. */
@@ -79,7 +79,7 @@ async function listSegments(fs: Fs, dir: string, warnings: string[]): Promise<{ 
   const st = await fs.stat(dir).catch((err: unknown) => {
     throw ioError(err, `cannot stat ${dir}`, { file: dir });
   });
-  if (st === null || !st.isDirectory) throw new BatpakError('ERR_NOT_FOUND', `no Rust data directory at ${dir}`, { details: { file: dir } });
+  if (st === null || !st.isDirectory) throw BatpakError.notFound(`no Rust data directory at ${dir}`, { file: dir });
   let names: string[];
   try {
     names = await fs.readdir(dir);

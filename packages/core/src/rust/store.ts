@@ -106,22 +106,22 @@ export class RustStore implements EventLog {
    * ERR_COMPACTION_RECOVERY_REFUSED while a Rust compaction is pending.
    */
   static async open(dir: string, options: OpenRustStoreOptions = {}): Promise<RustStore> {
-    if (typeof dir !== 'string' || dir.length === 0) throw new BatpakError('ERR_INVALID_ARGUMENT', 'dir must be a non-empty string', { details: { field: 'dir' } });
+    if (typeof dir !== 'string' || dir.length === 0) throw BatpakError.invalidArgument('dir must be a non-empty string', { field: 'dir' });
     const fs = options.fs ?? new RealFs();
     const scan = await scanRustDirectory({ fs, dir, signal: options.signal });
     return new RustStore(dir, fs, scan.entries, scan.segments, scan.warnings);
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new BatpakError('ERR_STORE_CLOSED', 'the Rust store is closed');
+    if (this.#closed) throw BatpakError.storeClosed('the Rust store is closed');
   }
 
   #entry(eventId: string): RustIndexEntry {
     if (!isEventIdString(eventId)) {
-      throw new BatpakError('ERR_INVALID_ARGUMENT', 'eventId must be 32 lowercase hex characters', { details: { field: 'eventId' } });
+      throw BatpakError.invalidArgument('eventId must be 32 lowercase hex characters', { field: 'eventId' });
     }
     const e = this.#byId.get(eventId);
-    if (e === undefined) throw new BatpakError('ERR_NOT_FOUND', `no event ${eventId}`, { details: { eventId } });
+    if (e === undefined) throw BatpakError.notFound(`no event ${eventId}`, { eventId });
     return e;
   }
 
@@ -172,7 +172,7 @@ export class RustStore implements EventLog {
     const list = entity === undefined ? this.#all : (this.#byEntity.get(entity) ?? []);
     let yielded = 0;
     for (let i = after === undefined ? 0 : compareSeq(list, after); i < list.length && yielded < max; i++) {
-      if (filter.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'query was aborted');
+      if (filter.signal?.aborted === true) throw BatpakError.aborted('query');
       const e = list[i]!;
       if (scope !== undefined && e.scope !== scope) continue;
       if (kindTest !== undefined && !kindTest(e.header.eventKind)) continue;
@@ -186,7 +186,7 @@ export class RustStore implements EventLog {
   async walkAncestors(eventId: string, options: AncestorWalkOptions = {}): Promise<AncestorWalk> {
     this.#assertOpen();
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new BatpakError('ERR_INVALID_ARGUMENT', 'limit must be a positive integer');
+    if (!Number.isSafeInteger(limit) || limit < 1) throw BatpakError.invalidArgument('limit must be a positive integer');
     return walkRustAncestors({
       anchor: this.#byId.get(eventId),
       anchorId: eventId,

@@ -73,7 +73,7 @@ export const MAX_SEGMENT_ID = 0xffffffff;
  */
 export function segmentFileName(id: number): string {
   if (!Number.isSafeInteger(id) || id < 1 || id > MAX_SEGMENT_ID) {
-    throw new BatpakError('ERR_INVALID_ARGUMENT', `segment id ${id} is outside 1..${MAX_SEGMENT_ID}`, { details: { field: 'segmentId' } });
+    throw BatpakError.invalidArgument(`segment id ${id} is outside 1..${MAX_SEGMENT_ID}`, { field: 'segmentId' });
   }
   return `${String(id).padStart(6, '0')}${SEGMENT_SUFFIX}`;
 }

@@ -66,9 +66,7 @@ export async function listSegments(fs: Fs, dir: string): Promise<number[]> {
 }
 
 function corrupt(file: string, offset: number, reason: string): BatpakError {
-  return new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${file} at offset ${offset}: ${reason}`, {
-    details: { file, offset, reason },
-  });
+  return BatpakError.corruptSegment(file, offset, reason);
 }
 
 /** A jump in the global sequence that recovery let through provisionally (inside compacted data). */

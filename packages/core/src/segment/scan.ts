@@ -33,9 +33,7 @@ export interface ScanOptions {
 }
 
 function corrupt(file: string, offset: number, reason: string): BatpakError {
-  return new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${file} at offset ${offset}: ${reason}`, {
-    details: { file, offset, reason },
-  });
+  return BatpakError.corruptSegment(file, offset, reason);
 }
 
 export function scanSegment(buf: Uint8Array, options: ScanOptions): SegmentScan {

@@ -64,7 +64,7 @@ export class SegmentSet {
 
   path(id: number): string {
     const slot = this.#slots.get(id);
-    if (slot === undefined) throw new BatpakError('ERR_NOT_FOUND', `segment ${id} is not part of the store`);
+    if (slot === undefined) throw BatpakError.notFound(`segment ${id} is not part of the store`);
     return slot.path;
   }
 
@@ -94,7 +94,7 @@ export class SegmentSet {
 
   async handle(id: number): Promise<FsFile> {
     const slot = this.#slots.get(id);
-    if (slot === undefined) throw new BatpakError('ERR_NOT_FOUND', `segment ${id} is not part of the store`);
+    if (slot === undefined) throw BatpakError.notFound(`segment ${id} is not part of the store`);
     if (slot.handle !== undefined) return slot.handle;
     if (slot.opening === undefined) {
       slot.opening = this.#fs.open(slot.path).then(
@@ -218,9 +218,7 @@ export class SegmentSet {
   checkEventFrame(bytes: Uint8Array, entry: KeptFrame, idBytes: Uint8Array, loc: FrameLocation = entry): EventFrame {
     const path = this.path(loc.segmentId);
     const bad = (reason: string) =>
-      new BatpakError('ERR_CORRUPT_SEGMENT', `corrupt segment ${path} at offset ${loc.offset}: ${reason}`, {
-        details: { file: path, offset: loc.offset, reason },
-      });
+      BatpakError.corruptSegment(path, loc.offset, reason);
     // The bytes must be exactly one whole frame of the indexed length.
     const step = bytes.length === loc.length && bytes.length > 0 ? frameAt(bytes, 0, 'none') : undefined;
     if (step === undefined || step.kind === 'damage' || step.length !== loc.length) throw bad('frame header does not match the index');

@@ -137,11 +137,11 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
   const { coord: coordIn, definition: def, payload, idempotencyKey: key, limits, index, extensions } = input;
   const coord = toCoordinate(coordIn, index);
   if (!isDefinition(def)) {
-    throw new BatpakError('ERR_INVALID_KIND', 'expected an event definition from defineEvent()', { details: index === undefined ? {} : { index } });
+    throw BatpakError.invalidKind('expected an event definition from defineEvent()', index);
   }
   const kind = checkKind(def.kind, { user: true, ...(index === undefined ? {} : { index }) });
   if (limits.registry !== undefined && !limits.registry.has(def)) {
-    throw new BatpakError('ERR_INVALID_KIND', `${def.name} is not in the store's registry`, { details: index === undefined ? {} : { index } });
+    throw BatpakError.invalidKind(`${def.name} is not in the store's registry`, index);
   }
   // One checked copy: what validate() sees is exactly what is encoded, and it round-trips (README § Payload values).
   let value: unknown;
@@ -152,7 +152,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
     throw new BatpakError(err.code, `batch item ${index}: ${err.message}`, { cause: err.cause, details: { ...err.details, index } });
   }
   if (def.validate !== undefined && !def.validate(value)) {
-    throw new BatpakError('ERR_INVALID_PAYLOAD', `payload does not satisfy ${def.name}.validate`, { details: index === undefined ? {} : { index } });
+    throw BatpakError.invalidPayload(`payload does not satisfy ${def.name}.validate`, index === undefined ? {} : { index });
   }
   const bytes = encodePayload(value);
   checkSize(bytes, limits, index, extensionBytes(extensions));
@@ -180,7 +180,7 @@ export function rawDraft(input: RawDraftInput): EventDraft {
   const coord = toCoordinate(coordIn, index);
   const kind: EventKind = checkKind(kindIn, { user: true, ...(index === undefined ? {} : { index }) });
   if (!(bytes instanceof Uint8Array)) {
-    throw new BatpakError('ERR_INVALID_PAYLOAD', 'raw payload must be a Uint8Array', { details: index === undefined ? {} : { index } });
+    throw BatpakError.invalidPayload('raw payload must be a Uint8Array', index === undefined ? {} : { index });
   }
   checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);

@@ -72,7 +72,7 @@ async function lockAndOpen<S>(opts: ResolvedOptions, build: (opened: OpenedStore
     const st = await fs.stat(dir).catch((err: unknown) => {
       throw ioError(err, `cannot stat ${dir}`, { file: dir });
     });
-    if (st === null || !st.isDirectory) throw new BatpakError('ERR_NOT_FOUND', `no store directory at ${dir}`, { details: { file: dir } });
+    if (st === null || !st.isDirectory) throw BatpakError.notFound(`no store directory at ${dir}`, { file: dir });
     // No lock: a compaction in another process may run meanwhile. The open reads pinned files only
     // (INV-READER-CONSISTENT); its "lock" is the pins, released at close.
     return openConsistent(fs, dir, async (pinnedFs, pins) => build(await recover({ ...opts, fs: pinnedFs }, pins)));

@@ -50,7 +50,7 @@ export class StoreReader {
       throw BatpakError.invalidArgument('eventId must be 32 lowercase hex characters', { field: 'eventId' });
     }
     const entry = this.#p.index.get(eventId);
-    if (entry === undefined) throw new BatpakError('ERR_NOT_FOUND', `no event ${eventId}`, { details: { eventId } });
+    if (entry === undefined) throw BatpakError.notFound(`no event ${eventId}`, { eventId });
     return entry;
   }
 

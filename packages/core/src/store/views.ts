@@ -64,9 +64,7 @@ export function decodeStoredPayload(e: IndexEntry, plaintext: Uint8Array, regist
   if (def === undefined) return value;
   const lifted = upcast(def, e.payloadVersion, value, e.eventId);
   if (def.validate !== undefined && !def.validate(lifted)) {
-    throw new BatpakError('ERR_INVALID_PAYLOAD', `payload of event ${e.eventId} does not satisfy ${def.name}.validate`, {
-      details: { eventId: e.eventId },
-    });
+    throw BatpakError.invalidPayload(`payload of event ${e.eventId} does not satisfy ${def.name}.validate`, { eventId: e.eventId });
   }
   return lifted;
 }

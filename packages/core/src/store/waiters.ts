@@ -55,7 +55,7 @@ export class SequenceWaiters {
 
   /** Rejects every waiter: the store is closing. */
   rejectAll(): void {
-    for (const w of this.#waiters) w.reject(new BatpakError('ERR_STORE_CLOSED', 'the store was closed while waiting'));
+    for (const w of this.#waiters) w.reject(BatpakError.storeClosed('the store was closed while waiting'));
     this.#waiters.clear();
   }
 }
