@@ -279,7 +279,7 @@ describe('Rust batch markers (INV-RUST-READ-VERIFY)', () => {
     const bad = b.append(ev('bad/entity', 1));
     const r = await refusal(b.files());
     expect(r).toMatchObject({ file: '/rust/000001.fbat', offset: bad.offset });
-    expect(r.message).toMatch(/path traversal/);
+    expect(r.message).toMatch(/path-traversal/);
   });
 
   it('a BEGIN marker with an impossible count is refused', async () => {
