@@ -17,10 +17,11 @@ function checkComponent(field: 'entity' | 'scope', value: string): void {
   const bytes = encoder.encode(value);
   for (const b of bytes) {
     if (b === 0x00) throw invalid(field, 'contains a NUL byte');
-    if (b < 0x20 || b === 0x7f) throw invalid(field, 'contains a control character');
+    if (b < 0x20 || b === 0x7f) throw invalid(field, 'contains a forbidden ASCII control character');
   }
-  if (value.includes('/') || value.includes('..')) throw invalid(field, "contains a path traversal ('/' or '..')");
-  if (value.includes('|') || value.includes('=')) throw invalid(field, "contains a forbidden separator ('|' or '=')");
+  // Rust's CoordinateError texts, word for word after the field name.
+  if (value.includes('/') || value.includes('..')) throw invalid(field, 'contains a forbidden path-traversal substring (`..` or `/`)');
+  if (value.includes('|') || value.includes('=')) throw invalid(field, 'contains a forbidden identity-separator character (`|` or `=`)');
 }
 
 /** Throws ERR_INVALID_COORDINATE unless (entity, scope) is a valid coordinate. */

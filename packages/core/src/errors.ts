@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   'ERR_NOT_REGULAR_FILE',
   'ERR_INVALID_ATTESTATION',
   'ERR_NOT_A_STORE',
+  'ERR_CORRUPT_METADATA',
+  'ERR_FUTURE_FORMAT_VERSION',
 ] as const;
 
 export type BatpakErrorCode = (typeof ERROR_CODES)[number];

@@ -1,6 +1,7 @@
 // INV-RUST-READ-VERIFY: flipping any single byte of any frame of the Rust fixture is reported — at open as
-// ERR_CORRUPT_SEGMENT naming the file and the damaged frame's offset, or by verifyChain naming the event —
-// and never yields a silent wrong answer. Also: a payload rewritten with a fixed-up CRC is a hash mismatch.
+// ERR_CORRUPT_SEGMENT naming the file and the damaged frame's offset, as the newest segment's truncation
+// evidence (last frame; INV-RUST-RECOVERY-RULE), or by verifyChain naming the event — and never yields a silent wrong answer.
+// Also: a payload rewritten with a fixed-up CRC is a hash mismatch.
 import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +22,11 @@ const FRAMES = [
 ];
 const frameOf = (offset: number) => FRAMES.find((f) => offset >= f.start && offset < f.end)!;
 
-type Outcome = { kind: 'refused'; offset: number; file: string } | { kind: 'reported'; named: string[] } | { kind: 'silent' };
+type Outcome =
+  | { kind: 'refused'; offset: number; file: string }
+  | { kind: 'truncated'; recoveredEnd: number; claimedEnd: bigint; events: number }
+  | { kind: 'reported'; named: string[] }
+  | { kind: 'silent' };
 
 async function outcomeOf(bytes: Uint8Array): Promise<Outcome> {
   const fs = new SimFs(1);
@@ -33,24 +38,32 @@ async function outcomeOf(bytes: Uint8Array): Promise<Outcome> {
     if (isBatpakError(err, 'ERR_CORRUPT_SEGMENT')) return { kind: 'refused', offset: err.details.offset as number, file: err.details.file as string };
     throw err;
   }
+  const evidence = store.segments()[0]!.truncationEvidence;
+  if (evidence !== undefined) return { kind: 'truncated', recoveredEnd: evidence.recoveredEnd, claimedEnd: evidence.footerClaimedEnd, events: Number(store.stats().events) };
   const r = await store.verifyChain();
   if (r.intact) return { kind: 'silent' };
   return { kind: 'reported', named: [...r.contentHashMismatches, ...r.danglingLinks, ...r.missingEvents, ...r.corruptFrames.map((c) => c.eventId ?? '')] };
 }
 
 describe('Rust reader under single-byte damage (INV-RUST-READ-VERIFY)', () => {
-  it('INV-RUST-READ-VERIFY: every byte of the frame region, flipped (xor 0xff and a seeded mask), is refused at its frame', async () => {
+  it('INV-RUST-READ-VERIFY: every byte of the frame region, flipped (xor 0xff and a seeded mask), is refused at its frame — or, in the last frame, recovered to the prefix with truncation evidence', async () => {
     const rng = new SeededRng(20260719, 1);
     const silent: number[] = [];
     let refused = 0;
     let reported = 0;
+    let truncated = 0;
     for (let offset = FRAMES[0]!.start; offset < FRAMES[2]!.end; offset++) {
       for (const mask of [0xff, 1 + rng.below(255)]) {
         const bytes = SEGMENT.slice();
         bytes[offset]! ^= mask;
         const o = await outcomeOf(bytes);
         if (o.kind === 'silent') silent.push(offset);
-        else if (o.kind === 'refused') {
+        else if (o.kind === 'truncated') {
+          // The newest segment keeps its CRC-valid prefix; the SDX2 footer's claim past it is recorded (Rust, PR #192).
+          truncated++;
+          expect(frameOf(offset), `flip at ${offset}`).toBe(FRAMES[2]);
+          expect(o).toEqual({ kind: 'truncated', recoveredEnd: FRAMES[2]!.start, claimedEnd: BigInt(FRAMES[2]!.end), events: 2 });
+        } else if (o.kind === 'refused') {
           refused++;
           // The error names the file and the start of the frame the flipped byte belongs to.
           expect(o.file).toBe(FILE);
@@ -62,7 +75,8 @@ describe('Rust reader under single-byte damage (INV-RUST-READ-VERIFY)', () => {
       }
     }
     expect(silent).toEqual([]);
-    expect(refused + reported).toBe(2 * (FRAMES[2]!.end - FRAMES[0]!.start));
+    expect(truncated).toBe(2 * (FRAMES[2]!.end - FRAMES[2]!.start));
+    expect(refused + reported + truncated).toBe(2 * (FRAMES[2]!.end - FRAMES[0]!.start));
   }, 120_000);
 
   it('INV-RUST-READ-VERIFY: damage after open is reported by verifyChain and by get() with the event and offset', async () => {
@@ -114,7 +128,7 @@ describe('Rust reader under single-byte damage (INV-RUST-READ-VERIFY)', () => {
     const bytes = new Uint8Array(Buffer.concat([SEGMENT.subarray(0, open.start), forged, SEGMENT.subarray(open.end)]));
     const fs = new SimFs(4);
     fs.putFile(FILE, bytes);
-    // The SDX2 manifest now corroborates no frame (offsets moved); the newest segment is recovered as scanned.
+    // Every frame is CRC-valid and the SDX2 footer claims nothing past them: the newest segment opens as scanned.
     const store = await openRustStore('/rust', { fs });
     const r = await store.verifyChain();
     // CLOSE's prev_hash names the old OPEN hash: a dangling link under both rules.

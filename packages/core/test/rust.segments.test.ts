@@ -115,30 +115,42 @@ describe('Rust directories with several segments (INV-RUST-READ-VERIFY)', () => 
     expect((await collect(store.query({ after: 4n }))).map((e) => e.header.globalSequence)).toEqual([5n, 6n]);
   });
 
-  it('INV-RUST-READ-VERIFY: SDX2 footers (no CRC) are untrusted: frames are CRC-scanned and sequences synthesized identically', async () => {
+  it('INV-RUST-RECOVERY-RULE: an SDX2 footer (no CRC) is untrusted: on the newest segment frames are CRC-scanned, on a sealed one the segment is refused', async () => {
     const { b, ids } = threeSegments();
-    const { store } = await open(b.files(['SDX2', 'SDX2', 'none']));
+    const { store } = await open(b.files(['SDX3', 'SDX3', 'SDX2']));
     const events = await collect(store.query());
     expect(events.map((e) => e.header.eventId)).toEqual(ids);
     expect(events.map((e) => e.header.globalSequence)).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n]);
-    expect(store.segments().map((s) => [s.footer, s.footerTrusted, s.sequenceSource])).toEqual([
-      ['SDX2', false, 'scan'],
-      ['SDX2', false, 'scan'],
-      ['none', false, 'scan'],
+    expect(store.segments().map((s) => [s.footer, s.footerTrusted, s.sequenceSource, s.truncationEvidence])).toEqual([
+      ['SDX3', true, 'sidx', undefined],
+      ['SDX3', true, 'scan', undefined], // its entries skip the batch markers, so Rust's fast path does not apply
+      ['SDX2', false, 'scan', undefined],
     ]);
     expect((await store.verifyChain()).intact).toBe(true);
+
+    // Rust (since its PR #192) refuses a sealed segment whose footer cannot be trusted: nothing proves its tail complete.
+    const sealed = await refusal(threeSegments().b.files(['SDX2', 'SDX2', 'none']));
+    expect(sealed.file).toBe('/rust/000001.fbat');
+    expect(sealed.message).toMatch(/sealed segment under an untrusted SDX2 footer/);
   });
 
-  it('an SDX3 footer whose CRC fails is untrusted, not fatal; one that disagrees with CRC-valid frames is refused', async () => {
+  it('INV-RUST-RECOVERY-RULE: an SDX3 footer whose CRC fails is untrusted: the newest segment is CRC-scanned, a sealed one refused; a trusted footer that disagrees with the frames is refused', async () => {
+    const breakCrc = (seg: Uint8Array): Uint8Array => {
+      const out = seg.slice();
+      out[out.length - 20 - 3]! ^= 0x40; // inside the last SIDX entry (covered by the footer CRC)
+      return out;
+    };
     const { b } = threeSegments();
-    const files = b.files();
-    const first = files.get('000001.fbat')!.slice();
-    first[first.length - 20 - 3]! ^= 0x40; // inside the last SIDX entry (covered by the footer CRC)
-    files.set('000001.fbat', first);
+    const files = b.files(['SDX3', 'SDX3', 'SDX3']);
+    files.set('000003.fbat', breakCrc(files.get('000003.fbat')!));
     const { store } = await open(files);
-    expect(store.segments()[0]).toMatchObject({ footer: 'SDX3', footerTrusted: false, sequenceSource: 'scan' });
+    expect(store.segments()[2]).toMatchObject({ footer: 'SDX3', footerTrusted: false, sequenceSource: 'scan' });
     expect(store.warnings.join('\n')).toMatch(/footer CRC mismatch/);
     expect((await store.verifyChain()).intact).toBe(true);
+
+    const older = threeSegments().b.files();
+    older.set('000001.fbat', breakCrc(older.get('000001.fbat')!));
+    expect((await refusal(older)).message).toMatch(/sealed segment under an untrusted SDX3 footer/);
 
     // Make the entry disagree with its frame and fix up the footer CRC: a trusted lie is tampering.
     const { b: b2 } = threeSegments();
@@ -267,7 +279,7 @@ describe('Rust batch markers (INV-RUST-READ-VERIFY)', () => {
     const bad = b.append(ev('bad/entity', 1));
     const r = await refusal(b.files());
     expect(r).toMatchObject({ file: '/rust/000001.fbat', offset: bad.offset });
-    expect(r.message).toMatch(/path traversal/);
+    expect(r.message).toMatch(/path-traversal/);
   });
 
   it('a BEGIN marker with an impossible count is refused', async () => {

@@ -35,8 +35,8 @@ export function encodeErrResponse(error: { readonly code: NetbatErrorCode; reado
 
 /**
  * Decodes one request line (with or without its `\n`). Throws the NetbatError whose ERR line the
- * server sends back. Unlike the Rust decoder, a line without the `NETBAT/` prefix is refused (step 3 of
- * README § Request decoding order) rather than parsed as the legacy prefix-less frame.
+ * server sends back. A line without the `NETBAT/` prefix — the legacy prefix-less `CALL` frame among
+ * them — is refused with Rust's words (step 3 of README § Request decoding order).
  */
 export function decodeRequestLine(line: Uint8Array, limits: Limits = DEFAULT_LIMITS): RequestFrame {
   if (line.length > limits.maxLineBytes) throw NetbatError.lineTooLong(limits.maxLineBytes);
@@ -45,7 +45,7 @@ export function decodeRequestLine(line: Uint8Array, limits: Limits = DEFAULT_LIM
 
   const fields = splitFields(body);
   const version = fields[0]!;
-  if (!startsWithAscii(version, PROTOCOL_PREFIX)) throw NetbatError.malformedRequest('missing protocol prefix');
+  if (!startsWithAscii(version, PROTOCOL_PREFIX)) throw NetbatError.malformedRequest('missing NETBAT/1 protocol prefix');
   if (!bytesEqualAscii(version, LINE_PROTOCOL_VERSION)) {
     throw NetbatError.unsupportedProtocolVersion(utf8Lossy(version));
   }

@@ -28,9 +28,9 @@ describe('decodeRequestLine', () => {
     const table: Array<[string | Uint8Array, [string, string], Partial<Limits>?]> = [
       ['\n', malformed('empty line')],
       ['\r\n', malformed('empty line')],
-      ['CALL ping 00\n', malformed('missing protocol prefix')],
-      [' NETBAT/1 CALL ping 00\n', malformed('missing protocol prefix')],
-      ['netbat/1 CALL ping 00\n', malformed('missing protocol prefix')],
+      ['CALL ping 00\n', malformed('missing NETBAT/1 protocol prefix')],
+      [' NETBAT/1 CALL ping 00\n', malformed('missing NETBAT/1 protocol prefix')],
+      ['netbat/1 CALL ping 00\n', malformed('missing NETBAT/1 protocol prefix')],
       ['NETBAT/2 CALL ping 00\n', ['unsupported_protocol_version', 'unsupported protocol version: NETBAT/2']],
       ['NETBAT/ CALL ping 00\n', ['unsupported_protocol_version', 'unsupported protocol version: NETBAT/']],
       ['NETBAT/1x\n', ['unsupported_protocol_version', 'unsupported protocol version: NETBAT/1x']],

@@ -109,6 +109,13 @@ describe('server: requests', () => {
     expect(answers[4]).toBe('OK 03');
   });
 
+  it("answers the legacy prefix-less frame `CALL ping …` with Rust's ERR line, byte for byte (issue 24)", async () => {
+    const { port, dispatcher } = await start();
+    const out = str(await exchange(port, text('CALL ping 00\n')));
+    expect(out).toBe(`ERR malformed_request ${Buffer.from('malformed request: missing NETBAT/1 protocol prefix').toString('hex')}\n`);
+    expect(dispatcher.calls).toBe(0);
+  });
+
   it('never executes an unterminated request followed by FIN (issue 26 item 7): answers malformed_request, dispatches nothing', async () => {
     const { port, dispatcher } = await start();
     // A complete request first, then one cut short by the half-close: only the first runs.

@@ -10,7 +10,8 @@ import { EffectRow } from './effect-row.js';
 import { BuildError } from './errors.js';
 import type { Handler } from './handler.js';
 import type { Module } from './module.js';
-import { describeOperationNameViolation, findOperationNameViolation } from './operation-name.js';
+import { nameViolationMessage } from './descriptor-error.js';
+import { findOperationNameViolation } from './operation-name.js';
 import { checkHashPolicy, type ReceiptHashPolicy } from './receipt/hash-policy.js';
 import type { ReceiptSink } from './receipt/sink.js';
 import type { OperationStatusSink } from './status/sink.js';
@@ -54,7 +55,7 @@ export class CoreBuilder {
   registerHandler(name: string, handler: Handler): this {
     if (typeof handler !== 'function') throw new TypeError('registerHandler needs a handler function');
     const v = typeof name === 'string' ? findOperationNameViolation(name) : ({ kind: 'empty' } as const);
-    if (v !== undefined) throw new BuildError({ kind: 'invalid_handler', name: String(name), message: describeOperationNameViolation(v) });
+    if (v !== undefined) throw new BuildError({ kind: 'invalid_handler', name: String(name), message: nameViolationMessage(String(name), v) });
     if (this.#handlers.has(name)) throw new BuildError({ kind: 'duplicate_handler', name });
     this.#handlers.set(name, handler);
     return this;

@@ -52,6 +52,11 @@ export function grammarMessage(v: OperationNameViolation): DescriptorMessage {
   }
 }
 
+/** Rust's words for a module or handler name that breaks the grammar: "name `{value}` is invalid: {message}". */
+export function nameViolationMessage(value: string, v: OperationNameViolation): string {
+  return new DescriptorValidationError('name', value, grammarMessage(v)).message;
+}
+
 /** The grammar check for refs and targets (empty → too long → charset → dots), or undefined when valid. */
 export function refViolation(field: string, value: string): DescriptorValidationError | undefined {
   const v = findNameGrammarViolation(value, MAX_DESCRIPTOR_REF_BYTES);

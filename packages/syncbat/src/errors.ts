@@ -37,7 +37,10 @@ function describeBuild(d: BuildErrorDetail): string {
     case 'unknown_grant_operation':
       return `capability granted to operation \`${d.name}\`, which is not registered`;
     case 'missing_receipt_sink':
-      return 'no receipt sink is configured: wire one with receiptSink() or opt out with withoutReceipts()';
+      return (
+        'core has no receipt sink: a sinkless core silently drops every runtime receipt. Wire one with ' +
+        'CoreBuilder.receiptSink(), or opt out explicitly with CoreBuilder.withoutReceipts()'
+      );
   }
 }
 

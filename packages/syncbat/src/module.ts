@@ -3,7 +3,8 @@
 
 import { validateDescriptor, type OperationDescriptor } from './descriptor.js';
 import { BuildError } from './errors.js';
-import { describeOperationNameViolation, findOperationNameViolation } from './operation-name.js';
+import { nameViolationMessage } from './descriptor-error.js';
+import { findOperationNameViolation } from './operation-name.js';
 
 export class Module {
   readonly name: string;
@@ -30,7 +31,7 @@ export class Module {
   /** Why the module cannot be mounted (its name first, then each descriptor in name order), or undefined. */
   findProblem(): string | undefined {
     const v = findOperationNameViolation(this.name);
-    if (v !== undefined) return `module name \`${this.name}\` is invalid: ${describeOperationNameViolation(v)}`;
+    if (v !== undefined) return nameViolationMessage(this.name, v);
     for (const d of this.operations) {
       const err = validateDescriptor(d);
       if (err !== undefined) return `operation \`${d.name}\` is invalid: ${err.message}`;

@@ -74,7 +74,11 @@ describe('registration', () => {
   it('validates handler names with the operation grammar', () => {
     const err = buildError(() => new CoreBuilder().registerHandler('a..b', (i) => i));
     expect(err.code).toBe('ERR_INVALID_HANDLER');
-    expect(err.message).toBe("handler `a..b` is invalid: operation name must not contain '..'");
+    // Rust: BuildError::invalid_handler(name, <the name's ValidationError>) — its words, not ours.
+    expect(err.message).toBe('handler `a..b` is invalid: name `a..b` is invalid: dot-separated tokens must be non-empty');
+    expect(buildError(() => new CoreBuilder().registerHandler('a b', (i) => i)).message).toBe(
+      "handler `a b` is invalid: name `a b` is invalid: expected ASCII letters, digits, '.', '_' or '-'",
+    );
   });
 
   it('mounts a module after validating its name and descriptors', () => {
@@ -83,6 +87,7 @@ describe('registration', () => {
     expect(buildError(() => b.build()).detail).toEqual({ kind: 'missing_handler', name: 'orders.cancel' });
     const badName = buildError(() => new CoreBuilder().mount(new Module('bad name')));
     expect(badName.code).toBe('ERR_INVALID_MODULE');
+    expect(badName.message).toBe("module `bad name` is invalid: name `bad name` is invalid: expected ASCII letters, digits, '.', '_' or '-'");
     expect(() => new Module('m', [echo('x').descriptor, echo('x').descriptor])).toThrow(BuildError);
   });
 

@@ -50,7 +50,10 @@ describe('SyncbatError: one coded class for every syncbat failure', () => {
     expect(err.name).toBe('BuildError');
     expect(err.code).toBe('ERR_MISSING_RECEIPT_SINK');
     expect(err.detail).toEqual({ kind: 'missing_receipt_sink' });
-    expect(err.message).toBe('no receipt sink is configured: wire one with receiptSink() or opt out with withoutReceipts()');
+    // Rust's Display, with our method spellings: 'core has no receipt sink: a sinkless core silently drops …'.
+    expect(err.message).toBe(
+      'core has no receipt sink: a sinkless core silently drops every runtime receipt. Wire one with CoreBuilder.receiptSink(), or opt out explicitly with CoreBuilder.withoutReceipts()',
+    );
     expect(isSyncbatError(err, 'ERR_MISSING_RECEIPT_SINK')).toBe(true);
   });
 

@@ -5,6 +5,7 @@ export { openRustStore, RustStore } from '../rust/store.js';
 export type { OpenRustStoreOptions, RustEventInfo, RustStoreStats, RustVerifyChainOptions } from '../rust/store.js';
 export type { RustSegmentInfo, RustFooterKind } from '../rust/scan.js';
 export type { RustTornTail, RustTruncationEvidence } from '../rust/recovery.js';
+export type { RustSidecarPolicy } from '../rust/sidecars.js';
 export type { RustLinkRule } from '../rust/chain.js';
 export type { RustEventHeader, RustPosition, RustPayloadEncryption } from '../rust/header.js';
 export type { RustSegmentHeader } from '../rust/segment.js';

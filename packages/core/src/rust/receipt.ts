@@ -44,9 +44,12 @@ export interface RustReceiptClaim extends RustReceiptFields {
 const ZERO_KEY_ID = '0'.repeat(64);
 const U64 = 1n << 64n;
 
-/** Rust's ExtensionKey: ASCII, 1..=256 chars, exactly one `.` with non-empty parts on both sides. */
+/**
+ * Rust's ExtensionKey: ASCII, 1..=256 chars, exactly one `.` with non-empty parts on both sides. Any ASCII
+ * byte counts, control characters included (`ns.f\t` is a key Rust accepts), so a receipt carrying one verifies.
+ */
 export function isRustExtensionKey(key: string): boolean {
-  if (key.length < 1 || key.length > 256 || !/^[\x20-\x7e]+$/.test(key)) return false;
+  if (key.length < 1 || key.length > 256 || !/^[\x00-\x7f]+$/.test(key)) return false;
   const parts = key.split('.');
   return parts.length === 2 && parts[0]!.length > 0 && parts[1]!.length > 0;
 }

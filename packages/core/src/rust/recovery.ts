@@ -1,8 +1,7 @@
 // The frame region of one Rust segment (RUST-INTEROP.md § Segment and frame rules): where valid frames end, and whether what follows
-// is a torn tail (newest segment only) or corruption. Invariant: damage is never silently truncated away.
+// is a torn tail (newest segment only) or corruption. Invariant: a shortened region is always recorded (torn tail or truncation evidence).
 
 import { isBatpakError } from '../errors.js';
-import { bytesEqual } from '../encoding/hex.js';
 import { rustCorrupt } from './format.js';
 import { crcValidFrameAfter, decodeRustFrameBody, describeProbe, probeFrame, type FrameProbe, type RustFrameBody } from './frame.js';
 import { detectSidxFooter, type SidxFooter } from './sidx.js';
@@ -28,7 +27,7 @@ export interface RustTornTail {
   readonly reason: string;
 }
 
-/** An untrusted footer claimed frames past where the valid ones end, and nothing corroborated it. */
+/** An untrusted footer (its trailer or a row) claimed frames past where the valid ones end; the newest segment kept its prefix. */
 export interface RustTruncationEvidence {
   readonly recoveredEnd: number;
   readonly footerClaimedEnd: bigint;
@@ -106,9 +105,11 @@ export function resolveRustSegment(file: string, bytes: Uint8Array, framesStart:
   if (policy === 'fail-closed') {
     throw rustCorrupt(file, w.stop, `${describeProbe(w.probe)} in a sealed segment (only the newest segment may end in a torn frame)`);
   }
-  // Only the shapes an interrupted append leaves are a torn tail; a complete frame with a bad CRC is damage.
+  // Newest segment, nothing valid after the stop: an interrupted append leaves a short header, a length past
+  // the end, or a complete frame whose CRC does not match (a body written only in part). Rust recovers the
+  // prefix for all of them; a zero length is never written by an interrupted append and stays corruption.
   const k = w.probe.kind;
-  if (k === 'short-header' || k === 'oversize' || k === 'past-end') {
+  if (k === 'short-header' || k === 'oversize' || k === 'past-end' || k === 'crc-mismatch') {
     return {
       frames: w.frames,
       footer,
@@ -121,9 +122,11 @@ export function resolveRustSegment(file: string, bytes: Uint8Array, framesStart:
 }
 
 /**
- * Rust's untrusted-footer decision (its recovery-manifest check): entries that match a recovered frame by offset,
- * length and event hash anchor the manifest; an anchored manifest naming a frame at or past the stop means
- * a committed frame was lost (refuse, any policy). With no anchor, the tail policy decides.
+ * Rust's untrusted-footer decision (since its PR #192): a footer row proves nothing about any other row, so
+ * rows and the footer's claimed end are only *suspicion* that frames past the stop were lost. An empty
+ * prefix recovers; otherwise the newest segment recovers its CRC-valid prefix (recording the furthest
+ * claimed end as truncation evidence) and an older, sealed segment is refused — unauthenticated bytes
+ * cannot prove its tail complete.
  */
 function untrustedFooterEnd(
   file: string,
@@ -133,34 +136,15 @@ function untrustedFooterEnd(
   stop: number,
   policy: RustTailPolicy,
 ): RustSegmentRegion {
-  const byOffset = new Map<number, RustScannedFrame>();
-  for (const f of frames) byOffset.set(f.offset, f);
-  const matches = (e: SidxFooter['entries'][number]): boolean => {
-    const f = byOffset.get(Number(e.frameOffset));
-    return f !== undefined && f.length === e.frameLength && f.body.hashChain !== undefined && bytesEqual(f.body.hashChain.eventHash, e.eventHash);
-  };
-  const anchored = footer.entries.filter(matches).length;
-  if (anchored > 0) {
-    const missing = footer.entries.find((e) => e.frameOffset >= BigInt(stop) && !matches(e));
-    if (missing !== undefined) {
-      throw rustCorrupt(
-        file,
-        stop,
-        `valid frames end here, but the ${footer.magic} footer (corroborated by ${anchored} frame${anchored === 1 ? '' : 's'}) lists a committed frame at offset ${missing.frameOffset}`,
-      );
-    }
-    return { frames, footer, framesEnd: stop, tornTail: undefined, truncationEvidence: undefined };
-  }
-  const claimed = footer.stringTableOffset;
-  const gap = claimed > BigInt(stop);
   if (frames.length === 0) return { frames, footer, framesEnd: stop, tornTail: undefined, truncationEvidence: undefined };
+  const claimed = suspicionClaim(footer, stop, bytes.length);
   if (policy === 'fail-closed') {
     throw rustCorrupt(
       file,
       stop,
-      gap
-        ? `valid frames end here but the untrusted ${footer.magic} footer claims frames up to offset ${claimed}`
-        : `an untrusted ${footer.magic} footer that no frame corroborates cannot prove this sealed segment complete`,
+      claimed === undefined
+        ? `a sealed segment under an untrusted ${footer.magic} footer: CRC-valid frames end here, and no authenticated evidence proves nothing committed followed`
+        : `a sealed segment under an untrusted ${footer.magic} footer: CRC-valid frames end here, but the footer claims frames up to offset ${claimed}`,
     );
   }
   return {
@@ -168,6 +152,28 @@ function untrustedFooterEnd(
     footer,
     framesEnd: stop,
     tornTail: undefined,
-    truncationEvidence: gap ? { recoveredEnd: stop, footerClaimedEnd: claimed } : undefined,
+    truncationEvidence: claimed === undefined ? undefined : { recoveredEnd: stop, footerClaimedEnd: claimed },
   };
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * The furthest end an untrusted claim gives for frames past `stop`, or undefined: the footer's
+ * `string_table_offset` when it lies past the stop and leaves room for the 16-byte trailer, and the end
+ * (offset + length, saturating at u64 max) of every row naming a frame at or after the stop. Row hashes
+ * are never read: a copied hash is no proof.
+ */
+function suspicionClaim(footer: SidxFooter, stop: number, fileLength: number): bigint | undefined {
+  const at = BigInt(stop);
+  let claimed: bigint | undefined;
+  const offset = footer.stringTableOffset;
+  if (offset > at && offset <= BigInt(fileLength - 16)) claimed = offset;
+  for (const e of footer.entries) {
+    if (e.frameOffset < at) continue;
+    const end = e.frameOffset + BigInt(e.frameLength);
+    const bounded = end > U64_MAX ? U64_MAX : end;
+    if (claimed === undefined || bounded > claimed) claimed = bounded;
+  }
+  return claimed;
 }

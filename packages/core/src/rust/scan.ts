@@ -13,6 +13,7 @@ import type { RustEventHeader } from './header.js';
 import { readPrefix } from '../segment/read.js';
 import { resolveRustSegment, type RustScannedFrame, type RustSegmentRegion, type RustTornTail, type RustTruncationEvidence } from './recovery.js';
 import { readRustSegmentHead, type RustSegmentHeader } from './segment.js';
+import { checkRustSidecars, type RustSidecarPolicy } from './sidecars.js';
 import type { SidxEntry } from './sidx.js';
 
 /** One committed Rust event as indexed: everything but the payload, and where its frame is. */
@@ -68,6 +69,8 @@ export interface RustScanOptions {
   readonly fs: Fs;
   readonly dir: string;
   readonly signal?: AbortSignal | undefined;
+  /** What a damaged store.meta or a future-version sidecar does (default 'refuse', as Rust). */
+  readonly sidecars?: RustSidecarPolicy | undefined;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -75,7 +78,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /** Lists `{id}.fbat` segments ascending; refuses a directory Rust itself would refuse to open read-only. */
-async function listSegments(fs: Fs, dir: string, warnings: string[]): Promise<{ id: bigint; file: string }[]> {
+async function listSegments(fs: Fs, dir: string, warnings: string[], sidecars: RustSidecarPolicy): Promise<{ id: bigint; file: string }[]> {
   const st = await fs.stat(dir).catch((err: unknown) => {
     throw ioError(err, `cannot stat ${dir}`, { file: dir });
   });
@@ -95,6 +98,7 @@ async function listSegments(fs: Fs, dir: string, warnings: string[]): Promise<{ 
       );
     }
   }
+  await checkRustSidecars(fs, dir, names, sidecars, warnings);
   if (names.includes(RUST_VISIBILITY_RANGES)) {
     // Rust hides events inside cancelled visibility-fence ranges; this reader does not read that file yet.
     warnings.push(`${join(dir, RUST_VISIBILITY_RANGES)} exists and is not applied: events Rust hides as cancelled may be listed`);
@@ -103,7 +107,7 @@ async function listSegments(fs: Fs, dir: string, warnings: string[]): Promise<{ 
   const seen = new Map<bigint, string>();
   for (const name of names) {
     const id = parseRustSegmentName(name);
-    if (id === undefined) continue; // index.ckpt, index.fbati, keyset.fbatk, .batpak.lock, ...: not needed to read
+    if (id === undefined) continue; // index.ckpt, index.fbati (judged above, never read), keyset.fbatk, .batpak.lock, ...
     const other = seen.get(id);
     if (other !== undefined) throw rustCorrupt(join(dir, name), 0, `segment id ${id} is also used by ${other}`);
     seen.set(id, name);
@@ -138,7 +142,7 @@ export async function scanRustDirectory(options: RustScanOptions): Promise<RustS
   const { fs, dir, signal } = options;
   throwIfAborted(signal);
   const warnings: string[] = [];
-  const list = await listSegments(fs, dir, warnings);
+  const list = await listSegments(fs, dir, warnings, options.sidecars ?? 'refuse');
   const segments: RustSegmentInfo[] = [];
   const entries: RustIndexEntry[] = [];
   const byId = new Set<string>();

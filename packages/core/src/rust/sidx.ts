@@ -42,8 +42,8 @@ export interface SidxFooter {
   /** Why an SDX3 footer is not trusted (undefined for trusted footers and for SDX2, which has no CRC). */
   readonly distrust?: string;
   /**
-   * The parsed entries: authoritative when trusted; otherwise a hypothesis to corroborate against
-   * CRC-valid frames (empty when the geometry does not parse).
+   * The parsed entries: authoritative when trusted; otherwise only suspicion of frames past the valid
+   * prefix, never proof (empty when the geometry does not parse).
    */
   readonly entries: readonly SidxEntry[];
   /** The interned entity/scope strings (trusted footers only). */

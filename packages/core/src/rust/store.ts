@@ -20,12 +20,19 @@ import { readRange } from './io.js';
 import { decodeRustPayload, rustCoordinate, rustEventHeader } from './mapping.js';
 import { rustClaimProblem, verifyRustReceiptClaim, type RustReceiptClaim, type RustReceiptFields } from './receipt.js';
 import { scanRustDirectory, type RustIndexEntry, type RustSegmentInfo } from './scan.js';
+import type { RustSidecarPolicy } from './sidecars.js';
 
 export interface OpenRustStoreOptions {
   /** Filesystem to read through; default RealFs. */
   readonly fs?: Fs;
   /** Aborts the opening scan (ERR_ABORTED). */
   readonly signal?: AbortSignal;
+  /**
+   * A damaged `store.meta` (ERR_CORRUPT_METADATA) or a `store.meta`, `index.ckpt` or `index.fbati` of a newer
+   * format version (ERR_FUTURE_FORMAT_VERSION): `'refuse'` (default) refuses the open as Rust batpak does;
+   * `'warn'` opens anyway and lists the problem in `warnings` (the segments are read either way).
+   */
+  readonly sidecars?: RustSidecarPolicy;
 }
 
 /** A Rust event as its frame records it, beyond what our EventHeader carries. */
@@ -103,12 +110,16 @@ export class RustStore implements EventLog {
   /**
    * Scans `dir` (Rust's `{id:06}.fbat` segments) and builds the index in memory. Takes no lock and writes
    * nothing. ERR_CORRUPT_SEGMENT (file, offset) for damage, ERR_NOT_FOUND for a missing directory,
-   * ERR_COMPACTION_RECOVERY_REFUSED while a Rust compaction is pending.
+   * ERR_COMPACTION_RECOVERY_REFUSED while a Rust compaction is pending, ERR_CORRUPT_METADATA /
+   * ERR_FUTURE_FORMAT_VERSION for the sidecars Rust refuses (see `sidecars`).
    */
   static async open(dir: string, options: OpenRustStoreOptions = {}): Promise<RustStore> {
     if (typeof dir !== 'string' || dir.length === 0) throw BatpakError.invalidArgument('dir must be a non-empty string', { field: 'dir' });
     const fs = options.fs ?? new RealFs();
-    const scan = await scanRustDirectory({ fs, dir, signal: options.signal });
+    if (options.sidecars !== undefined && options.sidecars !== 'refuse' && options.sidecars !== 'warn') {
+      throw new BatpakError('ERR_INVALID_OPTION', "sidecars must be 'refuse' or 'warn'", { details: { field: 'sidecars' } });
+    }
+    const scan = await scanRustDirectory({ fs, dir, signal: options.signal, sidecars: options.sidecars });
     return new RustStore(dir, fs, scan.entries, scan.segments, scan.warnings);
   }
 
