@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'ERR_NOT_REGULAR_FILE',
   'ERR_INVALID_ATTESTATION',
   'ERR_NOT_A_STORE',
+  'ERR_REPLICA_REFUSED',
 ] as const;
 
 export type BatpakErrorCode = (typeof ERROR_CODES)[number];
