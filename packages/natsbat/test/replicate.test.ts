@@ -8,6 +8,12 @@ import { SimFs } from '@batpak/core/testing';
 import { blake3 } from '@batpak/core';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS, isNatsbatError, JournalExporter, msgIdOf, replicate, type ReplicateOptions, type ReplicationProgress } from '../src/index.js';
 import { findNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
@@ -152,6 +158,53 @@ describe.skipIf(bin === undefined)('replicate against nats-server', () => {
     expect(fsB.listFiles().some((f) => f.includes('keyset'))).toBe(false);
     await replica.close();
     await store.close();
+  }, 120_000);
+
+  it('a replica process SIGKILLed mid-stream and restarted resumes exactly where its directory ends (real files, real process)', async () => {
+    const child = fileURLToPath(new URL('./helpers/replica-process.mjs', import.meta.url));
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    // Like the CLI's tests, this one runs the built package in a child process: `pnpm test` builds first.
+    expect(existsSync(dist), `${dist} is missing: run \`npx -y pnpm@10 run build\` first`).toBe(true);
+    const { store, exporter } = await primary(41);
+    await fill(store, 800, { group: 10 });
+    await exporter.run();
+    const dir = await mkdtemp(join(tmpdir(), 'natsbat-replica-'));
+    const key = Buffer.from(store.publicKey!).toString('hex');
+    const start = () => {
+      const p = spawn(process.execPath, [child, server.url, exporter.stream, dir, key], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = { text: '', err: '' };
+      p.stdout.setEncoding('utf8').on('data', (c: string) => (out.text += c));
+      p.stderr.setEncoding('utf8').on('data', (c: string) => (out.err += c));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => p.on('close', (code, signal) => resolve({ code, signal })));
+      return { p, out, exited };
+    };
+    try {
+      const first = start();
+      await until(() => /^at \d+$/m.test(first.out.text), 'the first applied group');
+      first.p.kill('SIGKILL');
+      expect((await first.exited).signal).toBe('SIGKILL');
+      // What the killed process left: a whole number of groups, verifying (a torn tail is cut at open).
+      const left = await Store.openReadOnly(dir, { trustedPublicKeys: [store.publicKey!] });
+      const held = left.stats().events;
+      expect(held % 10n).toBe(0n);
+      expect((await left.verifyChain()).intact).toBe(true);
+      await left.close();
+
+      await fill(store, 50, { offset: 800, group: 10 });
+      await store.shredScope({ entity: 'account:3' }).catch(() => undefined);
+      await exporter.run();
+      const total = lastOf(store);
+      const second = start();
+      await until(() => new RegExp(`^at ${total}$`, 'm').test(second.out.text), `the restarted replica at ${total}`);
+      second.p.kill('SIGTERM');
+      expect(await second.exited).toEqual({ code: 0, signal: null });
+      // Exactly the rest was applied: nothing twice, nothing skipped.
+      expect(second.out.text).toContain(`done ${total} ${total - held}`);
+      await expectSameAsPrimary(store, dir, undefined);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await store.close();
+    }
   }, 120_000);
 
   it('refuses a stream signed by another key, and a forged message, with ERR_REPLICA_REFUSED and nothing written', async () => {
