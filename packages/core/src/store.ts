@@ -92,7 +92,7 @@ export class Store implements EventLog {
   /**
    * Opens (creating if needed) a read replica in `dir`: it appends a primary's commit groups exactly as
    * the primary wrote them (`replica.apply(frames)`, frames from the primary's `replicationFrames`),
-   * refusing anything the primary's `publicKeys` did not sign. See store/replica.ts.
+   * refusing anything the primary's `publicKeys` did not sign (README § Replicas).
    */
   static openReplica(dir: string, options: ReplicaOptions): Promise<Replica> {
     return Replica.open(dir, options);
