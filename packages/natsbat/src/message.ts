@@ -199,6 +199,8 @@ function frameMismatch(data: Uint8Array, r: AppendReceipt, version: number, flag
   if (f.entity !== r.coordinate.entity || f.scope !== r.coordinate.scope || toHex(f.contentHash) !== toHex(r.contentHash) || toHex(f.prevHash) !== toHex(r.prevHash)) {
     return 'has another coordinate or hashes than the receipt';
   }
+  // The kind as the frame stores it: category in the top 4 bits of a u16, type id in the low 12.
+  if (f.kind !== (((r.kind.category & 0xf) << 12) | (r.kind.typeId & 0xfff)) || BigInt(f.committedAt) !== r.committedAt) return 'has another kind or commit time than the receipt';
   const frameFlags = [(f.flags & EventFlags.RAW) !== 0 ? 'raw' : '', f.encryption !== undefined ? 'encrypted' : '', (f.flags & EventFlags.TOMBSTONE) !== 0 ? 'tombstone' : ''].filter((x) => x !== '');
   if (f.payloadVersion !== version || frameFlags.join(',') !== flags.join(',')) return 'has another payload version or flags than the headers';
   return undefined;
