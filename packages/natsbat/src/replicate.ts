@@ -3,7 +3,7 @@
 // groups the primary's keys signed are written, in sequence, and a restart resumes after the replica's
 // last group with no gap or duplicate (INV-NATSBAT-REPLICA).
 
-import { isBatpakError, Store, type Fs, type Replica } from '@batpak/core';
+import { isBatpakError, Store, verifyAttestation, type Fs, type HeadAttestation, type Replica } from '@batpak/core';
 import { decodeFrameBody, EventFlags, FRAME_HEADER_BYTES } from '@batpak/core/format';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -35,6 +35,12 @@ export interface ReplicationProgress {
   readonly streamSequence: bigint;
   /** Events appended by this call. */
   readonly applied: number;
+  /**
+   * The newest head attestation the stream carried (exporter option `attestations`) whose events the
+   * replica now holds, its signature checked against `publicKeys`: `verifyChain({ expect })` on the
+   * replica proves it holds a copy of what the primary attested.
+   */
+  readonly attestation?: HeadAttestation;
 }
 
 /** A group larger than this many events is no group a store writes: refused rather than buffered without end. */
@@ -59,6 +65,9 @@ export async function replicate(connection: NatsConnection, options: ReplicateOp
   }
   let applied = 0;
   let streamSequence = 0n;
+  let attested: HeadAttestation | undefined;
+  let awaiting: HeadAttestation | undefined;
+  const progress = (): ReplicationProgress => ({ lastSequence: replica.lastSequence, streamSequence, applied, ...(attested === undefined ? {} : { attestation: attested }) });
   try {
     const jsm = await manager(connection);
     const end = (await streamPosition(jsm, stream)).lastSequence;
@@ -73,7 +82,16 @@ export async function replicate(connection: NatsConnection, options: ReplicateOp
       if (x.frame === undefined) {
         throw NatsbatError.NOT_REPLICABLE(`stream message ${x.streamSequence} is a format-1 export (no frame): re-export with wireFormat 2 to replicate`, { details: { streamSequence } });
       }
-      if (pending.length === 0 && x.receipt.globalSequence <= replica.lastSequence) continue;
+      if (x.attestation !== undefined) {
+        // A forged statement is refused like a forged event: nothing after it is applied.
+        const verdict = verifyAttestation(x.attestation, options.publicKeys);
+        if (verdict.status !== 'valid') throw refused(x, 'attestation', `its attestation does not verify: ${verdict.reason ?? 'invalid'}`);
+        awaiting = x.attestation;
+      }
+      if (pending.length === 0 && x.receipt.globalSequence <= replica.lastSequence) {
+        if (awaiting !== undefined && awaiting.globalSequence <= replica.lastSequence) [attested, awaiting] = [awaiting, undefined];
+        continue;
+      }
       pending.push(x.frame);
       if (pending.length > MAX_GROUP_EVENTS) throw refused(x, 'malformed', `no seal after ${MAX_GROUP_EVENTS} events`);
       const sealed = (frameFlags(x.frame) & EventFlags.SEALED) !== 0;
@@ -87,9 +105,10 @@ export async function replicate(connection: NatsConnection, options: ReplicateOp
         if (isBatpakError(err, 'ERR_REPLICA_REFUSED')) throw refused(x, String(err.details.reason), err.message, err);
         throw NatsbatError.IO(`the replica could not store the group ending at stream message ${x.streamSequence}: ${reasonOf(err)}`, { cause: err });
       }
-      options.onProgress?.({ lastSequence: replica.lastSequence, streamSequence, applied });
+      if (awaiting !== undefined && awaiting.globalSequence <= replica.lastSequence) [attested, awaiting] = [awaiting, undefined];
+      options.onProgress?.(progress());
     }
-    return { lastSequence: replica.lastSequence, streamSequence, applied };
+    return progress();
   } finally {
     await replica.close().catch(() => undefined);
   }

@@ -44,7 +44,7 @@ async function until(pred: () => boolean, what: string, ms = 30_000): Promise<vo
 }
 
 /** A signed primary with entity-scoped payload encryption, and its exporter. */
-async function primary(seed: number, options: { readonly wireFormat?: 1 | 2 } = {}) {
+async function primary(seed: number, options: { readonly wireFormat?: 1 | 2; readonly attestations?: { everyEvents: number } } = {}) {
   const { store, fs } = await openStore({ fs: new SimFs(seed), signingKey: SEED, registry, payloadEncryption: { granularity: 'entity' } });
   const name = `r${++streams}`;
   const exporter = new JournalExporter({ store, connection: await nats(), name, watermark: { fs, path: `/store/w-${name}` }, batchSize: 16, ...options });
@@ -246,6 +246,23 @@ describe.skipIf(bin === undefined)('replicate against nats-server', () => {
     await held.close();
     const empty = await Store.openReadOnly('/wrong-key', { fs }).then((s) => s.stats().events, (e: unknown) => e);
     expect(empty === 0n || isBatpakError(empty, 'ERR_NOT_A_STORE')).toBe(true);
+    await store.close();
+  }, 60_000);
+
+  it('attestations travel with the export: the replica proves it holds exactly what the primary attested', async () => {
+    const { store, exporter } = await primary(51, { attestations: { everyEvents: 20 } });
+    await fill(store, 45, { group: 5 });
+    await exporter.run();
+    const fs = new SimFs(52);
+    const seen: bigint[] = [];
+    const r = await replicate(await nats(), { stream: exporter.stream, dir: '/attested', publicKeys: [store.publicKey!], fs, signal: new AbortController().signal, follow: false, onProgress: (p) => p.attestation !== undefined && seen.push(p.attestation.globalSequence) });
+    // The last catch-up batch ends with an attestation of everything; earlier ones came every 20 events or more.
+    expect(r.attestation?.globalSequence).toBe(45n);
+    expect(seen[0]).toBeGreaterThanOrEqual(20n);
+    const replica = await Store.openReadOnly('/attested', { fs, trustedPublicKeys: [store.publicKey!] });
+    const report = await replica.verifyChain({ expect: r.attestation! });
+    expect(report.attestation?.status).toBe('extends');
+    await replica.close();
     await store.close();
   }, 60_000);
 
