@@ -49,9 +49,10 @@ const MAX_GROUP_EVENTS = 65_536;
 /**
  * Opens (or resumes) the replica in `dir` and applies the stream's events to it, group by group, until
  * `signal` aborts (or, with `follow: false`, the stream's end at the start); resolves with the progress
- * then. A message that is not a format-2 export is ERR_NOT_REPLICABLE; a group the replica refuses
- * (bad signature, broken link or sequence, tampered frame) is ERR_REPLICA_REFUSED — nothing of it is
- * written and replication stops. The replica is closed when the call settles.
+ * then (with `follow: false`, an abort before the end is ERR_ABORTED, as for readExported). A message
+ * that is not a format-2 export is ERR_NOT_REPLICABLE; a group the replica refuses (bad signature,
+ * broken link or sequence, tampered frame) is ERR_REPLICA_REFUSED — nothing of it is written and
+ * replication stops. The replica is closed when the call settles.
  */
 export async function replicate(connection: NatsConnection, options: ReplicateOptions): Promise<ReplicationProgress> {
   checkOptions(connection, options);
