@@ -16,6 +16,9 @@ const FULL = {
   scanEvents: 200_000,
   compactEvents: 200_000,
   compactReps: 3,
+  replicaEvents: 20_000, // signed events a fresh replica catches up on (natsbat replicate)
+  replicaReps: 3,
+  replicaLagSamples: 500, // single appends timed from receipt to the replica's apply
 };
 
 export function config(argv) {
@@ -34,5 +37,8 @@ export function config(argv) {
     scanEvents: FULL.scanEvents / 10,
     compactEvents: FULL.compactEvents / 10,
     compactReps: 3,
+    replicaEvents: FULL.replicaEvents / 10,
+    replicaReps: 3,
+    replicaLagSamples: FULL.replicaLagSamples / 5,
   };
 }

@@ -23,7 +23,7 @@ export function verdict(key, value) {
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-export function buildResults({ machine, appends, probes, big, verify, reads, compaction }) {
+export function buildResults({ machine, appends, probes, big, verify, reads, compaction, replication }) {
   const figures = [];
   const add = (name, value, unit) => figures.push({ name, value: num(value), unit });
 
@@ -71,6 +71,11 @@ export function buildResults({ machine, appends, probes, big, verify, reads, com
     add('compaction merge', compaction.merge.eventsPerSecond, 'events/s');
     add('compaction retention (drop half), sealed segments read', compaction.retention.inputMBps, 'MB/s');
     add('compaction retention (drop half)', compaction.retention.eventsPerSecond, 'events/s');
+  }
+  if (replication !== undefined) {
+    add('replica catch-up over JetStream (signed, groups of 100)', replication.catchUpEventsPerSecond, 'events/s');
+    add('replication lag p50 (commit → replica applied)', replication.lagP50Ms, 'ms');
+    add('replication lag p99', replication.lagP99Ms, 'ms');
   }
 
   const b64 = rateOf(appends, 'batpak-unsigned', 64);

@@ -153,6 +153,32 @@ describe('INV-CLI-EXIT-CODES batpak verify', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'intact', signatureKeys: 1, receipts: { checked: 6, valid: 6, invalid: 0 } });
   });
 
+  it('INV-REPLICA-VERIFIED: a replica directory (core Store.openReplica) verifies with the primary key → 0, with another key → 1', async () => {
+    const d = await dir();
+    const seed = new Uint8Array(randomBytes(32));
+    const { receipts } = await makeStore(d, { events: 12, signingKey: seed, batch: 4 });
+    const replicaDir = await dir();
+    const primary = await Store.openReadOnly(d);
+    const replica = await Store.openReplica(replicaDir, { publicKeys: [ed25519PublicKeyOf(seed)] });
+    let group: Uint8Array[] = [];
+    for (const r of receipts) {
+      const f = await primary.replicationFrames(r.eventId);
+      group.push(f.event);
+      if (f.seal !== undefined) {
+        await replica.apply([...group, f.seal]);
+        group = [];
+      }
+    }
+    await replica.close();
+    await primary.close();
+    const pub = Buffer.from(ed25519PublicKeyOf(seed)).toString('hex');
+    const ok = await runCli(['verify', replicaDir, '--public-key', pub, '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ result: 'intact', signatureKeys: 1 });
+    const other = Buffer.from(ed25519PublicKeyOf(new Uint8Array(32).fill(3))).toString('hex');
+    expect((await runCli(['verify', replicaDir, '--public-key', other])).code).toBe(1);
+  });
+
   it('INV-SIGNED-STORE-UNSIGNED-EVENT: an event appended without the key to a signed store → exit 1 naming it, with --public-key and without', async () => {
     const d = await dir();
     const seed = new Uint8Array(randomBytes(32));

@@ -42,6 +42,7 @@ export const ERROR_CODES = [
   'ERR_NOT_A_STORE',
   'ERR_CORRUPT_METADATA',
   'ERR_FUTURE_FORMAT_VERSION',
+  'ERR_REPLICA_REFUSED',
 ] as const;
 
 export type BatpakErrorCode = (typeof ERROR_CODES)[number];

@@ -17,6 +17,8 @@ export { verifyAttestation, type AttestationVerdict } from './attest/verify.js';
 export { attestationToJSON, attestationFromJSON, type AttestationJson } from './attest/json.js';
 export type { StoreOptions, PayloadValidation, SyncMode, ChainVerificationMode, SigningPolicy, KeyGranularity } from './store/options.js';
 export type { AppendOptions, BatchItem, ImportEvent } from './store/append.js';
+export { Replica, type ReplicaOptions, type ReplicaApplyResult } from './store/replica.js';
+export type { ReplicationFrames } from './store/replica-frames.js';
 export type {
   AppendReceipt,
   GroupProof,

@@ -24,6 +24,8 @@ import type { HeadAttestation } from './attest/statement.js';
 import type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';
 import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
 import { closeStore } from './store/close.js';
+import { Replica, type ReplicaOptions } from './store/replica.js';
+import { replicationFrames, type ReplicationFrames } from './store/replica-frames.js';
 import { compactSegments } from './store/compact.js';
 import { composeModules, type StoreModules } from './store/compose.js';
 import { openStore, type OpenedStore } from './store/open.js';
@@ -85,6 +87,15 @@ export class Store implements EventLog {
   /** Opens without the writer lock, beside a live writer; sees what was committed at open. */
   static openReadOnly(dir: string, options: Omit<StoreOptions, 'dir' | 'readOnly'> = {}): Promise<Store> {
     return Store.open({ ...options, dir, readOnly: true });
+  }
+
+  /**
+   * Opens (creating if needed) a read replica in `dir`: it appends a primary's commit groups exactly as
+   * the primary wrote them (`replica.apply(frames)`, frames from the primary's `replicationFrames`),
+   * refusing anything the primary's `publicKeys` did not sign (README § Replicas).
+   */
+  static openReplica(dir: string, options: ReplicaOptions): Promise<Replica> {
+    return Replica.open(dir, options);
   }
 
   /** The store over what an open recovered; with chainVerification 'recompute', verified before use. */
@@ -194,6 +205,16 @@ export class Store implements EventLog {
   async getRaw(eventId: string): Promise<RawEvent> {
     this.#assertOpen();
     return this.#m.reader.getRaw(eventId);
+  }
+
+  /**
+   * The event's frame bytes as stored and, when it ends its signed commit group, that group's seal
+   * frame: what a replica applies (`Replica.apply`). Ciphertext stays ciphertext; no key is involved.
+   */
+  async replicationFrames(eventId: string): Promise<ReplicationFrames> {
+    this.#assertOpen();
+    // Shared with verify/attest, exclusive for compaction: the frame cannot move while it is read.
+    return this.#maintenance.shared(() => replicationFrames(this.#segments, this.#m.reader.entry(eventId)));
   }
 
   /** Events in commit order matching every given filter field. */

@@ -16,6 +16,8 @@ export const NATSBAT_ERROR_CODES = [
   'ERR_MALFORMED_MESSAGE',
   'ERR_IO',
   'ERR_ABORTED',
+  'ERR_NOT_REPLICABLE',
+  'ERR_REPLICA_REFUSED',
 ] as const;
 
 export type NatsbatErrorCode = (typeof NATSBAT_ERROR_CODES)[number];
@@ -90,6 +92,14 @@ export class NatsbatError extends Error {
   }
   static IO(message: string, options: Options = {}): NatsbatError {
     return new NatsbatError('ERR_IO', message, options);
+  }
+  /** A message replicate cannot use (a format-1 export carries no frame). */
+  static NOT_REPLICABLE(message: string, options: Options = {}): NatsbatError {
+    return new NatsbatError('ERR_NOT_REPLICABLE', message, options);
+  }
+  /** The replica refused a group (core's ERR_REPLICA_REFUSED as `cause`, its reason in `details.reason`); nothing of it was written. */
+  static REPLICA_REFUSED(message: string, options: Options = {}): NatsbatError {
+    return new NatsbatError('ERR_REPLICA_REFUSED', message, options);
   }
   static ABORTED(what: string, cause?: unknown): NatsbatError {
     return new NatsbatError('ERR_ABORTED', `${what} was aborted`, cause === undefined ? {} : { cause });

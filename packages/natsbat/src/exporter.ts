@@ -3,7 +3,7 @@
 // re-publishes nothing the stream holds and skips nothing (INV-NATSBAT-EXPORT-COMPLETE, INV-NATSBAT-FENCE).
 
 import { join } from 'node:path';
-import { isBatpakError, RealFs, type Fs, type HeadAttestation, type RawEvent, type StoredEvent, type Store } from '@batpak/core';
+import { isBatpakError, RealFs, type Fs, type HeadAttestation, type RawEvent, type ReplicationFrames, type StoredEvent, type Store } from '@batpak/core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { exportReceipts } from './attest.js';
@@ -43,6 +43,12 @@ export interface ExporterOptions {
    * whole store first, so keep it to catch-ups on large stores. Default false.
    */
   readonly attestations?: boolean | { readonly everyEvents?: number };
+  /**
+   * The message format written. 2 (default): the data is the event's frame as stored, and the last event
+   * of a signed group carries its seal — what `replicate` needs. 1: the data is the payload bytes, for
+   * consumers on a natsbat that reads format 1 only. Readers of this version read both.
+   */
+  readonly wireFormat?: 1 | 2;
 }
 
 export interface ExportRunOptions {
@@ -83,6 +89,7 @@ export class JournalExporter {
   readonly #timeoutMs: number;
   /** Events between attestations (Infinity: only at the end of each catch-up); undefined: none. */
   readonly #attestEvery: number | undefined;
+  readonly #frames: boolean;
   #running = false;
   /** The latest run (settled or not) and its stop switch, for `Symbol.asyncDispose`. */
   #current: Promise<ExportProgress> | undefined;
@@ -115,6 +122,9 @@ export class JournalExporter {
     this.#batchSize = positiveInt(options.batchSize, 64, 4096, 'batchSize');
     this.#maxInFlight = positiveInt(options.maxInFlight, 256, 65_536, 'maxInFlight');
     this.#timeoutMs = positiveInt(options.publishTimeoutMs, 10_000, 600_000, 'publishTimeoutMs');
+    const wire = options.wireFormat ?? 2;
+    if (wire !== 1 && wire !== 2) throw NatsbatError.INVALID_OPTION('wireFormat must be 1 or 2', 'wireFormat');
+    this.#frames = wire === 2;
     const att = options.attestations ?? false;
     if (att !== false) {
       if (att !== true && (typeof att !== 'object' || att === null)) throw NatsbatError.INVALID_OPTION('attestations must be a boolean or { everyEvents }', 'attestations');
@@ -203,7 +213,11 @@ export class JournalExporter {
       for (;;) {
         for await (const { batch, last } of batches(store.query({ after: cursor, ...(signal === undefined ? {} : { signal }) }), this.#batchSize)) {
           const raws: RawEvent[] = [];
-          for (const e of batch) raws.push(await store.getRaw(e.header.eventId));
+          const frames: (ReplicationFrames | undefined)[] = [];
+          for (const e of batch) {
+            raws.push(await store.getRaw(e.header.eventId));
+            frames.push(this.#frames ? await store.replicationFrames(e.header.eventId) : undefined);
+          }
           const receipts = await exportReceipts(store, raws);
           sinceAttested += raws.length;
           let attestation: HeadAttestation | undefined;
@@ -215,7 +229,7 @@ export class JournalExporter {
           for (let i = 0; i < raws.length; i++) {
             while (publisher.inFlight >= this.#maxInFlight) await settle();
             if (signal?.aborted === true) throw NatsbatError.ABORTED('the export', signal.reason);
-            sent = publisher.send(encodeEvent(this.subjects, raws[i]!, receipts[i]!, i === raws.length - 1 ? attestation : undefined), sent);
+            sent = publisher.send(encodeEvent(this.subjects, raws[i]!, receipts[i]!, i === raws.length - 1 ? attestation : undefined, frames[i]), sent);
           }
           cursor = batch[batch.length - 1]!.header.globalSequence;
         }

@@ -51,7 +51,7 @@ export interface OpenedStore {
  * Opens (creating if needed) the store in `options.dir` and hands the recovered parts to `build`.
  * Writable opens take the directory lock; a failure anywhere releases it. Every error is a BatpakError.
  */
-export async function openStore<S>(options: StoreOptions, build: (opened: OpenedStore) => Promise<S>): Promise<S> {
+export async function openStore<S>(options: StoreOptions, build: (opened: OpenedStore) => Promise<S>, mode: OpenMode = {}): Promise<S> {
   const opts = resolveOptions(options);
   checkRegistry(opts);
   if (opts.signingPolicy === 'required' && opts.signingKey === undefined && opts.signer === undefined) {
@@ -59,13 +59,22 @@ export async function openStore<S>(options: StoreOptions, build: (opened: Opened
   }
   // Every error leaving open is a BatpakError (INV-TYPED-ERRORS): an errno from any layer becomes one.
   try {
-    return await lockAndOpen(opts, build);
+    return await lockAndOpen(opts, build, mode);
   } catch (err) {
     throw typedIoError(err, `cannot open the store in ${opts.dir}`, { file: opts.dir });
   }
 }
 
-async function lockAndOpen<S>(opts: ResolvedOptions, build: (opened: OpenedStore) => Promise<S>): Promise<S> {
+/**
+ * How a writable open is used. `replica`: the directory receives the primary's frames verbatim
+ * (store/replica.ts) and never seals or signs events itself, so the refusals of a keyless or plaintext
+ * *writer* do not apply to it.
+ */
+export interface OpenMode {
+  readonly replica?: boolean;
+}
+
+async function lockAndOpen<S>(opts: ResolvedOptions, build: (opened: OpenedStore) => Promise<S>, mode: OpenMode): Promise<S> {
   const { fs, dir } = opts;
   let lock: FsLock | undefined;
   if (opts.readOnly) {
@@ -90,7 +99,7 @@ async function lockAndOpen<S>(opts: ResolvedOptions, build: (opened: OpenedStore
   try {
     // Before any read: a killed writer's temp copies (a keyset's holds keys) go (INV-TEMP-CLEANUP).
     await removeLeftoverTemps(fs, dir);
-    return await build(await recover(opts, lock));
+    return await build(await recover(opts, lock, mode));
   } catch (err) {
     await lock?.release().catch(() => undefined);
     throw err;
@@ -98,10 +107,12 @@ async function lockAndOpen<S>(opts: ResolvedOptions, build: (opened: OpenedStore
 }
 
 /** Recovers the index and segments of a locked (or pinned) directory and prepares the writer. */
-async function recover(opts: ResolvedOptions, lock: FsLock | undefined): Promise<OpenedStore> {
+async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: OpenMode = {}): Promise<OpenedStore> {
   const { fs, dir } = opts;
   const segmentPath = (id: number) => join(dir, segmentFileName(id));
-  await refusePlaintextWriterByKeyset(opts);
+  // A replica writes no event of its own: the writer refusals are judged as for a reader.
+  const writerChecks = mode.replica === true ? { ...opts, readOnly: true } : opts;
+  await refusePlaintextWriterByKeyset(writerChecks);
   const pending = await resolvePendingCompaction(fs, dir, !opts.readOnly);
   const names = await storeDirectoryNames(fs, dir, opts.readOnly, pending.segments.length);
   // A checkpoint whose every entry matched its frame holds the index of a prefix of the log: only the
@@ -143,8 +154,8 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined): Promise
   }
   // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
   const damage = assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
-  refusePlaintextWriterByEvents(opts, index.all());
-  refuseUnsignedWriter(opts, signer, index);
+  refusePlaintextWriterByEvents(writerChecks, index.all());
+  refuseUnsignedWriter(writerChecks, signer, index);
   let keyset: Keyset | undefined;
   let keyStore: KeyStore | undefined;
   if (opts.encryption !== undefined) {
