@@ -7,7 +7,7 @@ export { Coordinate, COORDINATE_PART_MAX_BYTES } from './coordinate.js';
 export { formatKind, type EventKind } from './kind.js';
 export { defineEvent, type EventDefinition, type EventDefinitionInit, type Upcaster } from './event.js';
 export { EventRegistry, type RegistryProblem } from './registry.js';
-export { Store, type CompactOptions, type CompactionResult } from './store.js';
+export { Store, type CompactOptions, type CompactionResult, type KindSelector, type SubscribeOptions, type SubscriptionFilter } from './store.js';
 export type { VerifyChainOptions, AttestOptions } from './attest/options.js';
 export type { EventLog, EventLogVerifyOptions, AncestorWalkOptions } from './event-log.js';
 export type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';

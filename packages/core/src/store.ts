@@ -31,10 +31,12 @@ import { describeReport } from './store/open-checks.js';
 import type { ResolvedOptions, StoreOptions } from './store/options.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
 import { declareSigningPolicy, shredScope } from './store/shred.js';
+import { checkSubscribeOptions, subscribe, type SubscribeOptions } from './store/subscribe.js';
 import { headerOf } from './store/views.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
+export type { KindSelector, SubscribeOptions, SubscriptionFilter } from './store/subscribe.js';
 
 export class Store implements EventLog {
   readonly #opts: ResolvedOptions;
@@ -311,6 +313,19 @@ export class Store implements EventLog {
     this.#assertOpen();
     if (typeof after !== 'bigint' || after < 0n) throw BatpakError.invalidArgument('after must be a non-negative bigint');
     return this.#m.waiters.wait(after, this.#index.lastGlobalSequence(), options.signal);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Delivery (store/subscribe.ts)
+
+  /**
+   * Committed events after `after` in commit order, then new ones as they commit: no gap and no duplicate
+   * across the hand-over, only committed (under sync 'always', durable) events. The consumer pulls; the
+   * writer never waits for it. Ends cleanly when `signal` aborts or the store closes.
+   */
+  subscribe(options: SubscribeOptions = {}): AsyncIterable<StoredEvent> {
+    this.#assertOpen();
+    return subscribe(this.#m.delivery, checkSubscribeOptions(options));
   }
 
   // -------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import { StoreReader } from './read.js';
 import type { SharedExclusiveLock } from './rwlock.js';
 import type { SystemEventParts } from './shred.js';
 import { StoreVerifier } from './verify.js';
+import type { DeliveryParts } from './subscribe.js';
 import { SequenceWaiters } from './waiters.js';
 
 export interface StoreModules {
@@ -23,6 +24,8 @@ export interface StoreModules {
   readonly pipeline: AppendPipeline | undefined;
   readonly system: SystemEventParts;
   readonly waiters: SequenceWaiters;
+  /** What subscriptions, consumers and reactions read from. */
+  readonly delivery: DeliveryParts;
 }
 
 /** What the modules need from the Store itself: its shared state and lifecycle. */
@@ -83,5 +86,6 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
     },
   });
   const system: SystemEventParts = { index, keyset, keyStore: o.keyStore, signer, now: opts.now, submit: (draft) => pipeline!.submitOne(draft, undefined) };
-  return { reader, verifier, attest, pipeline, system, waiters };
+  const delivery: DeliveryParts = { index, reader, waiters, assertOpen: hooks.assertOpen };
+  return { reader, verifier, attest, pipeline, system, waiters, delivery };
 }
