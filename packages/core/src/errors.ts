@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   'ERR_NOT_REGULAR_FILE',
   'ERR_INVALID_ATTESTATION',
   'ERR_NOT_A_STORE',
+  'ERR_CORRUPT_CURSOR',
+  'ERR_CONSUMER_LOCKED',
 ] as const;
 
 export type BatpakErrorCode = (typeof ERROR_CODES)[number];
@@ -58,6 +60,7 @@ const RETRYABLE: ReadonlySet<BatpakErrorCode> = new Set<BatpakErrorCode>([
   'ERR_IO',
   'ERR_NO_SPACE',
   'ERR_STORE_LOCKED',
+  'ERR_CONSUMER_LOCKED',
   'ERR_SEQUENCE_CONFLICT',
   'ERR_ABORTED',
 ]);

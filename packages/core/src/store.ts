@@ -22,9 +22,10 @@ import type { SigningPolicyDeclaration } from './receipt/policy.js';
 import type { AttestOptions, VerifyChainOptions } from './attest/options.js';
 import type { HeadAttestation } from './attest/statement.js';
 import type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';
-import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
+import { batchDrafts, checkAppendOptions, checkExtensions, expectedOf, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
 import { closeStore } from './store/close.js';
 import { compactSegments } from './store/compact.js';
+import { checkConsumerOptions, listConsumers, openConsumer, type Consumer, type ConsumerInfo, type ConsumerOptions } from './store/consumer.js';
 import { composeModules, type StoreModules } from './store/compose.js';
 import { openStore, type OpenedStore } from './store/open.js';
 import { describeReport } from './store/open-checks.js';
@@ -36,7 +37,6 @@ import { headerOf } from './store/views.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
-export type { KindSelector, SubscribeOptions, SubscriptionFilter } from './store/subscribe.js';
 
 export class Store implements EventLog {
   readonly #opts: ResolvedOptions;
@@ -318,14 +318,22 @@ export class Store implements EventLog {
   // -------------------------------------------------------------------------------------------
   // Delivery (store/subscribe.ts)
 
-  /**
-   * Committed events after `after` in commit order, then new ones as they commit: no gap and no duplicate
-   * across the hand-over, only committed (under sync 'always', durable) events. The consumer pulls; the
-   * writer never waits for it. Ends cleanly when `signal` aborts or the store closes.
-   */
+  /** Committed events after `after`, then live commits: each once, in commit order; pulled; ends on signal or close. */
   subscribe(options: SubscribeOptions = {}): AsyncIterable<StoredEvent> {
     this.#assertOpen();
     return subscribe(this.#m.delivery, checkSubscribeOptions(options));
+  }
+
+  /** A durable consumer: `{ event, ack }` after its acked cursor, at-least-once, in order; one holder per name. */
+  async consumer(name: string, options: ConsumerOptions = {}): Promise<Consumer> {
+    this.#assertWritable();
+    return openConsumer(this.#m.delivery, checkConsumerOptions(name, options));
+  }
+
+  /** Every consumer with a cursor, with its acknowledged position and lag. */
+  async consumers(): Promise<ConsumerInfo[]> {
+    this.#assertOpen();
+    return listConsumers(this.#m.delivery);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -390,7 +398,3 @@ export class Store implements EventLog {
   }
 }
 
-/** An append's expectedSequence as the pipeline compares it (undefined: no expectation). */
-function expectedOf(opts: AppendOptions): number | undefined {
-  return opts.expectedSequence === undefined ? undefined : Number(opts.expectedSequence);
-}

@@ -328,3 +328,8 @@ export function checkAppendOptions(opts: unknown): AppendOptions {
   }
   return o;
 }
+
+/** An append's expectedSequence as the pipeline compares it (undefined: no expectation). */
+export function expectedOf(opts: AppendOptions): number | undefined {
+  return opts.expectedSequence === undefined ? undefined : Number(opts.expectedSequence);
+}

@@ -13,7 +13,7 @@ import { StoreReader } from './read.js';
 import type { SharedExclusiveLock } from './rwlock.js';
 import type { SystemEventParts } from './shred.js';
 import { StoreVerifier } from './verify.js';
-import type { DeliveryParts } from './subscribe.js';
+import type { Consumer, ConsumerParts } from './consumer.js';
 import { SequenceWaiters } from './waiters.js';
 
 export interface StoreModules {
@@ -25,7 +25,7 @@ export interface StoreModules {
   readonly system: SystemEventParts;
   readonly waiters: SequenceWaiters;
   /** What subscriptions, consumers and reactions read from. */
-  readonly delivery: DeliveryParts;
+  readonly delivery: ConsumerParts;
 }
 
 /** What the modules need from the Store itself: its shared state and lifecycle. */
@@ -86,6 +86,6 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
     },
   });
   const system: SystemEventParts = { index, keyset, keyStore: o.keyStore, signer, now: opts.now, submit: (draft) => pipeline!.submitOne(draft, undefined) };
-  const delivery: DeliveryParts = { index, reader, waiters, assertOpen: hooks.assertOpen };
+  const delivery: ConsumerParts = { index, reader, waiters, assertOpen: hooks.assertOpen, fs: opts.fs, dir: opts.dir, now: opts.now, open: new Set<Consumer>() };
   return { reader, verifier, attest, pipeline, system, waiters, delivery };
 }
