@@ -22,18 +22,20 @@ import type { SigningPolicyDeclaration } from './receipt/policy.js';
 import type { AttestOptions, VerifyChainOptions } from './attest/options.js';
 import type { HeadAttestation } from './attest/statement.js';
 import type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';
-import { batchDrafts, checkAppendOptions, checkExtensions, expectedOf, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
+import { batchDrafts, checkAppendOptions, draftExtensions, expectedOf, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
 import { closeStore } from './store/close.js';
 import { compactSegments } from './store/compact.js';
 import { checkConsumerOptions, listConsumers, openConsumer, type Consumer, type ConsumerInfo, type ConsumerOptions } from './store/consumer.js';
 import { composeModules, type StoreModules } from './store/compose.js';
 import { openStore, type OpenedStore } from './store/open.js';
-import { describeReport } from './store/open-checks.js';
+import { refuseUnverified } from './store/open-checks.js';
 import type { ResolvedOptions, StoreOptions } from './store/options.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
 import { declareSigningPolicy, shredScope } from './store/shred.js';
 import { checkSubscribeOptions, subscribe, type SubscribeOptions } from './store/subscribe.js';
-import { headerOf } from './store/views.js';
+import { headerOf, statsOf } from './store/views.js';
+import { checkReaction, react, type ReactionHandler } from './store/react.js';
+import { walkCausation, walkLimit, type CausationWalk } from './store/causation.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
@@ -92,13 +94,7 @@ export class Store implements EventLog {
   /** The store over what an open recovered; with chainVerification 'recompute', verified before use. */
   static async #compose(opened: OpenedStore): Promise<Store> {
     const store = new Store(opened);
-    if (opened.opts.chainVerification === 'recompute') {
-      const report = await store.verifyChain();
-      if (!report.intact) {
-        await store.close();
-        throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `chain verification failed at open: ${describeReport(report)}`, { details: { report } });
-      }
-    }
+    if (opened.opts.chainVerification === 'recompute') await refuseUnverified(store);
     return store;
   }
 
@@ -110,7 +106,7 @@ export class Store implements EventLog {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
     if (opts.payloadVersion !== undefined) throw BatpakError.invalidArgument('payloadVersion applies to appendRaw; a typed append records its definition version');
-    const draft = typedDraft({ coord, definition: event, payload, idempotencyKey: opts.idempotencyKey, limits: this.#limits(), extensions: checkExtensions(opts.extensions) });
+    const draft = typedDraft({ coord, definition: event, payload, idempotencyKey: opts.idempotencyKey, limits: this.#m.delivery.limits(), extensions: draftExtensions(opts) });
     return this.#m.pipeline!.appendOne(draft, expectedOf(opts));
   }
 
@@ -118,14 +114,14 @@ export class Store implements EventLog {
   async appendRaw(coord: unknown, kind: EventKind, bytes: Uint8Array, options?: AppendOptions): Promise<AppendReceipt> {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
-    const draft = rawDraft({ coord, kind, bytes, idempotencyKey: opts.idempotencyKey, limits: this.#limits(), extensions: checkExtensions(opts.extensions), payloadVersion: opts.payloadVersion ?? 0 });
+    const draft = rawDraft({ coord, kind, bytes, idempotencyKey: opts.idempotencyKey, limits: this.#m.delivery.limits(), extensions: draftExtensions(opts), payloadVersion: opts.payloadVersion ?? 0 });
     return this.#m.pipeline!.appendOne(draft, expectedOf(opts));
   }
 
   /** Appends several events atomically: after any crash either all are visible or none. */
   async appendBatch(items: readonly BatchItem[]): Promise<AppendReceipt[]> {
     this.#assertWritable();
-    const drafts = batchDrafts(items, { ...this.#limits(), batchMaxEvents: this.#opts.batchMaxEvents });
+    const drafts = batchDrafts(items, this.#m.delivery.limits());
     return this.#m.pipeline!.appendBatch(drafts);
   }
 
@@ -142,12 +138,8 @@ export class Store implements EventLog {
     if (this.#keyset !== undefined) {
       throw BatpakError.invalidArgument('importEvents keeps payload bytes and content hashes, so it cannot be used with payloadEncryption');
     }
-    const items = importDrafts(events, { ...this.#limits(), batchMaxEvents: this.#opts.batchMaxEvents });
+    const items = importDrafts(events, this.#m.delivery.limits());
     return this.#m.pipeline!.importEvents(items);
-  }
-
-  #limits() {
-    return { payloadMaxBytes: this.#opts.payloadMaxBytes, registry: this.#opts.registry, now: this.#opts.now() };
   }
 
   /**
@@ -207,9 +199,13 @@ export class Store implements EventLog {
   /** Follows prevHash links back from `eventId` (included) and reports why the walk stopped. */
   async walkAncestors(eventId: string, options: { readonly limit?: number } = {}): Promise<AncestorWalk> {
     this.#assertOpen();
-    const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
-    if (!Number.isSafeInteger(limit) || limit < 1) throw BatpakError.invalidArgument('limit must be a positive integer');
-    return this.#m.reader.walkAncestors(eventId, limit);
+    return this.#m.reader.walkAncestors(eventId, walkLimit(options));
+  }
+
+  /** Follows causationId links back from `eventId` (included) and reports why the walk stopped. */
+  async walkCausation(eventId: string, options: { readonly limit?: number } = {}): Promise<CausationWalk> {
+    this.#assertOpen();
+    return walkCausation(this.#index, (e) => this.#m.reader.load(e), this.#m.reader.entry(eventId).eventId, walkLimit(options));
   }
 
   /**
@@ -330,6 +326,12 @@ export class Store implements EventLog {
     return openConsumer(this.#m.delivery, checkConsumerOptions(name, options));
   }
 
+  /** Runs reaction `name` until signal or close: `tx` appends commit with its advance, once per event across crashes. */
+  async react(name: string, options: ConsumerOptions, handler: ReactionHandler, run: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertWritable();
+    return react(this.#m.delivery, checkReaction(name, options, handler), handler, run.signal);
+  }
+
   /** Every consumer with a cursor, with its acknowledged position and lag. */
   async consumers(): Promise<ConsumerInfo[]> {
     this.#assertOpen();
@@ -348,12 +350,7 @@ export class Store implements EventLog {
 
   stats(): StoreStats {
     this.#assertOpen();
-    return {
-      events: BigInt(this.#index.size),
-      segments: this.#segments.count,
-      bytes: BigInt(this.#segments.totalBytes()),
-      ...(this.#keyset === undefined ? {} : { keys: this.#keyset.liveCount }),
-    };
+    return statsOf(this.#index, this.#segments, this.#keyset);
   }
 
   /** The signing public key (32 bytes), or undefined for a keyless store. */

@@ -13,7 +13,8 @@ import { StoreReader } from './read.js';
 import type { SharedExclusiveLock } from './rwlock.js';
 import type { SystemEventParts } from './shred.js';
 import { StoreVerifier } from './verify.js';
-import type { Consumer, ConsumerParts } from './consumer.js';
+import type { Consumer } from './consumer.js';
+import type { ReactParts } from './react.js';
 import { SequenceWaiters } from './waiters.js';
 
 export interface StoreModules {
@@ -25,7 +26,7 @@ export interface StoreModules {
   readonly system: SystemEventParts;
   readonly waiters: SequenceWaiters;
   /** What subscriptions, consumers and reactions read from. */
-  readonly delivery: ConsumerParts;
+  readonly delivery: ReactParts;
 }
 
 /** What the modules need from the Store itself: its shared state and lifecycle. */
@@ -86,6 +87,10 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
     },
   });
   const system: SystemEventParts = { index, keyset, keyStore: o.keyStore, signer, now: opts.now, submit: (draft) => pipeline!.submitOne(draft, undefined) };
-  const delivery: ConsumerParts = { index, reader, waiters, assertOpen: hooks.assertOpen, fs: opts.fs, dir: opts.dir, now: opts.now, open: new Set<Consumer>() };
+  const delivery: ReactParts = {
+    ...{ index, reader, waiters, assertOpen: hooks.assertOpen, fs: opts.fs, dir: opts.dir, now: opts.now, open: new Set<Consumer>() },
+    appendDrafts: (drafts) => pipeline!.appendBatch(drafts),
+    limits: () => ({ payloadMaxBytes: opts.payloadMaxBytes, registry: opts.registry, now: opts.now(), batchMaxEvents: opts.batchMaxEvents }),
+  };
   return { reader, verifier, attest, pipeline, system, waiters, delivery };
 }

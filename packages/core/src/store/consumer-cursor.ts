@@ -14,7 +14,7 @@ export const CURSOR_SUFFIX = '.cursor';
 export const CURSOR_MAGIC = new TextEncoder().encode('BPCURS');
 export const CURSOR_VERSION = 1;
 
-/** Consumer names: a file name on every platform, never a temp file's leading dot. */
+/** Consumer names: a file name on every platform, never a temp file's leading dot; no '..' (names are also entities). */
 const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
 export interface CursorRecord {
@@ -26,8 +26,8 @@ export interface CursorRecord {
 }
 
 export function checkConsumerName(name: unknown): string {
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    throw BatpakError.invalidArgument('consumer name must be 1-128 characters of A-Z a-z 0-9 . _ - and not start with a dot', { field: 'name' });
+  if (typeof name !== 'string' || !NAME.test(name) || name.includes('..')) {
+    throw BatpakError.invalidArgument('consumer name must be 1-128 characters of A-Z a-z 0-9 . _ -, not start with a dot nor hold two in a row', { field: 'name' });
   }
   return name;
 }

@@ -69,6 +69,11 @@ export class Consumer implements AsyncIterable<Delivery>, AsyncDisposable {
     return BigInt(this.#persisted);
   }
 
+  /** True once close() (or the store's close) began. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
   /** Global sequences committed after `position` (matching the filter or not). */
   get lag(): bigint {
     return BigInt(Math.max(0, this.#p.index.lastGlobalSequence() - this.#persisted));
