@@ -147,10 +147,11 @@ export function checkConsumerOptions(name: unknown, options: ConsumerOptions): {
 /**
  * Takes the consumer's lock and reads its cursor (writing the first one for a new consumer). A cursor
  * ahead of the log, or damaged, is ERR_CORRUPT_CURSOR: restarting from the beginning would redeliver
- * silently, skipping ahead would lose events. `floor` is a position known acknowledged elsewhere (a
- * reaction's cursor record in the log), which the file may lag after a crash.
+ * silently, skipping ahead would lose events. `floorOf` gives a position known acknowledged elsewhere (a
+ * reaction's cursor record in the log), which the file may lag after a crash; read under the lock, so no
+ * other holder can move it meanwhile.
  */
-export async function openConsumer(p: ConsumerParts, c: ReturnType<typeof checkConsumerOptions>, floor = 0): Promise<Consumer> {
+export async function openConsumer(p: ConsumerParts, c: ReturnType<typeof checkConsumerOptions>, floorOf: () => Promise<number> = async () => 0): Promise<Consumer> {
   await ensureConsumersDir(p.fs, p.dir);
   let lock: FsLock;
   try {
@@ -163,6 +164,7 @@ export async function openConsumer(p: ConsumerParts, c: ReturnType<typeof checkC
   }
   try {
     await removeLeftoverTemps(p.fs, join(p.dir, CONSUMERS_DIR), new Set([`${c.name}${CURSOR_SUFFIX}`]));
+    const floor = await floorOf();
     const last = p.index.lastGlobalSequence();
     const cursor = await readCursor(p.fs, p.dir, c.name);
     let position: number;

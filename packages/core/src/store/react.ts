@@ -57,7 +57,7 @@ export function checkReaction(name: unknown, options: ConsumerOptions, handler: 
  * apply twice). A handler or commit failure stops the reaction (rejects); the event is retried at the next run.
  */
 export async function react(p: ReactParts, checked: ReturnType<typeof checkConsumerOptions>, handler: ReactionHandler, signal: AbortSignal | undefined): Promise<void> {
-  const consumer = await openConsumer(p, checked, await recordedPosition(p, checked.name));
+  const consumer = await openConsumer(p, checked, () => recordedPosition(p, checked.name));
   try {
     for await (const { event } of consumer.deliveries(signal === undefined ? {} : { signal })) {
       const items: BatchItem[] = [];
