@@ -11,6 +11,7 @@ export { Store, type CompactOptions, type CompactionResult } from './store.js';
 export type { KindSelector, SubscribeOptions, SubscriptionFilter } from './store/subscribe.js';
 export type { Consumer, ConsumerInfo, ConsumerOptions, Delivery } from './store/consumer.js';
 export type { ReactionHandler, ReactionTx } from './store/react.js';
+export type { StorePressure } from './store/admission.js';
 export type { CausalIds, CausationBoundary, CausationWalk } from './store/causation.js';
 export type { VerifyChainOptions, AttestOptions } from './attest/options.js';
 export type { EventLog, EventLogVerifyOptions, AncestorWalkOptions } from './event-log.js';

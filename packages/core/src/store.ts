@@ -23,6 +23,7 @@ import type { AttestOptions, VerifyChainOptions } from './attest/options.js';
 import type { HeadAttestation } from './attest/statement.js';
 import type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';
 import { batchDrafts, checkAppendOptions, draftExtensions, expectedOf, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
+import type { StorePressure } from './store/admission.js';
 import { closeStore } from './store/close.js';
 import { compactSegments } from './store/compact.js';
 import { checkConsumerOptions, listConsumers, openConsumer, type Consumer, type ConsumerInfo, type ConsumerOptions } from './store/consumer.js';
@@ -33,7 +34,7 @@ import type { ResolvedOptions, StoreOptions } from './store/options.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
 import { declareSigningPolicy, shredScope } from './store/shred.js';
 import { checkSubscribeOptions, subscribe, type SubscribeOptions } from './store/subscribe.js';
-import { headerOf, statsOf } from './store/views.js';
+import { entityHead, statsOf } from './store/views.js';
 import { checkReaction, react, type ReactionHandler } from './store/react.js';
 import { walkCausation, walkLimit, type CausationWalk } from './store/causation.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
@@ -107,7 +108,7 @@ export class Store implements EventLog {
     const opts = checkAppendOptions(options);
     if (opts.payloadVersion !== undefined) throw BatpakError.invalidArgument('payloadVersion applies to appendRaw; a typed append records its definition version');
     const draft = typedDraft({ coord, definition: event, payload, idempotencyKey: opts.idempotencyKey, limits: this.#m.delivery.limits(), extensions: draftExtensions(opts) });
-    return this.#m.pipeline!.appendOne(draft, expectedOf(opts));
+    return this.#m.pipeline!.appendOne(draft, expectedOf(opts), opts.signal);
   }
 
   /** Appends application bytes under a user kind (payload version 0, flagged raw). */
@@ -115,14 +116,14 @@ export class Store implements EventLog {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
     const draft = rawDraft({ coord, kind, bytes, idempotencyKey: opts.idempotencyKey, limits: this.#m.delivery.limits(), extensions: draftExtensions(opts), payloadVersion: opts.payloadVersion ?? 0 });
-    return this.#m.pipeline!.appendOne(draft, expectedOf(opts));
+    return this.#m.pipeline!.appendOne(draft, expectedOf(opts), opts.signal);
   }
 
   /** Appends several events atomically: after any crash either all are visible or none. */
-  async appendBatch(items: readonly BatchItem[]): Promise<AppendReceipt[]> {
+  async appendBatch(items: readonly BatchItem[], options: { readonly signal?: AbortSignal } = {}): Promise<AppendReceipt[]> {
     this.#assertWritable();
     const drafts = batchDrafts(items, this.#m.delivery.limits());
-    return this.#m.pipeline!.appendBatch(drafts);
+    return this.#m.pipeline!.appendBatch(drafts, checkAppendOptions(options).signal);
   }
 
   /**
@@ -292,8 +293,7 @@ export class Store implements EventLog {
   head(entity: string): EventHeader | undefined {
     this.#assertOpen();
     if (typeof entity !== 'string') throw BatpakError.invalidArgument('entity must be a string');
-    const e = this.#index.head(entity);
-    return e === undefined ? undefined : headerOf(e);
+    return entityHead(this.#index, entity);
   }
 
   /** Global sequence of the latest committed event (0n for an empty store). */
@@ -301,10 +301,7 @@ export class Store implements EventLog {
     return BigInt(this.#index.lastGlobalSequence());
   }
 
-  /**
-   * Resolves with the latest global sequence once an event with a sequence greater than `after` is
-   * committed (at once if one already is). For live tails: query({ after }) then wait, repeat.
-   */
+  /** Resolves with the latest global sequence once one greater than `after` is committed (at once if one is). */
   waitForSequence(after: bigint, options: { readonly signal?: AbortSignal } = {}): Promise<bigint> {
     this.#assertOpen();
     if (typeof after !== 'bigint' || after < 0n) throw BatpakError.invalidArgument('after must be a non-negative bigint');
@@ -340,6 +337,12 @@ export class Store implements EventLog {
 
   // -------------------------------------------------------------------------------------------
   // Lifecycle
+
+  /** Appends accepted, not yet committed (intents, bytes), against maxQueuedBytes; and those waiting for room. */
+  pressure(): StorePressure {
+    this.#assertOpen();
+    return this.#m.admission.pressure();
+  }
 
   /** Flushes and fsyncs everything accepted so far (a no-op cost under sync 'always'). */
   async sync(): Promise<void> {

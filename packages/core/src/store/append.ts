@@ -32,6 +32,8 @@ export interface AppendOptions extends CausalIds {
   readonly extensions?: ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
   /** appendRaw only: the payload version to record for app-managed bytes (default 0). */
   readonly payloadVersion?: number;
+  /** Abandons the append (ERR_ABORTED) while it waits for room under maxQueuedBytes; an accepted append is not abandoned. */
+  readonly signal?: AbortSignal;
 }
 
 const EXTENSION_KEY = /^[\x21-\x2d\x2f-\x7e]+\.[\x21-\x2d\x2f-\x7e]+$/;
@@ -324,6 +326,7 @@ export function checkAppendOptions(opts: unknown): AppendOptions {
   if (o.idempotencyKey !== undefined && typeof o.idempotencyKey !== 'string') {
     throw BatpakError.invalidArgument('idempotencyKey must be a string', { field: 'idempotencyKey' });
   }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw BatpakError.invalidArgument('signal must be an AbortSignal', { field: 'signal' });
   if (o.payloadVersion !== undefined && (!Number.isInteger(o.payloadVersion) || o.payloadVersion < 0 || o.payloadVersion > 0xffff)) {
     throw BatpakError.invalidArgument('payloadVersion must be an integer 0..65535', { field: 'payloadVersion' });
   }

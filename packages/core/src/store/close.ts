@@ -1,4 +1,4 @@
-// Closing a store: waiters are rejected and consumers closed, in-flight appends finish, the active segment is fsynced and the
+// Closing a store: waiters (and appends waiting for room) are rejected and consumers closed, in-flight appends finish, the active segment is fsynced and the
 // cold-start checkpoint written, then every file is closed and the writer lock (or the read pins) released.
 // Invariant: files are closed and the lock released even when the final sync fails; that failure is
 // reported (a BatpakError) after the release, never instead of it.
@@ -28,6 +28,7 @@ export interface ClosingStore {
 
 export async function closeStore(s: ClosingStore): Promise<void> {
   s.modules.waiters.rejectAll();
+  s.modules.admission.rejectAll();
   let failure: unknown;
   try {
     await closeConsumers(s.modules.delivery.open);

@@ -5,6 +5,7 @@
 import type { CompactionEntry } from '../compaction/log.js';
 import type { GroupCache } from '../receipt/original.js';
 import type { StoreOptions } from './options.js';
+import { Admission } from './admission.js';
 import { AppendPipeline } from './append-pipeline.js';
 import { AttestAndSnapshot, type OpenedCopy } from './attest-snapshot.js';
 import { replayOrConflict } from './idempotency.js';
@@ -25,6 +26,8 @@ export interface StoreModules {
   readonly pipeline: AppendPipeline | undefined;
   readonly system: SystemEventParts;
   readonly waiters: SequenceWaiters;
+  /** Backpressure: the appends accepted and waiting (maxQueuedBytes). */
+  readonly admission: Admission;
   /** What subscriptions, consumers and reactions read from. */
   readonly delivery: ReactParts;
 }
@@ -49,6 +52,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
   const { opts, index, segments, removed, keyset, signer } = o;
   const verifyKeys = () => verifyKeysOf(o);
   const waiters = new SequenceWaiters();
+  const admission = new Admission(opts.maxQueuedBytes);
   const reader = new StoreReader({ index, segments, removed, keyset, registry: opts.registry, groups: hooks.groups, assertOpen: hooks.assertOpen });
   const pipeline =
     o.writer === undefined
@@ -66,6 +70,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
             onWarning: opts.onWarning,
             replay: (e, draft) => replayOrConflict(draft, e, { original: (x) => reader.originalReceipt(x), plaintext: (x) => reader.plaintext(x) }),
             landed: () => waiters.wake(() => index.lastGlobalSequence()),
+            admission,
           },
           { nextGlobal: o.nextGlobal, lastCommittedAt: o.lastCommittedAt },
         );
@@ -92,5 +97,5 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
     appendDrafts: (drafts) => pipeline!.appendBatch(drafts),
     limits: () => ({ payloadMaxBytes: opts.payloadMaxBytes, registry: opts.registry, now: opts.now(), batchMaxEvents: opts.batchMaxEvents }),
   };
-  return { reader, verifier, attest, pipeline, system, waiters, delivery };
+  return { reader, verifier, attest, pipeline, system, waiters, admission, delivery };
 }

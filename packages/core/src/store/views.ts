@@ -20,6 +20,12 @@ export function statsOf(index: MemoryIndex, segments: SegmentSet, keyset: Keyset
   return { events: BigInt(index.size), segments: segments.count, bytes: BigInt(segments.totalBytes()), ...(keyset === undefined ? {} : { keys: keyset.liveCount }) };
 }
 
+/** The header of an entity's latest committed event, if any (from the index, no disk read). */
+export function entityHead(index: MemoryIndex, entity: string): EventHeader | undefined {
+  const e = index.head(entity);
+  return e === undefined ? undefined : headerOf(e);
+}
+
 export function headerOf(e: IndexEntry): EventHeader {
   const h: EventHeader = {
     eventId: e.eventId,
