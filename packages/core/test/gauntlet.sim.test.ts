@@ -15,7 +15,7 @@ const MAX_FAILURES = Number(process.env.BATPAK_GAUNTLET_MAX_FAILURES ?? 10);
 // operation that will never settle. That is a failure with its seed, not a CI job that stalls.
 const HANG_MS = Number(process.env.BATPAK_GAUNTLET_HANG_MS ?? 30_000);
 
-function watched(seed: number, run: Promise<GauntletResult>): Promise<GauntletResult> {
+function watched<R>(seed: number, run: Promise<R>): Promise<R> {
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new GauntletFailure(seed, `hung: an operation never settled within ${HANG_MS} ms`, [])), HANG_MS);

@@ -60,6 +60,30 @@ describe('store.subscribe (INV-SUBSCRIBE-HANDOVER, INV-SUBSCRIBE-PULL, INV-SUBSC
     await store.close();
   });
 
+  it('INV-SUBSCRIBE-HANDOVER: { category } selects a whole category; onCaughtUp reports each position delivered through before waiting', async () => {
+    const Other = defineEvent<{ n: number }>({ category: 2, typeId: 1, name: 'Other' });
+    const store = await Store.open({ dir: '/s', fs: new SimFs(7) });
+    await store.append(acct(1), Deposited, { n: 1 });
+    await store.append(acct(1), Other, { n: 2 });
+    await store.append(acct(1), Withdrawn, { n: 3 });
+    const caught: bigint[] = [];
+    const ac = new AbortController();
+    const it = store.subscribe({ kinds: [{ category: 1 }], signal: ac.signal, onCaughtUp: (p) => caught.push(p) })[Symbol.asyncIterator]();
+    expect(seqs(await take(it, 2))).toEqual([1, 3]);
+    expect(caught).toEqual([]);
+    const next = it.next();
+    await new Promise((r) => setImmediate(r));
+    expect(caught).toEqual([3n]);
+    await store.append(acct(1), Other, { n: 4 });
+    await store.append(acct(1), Deposited, { n: 5 });
+    expect(seqs([(await next).value as StoredEvent])).toEqual([5]);
+    ac.abort();
+    expect((await it.next()).done).toBe(true);
+    // Never a position before one already reported, never past what was delivered through.
+    expect(caught.every((p, i) => p <= 5n && (i === 0 || p >= caught[i - 1]!))).toBe(true);
+    await store.close();
+  });
+
   it('INV-SUBSCRIBE-PULL: a subscriber that stops pulling never blocks appends, and later gets everything in order', async () => {
     const store = await Store.open({ dir: '/s', fs: new SimFs(2) });
     await store.append(acct(0), Deposited, { n: 0 });

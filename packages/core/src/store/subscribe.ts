@@ -11,8 +11,8 @@ import type { StoredEvent } from '../types.js';
 import type { StoreReader } from './read.js';
 import type { SequenceWaiters } from './waiters.js';
 
-/** A kind to deliver: an event definition (its kind) or a kind. */
-export type KindSelector = EventKind | { readonly kind: EventKind };
+/** A kind to deliver: an event definition (its kind), a kind, or `{ category }` for a whole category. */
+export type KindSelector = EventKind | { readonly kind: EventKind } | { readonly category: number };
 
 /** What a subscription delivers; every given field must match. */
 export interface SubscriptionFilter {
@@ -29,6 +29,11 @@ export interface SubscribeOptions extends SubscriptionFilter {
   readonly after?: bigint;
   /** Ends the iteration (cleanly, without an error) when it aborts. */
   readonly signal?: AbortSignal;
+  /**
+   * Called when every matching event up to `position` (a global sequence, the last committed when the round
+   * started) has been delivered and the subscription is about to wait for new commits: "caught up".
+   */
+  readonly onCaughtUp?: (position: bigint) => void;
 }
 
 /** The parts of a store a subscription reads from. */
@@ -50,21 +55,24 @@ export function checkSubscriptionFilter(o: SubscriptionFilter, what: string): Om
   if (kinds !== undefined) {
     if (!Array.isArray(kinds) || kinds.length === 0) throw BatpakError.invalidArgument(`${what}: kinds must be a non-empty array`, { field: 'kinds' });
     const raws = new Set<number>();
+    const categories = new Set<number>();
     kinds.forEach((k: KindSelector, i) => {
-      raws.add(kindToRaw(checkKind(typeof k === 'object' && k !== null && 'kind' in k ? k.kind : k, { user: false, index: i })));
+      if (typeof k === 'object' && k !== null && 'category' in k && !('typeId' in k)) categories.add(checkKind({ category: k.category, typeId: 0 }, { user: false, index: i }).category);
+      else raws.add(kindToRaw(checkKind(typeof k === 'object' && k !== null && 'kind' in k ? k.kind : k, { user: false, index: i })));
     });
-    kind = (raw) => raws.has(raw);
+    kind = (raw) => raws.has(raw) || categories.has(raw >>> 12);
   }
   return { entity, scope, kind, limit: Number.MAX_SAFE_INTEGER };
 }
 
 /** Validates subscribe's options; the iteration itself starts on the first pull. */
-export function checkSubscribeOptions(o: SubscribeOptions): { filter: Omit<CheckedFilter, 'after'>; after: number; signal: AbortSignal | undefined } {
+export function checkSubscribeOptions(o: SubscribeOptions): { filter: Omit<CheckedFilter, 'after'>; after: number; signal: AbortSignal | undefined; onCaughtUp?: (position: bigint) => void } {
   const filter = checkSubscriptionFilter(o, 'subscribe');
-  const { after, signal } = o;
+  const { after, signal, onCaughtUp } = o;
+  if (onCaughtUp !== undefined && typeof onCaughtUp !== 'function') throw BatpakError.invalidArgument('subscribe: onCaughtUp must be a function', { field: 'onCaughtUp' });
   if (after !== undefined && (typeof after !== 'bigint' || after < 0n)) throw BatpakError.invalidArgument('subscribe: after must be a non-negative bigint', { field: 'after' });
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw BatpakError.invalidArgument('subscribe: signal must be an AbortSignal', { field: 'signal' });
-  return { filter, after: Number(after ?? 0n), signal };
+  return { filter, after: Number(after ?? 0n), signal, ...(onCaughtUp === undefined ? {} : { onCaughtUp }) };
 }
 
 /** True for the errors that end a subscription cleanly: its signal fired, or the store closed. */
@@ -94,6 +102,9 @@ export async function* subscribe(p: DeliveryParts, checked: ReturnType<typeof ch
         continue;
       }
       p.assertOpen();
+      checked.onCaughtUp?.(BigInt(position));
+      // The callback may have aborted the signal (TypeScript narrowed it above, hence the cast).
+      if ((signal as AbortSignal | undefined)?.aborted === true) return;
       await p.waiters.wait(BigInt(position), p.index.lastGlobalSequence(), signal);
     }
   } catch (err) {
