@@ -114,7 +114,7 @@ describe('store.subscribe (INV-SUBSCRIBE-HANDOVER, INV-SUBSCRIBE-PULL, INV-SUBSC
     const pending = live.next();
     await store.close();
     expect(await pending).toEqual({ done: true, value: undefined });
-    // A subscription taken before close and first pulled after it ends at once, too.
+    // After close, a new subscription is refused (typed) rather than left waiting.
     expect(() => store.subscribe()).toThrow(BatpakError);
   });
 
