@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   'ERR_CORRUPT_METADATA',
   'ERR_FUTURE_FORMAT_VERSION',
   'ERR_REPLICA_REFUSED',
+  'ERR_CORRUPT_CURSOR',
+  'ERR_CONSUMER_LOCKED',
 ] as const;
 
 export type BatpakErrorCode = (typeof ERROR_CODES)[number];
@@ -61,6 +63,7 @@ const RETRYABLE: ReadonlySet<BatpakErrorCode> = new Set<BatpakErrorCode>([
   'ERR_IO',
   'ERR_NO_SPACE',
   'ERR_STORE_LOCKED',
+  'ERR_CONSUMER_LOCKED',
   'ERR_SEQUENCE_CONFLICT',
   'ERR_ABORTED',
 ]);

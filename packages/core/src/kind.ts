@@ -19,6 +19,8 @@ export const SystemKinds = Object.freeze({
   COMPACTION: 0x0011,
   /** A signing-policy declaration by the key holder (`declareSigningPolicy`): may unsigned appends follow? */
   SIGNING_POLICY: 0x0012,
+  /** A reaction's cursor advance (`store.react`), committed in the same group as the reaction's appends. */
+  REACTION_CURSOR: 0x0013,
   TOMBSTONE: 0x0ffe,
 });
 

@@ -22,18 +22,23 @@ import type { SigningPolicyDeclaration } from './receipt/policy.js';
 import type { AttestOptions, VerifyChainOptions } from './attest/options.js';
 import type { HeadAttestation } from './attest/statement.js';
 import type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';
-import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
+import { batchDrafts, checkAppendOptions, draftExtensions, expectedOf, importDrafts, rawDraft, typedDraft, type AppendOptions, type BatchItem, type ImportEvent } from './store/append.js';
+import type { StorePressure } from './store/admission.js';
 import { closeStore } from './store/close.js';
 import { Replica, type ReplicaOptions } from './store/replica.js';
 import { replicationFrames, type ReplicationFrames } from './store/replica-frames.js';
 import { compactSegments } from './store/compact.js';
+import { checkConsumerOptions, listConsumers, openConsumer, type Consumer, type ConsumerInfo, type ConsumerOptions } from './store/consumer.js';
 import { composeModules, type StoreModules } from './store/compose.js';
 import { openStore, type OpenedStore } from './store/open.js';
-import { describeReport } from './store/open-checks.js';
+import { refuseUnverified } from './store/open-checks.js';
 import type { ResolvedOptions, StoreOptions } from './store/options.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
 import { declareSigningPolicy, shredScope } from './store/shred.js';
-import { headerOf } from './store/views.js';
+import { checkSubscribeOptions, subscribe, type SubscribeOptions } from './store/subscribe.js';
+import { entityHead, statsOf } from './store/views.js';
+import { checkReaction, react, type ReactionHandler } from './store/react.js';
+import { walkCausation, walkLimit, type CausationWalk } from './store/causation.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
@@ -101,13 +106,7 @@ export class Store implements EventLog {
   /** The store over what an open recovered; with chainVerification 'recompute', verified before use. */
   static async #compose(opened: OpenedStore): Promise<Store> {
     const store = new Store(opened);
-    if (opened.opts.chainVerification === 'recompute') {
-      const report = await store.verifyChain();
-      if (!report.intact) {
-        await store.close();
-        throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `chain verification failed at open: ${describeReport(report)}`, { details: { report } });
-      }
-    }
+    if (opened.opts.chainVerification === 'recompute') await refuseUnverified(store);
     return store;
   }
 
@@ -119,23 +118,23 @@ export class Store implements EventLog {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
     if (opts.payloadVersion !== undefined) throw BatpakError.invalidArgument('payloadVersion applies to appendRaw; a typed append records its definition version');
-    const draft = typedDraft({ coord, definition: event, payload, idempotencyKey: opts.idempotencyKey, limits: this.#limits(), extensions: checkExtensions(opts.extensions) });
-    return this.#m.pipeline!.appendOne(draft, expectedOf(opts));
+    const draft = typedDraft({ coord, definition: event, payload, idempotencyKey: opts.idempotencyKey, limits: this.#m.delivery.limits(), extensions: draftExtensions(opts) });
+    return this.#m.pipeline!.appendOne(draft, expectedOf(opts), opts.signal);
   }
 
   /** Appends application bytes under a user kind (payload version 0, flagged raw). */
   async appendRaw(coord: unknown, kind: EventKind, bytes: Uint8Array, options?: AppendOptions): Promise<AppendReceipt> {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
-    const draft = rawDraft({ coord, kind, bytes, idempotencyKey: opts.idempotencyKey, limits: this.#limits(), extensions: checkExtensions(opts.extensions), payloadVersion: opts.payloadVersion ?? 0 });
-    return this.#m.pipeline!.appendOne(draft, expectedOf(opts));
+    const draft = rawDraft({ coord, kind, bytes, idempotencyKey: opts.idempotencyKey, limits: this.#m.delivery.limits(), extensions: draftExtensions(opts), payloadVersion: opts.payloadVersion ?? 0 });
+    return this.#m.pipeline!.appendOne(draft, expectedOf(opts), opts.signal);
   }
 
   /** Appends several events atomically: after any crash either all are visible or none. */
-  async appendBatch(items: readonly BatchItem[]): Promise<AppendReceipt[]> {
+  async appendBatch(items: readonly BatchItem[], options: { readonly signal?: AbortSignal } = {}): Promise<AppendReceipt[]> {
     this.#assertWritable();
-    const drafts = batchDrafts(items, { ...this.#limits(), batchMaxEvents: this.#opts.batchMaxEvents });
-    return this.#m.pipeline!.appendBatch(drafts);
+    const drafts = batchDrafts(items, this.#m.delivery.limits());
+    return this.#m.pipeline!.appendBatch(drafts, checkAppendOptions(options).signal);
   }
 
   /**
@@ -151,12 +150,8 @@ export class Store implements EventLog {
     if (this.#keyset !== undefined) {
       throw BatpakError.invalidArgument('importEvents keeps payload bytes and content hashes, so it cannot be used with payloadEncryption');
     }
-    const items = importDrafts(events, { ...this.#limits(), batchMaxEvents: this.#opts.batchMaxEvents });
+    const items = importDrafts(events, this.#m.delivery.limits());
     return this.#m.pipeline!.importEvents(items);
-  }
-
-  #limits() {
-    return { payloadMaxBytes: this.#opts.payloadMaxBytes, registry: this.#opts.registry, now: this.#opts.now() };
   }
 
   /**
@@ -226,9 +221,13 @@ export class Store implements EventLog {
   /** Follows prevHash links back from `eventId` (included) and reports why the walk stopped. */
   async walkAncestors(eventId: string, options: { readonly limit?: number } = {}): Promise<AncestorWalk> {
     this.#assertOpen();
-    const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
-    if (!Number.isSafeInteger(limit) || limit < 1) throw BatpakError.invalidArgument('limit must be a positive integer');
-    return this.#m.reader.walkAncestors(eventId, limit);
+    return this.#m.reader.walkAncestors(eventId, walkLimit(options));
+  }
+
+  /** Follows causationId links back from `eventId` (included) and reports why the walk stopped. */
+  async walkCausation(eventId: string, options: { readonly limit?: number } = {}): Promise<CausationWalk> {
+    this.#assertOpen();
+    return walkCausation(this.#index, (e) => this.#m.reader.load(e), this.#m.reader.entry(eventId).eventId, walkLimit(options));
   }
 
   /**
@@ -315,8 +314,7 @@ export class Store implements EventLog {
   head(entity: string): EventHeader | undefined {
     this.#assertOpen();
     if (typeof entity !== 'string') throw BatpakError.invalidArgument('entity must be a string');
-    const e = this.#index.head(entity);
-    return e === undefined ? undefined : headerOf(e);
+    return entityHead(this.#index, entity);
   }
 
   /** Global sequence of the latest committed event (0n for an empty store). */
@@ -324,10 +322,7 @@ export class Store implements EventLog {
     return BigInt(this.#index.lastGlobalSequence());
   }
 
-  /**
-   * Resolves with the latest global sequence once an event with a sequence greater than `after` is
-   * committed (at once if one already is). For live tails: query({ after }) then wait, repeat.
-   */
+  /** Resolves with the latest global sequence once one greater than `after` is committed (at once if one is). */
   waitForSequence(after: bigint, options: { readonly signal?: AbortSignal } = {}): Promise<bigint> {
     this.#assertOpen();
     if (typeof after !== 'bigint' || after < 0n) throw BatpakError.invalidArgument('after must be a non-negative bigint');
@@ -335,7 +330,40 @@ export class Store implements EventLog {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Delivery (store/subscribe.ts)
+
+  /** Committed events after `after`, then live commits: each once, in commit order; pulled; ends on signal or close. */
+  subscribe(options: SubscribeOptions = {}): AsyncIterable<StoredEvent> {
+    this.#assertOpen();
+    return subscribe(this.#m.delivery, checkSubscribeOptions(options));
+  }
+
+  /** A durable consumer: `{ event, ack }` after its acked cursor, at-least-once, in order; one holder per name. */
+  async consumer(name: string, options: ConsumerOptions = {}): Promise<Consumer> {
+    this.#assertWritable();
+    return openConsumer(this.#m.delivery, checkConsumerOptions(name, options));
+  }
+
+  /** Runs reaction `name` until signal or close: `tx` appends commit with its advance, once per event across crashes. */
+  async react(name: string, options: ConsumerOptions, handler: ReactionHandler, run: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertWritable();
+    return react(this.#m.delivery, checkReaction(name, options, handler), handler, run.signal);
+  }
+
+  /** Every consumer with a cursor, with its acknowledged position and lag. */
+  async consumers(): Promise<ConsumerInfo[]> {
+    this.#assertOpen();
+    return listConsumers(this.#m.delivery);
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Lifecycle
+
+  /** Appends accepted, not yet committed (intents, bytes), against maxQueuedBytes; and those waiting for room. */
+  pressure(): StorePressure {
+    this.#assertOpen();
+    return this.#m.admission.pressure();
+  }
 
   /** Flushes and fsyncs everything accepted so far (a no-op cost under sync 'always'). */
   async sync(): Promise<void> {
@@ -346,12 +374,7 @@ export class Store implements EventLog {
 
   stats(): StoreStats {
     this.#assertOpen();
-    return {
-      events: BigInt(this.#index.size),
-      segments: this.#segments.count,
-      bytes: BigInt(this.#segments.totalBytes()),
-      ...(this.#keyset === undefined ? {} : { keys: this.#keyset.liveCount }),
-    };
+    return statsOf(this.#index, this.#segments, this.#keyset);
   }
 
   /** The signing public key (32 bytes), or undefined for a keyless store. */
@@ -396,7 +419,3 @@ export class Store implements EventLog {
   }
 }
 
-/** An append's expectedSequence as the pipeline compares it (undefined: no expectation). */
-function expectedOf(opts: AppendOptions): number | undefined {
-  return opts.expectedSequence === undefined ? undefined : Number(opts.expectedSequence);
-}

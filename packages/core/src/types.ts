@@ -48,6 +48,10 @@ export interface EventHeader {
   /** Replaced by a tombstone during compaction: chain position kept, payload gone. */
   readonly tombstone: boolean;
   readonly batch?: { readonly first: bigint; readonly index: number; readonly count: number };
+  /** The event that caused this one (append's `causationId`; a reaction's source event). */
+  readonly causationId?: string;
+  /** The conversation it belongs to (append's `correlationId`; a reaction's source's, or the source's id). */
+  readonly correlationId?: string;
 }
 
 export interface StoredEvent<T = unknown> {

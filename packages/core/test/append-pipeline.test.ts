@@ -9,6 +9,7 @@ import type { SegmentWriter } from '../src/segment/writer.js';
 import { estimatedBytes, FRAME_OVERHEAD_ESTIMATE, type EventDraft } from '../src/store/append-intent.js';
 import { rawDraft } from '../src/store/append.js';
 import { AppendPipeline } from '../src/store/append-pipeline.js';
+import { Admission } from '../src/store/admission.js';
 
 const limits = { payloadMaxBytes: 1 << 20, registry: undefined, now: 1_000 };
 const draft = (entity: string, byte: number): EventDraft =>
@@ -40,6 +41,7 @@ function pipeline(opts: { fail?: boolean; signer?: ReceiptSigner; downgrade?: bo
       onWarning: () => undefined,
       replay: () => Promise.reject(new Error('no replay in this test')),
       landed: () => landed++,
+      admission: new Admission(1 << 30),
     },
     { nextGlobal: 1, lastCommittedAt: 0 },
   );

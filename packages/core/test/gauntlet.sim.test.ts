@@ -1,8 +1,10 @@
 // The reliability gauntlet's simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATOMIC,
-// INV-SHRED-DESTROYS-PLAINTEXT, INV-SHRED-NO-COPIES): seeded mixed workloads with crashes and every fault kind; see GAUNTLET.md.
+// INV-SHRED-DESTROYS-PLAINTEXT, INV-SHRED-NO-COPIES, INV-DELIVERY-ORACLE): seeded mixed workloads with crashes
+// and every fault kind, then per seed a delivery workload (reactions, consumer acks) with crashes; see GAUNTLET.md.
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GauntletFailure, runGauntlet, type GauntletResult } from './sim/gauntlet-oracle.js';
+import { DeliveryFailure, runDeliveryGauntlet, type DeliveryResult } from './sim/delivery-oracle.js';
 
 const single = process.env.BATPAK_GAUNTLET_SEED;
 const SEEDS = Number(process.env.BATPAK_GAUNTLET_SEEDS ?? 150);
@@ -13,7 +15,7 @@ const MAX_FAILURES = Number(process.env.BATPAK_GAUNTLET_MAX_FAILURES ?? 10);
 // operation that will never settle. That is a failure with its seed, not a CI job that stalls.
 const HANG_MS = Number(process.env.BATPAK_GAUNTLET_HANG_MS ?? 30_000);
 
-function watched(seed: number, run: Promise<GauntletResult>): Promise<GauntletResult> {
+function watched<R>(seed: number, run: Promise<R>): Promise<R> {
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new GauntletFailure(seed, `hung: an operation never settled within ${HANG_MS} ms`, [])), HANG_MS);
@@ -25,10 +27,18 @@ describe('gauntlet simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATO
   it(`mixed workloads recover correctly across ${single === undefined ? SEEDS : 1} seeded schedules`, async () => {
     const seeds = single === undefined ? Array.from({ length: SEEDS }, (_, i) => FROM + i) : [Number(single)];
     const results: GauntletResult[] = [];
+    const deliveries: DeliveryResult[] = [];
     const failures: GauntletFailure[] = [];
     for (const seed of seeds) {
+      const trace = single !== undefined || process.env.BATPAK_SIM_DEBUG === '1';
       try {
-        results.push(await watched(seed, runGauntlet({ seed, trace: single !== undefined || process.env.BATPAK_SIM_DEBUG === '1' })));
+        results.push(await watched(seed, runGauntlet({ seed, trace })));
+        const lines: string[] = [];
+        try {
+          deliveries.push(await watched(seed, runDeliveryGauntlet({ seed, ...(trace ? { log: (l: string) => lines.push(l) } : {}) })));
+        } catch (err) {
+          throw err instanceof DeliveryFailure ? new GauntletFailure(seed, err.message, lines) : err;
+        }
       } catch (err) {
         if (!(err instanceof GauntletFailure)) throw new Error(`gauntlet seed ${seed} threw outside the oracle: ${String(err)}\n  replay: pnpm sim --seed ${seed}`, { cause: err });
         failures.push(err);
@@ -62,13 +72,17 @@ describe('gauntlet simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATO
       shreds: sum('shreds'),
       reads: sum('reads'),
       verifies: sum('verifies'),
+      deliveryCrashes: deliveries.reduce((a, d) => a + d.crashes, 0),
+      reactions: deliveries.reduce((a, d) => a + d.reactions, 0),
+      consumerAcks: deliveries.reduce((a, d) => a + d.acks, 0),
     };
     if (process.env.BATPAK_GAUNTLET_SUMMARY !== undefined) writeFileSync(process.env.BATPAK_GAUNTLET_SUMMARY, JSON.stringify(summary));
     console.log(
       `gauntlet: ${summary.passed} of ${summary.seeds} seeds, ${summary.crashes} crashes, ${summary.kills} kills, ${summary.faults} faults ` +
         `(${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}), ${summary.refusals} typed refusals, ` +
         `${summary.acked} acknowledged ops, ${summary.compactionsPerformed} of ${summary.compactions} compactions performed, ` +
-        `${summary.compactedAway} events compacted away, ${summary.shreds} shreds`,
+        `${summary.compactedAway} events compacted away, ${summary.shreds} shreds; delivery: ${summary.deliveryCrashes} crashes, ` +
+        `${summary.reactions} reactions seen committed, ${summary.consumerAcks} consumer acks confirmed`,
     );
     for (const f of failures) console.log(f.message);
     expect(failures.map((f) => f.message)).toEqual([]);

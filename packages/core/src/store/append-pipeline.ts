@@ -13,7 +13,8 @@ import { sealedProof, type ReceiptSigner, type SignedGroup } from '../receipt/si
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
 import type { AppendReceipt } from '../types.js';
-import { estimatedBytes, frameHeaderOf, type EventDraft, type ImportDraft, type Intent } from './append-intent.js';
+import { estimatedBytes, frameHeaderOf, type EventDraft, type ImportDraft, type Intent, type Settle } from './append-intent.js';
+import type { Admission } from './admission.js';
 import { BatchingQueue } from './batching-queue.js';
 import { encodeGroup, type EncodedGroup } from './encode-group.js';
 import { sealGroup } from './seal-group.js';
@@ -44,6 +45,8 @@ export interface AppendParts {
   readonly replay: (entry: IndexEntry, draft: EventDraft) => Promise<AppendReceipt>;
   /** Called after each group lands (its events are readable): wakes waitForSequence callers. */
   readonly landed: () => void;
+  /** Bounds the bytes of appends accepted and not yet settled (maxQueuedBytes). */
+  readonly admission: Admission;
 }
 
 export class AppendPipeline {
@@ -73,31 +76,44 @@ export class AppendPipeline {
   }
 
   /** One user event: sealed now (so a shred after this call cannot reach it), then queued. */
-  appendOne(draft: EventDraft, expected: number | undefined): Promise<AppendReceipt> {
+  appendOne(draft: EventDraft, expected: number | undefined, signal?: AbortSignal): Promise<AppendReceipt> {
     this.#sealPayload(draft);
-    return this.submitOne(draft, expected);
+    return this.submitOne(draft, expected, signal);
   }
 
   /** One event queued as it is: the store's own system events, which are never sealed. */
-  submitOne(draft: EventDraft, expected: number | undefined): Promise<AppendReceipt> {
-    return new Promise<AppendReceipt>((resolve, reject) => {
-      this.#queue.submit({ type: 'single', draft, expected, settle: { resolve, reject } }, estimatedBytes([draft]));
-    });
+  submitOne(draft: EventDraft, expected: number | undefined, signal?: AbortSignal): Promise<AppendReceipt> {
+    return this.#enqueue(estimatedBytes([draft]), signal, (settle) => ({ type: 'single', draft, expected, settle }));
   }
 
   /** Several events committed atomically (one group). */
-  appendBatch(drafts: readonly EventDraft[]): Promise<AppendReceipt[]> {
+  appendBatch(drafts: readonly EventDraft[], signal?: AbortSignal): Promise<AppendReceipt[]> {
     for (const d of drafts) this.#sealPayload(d);
-    return new Promise<AppendReceipt[]>((resolve, reject) => {
-      this.#queue.submit({ type: 'batch', drafts, settle: { resolve, reject } }, estimatedBytes(drafts));
-    });
+    return this.#enqueue(estimatedBytes(drafts), signal, (settle) => ({ type: 'batch', drafts, settle }));
   }
 
   /** Imported events, identity kept, committed atomically (never sealed: that would change their hashes). */
   importEvents(items: readonly ImportDraft[]): Promise<AppendReceipt[]> {
-    return new Promise<AppendReceipt[]>((resolve, reject) => {
-      this.#queue.submit({ type: 'import', items, settle: { resolve, reject } }, estimatedBytes(items.map((it) => it.draft)));
-    });
+    return this.#enqueue(estimatedBytes(items.map((it) => it.draft)), undefined, (settle) => ({ type: 'import', items, settle }));
+  }
+
+  /**
+   * Queues an intent once admission has room for its bytes (at once, in this turn, when it has: concurrent
+   * appends still share a group); its bytes are released when it settles.
+   */
+  #enqueue<T>(bytes: number, signal: AbortSignal | undefined, make: (settle: Settle<T>) => Intent): Promise<T> {
+    const submit = () =>
+      new Promise<T>((resolve, reject) => {
+        let settled = false;
+        const release = () => {
+          if (!settled) this.#parts.admission.release(bytes);
+          settled = true;
+        };
+        const settle: Settle<T> = { resolve: (v) => (release(), resolve(v)), reject: (e) => (release(), reject(e)) };
+        this.#queue.submit(make(settle), bytes);
+      });
+    if (this.#parts.admission.tryAdmit(bytes)) return submit();
+    return this.#parts.admission.wait(bytes, signal).then(submit);
   }
 
   #sealPayload(draft: EventDraft): void {

@@ -14,8 +14,9 @@ import { isWellFormedString } from '../encoding/utf16.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags } from '../segment/frame.js';
 import type { EventDraft, ImportDraft } from './append-intent.js';
+import { checkCausalIds, withCausalIds, type CausalIds } from './causation.js';
 
-export interface AppendOptions {
+export interface AppendOptions extends CausalIds {
   /**
    * Repeating a key with the same request (coordinate, kind, payload, payload version, extensions) returns the
    * original receipt and writes nothing; the key with a different request is ERR_IDEMPOTENCY_CONFLICT. Keys are
@@ -31,6 +32,8 @@ export interface AppendOptions {
   readonly extensions?: ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>;
   /** appendRaw only: the payload version to record for app-managed bytes (default 0). */
   readonly payloadVersion?: number;
+  /** Abandons the append (ERR_ABORTED) while it waits for room under maxQueuedBytes; an accepted append is not abandoned. */
+  readonly signal?: AbortSignal;
 }
 
 const EXTENSION_KEY = /^[\x21-\x2d\x2f-\x7e]+\.[\x21-\x2d\x2f-\x7e]+$/;
@@ -203,7 +206,7 @@ export function rawDraft(input: RawDraftInput): EventDraft {
 }
 
 /** A batch item: `kind` is an event definition (typed payload) or a raw kind (Uint8Array payload). */
-export interface BatchItem {
+export interface BatchItem extends CausalIds {
   readonly coord: Coordinate | { readonly entity: string; readonly scope: string };
   readonly kind: EventDefinition<unknown> | EventKind;
   readonly payload: unknown;
@@ -226,7 +229,7 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
     if (item.expectedSequence !== undefined) {
       throw BatpakError.invalidArgument('expectedSequence is not supported inside appendBatch', { index: i });
     }
-    const ext = checkExtensions(item.extensions, i);
+    const ext = withCausalIds(checkExtensions(item.extensions, i), checkCausalIds(item));
     return isDefinition(item.kind)
       ? typedDraft({ coord: item.coord, definition: item.kind, payload: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext })
       : rawDraft({ coord: item.coord, kind: item.kind, bytes: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext });
@@ -323,8 +326,19 @@ export function checkAppendOptions(opts: unknown): AppendOptions {
   if (o.idempotencyKey !== undefined && typeof o.idempotencyKey !== 'string') {
     throw BatpakError.invalidArgument('idempotencyKey must be a string', { field: 'idempotencyKey' });
   }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw BatpakError.invalidArgument('signal must be an AbortSignal', { field: 'signal' });
   if (o.payloadVersion !== undefined && (!Number.isInteger(o.payloadVersion) || o.payloadVersion < 0 || o.payloadVersion > 0xffff)) {
     throw BatpakError.invalidArgument('payloadVersion must be an integer 0..65535', { field: 'payloadVersion' });
   }
   return o;
+}
+
+/** An append's extensions: the caller's (checked) and the store's causal ids (`causationId`, `correlationId`). */
+export function draftExtensions(opts: AppendOptions): ReadonlyMap<string, Uint8Array> | undefined {
+  return withCausalIds(checkExtensions(opts.extensions), checkCausalIds(opts));
+}
+
+/** An append's expectedSequence as the pipeline compares it (undefined: no expectation). */
+export function expectedOf(opts: AppendOptions): number | undefined {
+  return opts.expectedSequence === undefined ? undefined : Number(opts.expectedSequence);
 }

@@ -1,4 +1,4 @@
-// Closing a store: waiters are rejected, in-flight appends finish, the active segment is fsynced and the
+// Closing a store: waiters (and appends waiting for room) are rejected and consumers closed, in-flight appends finish, the active segment is fsynced and the
 // cold-start checkpoint written, then every file is closed and the writer lock (or the read pins) released.
 // Invariant: files are closed and the lock released even when the final sync fails; that failure is
 // reported (a BatpakError) after the release, never instead of it.
@@ -11,6 +11,7 @@ import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
 import { writeCheckpoint } from './checkpoint-write.js';
 import type { StoreModules } from './compose.js';
+import { closeConsumers } from './consumer.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface ClosingStore {
@@ -27,8 +28,10 @@ export interface ClosingStore {
 
 export async function closeStore(s: ClosingStore): Promise<void> {
   s.modules.waiters.rejectAll();
+  s.modules.admission.rejectAll();
   let failure: unknown;
   try {
+    await closeConsumers(s.modules.delivery.open);
     await s.modules.pipeline?.idle();
     if (s.writer !== undefined && s.writer.failure === undefined) {
       await s.writer.sync();

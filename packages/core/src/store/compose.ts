@@ -5,6 +5,7 @@
 import type { CompactionEntry } from '../compaction/log.js';
 import type { GroupCache } from '../receipt/original.js';
 import type { StoreOptions } from './options.js';
+import { Admission } from './admission.js';
 import { AppendPipeline } from './append-pipeline.js';
 import { AttestAndSnapshot, type OpenedCopy } from './attest-snapshot.js';
 import { replayOrConflict } from './idempotency.js';
@@ -13,6 +14,8 @@ import { StoreReader } from './read.js';
 import type { SharedExclusiveLock } from './rwlock.js';
 import type { SystemEventParts } from './shred.js';
 import { StoreVerifier } from './verify.js';
+import type { Consumer } from './consumer.js';
+import type { ReactParts } from './react.js';
 import { SequenceWaiters } from './waiters.js';
 
 export interface StoreModules {
@@ -23,6 +26,10 @@ export interface StoreModules {
   readonly pipeline: AppendPipeline | undefined;
   readonly system: SystemEventParts;
   readonly waiters: SequenceWaiters;
+  /** Backpressure: the appends accepted and waiting (maxQueuedBytes). */
+  readonly admission: Admission;
+  /** What subscriptions, consumers and reactions read from. */
+  readonly delivery: ReactParts;
 }
 
 /** What the modules need from the Store itself: its shared state and lifecycle. */
@@ -45,6 +52,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
   const { opts, index, segments, removed, keyset, signer } = o;
   const verifyKeys = () => verifyKeysOf(o);
   const waiters = new SequenceWaiters();
+  const admission = new Admission(opts.maxQueuedBytes);
   const reader = new StoreReader({ index, segments, removed, keyset, registry: opts.registry, groups: hooks.groups, assertOpen: hooks.assertOpen });
   const pipeline =
     o.writer === undefined
@@ -62,6 +70,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
             onWarning: opts.onWarning,
             replay: (e, draft) => replayOrConflict(draft, e, { original: (x) => reader.originalReceipt(x), plaintext: (x) => reader.plaintext(x) }),
             landed: () => waiters.wake(() => index.lastGlobalSequence()),
+            admission,
           },
           { nextGlobal: o.nextGlobal, lastCommittedAt: o.lastCommittedAt },
         );
@@ -83,5 +92,10 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
     },
   });
   const system: SystemEventParts = { index, keyset, keyStore: o.keyStore, signer, now: opts.now, submit: (draft) => pipeline!.submitOne(draft, undefined) };
-  return { reader, verifier, attest, pipeline, system, waiters };
+  const delivery: ReactParts = {
+    ...{ index, reader, waiters, assertOpen: hooks.assertOpen, fs: opts.fs, dir: opts.dir, now: opts.now, open: new Set<Consumer>() },
+    appendDrafts: (drafts) => pipeline!.appendBatch(drafts),
+    limits: () => ({ payloadMaxBytes: opts.payloadMaxBytes, registry: opts.registry, now: opts.now(), batchMaxEvents: opts.batchMaxEvents }),
+  };
+  return { reader, verifier, attest, pipeline, system, waiters, admission, delivery };
 }

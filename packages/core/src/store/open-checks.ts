@@ -1,6 +1,6 @@
 // Checks made while opening a store: registry wiring (fail-fast by default), no plaintext writer on an
 // encrypted store, no keyless writer on a signed store (INV-SIGNED-STORE-UNSIGNED-EVENT), and the
-// one-line summary of a chain report a refused open quotes.
+// chain verification at open (chainVerification 'recompute') with the one-line summary a refused open quotes.
 
 import { join } from 'node:path';
 import { BatpakError, ioError } from '../errors.js';
@@ -36,6 +36,14 @@ export function checkRegistry(opts: ResolvedOptions): void {
   if (problems.length === 0) return;
   if (opts.payloadValidation === 'fail-fast') opts.registry.verify();
   if (opts.payloadValidation === 'warn') for (const p of problems) opts.onWarning(`registry: ${p.message}`);
+}
+
+/** chainVerification 'recompute': a store that does not verify is closed and refused. */
+export async function refuseUnverified(store: { verifyChain(): Promise<ChainVerificationReport>; close(): Promise<void> }): Promise<void> {
+  const report = await store.verifyChain();
+  if (report.intact) return;
+  await store.close();
+  throw new BatpakError('ERR_CHAIN_VERIFICATION_FAILED', `chain verification failed at open: ${describeReport(report)}`, { details: { report } });
 }
 
 export function describeReport(r: ChainVerificationReport): string {

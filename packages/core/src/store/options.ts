@@ -58,6 +58,11 @@ export interface StoreOptions {
   readonly payloadMaxBytes?: number;
   /** Largest number of events in one appendBatch. Default 4096. */
   readonly batchMaxEvents?: number;
+  /**
+   * Bytes of appends accepted but not yet committed, at most (`store.pressure()`); an append past it waits for
+   * room (abandon it with its `signal`) instead of growing memory. One append alone is always accepted. Default 64 MiB.
+   */
+  readonly maxQueuedBytes?: number;
   readonly readOnly?: boolean;
   /**
    * Default false: a writable open refuses (ERR_CORRUPT_SEGMENT) a directory that shows acknowledged
@@ -95,6 +100,7 @@ export interface ResolvedOptions {
   readonly segmentMaxBytes: number;
   readonly payloadMaxBytes: number;
   readonly batchMaxEvents: number;
+  readonly maxQueuedBytes: number;
   readonly readOnly: boolean;
   readonly allowDataLoss: boolean;
   readonly checkpoint: 'on-close' | 'off';
@@ -106,6 +112,7 @@ export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_PAYLOAD_MAX_BYTES = 16 * 1024 * 1024;
 export const PAYLOAD_MAX_BYTES_LIMIT = 64 * 1024 * 1024;
 export const DEFAULT_BATCH_MAX_EVENTS = 4096;
+export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 function bad(field: string, message: string): BatpakError {
   return new BatpakError('ERR_INVALID_OPTION', `option ${field}: ${message}`, { details: { field } });
@@ -181,6 +188,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     segmentMaxBytes: positiveInt('segmentMaxBytes', options.segmentMaxBytes, DEFAULT_SEGMENT_MAX_BYTES),
     payloadMaxBytes: positiveInt('payloadMaxBytes', options.payloadMaxBytes, DEFAULT_PAYLOAD_MAX_BYTES, PAYLOAD_MAX_BYTES_LIMIT),
     batchMaxEvents: positiveInt('batchMaxEvents', options.batchMaxEvents, DEFAULT_BATCH_MAX_EVENTS),
+    maxQueuedBytes: positiveInt('maxQueuedBytes', options.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES),
     readOnly: options.readOnly ?? false,
     allowDataLoss: options.allowDataLoss ?? false,
     checkpoint: oneOf('checkpoint', options.checkpoint, ['on-close', 'off'], 'on-close'),

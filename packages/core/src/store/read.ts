@@ -11,7 +11,7 @@ import type { Keyset } from '../keyset/keyset.js';
 import { openPayload } from '../keyset/seal.js';
 import type { RemovedSet } from '../compaction/log.js';
 import { findSeal, rebuildGroup, signedReceipt, type GroupCache } from '../receipt/original.js';
-import { checkFilter } from '../query-filter.js';
+import { checkFilter, type CheckedFilter } from '../query-filter.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags, type EventFrame } from '../segment/frame.js';
 import type { SegmentSet } from '../segment/set.js';
@@ -67,13 +67,17 @@ export class StoreReader {
     return { header: headerOf(entry), coordinate: coordinateOf(entry), bytes: new Uint8Array(frame.payload) };
   }
 
-  async *query(filter: QueryFilter): AsyncIterable<StoredEvent> {
+  query(filter: QueryFilter): AsyncIterable<StoredEvent> {
+    return this.scan(checkFilter(filter), filter.signal);
+  }
+
+  /** Events in commit order matching a checked filter (query, and subscriptions with their own kind test). */
+  async *scan(f: CheckedFilter, signal: AbortSignal | undefined): AsyncIterable<StoredEvent> {
     const index = this.#p.index;
-    const f = checkFilter(filter);
     const list = f.entity === undefined ? index.all() : index.entityEvents(f.entity);
     let i = f.after === undefined ? 0 : MemoryIndex.firstAfter(list, Number(f.after));
     let yielded = 0;
-    const aborted = () => filter.signal?.aborted === true;
+    const aborted = () => signal?.aborted === true;
     // Read ahead in growing steps: a `limit: 1` query reads one frame, a long scan reads runs of frames.
     let ahead = 8;
     while (i < list.length && yielded < f.limit) {

@@ -69,7 +69,7 @@ export function declareSigningPolicy(p: SystemEventParts, policy: SigningPolicyD
 }
 
 /** A draft of one of the store's own system events: plaintext, never shreddable, payload version 1. */
-function systemDraft(coord: { readonly entity: string; readonly scope: string }, kind: number, value: unknown, now: number): EventDraft {
+export function systemDraft(coord: { readonly entity: string; readonly scope: string }, kind: number, value: unknown, now: number): EventDraft {
   const id = newEventId(now);
   const payload = encodePayload(value);
   return {

@@ -1,4 +1,4 @@
-// Builds the public views (receipt, header, stored event) from index entries and frames.
+// Builds the public views (receipt, header, stored event, stats) from index entries and frames.
 // Payload decoding goes through one path so every reader upcasts and validates the same way.
 
 import { Coordinate } from '../coordinate.js';
@@ -9,7 +9,22 @@ import { kindFromRaw } from '../kind.js';
 import { decodePayload } from '../payload.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags } from '../segment/frame.js';
-import type { AppendReceipt, EventHeader, GroupProof } from '../types.js';
+import type { MemoryIndex } from '../event-index/memory.js';
+import type { Keyset } from '../keyset/keyset.js';
+import type { SegmentSet } from '../segment/set.js';
+import type { AppendReceipt, EventHeader, GroupProof, StoreStats } from '../types.js';
+import { causalIdsOf } from './causation.js';
+
+/** The store's counters. */
+export function statsOf(index: MemoryIndex, segments: SegmentSet, keyset: Keyset | undefined): StoreStats {
+  return { events: BigInt(index.size), segments: segments.count, bytes: BigInt(segments.totalBytes()), ...(keyset === undefined ? {} : { keys: keyset.liveCount }) };
+}
+
+/** The header of an entity's latest committed event, if any (from the index, no disk read). */
+export function entityHead(index: MemoryIndex, entity: string): EventHeader | undefined {
+  const e = index.head(entity);
+  return e === undefined ? undefined : headerOf(e);
+}
 
 export function headerOf(e: IndexEntry): EventHeader {
   const h: EventHeader = {
@@ -25,6 +40,7 @@ export function headerOf(e: IndexEntry): EventHeader {
     encrypted: e.encryption !== undefined,
     tombstone: (e.flags & EventFlags.TOMBSTONE) !== 0,
     ...(e.batch === undefined ? {} : { batch: { first: BigInt(e.batch.first), index: e.batch.index, count: e.batch.count } }),
+    ...(e.extensions === undefined ? {} : causalIdsOf(e)),
   };
   return h;
 }

@@ -1,7 +1,7 @@
 // The event-category stream: replay from the cursor, a watermark once caught up, then live events as they commit.
 // Invariant: every event of the category is delivered once, in commit order; a watermark never skips an undelivered event.
 
-import { BatpakError, type Store } from '@batpak/core';
+import { BatpakError, type Store, type StoredEvent } from '@batpak/core';
 import { afterSequenceCursor, encodeEventCursor } from './cursor.js';
 import { encodeEventStreamEnvelope } from './envelope.js';
 import { SubscriptionError } from './error.js';
@@ -28,6 +28,7 @@ export interface EventStreamParams {
   readonly after: bigint;
   /** Encoded resume cursor (or the beginning cursor): the first delivery's `cursorBefore`. */
   readonly cursorBefore: Uint8Array;
+  /** Unused since the stream reads through store.subscribe (which reads ahead on its own); kept for callers. */
   readonly pageSize: number;
   readonly signal: AbortSignal | undefined;
 }
@@ -51,36 +52,66 @@ async function wallMsAt(store: Store, sequence: bigint): Promise<bigint> {
 }
 
 /**
- * The stream body. Pages through `store.query({ kind: { category }, after })`; when a page is empty, emits a
- * watermark at the store's last sequence *read before that query* (so nothing committed meanwhile is
- * skipped), then sleeps in `store.waitForSequence(after)`. Returns when the signal aborts.
+ * The stream body, over `store.subscribe({ kinds: [{ category }], after })`: each event as it is delivered, and
+ * a watermark whenever the subscription reports it caught up (onCaughtUp, at the last sequence committed when
+ * it looked, so nothing committed meanwhile is skipped) past the last watermark. Returns when the signal aborts.
  */
 export async function* eventCategoryStream(p: EventStreamParams): AsyncGenerator<StreamItem, void, undefined> {
   const { store, route, signal } = p;
   const category = route.category;
-  let after = p.after;
   let cursorBefore = p.cursorBefore;
   // Event-category streams start at 0, so a resumed stream still says "caught up" once (Rust behaviour).
   let lastWatermarked = 0n;
   const cursorAt = (sequence: bigint, wallMs: bigint) => encodeEventCursor(afterSequenceCursor(p.subscriptionId, category, sequence, wallMs));
-
-  for (;;) {
-    if (signal?.aborted === true) return;
-    const visible = store.lastSequence;
-    const page: { readonly eventId: string; readonly sequence: bigint; readonly wallMs: bigint; readonly shredded: boolean }[] = [];
-    try {
-      for await (const e of store.query({ kind: { category }, after, limit: p.pageSize, ...(signal === undefined ? {} : { signal }) })) {
-        page.push({ eventId: e.header.eventId, sequence: e.header.globalSequence, wallMs: e.header.committedAt, shredded: e.shredded });
+  // The position the subscription last reported caught up at, and a wake-up for the loop below.
+  let caughtUp = 0n;
+  let wake: (() => void) | undefined;
+  const onCaughtUp = (position: bigint) => {
+    caughtUp = position;
+    wake?.();
+  };
+  // Ends the subscription when this stream ends early (its consumer stopped), even while it waits for commits.
+  const stop = new AbortController();
+  const until = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+  let events: AsyncIterator<StoredEvent>;
+  try {
+    events = store.subscribe({ kinds: [{ category }], after: p.after, onCaughtUp, signal: until })[Symbol.asyncIterator]();
+  } catch (err) {
+    throw storeFailure(err);
+  }
+  let pending: Promise<IteratorResult<StoredEvent>> | undefined;
+  try {
+    for (;;) {
+      pending ??= events.next();
+      const caught = new Promise<'caught-up'>((resolve) => (wake = () => resolve('caught-up')));
+      if (caughtUp > lastWatermarked) wake!();
+      let next: IteratorResult<StoredEvent> | 'caught-up';
+      try {
+        next = await Promise.race([pending, caught]);
+      } catch (err) {
+        if (isAbort(err, signal)) return;
+        throw storeFailure(err);
       }
-    } catch (err) {
-      if (isAbort(err, signal)) return;
-      throw storeFailure(err);
-    }
-    for (const { eventId, sequence: seq, wallMs: ms, shredded } of page) {
-      if (shredded) {
+      if (next === 'caught-up') {
+        // Caught up to `visible`: every event of the category at or below it has been delivered.
+        const visible = caughtUp;
+        if (visible <= lastWatermarked) continue;
+        const cursorAfter = cursorAt(visible, await wallMsAt(store, visible));
+        lastWatermarked = visible;
+        cursorBefore = cursorAfter;
+        yield { kind: 'watermark', cursorAfter, globalSequence: visible };
+        continue;
+      }
+      pending = undefined;
+      // A subscription ends only on our signal or the store's close, which (as ever) is a store failure here.
+      if (next.done === true) {
+        if (signal?.aborted === true) return;
+        throw storeFailure(BatpakError.storeClosed('the store was closed'));
+      }
+      const e = next.value;
+      if (e.shredded) {
         // A crypto-shredded event is never shipped; the position still moves past it so order stays coherent.
-        cursorBefore = cursorAt(seq, ms);
-        after = seq;
+        cursorBefore = cursorAt(e.header.globalSequence, e.header.committedAt);
         continue;
       }
       let payload: Uint8Array;
@@ -89,7 +120,7 @@ export async function* eventCategoryStream(p: EventStreamParams): AsyncGenerator
       try {
         // The envelope carries the stored bytes, which only getRaw returns (ciphertext for a sealed event:
         // core has no plaintext raw read yet, and Rust without delivery-decrypt ships stored bytes too).
-        const raw = await store.getRaw(eventId);
+        const raw = await store.getRaw(e.header.eventId);
         sequence = raw.header.globalSequence;
         wallMs = raw.header.committedAt;
         payload = encodeEventStreamEnvelope({
@@ -103,24 +134,11 @@ export async function* eventCategoryStream(p: EventStreamParams): AsyncGenerator
       const cursorAfter = cursorAt(sequence, wallMs);
       yield { kind: 'event', cursorBefore, cursorAfter, schemaRef: route.wirePayloadSchemaRef, payload, globalSequence: sequence };
       cursorBefore = cursorAfter;
-      after = sequence;
     }
-    if (page.length > 0) continue;
-
-    // Caught up to `visible`: every event of the category at or below it has been delivered.
-    if (visible > lastWatermarked) {
-      const cursorAfter = cursorAt(visible, await wallMsAt(store, visible));
-      lastWatermarked = visible;
-      after = visible;
-      cursorBefore = cursorAfter;
-      yield { kind: 'watermark', cursorAfter, globalSequence: visible };
-      continue;
-    }
-    try {
-      await store.waitForSequence(after, signal === undefined ? {} : { signal });
-    } catch (err) {
-      if (isAbort(err, signal)) return;
-      throw storeFailure(err);
-    }
+  } finally {
+    wake = undefined;
+    stop.abort();
+    pending?.catch(() => undefined);
+    await events.return?.();
   }
 }

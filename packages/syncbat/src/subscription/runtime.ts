@@ -10,7 +10,7 @@ import type { SubscriptionRegistry } from './registry.js';
 export interface SubscriptionRuntimeConfig {
   /** Server-side cap on a client's window. Default 256. */
   readonly serverMaxWindow?: number;
-  /** Events read per store query while replaying or catching up. Default 64. */
+  /** No longer used (the stream reads through store.subscribe, which reads ahead on its own); still validated. */
   readonly queryPageSize?: number;
 }
 
