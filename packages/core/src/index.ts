@@ -15,6 +15,16 @@ export { HeadCommitment } from './attest/commit.js';
 export { ATTESTATION_LABEL_MAX_BYTES, type HeadAttestation } from './attest/statement.js';
 export { verifyAttestation, type AttestationVerdict } from './attest/verify.js';
 export { attestationToJSON, attestationFromJSON, type AttestationJson } from './attest/json.js';
+export {
+  DIAGNOSTICS_CHANNELS,
+  type AppendTraceContext,
+  type AppendTraceEvent,
+  type CommitTraceContext,
+  type CompactTraceContext,
+  type ShredTraceContext,
+  type VerifyTraceContext,
+} from './store/diagnostics.js';
+export type { WarningCode } from './store/warnings.js';
 export type { StoreOptions, PayloadValidation, SyncMode, ChainVerificationMode, SigningPolicy, KeyGranularity } from './store/options.js';
 export type { AppendOptions, BatchItem, ImportEvent } from './store/append.js';
 export type {
@@ -30,6 +40,8 @@ export type {
   CorruptFrameReport,
   DirectoryDamageReport,
   StoreStats,
+  CommitStats,
+  Percentiles,
   AttestationCheck,
 } from './types.js';
 export type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs/fs.js';

@@ -30,6 +30,7 @@ import { openStore, type OpenedStore } from './store/open.js';
 import { describeReport } from './store/open-checks.js';
 import type { ResolvedOptions, StoreOptions } from './store/options.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
+import { traced } from './store/diagnostics.js';
 import { declareSigningPolicy, shredScope } from './store/shred.js';
 import { headerOf } from './store/views.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
@@ -158,7 +159,7 @@ export class Store implements EventLog {
    */
   async shredScope(selector: ShredSelector): Promise<ShredResult> {
     this.#assertWritable();
-    return shredScope(this.#m.system, selector);
+    return traced('shred', () => ({ store: this.dir, selector }), () => shredScope(this.#m.system, selector));
   }
 
   /**
@@ -216,7 +217,7 @@ export class Store implements EventLog {
    */
   async verifyChain(options: VerifyChainOptions = {}): Promise<ChainVerificationReport> {
     this.#assertOpen();
-    return this.#m.verifier.verifyChain(options);
+    return traced('verify', () => ({ store: this.dir, operation: 'verifyChain' as const }), () => this.#m.verifier.verifyChain(options));
   }
 
   /**
@@ -263,7 +264,7 @@ export class Store implements EventLog {
   async compact(options: CompactOptions): Promise<CompactionResult> {
     this.#assertWritable();
     const strategy = checkCompactOptions(options);
-    return this.#maintenance.exclusive(() =>
+    const run = () =>
       compactSegments(
         {
           opts: this.#opts,
@@ -286,8 +287,8 @@ export class Store implements EventLog {
         strategy,
         options.signal,
         options.onProgress,
-      ),
-    );
+      );
+    return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run));
   }
 
   /** The header of an entity's latest committed event (from the index, no disk read), if any. */
@@ -330,6 +331,7 @@ export class Store implements EventLog {
       segments: this.#segments.count,
       bytes: BigInt(this.#segments.totalBytes()),
       ...(this.#keyset === undefined ? {} : { keys: this.#keyset.liveCount }),
+      ...(this.#m.pipeline === undefined ? {} : { commits: this.#m.pipeline.commitStats() }),
     };
   }
 

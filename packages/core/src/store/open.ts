@@ -122,7 +122,7 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined): Promise
     }
   }
   for (const d of log.discarded) {
-    opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`);
+    opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`, 'BATPAK_RECOVERY_TAIL_CUT');
   }
   const index = new MemoryIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
   let lastCommittedAt = checkpoint?.lastCommittedAt ?? 0;
@@ -190,7 +190,7 @@ async function pinForReading(opts: ResolvedOptions, segments: SegmentSet, newest
     const f = await opts.fs.open(newestPath);
     await f.fsync().finally(() => f.close());
   } catch (err) {
-    opts.onWarning(`read-only open could not fsync ${newestPath}: ${(err as Error).message}`);
+    opts.onWarning(`read-only open could not fsync ${newestPath}: ${(err as Error).message}`, 'BATPAK_READONLY_FSYNC_FAILED');
   }
 }
 

@@ -14,6 +14,7 @@ export type ChainVerificationMode = 'crc' | 'recompute';
 export type SigningPolicy = 'optional' | 'required';
 export type { KeyGranularity } from '../keyset/scope.js';
 import type { KeyGranularity } from '../keyset/scope.js';
+import { emitProcessWarning, type WarningCode, type WarningSink } from './warnings.js';
 
 export interface StoreOptions {
   /** Directory the store owns; created if absent (writable opens). */
@@ -72,8 +73,12 @@ export interface StoreOptions {
    * never writes or reads it.
    */
   readonly checkpoint?: 'on-close' | 'off';
-  /** Receives warnings (registry problems under 'warn', recovery notes). Default: none. */
-  readonly onWarning?: (message: string) => void;
+  /**
+   * Receives the store's warnings (recovery cuts, checkpoint fallbacks, signing downgrades, registry
+   * problems under 'warn') with a stable BATPAK_* code. Default: `process.emitWarning(message, { type:
+   * 'BatpakWarning', code })`; pass `() => {}` to silence them.
+   */
+  readonly onWarning?: (message: string, code: WarningCode) => void;
   /** Clock for commit times and event ids, Unix ms. For deterministic tests; default Date.now. */
   readonly now?: () => number;
 }
@@ -98,7 +103,7 @@ export interface ResolvedOptions {
   readonly readOnly: boolean;
   readonly allowDataLoss: boolean;
   readonly checkpoint: 'on-close' | 'off';
-  readonly onWarning: (message: string) => void;
+  readonly onWarning: WarningSink;
   readonly now: () => number;
 }
 
@@ -184,7 +189,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     readOnly: options.readOnly ?? false,
     allowDataLoss: options.allowDataLoss ?? false,
     checkpoint: oneOf('checkpoint', options.checkpoint, ['on-close', 'off'], 'on-close'),
-    onWarning: options.onWarning ?? (() => undefined),
+    onWarning: options.onWarning ?? emitProcessWarning,
     now: options.now ?? Date.now,
   };
 }
