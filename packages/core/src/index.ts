@@ -5,7 +5,8 @@
 export { BatpakError, ERROR_CODES, isBatpakError, type BatpakErrorCode, type BatpakErrorDetails } from './errors.js';
 export { Coordinate, COORDINATE_PART_MAX_BYTES } from './coordinate.js';
 export { formatKind, type EventKind } from './kind.js';
-export { defineEvent, type EventDefinition, type EventDefinitionInit, type Upcaster } from './event.js';
+export { defineEvent, type EventDefinition, type EventDefinitionInit, type SchemaEventInit, type Upcaster } from './event.js';
+export type { StandardSchemaV1, StandardSchemaV1Props, StandardSchemaV1Result, StandardSchemaV1Issue, InferSchemaOutput, PayloadIssue } from './standard-schema.js';
 export { EventRegistry, type RegistryProblem } from './registry.js';
 export { Store, type CompactOptions, type CompactionResult } from './store.js';
 export type { VerifyChainOptions, AttestOptions } from './attest/options.js';

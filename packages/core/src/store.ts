@@ -105,7 +105,7 @@ export class Store implements EventLog {
   // Writes (store/append.ts validates, store/append-pipeline.ts commits)
 
   /** Appends one typed event; resolves with its receipt once committed (fsynced by default). */
-  async append<T>(coord: unknown, event: EventDefinition<T>, payload: T, options?: AppendOptions): Promise<AppendReceipt> {
+  async append<T>(coord: BatchItem['coord'], event: EventDefinition<T>, payload: T, options?: AppendOptions): Promise<AppendReceipt> {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
     if (opts.payloadVersion !== undefined) throw BatpakError.invalidArgument('payloadVersion applies to appendRaw; a typed append records its definition version');
@@ -114,7 +114,7 @@ export class Store implements EventLog {
   }
 
   /** Appends application bytes under a user kind (payload version 0, flagged raw). */
-  async appendRaw(coord: unknown, kind: EventKind, bytes: Uint8Array, options?: AppendOptions): Promise<AppendReceipt> {
+  async appendRaw(coord: BatchItem['coord'], kind: EventKind, bytes: Uint8Array, options?: AppendOptions): Promise<AppendReceipt> {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
     const draft = rawDraft({ coord, kind, bytes, idempotencyKey: opts.idempotencyKey, limits: this.#limits(), extensions: checkExtensions(opts.extensions), payloadVersion: opts.payloadVersion ?? 0 });

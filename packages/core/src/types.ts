@@ -2,6 +2,7 @@
 // bytes are Uint8Array, ids are 32 lowercase hex characters.
 
 import type { Coordinate } from './coordinate.js';
+import type { EventDefinition } from './event.js';
 import type { EventKind } from './kind.js';
 
 export interface GroupProof {
@@ -71,8 +72,8 @@ export interface QueryFilter {
   readonly entity?: string;
   /** Exact scope. */
   readonly scope?: string;
-  /** Exact kind, or `{ category }` for a whole category. */
-  readonly kind?: EventKind | { readonly category: number };
+  /** Exact kind (or an event definition, meaning its kind), or `{ category }` for a whole category. */
+  readonly kind?: EventKind | { readonly category: number } | EventDefinition<unknown>;
   /** Only events with a global sequence strictly greater than this. */
   readonly after?: bigint;
   readonly limit?: number;

@@ -1,4 +1,4 @@
-// Telemetry: the batpak:* diagnostics_channel tracing channels carry the documented payloads, the
+// Telemetry (INV-WARNINGS-HEARD): the batpak:* diagnostics_channel tracing channels carry the documented payloads, the
 // commit histograms in stats() count what was written, and warnings reach process.emitWarning by default.
 import { tracingChannel } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';

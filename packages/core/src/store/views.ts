@@ -9,6 +9,7 @@ import { kindFromRaw } from '../kind.js';
 import { decodePayload } from '../payload.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags } from '../segment/frame.js';
+import { runSchema } from '../standard-schema.js';
 import type { AppendReceipt, EventHeader, GroupProof } from '../types.js';
 
 export function headerOf(e: IndexEntry): EventHeader {
@@ -66,5 +67,6 @@ export function decodeStoredPayload(e: IndexEntry, plaintext: Uint8Array, regist
   if (def.validate !== undefined && !def.validate(lifted)) {
     throw BatpakError.invalidPayload(`payload of event ${e.eventId} does not satisfy ${def.name}.validate`, { eventId: e.eventId });
   }
+  if (def.schema !== undefined && def.validateOnRead === true) return runSchema(def.schema, lifted, `payload of event ${e.eventId} (${def.name})`, { eventId: e.eventId });
   return lifted;
 }
