@@ -57,6 +57,7 @@ export async function openStore<S>(options: StoreOptions, build: (opened: Opened
   if (opts.signingPolicy === 'required' && opts.signingKey === undefined && opts.signer === undefined) {
     throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', "signingPolicy 'required' needs a signingKey (or a signer)");
   }
+  BatpakError.throwIfAborted(opts.signal, 'Store.open');
   // Every error leaving open is a BatpakError (INV-TYPED-ERRORS): an errno from any layer becomes one.
   try {
     return await lockAndOpen(opts, build);
@@ -88,6 +89,7 @@ async function lockAndOpen<S>(opts: ResolvedOptions, build: (opened: OpenedStore
     throw ioError(err, `cannot take the writer lock of ${dir}`, { file: join(dir, LOCK_FILE) });
   }
   try {
+    BatpakError.throwIfAborted(opts.signal, 'Store.open');
     // Before any read: a killed writer's temp copies (a keyset's holds keys) go (INV-TEMP-CLEANUP).
     await removeLeftoverTemps(fs, dir);
     return await build(await recover(opts, lock));
@@ -109,7 +111,7 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined): Promise
   const loaded = await loadCheckpoint(opts, pending.segments, pending.entries.length);
   const checkpoint = loaded.usable;
   const tail = checkpoint === undefined ? pending.segments : checkpoint.tail;
-  const log = await recoverLog(fs, tail, checkpoint?.start);
+  const log = await recoverLog(fs, tail, checkpoint?.start, opts.signal);
   const signer = opts.signer ?? (opts.signingKey === undefined ? undefined : signerFromSeed(opts.signingKey));
   const verifyKeys = signer === undefined ? [...opts.trustedPublicKeys] : [signer.publicKey, ...opts.trustedPublicKeys];
   // Compaction's own record says which sequences it removed; a gap it does not explain is lost data.
@@ -142,6 +144,7 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined): Promise
     lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
   }
   // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
+  BatpakError.throwIfAborted(opts.signal, 'Store.open');
   const damage = assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
   refusePlaintextWriterByEvents(opts, index.all());
   refuseUnsignedWriter(opts, signer, index);

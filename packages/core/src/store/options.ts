@@ -81,6 +81,11 @@ export interface StoreOptions {
   readonly onWarning?: (message: string, code: WarningCode) => void;
   /** Clock for commit times and event ids, Unix ms. For deterministic tests; default Date.now. */
   readonly now?: () => number;
+  /**
+   * Aborts the open (ERR_ABORTED) while it scans the log: before it cuts a torn tail or creates a
+   * segment, so an aborted open leaves the segments as they were and releases the lock.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface ResolvedOptions {
@@ -105,6 +110,8 @@ export interface ResolvedOptions {
   readonly checkpoint: 'on-close' | 'off';
   readonly onWarning: WarningSink;
   readonly now: () => number;
+  /** Of this open only (see StoreOptions.signal). */
+  readonly signal: AbortSignal | undefined;
 }
 
 export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
@@ -169,6 +176,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
   if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') throw bad('readOnly', 'must be a boolean');
   if (options.now !== undefined && typeof options.now !== 'function') throw bad('now', 'must be a function');
   if (options.allowDataLoss !== undefined && typeof options.allowDataLoss !== 'boolean') throw bad('allowDataLoss', 'must be a boolean');
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw bad('signal', 'must be an AbortSignal');
   return {
     dir: options.dir,
     fs: options.fs ?? new RealFs(),
@@ -191,5 +199,6 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     checkpoint: oneOf('checkpoint', options.checkpoint, ['on-close', 'off'], 'on-close'),
     onWarning: options.onWarning ?? emitProcessWarning,
     now: options.now ?? Date.now,
+    signal: options.signal,
   };
 }
