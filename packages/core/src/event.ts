@@ -1,8 +1,10 @@
-// Typed event definitions: a kind, a payload version and the upcasters that lift old payloads.
-// Stored bytes are never rewritten; old versions are upcast on read (INV-UPCAST-COMPLETE checks the chain).
+// Typed event definitions: a kind, a payload version, the upcasters that lift old payloads, and an optional
+// Standard Schema validator the payload type is inferred from. Stored bytes are never rewritten; old
+// versions are upcast on read (INV-UPCAST-COMPLETE checks the chain).
 
 import { BatpakError } from './errors.js';
 import { checkKind, type EventKind } from './kind.js';
+import { isStandardSchema, type InferSchemaOutput, type StandardSchemaV1 } from './standard-schema.js';
 
 /** Lifts a payload stored at version `v` to version `v + 1`. */
 export type Upcaster = (previous: unknown) => unknown;
@@ -20,19 +22,53 @@ export interface EventDefinitionInit<T> {
   readonly name?: string;
 }
 
+/**
+ * A definition whose payload type comes from a Standard Schema validator (zod, valibot, arktype, …): every
+ * append is validated (its output is what is stored), and with `validateOnRead` every read after upcasting.
+ */
+export interface SchemaEventInit<S extends StandardSchemaV1> {
+  /** The event's name: messages, registry reports and `registry.byName(name)`. */
+  readonly name: string;
+  readonly category: number;
+  readonly typeId: number;
+  readonly schema: S;
+  /** Also validate payloads on read (after upcasting). Default false: only appends are validated. */
+  readonly validateOnRead?: boolean;
+  readonly version?: number;
+  readonly upcasters?: Readonly<Record<number, Upcaster>>;
+}
+
 export interface EventDefinition<T> {
   readonly kind: EventKind;
   readonly version: number;
   readonly upcasters: Readonly<Record<number, Upcaster>>;
   readonly validate: ((value: unknown) => value is T) | undefined;
+  /** The Standard Schema validator of a definition made with `schema` (undefined otherwise). */
+  readonly schema?: StandardSchemaV1<unknown, T> | undefined;
+  /** Whether reads validate too (schema definitions only; a `validate` guard always runs on read). */
+  readonly validateOnRead?: boolean;
   readonly name: string;
   /** Phantom field carrying the payload type; never set at run time. */
   readonly __payload?: T;
 }
 
-/** Declares an event type. The kind must be a user kind (not category 0x0 or 0xD). */
-export function defineEvent<T>(init: EventDefinitionInit<T>): EventDefinition<T> {
+/**
+ * Declares an event type. The kind must be a user kind (not category 0x0 or 0xD). With `schema` (any Standard
+ * Schema v1 validator), the payload type is the schema's output; otherwise it is `T` (checked by `validate`, if given).
+ */
+export function defineEvent<S extends StandardSchemaV1>(init: SchemaEventInit<S>): EventDefinition<InferSchemaOutput<S>>;
+export function defineEvent<T = unknown>(init: EventDefinitionInit<T>): EventDefinition<T>;
+export function defineEvent(init: EventDefinitionInit<unknown> & { readonly schema?: unknown; readonly validateOnRead?: unknown }): EventDefinition<unknown> {
   const kind = checkKind({ category: init.category, typeId: init.typeId }, { user: true });
+  const { schema, validateOnRead = false } = init;
+  if (schema !== undefined && !isStandardSchema(schema)) {
+    throw BatpakError.invalidArgument('schema must implement Standard Schema v1 (a `~standard` property with version 1 and validate)', { field: 'schema' });
+  }
+  if (schema !== undefined && init.validate !== undefined) throw BatpakError.invalidArgument('give either schema or validate, not both', { field: 'validate' });
+  if (typeof validateOnRead !== 'boolean') throw BatpakError.invalidArgument('validateOnRead must be a boolean', { field: 'validateOnRead' });
+  if (init.name !== undefined && (typeof init.name !== 'string' || init.name.length === 0)) {
+    throw BatpakError.invalidArgument('name must be a non-empty string', { field: 'name' });
+  }
   const version = init.version ?? 1;
   if (!Number.isInteger(version) || version < 1 || version > 0xffff) {
     throw BatpakError.invalidArgument(`event version must be an integer 1..65535, got ${String(version)}`, { field: 'version' });
@@ -43,6 +79,8 @@ export function defineEvent<T>(init: EventDefinitionInit<T>): EventDefinition<T>
     version,
     upcasters: Object.freeze({ ...(init.upcasters ?? {}) }),
     validate: init.validate,
+    schema,
+    validateOnRead: schema !== undefined && validateOnRead,
     name,
   });
 }

@@ -5,7 +5,8 @@
 export { BatpakError, ERROR_CODES, isBatpakError, type BatpakErrorCode, type BatpakErrorDetails } from './errors.js';
 export { Coordinate, COORDINATE_PART_MAX_BYTES } from './coordinate.js';
 export { formatKind, type EventKind } from './kind.js';
-export { defineEvent, type EventDefinition, type EventDefinitionInit, type Upcaster } from './event.js';
+export { defineEvent, type EventDefinition, type EventDefinitionInit, type SchemaEventInit, type Upcaster } from './event.js';
+export type { StandardSchemaV1, StandardSchemaV1Props, StandardSchemaV1Result, StandardSchemaV1Issue, InferSchemaOutput, PayloadIssue } from './standard-schema.js';
 export { EventRegistry, type RegistryProblem } from './registry.js';
 export { Store, type CompactOptions, type CompactionResult } from './store.js';
 export type { KindSelector, SubscribeOptions, SubscriptionFilter } from './store/subscribe.js';
@@ -20,6 +21,16 @@ export { HeadCommitment } from './attest/commit.js';
 export { ATTESTATION_LABEL_MAX_BYTES, type HeadAttestation } from './attest/statement.js';
 export { verifyAttestation, type AttestationVerdict } from './attest/verify.js';
 export { attestationToJSON, attestationFromJSON, type AttestationJson } from './attest/json.js';
+export {
+  DIAGNOSTICS_CHANNELS,
+  type AppendTraceContext,
+  type AppendTraceEvent,
+  type CommitTraceContext,
+  type CompactTraceContext,
+  type ShredTraceContext,
+  type VerifyTraceContext,
+} from './store/diagnostics.js';
+export type { WarningCode } from './store/warnings.js';
 export type { StoreOptions, PayloadValidation, SyncMode, ChainVerificationMode, SigningPolicy, KeyGranularity } from './store/options.js';
 export type { AppendOptions, BatchItem, ImportEvent } from './store/append.js';
 export { Replica, type ReplicaOptions, type ReplicaApplyResult } from './store/replica.js';
@@ -37,6 +48,8 @@ export type {
   CorruptFrameReport,
   DirectoryDamageReport,
   StoreStats,
+  CommitStats,
+  Percentiles,
   AttestationCheck,
 } from './types.js';
 export type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs/fs.js';

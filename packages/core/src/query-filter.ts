@@ -23,7 +23,12 @@ export function checkFilter(filter: QueryFilter): CheckedFilter {
   if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw BatpakError.invalidArgument('filter.limit must be a non-negative integer');
   let kindTest: CheckedFilter['kind'];
   if (kind !== undefined) {
-    if ('typeId' in kind) {
+    if (typeof kind !== 'object' || kind === null) throw BatpakError.invalidKind('filter.kind must be a kind, { category } or an event definition');
+    if ('upcasters' in kind) {
+      // A definition from defineEvent: its kind.
+      const raw = kindToRaw(checkKind(kind.kind, { user: false }));
+      kindTest = (k) => k === raw;
+    } else if ('typeId' in kind) {
       const raw = kindToRaw(checkKind(kind, { user: false }));
       kindTest = (k) => k === raw;
     } else {

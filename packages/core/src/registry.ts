@@ -13,12 +13,14 @@ export interface RegistryProblem {
 export class EventRegistry {
   readonly #definitions: readonly EventDefinition<unknown>[];
   readonly #byKind = new Map<number, EventDefinition<unknown>>();
+  readonly #byName = new Map<string, EventDefinition<unknown>>();
 
   constructor(definitions: Iterable<EventDefinition<unknown>> = []) {
     this.#definitions = Object.freeze([...definitions]);
     for (const def of this.#definitions) {
       const raw = kindToRaw(def.kind);
       if (!this.#byKind.has(raw)) this.#byKind.set(raw, def);
+      if (!this.#byName.has(def.name)) this.#byName.set(def.name, def);
     }
   }
 
@@ -30,6 +32,11 @@ export class EventRegistry {
   /** The (first) definition registered for a raw kind. */
   lookup(rawKind: number): EventDefinition<unknown> | undefined {
     return this.#byKind.get(rawKind);
+  }
+
+  /** The (first) definition registered under `name` (its `name` from defineEvent). */
+  byName(name: string): EventDefinition<unknown> | undefined {
+    return this.#byName.get(name);
   }
 
   /** True when `def` (or one identical in kind and version) is registered. */
@@ -51,6 +58,15 @@ export class EventRegistry {
           code: 'ERR_KIND_COLLISION',
           message: `kind ${formatKind(def.kind)} is claimed by both ${prior.name} and ${def.name}`,
         });
+      }
+    }
+    // Names are lookup keys (byName): two kinds under one name would make a lookup ambiguous.
+    const named = new Map<string, EventDefinition<unknown>>();
+    for (const def of this.#definitions) {
+      const prior = named.get(def.name);
+      if (prior === undefined) named.set(def.name, def);
+      else if (prior !== def && kindToRaw(prior.kind) !== kindToRaw(def.kind)) {
+        out.push({ code: 'ERR_KIND_COLLISION', message: `name ${def.name} is used by both ${formatKind(prior.kind)} and ${formatKind(def.kind)}` });
       }
     }
     for (const def of this.#definitions) {

@@ -34,6 +34,7 @@ import { openStore, type OpenedStore } from './store/open.js';
 import { refuseUnverified } from './store/open-checks.js';
 import type { ResolvedOptions, StoreOptions } from './store/options.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
+import { traced } from './store/diagnostics.js';
 import { declareSigningPolicy, shredScope } from './store/shred.js';
 import { checkSubscribeOptions, subscribe, type SubscribeOptions } from './store/subscribe.js';
 import { entityHead, statsOf } from './store/views.js';
@@ -114,7 +115,7 @@ export class Store implements EventLog {
   // Writes (store/append.ts validates, store/append-pipeline.ts commits)
 
   /** Appends one typed event; resolves with its receipt once committed (fsynced by default). */
-  async append<T>(coord: unknown, event: EventDefinition<T>, payload: T, options?: AppendOptions): Promise<AppendReceipt> {
+  async append<T>(coord: BatchItem['coord'], event: EventDefinition<T>, payload: T, options?: AppendOptions): Promise<AppendReceipt> {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
     if (opts.payloadVersion !== undefined) throw BatpakError.invalidArgument('payloadVersion applies to appendRaw; a typed append records its definition version');
@@ -123,7 +124,7 @@ export class Store implements EventLog {
   }
 
   /** Appends application bytes under a user kind (payload version 0, flagged raw). */
-  async appendRaw(coord: unknown, kind: EventKind, bytes: Uint8Array, options?: AppendOptions): Promise<AppendReceipt> {
+  async appendRaw(coord: BatchItem['coord'], kind: EventKind, bytes: Uint8Array, options?: AppendOptions): Promise<AppendReceipt> {
     this.#assertWritable();
     const opts = checkAppendOptions(options);
     const draft = rawDraft({ coord, kind, bytes, idempotencyKey: opts.idempotencyKey, limits: this.#m.delivery.limits(), extensions: draftExtensions(opts), payloadVersion: opts.payloadVersion ?? 0 });
@@ -164,7 +165,7 @@ export class Store implements EventLog {
    */
   async shredScope(selector: ShredSelector): Promise<ShredResult> {
     this.#assertWritable();
-    return shredScope(this.#m.system, selector);
+    return traced('shred', () => ({ store: this.dir, selector }), () => shredScope(this.#m.system, selector));
   }
 
   /**
@@ -236,7 +237,7 @@ export class Store implements EventLog {
    */
   async verifyChain(options: VerifyChainOptions = {}): Promise<ChainVerificationReport> {
     this.#assertOpen();
-    return this.#m.verifier.verifyChain(options);
+    return traced('verify', () => ({ store: this.dir, operation: 'verifyChain' as const }), () => this.#m.verifier.verifyChain(options));
   }
 
   /**
@@ -283,7 +284,7 @@ export class Store implements EventLog {
   async compact(options: CompactOptions): Promise<CompactionResult> {
     this.#assertWritable();
     const strategy = checkCompactOptions(options);
-    return this.#maintenance.exclusive(() =>
+    const run = () =>
       compactSegments(
         {
           opts: this.#opts,
@@ -306,8 +307,8 @@ export class Store implements EventLog {
         strategy,
         options.signal,
         options.onProgress,
-      ),
-    );
+      );
+    return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run));
   }
 
   /** The header of an entity's latest committed event (from the index, no disk read), if any. */
@@ -374,7 +375,7 @@ export class Store implements EventLog {
 
   stats(): StoreStats {
     this.#assertOpen();
-    return statsOf(this.#index, this.#segments, this.#keyset);
+    return statsOf(this.#index, this.#segments, this.#keyset, this.#m.pipeline?.commitStats());
   }
 
   /** The signing public key (32 bytes), or undefined for a keyless store. */

@@ -2,6 +2,7 @@
 // bytes are Uint8Array, ids are 32 lowercase hex characters.
 
 import type { Coordinate } from './coordinate.js';
+import type { EventDefinition } from './event.js';
 import type { EventKind } from './kind.js';
 
 export interface GroupProof {
@@ -75,8 +76,8 @@ export interface QueryFilter {
   readonly entity?: string;
   /** Exact scope. */
   readonly scope?: string;
-  /** Exact kind, or `{ category }` for a whole category. */
-  readonly kind?: EventKind | { readonly category: number };
+  /** Exact kind (or an event definition, meaning its kind), or `{ category }` for a whole category. */
+  readonly kind?: EventKind | { readonly category: number } | EventDefinition<unknown>;
   /** Only events with a global sequence strictly greater than this. */
   readonly after?: bigint;
   readonly limit?: number;
@@ -161,6 +162,28 @@ export interface StoreStats {
   readonly segments: number;
   readonly bytes: bigint;
   readonly keys?: number;
+  /** Commit groups this process wrote (writable stores only). */
+  readonly commits?: CommitStats;
+}
+
+/** Percentiles of one measure. Times are in milliseconds (microsecond resolution); 0 with no samples. */
+export interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** What Store.stats().commits reports: commit groups written since the store was opened. */
+export interface CommitStats {
+  /** Commit groups written. */
+  readonly groups: number;
+  /** Events per group. */
+  readonly groupSize: Percentiles;
+  /** How long a group's oldest append waited in the queue before its group started. */
+  readonly queueWaitMs: Percentiles;
+  readonly writeMs: Percentiles;
+  /** 0 under sync 'none'. */
+  readonly fsyncMs: Percentiles;
 }
 
 /** What verifyChain({ expect }) found about the attestation. */

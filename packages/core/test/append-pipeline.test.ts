@@ -30,6 +30,7 @@ function pipeline(opts: { fail?: boolean; signer?: ReceiptSigner; downgrade?: bo
   const segments = { setSize: (id: number, end: number) => sizes.push([id, end]) } as unknown as SegmentSet;
   const p = new AppendPipeline(
     {
+      dir: '/pipeline-test',
       index,
       keyset: undefined,
       keyStore: undefined,

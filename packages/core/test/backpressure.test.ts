@@ -29,6 +29,7 @@ function gated(maxQueuedBytes: number) {
   const admission = new Admission(maxQueuedBytes);
   const p = new AppendPipeline(
     {
+      dir: '/backpressure-test',
       index,
       keyset: undefined,
       keyStore: undefined,

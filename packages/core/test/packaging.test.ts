@@ -40,6 +40,22 @@ describe('package manifests', () => {
     expect(read('bench/package.json').private).toBe(true);
   });
 
+  it('the bench is outside the workspace, so `pnpm -r pack` and the root install never touch it', () => {
+    const yaml = readFileSync(`${root}pnpm-workspace.yaml`, 'utf8');
+    const section = yaml.slice(yaml.indexOf('packages:')).split('\n').slice(1);
+    const end = section.findIndex((l) => /^\S/.test(l));
+    const globs = section
+      .slice(0, end === -1 ? undefined : end)
+      .filter((l) => /^\s+- /.test(l))
+      .map((l) => l.replace(/^\s+- /, '').replace(/["']/g, '').trim());
+    // Every workspace glob is under packages/ (where only published packages live).
+    expect(globs).toEqual(['packages/*']);
+    expect(globs.some((g) => g === 'bench' || g.startsWith('bench/'))).toBe(false);
+    // The root lockfile has no importer for it: its lmdb, better-sqlite3 and hypercore are the bench's own.
+    expect(readFileSync(`${root}pnpm-lock.yaml`, 'utf8')).not.toMatch(/^ {2}bench:$/m);
+    expect(read('bench/package.json').dependencies?.['@batpak/core']).toBe('link:../packages/core');
+  });
+
   for (const { dir, pkg } of published) {
     it(`${pkg.name}: license, repository, homepage, bugs, files and dependency ranges`, () => {
       expect(pkg.license).toBe('MIT OR Apache-2.0');

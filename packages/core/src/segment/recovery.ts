@@ -98,6 +98,7 @@ export async function recoverLog(
   fs: Fs,
   list: readonly { readonly id: number; readonly path: string; readonly from?: number }[],
   start: RecoveryStart = { lastSeen: 0, lastInCompacted: false },
+  signal?: AbortSignal,
 ): Promise<RecoveredLogWithGaps> {
   const segments: RecoveredSegment[] = [];
   const events: RecoveredEvent[] = [];
@@ -114,6 +115,8 @@ export async function recoverLog(
   for (let si = 0; si < list.length; si++) {
     const { id, path, from } = list[si]!;
     const newest = si === list.length - 1;
+    // Between segments: an open given a signal stops here (nothing is written while scanning).
+    BatpakError.throwIfAborted(signal, 'Store.open');
     const bytes = await readPrefix(fs, path);
     const scan = scanSegment(bytes, { file: path, allowTornTail: newest, ...(from === undefined ? {} : { from }) });
     if (scan.header !== undefined && scan.header.segmentId !== id) {

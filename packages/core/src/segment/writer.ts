@@ -4,6 +4,7 @@
 // and if that cut (or an fsync) fails, the writer refuses every later write until the store is reopened.
 
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
 import { BatpakError, ioError } from '../errors.js';
 import type { Fs, FsFile } from '../fs/fs.js';
@@ -16,6 +17,12 @@ export interface ActiveSegment {
   size: number;
   /** CRC-32 of the segment's bytes [0, size), kept as groups land (for the cold-start checkpoint). */
   crc: number;
+}
+
+/** Where writeGroup reports how long its write and its fsync took (milliseconds), for the commit statistics. */
+export interface WriteTiming {
+  writeMs: number;
+  fsyncMs: number;
 }
 
 export interface SegmentWriterOptions {
@@ -76,13 +83,14 @@ export class SegmentWriter {
    * disk (and durable under sync). On failure the group is cut off the file again, so a later group
    * never lands behind a partial one; if that cut fails too, the writer refuses all further writes.
    */
-  async writeGroup(frames: readonly Uint8Array[], nowMs: number): Promise<{ segmentId: number; offset: number }> {
+  async writeGroup(frames: readonly Uint8Array[], nowMs: number, timing?: WriteTiming): Promise<{ segmentId: number; offset: number }> {
     this.#refuseIfFailed();
     await this.#rotateIfFull(nowMs);
     const seg = this.#active;
     const start = seg.size;
     let bytes = 0;
     for (const f of frames) bytes += f.length;
+    let t = performance.now();
     try {
       await seg.file.append(frames);
       seg.size = start + bytes;
@@ -91,9 +99,14 @@ export class SegmentWriter {
       await this.#cutBack(seg, start, err);
       throw ioError(err, `cannot append to ${seg.path}`, { file: seg.path, offset: start });
     }
+    if (timing !== undefined) {
+      timing.writeMs = performance.now() - t;
+      t = performance.now();
+    }
     if (this.#opts.sync) {
       try {
         await seg.file.fsync();
+        if (timing !== undefined) timing.fsyncMs = performance.now() - t;
       } catch (err) {
         // After a failed fsync the kernel may have dropped the dirty pages and a retry can lie:
         // nothing on this file can be trusted until recovery runs again.

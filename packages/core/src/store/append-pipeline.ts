@@ -12,12 +12,15 @@ import { sealDraft } from '../keyset/seal.js';
 import { sealedProof, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
-import type { AppendReceipt } from '../types.js';
+import type { AppendReceipt, CommitStats } from '../types.js';
 import { estimatedBytes, frameHeaderOf, type EventDraft, type ImportDraft, type Intent, type Settle } from './append-intent.js';
 import type { Admission } from './admission.js';
 import { BatchingQueue } from './batching-queue.js';
+import { CommitStatistics } from './commit-stats.js';
+import { traced, type AppendTraceContext, type CommitTraceContext } from './diagnostics.js';
 import { encodeGroup, type EncodedGroup } from './encode-group.js';
 import { sealGroup } from './seal-group.js';
+import type { WarningSink } from './warnings.js';
 import { sequenceGroup, settleReplay, type AcceptedIntent, type SequencedGroup } from './sequence-group.js';
 import { baseReceipt } from './views.js';
 
@@ -26,6 +29,8 @@ export const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 
 /** The named parts an append pipeline is built from. */
 export interface AppendParts {
+  /** The store directory (named in trace contexts). */
+  readonly dir: string;
   /** The event index: entity heads to link against, and where a landed group is published. */
   readonly index: MemoryIndex;
   /** Payload keys (with payload encryption): drafts are sealed under them, minted keys fenced before writes. */
@@ -40,7 +45,7 @@ export interface AppendParts {
   readonly segments: SegmentSet;
   /** The store clock (Unix ms). */
   readonly now: () => number;
-  readonly onWarning: (message: string) => void;
+  readonly onWarning: WarningSink;
   /** An idempotent repeat of a committed event: its original receipt, or ERR_IDEMPOTENCY_CONFLICT. */
   readonly replay: (entry: IndexEntry, draft: EventDraft) => Promise<AppendReceipt>;
   /** Called after each group lands (its events are readable): wakes waitForSequence callers. */
@@ -52,6 +57,7 @@ export interface AppendParts {
 export class AppendPipeline {
   readonly #parts: AppendParts;
   readonly #queue: BatchingQueue<Intent>;
+  readonly #stats = new CommitStatistics();
   #nextGlobal: number;
   #lastCommittedAt: number;
 
@@ -70,6 +76,11 @@ export class AppendPipeline {
     return this.#lastCommittedAt;
   }
 
+  /** Histograms of the commit groups written so far (Store.stats().commits). */
+  commitStats(): CommitStats {
+    return this.#stats.snapshot();
+  }
+
   /** Resolves when every append submitted so far has been written (or failed). */
   idle(): Promise<void> {
     return this.#queue.idle();
@@ -78,7 +89,7 @@ export class AppendPipeline {
   /** One user event: sealed now (so a shred after this call cannot reach it), then queued. */
   appendOne(draft: EventDraft, expected: number | undefined, signal?: AbortSignal): Promise<AppendReceipt> {
     this.#sealPayload(draft);
-    return this.submitOne(draft, expected, signal);
+    return this.#traced('append', [draft], () => this.submitOne(draft, expected, signal));
   }
 
   /** One event queued as it is: the store's own system events, which are never sealed. */
@@ -89,12 +100,13 @@ export class AppendPipeline {
   /** Several events committed atomically (one group). */
   appendBatch(drafts: readonly EventDraft[], signal?: AbortSignal): Promise<AppendReceipt[]> {
     for (const d of drafts) this.#sealPayload(d);
-    return this.#enqueue(estimatedBytes(drafts), signal, (settle) => ({ type: 'batch', drafts, settle }));
+    return this.#traced('appendBatch', drafts, () => this.#enqueue(estimatedBytes(drafts), signal, (settle) => ({ type: 'batch', drafts, settle })));
   }
 
   /** Imported events, identity kept, committed atomically (never sealed: that would change their hashes). */
   importEvents(items: readonly ImportDraft[]): Promise<AppendReceipt[]> {
-    return this.#enqueue(estimatedBytes(items.map((it) => it.draft)), undefined, (settle) => ({ type: 'import', items, settle }));
+    const drafts = items.map((it) => it.draft);
+    return this.#traced('importEvents', drafts, () => this.#enqueue(estimatedBytes(drafts), undefined, (settle) => ({ type: 'import', items, settle })));
   }
 
   /**
@@ -110,18 +122,47 @@ export class AppendPipeline {
           settled = true;
         };
         const settle: Settle<T> = { resolve: (v) => (release(), resolve(v)), reject: (e) => (release(), reject(e)) };
-        this.#queue.submit(make(settle), bytes);
+        const intent = make(settle);
+        this.#stats.queued(intent);
+        this.#queue.submit(intent, bytes);
       });
     if (this.#parts.admission.tryAdmit(bytes)) return submit();
     return this.#parts.admission.wait(bytes, signal).then(submit);
+  }
+
+  /** Traces a user append on batpak:append (a no-op without a subscriber). */
+  #traced<T>(operation: AppendTraceContext['operation'], drafts: readonly EventDraft[], run: () => Promise<T>): Promise<T> {
+    const context = (): AppendTraceContext => ({
+      operation,
+      store: this.#parts.dir,
+      events: drafts.map((d) => ({ entity: d.entity, scope: d.scope, kind: d.kind, eventId: d.eventId })),
+    });
+    return traced('append', context, run);
   }
 
   #sealPayload(draft: EventDraft): void {
     if (this.#parts.keyset !== undefined) sealDraft(this.#parts.keyset, draft);
   }
 
-  /** One commit group, top to bottom. Every intent of `intents` is settled when this returns. */
+  /** One commit group, measured (Store.stats().commits) and traced on batpak:commit. */
   async #commitGroup(intents: readonly Intent[]): Promise<void> {
+    const sample: CommitTraceContext = {
+      store: this.#parts.dir,
+      intents: intents.length,
+      queueDepth: this.#queue.depth,
+      queueWaitMs: this.#stats.waited(intents),
+      events: 0,
+      bytes: 0,
+      writeMs: 0,
+      fsyncMs: 0,
+    };
+    const run = () => this.#writeGroup(intents, sample);
+    await traced('commit', () => sample, run);
+    this.#stats.record(sample);
+  }
+
+  /** One commit group, top to bottom. Every intent of `intents` is settled when this returns. */
+  async #writeGroup(intents: readonly Intent[], sample: CommitTraceContext): Promise<void> {
     const p = this.#parts;
     // 1. Sequence and link against committed state (refusals and idempotent replays settle here).
     const group = sequenceGroup({ index: p.index, nextGlobal: this.#nextGlobal, lastCommittedAt: this.#lastCommittedAt, now: p.now(), replay: p.replay }, intents);
@@ -139,13 +180,16 @@ export class AppendPipeline {
       //    written, let alone acknowledged; a failed flush leaves the keyset dirty for the next group.
       if (p.keyset?.dirty === true) await p.keyset.flush(p.keyStore!);
       // 5. Write and fsync (the writer cuts a failed group back off the file).
-      const at = await p.writer.writeGroup(encoded.frames, p.now());
+      const at = await p.writer.writeGroup(encoded.frames, p.now(), sample);
+      sample.events = encoded.eventFrames.length;
+      for (const f of encoded.frames) sample.bytes += f.length;
       // 6. Publish to the index and move the committed end and counters.
       const receipts = this.#publish(group, encoded, signed, at);
       // 7. Settle: callers get their receipts, waiters wake, retries of keys in this group are answered.
       this.#settle(group, receipts);
     } catch (error) {
       const err = ioError(error, 'append failed');
+      sample.error = err;
       for (const a of group.accepted) a.intent.settle.reject(err);
       for (const w of group.waiting) w.intent.settle.reject(err);
     }

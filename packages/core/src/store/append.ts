@@ -10,6 +10,7 @@ import { eventIdForIdempotencyKey, eventIdToString, newEventId } from '../id.js'
 import { checkKind, kindToRaw, type EventKind } from '../kind.js';
 import { encodePayload } from '../payload.js';
 import { snapshotPayload } from '../payload-value.js';
+import { runSchema, type StandardSchemaV1 } from '../standard-schema.js';
 import { isWellFormedString } from '../encoding/utf16.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags } from '../segment/frame.js';
@@ -136,6 +137,12 @@ export interface RawDraftInput extends DraftCommon {
 }
 
 /** A typed append: the definition must be a user kind (and registered, when a registry is configured). */
+/** What a definition's schema makes of a payload: its output, itself checked to round-trip when the schema transformed it. */
+function schemaOutput(schema: StandardSchemaV1, value: unknown, what: string, index: number | undefined): unknown {
+  const out = runSchema(schema, value, what, index === undefined ? {} : { index });
+  return Object.is(out, value) ? value : snapshotPayload(out);
+}
+
 export function typedDraft(input: TypedDraftInput): EventDraft {
   const { coord: coordIn, definition: def, payload, idempotencyKey: key, limits, index, extensions } = input;
   const coord = toCoordinate(coordIn, index);
@@ -157,6 +164,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
   if (def.validate !== undefined && !def.validate(value)) {
     throw BatpakError.invalidPayload(`payload does not satisfy ${def.name}.validate`, index === undefined ? {} : { index });
   }
+  if (def.schema !== undefined) value = schemaOutput(def.schema, value, `${index === undefined ? '' : `batch item ${index}: `}payload of ${def.name}`, index);
   const bytes = encodePayload(value);
   checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);

@@ -28,6 +28,11 @@ export class BatchingQueue<I> {
     if (this.#running === undefined) this.#running = this.#drain();
   }
 
+  /** Items waiting for a batch (not counting the batch being processed). */
+  get depth(): number {
+    return this.#queue.length;
+  }
+
   /** Resolves when everything submitted so far has been processed (or failed). */
   async idle(): Promise<void> {
     while (this.#running !== undefined) await this.#running;

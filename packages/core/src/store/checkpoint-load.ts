@@ -115,12 +115,12 @@ export async function loadCheckpoint(
     if ((await fs.stat(path)) === null) return none;
     bytes = await readPrefix(fs, path);
   } catch (err) {
-    opts.onWarning(`cold-start checkpoint not used (unreadable: ${(err as Error).message}): scanning every segment`);
+    opts.onWarning(`cold-start checkpoint not used (unreadable: ${(err as Error).message}): scanning every segment`, 'BATPAK_CHECKPOINT_FALLBACK');
     return none;
   }
   const c = decodeCheckpoint(bytes);
   const stale = (why: string): CheckpointLoad => {
-    opts.onWarning(`cold-start checkpoint not used (${why}): scanning every segment`);
+    opts.onWarning(`cold-start checkpoint not used (${why}): scanning every segment`, 'BATPAK_CHECKPOINT_FALLBACK');
     return { decoded: c, usable: undefined, suspect: undefined };
   };
   if (c === undefined) return stale('damaged or another version');
@@ -228,7 +228,7 @@ export async function loadCheckpoint(
   }
   if (suspect === undefined && next !== entries.length) suspect = `the checkpoint lists ${entries.length} events, its segments hold ${next}`;
   if (suspect !== undefined) {
-    opts.onWarning(`cold-start checkpoint not used (it does not describe the segment files: ${suspect}): scanning every segment`);
+    opts.onWarning(`cold-start checkpoint not used (it does not describe the segment files: ${suspect}): scanning every segment`, 'BATPAK_CHECKPOINT_FALLBACK');
     return { decoded: c, usable: undefined, suspect };
   }
   const lastSeg = c.segments[c.segments.length - 1]!;

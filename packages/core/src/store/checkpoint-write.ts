@@ -62,6 +62,6 @@ export async function writeCheckpoint(s: CheckpointSource): Promise<void> {
     if (current !== undefined && bytesEqual(current, image)) return;
     await opts.fs.writeFileAtomic(path, image);
   } catch (err) {
-    opts.onWarning(`could not write the cold-start checkpoint: ${(err as Error).message}`);
+    opts.onWarning(`could not write the cold-start checkpoint: ${(err as Error).message}`, 'BATPAK_CHECKPOINT_WRITE_FAILED');
   }
 }

@@ -119,7 +119,7 @@ export async function compactSegments(
     await finishCommitted(fs, dir, marker, ctx.entries, true, ctx.recorded);
   } catch (err) {
     ctx.leftUnfinished(compactionId);
-    ctx.opts.onWarning(`compaction ${compactionId} committed; cleanup deferred to the next open: ${(err as Error).message}`);
+    ctx.opts.onWarning(`compaction ${compactionId} committed; cleanup deferred to the next open: ${(err as Error).message}`, 'BATPAK_COMPACTION_CLEANUP_DEFERRED');
   }
   return { outcome: 'performed', segmentsRemoved: sourceIds.length - 1, eventsDropped: out.removed.length };
 }

@@ -59,6 +59,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
       ? undefined
       : new AppendPipeline(
           {
+            dir: opts.dir,
             index,
             keyset,
             keyStore: o.keyStore,

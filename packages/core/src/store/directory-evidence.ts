@@ -12,6 +12,7 @@ import type { IndexEntry } from '../event-index/entry.js';
 import { checkpointContradiction, type CheckpointLoad } from './checkpoint-load.js';
 import { isStraySegmentName, segmentFileName } from '../segment/format.js';
 import type { DirectoryDamageReport } from '../types.js';
+import type { WarningSink } from './warnings.js';
 
 export interface DirectoryFacts {
   readonly dir: string;
@@ -113,8 +114,8 @@ export async function storeDirectoryNames(fs: Fs, dir: string, readOnly: boolean
  * Reports every finding (onWarning) and refuses a writable open that would build on lost data unless
  * `allowDataLoss`: the writer would otherwise cut or replace what the directory shows is missing.
  */
-export function enforceDirectoryDamage(damage: readonly DirectoryDamageReport[], opts: { readonly readOnly: boolean; readonly allowDataLoss: boolean; readonly onWarning: (m: string) => void }): void {
-  for (const d of damage) opts.onWarning(`store directory damage (${d.reason}): ${d.message}`);
+export function enforceDirectoryDamage(damage: readonly DirectoryDamageReport[], opts: { readonly readOnly: boolean; readonly allowDataLoss: boolean; readonly onWarning: WarningSink }): void {
+  for (const d of damage) opts.onWarning(`store directory damage (${d.reason}): ${d.message}`, 'BATPAK_DIRECTORY_DAMAGE');
   const loss = damage.filter(losesData);
   if (opts.readOnly || opts.allowDataLoss || loss.length === 0) return;
   const first = loss[0]!;
@@ -130,7 +131,7 @@ export function enforceDirectoryDamage(damage: readonly DirectoryDamageReport[],
  * open is refused here when it shows lost data (see enforceDirectoryDamage).
  */
 export function assessDirectory(
-  opts: { readonly dir: string; readonly readOnly: boolean; readonly allowDataLoss: boolean; readonly onWarning: (m: string) => void },
+  opts: { readonly dir: string; readonly readOnly: boolean; readonly allowDataLoss: boolean; readonly onWarning: WarningSink },
   found: {
     readonly names: readonly string[];
     readonly segmentIds: readonly number[];

@@ -35,7 +35,7 @@ export function checkRegistry(opts: ResolvedOptions): void {
   const problems = opts.registry.problems();
   if (problems.length === 0) return;
   if (opts.payloadValidation === 'fail-fast') opts.registry.verify();
-  if (opts.payloadValidation === 'warn') for (const p of problems) opts.onWarning(`registry: ${p.message}`);
+  if (opts.payloadValidation === 'warn') for (const p of problems) opts.onWarning(`registry: ${p.message}`, 'BATPAK_REGISTRY_PROBLEM');
 }
 
 /** chainVerification 'recompute': a store that does not verify is closed and refused. */

@@ -57,6 +57,7 @@ export async function openStore<S>(options: StoreOptions, build: (opened: Opened
   if (opts.signingPolicy === 'required' && opts.signingKey === undefined && opts.signer === undefined) {
     throw new BatpakError('ERR_SIGNING_KEY_REQUIRED', "signingPolicy 'required' needs a signingKey (or a signer)");
   }
+  BatpakError.throwIfAborted(opts.signal, 'Store.open');
   // Every error leaving open is a BatpakError (INV-TYPED-ERRORS): an errno from any layer becomes one.
   try {
     return await lockAndOpen(opts, build, mode);
@@ -97,6 +98,7 @@ async function lockAndOpen<S>(opts: ResolvedOptions, build: (opened: OpenedStore
     throw ioError(err, `cannot take the writer lock of ${dir}`, { file: join(dir, LOCK_FILE) });
   }
   try {
+    BatpakError.throwIfAborted(opts.signal, 'Store.open');
     // Before any read: a killed writer's temp copies (a keyset's holds keys) go (INV-TEMP-CLEANUP).
     await removeLeftoverTemps(fs, dir);
     return await build(await recover(opts, lock, mode));
@@ -120,7 +122,7 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
   const loaded = await loadCheckpoint(opts, pending.segments, pending.entries.length);
   const checkpoint = loaded.usable;
   const tail = checkpoint === undefined ? pending.segments : checkpoint.tail;
-  const log = await recoverLog(fs, tail, checkpoint?.start);
+  const log = await recoverLog(fs, tail, checkpoint?.start, opts.signal);
   const signer = opts.signer ?? (opts.signingKey === undefined ? undefined : signerFromSeed(opts.signingKey));
   const verifyKeys = signer === undefined ? [...opts.trustedPublicKeys] : [signer.publicKey, ...opts.trustedPublicKeys];
   // Compaction's own record says which sequences it removed; a gap it does not explain is lost data.
@@ -133,7 +135,7 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
     }
   }
   for (const d of log.discarded) {
-    opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`);
+    opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`, 'BATPAK_RECOVERY_TAIL_CUT');
   }
   const index = new MemoryIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
   let lastCommittedAt = checkpoint?.lastCommittedAt ?? 0;
@@ -153,6 +155,7 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
     lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
   }
   // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
+  BatpakError.throwIfAborted(opts.signal, 'Store.open');
   const damage = assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
   refusePlaintextWriterByEvents(writerChecks, index.all());
   refuseUnsignedWriter(writerChecks, signer, index);
@@ -201,7 +204,7 @@ async function pinForReading(opts: ResolvedOptions, segments: SegmentSet, newest
     const f = await opts.fs.open(newestPath);
     await f.fsync().finally(() => f.close());
   } catch (err) {
-    opts.onWarning(`read-only open could not fsync ${newestPath}: ${(err as Error).message}`);
+    opts.onWarning(`read-only open could not fsync ${newestPath}: ${(err as Error).message}`, 'BATPAK_READONLY_FSYNC_FAILED');
   }
 }
 

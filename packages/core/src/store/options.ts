@@ -14,6 +14,7 @@ export type ChainVerificationMode = 'crc' | 'recompute';
 export type SigningPolicy = 'optional' | 'required';
 export type { KeyGranularity } from '../keyset/scope.js';
 import type { KeyGranularity } from '../keyset/scope.js';
+import { emitProcessWarning, type WarningCode, type WarningSink } from './warnings.js';
 
 export interface StoreOptions {
   /** Directory the store owns; created if absent (writable opens). */
@@ -77,10 +78,19 @@ export interface StoreOptions {
    * never writes or reads it.
    */
   readonly checkpoint?: 'on-close' | 'off';
-  /** Receives warnings (registry problems under 'warn', recovery notes). Default: none. */
-  readonly onWarning?: (message: string) => void;
+  /**
+   * Receives the store's warnings (recovery cuts, checkpoint fallbacks, signing downgrades, registry
+   * problems under 'warn') with a stable BATPAK_* code. Default: `process.emitWarning(message, { type:
+   * 'BatpakWarning', code })`; pass `() => {}` to silence them.
+   */
+  readonly onWarning?: (message: string, code: WarningCode) => void;
   /** Clock for commit times and event ids, Unix ms. For deterministic tests; default Date.now. */
   readonly now?: () => number;
+  /**
+   * Aborts the open (ERR_ABORTED) while it scans the log: before it cuts a torn tail or creates a
+   * segment, so an aborted open leaves the segments as they were and releases the lock.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface ResolvedOptions {
@@ -104,8 +114,10 @@ export interface ResolvedOptions {
   readonly readOnly: boolean;
   readonly allowDataLoss: boolean;
   readonly checkpoint: 'on-close' | 'off';
-  readonly onWarning: (message: string) => void;
+  readonly onWarning: WarningSink;
   readonly now: () => number;
+  /** Of this open only (see StoreOptions.signal). */
+  readonly signal: AbortSignal | undefined;
 }
 
 export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
@@ -171,6 +183,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
   if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') throw bad('readOnly', 'must be a boolean');
   if (options.now !== undefined && typeof options.now !== 'function') throw bad('now', 'must be a function');
   if (options.allowDataLoss !== undefined && typeof options.allowDataLoss !== 'boolean') throw bad('allowDataLoss', 'must be a boolean');
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw bad('signal', 'must be an AbortSignal');
   return {
     dir: options.dir,
     fs: options.fs ?? new RealFs(),
@@ -192,7 +205,8 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     readOnly: options.readOnly ?? false,
     allowDataLoss: options.allowDataLoss ?? false,
     checkpoint: oneOf('checkpoint', options.checkpoint, ['on-close', 'off'], 'on-close'),
-    onWarning: options.onWarning ?? (() => undefined),
+    onWarning: options.onWarning ?? emitProcessWarning,
     now: options.now ?? Date.now,
+    signal: options.signal,
   };
 }

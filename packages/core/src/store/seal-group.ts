@@ -8,6 +8,7 @@ import { headerLeaf } from '../receipt/headers.js';
 import { signGroup, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
 import { EventFlags } from '../segment/frame.js';
 import type { SequencedEvent } from './append-intent.js';
+import type { WarningSink } from './warnings.js';
 
 /** The extension a downgraded (unsigned) event carries, saying why it was not signed. */
 const DOWNGRADE_EXTENSION = 'batpak.signing.downgrade';
@@ -15,7 +16,7 @@ const DOWNGRADE_EXTENSION = 'batpak.signing.downgrade';
 export interface SealPolicy {
   readonly signer: ReceiptSigner | undefined;
   readonly signingDowngradeAllowed: boolean;
-  readonly onWarning: (message: string) => void;
+  readonly onWarning: WarningSink;
 }
 
 /**
@@ -36,7 +37,7 @@ export function sealGroup(policy: SealPolicy, events: readonly SequencedEvent[])
       ev.flags &= ~EventFlags.SEALED;
       ev.extensions = new Map([...(ev.extensions ?? new Map<string, Uint8Array>()), [DOWNGRADE_EXTENSION, note]]);
     }
-    policy.onWarning(`signing downgraded for ${events.length} event(s): ${failure.message}`);
+    policy.onWarning(`signing downgraded for ${events.length} event(s): ${failure.message}`, 'BATPAK_SIGNING_DOWNGRADE');
     return undefined;
   }
 }

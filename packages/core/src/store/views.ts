@@ -12,12 +12,19 @@ import { EventFlags } from '../segment/frame.js';
 import type { MemoryIndex } from '../event-index/memory.js';
 import type { Keyset } from '../keyset/keyset.js';
 import type { SegmentSet } from '../segment/set.js';
-import type { AppendReceipt, EventHeader, GroupProof, StoreStats } from '../types.js';
+import { runSchema } from '../standard-schema.js';
+import type { AppendReceipt, CommitStats, EventHeader, GroupProof, StoreStats } from '../types.js';
 import { causalIdsOf } from './causation.js';
 
 /** The store's counters. */
-export function statsOf(index: MemoryIndex, segments: SegmentSet, keyset: Keyset | undefined): StoreStats {
-  return { events: BigInt(index.size), segments: segments.count, bytes: BigInt(segments.totalBytes()), ...(keyset === undefined ? {} : { keys: keyset.liveCount }) };
+export function statsOf(index: MemoryIndex, segments: SegmentSet, keyset: Keyset | undefined, commits: CommitStats | undefined): StoreStats {
+  return {
+    events: BigInt(index.size),
+    segments: segments.count,
+    bytes: BigInt(segments.totalBytes()),
+    ...(keyset === undefined ? {} : { keys: keyset.liveCount }),
+    ...(commits === undefined ? {} : { commits }),
+  };
 }
 
 /** The header of an entity's latest committed event, if any (from the index, no disk read). */
@@ -82,5 +89,6 @@ export function decodeStoredPayload(e: IndexEntry, plaintext: Uint8Array, regist
   if (def.validate !== undefined && !def.validate(lifted)) {
     throw BatpakError.invalidPayload(`payload of event ${e.eventId} does not satisfy ${def.name}.validate`, { eventId: e.eventId });
   }
+  if (def.schema !== undefined && def.validateOnRead === true) return runSchema(def.schema, lifted, `payload of event ${e.eventId} (${def.name})`, { eventId: e.eventId });
   return lifted;
 }
