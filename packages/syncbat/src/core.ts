@@ -58,6 +58,8 @@ export interface CoreParts {
   readonly hashPolicy: ReceiptHashPolicy;
   readonly backend: EffectBackend | undefined;
   readonly grants: CapabilityGrants;
+  /** Cap on checkouts running at once (1 = strict arrival order). */
+  readonly maxConcurrentDispatches: number;
 }
 
 /**
@@ -95,10 +97,11 @@ function metadataOf(ctx: InvocationContext): ReceiptMetadata {
 
 export class CoreRuntime implements Core {
   readonly #p: CoreParts;
-  readonly #queue = new DispatchQueue();
+  readonly #queue: DispatchQueue;
 
   constructor(parts: CoreParts) {
     this.#p = parts;
+    this.#queue = new DispatchQueue(parts.maxConcurrentDispatches);
   }
 
   descriptor(name: string): OperationDescriptor | undefined {
