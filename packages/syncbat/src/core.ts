@@ -8,6 +8,7 @@ import { checkCaller, missingForCaller, stampCaller, type Caller } from './calle
 import { InvocationContext, type ReceiptMetadata } from './ctx.js';
 import type { OperationDescriptor } from './descriptor.js';
 import type { EffectBackend } from './effect-backend.js';
+import { EFFECT_ROW_LISTS, type EffectRow } from './effect-row.js';
 import { firstUngranted, type CapabilityGrants } from './capability-gate.js';
 import { RuntimeError, type HandlerCause } from './errors.js';
 import { DispatchQueue } from './dispatch-queue.js';
@@ -95,10 +96,33 @@ function metadataOf(ctx: InvocationContext, committed: boolean): ReceiptMetadata
   const performed = committed ? ctx.observed : ctx.performedDirectly;
   if (!performed.isEmpty() || !ctx.refused.isEmpty()) {
     const out = new Map(signed);
-    out.set(SYNCBAT_EFFECTS_KEY, encodeInvocationEffects({ performed, refused: ctx.refused }));
+    out.set(SYNCBAT_EFFECTS_KEY, effectsRecord(ctx.descriptor, performed, ctx.refused));
     return { signed: out, local };
   }
   return { signed, local };
+}
+
+/** The record of "performed exactly the declared effects, refused nothing" — the usual case — encoded once per descriptor. */
+const declaredRecords = new WeakMap<OperationDescriptor, Uint8Array>();
+
+function effectsRecord(d: OperationDescriptor, performed: EffectRow, refused: EffectRow): Uint8Array {
+  if (!refused.isEmpty() || !sameEffects(performed, d.effectRow)) return encodeInvocationEffects({ performed, refused });
+  let bytes = declaredRecords.get(d);
+  if (bytes === undefined) declaredRecords.set(d, (bytes = encodeInvocationEffects({ performed, refused })));
+  // A copy: the receipt's drawer is the caller's to read (or scribble on), the cached bytes are not.
+  return new Uint8Array(bytes);
+}
+
+/** Equal effect lists (capability tokens are declarations, never performed, so they are not compared). */
+function sameEffects(a: EffectRow, b: EffectRow): boolean {
+  for (const [list] of EFFECT_ROW_LISTS) {
+    if (list === 'requiresCapabilities') continue;
+    const x = a[list];
+    const y = b[list];
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
 }
 
 export class CoreRuntime implements Core {
@@ -224,14 +248,14 @@ export class CoreRuntime implements Core {
     }
     // The Ctx dies here; effects still in flight finish and are observed before the check.
     await ctx.seal();
-    const dropped = withCaller(metadataOf(ctx, false));
+    const dropped = () => withCaller(metadataOf(ctx, false));
 
     // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
     // refused undeclared effects before performing them; the subset check over what was performed is a second line.
     const violation = ctx.refused.firstViolationAgainst(d.effectRow) ?? ctx.observed.firstViolationAgainst(d.effectRow);
-    if (violation !== undefined) return this.#deny(d, input, violation.code, violation.message, dropped, commit);
+    if (violation !== undefined) return this.#deny(d, input, violation.code, violation.message, dropped(), commit);
 
-    if (cause !== undefined || output === undefined) return this.#fail(d, input, cause ?? { code: 'failed', message: 'handler produced no output' }, dropped, commit);
+    if (cause !== undefined || output === undefined) return this.#fail(d, input, cause ?? { code: 'failed', message: 'handler produced no output' }, dropped(), commit);
 
     // 6. Success: receipt first, then the Completed fact — with a commit plan, both in the one commit with the
     // staged appends. A commit the store refuses (not one that fails to write) becomes a failed invocation.
@@ -245,7 +269,7 @@ export class CoreRuntime implements Core {
         if (commit.appends.length === 0) throw err;
         commit.resetTail();
         const c = { code: 'failed' as const, message: boundText(`the store refused the invocation's effects: ${messageOf(err instanceof Error && err.cause !== undefined ? err.cause : err)}`, RECEIPT_LIMITS.messageBytes) };
-        return this.#fail(d, input, c, dropped, commit);
+        return this.#fail(d, input, c, dropped(), commit);
       }
     }
     return Object.freeze({ outcome: 'completed', output, receipt, descriptor: d });

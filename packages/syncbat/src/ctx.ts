@@ -151,6 +151,7 @@ export class InvocationContext implements Ctx {
 
   /** Performed and staged effects: what the observed ⊆ declared check covers and a completed receipt lists. */
   get observed(): EffectRow {
+    if (this.#staged.isEmpty()) return this.#performed;
     let row = this.#performed;
     for (const t of this.#staged.appendsEvents) row = row.appendsEvent(t);
     return row;
@@ -257,13 +258,15 @@ export class InvocationContext implements Ctx {
     return this.#call(() => {
       const target = checkString(receiptKind, 'receipt kind');
       const bytes = new Uint8Array(checkBytes(payload, 'receipt payload'));
-      // Bounded before the backend is asked, so an emit that cannot be stamped is never performed.
-      void this.#entryCost(this.#local, `${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes);
       return {
         verb: 'emit receipts',
         list: 'emitsReceipts',
         target,
-        perform: (b) => (b.emitReceipt === undefined ? unsupported('emitReceipt') : b.emitReceipt(target)),
+        perform: (b) => {
+          // Bounded (after the declared check) before the backend is asked: an emit that cannot be stamped is never performed.
+          void this.#entryCost(this.#local, `${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes);
+          return b.emitReceipt === undefined ? unsupported('emitReceipt') : b.emitReceipt(target);
+        },
         record: (row) => row.emitsReceipt(target),
         // Stamped only after the backend said yes, under the runtime's own reserved key.
         after: () => this.#put(this.#local, `${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes),

@@ -97,9 +97,9 @@ describe('receipt drawers are bounded when attached', () => {
       .register(
         defineOperation({
           name: 'emit',
-          effectClass: 'persist',
-          effects: { appends: ['evt.f001'], emits: ['receipt.x'] },
-          handler: async (i, ctx) => ((err = await rejectionOf(ctx.emitReceipt('receipt.x', new Uint8Array(RECEIPT_LIMITS.valueBytes + 1)))), i),
+          effectClass: 'emit',
+          effects: { emitsReceipt: true },
+          handler: async (i, ctx) => ((err = await rejectionOf(ctx.emitReceipt(ctx.descriptor.receiptKind, new Uint8Array(RECEIPT_LIMITS.valueBytes + 1)))), i),
         }),
       )
       .effectBackend(backend)
