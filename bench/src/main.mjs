@@ -1,4 +1,4 @@
-// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction]`: runs the scenarios, prints the table, writes results.
+// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction,syncbat]`: runs the scenarios, prints the table, writes results.
 // Invariant: a peer or scenario that fails is reported (null, with the reason) and the rest still runs; scratch dirs under os.tmpdir() are removed at exit.
 
 import { writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ const { buildStore } = await import('./scenarios/store-build.mjs');
 const { verifyScenario } = await import('./scenarios/verify.mjs');
 const { readsScenario } = await import('./scenarios/reads.mjs');
 const { compactionScenario } = await import('./scenarios/compaction.mjs');
+const { syncbatScenario } = await import('./scenarios/syncbat.mjs');
 const { buildResults, printTable } = await import('./report.mjs');
 const { freshDir, removeDir, removeAll } = await import('./tmp.mjs');
 const { CONTENDERS } = await import('./contenders.mjs');
@@ -82,6 +83,7 @@ if (wants('verify') || wants('reads')) {
   if (bigDir !== undefined) removeDir(bigDir);
 }
 await step('compaction', 'compaction: merge, and retention dropping half', () => compactionScenario(cfg, log));
+await step('syncbat', 'syncbat/netbat vs core: 64 and 1 persist dispatches, loopback persist and heartbeat vs a bare net server', () => syncbatScenario(cfg, log));
 
 machine.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
 const appends = out.appends ?? [];
@@ -94,6 +96,8 @@ const results = buildResults({
   reads: out.reads,
   compaction: out.compaction,
 });
+// Issue 25's figures sit beside issue 10's shape (which stays as it was).
+if (out.syncbat !== undefined) results.syncbat = out.syncbat;
 printTable(results, appends);
 
 // A partial run (--only) must not overwrite the full results.
