@@ -21,7 +21,7 @@ import { rustDebugString } from './rust-debug.js';
 import { RECEIPT_LIMITS, boundText } from './receipt/limits.js';
 import type { OperationStatusFact } from './status/fact.js';
 import type { OperationStatusSink } from './status/sink.js';
-import { InvocationCommit, storeCommitPlan, type StoreCommitPlan } from './store-commit.js';
+import { InvocationCommit, isCommitRefusal, storeCommitPlan, type StoreCommitPlan } from './store-commit.js';
 
 export interface DispatchOptions {
   /**
@@ -266,7 +266,8 @@ export class CoreRuntime implements Core {
       try {
         receipt = await this.#commit(d, commit, receipt, undefined);
       } catch (err) {
-        if (commit.appends.length === 0) throw err;
+        // Only a refusal of the items (nothing written) turns into a failed invocation; a write failure stays one.
+        if (commit.appends.length === 0 || !(err instanceof RuntimeError && isCommitRefusal(err.cause))) throw err;
         commit.resetTail();
         const c = { code: 'failed' as const, message: boundText(`the store refused the invocation's effects: ${messageOf(err instanceof Error && err.cause !== undefined ? err.cause : err)}`, RECEIPT_LIMITS.messageBytes) };
         return this.#fail(d, input, c, dropped(), commit);

@@ -3,7 +3,7 @@
 // Invariant: nothing of an invocation reaches the store before its single commit, and a failed or denied
 // invocation commits its facts and receipt but none of its staged appends.
 
-import { cbin, Coordinate, encodeCanonical, type AppendReceipt, type BatchItem, type EventKind, type Store } from '@batpak/core';
+import { BatpakError, cbin, Coordinate, encodeCanonical, type AppendReceipt, type BatchItem, type EventKind, type Store } from '@batpak/core';
 import { SYNCBAT_OPERATION_STATUS_KIND, SYNCBAT_RECEIPT_KIND } from './kinds.js';
 import { encodeReceiptEnvelope, type ReceiptEnvelope } from './receipt/envelope.js';
 import { encodeOperationStatusFact, type OperationStatusFact } from './status/fact.js';
@@ -40,6 +40,21 @@ export function storeCommitPlan(backend: object | undefined, receiptSink: object
 export interface StagedAppend {
   readonly kind: EventKind;
   readonly payload: Uint8Array;
+}
+
+/** Store codes that refuse a batch before anything is written: the caller's items were unacceptable, not the disk. */
+const REFUSALS: ReadonlySet<string> = new Set([
+  'ERR_PAYLOAD_TOO_LARGE',
+  'ERR_BATCH_TOO_LARGE',
+  'ERR_INVALID_ARGUMENT',
+  'ERR_INVALID_COORDINATE',
+  'ERR_INVALID_KIND',
+  'ERR_INVALID_PAYLOAD',
+]);
+
+/** Whether a failed commit was refused by the store's validation (nothing written) rather than failing to write. */
+export function isCommitRefusal(err: unknown): boolean {
+  return err instanceof BatpakError && REFUSALS.has(err.code);
 }
 
 /** Most appends one invocation may stage (the store commits them in one batch with the receipt). */

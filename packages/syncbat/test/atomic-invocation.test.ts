@@ -208,6 +208,18 @@ describe('one commit per invocation', () => {
     expect(await kinds(store)).toEqual(['effect', 'receipt']);
   });
 
+  it('a write failure at commit (not a refusal) rejects with receipt_sink and writes nothing, not even a failed receipt', async () => {
+    const sim = new SimFs(12);
+    store = await Store.open({ dir: '/s', fs: sim });
+    const core = wire(store, async (i, ctx) => (await ctx.appendEvent(KIND, bytes('a')), i));
+    sim.failOn('append', 1, 'EIO');
+    const err = (await rejectionOf(core.dispatch('orders.place', bytes('x')))) as RuntimeError;
+    expect(err.code).toBe('receipt_sink');
+    expect(await kinds(store)).toEqual([]);
+    await core.dispatch('orders.place', bytes('y'));
+    expect(await kinds(store)).toEqual(['fact', 'effect', 'receipt', 'fact']);
+  });
+
   it('a store failure at commit rejects with receipt_sink and leaves nothing', async () => {
     store = await Store.open({ dir: '/s', fs: new SimFs(9) });
     const core = wire(store, async (i, ctx) => (await ctx.appendEvent(KIND, bytes('a')), i));
