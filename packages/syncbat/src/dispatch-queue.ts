@@ -61,8 +61,12 @@ export class DispatchQueue {
     while (this.#running < this.#limit && this.#head < this.#waiting.length) {
       const w = this.#waiting[this.#head]!;
       this.#waiting[this.#head++] = undefined as unknown as Waiter;
+      // Under steady load the queue may never drain: drop the consumed prefix once it is most of the array.
       if (this.#head === this.#waiting.length) {
         this.#waiting.length = 0;
+        this.#head = 0;
+      } else if (this.#head >= 1024 && this.#head * 2 >= this.#waiting.length) {
+        this.#waiting.splice(0, this.#head);
         this.#head = 0;
       }
       if (w.signal?.aborted === true) continue;

@@ -143,6 +143,26 @@ describe('concurrent dispatch', () => {
     await Promise.all([calls[0], calls[1], calls[3], calls[4]]);
   });
 
+  it('a long queue of waiters starts strictly in arrival order (and a queue refilled while draining keeps it)', async () => {
+    const started: number[] = [];
+    const c = new CoreBuilder()
+      .register(defineOperation({ name: 'rec', effectClass: 'compute', handler: (input) => (started.push(new DataView(input.buffer).getUint32(0)), input) }))
+      .withoutReceipts()
+      .maxConcurrentDispatches(1)
+      .build();
+    const call = (n: number) => {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setUint32(0, n);
+      return c.dispatch('rec', b);
+    };
+    const first = Array.from({ length: 3000 }, (_, n) => call(n));
+    // More arrive while the first ones are being served.
+    await first[10];
+    const more = Array.from({ length: 3000 }, (_, n) => call(3000 + n));
+    await Promise.all([...first, ...more]);
+    expect(started).toEqual(Array.from({ length: 6000 }, (_, n) => n));
+  });
+
   it('refuses a cap that is not a positive integer (or Infinity)', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, '4' as unknown as number]) {
       expect(() => new CoreBuilder().maxConcurrentDispatches(bad)).toThrow(RangeError);
