@@ -1,4 +1,4 @@
-// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction,replication]`: runs the scenarios, prints the table, writes results.
+// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction,replication,syncbat]`: runs the scenarios, prints the table, writes results.
 // Invariant: a peer or scenario that fails is reported (null, with the reason) and the rest still runs; scratch dirs under os.tmpdir() are removed at exit.
 
 import { writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ const { verifyScenario } = await import('./scenarios/verify.mjs');
 const { readsScenario } = await import('./scenarios/reads.mjs');
 const { compactionScenario } = await import('./scenarios/compaction.mjs');
 const { replicationScenario } = await import('./scenarios/replication.mjs');
+const { syncbatScenario } = await import('./scenarios/syncbat.mjs');
 const { buildResults, printTable } = await import('./report.mjs');
 const { freshDir, removeDir, removeAll } = await import('./tmp.mjs');
 const { CONTENDERS } = await import('./contenders.mjs');
@@ -84,6 +85,7 @@ if (wants('verify') || wants('reads')) {
 }
 await step('compaction', 'compaction: merge, and retention dropping half', () => compactionScenario(cfg, log));
 await step('replication', 'read replicas over NATS JetStream: catch-up and lag', () => replicationScenario(cfg, log));
+await step('syncbat', 'syncbat/netbat vs core: 64 and 1 persist dispatches, loopback persist and heartbeat vs a bare net server', () => syncbatScenario(cfg, log));
 
 machine.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
 const appends = out.appends ?? [];
@@ -97,6 +99,8 @@ const results = buildResults({
   compaction: out.compaction,
   replication: out.replication,
 });
+// Issue 25's figures sit beside issue 10's shape (which stays as it was).
+if (out.syncbat !== undefined) results.syncbat = out.syncbat;
 printTable(results, appends);
 
 // A partial run (--only) must not overwrite the full results.

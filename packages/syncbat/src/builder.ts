@@ -3,6 +3,7 @@
 
 import type { AdmissionGuard } from './admission.js';
 import { CoreRuntime, type Core } from './core.js';
+import { DEFAULT_MAX_CONCURRENT_DISPATCHES } from './dispatch-queue.js';
 import type { Operation } from './define-operation.js';
 import { snapshotDescriptor, validateDescriptor, type OperationDescriptor } from './descriptor.js';
 import type { EffectBackend } from './effect-backend.js';
@@ -31,6 +32,7 @@ export class CoreBuilder {
   #statusSink: OperationStatusSink | undefined;
   #hashPolicy: ReceiptHashPolicy = 'blake3';
   #backend: EffectBackend | undefined;
+  #maxConcurrent = DEFAULT_MAX_CONCURRENT_DISPATCHES;
 
   /** Registers an operation from {@link defineOperation}, or a descriptor with its handler. */
   register(operation: Operation): this;
@@ -149,6 +151,19 @@ export class CoreBuilder {
     return this;
   }
 
+  /**
+   * How many dispatches of the built Core run at once (default 64); later ones wait and start in arrival
+   * order. `1` runs one checkout at a time, strictly in arrival order (Rust's `&mut Core`); `Infinity` never
+   * waits. Each checkout keeps its own Ctx, effect record, check and receipt whatever the setting.
+   */
+  maxConcurrentDispatches(limit: number): this {
+    if (typeof limit !== 'number' || !(limit === Infinity || (Number.isSafeInteger(limit) && limit >= 1))) {
+      throw new RangeError(`maxConcurrentDispatches must be a positive integer or Infinity, got ${String(limit)}`);
+    }
+    this.#maxConcurrent = limit;
+    return this;
+  }
+
   /** Builds a Core from a snapshot of this builder (the builder stays usable, e.g. as a per-connection factory). */
   build(): Core {
     for (const name of [...this.#descriptors.keys()].sort(byName)) {
@@ -169,6 +184,7 @@ export class CoreBuilder {
       statusSink: this.#statusSink,
       hashPolicy: this.#hashPolicy,
       backend: this.#backend,
+      maxConcurrentDispatches: this.#maxConcurrent,
       grants: {
         all: new Set(this.#granted),
         byOperation: new Map([...this.#operationGrants].map(([op, set]) => [op, new Set(set)])),

@@ -8,6 +8,7 @@ import { checkCaller, missingForCaller, stampCaller, type Caller } from './calle
 import { InvocationContext, type ReceiptMetadata } from './ctx.js';
 import type { OperationDescriptor } from './descriptor.js';
 import type { EffectBackend } from './effect-backend.js';
+import { EFFECT_ROW_LISTS, type EffectRow } from './effect-row.js';
 import { firstUngranted, type CapabilityGrants } from './capability-gate.js';
 import { RuntimeError, type HandlerCause } from './errors.js';
 import { DispatchQueue } from './dispatch-queue.js';
@@ -17,8 +18,10 @@ import type { ReceiptOutcome } from './receipt/envelope.js';
 import { hashUnder, type ReceiptHashPolicy } from './receipt/hash-policy.js';
 import type { ReceiptSink, RecordedReceipt } from './receipt/sink.js';
 import { rustDebugString } from './rust-debug.js';
+import { RECEIPT_LIMITS, boundText } from './receipt/limits.js';
 import type { OperationStatusFact } from './status/fact.js';
 import type { OperationStatusSink } from './status/sink.js';
+import { InvocationCommit, isCommitRefusal, storeCommitPlan, type StoreCommitPlan } from './store-commit.js';
 
 export interface DispatchOptions {
   /**
@@ -58,6 +61,8 @@ export interface CoreParts {
   readonly hashPolicy: ReceiptHashPolicy;
   readonly backend: EffectBackend | undefined;
   readonly grants: CapabilityGrants;
+  /** Cap on checkouts running at once (1 = strict arrival order). */
+  readonly maxConcurrentDispatches: number;
 }
 
 /**
@@ -82,23 +87,54 @@ function isDecision(value: unknown): value is AdmissionDecision {
   return v.admit === true || (v.admit === false && typeof v.code === 'string' && typeof v.message === 'string');
 }
 
-/** The Ctx's drawers plus the runtime's `syncbat.effects` record (signed), when anything was performed or refused. */
-function metadataOf(ctx: InvocationContext): ReceiptMetadata {
+/**
+ * The Ctx's drawers plus the runtime's `syncbat.effects` record (signed), when anything was performed or refused.
+ * `committed: false` (failed, denied) leaves out staged appends: they are dropped, never committed.
+ */
+function metadataOf(ctx: InvocationContext, committed: boolean): ReceiptMetadata {
   const { signed, local } = ctx.metadata();
-  if (!ctx.observed.isEmpty() || !ctx.refused.isEmpty()) {
+  const performed = committed ? ctx.observed : ctx.performedDirectly;
+  if (!performed.isEmpty() || !ctx.refused.isEmpty()) {
     const out = new Map(signed);
-    out.set(SYNCBAT_EFFECTS_KEY, encodeInvocationEffects({ performed: ctx.observed, refused: ctx.refused }));
+    out.set(SYNCBAT_EFFECTS_KEY, effectsRecord(ctx.descriptor, performed, ctx.refused));
     return { signed: out, local };
   }
   return { signed, local };
 }
 
+/** The record of "performed exactly the declared effects, refused nothing" — the usual case — encoded once per descriptor. */
+const declaredRecords = new WeakMap<OperationDescriptor, Uint8Array>();
+
+function effectsRecord(d: OperationDescriptor, performed: EffectRow, refused: EffectRow): Uint8Array {
+  if (!refused.isEmpty() || !sameEffects(performed, d.effectRow)) return encodeInvocationEffects({ performed, refused });
+  let bytes = declaredRecords.get(d);
+  if (bytes === undefined) declaredRecords.set(d, (bytes = encodeInvocationEffects({ performed, refused })));
+  // A copy: the receipt's drawer is the caller's to read (or scribble on), the cached bytes are not.
+  return new Uint8Array(bytes);
+}
+
+/** Equal effect lists (capability tokens are declarations, never performed, so they are not compared). */
+function sameEffects(a: EffectRow, b: EffectRow): boolean {
+  for (const [list] of EFFECT_ROW_LISTS) {
+    if (list === 'requiresCapabilities') continue;
+    const x = a[list];
+    const y = b[list];
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
+}
+
 export class CoreRuntime implements Core {
   readonly #p: CoreParts;
-  readonly #queue = new DispatchQueue();
+  readonly #queue: DispatchQueue;
+  /** Set when backend and sinks share one store: each invocation is then committed as one appendBatch. */
+  readonly #plan: StoreCommitPlan | undefined;
 
   constructor(parts: CoreParts) {
     this.#p = parts;
+    this.#queue = new DispatchQueue(parts.maxConcurrentDispatches);
+    this.#plan = storeCommitPlan(parts.backend, parts.receiptSink, parts.statusSink);
   }
 
   descriptor(name: string): OperationDescriptor | undefined {
@@ -147,16 +183,17 @@ export class CoreRuntime implements Core {
     const withCaller = (m: ReceiptMetadata): ReceiptMetadata => ({ signed: stampCaller(m.signed, caller), local: m.local });
 
     // 1. Declared authority: every non-ambient token must be granted (and held by the caller, if any). Fails before any Ctx exists.
+    const commit = this.#plan === undefined ? undefined : new InvocationCommit(this.#plan);
     const missing = firstUngranted(d, this.#p.grants) ?? missingForCaller(d.effectRow.requiresCapabilities, caller);
     if (missing !== undefined) {
-      return this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, withCaller(NO_METADATA));
+      return this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, withCaller(NO_METADATA), commit);
     }
 
     // 2. One Ctx spans guard and handler, so guard metadata survives into the handler's receipt. Whatever way the
-    // checkout ends (a sink failure included), the Ctx is revoked with it.
-    const ctx = new InvocationContext(d, this.#p.backend, signal);
+    // checkout ends (a sink failure included), the Ctx is revoked with it. Store appends are staged into `commit`.
+    const ctx = new InvocationContext(d, this.#p.backend, signal, commit?.plan.effects === undefined ? undefined : commit);
     try {
-      return await this.#admitAndRun(d, input, ctx, withCaller);
+      return await this.#admitAndRun(d, input, ctx, withCaller, commit);
     } finally {
       ctx.revoke();
     }
@@ -167,6 +204,7 @@ export class CoreRuntime implements Core {
     input: Uint8Array,
     ctx: InvocationContext,
     withCaller: (m: ReceiptMetadata) => ReceiptMetadata,
+    commit: InvocationCommit | undefined,
   ): Promise<DispatchResult> {
     const name = d.name;
     const guard = this.#p.guard;
@@ -181,17 +219,20 @@ export class CoreRuntime implements Core {
       const checked = decision as AdmissionDecision;
       if (!checked.admit) {
         await ctx.seal();
-        return this.#deny(d, input, checked.code, checked.message, withCaller(metadataOf(ctx)));
+        // A guard's words land in the receipt: cut to the receipt limits like a handler's.
+        const code = boundText(checked.code, RECEIPT_LIMITS.codeBytes);
+        return this.#deny(d, input, code, boundText(checked.message, RECEIPT_LIMITS.messageBytes), withCaller(metadataOf(ctx, false)), commit);
       }
     }
 
-    // 3. Started: a status-sink failure here means the handler never runs.
-    await this.#status(d, { lifecycle: 'started' }, input, undefined, undefined);
+    // 3. Started: a status-sink failure here means the handler never runs (a staged fact cannot fail).
+    await this.#status(d, { lifecycle: 'started' }, input, undefined, undefined, commit);
 
     const handler = this.#p.handlers.get(name);
     if (handler === undefined) {
       // Unreachable through CoreBuilder (build() refuses it); kept so a hand-built table still fails closed.
-      await this.#status(d, { lifecycle: 'failed', code: 'missing_handler', message: 'operation descriptor has no registered handler' }, input, undefined, undefined);
+      await this.#status(d, { lifecycle: 'failed', code: 'missing_handler', message: 'operation descriptor has no registered handler' }, input, undefined, undefined, commit);
+      await this.#commit(d, commit, undefined, undefined);
       throw new RuntimeError({ kind: 'missing_handler', name });
     }
 
@@ -207,31 +248,68 @@ export class CoreRuntime implements Core {
     }
     // The Ctx dies here; effects still in flight finish and are observed before the check.
     await ctx.seal();
-    const metadata = withCaller(metadataOf(ctx));
+    const dropped = () => withCaller(metadataOf(ctx, false));
 
     // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
     // refused undeclared effects before performing them; the subset check over what was performed is a second line.
     const violation = ctx.refused.firstViolationAgainst(d.effectRow) ?? ctx.observed.firstViolationAgainst(d.effectRow);
-    if (violation !== undefined) return this.#deny(d, input, violation.code, violation.message, metadata);
+    if (violation !== undefined) return this.#deny(d, input, violation.code, violation.message, dropped(), commit);
 
-    if (cause !== undefined || output === undefined) {
-      const c = cause ?? { code: 'failed' as const, message: 'handler produced no output' };
-      await this.#status(d, { lifecycle: 'failed', code: c.code, message: c.message }, input, undefined, c);
-      const receipt = await this.#record(d, input, undefined, { class: 'failed', code: c.code, message: c.message }, metadata, c);
-      throw new RuntimeError({ kind: 'handler', name, code: c.code, message: c.message }, receipt === undefined ? {} : { receipt });
+    if (cause !== undefined || output === undefined) return this.#fail(d, input, cause ?? { code: 'failed', message: 'handler produced no output' }, dropped(), commit);
+
+    // 6. Success: receipt first, then the Completed fact — with a commit plan, both in the one commit with the
+    // staged appends. A commit the store refuses (not one that fails to write) becomes a failed invocation.
+    const metadata = withCaller(metadataOf(ctx, true));
+    let receipt = await this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit);
+    await this.#status(d, { lifecycle: 'completed' }, input, output, undefined, commit);
+    if (commit !== undefined) {
+      try {
+        receipt = await this.#commit(d, commit, receipt, undefined);
+      } catch (err) {
+        // Only a refusal of the items (nothing written) turns into a failed invocation; a write failure stays one.
+        if (commit.appends.length === 0 || !(err instanceof RuntimeError && isCommitRefusal(err.cause))) throw err;
+        commit.resetTail();
+        const c = { code: 'failed' as const, message: boundText(`the store refused the invocation's effects: ${messageOf(err instanceof Error && err.cause !== undefined ? err.cause : err)}`, RECEIPT_LIMITS.messageBytes) };
+        return this.#fail(d, input, c, dropped(), commit);
+      }
     }
-
-    // 6. Success: receipt first, then the Completed fact.
-    const receipt = await this.#record(d, input, output, { class: 'completed' }, metadata, undefined);
-    await this.#status(d, { lifecycle: 'completed' }, input, output, undefined);
     return Object.freeze({ outcome: 'completed', output, receipt, descriptor: d });
   }
 
-  /** Denied: status fact, then receipt, then the rejection carrying that receipt. */
-  async #deny(d: OperationDescriptor, input: Uint8Array, code: string, message: string, metadata: ReceiptMetadata): Promise<never> {
-    await this.#status(d, { lifecycle: 'denied', code, message }, input, undefined, undefined);
-    const receipt = await this.#record(d, input, undefined, { class: 'denied', code, message }, metadata, undefined);
+  /** Failed: status fact, then receipt (staged appends dropped), then the rejection carrying that receipt. */
+  async #fail(d: OperationDescriptor, input: Uint8Array, c: HandlerCause & { code: 'invalid_input' | 'failed' }, metadata: ReceiptMetadata, commit: InvocationCommit | undefined): Promise<never> {
+    commit?.dropAppends();
+    await this.#status(d, { lifecycle: 'failed', code: c.code, message: c.message }, input, undefined, c, commit);
+    let receipt = await this.#record(d, input, undefined, { class: 'failed', code: c.code, message: c.message }, metadata, c, commit);
+    receipt = await this.#commit(d, commit, receipt, c);
+    throw new RuntimeError({ kind: 'handler', name: d.name, code: c.code, message: c.message }, receipt === undefined ? {} : { receipt });
+  }
+
+  /** Denied: status fact, then receipt (staged appends dropped), then the rejection carrying that receipt. */
+  async #deny(d: OperationDescriptor, input: Uint8Array, code: string, message: string, metadata: ReceiptMetadata, commit: InvocationCommit | undefined): Promise<never> {
+    commit?.dropAppends();
+    await this.#status(d, { lifecycle: 'denied', code, message }, input, undefined, undefined, commit);
+    let receipt = await this.#record(d, input, undefined, { class: 'denied', code, message }, metadata, undefined, commit);
+    receipt = await this.#commit(d, commit, receipt, undefined);
     throw new RuntimeError({ kind: 'denied', name: d.name, code, message }, receipt === undefined ? {} : { receipt });
+  }
+
+  /**
+   * The invocation's one appendBatch (no-op without a plan). Returns the receipt with its store append receipt. A
+   * failure is a `receipt_sink` RuntimeError (wording as StoreReceiptSink's), its cause the store's error.
+   */
+  async #commit(d: OperationDescriptor, commit: InvocationCommit | undefined, staged: RecordedReceipt | undefined, causedByHandler: HandlerCause | undefined): Promise<RecordedReceipt | undefined> {
+    if (commit === undefined) return staged;
+    let appendReceipt;
+    try {
+      appendReceipt = await commit.commit();
+    } catch (err) {
+      throw new RuntimeError(
+        { kind: 'receipt_sink', name: d.name, message: `batpak receipt append failed: ${messageOf(err)}`, ...(causedByHandler === undefined ? {} : { causedByHandler }) },
+        { cause: err },
+      );
+    }
+    return staged === undefined || appendReceipt === undefined ? staged : Object.freeze({ envelope: staged.envelope, appendReceipt });
   }
 
   async #record(
@@ -241,14 +319,14 @@ export class CoreRuntime implements Core {
     outcome: ReceiptOutcome,
     metadata: ReceiptMetadata,
     causedByHandler: HandlerCause | undefined,
+    commit: InvocationCommit | undefined,
   ): Promise<RecordedReceipt | undefined> {
     const sink = this.#p.receiptSink;
     if (sink === undefined) return undefined;
     try {
       const inputHash = hashUnder(this.#p.hashPolicy, input);
       const outputHash = output === undefined ? undefined : hashUnder(this.#p.hashPolicy, output);
-      return await sink.recordReceipt(
-        Object.freeze({
+      const envelope = Object.freeze({
           descriptorName: d.name,
           receiptKind: d.receiptKind,
           ...(inputHash === undefined ? {} : { inputHash }),
@@ -256,8 +334,11 @@ export class CoreRuntime implements Core {
           outcome: Object.freeze(outcome),
           signedExtensions: metadata.signed,
           localExtensions: metadata.local,
-        }),
-      );
+        });
+      if (commit?.plan.receipts === undefined) return await sink.recordReceipt(envelope);
+      // Staged: the store append receipt is filled in once the invocation commits.
+      commit.receipt(envelope);
+      return { envelope };
     } catch (err) {
       throw new RuntimeError(
         { kind: 'receipt_sink', name: d.name, message: messageOf(err), ...(causedByHandler === undefined ? {} : { causedByHandler }) },
@@ -272,6 +353,7 @@ export class CoreRuntime implements Core {
     input: Uint8Array,
     output: Uint8Array | undefined,
     causedByHandler: HandlerCause | undefined,
+    commit: InvocationCommit | undefined,
   ): Promise<void> {
     const sink = this.#p.statusSink;
     if (sink === undefined) return;
@@ -280,8 +362,7 @@ export class CoreRuntime implements Core {
       const terminal = step.lifecycle !== 'started';
       const inputHash = terminal ? hashUnder(this.#p.hashPolicy, input) : undefined;
       const outputHash = output === undefined ? undefined : hashUnder(this.#p.hashPolicy, output);
-      await sink.recordFact(
-        Object.freeze({
+      const fact: OperationStatusFact = Object.freeze({
           schemaVersion: 1,
           operation: d.name,
           lifecycle: step.lifecycle,
@@ -290,8 +371,9 @@ export class CoreRuntime implements Core {
           ...(step.message === undefined ? {} : { message: step.message }),
           ...(inputHash === undefined ? {} : { inputHash }),
           ...(outputHash === undefined ? {} : { outputHash }),
-        }),
-      );
+        });
+      if (commit?.plan.status === true) commit.fact(fact);
+      else await sink.recordFact(fact);
     } catch (err) {
       throw new RuntimeError(
         { kind: 'status_sink', name: d.name, message: messageOf(err), ...(causedByHandler === undefined ? {} : { causedByHandler }) },

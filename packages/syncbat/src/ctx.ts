@@ -8,6 +8,8 @@ import { EffectError, UNSUPPORTED_EFFECT, type EffectBackend, type EffectErrorCo
 import { appendTarget, EffectRow, type EffectRowList } from './effect-row.js';
 import { rustDebugString } from './rust-debug.js';
 import { EMIT_RECEIPT_KEY_PREFIX, isReservedReceiptKey } from './receipt/reserved.js';
+import type { InvocationCommit, StagedAppend } from './store-commit.js';
+import { RECEIPT_LIMITS, utf8Length } from './receipt/limits.js';
 
 /** Two drawers of receipt metadata: `signed` is covered by the store's signature, `local` is diagnostics. */
 export interface ReceiptMetadata {
@@ -25,13 +27,25 @@ export interface Ctx {
   readonly signal: AbortSignal;
   /** Effects performed so far, as recorded by the handles (undeclared attempts are never performed, so never here). */
   readonly observed: EffectRow;
-  /** Insert or overwrite a signed-drawer entry (correlation or attempt ids). `syncbat.*` keys are refused. */
+  /**
+   * Insert or overwrite a signed-drawer entry (correlation or attempt ids). `syncbat.*` keys are refused; a key,
+   * value or drawer total over RECEIPT_LIMITS throws EffectError `ERR_LIMIT_EXCEEDED` and attaches nothing.
+   */
   attachSigned(key: string, value: Uint8Array): void;
   /** Insert or overwrite a local-drawer entry. `syncbat.*` keys are refused. */
   attachLocal(key: string, value: Uint8Array): void;
   readEvent(category: string): Promise<void>;
-  /** `kind` as `{ category, typeId }` or its raw u16, read once; recorded as {@link appendTarget}(kind). */
+  /**
+   * `kind` as `{ category, typeId }` or its raw u16, read once; recorded as {@link appendTarget}(kind). With a
+   * StoreEffectBackend whose store also banks the receipts (README § Atomicity) the append is staged: it is
+   * committed together with the receipt after the handler returns, or not at all.
+   */
   appendEvent(kind: EventKind | number, payload: Uint8Array): Promise<void>;
+  /**
+   * Read-your-writes: the appends this invocation staged so far, in order (copies). Store reads do not see them
+   * until the invocation commits. Empty when appends are performed directly (a custom backend).
+   */
+  stagedAppends(): readonly StagedAppend[];
   queryProjection(projectionId: string): Promise<void>;
   /** Emits through the backend, then stamps `payload` into the local drawer at `syncbat.emit_receipt.{kind}`. */
   emitReceipt(receiptKind: string, payload: Uint8Array): Promise<void>;
@@ -95,6 +109,8 @@ interface EffectCall {
   readonly perform: (backend: EffectBackend) => Promise<void> | void;
   readonly record: (row: EffectRow) => EffectRow;
   readonly after?: () => void;
+  /** Set for store appends that are staged into the invocation's commit instead of performed now. */
+  readonly stage?: (commit: InvocationCommit) => void;
 }
 
 /** The runtime's Ctx. Internal: the Core creates one per checkout and revokes it when the handler settles. */
@@ -104,18 +120,25 @@ export class InvocationContext implements Ctx {
   readonly #signal: AbortSignal;
   readonly #backend: EffectBackend | undefined;
   #performed = EffectRow.empty();
+  #staged = EffectRow.empty();
   #refused = EffectRow.empty();
   readonly #signed = new Map<string, Uint8Array>();
   readonly #local = new Map<string, Uint8Array>();
+  /** Keys plus values of both drawers, kept under RECEIPT_LIMITS.drawerBytes. */
+  #drawerBytes = 0;
   readonly #inflight = new Set<Promise<void>>();
   // The per-dispatch token: true from creation until the Core revokes it. Checked by every method, so holding a
   // reference (through a snapshot, a timer, a stashed promise) grants nothing once the dispatch is over.
   #live = true;
 
-  constructor(descriptor: OperationDescriptor, backend: EffectBackend | undefined, signal: AbortSignal | undefined) {
+  readonly #commit: InvocationCommit | undefined;
+
+  /** With `commit`, store appends are staged into it (the Core commits them with the receipt) instead of performed. */
+  constructor(descriptor: OperationDescriptor, backend: EffectBackend | undefined, signal: AbortSignal | undefined, commit?: InvocationCommit) {
     this.#descriptor = descriptor;
     this.#backend = backend;
     this.#signal = signal ?? NEVER_ABORTED;
+    this.#commit = commit;
   }
 
   get descriptor(): OperationDescriptor {
@@ -126,8 +149,22 @@ export class InvocationContext implements Ctx {
     return this.#signal;
   }
 
+  /** Performed and staged effects: what the observed ⊆ declared check covers and a completed receipt lists. */
   get observed(): EffectRow {
+    if (this.#staged.isEmpty()) return this.#performed;
+    let row = this.#performed;
+    for (const t of this.#staged.appendsEvents) row = row.appendsEvent(t);
+    return row;
+  }
+
+  /** Effects performed directly (not staged): what a failed or denied receipt lists, its staged appends being dropped. */
+  get performedDirectly(): EffectRow {
     return this.#performed;
+  }
+
+  stagedAppends(): readonly StagedAppend[] {
+    if (!this.#live) throw revokedError();
+    return Object.freeze((this.#commit?.appends ?? []).map((a) => Object.freeze({ kind: a.kind, payload: new Uint8Array(a.payload) })));
   }
 
   /** Undeclared effects this Ctx refused (never performed); the Core denies the checkout if any. */
@@ -149,7 +186,29 @@ export class InvocationContext implements Ctx {
     if (isReservedReceiptKey(k)) {
       throw refuse('ERR_RESERVED_RECEIPT_KEY', `receipt drawer key ${rustDebugString(k)} is reserved: syncbat.* entries are written by the runtime only`);
     }
-    drawer.set(k, new Uint8Array(checkBytes(value, 'drawer value')));
+    this.#put(drawer, k, checkBytes(value, 'drawer value'));
+  }
+
+  /** Bounds one entry and the drawers' total before storing a copy; over a limit nothing changes. */
+  #put(drawer: Map<string, Uint8Array>, key: string, value: Uint8Array): void {
+    const cost = this.#entryCost(drawer, key, value);
+    drawer.set(key, new Uint8Array(value));
+    this.#drawerBytes += cost;
+  }
+
+  /** The change in drawer bytes that storing `key` → `value` makes, or ERR_LIMIT_EXCEEDED. */
+  #entryCost(drawer: Map<string, Uint8Array>, key: string, value: Uint8Array): number {
+    const keyBytes = utf8Length(key, RECEIPT_LIMITS.keyBytes);
+    if (keyBytes > RECEIPT_LIMITS.keyBytes) throw refuse('ERR_LIMIT_EXCEEDED', `receipt drawer key is ${keyBytes} bytes; the limit is ${RECEIPT_LIMITS.keyBytes}`);
+    if (value.length > RECEIPT_LIMITS.valueBytes) {
+      throw refuse('ERR_LIMIT_EXCEEDED', `receipt drawer value is ${value.length} bytes; the limit is ${RECEIPT_LIMITS.valueBytes}`);
+    }
+    const old = drawer.get(key);
+    const cost = keyBytes + value.length - (old === undefined ? 0 : keyBytes + old.length);
+    if (this.#drawerBytes + cost > RECEIPT_LIMITS.drawerBytes) {
+      throw refuse('ERR_LIMIT_EXCEEDED', `receipt drawers would hold ${this.#drawerBytes + cost} bytes; the limit is ${RECEIPT_LIMITS.drawerBytes}`);
+    }
+    return cost;
   }
 
   readEvent(category: string): Promise<void> {
@@ -177,6 +236,7 @@ export class InvocationContext implements Ctx {
         target,
         perform: (b) => b.appendEvent(k, bytes),
         record: (row) => row.appendsEvent(target),
+        stage: (commit) => commit.stageAppend(k, bytes),
       };
     });
   }
@@ -202,10 +262,14 @@ export class InvocationContext implements Ctx {
         verb: 'emit receipts',
         list: 'emitsReceipts',
         target,
-        perform: (b) => (b.emitReceipt === undefined ? unsupported('emitReceipt') : b.emitReceipt(target)),
+        perform: (b) => {
+          // Bounded (after the declared check) before the backend is asked: an emit that cannot be stamped is never performed.
+          void this.#entryCost(this.#local, `${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes);
+          return b.emitReceipt === undefined ? unsupported('emitReceipt') : b.emitReceipt(target);
+        },
         record: (row) => row.emitsReceipt(target),
         // Stamped only after the backend said yes, under the runtime's own reserved key.
-        after: () => void this.#local.set(`${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes),
+        after: () => this.#put(this.#local, `${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes),
       };
     });
   }
@@ -242,6 +306,17 @@ export class InvocationContext implements Ctx {
       return handledRejection(
         refuse('ERR_EFFECT_UNDECLARED', `operation ${rustDebugString(this.#descriptor.name)} does not declare ${spelling} target ${rustDebugString(call.target)}; not performed`),
       );
+    }
+    const commit = this.#commit;
+    if (call.stage !== undefined && commit !== undefined) {
+      // Staged: validated and held for the invocation's one commit; nothing is written yet.
+      try {
+        call.stage(commit);
+      } catch (err) {
+        return handledRejection(err instanceof EffectError ? err : new EffectError(String(err), { cause: err }));
+      }
+      this.#staged = call.record(this.#staged);
+      return Promise.resolve();
     }
     const backend = this.#backend;
     if (backend === undefined) {

@@ -1,27 +1,76 @@
-// DispatchQueue: one checkout at a time per Core, in arrival order (the TS stand-in for Rust's `&mut Core`).
-// Invariant: a task starts only after the previous one settled; a task whose signal fired before its turn never starts.
+// DispatchQueue: at most `limit` checkouts of one Core run at once; the rest wait and start in arrival order.
+// Invariant: with limit 1 a task starts only after the previous one settled (Rust's `&mut Core`); a task whose
+// signal fired before its turn never starts, and its slot goes to the next waiter.
+
+/** The default cap on concurrent checkouts per Core (README § Concurrency explains the choice). */
+export const DEFAULT_MAX_CONCURRENT_DISPATCHES = 64;
+
+interface Waiter {
+  readonly start: () => void;
+  readonly signal: AbortSignal | undefined;
+}
 
 export class DispatchQueue {
-  #tail: Promise<void> = Promise.resolve();
+  readonly #limit: number;
+  #running = 0;
+  readonly #waiting: Waiter[] = [];
+  #head = 0;
+
+  constructor(limit: number = DEFAULT_MAX_CONCURRENT_DISPATCHES) {
+    this.#limit = limit;
+  }
 
   run<T>(task: () => Promise<T>, signal: AbortSignal | undefined, aborted: () => Error): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      // Waiting callers leave as soon as their signal fires; their turn is then skipped.
-      const onAbort = () => reject(aborted());
       if (signal?.aborted === true) {
         reject(aborted());
         return;
       }
+      const start = () => {
+        this.#running++;
+        void (async () => {
+          try {
+            resolve(await task());
+          } catch (err) {
+            reject(err);
+          } finally {
+            this.#running--;
+            this.#next();
+          }
+        })();
+      };
+      if (this.#running < this.#limit && this.#head === this.#waiting.length) {
+        start();
+        return;
+      }
+      // Waiting callers leave as soon as their signal fires; their turn is then skipped.
+      const onAbort = () => reject(aborted());
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#tail = this.#tail.then(async () => {
-        signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted === true) return;
-        try {
-          resolve(await task());
-        } catch (err) {
-          reject(err);
-        }
+      this.#waiting.push({
+        signal,
+        start: () => {
+          signal?.removeEventListener('abort', onAbort);
+          start();
+        },
       });
     });
+  }
+
+  /** Hands freed slots to waiters in arrival order, skipping those whose signal already fired. */
+  #next(): void {
+    while (this.#running < this.#limit && this.#head < this.#waiting.length) {
+      const w = this.#waiting[this.#head]!;
+      this.#waiting[this.#head++] = undefined as unknown as Waiter;
+      // Under steady load the queue may never drain: drop the consumed prefix once it is most of the array.
+      if (this.#head === this.#waiting.length) {
+        this.#waiting.length = 0;
+        this.#head = 0;
+      } else if (this.#head >= 1024 && this.#head * 2 >= this.#waiting.length) {
+        this.#waiting.splice(0, this.#head);
+        this.#head = 0;
+      }
+      if (w.signal?.aborted === true) continue;
+      w.start();
+    }
   }
 }

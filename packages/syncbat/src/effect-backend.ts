@@ -24,6 +24,7 @@ export interface EffectBackend {
  * | `ERR_EFFECT_INVALID` | the value naming the effect is malformed (a kind that is not a u16, a non-string target) | `{reason}` |
  * | `ERR_CTX_REVOKED` | the Ctx's dispatch has ended: its authority is revoked | `{reason}` |
  * | `ERR_RESERVED_RECEIPT_KEY` | `attachSigned`/`attachLocal` with a `syncbat.*` key (written by the runtime only) | `{reason}` |
+ * | `ERR_LIMIT_EXCEEDED` | a drawer entry or total over RECEIPT_LIMITS, or an append past MAX_STAGED_APPENDS | `{reason}` |
  */
 export type { EffectErrorCode };
 

@@ -2,6 +2,7 @@
 // Invariant: every handler failure becomes class `invalid_input` or `failed` (wire commitments); anything thrown maps to `failed`.
 
 import type { Ctx } from './ctx.js';
+import { RECEIPT_LIMITS, boundText, utf8Length } from './receipt/limits.js';
 import { HANDLER_ERROR_CODES, SyncbatError, type HandlerErrorCode } from './syncbat-error.js';
 
 /** Maps input bytes to output bytes. Throw a HandlerError (or anything: it becomes `failed`). */
@@ -17,7 +18,10 @@ export class HandlerError extends SyncbatError {
   /** The handler's own text, without the class prefix; this is what the receipt records. */
   readonly reason: string;
 
+  /** A reason over RECEIPT_LIMITS.messageBytes throws SyncbatError `ERR_LIMIT_EXCEEDED` (recorded as `failed`). */
   constructor(errorClass: HandlerErrorClass, reason: string, options?: { cause?: unknown }) {
+    const n = typeof reason === 'string' ? utf8Length(reason, RECEIPT_LIMITS.messageBytes) : 0;
+    if (n > RECEIPT_LIMITS.messageBytes) throw new SyncbatError('ERR_LIMIT_EXCEEDED', `HandlerError reason is ${n} bytes; the limit is ${RECEIPT_LIMITS.messageBytes}`);
     super(HANDLER_ERROR_CODES[errorClass], `${errorClass}: ${reason}`, options);
     this.class = errorClass;
     this.reason = reason;
@@ -32,9 +36,17 @@ export class HandlerError extends SyncbatError {
   }
 }
 
-/** The (class, message) a thrown value is recorded as. A foreign throw is `failed` with its message. */
+/**
+ * The (class, message) a thrown value is recorded as. A foreign throw is `failed` with its message, cut to
+ * RECEIPT_LIMITS.messageBytes (a HandlerError's reason is checked when it is made).
+ */
 export function handlerCause(thrown: unknown): { readonly code: HandlerErrorClass; readonly message: string } {
-  if (thrown instanceof HandlerError) return { code: thrown.class, message: thrown.reason };
-  if (thrown instanceof Error) return { code: 'failed', message: thrown.message };
-  return { code: 'failed', message: String(thrown) };
+  if (thrown instanceof HandlerError) return { code: thrown.class, message: boundText(thrown.reason, RECEIPT_LIMITS.messageBytes) };
+  let message: string;
+  try {
+    message = thrown instanceof Error ? String(thrown.message) : String(thrown);
+  } catch {
+    message = 'handler threw a value that cannot be described';
+  }
+  return { code: 'failed', message: boundText(message, RECEIPT_LIMITS.messageBytes) };
 }

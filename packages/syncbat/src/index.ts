@@ -40,6 +40,7 @@ export { admit, deny, type AdmissionDecision, type AdmissionGuard } from './admi
 export type { Ctx, ReceiptMetadata } from './ctx.js';
 export { EffectError, type EffectBackend, type EffectErrorCode } from './effect-backend.js';
 export { StoreEffectBackend } from './store-effect-backend.js';
+export { MAX_STAGED_APPENDS, type StagedAppend } from './store-commit.js';
 export {
   BUILD_ERROR_CODES,
   BuildError,
@@ -63,6 +64,7 @@ export {
   type SyncbatErrorCode,
 } from './syncbat-error.js';
 export { CoreBuilder } from './builder.js';
+export { DEFAULT_MAX_CONCURRENT_DISPATCHES } from './dispatch-queue.js';
 export type { Core, DispatchOptions, DispatchResult } from './core.js';
 export { CALLER_PRINCIPAL_KEY, type Caller } from './caller.js';
 export { SYNCBAT_OPERATION_STATUS_KIND, SYNCBAT_RECEIPT_KIND, SYNCBAT_REGISTER_ROW_KIND } from './kinds.js';
@@ -76,6 +78,7 @@ export {
 export type { ReceiptHashPolicy } from './receipt/hash-policy.js';
 export { SYNCBAT_EFFECTS_KEY, decodeInvocationEffects, encodeInvocationEffects, type InvocationEffects } from './receipt/effects.js';
 export { RESERVED_RECEIPT_KEY_PREFIX, isReservedReceiptKey } from './receipt/reserved.js';
+export { RECEIPT_LIMITS } from './receipt/limits.js';
 export type { ReceiptSink, RecordedReceipt } from './receipt/sink.js';
 export { StoreReceiptSink, encodeDrawerBlob, receiptExtensions, syncbatExtensionKey } from './receipt/store-sink.js';
 export {

@@ -3,6 +3,7 @@
 
 import { cbin, Coordinate, encodeCanonical, type EventKind, type Store } from '@batpak/core';
 import { EffectError, type EffectBackend } from './effect-backend.js';
+import { bindToStore } from './store-binding.js';
 
 function effectError(err: unknown): EffectError {
   return new EffectError(err instanceof Error ? err.message : String(err), { cause: err });
@@ -15,6 +16,7 @@ export class StoreEffectBackend implements EffectBackend {
   constructor(store: Store, coordinate: Coordinate | { readonly entity: string; readonly scope: string }) {
     this.#store = store;
     this.coordinate = coordinate instanceof Coordinate ? coordinate : new Coordinate(coordinate.entity, coordinate.scope);
+    bindToStore(this, StoreEffectBackend, store, this.coordinate);
   }
 
   /**

@@ -45,6 +45,7 @@ export const EFFECT_ERROR_CODES = [
   'ERR_EFFECT_INVALID',
   'ERR_CTX_REVOKED',
   'ERR_RESERVED_RECEIPT_KEY',
+  'ERR_LIMIT_EXCEEDED',
 ] as const;
 
 export type EffectErrorCode = (typeof EFFECT_ERROR_CODES)[number];

@@ -1,5 +1,5 @@
 // Dispatch oracles (Rust tests/runtime.rs): one receipt per outcome, unknown ops record nothing, sinks fail closed,
-// hash-policy defaults, handler throws become `failed` receipts, and one checkout at a time per Core.
+// hash-policy defaults, handler throws become `failed` receipts, and one checkout at a time under maxConcurrentDispatches(1).
 import { blake3 } from '@batpak/core';
 import { describe, expect, it } from 'vitest';
 import { CoreBuilder, HandlerError, RuntimeError, defineOperation, type Ctx, type Handler } from '../src/index.js';
@@ -176,7 +176,7 @@ describe('status facts', () => {
   });
 });
 
-describe('one checkout at a time', () => {
+describe('maxConcurrentDispatches(1): one checkout at a time', () => {
   it('serializes async handlers in arrival order', async () => {
     const log: string[] = [];
     let active = 0;
@@ -189,7 +189,7 @@ describe('one checkout at a time', () => {
       active--;
       return input;
     });
-    const c = new CoreBuilder().register(slow).withoutReceipts().build();
+    const c = new CoreBuilder().register(slow).withoutReceipts().maxConcurrentDispatches(1).build();
     const results = await Promise.all([1, 2, 3].map((n) => c.dispatch('slow', new Uint8Array([n]))));
     expect(results.map((r) => r.output[0])).toEqual([1, 2, 3]);
     expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
@@ -210,6 +210,7 @@ describe('one checkout at a time', () => {
       .register(op('hold', async (i) => (await gate, i)))
       .register(echo)
       .receiptSink(sink)
+      .maxConcurrentDispatches(1)
       .build();
     const first = c.dispatch('hold', bytes('1'));
     const controller = new AbortController();

@@ -6,6 +6,7 @@ import { SYNCBAT_RECEIPT_KIND } from '../kinds.js';
 import { sortedDrawer, type Drawer } from './drawer.js';
 import { encodeReceiptEnvelope, type ReceiptEnvelope } from './envelope.js';
 import type { ReceiptSink, RecordedReceipt } from './sink.js';
+import { bindToStore } from '../store-binding.js';
 
 const utf8 = new TextEncoder();
 
@@ -66,6 +67,7 @@ export class StoreReceiptSink implements ReceiptSink {
   constructor(store: Store, coordinate: Coordinate | { readonly entity: string; readonly scope: string }) {
     this.#store = store;
     this.coordinate = coordinate instanceof Coordinate ? coordinate : new Coordinate(coordinate.entity, coordinate.scope);
+    bindToStore(this, StoreReceiptSink, store, this.coordinate);
   }
 
   async recordReceipt(envelope: ReceiptEnvelope): Promise<RecordedReceipt> {

@@ -4,6 +4,7 @@
 import { Coordinate, type Store } from '@batpak/core';
 import { SYNCBAT_OPERATION_STATUS_KIND } from '../kinds.js';
 import { encodeOperationStatusFact, type OperationStatusFact } from './fact.js';
+import { bindToStore } from '../store-binding.js';
 
 export interface OperationStatusSink {
   /** Throwing makes the dispatch fail with a `status_sink` RuntimeError (wire code `runtime`). */
@@ -26,6 +27,7 @@ export class StoreOperationStatusSink implements OperationStatusSink {
 
   constructor(store: Store) {
     this.#store = store;
+    bindToStore(this, StoreOperationStatusSink, store);
   }
 
   async recordFact(fact: OperationStatusFact): Promise<void> {

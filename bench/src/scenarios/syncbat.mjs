@@ -1,0 +1,196 @@
+// Scenario 6 (issue 25): syncbat and netbat against the store they sit on — persist dispatches with receipts banked
+// in the store vs core appendRaw, over loopback vs core appends, and system.heartbeat vs a bare `net` line server.
+// Invariant: every pair of a ratio runs interleaved in the same rounds, with the same payload, writers and time box.
+
+import net from 'node:net';
+import { Coordinate, Store } from '@batpak/core';
+import { CoreBuilder, StoreEffectBackend, StoreReceiptSink, defineOperation } from '@batpak/syncbat';
+import { TERMINAL_CODECS, createServer, createTerminalCore, encodeHex } from '@batpak/netbat';
+import { driveWriters, interleave } from '../harness.mjs';
+import { median, spread } from '../stats.mjs';
+import { freshDir, removeDir } from '../tmp.mjs';
+
+const KIND = { category: 1, typeId: 1 };
+const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 131 + 7) & 0xff);
+const INPUT = new Uint8Array(16).fill(3);
+const PERSIST = 'bench.persist';
+
+/** The issue's persist operation: one 200 B append through the Ctx. */
+function persistCore(store) {
+  return new CoreBuilder()
+    .register(
+      defineOperation({
+        name: PERSIST,
+        effectClass: 'persist',
+        effects: { appends: ['evt.1001'] },
+        handler: async (input, ctx) => {
+          await ctx.appendEvent(KIND, PAYLOAD);
+          return input;
+        },
+      }),
+    )
+    .effectBackend(new StoreEffectBackend(store, new Coordinate('bench:orders', 'bench')))
+    .receiptSink(new StoreReceiptSink(store, new Coordinate('bench:receipts', 'bench')))
+    .build();
+}
+
+/** One socket per writer speaking request/response lines: the same light client for every network cell. */
+class LineClient {
+  #socket;
+  #buffer = '';
+  #waiting = [];
+
+  static async open(port) {
+    const c = new LineClient();
+    c.#socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
+    c.#socket.setEncoding('latin1');
+    c.#socket.on('data', (chunk) => c.#onData(chunk));
+    c.#socket.on('error', (err) => {
+      for (const w of c.#waiting.splice(0)) w.reject(err);
+    });
+    await new Promise((resolve, reject) => c.#socket.once('connect', resolve).once('error', reject));
+    return c;
+  }
+
+  #onData(chunk) {
+    this.#buffer += chunk;
+    let nl;
+    while ((nl = this.#buffer.indexOf('\n')) >= 0) {
+      const line = this.#buffer.slice(0, nl);
+      this.#buffer = this.#buffer.slice(nl + 1);
+      const w = this.#waiting.shift();
+      if (line.startsWith('OK')) w?.resolve(line);
+      else w?.reject(new Error(`server answered ${line.slice(0, 120)}`));
+    }
+  }
+
+  request(line) {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ resolve, reject });
+      this.#socket.write(line);
+    });
+  }
+
+  close() {
+    this.#socket.destroy();
+  }
+}
+
+/** A store in a fresh directory, closed and removed with the cell. */
+async function withStore(label, fn) {
+  const dir = freshDir(label);
+  const store = await Store.open({ dir });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+    removeDir(dir);
+  }
+}
+
+async function inProcessCell(label, writers, ms, makeAppend) {
+  return withStore(label, async (store) => driveWriters({ append: makeAppend(store) }, writers, ms));
+}
+
+/** A listener on an ephemeral loopback port and `writers` line clients; all torn down with the cell. */
+async function networkCell(writers, ms, listen, line) {
+  const { port, close } = await listen();
+  const clients = [];
+  try {
+    for (let w = 0; w < writers; w++) clients.push(await LineClient.open(port));
+    return await driveWriters({ append: (w) => clients[w].request(line) }, writers, ms);
+  } finally {
+    for (const c of clients) c.close();
+    await close();
+  }
+}
+
+function netbatListener(core) {
+  return async () => {
+    const server = createServer({ core, connectionLimit: { mode: 'concurrent', max: 256 }, fairness: { maxConnectionsPerClient: 256 } });
+    const { port } = await server.listen(0, '127.0.0.1');
+    return { port, close: () => server.close() };
+  };
+}
+
+/** The floor: a bare `net` server answering every line with one fixed line, one write per response. */
+async function bareListener() {
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    let buffer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk) => {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        buffer = buffer.slice(nl + 1);
+        socket.write('OK 00\n');
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+const persistLine = `NETBAT/1 CALL ${PERSIST} ${encodeHex(INPUT)}\n`;
+const heartbeatLine = `NETBAT/1 CALL system.heartbeat ${encodeHex(TERMINAL_CODECS['system.heartbeat'].request.encode({ nonce: 'bench-nonce' }))}\n`;
+
+export const SYNCBAT_RATIOS = {
+  persist64_vs_append64: ['syncbat-persist/64', 'core-append/64', 0.8],
+  persist1_vs_append1: ['syncbat-persist/1', 'core-append/1', 0.9],
+  netbatPersist64_vs_append64: ['netbat-persist/64', 'core-append/64', 0.6],
+  heartbeatReceipts_vs_bareNet: ['heartbeat-receipts/64', 'bare-net/64', 0.5],
+  heartbeatNoReceipts_vs_bareNet: ['heartbeat-no-receipts/64', 'bare-net/64', 0.8],
+};
+
+export async function syncbatScenario(cfg, log) {
+  const append = (store) => {
+    const coords = Array.from({ length: 64 }, (_, i) => new Coordinate(`writer-${i}`, 'bench'));
+    return (w) => store.appendRaw(coords[w], KIND, PAYLOAD);
+  };
+  const dispatch = (store) => {
+    const core = persistCore(store);
+    return () => core.dispatch(PERSIST, INPUT);
+  };
+  const cells = [
+    { key: 'core-append/64', run: (ms) => inProcessCell('sb-append-64', 64, ms, append) },
+    { key: 'syncbat-persist/64', run: (ms) => inProcessCell('sb-persist-64', 64, ms, dispatch) },
+    { key: 'core-append/1', run: (ms) => inProcessCell('sb-append-1', 1, ms, append) },
+    { key: 'syncbat-persist/1', run: (ms) => inProcessCell('sb-persist-1', 1, ms, dispatch) },
+    { key: 'netbat-persist/64', run: (ms) => withStore('sb-net-persist', (store) => networkCell(64, ms, netbatListener(persistCore(store)), persistLine)) },
+    { key: 'bare-net/64', run: (ms) => networkCell(64, ms, bareListener, heartbeatLine) },
+    {
+      key: 'heartbeat-receipts/64',
+      run: (ms) => withStore('sb-hb-receipts', (store) => networkCell(64, ms, netbatListener(createTerminalCore({ store })), heartbeatLine)),
+    },
+    {
+      key: 'heartbeat-no-receipts/64',
+      run: (ms) => withStore('sb-hb-none', (store) => networkCell(64, ms, netbatListener(createTerminalCore({ store, receipts: 'none' })), heartbeatLine)),
+    },
+  ].map((c) => ({ key: c.key, run: (round) => c.run(round < 0 ? cfg.appendWarmupMs : cfg.appendMs) }));
+
+  log(`  ${cells.length} cells × ${cfg.reps} rounds of ${cfg.appendMs} ms (+1 warm-up round of ${cfg.appendWarmupMs} ms)`);
+  const results = await interleave(cells, {
+    reps: cfg.reps,
+    onResult: (cell, r, round) => {
+      if (r.error !== undefined) log(`    ${cell.key} round ${round}: ERROR ${r.error}`);
+    },
+  });
+  const rates = {};
+  for (const [key, runs] of results) {
+    const ok = runs.filter((r) => r.error === undefined).map((r) => r.rate);
+    rates[key] = ok.length === 0 ? null : { median: median(ok), spread: spread(ok) };
+    log(`  ${key.padEnd(26)} ${rates[key] === null ? 'null' : `${Math.round(rates[key].median).toLocaleString('en-US')} /s`}`);
+  }
+  const ratios = {};
+  for (const [name, [num, den, target]] of Object.entries(SYNCBAT_RATIOS)) {
+    const value = rates[num] === null || rates[den] === null ? null : rates[num].median / rates[den].median;
+    ratios[name] = { value, target, met: value === null ? null : value >= target };
+    log(`  ${name.padEnd(32)} ${value === null ? 'null' : value.toFixed(2)} (target ≥ ${target})${value !== null && value < target ? '  ✗' : ''}`);
+  }
+  return { rates, ratios };
+}
