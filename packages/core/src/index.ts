@@ -8,6 +8,8 @@ export { formatKind, type EventKind } from './kind.js';
 export { defineEvent, type EventDefinition, type EventDefinitionInit, type Upcaster } from './event.js';
 export { EventRegistry, type RegistryProblem } from './registry.js';
 export { Store, type CompactOptions, type CompactionResult } from './store.js';
+export { defineProjection, type ProjectionDefinition, type ProjectionInit } from './projection/define.js';
+export type { ProjectOptions, ProjectionFreshness, ProjectionResult } from './store/project.js';
 export type { VerifyChainOptions, AttestOptions } from './attest/options.js';
 export type { EventLog, EventLogVerifyOptions, AncestorWalkOptions } from './event-log.js';
 export type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';

@@ -26,6 +26,7 @@ import { batchDrafts, checkAppendOptions, checkExtensions, importDrafts, rawDraf
 import { closeStore } from './store/close.js';
 import { compactSegments } from './store/compact.js';
 import { composeModules, type StoreModules } from './store/compose.js';
+import { checkProjectArgs, type ProjectionDefinition, type ProjectOptions, type ProjectionResult } from './store/project.js';
 import { openStore, type OpenedStore } from './store/open.js';
 import { describeReport } from './store/open-checks.js';
 import type { ResolvedOptions, StoreOptions } from './store/options.js';
@@ -158,7 +159,7 @@ export class Store implements EventLog {
    */
   async shredScope(selector: ShredSelector): Promise<ShredResult> {
     this.#assertWritable();
-    return shredScope(this.#m.system, selector);
+    return this.#m.projector.aroundShred(selector, () => shredScope(this.#m.system, selector));
   }
 
   /**
@@ -263,7 +264,7 @@ export class Store implements EventLog {
   async compact(options: CompactOptions): Promise<CompactionResult> {
     this.#assertWritable();
     const strategy = checkCompactOptions(options);
-    return this.#maintenance.exclusive(() =>
+    return this.#maintenance.exclusive(() => this.#m.projector.invalidating((removeFiles) =>
       compactSegments(
         {
           opts: this.#opts,
@@ -282,12 +283,30 @@ export class Store implements EventLog {
           leftUnfinished: (compactionId) => {
             this.#compactionUnfinished = compactionId;
           },
+          touched: removeFiles,
         },
         strategy,
         options.signal,
         options.onProgress,
       ),
-    );
+    ));
+  }
+
+  // Projections (store/project.ts) -----------------------------------------------------------
+
+  /**
+   * The entity's events folded by `projection`: 'consistent' (default) covers every event committed before
+   * the call, `{ maxLagMs }` may serve a cached state that old. A damaged frame fails, typed (README § Projections).
+   */
+  async project<S>(projection: ProjectionDefinition<S>, entity: string, options?: ProjectOptions): Promise<ProjectionResult<S>> {
+    this.#assertOpen();
+    return this.#m.projector.project(projection, entity, checkProjectArgs(projection, entity, options));
+  }
+
+  /** The state now, then each time it changes (latest wins); ends quietly on `signal` or close. */
+  watchProjection<S>(projection: ProjectionDefinition<S>, entity: string, options: { readonly signal?: AbortSignal } = {}): AsyncIterable<ProjectionResult<S>> {
+    this.#assertOpen();
+    return this.#m.projector.watch(projection, entity, options.signal, checkProjectArgs(projection, entity, undefined));
   }
 
   /** The header of an entity's latest committed event (from the index, no disk read), if any. */

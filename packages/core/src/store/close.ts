@@ -29,6 +29,8 @@ export async function closeStore(s: ClosingStore): Promise<void> {
   s.modules.waiters.rejectAll();
   let failure: unknown;
   try {
+    // A projection snapshot being written finishes before the lock is released.
+    await s.modules.projector.settle();
     await s.modules.pipeline?.idle();
     if (s.writer !== undefined && s.writer.failure === undefined) {
       await s.writer.sync();

@@ -9,6 +9,7 @@ import { AppendPipeline } from './append-pipeline.js';
 import { AttestAndSnapshot, type OpenedCopy } from './attest-snapshot.js';
 import { replayOrConflict } from './idempotency.js';
 import type { OpenedStore } from './open.js';
+import { Projector } from './project.js';
 import { StoreReader } from './read.js';
 import type { SharedExclusiveLock } from './rwlock.js';
 import type { SystemEventParts } from './shred.js';
@@ -23,6 +24,7 @@ export interface StoreModules {
   readonly pipeline: AppendPipeline | undefined;
   readonly system: SystemEventParts;
   readonly waiters: SequenceWaiters;
+  readonly projector: Projector;
 }
 
 /** What the modules need from the Store itself: its shared state and lifecycle. */
@@ -83,5 +85,18 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
     },
   });
   const system: SystemEventParts = { index, keyset, keyStore: o.keyStore, signer, now: opts.now, submit: (draft) => pipeline!.submitOne(draft, undefined) };
-  return { reader, verifier, attest, pipeline, system, waiters };
+  const projector = new Projector({
+    index,
+    eventsAfter: (entity, after) => reader.query({ entity, after: BigInt(after) }),
+    keyset,
+    fs: opts.fs,
+    dir: opts.dir,
+    readOnly: opts.readOnly,
+    cacheSize: opts.projectionCacheSize,
+    now: opts.now,
+    onWarning: opts.onWarning,
+    assertOpen: hooks.assertOpen,
+    waiters,
+  });
+  return { reader, verifier, attest, pipeline, system, waiters, projector };
 }

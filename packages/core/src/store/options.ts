@@ -72,6 +72,12 @@ export interface StoreOptions {
    * never writes or reads it.
    */
   readonly checkpoint?: 'on-close' | 'off';
+  /**
+   * Most projection states kept in memory (one per projection name, version and entity), least recently
+   * used evicted first. Default 4096: a service's hot entities stay cached while small states (a few
+   * hundred bytes) cost about a megabyte; 0 keeps none (every `project` folds from its snapshot or the log).
+   */
+  readonly projectionCacheSize?: number;
   /** Receives warnings (registry problems under 'warn', recovery notes). Default: none. */
   readonly onWarning?: (message: string) => void;
   /** Clock for commit times and event ids, Unix ms. For deterministic tests; default Date.now. */
@@ -98,6 +104,7 @@ export interface ResolvedOptions {
   readonly readOnly: boolean;
   readonly allowDataLoss: boolean;
   readonly checkpoint: 'on-close' | 'off';
+  readonly projectionCacheSize: number;
   readonly onWarning: (message: string) => void;
   readonly now: () => number;
 }
@@ -106,6 +113,7 @@ export const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_PAYLOAD_MAX_BYTES = 16 * 1024 * 1024;
 export const PAYLOAD_MAX_BYTES_LIMIT = 64 * 1024 * 1024;
 export const DEFAULT_BATCH_MAX_EVENTS = 4096;
+export const DEFAULT_PROJECTION_CACHE_SIZE = 4096;
 
 function bad(field: string, message: string): BatpakError {
   return new BatpakError('ERR_INVALID_OPTION', `option ${field}: ${message}`, { details: { field } });
@@ -184,6 +192,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     readOnly: options.readOnly ?? false,
     allowDataLoss: options.allowDataLoss ?? false,
     checkpoint: oneOf('checkpoint', options.checkpoint, ['on-close', 'off'], 'on-close'),
+    projectionCacheSize: options.projectionCacheSize === 0 ? 0 : positiveInt('projectionCacheSize', options.projectionCacheSize, DEFAULT_PROJECTION_CACHE_SIZE),
     onWarning: options.onWarning ?? (() => undefined),
     now: options.now ?? Date.now,
   };
