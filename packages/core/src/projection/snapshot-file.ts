@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { blake3 } from '../crypto/blake3.js';
 import { carray, cbin, cstr, cuint, decodeCanonical, encodeCanonical, type CanonicalValue } from '../encoding/canonical.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
+import { ioError } from '../errors.js';
 import { atomicTempTarget } from '../fs/atomic-write.js';
 import type { Fs } from '../fs/fs.js';
 import { decodePayload, encodePayload } from '../payload.js';
@@ -104,9 +105,15 @@ export async function writeSnapshotFile(fs: Fs, dir: string, snapshot: Projectio
  * undefined — temp files of an interrupted write included, since they hold a state too.
  */
 export async function removeSnapshotFiles(fs: Fs, dir: string, entity: string | undefined): Promise<void> {
-  const sub = join(dir, PROJECTIONS_DIR);
+  try {
+    await removeMatching(fs, join(dir, PROJECTIONS_DIR), entity === undefined ? '' : entityPrefix(entity));
+  } catch (err) {
+    throw ioError(err, 'could not remove projection snapshot files', { file: join(dir, PROJECTIONS_DIR) });
+  }
+}
+
+async function removeMatching(fs: Fs, sub: string, prefix: string): Promise<void> {
   if ((await fs.stat(sub)) === null) return;
-  const prefix = entity === undefined ? '' : entityPrefix(entity);
   let removed = 0;
   for (const name of await fs.readdir(sub)) {
     const target = atomicTempTarget(name) ?? name;
