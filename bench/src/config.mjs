@@ -16,6 +16,8 @@ const FULL = {
   scanEvents: 200_000,
   compactEvents: 200_000,
   compactReps: 3,
+  projectionEvents: 1000, // events of the projected entity (issue 18 fixes 1,000, also under --quick)
+  projectionReads: 200, // project() calls per cell and round
 };
 
 export function config(argv) {
@@ -34,5 +36,6 @@ export function config(argv) {
     scanEvents: FULL.scanEvents / 10,
     compactEvents: FULL.compactEvents / 10,
     compactReps: 3,
+    projectionReads: FULL.projectionReads / 10,
   };
 }

@@ -1,4 +1,4 @@
-// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction]`: runs the scenarios, prints the table, writes results.
+// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction,projections]`: runs the scenarios, prints the table, writes results.
 // Invariant: a peer or scenario that fails is reported (null, with the reason) and the rest still runs; scratch dirs under os.tmpdir() are removed at exit.
 
 import { writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ const { buildStore } = await import('./scenarios/store-build.mjs');
 const { verifyScenario } = await import('./scenarios/verify.mjs');
 const { readsScenario } = await import('./scenarios/reads.mjs');
 const { compactionScenario } = await import('./scenarios/compaction.mjs');
+const { projectionsScenario } = await import('./scenarios/projections.mjs');
 const { buildResults, printTable } = await import('./report.mjs');
 const { freshDir, removeDir, removeAll } = await import('./tmp.mjs');
 const { CONTENDERS } = await import('./contenders.mjs');
@@ -82,6 +83,7 @@ if (wants('verify') || wants('reads')) {
   if (bigDir !== undefined) removeDir(bigDir);
 }
 await step('compaction', 'compaction: merge, and retention dropping half', () => compactionScenario(cfg, log));
+await step('projections', `projections: one ${cfg.projectionEvents.toLocaleString('en-US')}-event entity, cold / from a snapshot / cached, beside a hand fold`, () => projectionsScenario(cfg, log));
 
 machine.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
 const appends = out.appends ?? [];
@@ -93,6 +95,7 @@ const results = buildResults({
   verify: out.verify,
   reads: out.reads,
   compaction: out.compaction,
+  projections: out.projections,
 });
 printTable(results, appends);
 
