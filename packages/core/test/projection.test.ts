@@ -277,6 +277,20 @@ describe('projection snapshots (INV-PROJECTION-SNAPSHOT-CHECKED)', () => {
     await store.close();
   });
 
+  it("a writable open removes a killed snapshot write's temp file (INV-TEMP-CLEANUP); a read-only open leaves it", async () => {
+    const { fs, store, opts } = await open();
+    await store.append(acct(1), Deposited, { amount: 3 });
+    await store.project(balance({ snapshotEvery: 1 }).def, 'account:1');
+    await store.close();
+    const temp = `/s/${PROJECTIONS_DIR}/.${snapshotFileName('balance', 'account:1')}.tmp-killed`;
+    await fs.writeFileAtomic(temp, new TextEncoder().encode('a state a killed writer left'));
+    await (await Store.openReadOnly('/s', { fs })).close();
+    expect(fs.inspect(temp)).not.toBeNull();
+    await (await Store.open(opts)).close();
+    expect(fs.inspect(temp)).toBeNull();
+    expect(fs.inspect(file)).not.toBeNull();
+  });
+
   it('a read-only store reads snapshots but never writes one', async () => {
     const { fs, store, opts } = await open();
     for (let i = 0; i < 5; i++) await store.append(acct(1), Deposited, { amount: 3 });

@@ -112,11 +112,22 @@ export async function removeSnapshotFiles(fs: Fs, dir: string, entity: string | 
   }
 }
 
-async function removeMatching(fs: Fs, sub: string, prefix: string): Promise<void> {
+/** Removes durably the temp files a killed snapshot write left (a writable open, before any write). */
+export async function removeSnapshotTemps(fs: Fs, dir: string): Promise<void> {
+  try {
+    await removeMatching(fs, join(dir, PROJECTIONS_DIR), '', true);
+  } catch (err) {
+    throw ioError(err, 'could not remove leftover projection snapshot temp files', { file: join(dir, PROJECTIONS_DIR) });
+  }
+}
+
+async function removeMatching(fs: Fs, sub: string, prefix: string, tempsOnly = false): Promise<void> {
   if ((await fs.stat(sub)) === null) return;
   let removed = 0;
   for (const name of await fs.readdir(sub)) {
-    const target = atomicTempTarget(name) ?? name;
+    const temp = atomicTempTarget(name);
+    if (tempsOnly && temp === undefined) continue;
+    const target = temp ?? name;
     if (!target.startsWith(prefix)) continue;
     await fs.remove(join(sub, name), { force: true });
     removed++;
