@@ -159,7 +159,7 @@ export class Store implements EventLog {
    */
   async shredScope(selector: ShredSelector): Promise<ShredResult> {
     this.#assertWritable();
-    return this.#m.projector.aroundShred(selector, () => shredScope(this.#m.system, selector));
+    return this.#m.projector.aroundShred(selector, (removeFiles) => shredScope(this.#m.system, selector, removeFiles));
   }
 
   /**
@@ -306,7 +306,7 @@ export class Store implements EventLog {
   /** The state now, then each time it changes (latest wins); ends quietly on `signal` or close. */
   watchProjection<S>(projection: ProjectionDefinition<S>, entity: string, options: { readonly signal?: AbortSignal } = {}): AsyncIterable<ProjectionResult<S>> {
     this.#assertOpen();
-    return this.#m.projector.watch(projection, entity, options.signal, checkProjectArgs(projection, entity, undefined));
+    return this.#m.projector.watch(projection, entity, options.signal);
   }
 
   /** The header of an entity's latest committed event (from the index, no disk read), if any. */

@@ -123,7 +123,7 @@ class Gate {
 }
 
 /** SimFs with gates on segment reads (after `skip` more) and on listing the projections directory. */
-function gatedFs(sim: SimFs, read: { gate: Gate; skip: number }, list: Gate) {
+function gatedFs(sim: SimFs, read: { gate: Gate; skip: number }, list: Gate, write = new Gate()) {
   const wrapFile = (f: object) =>
     new Proxy(f, {
       get: (t, p) => {
@@ -141,6 +141,12 @@ function gatedFs(sim: SimFs, read: { gate: Gate; skip: number }, list: Gate) {
     get: (t, p) => {
       const v = Reflect.get(t, p, t) as unknown;
       if (p === 'open') return async (path: string, o?: object) => wrapFile(await t.open(path, o));
+      if (p === 'writeFileAtomic') {
+        return async (path: string, data: Uint8Array) => {
+          if (path.includes(`/${PROJECTIONS_DIR}/`)) await write.pass();
+          return t.writeFileAtomic(path, data);
+        };
+      }
       if (p === 'readdir') {
         return async (path: string) => {
           const names = await t.readdir(path);
@@ -188,6 +194,25 @@ describe('INV-PROJECTION-SHRED-SAFE: a fold that straddles a shred', () => {
     expect((await store.project(def, 'user:alice')).state).toEqual({ texts: [], lost: 10 });
     await store.close();
   }
+
+  it('a shred waits for a snapshot write in flight, then removes it', async () => {
+    const sim = new SimFs(5);
+    const write = new Gate();
+    const store = await Store.open({ dir: '/s', fs: gatedFs(sim, { gate: new Gate(), skip: 0 }, new Gate(), write), payloadEncryption: {} });
+    const { def } = notes(1);
+    await store.append(c('user:alice'), Noted, { text: 'IN-FLIGHT', n: 0 });
+    write.armed = true;
+    const fold = store.project(def, 'user:alice');
+    await write.held;
+    let shredDone = false;
+    const shred = store.shredScope({ entity: 'user:alice' }).then(() => (shredDone = true));
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(shredDone).toBe(false);
+    write.release();
+    await Promise.all([fold, shred]);
+    expect(filesHolding(sim, 'IN-FLIGHT')).toEqual([]);
+    await store.close();
+  });
 
   it('a fold that ends after the shred is neither cached nor snapshotted', () => straddle(false));
   it('a fold that ends while the shred runs writes no snapshot', () => straddle(true));

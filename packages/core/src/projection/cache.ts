@@ -14,14 +14,14 @@ export interface CachedProjection {
   readonly sinceSnapshot: number;
 }
 
-/** Cache key: name, version and entity joined by NUL (a name is well-formed text, so never ambiguous). */
+/** Cache key: name, version and entity, each length-prefixed so no name or entity can forge another's key. */
 export function cacheKey(name: string, version: number, entity: string): string {
-  return `${name}\u0000${version}\u0000${entity}`;
+  return `${name.length}:${name}:${version}:${entity}`;
 }
 
 export class ProjectionCache {
   /** Map iteration order is insertion order: the first key is the least recently used. */
-  readonly #entries = new Map<string, CachedProjection>();
+  readonly #entries = new Map<string, { readonly entity: string; readonly value: CachedProjection }>();
   readonly #byEntity = new Map<string, Set<string>>();
 
   constructor(readonly capacity: number) {}
@@ -36,21 +36,23 @@ export class ProjectionCache {
     if (hit === undefined) return undefined;
     this.#entries.delete(key);
     this.#entries.set(key, hit);
-    return hit;
+    return hit.value;
   }
 
   /** Stores (or replaces) a state; evicts the least recently used entries beyond capacity. */
   set(key: string, entity: string, value: CachedProjection): void {
     if (this.capacity === 0) return;
     this.#entries.delete(key);
-    this.#entries.set(key, value);
+    this.#entries.set(key, { entity, value });
     let keys = this.#byEntity.get(entity);
     if (keys === undefined) this.#byEntity.set(entity, (keys = new Set()));
     keys.add(key);
     while (this.#entries.size > this.capacity) {
-      const oldest = this.#entries.keys().next().value as string;
+      const [oldest, { entity: of }] = this.#entries.entries().next().value as [string, { entity: string }];
       this.#entries.delete(oldest);
-      this.#forget(oldest);
+      const keys = this.#byEntity.get(of);
+      keys?.delete(oldest);
+      if (keys?.size === 0) this.#byEntity.delete(of);
     }
   }
 
@@ -64,12 +66,5 @@ export class ProjectionCache {
   clear(): void {
     this.#entries.clear();
     this.#byEntity.clear();
-  }
-
-  #forget(key: string): void {
-    const entity = key.slice(key.indexOf('\u0000', key.indexOf('\u0000') + 1) + 1);
-    const keys = this.#byEntity.get(entity);
-    keys?.delete(key);
-    if (keys?.size === 0) this.#byEntity.delete(entity);
   }
 }

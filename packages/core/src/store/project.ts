@@ -200,12 +200,14 @@ export class Projector {
    * all); when `work` ends, their cached states are dropped and folds begun earlier are not kept.
    */
   async invalidating<T>(work: (removeFiles: (entities: ReadonlySet<string> | undefined) => Promise<void>) => Promise<T>): Promise<T> {
+    // Synchronous up to work's first await: a shred's key is destroyed at the call, as without projections.
     this.#quiesced++;
     let touched: ReadonlySet<string> | undefined = new Set();
     try {
-      await Promise.all([...this.#writes]);
       return await work(async (entities) => {
         touched = entities === undefined || touched === undefined ? undefined : new Set([...touched, ...entities]);
+        // A write begun before the quiesce lands first, so it is removed with the rest.
+        await Promise.all([...this.#writes]);
         if (this.#p.readOnly) return;
         if (entities === undefined) await removeSnapshotFiles(this.#p.fs, this.#p.dir, undefined);
         else for (const entity of entities) await removeSnapshotFiles(this.#p.fs, this.#p.dir, entity);
@@ -221,15 +223,13 @@ export class Projector {
   }
 
   /**
-   * Runs a shred: the snapshot files that may derive from the scope (its entity's, or all at a coarser
-   * granularity) are removed before the key is destroyed, cached states dropped after.
+   * Runs a shred (which destroys the key synchronously, at the call): the snapshot files that may derive
+   * from the scope (its entity's, or all at a coarser granularity) are removed before the destroy is
+   * made durable (`removeFiles`, the shred's beforeFlush), cached states are dropped after.
    */
-  aroundShred<T>(selector: unknown, shred: () => Promise<T>): Promise<T> {
+  aroundShred<T>(selector: unknown, shred: (removeFiles: () => Promise<void>) => Promise<T>): Promise<T> {
     const entity = this.#p.keyset?.granularity === 'entity' ? shredEntity(selector) : undefined;
-    return this.invalidating(async (removeFiles) => {
-      if (this.#p.keyset !== undefined) await removeFiles(entity === undefined ? undefined : new Set([entity]));
-      return shred();
-    });
+    return this.invalidating((removeFiles) => shred(() => removeFiles(entity === undefined ? undefined : new Set([entity]))));
   }
 
   /** Resolves once the epoch is no longer `since` (at once if it already is); rejects ERR_ABORTED on `signal`. */
@@ -250,8 +250,9 @@ export class Projector {
     });
   }
 
-  /** See Store.watchProjection (`_checked`: the caller ran checkProjectArgs). */
-  watch<S>(def: ProjectionDefinition<S>, entity: string, signal: AbortSignal | undefined, _checked?: number): AsyncGenerator<ProjectionResult<S>, void, undefined> {
+  /** See Store.watchProjection; bad arguments throw here, not at the first iteration. */
+  watch<S>(def: ProjectionDefinition<S>, entity: string, signal: AbortSignal | undefined): AsyncGenerator<ProjectionResult<S>, void, undefined> {
+    checkProjectArgs(def, entity, undefined);
     const { index, waiters, assertOpen } = this.#p;
     const parts = {
       project: <T>(d: ProjectionDefinition<T>, e: string) => {
