@@ -26,10 +26,6 @@ export class ProjectionCache {
 
   constructor(readonly capacity: number) {}
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** The cached state, marked most recently used. */
   get(key: string): CachedProjection | undefined {
     const hit = this.#entries.get(key);

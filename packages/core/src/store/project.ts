@@ -88,11 +88,6 @@ export class Projector {
     this.#cache = new ProjectionCache(parts.cacheSize);
   }
 
-  /** Cached states now (for tests and stats). */
-  get cachedStates(): number {
-    return this.#cache.size;
-  }
-
   /** Increments on every invalidation: a watcher re-yields after one (the state may have changed). */
   get epoch(): number {
     return this.#epoch;
