@@ -19,6 +19,8 @@ const FULL = {
   replicaEvents: 20_000, // signed events a fresh replica catches up on (natsbat replicate)
   replicaReps: 3,
   replicaLagSamples: 500, // single appends timed from receipt to the replica's apply
+  projectionEvents: 1000, // events of the projected entity (issue 18 fixes 1,000, also under --quick)
+  projectionReads: 200, // project() calls per cell and round
 };
 
 export function config(argv) {
@@ -40,5 +42,6 @@ export function config(argv) {
     replicaEvents: FULL.replicaEvents / 10,
     replicaReps: 3,
     replicaLagSamples: FULL.replicaLagSamples / 5,
+    projectionReads: FULL.projectionReads / 10,
   };
 }

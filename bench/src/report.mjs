@@ -23,7 +23,7 @@ export function verdict(key, value) {
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-export function buildResults({ machine, appends, probes, big, verify, reads, compaction, replication }) {
+export function buildResults({ machine, appends, probes, big, verify, reads, compaction, replication, projections }) {
   const figures = [];
   const add = (name, value, unit) => figures.push({ name, value: num(value), unit });
 
@@ -76,6 +76,16 @@ export function buildResults({ machine, appends, probes, big, verify, reads, com
     add('replica catch-up over JetStream (signed, groups of 100)', replication.catchUpEventsPerSecond, 'events/s');
     add('replication lag p50 (commit → replica applied)', replication.lagP50Ms, 'ms');
     add('replication lag p99', replication.lagP99Ms, 'ms');
+  }
+  if (projections !== undefined) {
+    const n = projections.events;
+    add(`project() of a ${n}-event entity, cold (nothing cached) p50`, projections.cold.p50Micros, 'µs');
+    add(`project() of a ${n}-event entity, cold p99`, projections.cold.p99Micros, 'µs');
+    add(`project() of a ${n}-event entity, cold from its snapshot p50`, projections.snapshot.p50Micros, 'µs');
+    add(`project() of a ${n}-event entity, cached p50`, projections.cached.p50Micros, 'µs');
+    add(`project() of a ${n}-event entity, cached p99`, projections.cached.p99Micros, 'µs');
+    add(`hand fold over query({ entity }) of ${n} events p50`, projections.hand.p50Micros, 'µs');
+    add('project() cold vs hand fold (time ratio)', ratio(projections.cold.p50Micros, projections.hand.p50Micros), '×');
   }
 
   const b64 = rateOf(appends, 'batpak-unsigned', 64);

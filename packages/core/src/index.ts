@@ -14,6 +14,8 @@ export type { Consumer, ConsumerInfo, ConsumerOptions, Delivery } from './store/
 export type { ReactionHandler, ReactionTx } from './store/react.js';
 export type { StorePressure } from './store/admission.js';
 export type { CausalIds, CausationBoundary, CausationWalk } from './store/causation.js';
+export { defineProjection, type ProjectionDefinition, type ProjectionInit } from './projection/define.js';
+export type { ProjectOptions, ProjectionFreshness, ProjectionResult } from './store/project.js';
 export type { VerifyChainOptions, AttestOptions } from './attest/options.js';
 export type { EventLog, EventLogVerifyOptions, AncestorWalkOptions } from './event-log.js';
 export type { SnapshotOptions, SnapshotResult } from './snapshot/copy.js';

@@ -30,6 +30,7 @@ import { replicationFrames, type ReplicationFrames } from './store/replica-frame
 import { compactSegments } from './store/compact.js';
 import { checkConsumerOptions, listConsumers, openConsumer, type Consumer, type ConsumerInfo, type ConsumerOptions } from './store/consumer.js';
 import { composeModules, type StoreModules } from './store/compose.js';
+import { checkProjectArgs, type ProjectionDefinition, type ProjectOptions, type ProjectionResult } from './store/project.js';
 import { openStore, type OpenedStore } from './store/open.js';
 import { refuseUnverified } from './store/open-checks.js';
 import type { ResolvedOptions, StoreOptions } from './store/options.js';
@@ -165,7 +166,7 @@ export class Store implements EventLog {
    */
   async shredScope(selector: ShredSelector): Promise<ShredResult> {
     this.#assertWritable();
-    return traced('shred', () => ({ store: this.dir, selector }), () => shredScope(this.#m.system, selector));
+    return traced('shred', () => ({ store: this.dir, selector }), () => this.#m.projector.aroundShred(selector, (removeFiles) => shredScope(this.#m.system, selector, removeFiles)));
   }
 
   /**
@@ -284,7 +285,7 @@ export class Store implements EventLog {
   async compact(options: CompactOptions): Promise<CompactionResult> {
     this.#assertWritable();
     const strategy = checkCompactOptions(options);
-    const run = () =>
+    const run = () => this.#m.projector.invalidating((removeFiles) =>
       compactSegments(
         {
           opts: this.#opts,
@@ -303,12 +304,30 @@ export class Store implements EventLog {
           leftUnfinished: (compactionId) => {
             this.#compactionUnfinished = compactionId;
           },
+          touched: removeFiles,
         },
         strategy,
         options.signal,
         options.onProgress,
-      );
+      ));
     return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run));
+  }
+
+  // Projections (store/project.ts) -----------------------------------------------------------
+
+  /**
+   * The entity's events folded by `projection`: 'consistent' (default) covers every event committed before
+   * the call, `{ maxLagMs }` may serve a cached state that old. A damaged frame fails, typed (README § Projections).
+   */
+  async project<S>(projection: ProjectionDefinition<S>, entity: string, options?: ProjectOptions): Promise<ProjectionResult<S>> {
+    this.#assertOpen();
+    return this.#m.projector.project(projection, entity, checkProjectArgs(projection, entity, options));
+  }
+
+  /** The state now, then each time it changes (latest wins); ends quietly on `signal` or close. */
+  watchProjection<S>(projection: ProjectionDefinition<S>, entity: string, options: { readonly signal?: AbortSignal } = {}): AsyncIterable<ProjectionResult<S>> {
+    this.#assertOpen();
+    return this.#m.projector.watch(projection, entity, options.signal);
   }
 
   /** The header of an entity's latest committed event (from the index, no disk read), if any. */

@@ -30,6 +30,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   compaction: 7,
   attest: 8,
   snapshot: 9,
+  projection: 9,
   rust: 9,
   testing: 9,
   store: 10,

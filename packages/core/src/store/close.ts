@@ -31,6 +31,8 @@ export async function closeStore(s: ClosingStore): Promise<void> {
   s.modules.admission.rejectAll();
   let failure: unknown;
   try {
+    // A projection snapshot being written finishes before the lock is released.
+    await s.modules.projector.settle();
     await closeConsumers(s.modules.delivery.open);
     await s.modules.pipeline?.idle();
     if (s.writer !== undefined && s.writer.failure === undefined) {

@@ -43,6 +43,8 @@ export interface CompactionContext {
   readonly recorded: (entries: CompactionEntry[]) => void;
   /** A compaction committed on disk but could not finish here: the next open finishes it. */
   readonly leftUnfinished: (compactionId: string) => void;
+  /** Removes the projection snapshots of entities that lose or tombstone events, before the commit point. */
+  readonly touched: (entities: ReadonlySet<string>) => Promise<void>;
 }
 
 export async function compactSegments(
@@ -92,6 +94,13 @@ export async function compactSegments(
     await discardStaging(fs, dir, mergedId);
     return failed(`signing the compaction record failed: ${(err as Error).message}`);
   }
+  // Projection snapshots derived from what is removed go first: after the commit point none may remain.
+  try {
+    await ctx.touched(touchedEntities(ctx.index, out));
+  } catch (err) {
+    await discardStaging(fs, dir, mergedId);
+    return failed(`removing projection snapshots failed: ${(err as Error).message}`);
+  }
   // 2. The commit point: a durable marker. If writing it fails it may still have landed; undoMarker
   //    rolls it back, and if that fails too the next open decides.
   try {
@@ -122,6 +131,16 @@ export async function compactSegments(
     ctx.opts.onWarning(`compaction ${compactionId} committed; cleanup deferred to the next open: ${(err as Error).message}`, 'BATPAK_COMPACTION_CLEANUP_DEFERRED');
   }
   return { outcome: 'performed', segmentsRemoved: sourceIds.length - 1, eventsDropped: out.removed.length };
+}
+
+/** Entities of the committed events a compaction output removes or tombstones. */
+function touchedEntities(index: MemoryIndex, out: CompactionOutput): Set<string> {
+  const entities = new Set<string>();
+  for (const e of [...out.removed, ...out.tombstoned]) {
+    const entry = index.get(toHex(e.id));
+    if (entry !== undefined) entities.add(entry.entity);
+  }
+  return entities;
 }
 
 /** What a strategy does with one committed event. Unreadable (shredded) and system events are kept. */

@@ -10,6 +10,7 @@ import { AppendPipeline } from './append-pipeline.js';
 import { AttestAndSnapshot, type OpenedCopy } from './attest-snapshot.js';
 import { replayOrConflict } from './idempotency.js';
 import type { OpenedStore } from './open.js';
+import { Projector } from './project.js';
 import { StoreReader } from './read.js';
 import type { SharedExclusiveLock } from './rwlock.js';
 import type { SystemEventParts } from './shred.js';
@@ -30,6 +31,7 @@ export interface StoreModules {
   readonly admission: Admission;
   /** What subscriptions, consumers and reactions read from. */
   readonly delivery: ReactParts;
+  readonly projector: Projector;
 }
 
 /** What the modules need from the Store itself: its shared state and lifecycle. */
@@ -98,5 +100,18 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
     appendDrafts: (drafts) => pipeline!.appendBatch(drafts),
     limits: () => ({ payloadMaxBytes: opts.payloadMaxBytes, registry: opts.registry, now: opts.now(), batchMaxEvents: opts.batchMaxEvents }),
   };
-  return { reader, verifier, attest, pipeline, system, waiters, admission, delivery };
+  const projector = new Projector({
+    index,
+    eventsAfter: (entity, after) => reader.query({ entity, after: BigInt(after) }),
+    keyset,
+    fs: opts.fs,
+    dir: opts.dir,
+    readOnly: opts.readOnly,
+    cacheSize: opts.projectionCacheSize,
+    now: opts.now,
+    onWarning: opts.onWarning,
+    assertOpen: hooks.assertOpen,
+    waiters,
+  });
+  return { reader, verifier, attest, pipeline, system, waiters, admission, delivery, projector };
 }

@@ -21,6 +21,7 @@ import type { DirectoryDamageReport } from '../types.js';
 import { loadCheckpoint } from './checkpoint-load.js';
 import { assessDirectory, storeDirectoryNames } from './directory-evidence.js';
 import { removeLeftoverTemps } from './leftovers.js';
+import { removeSnapshotTemps } from '../projection/snapshot-file.js';
 import { checkRegistry, refusePlaintextWriterByEvents, refusePlaintextWriterByKeyset, refuseUnsignedWriter } from './open-checks.js';
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './options.js';
 import { openConsistent } from './read-only-open.js';
@@ -101,6 +102,7 @@ async function lockAndOpen<S>(opts: ResolvedOptions, build: (opened: OpenedStore
     BatpakError.throwIfAborted(opts.signal, 'Store.open');
     // Before any read: a killed writer's temp copies (a keyset's holds keys) go (INV-TEMP-CLEANUP).
     await removeLeftoverTemps(fs, dir);
+    await removeSnapshotTemps(fs, dir);
     return await build(await recover(opts, lock, mode));
   } catch (err) {
     await lock?.release().catch(() => undefined);

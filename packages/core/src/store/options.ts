@@ -79,6 +79,12 @@ export interface StoreOptions {
    */
   readonly checkpoint?: 'on-close' | 'off';
   /**
+   * Most projection states kept in memory (one per projection name, version and entity), least recently
+   * used evicted first. Default 4096: a service's hot entities stay cached while small states (a few
+   * hundred bytes) cost about a megabyte; 0 keeps none (every `project` folds from its snapshot or the log).
+   */
+  readonly projectionCacheSize?: number;
+  /**
    * Receives the store's warnings (recovery cuts, checkpoint fallbacks, signing downgrades, registry
    * problems under 'warn') with a stable BATPAK_* code. Default: `process.emitWarning(message, { type:
    * 'BatpakWarning', code })`; pass `() => {}` to silence them.
@@ -114,6 +120,7 @@ export interface ResolvedOptions {
   readonly readOnly: boolean;
   readonly allowDataLoss: boolean;
   readonly checkpoint: 'on-close' | 'off';
+  readonly projectionCacheSize: number;
   readonly onWarning: WarningSink;
   readonly now: () => number;
   /** Of this open only (see StoreOptions.signal). */
@@ -125,6 +132,7 @@ export const DEFAULT_PAYLOAD_MAX_BYTES = 16 * 1024 * 1024;
 export const PAYLOAD_MAX_BYTES_LIMIT = 64 * 1024 * 1024;
 export const DEFAULT_BATCH_MAX_EVENTS = 4096;
 export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_PROJECTION_CACHE_SIZE = 4096;
 
 function bad(field: string, message: string): BatpakError {
   return new BatpakError('ERR_INVALID_OPTION', `option ${field}: ${message}`, { details: { field } });
@@ -205,6 +213,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     readOnly: options.readOnly ?? false,
     allowDataLoss: options.allowDataLoss ?? false,
     checkpoint: oneOf('checkpoint', options.checkpoint, ['on-close', 'off'], 'on-close'),
+    projectionCacheSize: options.projectionCacheSize === 0 ? 0 : positiveInt('projectionCacheSize', options.projectionCacheSize, DEFAULT_PROJECTION_CACHE_SIZE),
     onWarning: options.onWarning ?? emitProcessWarning,
     now: options.now ?? Date.now,
     signal: options.signal,

@@ -37,8 +37,9 @@ export interface SystemEventParts {
 /**
  * Destroys the key of the selected scope and flushes the keyset durably, then appends a system event
  * recording which scope was shredded (never the key). See Store.shredScope for the result's statuses.
+ * `beforeFlush` runs after the in-memory destroy and before the flush makes it durable.
  */
-export async function shredScope(p: SystemEventParts, selector: ShredSelector): Promise<ShredResult> {
+export async function shredScope(p: SystemEventParts, selector: ShredSelector, beforeFlush?: () => Promise<void>): Promise<ShredResult> {
   const keyset = p.keyset;
   if (keyset === undefined) {
     throw new BatpakError('ERR_ENCRYPTION_NOT_CONFIGURED', 'shredScope needs a store opened with payloadEncryption');
@@ -46,6 +47,8 @@ export async function shredScope(p: SystemEventParts, selector: ShredSelector): 
   const scope = scopeOfSelector(keyset.granularity, selector);
   // Destroy first, synchronously: an append sealed after this point gets a new key generation.
   const destroyed = keyset.destroy(scope);
+  // What derives from the scope's plaintext (projection snapshots) goes before the destroy is durable.
+  await beforeFlush?.();
   await keyset.flush(p.keyStore!, { force: true });
   // Entity scopes need only that entity's events; the other granularities look at all of them.
   const candidates = keyset.granularity === 'entity' ? p.index.entityEvents(new TextDecoder().decode(scope.subarray(1))) : p.index.all();

@@ -19,7 +19,11 @@ export type WarningCode =
   /** A compaction committed but its cleanup is left to the next open. */
   | 'BATPAK_COMPACTION_CLEANUP_DEFERRED'
   /** A read-only open could not fsync the newest segment. */
-  | 'BATPAK_READONLY_FSYNC_FAILED';
+  | 'BATPAK_READONLY_FSYNC_FAILED'
+  /** A projection snapshot file was not used (unreadable, another version, failed check): rebuilt from the log. */
+  | 'BATPAK_PROJECTION_SNAPSHOT_IGNORED'
+  /** A projection snapshot could not be written (the state stays correct; the next cold read folds the log). */
+  | 'BATPAK_PROJECTION_SNAPSHOT_WRITE_FAILED';
 
 /** Where the store's warnings go. */
 export type WarningSink = (message: string, code: WarningCode) => void;
