@@ -14,7 +14,7 @@ import type { ShredResult, ShredSelector } from './keyset/scope.js';
 import { GroupCache } from './receipt/original.js';
 import type { ReceiptSigner } from './receipt/sign.js';
 import type { ReceiptVerdict } from './receipt/verify.js';
-import type { CompactionEntry, RemovedSet } from './compaction/log.js';
+import type { RemovedSet } from './compaction/log.js';
 import { checkCompactOptions, type CompactOptions, type CompactionResult } from './compaction/options.js';
 import type { SegmentSet } from './segment/set.js';
 import type { SegmentWriter } from './segment/writer.js';
@@ -27,7 +27,7 @@ import type { StorePressure } from './store/admission.js';
 import { closeStore } from './store/close.js';
 import { Replica, type ReplicaOptions } from './store/replica.js';
 import { replicationFrames, type ReplicationFrames } from './store/replica-frames.js';
-import { compactSegments } from './store/compact.js';
+import { CompactionState } from './store/compact.js';
 import { checkConsumerOptions, listConsumers, openConsumer, type Consumer, type ConsumerInfo, type ConsumerOptions } from './store/consumer.js';
 import { composeModules, type StoreModules } from './store/compose.js';
 import { checkProjectArgs, type ProjectionDefinition, type ProjectOptions, type ProjectionResult } from './store/project.js';
@@ -59,10 +59,8 @@ export class Store implements EventLog {
   readonly #maintenance = new SharedExclusiveLock();
   /** Rebuilt commit groups for receipt(): cleared when compaction moves frames. */
   readonly #groups = new GroupCache();
-  /** The entries of compaction.log (committed compactions). */
-  #compactionEntries: CompactionEntry[];
-  /** Set when a compaction committed on disk but could not finish in-process: the next open finishes it. */
-  #compactionUnfinished: string | undefined;
+  /** compaction.log's entries, and a compaction committed on disk that the next open must finish. */
+  readonly #compactions: CompactionState;
   #closing: Promise<void> | undefined;
   /** The modules Store delegates to (store/compose.ts wires them). */
   readonly #m: StoreModules;
@@ -76,12 +74,12 @@ export class Store implements EventLog {
     this.#signer = o.signer;
     this.#keyset = o.keyset;
     this.#removed = o.removed;
-    this.#compactionEntries = o.compactionEntries;
+    this.#compactions = new CompactionState(o.compactionEntries);
     this.#m = composeModules(o, {
       groups: this.#groups,
       maintenance: this.#maintenance,
       assertOpen: () => this.#assertOpen(),
-      compactionEntries: () => this.#compactionEntries,
+      compactionEntries: () => this.#compactions.entries,
       openReadOnly: (dir, options) => Store.openReadOnly(dir, options),
     });
   }
@@ -112,8 +110,7 @@ export class Store implements EventLog {
     return store;
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Writes (store/append.ts validates, store/append-pipeline.ts commits)
+  // Writes (store/append.ts validates, store/append-pipeline.ts commits) --------------------------
 
   /** Appends one typed event; resolves with its receipt once committed (fsynced by default). */
   async append<T>(coord: BatchItem['coord'], event: EventDefinition<T>, payload: T, options?: AppendOptions): Promise<AppendReceipt> {
@@ -140,11 +137,8 @@ export class Store implements EventLog {
   }
 
   /**
-   * Imports events with their identity preserved — event id, coordinate, kind, payload bytes and content
-   * hash — e.g. from a Rust batpak directory. Atomic per call (like appendBatch); an id that already
-   * exists, or a content hash that is not blake3(payload), refuses the whole call. Each event gets this
-   * store's next global sequence and is chained per entity as usual. Not allowed with payload encryption,
-   * which would have to re-seal (and so re-hash) the payloads.
+   * Imports events keeping id, coordinate, kind, payload bytes and content hash (e.g. from Rust batpak), atomically;
+   * a known id or a wrong hash refuses the call. New global sequences and links; not with payload encryption.
    */
   async importEvents(events: readonly ImportEvent[], options: { readonly signal?: AbortSignal } = {}): Promise<AppendReceipt[]> {
     this.#assertWritable();
@@ -157,12 +151,9 @@ export class Store implements EventLog {
   }
 
   /**
-   * Destroys the key of the selected scope and flushes the keyset durably, then appends a system
-   * event recording which scope was shredded (never the key), chained and signed like any event.
-   * Says what it did: 'destroyed' (with the shred event's receipt), 'already-shredded' (the scope had a
-   * key, none is live) or 'never-keyed' (nothing was ever sealed under it — often a typo in the selector);
-   * `plaintextEvents` counts events of the scope written before encryption was enabled, which no shred erases.
-   * The selector must match the configured granularity.
+   * Destroys the scope's key durably, then appends a signed system event naming the scope (never the key).
+   * Returns 'destroyed' (with that receipt), 'already-shredded' or 'never-keyed' (often a typo), and
+   * `plaintextEvents`: events written before encryption, which no shred erases (README § Crypto-shredding).
    */
   async shredScope(selector: ShredSelector): Promise<ShredResult> {
     this.#assertWritable();
@@ -179,8 +170,7 @@ export class Store implements EventLog {
     return declareSigningPolicy(this.#m.system, policy);
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Reads (store/read.ts) and checks (store/verify.ts, store/attest-snapshot.ts)
+  // Reads (store/read.ts) and checks (store/verify.ts, store/attest-snapshot.ts) ------------------
 
   /**
    * The receipt of a committed event, exactly as append returned it — for a signed event, its
@@ -261,55 +251,25 @@ export class Store implements EventLog {
   }
 
   /**
-   * Copies a consistent committed prefix of the store into `destDir` (which must not exist) while
-   * writers go on; the copy opens as a store and verifies. Crash-safe: built in `<destDir>.snapshot-partial`
-   * and renamed at the end (FORMAT.md § Snapshot). Returns what it copied and, with a signing key, an
-   * attestation of exactly that. The keyset (kept in the directory) is copied as it is at the end, so a
-   * shredded scope stays shredded.
+   * Copies a consistent committed prefix into `destDir` (must not exist) while writers go on, crash-safe
+   * (FORMAT.md § Snapshot); with a signing key, also an attestation of exactly that. Shredded stays shredded.
    */
   async snapshot(destDir: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
     this.#assertOpen();
     return this.#m.attest.snapshot(destDir, options);
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Compaction
+  // Compaction ------------------------------------------------------------------------------------
 
   /**
-   * Rewrites the sealed segments (never the active one) into one: 'merge' keeps everything,
-   * 'retention' keeps events for which keep(event) is true, 'tombstone' replaces events for which
-   * drop(event) is true by tombstones that keep their chain position. Survivors keep their exact bytes
-   * and content hashes, so old receipts still verify. System events and shredded events (which cannot
-   * be judged) are always kept; no key is ever destroyed. Appends continue meanwhile.
+   * Rewrites the sealed segments into one: 'merge', 'retention' (keep(event)) or 'tombstone' (drop(event)).
+   * Survivors keep their bytes, so old receipts verify; system and shredded events are kept. Appends go on.
    */
   async compact(options: CompactOptions): Promise<CompactionResult> {
     this.#assertWritable();
     const strategy = checkCompactOptions(options);
-    const run = () => this.#m.projector.invalidating((removeFiles) =>
-      compactSegments(
-        {
-          opts: this.#opts,
-          index: this.#index,
-          segments: this.#segments,
-          activeSegmentId: this.#writer!.active.id,
-          keyset: this.#keyset,
-          signer: this.#signer,
-          removed: this.#removed,
-          groups: this.#groups,
-          entries: this.#compactionEntries,
-          unfinished: this.#compactionUnfinished,
-          recorded: (entries) => {
-            this.#compactionEntries = entries;
-          },
-          leftUnfinished: (compactionId) => {
-            this.#compactionUnfinished = compactionId;
-          },
-          touched: removeFiles,
-        },
-        strategy,
-        options.signal,
-        options.onProgress,
-      ));
+    const parts = { opts: this.#opts, index: this.#index, segments: this.#segments, activeSegmentId: this.#writer!.active.id, keyset: this.#keyset, signer: this.#signer, removed: this.#removed, groups: this.#groups };
+    const run = () => this.#m.projector.invalidating((touched) => this.#compactions.run({ ...parts, touched }, strategy, options.signal, options.onProgress));
     return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run));
   }
 
@@ -349,8 +309,7 @@ export class Store implements EventLog {
     return this.#m.waiters.wait(after, this.#index.lastGlobalSequence(), options.signal);
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Delivery (store/subscribe.ts)
+  // Delivery (store/subscribe.ts) -----------------------------------------------------------------
 
   /** Committed events after `after`, then live commits: each once, in commit order; pulled; ends on signal or close. */
   subscribe(options: SubscribeOptions = {}): AsyncIterable<StoredEvent> {
@@ -376,8 +335,7 @@ export class Store implements EventLog {
     return listConsumers(this.#m.delivery);
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Lifecycle
+  // Lifecycle -------------------------------------------------------------------------------------
 
   /** Appends accepted, not yet committed (intents, bytes), against maxQueuedBytes; and those waiting for room. */
   pressure(): StorePressure {
@@ -420,7 +378,7 @@ export class Store implements EventLog {
       writer: this.#writer,
       lock: this.#lock,
       modules: this.#m,
-      compactions: () => this.#compactionEntries.length,
+      compactions: () => this.#compactions.entries.length,
     });
     return this.#closing;
   }

@@ -46,7 +46,7 @@ describe('README examples', () => {
     expect(perReadme).toEqual({
       'README.md': 1,
       'packages/cli/README.md': 0,
-      'packages/core/README.md': 3,
+      'packages/core/README.md': 6,
       'packages/hostbat/README.md': 2,
       'packages/natsbat/README.md': 2,
       'packages/netbat/README.md': 5,

@@ -47,6 +47,37 @@ export interface CompactionContext {
   readonly touched: (entities: ReadonlySet<string>) => Promise<void>;
 }
 
+/** What a Store remembers between compactions: compaction.log's entries and a compaction left unfinished. */
+export class CompactionState {
+  entries: CompactionEntry[];
+  unfinished: string | undefined;
+
+  constructor(entries: CompactionEntry[]) {
+    this.entries = entries;
+  }
+
+  /** One compaction over `parts` (maintenance lock held exclusively), keeping this state current. */
+  run(
+    parts: Omit<CompactionContext, 'entries' | 'unfinished' | 'recorded' | 'leftUnfinished'>,
+    strategy: CheckedCompaction,
+    signal: AbortSignal | undefined,
+    onProgress: ((done: number, total: number) => void) | undefined,
+  ): Promise<CompactionResult> {
+    const ctx: CompactionContext = {
+      ...parts,
+      entries: this.entries,
+      unfinished: this.unfinished,
+      recorded: (entries) => {
+        this.entries = entries;
+      },
+      leftUnfinished: (compactionId) => {
+        this.unfinished = compactionId;
+      },
+    };
+    return compactSegments(ctx, strategy, signal, onProgress);
+  }
+}
+
 export async function compactSegments(
   ctx: CompactionContext,
   strategy: CheckedCompaction,
