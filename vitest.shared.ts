@@ -13,3 +13,6 @@ export const alias = [
   { find: /^@batpak\/natsbat$/, replacement: pkg('natsbat/src/index.ts') },
   { find: /^@batpak\/cli$/, replacement: pkg('cli/src/main.ts') },
 ];
+
+/** The setup every package's tests run first (vitest.setup.ts: BatpakWarnings are not printed). */
+export const setupFiles = [new URL('./vitest.setup.ts', import.meta.url).pathname];

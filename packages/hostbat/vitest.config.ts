@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
-import { alias } from '../../vitest.shared.js';
+import { alias, setupFiles } from '../../vitest.shared.js';
 
 export default defineConfig({
   resolve: { alias },
   test: {
+    setupFiles,
     name: 'hostbat',
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -2,11 +2,11 @@
 // and tombstoned, so recovery accepts the holes it left and verifyChain tells compaction from tampering
 // (a tombstone flag no record explains is damage). Entries are ed25519-signed in signed stores.
 
-import { crc32 } from 'node:zlib';
 import { blake3 } from '../crypto/blake3.js';
 import { verify as ed25519Verify } from '../crypto/ed25519.js';
 import { BatpakError } from '../errors.js';
-import { carray, cbin, cmap, cnil, cstr, cuint, decodeCanonical, encodeCanonical, type CanonicalValue } from '../encoding/canonical.js';
+import { carray, cbin, cmap, cnil, cstr, cuint, encodeCanonical, type CanonicalValue } from '../encoding/canonical.js';
+import { openEnvelope, sealEnvelope } from '../encoding/envelope.js';
 import { toHex } from '../encoding/hex.js';
 import { keyIdOf } from '../receipt/cover.js';
 import type { ReceiptSigner } from '../receipt/sign.js';
@@ -150,30 +150,12 @@ export function decodeEntry(v: CanonicalValue, bad: (reason: string) => BatpakEr
 
 /** `"BPCLOG" | version u16le | crc32 u32le (body) | msgpack { entries: [...] }`. */
 export function encodeCompactionLog(entries: readonly CompactionEntry[]): Uint8Array {
-  const body = encodeCanonical(cmap([[cstr('entries'), carray(entries.map(encodeEntry))]]));
-  const out = new Uint8Array(12 + body.length);
-  out.set(LOG_MAGIC, 0);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(6, LOG_VERSION, true);
-  dv.setUint32(8, crc32(body), true);
-  out.set(body, 12);
-  return out;
+  return sealEnvelope(LOG_MAGIC, LOG_VERSION, cmap([[cstr('entries'), carray(entries.map(encodeEntry))]]));
 }
 
 export function decodeCompactionLog(bytes: Uint8Array, path: string): CompactionEntry[] {
   const bad = (reason: string) => new BatpakError('ERR_CORRUPT_MARKER', `compaction log ${path} refused: ${reason}`, { details: { file: path, reason } });
-  if (bytes.length < 12 || Buffer.compare(bytes.subarray(0, 6), LOG_MAGIC) !== 0) throw bad('bad magic or short header');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = dv.getUint16(6, true);
-  if (version < MIN_LOG_VERSION || version > LOG_VERSION) throw bad(`unsupported version ${dv.getUint16(6, true)}`);
-  const body = bytes.subarray(12);
-  if (crc32(body) !== dv.getUint32(8, true)) throw bad('CRC mismatch');
-  let v: CanonicalValue;
-  try {
-    v = decodeCanonical(body);
-  } catch (err) {
-    throw bad(`body does not decode: ${(err as Error).message}`);
-  }
+  const { value: v } = openEnvelope(bytes, LOG_MAGIC, MIN_LOG_VERSION, LOG_VERSION, bad);
   const top = v.t === 'map' ? v.entries[0] : undefined;
   if (v.t !== 'map' || v.entries.length !== 1 || top === undefined || top[0].t !== 'str' || top[0].v !== 'entries' || top[1].t !== 'array') {
     throw bad('body is not a compaction log');

@@ -1,9 +1,9 @@
 // The compaction marker `compaction.pending`: its durable presence is the commit point of a compaction
 // (INV-COMPACT-SWAP) — recovery rolls forward when it exists and rolls back (deletes staging) when not.
 
-import { crc32 } from 'node:zlib';
 import { BatpakError } from '../errors.js';
-import { carray, cmap, cstr, cuint, decodeCanonical, encodeCanonical, type CanonicalValue } from '../encoding/canonical.js';
+import { carray, cmap, cstr, cuint } from '../encoding/canonical.js';
+import { openEnvelope, sealEnvelope } from '../encoding/envelope.js';
 import { decodeEntry, encodeEntry, type CompactionEntry } from './log.js';
 
 export const MARKER_FILE = 'compaction.pending';
@@ -25,7 +25,9 @@ export interface CompactionMarker {
 
 /** `"BPCMPT" | version u16le | crc32 u32le (body) | msgpack { id, merged, sources, entry }`. */
 export function encodeMarker(m: CompactionMarker): Uint8Array {
-  const body = encodeCanonical(
+  return sealEnvelope(
+    MARKER_MAGIC,
+    MARKER_VERSION,
     cmap([
       [cstr('id'), cstr(m.compactionId)],
       [cstr('merged'), cuint(m.mergedId)],
@@ -33,30 +35,12 @@ export function encodeMarker(m: CompactionMarker): Uint8Array {
       [cstr('entry'), encodeEntry(m.entry)],
     ]),
   );
-  const out = new Uint8Array(12 + body.length);
-  out.set(MARKER_MAGIC, 0);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(6, MARKER_VERSION, true);
-  dv.setUint32(8, crc32(body), true);
-  out.set(body, 12);
-  return out;
 }
 
 export function decodeMarker(bytes: Uint8Array, path: string): CompactionMarker {
   const bad = (reason: string) =>
     new BatpakError('ERR_CORRUPT_MARKER', `compaction marker ${path} refused: ${reason}`, { details: { file: path, reason } });
-  if (bytes.length < 12 || Buffer.compare(bytes.subarray(0, 6), MARKER_MAGIC) !== 0) throw bad('bad magic or short header');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = dv.getUint16(6, true);
-  if (version < MIN_MARKER_VERSION || version > MARKER_VERSION) throw bad(`unsupported version ${version}`);
-  const body = bytes.subarray(12);
-  if (crc32(body) !== dv.getUint32(8, true)) throw bad('CRC mismatch');
-  let v: CanonicalValue;
-  try {
-    v = decodeCanonical(body);
-  } catch (err) {
-    throw bad(`body does not decode: ${(err as Error).message}`);
-  }
+  const { value: v } = openEnvelope(bytes, MARKER_MAGIC, MIN_MARKER_VERSION, MARKER_VERSION, bad);
   const e = v.t === 'map' ? v.entries : [];
   const id = e[0]?.[1];
   const merged = e[1]?.[1];

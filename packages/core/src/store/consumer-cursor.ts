@@ -3,8 +3,8 @@
 // restart from the beginning; a cursor is only ever written with a position the consumer acknowledged.
 
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
-import { cmap, cstr, cuint, decodeCanonical, encodeCanonical, type CanonicalValue } from '../encoding/canonical.js';
+import { cmap, cstr, cuint } from '../encoding/canonical.js';
+import { openEnvelope, sealEnvelope } from '../encoding/envelope.js';
 import { BatpakError, ioError } from '../errors.js';
 import type { Fs } from '../fs/fs.js';
 import { readPrefix } from '../segment/read.js';
@@ -37,20 +37,15 @@ export const consumerLockPath = (dir: string, name: string): string => join(dir,
 
 /** `"BPCURS" | version u16le | crc32 u32le (body) | msgpack { name: str, position: uint, updatedAt: uint }`. */
 export function encodeCursor(c: CursorRecord): Uint8Array {
-  const body = encodeCanonical(
+  return sealEnvelope(
+    CURSOR_MAGIC,
+    CURSOR_VERSION,
     cmap([
       [cstr('name'), cstr(c.name)],
       [cstr('position'), cuint(c.position)],
       [cstr('updatedAt'), cuint(c.updatedAt)],
     ]),
   );
-  const out = new Uint8Array(12 + body.length);
-  out.set(CURSOR_MAGIC, 0);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(6, CURSOR_VERSION, true);
-  dv.setUint32(8, crc32(body), true);
-  out.set(body, 12);
-  return out;
 }
 
 export function corruptCursor(path: string, reason: string): BatpakError {
@@ -59,18 +54,7 @@ export function corruptCursor(path: string, reason: string): BatpakError {
 
 export function decodeCursor(bytes: Uint8Array, path: string): CursorRecord {
   const bad = (reason: string) => corruptCursor(path, reason);
-  if (bytes.length < 12 || Buffer.compare(bytes.subarray(0, 6), CURSOR_MAGIC) !== 0) throw bad('bad magic or short header');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = dv.getUint16(6, true);
-  if (version !== CURSOR_VERSION) throw bad(`unsupported version ${version}`);
-  const body = bytes.subarray(12);
-  if (crc32(body) !== dv.getUint32(8, true)) throw bad('CRC mismatch');
-  let v: CanonicalValue;
-  try {
-    v = decodeCanonical(body);
-  } catch (err) {
-    throw bad(`body does not decode: ${(err as Error).message}`);
-  }
+  const { value: v } = openEnvelope(bytes, CURSOR_MAGIC, CURSOR_VERSION, CURSOR_VERSION, bad);
   const e = v.t === 'map' ? v.entries : [];
   const [name, position, updatedAt] = [e[0]?.[1], e[1]?.[1], e[2]?.[1]];
   if (e.length !== 3 || name?.t !== 'str' || position?.t !== 'int' || updatedAt?.t !== 'int') throw bad('body is not a cursor');
