@@ -1,5 +1,6 @@
-// StrykerJS (mutation testing) over core's integrity modules: chain, receipt, keyset, frame codec and
-// compaction. Incremental: stryker/incremental.json (committed) lets CI re-test only changed mutants.
+// StrykerJS (mutation testing) over core's integrity modules: chain, receipt, keyset, frame codec,
+// compaction and the state-file envelope. Incremental: stryker/incremental.json (committed) lets CI
+// re-test only changed mutants.
 // Run with `pnpm mutation` (scripts/mutation-run.mjs prints the per-module score and enforces 80 %).
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -14,6 +15,7 @@ export default {
     'packages/core/src/keyset/**/*.ts',
     'packages/core/src/segment/frame.ts',
     'packages/core/src/compaction/**/*.ts',
+    'packages/core/src/encoding/envelope.ts',
   ],
   // The machine has two cores shared with other work: one test process at a time by default.
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 1),

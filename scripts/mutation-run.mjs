@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm mutation`: StrykerJS over core's chain, receipt, keyset, frame and compaction modules
+// `pnpm mutation`: StrykerJS over core's chain, receipt, keyset, frame, compaction and envelope modules
 // (stryker.config.mjs), incremental from stryker/incremental.json; prints the score per module and
 // fails below 80 % on any of them (and in total).
 //
@@ -22,6 +22,7 @@ const MODULES = [
   ['keyset', 'packages/core/src/keyset/'],
   ['frame', 'packages/core/src/segment/frame.ts'],
   ['compaction', 'packages/core/src/compaction/'],
+  ['envelope', 'packages/core/src/encoding/envelope.ts'],
 ];
 
 const argv = process.argv.slice(2);

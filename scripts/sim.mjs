@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TEST = 'packages/core/test/gauntlet.sim.test.ts';
+// The projection oracle (shred-safe states, honest snapshots) runs over the same seeds after the gauntlet.
+const PROJECTION_TEST = 'packages/core/test/projection.sim.test.ts';
 const MAX_CHUNK = 2500;
 
 function parseArgs(argv) {
@@ -35,9 +37,9 @@ function parseArgs(argv) {
 }
 
 /** Runs one vitest process over a seed range; resolves with its exit code and output. */
-function runChunk(env, inherit) {
+function runChunk(env, inherit, test = TEST) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'core', TEST], {
+    const child = spawn(process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--project', 'core', test], {
       cwd: root,
       env: { ...process.env, ...env, FORCE_COLOR: '0' },
       stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
@@ -106,6 +108,17 @@ console.log(
     `delivery: ${add('deliveryCrashes')} crashes, ${add('reactions')} reactions, ${add('consumerAcks')} consumer acks, ` +
     `${failedSeeds.length} failed, in ${seconds} s`,
 );
+
+// Projection snapshots under crashes: its own oracle and workload, the same seed range, one process.
+const projection = await runChunk({ BATPAK_PROJECTION_SIM_SEEDS: String(args.seeds), BATPAK_SIM_FROM: String(args.from) }, false, PROJECTION_TEST);
+const projectionLine = projection.output.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.slice(l.indexOf('projection oracle:'))).find((l) => l.startsWith('projection oracle:'));
+console.log(`sim: ${projectionLine ?? 'projection oracle: no summary'}${projection.code === 0 ? '' : ' — FAILED'}`);
+if (projection.code !== 0) {
+  const lines = projection.output.split('\n').filter((l) => /seed|Error|expected/.test(l)).slice(0, 40);
+  console.log(lines.join('\n'));
+  console.log('sim: projection oracle FAILED; replay one seed with BATPAK_PROJECTION_SIM_SEED=N npx vitest run --project core ' + PROJECTION_TEST);
+  process.exit(1);
+}
 if (failedChunks.length > 0) {
   console.log(`sim: FAILED seeds ${failedSeeds.join(', ') || '(see above)'}; replay one with: pnpm sim --seed N`);
   process.exit(1);
