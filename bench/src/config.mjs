@@ -21,6 +21,11 @@ const FULL = {
   replicaLagSamples: 500, // single appends timed from receipt to the replica's apply
   projectionEvents: 1000, // events of the projected entity (issue 18 fixes 1,000, also under --quick)
   projectionReads: 200, // project() calls per cell and round
+  deliveryEvents: 20_000, // events appended per live delivery cell (writer alone, + subscribe, + a poll loop)
+  deliveryWriters: 64,
+  replayEvents: 200_000, // the log a subscription catches up on
+  deliveryLatencySamples: 500, // single appends timed from receipt to the follower
+  reactionEvents: 2000, // source events per reaction cell (each answered by one effect event)
 };
 
 export function config(argv) {
@@ -43,5 +48,9 @@ export function config(argv) {
     replicaReps: 3,
     replicaLagSamples: FULL.replicaLagSamples / 5,
     projectionReads: FULL.projectionReads / 10,
+    deliveryEvents: FULL.deliveryEvents / 10,
+    replayEvents: FULL.replayEvents / 10,
+    deliveryLatencySamples: FULL.deliveryLatencySamples / 5,
+    reactionEvents: FULL.reactionEvents / 10,
   };
 }

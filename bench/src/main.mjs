@@ -1,4 +1,4 @@
-// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction,replication,syncbat,projections]`: runs the scenarios, prints the table, writes results.
+// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction,replication,syncbat,projections,delivery]`: runs the scenarios, prints the table, writes results.
 // Invariant: a peer or scenario that fails is reported (null, with the reason) and the rest still runs; scratch dirs under os.tmpdir() are removed at exit.
 
 import { writeFileSync } from 'node:fs';
@@ -27,6 +27,7 @@ const { compactionScenario } = await import('./scenarios/compaction.mjs');
 const { replicationScenario } = await import('./scenarios/replication.mjs');
 const { syncbatScenario } = await import('./scenarios/syncbat.mjs');
 const { projectionsScenario } = await import('./scenarios/projections.mjs');
+const { deliveryScenario } = await import('./scenarios/delivery.mjs');
 const { buildResults, printTable } = await import('./report.mjs');
 const { freshDir, removeDir, removeAll } = await import('./tmp.mjs');
 const { CONTENDERS } = await import('./contenders.mjs');
@@ -88,6 +89,7 @@ await step('compaction', 'compaction: merge, and retention dropping half', () =>
 await step('replication', 'read replicas over NATS JetStream: catch-up and lag', () => replicationScenario(cfg, log));
 await step('syncbat', 'syncbat/netbat vs core: 64 and 1 persist dispatches, loopback persist and heartbeat vs a bare net server', () => syncbatScenario(cfg, log));
 await step('projections', `projections: one ${cfg.projectionEvents.toLocaleString('en-US')}-event entity, cold / from a snapshot / cached, beside a hand fold`, () => projectionsScenario(cfg, log));
+await step('delivery', `delivery: subscribe live (${cfg.deliveryWriters} writers) and catch-up, receipt → subscriber latency, react throughput, beside appendRaw alone and a poll loop`, () => deliveryScenario(cfg, log));
 
 machine.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
 const appends = out.appends ?? [];
@@ -101,6 +103,7 @@ const results = buildResults({
   compaction: out.compaction,
   replication: out.replication,
   projections: out.projections,
+  delivery: out.delivery,
 });
 // Issue 25's figures sit beside issue 10's shape (which stays as it was).
 if (out.syncbat !== undefined) results.syncbat = out.syncbat;

@@ -23,7 +23,7 @@ export function verdict(key, value) {
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-export function buildResults({ machine, appends, probes, big, verify, reads, compaction, replication, projections }) {
+export function buildResults({ machine, appends, probes, big, verify, reads, compaction, replication, projections, delivery }) {
   const figures = [];
   const add = (name, value, unit) => figures.push({ name, value: num(value), unit });
 
@@ -86,6 +86,29 @@ export function buildResults({ machine, appends, probes, big, verify, reads, com
     add(`project() of a ${n}-event entity, cached p99`, projections.cached.p99Micros, 'µs');
     add(`hand fold over query({ entity }) of ${n} events p50`, projections.hand.p50Micros, 'µs');
     add('project() cold vs hand fold (time ratio)', ratio(projections.cold.p50Micros, projections.hand.p50Micros), '×');
+  }
+  if (delivery !== undefined) {
+    const { live, replay, latency, reactions } = delivery;
+    const w = `${delivery.writers} writers, sync 'always'`;
+    add(`appendRaw alone (${w})`, live.writerAlone, 'events/s');
+    add(`subscribe: events delivered while appending (${w})`, live.subscribe, 'events/s');
+    add('appendRaw beside a subscriber', live.writerWithSubscribe, 'events/s');
+    add(`poll loop (waitForSequence + query({ after })): events delivered while appending`, live.poll, 'events/s');
+    add('subscribe delivered vs appendRaw alone', ratio(live.subscribe, live.writerAlone), '×');
+    add('subscribe delivered vs poll loop', ratio(live.subscribe, live.poll), '×');
+    add('appendRaw beside a subscriber vs alone', ratio(live.writerWithSubscribe, live.writerAlone), '×');
+    add(`subscribe catch-up of ${delivery.replayEvents} events`, replay.subscribe, 'events/s');
+    add('query() scan of the same log', replay.query, 'events/s');
+    add('subscribe catch-up vs query() scan', ratio(replay.subscribe, replay.query), '×');
+    add('receipt → subscriber latency p50 (1 writer)', latency.subscribe.p50Micros, 'µs');
+    add('receipt → subscriber latency p99', latency.subscribe.p99Micros, 'µs');
+    add('receipt → poll loop latency p50', latency.poll.p50Micros, 'µs');
+    add('receipt → poll loop latency p99', latency.poll.p99Micros, 'µs');
+    add(`react, one tx.append per source (${delivery.reactionEvents} sources)`, reactions.react, 'events/s');
+    add('subscribe + appendRaw per source (no position kept)', reactions.subscribeAppend, 'events/s');
+    add('consumer + appendRaw + ack per source (at-least-once)', reactions.consumerAck, 'events/s');
+    add('react vs subscribe + appendRaw', ratio(reactions.react, reactions.subscribeAppend), '×');
+    add('react vs consumer + appendRaw + ack', ratio(reactions.react, reactions.consumerAck), '×');
   }
 
   const b64 = rateOf(appends, 'batpak-unsigned', 64);

@@ -127,7 +127,7 @@ describe('README examples', () => {
   it('every script in examples/ runs against the built packages', () => {
     buildCoreIfStale();
     const scripts = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.mjs'));
-    expect(scripts).toEqual(expect.arrayContaining(['quickstart.mjs', 'otel-metrics.mjs']));
+    expect(scripts).toEqual(expect.arrayContaining(['quickstart.mjs', 'otel-metrics.mjs', 'event-sourced-service.mjs']));
     for (const f of scripts) execFileSync(process.execPath, [join(root, 'examples', f)], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
   }, 180_000);
 });
