@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Store, Coordinate } from '@batpak/core';
 import { CountingFs } from './counting-fs.mjs';
+import { freshDir, removeDir } from './tmp.mjs';
 
 /** A user kind (category 1, type 1): raw application bytes, the closest match to a peer's 256 B value. */
 export const BENCH_KIND = { category: 1, typeId: 1 };
@@ -62,4 +63,16 @@ export async function openBatch100(dir, payload, flavour) {
 
 export function randomPayload(size) {
   return new Uint8Array(randomBytes(size));
+}
+
+/** `fn(store)` on a default store in a fresh directory, closed and removed after; setup and teardown stay outside what fn times. */
+export async function withStore(label, fn) {
+  const dir = freshDir(label);
+  const store = await Store.open({ dir });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+    removeDir(dir);
+  }
 }

@@ -4,7 +4,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { Coordinate, Store } from '@batpak/core';
-import { BENCH_KIND } from '../batpak.mjs';
+import { BENCH_KIND, withStore } from '../batpak.mjs';
 import { interleave, settle } from '../harness.mjs';
 import { freshDir, removeDir } from '../tmp.mjs';
 import { buildStore } from './store-build.mjs';
@@ -37,18 +37,6 @@ async function writeAll(store, writers, events) {
     }
   };
   await Promise.all(coords.map((_, w) => loop(w)));
-}
-
-/** A fresh store, `fn(store)`, then close and remove; setup and teardown are outside what fn times. */
-async function withStore(label, fn) {
-  const dir = freshDir(label);
-  const store = await Store.open({ dir });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-    removeDir(dir);
-  }
 }
 
 const short = (what, got, want) => new Error(`${what}: ${got} of ${want} events`);

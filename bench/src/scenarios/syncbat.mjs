@@ -3,12 +3,12 @@
 // Invariant: every pair of a ratio runs interleaved in the same rounds, with the same payload, writers and time box.
 
 import net from 'node:net';
-import { Coordinate, Store } from '@batpak/core';
+import { Coordinate } from '@batpak/core';
 import { CoreBuilder, StoreEffectBackend, StoreReceiptSink, defineOperation } from '@batpak/syncbat';
 import { TERMINAL_CODECS, createServer, createTerminalCore, encodeHex } from '@batpak/netbat';
 import { driveWriters, interleave } from '../harness.mjs';
 import { median, spread } from '../stats.mjs';
-import { freshDir, removeDir } from '../tmp.mjs';
+import { withStore } from '../batpak.mjs';
 
 const KIND = { category: 1, typeId: 1 };
 const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 131 + 7) & 0xff);
@@ -73,18 +73,6 @@ class LineClient {
 
   close() {
     this.#socket.destroy();
-  }
-}
-
-/** A store in a fresh directory, closed and removed with the cell. */
-async function withStore(label, fn) {
-  const dir = freshDir(label);
-  const store = await Store.open({ dir });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-    removeDir(dir);
   }
 }
 
