@@ -4,11 +4,10 @@
 // member resumes where the group left off, and payloads arrive decoded and upcast.
 import { Coordinate, defineEvent, EventRegistry, type Store } from '@batpak/core';
 import { SimFs } from '@batpak/core/testing';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consumeExported, isNatsbatError, JournalExporter, type ConsumedEvent, type ConsumeExportedOptions } from '../src/index.js';
-import { findNatsServer } from './helpers/nats-server.js';
-import { natsSuite, until } from './helpers/nats-suite.js';
+import { findNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { Deposited, fill, openStore } from './helpers/store.js';
 
 const bin = findNatsServer();
@@ -24,12 +23,27 @@ const DepositedV2 = defineEvent<{ amount: number; currency: string }>({
 });
 const registry = new EventRegistry([DepositedV2]);
 
-const nats = natsSuite();
+let server: NatsServer;
+const connections: NatsConnection[] = [];
 let streams = 0;
+
+async function nats(): Promise<NatsConnection> {
+  const nc = await connect({ servers: server.url });
+  connections.push(nc);
+  return nc;
+}
+
+async function until(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 async function exported(store: Store, fs: SimFs, n = 0): Promise<JournalExporter> {
   const name = `g${++streams}${n}`;
-  const exporter = new JournalExporter({ store, connection: await nats.connect(), name, watermark: { fs, path: `/store/w-${name}` } });
+  const exporter = new JournalExporter({ store, connection: await nats(), name, watermark: { fs, path: `/store/w-${name}` } });
   await exporter.run();
   return exporter;
 }
@@ -55,8 +69,13 @@ function member(nc: NatsConnection, options: Omit<ConsumeExportedOptions, 'signa
 }
 
 describe.skipIf(bin === undefined)('consumeExported against nats-server', () => {
-  beforeAll(() => nats.start(bin!));
-  afterAll(() => nats.stop());
+  beforeAll(async () => {
+    server = await startNatsServer(bin!);
+  });
+  afterAll(async () => {
+    for (const nc of connections) await nc.close().catch(() => undefined);
+    await server?.stop();
+  });
 
   it('a group of three splits a stream the primary keeps appending to: every event handled by exactly one member, decoded and upcast', async () => {
     const { store, fs } = await openStore();
@@ -65,7 +84,7 @@ describe.skipIf(bin === undefined)('consumeExported against nats-server', () => 
     const live = new AbortController();
     const following = exporter.run({ signal: live.signal, follow: true }).catch((e: unknown) => (isNatsbatError(e, 'ERR_ABORTED') ? undefined : Promise.reject(e)));
     const members = await Promise.all(
-      [0, 1, 2].map(async () => member(await nats.connect(), { stream: exporter.stream, durable: 'workers', registry, batch: 4 }, () => new Promise((r) => setTimeout(r, 1)))),
+      [0, 1, 2].map(async () => member(await nats(), { stream: exporter.stream, durable: 'workers', registry, batch: 4 }, () => new Promise((r) => setTimeout(r, 1)))),
     );
     await fill(store, 150, { offset: 300 });
     const ids = await storeIds(store);
@@ -94,13 +113,13 @@ describe.skipIf(bin === undefined)('consumeExported against nats-server', () => 
     const exporter = await exported(store, fs);
     const options = { stream: exporter.stream, durable: 'crashy', ackWaitMs: 800, batch: 1 } as const;
     // The doomed member takes the first event and never finishes it.
-    const doomedNc = await nats.connect();
+    const doomedNc = await nats();
     const doomed = consumeExported(doomedNc, { ...options, signal: new AbortController().signal })[Symbol.asyncIterator]();
     const held = (await doomed.next()).value as ConsumedEvent;
     expect(held.exported.streamSequence).toBe(1n);
     await doomedNc.close(); // the process is gone
 
-    const survivors = await Promise.all([0, 1].map(async () => member(await nats.connect(), options)));
+    const survivors = await Promise.all([0, 1].map(async () => member(await nats(), options)));
     const total = () => survivors.reduce((n, m) => n + m.handled.length, 0);
     await until(() => total() >= 60, 'all 60 events, the held one redelivered');
     for (const m of survivors) m.stop.abort();
@@ -118,11 +137,11 @@ describe.skipIf(bin === undefined)('consumeExported against nats-server', () => 
     const exporter = await exported(store, fs);
     const options = { stream: exporter.stream, durable: 'resumer', ackWaitMs: 500, batch: 8 } as const;
     const first: string[] = [];
-    for await (const e of consumeExported(await nats.connect(), { ...options, signal: new AbortController().signal })) {
+    for await (const e of consumeExported(await nats(), { ...options, signal: new AbortController().signal })) {
       first.push(e.eventId);
       if (first.length === 40) break; // the 40th is not acknowledged: break leaves the loop body unfinished
     }
-    const second = member(await nats.connect(), options);
+    const second = member(await nats(), options);
     await until(() => second.handled.length >= 61, 'the rest and the unfinished one');
     await new Promise((r) => setTimeout(r, 700)); // past ackWait: nothing else is redelivered
     second.stop.abort();
@@ -139,7 +158,7 @@ describe.skipIf(bin === undefined)('consumeExported against nats-server', () => 
     const alice = new Coordinate('user:alice', 'profile');
     for (let i = 0; i < 3; i++) await store.append(alice, Note, { text: `secret-${i}` });
     const exporter = await exported(store, fs);
-    const members = await Promise.all([0, 1, 2].map(async () => member(await nats.connect(), { stream: exporter.stream, durable: 'shreds', registry: new EventRegistry([Note]), batch: 1 })));
+    const members = await Promise.all([0, 1, 2].map(async () => member(await nats(), { stream: exporter.stream, durable: 'shreds', registry: new EventRegistry([Note]), batch: 1 })));
     const total = () => members.reduce((n, m) => n + m.handled.length, 0);
     await until(() => total() === 3, 'the three encrypted events');
     const shred = await store.shredScope({ entity: 'user:alice' });
@@ -169,7 +188,7 @@ describe.skipIf(bin === undefined)('consumeExported against nats-server', () => 
     const seen: ConsumedEvent[] = [];
     const stop = new AbortController();
     const run = (async () => {
-      for await (const e of consumeExported(await nats.connect(), { stream: exporter.stream, durable: 'odd', filter: { entity: 'account:odd one', kinds: [{ category: 0x1 }, { category: 0x2, typeId: 8 }] }, registry: new EventRegistry([Deposited, Other]), signal: stop.signal })) {
+      for await (const e of consumeExported(await nats(), { stream: exporter.stream, durable: 'odd', filter: { entity: 'account:odd one', kinds: [{ category: 0x1 }, { category: 0x2, typeId: 8 }] }, registry: new EventRegistry([Deposited, Other]), signal: stop.signal })) {
         seen.push(e);
       }
     })();
@@ -180,9 +199,9 @@ describe.skipIf(bin === undefined)('consumeExported against nats-server', () => 
     expect(seen.map((e) => e.payload)).toEqual([{ amount: 1 }, new Uint8Array([1, 2, 3]), { amount: 3 }]);
     expect(seen.every((e) => e.exported.receipt.coordinate.entity === 'account:odd one')).toBe(true);
 
-    const refused = consumeExported(await nats.connect(), { stream: exporter.stream, durable: 'odd', signal: new AbortController().signal })[Symbol.asyncIterator]().next();
+    const refused = consumeExported(await nats(), { stream: exporter.stream, durable: 'odd', signal: new AbortController().signal })[Symbol.asyncIterator]().next();
     await expect(refused).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', details: { field: 'filter' } });
-    const noSignal = consumeExported(await nats.connect(), { stream: exporter.stream, durable: 'x' } as never)[Symbol.asyncIterator]().next();
+    const noSignal = consumeExported(await nats(), { stream: exporter.stream, durable: 'x' } as never)[Symbol.asyncIterator]().next();
     await expect(noSignal).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', details: { field: 'signal' } });
     await store.close();
   }, 60_000);

@@ -1,29 +1,49 @@
 // Against a real nats-server: `readExported(…, { follow: true })` is a live tail — it yields everything
 // exported, then new events as they are exported, and ends cleanly (no error, no hang) when its signal fires.
 import { SimFs } from '@batpak/core/testing';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNatsbatError, JournalExporter, readExported, type ExportedEvent } from '../src/index.js';
-import { findNatsServer } from './helpers/nats-server.js';
-import { natsSuite, until } from './helpers/nats-suite.js';
+import { findNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { fill, openStore } from './helpers/store.js';
 
 const bin = findNatsServer();
 if (bin === undefined && process.env.BATPAK_REQUIRE_NATS_SERVER === '1') throw new Error('BATPAK_REQUIRE_NATS_SERVER=1 but no nats-server was found');
 
-const nats = natsSuite();
+let server: NatsServer;
+const connections: NatsConnection[] = [];
 let streams = 0;
 
+async function nats(): Promise<NatsConnection> {
+  const nc = await connect({ servers: server.url });
+  connections.push(nc);
+  return nc;
+}
+
+async function until(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe.skipIf(bin === undefined)('readExported follow mode against nats-server', () => {
-  beforeAll(() => nats.start(bin!));
-  afterAll(() => nats.stop());
+  beforeAll(async () => {
+    server = await startNatsServer(bin!);
+  });
+  afterAll(async () => {
+    for (const nc of connections) await nc.close().catch(() => undefined);
+    await server?.stop();
+  });
 
   it('yields the exported events, then each newly exported one, and ends without error when the signal fires', async () => {
     const { store, fs } = await openStore();
     await fill(store, 40);
     const name = `f${++streams}`;
-    const exporter = new JournalExporter({ store, connection: await nats.connect(), name, watermark: { fs, path: `/store/w-${name}` } });
+    const exporter = new JournalExporter({ store, connection: await nats(), name, watermark: { fs, path: `/store/w-${name}` } });
     await exporter.run();
-    const nc = await nats.connect();
+    const nc = await nats();
     const stop = new AbortController();
     const seen: ExportedEvent[] = [];
     const tail = (async () => {
@@ -48,9 +68,9 @@ describe.skipIf(bin === undefined)('readExported follow mode against nats-server
     const { store, fs } = await openStore({ fs: new SimFs(2) });
     await fill(store, 10);
     const name = `f${++streams}`;
-    const exporter = new JournalExporter({ store, connection: await nats.connect(), name, watermark: { fs, path: `/store/w-${name}` } });
+    const exporter = new JournalExporter({ store, connection: await nats(), name, watermark: { fs, path: `/store/w-${name}` } });
     await exporter.run();
-    const nc = await nats.connect();
+    const nc = await nats();
     const stop = new AbortController();
     const seen: bigint[] = [];
     const tail = (async () => {
@@ -71,7 +91,7 @@ describe.skipIf(bin === undefined)('readExported follow mode against nats-server
   }, 30_000);
 
   it('refuses follow without a signal and reports a missing stream as ERR_READ_FAILED', async () => {
-    const nc = await nats.connect();
+    const nc = await nats();
     const first = (it: AsyncIterable<unknown>) => it[Symbol.asyncIterator]().next().then(() => 'ok', (e: unknown) => (isNatsbatError(e) ? e.code : String(e)));
     expect(await first(readExported(nc, { stream: 'NOPE', follow: true }))).toBe('ERR_INVALID_OPTION');
     expect(await first(readExported(nc, { stream: 'NOPE', follow: true, signal: new AbortController().signal }))).toBe('ERR_READ_FAILED');
@@ -80,7 +100,7 @@ describe.skipIf(bin === undefined)('readExported follow mode against nats-server
     const { store, fs } = await openStore();
     await fill(store, 5);
     const name = `f${++streams}`;
-    const exporter = new JournalExporter({ store, connection: await nats.connect(), name, watermark: { fs, path: `/store/w-${name}` } });
+    const exporter = new JournalExporter({ store, connection: await nats(), name, watermark: { fs, path: `/store/w-${name}` } });
     let acked = 0;
     // A caller signal that never fires: disposal alone must end the run.
     const running = exporter.run({ follow: true, signal: new AbortController().signal, onProgress: (p) => (acked = p.published) });

@@ -4,11 +4,10 @@
 import { Coordinate, defineEvent, EventRegistry, isValid, verifyReceiptClaim, type Fs, type Store } from '@batpak/core';
 import { SeededRng, SimFs } from '@batpak/core/testing';
 import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNatsbatError, JournalExporter, readExported, verifyExported, type ExportedEvent, type ExportProgress, type ExportRunOptions } from '../src/index.js';
-import { findNatsServer } from './helpers/nats-server.js';
-import { natsSuite } from './helpers/nats-suite.js';
+import { findNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { Deposited, fill, openStore, SEED } from './helpers/store.js';
 
 const bin = findNatsServer();
@@ -20,8 +19,15 @@ if (bin === undefined) {
 
 const SEED_ENV = Number(process.env.NATSBAT_TEST_SEED ?? Date.now() % 1_000_000);
 
-const nats = natsSuite();
+let server: NatsServer;
+const connections: NatsConnection[] = [];
 let streams = 0;
+
+async function nats(): Promise<NatsConnection> {
+  const nc = await connect({ servers: server.url });
+  connections.push(nc);
+  return nc;
+}
 
 /** Each test exports to its own stream. */
 function freshName(): string {
@@ -69,8 +75,14 @@ function progressGate(pred: (p: ExportProgress) => boolean): { options: Pick<Exp
 }
 
 describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => {
-  beforeAll(() => nats.start(bin!));
-  afterAll(() => nats.stop());
+  beforeAll(async () => {
+    server = await startNatsServer(bin!);
+  });
+
+  afterAll(async () => {
+    for (const nc of connections) await nc.close().catch(() => undefined);
+    await server?.stop();
+  });
 
   it(`INV-NATSBAT-EXPORT-COMPLETE: 10k signed events survive kills at random points (seed ${SEED_ENV}); the remote copy is complete, in order, duplicate-free and verifies with only the public key`, async () => {
     const rng = new SeededRng(SEED_ENV);
@@ -85,12 +97,12 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     // Kill 1: the process stops at a random acknowledged event — its signal aborts, nothing is cleaned up.
     const kill1 = new AbortController();
     const at1 = random(200, 3000);
-    const r1 = exporter(store, await nats.connect(), name, fs).run(track({ signal: kill1.signal, onProgress: (p) => (p.published === at1 ? kill1.abort() : undefined) }));
+    const r1 = exporter(store, await nats(), name, fs).run(track({ signal: kill1.signal, onProgress: (p) => (p.published === at1 ? kill1.abort() : undefined) }));
     expect(await outcome(r1)).toBe('ERR_ABORTED');
     const wm1 = fs.inspect(`/store/natsbat-${name}.watermark`)?.current;
 
     // Kill 2: the connection dies with publishes in flight.
-    const nc2 = await nats.connect();
+    const nc2 = await nats();
     const at2 = random(100, 2000);
     const r2 = exporter(store, nc2, name, fs).run(track({ onProgress: (p) => (p.published === at2 ? void nc2.close() : undefined) }));
     expect(await outcome(r2)).toBe('ERR_PUBLISH_FAILED');
@@ -101,7 +113,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     const flaky: Fs = Object.assign(Object.create(fs) as Fs, {
       writeFileAtomic: (path: string, data: Uint8Array) => (++saves === failAt ? Promise.reject(Object.assign(new Error('EIO: injected'), { code: 'EIO' })) : fs.writeFileAtomic(path, data)),
     });
-    expect(await outcome(exporter(store, await nats.connect(), name, flaky).run(track()))).toBe('ERR_IO');
+    expect(await outcome(exporter(store, await nats(), name, flaky).run(track()))).toBe('ERR_IO');
 
     // Kill 4: the watermark is restored from an older copy (the "replayed gap"): reconciliation adopts
     // what the stream already holds instead of publishing it again.
@@ -111,14 +123,14 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     // Restart, follow the store, and keep appending while it runs.
     const live = new AbortController();
     const caughtUp = progressGate((p) => p.position.globalSequence === 11_000n);
-    const follower = exporter(store, await nats.connect(), name, fs).run(track({ signal: live.signal, follow: true, ...caughtUp.options }));
+    const follower = exporter(store, await nats(), name, fs).run(track({ signal: live.signal, follow: true, ...caughtUp.options }));
     appended.push(...(await fill(store, 1_000, { offset: 10_000 })));
     await caughtUp.reached;
     live.abort();
     expect(await outcome(follower)).toBe('ERR_ABORTED');
     expect(adoptedTotal).toBeGreaterThan(0);
 
-    const nc = await nats.connect();
+    const nc = await nats();
     const remote = await expectExactPrefix(nc, stream, store);
     expect(remote).toHaveLength(11_000);
     const report = await verifyExported(nc, { stream, publicKeys: [store.publicKey!] });
@@ -143,7 +155,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     await fill(store, 3_000);
     const name = freshName();
     const stream = `BATPAK_${name}`;
-    const nc = await nats.connect();
+    const nc = await nats();
     const jsm = await jetstreamManager(nc);
     // A stream that takes 1,234 messages and refuses the rest, with hundreds still in flight.
     const config = { name: stream, subjects: [`batpak.${name}.>`], max_msgs: 1_234, discard: DiscardPolicy.New };
@@ -164,14 +176,14 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     await fill(store, 100);
     const name = freshName();
     const stream = `BATPAK_${name}`;
-    expect(await exporter(store, await nats.connect(), name, fs).run()).toMatchObject({ published: 100 });
+    expect(await exporter(store, await nats(), name, fs).run()).toMatchObject({ published: 100 });
 
     const runs = ['A', 'B'].map(() => {
       const ctl = new AbortController();
       let started!: () => void;
       const ready = new Promise<void>((resolve) => (started = resolve));
       let acked = 0n;
-      const run = (async () => exporter(store, await nats.connect(), name, fs).run({ signal: ctl.signal, follow: true, onStart: () => started(), onProgress: (p) => (acked = p.position.globalSequence) }))();
+      const run = (async () => exporter(store, await nats(), name, fs).run({ signal: ctl.signal, follow: true, onStart: () => started(), onProgress: (p) => (acked = p.position.globalSequence) }))();
       return { ctl, ready, run, outcome: outcome(run), acked: () => acked };
     });
     await Promise.all(runs.map((r) => r.ready));
@@ -185,7 +197,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     while (winner.acked() < 151n) await new Promise((r) => setTimeout(r, 20));
     winner.ctl.abort();
     expect(await winner.outcome).toBe('ERR_ABORTED');
-    const nc = await nats.connect();
+    const nc = await nats();
     await expectExactPrefix(nc, stream, store);
     expect((await verifyExported(nc, { stream, publicKeys: [store.publicKey!] })).intact).toBe(true);
     await store.close();
@@ -197,14 +209,14 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     const name = freshName();
     const stream = `BATPAK_${name}`;
     const midway = progressGate((p) => p.published >= 500);
-    const first = exporter(store, await nats.connect(), name, fs, { maxInFlight: 64 }).run(midway.options);
+    const first = exporter(store, await nats(), name, fs, { maxInFlight: 64 }).run(midway.options);
     await midway.reached;
-    const second = exporter(store, await nats.connect(), name, fs).run();
+    const second = exporter(store, await nats(), name, fs).run();
     const [a, b] = await Promise.all([outcome(first), outcome(second)]);
     // Whichever loses a contested position is fenced; neither fails any other way.
     expect([a, b]).toContain('ERR_FENCED');
     for (const o of [a, b]) expect(['done', 'ERR_FENCED']).toContain(o);
-    const nc = await nats.connect();
+    const nc = await nats();
     const jsm = await jetstreamManager(nc);
     const n = (await jsm.streams.info(stream)).state.messages;
     await expectExactPrefix(nc, stream, store, n);
@@ -220,7 +232,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     await fill(store, 20);
     const name = freshName();
     const stream = `BATPAK_${name}`;
-    const nc = await nats.connect();
+    const nc = await nats();
     const ctl = new AbortController();
     let started!: () => void;
     const ready = new Promise<void>((resolve) => (started = resolve));
@@ -250,7 +262,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     const { store, fs } = await openStore({ signingKey: SEED });
     await fill(store, 30);
     const name = freshName();
-    const nc = await nats.connect();
+    const nc = await nats();
     await exporter(store, nc, name, fs).run();
     await (await jetstreamManager(nc)).streams.delete(`BATPAK_${name}`);
     expect(await outcome(exporter(store, nc, name, fs).run())).toBe('ERR_STREAM_BEHIND');
@@ -266,7 +278,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     await store.append(new Coordinate('user:bob', 'profile'), Note, { text: 'MARKER-bob' });
     const name = freshName();
     const stream = `BATPAK_${name}`;
-    const nc = await nats.connect();
+    const nc = await nats();
     await exporter(store, nc, name, fs).run();
     await store.shredScope({ entity: 'user:alice' });
     await exporter(store, nc, name, fs).run();
@@ -288,7 +300,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     await fill(store, 10);
     const big = await store.appendRaw(new Coordinate('blob:1', 'files'), { category: 0x2, typeId: 1 }, new Uint8Array(2 * 1024 * 1024));
     const name = freshName();
-    const nc = await nats.connect();
+    const nc = await nats();
     const err = await exporter(store, nc, name, fs).run().then(
       () => undefined,
       (e: unknown) => e,
@@ -308,7 +320,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     expect(store.publicKey).toBeUndefined();
     const name = freshName();
     const stream = `BATPAK_${name}`;
-    const nc = await nats.connect();
+    const nc = await nats();
     expect(await exporter(store, nc, name, fs).run()).toMatchObject({ published: 300 });
     const remote = await readAll(nc, stream);
     expect(remote.map((e) => e.receipt)).toEqual(appended);
@@ -329,7 +341,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     appended.push(...downgraded);
     const name = freshName();
     const stream = `BATPAK_${name}`;
-    const nc = await nats.connect();
+    const nc = await nats();
     expect(await exporter(store, nc, name, fs).run()).toMatchObject({ published: 27 });
     const remote = await readAll(nc, stream);
     expect(remote.map((e) => e.receipt)).toEqual(appended);
@@ -348,7 +360,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
     const { store, fs } = await openStore();
     await fill(store, 40);
     const name = freshName();
-    const nc = await nats.connect();
+    const nc = await nats();
     await new JournalExporter({ store, connection: nc, name, watermark: { fs } }).run();
     const report = await verifyExported(nc, { stream: `BATPAK_${name}`, publicKeys: [] });
     expect(report).toMatchObject({ intact: true, messagesChecked: 40 });
@@ -357,7 +369,7 @@ describe.skipIf(bin === undefined)('@batpak/natsbat against nats-server', () => 
   it('INV-NATSBAT-ATTEST: with attestations on, each catch-up ends with the store\'s attestation, and the remote verifier proves the stream extends it', async () => {
     const { store, fs } = await openStore({ signingKey: SEED });
     await fill(store, 120);
-    const nc = await nats.connect();
+    const nc = await nats();
     const name = freshName();
     await exporter(store, nc, name, fs, { batchSize: 16, attestations: { everyEvents: 50 } }).run();
     await fill(store, 30, { offset: 120 });

@@ -7,7 +7,7 @@ import { decodeFrameBody, encodeEventFrame, FRAME_HEADER_BYTES, type EventFrame 
 import { SimFs } from '@batpak/core/testing';
 import { blake3 } from '@batpak/core';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,8 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS, isNatsbatError, JournalExporter, msgIdOf, replicate, type ReplicateOptions, type ReplicationProgress } from '../src/index.js';
-import { findNatsServer } from './helpers/nats-server.js';
-import { natsSuite, until } from './helpers/nats-suite.js';
+import { findNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { Deposited, fill, openStore, SEED } from './helpers/store.js';
 
 const bin = findNatsServer();
@@ -26,14 +25,29 @@ if (bin === undefined && process.env.BATPAK_REQUIRE_NATS_SERVER === '1') throw n
 const Note = defineEvent<{ text: string }>({ category: 0x3, typeId: 1, name: 'Note' });
 const registry = new EventRegistry([Deposited, Note]);
 
-const nats = natsSuite();
+let server: NatsServer;
+const connections: NatsConnection[] = [];
 let streams = 0;
+
+async function nats(): Promise<NatsConnection> {
+  const nc = await connect({ servers: server.url });
+  connections.push(nc);
+  return nc;
+}
+
+async function until(pred: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 /** A signed primary with entity-scoped payload encryption, and its exporter. */
 async function primary(seed: number, options: { readonly wireFormat?: 1 | 2; readonly attestations?: { everyEvents: number } } = {}) {
   const { store, fs } = await openStore({ fs: new SimFs(seed), signingKey: SEED, registry, payloadEncryption: { granularity: 'entity' } });
   const name = `r${++streams}`;
-  const exporter = new JournalExporter({ store, connection: await nats.connect(), name, watermark: { fs, path: `/store/w-${name}` }, batchSize: 16, ...options });
+  const exporter = new JournalExporter({ store, connection: await nats(), name, watermark: { fs, path: `/store/w-${name}` }, batchSize: 16, ...options });
   return { store, fs, exporter };
 }
 
@@ -75,8 +89,13 @@ async function expectSameAsPrimary(primaryStore: Store, dir: string, fs: Fs | un
 }
 
 describe.skipIf(bin === undefined)('replicate against nats-server', () => {
-  beforeAll(() => nats.start(bin!));
-  afterAll(() => nats.stop());
+  beforeAll(async () => {
+    server = await startNatsServer(bin!);
+  });
+  afterAll(async () => {
+    for (const nc of connections) await nc.close().catch(() => undefined);
+    await server?.stop();
+  });
 
   it('two replicas follow while the primary appends and shreds; one killed mid-stream, one stopped, both restarted; both match the primary and verify', async () => {
     const { store, exporter } = await primary(11);
@@ -90,7 +109,7 @@ describe.skipIf(bin === undefined)('replicate against nats-server', () => {
     // Replica A on its own SimFs: killed (the Fs crashes under it, torn) once it holds 60 events.
     const fsA = new SimFs(12);
     let killed = false;
-    const a1 = follower(await nats.connect(), { stream: exporter.stream, dir: '/replica-a', publicKeys: keys, fs: fsA }, (p) => {
+    const a1 = follower(await nats(), { stream: exporter.stream, dir: '/replica-a', publicKeys: keys, fs: fsA }, (p) => {
       if (!killed && p.lastSequence >= 60n) {
         killed = true;
         fsA.crash({ tear: true });
@@ -98,7 +117,7 @@ describe.skipIf(bin === undefined)('replicate against nats-server', () => {
     });
     // Replica B: stopped by its signal midway, then restarted.
     const fsB = new SimFs(13);
-    const b1 = follower(await nats.connect(), { stream: exporter.stream, dir: '/replica-b', publicKeys: keys, fs: fsB });
+    const b1 = follower(await nats(), { stream: exporter.stream, dir: '/replica-b', publicKeys: keys, fs: fsB });
 
     await fill(store, 100, { offset: 120, group: 7 });
     const dead = await a1.done.then(() => undefined, (e: unknown) => e);
@@ -115,8 +134,8 @@ describe.skipIf(bin === undefined)('replicate against nats-server', () => {
     await store.append(alice, Note, { text: 'after the shred' });
     await fill(store, 40, { offset: 220, group: 9 });
 
-    const a2 = follower(await nats.connect(), { stream: exporter.stream, dir: '/replica-a', publicKeys: keys, fs: fsA });
-    const b2 = follower(await nats.connect(), { stream: exporter.stream, dir: '/replica-b', publicKeys: keys, fs: fsB });
+    const a2 = follower(await nats(), { stream: exporter.stream, dir: '/replica-a', publicKeys: keys, fs: fsA });
+    const b2 = follower(await nats(), { stream: exporter.stream, dir: '/replica-b', publicKeys: keys, fs: fsB });
     const total = lastOf(store);
     await until(() => a2.state.last === total && b2.state.last === total, `both replicas at ${total}`);
     a2.stop.abort();
@@ -152,7 +171,7 @@ describe.skipIf(bin === undefined)('replicate against nats-server', () => {
     const dir = await mkdtemp(join(tmpdir(), 'natsbat-replica-'));
     const key = Buffer.from(store.publicKey!).toString('hex');
     const start = () => {
-      const p = spawn(process.execPath, [child, nats.url, exporter.stream, dir, key], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [child, server.url, exporter.stream, dir, key], { stdio: ['ignore', 'pipe', 'pipe'] });
       const out = { text: '', err: '' };
       p.stdout.setEncoding('utf8').on('data', (c: string) => (out.text += c));
       p.stderr.setEncoding('utf8').on('data', (c: string) => (out.err += c));
@@ -193,12 +212,12 @@ describe.skipIf(bin === undefined)('replicate against nats-server', () => {
     await fill(store, 30, { group: 5 });
     await exporter.run();
     const fs = new SimFs(22);
-    const wrong = await replicate(await nats.connect(), { stream: exporter.stream, dir: '/wrong-key', publicKeys: [new Uint8Array(32).fill(1)], fs, signal: new AbortController().signal, follow: false }).catch((e: unknown) => e);
+    const wrong = await replicate(await nats(), { stream: exporter.stream, dir: '/wrong-key', publicKeys: [new Uint8Array(32).fill(1)], fs, signal: new AbortController().signal, follow: false }).catch((e: unknown) => e);
     expect(isNatsbatError(wrong, 'ERR_REPLICA_REFUSED')).toBe(true);
     expect((wrong as { details: { reason: string } }).details.reason).toBe('signature');
 
     // A copy of the stream where event 8's payload was swapped — frame, receipt and msgID made consistent.
-    const nc = await nats.connect();
+    const nc = await nats();
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
     await jsm.streams.add({ name: 'FORGED', subjects: ['forged.>'] });
@@ -236,7 +255,7 @@ describe.skipIf(bin === undefined)('replicate against nats-server', () => {
     await exporter.run();
     const fs = new SimFs(52);
     const seen: bigint[] = [];
-    const r = await replicate(await nats.connect(), { stream: exporter.stream, dir: '/attested', publicKeys: [store.publicKey!], fs, signal: new AbortController().signal, follow: false, onProgress: (p) => p.attestation !== undefined && seen.push(p.attestation.globalSequence) });
+    const r = await replicate(await nats(), { stream: exporter.stream, dir: '/attested', publicKeys: [store.publicKey!], fs, signal: new AbortController().signal, follow: false, onProgress: (p) => p.attestation !== undefined && seen.push(p.attestation.globalSequence) });
     // The last catch-up batch ends with an attestation of everything; earlier ones came every 20 events or more.
     expect(r.attestation?.globalSequence).toBe(45n);
     expect(seen[0]).toBeGreaterThanOrEqual(20n);
@@ -251,13 +270,13 @@ describe.skipIf(bin === undefined)('replicate against nats-server', () => {
     const { store, exporter } = await primary(31, { wireFormat: 1 });
     await fill(store, 3, { group: 3 });
     await exporter.run();
-    const err = await replicate(await nats.connect(), { stream: exporter.stream, dir: '/old', publicKeys: [store.publicKey!], fs: new SimFs(32), signal: new AbortController().signal, follow: false }).catch((e: unknown) => e);
+    const err = await replicate(await nats(), { stream: exporter.stream, dir: '/old', publicKeys: [store.publicKey!], fs: new SimFs(32), signal: new AbortController().signal, follow: false }).catch((e: unknown) => e);
     expect(isNatsbatError(err, 'ERR_NOT_REPLICABLE')).toBe(true);
     await store.close();
   }, 60_000);
 
   it('rejects bad options with ERR_INVALID_OPTION', async () => {
-    const nc = await nats.connect();
+    const nc = await nats();
     const signal = new AbortController().signal;
     await expect(replicate(nc, { stream: 'S', dir: '/x', publicKeys: [], fs: new SimFs(1), signal })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
     await expect(replicate(nc, { stream: '', dir: '/x', publicKeys: [SEED], signal })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
