@@ -11,6 +11,12 @@ const FULL = {
   bigPayloadBytes: 1024, // 1 KiB events for the MB/s figure
   bigEventsPerEntity: 100,
   verifyReps: 3, // each verifyChain pass reads the whole ~1.3 GB store
+  verify256Events: 1_000_000, // a second verifyChain store of 256 B events (verifyChain only, no reads)
+  scaleSizes: [1_000_000, 4_000_000, 10_000_000], // the scale scenario's store, grown through these sizes (64 B events)
+  scaleEntities: 10_000,
+  scaleOpens: 3, // fresh processes opening each size; the figures are their medians
+  scaleGets: 1000, // random gets right after open (a cold process), per process
+  scaleQueries: 100, // query({ entity, after, limit: 100 }) per process
   gets: 20_000,
   queries: 500,
   scanEvents: 200_000,
@@ -39,6 +45,8 @@ export function config(argv) {
     probeEvents: FULL.probeEvents / 10,
     bigEvents: FULL.bigEvents / 10,
     verifyReps: 3,
+    verify256Events: FULL.verify256Events / 10,
+    scaleSizes: FULL.scaleSizes.map((n) => n / 10),
     gets: FULL.gets / 10,
     queries: FULL.queries / 10,
     scanEvents: FULL.scanEvents / 10,

@@ -1,4 +1,5 @@
-// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction,replication,syncbat,projections,delivery]`: runs the scenarios, prints the table, writes results.
+// Entry point of `pnpm bench [--quick] [--only=appends,syscalls,verify,reads,compaction,replication,syncbat,projections,delivery,scale]
+// [--scale-sizes=1e6,4e6]`: runs the scenarios, prints the table, writes results.
 // Invariant: a peer or scenario that fails is reported (null, with the reason) and the rest still runs; scratch dirs under os.tmpdir() are removed at exit.
 
 import { writeFileSync } from 'node:fs';
@@ -28,11 +29,19 @@ const { replicationScenario } = await import('./scenarios/replication.mjs');
 const { syncbatScenario } = await import('./scenarios/syncbat.mjs');
 const { projectionsScenario } = await import('./scenarios/projections.mjs');
 const { deliveryScenario } = await import('./scenarios/delivery.mjs');
+const { scaleScenario, scaleSizes } = await import('./scenarios/scale.mjs');
 const { buildResults, printTable } = await import('./report.mjs');
 const { freshDir, removeDir, removeAll } = await import('./tmp.mjs');
 const { CONTENDERS } = await import('./contenders.mjs');
 
 const cfg = config(argv);
+let scaleTitle;
+try {
+  scaleTitle = scaleSizes(cfg, argv).map((n) => n.toLocaleString('en-US')).join(' / ');
+} catch (err) {
+  console.error(err.message);
+  process.exit(2);
+}
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice('--only='.length).split(','));
 const wants = (s) => only === undefined || only.has(s);
@@ -85,11 +94,25 @@ if (wants('verify') || wants('reads')) {
   }
   if (bigDir !== undefined) removeDir(bigDir);
 }
+if (wants('verify')) {
+  // The 256 B-event store is built after the 1 KiB one is removed, so only one big store is on disk at a time.
+  let dir256;
+  await step('big256', `build the ${cfg.verify256Events.toLocaleString('en-US')}-event store (256 B payloads)`, async () => {
+    dir256 = freshDir('verify-256');
+    const r = await buildStore(dir256, { events: cfg.verify256Events, payloadBytes: 256, entities: Math.floor(cfg.verify256Events / cfg.bigEventsPerEntity) });
+    log(`  ${r.events} events, ${(r.diskBytes / 1e6).toFixed(0)} MB in ${r.segments} segments: appended in ${r.appendSeconds.toFixed(1)} s (${Math.round(r.events / r.appendSeconds)} events/s), sync ${r.syncSeconds.toFixed(2)} s`);
+    return r;
+  }, true);
+  if (out.big256 !== undefined) await step('verify256', 'verifyChain of the 256 B-event store', () => verifyScenario(cfg, out.big256, dir256, log, { coldOpen: false }), true);
+  if (dir256 !== undefined) removeDir(dir256);
+}
 await step('compaction', 'compaction: merge, and retention dropping half', () => compactionScenario(cfg, log));
 await step('replication', 'read replicas over NATS JetStream: catch-up and lag', () => replicationScenario(cfg, log));
 await step('syncbat', 'syncbat/netbat vs core: 64 and 1 persist dispatches, loopback persist and heartbeat vs a bare net server', () => syncbatScenario(cfg, log));
 await step('projections', `projections: one ${cfg.projectionEvents.toLocaleString('en-US')}-event entity, cold / from a snapshot / cached, beside a hand fold`, () => projectionsScenario(cfg, log));
 await step('delivery', `delivery: subscribe live (${cfg.deliveryWriters} writers) and catch-up, receipt → subscriber latency, react throughput, beside appendRaw alone and a poll loop`, () => deliveryScenario(cfg, log));
+// Last: the largest store of the suite (up to ~4 GB at 10M events), built and removed inside the step.
+await step('scale', `scale: one store grown to ${scaleTitle} events (64 B), each size opened in fresh processes`, () => scaleScenario(cfg, argv, log));
 
 machine.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
 const appends = out.appends ?? [];
@@ -99,6 +122,9 @@ const results = buildResults({
   probes: (out.syscalls ?? []).filter((p) => p.syncsPerEvent !== undefined),
   big: out.big,
   verify: out.verify,
+  verify256: out.verify256,
+  big256: out.big256,
+  scale: out.scale,
   reads: out.reads,
   compaction: out.compaction,
   replication: out.replication,

@@ -1,29 +1,43 @@
-// Turns scenario outputs into bench/results.json (the shape issue 10 fixes) and a printed table with the targets.
-// Invariant: results.json has exactly { machine, figures[{name,value,unit}], ratios{5 keys}, verifyChainMBps, coldOpen1MSeconds }; missing means null.
+// Turns scenario outputs into bench/results.json (the shape issues 10, 19 and 20 fix) and a printed table with the targets.
+// Invariant: results.json has { machine, figures[{name,value,unit}], ratios{…}, verifyChainMBps, verifyChainMBps256,
+// coldOpen1MSeconds, scale[…] }; every ratio is computed from cells of the same run; missing means null.
 
 import { ratio } from './stats.mjs';
 import { rateOf } from './scenarios/appends.mjs';
 
+/** Targets of issue 10 (first three), tightened or added by issue 20; the scale ones are issue 19's, at 10M events. */
 export const TARGETS = {
   appends64_vs_sqlite_full: { op: '>=', value: 2, text: '≥ 2× better-sqlite3 WAL+FULL' },
   appends64_vs_hypercore: { op: '>=', value: 1, text: '≥ hypercore (which does not fsync)' },
-  appends64_vs_fsync_ceiling: { op: '>=', value: 1 / 3, text: 'within 3× of the raw group-commit ceiling (≥ 0.33)' },
-  signed_vs_unsigned: { op: '>=', value: 0.66, text: '≥ 0.66' },
-  encrypted_vs_plain: { op: 'info', value: null, text: 'no target' },
-  verifyChainMBps: { op: '>=', value: 300, text: '≥ 300 MB/s of payload, 1 KiB events' },
+  appends64_vs_lmdb: { op: '>=', value: 1.3, text: '≥ 1.3× lmdb put + await flushed, 64 writers' },
+  appends64_vs_fsync_ceiling: { op: '>=', value: 0.5, text: '≥ 0.5 of the raw group-commit ceiling, 64 writers' },
+  appends1_vs_fsync: { op: '>=', value: 0.8, text: '≥ 0.8 of raw writeSync + fdatasyncSync per event, 1 writer' },
+  batch100_vs_sqlite_batch100: { op: '>=', value: 0.5, text: '≥ 0.5 of better-sqlite3 100 INSERTs/txn' },
+  signed_vs_unsigned: { op: '>=', value: 0.9, text: '≥ 0.9 (64 writers)' },
+  encrypted_vs_plain: { op: '>=', value: 0.8, text: '≥ 0.8 (64 writers)' },
+  verifyChainMBps: { op: '>=', value: 400, text: '≥ 400 MB/s of payload, 1 KiB events' },
+  verifyChainMBps256: { op: '>=', value: 250, text: '≥ 250 MB/s of payload, 256 B events' },
   coldOpen1MSeconds: { op: '<', value: 2, text: '< 2 s' },
+  scaleOpenSeconds: { op: '<', value: 1, text: '< 1 s at 10M events' },
+  scaleRssMiB: { op: '<', value: 256, text: '< 256 MiB at 10M events' },
+  scaleIndexBytesPerEvent: { op: '<=', value: 16, text: '≤ 16 B per event (at every size)' },
+  scaleGetP99Us: { op: '<', value: 1000, text: '< 1 ms at 10M events, cold process' },
 };
+
+/** The events at which issue 19's open, RSS and get targets are set; smaller stores show the curve, not a verdict. */
+export const SCALE_TARGET_EVENTS = 10_000_000;
 
 export function verdict(key, value) {
   const t = TARGETS[key];
   if (t.op === 'info') return '';
   if (value === null || value === undefined) return 'n/a';
-  return (t.op === '>=' ? value >= t.value : value < t.value) ? 'met' : 'MISSED';
+  const met = t.op === '>=' ? value >= t.value : t.op === '<=' ? value <= t.value : value < t.value;
+  return met ? 'met' : 'MISSED';
 }
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-export function buildResults({ machine, appends, probes, big, verify, reads, compaction, replication, projections, delivery }) {
+export function buildResults({ machine, appends, probes, big, verify, verify256, big256, scale, reads, compaction, replication, projections, delivery }) {
   const figures = [];
   const add = (name, value, unit) => figures.push({ name, value: num(value), unit });
 
@@ -54,6 +68,27 @@ export function buildResults({ machine, appends, probes, big, verify, reads, com
     add('open, warm process', verify.warmOpenSeconds, 's');
     add('RSS after open (fresh process)', verify.openRssMiB, 'MiB');
     add('ArrayBuffer memory held after open (fresh process)', verify.openArrayBuffersMiB, 'MiB');
+  }
+  if (big256 !== undefined) add(`store build: appendBatch(4096) sync 'none', ${big256.events} × 256 B`, big256.events / big256.appendSeconds, 'events/s');
+  if (verify256 !== undefined) {
+    add('verifyChain payload throughput (256 B events)', verify256.verifyPayloadMBps, 'MB/s');
+    add('verifyChain on-disk throughput (256 B events)', verify256.verifyDiskMBps, 'MB/s');
+    add('verifyChain events (256 B events)', verify256.verifyEventsPerSecond, 'events/s');
+  }
+  for (const r of scale?.rows ?? []) {
+    if (r.skipped !== undefined) continue;
+    const at = `(${r.events.toLocaleString('en-US')} events)`;
+    add(`scale ${at}: build, appendBatch(4096) sync 'none'`, r.buildEventsPerSecond, 'events/s');
+    add(`scale ${at}: open, fresh process`, r.openSeconds, 's');
+    add(`scale ${at}: RSS after open`, r.rssMiB, 'MiB');
+    add(`scale ${at}: JS heap used after open`, r.heapUsedMiB, 'MiB');
+    add(`scale ${at}: ArrayBuffers after open`, r.arrayBuffersMiB, 'MiB');
+    add(`scale ${at}: resident bytes per event, (RSS − an empty store's) / events`, r.indexBytesPerEvent, 'B/event');
+    add(`scale ${at}: get p50, cold process`, r.getP50Us, 'µs');
+    add(`scale ${at}: get p99, cold process`, r.getP99Us, 'µs');
+    add(`scale ${at}: query({ entity, after, limit: 100 }) p50`, r.queryP50Ms, 'ms');
+    add(`scale ${at}: query({ entity, after, limit: 100 }) p99`, r.queryP99Ms, 'ms');
+    add(`scale ${at}: commit-order scan`, r.scanEventsPerSecond, 'events/s');
   }
   if (reads !== undefined) {
     add('get latency p50', reads.getP50Micros, 'µs');
@@ -115,7 +150,10 @@ export function buildResults({ machine, appends, probes, big, verify, reads, com
   const ratios = {
     appends64_vs_sqlite_full: num(ratio(b64, rateOf(appends, 'sqlite-full', 64))),
     appends64_vs_hypercore: num(ratio(b64, rateOf(appends, 'hypercore', 64))),
+    appends64_vs_lmdb: num(ratio(b64, rateOf(appends, 'lmdb', 64))),
     appends64_vs_fsync_ceiling: num(ratio(b64, rateOf(appends, 'raw-group-commit', 64))),
+    appends1_vs_fsync: num(ratio(rateOf(appends, 'batpak-unsigned', 1), rateOf(appends, 'raw-fsync', 1))),
+    batch100_vs_sqlite_batch100: num(ratio(rateOf(appends, 'batpak-unsigned-batch100', 1), rateOf(appends, 'sqlite-full-batch100', 1))),
     signed_vs_unsigned: num(ratio(rateOf(appends, 'batpak-signed', 64), b64)),
     encrypted_vs_plain: num(ratio(rateOf(appends, 'batpak-encrypted', 64), b64)),
   };
@@ -124,7 +162,12 @@ export function buildResults({ machine, appends, probes, big, verify, reads, com
     figures,
     ratios,
     verifyChainMBps: num(verify?.verifyPayloadMBps),
+    verifyChainMBps256: num(verify256?.verifyPayloadMBps),
     coldOpen1MSeconds: num(verify?.coldOpenSeconds),
+    // Issue 19's growth curve, a row per size that ran (a skipped size is in results-detail.json with its reason).
+    scale: (scale?.rows ?? [])
+      .filter((r) => r.skipped === undefined)
+      .map((r) => ({ events: r.events, openSeconds: num(r.openSeconds), rssMiB: num(r.rssMiB), indexBytesPerEvent: num(r.indexBytesPerEvent), getP99Us: num(r.getP99Us) })),
   };
 }
 
@@ -156,7 +199,25 @@ export function printTable(results, appends, out = console.log) {
   out('| ratio / headline | value | target | verdict |');
   out('| --- | ---: | --- | --- |');
   for (const [k, v] of Object.entries(results.ratios)) out(`| ${k} | ${v === null ? 'null' : v.toFixed(2)} | ${TARGETS[k].text} | ${verdict(k, v)} |`);
-  out(`| verifyChainMBps | ${fmt(results.verifyChainMBps, 'MB/s')} | ${TARGETS.verifyChainMBps.text} | ${verdict('verifyChainMBps', results.verifyChainMBps)} |`);
+  for (const k of ['verifyChainMBps', 'verifyChainMBps256']) out(`| ${k} | ${fmt(results[k], 'MB/s')} | ${TARGETS[k].text} | ${verdict(k, results[k])} |`);
   out(`| coldOpen1MSeconds | ${fmt(results.coldOpen1MSeconds, 's')} | ${TARGETS.coldOpen1MSeconds.text} | ${verdict('coldOpen1MSeconds', results.coldOpen1MSeconds)} |`);
+  out('');
+  if (results.scale.length > 0) printScale(results.scale, out);
+}
+
+/** Issue 19's curve: a row per size, the verdicts of the 10M targets on the 10M row (bytes/event on every row). */
+function printScale(rows, out) {
+  const at10M = (r, key, v) => (r.events === SCALE_TARGET_EVENTS ? ` ${verdict(key, v)}` : '');
+  out(`| scale: events | open, fresh process (s) | RSS after open (MiB) | resident B/event | get p99, cold (µs) |`);
+  out('| ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    out(
+      `| ${r.events.toLocaleString('en-US')} | ${fmt(r.openSeconds, 's')}${at10M(r, 'scaleOpenSeconds', r.openSeconds)} | ${fmt(r.rssMiB, 'MiB')}${at10M(r, 'scaleRssMiB', r.rssMiB)} | ` +
+        `${fmt(r.indexBytesPerEvent, 'B')} ${verdict('scaleIndexBytesPerEvent', r.indexBytesPerEvent)} | ${fmt(r.getP99Us, 'µs')}${at10M(r, 'scaleGetP99Us', r.getP99Us)} |`,
+    );
+  }
+  const t = (k) => `${k} ${TARGETS[k].text}`;
+  out(`targets (issue 19): ${['scaleOpenSeconds', 'scaleRssMiB', 'scaleIndexBytesPerEvent', 'scaleGetP99Us'].map(t).join('; ')}`);
+  if (!rows.some((r) => r.events === SCALE_TARGET_EVENTS)) out(`(no ${SCALE_TARGET_EVENTS.toLocaleString('en-US')}-event row in this run: the open, RSS and get targets have no verdict)`);
   out('');
 }

@@ -6,7 +6,7 @@ import { Store } from '@batpak/core';
 import { latencySummary, median } from '../stats.mjs';
 
 /** xorshift32: a repeatable draw of ids and entities, independent of Math.random. */
-function rng(seed) {
+export function rng(seed) {
   let x = seed >>> 0 || 1;
   return () => {
     x ^= x << 13;

@@ -8,19 +8,22 @@ import { BENCH_KIND } from '../batpak.mjs';
 /**
  * Appends `events` events of `payloadBytes` bytes over `entities` entities (round-robin, so each entity's chain
  * is spread over the whole log, the hard case for a per-entity reader). Returns sampled event ids and timings.
+ * `from` continues a store that already holds events 0..from-1 built the same way (the scale scenario grows one
+ * store through its sizes); event i goes to entity i % entities and carries i in its payload either way.
  */
-export async function buildStore(dir, { events, payloadBytes, entities, batch = 4096, inFlight = 4, sampleEvery = 50, storeOptions = {} }) {
+export async function buildStore(dir, { events, payloadBytes, entities, from = 0, batch = 4096, inFlight = 4, sampleEvery = 50, storeOptions = {} }) {
   const store = await Store.open({ dir, sync: 'none', ...storeOptions });
   const coords = Array.from({ length: entities }, (_, i) => new Coordinate(`entity-${i}`, 'bench'));
   const template = Buffer.alloc(payloadBytes);
   for (let i = 0; i < payloadBytes; i++) template[i] = (i * 31 + 17) & 0xff;
   const sampleIds = [];
-  let next = 0;
+  const end = from + events;
+  let next = from;
   const t0 = performance.now();
   const worker = async () => {
-    while (next < events) {
+    while (next < end) {
       const start = next;
-      const n = Math.min(batch, events - start);
+      const n = Math.min(batch, end - start);
       next += n;
       const items = new Array(n);
       for (let k = 0; k < n; k++) {
@@ -43,6 +46,7 @@ export async function buildStore(dir, { events, payloadBytes, entities, batch = 
     sampleIds,
     entities,
     events,
+    storeEvents: Number(stats.events),
     payloadBytes,
     diskBytes: Number(stats.bytes),
     segments: stats.segments,
