@@ -75,8 +75,8 @@ export function buildResults({ machine, appends, probes, big, verify, verify256,
     add('verifyChain on-disk throughput (256 B events)', verify256.verifyDiskMBps, 'MB/s');
     add('verifyChain events (256 B events)', verify256.verifyEventsPerSecond, 'events/s');
   }
-  for (const r of scale?.rows ?? []) {
-    if (r.skipped !== undefined) continue;
+  const scaleRows = (scale?.rows ?? []).filter((r) => r.skipped === undefined && r.failed === undefined);
+  for (const r of scaleRows) {
     const at = `(${r.events.toLocaleString('en-US')} events)`;
     add(`scale ${at}: build, appendBatch(4096) sync 'none'`, r.buildEventsPerSecond, 'events/s');
     add(`scale ${at}: open, fresh process`, r.openSeconds, 's');
@@ -164,10 +164,8 @@ export function buildResults({ machine, appends, probes, big, verify, verify256,
     verifyChainMBps: num(verify?.verifyPayloadMBps),
     verifyChainMBps256: num(verify256?.verifyPayloadMBps),
     coldOpen1MSeconds: num(verify?.coldOpenSeconds),
-    // Issue 19's growth curve, a row per size that ran (a skipped size is in results-detail.json with its reason).
-    scale: (scale?.rows ?? [])
-      .filter((r) => r.skipped === undefined)
-      .map((r) => ({ events: r.events, openSeconds: num(r.openSeconds), rssMiB: num(r.rssMiB), indexBytesPerEvent: num(r.indexBytesPerEvent), getP99Us: num(r.getP99Us) })),
+    // Issue 19's growth curve, a row per size that ran (a skipped or failed size is in results-detail.json with its reason).
+    scale: scaleRows.map((r) => ({ events: r.events, openSeconds: num(r.openSeconds), rssMiB: num(r.rssMiB), indexBytesPerEvent: num(r.indexBytesPerEvent), getP99Us: num(r.getP99Us) })),
   };
 }
 
