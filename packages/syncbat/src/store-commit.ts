@@ -3,7 +3,7 @@
 // Invariant: nothing of an invocation reaches the store before its single commit, and a failed or denied
 // invocation commits its facts and receipt but none of its staged appends.
 
-import { BatpakError, cbin, Coordinate, encodeCanonical, type AppendReceipt, type BatchItem, type EventKind, type Store } from '@batpak/core';
+import { BatpakError, Coordinate, type AppendReceipt, type BatchItem, type EventKind, type Store } from '@batpak/core';
 import { SYNCBAT_OPERATION_STATUS_KIND, SYNCBAT_RECEIPT_KIND } from './kinds.js';
 import { encodeReceiptEnvelope, type ReceiptEnvelope } from './receipt/envelope.js';
 import { encodeOperationStatusFact, type OperationStatusFact } from './status/fact.js';
@@ -120,10 +120,70 @@ export class InvocationCommit {
 
   /** One appendBatch: Started fact, the staged appends (raw, payload wrapped like StoreEffectBackend), terminal records. */
   async commit(): Promise<AppendReceipt | undefined> {
-    const effects: BatchItem[] = this.#appends.map((a) => ({ coord: this.#plan.effects!, kind: a.kind, payload: encodeCanonical(cbin(a.payload)) }));
-    const items = [...this.#head, ...effects, ...this.#tail];
+    const items: BatchItem[] = [...this.#head];
+    for (const a of this.#appends) items.push({ coord: this.#plan.effects!, kind: a.kind, payload: wrapBin(a.payload) });
+    for (const t of this.#tail) items.push(t);
     if (items.length === 0) return undefined;
-    const receipts = await this.#plan.store.appendBatch(items);
-    return this.#receiptAt < 0 ? undefined : receipts[this.#head.length + effects.length + this.#receiptAt];
+    const receipts = await submitInTurn(this.#plan.store, items);
+    return this.#receiptAt < 0 ? undefined : receipts[this.#head.length + this.#appends.length + this.#receiptAt];
   }
+}
+
+/** `encodeCanonical(cbin(payload))` without the value tree: a msgpack bin8/16/32 header, then the bytes. */
+function wrapBin(payload: Uint8Array): Uint8Array {
+  const n = payload.length;
+  const head = n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
+  const out = new Uint8Array(head + n);
+  if (head === 2) {
+    out[0] = 0xc4;
+    out[1] = n;
+  } else if (head === 3) {
+    out[0] = 0xc5;
+    out[1] = n >>> 8;
+    out[2] = n & 0xff;
+  } else {
+    out[0] = 0xc6;
+    out[1] = n >>> 24;
+    out[2] = (n >>> 16) & 0xff;
+    out[3] = (n >>> 8) & 0xff;
+    out[4] = n & 0xff;
+  }
+  out.set(payload, head);
+  return out;
+}
+
+interface PendingCommit {
+  readonly items: BatchItem[];
+  readonly resolve: (receipts: AppendReceipt[]) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Per store: the invocations that reached their commit during the current event-loop turn. */
+const turns = new WeakMap<Store, PendingCommit[]>();
+
+/**
+ * Submits each invocation's appendBatch (still one atomic batch per invocation) at the end of the current event-loop
+ * turn, all in one synchronous loop, so the store's group commit takes them as one group. Without this, invocations
+ * started by different I/O callbacks (one per socket) reach the store one callback apart: the first opens a group of
+ * one and the rest wait a whole fsync for the next, halving the group size under network load.
+ */
+function submitInTurn(store: Store, items: BatchItem[]): Promise<AppendReceipt[]> {
+  return new Promise((resolve, reject) => {
+    let pending = turns.get(store);
+    if (pending === undefined) {
+      const batch: PendingCommit[] = (pending = []);
+      turns.set(store, batch);
+      setImmediate(() => {
+        turns.delete(store);
+        for (const p of batch) {
+          try {
+            store.appendBatch(p.items).then(p.resolve, p.reject);
+          } catch (err) {
+            p.reject(err);
+          }
+        }
+      });
+    }
+    pending.push({ items, resolve, reject });
+  });
 }
