@@ -8,14 +8,16 @@ import { SYNCBAT_OPERATION_STATUS_KIND, SYNCBAT_RECEIPT_KIND } from './kinds.js'
 import { encodeReceiptEnvelope, type ReceiptEnvelope } from './receipt/envelope.js';
 import { encodeOperationStatusFact, type OperationStatusFact } from './status/fact.js';
 import { OPERATION_STATUS_SCOPE, operationStatusEntity } from './status/sink.js';
-import { bindingOf, type StoreBinding } from './store-binding.js';
+import { bindingOf, type AppendCheck, type StoreBinding } from './store-binding.js';
 import { EffectError } from './effect-backend.js';
 
 /** One store, and which of the three participants write to it. */
 export interface StoreCommitPlan {
   readonly store: Store;
-  /** Set when appends through the Ctx are staged (the backend is a StoreEffectBackend on this store). */
+  /** Set when appends through the Ctx are staged (the backend is a StoreEffectBackend on this store, or wraps one). */
   readonly effects: Coordinate | undefined;
+  /** A wrapping backend's checks (stageAppendsThrough), run on each append before it is staged. */
+  readonly checkAppend: AppendCheck | undefined;
   /** Set when receipts go into the commit (the receipt sink is a StoreReceiptSink on this store). */
   readonly receipts: Coordinate | undefined;
   readonly status: boolean;
@@ -33,7 +35,8 @@ export function storeCommitPlan(backend: object | undefined, receiptSink: object
   if (r === null || s === null) return undefined;
   const stores = [e, r, s].filter((b): b is StoreBinding => b !== undefined && b !== null).map((b) => b.store);
   if (stores.length === 0 || stores.some((st) => st !== stores[0])) return undefined;
-  return { store: stores[0]!, effects: e === null || e === undefined ? undefined : e.coordinate, receipts: r?.coordinate, status: s !== undefined };
+  const bound = e === null || e === undefined ? undefined : e;
+  return { store: stores[0]!, effects: bound?.coordinate, checkAppend: bound?.checkAppend, receipts: r?.coordinate, status: s !== undefined };
 }
 
 /** An append the handler made through the Ctx, not yet committed: what read-your-writes sees. */
@@ -89,6 +92,15 @@ export class InvocationCommit {
     // The store's own refusal, made here so a bad kind fails the call (as a direct append would), not the commit.
     if (kind.category === 0x0 || kind.category === 0xd) {
       throw new EffectError(`kind category 0x${kind.category.toString(16)} is reserved for the store (0x0 system, 0xD effect)`);
+    }
+    // A wrapping backend's own refusal (a payload schema, say), as its appendEvent would have made it.
+    const check = this.#plan.checkAppend;
+    if (check !== undefined) {
+      try {
+        check(kind, payload);
+      } catch (err) {
+        throw err instanceof EffectError ? err : new EffectError(err instanceof Error ? err.message : String(err), { cause: err });
+      }
     }
     this.#appends.push(Object.freeze({ kind, payload }));
   }
