@@ -8,7 +8,7 @@ import { receiptEnvelopeValue, type ReceiptEnvelope } from '../src/receipt/envel
 
 const ascii = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 300 });
 const anyText = fc.oneof(ascii, fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 40 }));
-const hash = fc.option(fc.uint8Array({ minLength: 32, maxLength: 32 }), { nil: undefined });
+const hash = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const drawer = (key: fc.Arbitrary<string>) =>
   fc.array(fc.tuple(key, fc.uint8Array({ maxLength: 300 })), { maxLength: 20 }).map((entries) => new Map(entries));
 const outcome = (text: fc.Arbitrary<string>) =>
@@ -26,7 +26,7 @@ function envelope(text: fc.Arbitrary<string>): fc.Arbitrary<ReceiptEnvelope> {
     outcome: outcome(text),
     signedExtensions: drawer(text),
     localExtensions: drawer(text),
-  });
+  }, { requiredKeys: ['descriptorName', 'receiptKind', 'outcome', 'signedExtensions', 'localExtensions'] });
 }
 
 describe('writeReceiptEnvelope', () => {
