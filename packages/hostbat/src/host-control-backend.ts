@@ -3,7 +3,7 @@
 // (INV-HOSTBAT-HOST-CONTROL-DECLARED); no ambient async state decides who may perform a control.
 
 import type { EventKind } from '@batpak/core';
-import { EffectError, type EffectBackend } from '@batpak/syncbat';
+import { EffectError, stageAppendsThrough, type EffectBackend } from '@batpak/syncbat';
 import { messageOf } from './errors.js';
 import { unsupported } from './unsupported.js';
 
@@ -43,6 +43,8 @@ export class HostControlEffectBackend implements EffectBackend {
       throw new TypeError('inner effect backend must have appendEvent(kind, payload)');
     }
     this.#inner = options.inner;
+    // Appends pass straight to the inner backend; over a store they are staged into the invocation's commit.
+    if (options.inner !== undefined) stageAppendsThrough(this, options.inner);
   }
 
   async useHostControl(controlId: string): Promise<void> {

@@ -2,7 +2,7 @@
 // Invariant: an append of an unbound kind, or with a payload that fails its schema, never reaches the inner backend.
 
 import type { EventKind } from '@batpak/core';
-import { EffectError, type EffectBackend } from '@batpak/syncbat';
+import { EffectError, stageAppendsThrough, type EffectBackend } from '@batpak/syncbat';
 import { messageOf } from './errors.js';
 import { rawKind } from './event-payload-binding.js';
 import { hexKind } from './quote.js';
@@ -21,9 +21,16 @@ export class ValidatingEffectBackend implements EffectBackend {
     this.#inner = inner;
     this.#bindings = new Map(bindings);
     this.#registry = registry;
+    // Over a StoreEffectBackend the Core stages appends into the invocation's one commit: checked here first.
+    stageAppendsThrough(this, inner, (kind, payload) => this.#check(kind, payload));
   }
 
   async appendEvent(kind: EventKind, payload: Uint8Array): Promise<void> {
+    this.#check(kind, payload);
+    await this.#inner.appendEvent(kind, payload);
+  }
+
+  #check(kind: EventKind, payload: Uint8Array): void {
     const raw = rawKind(kind);
     const ref = this.#bindings.get(raw);
     if (ref === undefined) throw new EffectError(`event kind ${hexKind(raw)} has no payload schema binding`);
@@ -32,7 +39,6 @@ export class ValidatingEffectBackend implements EffectBackend {
     } catch (err) {
       throw new EffectError(`event kind ${hexKind(raw)} payload schema validation failed: ${messageOf(err)}`, { cause: err });
     }
-    await this.#inner.appendEvent(kind, payload);
   }
 
   async readEvent(category: string): Promise<void> {

@@ -177,6 +177,49 @@ describe('HostControlEffectBackend', () => {
     await expect(alone.emitReceipt('k')).rejects.toThrow('effect backend failure: receipt emission is not supported by this effect backend');
   });
 
+  it('over one store: the control is performed when called, the append is staged with the receipt and dropped on failure', async () => {
+    // INV-SYNCBAT-ATOMIC-INVOCATION through HostControlEffectBackend(ValidatingEffectBackend(StoreEffectBackend)).
+    store = await simStore(27);
+    const performed: string[] = [];
+    const rotateThenFail = defineOperation({
+      name: 'host.rotate',
+      effectClass: 'control',
+      effects: { hostControls: ['ctrl.alpha'], appends: [ORDER_PLACED] },
+      handler: async (input, ctx) => {
+        await ctx.useHostControl('ctrl.alpha');
+        await ctx.appendEvent(ORDER_PLACED, input);
+        if (input.length > 2) throw new Error('changed my mind'); // mp('xx'), not mp('x')
+        return input;
+      },
+    });
+    const module = HostModule.builder('m', 1)
+      .operation(rotateThenFail)
+      .schema(schema('schema.host.rotate.input.v1', 'operation-input'))
+      .schema(schema('schema.host.rotate.output.v1', 'operation-output'))
+      .schema(schema('receipt.host.rotate.v1', 'receipt-payload'))
+      .schema(schema('evt', 'event-payload'))
+      .bindEventPayload(ORDER_PLACED, 'evt')
+      .build();
+    const host = new HostBuilder()
+      .receiptSink(new StoreReceiptSink(store, RECEIPTS))
+      .effectBackend(new StoreEffectBackend(store, new Coordinate('app:1', 'scope:test')))
+      .hostControl((id) => void performed.push(id))
+      .mount(module)
+      .build();
+    const err = (await rejectionOf(host.invoke('host.rotate', mp('xx')))) as RuntimeError;
+    expect(err.detail).toMatchObject({ kind: 'handler', code: 'failed' });
+    await host.invoke('host.rotate', mp('x'));
+    expect(performed).toEqual(['ctrl.alpha', 'ctrl.alpha']);
+    const appended: bigint[] = [];
+    for await (const e of store.query({ entity: 'app:1' })) appended.push(e.header.globalSequence);
+    expect(appended).toHaveLength(1);
+    expect(await receiptOutcomes(store)).toEqual(['host.rotate:failed:failed', 'host.rotate:completed']);
+    // The completed invocation's append and its receipt went in one commit: adjacent sequence numbers.
+    const receiptSeqs: bigint[] = [];
+    for await (const e of store.query({ entity: RECEIPTS.entity })) receiptSeqs.push(e.header.globalSequence);
+    expect(receiptSeqs[1]).toBe(appended[0]! + 1n);
+  });
+
   it('on a bare syncbat Core the Ctx refuses the undeclared control before the backend too (no perform-then-check)', async () => {
     const performed: string[] = [];
     const core = new CoreBuilder()

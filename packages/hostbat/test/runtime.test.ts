@@ -67,29 +67,50 @@ describe('INV-HOSTBAT-SCHEMA-GATE: the schema-validating handler', () => {
     expect(msgpackValueProblem(deep)).toMatch(/nesting deeper than 1024/);
   });
 
-  it('output that fails its schema is never returned: failed receipt, effects already done stay done', async () => {
+  const putOperation = defineOperation({
+    name: 'put',
+    effectClass: 'persist',
+    effects: { appends: [ORDER_PLACED] },
+    handler: async (input, ctx) => {
+      await ctx.appendEvent(ORDER_PLACED, input);
+      return Uint8Array.of(0xc1);
+    },
+  });
+  const putModule = () => moduleWith('m', [putOperation], (b) => b.schema(schema('evt', 'event-payload')).bindEventPayload(ORDER_PLACED, 'evt'));
+
+  async function ordersOn(s: Store): Promise<unknown[]> {
+    const appended = [];
+    for await (const e of s.query({ entity: 'orders:1' })) appended.push(e);
+    return appended;
+  }
+
+  it('output that fails its schema is never returned: failed receipt, and over one store its append is never committed', async () => {
+    // INV-SYNCBAT-ATOMIC-INVOCATION through the host's validating backend stack: the append was staged, so the failed
+    // invocation commits its receipt and nothing else.
     store = await simStore(11);
-    const put = defineOperation({
-      name: 'put',
-      effectClass: 'persist',
-      effects: { appends: [ORDER_PLACED] },
-      handler: async (input, ctx) => {
-        await ctx.appendEvent(ORDER_PLACED, input);
-        return Uint8Array.of(0xc1);
-      },
-    });
     const host = new HostBuilder()
       .receiptSink(new StoreReceiptSink(store, new Coordinate('hostbat:receipts', 'scope:test')))
       .effectBackend(new StoreEffectBackend(store, new Coordinate('orders:1', 'scope:test')))
-      .mount(moduleWith('m', [put], (b) => b.schema(schema('evt', 'event-payload')).bindEventPayload(ORDER_PLACED, 'evt')))
+      .mount(putModule())
       .build();
     const err = (await rejectionOf(host.invoke('put', mp('x')))) as RuntimeError;
     expect(err.detail).toMatchObject({ kind: 'handler', code: 'failed' });
     expect((err.detail as { message: string }).message).toMatch(/^operation put output schema validation failed: /);
     expect(err.receipt?.envelope.outcome.class).toBe('failed');
-    const appended = [];
-    for await (const e of store.query({ entity: 'orders:1' })) appended.push(e);
-    expect(appended).toHaveLength(1);
+    expect(await ordersOn(store)).toHaveLength(0);
+  });
+
+  it('with receipts outside the store, appends are performed when called and stay after a failed output', async () => {
+    store = await simStore(12);
+    const sink = new Capture();
+    const host = new HostBuilder()
+      .receiptSink(sink)
+      .effectBackend(new StoreEffectBackend(store, new Coordinate('orders:1', 'scope:test')))
+      .mount(putModule())
+      .build();
+    const err = (await rejectionOf(host.invoke('put', mp('x')))) as RuntimeError;
+    expect(err.detail).toMatchObject({ kind: 'handler', code: 'failed' });
+    expect(await ordersOn(store)).toHaveLength(1);
   });
 });
 

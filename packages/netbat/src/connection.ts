@@ -175,25 +175,28 @@ function clientCertificateVerified(secure: TLSSocket): boolean {
 
 async function serve(ctx: ConnectionContext, socket: Socket, slot: Slot, first: Identity | undefined, held: Array<() => void>): Promise<void> {
   let identity = first;
-  const reader = new LineReader(socket, ctx.limits.maxLineBytes);
   const gone = new AbortController();
   const onClose = (): void => gone.abort();
   socket.once('close', onClose);
   const stopReading = AbortSignal.any([ctx.shutdown, gone.signal]);
+  const reader = new LineReader(socket, ctx.limits.maxLineBytes, stopReading);
+  // One holder per connection, re-registered for each idle period (no per-request closures).
+  let idleSince = 0;
+  const holder = {
+    idleSince: () => idleSince,
+    reclaim: () => {
+      if (reader.pending > 0 || socket.destroyed) return false;
+      slot.reclaimed = true;
+      ctx.stats.bump('reclaimedConnections');
+      socket.destroy();
+      return true;
+    },
+  };
   try {
     for (let served = 0; served < ctx.maxRequestsPerConnection && !ctx.shutdown.aborted; served++) {
       // Between requests the connection is idle: a waiting client may take its permit (fair slots).
-      const idleSince = Date.now();
-      const busy = ctx.reclaimer.idle({
-        idleSince: () => idleSince,
-        reclaim: () => {
-          if (reader.pending > 0 || socket.destroyed) return false;
-          slot.reclaimed = true;
-          ctx.stats.bump('reclaimedConnections');
-          socket.destroy();
-          return true;
-        },
-      });
+      idleSince = Date.now();
+      const busy = ctx.reclaimer.idle(holder);
       let read;
       try {
         read = await reader.read({ idleMs: ctx.timeouts.idleMs, readMs: ctx.timeouts.readMs }, stopReading);

@@ -3,7 +3,7 @@
 
 import { findOperationNameViolation } from '@batpak/syncbat';
 import { NetbatError, isWireErrorCode, type NetbatErrorCode, type WireErrorCode } from './errors.js';
-import { decodeHex, encodeHex, hexFailureReason } from './hex.js';
+import { decodeHex, encodeHex, hexFailureReason, writeHexInto } from './hex.js';
 import { CALL_VERB, DEFAULT_LIMITS, LINE_PROTOCOL_VERSION, PROTOCOL_PREFIX, type Limits } from './limits.js';
 import { bytesEqualAscii, joinLine, splitFields, startsWithAscii, stripLineEnding, utf8Bytes, utf8Lossy } from './line.js';
 
@@ -23,8 +23,15 @@ export function encodeRequest(operation: string, input: Uint8Array): Uint8Array 
   return joinLine([LINE_PROTOCOL_VERSION, CALL_VERB, operation, encodeHex(input)]);
 }
 
+/** `OK <hex>\n`, written straight into one buffer: every served request ends here. */
 export function encodeOkResponse(output: Uint8Array): Uint8Array {
-  return joinLine(['OK', encodeHex(output)]);
+  const out = new Uint8Array(4 + 2 * output.length);
+  out[0] = 0x4f; // O
+  out[1] = 0x4b; // K
+  out[2] = 0x20;
+  writeHexInto(output, out, 3);
+  out[out.length - 1] = 0x0a;
+  return out;
 }
 
 /** Encodes `ERR <code> <hex(message)>`. A config code (never meant for the wire) is sent as `runtime`. */
@@ -66,7 +73,7 @@ export function decodeRequestLine(line: Uint8Array, limits: Limits = DEFAULT_LIM
     throw NetbatError.malformedRequest(hexFailureReason(decoded.failure));
   }
   // The grammar admits ASCII only, so latin1 decoding is exact and cheaper than UTF-8.
-  return { operation: Buffer.from(operation).toString('latin1'), input: decoded.bytes };
+  return { operation: Buffer.from(operation.buffer, operation.byteOffset, operation.length).toString('latin1'), input: decoded.bytes };
 }
 
 function checkOperation(operation: Uint8Array, limits: Limits): void {

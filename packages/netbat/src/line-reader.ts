@@ -38,12 +38,22 @@ export class LineReader {
   private lineStartedAt = 0;
   private ended = false;
   private broken = false;
-  private wake: (() => void) | undefined;
+  /** The pending read's resolver, while one waits. */
+  private waiter: ((how: 'activity' | 'timeout' | 'aborted') => void) | undefined;
+  private deadline = Infinity;
+  private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (ms since epoch). */
+  private timerAt = 0;
+  /** A per-read signal listened to while its read waits. */
+  private waitSignal: AbortSignal | undefined;
 
   constructor(
     private readonly socket: Duplex,
     private readonly maxLineBytes: number,
+    /** A signal that outlives every read (a server connection's stop signal): listened to once, for all reads. */
+    private readonly lifetime?: AbortSignal,
   ) {
+    lifetime?.addEventListener('abort', this.onAbort);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onBroken);
@@ -63,6 +73,9 @@ export class LineReader {
     this.socket.off('close', this.onBroken);
     this.chunks = [];
     this.buffered = 0;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lifetime?.removeEventListener('abort', this.onAbort);
     this.notify();
   }
 
@@ -111,26 +124,53 @@ export class LineReader {
     return line;
   }
 
+  /**
+   * Waits for activity, the deadline or the signal. Per connection one timer and one abort listener are kept and
+   * reused across reads (a request costs no timer or listener churn): the timer may fire early for an older,
+   * later deadline and then re-arms for what is left; a deadline earlier than the armed one re-creates it.
+   */
   private waitUntil(deadline: number, signal?: AbortSignal): Promise<'activity' | 'timeout' | 'aborted'> {
+    // The reader's own lifetime signal is listened to once; any other (a caller's, which may outlive this read)
+    // only while this read waits, so nothing is left attached to it.
+    if (signal !== undefined && signal !== this.lifetime) {
+      this.waitSignal = signal;
+      signal.addEventListener('abort', this.onAbort);
+    }
+    this.deadline = deadline;
+    if (Number.isFinite(deadline) && (this.timer === undefined || this.timerAt > deadline)) this.arm(deadline);
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (how: 'activity' | 'timeout' | 'aborted'): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.wake = undefined;
-        resolve(how);
-      };
-      const onAbort = (): void => finish('aborted');
-      this.wake = () => finish('activity');
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (Number.isFinite(deadline)) {
-        timer = setTimeout(() => finish('timeout'), Math.min(Math.max(0, deadline - Date.now()), MAX_TIMER_MS));
-      }
+      this.waiter = resolve;
     });
   }
 
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.onTimer, Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS));
+  }
+
+  private finish(how: 'activity' | 'timeout' | 'aborted'): void {
+    const waiter = this.waiter;
+    if (waiter === undefined) return;
+    this.waiter = undefined;
+    if (this.waitSignal !== undefined) {
+      this.waitSignal.removeEventListener('abort', this.onAbort);
+      this.waitSignal = undefined;
+    }
+    waiter(how);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (this.waiter === undefined || !Number.isFinite(this.deadline)) return;
+    if (Date.now() >= this.deadline) this.finish('timeout');
+    else this.arm(this.deadline);
+  };
+
+  private readonly onAbort = (): void => this.finish('aborted');
+
   private notify(): void {
-    this.wake?.();
+    this.finish('activity');
   }
 
   private readonly onData = (chunk: Buffer | string): void => {
@@ -143,7 +183,7 @@ export class LineReader {
     this.chunks.push(bytes);
     this.buffered += bytes.length;
     // Nobody is waiting and a whole line (or an over-long one) is here: stop reading until asked.
-    if (this.wake === undefined && (this.newlineAt >= 0 || this.buffered > this.maxLineBytes)) this.socket.pause();
+    if (this.waiter === undefined && (this.newlineAt >= 0 || this.buffered > this.maxLineBytes)) this.socket.pause();
     this.notify();
   };
 

@@ -32,8 +32,8 @@ export async function answerRequest(ctx: RequestContext, line: Uint8Array, signa
 
   let output: unknown;
   try {
-    // Wrapping in then() turns a synchronous throw into a rejection handled below.
-    const result: unknown = await Promise.resolve().then(() => ctx.dispatcher.dispatch(operation, input, options));
+    // A synchronous throw lands in the catch below like a rejection.
+    const result: unknown = await ctx.dispatcher.dispatch(operation, input, options);
     output = typeof result === 'object' && result !== null ? (result as { output?: unknown }).output : undefined;
   } catch (err) {
     const code = declaredRuntimeCode(err);

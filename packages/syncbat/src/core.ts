@@ -14,7 +14,7 @@ import { RuntimeError, type HandlerCause } from './errors.js';
 import { DispatchQueue } from './dispatch-queue.js';
 import { handlerCause, type Handler } from './handler.js';
 import { encodeInvocationEffects, SYNCBAT_EFFECTS_KEY } from './receipt/effects.js';
-import type { ReceiptOutcome } from './receipt/envelope.js';
+import type { ReceiptEnvelope, ReceiptOutcome } from './receipt/envelope.js';
 import { hashUnder, type ReceiptHashPolicy } from './receipt/hash-policy.js';
 import type { ReceiptSink, RecordedReceipt } from './receipt/sink.js';
 import { rustDebugString } from './rust-debug.js';
@@ -326,15 +326,14 @@ export class CoreRuntime implements Core {
     try {
       const inputHash = hashUnder(this.#p.hashPolicy, input);
       const outputHash = output === undefined ? undefined : hashUnder(this.#p.hashPolicy, output);
-      const envelope = Object.freeze({
-          descriptorName: d.name,
-          receiptKind: d.receiptKind,
-          ...(inputHash === undefined ? {} : { inputHash }),
-          ...(outputHash === undefined ? {} : { outputHash }),
-          outcome: Object.freeze(outcome),
-          signedExtensions: metadata.signed,
-          localExtensions: metadata.local,
-        });
+      // Built field by field (absent hashes stay absent keys), without spread temporaries: this runs per dispatch.
+      const envelope: { -readonly [K in keyof ReceiptEnvelope]: ReceiptEnvelope[K] } = { descriptorName: d.name, receiptKind: d.receiptKind } as ReceiptEnvelope;
+      if (inputHash !== undefined) envelope.inputHash = inputHash;
+      if (outputHash !== undefined) envelope.outputHash = outputHash;
+      envelope.outcome = Object.freeze(outcome);
+      envelope.signedExtensions = metadata.signed;
+      envelope.localExtensions = metadata.local;
+      Object.freeze(envelope);
       if (commit?.plan.receipts === undefined) return await sink.recordReceipt(envelope);
       // Staged: the store append receipt is filled in once the invocation commits.
       commit.receipt(envelope);

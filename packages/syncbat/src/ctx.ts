@@ -122,6 +122,7 @@ export class InvocationContext implements Ctx {
   #performed = EffectRow.empty();
   #staged = EffectRow.empty();
   #refused = EffectRow.empty();
+  #observedCache: { readonly performed: EffectRow; readonly staged: EffectRow; readonly row: EffectRow } | undefined;
   readonly #signed = new Map<string, Uint8Array>();
   readonly #local = new Map<string, Uint8Array>();
   /** Keys plus values of both drawers, kept under RECEIPT_LIMITS.drawerBytes. */
@@ -152,8 +153,12 @@ export class InvocationContext implements Ctx {
   /** Performed and staged effects: what the observed ⊆ declared check covers and a completed receipt lists. */
   get observed(): EffectRow {
     if (this.#staged.isEmpty()) return this.#performed;
+    // Read several times per checkout (the subset check, the receipt): merged once per change of either row.
+    const c = this.#observedCache;
+    if (c !== undefined && c.performed === this.#performed && c.staged === this.#staged) return c.row;
     let row = this.#performed;
     for (const t of this.#staged.appendsEvents) row = row.appendsEvent(t);
+    this.#observedCache = { performed: this.#performed, staged: this.#staged, row };
     return row;
   }
 
@@ -351,7 +356,9 @@ export class InvocationContext implements Ctx {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
+  /** The drawers: copies while the Ctx is live; once revoked nothing can change them, so the drawers themselves. */
   metadata(): ReceiptMetadata {
+    if (!this.#live) return { signed: this.#signed, local: this.#local };
     return { signed: new Map(this.#signed), local: new Map(this.#local) };
   }
 }

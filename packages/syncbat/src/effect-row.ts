@@ -66,6 +66,15 @@ const utf8 = new TextEncoder();
 /** Rust `String` order: byte-wise UTF-8, which differs from UTF-16 order above U+FFFF. */
 function compareUtf8(a: string, b: string): number {
   if (a === b) return 0;
+  // Below the surrogates, UTF-16 code unit order is code point order, which is UTF-8 byte order: decide on the
+  // first differing unit without encoding, unless a surrogate is involved.
+  const m = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < m && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === m) return a.length - b.length;
+  const ca = a.charCodeAt(i);
+  const cb = b.charCodeAt(i);
+  if (ca < 0xd800 && cb < 0xd800) return ca - cb;
   const x = utf8.encode(a);
   const y = utf8.encode(b);
   const n = Math.min(x.length, y.length);
@@ -183,7 +192,14 @@ export class EffectRow {
   }
 
   isEmpty(): boolean {
-    return EFFECT_ROW_LISTS.every(([list]) => this[list].length === 0);
+    return (
+      this.readsEvents.length === 0 &&
+      this.appendsEvents.length === 0 &&
+      this.queriesProjections.length === 0 &&
+      this.emitsReceipts.length === 0 &&
+      this.usesHostControls.length === 0 &&
+      this.requiresCapabilities.length === 0
+    );
   }
 
   /** Same lists with the same entries in the same order (an empty row equals "no row"). */

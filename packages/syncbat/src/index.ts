@@ -39,7 +39,8 @@ export { Module } from './module.js';
 export { admit, deny, type AdmissionDecision, type AdmissionGuard } from './admission.js';
 export type { Ctx, ReceiptMetadata } from './ctx.js';
 export { EffectError, type EffectBackend, type EffectErrorCode } from './effect-backend.js';
-export { StoreEffectBackend } from './store-effect-backend.js';
+export { StoreEffectBackend, stageAppendsThrough } from './store-effect-backend.js';
+export type { AppendCheck } from './store-binding.js';
 export { MAX_STAGED_APPENDS, type StagedAppend } from './store-commit.js';
 export {
   BUILD_ERROR_CODES,

@@ -3,19 +3,21 @@
 // Invariant: nothing of an invocation reaches the store before its single commit, and a failed or denied
 // invocation commits its facts and receipt but none of its staged appends.
 
-import { BatpakError, cbin, Coordinate, encodeCanonical, type AppendReceipt, type BatchItem, type EventKind, type Store } from '@batpak/core';
+import { BatpakError, Coordinate, type AppendReceipt, type BatchItem, type EventKind, type Store } from '@batpak/core';
 import { SYNCBAT_OPERATION_STATUS_KIND, SYNCBAT_RECEIPT_KIND } from './kinds.js';
 import { encodeReceiptEnvelope, type ReceiptEnvelope } from './receipt/envelope.js';
 import { encodeOperationStatusFact, type OperationStatusFact } from './status/fact.js';
 import { OPERATION_STATUS_SCOPE, operationStatusEntity } from './status/sink.js';
-import { bindingOf, type StoreBinding } from './store-binding.js';
+import { bindingOf, type AppendCheck, type StoreBinding } from './store-binding.js';
 import { EffectError } from './effect-backend.js';
 
 /** One store, and which of the three participants write to it. */
 export interface StoreCommitPlan {
   readonly store: Store;
-  /** Set when appends through the Ctx are staged (the backend is a StoreEffectBackend on this store). */
+  /** Set when appends through the Ctx are staged (the backend is a StoreEffectBackend on this store, or wraps one). */
   readonly effects: Coordinate | undefined;
+  /** A wrapping backend's checks (stageAppendsThrough), run on each append before it is staged. */
+  readonly checkAppend: AppendCheck | undefined;
   /** Set when receipts go into the commit (the receipt sink is a StoreReceiptSink on this store). */
   readonly receipts: Coordinate | undefined;
   readonly status: boolean;
@@ -33,7 +35,8 @@ export function storeCommitPlan(backend: object | undefined, receiptSink: object
   if (r === null || s === null) return undefined;
   const stores = [e, r, s].filter((b): b is StoreBinding => b !== undefined && b !== null).map((b) => b.store);
   if (stores.length === 0 || stores.some((st) => st !== stores[0])) return undefined;
-  return { store: stores[0]!, effects: e === null || e === undefined ? undefined : e.coordinate, receipts: r?.coordinate, status: s !== undefined };
+  const bound = e === null || e === undefined ? undefined : e;
+  return { store: stores[0]!, effects: bound?.coordinate, checkAppend: bound?.checkAppend, receipts: r?.coordinate, status: s !== undefined };
 }
 
 /** An append the handler made through the Ctx, not yet committed: what read-your-writes sees. */
@@ -90,6 +93,15 @@ export class InvocationCommit {
     if (kind.category === 0x0 || kind.category === 0xd) {
       throw new EffectError(`kind category 0x${kind.category.toString(16)} is reserved for the store (0x0 system, 0xD effect)`);
     }
+    // A wrapping backend's own refusal (a payload schema, say), as its appendEvent would have made it.
+    const check = this.#plan.checkAppend;
+    if (check !== undefined) {
+      try {
+        check(kind, payload);
+      } catch (err) {
+        throw err instanceof EffectError ? err : new EffectError(err instanceof Error ? err.message : String(err), { cause: err });
+      }
+    }
     this.#appends.push(Object.freeze({ kind, payload }));
   }
 
@@ -120,10 +132,70 @@ export class InvocationCommit {
 
   /** One appendBatch: Started fact, the staged appends (raw, payload wrapped like StoreEffectBackend), terminal records. */
   async commit(): Promise<AppendReceipt | undefined> {
-    const effects: BatchItem[] = this.#appends.map((a) => ({ coord: this.#plan.effects!, kind: a.kind, payload: encodeCanonical(cbin(a.payload)) }));
-    const items = [...this.#head, ...effects, ...this.#tail];
+    const items: BatchItem[] = [...this.#head];
+    for (const a of this.#appends) items.push({ coord: this.#plan.effects!, kind: a.kind, payload: wrapBin(a.payload) });
+    for (const t of this.#tail) items.push(t);
     if (items.length === 0) return undefined;
-    const receipts = await this.#plan.store.appendBatch(items);
-    return this.#receiptAt < 0 ? undefined : receipts[this.#head.length + effects.length + this.#receiptAt];
+    const receipts = await submitInTurn(this.#plan.store, items);
+    return this.#receiptAt < 0 ? undefined : receipts[this.#head.length + this.#appends.length + this.#receiptAt];
   }
+}
+
+/** `encodeCanonical(cbin(payload))` without the value tree: a msgpack bin8/16/32 header, then the bytes. */
+function wrapBin(payload: Uint8Array): Uint8Array {
+  const n = payload.length;
+  const head = n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
+  const out = new Uint8Array(head + n);
+  if (head === 2) {
+    out[0] = 0xc4;
+    out[1] = n;
+  } else if (head === 3) {
+    out[0] = 0xc5;
+    out[1] = n >>> 8;
+    out[2] = n & 0xff;
+  } else {
+    out[0] = 0xc6;
+    out[1] = n >>> 24;
+    out[2] = (n >>> 16) & 0xff;
+    out[3] = (n >>> 8) & 0xff;
+    out[4] = n & 0xff;
+  }
+  out.set(payload, head);
+  return out;
+}
+
+interface PendingCommit {
+  readonly items: BatchItem[];
+  readonly resolve: (receipts: AppendReceipt[]) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Per store: the invocations that reached their commit during the current event-loop turn. */
+const turns = new WeakMap<Store, PendingCommit[]>();
+
+/**
+ * Submits each invocation's appendBatch (still one atomic batch per invocation) at the end of the current event-loop
+ * turn, all in one synchronous loop, so the store's group commit takes them as one group. Without this, invocations
+ * started by different I/O callbacks (one per socket) reach the store one callback apart: the first opens a group of
+ * one and the rest wait a whole fsync for the next, halving the group size under network load.
+ */
+function submitInTurn(store: Store, items: BatchItem[]): Promise<AppendReceipt[]> {
+  return new Promise((resolve, reject) => {
+    let pending = turns.get(store);
+    if (pending === undefined) {
+      const batch: PendingCommit[] = (pending = []);
+      turns.set(store, batch);
+      setImmediate(() => {
+        turns.delete(store);
+        for (const p of batch) {
+          try {
+            store.appendBatch(p.items).then(p.resolve, p.reject);
+          } catch (err) {
+            p.reject(err);
+          }
+        }
+      });
+    }
+    pending.push({ items, resolve, reject });
+  });
 }

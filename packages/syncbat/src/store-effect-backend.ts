@@ -3,7 +3,7 @@
 
 import { cbin, Coordinate, encodeCanonical, type EventKind, type Store } from '@batpak/core';
 import { EffectError, type EffectBackend } from './effect-backend.js';
-import { bindToStore } from './store-binding.js';
+import { bindThrough, bindToStore, type AppendCheck } from './store-binding.js';
 
 function effectError(err: unknown): EffectError {
   return new EffectError(err instanceof Error ? err.message : String(err), { cause: err });
@@ -66,4 +66,16 @@ export class StoreEffectBackend implements EffectBackend {
       throw effectError(err);
     }
   }
+}
+
+/**
+ * Declares that `wrapper` (an effect backend that checks appends, then hands them to `inner`) appends exactly as
+ * `inner` does once `check` passes — `inner` being a StoreEffectBackend, or a wrapper declared this way. A Core whose
+ * receipts go to the same store then stages the wrapper's appends into the invocation's one commit, running `check`
+ * (synchronous; throw to refuse) when the handler calls `ctx.appendEvent`; every other axis still goes to the
+ * wrapper. Returns false, and declares nothing, when `inner` is not store-bound: the wrapper is then an ordinary
+ * backend whose effects are performed when called.
+ */
+export function stageAppendsThrough(wrapper: EffectBackend, inner: EffectBackend, check?: AppendCheck): boolean {
+  return bindThrough(wrapper, inner, check);
 }

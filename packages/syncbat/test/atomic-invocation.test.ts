@@ -1,7 +1,7 @@
 // One commit per invocation (INV-SYNCBAT-ATOMIC-INVOCATION): with a StoreEffectBackend and store sinks on one store, a
 // dispatch's appends, status facts and receipt are one appendBatch after the handler settles; failed or denied
 // invocations commit their facts and receipt and none of their appends.
-import { Coordinate, Store, cbin, encodeCanonical, type StoredEvent } from '@batpak/core';
+import { Coordinate, Store, cbin, encodeCanonical, type EventKind, type StoredEvent } from '@batpak/core';
 import { SimFs } from '@batpak/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -18,7 +18,9 @@ import {
   decodeInvocationEffects,
   decodeReceiptEnvelope,
   defineOperation,
+  stageAppendsThrough,
   type Ctx,
+  type EffectBackend,
   type Handler,
   type StagedAppend,
 } from '../src/index.js';
@@ -229,5 +231,59 @@ describe('one commit per invocation', () => {
     store = await Store.open({ dir: '/other', fs: new SimFs(10) });
     const err = (await rejectionOf(call)) as RuntimeError;
     expect([err.code, err.message]).toEqual(['receipt_sink', expect.stringContaining('batpak receipt append failed:')]);
+  });
+});
+
+describe('stageAppendsThrough: a wrapping backend over a StoreEffectBackend', () => {
+  /** Refuses payloads starting with 0xff, then appends through its inner backend; reads go to it too. */
+  class Checking implements EffectBackend {
+    readonly reads: string[] = [];
+    constructor(readonly inner: EffectBackend) {
+      stageAppendsThrough(this, inner, (_kind, payload) => {
+        if (payload[0] === 0xff) throw new EffectError('payload refused by the wrapper', { code: 'ERR_EFFECT_INVALID' });
+      });
+    }
+    async appendEvent(kind: EventKind, payload: Uint8Array): Promise<void> {
+      if (payload[0] === 0xff) throw new EffectError('payload refused by the wrapper');
+      await this.inner.appendEvent(kind, payload);
+    }
+    readEvent(category: string): void {
+      this.reads.push(category);
+    }
+  }
+
+  it('stages the wrapper appends into the one commit, checked at the call; other axes go to the wrapper', async () => {
+    store = await Store.open({ dir: '/s', fs: new SimFs(31) });
+    const writes = countWrites(store);
+    const backend = new Checking(new StoreEffectBackend(store, APP));
+    let refusal: unknown;
+    const core = new CoreBuilder()
+      .register(
+        defineOperation({
+          name: 'orders.place',
+          effectClass: 'persist',
+          effects: { appends: ['evt.f001'], reads: ['cat.a'] },
+          handler: async (input, ctx) => {
+            await ctx.readEvent('cat.a');
+            refusal = await ctx.appendEvent(KIND, Uint8Array.of(0xff)).then(() => 'staged', (e: unknown) => e);
+            await ctx.appendEvent(KIND, input);
+            expect(ctx.stagedAppends()).toHaveLength(1);
+            return input;
+          },
+        }),
+      )
+      .effectBackend(backend)
+      .receiptSink(new StoreReceiptSink(store, RECEIPTS))
+      .build();
+    await core.dispatch('orders.place', bytes('ok'));
+    expect(refusal).toMatchObject({ name: 'EffectError', message: expect.stringContaining('payload refused by the wrapper') });
+    expect(backend.reads).toEqual(['cat.a']);
+    expect(writes).toEqual({ batches: 1, raws: 0 });
+    expect(await kinds(store)).toEqual(['effect', 'receipt']);
+  });
+
+  it('declares nothing over a backend that is not store-bound', () => {
+    const custom: EffectBackend = { appendEvent: async () => undefined };
+    expect(stageAppendsThrough({ appendEvent: async () => undefined }, custom)).toBe(false);
   });
 });

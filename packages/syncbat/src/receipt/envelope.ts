@@ -2,6 +2,7 @@
 // Invariant: encodeReceiptEnvelope is byte-identical to Rust (golden receipt_envelope_completed.hex); decode ∘ encode = id.
 
 import { asByteArray, cmap, cnil, cstr, cstruct, cbytesArray, decodeCanonical, encodeCanonical, type CanonicalValue } from '@batpak/core';
+import { writeReceiptEnvelope } from './envelope-writer.js';
 import { drawerFrom, drawerValue, malformed, type Drawer } from './drawer.js';
 
 export type ReceiptOutcome =
@@ -51,7 +52,8 @@ export function receiptEnvelopeValue(e: ReceiptEnvelope): CanonicalValue {
 
 /** Canonical bytes of the envelope: the payload of a receipt event and the input of every receipt hash. */
 export function encodeReceiptEnvelope(e: ReceiptEnvelope): Uint8Array {
-  return encodeCanonical(receiptEnvelopeValue(e));
+  // The direct writer covers ASCII names, codes, messages and keys (every receipt the runtime writes in practice).
+  return writeReceiptEnvelope(e) ?? encodeCanonical(receiptEnvelopeValue(e));
 }
 
 /** Struct fields by name; serde accepts any field order and ignores unknown fields. */

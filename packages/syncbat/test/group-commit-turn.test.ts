@@ -1,0 +1,65 @@
+// Invocations that reach their commit in the same event-loop turn, from different I/O callbacks (one per socket in a
+// server), are submitted together, so the store's group commit writes them with one fsync instead of a group of one
+// followed by a group of the rest (INV-SYNCBAT-ATOMIC-INVOCATION keeps each invocation one appendBatch).
+import { Coordinate, Store, type Fs } from '@batpak/core';
+import { SimFs } from '@batpak/core/testing';
+import { describe, expect, it } from 'vitest';
+import { CoreBuilder, StoreEffectBackend, StoreReceiptSink, decodeReceiptEnvelope, defineOperation } from '../src/index.js';
+import { bytes } from './helpers/fixtures.js';
+
+/** SimFs with a count of file fsyncs (one per commit group). */
+function countingFs(): { fs: Fs; fsyncs: () => number } {
+  let fsyncs = 0;
+  const inner = new SimFs(7);
+  const fs = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop !== 'open' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return async (...args: unknown[]) => {
+        const file = (await (value as (...a: unknown[]) => Promise<object>).apply(target, args)) as { fsync: () => Promise<void> };
+        return new Proxy(file, {
+          get(f, p, r) {
+            const v = Reflect.get(f, p, r) as unknown;
+            if (p === 'fsync') return async () => {
+              fsyncs++;
+              await file.fsync();
+            };
+            return typeof v === 'function' ? v.bind(f) : v;
+          },
+        });
+      };
+    },
+  }) as unknown as Fs;
+  return { fs, fsyncs: () => fsyncs };
+}
+
+describe('commits of one turn share a group', () => {
+  it('eight persist dispatches started from eight separate callbacks are committed with one fsync', async () => {
+    const { fs, fsyncs } = countingFs();
+    const store = await Store.open({ dir: '/s', fs });
+    const core = new CoreBuilder()
+      .register(
+        defineOperation({
+          name: 'orders.place',
+          effectClass: 'persist',
+          effects: { appends: ['evt.1001'] },
+          handler: async (input, ctx) => {
+            await ctx.appendEvent({ category: 1, typeId: 1 }, input);
+            return input;
+          },
+        }),
+      )
+      .effectBackend(new StoreEffectBackend(store, new Coordinate('orders', 'shop')))
+      .receiptSink(new StoreReceiptSink(store, new Coordinate('receipts', 'shop')))
+      .build();
+    const before = fsyncs();
+    // Each dispatch starts in its own macrotask, as requests read from different sockets do.
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => new Promise<Awaited<ReturnType<typeof core.dispatch>>>((resolve, reject) => setImmediate(() => core.dispatch('orders.place', bytes(`o${i}`)).then(resolve, reject)))),
+    );
+    expect(fsyncs() - before).toBe(1);
+    for (const r of results) expect(decodeReceiptEnvelope((await store.getRaw(r.receipt!.appendReceipt!.eventId))!.bytes).outcome.class).toBe('completed');
+    expect(store.stats().events).toBeGreaterThanOrEqual(16);
+    await store.close();
+  });
+});
