@@ -1,5 +1,6 @@
 // The append path as one object: drafts queue in a batching queue, and each commit group goes through
-// named steps — sequence and link → seal → encode frames → key fence → write and fsync → publish → settle.
+// named steps — sequence and link → seal → encode frames (prepared while the previous group is being
+// written) → key fence → write and fsync → publish → settle.
 // Invariant: an append is acknowledged only after its group is on disk (fsynced under sync 'always') and
 // in the index; a group that fails before publishing is rejected whole — none of its events is indexed or acknowledged.
 
