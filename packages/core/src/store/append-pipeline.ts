@@ -1,5 +1,6 @@
 // The append path as one object: drafts queue in a batching queue, and each commit group goes through
-// named steps — sequence and link → seal → encode frames → key fence → write and fsync → publish → settle.
+// named steps — sequence and link → seal → encode frames (prepared while the previous group is being
+// written) → key fence → write and fsync → publish → settle.
 // Invariant: an append is acknowledged only after its group is on disk (fsynced under sync 'always') and
 // in the index; a group that fails before publishing is rejected whole — none of its events is indexed or acknowledged.
 
@@ -13,15 +14,15 @@ import { sealedProof, type ReceiptSigner, type SignedGroup } from '../receipt/si
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
 import type { AppendReceipt, CommitStats } from '../types.js';
-import { estimatedBytes, frameHeaderOf, type EventDraft, type ImportDraft, type Intent, type Settle } from './append-intent.js';
+import { estimatedBytes, type EventDraft, type ImportDraft, type Intent, type Settle } from './append-intent.js';
 import type { Admission } from './admission.js';
-import { BatchingQueue } from './batching-queue.js';
+import { BatchingQueue, PrecedingGroupFailed } from './batching-queue.js';
 import { CommitStatistics } from './commit-stats.js';
 import { traced, type AppendTraceContext, type CommitTraceContext } from './diagnostics.js';
 import { encodeGroup, type EncodedGroup } from './encode-group.js';
 import { sealGroup } from './seal-group.js';
 import type { WarningSink } from './warnings.js';
-import { sequenceGroup, settleReplay, type AcceptedIntent, type SequencedGroup } from './sequence-group.js';
+import { sequenceGroup, settleReplay, type AcceptedIntent, type RefusedIntent, type SequencedGroup } from './sequence-group.js';
 import { baseReceipt } from './views.js';
 
 /** Largest number of bytes one commit group writes; bigger queues split into several groups. */
@@ -54,9 +55,31 @@ export interface AppendParts {
   readonly admission: Admission;
 }
 
+/** One commit group on its way through the pipeline: prepared (steps 1–3), then written, then landed or failed. */
+interface CommitGroup {
+  readonly sequenced: SequencedGroup;
+  readonly signed: SignedGroup | undefined;
+  readonly encoded: EncodedGroup;
+  readonly sample: CommitTraceContext;
+  /** Refusals not yet settled: they read the in-flight group's state, so they wait until it has landed. */
+  refusals: readonly RefusedIntent[];
+  /** Where the group's first frame landed, once written. */
+  at: { segmentId: number; offset: number } | undefined;
+}
+
+function settleRefusals(refused: readonly RefusedIntent[]): void {
+  for (const r of refused) r.intent.settle.reject(r.error);
+}
+
+/** A group sequenced after one that failed fails with that failure's code, saying so. */
+function precedingFailure(error: PrecedingGroupFailed): BatpakError {
+  const cause = ioError(error.cause, 'append failed');
+  return new BatpakError(cause.code, `append failed: ${error.message}`, { cause, details: cause.details });
+}
+
 export class AppendPipeline {
   readonly #parts: AppendParts;
-  readonly #queue: BatchingQueue<Intent>;
+  readonly #queue: BatchingQueue<Intent, CommitGroup>;
   readonly #stats = new CommitStatistics();
   #nextGlobal: number;
   #lastCommittedAt: number;
@@ -65,8 +88,14 @@ export class AppendPipeline {
     this.#parts = parts;
     this.#nextGlobal = counters.nextGlobal;
     this.#lastCommittedAt = counters.lastCommittedAt;
-    this.#queue = new BatchingQueue<Intent>(
-      { run: (intents) => this.#commitGroup(intents), reject: (intent, error) => intent.settle.reject(error) },
+    this.#queue = new BatchingQueue<Intent, CommitGroup>(
+      {
+        prepare: (intents, inFlight) => this.#prepare(intents, inFlight),
+        write: (group) => this.#write(group),
+        land: (group) => this.#land(group),
+        fail: (group, error) => this.#fail(group, error),
+        reject: (intent, error) => intent.settle.reject(error),
+      },
       MAX_GROUP_BYTES,
     );
   }
@@ -144,55 +173,104 @@ export class AppendPipeline {
     if (this.#parts.keyset !== undefined) sealDraft(this.#parts.keyset, draft);
   }
 
-  /** One commit group, measured (Store.stats().commits) and traced on batpak:commit. */
-  async #commitGroup(intents: readonly Intent[]): Promise<void> {
+  /**
+   * Steps 1–3, synchronous CPU work: sequence and link (against committed state and the group in flight,
+   * as if it had landed), seal, encode. Runs while the previous group's write and fsync are in flight.
+   */
+  #prepare(intents: readonly Intent[], inFlight: CommitGroup | undefined): { group: CommitGroup; taken: number } {
+    const p = this.#parts;
+    const base = inFlight?.sequenced;
+    // 1. Sequence and link (idempotent replays of committed keys settle here; refusals when the group is sure to be written).
+    let sequenced = sequenceGroup(
+      {
+        index: p.index,
+        nextGlobal: base?.nextGlobal ?? this.#nextGlobal,
+        lastCommittedAt: base?.lastCommittedAt ?? this.#lastCommittedAt,
+        now: p.now(),
+        replay: p.replay,
+        inFlight: base,
+      },
+      intents,
+    );
+    const mine = intents.slice(0, sequenced.taken);
     const sample: CommitTraceContext = {
-      store: this.#parts.dir,
-      intents: intents.length,
+      store: p.dir,
+      intents: mine.length,
       queueDepth: this.#queue.depth,
-      queueWaitMs: this.#stats.waited(intents),
+      queueWaitMs: this.#stats.waited(mine),
       events: 0,
       bytes: 0,
       writeMs: 0,
       fsyncMs: 0,
     };
-    const run = () => this.#writeGroup(intents, sample);
-    await traced('commit', () => sample, run);
-    this.#stats.record(sample);
+    // 2. Seal: one signature over the group's covers and header digest.
+    const signed = this.#seal(sequenced);
+    if (sequenced.accepted.length === 0 && sequenced.ids.size > 0) {
+      // The signer refused the group: it lands nothing, so the group behind it must not build on it.
+      sequenced = { ...sequenced, heads: new Map(), ids: new Set(), nextGlobal: base?.nextGlobal ?? this.#nextGlobal, lastCommittedAt: base?.lastCommittedAt ?? this.#lastCommittedAt };
+    }
+    // 3. Encode the frames.
+    const encoded = encodeGroup(sequenced.accepted.flatMap((a) => a.events), signed);
+    sample.events = encoded.eventFrames.length;
+    for (const f of encoded.frames) sample.bytes += f.length;
+    const group: CommitGroup = { sequenced, signed, encoded, sample, refusals: sequenced.refused, at: undefined };
+    // Refusals read the in-flight group's state: they wait until it has landed (a failure fails them too).
+    if (inFlight === undefined) {
+      settleRefusals(group.refusals);
+      group.refusals = [];
+    }
+    return { group, taken: sequenced.taken };
   }
 
-  /** One commit group, top to bottom. Every intent of `intents` is settled when this returns. */
-  async #writeGroup(intents: readonly Intent[], sample: CommitTraceContext): Promise<void> {
+  /** Steps 4–5, traced on batpak:commit: the key fence, then write and fsync. Called once every earlier group has landed. */
+  #write(group: CommitGroup): Promise<void> {
+    return traced('commit', () => group.sample, () => this.#writeGroup(group));
+  }
+
+  async #writeGroup(group: CommitGroup): Promise<void> {
     const p = this.#parts;
-    // 1. Sequence and link against committed state (refusals and idempotent replays settle here).
-    const group = sequenceGroup({ index: p.index, nextGlobal: this.#nextGlobal, lastCommittedAt: this.#lastCommittedAt, now: p.now(), replay: p.replay }, intents);
-    // 2. Seal: one signature over the group's covers and header digest.
-    const signed = this.#seal(group);
-    // 3. Encode the frames.
-    const encoded = encodeGroup(group.accepted.flatMap((a) => a.events), signed);
-    if (encoded.frames.length === 0) {
-      // Nothing to write (every intent was refused or replayed): only retries waiting on this group settle.
-      this.#settleRetries(group);
-      return;
-    }
+    settleRefusals(group.refusals);
+    group.refusals = [];
+    const { encoded, sample } = group;
+    // Nothing to write (every intent was refused, replayed or waits on a key): only retries settle, at landing.
+    if (encoded.frames.length === 0) return;
     try {
       // 4. The key fence (INV-KEY-FENCE): a minted key is durable before any ciphertext under it is
       //    written, let alone acknowledged; a failed flush leaves the keyset dirty for the next group.
       if (p.keyset?.dirty === true) await p.keyset.flush(p.keyStore!);
       // 5. Write and fsync (the writer cuts a failed group back off the file).
-      const at = await p.writer.writeGroup(encoded.frames, p.now(), sample);
-      sample.events = encoded.eventFrames.length;
-      for (const f of encoded.frames) sample.bytes += f.length;
-      // 6. Publish to the index and move the committed end and counters.
-      const receipts = this.#publish(group, encoded, signed, at);
-      // 7. Settle: callers get their receipts, waiters wake, retries of keys in this group are answered.
-      this.#settle(group, receipts);
+      group.at = await p.writer.writeGroup(encoded.frames, p.now(), sample);
     } catch (error) {
-      const err = ioError(error, 'append failed');
-      sample.error = err;
-      for (const a of group.accepted) a.intent.settle.reject(err);
-      for (const w of group.waiting) w.intent.settle.reject(err);
+      sample.error = ioError(error, 'append failed');
+      throw sample.error;
     }
+  }
+
+  /** Steps 6–7 of a written group: publish to the index, then settle. */
+  #land(group: CommitGroup): void {
+    const { sequenced, encoded, signed, at } = group;
+    this.#stats.record(group.sample);
+    if (at === undefined) {
+      this.#settleRetries(sequenced);
+      return;
+    }
+    // 6. Publish to the index and move the committed end and counters.
+    const receipts = this.#publish(sequenced, encoded, signed, at);
+    // 7. Settle: callers get their receipts, waiters wake, retries of keys in this group are answered.
+    this.#settle(sequenced, receipts);
+  }
+
+  /** A group that will never be written: every intent still waiting on it is rejected. */
+  #fail(group: CommitGroup, error: unknown): void {
+    const err =
+      error instanceof PrecedingGroupFailed
+        ? precedingFailure(error)
+        : ioError(error, 'append failed');
+    group.sample.error ??= err;
+    const s = group.sequenced;
+    for (const r of group.refusals) r.intent.settle.reject(err);
+    for (const a of s.accepted) a.intent.settle.reject(err);
+    for (const w of s.waiting) w.intent.settle.reject(err);
   }
 
   /** Step 2. A group the signer refuses (and may not downgrade) is rejected here and writes nothing. */
@@ -214,7 +292,27 @@ export class AppendPipeline {
       a.events.map((ev) => {
         const d = ev.draft;
         const length = encoded.eventFrames[leaf]!.length;
-        const entry: IndexEntry = { eventId: d.eventId, idBytes: d.id, ...frameHeaderOf(ev), segmentId: at.segmentId, offset, length };
+        // Built field by field (one object per event, not a header object spread into another).
+        const entry: IndexEntry = {
+          eventId: d.eventId,
+          idBytes: d.id,
+          globalSequence: ev.globalSequence,
+          entitySequence: ev.entitySequence,
+          kind: d.kind,
+          entity: d.entity,
+          scope: d.scope,
+          committedAt: ev.committedAt,
+          prevHash: ev.prevHash,
+          contentHash: d.contentHash,
+          payloadVersion: d.payloadVersion,
+          flags: ev.flags,
+          batch: ev.batch,
+          encryption: d.encryption,
+          extensions: ev.extensions,
+          segmentId: at.segmentId,
+          offset,
+          length,
+        };
         offset += length;
         p.index.insert(entry);
         const receipt =

@@ -2,7 +2,7 @@
 // the log; the drafts go to the append pipeline (store/append-pipeline.ts), which places and writes them.
 // Invariant: a draft is fully checked (coordinate, kind, payload, size, extensions) or not made at all.
 
-import { Coordinate, validateCoordinate } from '../coordinate.js';
+import { Coordinate } from '../coordinate.js';
 import { blake3 } from '../crypto/blake3.js';
 import { BatpakError } from '../errors.js';
 import type { EventDefinition } from '../event.js';
@@ -74,7 +74,7 @@ export function toCoordinate(coord: unknown, index?: number): Coordinate {
     let scope: unknown;
     try {
       ({ entity, scope } = coord as { entity?: unknown; scope?: unknown });
-      validateCoordinate(entity, scope);
+      return validCoordinate(entity, scope);
     } catch (err) {
       const e = err instanceof BatpakError ? err : new BatpakError('ERR_INVALID_COORDINATE', `coordinate fields cannot be read: ${String(err)}`, { cause: err });
       if (index !== undefined) {
@@ -82,11 +82,37 @@ export function toCoordinate(coord: unknown, index?: number): Coordinate {
       }
       throw e;
     }
-    return new Coordinate(entity as string, scope as string);
   }
   throw new BatpakError('ERR_INVALID_COORDINATE', 'coordinate must be a Coordinate or { entity, scope }', {
     details: index === undefined ? {} : { index },
   });
+}
+
+/**
+ * Coordinates already validated, by entity then scope. Validity is a function of the two strings alone
+ * and appends repeat the same few, so each pair is checked (UTF-8 encoded, scanned) once. Bounded:
+ * emptied when full.
+ */
+const validated = new Map<string, Map<string, Coordinate>>();
+let validatedCount = 0;
+const VALIDATED_MAX = 4096;
+
+/** A Coordinate for the two field values read from the caller's object: checked, or found checked before. */
+function validCoordinate(entity: unknown, scope: unknown): Coordinate {
+  if (typeof entity === 'string' && typeof scope === 'string') {
+    const known = validated.get(entity)?.get(scope);
+    if (known !== undefined) return known;
+  }
+  const coord = new Coordinate(entity as string, scope as string); // validates (throws ERR_INVALID_COORDINATE)
+  if (validatedCount >= VALIDATED_MAX) {
+    validated.clear();
+    validatedCount = 0;
+  }
+  let byScope = validated.get(coord.entity);
+  if (byScope === undefined) validated.set(coord.entity, (byScope = new Map()));
+  byScope.set(coord.scope, coord);
+  validatedCount++;
+  return coord;
 }
 
 export interface DraftLimits {

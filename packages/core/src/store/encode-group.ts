@@ -4,7 +4,7 @@
 
 import type { SignedGroup } from '../receipt/sign.js';
 import { encodeEventFrame, encodeSealFrame } from '../segment/frame.js';
-import { frameHeaderOf, type SequencedEvent } from './append-intent.js';
+import type { SequencedEvent } from './append-intent.js';
 
 export interface EncodedGroup {
   /** Every frame to write, in order: the event frames, then the seal frame (if signed). */
@@ -30,5 +30,43 @@ export function encodeGroup(events: readonly SequencedEvent[], signed: SignedGro
 }
 
 function encodeEvent(ev: SequencedEvent): Uint8Array {
-  return encodeEventFrame({ type: 0, id: ev.draft.id, ...frameHeaderOf(ev), payload: ev.draft.payload });
+  const d = ev.draft;
+  // Built field by field (one object per event, not a header object spread into another).
+  const frame = {
+    type: 0 as const,
+    id: d.id,
+    globalSequence: ev.globalSequence,
+    entitySequence: ev.entitySequence,
+    kind: d.kind,
+    entity: d.entity,
+    scope: d.scope,
+    committedAt: ev.committedAt,
+    prevHash: ev.prevHash,
+    contentHash: d.contentHash,
+    payloadVersion: d.payloadVersion,
+    flags: ev.flags,
+    batch: ev.batch,
+    encryption: d.encryption,
+    extensions: ev.extensions,
+    payload: d.payload,
+  };
+  return encodeEventFrame(frame, utf8Of(d.entity), utf8Of(d.scope));
+}
+
+/**
+ * UTF-8 of entity and scope strings, kept: appends repeat the same few, and encoding them was the
+ * largest single cost of frame encoding. Bounded (emptied when full); the bytes are only ever read.
+ */
+const utf8Cache = new Map<string, Uint8Array<ArrayBuffer>>();
+const UTF8_CACHE_MAX = 4096;
+const utf8 = new TextEncoder();
+
+function utf8Of(text: string): Uint8Array<ArrayBuffer> {
+  let bytes = utf8Cache.get(text);
+  if (bytes === undefined) {
+    bytes = utf8.encode(text);
+    if (utf8Cache.size >= UTF8_CACHE_MAX) utf8Cache.clear();
+    utf8Cache.set(text, bytes);
+  }
+  return bytes;
 }

@@ -1,7 +1,7 @@
 // Step 1 of a commit group, sequence and link: gives each accepted draft its global and entity sequence,
 // its prev hash (the entity's head) and a commit time; refuses intents that conflict, queues retries.
-// Invariant: sequencing reads committed state and changes none of it; commit times never go backwards.
-
+// Invariant: sequencing reads committed state (plus the group in flight, as if it had landed) and changes
+// none of it; commit times never go backwards; an intent that depends on the in-flight group's keys waits for it.
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import type { MemoryIndex } from '../event-index/memory.js';
@@ -18,6 +18,20 @@ export interface CommittedState {
   readonly now: number;
   /** An idempotent repeat of a committed event: its original receipt, or ERR_IDEMPOTENCY_CONFLICT (store/idempotency.ts). */
   readonly replay: (entry: IndexEntry, draft: EventDraft) => Promise<AppendReceipt>;
+  /** The group still being written, if any: this one is sequenced as if it had landed. */
+  readonly inFlight?: GroupOutcome | undefined;
+}
+
+/** An entity's head: its latest entity sequence and that event's content hash. */
+export interface Head {
+  readonly seq: number;
+  readonly hash: Uint8Array;
+}
+
+/** What a sequenced group changes once it lands: the heads of the entities it writes, the ids it adds. */
+export interface GroupOutcome {
+  readonly heads: ReadonlyMap<string, Head>;
+  readonly ids: ReadonlySet<string>;
 }
 
 /** An intent that made it into the group, with its events in order. */
@@ -32,9 +46,18 @@ export interface WaitingRetry {
   readonly eventId: string;
 }
 
-export interface SequencedGroup {
+/** An intent refused in sequencing; settled once the group is sure to be written (its in-flight predecessor landed). */
+export interface RefusedIntent {
+  readonly intent: Intent;
+  readonly error: BatpakError;
+}
+
+export interface SequencedGroup extends GroupOutcome {
+  /** How many of the intents handed in it took: the rest wait for the in-flight group to land. */
+  readonly taken: number;
   accepted: AcceptedIntent[];
   readonly waiting: readonly WaitingRetry[];
+  readonly refused: readonly RefusedIntent[];
   /** The counters once the group lands. */
   readonly nextGlobal: number;
   readonly lastCommittedAt: number;
@@ -46,9 +69,10 @@ export interface SequencedGroup {
  * receipt (the requestHash comparison of store/idempotency.ts) and writes nothing.
  */
 export function sequenceGroup(state: CommittedState, intents: readonly Intent[]): SequencedGroup {
-  const heads = new Map<string, { seq: number; hash: Uint8Array }>();
-  const head = (entity: string) => {
-    const h = heads.get(entity);
+  const heads = new Map<string, Head>();
+  const flying = state.inFlight;
+  const head = (entity: string): Head => {
+    const h = heads.get(entity) ?? flying?.heads.get(entity);
     if (h !== undefined) return h;
     const e = state.index.head(entity);
     return e === undefined ? { seq: 0, hash: ZERO_HASH } : { seq: e.entitySequence, hash: e.contentHash };
@@ -58,7 +82,10 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
   let clockFloor = state.lastCommittedAt;
   const accepted: AcceptedIntent[] = [];
   const waiting: WaitingRetry[] = [];
+  const refused: RefusedIntent[] = [];
   const inGroup = new Set<string>();
+  /** A key the in-flight group is writing: answered (or refused) only once that group has landed. */
+  const inFlight = (eventId: string) => flying !== undefined && flying.ids.has(eventId);
 
   /** `originalTime`: an imported event's own commit time, kept unless it would go backwards. */
   const sequence = (d: EventDraft, batch: SequencedEvent['batch'], originalTime?: number): SequencedEvent => {
@@ -78,7 +105,10 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
     return ev;
   };
 
+  let taken = 0;
   for (const intent of intents) {
+    if (dependsOnInFlight(intent, inFlight)) break;
+    taken++;
     if (intent.type === 'single') {
       const d = intent.draft;
       if (d.keyed) {
@@ -87,18 +117,19 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
           settleReplay(intent.settle, state.replay(existing, d));
           continue;
         }
-        if (inGroup.has(d.eventId)) {
+        if (inGroup.has(d.eventId) || inFlight(d.eventId)) {
           waiting.push({ intent, eventId: d.eventId });
           continue;
         }
       }
       const current = head(d.entity).seq;
       if (intent.expected !== undefined && intent.expected !== current) {
-        intent.settle.reject(
-          new BatpakError('ERR_SEQUENCE_CONFLICT', `entity ${d.entity} is at sequence ${current}, expected ${intent.expected}`, {
+        refused.push({
+          intent,
+          error: new BatpakError('ERR_SEQUENCE_CONFLICT', `entity ${d.entity} is at sequence ${current}, expected ${intent.expected}`, {
             details: { entity: d.entity, expected: intent.expected, actual: current },
           }),
-        );
+        });
         continue;
       }
       inGroup.add(d.eventId);
@@ -106,9 +137,10 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
     } else if (intent.type === 'import') {
       const clash = intent.items.find((it) => state.index.has(it.draft.eventId) || inGroup.has(it.draft.eventId));
       if (clash !== undefined) {
-        intent.settle.reject(
-          BatpakError.invalidArgument(`event ${clash.draft.eventId} already exists in the store; nothing was imported`, { eventId: clash.draft.eventId }),
-        );
+        refused.push({
+          intent,
+          error: BatpakError.invalidArgument(`event ${clash.draft.eventId} already exists in the store; nothing was imported`, { eventId: clash.draft.eventId }),
+        });
         continue;
       }
       const first = next;
@@ -126,7 +158,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
         continue;
       }
       if (known > 0 || intent.drafts.some((d) => inGroup.has(d.eventId))) {
-        intent.settle.reject(BatpakError.invalidArgument('a batch repeats some, but not all, idempotency keys of earlier appends'));
+        refused.push({ intent, error: BatpakError.invalidArgument('a batch repeats some, but not all, idempotency keys of earlier appends') });
         continue;
       }
       const first = next;
@@ -138,7 +170,18 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
       accepted.push({ intent, events });
     }
   }
-  return { accepted, waiting, nextGlobal: next, lastCommittedAt: clockFloor };
+  return { taken, accepted, waiting, refused, heads, ids: inGroup, nextGlobal: next, lastCommittedAt: clockFloor };
+}
+
+/**
+ * A batch or import naming a key the in-flight group writes: whether it replays, clashes or half-repeats
+ * depends on that group landing, so it (and everything queued behind it) waits. A single keyed retry
+ * does not: it waits as a retry of its own key and is answered once its group lands.
+ */
+function dependsOnInFlight(intent: Intent, inFlight: (eventId: string) => boolean): boolean {
+  if (intent.type === 'batch') return intent.drafts.some((d) => d.keyed && inFlight(d.eventId));
+  if (intent.type === 'import') return intent.items.some((it) => inFlight(it.draft.eventId));
+  return false;
 }
 
 /** An idempotent replay settles with the original receipt, read back from disk (async, off the commit path). */

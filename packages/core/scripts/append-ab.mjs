@@ -1,0 +1,47 @@
+// A/B driver for the append path: one mode against one built copy of core (its dist directory), printing
+// events/s, process CPU µs per event and the median group size. Invariant: setup is outside the timed part.
+//
+// Compare builds interleaved on a shared machine (A, B, A, B …) and read CPU µs/event before events/s:
+//   cp -r dist node_modules/.ab/base   # before a change (inside node_modules so core's deps resolve)
+//   node scripts/append-ab.mjs $PWD/node_modules/.ab/base append64 2500
+// MODE: append1 | append64 | signed64 | encrypted64 | batchN (one writer, appendBatch of N). SHM=1 puts the
+// store on /dev/shm (fsync nearly free: the JS is the limit); EVENTS=n runs n events instead of a time box.
+import { performance } from 'node:perf_hooks';
+import { mkdtempSync, rmSync } from 'node:fs';
+
+const [dist, mode = 'append64', msArg = '2000'] = process.argv.slice(2);
+if (dist === undefined) throw new Error('usage: node scripts/append-ab.mjs DIST [MODE] [MS]');
+const { Store, Coordinate } = await import(`${dist}/index.js`);
+const ms = Number(msArg);
+const events = Number(process.env.EVENTS ?? 0);
+const dir = mkdtempSync(process.env.SHM ? '/dev/shm/append-ab-' : `${process.env.TMPDIR ?? '/tmp'}/append-ab-`);
+const flavour = mode.startsWith('signed') ? { signingKey: new Uint8Array(32).fill(7) } : mode.startsWith('encrypted') ? { payloadEncryption: {} } : {};
+const store = await Store.open({ dir, ...flavour });
+const payload = Buffer.alloc(256, 1);
+const kind = { category: 1, typeId: 1 };
+const coords = Array.from({ length: 256 }, (_, i) => new Coordinate(`writer-${i}`, 'bench'));
+let writers = 64;
+let per = 1;
+let append = (w) => store.appendRaw(coords[w], kind, payload);
+if (mode === 'append1') writers = 1;
+if (mode.startsWith('batch')) {
+  const n = Number(mode.slice(5));
+  writers = 1;
+  per = n;
+  const items = coords.map((coord) => Array.from({ length: n }, () => ({ coord, kind, payload })));
+  append = (w) => store.appendBatch(items[w]);
+}
+const drive = async (more) => Promise.all(Array.from({ length: writers }, async (_, w) => { while (more()) await append(w); }));
+
+const warmEnd = performance.now() + 300;
+await drive(() => performance.now() < warmEnd);
+let issued = 0;
+const c0 = process.cpuUsage();
+const t0 = performance.now();
+await drive(() => (events > 0 ? issued * per < events : performance.now() < t0 + ms) && ++issued > 0);
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(c0);
+const done = issued * per;
+console.log(JSON.stringify({ mode, rate: Math.round(done / seconds), cpuUsPerEvent: +((cpu.user + cpu.system) / done).toFixed(2), groupP50: store.stats().commits.groupSize.p50 }));
+await store.close();
+rmSync(dir, { recursive: true, force: true });
