@@ -78,80 +78,130 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
+/** Blocks written between two yields to the event loop: encoding never stalls appends for long. */
+const BLOCKS_PER_TURN = 64;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Encodes the index file of one segment. `frames`: every committed event of it, in ascending global
- * sequence (as the segment holds them).
+ * sequence (as the segment holds them). Yields to the event loop every few blocks.
  */
-export function encodeIndexFile(binding: SegmentBinding, frames: readonly IndexedFrame[]): Uint8Array {
+export async function encodeIndexFile(binding: SegmentBinding, frames: readonly IndexedFrame[]): Promise<Uint8Array> {
   const n = frames.length;
-  const byId = frames.map((_, i) => i).sort((a, b) => compareBytes(frames[a]!.idBytes, frames[b]!.idBytes));
-  const keys = new Map<string, Uint8Array>();
-  const keyOf = (e: string): Uint8Array => {
-    let k = keys.get(e);
-    if (k === undefined) keys.set(e, (k = entityKey(e)));
-    return k;
-  };
-  const byEntity = frames.map((_, i) => i).sort((a, b) => compareBytes(keyOf(frames[a]!.entity), keyOf(frames[b]!.entity)) || frames[a]!.entitySequence - frames[b]!.entitySequence);
+  const ids = new Uint8Array(n * 16);
+  for (let i = 0; i < n; i++) ids.set(frames[i]!.idBytes, i * 16);
+  const byId = idOrder(ids, n);
+  await nextTurn();
+  const { order: byEntity, rank, keys } = entityOrder(frames);
+  await nextTurn();
   const nbs = [blocksFor(0, n), blocksFor(1, n), blocksFor(2, n)] as const;
   const fenceBytes = fenceBytesFor(n);
   const fenceAt = INDEX_HEADER_BYTES + (nbs[0] + nbs[1] + nbs[2]) * INDEX_BLOCK_BYTES;
   const out = new Uint8Array(fenceAt + fenceBytes);
   const dv = new DataView(out.buffer);
-  const column = (col: 0 | 1 | 2, order: readonly number[] | undefined, put: (at: number, f: IndexedFrame, ordinal: number) => void, fence: (b: number, f: IndexedFrame) => void): void => {
+  const copy = (from: Uint8Array, at: number, to: number, length: number): void => {
+    for (let k = 0; k < length; k++) out[to + k] = from[at + k]!;
+  };
+  const column = async (col: 0 | 1 | 2, order: Uint32Array | undefined, put: (at: number, ordinal: number) => void, fence: (b: number, ordinal: number) => void): Promise<void> => {
     const per = RECORDS_PER_BLOCK[col];
     const first = col === 0 ? 0 : col === 1 ? nbs[0] : nbs[0] + nbs[1];
     for (let b = 0; b < nbs[col]; b++) {
+      if (b % BLOCKS_PER_TURN === BLOCKS_PER_TURN - 1) await nextTurn();
       const start = INDEX_HEADER_BYTES + (first + b) * INDEX_BLOCK_BYTES;
       const count = Math.min(per, n - b * per);
       dv.setUint16(start, count, true);
       for (let r = 0; r < count; r++) {
         const ordinal = order === undefined ? b * per + r : order[b * per + r]!;
-        const f = frames[ordinal]!;
-        if (r === 0) fence(b, f);
-        put(start + 4 + r * RECORD_BYTES[col], f, ordinal);
+        if (r === 0) fence(b, ordinal);
+        put(start + 4 + r * RECORD_BYTES[col], ordinal);
       }
       dv.setUint32(start + INDEX_BLOCK_BYTES - 4, crc32(out.subarray(start, start + INDEX_BLOCK_BYTES - 4)), true);
     }
   };
   const idFence = fenceAt + nbs[0] * 8;
   const entityFence = idFence + nbs[1] * 16;
-  column(
+  await column(
     0,
     undefined,
-    (at, f) => {
+    (at, o) => {
+      const f = frames[o]!;
       dv.setFloat64(at, f.globalSequence, true);
       dv.setFloat64(at + 8, f.offset, true);
       dv.setUint32(at + 16, f.length, true);
     },
-    (b, f) => dv.setFloat64(fenceAt + b * 8, f.globalSequence, true),
+    (b, o) => dv.setFloat64(fenceAt + b * 8, frames[o]!.globalSequence, true),
   );
-  column(
+  await column(
     1,
     byId,
-    (at, f, ordinal) => {
-      out.set(f.idBytes, at);
-      dv.setUint32(at + 16, ordinal, true);
+    (at, o) => {
+      copy(ids, o * 16, at, 16);
+      dv.setUint32(at + 16, o, true);
     },
-    (b, f) => out.set(f.idBytes, idFence + b * 16),
+    (b, o) => copy(ids, o * 16, idFence + b * 16, 16),
   );
-  column(
+  await column(
     2,
     byEntity,
-    (at, f) => {
-      out.set(keyOf(f.entity), at);
+    (at, o) => {
+      const f = frames[o]!;
+      copy(keys, rank[o]! * 8, at, 8);
       dv.setFloat64(at + 8, f.entitySequence, true);
       dv.setFloat64(at + 16, f.globalSequence, true);
       dv.setFloat64(at + 24, f.offset, true);
       dv.setUint32(at + 32, f.length, true);
     },
-    (b, f) => {
-      out.set(keyOf(f.entity), entityFence + b * 16);
-      dv.setFloat64(entityFence + b * 16 + 8, f.entitySequence, true);
+    (b, o) => {
+      copy(keys, rank[o]! * 8, entityFence + b * 16, 8);
+      dv.setFloat64(entityFence + b * 16 + 8, frames[o]!.entitySequence, true);
     },
   );
   dv.setUint32(fenceAt + fenceBytes - 4, crc32(out.subarray(fenceAt, fenceAt + fenceBytes - 4)), true);
   writeHeader(dv, out, binding, { n, nbs, fenceBytes, first: frames[0]?.globalSequence ?? 0, last: frames[n - 1]?.globalSequence ?? 0 });
   return out;
+}
+
+/** Ordinals in ascending id order (bytes compared unsigned): an LSD radix sort over `ids` (16 bytes each), one stable pass per byte. */
+function idOrder(ids: Uint8Array, n: number): Uint32Array {
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let next = new Uint32Array(n);
+  const count = new Uint32Array(257);
+  for (let byte = 15; byte >= 0; byte--) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[ids[i * 16 + byte]! + 1]!++;
+    for (let v = 0; v < 256; v++) count[v + 1]! += count[v]!;
+    for (let i = 0; i < n; i++) {
+      const o = order[i]!;
+      next[count[ids[o * 16 + byte]!]!++] = o;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
+}
+
+/**
+ * Ordinals in (entity key, entity sequence) order, each frame's entity rank, and the keys by rank (8 bytes
+ * each). Frames come in global-sequence order, in which each entity's sequences ascend, so a stable
+ * bucketing by rank (distinct entities sorted once, by key then name) is the whole sort.
+ */
+function entityOrder(frames: readonly IndexedFrame[]): { order: Uint32Array; rank: Uint32Array; keys: Uint8Array } {
+  const rankOf = new Map<string, number>();
+  for (const f of frames) rankOf.set(f.entity, 0);
+  const named = [...rankOf.keys()].map((name) => ({ name, key: entityKey(name) }));
+  named.sort((a, b) => compareBytes(a.key, b.key) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const keys = new Uint8Array(named.length * 8);
+  named.forEach((e, r) => {
+    rankOf.set(e.name, r);
+    keys.set(e.key, r * 8);
+  });
+  const start = new Uint32Array(named.length + 1);
+  const rank = new Uint32Array(frames.length);
+  for (let i = 0; i < frames.length; i++) start[(rank[i] = rankOf.get(frames[i]!.entity)!) + 1]!++;
+  for (let r = 0; r < named.length; r++) start[r + 1]! += start[r]!;
+  const order = new Uint32Array(frames.length);
+  for (let i = 0; i < frames.length; i++) order[start[rank[i]!]!++] = i;
+  return { order, rank, keys };
 }
 
 function writeHeader(dv: DataView, out: Uint8Array, b: SegmentBinding, c: { n: number; nbs: readonly [number, number, number]; fenceBytes: number; first: number; last: number }): void {

@@ -27,5 +27,5 @@ export async function readBinding(segment: FsFile, segmentId: number, committedE
  */
 export async function writeIndexFile(fs: Fs, path: string, segment: FsFile, segmentId: number, committedEnd: number, segmentCrc: number, frames: readonly IndexedFrame[]): Promise<void> {
   const binding: SegmentBinding = { ...(await readBinding(segment, segmentId, committedEnd)), segmentCrc };
-  await fs.writeFileAtomic(path, encodeIndexFile(binding, frames));
+  await fs.writeFileAtomic(path, await encodeIndexFile(binding, frames));
 }
