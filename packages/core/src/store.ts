@@ -32,7 +32,6 @@ import { checkConsumerOptions, listConsumers, openConsumer, type Consumer, type 
 import { composeModules, type StoreModules } from './store/compose.js';
 import { checkProjectArgs, type ProjectionDefinition, type ProjectOptions, type ProjectionResult } from './store/project.js';
 import { openStore, type OpenedStore } from './store/open.js';
-import type { IndexFileKeeper } from './store/index-files.js';
 import { refuseUnverified } from './store/open-checks.js';
 import type { ResolvedOptions, StoreOptions } from './store/options.js';
 import { SharedExclusiveLock } from './store/rwlock.js';
@@ -63,8 +62,6 @@ export class Store implements EventLog {
   /** compaction.log's entries, and a compaction committed on disk that the next open must finish. */
   readonly #compactions: CompactionState;
   #closing: Promise<void> | undefined;
-  /** The sealed segments' index files (writable stores). */
-  readonly #indexFiles: IndexFileKeeper | undefined;
   /** The modules Store delegates to (store/compose.ts wires them). */
   readonly #m: StoreModules;
 
@@ -73,8 +70,6 @@ export class Store implements EventLog {
     this.#index = o.index;
     this.#segments = o.segments;
     this.#writer = o.writer;
-    this.#indexFiles = o.indexFiles;
-    this.#indexFiles?.setGuard((job) => this.#maintenance.shared(job));
     this.#lock = o.lock;
     this.#signer = o.signer;
     this.#keyset = o.keyset;
@@ -112,7 +107,6 @@ export class Store implements EventLog {
   static async #compose(opened: OpenedStore): Promise<Store> {
     const store = new Store(opened);
     if (opened.opts.chainVerification === 'recompute') await refuseUnverified(store);
-    // Sealed segments whose index file a crash (or an older version) left missing or stale get one.
     await opened.indexFiles?.reconcile();
     return store;
   }
@@ -277,8 +271,7 @@ export class Store implements EventLog {
     const strategy = checkCompactOptions(options);
     const parts = { opts: this.#opts, index: this.#index, segments: this.#segments, activeSegmentId: this.#writer!.active.id, keyset: this.#keyset, signer: this.#signer, removed: this.#removed, groups: this.#groups };
     const run = () => this.#m.projector.invalidating((touched) => this.#compactions.run({ ...parts, touched }, strategy, options.signal, options.onProgress));
-    // Compaction swaps segments (and may reuse an id): their index files are checked and rebuilt after it.
-    return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run)).finally(() => this.#indexFiles?.reconcile());
+    return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run)).finally(() => this.#m.indexFiles?.reconcile());
   }
 
   // Projections (store/project.ts) -----------------------------------------------------------
@@ -384,7 +377,6 @@ export class Store implements EventLog {
       segments: this.#segments,
       removed: this.#removed,
       writer: this.#writer,
-      indexFiles: this.#indexFiles,
       lock: this.#lock,
       modules: this.#m,
       compactions: () => this.#compactions.entries.length,

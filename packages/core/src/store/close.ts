@@ -9,7 +9,6 @@ import type { MemoryIndex } from '../event-index/memory.js';
 import type { FsLock } from '../fs/fs.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
-import type { IndexFileKeeper } from './index-files.js';
 import { writeCheckpoint } from './checkpoint-write.js';
 import type { StoreModules } from './compose.js';
 import { closeConsumers } from './consumer.js';
@@ -21,8 +20,6 @@ export interface ClosingStore {
   readonly segments: SegmentSet;
   readonly removed: RemovedSet;
   readonly writer: SegmentWriter | undefined;
-  /** Index-file writes still running finish before the segments close and the lock goes. */
-  readonly indexFiles: IndexFileKeeper | undefined;
   readonly lock: FsLock | undefined;
   readonly modules: StoreModules;
   /** Entries in compaction.log when the checkpoint is written (a compaction may finish meanwhile). */
@@ -53,7 +50,8 @@ export async function closeStore(s: ClosingStore): Promise<void> {
   } catch (err) {
     failure = err;
   }
-  await s.indexFiles?.settle();
+  // Index-file writes still running finish before the segments close and the lock goes.
+  await s.modules.indexFiles?.settle();
   if (s.writer !== undefined) await s.writer.active.file.close().catch(() => undefined);
   await s.segments.closeAll();
   await s.lock?.release().catch(() => undefined);

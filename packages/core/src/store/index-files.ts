@@ -56,7 +56,8 @@ export class IndexFileKeeper {
   /**
    * Checks every sealed segment's index file now (two positioned reads of the segment and two of the file
    * each) and queues a rebuild, with a warning, of each missing, stale or damaged one; removes index files of
-   * segments no longer in the store. At open and after a compaction. Never throws.
+   * segments no longer in the store. At open, and after every compaction (it swaps segments and may reuse
+   * an id, so a file may now describe a segment that is gone). Never throws.
    */
   async reconcile(): Promise<void> {
     this.#generation++;
