@@ -15,7 +15,7 @@ import { Projector } from './project.js';
 import { StoreReader } from './read.js';
 import type { SharedExclusiveLock } from './rwlock.js';
 import type { SystemEventParts } from './shred.js';
-import { onRealFs, StoreVerifier } from './verify.js';
+import { StoreVerifier } from './verify.js';
 import type { Consumer } from './consumer.js';
 import type { ReactParts } from './react.js';
 import { SequenceWaiters } from './waiters.js';
@@ -81,11 +81,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
           { nextGlobal: o.nextGlobal, lastCommittedAt: o.lastCommittedAt },
         );
   const idle = () => pipeline?.idle() ?? Promise.resolve();
-  // Worker threads hash only bytes read through Fs; a simulated Fs (tests) keeps verification on this thread.
-  const verifier = new StoreVerifier({
-    index, segments, removed, damage: o.damage, maintenance: hooks.maintenance, verifyKeys, compactionEntries: hooks.compactionEntries, idle,
-    mayUseWorkers: onRealFs(opts.fs),
-  });
+  const verifier = new StoreVerifier({ index, segments, removed, damage: o.damage, maintenance: hooks.maintenance, verifyKeys, compactionEntries: hooks.compactionEntries, idle });
   const attest = new AttestAndSnapshot({
     fs: opts.fs,
     signer,
