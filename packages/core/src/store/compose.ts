@@ -10,7 +10,6 @@ import { AppendPipeline } from './append-pipeline.js';
 import { AttestAndSnapshot, type OpenedCopy } from './attest-snapshot.js';
 import { replayOrConflict } from './idempotency.js';
 import type { OpenedStore } from './open.js';
-import type { IndexFileKeeper } from './index-files.js';
 import { Projector } from './project.js';
 import { StoreReader } from './read.js';
 import type { SharedExclusiveLock } from './rwlock.js';
@@ -33,8 +32,6 @@ export interface StoreModules {
   /** What subscriptions, consumers and reactions read from. */
   readonly delivery: ReactParts;
   readonly projector: Projector;
-  /** Keeps the sealed segments' index files (writable stores); runs beside compaction, never during it. */
-  readonly indexFiles: IndexFileKeeper | undefined;
 }
 
 /** What the modules need from the Store itself: its shared state and lifecycle. */
@@ -116,6 +113,5 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
     assertOpen: hooks.assertOpen,
     waiters,
   });
-  o.indexFiles?.setGuard((job) => hooks.maintenance.shared(job));
-  return { reader, verifier, attest, pipeline, system, waiters, admission, delivery, projector, indexFiles: o.indexFiles };
+  return { reader, verifier, attest, pipeline, system, waiters, admission, delivery, projector };
 }

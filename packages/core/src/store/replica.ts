@@ -69,9 +69,7 @@ export class Replica {
           await o.lock?.release().catch(() => undefined);
           throw BatpakError.invalidArgument(`${dir} was compacted: a replica holds every event as the primary wrote it`, { file: dir });
         }
-        const replica = new Replica(o, keys);
-        await o.indexFiles?.reconcile();
-        return replica;
+        return new Replica(o, keys);
       },
       { replica: true },
     );
@@ -141,7 +139,6 @@ export class Replica {
     } catch (err) {
       failure = err;
     }
-    await o.indexFiles?.settle();
     await o.writer?.active.file.close().catch(() => undefined);
     await o.segments.closeAll();
     await o.lock?.release().catch(() => undefined);
