@@ -107,6 +107,7 @@ export class Store implements EventLog {
   static async #compose(opened: OpenedStore): Promise<Store> {
     const store = new Store(opened);
     if (opened.opts.chainVerification === 'recompute') await refuseUnverified(store);
+    await opened.indexFiles?.reconcile();
     return store;
   }
 
@@ -270,7 +271,7 @@ export class Store implements EventLog {
     const strategy = checkCompactOptions(options);
     const parts = { opts: this.#opts, index: this.#index, segments: this.#segments, activeSegmentId: this.#writer!.active.id, keyset: this.#keyset, signer: this.#signer, removed: this.#removed, groups: this.#groups };
     const run = () => this.#m.projector.invalidating((touched) => this.#compactions.run({ ...parts, touched }, strategy, options.signal, options.onProgress));
-    return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run));
+    return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run)).finally(() => this.#m.indexFiles?.reconcile());
   }
 
   // Projections (store/project.ts) -----------------------------------------------------------

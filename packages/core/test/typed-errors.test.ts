@@ -132,8 +132,8 @@ describe('INV-TEMP-CLEANUP: one temp-file grammar for every Fs', () => {
     expect(atomicTempPath('keyset.bpk', 'x')).toBe('.keyset.bpk.tmp-x');
     expect(atomicTempTarget('.keyset.bpk.tmp-12-ab')).toBe('keyset.bpk');
     for (const name of ['keyset.bpk.tmp-1', '.keyset.bpk.tmp-', '..tmp-1', '.tmp-1', 'keyset.bpk', '.keyset.bpk']) expect(atomicTempTarget(name), name).toBeUndefined();
-    const names = ['.keyset.bpk.tmp-1-a', '.index.checkpoint.tmp-sim-3', '.compaction.log.tmp-proc-1', '.compaction.pending.tmp-9', '.notes.tmp-1', '000001.bps', '.batpak.lock', '.batpak.lock.takeover-ab-0'];
-    expect(leftoverTemps(names)).toEqual(['.keyset.bpk.tmp-1-a', '.index.checkpoint.tmp-sim-3', '.compaction.log.tmp-proc-1', '.compaction.pending.tmp-9']);
+    const names = ['.keyset.bpk.tmp-1-a', '.index.checkpoint.tmp-sim-3', '.compaction.log.tmp-proc-1', '.compaction.pending.tmp-9', '.000003.bpi.tmp-sim-4', '.notes.tmp-1', '.x.bpi.tmp-1', '000001.bps', '.batpak.lock', '.batpak.lock.takeover-ab-0'];
+    expect(leftoverTemps(names)).toEqual(['.keyset.bpk.tmp-1-a', '.index.checkpoint.tmp-sim-3', '.compaction.log.tmp-proc-1', '.compaction.pending.tmp-9', '.000003.bpi.tmp-sim-4']);
   });
 
   it('a writable open removes leftover temps durably before it reads; a read-only open leaves them alone', async () => {

@@ -50,6 +50,8 @@ export async function closeStore(s: ClosingStore): Promise<void> {
   } catch (err) {
     failure = err;
   }
+  // Index-file writes still running finish before the segments close and the lock goes.
+  await s.modules.indexFiles?.settle();
   if (s.writer !== undefined) await s.writer.active.file.close().catch(() => undefined);
   await s.segments.closeAll();
   await s.lock?.release().catch(() => undefined);

@@ -10,6 +10,7 @@ import { AppendPipeline } from './append-pipeline.js';
 import { AttestAndSnapshot, type OpenedCopy } from './attest-snapshot.js';
 import { replayOrConflict } from './idempotency.js';
 import type { OpenedStore } from './open.js';
+import type { IndexFileKeeper } from './index-files.js';
 import { Projector } from './project.js';
 import { StoreReader } from './read.js';
 import type { SharedExclusiveLock } from './rwlock.js';
@@ -32,6 +33,8 @@ export interface StoreModules {
   /** What subscriptions, consumers and reactions read from. */
   readonly delivery: ReactParts;
   readonly projector: Projector;
+  /** Keeps the sealed segments' index files (writable stores); runs beside compaction, never during it. */
+  readonly indexFiles: IndexFileKeeper | undefined;
 }
 
 /** What the modules need from the Store itself: its shared state and lifecycle. */
@@ -113,5 +116,6 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
     assertOpen: hooks.assertOpen,
     waiters,
   });
-  return { reader, verifier, attest, pipeline, system, waiters, admission, delivery, projector };
+  o.indexFiles?.setGuard((job) => hooks.maintenance.shared(job));
+  return { reader, verifier, attest, pipeline, system, waiters, admission, delivery, projector, indexFiles: o.indexFiles };
 }

@@ -10,14 +10,21 @@ import { CHECKPOINT_FILE } from '../event-index/checkpoint.js';
 import { COMPACTION_LOG_FILE } from '../compaction/log.js';
 import { MARKER_FILE } from '../compaction/marker.js';
 
-/** The files the store replaces with writeFileAtomic; only the lock holder ever writes them. */
-const ATOMIC_FILES: ReadonlySet<string> = new Set([KEYSET_FILE, CHECKPOINT_FILE, COMPACTION_LOG_FILE, MARKER_FILE]);
+/** What `targets` may be: a set of names, or a test of a name. */
+type Targets = ReadonlySet<string> | ((name: string) => boolean);
+
+/**
+ * The files the store replaces with writeFileAtomic; only the lock holder ever writes them. Sealed
+ * segments' index files (`NNNNNN.bpi`) are written the same way (store/index-files.ts).
+ */
+const ATOMIC_FILES: Targets = (name) => name === KEYSET_FILE || name === CHECKPOINT_FILE || name === COMPACTION_LOG_FILE || name === MARKER_FILE || /^\d+\.bpi$/.test(name);
 
 /** Temp names in `names` that stand in for one of `targets`. */
-export function leftoverTemps(names: readonly string[], targets: ReadonlySet<string> = ATOMIC_FILES): string[] {
+export function leftoverTemps(names: readonly string[], targets: Targets = ATOMIC_FILES): string[] {
+  const isTarget = typeof targets === 'function' ? targets : (n: string) => targets.has(n);
   return names.filter((n) => {
     const target = atomicTempTarget(n);
-    return target !== undefined && targets.has(target);
+    return target !== undefined && isTarget(target);
   });
 }
 
@@ -26,7 +33,7 @@ export function leftoverTemps(names: readonly string[], targets: ReadonlySet<str
  * running (the writer lock is held and this process has not started writing): a removed temp cannot be
  * an in-flight write. Returns the names removed.
  */
-export async function removeLeftoverTemps(fs: Fs, dir: string, targets: ReadonlySet<string> = ATOMIC_FILES): Promise<string[]> {
+export async function removeLeftoverTemps(fs: Fs, dir: string, targets: Targets = ATOMIC_FILES): Promise<string[]> {
   try {
     const victims = leftoverTemps(await fs.readdir(dir), targets);
     for (const name of victims) await fs.remove(join(dir, name), { force: true });

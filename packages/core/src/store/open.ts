@@ -25,6 +25,7 @@ import { removeSnapshotTemps } from '../projection/snapshot-file.js';
 import { checkRegistry, refusePlaintextWriterByEvents, refusePlaintextWriterByKeyset, refuseUnsignedWriter } from './open-checks.js';
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './options.js';
 import { openConsistent } from './read-only-open.js';
+import { IndexFileKeeper } from './index-files.js';
 
 /** Everything an open recovered: the parts a Store is composed of. */
 export interface OpenedStore {
@@ -33,6 +34,8 @@ export interface OpenedStore {
   readonly segments: SegmentSet;
   /** Undefined read-only. */
   readonly writer: SegmentWriter | undefined;
+  /** Writes and checks the sealed segments' index files in the background; undefined read-only. */
+  readonly indexFiles: IndexFileKeeper | undefined;
   /** The writer lock, or (read-only) the pins of the files the open read; released at close. */
   readonly lock: FsLock | undefined;
   readonly nextGlobal: number;
@@ -177,13 +180,20 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
     if (s !== newest || opts.readOnly) segments.add(s.id, s.path, s.committedEnd, undefined, s.crc);
   }
   let writer: SegmentWriter | undefined;
+  let indexFiles: IndexFileKeeper | undefined;
   if (opts.readOnly) await pinForReading(opts, segments, newest?.path);
-  else writer = await prepareWriter(opts, segments, newest, segmentPath);
+  else {
+    const keeper = new IndexFileKeeper({ fs, dir, index, segments, activeSegmentId: () => writer!.active.id, onWarning: opts.onWarning });
+    writer = await prepareWriter(opts, segments, newest, segmentPath, (id) => keeper.sealed(id));
+    // Its first reconcile starts once the store is built (Store/Replica): a failed open writes nothing.
+    indexFiles = keeper;
+  }
   return {
     opts,
     index,
     segments,
     writer,
+    indexFiles,
     lock,
     nextGlobal: Math.max(index.lastGlobalSequence(), removed.maxSequence()) + 1,
     lastCommittedAt,
@@ -213,7 +223,7 @@ async function pinForReading(opts: ResolvedOptions, segments: SegmentSet, newest
 type RecoveredSegment = Awaited<ReturnType<typeof recoverLog>>['segments'][number];
 
 /** Makes the newest segment the active one (torn tail cut, made durable) or creates one; returns the writer. */
-async function prepareWriter(opts: ResolvedOptions, segments: SegmentSet, newest: RecoveredSegment | undefined, segmentPath: (id: number) => string): Promise<SegmentWriter> {
+async function prepareWriter(opts: ResolvedOptions, segments: SegmentSet, newest: RecoveredSegment | undefined, segmentPath: (id: number) => string, sealed: (id: number) => void): Promise<SegmentWriter> {
   const { fs, dir } = opts;
   let active: ActiveSegment;
   if (newest !== undefined && newest.header !== undefined) {
@@ -257,6 +267,7 @@ async function prepareWriter(opts: ResolvedOptions, segments: SegmentSet, newest
       segments.setSize(previous.id, previous.size);
       segments.setCrc(previous.id, previous.crc);
       segments.add(next.id, next.path, next.size, next.file);
+      sealed(previous.id);
     },
   });
 }

@@ -69,7 +69,9 @@ export class Replica {
           await o.lock?.release().catch(() => undefined);
           throw BatpakError.invalidArgument(`${dir} was compacted: a replica holds every event as the primary wrote it`, { file: dir });
         }
-        return new Replica(o, keys);
+        const replica = new Replica(o, keys);
+        await o.indexFiles?.reconcile();
+        return replica;
       },
       { replica: true },
     );
@@ -139,6 +141,7 @@ export class Replica {
     } catch (err) {
       failure = err;
     }
+    await o.indexFiles?.settle();
     await o.writer?.active.file.close().catch(() => undefined);
     await o.segments.closeAll();
     await o.lock?.release().catch(() => undefined);

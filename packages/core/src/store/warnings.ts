@@ -23,7 +23,11 @@ export type WarningCode =
   /** A projection snapshot file was not used (unreadable, another version, failed check): rebuilt from the log. */
   | 'BATPAK_PROJECTION_SNAPSHOT_IGNORED'
   /** A projection snapshot could not be written (the state stays correct; the next cold read folds the log). */
-  | 'BATPAK_PROJECTION_SNAPSHOT_WRITE_FAILED';
+  | 'BATPAK_PROJECTION_SNAPSHOT_WRITE_FAILED'
+  /** A sealed segment's index file was missing, stale, torn or damaged: rebuilt from the segment. */
+  | 'BATPAK_INDEX_FILE_REBUILT'
+  /** A sealed segment's index file could not be written (the store stays correct; a later open rebuilds it). */
+  | 'BATPAK_INDEX_FILE_WRITE_FAILED';
 
 /** Where the store's warnings go. */
 export type WarningSink = (message: string, code: WarningCode) => void;

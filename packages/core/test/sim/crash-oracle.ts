@@ -4,6 +4,29 @@
 import { BatpakError, Coordinate, defineEvent, Store, type AppendReceipt, type StoreOptions } from '../../src/index.js';
 import { KillableFs, SeededRng, SimFs, type FaultKind } from '../../src/entry/testing.js';
 import { ErasureWitness } from './erasure-oracle.js';
+import { BlockCache } from '../../src/event-index/block-cache.js';
+import { SegmentIndexFile } from '../../src/event-index/segment-index-file.js';
+import { indexFileName, readBinding } from '../../src/event-index/segment-index-write.js';
+
+/**
+ * INV-INDEX-FILE-REBUILT: after a clean close, every sealed segment (all but the newest) has an index file
+ * bound to it and no index file outlives its segment, whatever crashes and faults came before.
+ */
+export async function checkIndexFiles(sim: SimFs, dir: string): Promise<string | undefined> {
+  const names = sim.listFiles().filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1));
+  const segs = names.flatMap((n) => /^(\d+)\.bps$/.exec(n)?.[1] ?? []).map(Number);
+  const indexed = names.flatMap((n) => /^(\d+)\.bpi$/.exec(n)?.[1] ?? []).map(Number);
+  const sealed = segs.slice(0, -1);
+  if (indexed.join() !== sealed.join()) return `index files for segments [${indexed.join()}], sealed segments [${sealed.join()}]`;
+  for (const id of sealed) {
+    const seg = await sim.open(`${dir}/${String(id).padStart(6, '0')}.bps`);
+    const o = await SegmentIndexFile.open(sim, `${dir}/${indexFileName(id)}`, await readBinding(seg, id, await seg.size()), new BlockCache(0));
+    await seg.close();
+    await o.file?.close();
+    if (o.stale !== undefined) return `the index file of segment ${id} is not usable after a clean close: ${o.stale}`;
+  }
+  return undefined;
+}
 
 /** A process view that shows the erasure oracle every keyset image the store persists. */
 class WitnessedFs extends KillableFs {
@@ -351,6 +374,8 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
     const final = await Store.open({ ...base, fs: proc });
     lastRecovered = await check(final);
     await final.close();
+    const indexProblem = await checkIndexFiles(sim, '/db');
+    if (indexProblem !== undefined) fail(seed, indexProblem);
   }
   return {
     seed,

@@ -1,0 +1,50 @@
+// Reads the frame an index-file hit points at and checks it is what was asked for: an index file's CRCs
+// prove it is not torn, not that it is true (INV-DERIVED-NOT-AUTHORITY). A hit that does not check out
+// is never an answer: the caller rebuilds the file from its segment, whose scan reports real damage.
+
+import { bytesEqual } from '../encoding/hex.js';
+import { decodeFrameBody, FrameDecodeError, type EventFrame, type Frame } from '../segment/frame.js';
+import { frameAt } from '../segment/frames.js';
+import type { SegmentSet } from '../segment/set.js';
+import type { IndexedLocation } from './segment-index-file.js';
+
+/** What the caller asked the index file for; every field given must match the frame. */
+export interface HitExpectation {
+  readonly idBytes?: Uint8Array;
+  readonly entity?: string;
+  readonly entitySequence?: number;
+}
+
+export type CheckedHit =
+  | { readonly frame: EventFrame; readonly untrusted?: undefined; readonly otherEntity?: undefined }
+  /** The frame is sound and is the event the file named, but of another entity with the same 8-byte key: skip it. */
+  | { readonly frame?: undefined; readonly untrusted?: undefined; readonly otherEntity: true }
+  /** The file pointed at something that is not the event it named: do not use the file. */
+  | { readonly frame?: undefined; readonly untrusted: string; readonly otherEntity?: undefined };
+
+/** Reads and checks the frame at `hit` in segment `segmentId` (magic, length, CRC, decode, sequence, then `expect`). */
+export async function checkHit(segments: SegmentSet, segmentId: number, hit: IndexedLocation, expect: HitExpectation): Promise<CheckedHit> {
+  if (!Number.isSafeInteger(hit.offset) || hit.offset < 32 || hit.length <= 0 || hit.offset + hit.length > segments.size(segmentId)) {
+    return { untrusted: `location ${hit.offset}+${hit.length} is outside the segment's frames` };
+  }
+  const [bytes] = await segments.readFrameRuns(segmentId, [hit]);
+  const step = frameAt(bytes!, 0, 'none');
+  if (step.kind === 'damage' || step.length !== hit.length) return { untrusted: `no frame of ${hit.length} bytes at offset ${hit.offset}` };
+  if (step.crcOk !== true) return { untrusted: `the frame at offset ${hit.offset} fails its CRC` };
+  let decoded: Frame;
+  try {
+    decoded = decodeFrameBody(step.body!);
+  } catch (err) {
+    if (err instanceof FrameDecodeError) return { untrusted: `the frame at offset ${hit.offset} does not decode` };
+    throw err;
+  }
+  if (decoded.type !== 0) return { untrusted: `the frame at offset ${hit.offset} is not an event` };
+  const frame = decoded;
+  if (frame.globalSequence !== hit.globalSequence) return { untrusted: `the frame at offset ${hit.offset} has global sequence ${frame.globalSequence}, not ${hit.globalSequence}` };
+  if (expect.idBytes !== undefined && !bytesEqual(frame.id, expect.idBytes)) return { untrusted: `the frame at offset ${hit.offset} is another event` };
+  if (expect.entity !== undefined && frame.entity !== expect.entity) return { otherEntity: true };
+  if (expect.entitySequence !== undefined && frame.entitySequence !== expect.entitySequence) {
+    return { untrusted: `the frame at offset ${hit.offset} has entity sequence ${frame.entitySequence}, not ${expect.entitySequence}` };
+  }
+  return { frame };
+}
