@@ -1,21 +1,27 @@
 // verifyChain: re-reads every committed frame from disk, recomputes blake3 over the stored payload and
 // checks each event's prevHash against its entity's immediately preceding event (INV-CHAIN-RECOMPUTE);
 // a tombstone flag compaction's record does not explain is damage (INV-TOMBSTONE-RECORDED).
-// It streams: disk frames and the committed snapshot are both in global-sequence order, walked in step.
+// It streams: disk frames and the committed snapshot are both in global-sequence order, walked in step. A frame
+// whose body is exactly its committed entry's canonical encoding is checked in place, its CRC and payload hash
+// computed ahead (on worker threads when asked); every other frame is decoded and judged as before (`reference`).
 
-import { blake3 } from '../crypto/blake3.js';
+import { crc32 } from 'node:zlib';
+import { blake3, blake3Into } from '../crypto/blake3.js';
 import { BatpakError } from '../errors.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import { frameMismatch } from '../event-index/frame-match.js';
 import type { SealChecker } from '../receipt/seal-check.js';
-import { SEGMENT_HEADER_BYTES } from '../segment/format.js';
+import { CommittedBodyMatch } from '../segment/body-match.js';
+import { ChunkReadAhead } from '../segment/chunks.js';
+import { DigestPool, inThreadDigester, type ChunkDigest, type FrameDigester } from '../segment/digest-pool.js';
+import { FRAME_HEADER_BYTES, frameHeaderDamage, readFrameHeader, SEGMENT_HEADER_BYTES } from '../segment/format.js';
 import { decodeFrameBody, EventFlags, type EventFrame } from '../segment/frame.js';
-import { walkWindowFrames } from '../segment/frames.js';
+import { MAGIC_BYTES, walkWindowFrames } from '../segment/frames.js';
 import { ReadWindow } from '../segment/window.js';
 import type { ChainVerificationReport, CorruptFrameReport, DirectoryDamageReport } from '../types.js';
-import { ChainHeads, chainReport } from './links.js';
+import { chainReport, HashChainHeads } from './links.js';
 
 // Where the zero hash always lived: callers importing it from here keep working.
 export { ZERO_HASH } from './links.js';
@@ -45,6 +51,15 @@ export interface VerifyChainInput {
   readonly tombstone?: ((eventId: string) => 'recorded' | 'unknown' | 'unexplained') | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  /** Worker threads computing CRCs and payload hashes while this thread checks links in order; 0 (default): none. */
+  readonly workers?: number | undefined;
+  /**
+   * Default true: frames that are exactly their committed entry's canonical encoding are checked in place.
+   * False decodes every frame (the reference the fast path is tested against; the report is the same).
+   */
+  readonly fastPath?: boolean | undefined;
+  /** Bytes per read-ahead chunk (default 4 MiB); tests use small ones to put frames across chunk edges. */
+  readonly chunkBytes?: number | undefined;
 }
 
 const PROGRESS_EVERY = 4096;
@@ -53,109 +68,220 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'verifyChain was aborted', { cause: signal.reason });
 }
 
+const u32 = (b: Uint8Array, p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+
+/** The findings of one verification, as its frames stream by in log order. */
+class ChainWalk {
+  readonly contentHashMismatches: string[] = [];
+  readonly corruptFrames: CorruptFrameReport[] = [];
+  readonly missingEvents: string[] = [];
+  readonly danglingLinks: string[] = [];
+  readonly gaps: string[] = [];
+  /** Each entity's chain head so far (32 bytes per entity). */
+  readonly heads = new HashChainHeads();
+  readonly #match = new CommittedBodyMatch();
+  readonly #hash = new Uint8Array(32);
+  next = 0;
+  checked = 0;
+  sinceProgress = 0;
+  headersUnverified = 0;
+
+  constructor(readonly input: VerifyChainInput) {}
+
+  /** After each frame: progress, cancellation and a turn for the event loop every PROGRESS_EVERY events. */
+  async progress(): Promise<void> {
+    if (this.sinceProgress < PROGRESS_EVERY) return;
+    this.sinceProgress = 0;
+    this.input.onProgress?.(this.checked, this.input.committed.length);
+    throwIfAborted(this.input.signal);
+    // Yield so a long verification does not starve the event loop.
+    await new Promise<void>((r) => setImmediate(r));
+  }
+
+  /**
+   * The frame whose body is `bytes[from, to)`, with its CRC verdict and the digest computed ahead (`payloadAt`, -1:
+   * none). In place when the body is its committed entry's canonical encoding, else decoded (`reference`) from a
+   * copy: the chunk's buffer is reused, and a decoded frame's fields are views that a seal or head check may keep.
+   */
+  frame(file: string, pos: number, bytes: Uint8Array, from: number, to: number, crcOk: boolean, payloadAt: number, digests: Uint8Array, digestAt: number): void {
+    const { committed, seals, observe } = this.input;
+    const expected = committed[this.next];
+    const m = this.#match;
+    if (!crcOk || expected === undefined || observe !== undefined || !m.matches(bytes, from, to, expected)) {
+      return this.reference(file, pos, bytes.slice(from, to), crcOk);
+    }
+    const flags = expected.flags;
+    // A sealed event's leaf and header leaf are built from the whole decoded frame.
+    if ((flags & EventFlags.SEALED) !== 0 && seals !== undefined) return this.reference(file, pos, bytes.slice(from, to), crcOk);
+    // The body is exactly `expected`: same sequence and id (no event missing before it), every header field equal.
+    this.next++;
+    this.checked++;
+    const eventId = expected.eventId;
+    if ((flags & EventFlags.TOMBSTONE) === 0) {
+      let hash = digests;
+      let at = digestAt;
+      if (payloadAt !== m.payloadAt) {
+        blake3Into(bytes, m.payloadAt, to, this.#hash, 0);
+        hash = this.#hash;
+        at = 0;
+      }
+      const c = m.contentAt;
+      for (let i = 0; i < 32; i++) {
+        if (hash[at + i] !== bytes[c + i]) {
+          this.contentHashMismatches.push(eventId);
+          break;
+        }
+      }
+    } else this.#tombstone(eventId);
+    if (!this.heads.follow(expected.entity, bytes, m.prevAt, bytes, m.contentAt)) this.#brokenLink(bytes.subarray(m.prevAt, m.prevAt + 32), eventId);
+    seals?.unsealedEvent(eventId);
+    this.sinceProgress++;
+  }
+
+  /** One frame decoded whole and judged field by field: the definition the in-place path must agree with. */
+  reference(file: string, pos: number, body: Uint8Array, crcOk: boolean): void {
+    const { committed, seals } = this.input;
+    const total = committed.length;
+    let frame;
+    try {
+      frame = decodeFrameBody(body);
+    } catch (err) {
+      this.corruptFrames.push({ file, offset: pos, reason: crcOk ? `undecodable frame: ${(err as Error).message}` : 'frame CRC mismatch' });
+      return;
+    }
+    if (frame.type === 1) {
+      if (!crcOk) this.corruptFrames.push({ file, offset: pos, reason: 'seal frame CRC mismatch' });
+      else seals?.seal(frame);
+      return;
+    }
+    const g = frame.globalSequence;
+    // Committed events the disk skipped past are missing.
+    while (this.next < total && committed[this.next]!.globalSequence < g) this.missingEvents.push(committed[this.next++]!.eventId);
+    const expected = committed[this.next];
+    if (expected === undefined || expected.globalSequence !== g || !bytesEqual(expected.idBytes, frame.id)) {
+      // Not a committed event: a frame an interrupted batch or unsealed group left behind, or a
+      // frame that now holds another event than the one committed at this sequence.
+      if (!crcOk) this.corruptFrames.push({ file, offset: pos, reason: 'frame CRC mismatch' });
+      else if (expected !== undefined && expected.globalSequence === g) {
+        this.corruptFrames.push({ file, offset: pos, reason: `frame holds event ${toHex(frame.id)}, not the committed ${expected.eventId}` });
+      }
+      return;
+    }
+    this.next++;
+    this.checked++;
+    const eventId = expected.eventId;
+    if (!crcOk) this.corruptFrames.push({ file, offset: pos, reason: 'frame CRC mismatch', eventId });
+    // The index is derived: a field it holds that the frame does not is damage, never believed.
+    const field = frameMismatch(expected, frame);
+    if (field !== undefined) this.corruptFrames.push({ file, offset: pos, reason: `the index's ${field} differs from the frame`, eventId });
+    if ((frame.flags & EventFlags.TOMBSTONE) === 0) {
+      if (!bytesEqual(blake3(frame.payload), frame.contentHash)) this.contentHashMismatches.push(eventId);
+    } else this.#tombstone(eventId);
+    // The link: a native chain is the entity's events; a broken link to an event compaction removed is a gap.
+    if (!this.heads.follow(frame.entity, frame.prevHash, 0, frame.contentHash, 0)) this.#brokenLink(frame.prevHash, eventId);
+    seals?.event(frame, eventId);
+    this.input.observe?.(frame);
+    this.sinceProgress++;
+  }
+
+  /** The flag excuses the payload from its hash only when compaction's own record says so. */
+  #tombstone(eventId: string): void {
+    const t = this.input.tombstone?.(eventId) ?? 'unexplained';
+    if (t === 'unexplained') this.contentHashMismatches.push(eventId);
+    else if (t === 'unknown') this.headersUnverified++;
+  }
+
+  #brokenLink(prevHash: Uint8Array, eventId: string): void {
+    if (this.input.removedHashes.has(toHex(prevHash))) this.gaps.push(eventId);
+    else this.danglingLinks.push(eventId);
+  }
+
+  /** One segment, every frame decoded (the reference walk). */
+  async decodeAll(file: string, w: ReadWindow): Promise<void> {
+    for await (const step of walkWindowFrames(w, { from: SEGMENT_HEADER_BYTES, resync: 'magic' })) {
+      // The walk resynchronises on the next frame magic.
+      if (step.kind === 'damage') this.corruptFrames.push({ file, offset: step.offset, reason: 'damaged frame header' });
+      else this.reference(file, step.offset, step.body!, step.crcOk === true);
+      await this.progress();
+    }
+  }
+
+  /** One segment in chunks read and digested ahead; damage is walked one step at a time as `decodeAll` walks it. */
+  async inChunks(file: string, w: ReadWindow, ahead: ChunkReadAhead): Promise<void> {
+    const end = w.end;
+    let pos = SEGMENT_HEADER_BYTES;
+    while (pos < end) {
+      const chunk = await ahead.take(pos);
+      if (chunk !== undefined) {
+        const d: ChunkDigest = await chunk.digest;
+        const bytes = d.bytes;
+        let rel = 0;
+        for (let i = 0; i < chunk.frames; i++) {
+          const from = rel + FRAME_HEADER_BYTES;
+          const to = from + u32(bytes, rel + 4);
+          this.frame(file, chunk.at + rel, bytes, from, to, d.crcOk[i] === 1, d.payloadAt[i]!, d.digests, i * 32);
+          rel = to;
+          await this.progress();
+        }
+        ahead.release(bytes);
+        pos = chunk.end;
+        continue;
+      }
+      const h = (await w.ensure(pos, FRAME_HEADER_BYTES)) ? readFrameHeader(w.bytes, pos - w.at) : undefined;
+      if (frameHeaderDamage(h, pos, end) !== undefined) {
+        this.corruptFrames.push({ file, offset: pos, reason: 'damaged frame header' });
+        const next = await w.indexOf(MAGIC_BYTES, pos + 1);
+        if (next === -1) return;
+        pos = next;
+        continue;
+      }
+      const length = FRAME_HEADER_BYTES + h!.length;
+      await w.ensure(pos, length);
+      const body = w.view(pos + FRAME_HEADER_BYTES, h!.length);
+      this.reference(file, pos, body, crc32(body) === h!.crc);
+      await this.progress();
+      pos += length;
+    }
+  }
+}
+
 export async function verifyChain(input: VerifyChainInput): Promise<ChainVerificationReport> {
   const { signal, onProgress, committed } = input;
   const total = committed.length;
-  const contentHashMismatches: string[] = [];
-  const corruptFrames: CorruptFrameReport[] = [];
-  const missingEvents: string[] = [];
-  const danglingLinks: string[] = [];
-  const gaps: string[] = [];
-  /** Each entity's chain head so far (32 bytes per entity). */
-  const heads = new ChainHeads();
-  let next = 0;
-  let checked = 0;
-  let sinceProgress = 0;
-  let headersUnverified = 0;
-
-  for (const seg of input.segments) {
-    throwIfAborted(signal);
-    const w = await ReadWindow.open(input.fs, seg.path, seg.committedEnd);
-    try {
-      for await (const step of walkWindowFrames(w, { from: SEGMENT_HEADER_BYTES, resync: 'magic' })) {
-        const pos = step.offset;
-        if (step.kind === 'damage') {
-          // The walk resynchronises on the next frame magic.
-          corruptFrames.push({ file: seg.path, offset: pos, reason: 'damaged frame header' });
-          continue;
-        }
-        const body = step.body!;
-        const crcOk = step.crcOk === true;
-        let frame;
-        try {
-          frame = decodeFrameBody(body);
-        } catch (err) {
-          corruptFrames.push({ file: seg.path, offset: pos, reason: crcOk ? `undecodable frame: ${(err as Error).message}` : 'frame CRC mismatch' });
-          continue;
-        }
-        if (frame.type === 1) {
-          if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'seal frame CRC mismatch' });
-          else input.seals?.seal(frame);
-          continue;
-        }
-        const g = frame.globalSequence;
-        // Committed events the disk skipped past are missing.
-        while (next < total && committed[next]!.globalSequence < g) missingEvents.push(committed[next++]!.eventId);
-        const expected = committed[next];
-        if (expected === undefined || expected.globalSequence !== g || !bytesEqual(expected.idBytes, frame.id)) {
-          // Not a committed event: a frame an interrupted batch or unsealed group left behind, or a
-          // frame that now holds another event than the one committed at this sequence.
-          if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'frame CRC mismatch' });
-          else if (expected !== undefined && expected.globalSequence === g) {
-            corruptFrames.push({ file: seg.path, offset: pos, reason: `frame holds event ${toHex(frame.id)}, not the committed ${expected.eventId}` });
-          }
-          continue;
-        }
-        next++;
-        checked++;
-        const eventId = expected.eventId;
-        if (!crcOk) corruptFrames.push({ file: seg.path, offset: pos, reason: 'frame CRC mismatch', eventId });
-        // The index is derived: a field it holds that the frame does not is damage, never believed.
-        const field = frameMismatch(expected, frame);
-        if (field !== undefined) corruptFrames.push({ file: seg.path, offset: pos, reason: `the index's ${field} differs from the frame`, eventId });
-        if ((frame.flags & EventFlags.TOMBSTONE) === 0) {
-          if (!bytesEqual(blake3(frame.payload), frame.contentHash)) contentHashMismatches.push(eventId);
-        } else {
-          // The flag excuses the payload from its hash only when compaction's own record says so.
-          const t = input.tombstone?.(eventId) ?? 'unexplained';
-          if (t === 'unexplained') contentHashMismatches.push(eventId);
-          else if (t === 'unknown') headersUnverified++;
-        }
-        // The link: a native chain is the entity's events; a broken link to an event compaction removed is a gap.
-        if (!heads.follow(frame.entity, frame.prevHash, frame.contentHash)) {
-          if (input.removedHashes.has(toHex(frame.prevHash))) gaps.push(eventId);
-          else danglingLinks.push(eventId);
-        }
-        input.seals?.event(frame, eventId);
-        input.observe?.(frame);
-        if (++sinceProgress >= PROGRESS_EVERY) {
-          sinceProgress = 0;
-          onProgress?.(checked, total);
-          throwIfAborted(signal);
-          // Yield so a long verification does not starve the event loop.
-          await new Promise<void>((r) => setImmediate(r));
-        }
+  const walk = new ChainWalk(input);
+  const fast = input.fastPath !== false;
+  const workers = input.workers ?? 0;
+  const digester: FrameDigester = fast && workers > 0 ? new DigestPool(workers) : inThreadDigester;
+  try {
+    for (const seg of input.segments) {
+      throwIfAborted(signal);
+      const w = await ReadWindow.open(input.fs, seg.path, seg.committedEnd);
+      try {
+        if (fast) await walk.inChunks(seg.path, w, new ChunkReadAhead(w, digester, Math.max(1, 2 * workers), input.chunkBytes));
+        else await walk.decodeAll(seg.path, w);
+      } finally {
+        await w.close();
       }
-    } finally {
-      await w.close();
     }
+  } finally {
+    await digester.close();
   }
-  while (next < total) missingEvents.push(committed[next++]!.eventId);
+  while (walk.next < total) walk.missingEvents.push(committed[walk.next++]!.eventId);
 
   const seals = input.seals?.finish();
   const signatureFailures = seals?.failures ?? [];
-  onProgress?.(checked, total);
+  onProgress?.(walk.checked, total);
   return chainReport({
-    eventsChecked: checked,
-    contentHashMismatches,
-    danglingLinks,
-    gaps,
-    corruptFrames,
-    missingEvents,
+    eventsChecked: walk.checked,
+    contentHashMismatches: walk.contentHashMismatches,
+    danglingLinks: walk.danglingLinks,
+    gaps: walk.gaps,
+    corruptFrames: walk.corruptFrames,
+    missingEvents: walk.missingEvents,
     signatureFailures,
     signaturesChecked: seals?.signaturesChecked ?? 0,
     keyIds: seals?.keyIds ?? [],
-    headersUnverified: headersUnverified + (seals?.headersUnverified ?? 0),
+    headersUnverified: walk.headersUnverified + (seals?.headersUnverified ?? 0),
     directoryDamage: [...(input.directoryDamage ?? [])],
   });
 }

@@ -25,14 +25,26 @@ const OUT = 32;
 /** Size of the wasm module's input buffer (hash-wasm's MAX_HEAP). */
 const CHUNK = 16 * 1024;
 let wasm: Blake3Exports | undefined;
+let compiled: object | undefined;
 /** View of the input/output buffer; rebuilt if the wasm memory grows (which detaches the old buffer). */
 let io = new Uint8Array(0);
 
+/**
+ * The compiled BLAKE3 module (a `WebAssembly.Module`), compiled once: worker threads are handed it and
+ * instantiate their own copy, driving it exactly as `run` does below.
+ */
+export function blake3WasmModule(): object {
+  if (compiled === undefined) {
+    const bytes = Uint8Array.from(atob(BLAKE3_WASM_BASE64), (c) => c.charCodeAt(0));
+    compiled = new (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
 function instance(): Blake3Exports {
   if (wasm === undefined) {
-    const bytes = Uint8Array.from(atob(BLAKE3_WASM_BASE64), (c) => c.charCodeAt(0));
-    const { Module, Instance } = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
-    wasm = new Instance(new Module(bytes), {}).exports as Blake3Exports;
+    const { Instance } = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
+    wasm = new Instance(blake3WasmModule(), {}).exports as Blake3Exports;
   }
   if (io.byteLength === 0) io = new Uint8Array(wasm.memory.buffer, wasm.Hash_GetBuffer(), CHUNK);
   return wasm;
@@ -60,6 +72,21 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 export function blake3(...parts: readonly Uint8Array[]): Uint8Array {
   run(parts);
   return io.slice(0, OUT);
+}
+
+/** BLAKE3-256 of `src[from, to)` written to `out[outAt, outAt + 32)`: no digest allocated, for hashing a million payloads in a row. */
+export function blake3Into(src: Uint8Array, from: number, to: number, out: Uint8Array, outAt: number): void {
+  const w = instance();
+  w.Hash_Init(0);
+  for (let at = from; at < to; at += CHUNK) {
+    const end = Math.min(to, at + CHUNK);
+    if (io.byteLength === 0) instance();
+    io.set(src.subarray(at, end));
+    w.Hash_Update(end - at);
+  }
+  w.Hash_Final(OUT);
+  if (io.byteLength === 0) instance();
+  for (let i = 0; i < OUT; i++) out[outAt + i] = io[i]!;
 }
 
 /** Lowercase hex of BLAKE3-256 of `parts`. */

@@ -7,6 +7,7 @@ export function borrowedFile(file: FsFile): FsFile {
   return {
     path: file.path,
     readAt: (position, length) => file.readAt(position, length),
+    ...(file.readInto === undefined ? {} : { readInto: (position: number, target: Uint8Array) => file.readInto!(position, target) }),
     append: (chunks) => file.append(chunks),
     writeAt: (position, data) => file.writeAt(position, data),
     fsync: () => file.fsync(),

@@ -10,6 +10,11 @@ export interface FsFile {
    */
   readAt(position: number, length: number): Promise<Uint8Array>;
   /**
+   * Optional: reads into `target` (up to its length) at `position` and returns how many bytes it read, with
+   * readAt's contract. Lets a walk over a whole log reuse its buffers instead of allocating one per read.
+   */
+  readInto?(position: number, target: Uint8Array): Promise<number>;
+  /**
    * Appends the chunks, in order, contiguously at the end of the file as it is when the write lands
    * (one gathered write where possible). Concurrent un-awaited appends never overlap; their relative
    * order is only guaranteed when each is awaited before the next.

@@ -53,13 +53,19 @@ export class RealFile implements FsFile {
 
   async readAt(position: number, length: number): Promise<Uint8Array> {
     const buf = Buffer.allocUnsafe(length);
+    const got = await this.readInto(position, buf);
+    return new Uint8Array(buf.buffer, buf.byteOffset, got);
+  }
+
+  async readInto(position: number, target: Uint8Array): Promise<number> {
+    const length = target.byteLength;
     let got = 0;
     while (got < length) {
-      const { bytesRead } = await this.#fh.read(buf, got, length - got, position + got);
+      const { bytesRead } = await this.#fh.read(target, got, length - got, position + got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    return new Uint8Array(buf.buffer, buf.byteOffset, got);
+    return got;
   }
 
   async append(chunks: readonly Uint8Array[]): Promise<void> {

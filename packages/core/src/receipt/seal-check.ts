@@ -75,9 +75,12 @@ export class SealChecker {
     if ((frame.flags & EventFlags.SEALED) !== 0) {
       this.#sawSealed = true;
       this.#open.set(frame.globalSequence, { eventId, leaf: leafOfFrame(frame), headerLeaf: headerLeaf(frame), policy: policyOfFrame(frame) });
-    } else if (!this.#unsignedAllowed) {
-      (this.#opts.requireSigned ? this.#failed : this.#unexcused).push(eventId);
-    }
+    } else this.unsealedEvent(eventId);
+  }
+
+  /** A committed event without the sealed flag, in log order: all `event` needs of such a frame is its id. */
+  unsealedEvent(eventId: string): void {
+    if (!this.#unsignedAllowed) (this.#opts.requireSigned ? this.#failed : this.#unexcused).push(eventId);
   }
 
   /** A seal frame: verifies the group it names from the frames seen (and recorded removals). */

@@ -33,8 +33,8 @@ export type FrameStep =
 /** How a walk goes on after damage: stop, at the next CRC-valid frame, or at the next frame magic. */
 export type Resync = 'none' | 'valid-frame' | 'magic';
 
-/** The magic's four bytes, to search for. */
-const MAGIC_BYTES = new Uint8Array([(FRAME_MAGIC >>> 24) & 0xff, (FRAME_MAGIC >>> 16) & 0xff, (FRAME_MAGIC >>> 8) & 0xff, FRAME_MAGIC & 0xff]);
+/** The frame magic's four bytes, to search for. */
+export const MAGIC_BYTES = new Uint8Array([(FRAME_MAGIC >>> 24) & 0xff, (FRAME_MAGIC >>> 16) & 0xff, (FRAME_MAGIC >>> 8) & 0xff, FRAME_MAGIC & 0xff]);
 
 /** Whether `buf` is all zero from `from` on (a zero-filled tail: never a frame, the magic is non-zero). */
 export function isZeroFrom(buf: Uint8Array, from: number): boolean {

@@ -48,18 +48,23 @@ export class ReadWindow {
     if (pos + length > this.end) return false;
     if (pos >= this.at && pos + length <= this.at + this.bytes.length) return true;
     const want = Math.min(Math.max(this.chunk, length), this.end - pos);
+    this.bytes = await this.read(pos, want);
+    this.at = pos;
+    return true;
+  }
+
+  /** Reads `[pos, pos + length)` of the file without moving the window (for read-ahead); a short read is an error. */
+  async read(pos: number, length: number): Promise<Uint8Array> {
     let bytes: Uint8Array;
     try {
-      bytes = await this.file.readAt(pos, want);
+      bytes = await this.file.readAt(pos, length);
     } catch (err) {
       throw ioError(err, `cannot read ${this.path}`, { file: this.path });
     }
-    if (bytes.length !== want) {
-      throw new BatpakError('ERR_IO', `short read of ${this.path}: ${bytes.length} of ${want} bytes at offset ${pos}`, { details: { file: this.path, offset: pos } });
+    if (bytes.length !== length) {
+      throw new BatpakError('ERR_IO', `short read of ${this.path}: ${bytes.length} of ${length} bytes at offset ${pos}`, { details: { file: this.path, offset: pos } });
     }
-    this.bytes = bytes;
-    this.at = pos;
-    return true;
+    return bytes;
   }
 
   /** The bytes `[pos, pos + length)`; call `ensure` first. */
@@ -81,6 +86,27 @@ export class ReadWindow {
       p = Math.max(p + 1, seen - needle.length + 1);
     }
     return -1;
+  }
+
+  /**
+   * Fills `target` from file offset `pos` (which must lie within `end`) without moving the window, into the
+   * caller's buffer when the file can (FsFile.readInto); a short read is an error.
+   */
+  async readInto(pos: number, target: Uint8Array): Promise<void> {
+    const file = this.file;
+    if (file.readInto === undefined) {
+      target.set(await this.read(pos, target.length));
+      return;
+    }
+    let got: number;
+    try {
+      got = await file.readInto(pos, target);
+    } catch (err) {
+      throw ioError(err, `cannot read ${this.path}`, { file: this.path });
+    }
+    if (got !== target.length) {
+      throw new BatpakError('ERR_IO', `short read of ${this.path}: ${got} of ${target.length} bytes at offset ${pos}`, { details: { file: this.path, offset: pos } });
+    }
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@ import { Projector } from './project.js';
 import { StoreReader } from './read.js';
 import type { SharedExclusiveLock } from './rwlock.js';
 import type { SystemEventParts } from './shred.js';
-import { StoreVerifier } from './verify.js';
+import { onRealFs, StoreVerifier } from './verify.js';
 import type { Consumer } from './consumer.js';
 import type { ReactParts } from './react.js';
 import { SequenceWaiters } from './waiters.js';
@@ -81,7 +81,11 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
           { nextGlobal: o.nextGlobal, lastCommittedAt: o.lastCommittedAt },
         );
   const idle = () => pipeline?.idle() ?? Promise.resolve();
-  const verifier = new StoreVerifier({ index, segments, removed, damage: o.damage, maintenance: hooks.maintenance, verifyKeys, compactionEntries: hooks.compactionEntries, idle });
+  // Worker threads hash only bytes read through Fs; a simulated Fs (tests) keeps verification on this thread.
+  const verifier = new StoreVerifier({
+    index, segments, removed, damage: o.damage, maintenance: hooks.maintenance, verifyKeys, compactionEntries: hooks.compactionEntries, idle,
+    mayUseWorkers: onRealFs(opts.fs),
+  });
   const attest = new AttestAndSnapshot({
     fs: opts.fs,
     signer,

@@ -52,6 +52,11 @@ export class PinnedFs implements Fs {
     private readonly pins: ReadonlyMap<string, FsFile>,
   ) {}
 
+  /** The Fs the unpinned calls go to. */
+  get base(): Fs {
+    return this.inner;
+  }
+
   open(path: string, options?: FsOpenOptions): Promise<FsFile> {
     const pin = options === undefined || (options.write !== true && options.create !== true) ? this.pins.get(path) : undefined;
     return pin === undefined ? this.inner.open(path, options) : Promise.resolve(borrowedFile(pin));

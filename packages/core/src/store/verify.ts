@@ -3,6 +3,7 @@
 // Invariant: verification runs shared with other readers and exclusive of compaction, over one consistent
 // snapshot of segments and committed events taken in a single synchronous step.
 
+import { availableParallelism } from 'node:os';
 import { HeadStream, judge } from '../attest/check.js';
 import type { VerifyChainOptions } from '../attest/options.js';
 import { verifyChain as verify } from '../chain/verify.js';
@@ -16,7 +17,10 @@ import { EventFlags } from '../segment/frame.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { SnapshotSource } from '../snapshot/copy.js';
 import type { AppendReceipt, ChainVerificationReport, DirectoryDamageReport } from '../types.js';
+import type { Fs } from '../fs/fs.js';
+import { RealFs } from '../fs/real.js';
 import { holdsSignedEvents } from './open-checks.js';
+import { PinnedFs } from './read-only-open.js';
 import type { SharedExclusiveLock } from './rwlock.js';
 import { baseReceipt } from './views.js';
 
@@ -45,6 +49,24 @@ export interface VerifyParts {
   readonly compactionEntries: () => readonly CompactionEntry[];
   /** Resolves once in-flight appends have landed. */
   readonly idle: () => Promise<void>;
+  /** Whether a large verification may hash on worker threads (the store's Fs is the real file system). */
+  readonly mayUseWorkers: boolean;
+}
+
+/**
+ * Below this many segment bytes a verification stays on this thread: starting workers (tens of ms) would
+ * cost more than they save.
+ */
+export const VERIFY_WORKERS_FROM_BYTES = 32 * 1024 * 1024;
+
+/** Whether `fs` is the real file system (a read-only open pins its files behind a PinnedFs over it). */
+export function onRealFs(fs: Fs): boolean {
+  return fs instanceof RealFs || (fs instanceof PinnedFs && onRealFs(fs.base));
+}
+
+/** Worker threads for a verification of `bytes` segment bytes: up to two, never more than the cores. */
+export function verifyWorkers(mayUseWorkers: boolean, bytes: number): number {
+  return mayUseWorkers && bytes >= VERIFY_WORKERS_FROM_BYTES ? Math.min(2, availableParallelism()) : 0;
 }
 
 export class StoreVerifier {
@@ -74,8 +96,10 @@ export class StoreVerifier {
   verifySnapshot(options: VerifyProgress, stream?: HeadStream, snapshot: CommittedSnapshot = this.committedSnapshot()): Promise<ChainVerificationReport> {
     const { removed, index } = this.#p;
     const keys = this.#p.verifyKeys();
+    const bytes = snapshot.segments.reduce((n, s) => n + s.committedEnd, 0);
     return verify({
       fs: this.#p.segments.borrowingOpen(),
+      workers: verifyWorkers(this.#p.mayUseWorkers, bytes),
       segments: snapshot.segments,
       committed: snapshot.committed,
       removedHashes: removed.hashes(),

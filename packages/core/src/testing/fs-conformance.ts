@@ -100,6 +100,14 @@ const FS_CASES: Readonly<Record<string, Body>> = {
     same(dec(await f.readAt(0, 10)), '0123456789', 'readAt(0, 10)');
     same(dec(await f.readAt(8, 5)), '89', 'a read straddling EOF returns exactly min(length, size - position) bytes');
     same((await f.readAt(3, 0)).byteLength, 0, 'a zero-length read');
+    if (f.readInto !== undefined) {
+      const into = new Uint8Array(5).fill(0x2e);
+      same(await f.readInto(2, into), 5, 'readInto(2, 5 bytes) reads 5');
+      same(dec(into), '23456', 'readInto fills the target');
+      same(await f.readInto(8, into), 2, 'a readInto straddling EOF reads min(length, size - position) bytes');
+      same(dec(into.subarray(0, 2)), '89', 'readInto straddling EOF');
+      same(await f.readInto(10, into), 0, 'a readInto at EOF');
+    }
     await f.close();
   },
   'read-past-eof-is-empty': async ({ fs, root }) => {

@@ -1,0 +1,161 @@
+// The per-frame work of a whole-log check that needs no index: each frame's CRC verdict and the BLAKE3 of its
+// payload, found by a positional msgpack skip. Invariant: these functions reference nothing outside their own
+// bodies, because worker threads run them from their source text (segment/digest-pool.ts) as well as in-thread.
+
+/** What `digestFrames` fills in for a chunk of `frames` whole frames. */
+export interface FrameDigests {
+  /** 1 when the frame's body matches its header's CRC-32, else 0. */
+  readonly crcOk: Uint8Array;
+  /** Chunk offset of the payload bytes (key `p`, the body's last value, ending with it), or -1 when not found. */
+  readonly payloadAt: Int32Array;
+  /** BLAKE3-256 of each found payload, 32 bytes a frame (zeros where `payloadAt` is -1). */
+  readonly digests: Uint8Array;
+}
+
+/**
+ * Chunk offset where the payload of the event body `bytes[from, to)` starts: the body is a map whose last
+ * key is `p` with a bin value that ends exactly at `to`. -1 when the body has another shape (a seal, an odd
+ * encoding, damage): the caller then decodes the frame the slow way. Only a locator: it validates nothing.
+ */
+export function locatePayload(bytes: Uint8Array, from: number, to: number): number {
+  let p = from;
+  const m = bytes[p++]!;
+  let entries: number;
+  if (m >= 0x80 && m <= 0x8f) entries = m & 0x0f;
+  else if (m === 0xde && p + 2 <= to) {
+    entries = (bytes[p]! << 8) | bytes[p + 1]!;
+    p += 2;
+  } else return -1;
+  if (entries === 0) return -1;
+  for (let i = 0; i < entries; i++) {
+    const k = bytes[p]!;
+    if (k < 0xa0 || k > 0xbf) return -1;
+    if (i === entries - 1) {
+      if (k !== 0xa1 || bytes[p + 1] !== 0x70) return -1;
+      p += 2;
+      const b = bytes[p]!;
+      let n: number;
+      let at: number;
+      if (b === 0xc4) {
+        n = bytes[p + 1]!;
+        at = p + 2;
+      } else if (b === 0xc5) {
+        n = (bytes[p + 1]! << 8) | bytes[p + 2]!;
+        at = p + 3;
+      } else if (b === 0xc6) {
+        n = ((bytes[p + 1]! << 24) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 8) | bytes[p + 4]!) >>> 0;
+        at = p + 5;
+      } else return -1;
+      return at <= to && at + n === to ? at : -1;
+    }
+    p += 1 + (k & 0x1f);
+    // Skip one value (and everything nested in it): `todo` counts the values still to pass.
+    let todo = 1;
+    while (todo > 0) {
+      if (p >= to) return -1;
+      todo--;
+      const t = bytes[p]!;
+      if (t <= 0x7f || t === 0xc0 || t === 0xc2 || t === 0xc3) p += 1;
+      else if (t <= 0x8f) {
+        todo += 2 * (t & 0x0f);
+        p += 1;
+      } else if (t <= 0x9f) {
+        todo += t & 0x0f;
+        p += 1;
+      } else if (t <= 0xbf) p += 1 + (t & 0x1f);
+      else if (t === 0xcc) p += 2;
+      else if (t === 0xcd) p += 3;
+      else if (t === 0xce) p += 5;
+      else if (t === 0xcf) p += 9;
+      else if (t === 0xc4 || t === 0xd9) p += 2 + bytes[p + 1]!;
+      else if (t === 0xc5 || t === 0xda) p += 3 + ((bytes[p + 1]! << 8) | bytes[p + 2]!);
+      else if (t === 0xc6 || t === 0xdb) p += 5 + (((bytes[p + 1]! << 24) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 8) | bytes[p + 4]!) >>> 0);
+      else if (t === 0xdc || t === 0xde) {
+        const n = (bytes[p + 1]! << 8) | bytes[p + 2]!;
+        todo += t === 0xde ? 2 * n : n;
+        p += 3;
+      } else return -1;
+    }
+    if (p > to) return -1;
+  }
+  return -1;
+}
+
+/**
+ * Fills `out` for the `frames` whole frames at the start of `bytes` (headers already checked by the caller:
+ * magic, length, and every frame inside the chunk). `crc32` is zlib's; `hashInto` writes BLAKE3-256 of
+ * `bytes[from, to)` to `out.digests` at `outAt`.
+ */
+export function digestFrames(
+  bytes: Uint8Array,
+  frames: number,
+  out: FrameDigests,
+  crc32: (data: Uint8Array) => number,
+  hashInto: (src: Uint8Array, from: number, to: number, dst: Uint8Array, dstAt: number) => void,
+  locate: (bytes: Uint8Array, from: number, to: number) => number,
+): void {
+  let pos = 0;
+  for (let i = 0; i < frames; i++) {
+    const length = ((bytes[pos + 4]! << 24) | (bytes[pos + 5]! << 16) | (bytes[pos + 6]! << 8) | bytes[pos + 7]!) >>> 0;
+    const crc = ((bytes[pos + 8]! << 24) | (bytes[pos + 9]! << 16) | (bytes[pos + 10]! << 8) | bytes[pos + 11]!) >>> 0;
+    const from = pos + 12;
+    const to = from + length;
+    out.crcOk[i] = crc32(bytes.subarray(from, to)) === crc ? 1 : 0;
+    const at = locate(bytes, from, to);
+    out.payloadAt[i] = at;
+    if (at !== -1) hashInto(bytes, at, to, out.digests, i * 32);
+    pos = to;
+  }
+}
+
+/**
+ * A digest worker's main function, run from its source text in a worker thread: it instantiates the BLAKE3
+ * module it is handed and answers each chunk with its digests, handing the chunk's bytes back.
+ */
+export function digestWorkerMain(locate: typeof locatePayload, digest: typeof digestFrames): void {
+  // An eval'd worker script has Node's `require` as a global; nothing here may reach outside this function.
+  const req = (globalThis as unknown as { require: (id: string) => unknown }).require;
+  const { parentPort, workerData } = req('node:worker_threads') as {
+    parentPort: { on(e: 'message', f: (m: never) => void): void; postMessage(m: unknown, t: ArrayBuffer[]): void };
+    workerData: { module: object };
+  };
+  const { crc32 } = req('node:zlib') as { crc32: (d: Uint8Array) => number };
+  interface Exports {
+    memory: { buffer: ArrayBuffer };
+    Hash_GetBuffer(): number;
+    Hash_Init(k: number): void;
+    Hash_Update(n: number): void;
+    Hash_Final(n: number): void;
+  }
+  const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => { exports: unknown } } }).WebAssembly;
+  const wasm = new WA.Instance(workerData.module, {}).exports as Exports;
+  const CHUNK = 16 * 1024;
+  let io = new Uint8Array(0);
+  const view = () => {
+    if (io.byteLength === 0) io = new Uint8Array(wasm.memory.buffer, wasm.Hash_GetBuffer(), CHUNK);
+  };
+  // Driven as hash-wasm drives it (crypto/blake3.ts): init(0), update in 16 KiB chunks, final(32).
+  const hashInto = (src: Uint8Array, from: number, to: number, dst: Uint8Array, dstAt: number) => {
+    wasm.Hash_Init(0);
+    for (let at = from; at < to; at += CHUNK) {
+      const end = Math.min(to, at + CHUNK);
+      view();
+      io.set(src.subarray(at, end));
+      wasm.Hash_Update(end - at);
+    }
+    wasm.Hash_Final(32);
+    view();
+    for (let i = 0; i < 32; i++) dst[dstAt + i] = io[i]!;
+  };
+  parentPort.on('message', (m: { id: number; buffer: ArrayBuffer; length: number; frames: number }) => {
+    const bytes = new Uint8Array(m.buffer, 0, m.length);
+    const out = { crcOk: new Uint8Array(m.frames), payloadAt: new Int32Array(m.frames), digests: new Uint8Array(32 * m.frames) };
+    digest(bytes, m.frames, out, crc32, hashInto, locate);
+    parentPort.postMessage({ id: m.id, buffer: m.buffer, ...out }, [m.buffer, out.crcOk.buffer, out.payloadAt.buffer, out.digests.buffer]);
+  });
+}
+
+/** The source text a digest worker runs (`new Worker(source, { eval: true })`). */
+export function digestWorkerSource(): string {
+  return `(${digestWorkerMain.toString()})((${locatePayload.toString()}), (${digestFrames.toString()}));`;
+}

@@ -1,0 +1,288 @@
+// verifyChain's in-place path (frames read at their positions, CRCs and payload hashes computed ahead, on worker
+// threads or not) reports exactly what the reference path (every frame decoded) reports, on random stores with
+// random damage: bit flips in headers, bodies and hash fields (with and without a fixed CRC), cut, removed,
+// repeated and zeroed frames (INV-VERIFY-FAST-PATH, INV-CHAIN-RECOMPUTE).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Coordinate, defineEvent, Store } from '../src/index.js';
+import { SimFs } from '../src/entry/testing.js';
+import { verifyChain, type VerifyChainInput } from '../src/chain/verify.js';
+import { toHex } from '../src/encoding/hex.js';
+import { decodeCheckpoint } from '../src/event-index/checkpoint.js';
+import type { IndexEntry } from '../src/event-index/entry.js';
+import { entryFromRecovered } from '../src/event-index/from-frame.js';
+import type { Fs, FsFile } from '../src/fs/fs.js';
+import { RealFs } from '../src/fs/real.js';
+import { SealChecker } from '../src/receipt/seal-check.js';
+import { scanSegment } from '../src/segment/scan.js';
+
+const Note = defineEvent<{ n: number; text: string }>({ category: 3, typeId: 5, name: 'FastPathNote' });
+const RAW = { category: 2, typeId: 3 };
+const SEED = new Uint8Array(32).fill(9);
+
+interface Built {
+  /** Segment paths and their bytes as written. */
+  readonly segments: { path: string; bytes: Uint8Array }[];
+  /** The committed events as plain entries and as the checkpoint's record-backed ones. */
+  readonly plain: IndexEntry[];
+  readonly fromCheckpoint: IndexEntry[] | undefined;
+  readonly publicKey: Uint8Array | undefined;
+  readonly signed: boolean;
+}
+
+const ENTITIES = ['a', 'b', 'c-entity', 'é-non-ascii', 'a-long-entity-name-of-more-than-thirty-two-bytes'];
+
+/** A store with the shapes a log holds: single appends, batches, raw payloads of every bin width, causation extensions. */
+async function build(seed: number, signed: boolean, ops: readonly number[]): Promise<Built> {
+  const sim = new SimFs(seed);
+  let clock = 1_700_000_000_000;
+  const s = await Store.open({ dir: '/db', fs: sim, now: () => (clock += 1), segmentMaxBytes: 4096, ...(signed ? { signingKey: SEED } : {}) });
+  let last: string | undefined;
+  for (const [i, op] of ops.entries()) {
+    const coord = new Coordinate(ENTITIES[op % ENTITIES.length]!, 's');
+    const kind = op % 7;
+    if (kind === 0) {
+      await s.appendBatch(Array.from({ length: 2 + (op % 3) }, (_, k) => ({ coord: new Coordinate(ENTITIES[(op + k) % ENTITIES.length]!, 's'), kind: Note, payload: { n: i, text: `batch-${k}` } })));
+    } else if (kind === 1) {
+      const size = [0, 1, 255, 256, 300, 70_000][op % 6]!;
+      last = (await s.appendRaw(coord, RAW, new Uint8Array(size).fill(op & 0xff))).eventId;
+    } else if (kind === 2 && last !== undefined) {
+      last = (await s.append(coord, Note, { n: i, text: 'caused' }, { causationId: last })).eventId;
+    } else {
+      last = (await s.append(coord, Note, { n: i, text: 'x'.repeat(op % 40) })).eventId;
+    }
+  }
+  const publicKey = s.publicKey;
+  await s.close();
+  const segments = sim
+    .listFiles()
+    .filter((p) => p.endsWith('.bps'))
+    .map((path) => ({ path, bytes: sim.inspect(path)!.current }));
+  const plain: IndexEntry[] = [];
+  for (const { path, bytes } of segments) {
+    const segmentId = Number(path.slice(path.lastIndexOf('/') + 1, -4));
+    for (const f of scanSegment(bytes, { file: path, allowTornTail: false }).frames) {
+      if (f.frame.type === 0) plain.push(entryFromRecovered({ frame: f.frame, segmentId, offset: f.offset, length: f.length }));
+    }
+  }
+  const cp = sim.inspect('/db/index.checkpoint');
+  const fromCheckpoint = cp === null ? undefined : decodeCheckpoint(cp.current)?.entries.slice();
+  return { segments, plain, fromCheckpoint, publicKey, signed };
+}
+
+/** Frame spans of a segment, by its headers (as far as they read). */
+function spans(bytes: Uint8Array): { offset: number; length: number }[] {
+  const out: { offset: number; length: number }[] = [];
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let pos = 32; pos + 12 <= bytes.length; ) {
+    const length = 12 + dv.getUint32(pos + 4);
+    if (pos + length > bytes.length) break;
+    out.push({ offset: pos, length });
+    pos += length;
+  }
+  return out;
+}
+
+const damageArb = fc.record({
+  kind: fc.constantFrom('flip', 'flip-fix-crc', 'payload-fix-crc', 'hash-fix-crc', 'cut', 'remove', 'repeat', 'zero'),
+  segment: fc.nat(),
+  frame: fc.nat(),
+  at: fc.nat(),
+  xor: fc.integer({ min: 1, max: 255 }),
+  recordRemoved: fc.boolean(),
+});
+type Damage = typeof damageArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** Applies one damage to the segments; a removed frame's content hash may go into `removed` (as compaction would record it). */
+function damage(segs: { path: string; bytes: Uint8Array }[], d: Damage, removed: Set<string>): void {
+  const seg = segs[d.segment % segs.length]!;
+  const frames = spans(seg.bytes);
+  const span = frames.length === 0 ? { offset: 32, length: Math.max(0, seg.bytes.length - 32) } : frames[d.frame % frames.length]!;
+  const b = seg.bytes;
+  const at = span.offset + (span.length === 0 ? 0 : d.at % span.length);
+  switch (d.kind) {
+    case 'flip':
+      if (at < b.length) b[at]! ^= d.xor;
+      return;
+    case 'flip-fix-crc':
+      // A body edit behind a valid CRC: only the fields themselves can tell.
+      if (span.length > 12 && at >= span.offset + 12 && at < b.length) {
+        b[at]! ^= d.xor;
+        new DataView(b.buffer, b.byteOffset).setUint32(span.offset + 8, crc32(b.subarray(span.offset + 12, span.offset + span.length)));
+      }
+      return;
+    case 'payload-fix-crc':
+    case 'hash-fix-crc': {
+      // The payload is the body's tail; the hashes follow their keys `ph` and `ch`. The CRC is made to match.
+      if (span.length <= 12) return;
+      const body = b.subarray(span.offset + 12, span.offset + span.length);
+      let i = body.length - 1 - (d.at % Math.min(8, body.length));
+      if (d.kind === 'hash-fix-crc') {
+        const key = Buffer.from(body).indexOf(Buffer.from([0xa2, d.xor % 2 === 0 ? 0x70 : 0x63, 0x68, 0xc4, 32]));
+        if (key === -1) return;
+        i = key + 5 + (d.at % 32);
+      }
+      body[i]! ^= d.xor;
+      new DataView(b.buffer, b.byteOffset).setUint32(span.offset + 8, crc32(body));
+      return;
+    }
+    case 'cut':
+      seg.bytes = b.slice(0, Math.min(b.length, at));
+      return;
+    case 'remove': {
+      const body = b.subarray(span.offset + 12, span.offset + span.length);
+      const ch = Buffer.from(body).indexOf(Buffer.from([0xa2, 0x63, 0x68, 0xc4, 32]));
+      if (d.recordRemoved && ch !== -1) removed.add(toHex(body.subarray(ch + 5, ch + 37)));
+      seg.bytes = new Uint8Array([...b.subarray(0, span.offset), ...b.subarray(span.offset + span.length)]);
+      return;
+    }
+    case 'repeat':
+      seg.bytes = new Uint8Array([...b.subarray(0, span.offset + span.length), ...b.subarray(span.offset, span.offset + span.length), ...b.subarray(span.offset + span.length)]);
+      return;
+    case 'zero':
+      b.fill(0, at, Math.min(b.length, at + 1 + (d.xor % 40)));
+      return;
+  }
+}
+
+/** An Fs over bytes in memory, with or without readInto (both ways ReadWindow reads). */
+function memoryFs(files: Map<string, Uint8Array>, readInto: boolean): Pick<Fs, 'open'> {
+  return {
+    open: async (path) => {
+      const bytes = files.get(path);
+      if (bytes === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+      const readAt = async (position: number, length: number) => bytes.slice(position, Math.min(bytes.length, position + length));
+      const file = {
+        path,
+        readAt,
+        size: async () => bytes.length,
+        close: async () => undefined,
+        ...(readInto
+          ? {
+              readInto: async (position: number, target: Uint8Array) => {
+                const got = await readAt(position, target.length);
+                target.set(got);
+                return got.length;
+              },
+            }
+          : {}),
+      };
+      return file as unknown as FsFile;
+    },
+  };
+}
+
+/** One input, fresh seal checker each time (it keeps state). */
+function inputOf(b: Built, fs: Pick<Fs, 'open'>, segs: { path: string; bytes: Uint8Array }[], ends: number[], committed: IndexEntry[], removed: Set<string>, withKeys: boolean): () => VerifyChainInput {
+  const keys = withKeys && b.publicKey !== undefined ? [b.publicKey] : [];
+  return () => ({
+    fs,
+    segments: segs.map((s, i) => ({ id: i + 1, path: s.path, committedEnd: ends[i]! })),
+    committed,
+    removedHashes: removed,
+    tombstone: (id) => (['recorded', 'unknown', 'unexplained'] as const)[id.charCodeAt(31) % 3]!,
+    seals: new SealChecker({ keys, requireSigned: b.signed || keys.length > 0 }),
+  });
+}
+
+const opsArb = fc.array(fc.nat({ max: 1000 }), { minLength: 1, maxLength: 40 });
+
+describe('verifyChain: the in-place path reports what the reference path reports (INV-VERIFY-FAST-PATH)', () => {
+  it('in this thread, over random stores, random damage, both entry kinds and small read-ahead chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(),
+        // Signed a third of the time: a sealed frame is always decoded, so unsigned stores exercise the in-place path.
+        fc.integer({ min: 0, max: 2 }).map((n) => n === 0),
+        opsArb,
+        fc.array(damageArb, { maxLength: 4 }),
+        fc.record({ checkpointEntries: fc.boolean(), readInto: fc.boolean(), withKeys: fc.boolean(), shortEnd: fc.boolean(), chunk: fc.option(fc.integer({ min: 1, max: 5000 })) }),
+        async (seed, signed, ops, damages, how) => {
+          const b = await build(seed, signed, ops);
+          const segs = b.segments.map((s) => ({ path: s.path, bytes: s.bytes.slice() }));
+          const ends = segs.map((s) => s.bytes.length - (how.shortEnd ? seed % 50 : 0));
+          const removed = new Set<string>();
+          for (const d of damages) damage(segs, d, removed);
+          const committed = how.checkpointEntries && b.fromCheckpoint !== undefined ? b.fromCheckpoint : b.plain;
+          const fs = memoryFs(new Map(segs.map((s) => [s.path, s.bytes])), how.readInto);
+          const input = inputOf(b, fs, segs, ends, committed, removed, how.withKeys);
+          const reference = await verifyChain({ ...input(), fastPath: false });
+          const fast = await verifyChain({ ...input(), ...(how.chunk === null ? {} : { chunkBytes: how.chunk }) });
+          expect(fast).toEqual(reference);
+          if (damages.length === 0 && !how.shortEnd) expect(fast.intact).toBe(true);
+        },
+      ),
+      { numRuns: Number(process.env.BATPAK_FAST_PATH_RUNS ?? 150) },
+    );
+  }, 120_000);
+
+  describe('on worker threads over RealFs', () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'batpak-verify-workers-'));
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('reports what the reference path reports, chunks spread over the workers', async () => {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.nat(), fc.boolean(), opsArb, fc.array(damageArb, { maxLength: 3 }), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 1, max: 2 }), async (seed, signed, ops, damages, chunk, workers) => {
+          const b = await build(seed, signed, ops);
+          const segs = b.segments.map((s) => ({ path: join(dir, `${run}-${s.path.slice(s.path.lastIndexOf('/') + 1)}`), bytes: s.bytes.slice() }));
+          run++;
+          const ends = segs.map((s) => s.bytes.length);
+          const removed = new Set<string>();
+          for (const d of damages) damage(segs, d, removed);
+          for (const s of segs) await writeFile(s.path, s.bytes);
+          const input = inputOf(b, new RealFs(), segs, ends, b.fromCheckpoint ?? b.plain, removed, true);
+          const reference = await verifyChain({ ...input(), fastPath: false });
+          const fast = await verifyChain({ ...input(), workers, chunkBytes: chunk });
+          expect(fast).toEqual(reference);
+        }),
+        { numRuns: Number(process.env.BATPAK_FAST_PATH_WORKER_RUNS ?? 20) },
+      );
+    }, 120_000);
+
+    it('an abort mid-way stops the workers and rejects with ERR_ABORTED', async () => {
+      const sim = new SimFs(3);
+      const s = await Store.open({ dir: '/db', fs: sim, sync: 'none' });
+      for (let k = 0; k < 3; k++) await s.appendBatch(Array.from({ length: 3000 }, (_, i) => ({ coord: new Coordinate(`e${i % 5}`, 's'), kind: Note, payload: { n: i, text: 'abort' } })));
+      await s.close();
+      const bytes = sim.inspect('/db/000001.bps')!.current;
+      const path = join(dir, 'abort.bps');
+      await writeFile(path, bytes);
+      const committed = scanSegment(bytes, { file: path, allowTornTail: false }).frames.map((f) =>
+        f.frame.type === 0 ? entryFromRecovered({ frame: f.frame, segmentId: 1, offset: f.offset, length: f.length }) : undefined,
+      );
+      const ac = new AbortController();
+      const run = verifyChain({
+        fs: new RealFs(),
+        segments: [{ id: 1, path, committedEnd: bytes.length }],
+        committed: committed.filter((e) => e !== undefined),
+        removedHashes: new Set(),
+        workers: 2,
+        chunkBytes: 4096,
+        signal: ac.signal,
+        onProgress: () => ac.abort(),
+      });
+      await expect(run).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+      // The same input, not aborted, still verifies whole (no worker or chunk left over from the abort).
+      const again = await verifyChain({
+        fs: new RealFs(),
+        segments: [{ id: 1, path, committedEnd: bytes.length }],
+        committed: committed.filter((e) => e !== undefined),
+        removedHashes: new Set(),
+        workers: 2,
+        chunkBytes: 4096,
+      });
+      expect(again.intact).toBe(true);
+      expect(again.eventsChecked).toBe(9000);
+    }, 60_000);
+  });
+});
