@@ -16,12 +16,10 @@ export interface AncestryInput {
   readonly load: (entry: IndexEntry) => Promise<StoredEvent>;
 }
 
-/** The entity event whose content hash is `hash`, preferring the immediate predecessor of `child`. */
+/** The latest entity event before `child` whose content hash is its prevHash (its immediate predecessor, in an intact chain). */
 function findParent(index: MemoryIndex, child: IndexEntry): IndexEntry | undefined {
   const list = index.entityEvents(child.entity);
   const at = MemoryIndex.firstAfter(list, child.globalSequence - 1);
-  const prev = list[at - 1];
-  if (prev !== undefined && bytesEqual(prev.contentHash, child.prevHash)) return prev;
   for (let i = at - 1; i >= 0; i--) if (bytesEqual(list[i]!.contentHash, child.prevHash)) return list[i];
   return undefined;
 }

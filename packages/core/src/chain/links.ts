@@ -51,7 +51,8 @@ export class HashChainHeads {
     let linked = true;
     if (slot === undefined) {
       slot = this.#slots.size * 32;
-      if (slot + 32 > table.length) {
+      // Slots are handed out 32 bytes apart from 0 and the table is a multiple of 32 bytes: it is full exactly here.
+      if (slot === table.length) {
         const grown = new Uint8Array(table.length * 2);
         grown.set(table);
         this.#table = table = grown;
