@@ -3,7 +3,7 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BatpakError, receiptFromJSON, receiptToJSON, type AppendReceipt } from '../src/index.js';
-import { carray, cbin, cint, cmap, cnil, cstr, cuint, encodeCanonical, type CanonicalValue } from '../src/encoding/canonical.js';
+import { carray, cbin, cf64, cint, cmap, cnil, cstr, cuint, decodeCanonical, encodeCanonical, type CanonicalValue } from '../src/encoding/canonical.js';
 import { decodeKeyset, encodeKeyset } from '../src/keyset/file.js';
 import { decodeMarker, encodeMarker } from '../src/compaction/marker.js';
 import { decodeCompactionLog, encodeCompactionLog, RemovedSet, type CompactionEntry } from '../src/compaction/log.js';
@@ -159,6 +159,8 @@ describe('compaction marker and log refusals name their reason (INV-COMPACT-SWAP
     expect(logReason(image('BPCLOG', entryBody(fields({ strategy: cnil() }))))).toBe('strategy is not a string');
     expect(logReason(image('BPCLOG', entryBody(fields({ merged: cstr('1') }))))).toBe('merged is not an unsigned integer');
     expect(logReason(image('BPCLOG', entryBody(fields({ merged: cint(-1) }))))).toBe('merged is not an unsigned integer');
+    expect(logReason(image('BPCLOG', entryBody(fields({ merged: cf64(1.5) }))))).toBe('merged is not an unsigned integer');
+    expect(logReason(image('BPCLOG', entryBody(fields({ merged: cuint(2n ** 60n) }))))).toBe('merged is not an unsigned integer');
     expect(logReason(image('BPCLOG', entryBody(fields({ sources: cuint(1) }))))).toBe('sources is not a list');
     expect(logReason(image('BPCLOG', entryBody(fields({ sources: carray([cstr('1')]) }))))).toBe('source is not an unsigned integer');
     expect(logReason(image('BPCLOG', entryBody(fields({ removed: cmap([]) }))))).toBe('removed is not a list');
@@ -168,6 +170,7 @@ describe('compaction marker and log refusals name their reason (INV-COMPACT-SWAP
     expect(logReason(image('BPCLOG', entryBody(row(cint(-1), cbin(bytes(16)), cbin(bytes(32)), cnil()))))).toBe('removed sequence is not an unsigned integer');
     expect(logReason(image('BPCLOG', entryBody(row(cuint(1), cbin(bytes(15)), cbin(bytes(32)), cnil()))))).toBe('removed id is not 16 bytes');
     expect(logReason(image('BPCLOG', entryBody(row(cuint(1), cstr('x'), cbin(bytes(32)), cnil()))))).toBe('removed id is not 16 bytes');
+    expect(logReason(image('BPCLOG', entryBody(row(cuint(1), cstr('sixteen chars id'), cbin(bytes(32)), cnil()))))).toBe('removed id is not 16 bytes');
     expect(logReason(image('BPCLOG', entryBody(row(cuint(1), cbin(bytes(16)), cbin(bytes(31)), cnil()))))).toBe('removed hash is not 32 bytes');
     expect(logReason(image('BPCLOG', entryBody(row(cuint(1), cbin(bytes(16)), cbin(bytes(32)), cbin(bytes(33))))))).toBe('removed leaf is not 32 bytes');
     expect(logReason(image('BPCLOG', entryBody(fields({ kid: cbin(bytes(31)) }))))).toBe('kid is not 32 bytes');
@@ -201,6 +204,19 @@ describe('compaction marker and log refusals name their reason (INV-COMPACT-SWAP
     expect(reason(image('BPCMPT', body(cstr('m'), cuint(1), carray([cuint(0), cuint(1)]))))).toBe('bad segment ids');
     expect(reason(image('BPCMPT', body(cstr('m'), cuint(1), carray([cstr('1')]))))).toBe('bad segment ids');
     expect(reason(image('BPCMPT', body(cstr('m'), cuint(5), carray([cuint(1), cuint(2)]))))).toBe('bad segment ids');
+    // A source that is not a small unsigned integer is refused even when the merged id is among the others.
+    expect(reason(image('BPCMPT', body(cstr('m'), cuint(1), carray([cuint(1), cstr('5')]))))).toBe('bad segment ids');
+    expect(reason(image('BPCMPT', body(cstr('m'), cuint(1), carray([cuint(1), cuint(2n ** 60n)]))))).toBe('bad segment ids');
+  });
+
+  it('writes the marker body as the map FORMAT.md documents: id, merged, sources, entry', () => {
+    const bytes = encodeMarker({ compactionId: 'm1', mergedId: 2, sources: [2, 3], entry });
+    const body = decodeCanonical(bytes.subarray(12));
+    expect(body.t).toBe('map');
+    const entries = body.t === 'map' ? body.entries : [];
+    expect(entries.map(([k]) => (k.t === 'str' ? k.v : undefined))).toEqual(['id', 'merged', 'sources', 'entry']);
+    expect(entries[0]![1]).toEqual(cstr('m1'));
+    expect(entries[1]![1]).toEqual(cuint(2));
   });
 
   it('RemovedSet explains exactly the removed sequences and trusts hashes only from trusted entries', () => {

@@ -39,8 +39,6 @@ export interface CompactionOutput {
   readonly removed: RemovedEvent[];
   /** Events turned into tombstones (recorded in the signed compaction entry). */
   readonly tombstoned: TombstonedEvent[];
-  /** Frame bytes of events removed (retention) — what compaction reclaims at least. */
-  readonly removedBytes: number;
   /** CRC-32 of the whole output (for the cold-start checkpoint). */
   readonly crc: number;
 }
@@ -66,7 +64,6 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
   const survivors: Survivor[] = [];
   const removed: RemovedEvent[] = [];
   const tombstoned: TombstonedEvent[] = [];
-  let removedBytes = 0;
   let done = 0;
   for (const src of input.sources) {
     if (input.signal?.aborted === true) throw new BatpakError('ERR_ABORTED', 'compaction was aborted', { cause: input.signal.reason });
@@ -104,7 +101,6 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
           leaf: coverLeaf(receiptCover(coverFieldsOfFrame(frame))),
           headerLeaf: sealed ? headerLeaf(frame) : undefined,
         });
-        removedBytes += sf.length;
         continue;
       }
       const out = decision === 'tombstone' ? encodeEventFrame({ ...frame, flags: frame.flags | EventFlags.TOMBSTONE, payload: new Uint8Array(0) }) : original;
@@ -117,5 +113,5 @@ export async function buildCompactionOutput(input: BuildInput): Promise<Compacti
   input.onProgress?.(done, input.total ?? done);
   let crc = 0;
   for (const c of chunks) crc = crc32(c, crc);
-  return { chunks, size, survivors, removed, tombstoned, removedBytes, crc };
+  return { chunks, size, survivors, removed, tombstoned, crc };
 }

@@ -2,7 +2,7 @@
 // (INV-COMPACT-SWAP) — recovery rolls forward when it exists and rolls back (deletes staging) when not.
 
 import { BatpakError } from '../errors.js';
-import { carray, cmap, cstr, cuint } from '../encoding/canonical.js';
+import { carray, cmap, cstr, cuint, type CanonicalValue } from '../encoding/canonical.js';
 import { openEnvelope, sealEnvelope } from '../encoding/envelope.js';
 import { decodeEntry, encodeEntry, type CompactionEntry } from './log.js';
 
@@ -41,12 +41,10 @@ export function decodeMarker(bytes: Uint8Array, path: string): CompactionMarker 
   const bad = (reason: string) =>
     new BatpakError('ERR_CORRUPT_MARKER', `compaction marker ${path} refused: ${reason}`, { details: { file: path, reason } });
   const { value: v } = openEnvelope(bytes, MARKER_MAGIC, MIN_MARKER_VERSION, MARKER_VERSION, bad);
-  const e = v.t === 'map' ? v.entries : [];
-  const id = e[0]?.[1];
-  const merged = e[1]?.[1];
-  const sources = e[2]?.[1];
-  const entry = e[3]?.[1];
-  if (e.length !== 4 || id?.t !== 'str' || merged?.t !== 'int' || sources?.t !== 'array' || entry === undefined) throw bad('body is not a marker');
+  // Exactly four fields, in order: past this check each of them is there.
+  if (v.t !== 'map' || v.entries.length !== 4) throw bad('body is not a marker');
+  const [id, merged, sources, entry] = v.entries.map((f) => f[1]) as [CanonicalValue, CanonicalValue, CanonicalValue, CanonicalValue];
+  if (id.t !== 'str' || merged.t !== 'int' || sources.t !== 'array') throw bad('body is not a marker');
   const ids = sources.items.map((x) => (x.t === 'int' && typeof x.v === 'number' ? x.v : -1));
   if (ids.some((x) => x < 1) || typeof merged.v !== 'number' || !ids.includes(merged.v)) throw bad('bad segment ids');
   return { compactionId: id.v, mergedId: merged.v, sources: ids, entry: decodeEntry(entry, bad) };
