@@ -127,8 +127,9 @@ describe('index files of sealed segments', () => {
     await s.close();
     const [first] = indexIds(fs);
     await fs.remove(`/s/${indexFileName(first!)}`);
-    // The rebuild this open queues is the next atomic write (close leaves an unchanged checkpoint alone).
-    fs.failOn('writeFileAtomic', 1, 'EIO');
+    // The rebuild this open queues is the session's only rename (its temp published; close leaves an
+    // unchanged checkpoint alone).
+    fs.failOn('rename', 1, 'EIO');
     const w = collect();
     const failing = await Store.open({ dir: '/s', fs, segmentMaxBytes: 600, onWarning: w.onWarning });
     await failing.get(ids[0]!);

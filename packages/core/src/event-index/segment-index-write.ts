@@ -1,7 +1,9 @@
 // Builds and publishes a sealed segment's index file: the binding is read back from the segment itself
-// (its header and tail), the file is replaced atomically (temp, fsync, rename, directory fsync).
+// (its header and tail), the file is replaced atomically (temp, rename) but never fsynced: it is derived
+// data, every part of it is checked before use, and a crash that tears or loses it only costs a rebuild.
 
 import { crc32 } from 'node:zlib';
+import { atomicTempPath } from '../fs/atomic-write.js';
 import type { Fs, FsFile } from '../fs/fs.js';
 import { segmentFileName } from '../segment/format.js';
 import { encodeIndexFile, TAIL_BYTES, type IndexedFrame, type SegmentBinding } from './segment-index-format.js';
@@ -27,5 +29,33 @@ export async function readBinding(segment: FsFile, segmentId: number, committedE
  */
 export async function writeIndexFile(fs: Fs, path: string, segment: FsFile, segmentId: number, committedEnd: number, segmentCrc: number, frames: readonly IndexedFrame[]): Promise<void> {
   const binding: SegmentBinding = { ...(await readBinding(segment, segmentId, committedEnd)), segmentCrc };
-  await fs.writeFileAtomic(path, await encodeIndexFile(binding, frames));
+  await publishUnsynced(fs, path, await encodeIndexFile(binding, frames));
+}
+
+let tempCounter = 0;
+
+/**
+ * Replaces `path` by `data` through a temp file of writeFileAtomic's name grammar (so a killed writer's temp
+ * is removed by the next open, INV-TEMP-CLEANUP) and a rename, with no fsync of the file or the directory.
+ * Measured: the two fsyncs of every seal made durable appends ~13 % slower (they queue with the commits'
+ * fsyncs on the same disk). After a crash the file may be missing, empty, torn or the one it replaced; the
+ * checks an index file passes before and while it is used (FORMAT.md) refuse each, and it is rebuilt.
+ */
+async function publishUnsynced(fs: Fs, path: string, data: Uint8Array): Promise<void> {
+  const tmp = atomicTempPath(path, `${process.pid}-i${++tempCounter}`);
+  const file = await fs.open(tmp, { create: true, exclusive: true });
+  try {
+    await file.writeAt(0, data);
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    await fs.remove(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await file.close();
+  try {
+    await fs.rename(tmp, path);
+  } catch (err) {
+    await fs.remove(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }

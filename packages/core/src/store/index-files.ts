@@ -127,7 +127,7 @@ export class IndexFileKeeper {
       if (this.#grouped?.generation !== generation) this.#grouped = { generation, entries: bySegment(this.#p.index.all()) };
       entries = this.#grouped.entries.get(segmentId) ?? [];
     } else {
-      entries = this.#p.index.all().filter((e) => e.segmentId === segmentId);
+      entries = entriesOfSegment(this.#p.index.all(), segmentId);
     }
     await writeIndexFile(fs, path, handle, segmentId, committedEnd, crc, entries);
     // A compaction swapped segments while this file was built: it may describe the old one. The
@@ -152,6 +152,25 @@ export class IndexFileKeeper {
       this.#p.onWarning(`could not remove stale index files: ${(err as Error).message}`, 'BATPAK_INDEX_FILE_WRITE_FAILED');
     }
   }
+}
+
+/**
+ * The entries of one segment, in global-sequence order, by two binary searches: segment ids never decrease
+ * along commit order (a rotation takes the next id; a compaction merges every sealed segment into the
+ * lowest id). A filter over the whole index here cost O(events in the store) of event-loop time per seal.
+ */
+export function entriesOfSegment(all: readonly IndexEntry[], segmentId: number): IndexEntry[] {
+  const firstWith = (atLeast: number): number => {
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (all[mid]!.segmentId < atLeast) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return all.slice(firstWith(segmentId), firstWith(segmentId + 1));
 }
 
 /** The entries of each segment, in global-sequence order: one pass over the index. */

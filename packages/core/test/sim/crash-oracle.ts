@@ -7,6 +7,10 @@ import { ErasureWitness } from './erasure-oracle.js';
 import { BlockCache } from '../../src/event-index/block-cache.js';
 import { SegmentIndexFile } from '../../src/event-index/segment-index-file.js';
 import { indexFileName, readBinding } from '../../src/event-index/segment-index-write.js';
+import { encodeIndexFile } from '../../src/event-index/segment-index-format.js';
+import { indexedFramesOf } from '../../src/event-index/segment-index-scan.js';
+import { bytesEqual } from '../../src/encoding/hex.js';
+import { crc32 } from 'node:zlib';
 
 /**
  * INV-INDEX-FILE-REBUILT: after a clean close, every sealed segment (all but the newest) has an index file
@@ -24,8 +28,22 @@ export async function checkIndexFiles(sim: SimFs, dir: string): Promise<string |
     await seg.close();
     await o.file?.close();
     if (o.stale !== undefined) return `the index file of segment ${id} is not usable after a clean close: ${o.stale}`;
+    // Exactly its segment's events: byte for byte what a rebuild from the segment alone writes.
+    const segBytes = sim.inspect(`${dir}/${String(id).padStart(6, '0')}.bps`)!.current;
+    const frames = await indexedFramesOf(sim, `${dir}/${String(id).padStart(6, '0')}.bps`, segBytes.length);
+    const expected = await encodeIndexFile({ ...(await readBindingOf(sim, dir, id, segBytes.length)), segmentCrc: crc32(segBytes) }, frames);
+    if (!bytesEqual(sim.inspect(`${dir}/${indexFileName(id)}`)!.current, expected)) return `the index file of segment ${id} is not what a rebuild from the segment writes (${frames.length} events in the segment)`;
   }
   return undefined;
+}
+
+async function readBindingOf(sim: SimFs, dir: string, id: number, size: number) {
+  const seg = await sim.open(`${dir}/${String(id).padStart(6, '0')}.bps`);
+  try {
+    return await readBinding(seg, id, size);
+  } finally {
+    await seg.close();
+  }
 }
 
 /** A process view that shows the erasure oracle every keyset image the store persists. */
