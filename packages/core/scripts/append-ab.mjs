@@ -6,6 +6,7 @@
 //   node scripts/append-ab.mjs $PWD/node_modules/.ab/base append64 2500
 // MODE: append1 | append64 | signed64 | encrypted64 | batchN (one writer, appendBatch of N). SHM=1 puts the
 // store on /dev/shm (fsync nearly free: the JS is the limit); EVENTS=n runs n events instead of a time box.
+// Instructions per event: valgrind --tool=callgrind at EVENTS=n and 2n with WARM fixed, difference / n.
 // BUSY_US=n spins n µs of CPU in each writer before each append (stands in for per-event caller work, e.g.
 // sealing, to see how main-thread CPU stretches the awaited write and fsync times).
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -40,8 +41,11 @@ if (mode.startsWith('batch')) {
 }
 const drive = async (more) => Promise.all(Array.from({ length: writers }, async (_, w) => { while (more()) await append(w); }));
 
+// WARM=n warms up with n appends instead of 300 ms (fixed work, for instruction counts under valgrind).
+const warm = Number(process.env.WARM ?? 0);
 const warmEnd = performance.now() + 300;
-await drive(() => performance.now() < warmEnd);
+let warmed = 0;
+await drive(() => (warm > 0 ? warmed++ < warm : performance.now() < warmEnd));
 let issued = 0;
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
