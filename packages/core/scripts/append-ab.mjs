@@ -6,7 +6,10 @@
 //   node scripts/append-ab.mjs $PWD/node_modules/.ab/base append64 2500
 // MODE: append1 | append64 | signed64 | encrypted64 | batchN (one writer, appendBatch of N). SHM=1 puts the
 // store on /dev/shm (fsync nearly free: the JS is the limit); EVENTS=n runs n events instead of a time box.
-import { performance } from 'node:perf_hooks';
+// Instructions per event: valgrind --tool=callgrind at EVENTS=n and 2n with WARM fixed, difference / n.
+// BUSY_US=n spins n µs of CPU in each writer before each append (stands in for per-event caller work, e.g.
+// sealing, to see how main-thread CPU stretches the awaited write and fsync times).
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 
 const [dist, mode = 'append64', msArg = '2000'] = process.argv.slice(2);
@@ -22,7 +25,12 @@ const kind = { category: 1, typeId: 1 };
 const coords = Array.from({ length: 256 }, (_, i) => new Coordinate(`writer-${i}`, 'bench'));
 let writers = 64;
 let per = 1;
-let append = (w) => store.appendRaw(coords[w], kind, payload);
+const busyUs = Number(process.env.BUSY_US ?? 0);
+const spin = () => {
+  const until = performance.now() + busyUs / 1000;
+  while (performance.now() < until);
+};
+let append = busyUs > 0 ? (w) => (spin(), store.appendRaw(coords[w], kind, payload)) : (w) => store.appendRaw(coords[w], kind, payload);
 if (mode === 'append1') writers = 1;
 if (mode.startsWith('batch')) {
   const n = Number(mode.slice(5));
@@ -33,15 +41,35 @@ if (mode.startsWith('batch')) {
 }
 const drive = async (more) => Promise.all(Array.from({ length: writers }, async (_, w) => { while (more()) await append(w); }));
 
+// WARM=n warms up with n appends instead of 300 ms (fixed work, for instruction counts under valgrind).
+const warm = Number(process.env.WARM ?? 0);
 const warmEnd = performance.now() + 300;
-await drive(() => performance.now() < warmEnd);
+let warmed = 0;
+await drive(() => (warm > 0 ? warmed++ < warm : performance.now() < warmEnd));
 let issued = 0;
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
 const c0 = process.cpuUsage();
 const t0 = performance.now();
 await drive(() => (events > 0 ? issued * per < events : performance.now() < t0 + ms) && ++issued > 0);
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(c0);
+loop.disable();
 const done = issued * per;
-console.log(JSON.stringify({ mode, rate: Math.round(done / seconds), cpuUsPerEvent: +((cpu.user + cpu.system) / done).toFixed(2), groupP50: store.stats().commits.groupSize.p50 }));
+const commits = store.stats().commits;
+console.log(
+  JSON.stringify({
+    mode,
+    rate: Math.round(done / seconds),
+    cpuUsPerEvent: +((cpu.user + cpu.system) / done).toFixed(2),
+    groupP50: commits.groupSize.p50,
+    // Awaited write and fsync per group (ms, p50), and the event loop's delay (ms, p50/p99): how long a
+    // ready completion can wait behind JavaScript.
+    writeMsP50: commits.writeMs.p50,
+    fsyncMsP50: commits.fsyncMs.p50,
+    loopDelayMsP50: +(loop.percentile(50) / 1e6).toFixed(3),
+    loopDelayMsP99: +(loop.percentile(99) / 1e6).toFixed(3),
+  }),
+);
 await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { sealedProof, type ReceiptSigner, type SignedGroup } from '../receipt/si
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
 import type { AppendReceipt, CommitStats } from '../types.js';
-import { estimatedBytes, type EventDraft, type ImportDraft, type Intent, type Settle } from './append-intent.js';
+import { estimatedBytes, IndexedEvent, type EventDraft, type ImportDraft, type Intent, type Settle } from './append-intent.js';
 import type { Admission } from './admission.js';
 import { BatchingQueue, PrecedingGroupFailed } from './batching-queue.js';
 import { CommitStatistics } from './commit-stats.js';
@@ -290,29 +290,8 @@ export class AppendPipeline {
     let leaf = 0;
     const receipts = group.accepted.map((a) =>
       a.events.map((ev) => {
-        const d = ev.draft;
         const length = encoded.eventFrames[leaf]!.length;
-        // Built field by field (one object per event, not a header object spread into another).
-        const entry: IndexEntry = {
-          eventId: d.eventId,
-          idBytes: d.id,
-          globalSequence: ev.globalSequence,
-          entitySequence: ev.entitySequence,
-          kind: d.kind,
-          entity: d.entity,
-          scope: d.scope,
-          committedAt: ev.committedAt,
-          prevHash: ev.prevHash,
-          contentHash: d.contentHash,
-          payloadVersion: d.payloadVersion,
-          flags: ev.flags,
-          batch: ev.batch,
-          encryption: d.encryption,
-          extensions: ev.extensions,
-          segmentId: at.segmentId,
-          offset,
-          length,
-        };
+        const entry: IndexEntry = new IndexedEvent(ev, at.segmentId, offset, length);
         offset += length;
         p.index.insert(entry);
         const receipt =

@@ -3,8 +3,8 @@
 // Invariant: the frames are exactly the bytes the index entries of step 6 point at, in the same order.
 
 import type { SignedGroup } from '../receipt/sign.js';
-import { encodeEventFrame, encodeSealFrame } from '../segment/frame.js';
-import type { SequencedEvent } from './append-intent.js';
+import { encodeEventFrame, encodeSealFrame, type EventFrame } from '../segment/frame.js';
+import { setHeaderFields, type SequencedEvent } from './append-intent.js';
 
 export interface EncodedGroup {
   /** Every frame to write, in order: the event frames, then the seal frame (if signed). */
@@ -29,28 +29,21 @@ export function encodeGroup(events: readonly SequencedEvent[], signed: SignedGro
   return { frames: [...eventFrames, seal], eventFrames };
 }
 
+// A class (not a literal) so setHeaderFields can fill it; the interface gives it the frame's field types.
+interface SequencedFrame extends EventFrame {}
+/** An event's frame before encoding: its header fields from setHeaderFields, like its index entry's. */
+class SequencedFrame {
+  constructor(ev: SequencedEvent) {
+    const self = this as { -readonly [K in keyof EventFrame]: EventFrame[K] };
+    self.type = 0;
+    self.id = ev.draft.id;
+    setHeaderFields(self, ev);
+    self.payload = ev.draft.payload;
+  }
+}
+
 function encodeEvent(ev: SequencedEvent): Uint8Array {
-  const d = ev.draft;
-  // Built field by field (one object per event, not a header object spread into another).
-  const frame = {
-    type: 0 as const,
-    id: d.id,
-    globalSequence: ev.globalSequence,
-    entitySequence: ev.entitySequence,
-    kind: d.kind,
-    entity: d.entity,
-    scope: d.scope,
-    committedAt: ev.committedAt,
-    prevHash: ev.prevHash,
-    contentHash: d.contentHash,
-    payloadVersion: d.payloadVersion,
-    flags: ev.flags,
-    batch: ev.batch,
-    encryption: d.encryption,
-    extensions: ev.extensions,
-    payload: d.payload,
-  };
-  return encodeEventFrame(frame, utf8Of(d.entity), utf8Of(d.scope));
+  return encodeEventFrame(new SequencedFrame(ev), utf8Of(ev.draft.entity), utf8Of(ev.draft.scope));
 }
 
 /**
