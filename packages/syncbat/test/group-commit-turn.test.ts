@@ -1,6 +1,6 @@
 // Invocations that reach their commit in the same event-loop turn, from different I/O callbacks (one per socket in a
 // server), are submitted together, so the store's group commit writes them with one fsync instead of a group of one
-// followed by a group of the rest (INV-SYNCBAT-ATOMIC-INVOCATION keeps each invocation one appendBatch).
+// followed by a group of the rest; they go as one appendBatch, atomic as a whole (INV-SYNCBAT-ATOMIC-INVOCATION).
 import { Coordinate, Store, type Fs } from '@batpak/core';
 import { SimFs } from '@batpak/core/testing';
 import { describe, expect, it } from 'vitest';
