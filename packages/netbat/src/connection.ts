@@ -15,7 +15,7 @@ import { startsWithAscii } from './line.js';
 import type { Permit, PermitPool } from './permit-pool.js';
 import type { IdleReclaimer } from './reclaim.js';
 import { answerRequest } from './request-handler.js';
-import { closeGracefully, writeBounded } from './socket-io.js';
+import { closeGracefully, writeOrWait, type WriteOutcome } from './socket-io.js';
 import type { StatsCounters } from './stats.js';
 import { serveSubscription, type SubscriptionServing } from './subscription-session.js';
 import type { Timeouts } from './timeouts.js';
@@ -239,7 +239,8 @@ async function serve(ctx: ConnectionContext, socket: Socket, slot: Slot, first: 
         return;
       }
       const response = await answerRequest(ctx, read.line, gone.signal, identity);
-      if (!(await write(ctx, socket, response))) return;
+      const sent = write(ctx, socket, response);
+      if (!(typeof sent === 'boolean' ? sent : await sent)) return;
     }
   } finally {
     socket.off('close', onClose);
@@ -260,8 +261,13 @@ function authenticate(ctx: ConnectionContext, line: Uint8Array, first: boolean):
   return ctx.authority!.fromToken(token) ?? NetbatError.unauthorized('invalid token');
 }
 
-async function write(ctx: ConnectionContext, socket: Socket, bytes: Uint8Array): Promise<boolean> {
-  const outcome = await writeBounded(socket, bytes, ctx.timeouts.writeMs);
+/** Whether the response went out; a promise only when the socket's buffer was full (no promise per response). */
+function write(ctx: ConnectionContext, socket: Socket, bytes: Uint8Array): boolean | Promise<boolean> {
+  const now = writeOrWait(socket, bytes, ctx.timeouts.writeMs);
+  return typeof now === 'string' ? written(ctx, socket, now) : now.then((outcome) => written(ctx, socket, outcome));
+}
+
+function written(ctx: ConnectionContext, socket: Socket, outcome: WriteOutcome): boolean {
   if (outcome === 'timeout') {
     ctx.stats.bump('timeouts');
     socket.destroy();

@@ -7,8 +7,14 @@ export type WriteOutcome = 'written' | 'timeout' | 'closed';
 
 /** Writes `bytes`; if the kernel buffer is full, waits for `drain` at most `writeMs`. */
 export function writeBounded(socket: Socket, bytes: Uint8Array, writeMs: number): Promise<WriteOutcome> {
-  if (socket.destroyed || !socket.writable) return Promise.resolve('closed');
-  if (socket.write(bytes)) return Promise.resolve('written');
+  const now = writeOrWait(socket, bytes, writeMs);
+  return typeof now === 'string' ? Promise.resolve(now) : now;
+}
+
+/** As writeBounded, but the usual outcome (the kernel took the bytes) comes back at once, not as a promise. */
+export function writeOrWait(socket: Socket, bytes: Uint8Array, writeMs: number): WriteOutcome | Promise<WriteOutcome> {
+  if (socket.destroyed || !socket.writable) return 'closed';
+  if (socket.write(bytes)) return 'written';
   return new Promise((resolve) => {
     const done = (outcome: WriteOutcome): void => {
       clearTimeout(timer);

@@ -12,7 +12,7 @@ import { EFFECT_ROW_LISTS, type EffectRow } from './effect-row.js';
 import { firstUngranted, type CapabilityGrants } from './capability-gate.js';
 import { RuntimeError, type HandlerCause } from './errors.js';
 import { DispatchQueue } from './dispatch-queue.js';
-import { handlerCause, type Handler } from './handler.js';
+import { handlerCause, isThenable, type Handler } from './handler.js';
 import { encodeInvocationEffects, SYNCBAT_EFFECTS_KEY } from './receipt/effects.js';
 import type { ReceiptEnvelope, ReceiptOutcome } from './receipt/envelope.js';
 import { hashUnder, type ReceiptHashPolicy } from './receipt/hash-policy.js';
@@ -218,7 +218,7 @@ export class CoreRuntime implements Core {
       if (!isDecision(decision)) decision = { admit: false, code: 'admission.failed', message: 'admission guard returned an invalid decision' };
       const checked = decision as AdmissionDecision;
       if (!checked.admit) {
-        await ctx.seal();
+        if (!ctx.sealIfIdle()) await ctx.seal();
         // A guard's words land in the receipt: cut to the receipt limits like a handler's.
         const code = boundText(checked.code, RECEIPT_LIMITS.codeBytes);
         return this.#deny(d, input, code, boundText(checked.message, RECEIPT_LIMITS.messageBytes), withCaller(metadataOf(ctx, false)), commit);
@@ -226,12 +226,14 @@ export class CoreRuntime implements Core {
     }
 
     // 3. Started: a status-sink failure here means the handler never runs (a staged fact cannot fail).
-    await this.#status(d, { lifecycle: 'started' }, input, undefined, undefined, commit);
+    const startedFact = this.#status(d, { lifecycle: 'started' }, input, undefined, undefined, commit);
+    if (startedFact !== undefined) await startedFact;
 
     const handler = this.#p.handlers.get(name);
     if (handler === undefined) {
       // Unreachable through CoreBuilder (build() refuses it); kept so a hand-built table still fails closed.
-      await this.#status(d, { lifecycle: 'failed', code: 'missing_handler', message: 'operation descriptor has no registered handler' }, input, undefined, undefined, commit);
+      const missingFact = this.#status(d, { lifecycle: 'failed', code: 'missing_handler', message: 'operation descriptor has no registered handler' }, input, undefined, undefined, commit);
+      if (missingFact !== undefined) await missingFact;
       await this.#commit(d, commit, undefined, undefined);
       throw new RuntimeError({ kind: 'missing_handler', name });
     }
@@ -240,14 +242,16 @@ export class CoreRuntime implements Core {
     let output: Uint8Array | undefined;
     let cause: { code: 'invalid_input' | 'failed'; message: string } | undefined;
     try {
-      const out: unknown = await handler(input, ctx);
+      // A synchronous handler's result is taken as is: no promise (and no turn) per dispatch for it.
+      let out: unknown = handler(input, ctx);
+      if (isThenable(out)) out = await out;
       if (out instanceof Uint8Array) output = new Uint8Array(out);
       else cause = { code: 'failed', message: `handler returned ${out === null ? 'null' : typeof out}, expected a Uint8Array` };
     } catch (err) {
       cause = handlerCause(err);
     }
     // The Ctx dies here; effects still in flight finish and are observed before the check.
-    await ctx.seal();
+    if (!ctx.sealIfIdle()) await ctx.seal();
     const dropped = () => withCaller(metadataOf(ctx, false));
 
     // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
@@ -260,8 +264,10 @@ export class CoreRuntime implements Core {
     // 6. Success: receipt first, then the Completed fact — with a commit plan, both in the one commit with the
     // staged appends. A commit the store refuses (not one that fails to write) becomes a failed invocation.
     const metadata = withCaller(metadataOf(ctx, true));
-    let receipt = await this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit);
-    await this.#status(d, { lifecycle: 'completed' }, input, output, undefined, commit);
+    const recorded = this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit);
+    let receipt = recorded instanceof Promise ? await recorded : recorded;
+    const completedFact = this.#status(d, { lifecycle: 'completed' }, input, output, undefined, commit);
+    if (completedFact !== undefined) await completedFact;
     if (commit !== undefined) {
       try {
         receipt = await this.#commit(d, commit, receipt, undefined);
@@ -279,18 +285,22 @@ export class CoreRuntime implements Core {
   /** Failed: status fact, then receipt (staged appends dropped), then the rejection carrying that receipt. */
   async #fail(d: OperationDescriptor, input: Uint8Array, c: HandlerCause & { code: 'invalid_input' | 'failed' }, metadata: ReceiptMetadata, commit: InvocationCommit | undefined): Promise<never> {
     commit?.dropAppends();
-    await this.#status(d, { lifecycle: 'failed', code: c.code, message: c.message }, input, undefined, c, commit);
-    let receipt = await this.#record(d, input, undefined, { class: 'failed', code: c.code, message: c.message }, metadata, c, commit);
-    receipt = await this.#commit(d, commit, receipt, c);
+    const failedFact = this.#status(d, { lifecycle: 'failed', code: c.code, message: c.message }, input, undefined, c, commit);
+    if (failedFact !== undefined) await failedFact;
+    const recorded = this.#record(d, input, undefined, { class: 'failed', code: c.code, message: c.message }, metadata, c, commit);
+    let receipt = recorded instanceof Promise ? await recorded : recorded;
+    if (commit !== undefined) receipt = await this.#commit(d, commit, receipt, c);
     throw new RuntimeError({ kind: 'handler', name: d.name, code: c.code, message: c.message }, receipt === undefined ? {} : { receipt });
   }
 
   /** Denied: status fact, then receipt (staged appends dropped), then the rejection carrying that receipt. */
   async #deny(d: OperationDescriptor, input: Uint8Array, code: string, message: string, metadata: ReceiptMetadata, commit: InvocationCommit | undefined): Promise<never> {
     commit?.dropAppends();
-    await this.#status(d, { lifecycle: 'denied', code, message }, input, undefined, undefined, commit);
-    let receipt = await this.#record(d, input, undefined, { class: 'denied', code, message }, metadata, undefined, commit);
-    receipt = await this.#commit(d, commit, receipt, undefined);
+    const deniedFact = this.#status(d, { lifecycle: 'denied', code, message }, input, undefined, undefined, commit);
+    if (deniedFact !== undefined) await deniedFact;
+    const recorded = this.#record(d, input, undefined, { class: 'denied', code, message }, metadata, undefined, commit);
+    let receipt = recorded instanceof Promise ? await recorded : recorded;
+    if (commit !== undefined) receipt = await this.#commit(d, commit, receipt, undefined);
     throw new RuntimeError({ kind: 'denied', name: d.name, code, message }, receipt === undefined ? {} : { receipt });
   }
 
@@ -304,15 +314,14 @@ export class CoreRuntime implements Core {
     try {
       appendReceipt = await commit.commit();
     } catch (err) {
-      throw new RuntimeError(
-        { kind: 'receipt_sink', name: d.name, message: `batpak receipt append failed: ${messageOf(err)}`, ...(causedByHandler === undefined ? {} : { causedByHandler }) },
-        { cause: err },
-      );
+      const message = `batpak receipt append failed: ${messageOf(err)}`;
+      throw new RuntimeError({ kind: 'receipt_sink', name: d.name, message, ...(causedByHandler === undefined ? {} : { causedByHandler }) }, { cause: err });
     }
     return staged === undefined || appendReceipt === undefined ? staged : Object.freeze({ envelope: staged.envelope, appendReceipt });
   }
 
-  async #record(
+  /** The staged receipt (or none, without a sink) at once; a custom sink's write as a promise. */
+  #record(
     d: OperationDescriptor,
     input: Uint8Array,
     output: Uint8Array | undefined,
@@ -320,9 +329,11 @@ export class CoreRuntime implements Core {
     metadata: ReceiptMetadata,
     causedByHandler: HandlerCause | undefined,
     commit: InvocationCommit | undefined,
-  ): Promise<RecordedReceipt | undefined> {
+  ): RecordedReceipt | undefined | Promise<RecordedReceipt> {
     const sink = this.#p.receiptSink;
     if (sink === undefined) return undefined;
+    const failure = (err: unknown): RuntimeError =>
+      new RuntimeError({ kind: 'receipt_sink', name: d.name, message: messageOf(err), ...(causedByHandler === undefined ? {} : { causedByHandler }) }, { cause: err });
     try {
       const inputHash = hashUnder(this.#p.hashPolicy, input);
       const outputHash = output === undefined ? undefined : hashUnder(this.#p.hashPolicy, output);
@@ -334,50 +345,54 @@ export class CoreRuntime implements Core {
       envelope.signedExtensions = metadata.signed;
       envelope.localExtensions = metadata.local;
       Object.freeze(envelope);
-      if (commit?.plan.receipts === undefined) return await sink.recordReceipt(envelope);
+      if (commit?.plan.receipts === undefined) {
+        return Promise.resolve(sink.recordReceipt(envelope)).then(undefined, (err: unknown) => {
+          throw failure(err);
+        });
+      }
       // Staged: the store append receipt is filled in once the invocation commits.
       commit.receipt(envelope);
       return { envelope };
     } catch (err) {
-      throw new RuntimeError(
-        { kind: 'receipt_sink', name: d.name, message: messageOf(err), ...(causedByHandler === undefined ? {} : { causedByHandler }) },
-        { cause: err },
-      );
+      throw failure(err);
     }
   }
 
-  async #status(
+  /** Stages the fact into the commit (returns undefined, as without a status sink) or returns the sink's write. */
+  #status(
     d: OperationDescriptor,
     step: { lifecycle: OperationStatusFact['lifecycle']; code?: string; message?: string },
     input: Uint8Array,
     output: Uint8Array | undefined,
     causedByHandler: HandlerCause | undefined,
     commit: InvocationCommit | undefined,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const sink = this.#p.statusSink;
-    if (sink === undefined) return;
+    if (sink === undefined) return undefined;
+    const failure = (err: unknown): RuntimeError =>
+      new RuntimeError({ kind: 'status_sink', name: d.name, message: messageOf(err), ...(causedByHandler === undefined ? {} : { causedByHandler }) }, { cause: err });
     try {
       // Started facts carry only the receipt kind; terminal facts carry hashes under the receipt policy.
       const terminal = step.lifecycle !== 'started';
       const inputHash = terminal ? hashUnder(this.#p.hashPolicy, input) : undefined;
       const outputHash = output === undefined ? undefined : hashUnder(this.#p.hashPolicy, output);
       const fact: OperationStatusFact = Object.freeze({
-          schemaVersion: 1,
-          operation: d.name,
-          lifecycle: step.lifecycle,
-          receiptKind: d.receiptKind,
+          schemaVersion: 1, operation: d.name, lifecycle: step.lifecycle, receiptKind: d.receiptKind,
           ...(step.code === undefined ? {} : { code: step.code }),
           ...(step.message === undefined ? {} : { message: step.message }),
           ...(inputHash === undefined ? {} : { inputHash }),
           ...(outputHash === undefined ? {} : { outputHash }),
         });
-      if (commit?.plan.status === true) commit.fact(fact);
-      else await sink.recordFact(fact);
+      if (commit?.plan.status === true) {
+        commit.fact(fact);
+        return undefined;
+      }
+      return Promise.resolve(sink.recordFact(fact)).then(undefined, (err: unknown) => {
+        throw failure(err);
+      });
     } catch (err) {
-      throw new RuntimeError(
-        { kind: 'status_sink', name: d.name, message: messageOf(err), ...(causedByHandler === undefined ? {} : { causedByHandler }) },
-        { cause: err },
-      );
+      throw failure(err);
     }
   }
+
 }

@@ -350,6 +350,12 @@ export class InvocationContext implements Ctx {
     this.#live = false;
   }
 
+  /** Revokes the token; true when no effect is in flight, so there is nothing for seal() to wait for. */
+  sealIfIdle(): boolean {
+    this.revoke();
+    return this.#inflight.size === 0;
+  }
+
   /** Revokes the token (nothing new starts), then waits for effects already started and records those that succeed. */
   async seal(): Promise<void> {
     this.revoke();

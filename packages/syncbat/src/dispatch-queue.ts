@@ -21,28 +21,10 @@ export class DispatchQueue {
   }
 
   run<T>(task: () => Promise<T>, signal: AbortSignal | undefined, aborted: () => Error): Promise<T> {
+    if (signal?.aborted === true) return Promise.reject(aborted());
+    // A free slot and nobody waiting: the task's own promise is the caller's (no wrapper promise per dispatch).
+    if (this.#running < this.#limit && this.#head === this.#waiting.length) return this.#start(task);
     return new Promise<T>((resolve, reject) => {
-      if (signal?.aborted === true) {
-        reject(aborted());
-        return;
-      }
-      const start = () => {
-        this.#running++;
-        void (async () => {
-          try {
-            resolve(await task());
-          } catch (err) {
-            reject(err);
-          } finally {
-            this.#running--;
-            this.#next();
-          }
-        })();
-      };
-      if (this.#running < this.#limit && this.#head === this.#waiting.length) {
-        start();
-        return;
-      }
       // Waiting callers leave as soon as their signal fires; their turn is then skipped.
       const onAbort = () => reject(aborted());
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -50,11 +32,29 @@ export class DispatchQueue {
         signal,
         start: () => {
           signal?.removeEventListener('abort', onAbort);
-          start();
+          this.#start(task).then(resolve, reject);
         },
       });
     });
   }
+
+  /** Runs `task` in a slot; the slot is freed when it settles (a synchronous throw included). */
+  #start<T>(task: () => Promise<T>): Promise<T> {
+    this.#running++;
+    let p: Promise<T>;
+    try {
+      p = task();
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.then(this.#release, this.#release);
+    return p;
+  }
+
+  readonly #release = (): void => {
+    this.#running--;
+    this.#next();
+  };
 
   /** Hands freed slots to waiters in arrival order, skipping those whose signal already fired. */
   #next(): void {

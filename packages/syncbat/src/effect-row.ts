@@ -216,6 +216,8 @@ export class EffectRow {
    * each list in its own order. Membership is linear, so an unsorted declared row still checks correctly.
    */
   firstViolationAgainst(declared: EffectRow): EffectViolation | undefined {
+    // Nothing observed (a read, a heartbeat) cannot violate anything: no walk over the six lists.
+    if (this.isEmpty()) return undefined;
     for (const [list, spelling] of EFFECT_ROW_LISTS) {
       const allowed = declared[list];
       const miss = firstMissing(this[list], allowed);

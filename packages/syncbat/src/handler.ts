@@ -50,3 +50,8 @@ export function handlerCause(thrown: unknown): { readonly code: HandlerErrorClas
   }
   return { code: 'failed', message: boundText(message, RECEIPT_LIMITS.messageBytes) };
 }
+
+/** Whether a handler's (or guard's) result must be awaited: a promise or any other thenable. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

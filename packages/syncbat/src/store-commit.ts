@@ -174,10 +174,18 @@ interface PendingCommit {
 const turns = new WeakMap<Store, PendingCommit[]>();
 
 /**
- * Submits each invocation's appendBatch (still one atomic batch per invocation) at the end of the current event-loop
- * turn, all in one synchronous loop, so the store's group commit takes them as one group. Without this, invocations
- * started by different I/O callbacks (one per socket) reach the store one callback apart: the first opens a group of
- * one and the rest wait a whole fsync for the next, halving the group size under network load.
+ * Most events one merged batch carries: under the store's default `batchMaxEvents` (4096); a store opened with a
+ * lower limit refuses the merged batch, and its invocations are then committed one batch each.
+ */
+export const MAX_MERGED_EVENTS = 4096;
+
+/**
+ * Submits the invocations that reach their commit in the current event-loop turn at the end of that turn, as one
+ * appendBatch (up to MAX_MERGED_EVENTS events): the store's group commit then takes them in one group, and one batch
+ * costs the store far less than one per invocation. A merged batch is atomic as a whole, so each invocation in it
+ * still commits all or nothing (INV-SYNCBAT-ATOMIC-INVOCATION). Without the turn, invocations started by different I/O
+ * callbacks (one per socket) reach the store one callback apart: the first opens a group of one and the rest wait a
+ * whole fsync for the next.
  */
 function submitInTurn(store: Store, items: BatchItem[]): Promise<AppendReceipt[]> {
   return new Promise((resolve, reject) => {
@@ -187,15 +195,55 @@ function submitInTurn(store: Store, items: BatchItem[]): Promise<AppendReceipt[]
       turns.set(store, batch);
       setImmediate(() => {
         turns.delete(store);
-        for (const p of batch) {
-          try {
-            store.appendBatch(p.items).then(p.resolve, p.reject);
-          } catch (err) {
-            p.reject(err);
+        let from = 0;
+        let events = 0;
+        for (let i = 0; i < batch.length; i++) {
+          const n = batch[i]!.items.length;
+          if (i > from && events + n > MAX_MERGED_EVENTS) {
+            submitMerged(store, batch.slice(from, i));
+            from = i;
+            events = 0;
           }
+          events += n;
         }
+        submitMerged(store, from === 0 ? batch : batch.slice(from));
       });
     }
     pending.push({ items, resolve, reject });
   });
+}
+
+/** One appendBatch for `group`; when the store refuses it (nothing written), each invocation is retried alone. */
+function submitMerged(store: Store, group: readonly PendingCommit[]): void {
+  if (group.length === 1) {
+    submitOne(store, group[0]!);
+    return;
+  }
+  const items: BatchItem[] = [];
+  for (const p of group) for (const item of p.items) items.push(item);
+  const settle = (receipts: AppendReceipt[]): void => {
+    let at = 0;
+    for (const p of group) {
+      p.resolve(receipts.slice(at, at + p.items.length));
+      at += p.items.length;
+    }
+  };
+  // A refusal names one invocation's item (or the merged size): the others must not fail for it.
+  const refused = (err: unknown): void => {
+    if (isCommitRefusal(err)) for (const p of group) submitOne(store, p);
+    else for (const p of group) p.reject(err);
+  };
+  try {
+    store.appendBatch(items).then(settle, refused);
+  } catch (err) {
+    refused(err);
+  }
+}
+
+function submitOne(store: Store, p: PendingCommit): void {
+  try {
+    store.appendBatch(p.items).then(p.resolve, p.reject);
+  } catch (err) {
+    p.reject(err);
+  }
 }
