@@ -3,7 +3,8 @@
 // data, every part of it is checked before use, and a crash that tears or loses it only costs a rebuild.
 
 import { crc32 } from 'node:zlib';
-import { atomicTempPath } from '../fs/atomic-write.js';
+import { dirname } from 'node:path';
+import { atomicTempPath, writeFileAtomicSteps } from '../fs/atomic-write.js';
 import type { Fs, FsFile } from '../fs/fs.js';
 import { segmentFileName } from '../segment/format.js';
 import { encodeIndexFile, TAIL_BYTES, type IndexedFrame, type SegmentBinding } from './segment-index-format.js';
@@ -42,20 +43,5 @@ let tempCounter = 0;
  * checks an index file passes before and while it is used (FORMAT.md) refuse each, and it is rebuilt.
  */
 async function publishUnsynced(fs: Fs, path: string, data: Uint8Array): Promise<void> {
-  const tmp = atomicTempPath(path, `${process.pid}-i${++tempCounter}`);
-  const file = await fs.open(tmp, { create: true, exclusive: true });
-  try {
-    await file.writeAt(0, data);
-  } catch (err) {
-    await file.close().catch(() => undefined);
-    await fs.remove(tmp, { force: true }).catch(() => undefined);
-    throw err;
-  }
-  await file.close();
-  try {
-    await fs.rename(tmp, path);
-  } catch (err) {
-    await fs.remove(tmp, { force: true }).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomicSteps(fs, path, atomicTempPath(path, `${process.pid}-i${++tempCounter}`), dirname(path), data, false);
 }

@@ -27,7 +27,8 @@ export function atomicTempTarget(name: string): string | undefined {
 /**
  * Publishes `data` at `path` through `tmp` (in `dir`, the directory fsynced last). On failure the temp
  * file is removed (best effort) and the step's own error is thrown; `path` is untouched unless the
- * rename happened.
+ * rename happened. `durable: false` skips both fsyncs, for derived files a crash may tear or lose because
+ * every reader checks them and rebuilds them (the segment index files).
  */
 export async function writeFileAtomicSteps(
   fs: Pick<Fs, 'open' | 'rename' | 'remove' | 'syncDir'>,
@@ -35,11 +36,12 @@ export async function writeFileAtomicSteps(
   tmp: string,
   dir: string,
   data: Uint8Array,
+  durable = true,
 ): Promise<void> {
   const file = await fs.open(tmp, { create: true, exclusive: true });
   try {
     await file.writeAt(0, data);
-    await file.fsync();
+    if (durable) await file.fsync();
   } catch (err) {
     await file.close().catch(() => undefined);
     await fs.remove(tmp, { force: true }).catch(() => undefined);
@@ -52,5 +54,5 @@ export async function writeFileAtomicSteps(
     await fs.remove(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
-  await fs.syncDir(dir);
+  if (durable) await fs.syncDir(dir);
 }
