@@ -43,6 +43,17 @@ export function validateCoordinate(entity: unknown, scope: unknown): void {
   checkComponent('scope', scope);
 }
 
+/**
+ * Coordinates built by this class itself (not a subclass): their fields are own, frozen data properties set
+ * after validation, so an append can take such an object as it is instead of checking its strings again.
+ */
+const constructed = new WeakSet<object>();
+
+/** True when `x` is a Coordinate this class constructed (validated and frozen); a Proxy or subclass is not one. */
+export function isConstructedCoordinate(x: object): x is Coordinate {
+  return constructed.has(x);
+}
+
 /** An immutable, validated (entity, scope) pair. Display form `entity@scope`. */
 export class Coordinate {
   readonly entity: string;
@@ -53,6 +64,8 @@ export class Coordinate {
     this.entity = entity;
     this.scope = scope;
     Object.freeze(this);
+    // Only an exact instance counts: a subclass runs code of its own around this constructor.
+    if (new.target === Coordinate) constructed.add(this);
   }
 
   equals(other: Coordinate): boolean {
