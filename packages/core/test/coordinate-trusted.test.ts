@@ -1,5 +1,5 @@
 // An append takes a Coordinate built by the class itself without checking its strings again (it was validated
-// and frozen); INV-COORDINATE-EDGE still holds for everything else: a forged instance or a Proxy is judged by its fields.
+// and frozen), and the class remembers pairs it validated; INV-COORDINATE-EDGE still holds: a forged instance or a Proxy is judged by its fields.
 
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store } from '../src/index.js';
@@ -44,5 +44,15 @@ describe('INV-COORDINATE-EDGE a trusted Coordinate is only one the class itself 
     for await (const e of store.query({})) entities.push(e.coordinate.entity);
     expect(entities).toEqual(['acct', 'acct']);
     await store.close();
+  });
+
+  it('a pair validated before is remembered exactly: same entity with another scope, and a refused pair, are checked', () => {
+    expect(new Coordinate('acct', 's').scope).toBe('s');
+    expect(new Coordinate('acct', 's').entity).toBe('acct');
+    for (let i = 0; i < 2; i++) {
+      expect(() => new Coordinate('acct', 'x|y')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_COORDINATE' }));
+      expect(() => new Coordinate('s', 'acct/..')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_COORDINATE' }));
+    }
+    expect(() => new Coordinate(1 as unknown as string, 's')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_COORDINATE' }));
   });
 });
