@@ -43,15 +43,56 @@ export function validateCoordinate(entity: unknown, scope: unknown): void {
   checkComponent('scope', scope);
 }
 
+/**
+ * (entity, scope) string pairs that passed validateCoordinate. Validity is a function of the two strings
+ * alone and callers rebuild the same few coordinates per operation (a UTF-8 encode and scan each), so a
+ * repeat skips the check. Only passes are kept; bounded: emptied when full.
+ */
+const validPairs = new Map<string, Set<string>>();
+let validPairCount = 0;
+const VALID_PAIRS_MAX = 4096;
+
+function isKnownValid(entity: unknown, scope: unknown): boolean {
+  return typeof entity === 'string' && typeof scope === 'string' && validPairs.get(entity)?.has(scope) === true;
+}
+
+function rememberValid(entity: string, scope: string): void {
+  if (validPairCount >= VALID_PAIRS_MAX) {
+    validPairs.clear();
+    validPairCount = 0;
+  }
+  let scopes = validPairs.get(entity);
+  if (scopes === undefined) validPairs.set(entity, (scopes = new Set()));
+  if (!scopes.has(scope)) validPairCount++;
+  scopes.add(scope);
+}
+
+/** True when `x` is a Coordinate this class constructed (validated and frozen); a Proxy or subclass is not one. */
+export let isConstructedCoordinate: (x: object) => x is Coordinate;
+
 /** An immutable, validated (entity, scope) pair. Display form `entity@scope`. */
 export class Coordinate {
   readonly entity: string;
   readonly scope: string;
+  /**
+   * Set by this class's own constructor (not a subclass's) after validation: such an object's fields are own,
+   * frozen data properties, so an append can take it as it is. A Proxy or a forged instance has no such field.
+   */
+  readonly #exact: boolean;
+
+  static {
+    isConstructedCoordinate = (x: object): x is Coordinate => #exact in x && (x as Coordinate).#exact;
+  }
 
   constructor(entity: string, scope: string) {
-    validateCoordinate(entity, scope);
+    if (!isKnownValid(entity, scope)) {
+      validateCoordinate(entity, scope);
+      rememberValid(entity, scope);
+    }
     this.entity = entity;
     this.scope = scope;
+    // Only an exact instance counts: a subclass runs code of its own around this constructor.
+    this.#exact = new.target === Coordinate;
     Object.freeze(this);
   }
 

@@ -2,7 +2,7 @@
 // the log; the drafts go to the append pipeline (store/append-pipeline.ts), which places and writes them.
 // Invariant: a draft is fully checked (coordinate, kind, payload, size, extensions) or not made at all.
 
-import { Coordinate } from '../coordinate.js';
+import { Coordinate, isConstructedCoordinate } from '../coordinate.js';
 import { blake3 } from '../crypto/blake3.js';
 import { BatpakError } from '../errors.js';
 import type { EventDefinition } from '../event.js';
@@ -70,6 +70,8 @@ function extensionBytes(ext: ReadonlyMap<string, Uint8Array> | undefined): numbe
  */
 export function toCoordinate(coord: unknown, index?: number): Coordinate {
   if (typeof coord === 'object' && coord !== null) {
+    // The constructor validated and froze it: checking its strings again would find nothing new.
+    if (isConstructedCoordinate(coord)) return coord;
     let entity: unknown;
     let scope: unknown;
     try {

@@ -25,10 +25,16 @@ function checkId(v: unknown, field: string): string | undefined {
   return v;
 }
 
+const NO_CAUSAL_IDS: CausalIds = Object.freeze({});
+
 /** Validates causationId / correlationId of append options. */
 export function checkCausalIds(o: CausalIds): CausalIds {
-  const causationId = checkId(o.causationId, 'causationId');
-  const correlationId = checkId(o.correlationId, 'correlationId');
+  // Most appends name neither: skip the two checks' object spreads (one shared, frozen answer).
+  const c = o.causationId;
+  const r = o.correlationId;
+  if (c === undefined && r === undefined) return NO_CAUSAL_IDS;
+  const causationId = checkId(c, 'causationId');
+  const correlationId = checkId(r, 'correlationId');
   return { ...(causationId === undefined ? {} : { causationId }), ...(correlationId === undefined ? {} : { correlationId }) };
 }
 
