@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store } from '../src/index.js';
 import { SimFs } from '../src/entry/testing.js';
-import { decodeIndexHeader, encodeIndexFile } from '../src/event-index/segment-index-format.js';
+import { encodeIndexFile } from '../src/event-index/segment-index-encode.js';
+import { decodeIndexHeader } from '../src/event-index/segment-index-format.js';
 import { indexedFramesOf } from '../src/event-index/segment-index-scan.js';
 import { indexFileName } from '../src/event-index/segment-index-write.js';
 

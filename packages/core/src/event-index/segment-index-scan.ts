@@ -35,7 +35,18 @@ export async function indexedFramesOf(fs: Pick<Fs, 'open'>, path: string, commit
       if (frame.type !== 0) continue;
       if (frame.globalSequence <= lastSequence) throw BatpakError.corruptSegment(path, step.offset, `global sequence ${frame.globalSequence} after ${lastSequence}`);
       lastSequence = frame.globalSequence;
-      out.push({ idBytes: frame.id.slice(), globalSequence: frame.globalSequence, entitySequence: frame.entitySequence, entity: frame.entity, offset: step.offset, length: step.length });
+      out.push({
+        idBytes: frame.id.slice(),
+        globalSequence: frame.globalSequence,
+        entitySequence: frame.entitySequence,
+        entity: frame.entity,
+        offset: step.offset,
+        length: step.length,
+        contentHash: frame.contentHash.slice(),
+        committedAt: frame.committedAt,
+        flags: frame.flags,
+        encryption: frame.encryption === undefined ? undefined : { scope: frame.encryption.scope.slice(), generation: frame.encryption.generation },
+      });
     }
     return out;
   } finally {
