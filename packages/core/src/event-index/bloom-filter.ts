@@ -16,11 +16,11 @@ export const bloomBitsFor = (keys: number): number => Math.max(BLOOM_MIN_BITS, M
 export const bloomSectionBytes = (keys: number): number => BLOOM_HEADER_BYTES + bloomBitsFor(keys) / 8 + 4;
 
 /** MurmurHash3 (x86, 32-bit) of `bytes` with `seed`: fast, well mixed, and the same on every platform. */
-export function murmur3(bytes: Uint8Array, seed: number): number {
+export function murmur3(bytes: Uint8Array, seed: number, start = 0, end = bytes.length): number {
   let h = seed >>> 0;
-  const n = bytes.length;
-  const whole = n & ~3;
-  for (let i = 0; i < whole; i += 4) {
+  const n = end - start;
+  const whole = start + (n & ~3);
+  for (let i = start; i < whole; i += 4) {
     let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
@@ -46,6 +46,12 @@ export function murmur3(bytes: Uint8Array, seed: number): number {
   return h >>> 0;
 }
 
+/**
+ * Probe i of a key sets bit `(h1 + i·h2) mod m` (double hashing, Kirsch–Mitzenmacher): h1 is MurmurHash3 of
+ * the key under the seed, h2 under the seed XOR this constant, forced odd so the probes differ.
+ */
+const SECOND_SEED = 0x9e3779b9;
+
 /** A Bloom filter's bits and parameters; `bits.length * 8` is its bit count. */
 export class BloomFilter {
   readonly bits: Uint8Array;
@@ -64,8 +70,14 @@ export class BloomFilter {
   }
 
   add(key: Uint8Array): void {
+    this.addRange(key, 0, key.length);
+  }
+
+  /** Adds the key `bytes[start, end)` (no subarray: the writer adds hundreds of thousands of ids). */
+  addRange(bytes: Uint8Array, start: number, end: number): void {
     const m = this.bits.length * 8;
-    const [h1, h2] = this.#hashes(key);
+    const h1 = murmur3(bytes, this.seed, start, end);
+    const h2 = murmur3(bytes, this.seed ^ SECOND_SEED, start, end) | 1;
     for (let i = 0; i < this.probes; i++) {
       const bit = ((h1 + Math.imul(i, h2)) >>> 0) % m;
       this.bits[bit >>> 3]! |= 1 << (bit & 7);
@@ -75,17 +87,13 @@ export class BloomFilter {
   /** False means `key` was never added; true means it may have been. */
   mayContain(key: Uint8Array): boolean {
     const m = this.bits.length * 8;
-    const [h1, h2] = this.#hashes(key);
+    const h1 = murmur3(key, this.seed);
+    const h2 = murmur3(key, this.seed ^ SECOND_SEED) | 1;
     for (let i = 0; i < this.probes; i++) {
       const bit = ((h1 + Math.imul(i, h2)) >>> 0) % m;
       if ((this.bits[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
     }
     return true;
-  }
-
-  /** Double hashing (Kirsch–Mitzenmacher): two independent hashes, the second odd so probes differ. */
-  #hashes(key: Uint8Array): [number, number] {
-    return [murmur3(key, this.seed), murmur3(key, this.seed ^ 0x9e3779b9) | 1];
   }
 }
 

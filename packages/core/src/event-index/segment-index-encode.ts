@@ -25,6 +25,8 @@ import { encodeLists, encodeSummary, listsBytes, summarize, SUMMARY_BYTES } from
 
 /** Blocks written between two yields to the event loop: encoding never stalls appends for long. */
 const BLOCKS_PER_TURN = 64;
+/** Ids added to the filter between two yields (about as long as BLOCKS_PER_TURN blocks take). */
+const KEYS_PER_TURN = 16_384;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -38,11 +40,13 @@ export async function encodeIndexFile(binding: SegmentBinding, frames: readonly 
   const byId = idOrder(ids, n);
   await nextTurn();
   const { order: byEntity, rank, keys, names, last } = entityOrder(frames);
+  await nextTurn();
   const entities = names.length;
   const heads = packHeads(names.map((name, r) => {
     const f = frames[last[r]!]!;
     return keyedHead(keys.subarray(r * 8, r * 8 + 8), name, { entitySequence: f.entitySequence, globalSequence: f.globalSequence, offset: f.offset, length: f.length, contentHash: f.contentHash });
   }));
+  await nextTurn();
   const { summary, lists } = summarize(frames);
   await nextTurn();
   const nbs = [blocksFor(0, n), blocksFor(1, n), blocksFor(2, n)] as const;
@@ -123,7 +127,10 @@ export async function encodeIndexFile(binding: SegmentBinding, frames: readonly 
   dv.setUint32(fenceAt + fenceBytes - 4, crc32(out.subarray(fenceAt, fenceAt + fenceBytes - 4)), true);
   await nextTurn();
   const idBloom = BloomFilter.sizedFor(n, idBloomSeed(binding));
-  for (let i = 0; i < n; i++) idBloom.add(ids.subarray(i * 16, i * 16 + 16));
+  for (let i = 0; i < n; i++) {
+    if (i % KEYS_PER_TURN === KEYS_PER_TURN - 1) await nextTurn();
+    idBloom.addRange(ids, i * 16, i * 16 + 16);
+  }
   encodeBloom(idBloom, out, idBloomAt, crc32);
   const entityBloom = BloomFilter.sizedFor(entities, entityBloomSeed(binding));
   for (let r = 0; r < entities; r++) entityBloom.add(keys.subarray(r * 8, r * 8 + 8));
