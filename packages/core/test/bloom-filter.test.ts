@@ -36,7 +36,7 @@ describe('Bloom filter', () => {
     expect(passed / 200_000).toBeLessThan(0.015);
   });
 
-  it('round-trips through its section, and a changed byte or a wrong key count does not decode', () => {
+  it('INV-INDEX-FILE-CHECKED: round-trips through its section, and a changed byte or a wrong key count does not decode', () => {
     const f = BloomFilter.sizedFor(10, 99);
     for (let i = 0; i < 10; i++) f.add(new Uint8Array([i]));
     const out = new Uint8Array(bloomSectionBytes(10));

@@ -9,7 +9,7 @@ import { bruteHeads, bruteSummary, openFile, randomSegment, writtenFile } from '
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
-/** Entity names: short and long (up to the 1,024-byte limit, so heads span blocks), ASCII and not. */
+/** Entity names: short and long (up to a coordinate's 1,024 bytes, so heads span blocks), ASCII and not. */
 const names = fc.uniqueArray(
   fc.oneof(
     fc.string({ unit: 'grapheme', maxLength: 12 }),

@@ -9,6 +9,7 @@ import { BlockCache } from '../src/event-index/block-cache.js';
 import { SegmentIndexFile } from '../src/event-index/segment-index-file.js';
 import { entityKey, INDEX_BLOCK_BYTES, INDEX_HEADER_BYTES, IndexFileDamage, listsPosition } from '../src/event-index/segment-index-format.js';
 import { indexFileName } from '../src/event-index/segment-index-write.js';
+import { encodeIndexFile } from '../src/event-index/segment-index-encode.js';
 import { IDX, openFile, randomSegment, rng, writtenFile } from './helpers/index-file-fixture.js';
 
 /** Every answer the file gives; throws IndexFileDamage when a part it reads does not check out. */
@@ -105,6 +106,18 @@ describe('segment index file v2', () => {
     expect(staleAtOpen).toBeGreaterThan(INDEX_HEADER_BYTES);
     expect(refusedAtRead).toBeGreaterThan(100);
     expect(truth.length).toBeGreaterThan(0);
+  });
+
+  it('a name of 4,018 bytes (a whole block) is kept whole; a longer one makes the file unwritable, not wrong', async () => {
+    const longest = 'm'.repeat(4018);
+    const { frames, segment } = randomSegment({ n: 30, entities: [longest, 'a', 'b'], seed: 4 });
+    const { fs, binding } = await writtenFile(frames, segment);
+    const file = await openFile(fs, binding);
+    expect((await file.head(longest))?.entity).toBe(longest);
+    expect(file.header.headBlocks).toBe(2);
+    await file.close();
+    const tooLong = randomSegment({ n: 3, entities: ['n'.repeat(4019)], seed: 4 });
+    await expect(encodeIndexFile({ ...binding, segmentCrc: 0 }, tooLong.frames)).rejects.toThrow(RangeError);
   });
 
   it('head() finds entities whose names are long and not ASCII, and a missing entity costs no read when the filter says no', async () => {

@@ -1,6 +1,6 @@
-// Golden vector of the segment index file, version 2 (FORMAT.md § Segment index files): the bytes written
-// for a fixed segment are pinned in fixtures/core/segment-index-v2.json, with what a reader decodes from
-// them. Regenerate only for a deliberate format change (which also bumps INDEX_VERSION):
+// Golden vector of the segment index file, version 2 (FORMAT.md § Segment index files; INV-INDEX-FILE-SUMMARY):
+// the bytes written for a fixed segment are pinned in fixtures/core/segment-index-v2.json, with what a
+// reader decodes from them. Regenerate only for a deliberate format change (which also bumps INDEX_VERSION):
 // UPDATE_GOLDENS=1 npx vitest run --project core test/segment-index.golden.test.ts
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -20,8 +20,11 @@ export interface EntityHead {
 export const HEAD_FIXED_BYTES = 70;
 /** Payload of a block: after u16 count and 2 reserved bytes, before the u32 CRC-32. */
 const BLOCK_PAYLOAD = INDEX_BLOCK_BYTES - 8;
-/** Longest entity name the column takes (a coordinate part is at most 1,024 UTF-8 bytes). */
-export const MAX_HEAD_NAME_BYTES = 1024;
+/**
+ * Longest entity name a record takes: one record fills a block at most. This library's coordinates are at
+ * most 1,024 UTF-8 bytes; a longer name (a foreign log) makes the file unwritable, never wrong.
+ */
+export const MAX_HEAD_NAME_BYTES = BLOCK_PAYLOAD - HEAD_FIXED_BYTES;
 
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
