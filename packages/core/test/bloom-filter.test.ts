@@ -47,7 +47,7 @@ describe('Bloom filter', () => {
     expect(decodeBloom(out, 11, crc32)).toBeUndefined();
     for (let at = 0; at < out.length; at++) {
       const bad = out.slice();
-      bad[at] ^= 0x20;
+      bad[at]! ^= 0x20;
       expect(decodeBloom(bad, 10, crc32), `byte ${at}`).toBeUndefined();
     }
   });

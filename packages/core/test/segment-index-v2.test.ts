@@ -86,7 +86,7 @@ describe('segment index file v2', () => {
     let refusedAtRead = 0;
     for (const at of positions) {
       const damaged = bytes.slice();
-      damaged[at] ^= 1 << Math.floor(rnd() * 8);
+      damaged[at]! ^= 1 << Math.floor(rnd() * 8);
       fs.putFile(IDX, damaged);
       const o = await SegmentIndexFile.open(fs, IDX, binding, new BlockCache());
       if (o.stale !== undefined) {
