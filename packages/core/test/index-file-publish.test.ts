@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store, type WarningCode } from '../src/index.js';
 import { SimFs } from '../src/entry/testing.js';
 import type { IndexEntry } from '../src/event-index/entry.js';
-import { encodeIndexFile } from '../src/event-index/segment-index-format.js';
+import { encodeIndexFile } from '../src/event-index/segment-index-encode.js';
 import { indexedFramesOf } from '../src/event-index/segment-index-scan.js';
 import { indexFileName, readBinding } from '../src/event-index/segment-index-write.js';
 import { entriesOfSegment } from '../src/store/index-files.js';

@@ -7,7 +7,8 @@ import { fromHex } from '../src/encoding/hex.js';
 import { BlockCache } from '../src/event-index/block-cache.js';
 import { checkHit } from '../src/event-index/index-hit.js';
 import { SegmentIndexFile } from '../src/event-index/segment-index-file.js';
-import { encodeIndexFile, type IndexedFrame } from '../src/event-index/segment-index-format.js';
+import { encodeIndexFile } from '../src/event-index/segment-index-encode.js';
+import type { IndexedFrame } from '../src/event-index/segment-index-format.js';
 import { indexFileName, readBinding } from '../src/event-index/segment-index-write.js';
 import { SegmentSet } from '../src/segment/set.js';
 
@@ -31,7 +32,7 @@ async function sealedStore() {
   for (const e of events) {
     const loc = await file.bySequence(Number(e.header.globalSequence));
     if (loc === undefined) continue;
-    frames.push({ idBytes: fromHex(e.header.eventId), globalSequence: loc.globalSequence, entitySequence: Number(e.header.entitySequence), entity: e.coordinate.entity, offset: loc.offset, length: loc.length });
+    frames.push({ idBytes: fromHex(e.header.eventId), globalSequence: loc.globalSequence, entitySequence: Number(e.header.entitySequence), entity: e.coordinate.entity, offset: loc.offset, length: loc.length, contentHash: new Uint8Array(32), committedAt: 0, flags: 0, encryption: undefined });
   }
   await file.close();
   const segments = new SegmentSet(fs);

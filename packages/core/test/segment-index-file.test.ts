@@ -25,7 +25,7 @@ function fixture(n: number, entities: number, seed = 1) {
     perEntity.set(entity, seq);
     const length = 40 + Math.floor(rnd() * 100);
     // Global sequences are not dense in a compacted segment: skip some.
-    frames.push({ idBytes: id, globalSequence: 1000 + i * 2 + (i > n / 2 ? 5 : 0), entitySequence: seq, entity, offset, length: length - 12 });
+    frames.push({ idBytes: id, globalSequence: 1000 + i * 2 + (i > n / 2 ? 5 : 0), entitySequence: seq, entity, offset, length: length - 12, contentHash: new Uint8Array(32).fill(i & 0xff), committedAt: 1_700_000_000_000 + i, flags: 0, encryption: undefined });
     offset += length;
   }
   const segment = new Uint8Array(offset).map((_, i) => (i * 7 + seed) & 0xff);
@@ -84,12 +84,12 @@ describe('segment index file', () => {
     expect(await none.entity(entityKey('ent-0'))).toEqual([]);
   });
 
-  it('resident memory is the fence, and the block cache stays within its budget', async () => {
+  it('resident memory is the header, fence, filters and summary, and the block cache stays within its budget', async () => {
     const { fs, frames, binding } = await written(5000, 50);
     const cache = new BlockCache(3 * INDEX_BLOCK_BYTES);
     const file = await opened(fs, binding, cache);
-    // 5,000 events: ~25 + 25 + 45 blocks, 8–16 fence bytes each.
-    expect(file.residentBytes).toBeLessThan(INDEX_HEADER_BYTES + 2000);
+    // 5,000 events: ~25 + 25 + 45 blocks, 8–16 fence bytes each; 10 bits per id and per entity; a 64-byte summary.
+    expect(file.residentBytes).toBeLessThan(INDEX_HEADER_BYTES + 2000 + (5000 * 10) / 8 + 8 + 64);
     for (const f of frames) expect((await file.byId(f.idBytes))?.offset).toBe(f.offset);
     expect(cache.bytes).toBeLessThanOrEqual(3 * INDEX_BLOCK_BYTES);
     expect(cache.size).toBe(3);

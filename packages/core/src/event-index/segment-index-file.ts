@@ -1,25 +1,35 @@
-// A sealed segment's index file opened for lookups: only its header and fence stay resident; blocks
-// are read on demand through positioned reads and a shared BlockCache. Every block is CRC-checked.
+// A sealed segment's index file opened for lookups: its header, fence, Bloom filters and summary stay
+// resident; blocks are read on demand through positioned reads and a shared BlockCache, each CRC-checked.
 // A hit is a location to check, not an answer: callers match the frame it points at (frame-match.ts).
 
 import type { Fs, FsFile } from '../fs/fs.js';
+import { crc32 } from 'node:zlib';
 import type { BlockCache } from './block-cache.js';
+import { bloomSectionBytes, decodeBloom, type BloomFilter } from './bloom-filter.js';
 import {
   blockPosition,
   checkBlock,
   compareBytes,
   decodeFence,
   decodeIndexHeader,
+  entityBloomSeed,
+  entityKey,
+  idBloomSeed,
   INDEX_BLOCK_BYTES,
   INDEX_HEADER_BYTES,
   indexFileLength,
   IndexFileDamage,
+  listsPosition,
   RECORD_BYTES,
   RECORDS_PER_BLOCK,
+  residentTailBytes,
+  type Column,
   type IndexFence,
   type IndexFileHeader,
   type SegmentBinding,
 } from './segment-index-format.js';
+import { decodeHeadsBlock, type EntityHead, type HeadRecord } from './segment-index-heads.js';
+import { decodeLists, decodeSummary, SUMMARY_BYTES, type SegmentLists, type SegmentSummary } from './segment-summary.js';
 
 /** Where the index file says an event's frame is. */
 export interface IndexedLocation {
@@ -39,17 +49,28 @@ export type IndexFileOpen = { readonly file: SegmentIndexFile; readonly stale?: 
 
 let nextFileKey = 0;
 
+/** What an open keeps of a file besides its header. */
+interface Resident {
+  readonly fence: IndexFence;
+  readonly ids: BloomFilter;
+  readonly entities: BloomFilter;
+  readonly summary: SegmentSummary;
+}
+
 export class SegmentIndexFile {
   readonly header: IndexFileHeader;
-  readonly #fence: IndexFence;
+  /** What an open needs of the segment without reading its events (FORMAT.md § Summary). */
+  readonly summary: SegmentSummary;
+  readonly #r: Resident;
   readonly #file: FsFile;
   readonly #cache: BlockCache;
   /** Block-cache key prefix, unique per opened file. */
   readonly #key = `${nextFileKey++}:`;
 
-  private constructor(header: IndexFileHeader, fence: IndexFence, file: FsFile, cache: BlockCache) {
+  private constructor(header: IndexFileHeader, resident: Resident, file: FsFile, cache: BlockCache) {
     this.header = header;
-    this.#fence = fence;
+    this.summary = resident.summary;
+    this.#r = resident;
     this.#file = file;
     this.#cache = cache;
   }
@@ -72,8 +93,8 @@ export class SegmentIndexFile {
       if (why !== undefined) throw new IndexFileDamage(why);
       const size = await file.size();
       if (size !== indexFileLength(header)) throw new IndexFileDamage(`length ${size}, header implies ${indexFileLength(header)}`);
-      const fence = decodeFence(header, await file.readAt(size - header.fenceBytes, header.fenceBytes));
-      return { file: new SegmentIndexFile(header, fence, file, cache) };
+      const tailBytes = residentTailBytes(header);
+      return { file: new SegmentIndexFile(header, decodeResident(header, await file.readAt(size - tailBytes, tailBytes)), file, cache) };
     } catch (err) {
       await file.close().catch(() => undefined);
       if (err instanceof IndexFileDamage) return { stale: err.message };
@@ -81,9 +102,69 @@ export class SegmentIndexFile {
     }
   }
 
-  /** Resident bytes of this file (header fields and fence). */
+  /** Resident bytes of this file (header, fence, both filters' bits and the summary). */
   get residentBytes(): number {
-    return INDEX_HEADER_BYTES + this.#fence.firstSequence.byteLength + this.#fence.firstId.length + this.#fence.firstEntity.length;
+    const f = this.#r.fence;
+    const fence = f.firstSequence.byteLength + f.firstId.length + f.firstEntity.length + f.firstHeadKey.length + f.firstHead.byteLength;
+    return INDEX_HEADER_BYTES + fence + this.#r.ids.bits.length + this.#r.entities.bits.length + SUMMARY_BYTES;
+  }
+
+  /** False: no event of this segment has this 16-byte id. True: look it up (about 1 % of absent ids pass). */
+  mayContainId(idBytes: Uint8Array): boolean {
+    return this.#r.ids.mayContain(idBytes);
+  }
+
+  /** False: this segment holds no event of `entity`. True: it may (look it up). */
+  mayContainEntity(entity: string): boolean {
+    return this.#r.entities.mayContain(entityKey(entity));
+  }
+
+  /** The last event of `entity` in this segment, with its content hash; check it against its frame before chaining onto it. */
+  async head(entity: string): Promise<EntityHead | undefined> {
+    const key = entityKey(entity);
+    if (!this.#r.entities.mayContain(key)) return undefined;
+    const fence = this.#r.fence.firstHeadKey;
+    const blocks = fence.length / 8;
+    // Heads of one key (entities whose keys collide) may start in the block before the first whose fence key is this key.
+    let b = Math.max(0, firstAtLeast(blocks, (i) => compareBytes(fence.subarray(i * 8, i * 8 + 8), key)) - 1);
+    for (; b < blocks && compareBytes(fence.subarray(b * 8, b * 8 + 8), key) <= 0; b++) {
+      for (const h of await this.#heads(b)) if (h.entity === entity) return withoutKey(h);
+    }
+    return undefined;
+  }
+
+  /** Every entity head of the segment, in key order: what an open rebuilds the heads map from. */
+  async heads(): Promise<EntityHead[]> {
+    const out: EntityHead[] = [];
+    for (let b = 0; b < this.header.headBlocks; b++) {
+      for (const h of await this.#heads(b)) {
+        // A record under another entity's key would put that head where nobody finds it (and out of order).
+        if (compareBytes(entityKey(h.entity), h.key) !== 0) throw new IndexFileDamage(`the head of ${JSON.stringify(h.entity)} is under another key`);
+        out.push(withoutKey(h));
+      }
+    }
+    return out;
+  }
+
+  /** The sequence jumps and per-scope key generations (read on demand; the summary says how many there are). */
+  async lists(): Promise<SegmentLists> {
+    const bytes = await this.#file.readAt(listsPosition(this.header), this.header.listsBytes);
+    const lists = bytes.length === this.header.listsBytes ? decodeLists(bytes, this.summary, crc32) : undefined;
+    if (lists === undefined) throw new IndexFileDamage('lists do not check out');
+    if (lists.jumps.length > 0 && (lists.jumps[0]!.last < this.header.firstSequence || lists.jumps[lists.jumps.length - 1]!.next > this.header.lastSequence)) {
+      throw new IndexFileDamage('a sequence jump lies outside the file');
+    }
+    return lists;
+  }
+
+  async #heads(b: number): Promise<HeadRecord[]> {
+    const fence = this.#r.fence;
+    const bytes = await this.#cache.get(`${this.#key}3:${b}`, async () => {
+      const block = await this.#file.readAt(blockPosition(this.header, 3, b), INDEX_BLOCK_BYTES);
+      decodeHeadsBlock(block, fence.firstHead[b + 1]! - fence.firstHead[b]!, fence.firstHeadKey.subarray(b * 8, b * 8 + 8));
+      return block;
+    });
+    return decodeHeadsBlock(bytes, fence.firstHead[b + 1]! - fence.firstHead[b]!, fence.firstHeadKey.subarray(b * 8, b * 8 + 8));
   }
 
   close(): Promise<void> {
@@ -93,7 +174,7 @@ export class SegmentIndexFile {
 
   /** The event with global sequence `g` in this segment. */
   async bySequence(g: number): Promise<IndexedLocation | undefined> {
-    const fs = this.#fence.firstSequence;
+    const fs = this.#r.fence.firstSequence;
     const b = lastAtMost(fs.length, (i) => fs[i]! - g);
     if (b < 0) return undefined;
     const { dv, count } = await this.#block(0, b);
@@ -104,7 +185,8 @@ export class SegmentIndexFile {
 
   /** The event with this 16-byte id in this segment. */
   async byId(id: Uint8Array): Promise<IndexedLocation | undefined> {
-    const fence = this.#fence.firstId;
+    if (!this.#r.ids.mayContain(id)) return undefined;
+    const fence = this.#r.fence.firstId;
     const b = lastAtMost(fence.length / 16, (i) => compareBytes(fence.subarray(i * 16, i * 16 + 16), id));
     if (b < 0) return undefined;
     const { bytes, dv, count } = await this.#block(1, b);
@@ -120,7 +202,8 @@ export class SegmentIndexFile {
 
   /** The events of the entity with this 8-byte key (entityKey), ascending entity sequence. */
   async entity(key: Uint8Array): Promise<EntityHit[]> {
-    const fence = this.#fence.firstEntity;
+    if (!this.#r.entities.mayContain(key)) return [];
+    const fence = this.#r.fence.firstEntity;
     const blocks = fence.length / 16;
     // Records of one key may start in the block before the first block whose fence key is this key.
     let b = Math.max(0, firstAtLeast(blocks, (i) => compareBytes(fence.subarray(i * 16, i * 16 + 8), key)) - 1);
@@ -136,7 +219,7 @@ export class SegmentIndexFile {
     return out;
   }
 
-  async #block(col: 0 | 1 | 2, b: number): Promise<{ bytes: Uint8Array; dv: DataView; count: number }> {
+  async #block(col: Exclude<Column, 3>, b: number): Promise<{ bytes: Uint8Array; dv: DataView; count: number }> {
     const h = this.header;
     const per = RECORDS_PER_BLOCK[col];
     const expected = Math.min(per, h.eventCount - b * per);
@@ -148,6 +231,24 @@ export class SegmentIndexFile {
     return { bytes, dv: new DataView(bytes.buffer, bytes.byteOffset, bytes.length), count: expected };
   }
 }
+
+/** Decodes the resident tail (fence, filters, summary); throws IndexFileDamage when any part does not check out. */
+function decodeResident(h: IndexFileHeader, tail: Uint8Array): Resident {
+  if (tail.length !== residentTailBytes(h)) throw new IndexFileDamage('resident tail is cut short');
+  const fence = decodeFence(h, tail.subarray(0, h.fenceBytes));
+  const idAt = h.fenceBytes;
+  const entityAt = idAt + bloomSectionBytes(h.eventCount);
+  const summaryAt = entityAt + bloomSectionBytes(h.entityCount);
+  const ids = decodeBloom(tail.subarray(idAt, entityAt), h.eventCount, crc32);
+  const entities = decodeBloom(tail.subarray(entityAt, summaryAt), h.entityCount, crc32);
+  if (ids === undefined || ids.seed !== idBloomSeed(h)) throw new IndexFileDamage('id filter does not check out');
+  if (entities === undefined || entities.seed !== entityBloomSeed(h)) throw new IndexFileDamage('entity filter does not check out');
+  const summary = decodeSummary(tail.subarray(summaryAt), h.eventCount, crc32);
+  if (summary === undefined) throw new IndexFileDamage('summary does not check out');
+  return { fence, ids, entities, summary };
+}
+
+const withoutKey = (h: HeadRecord): EntityHead => ({ entity: h.entity, entitySequence: h.entitySequence, globalSequence: h.globalSequence, offset: h.offset, length: h.length, contentHash: h.contentHash });
 
 function frameRecord(dv: DataView, r: number): IndexedLocation {
   const at = 4 + r * RECORD_BYTES[0];

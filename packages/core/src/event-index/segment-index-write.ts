@@ -7,7 +7,8 @@ import { dirname } from 'node:path';
 import { atomicTempPath, writeFileAtomicSteps } from '../fs/atomic-write.js';
 import type { Fs, FsFile } from '../fs/fs.js';
 import { segmentFileName } from '../segment/format.js';
-import { encodeIndexFile, TAIL_BYTES, type IndexedFrame, type SegmentBinding } from './segment-index-format.js';
+import { encodeIndexFile } from './segment-index-encode.js';
+import { TAIL_BYTES, type IndexedFrame, type SegmentBinding } from './segment-index-format.js';
 import type { ExpectedBinding } from './segment-index-file.js';
 
 /** `NNNNNN.bpi`: the index file of segment `NNNNNN.bps`. */

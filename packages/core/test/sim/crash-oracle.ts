@@ -7,7 +7,7 @@ import { ErasureWitness } from './erasure-oracle.js';
 import { BlockCache } from '../../src/event-index/block-cache.js';
 import { SegmentIndexFile } from '../../src/event-index/segment-index-file.js';
 import { indexFileName, readBinding } from '../../src/event-index/segment-index-write.js';
-import { encodeIndexFile } from '../../src/event-index/segment-index-format.js';
+import { encodeIndexFile } from '../../src/event-index/segment-index-encode.js';
 import { indexedFramesOf } from '../../src/event-index/segment-index-scan.js';
 import { bytesEqual } from '../../src/encoding/hex.js';
 import { crc32 } from 'node:zlib';

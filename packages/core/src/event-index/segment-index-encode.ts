@@ -1,0 +1,190 @@
+// Encodes a sealed segment's index file (version 2, FORMAT.md § Segment index files) from its committed
+// events. Deterministic: the same events and binding always give the same bytes (a rebuild from the
+// segment equals the file written at seal; golden vectors pin them). Yields to the event loop as it goes.
+
+import { crc32 } from 'node:zlib';
+import { BloomFilter, bloomSectionBytes, encodeBloom } from './bloom-filter.js';
+import {
+  blocksFor,
+  compareBytes,
+  entityBloomSeed,
+  entityKey,
+  fenceBytesFor,
+  HEAD_FENCE_BYTES,
+  idBloomSeed,
+  INDEX_BLOCK_BYTES,
+  INDEX_HEADER_BYTES,
+  RECORD_BYTES,
+  RECORDS_PER_BLOCK,
+  writeHeader,
+  type IndexedFrame,
+  type SegmentBinding,
+} from './segment-index-format.js';
+import { keyedHead, packHeads } from './segment-index-heads.js';
+import { encodeLists, encodeSummary, listsBytes, summarize, SUMMARY_BYTES } from './segment-summary.js';
+
+/** Blocks written between two yields to the event loop: encoding never stalls appends for long. */
+const BLOCKS_PER_TURN = 64;
+/** Ids added to the filter between two yields (about as long as BLOCKS_PER_TURN blocks take). */
+const KEYS_PER_TURN = 16_384;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Encodes the index file of one segment. `frames`: every committed event of it, in ascending global
+ * sequence (as the segment holds them).
+ */
+export async function encodeIndexFile(binding: SegmentBinding, frames: readonly IndexedFrame[]): Promise<Uint8Array> {
+  const n = frames.length;
+  const ids = new Uint8Array(n * 16);
+  for (let i = 0; i < n; i++) ids.set(frames[i]!.idBytes, i * 16);
+  const byId = idOrder(ids, n);
+  await nextTurn();
+  const { order: byEntity, rank, keys, names, last } = entityOrder(frames);
+  await nextTurn();
+  const entities = names.length;
+  const heads = packHeads(names.map((name, r) => {
+    const f = frames[last[r]!]!;
+    return keyedHead(keys.subarray(r * 8, r * 8 + 8), name, { entitySequence: f.entitySequence, globalSequence: f.globalSequence, offset: f.offset, length: f.length, contentHash: f.contentHash });
+  }));
+  await nextTurn();
+  const { summary, lists } = summarize(frames);
+  await nextTurn();
+  const nbs = [blocksFor(0, n), blocksFor(1, n), blocksFor(2, n)] as const;
+  const nh = heads.blocks.length;
+  const listsAt = INDEX_HEADER_BYTES + (nbs[0] + nbs[1] + nbs[2] + nh) * INDEX_BLOCK_BYTES;
+  const fenceAt = listsAt + listsBytes(lists);
+  const fenceBytes = fenceBytesFor(n, nh);
+  const idBloomAt = fenceAt + fenceBytes;
+  const entityBloomAt = idBloomAt + bloomSectionBytes(n);
+  const summaryAt = entityBloomAt + bloomSectionBytes(entities);
+  const out = new Uint8Array(summaryAt + SUMMARY_BYTES);
+  const dv = new DataView(out.buffer);
+  const copy = (from: Uint8Array, at: number, to: number, length: number): void => {
+    for (let k = 0; k < length; k++) out[to + k] = from[at + k]!;
+  };
+  const column = async (col: 0 | 1 | 2, order: Uint32Array | undefined, put: (at: number, ordinal: number) => void, fence: (b: number, ordinal: number) => void): Promise<void> => {
+    const per = RECORDS_PER_BLOCK[col];
+    const first = col === 0 ? 0 : col === 1 ? nbs[0] : nbs[0] + nbs[1];
+    for (let b = 0; b < nbs[col]; b++) {
+      if (b % BLOCKS_PER_TURN === BLOCKS_PER_TURN - 1) await nextTurn();
+      const start = INDEX_HEADER_BYTES + (first + b) * INDEX_BLOCK_BYTES;
+      const count = Math.min(per, n - b * per);
+      dv.setUint16(start, count, true);
+      for (let r = 0; r < count; r++) {
+        const ordinal = order === undefined ? b * per + r : order[b * per + r]!;
+        if (r === 0) fence(b, ordinal);
+        put(start + 4 + r * RECORD_BYTES[col], ordinal);
+      }
+      dv.setUint32(start + INDEX_BLOCK_BYTES - 4, crc32(out.subarray(start, start + INDEX_BLOCK_BYTES - 4)), true);
+    }
+  };
+  const idFence = fenceAt + nbs[0] * 8;
+  const entityFence = idFence + nbs[1] * 16;
+  const headFence = entityFence + nbs[2] * 16;
+  await column(
+    0,
+    undefined,
+    (at, o) => {
+      const f = frames[o]!;
+      dv.setFloat64(at, f.globalSequence, true);
+      dv.setFloat64(at + 8, f.offset, true);
+      dv.setUint32(at + 16, f.length, true);
+    },
+    (b, o) => dv.setFloat64(fenceAt + b * 8, frames[o]!.globalSequence, true),
+  );
+  await column(
+    1,
+    byId,
+    (at, o) => {
+      copy(ids, o * 16, at, 16);
+      dv.setUint32(at + 16, o, true);
+    },
+    (b, o) => copy(ids, o * 16, idFence + b * 16, 16),
+  );
+  await column(
+    2,
+    byEntity,
+    (at, o) => {
+      const f = frames[o]!;
+      copy(keys, rank[o]! * 8, at, 8);
+      dv.setFloat64(at + 8, f.entitySequence, true);
+      dv.setFloat64(at + 16, f.globalSequence, true);
+      dv.setFloat64(at + 24, f.offset, true);
+      dv.setUint32(at + 32, f.length, true);
+    },
+    (b, o) => {
+      copy(keys, rank[o]! * 8, entityFence + b * 16, 8);
+      dv.setFloat64(entityFence + b * 16 + 8, frames[o]!.entitySequence, true);
+    },
+  );
+  heads.blocks.forEach((block, b) => {
+    out.set(block, INDEX_HEADER_BYTES + (nbs[0] + nbs[1] + nbs[2] + b) * INDEX_BLOCK_BYTES);
+    const ordinal = heads.firstOrdinal[b]!;
+    copy(keys, ordinal * 8, headFence + b * HEAD_FENCE_BYTES, 8);
+    dv.setUint32(headFence + b * HEAD_FENCE_BYTES + 8, ordinal, true);
+  });
+  encodeLists(lists, out, listsAt, crc32);
+  dv.setUint32(fenceAt + fenceBytes - 4, crc32(out.subarray(fenceAt, fenceAt + fenceBytes - 4)), true);
+  await nextTurn();
+  const idBloom = BloomFilter.sizedFor(n, idBloomSeed(binding));
+  for (let i = 0; i < n; i++) {
+    if (i % KEYS_PER_TURN === KEYS_PER_TURN - 1) await nextTurn();
+    idBloom.addRange(ids, i * 16, i * 16 + 16);
+  }
+  encodeBloom(idBloom, out, idBloomAt, crc32);
+  const entityBloom = BloomFilter.sizedFor(entities, entityBloomSeed(binding));
+  for (let r = 0; r < entities; r++) entityBloom.add(keys.subarray(r * 8, r * 8 + 8));
+  encodeBloom(entityBloom, out, entityBloomAt, crc32);
+  encodeSummary(summary, out, summaryAt, crc32);
+  writeHeader(out, binding, { n, first: frames[0]?.globalSequence ?? 0, last: frames[n - 1]?.globalSequence ?? 0, headBlocks: nh, entityCount: entities, listsBytes: fenceAt - listsAt });
+  return out;
+}
+
+/** Ordinals in ascending id order (bytes compared unsigned): an LSD radix sort over `ids` (16 bytes each), one stable pass per byte. */
+function idOrder(ids: Uint8Array, n: number): Uint32Array {
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let next = new Uint32Array(n);
+  const count = new Uint32Array(257);
+  for (let byte = 15; byte >= 0; byte--) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[ids[i * 16 + byte]! + 1]!++;
+    for (let v = 0; v < 256; v++) count[v + 1]! += count[v]!;
+    for (let i = 0; i < n; i++) {
+      const o = order[i]!;
+      next[count[ids[o * 16 + byte]!]!++] = o;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
+}
+
+/**
+ * Ordinals in (entity key, entity sequence) order, each frame's entity rank, the keys and names by rank
+ * (8 bytes each), and each rank's last frame. Frames come in global-sequence order, in which each entity's
+ * sequences ascend, so a stable bucketing by rank (distinct entities sorted once, by key then name) is the
+ * whole sort, and the last frame of a rank in that order is the entity's head.
+ */
+function entityOrder(frames: readonly IndexedFrame[]): { order: Uint32Array; rank: Uint32Array; keys: Uint8Array; names: string[]; last: Uint32Array } {
+  const rankOf = new Map<string, number>();
+  for (const f of frames) rankOf.set(f.entity, 0);
+  const named = [...rankOf.keys()].map((name) => ({ name, key: entityKey(name) }));
+  named.sort((a, b) => compareBytes(a.key, b.key) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const keys = new Uint8Array(named.length * 8);
+  named.forEach((e, r) => {
+    rankOf.set(e.name, r);
+    keys.set(e.key, r * 8);
+  });
+  const start = new Uint32Array(named.length + 1);
+  const rank = new Uint32Array(frames.length);
+  const last = new Uint32Array(named.length);
+  for (let i = 0; i < frames.length; i++) {
+    const r = (rank[i] = rankOf.get(frames[i]!.entity)!);
+    start[r + 1]!++;
+    last[r] = i;
+  }
+  for (let r = 0; r < named.length; r++) start[r + 1]! += start[r]!;
+  const order = new Uint32Array(frames.length);
+  for (let i = 0; i < frames.length; i++) order[start[rank[i]!]!++] = i;
+  return { order, rank, keys, names: named.map((e) => e.name), last };
+}
