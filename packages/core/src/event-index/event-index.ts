@@ -31,7 +31,8 @@ export interface IndexSummary {
  * Resident by design, and therefore sync: the entry count, the last committed entry, every entity's head
  * (an append links to it, and a disk read per append is not affordable), the summary, and the generation.
  *
- * Ranges are paged: no caller holds every entry of the store in an array.
+ * Ranges are paged: no caller holds every entry of the store in an array (FORMAT.md names the three that
+ * still collect one for a callee that takes an array).
  */
 export interface EventIndex {
   /** Committed events in the index. */
@@ -47,9 +48,10 @@ export interface EventIndex {
   summary(): IndexSummary;
 
   /**
-   * The entry of an event id if it is resident (the active segment's tier), without waiting. Only the
-   * append path's sequencing uses it: it runs as one synchronous step between commit groups (idempotent
-   * retries, import clashes). `undefined` means "not resident", which in a two-tier index is not "absent".
+   * The entry of an event id if it is resident (the active segment's tier), without waiting. For the
+   * append path, whose sequencing is one synchronous step between commit groups (idempotent retries,
+   * import clashes, retries of a group that just landed), and for open while it builds the resident tier.
+   * `undefined` means "not resident", which in a two-tier index is not "absent".
    */
   getResident(eventId: string): IndexEntry | undefined;
 
