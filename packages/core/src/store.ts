@@ -7,7 +7,7 @@ import type { EventDefinition } from './event.js';
 import type { EventLog } from './event-log.js';
 import { BatpakError } from './errors.js';
 import type { FsLock } from './fs/fs.js';
-import type { MemoryIndex } from './event-index/memory.js';
+import type { EventIndex } from './event-index/event-index.js';
 import type { EventKind } from './kind.js';
 import type { Keyset } from './keyset/keyset.js';
 import type { ShredResult, ShredSelector } from './keyset/scope.js';
@@ -47,7 +47,7 @@ export type { CompactOptions, CompactionResult } from './compaction/options.js';
 
 export class Store implements EventLog {
   readonly #opts: ResolvedOptions;
-  readonly #index: MemoryIndex;
+  readonly #index: EventIndex;
   readonly #segments: SegmentSet;
   readonly #writer: SegmentWriter | undefined;
   readonly #lock: FsLock | undefined;
@@ -180,7 +180,7 @@ export class Store implements EventLog {
    */
   async receipt(eventId: string): Promise<AppendReceipt> {
     this.#assertOpen();
-    return this.#m.reader.originalReceipt(this.#m.reader.entry(eventId));
+    return this.#m.reader.originalReceipt(await this.#m.reader.entry(eventId));
   }
 
   /** The decoded, upcast event. ERR_NOT_FOUND for an unknown id; ERR_PAYLOAD_SHREDDED after a shred. */
@@ -202,7 +202,7 @@ export class Store implements EventLog {
   async replicationFrames(eventId: string): Promise<ReplicationFrames> {
     this.#assertOpen();
     // Shared with verify/attest, exclusive for compaction: the frame cannot move while it is read.
-    return this.#maintenance.shared(() => replicationFrames(this.#segments, this.#m.reader.entry(eventId)));
+    return this.#maintenance.shared(async () => replicationFrames(this.#segments, await this.#m.reader.entry(eventId)));
   }
 
   /** Events in commit order matching every given filter field. */
@@ -220,7 +220,7 @@ export class Store implements EventLog {
   /** Follows causationId links back from `eventId` (included) and reports why the walk stopped. */
   async walkCausation(eventId: string, options: { readonly limit?: number } = {}): Promise<CausationWalk> {
     this.#assertOpen();
-    return walkCausation(this.#index, (e) => this.#m.reader.load(e), this.#m.reader.entry(eventId).eventId, walkLimit(options));
+    return walkCausation(this.#index, (e) => this.#m.reader.load(e), (await this.#m.reader.entry(eventId)).eventId, walkLimit(options));
   }
 
   /**

@@ -2,7 +2,7 @@
 // linked per entity, written as one write, published to the index only after the write, and a group that
 // fails to write or to sign is rejected whole and leaves the index as it was.
 import { describe, expect, it } from 'vitest';
-import { MemoryIndex } from '../src/event-index/memory.js';
+import { ResidentIndex } from '../src/event-index/resident-index.js';
 import { signerFromSeed, type ReceiptSigner } from '../src/receipt/sign.js';
 import type { SegmentSet } from '../src/segment/set.js';
 import type { SegmentWriter } from '../src/segment/writer.js';
@@ -16,7 +16,7 @@ const draft = (entity: string, byte: number): EventDraft =>
   rawDraft({ coord: { entity, scope: 's' }, kind: { category: 1, typeId: 1 }, bytes: new Uint8Array([byte]), limits });
 
 function pipeline(opts: { fail?: boolean; signer?: ReceiptSigner; downgrade?: boolean } = {}) {
-  const index = new MemoryIndex();
+  const index = new ResidentIndex();
   const writes: { frames: number; indexedBefore: number }[] = [];
   const sizes: [number, number][] = [];
   let landed = 0;
@@ -56,8 +56,8 @@ describe('AppendPipeline', () => {
     expect(writes).toEqual([{ frames: 3, indexedBefore: 0 }]);
     expect([a!.globalSequence, b!.globalSequence, c!.globalSequence]).toEqual([1n, 2n, 3n]);
     expect([a!.entitySequence, b!.entitySequence, c!.entitySequence]).toEqual([1n, 2n, 1n]);
-    expect(index.get(b!.eventId)!.prevHash).toEqual(index.get(a!.eventId)!.contentHash);
-    const last = index.get(c!.eventId)!;
+    expect(index.getResident(b!.eventId)!.prevHash).toEqual(index.getResident(a!.eventId)!.contentHash);
+    const last = index.getResident(c!.eventId)!;
     expect(sizes).toEqual([[1, last.offset + last.length]]);
     expect(landed()).toBe(1);
     expect(p.lastCommittedAt).toBe(5_000);
@@ -96,7 +96,7 @@ describe('AppendPipeline', () => {
     const downgraded = pipeline({ signer: refusing, downgrade: true });
     const d = await downgraded.p.appendOne(draft('x', 1), undefined);
     expect(d.signature).toBeUndefined();
-    expect(downgraded.index.get(d.eventId)!.extensions?.has('batpak.signing.downgrade')).toBe(true);
+    expect(downgraded.index.getResident(d.eventId)!.extensions?.has('batpak.signing.downgrade')).toBe(true);
   });
 
   it('sizes groups by payload plus a fixed frame overhead estimate', () => {

@@ -1,7 +1,7 @@
 // Backpressure (maxQueuedBytes, store.pressure): appends past the bound wait for room instead of queueing
 // without bound, in order, and can be abandoned with their signal; one append alone is always accepted.
 import { describe, expect, it } from 'vitest';
-import { MemoryIndex } from '../src/event-index/memory.js';
+import { ResidentIndex } from '../src/event-index/resident-index.js';
 import type { SegmentSet } from '../src/segment/set.js';
 import type { SegmentWriter } from '../src/segment/writer.js';
 import { estimatedBytes, type EventDraft } from '../src/store/append-intent.js';
@@ -17,7 +17,7 @@ const draft = (entity: string, size: number): EventDraft =>
 
 /** A pipeline whose writer holds each group until the test opens the gate. */
 function gated(maxQueuedBytes: number) {
-  const index = new MemoryIndex();
+  const index = new ResidentIndex();
   const gates: (() => void)[] = [];
   const writer = {
     async writeGroup() {

@@ -10,7 +10,7 @@ import type { IndexEntry } from '../src/event-index/entry.js';
 import { encodeIndexFile } from '../src/event-index/segment-index-encode.js';
 import { indexedFramesOf } from '../src/event-index/segment-index-scan.js';
 import { indexFileName, readBinding } from '../src/event-index/segment-index-write.js';
-import { entriesOfSegment } from '../src/store/index-files.js';
+import { ResidentIndex } from '../src/event-index/resident-index.js';
 
 const E = defineEvent<{ n: number }>({ category: 1, typeId: 1 });
 const c = (i: number) => new Coordinate(`e${i}`, 's');
@@ -71,16 +71,19 @@ describe('publishing index files', () => {
     for (const id of sealed) expect(fs.inspect(`/s/${indexFileName(id)}`)!.current, `segment ${id}`).toEqual(await rebuiltFrom(fs, id));
   });
 
-  it('entriesOfSegment is the filter by segment id, over any commit order whose segment ids never decrease', () => {
-    fc.assert(
-      fc.property(fc.array(fc.nat({ max: 3 }), { maxLength: 60 }), fc.integer({ min: 0, max: 12 }), (steps, asked) => {
+  it('segmentEntries is the filter by segment id, over any commit order whose segment ids never decrease', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat({ max: 3 }), { maxLength: 60 }), fc.integer({ min: 0, max: 12 }), async (steps, asked) => {
         // Each event stays in the current segment or moves 1..3 ids on (ids may skip: compaction leaves holes).
         let id = 1;
+        const index = new ResidentIndex();
         const all = steps.map((step, i) => {
           id += step === 3 ? 0 : step;
-          return { segmentId: id, globalSequence: i + 1 } as unknown as IndexEntry;
+          const e = { eventId: (i + 1).toString(16).padStart(32, '0'), entity: 'e', flags: 0, segmentId: id, globalSequence: i + 1 } as unknown as IndexEntry;
+          index.insert(e);
+          return e;
         });
-        expect(entriesOfSegment(all, asked)).toEqual(all.filter((e) => e.segmentId === asked));
+        expect(await index.segmentEntries(asked)).toEqual(all.filter((e) => e.segmentId === asked));
       }),
     );
   });

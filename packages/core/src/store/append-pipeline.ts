@@ -6,7 +6,7 @@
 
 import { BatpakError, ioError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import type { Keyset } from '../keyset/keyset.js';
 import type { KeyStore } from '../keyset/keystore.js';
 import { sealDraft } from '../keyset/seal.js';
@@ -33,7 +33,7 @@ export interface AppendParts {
   /** The store directory (named in trace contexts). */
   readonly dir: string;
   /** The event index: entity heads to link against, and where a landed group is published. */
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   /** Payload keys (with payload encryption): drafts are sealed under them, minted keys fenced before writes. */
   readonly keyset: Keyset | undefined;
   readonly keyStore: KeyStore | undefined;
@@ -324,7 +324,8 @@ export class AppendPipeline {
   /** A keyed retry queued behind its own key in this group: the original's receipt, or why it failed. */
   #settleRetries(group: SequencedGroup): void {
     for (const w of group.waiting) {
-      const e = this.#parts.index.get(w.eventId);
+      // Its group just landed: the entry is in the resident tier.
+      const e = this.#parts.index.getResident(w.eventId);
       if (e === undefined) w.intent.settle.reject(new BatpakError('ERR_IO', 'the append this idempotent retry waited for failed'));
       else settleReplay(w.intent.settle, this.#parts.replay(e, w.intent.draft));
     }

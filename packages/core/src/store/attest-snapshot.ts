@@ -55,8 +55,8 @@ export class AttestAndSnapshot {
       throw BatpakError.invalidArgument('through must be a non-negative bigint', { field: 'through' });
     }
     await this.#p.idle();
-    return this.#p.maintenance.shared(() => {
-      const snapshot = this.#p.verifier.committedSnapshot();
+    return this.#p.maintenance.shared(async () => {
+      const snapshot = await this.#p.verifier.committedSnapshot();
       const last = BigInt(snapshot.committed[snapshot.committed.length - 1]?.globalSequence ?? 0);
       if (through !== undefined && through > last) {
         throw BatpakError.invalidArgument(`through ${through} is past the last committed global sequence ${last}`, { field: 'through' });
@@ -83,7 +83,7 @@ export class AttestAndSnapshot {
     // No wait for in-flight appends: the copy is the committed prefix as of now, writers go on.
     // Shared with verifyChain, exclusive with compaction: no segment is swapped or removed mid-copy.
     return this.#p.maintenance.shared(async () => {
-      const snap = this.#p.verifier.committedSnapshot();
+      const snap = await this.#p.verifier.committedSnapshot();
       const keyset = this.#p.ownKeyset;
       const entries = this.#p.compactionEntries();
       let attestation: HeadAttestation | undefined;

@@ -5,7 +5,7 @@
 import { fromHex, toHex } from '../encoding/hex.js';
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import { isEventIdString } from '../id.js';
 import type { StoredEvent } from '../types.js';
 
@@ -74,13 +74,13 @@ export interface CausationWalk {
 }
 
 /** Follows causation links back from `eventId` (included): the caller checked that it exists. */
-export async function walkCausation(index: MemoryIndex, load: (e: IndexEntry) => Promise<StoredEvent>, eventId: string, limit: number): Promise<CausationWalk> {
+export async function walkCausation(index: EventIndex, load: (e: IndexEntry) => Promise<StoredEvent>, eventId: string, limit: number): Promise<CausationWalk> {
   const events: StoredEvent[] = [];
   const seen = new Set<string>();
   let id: string | undefined = eventId;
   while (id !== undefined) {
     if (seen.has(id)) return { events, boundary: { kind: 'cycle', eventId: id } };
-    const entry = index.get(id);
+    const entry = await index.get(id);
     if (entry === undefined) return { events, boundary: { kind: 'missing-cause', eventId: id } };
     if (events.length >= limit) return { events, boundary: { kind: 'limit-reached' } };
     seen.add(id);

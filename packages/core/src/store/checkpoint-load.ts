@@ -6,6 +6,7 @@ import { crc32 } from 'node:zlib';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import { CHECKPOINT_FILE, decodeCheckpoint, type Checkpoint } from '../event-index/checkpoint.js';
 import type { IndexEntry } from '../event-index/entry.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import { CanonicalBodyMatcher, frameMismatch } from '../event-index/frame-match.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentFlags } from '../segment/format.js';
 import { decodeFrameBody, EventFlags, readFrameHeader } from '../segment/frame.js';
@@ -252,7 +253,7 @@ export async function loadCheckpoint(
  * confirm field by field, or a committed event in its segments it left out). Undefined when it only
  * described the frames in a way the walk could not follow (the scan's answer stands either way).
  */
-export function checkpointContradiction(c: Checkpoint, scanned: { get(id: string): IndexEntry | undefined; all(): readonly IndexEntry[] }): string | undefined {
+export async function checkpointContradiction(c: Checkpoint, scanned: Pick<EventIndex, 'get' | 'scan'>): Promise<string | undefined> {
   const sameHeader = (a: IndexEntry, b: IndexEntry) =>
     frameMismatch(a, {
       type: 0,
@@ -273,7 +274,7 @@ export function checkpointContradiction(c: Checkpoint, scanned: { get(id: string
       payload: new Uint8Array(0),
     });
   for (const e of c.entries) {
-    const s = scanned.get(e.eventId);
+    const s = await scanned.get(e.eventId);
     if (s === undefined) return `the checkpoint lists event ${e.eventId}, which no segment holds`;
     if (s.segmentId !== e.segmentId || s.offset !== e.offset || s.length !== e.length) return `the checkpoint places event ${e.eventId} elsewhere than its frame`;
     const field = sameHeader(e, s);
@@ -283,10 +284,12 @@ export function checkpointContradiction(c: Checkpoint, scanned: { get(id: string
   if (lastSeg === undefined) return undefined;
   const covered = new Map(c.segments.map((s) => [s.id, s.committedEnd]));
   const listed = new Set(c.entries.map((e) => e.eventId));
-  for (const s of scanned.all()) {
-    const end = covered.get(s.segmentId);
-    if (end !== undefined && s.offset < end && !listed.has(s.eventId)) {
-      return `the checkpoint leaves out event ${s.eventId}, committed in segment ${s.segmentId} at offset ${s.offset}`;
+  for await (const page of scanned.scan(1)) {
+    for (const s of page) {
+      const end = covered.get(s.segmentId);
+      if (end !== undefined && s.offset < end && !listed.has(s.eventId)) {
+        return `the checkpoint leaves out event ${s.eventId}, committed in segment ${s.segmentId} at offset ${s.offset}`;
+      }
     }
   }
   return undefined;

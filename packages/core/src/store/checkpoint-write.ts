@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { RemovedSet } from '../compaction/log.js';
 import { bytesEqual } from '../encoding/hex.js';
 import { CHECKPOINT_FILE, encodeCheckpoint, type CheckpointSegment } from '../event-index/checkpoint.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import { collectRange, type EventIndex } from '../event-index/event-index.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, SegmentFlags } from '../segment/format.js';
 import { readPrefix } from '../segment/read.js';
 import type { SegmentSet } from '../segment/set.js';
@@ -16,7 +16,7 @@ import type { ResolvedOptions } from './options.js';
 
 export interface CheckpointSource {
   readonly opts: ResolvedOptions;
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   readonly segments: SegmentSet;
   readonly removed: RemovedSet;
   /** The writer's active segment: its size and CRC are the live ones. */
@@ -33,7 +33,7 @@ export async function writeCheckpoint(s: CheckpointSource): Promise<void> {
   try {
     const segments: CheckpointSegment[] = [];
     let lastInCompacted = false;
-    const lastSegment = index.all()[index.size - 1]!.segmentId;
+    const lastSegment = index.last()!.segmentId;
     for (const id of s.segments.ids()) {
       const header = await (await s.segments.handle(id)).readAt(0, SEGMENT_HEADER_BYTES);
       if (header.length !== SEGMENT_HEADER_BYTES) return;
@@ -47,13 +47,15 @@ export async function writeCheckpoint(s: CheckpointSource): Promise<void> {
       if (crc === undefined) return;
       segments.push({ id, committedEnd: id === active.id ? active.size : s.segments.size(id), header, crc });
     }
+    // The checkpoint is an image of the whole index by design (a two-tier index keeps index files instead).
+    const entries = await collectRange(index, 1, Infinity);
     const image = encodeCheckpoint({
       segments,
       lastSeen: Math.max(index.lastGlobalSequence(), s.removed.maxSequence()),
       lastInCompacted,
       lastCommittedAt: s.lastCommittedAt,
       compactions: s.compactions,
-      entries: [...index.all()],
+      entries,
     });
     const path = join(opts.dir, CHECKPOINT_FILE);
     // A store opened and closed without changes leaves its directory untouched (a refused import,

@@ -5,7 +5,7 @@
 
 import type { RemovedSet } from '../compaction/log.js';
 import { ioError } from '../errors.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import type { FsLock } from '../fs/fs.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
@@ -16,7 +16,7 @@ import type { ResolvedOptions } from './options.js';
 
 export interface ClosingStore {
   readonly opts: ResolvedOptions;
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   readonly segments: SegmentSet;
   readonly removed: RemovedSet;
   readonly writer: SegmentWriter | undefined;

@@ -5,7 +5,7 @@
 import { BatpakError } from '../errors.js';
 import { toHex } from '../encoding/hex.js';
 import { plainEntry, type IndexEntry } from '../event-index/entry.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import { newEventId } from '../id.js';
 import { isSystemKind } from '../kind.js';
 import type { Keyset } from '../keyset/keyset.js';
@@ -26,7 +26,7 @@ import type { StoredEvent } from '../types.js';
 /** What compaction reads and changes of the store; the caller holds the store's maintenance lock exclusively. */
 export interface CompactionContext {
   readonly opts: Pick<ResolvedOptions, 'fs' | 'dir' | 'now' | 'onWarning' | 'registry'>;
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   readonly segments: SegmentSet;
   /** The segment appends go to: never a source. */
   readonly activeSegmentId: number;
@@ -93,16 +93,17 @@ export async function compactSegments(
   if (sourceIds.length === 0 || (strategy.kind === 'merge' && sourceIds.length < 2)) return skipped;
   const mergedId = sourceIds[0]!;
   const sources = sourceIds.map((id) => ({ id, path: ctx.segments.path(id), committedEnd: ctx.segments.size(id) }));
+  const inSources = await sourceEntries(ctx.index, sourceIds);
   const out = await buildCompactionOutput({
     fs,
     mergedId,
     sources,
-    committed: (id) => ctx.index.get(id),
+    committed: (id) => inSources.get(id),
     decide: (entry, frame) => decide(ctx, strategy, entry, frame),
     nowMs: ctx.opts.now(),
     signal,
     onProgress,
-    total: ctx.index.all().filter((e) => sourceIds.includes(e.segmentId)).length,
+    total: inSources.size,
   });
   const tombstones = out.survivors.filter((s) => s.tombstoned).length;
   if (sources.length === 1 && out.removed.length === 0 && tombstones === 0) return skipped;
@@ -127,7 +128,7 @@ export async function compactSegments(
   }
   // Projection snapshots derived from what is removed go first: after the commit point none may remain.
   try {
-    await ctx.touched(touchedEntities(ctx.index, out));
+    await ctx.touched(touchedEntities(inSources, out));
   } catch (err) {
     await discardStaging(fs, dir, mergedId);
     return failed(`removing projection snapshots failed: ${(err as Error).message}`);
@@ -153,7 +154,7 @@ export async function compactSegments(
     ctx.leftUnfinished(compactionId);
     return failed(`committed, but the swap failed (the next open completes it): ${(err as Error).message}`);
   }
-  installCompacted(ctx, mergedId, mergedPath, sourceIds, out, marker.entry);
+  installCompacted(ctx, mergedId, mergedPath, sourceIds, inSources, out, marker.entry);
   // 3–4. Clean up as recovery does; a failure here leaves the marker, and the next open finishes the job.
   try {
     await finishCommitted(fs, dir, marker, ctx.entries, true, ctx.recorded);
@@ -164,11 +165,22 @@ export async function compactSegments(
   return { outcome: 'performed', segmentsRemoved: sourceIds.length - 1, eventsDropped: out.removed.length };
 }
 
+/**
+ * The committed entries of the source segments by event id, in commit order. compaction/build.ts looks
+ * them up synchronously, so they are loaded first; the build holds the sources' bytes in memory anyway.
+ * Nothing else changes them meanwhile: compaction holds the maintenance lock, appends go to the active segment.
+ */
+async function sourceEntries(index: EventIndex, sourceIds: readonly number[]): Promise<Map<string, IndexEntry>> {
+  const out = new Map<string, IndexEntry>();
+  for (const id of sourceIds) for (const e of await index.segmentEntries(id)) out.set(e.eventId, e);
+  return out;
+}
+
 /** Entities of the committed events a compaction output removes or tombstones. */
-function touchedEntities(index: MemoryIndex, out: CompactionOutput): Set<string> {
+function touchedEntities(inSources: ReadonlyMap<string, IndexEntry>, out: CompactionOutput): Set<string> {
   const entities = new Set<string>();
   for (const e of [...out.removed, ...out.tombstoned]) {
-    const entry = index.get(toHex(e.id));
+    const entry = inSources.get(toHex(e.id));
     if (entry !== undefined) entities.add(entry.entity);
   }
   return entities;
@@ -190,11 +202,19 @@ function decide(ctx: CompactionContext, strategy: CheckedCompaction, entry: Inde
 }
 
 /** Installs the compacted view in one synchronous step: readers never see a half-swapped state. */
-function installCompacted(ctx: CompactionContext, mergedId: number, mergedPath: string, sourceIds: readonly number[], out: CompactionOutput, entry: CompactionEntry): void {
+function installCompacted(
+  ctx: CompactionContext,
+  mergedId: number,
+  mergedPath: string,
+  sourceIds: readonly number[],
+  inSources: ReadonlyMap<string, IndexEntry>,
+  out: CompactionOutput,
+  entry: CompactionEntry,
+): void {
   const moved = new Map(out.survivors.map((s) => [s.entry.eventId, s]));
   const dropped = new Set(out.removed.map((r) => toHex(r.id)));
   const next: IndexEntry[] = [];
-  for (const e of ctx.index.all()) {
+  for (const e of inSources.values()) {
     if (dropped.has(e.eventId)) continue;
     const s = moved.get(e.eventId);
     if (s === undefined) next.push(e);
@@ -205,7 +225,8 @@ function installCompacted(ctx: CompactionContext, mergedId: number, mergedPath: 
       next.push(e);
     }
   }
-  ctx.index.replaceWith(next);
+  // The sources' entries only: what was appended to later segments meanwhile stays as it is.
+  ctx.index.replaceSegments(sourceIds, next);
   ctx.groups.clear();
   for (const id of sourceIds) void ctx.segments.remove(id);
   ctx.segments.add(mergedId, mergedPath, out.size, undefined, out.crc);

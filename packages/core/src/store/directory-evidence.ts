@@ -8,7 +8,7 @@ import { BatpakError, ioError } from '../errors.js';
 import type { Fs } from '../fs/fs.js';
 import { CHECKPOINT_FILE, type Checkpoint } from '../event-index/checkpoint.js';
 import { KEYSET_FILE } from '../keyset/keystore.js';
-import type { IndexEntry } from '../event-index/entry.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import { checkpointContradiction, type CheckpointLoad } from './checkpoint-load.js';
 import { isStraySegmentName, segmentFileName } from '../segment/format.js';
 import type { DirectoryDamageReport } from '../types.js';
@@ -130,17 +130,17 @@ export function enforceDirectoryDamage(damage: readonly DirectoryDamageReport[],
  * Everything the directory shows at open (and a checkpoint the scan contradicted), reported; a writable
  * open is refused here when it shows lost data (see enforceDirectoryDamage).
  */
-export function assessDirectory(
+export async function assessDirectory(
   opts: { readonly dir: string; readonly readOnly: boolean; readonly allowDataLoss: boolean; readonly onWarning: WarningSink },
   found: {
     readonly names: readonly string[];
     readonly segmentIds: readonly number[];
     readonly compactions: readonly CompactionEntry[];
     readonly loaded: CheckpointLoad;
-    readonly index: { lastGlobalSequence(): number; readonly size: number; get(id: string): IndexEntry | undefined; all(): readonly IndexEntry[] };
+    readonly index: Pick<EventIndex, 'lastGlobalSequence' | 'size' | 'get' | 'scan'>;
     readonly removed: { maxSequence(): number };
   },
-): DirectoryDamageReport[] {
+): Promise<DirectoryDamageReport[]> {
   const { loaded, index } = found;
   const damage = directoryDamage({
     dir: opts.dir,
@@ -151,7 +151,7 @@ export function assessDirectory(
     lastSeen: Math.max(index.lastGlobalSequence(), found.removed.maxSequence()),
     events: index.size,
   });
-  const contradiction = loaded.suspect === undefined || loaded.decoded === undefined ? undefined : checkpointContradiction(loaded.decoded, index);
+  const contradiction = loaded.suspect === undefined || loaded.decoded === undefined ? undefined : await checkpointContradiction(loaded.decoded, index);
   if (contradiction !== undefined) damage.push({ reason: 'checkpoint-contradiction', file: join(opts.dir, CHECKPOINT_FILE), message: contradiction });
   enforceDirectoryDamage(damage, opts);
   return damage;

@@ -4,8 +4,7 @@
 // from an index a compaction replaced meanwhile is discarded, not kept.
 
 import { join } from 'node:path';
-import type { IndexEntry } from '../event-index/entry.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import { BlockCache } from '../event-index/block-cache.js';
 import { SegmentIndexFile } from '../event-index/segment-index-file.js';
 import { indexFileName, readBinding, writeIndexFile } from '../event-index/segment-index-write.js';
@@ -17,7 +16,7 @@ import type { WarningSink } from './warnings.js';
 export interface IndexFileParts {
   readonly fs: Fs;
   readonly dir: string;
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   readonly segments: SegmentSet;
   /** The segment appends go to now: it has no index file until it seals. */
   readonly activeSegmentId: () => number;
@@ -33,8 +32,6 @@ export class IndexFileKeeper {
   readonly #queued = new Set<number>();
   /** Bumped by every compaction: a job that sees it change discards what it built. */
   #generation = 0;
-  /** Entries by segment as of one generation, shared by the jobs of a reconcile; dropped when idle. */
-  #grouped: { readonly generation: number; readonly entries: Map<number, IndexEntry[]> } | undefined;
 
   /** Runs a job so that it never interleaves with a compaction (the store's maintenance lock, shared). */
   #guard: <T>(job: () => Promise<T>) => Promise<T> = (job) => job();
@@ -50,7 +47,7 @@ export class IndexFileKeeper {
 
   /** A segment just sealed: write its index file (its entries are all published: groups commit in order). */
   sealed(segmentId: number): void {
-    this.#enqueue(segmentId, false);
+    this.#enqueue(segmentId);
   }
 
   /**
@@ -72,10 +69,7 @@ export class IndexFileKeeper {
       }
       await this.#removeOrphans();
     });
-    for (const id of failing) this.#enqueue(id, true);
-    this.#queue = this.#queue.then(() => {
-      this.#grouped = undefined;
-    });
+    for (const id of failing) this.#enqueue(id);
   }
 
   /** Resolves when every queued job has finished (close waits for it before closing segments). */
@@ -96,15 +90,14 @@ export class IndexFileKeeper {
     }
   }
 
-  /** `grouped`: take the entries from one pass over the index shared by every rebuild of a reconcile. */
-  #enqueue(segmentId: number, grouped: boolean): void {
+  #enqueue(segmentId: number): void {
     if (this.#queued.has(segmentId)) return;
     this.#queued.add(segmentId);
     this.#queue = this.#queue.then(async () => {
       this.#queued.delete(segmentId);
       const generation = this.#generation;
       try {
-        await this.#guard(() => this.#write(segmentId, grouped));
+        await this.#guard(() => this.#write(segmentId));
       } catch (err) {
         // A compaction that swapped the segment away meanwhile explains the failure; its reconcile follows.
         if (generation === this.#generation) this.#p.onWarning(`could not write the index file of segment ${segmentId}: ${(err as Error).message}`, 'BATPAK_INDEX_FILE_WRITE_FAILED');
@@ -112,7 +105,7 @@ export class IndexFileKeeper {
     });
   }
 
-  async #write(segmentId: number, grouped: boolean): Promise<void> {
+  async #write(segmentId: number): Promise<void> {
     const { fs, dir, segments } = this.#p;
     if (!segments.has(segmentId) || segmentId === this.#p.activeSegmentId()) return;
     const generation = this.#generation;
@@ -122,13 +115,8 @@ export class IndexFileKeeper {
     const committedEnd = segments.size(segmentId);
     const handle = await segments.handle(segmentId);
     if (generation !== this.#generation) return;
-    let entries: IndexEntry[];
-    if (grouped) {
-      if (this.#grouped?.generation !== generation) this.#grouped = { generation, entries: bySegment(this.#p.index.all()) };
-      entries = this.#grouped.entries.get(segmentId) ?? [];
-    } else {
-      entries = entriesOfSegment(this.#p.index.all(), segmentId);
-    }
+    const entries = await this.#p.index.segmentEntries(segmentId);
+    if (generation !== this.#generation) return;
     await writeIndexFile(fs, path, handle, segmentId, committedEnd, crc, entries);
     // A compaction swapped segments while this file was built: it may describe the old one. The
     // reconcile that compaction runs checks (and rebuilds) it.
@@ -152,34 +140,4 @@ export class IndexFileKeeper {
       this.#p.onWarning(`could not remove stale index files: ${(err as Error).message}`, 'BATPAK_INDEX_FILE_WRITE_FAILED');
     }
   }
-}
-
-/**
- * The entries of one segment, in global-sequence order, by two binary searches: segment ids never decrease
- * along commit order (a rotation takes the next id; a compaction merges every sealed segment into the
- * lowest id). A filter over the whole index here cost O(events in the store) of event-loop time per seal.
- */
-export function entriesOfSegment(all: readonly IndexEntry[], segmentId: number): IndexEntry[] {
-  const firstWith = (atLeast: number): number => {
-    let lo = 0;
-    let hi = all.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (all[mid]!.segmentId < atLeast) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  return all.slice(firstWith(segmentId), firstWith(segmentId + 1));
-}
-
-/** The entries of each segment, in global-sequence order: one pass over the index. */
-function bySegment(all: readonly IndexEntry[]): Map<number, IndexEntry[]> {
-  const out = new Map<number, IndexEntry[]>();
-  for (const e of all) {
-    let list = out.get(e.segmentId);
-    if (list === undefined) out.set(e.segmentId, (list = []));
-    list.push(e);
-  }
-  return out;
 }

@@ -4,25 +4,23 @@
 
 import { join } from 'node:path';
 import { BatpakError, ioError } from '../errors.js';
-import type { IndexEntry } from '../event-index/entry.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import type { IndexSummary } from '../event-index/event-index.js';
 import { KEYSET_FILE } from '../keyset/keystore.js';
 import type { ReceiptSigner } from '../receipt/sign.js';
-import { EventFlags } from '../segment/frame.js';
 import type { ResolvedOptions } from './options.js';
 import type { ChainVerificationReport } from '../types.js';
 
 /** True when any committed event was written in a signed commit group. */
-export function holdsSignedEvents(index: MemoryIndex): boolean {
-  return index.all().some((e) => (e.flags & EventFlags.SEALED) !== 0);
+export function holdsSignedEvents(summary: IndexSummary): boolean {
+  return summary.signedEvents > 0;
 }
 
 /**
  * A writer without a key would add events nobody can tell from forgeries: refused on a store that holds
  * signed events unless the caller opts in with `allowUnsignedAfterSigned` (read-only opens never write).
  */
-export function refuseUnsignedWriter(opts: ResolvedOptions, signer: ReceiptSigner | undefined, index: MemoryIndex): void {
-  if (opts.readOnly || signer !== undefined || opts.allowUnsignedAfterSigned || !holdsSignedEvents(index)) return;
+export function refuseUnsignedWriter(opts: ResolvedOptions, signer: ReceiptSigner | undefined, summary: IndexSummary): void {
+  if (opts.readOnly || signer !== undefined || opts.allowUnsignedAfterSigned || !holdsSignedEvents(summary)) return;
   throw new BatpakError(
     'ERR_SIGNING_KEY_REQUIRED',
     `${opts.dir} holds signed events: open it with its signingKey (or signer). To append unsigned events anyway, pass allowUnsignedAfterSigned: true — verifyChain reports them as signature failures unless the key holder declared unsigned appends allowed (declareSigningPolicy)`,
@@ -82,8 +80,7 @@ export async function refusePlaintextWriterByKeyset(opts: ResolvedOptions): Prom
 }
 
 /** The same refusal when the keyset lives elsewhere (a custom KeyStore) but committed events are sealed. */
-export function refusePlaintextWriterByEvents(opts: ResolvedOptions, events: readonly IndexEntry[]): void {
+export function refusePlaintextWriterByEvents(opts: ResolvedOptions, summary: IndexSummary): void {
   if (opts.readOnly || opts.encryption !== undefined) return;
-  const sealed = events.find((e) => e.encryption !== undefined);
-  if (sealed !== undefined) throw plaintextWriterRefused(`event ${sealed.eventId} is encrypted`);
+  if (summary.firstEncrypted !== undefined) throw plaintextWriterRefused(`event ${summary.firstEncrypted} is encrypted`);
 }

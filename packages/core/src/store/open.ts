@@ -8,7 +8,8 @@ import { entryTrusted, RemovedSet, type CompactionEntry } from '../compaction/lo
 import { resolvePendingCompaction } from '../compaction/swap.js';
 import { BatpakError, ioError, typedIoError } from '../errors.js';
 import { entryFromRecovered } from '../event-index/from-frame.js';
-import { MemoryIndex } from '../event-index/memory.js';
+import type { EventIndex } from '../event-index/event-index.js';
+import { ResidentIndex } from '../event-index/resident-index.js';
 import type { FsFile, FsLock } from '../fs/fs.js';
 import { Keyset } from '../keyset/keyset.js';
 import { FileKeyStore, KEYSET_FILE, type KeyStore } from '../keyset/keystore.js';
@@ -30,7 +31,7 @@ import { IndexFileKeeper } from './index-files.js';
 /** Everything an open recovered: the parts a Store is composed of. */
 export interface OpenedStore {
   readonly opts: ResolvedOptions;
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   readonly segments: SegmentSet;
   /** Undefined read-only. */
   readonly writer: SegmentWriter | undefined;
@@ -142,10 +143,11 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
   for (const d of log.discarded) {
     opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`, 'BATPAK_RECOVERY_TAIL_CUT');
   }
-  const index = new MemoryIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
+  // Everything recovered goes into the resident tier, so the duplicate checks below are resident lookups.
+  const index = new ResidentIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
   let lastCommittedAt = checkpoint?.lastCommittedAt ?? 0;
   for (const e of checkpoint?.checkpoint.entries ?? []) {
-    if (index.has(e.eventId)) {
+    if (index.getResident(e.eventId) !== undefined) {
       const file = segmentPath(e.segmentId);
       throw BatpakError.corruptSegment(file, e.offset, `duplicate event id ${e.eventId}`);
     }
@@ -153,7 +155,7 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
   }
   for (const r of log.events) {
     const entry = entryFromRecovered(r);
-    if (checkpoint !== undefined && index.has(entry.eventId)) {
+    if (checkpoint !== undefined && index.getResident(entry.eventId) !== undefined) {
       throw BatpakError.corruptSegment(segmentPath(r.segmentId), r.offset, `event ${entry.eventId} appears twice`);
     }
     index.insert(entry);
@@ -161,16 +163,16 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
   }
   // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
   BatpakError.throwIfAborted(opts.signal, 'Store.open');
-  const damage = assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
-  refusePlaintextWriterByEvents(writerChecks, index.all());
-  refuseUnsignedWriter(writerChecks, signer, index);
+  const damage = await assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
+  refusePlaintextWriterByEvents(writerChecks, index.summary());
+  refuseUnsignedWriter(writerChecks, signer, index.summary());
   let keyset: Keyset | undefined;
   let keyStore: KeyStore | undefined;
   if (opts.encryption !== undefined) {
     keyStore = opts.encryption.keyStore ?? new FileKeyStore(fs, join(dir, KEYSET_FILE));
     keyset = await Keyset.load(keyStore, opts.encryption.granularity);
     // Frames may reference generations the keyset no longer lists (a lost keyset): never re-mint them.
-    for (const e of index.all()) if (e.encryption !== undefined) keyset.noteGeneration(e.encryption.scope, e.encryption.generation);
+    for (const g of index.summary().generations.values()) keyset.noteGeneration(g.scope, g.generation);
   }
   const segments = new SegmentSet(fs);
   const newest = log.segments[log.segments.length - 1];

@@ -6,7 +6,7 @@
 
 import { Coordinate } from '../coordinate.js';
 import { BatpakError } from '../errors.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import { entityPages, type EventIndex } from '../event-index/event-index.js';
 import type { Fs } from '../fs/fs.js';
 import { isReservedKind } from '../kind.js';
 import type { Keyset } from '../keyset/keyset.js';
@@ -37,7 +37,7 @@ export interface ProjectionResult<S> {
 }
 
 export interface ProjectorParts {
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   /** Events of one entity after a global sequence, in commit order (the store's query). */
   readonly eventsAfter: (entity: string, after: number) => AsyncIterable<StoredEvent>;
   readonly keyset: Keyset | undefined;
@@ -155,13 +155,27 @@ export class Projector {
     if (typeof snap === 'string') return ignore(snap);
     if (snap.name !== def.name || snap.entity !== entity) return ignore('it belongs to another projection or entity');
     if (snap.version !== def.version) return ignore(`projection version ${snap.version}, now ${def.version}`);
-    const events = this.#p.index.entityEvents(entity);
-    const at = snap.entitySequence === 0 ? undefined : events.find((e) => e.entitySequence === snap.entitySequence);
-    if (snap.entitySequence > 0 && (at === undefined || at.globalSequence !== snap.cursor)) return ignore('it is ahead of the log or does not match it');
+    const index = this.#p.index;
+    const [at] = snap.entitySequence === 0 ? [] : await index.entityRange(entity, { afterEntitySequence: snap.entitySequence - 1 }, 1);
+    if (snap.entitySequence > 0 && (at === undefined || at.entitySequence !== snap.entitySequence || at.globalSequence !== snap.cursor)) {
+      return ignore('it is ahead of the log or does not match it');
+    }
     if (snap.entitySequence === 0 && snap.cursor !== 0) return ignore('it does not match the log');
     // A key destroyed since the snapshot was written: the state may derive from a shredded payload.
-    if (events.some((e) => e.globalSequence <= snap.cursor && this.#destroyed(e))) return ignore('an event it covers was shredded since');
+    if (await this.#coversDestroyed(entity, snap.cursor)) return ignore('an event it covers was shredded since');
     return { state: snap.state, cursor: snap.cursor, entitySequence: snap.entitySequence, currentAt: 0, sinceSnapshot: 0 };
+  }
+
+  /** Whether an event of `entity` up to global sequence `cursor` is sealed under a destroyed key. */
+  async #coversDestroyed(entity: string, cursor: number): Promise<boolean> {
+    if (this.#p.keyset === undefined) return false;
+    for await (const page of entityPages(this.#p.index, entity)) {
+      for (const e of page) {
+        if (e.globalSequence > cursor) return false;
+        if (this.#destroyed(e)) return true;
+      }
+    }
+    return false;
   }
 
   #destroyed(e: IndexEntry): boolean {

@@ -5,6 +5,7 @@
 import { walkAncestors as walk } from '../chain/ancestry.js';
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
+import { collectRange, entityPages, type EventIndex } from '../event-index/event-index.js';
 import { MemoryIndex } from '../event-index/memory.js';
 import { isEventIdString } from '../id.js';
 import type { Keyset } from '../keyset/keyset.js';
@@ -26,7 +27,7 @@ const QUERY_READ_AHEAD_BYTES = 4 * 1024 * 1024;
 type ReadAhead = { segmentId: number; offset: number; length: number; bytes: Uint8Array } | undefined;
 
 export interface ReadParts {
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   readonly segments: SegmentSet;
   readonly removed: RemovedSet;
   readonly keyset: Keyset | undefined;
@@ -45,17 +46,17 @@ export class StoreReader {
   }
 
   /** The committed entry of an event id; ERR_INVALID_ARGUMENT for a malformed id, ERR_NOT_FOUND for an unknown one. */
-  entry(eventId: string): IndexEntry {
+  async entry(eventId: string): Promise<IndexEntry> {
     if (!isEventIdString(eventId)) {
       throw BatpakError.invalidArgument('eventId must be 32 lowercase hex characters', { field: 'eventId' });
     }
-    const entry = this.#p.index.get(eventId);
+    const entry = await this.#p.index.get(eventId);
     if (entry === undefined) throw BatpakError.notFound(`no event ${eventId}`, { eventId });
     return entry;
   }
 
   async get<T>(eventId: string): Promise<StoredEvent<T>> {
-    const event = await this.load(this.entry(eventId));
+    const event = await this.load(await this.entry(eventId));
     if (event.shredded) {
       throw new BatpakError('ERR_PAYLOAD_SHREDDED', `the payload of event ${eventId} was shredded (its key was destroyed)`, { details: { eventId } });
     }
@@ -63,7 +64,7 @@ export class StoreReader {
   }
 
   async getRaw(eventId: string): Promise<RawEvent> {
-    const { entry, frame } = await this.readFrame(this.entry(eventId));
+    const { entry, frame } = await this.readFrame(await this.entry(eventId));
     return { header: headerOf(entry), coordinate: coordinateOf(entry), bytes: new Uint8Array(frame.payload) };
   }
 
@@ -74,40 +75,63 @@ export class StoreReader {
   /** Events in commit order matching a checked filter (query, and subscriptions with their own kind test). */
   async *scan(f: CheckedFilter, signal: AbortSignal | undefined): AsyncIterable<StoredEvent> {
     const index = this.#p.index;
-    const list = f.entity === undefined ? index.all() : index.entityEvents(f.entity);
-    let i = f.after === undefined ? 0 : MemoryIndex.firstAfter(list, Number(f.after));
+    const after = f.after === undefined ? 0 : Number(f.after);
+    const pages = (f.entity === undefined ? index.scan(after + 1) : entityPages(index, f.entity, { afterGlobalSequence: after }))[Symbol.asyncIterator]();
+    let page: readonly IndexEntry[] = [];
+    let i = 0;
+    /** The index generation the page is current at (read before asking for it). */
+    let pageGeneration = index.generation;
+    let ended = false;
     let yielded = 0;
     const aborted = () => signal?.aborted === true;
-    // Read ahead in growing steps: a `limit: 1` query reads one frame, a long scan reads runs of frames.
-    let ahead = 8;
-    while (i < list.length && yielded < f.limit) {
-      if (aborted()) throw BatpakError.aborted('query');
-      const planned: IndexEntry[] = [];
-      let plannedBytes = 0;
-      const want = Math.min(ahead, f.limit - yielded);
-      for (; i < list.length && planned.length < want && plannedBytes < QUERY_READ_AHEAD_BYTES; i++) {
-        // After a compaction swap, iterate the old snapshot but read the current entry (or skip a dropped one).
-        const e = index.get(list[i]!.eventId);
-        if (e === undefined) continue;
-        if (f.scope !== undefined && e.scope !== f.scope) continue;
-        if (f.kind !== undefined && !f.kind(e.kind)) continue;
-        planned.push(e);
-        plannedBytes += e.length;
-      }
-      ahead = Math.min(ahead * 2, QUERY_READ_AHEAD);
-      const read = await this.#readAhead(planned);
-      for (let k = 0; k < planned.length; k++) {
+    try {
+      // Read ahead in growing steps: a `limit: 1` query reads one frame, a long scan reads runs of frames.
+      let ahead = 8;
+      while (!(ended && i >= page.length) && yielded < f.limit) {
         if (aborted()) throw BatpakError.aborted('query');
-        this.#p.assertOpen();
-        const e = index.get(planned[k]!.eventId);
-        if (e === undefined) continue;
-        const r = read[k];
-        // Bytes read ahead serve only if the event has not moved since (compaction relocates survivors).
-        const usable = r !== undefined && r.segmentId === e.segmentId && r.offset === e.offset && r.length === e.length;
-        yield usable ? this.#loadRead(e, r.bytes) ?? (await this.load(e)) : await this.load(e);
-        yielded++;
-        if (yielded >= f.limit) return;
+        const planned: IndexEntry[] = [];
+        const plannedAt: number[] = [];
+        let plannedBytes = 0;
+        const want = Math.min(ahead, f.limit - yielded);
+        while (planned.length < want && plannedBytes < QUERY_READ_AHEAD_BYTES) {
+          if (i >= page.length) {
+            if (ended) break;
+            pageGeneration = index.generation;
+            const next = await pages.next();
+            if (next.done === true) ended = true;
+            else [page, i] = [next.value, 0];
+            continue;
+          }
+          // After a compaction swap, read the current entry (or skip a dropped one).
+          const at = index.generation;
+          let e: IndexEntry | undefined = page[i++]!;
+          if (at !== pageGeneration) e = await index.get(e.eventId);
+          if (e === undefined) continue;
+          if (f.scope !== undefined && e.scope !== f.scope) continue;
+          if (f.kind !== undefined && !f.kind(e.kind)) continue;
+          planned.push(e);
+          plannedAt.push(at);
+          plannedBytes += e.length;
+        }
+        ahead = Math.min(ahead * 2, QUERY_READ_AHEAD);
+        const read = await this.#readAhead(planned);
+        for (let k = 0; k < planned.length; k++) {
+          if (aborted()) throw BatpakError.aborted('query');
+          this.#p.assertOpen();
+          let e: IndexEntry | undefined = planned[k]!;
+          if (index.generation !== plannedAt[k]) e = await index.get(e.eventId);
+          if (e === undefined) continue;
+          const r = read[k];
+          // Bytes read ahead serve only if the event has not moved since (compaction relocates survivors).
+          const usable = r !== undefined && r.segmentId === e.segmentId && r.offset === e.offset && r.length === e.length;
+          yield usable ? this.#loadRead(e, r.bytes) ?? (await this.load(e)) : await this.load(e);
+          yielded++;
+          if (yielded >= f.limit) return;
+        }
       }
+    } finally {
+      // A query left early releases what the index holds for its pages.
+      await pages.return?.();
     }
   }
 
@@ -150,8 +174,20 @@ export class StoreReader {
     return this.#decodeLoaded(entry, frame);
   }
 
-  walkAncestors(eventId: string, limit: number): Promise<AncestorWalk> {
-    return walk({ index: this.#p.index, anchor: eventId, limit, load: (e) => this.load(e) });
+  /**
+   * chain/ancestry.ts walks a synchronous MemoryIndex (its signature stays sync until that module is
+   * reworked): it gets one holding the anchor's entity up to the anchor, loaded from the index first.
+   */
+  async walkAncestors(eventId: string, limit: number): Promise<AncestorWalk> {
+    const view = new MemoryIndex();
+    const anchor = await this.#p.index.get(eventId);
+    if (anchor !== undefined) {
+      for await (const page of entityPages(this.#p.index, anchor.entity)) {
+        for (const e of page) if (e.globalSequence <= anchor.globalSequence) view.insert(e);
+        if (page[page.length - 1]!.globalSequence >= anchor.globalSequence) break;
+      }
+    }
+    return walk({ index: view, anchor: eventId, limit, load: (e) => this.load(e) });
   }
 
   /** Reads an entry's frame; if compaction moved it meanwhile, reads it again at its new place. */
@@ -160,7 +196,7 @@ export class StoreReader {
     try {
       return { entry, frame: await this.#p.segments.readEventFrame(entry, entry.idBytes) };
     } catch (err) {
-      const now = this.#p.index.get(entry.eventId);
+      const now = await this.#p.index.get(entry.eventId);
       if (now === undefined || `${now.segmentId}:${now.offset}` === at) throw err;
       return { entry: now, frame: await this.#p.segments.readEventFrame(now, now.idBytes) };
     }
@@ -190,8 +226,10 @@ export class StoreReader {
   async originalReceipt(current: IndexEntry): Promise<AppendReceipt> {
     if ((current.flags & EventFlags.SEALED) === 0) return baseReceipt(current);
     const { index, removed, groups, segments } = this.#p;
+    // receipt/original.ts looks group members up synchronously: they are loaded from the index first.
+    const bySequence = new Map<number, IndexEntry>();
     const members = {
-      bySequence: (g: number) => index.bySequence(g),
+      bySequence: (g: number) => bySequence.get(g),
       removedLeaf: (g: number) => removed.bySequence(g)?.leaf,
       baseReceipt,
     };
@@ -203,11 +241,12 @@ export class StoreReader {
       seal = await findSeal(segments, entry);
     } catch (err) {
       // Compaction may have moved the event meanwhile: look again at its new place.
-      const now = index.get(current.eventId);
+      const now = await index.get(current.eventId);
       if (now === undefined || (now.segmentId === entry.segmentId && now.offset === entry.offset)) throw err;
       entry = now;
       seal = await findSeal(segments, entry);
     }
+    for (const e of await collectRange(index, seal.firstSequence, seal.lastSequence)) bySequence.set(e.globalSequence, e);
     const group = rebuildGroup(entry, seal, members);
     groups.add(group);
     return signedReceipt(entry, group, members);

@@ -6,7 +6,7 @@ import { blake3 } from '../crypto/blake3.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import { BatpakError } from '../errors.js';
 import { ZERO_HASH } from '../chain/links.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import { SealChecker } from '../receipt/seal-check.js';
 import { FRAME_HEADER_BYTES, frameHeaderDamage, readFrameHeader } from '../segment/format.js';
 import { decodeFrameBody, EventFlags, FrameDecodeError, isValidFrameAt, type EventFrame, type SealFrame } from '../segment/frame.js';
@@ -28,7 +28,7 @@ export interface CheckedGroup {
 
 /** What the replica holds: its index (entity heads, known ids) and the next global sequence it expects. */
 export interface ReplicaState {
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   readonly nextGlobal: number;
   readonly publicKeys: readonly Uint8Array[];
 }
@@ -51,7 +51,7 @@ function decodeWhole(bytes: Uint8Array, i: number) {
  * Checks a group against the replica's state. Returns undefined when every event of the group is
  * already stored with the same content hash (a repeat after a restart: nothing to do).
  */
-export function checkGroup(state: ReplicaState, frames: readonly Uint8Array[]): CheckedGroup | undefined {
+export async function checkGroup(state: ReplicaState, frames: readonly Uint8Array[]): Promise<CheckedGroup | undefined> {
   if (!Array.isArray(frames) || frames.length < 2 || !frames.every((f) => f instanceof Uint8Array)) {
     throw replicaRefused('malformed', 'a group is its event frames followed by the seal frame that signs them (at least two Uint8Arrays)');
   }
@@ -64,7 +64,7 @@ export function checkGroup(state: ReplicaState, frames: readonly Uint8Array[]): 
     return { frame, eventId: toHex(frame.id), bytes: copies[i]! };
   });
   const first = events[0]!.frame.globalSequence;
-  if (first < state.nextGlobal && isRepeat(state, events)) return undefined;
+  if (first < state.nextGlobal && (await isRepeat(state, events))) return undefined;
   // Continuity: the group starts right after the replica's last event and has no hole (INV-REPLICA-CONTIGUOUS).
   events.forEach((e, i) => {
     const want = state.nextGlobal + i;
@@ -78,7 +78,7 @@ export function checkGroup(state: ReplicaState, frames: readonly Uint8Array[]): 
     if ((frame.flags & EventFlags.TOMBSTONE) !== 0) {
       throw replicaRefused('compacted', `event ${eventId} is a tombstone: a replica copies events as written, before any compaction`, { eventId });
     }
-    if (state.index.has(eventId) || seen.has(eventId)) throw replicaRefused('duplicate', `event id ${eventId} is already in the replica`, { eventId });
+    if (seen.has(eventId) || (await state.index.has(eventId))) throw replicaRefused('duplicate', `event id ${eventId} is already in the replica`, { eventId });
     seen.add(eventId);
     if (!bytesEqual(blake3(frame.payload), frame.contentHash)) {
       throw replicaRefused('content-hash', `event ${eventId}: the stored bytes do not hash to its content hash`, { eventId });
@@ -102,15 +102,15 @@ export function checkGroup(state: ReplicaState, frames: readonly Uint8Array[]): 
   return { events, seal, frames: copies };
 }
 
-function headOf(index: MemoryIndex, entity: string): { seq: number; hash: Uint8Array } {
+function headOf(index: EventIndex, entity: string): { seq: number; hash: Uint8Array } {
   const e = index.head(entity);
   return e === undefined ? { seq: 0, hash: ZERO_HASH } : { seq: e.entitySequence, hash: e.contentHash };
 }
 
 /** Every event already stored at its sequence with the same content hash; a partial overlap is a refusal. */
-function isRepeat(state: ReplicaState, events: CheckedGroup['events']): boolean {
+async function isRepeat(state: ReplicaState, events: CheckedGroup['events']): Promise<boolean> {
   for (const { frame, eventId } of events) {
-    const stored = state.index.get(eventId);
+    const stored = await state.index.get(eventId);
     if (stored === undefined || stored.globalSequence !== frame.globalSequence || !bytesEqual(stored.contentHash, frame.contentHash)) {
       throw replicaRefused('sequence', `event ${eventId} (global sequence ${frame.globalSequence}) is behind the replica's end (${state.nextGlobal - 1}) but is not what the replica holds there`, {
         eventId,

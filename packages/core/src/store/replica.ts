@@ -103,7 +103,7 @@ export class Replica {
     if (this.#closing !== undefined) throw BatpakError.storeClosed('the replica is closed');
     const o = this.#o;
     const writer = o.writer!;
-    const group = checkGroup({ index: o.index, nextGlobal: this.#nextGlobal, publicKeys: this.#keys }, frames);
+    const group = await checkGroup({ index: o.index, nextGlobal: this.#nextGlobal, publicKeys: this.#keys }, frames);
     if (group === undefined) return { applied: 0, lastSequence: this.lastSequence };
     // The same write path as an append: one gathered write, cut back on failure, fsynced under sync 'always'.
     let at;

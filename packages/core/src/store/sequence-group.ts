@@ -4,14 +4,20 @@
 // none of it; commit times never go backwards; an intent that depends on the in-flight group's keys waits for it.
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import { ZERO_HASH } from '../chain/links.js';
 import type { AppendReceipt } from '../types.js';
 import type { EventDraft, Intent, SequencedEvent } from './append-intent.js';
 
 /** The committed state a group is sequenced against. */
 export interface CommittedState {
-  readonly index: MemoryIndex;
+  /**
+   * Heads, and committed ids through `getResident`: sequencing is one synchronous step between commit
+   * groups, so it reads only what stays resident. With every entry resident today that answers every
+   * id; a two-tier index must answer idempotency keys and import clashes from its sealed files too,
+   * resolved before the group is sequenced (FORMAT.md, "The index in two tiers").
+   */
+  readonly index: EventIndex;
   readonly nextGlobal: number;
   readonly lastCommittedAt: number;
   /** The store clock's reading for this group. */
@@ -112,7 +118,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
     if (intent.type === 'single') {
       const d = intent.draft;
       if (d.keyed) {
-        const existing = state.index.get(d.eventId);
+        const existing = state.index.getResident(d.eventId);
         if (existing !== undefined) {
           settleReplay(intent.settle, state.replay(existing, d));
           continue;
@@ -135,7 +141,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
       inGroup.add(d.eventId);
       accepted.push({ intent, events: [sequence(d, undefined)] });
     } else if (intent.type === 'import') {
-      const clash = intent.items.find((it) => state.index.has(it.draft.eventId) || inGroup.has(it.draft.eventId));
+      const clash = intent.items.find((it) => state.index.getResident(it.draft.eventId) !== undefined || inGroup.has(it.draft.eventId));
       if (clash !== undefined) {
         refused.push({
           intent,
@@ -151,7 +157,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
       });
       accepted.push({ intent, events });
     } else {
-      const existing = intent.drafts.map((d) => (d.keyed ? state.index.get(d.eventId) : undefined));
+      const existing = intent.drafts.map((d) => (d.keyed ? state.index.getResident(d.eventId) : undefined));
       const known = existing.filter((e) => e !== undefined).length;
       if (known === intent.drafts.length) {
         settleReplay(intent.settle, Promise.all(existing.map((e, i) => state.replay(e!, intent.drafts[i]!))));

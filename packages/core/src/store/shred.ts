@@ -7,7 +7,7 @@ import { blake3 } from '../crypto/blake3.js';
 import { bytesEqual, toHex } from '../encoding/hex.js';
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import { entityPages, type EventIndex } from '../event-index/event-index.js';
 import { eventIdToString, newEventId } from '../id.js';
 import { isReservedKind, SystemKinds } from '../kind.js';
 import type { Keyset } from '../keyset/keyset.js';
@@ -25,7 +25,7 @@ import type { KeyGranularity } from './options.js';
 const SHRED_COORDINATE = { entity: 'batpak:store', scope: 'batpak:shred' } as const;
 
 export interface SystemEventParts {
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   readonly keyset: Keyset | undefined;
   readonly keyStore: KeyStore | undefined;
   readonly signer: ReceiptSigner | undefined;
@@ -51,8 +51,9 @@ export async function shredScope(p: SystemEventParts, selector: ShredSelector, b
   await beforeFlush?.();
   await keyset.flush(p.keyStore!, { force: true });
   // Entity scopes need only that entity's events; the other granularities look at all of them.
-  const candidates = keyset.granularity === 'entity' ? p.index.entityEvents(new TextDecoder().decode(scope.subarray(1))) : p.index.all();
-  const plaintextEvents = plaintextEventsInScope(candidates, keyset.granularity, scope);
+  const candidates = keyset.granularity === 'entity' ? entityPages(p.index, new TextDecoder().decode(scope.subarray(1))) : p.index.scan(1);
+  let plaintextEvents = 0;
+  for await (const page of candidates) plaintextEvents += plaintextEventsInScope(page, keyset.granularity, scope);
   const base = { granularity: keyset.granularity, scope: toHex(scope), destroyed, plaintextEvents };
   if (destroyed === 0) return { ...base, status: keyset.everKeyed(scope) ? 'already-shredded' : 'never-keyed' };
   const now = p.now();

@@ -4,7 +4,7 @@
 // for it beyond one read-ahead window, and the writer never waits for it.
 
 import { BatpakError } from '../errors.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import { checkKind, kindToRaw, type EventKind } from '../kind.js';
 import type { CheckedFilter } from '../query-filter.js';
 import type { StoredEvent } from '../types.js';
@@ -38,7 +38,7 @@ export interface SubscribeOptions extends SubscriptionFilter {
 
 /** The parts of a store a subscription reads from. */
 export interface DeliveryParts {
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   readonly reader: StoreReader;
   readonly waiters: SequenceWaiters;
   /** Throws ERR_STORE_CLOSED once the store is closing: checked before sleeping, since close wakes only sleepers. */

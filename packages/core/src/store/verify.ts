@@ -1,7 +1,7 @@
 // The store's checks of itself: verifyChain (every committed frame re-read, every hash, link and seal
 // checked, optionally against an expected attestation) and verifyReceipt (a receipt against the committed event).
 // Invariant: verification runs shared with other readers and exclusive of compaction, over one consistent
-// snapshot of segments and committed events taken in a single synchronous step.
+// snapshot of segments and committed events (segments and last sequence fixed in one synchronous step).
 
 import { availableParallelism } from 'node:os';
 import { HeadStream, judge } from '../attest/check.js';
@@ -10,7 +10,7 @@ import { verifyChain as verify } from '../chain/verify.js';
 import { entryTrusted, type CompactionEntry, type RemovedEvent, type RemovedSet } from '../compaction/log.js';
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import { collectRange, type EventIndex } from '../event-index/event-index.js';
 import { SealChecker } from '../receipt/seal-check.js';
 import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from '../receipt/verify.js';
 import { EventFlags } from '../segment/frame.js';
@@ -37,7 +37,7 @@ export interface VerifyProgress {
 }
 
 export interface VerifyParts {
-  readonly index: MemoryIndex;
+  readonly index: EventIndex;
   readonly segments: SegmentSet;
   readonly removed: RemovedSet;
   /** What the directory showed at open (lost segments, a contradicting checkpoint): every report carries it. */
@@ -93,7 +93,8 @@ export class StoreVerifier {
   }
 
   /** Verifies one snapshot (by default: now), feeding every frame to `stream` when given. */
-  verifySnapshot(options: VerifyProgress, stream?: HeadStream, snapshot: CommittedSnapshot = this.committedSnapshot()): Promise<ChainVerificationReport> {
+  async verifySnapshot(options: VerifyProgress, stream?: HeadStream, given?: CommittedSnapshot): Promise<ChainVerificationReport> {
+    const snapshot = given ?? (await this.committedSnapshot());
     const { removed, index } = this.#p;
     const keys = this.#p.verifyKeys();
     const bytes = snapshot.segments.reduce((n, s) => n + s.committedEnd, 0);
@@ -109,7 +110,7 @@ export class StoreVerifier {
       tombstone: (eventId) => removed.tombstone(eventId),
       seals: new SealChecker({
         keys,
-        requireSigned: keys.length > 0 || holdsSignedEvents(index),
+        requireSigned: keys.length > 0 || holdsSignedEvents(index.summary()),
         removedLeaf: (g) => removed.bySequence(g)?.leaf,
         removedHeaderLeaf: (g) => removed.bySequence(g)?.headerLeaf,
       }),
@@ -120,11 +121,16 @@ export class StoreVerifier {
     });
   }
 
-  /** The segments and committed events as of now, taken in one synchronous step (a consistent prefix). */
-  committedSnapshot(): { segments: SnapshotSource[]; committed: IndexEntry[] } {
+  /**
+   * The segments and committed events as of now (a consistent prefix): segments and the last global
+   * sequence are fixed in one synchronous step, then the entries up to it are collected. Callers hold the
+   * maintenance lock shared, so no compaction moves an entry meanwhile, and appends only add after it.
+   * chain/verify.ts takes the entries as one array: the one whole-index array left, until it streams them.
+   */
+  async committedSnapshot(): Promise<{ segments: SnapshotSource[]; committed: IndexEntry[] }> {
     const s = this.#p.segments;
     const segments = s.ids().map((id) => ({ id, path: s.path(id), committedEnd: s.size(id) }));
-    return { segments, committed: this.#p.index.all().slice() };
+    return { segments, committed: await collectRange(this.#p.index, 1, this.#p.index.lastGlobalSequence()) };
   }
 
   /** Records of events compaction removed, from entries this store's keys trust (a head may include them). */
@@ -134,10 +140,10 @@ export class StoreVerifier {
   }
 
   /** A receipt against the committed event (every field, first disagreement named) and its signature. */
-  verifyReceipt(receipt: AppendReceipt): ReceiptVerdict {
+  async verifyReceipt(receipt: AppendReceipt): Promise<ReceiptVerdict> {
     const bad = malformedField(receipt);
     if (bad !== undefined) return { status: 'invalid', reason: `${bad}: malformed` };
-    const entry = this.#p.index.get(receipt.eventId);
+    const entry = await this.#p.index.get(receipt.eventId);
     if (entry === undefined) return { status: 'invalid', reason: 'eventId: no committed event has this id' };
     const mismatch = compareWithCommitted(receipt, baseReceipt(entry));
     if (mismatch !== undefined) return mismatch;

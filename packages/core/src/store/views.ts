@@ -9,7 +9,7 @@ import { kindFromRaw } from '../kind.js';
 import { decodePayload } from '../payload.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags } from '../segment/frame.js';
-import type { MemoryIndex } from '../event-index/memory.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import type { Keyset } from '../keyset/keyset.js';
 import type { SegmentSet } from '../segment/set.js';
 import { runSchema } from '../standard-schema.js';
@@ -17,7 +17,7 @@ import type { AppendReceipt, CommitStats, EventHeader, GroupProof, StoreStats } 
 import { causalIdsOf } from './causation.js';
 
 /** The store's counters. */
-export function statsOf(index: MemoryIndex, segments: SegmentSet, keyset: Keyset | undefined, commits: CommitStats | undefined): StoreStats {
+export function statsOf(index: EventIndex, segments: SegmentSet, keyset: Keyset | undefined, commits: CommitStats | undefined): StoreStats {
   return {
     events: BigInt(index.size),
     segments: segments.count,
@@ -28,7 +28,7 @@ export function statsOf(index: MemoryIndex, segments: SegmentSet, keyset: Keyset
 }
 
 /** The header of an entity's latest committed event, if any (from the index, no disk read). */
-export function entityHead(index: MemoryIndex, entity: string): EventHeader | undefined {
+export function entityHead(index: EventIndex, entity: string): EventHeader | undefined {
   const e = index.head(entity);
   return e === undefined ? undefined : headerOf(e);
 }

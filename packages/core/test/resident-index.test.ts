@@ -1,0 +1,192 @@
+// The EventIndex seam over the all-resident index: ranges, pages, scans from a global sequence, entity
+// ranges after an entity or global sequence, segment ranges and the resident summary, each against a plain
+// array filter (sequences with holes, as compaction leaves them), with the page boundaries and the empty index.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { IndexEntry } from '../src/event-index/entry.js';
+import { collectRange, entityEvents, entityPages, type EventIndex } from '../src/event-index/event-index.js';
+import { ResidentIndex } from '../src/event-index/resident-index.js';
+import { EventFlags } from '../src/segment/frame.js';
+
+interface Spec {
+  readonly entity: string;
+  readonly globalSequence: number;
+  readonly entitySequence: number;
+  readonly segmentId?: number;
+  readonly flags?: number;
+  readonly encryption?: { readonly scope: Uint8Array; readonly generation: number };
+}
+
+const entry = (s: Spec): IndexEntry =>
+  ({
+    eventId: s.globalSequence.toString(16).padStart(32, '0'),
+    entity: s.entity,
+    globalSequence: s.globalSequence,
+    entitySequence: s.entitySequence,
+    segmentId: s.segmentId ?? 1,
+    offset: 32 + s.globalSequence * 100,
+    length: 100,
+    flags: s.flags ?? 0,
+    encryption: s.encryption === undefined ? undefined : { ...s.encryption, nonce: new Uint8Array(24) },
+  }) as unknown as IndexEntry;
+
+/** `n` events over `entities` entities round-robin, global sequences 1..n, entity sequences 1.. per entity. */
+function filled(n: number, entities = 1, segmentEvery = Infinity): { index: ResidentIndex; all: IndexEntry[] } {
+  const index = new ResidentIndex();
+  const seqs = new Map<string, number>();
+  const all: IndexEntry[] = [];
+  for (let g = 1; g <= n; g++) {
+    const entity = `e${g % entities}`;
+    const es = (seqs.get(entity) ?? 0) + 1;
+    seqs.set(entity, es);
+    const e = entry({ entity, globalSequence: g, entitySequence: es, segmentId: 1 + Math.floor((g - 1) / segmentEvery) });
+    index.insert(e);
+    all.push(e);
+  }
+  return { index, all };
+}
+
+async function pagesOf(pages: AsyncIterable<readonly IndexEntry[]>): Promise<(readonly IndexEntry[])[]> {
+  const out: (readonly IndexEntry[])[] = [];
+  for await (const p of pages) out.push(p);
+  return out;
+}
+
+const seqs = (list: readonly IndexEntry[]) => list.map((e) => e.globalSequence);
+
+describe('ResidentIndex through the EventIndex seam', () => {
+  it('an empty index answers every lookup with nothing', async () => {
+    const index: EventIndex = new ResidentIndex();
+    expect(index.size).toBe(0);
+    expect(index.last()).toBeUndefined();
+    expect(index.lastGlobalSequence()).toBe(0);
+    expect(index.head('e')).toBeUndefined();
+    expect(index.getResident('0'.repeat(32))).toBeUndefined();
+    expect(await index.get('0'.repeat(32))).toBeUndefined();
+    expect(await index.has('0'.repeat(32))).toBe(false);
+    expect(await index.bySequence(1)).toBeUndefined();
+    expect(await index.entityRange('e', { afterEntitySequence: 0 }, 10)).toEqual([]);
+    expect(await pagesOf(index.scan(1))).toEqual([]);
+    expect(await pagesOf(index.scan(0))).toEqual([]);
+    expect(await index.segmentEntries(1)).toEqual([]);
+    expect(await collectRange(index, 1, Infinity)).toEqual([]);
+    expect(await pagesOf(entityPages(index, 'e'))).toEqual([]);
+    expect(index.summary()).toEqual({ signedEvents: 0, firstEncrypted: undefined, generations: new Map() });
+  });
+
+  it('answers every range like a filter over commit order, holes in the sequences included', async () => {
+    // A step per event: which of 3 entities, how far the global sequence moves (a hole past 1), whether the
+    // entity sequence skips one (compaction dropped an event), whether a new segment starts.
+    const step = fc.record({ entity: fc.nat(2), gap: fc.integer({ min: 1, max: 3 }), skip: fc.boolean(), rotate: fc.boolean() });
+    const query = fc.record({ entity: fc.nat(3), after: fc.integer({ min: -1, max: 130 }), limit: fc.integer({ min: 1, max: 8 }), segment: fc.integer({ min: 0, max: 40 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 40 }), fc.array(query, { minLength: 1, maxLength: 8 }), async (steps, queries) => {
+        const index = new ResidentIndex();
+        const all: IndexEntry[] = [];
+        const es = [0, 0, 0];
+        let g = 0;
+        let segmentId = 1;
+        for (const s of steps) {
+          g += s.gap;
+          es[s.entity]! += s.skip ? 2 : 1;
+          if (s.rotate) segmentId++;
+          const e = entry({ entity: `e${s.entity}`, globalSequence: g, entitySequence: es[s.entity]!, segmentId });
+          index.insert(e);
+          all.push(e);
+        }
+        expect(index.size).toBe(all.length);
+        expect(index.lastGlobalSequence()).toBe(g);
+        for (const q of queries) {
+          const entity = `e${q.entity}`;
+          const ofEntity = all.filter((e) => e.entity === entity);
+          expect(seqs((await pagesOf(index.scan(q.after))).flat()), `scan(${q.after})`).toEqual(seqs(all.filter((e) => e.globalSequence >= q.after)));
+          expect((await index.bySequence(q.after))?.globalSequence).toBe(all.find((e) => e.globalSequence === q.after)?.globalSequence);
+          expect(seqs(await index.entityRange(entity, { afterEntitySequence: q.after }, q.limit)), `after entity sequence ${q.after}`).toEqual(
+            seqs(ofEntity.filter((e) => e.entitySequence > q.after).slice(0, q.limit)),
+          );
+          expect(seqs(await index.entityRange(entity, { afterGlobalSequence: q.after }, q.limit)), `after global sequence ${q.after}`).toEqual(
+            seqs(ofEntity.filter((e) => e.globalSequence > q.after).slice(0, q.limit)),
+          );
+          expect(seqs(await collectRange(index, q.after, q.after + q.limit))).toEqual(seqs(all.filter((e) => e.globalSequence >= q.after && e.globalSequence <= q.after + q.limit)));
+          expect(seqs(await index.segmentEntries(q.segment))).toEqual(seqs(all.filter((e) => e.segmentId === q.segment)));
+          expect(index.head(entity)).toBe(ofEntity[ofEntity.length - 1]);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('scans a page at a time, never an empty page, from any sequence across page boundaries', async () => {
+    const { index, all } = filled(2049);
+    const pages = await pagesOf(index.scan(1));
+    expect(pages.map((p) => p.length)).toEqual([1024, 1024, 1]);
+    expect(pages.flat()).toEqual(all);
+    for (const from of [1024, 1025, 2048, 2049]) expect(seqs((await pagesOf(index.scan(from))).flat())).toEqual(seqs(all.slice(from - 1)));
+    expect(await pagesOf(index.scan(2050))).toEqual([]);
+  });
+
+  it('pages an entity of exactly two pages, and one past that, without loss or repeats', async () => {
+    for (const n of [512, 513]) {
+      const { index, all } = filled(n);
+      const pages = await pagesOf(entityPages(index, 'e0'));
+      expect(pages.map((p) => p.length)).toEqual(n === 512 ? [256, 256] : [256, 256, 1]);
+      expect(pages.flat()).toEqual(all);
+    }
+    const { index, all } = filled(700, 2);
+    const after: IndexEntry[] = [];
+    for await (const e of entityEvents(index, 'e1', { afterEntitySequence: 100 })) after.push(e);
+    expect(after).toEqual(all.filter((e) => e.entity === 'e1' && e.entitySequence > 100));
+  });
+
+  it('sees events appended while a scan runs, and follows a replaceSegments from where it was', async () => {
+    const { index, all } = filled(2048, 1, 1000);
+    const pages = index.scan(1)[Symbol.asyncIterator]();
+    const first = await pages.next();
+    expect(seqs(first.value as IndexEntry[])).toEqual(seqs(all.slice(0, 1024)));
+    // Compaction drops the even events of segments 1 and 2; an append lands in segment 3 meanwhile.
+    const before = index.generation;
+    index.replaceSegments([1, 2], all.filter((e) => e.segmentId <= 2 && e.globalSequence % 2 === 1));
+    index.insert(entry({ entity: 'e0', globalSequence: 2049, entitySequence: 2049, segmentId: 3 }));
+    expect(index.generation).toBe(before + 1);
+    const rest: IndexEntry[] = [];
+    for (let r = await pages.next(); r.done !== true; r = await pages.next()) rest.push(...r.value);
+    const expected = [...all.filter((e) => e.globalSequence > 1024 && (e.segmentId === 3 || e.globalSequence % 2 === 1)).map((e) => e.globalSequence), 2049];
+    expect(seqs(rest)).toEqual(expected);
+    expect(index.size).toBe(1000 + 48 + 1);
+    expect(await index.get(all[1]!.eventId)).toBeUndefined();
+    expect(index.head('e0')?.globalSequence).toBe(2049);
+  });
+
+  it('replaceSegments keeps the other segments in commit order, whatever their place', async () => {
+    const { index, all } = filled(30, 3, 10);
+    // Replace segment 2 only (the middle): segments 1 and 3 stay, merged around it by global sequence.
+    const middle = all.filter((e) => e.segmentId === 2 && e.globalSequence !== 15);
+    index.replaceSegments([2], middle);
+    expect(seqs((await pagesOf(index.scan(1))).flat())).toEqual(seqs(all.filter((e) => e.globalSequence !== 15)));
+    expect(seqs(await index.entityRange('e0', { afterEntitySequence: 0 }, 100))).toEqual(seqs(all.filter((e) => e.entity === 'e0' && e.globalSequence !== 15)));
+  });
+
+  it('keeps a summary of signed and encrypted events, rebuilt by replaceSegments', () => {
+    const index = new ResidentIndex();
+    const scopeA = new Uint8Array([1, 2]);
+    const scopeB = new Uint8Array([3]);
+    index.insert(entry({ entity: 'a', globalSequence: 1, entitySequence: 1 }));
+    index.insert(entry({ entity: 'a', globalSequence: 2, entitySequence: 2, flags: EventFlags.SEALED, encryption: { scope: scopeA, generation: 3 } }));
+    index.insert(entry({ entity: 'a', globalSequence: 3, entitySequence: 3, flags: EventFlags.SEALED, encryption: { scope: scopeA, generation: 1 }, segmentId: 2 }));
+    index.insert(entry({ entity: 'b', globalSequence: 4, entitySequence: 1, encryption: { scope: scopeB, generation: 0 }, segmentId: 2 }));
+    let s = index.summary();
+    expect(s.signedEvents).toBe(2);
+    expect(s.firstEncrypted).toBe(entry({ entity: 'a', globalSequence: 2, entitySequence: 2 }).eventId);
+    expect([...s.generations.values()]).toEqual([
+      { scope: scopeA, generation: 3 },
+      { scope: scopeB, generation: 0 },
+    ]);
+    // Segment 1 (events 1 and 2) compacted away entirely: only segment 2's events count.
+    index.replaceSegments([1], []);
+    s = index.summary();
+    expect(s.signedEvents).toBe(1);
+    expect(s.firstEncrypted).toBe(entry({ entity: 'a', globalSequence: 3, entitySequence: 3 }).eventId);
+    expect([...s.generations.values()].map((g) => g.generation)).toEqual([1, 0]);
+    expect(index.last()?.globalSequence).toBe(4);
+  });
+});
