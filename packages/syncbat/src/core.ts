@@ -4,7 +4,7 @@
 
 import type { AdmissionDecision, AdmissionGuard } from './admission.js';
 import { checkCaller, missingForCaller, stampCaller, type Caller } from './caller.js';
-import { closeScope, inScope, insideCheckoutOf, openScope, type CheckoutScope } from './checkout-scope.js';
+import { inNewScope, insideCheckoutOf, type CheckoutScope } from './checkout-scope.js';
 import { InvocationContext, type ReceiptMetadata } from './ctx.js';
 import type { OperationDescriptor } from './descriptor.js';
 import type { EffectBackend } from './effect-backend.js';
@@ -120,14 +120,11 @@ export class CoreRuntime implements Core {
   readonly #queue: DispatchQueue;
   /** Set when backend and sinks share one store: each invocation is then committed as one appendBatch. */
   readonly #plan: StoreCommitPlan | undefined;
-  /** Whether a custom receipt or status sink runs after the handler: its code then stays inside the checkout's scope. */
-  readonly #sinkCode: boolean;
 
   constructor(parts: CoreParts) {
     this.#p = parts;
     this.#queue = new DispatchQueue(parts.maxConcurrentDispatches);
-    const plan = (this.#plan = storeCommitPlan(parts.backend, parts.receiptSink, parts.statusSink));
-    this.#sinkCode = (parts.receiptSink !== undefined && plan?.receipts === undefined) || (parts.statusSink !== undefined && plan?.status !== true);
+    this.#plan = storeCommitPlan(parts.backend, parts.receiptSink, parts.statusSink);
   }
 
   descriptor(name: string): OperationDescriptor | undefined {
@@ -163,10 +160,8 @@ export class CoreRuntime implements Core {
   #checkout(name: string, input: Uint8Array, signal: AbortSignal | undefined, caller: Caller | undefined): Promise<DispatchResult> {
     const d = this.#p.descriptors.get(name);
     if (d === undefined) return Promise.reject(new RuntimeError({ kind: 'unknown_operation', name }));
-    // The scope closes when the Ctx is sealed (guard, handler and their effects are done), or with the checkout
-    // when a custom sink's code follows; the store commit after it then runs outside any scope.
-    const scope = openScope(this);
-    return this.#sinkCode ? inScope(scope, () => this.#admitAndRun(d, input, signal, caller, scope)) : this.#admitAndRun(d, input, signal, caller, scope);
+    // The whole checkout runs in its scope (guard, handler, their effects, custom sinks); it closes when it settles.
+    return inNewScope(this, (scope) => this.#admitAndRun(d, input, signal, caller, scope));
   }
 
   /** One async frame per checkout (each costs a promise and a turn): authority, Ctx, guard, handler, receipt. */
@@ -187,14 +182,11 @@ export class CoreRuntime implements Core {
       // checkout ends (a sink failure included), the Ctx is revoked with it. Store appends are staged into `commit`.
       const ctx = (opened = new InvocationContext(d, this.#p.backend, signal, commit?.plan.effects === undefined ? undefined : commit));
       const name = d.name;
-      const sealed = (): void => {
-        if (!this.#sinkCode) closeScope(scope);
-      };
       const guard = this.#p.guard;
       if (guard !== undefined) {
         let decision: unknown;
         try {
-          decision = await inScope(scope, () => guard(d, input, ctx));
+          decision = await guard(d, input, ctx);
         } catch (err) {
           decision = { admit: false, code: 'admission.failed', message: messageOf(err) };
         }
@@ -202,7 +194,6 @@ export class CoreRuntime implements Core {
         const checked = decision as AdmissionDecision;
         if (!checked.admit) {
           if (!ctx.sealIfIdle()) await ctx.seal();
-          sealed();
           // A guard's words land in the receipt: cut to the receipt limits like a handler's.
           const code = boundText(checked.code, RECEIPT_LIMITS.codeBytes);
           return await this.#deny(d, input, code, boundText(checked.message, RECEIPT_LIMITS.messageBytes), withCaller(metadataOf(ctx, false)), commit);
@@ -227,7 +218,7 @@ export class CoreRuntime implements Core {
       let cause: { code: 'invalid_input' | 'failed'; message: string } | undefined;
       try {
         // A synchronous handler's result is taken as is: no promise (and no turn) per dispatch for it.
-        let out: unknown = inScope(scope, () => handler(input, ctx));
+        let out: unknown = handler(input, ctx);
         if (isThenable(out)) out = await out;
         if (out instanceof Uint8Array) output = new Uint8Array(out);
         else cause = { code: 'failed', message: `handler returned ${out === null ? 'null' : typeof out}, expected a Uint8Array` };
@@ -236,7 +227,6 @@ export class CoreRuntime implements Core {
       }
       // The Ctx dies here; effects still in flight finish and are observed before the check.
       if (!ctx.sealIfIdle()) await ctx.seal();
-      sealed();
       const dropped = () => withCaller(metadataOf(ctx, false));
 
       // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
@@ -267,7 +257,7 @@ export class CoreRuntime implements Core {
       return Object.freeze({ outcome: 'completed', output, receipt, descriptor: d });
     } finally {
       opened?.revoke();
-      closeScope(scope);
+      scope.open = false;
     }
   }
 

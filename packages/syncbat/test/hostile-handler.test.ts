@@ -311,7 +311,7 @@ describe('INV-SYNCBAT-NO-REENTRY: a handler dispatching on its own Core is refus
       { kind: 'reentrant_dispatch', name: 'echo' },
       { kind: 'reentrant_dispatch', name: 'echo' },
     ]);
-    // Once no checkout is open, a new one still sees its scope.
+    // Once every checkout has ended, a new one still sees its scope.
     await core.dispatch('late', bytes('c'));
     expect(inner).toHaveLength(3);
     expect(inner[2]).toEqual({ kind: 'reentrant_dispatch', name: 'echo' });
