@@ -72,8 +72,21 @@ export function decodeRequestLine(line: Uint8Array, limits: Limits = DEFAULT_LIM
     if (decoded.failure === 'too_large') throw NetbatError.inputTooLarge(limits.maxInputBytes);
     throw NetbatError.malformedRequest(hexFailureReason(decoded.failure));
   }
-  // The grammar admits ASCII only, so latin1 decoding is exact and cheaper than UTF-8.
-  return { operation: Buffer.from(operation.buffer, operation.byteOffset, operation.length).toString('latin1'), input: decoded.bytes };
+  return { operation: operationText(operation), input: decoded.bytes };
+}
+
+/** The last operation name decoded: a client calls the same few operations over and over. */
+let lastOperation = '';
+
+/** The text of a checked operation name (the grammar admits ASCII only, so each byte is one character). */
+function operationText(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n === lastOperation.length) {
+    let i = 0;
+    while (i < n && bytes[i] === lastOperation.charCodeAt(i)) i++;
+    if (i === n) return lastOperation;
+  }
+  return (lastOperation = String.fromCharCode.apply(null, bytes as unknown as number[]));
 }
 
 function checkOperation(operation: Uint8Array, limits: Limits): void {

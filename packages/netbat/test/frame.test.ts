@@ -24,6 +24,11 @@ describe('decodeRequestLine', () => {
     expect(decodeRequestLine(text('NETBAT/1 CALL ping 6F6B')).input).toEqual(text('ok'));
   });
 
+  it('names each operation by its own bytes, whatever was decoded before (names of one length included)', () => {
+    const names = ['ping', 'pong', 'ping', 'pinG', 'a.b', 'ping', 'system.heartbeat', 'system.heartbeaT'];
+    expect(names.map((n) => decodeRequestLine(text(`NETBAT/1 CALL ${n} 00\n`)).operation)).toEqual(names);
+  });
+
   it('refuses each malformation with its reason', () => {
     const table: Array<[string | Uint8Array, [string, string], Partial<Limits>?]> = [
       ['\n', malformed('empty line')],

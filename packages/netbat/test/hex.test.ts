@@ -41,4 +41,25 @@ describe('hex codec', () => {
     expect(writeHexInto(new Uint8Array([0x0a, 0xb0]), out, 1)).toBe(5);
     expect(new TextDecoder().decode(out)).toBe('.0ab0.');
   });
+
+  it('agrees with Buffer on every byte value and on both sides of the short-field fast path', () => {
+    for (const n of [1, 255, 256, 257, 600]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 151 + 7) & 0xff);
+      const expected = Buffer.from(bytes).toString('hex');
+      expect(encodeHex(bytes)).toBe(expected);
+      const out = new Uint8Array(2 * n + 2);
+      expect(writeHexInto(bytes, out, 1)).toBe(2 * n + 1);
+      expect(new TextDecoder().decode(out.subarray(1, 2 * n + 1))).toBe(expected);
+      for (const token of [expected, expected.toUpperCase()]) expect(decodeHex(ascii(token))).toEqual({ ok: true, bytes });
+      // A bad digit in the last place is found, not dropped.
+      expect(decodeHex(ascii(`${expected.slice(0, -1)}g`))).toEqual({ ok: false, failure: 'not_hex' });
+    }
+    for (let b = 0; b < 256; b++) {
+      const one = new Uint8Array([b]);
+      expect(decodeHex(ascii(encodeHex(one)))).toEqual({ ok: true, bytes: one });
+      const isDigit = /^[0-9a-fA-F]$/.test(String.fromCharCode(b));
+      expect(decodeHex(new Uint8Array([b, 0x30])).ok).toBe(isDigit);
+      expect(decodeHex(new Uint8Array([0x30, b])).ok).toBe(isDigit);
+    }
+  });
 });

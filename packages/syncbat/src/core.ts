@@ -2,9 +2,9 @@
 // Invariant: every checkout that resolves a descriptor and reaches a sink step banks exactly one receipt (INV-SYNCBAT-ONE-RECEIPT);
 // a dispatch from inside one of this Core's own checkouts is refused, never queued behind itself (INV-SYNCBAT-NO-REENTRY).
 
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AdmissionDecision, AdmissionGuard } from './admission.js';
 import { checkCaller, missingForCaller, stampCaller, type Caller } from './caller.js';
+import { inNewScope, insideCheckoutOf, type CheckoutScope } from './checkout-scope.js';
 import { InvocationContext, type ReceiptMetadata } from './ctx.js';
 import type { OperationDescriptor } from './descriptor.js';
 import type { EffectBackend } from './effect-backend.js';
@@ -64,16 +64,6 @@ export interface CoreParts {
   /** Cap on checkouts running at once (1 = strict arrival order). */
   readonly maxConcurrentDispatches: number;
 }
-
-/**
- * Which checkout (of which Core) the current async context belongs to. Used only to refuse re-entrant dispatch —
- * a liveness guard, never an authority check: authority lives in the Ctx a checkout hands its handler.
- */
-interface CheckoutScope {
-  readonly core: CoreRuntime;
-  active: boolean;
-}
-const checkoutScope = new AsyncLocalStorage<CheckoutScope>();
 
 const NO_METADATA: ReceiptMetadata = Object.freeze({ signed: new Map(), local: new Map() });
 
@@ -150,8 +140,7 @@ export class CoreRuntime implements Core {
     if (!(input instanceof Uint8Array)) return Promise.reject(new TypeError('dispatch input must be a Uint8Array'));
     // A handler (or guard) awaiting a dispatch on its own Core would wait for itself forever, and every later
     // dispatch behind it: refuse it at once instead.
-    const outer = checkoutScope.getStore();
-    if (outer !== undefined && outer.core === this && outer.active) return Promise.reject(new RuntimeError({ kind: 'reentrant_dispatch', name }));
+    if (insideCheckoutOf(this)) return Promise.reject(new RuntimeError({ kind: 'reentrant_dispatch', name }));
     // A private copy: the hashes must describe the bytes the handler saw, whatever the caller does next.
     const bytes = new Uint8Array(input);
     const { signal } = options;
@@ -162,124 +151,114 @@ export class CoreRuntime implements Core {
       return Promise.reject(err);
     }
     return this.#queue.run(
-      async () => {
-        const scope: CheckoutScope = { core: this, active: true };
-        try {
-          return await checkoutScope.run(scope, () => this.#checkout(name, bytes, signal, caller));
-        } finally {
-          scope.active = false;
-        }
-      },
+      () => this.#checkout(name, bytes, signal, caller),
       signal,
       () => new RuntimeError({ kind: 'aborted', name }, { cause: signal?.reason }),
     );
   }
 
-  async #checkout(name: string, input: Uint8Array, signal: AbortSignal | undefined, caller: Caller | undefined): Promise<DispatchResult> {
+  #checkout(name: string, input: Uint8Array, signal: AbortSignal | undefined, caller: Caller | undefined): Promise<DispatchResult> {
     const d = this.#p.descriptors.get(name);
-    if (d === undefined) throw new RuntimeError({ kind: 'unknown_operation', name });
-
-    // The caller's principal rides in the metadata every receipt of this checkout is built from.
-    const withCaller = (m: ReceiptMetadata): ReceiptMetadata => ({ signed: stampCaller(m.signed, caller), local: m.local });
-
-    // 1. Declared authority: every non-ambient token must be granted (and held by the caller, if any). Fails before any Ctx exists.
-    const commit = this.#plan === undefined ? undefined : new InvocationCommit(this.#plan);
-    const missing = firstUngranted(d, this.#p.grants) ?? missingForCaller(d.effectRow.requiresCapabilities, caller);
-    if (missing !== undefined) {
-      return this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, withCaller(NO_METADATA), commit);
-    }
-
-    // 2. One Ctx spans guard and handler, so guard metadata survives into the handler's receipt. Whatever way the
-    // checkout ends (a sink failure included), the Ctx is revoked with it. Store appends are staged into `commit`.
-    const ctx = new InvocationContext(d, this.#p.backend, signal, commit?.plan.effects === undefined ? undefined : commit);
-    try {
-      return await this.#admitAndRun(d, input, ctx, withCaller, commit);
-    } finally {
-      ctx.revoke();
-    }
+    if (d === undefined) return Promise.reject(new RuntimeError({ kind: 'unknown_operation', name }));
+    // The whole checkout runs in its scope (guard, handler, their effects, custom sinks); it closes when it settles.
+    return inNewScope(this, (scope) => this.#admitAndRun(d, input, signal, caller, scope));
   }
 
-  async #admitAndRun(
-    d: OperationDescriptor,
-    input: Uint8Array,
-    ctx: InvocationContext,
-    withCaller: (m: ReceiptMetadata) => ReceiptMetadata,
-    commit: InvocationCommit | undefined,
-  ): Promise<DispatchResult> {
-    const name = d.name;
-    const guard = this.#p.guard;
-    if (guard !== undefined) {
-      let decision: unknown;
-      try {
-        decision = await guard(d, input, ctx);
-      } catch (err) {
-        decision = { admit: false, code: 'admission.failed', message: messageOf(err) };
-      }
-      if (!isDecision(decision)) decision = { admit: false, code: 'admission.failed', message: 'admission guard returned an invalid decision' };
-      const checked = decision as AdmissionDecision;
-      if (!checked.admit) {
-        if (!ctx.sealIfIdle()) await ctx.seal();
-        // A guard's words land in the receipt: cut to the receipt limits like a handler's.
-        const code = boundText(checked.code, RECEIPT_LIMITS.codeBytes);
-        return this.#deny(d, input, code, boundText(checked.message, RECEIPT_LIMITS.messageBytes), withCaller(metadataOf(ctx, false)), commit);
-      }
-    }
-
-    // 3. Started: a status-sink failure here means the handler never runs (a staged fact cannot fail).
-    const startedFact = this.#status(d, { lifecycle: 'started' }, input, undefined, undefined, commit);
-    if (startedFact !== undefined) await startedFact;
-
-    const handler = this.#p.handlers.get(name);
-    if (handler === undefined) {
-      // Unreachable through CoreBuilder (build() refuses it); kept so a hand-built table still fails closed.
-      const missingFact = this.#status(d, { lifecycle: 'failed', code: 'missing_handler', message: 'operation descriptor has no registered handler' }, input, undefined, undefined, commit);
-      if (missingFact !== undefined) await missingFact;
-      await this.#commit(d, commit, undefined, undefined);
-      throw new RuntimeError({ kind: 'missing_handler', name });
-    }
-
-    // 4. The handler. Sync throws, rejections and wrong return types all become a `failed` cause.
-    let output: Uint8Array | undefined;
-    let cause: { code: 'invalid_input' | 'failed'; message: string } | undefined;
+  /** One async frame per checkout (each costs a promise and a turn): authority, Ctx, guard, handler, receipt. */
+  async #admitAndRun(d: OperationDescriptor, input: Uint8Array, signal: AbortSignal | undefined, caller: Caller | undefined, scope: CheckoutScope): Promise<DispatchResult> {
+    let opened: InvocationContext | undefined;
     try {
-      // A synchronous handler's result is taken as is: no promise (and no turn) per dispatch for it.
-      let out: unknown = handler(input, ctx);
-      if (isThenable(out)) out = await out;
-      if (out instanceof Uint8Array) output = new Uint8Array(out);
-      else cause = { code: 'failed', message: `handler returned ${out === null ? 'null' : typeof out}, expected a Uint8Array` };
-    } catch (err) {
-      cause = handlerCause(err);
-    }
-    // The Ctx dies here; effects still in flight finish and are observed before the check.
-    if (!ctx.sealIfIdle()) await ctx.seal();
-    const dropped = () => withCaller(metadataOf(ctx, false));
+      // The caller's principal rides in the metadata every receipt of this checkout is built from.
+      const withCaller = (m: ReceiptMetadata): ReceiptMetadata => ({ signed: stampCaller(m.signed, caller), local: m.local });
 
-    // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
-    // refused undeclared effects before performing them; the subset check over what was performed is a second line.
-    const violation = ctx.refused.firstViolationAgainst(d.effectRow) ?? ctx.observed.firstViolationAgainst(d.effectRow);
-    if (violation !== undefined) return this.#deny(d, input, violation.code, violation.message, dropped(), commit);
-
-    if (cause !== undefined || output === undefined) return this.#fail(d, input, cause ?? { code: 'failed', message: 'handler produced no output' }, dropped(), commit);
-
-    // 6. Success: receipt first, then the Completed fact — with a commit plan, both in the one commit with the
-    // staged appends. A commit the store refuses (not one that fails to write) becomes a failed invocation.
-    const metadata = withCaller(metadataOf(ctx, true));
-    const recorded = this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit);
-    let receipt = recorded instanceof Promise ? await recorded : recorded;
-    const completedFact = this.#status(d, { lifecycle: 'completed' }, input, output, undefined, commit);
-    if (completedFact !== undefined) await completedFact;
-    if (commit !== undefined) {
-      try {
-        receipt = await this.#commit(d, commit, receipt, undefined);
-      } catch (err) {
-        // Only a refusal of the items (nothing written) turns into a failed invocation; a write failure stays one.
-        if (commit.appends.length === 0 || !(err instanceof RuntimeError && isCommitRefusal(err.cause))) throw err;
-        commit.resetTail();
-        const c = { code: 'failed' as const, message: boundText(`the store refused the invocation's effects: ${messageOf(err instanceof Error && err.cause !== undefined ? err.cause : err)}`, RECEIPT_LIMITS.messageBytes) };
-        return this.#fail(d, input, c, dropped(), commit);
+      // 1. Declared authority: every non-ambient token must be granted (and held by the caller, if any). Fails before any Ctx exists.
+      const commit = this.#plan === undefined ? undefined : new InvocationCommit(this.#plan);
+      const missing = firstUngranted(d, this.#p.grants) ?? missingForCaller(d.effectRow.requiresCapabilities, caller);
+      if (missing !== undefined) {
+        return await this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, withCaller(NO_METADATA), commit);
       }
+
+      // 2. One Ctx spans guard and handler, so guard metadata survives into the handler's receipt. Whatever way the
+      // checkout ends (a sink failure included), the Ctx is revoked with it. Store appends are staged into `commit`.
+      const ctx = (opened = new InvocationContext(d, this.#p.backend, signal, commit?.plan.effects === undefined ? undefined : commit));
+      const name = d.name;
+      const guard = this.#p.guard;
+      if (guard !== undefined) {
+        let decision: unknown;
+        try {
+          decision = await guard(d, input, ctx);
+        } catch (err) {
+          decision = { admit: false, code: 'admission.failed', message: messageOf(err) };
+        }
+        if (!isDecision(decision)) decision = { admit: false, code: 'admission.failed', message: 'admission guard returned an invalid decision' };
+        const checked = decision as AdmissionDecision;
+        if (!checked.admit) {
+          if (!ctx.sealIfIdle()) await ctx.seal();
+          // A guard's words land in the receipt: cut to the receipt limits like a handler's.
+          const code = boundText(checked.code, RECEIPT_LIMITS.codeBytes);
+          return await this.#deny(d, input, code, boundText(checked.message, RECEIPT_LIMITS.messageBytes), withCaller(metadataOf(ctx, false)), commit);
+        }
+      }
+
+      // 3. Started: a status-sink failure here means the handler never runs (a staged fact cannot fail).
+      const startedFact = this.#status(d, { lifecycle: 'started' }, input, undefined, undefined, commit);
+      if (startedFact !== undefined) await startedFact;
+
+      const handler = this.#p.handlers.get(name);
+      if (handler === undefined) {
+        // Unreachable through CoreBuilder (build() refuses it); kept so a hand-built table still fails closed.
+        const missingFact = this.#status(d, { lifecycle: 'failed', code: 'missing_handler', message: 'operation descriptor has no registered handler' }, input, undefined, undefined, commit);
+        if (missingFact !== undefined) await missingFact;
+        await this.#commit(d, commit, undefined, undefined);
+        throw new RuntimeError({ kind: 'missing_handler', name });
+      }
+
+      // 4. The handler. Sync throws, rejections and wrong return types all become a `failed` cause.
+      let output: Uint8Array | undefined;
+      let cause: { code: 'invalid_input' | 'failed'; message: string } | undefined;
+      try {
+        // A synchronous handler's result is taken as is: no promise (and no turn) per dispatch for it.
+        let out: unknown = handler(input, ctx);
+        if (isThenable(out)) out = await out;
+        if (out instanceof Uint8Array) output = new Uint8Array(out);
+        else cause = { code: 'failed', message: `handler returned ${out === null ? 'null' : typeof out}, expected a Uint8Array` };
+      } catch (err) {
+        cause = handlerCause(err);
+      }
+      // The Ctx dies here; effects still in flight finish and are observed before the check.
+      if (!ctx.sealIfIdle()) await ctx.seal();
+      const dropped = () => withCaller(metadataOf(ctx, false));
+
+      // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
+      // refused undeclared effects before performing them; the subset check over what was performed is a second line.
+      const violation = ctx.refused.firstViolationAgainst(d.effectRow) ?? ctx.observed.firstViolationAgainst(d.effectRow);
+      if (violation !== undefined) return await this.#deny(d, input, violation.code, violation.message, dropped(), commit);
+
+      if (cause !== undefined || output === undefined) return await this.#fail(d, input, cause ?? { code: 'failed', message: 'handler produced no output' }, dropped(), commit);
+
+      // 6. Success: receipt first, then the Completed fact — with a commit plan, both in the one commit with the
+      // staged appends. A commit the store refuses (not one that fails to write) becomes a failed invocation.
+      const metadata = withCaller(metadataOf(ctx, true));
+      const recorded = this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit);
+      let receipt = recorded instanceof Promise ? await recorded : recorded;
+      const completedFact = this.#status(d, { lifecycle: 'completed' }, input, output, undefined, commit);
+      if (completedFact !== undefined) await completedFact;
+      if (commit !== undefined) {
+        try {
+          receipt = await this.#commit(d, commit, receipt, undefined);
+        } catch (err) {
+          // Only a refusal of the items (nothing written) turns into a failed invocation; a write failure stays one.
+          if (commit.appends.length === 0 || !(err instanceof RuntimeError && isCommitRefusal(err.cause))) throw err;
+          commit.resetTail();
+          const c = { code: 'failed' as const, message: boundText(`the store refused the invocation's effects: ${messageOf(err instanceof Error && err.cause !== undefined ? err.cause : err)}`, RECEIPT_LIMITS.messageBytes) };
+          return await this.#fail(d, input, c, dropped(), commit);
+        }
+      }
+      return Object.freeze({ outcome: 'completed', output, receipt, descriptor: d });
+    } finally {
+      opened?.revoke();
+      scope.open = false;
     }
-    return Object.freeze({ outcome: 'completed', output, receipt, descriptor: d });
   }
 
   /** Failed: status fact, then receipt (staged appends dropped), then the rejection carrying that receipt. */

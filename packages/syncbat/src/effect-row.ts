@@ -97,6 +97,17 @@ function insertSorted(list: readonly string[], target: string): readonly string[
 
 const EMPTY: readonly string[] = Object.freeze([]);
 
+/** The empty row plus one effect, per list and target: bounded, as targets may come from outside. */
+const firstEffectRows: { readonly [K in EffectRowList]: Map<string, EffectRow> } = {
+  readsEvents: new Map(),
+  appendsEvents: new Map(),
+  queriesProjections: new Map(),
+  emitsReceipts: new Map(),
+  usesHostControls: new Map(),
+  requiresCapabilities: new Map(),
+};
+const MAX_FIRST_EFFECT_ROWS = 1024;
+
 /**
  * Immutable: every builder returns a new row. Builders keep lists sorted and unique and add the axis's
  * ambient capability token (`readsEvent` adds `event.read`, …), exactly like the Rust builders.
@@ -150,6 +161,20 @@ export class EffectRow {
 
   #with(list: EffectRowList, target: string, ambient: string | undefined): EffectRow {
     if (typeof target !== 'string') throw new TypeError(`effect target must be a string, got ${typeof target}`);
+    // A dispatch's first effect builds on the empty row: rows are immutable, so that one-effect row is shared.
+    if (this === EffectRow.EMPTY) {
+      const rows = firstEffectRows[list];
+      let row = rows.get(target);
+      if (row === undefined) {
+        if (rows.size >= MAX_FIRST_EFFECT_ROWS) rows.clear();
+        rows.set(target, (row = this.#build(list, target, ambient)));
+      }
+      return row;
+    }
+    return this.#build(list, target, ambient);
+  }
+
+  #build(list: EffectRowList, target: string, ambient: string | undefined): EffectRow {
     const next = { ...this.#lists(), [list]: insertSorted(this[list], target) };
     if (ambient !== undefined) next.requiresCapabilities = insertSorted(next.requiresCapabilities, ambient);
     return new EffectRow(next);

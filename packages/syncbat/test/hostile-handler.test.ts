@@ -285,6 +285,38 @@ describe('INV-SYNCBAT-NO-REENTRY: a handler dispatching on its own Core is refus
     expect((await Promise.race([core.dispatch('echo', bytes('y')), hang])) as { output: Uint8Array }).toMatchObject({ output: bytes('y') });
   });
 
+  it('is refused after the handler awaited, while other checkouts of the Core open and close meanwhile', async () => {
+    const inner: unknown[] = [];
+    const core: Core = new CoreBuilder()
+      .register(defineOperation({ name: 'echo', effectClass: 'compute', handler: (i) => i }))
+      .register(
+        defineOperation({
+          name: 'late',
+          effectClass: 'compute',
+          handler: async (i) => {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            await Promise.resolve();
+            inner.push(await core.dispatch('echo', i).then(() => 'completed', (e: unknown) => (e as RuntimeError).detail));
+            return i;
+          },
+        }),
+      )
+      .withoutReceipts()
+      .build();
+    const late = [core.dispatch('late', bytes('a')), core.dispatch('late', bytes('b'))];
+    // Checkouts that start and end while the two handlers wait.
+    for (let n = 0; n < 5; n++) await core.dispatch('echo', bytes('x'));
+    await Promise.all(late);
+    expect(inner).toEqual([
+      { kind: 'reentrant_dispatch', name: 'echo' },
+      { kind: 'reentrant_dispatch', name: 'echo' },
+    ]);
+    // Once every checkout has ended, a new one still sees its scope.
+    await core.dispatch('late', bytes('c'));
+    expect(inner).toHaveLength(3);
+    expect(inner[2]).toEqual({ kind: 'reentrant_dispatch', name: 'echo' });
+  });
+
   it('a second Core may be dispatched from a handler, and a timer that outlives the checkout may dispatch again', async () => {
     const other = new CoreBuilder().register(defineOperation({ name: 'echo', effectClass: 'compute', handler: (i) => i })).withoutReceipts().build();
     let later: Promise<unknown> | undefined;

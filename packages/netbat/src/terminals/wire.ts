@@ -15,6 +15,7 @@ import {
   type CanonicalValue,
 } from '@batpak/core';
 import { decodeHex, encodeHex } from '../hex.js';
+import { readFlatStruct, writeFlatStruct } from './flat-struct.js';
 
 /** Encodes and decodes one message type. Decoding throws BatpakError `ERR_INVALID_ARGUMENT` naming the field. */
 export interface MessageCodec<T> {
@@ -45,6 +46,9 @@ export class StructReader {
   }
 
   static decode(schemaRef: string, order: readonly string[], bytes: Uint8Array): StructReader {
+    // Most requests are flat (strings and integers): read directly, exactly as the generic reader would.
+    const flat = readFlatStruct(bytes);
+    if (flat !== undefined) return StructReader.of(schemaRef, order, flat);
     let value: CanonicalValue;
     try {
       value = decodeCanonical(bytes, { allowNonCanonical: true });
@@ -187,7 +191,8 @@ export class StructReader {
 export type StructFields = readonly (readonly [name: string, value: CanonicalValue])[];
 
 export function encodeStruct(fields: StructFields): Uint8Array {
-  return encodeCanonical(cstruct(fields));
+  // Most acks are flat (strings and integers): written directly, byte for byte what the generic encoder writes.
+  return writeFlatStruct(fields) ?? encodeCanonical(cstruct(fields));
 }
 
 /** One struct type: its schema ref, field order, and both directions. Nested structs reuse `fields`/`read`. */

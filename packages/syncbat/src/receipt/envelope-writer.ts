@@ -135,9 +135,22 @@ function drawer(w: Writer, d: Drawer): boolean {
   return true;
 }
 
+/**
+ * One scratch writer for every envelope: writing is synchronous, so no two envelopes share it at once, and each
+ * result is a copy of its bytes. A usual receipt fits its 512 B; one that grew it past 64 KiB leaves a fresh one.
+ */
+let scratch = new Writer(512);
+
+function finish(w: Writer): Uint8Array {
+  const out = w.buf.slice(0, w.pos);
+  if (w.buf.length > 65536) scratch = new Writer(512);
+  return out;
+}
+
 /** The canonical envelope bytes, or undefined when a string is outside the ASCII fast path. */
 export function writeReceiptEnvelope(e: ReceiptEnvelope): Uint8Array | undefined {
-  const w = new Writer(256);
+  const w = scratch;
+  w.pos = 0;
   w.u8(0x87);
   key(w, 0);
   if (!w.ascii(e.descriptorName)) return undefined;
@@ -164,5 +177,5 @@ export function writeReceiptEnvelope(e: ReceiptEnvelope): Uint8Array | undefined
   if (!drawer(w, e.signedExtensions)) return undefined;
   key(w, 6);
   if (!drawer(w, e.localExtensions)) return undefined;
-  return w.buf.slice(0, w.pos);
+  return finish(w);
 }
