@@ -103,7 +103,14 @@ describe.skipIf(bin === undefined)('replicate against nats-server', () => {
     await fill(store, 120, { group: 10 });
     for (let i = 0; i < 5; i++) await store.append(alice, Note, { text: `secret-${i}` });
     const live = new AbortController();
-    const exporting = exporter.run({ signal: live.signal, follow: true }).catch((e: unknown) => (isNatsbatError(e, 'ERR_ABORTED') ? undefined : Promise.reject(e)));
+    // The replicas start once the exporter has created the stream: replicate refuses a stream that does not
+    // exist (ERR_READ_FAILED), and under load the exporter's first round trip can come after theirs.
+    let streamReady!: () => void;
+    const ready = new Promise<void>((resolve) => (streamReady = resolve));
+    const exporting = exporter
+      .run({ signal: live.signal, follow: true, onStart: () => streamReady() })
+      .catch((e: unknown) => (isNatsbatError(e, 'ERR_ABORTED') ? undefined : Promise.reject(e)));
+    await Promise.race([ready, exporting.then(() => Promise.reject(new Error('the exporter stopped before it started')))]);
     const keys = [store.publicKey!];
 
     // Replica A on its own SimFs: killed (the Fs crashes under it, torn) once it holds 60 events.
