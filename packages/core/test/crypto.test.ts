@@ -170,7 +170,7 @@ describe('Ed25519 over node:crypto', () => {
   });
 });
 
-describe('XChaCha20-Poly1305 (noble hchacha + node:crypto) against @noble/ciphers', () => {
+describe('XChaCha20-Poly1305 (the backend this process uses) against @noble/ciphers', () => {
   it('seals to the same bytes as noble and each opens the other', () => {
     const sizes = fc.oneof(fc.constantFrom(0, 1, 15, 16, 17, 63, 64, 65, 255, 256, 4096), fc.nat({ max: 5000 }));
     fc.assert(
