@@ -118,8 +118,10 @@ function utf8Of(s: string): Uint8Array {
   return b;
 }
 
-/** The cover bytes of `c` as receiptCover would build them (through it, when `c` has extensions). */
-function generalCover(c: CoverParts, extensions: ReadonlyMap<string, Uint8Array>): Uint8Array {
+/** The cover of `c` through receiptCover when it has extensions; undefined when the fast path writes it. */
+function extendedCover(c: CoverParts): Uint8Array | undefined {
+  const extensions = c.extensions;
+  if (extensions === undefined || extensions.size === 0) return undefined;
   return receiptCover(
     {
       eventId: '',
@@ -175,16 +177,18 @@ function writeCover(c: CoverParts): number {
  * no BigInt). Extensions take the general path.
  */
 export function receiptCoverOf(c: CoverParts): Uint8Array {
-  if (c.extensions !== undefined && c.extensions.size > 0) return generalCover(c, c.extensions);
-  const size = writeCover(c);
+  const extended = extendedCover(c);
+  if (extended !== undefined) return extended;
+  const size = writeCover(c); // before reading scratch.bytes: writing may have grown it
   return scratch.bytes.slice(0, size);
 }
 
 /** `coverLeaf(receiptCoverOf(c))` without the intermediate cover: once per event of every signed group. */
 export function coverLeafOf(c: CoverParts): Uint8Array {
-  if (c.extensions !== undefined && c.extensions.size > 0) return coverLeaf(generalCover(c, c.extensions));
+  const extended = extendedCover(c);
+  if (extended !== undefined) return coverLeaf(extended);
   const leaf = new Uint8Array(32);
-  const size = writeCover(c);
+  const size = writeCover(c); // before reading scratch.bytes: writing may have grown it
   blake3PrefixedInto(LEAF_TAG, scratch.bytes, size, leaf, 0);
   return leaf;
 }
