@@ -181,7 +181,7 @@ describe('signTree: the commit path signs what signGroup signs', () => {
     expect(a.keyIdHex).toBe(Buffer.from(a.keyId).toString('hex'));
     const message = cat(utf8.encode('batpak.group.v1\0'), signedRoot(tree.root, digest));
     expect(verify(signer.publicKey, message, a.signature)).toBe(true);
-    expect(() => signGroup(signer, covers, headerLeaves.slice(1))).toThrow(RangeError);
+    expect(() => signGroup(signer, covers, headerLeaves.slice(1))).toThrow(new RangeError('one header leaf per cover'));
   });
 
   it('a failing or misbehaving signer is ERR_SIGNING_FAILED, with the reason', () => {
@@ -196,7 +196,9 @@ describe('signTree: the commit path signs what signGroup signs', () => {
       }
       throw new Error('signTree did not throw');
     };
-    const thrown = failure(bad(() => { throw new Error('hsm offline'); }));
+    const cause = new Error('hsm offline');
+    const thrown = failure(bad(() => { throw cause; }));
+    expect(thrown.cause).toBe(cause);
     expect(thrown).toBeInstanceOf(BatpakError);
     expect(thrown.code).toBe('ERR_SIGNING_FAILED');
     expect(thrown.message).toBe('the receipt signer failed: hsm offline');
