@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createBLAKE3 } from 'hash-wasm';
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { toHex } from '../src/encoding/hex.js';
-import { blake3, blake3Hex } from '../src/crypto/blake3.js';
+import { blake3, blake3Hex, blake3Into, blake3PrefixedInto } from '../src/crypto/blake3.js';
 import { BLAKE3_WASM_SOURCE } from '../src/crypto/blake3-wasm.js';
 
 const CHUNK = 16 * 1024;
@@ -40,6 +40,20 @@ describe('vendored BLAKE3 wasm', () => {
       ref.init();
       for (const p of parts) ref.update(p);
       expect(blake3(...parts)).toEqual(ref.digest('binary'));
+    }
+  });
+
+  it('blake3Into and blake3PrefixedInto write the same digest at their offset, in one call or in chunks', () => {
+    const prefix = new TextEncoder().encode('batpak.test\0');
+    for (const n of [...sizes, 511, 512, CHUNK - prefix.length, CHUNK - prefix.length + 1]) {
+      const data = randomBytes(n + 5);
+      const out = new Uint8Array(80).fill(0xaa);
+      blake3Into(data, 5, n + 5, out, 7);
+      expect(out.subarray(7, 39)).toEqual(nobleBlake3(data.subarray(5)));
+      expect(out.subarray(0, 7).every((b) => b === 0xaa) && out.subarray(39).every((b) => b === 0xaa)).toBe(true);
+      blake3PrefixedInto(prefix, data, n, out, 41);
+      expect(out.subarray(41, 73)).toEqual(nobleBlake3(new Uint8Array(Buffer.concat([prefix, data.subarray(0, n)]))));
+      expect(out.subarray(73).every((b) => b === 0xaa)).toBe(true);
     }
   });
 

@@ -13,6 +13,8 @@ interface Blake3Exports {
   Hash_Init(keyLength: number): void;
   Hash_Update(length: number): void;
   Hash_Final(outputLength: number): void;
+  /** Init, update over the first `length` bytes of the buffer, and final, in one call. */
+  Hash_Calculate(length: number, initParam: number, outputLength: number): void;
 }
 
 /** The WebAssembly global, typed here because the Node 20 type definitions this package builds with omit it. */
@@ -50,9 +52,27 @@ function instance(): Blake3Exports {
   return wasm;
 }
 
+/** Below this a part is copied byte by byte: `set` costs more than the loop for a tag or a short field. */
+const SHORT = 16;
+
 /** Hashes `parts` and leaves the 32-byte digest at the start of `io`. */
 function run(parts: readonly Uint8Array[]): void {
   const w = instance();
+  let total = 0;
+  for (let i = 0; i < parts.length; i++) total += parts[i]!.length;
+  if (total <= CHUNK) {
+    // The common case (leaves, nodes, ids, small payloads): lay the parts out in the buffer and hash them in
+    // one call into the module, with no subarray per part. Hash_Calculate is Hash_Init(0), Hash_Update, Hash_Final.
+    let at = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      if (p.length < SHORT) for (let j = 0; j < p.length; j++) io[at + j] = p[j]!;
+      else io.set(p, at);
+      at += p.length;
+    }
+    w.Hash_Calculate(total, 0, OUT);
+    return;
+  }
   w.Hash_Init(0);
   for (const p of parts) {
     for (let at = 0; at < p.length; at += CHUNK) {
@@ -77,14 +97,39 @@ export function blake3(...parts: readonly Uint8Array[]): Uint8Array {
 /** BLAKE3-256 of `src[from, to)` written to `out[outAt, outAt + 32)`: no digest allocated, for hashing a million payloads in a row. */
 export function blake3Into(src: Uint8Array, from: number, to: number, out: Uint8Array, outAt: number): void {
   const w = instance();
-  w.Hash_Init(0);
-  for (let at = from; at < to; at += CHUNK) {
-    const end = Math.min(to, at + CHUNK);
-    if (io.byteLength === 0) instance();
-    io.set(src.subarray(at, end));
-    w.Hash_Update(end - at);
+  if (to - from <= CHUNK) {
+    io.set(src.subarray(from, to));
+    w.Hash_Calculate(to - from, 0, OUT);
+  } else {
+    w.Hash_Init(0);
+    for (let at = from; at < to; at += CHUNK) {
+      const end = Math.min(to, at + CHUNK);
+      if (io.byteLength === 0) instance();
+      io.set(src.subarray(at, end));
+      w.Hash_Update(end - at);
+    }
+    w.Hash_Final(OUT);
   }
-  w.Hash_Final(OUT);
+  if (io.byteLength === 0) instance();
+  for (let i = 0; i < OUT; i++) out[outAt + i] = io[i]!;
+}
+
+/**
+ * BLAKE3-256 of `prefix ‖ src[0, length)` written to `out[outAt, outAt + 32)`, with no array allocated when
+ * it fits the module's buffer: for the per-event leaves of a signed group, written into a reused scratch.
+ */
+export function blake3PrefixedInto(prefix: Uint8Array, src: Uint8Array, length: number, out: Uint8Array, outAt: number): void {
+  const total = prefix.length + length;
+  if (total > CHUNK) {
+    out.set(blake3(prefix, src.subarray(0, length)), outAt);
+    return;
+  }
+  const w = instance();
+  io.set(prefix);
+  const at = prefix.length;
+  if (length < 512) for (let i = 0; i < length; i++) io[at + i] = src[i]!;
+  else io.set(src.subarray(0, length), at);
+  w.Hash_Calculate(total, 0, OUT);
   if (io.byteLength === 0) instance();
   for (let i = 0; i < OUT; i++) out[outAt + i] = io[i]!;
 }

@@ -1,9 +1,10 @@
 // The receipt cover: the exact bytes a receipt signature commits to (FORMAT.md § Receipts), with a
 // domain-separation prefix and version so the bytes can never be confused with any other message.
 
-import { blake3 } from '../crypto/blake3.js';
+import { blake3, blake3PrefixedInto } from '../crypto/blake3.js';
 import { BatpakError } from '../errors.js';
 import { fromHex } from '../encoding/hex.js';
+import { Scratch } from '../encoding/scratch.js';
 import { kindToRaw } from '../kind.js';
 import type { AppendReceipt } from '../types.js';
 
@@ -117,31 +118,38 @@ function utf8Of(s: string): Uint8Array {
   return b;
 }
 
-/**
- * The same bytes as `receiptCover`, from the commit path's numbers (safe integers, so no u64 check and
- * no BigInt): it runs once per event of every signed commit group. Extensions take the general path.
- */
-export function receiptCoverOf(c: CoverParts): Uint8Array {
-  if (c.extensions !== undefined && c.extensions.size > 0) {
-    return receiptCover(
-      {
-        eventId: '',
-        globalSequence: BigInt(c.globalSequence),
-        entitySequence: BigInt(c.entitySequence),
-        kind: { category: c.kind >>> 12, typeId: c.kind & 0xfff },
-        coordinate: { entity: c.entity, scope: c.scope },
-        contentHash: c.contentHash,
-        prevHash: c.prevHash,
-        committedAt: BigInt(c.committedAt),
-        extensions: c.extensions,
-      },
-      c.idBytes,
-    );
-  }
+/** The cover of `c` through receiptCover when it has extensions; undefined when the fast path writes it. */
+function extendedCover(c: CoverParts): Uint8Array | undefined {
+  const extensions = c.extensions;
+  if (extensions === undefined || extensions.size === 0) return undefined;
+  return receiptCover(
+    {
+      eventId: '',
+      globalSequence: BigInt(c.globalSequence),
+      entitySequence: BigInt(c.entitySequence),
+      kind: { category: c.kind >>> 12, typeId: c.kind & 0xfff },
+      coordinate: { entity: c.entity, scope: c.scope },
+      contentHash: c.contentHash,
+      prevHash: c.prevHash,
+      committedAt: BigInt(c.committedAt),
+      extensions,
+    },
+    c.idBytes,
+  );
+}
+
+// A cover without extensions is laid out here, reused: it is built once per event of every signed group.
+// Every byte up to the cover's length is written each time.
+const scratch = new Scratch(256);
+
+/** Writes the cover of `c` (which has no extensions) at the start of `scratch`; returns its length. */
+function writeCover(c: CoverParts): number {
   const entity = utf8Of(c.entity);
   const scope = utf8Of(c.scope);
-  const out = new Uint8Array(COVER_DOMAIN.length + 16 + 8 + 8 + 2 + 8 + 4 + entity.length + 4 + scope.length + 32 + 32 + 4);
-  const dv = new DataView(out.buffer);
+  const size = COVER_DOMAIN.length + 16 + 8 + 8 + 2 + 8 + 4 + entity.length + 4 + scope.length + 32 + 32 + 4;
+  scratch.fit(size);
+  const out = scratch.bytes;
+  const dv = scratch.view;
   let p = 0;
   out.set(COVER_DOMAIN, p);
   p += COVER_DOMAIN.length;
@@ -160,8 +168,29 @@ export function receiptCoverOf(c: CoverParts): Uint8Array {
   p += 4 + scope.length;
   out.set(c.prevHash, p);
   out.set(c.contentHash, p + 32);
-  // The extension count (0) is already zero.
-  return out;
+  dv.setUint32(p + 64, 0); // no extensions
+  return size;
+}
+
+/**
+ * The same bytes as `receiptCover`, from the commit path's numbers (safe integers, so no u64 check and
+ * no BigInt). Extensions take the general path.
+ */
+export function receiptCoverOf(c: CoverParts): Uint8Array {
+  const extended = extendedCover(c);
+  if (extended !== undefined) return extended;
+  const size = writeCover(c); // before reading scratch.bytes: writing may have grown it
+  return scratch.bytes.slice(0, size);
+}
+
+/** `coverLeaf(receiptCoverOf(c))` without the intermediate cover: once per event of every signed group. */
+export function coverLeafOf(c: CoverParts): Uint8Array {
+  const extended = extendedCover(c);
+  if (extended !== undefined) return coverLeaf(extended);
+  const leaf = new Uint8Array(32);
+  const size = writeCover(c); // before reading scratch.bytes: writing may have grown it
+  blake3PrefixedInto(LEAF_TAG, scratch.bytes, size, leaf, 0);
+  return leaf;
 }
 
 function u64be(dv: DataView, p: number, n: number): number {

@@ -2,7 +2,8 @@
 // but tombstone), payload version, batch membership, encryption reference — folded into what a group's
 // one signature covers, so none can change unseen while receipts keep their cover (INV-SEAL-HEADERS).
 
-import { blake3 } from '../crypto/blake3.js';
+import { blake3, blake3PrefixedInto } from '../crypto/blake3.js';
+import { Scratch } from '../encoding/scratch.js';
 import { EventFlags, type FrameHeaderFields } from '../segment/frame.js';
 import { merkleNode } from './cover.js';
 
@@ -12,50 +13,76 @@ const DIGEST_DOMAIN = new TextEncoder().encode('batpak.seal-headers.v1\0');
 /** The frame fields a header leaf binds (an EventFrame satisfies it). */
 export type HeaderFields = Pick<FrameHeaderFields, 'id' | 'globalSequence' | 'flags' | 'payloadVersion' | 'batch' | 'encryption'>;
 
-function u64(dv: DataView, p: number, n: number): number {
-  dv.setBigUint64(p, BigInt(n));
+// A leaf's fields are laid out here before hashing, reused: a leaf is built once per event of every signed
+// group. Every byte of a leaf is written each time (no zero is left to a fresh buffer).
+const scratch = new Scratch(128);
+
+/** `n` u64be. Frame fields are safe non-negative integers (the frame decoder refuses others): two u32 halves. */
+function u64(view: DataView, p: number, n: number): number {
+  view.setUint32(p, Math.floor(n / 0x1_0000_0000));
+  view.setUint32(p + 4, n >>> 0);
   return p + 8;
 }
 
 /**
  * `blake3("batpak.frame-header.v1" 00 ‖ id ‖ g u64be ‖ flags & ~tombstone u64be ‖ v u64be ‖ batch ‖ enc)`,
  * batch = `00` | `01 ‖ first u64be ‖ index u64be ‖ count u64be`, enc = `00` | `01 ‖ u32be len ‖ scope ‖
- * nonce ‖ generation u64be`. The tombstone bit is left out: compaction sets it, and its own signed
- * record is what makes it legitimate.
+ * nonce ‖ generation u64be`, written to `out[at, at + 32)`. The tombstone bit is left out: compaction sets
+ * it, and its own signed record is what makes it legitimate.
  */
-export function headerLeaf(f: HeaderFields): Uint8Array {
+export function headerLeafInto(f: HeaderFields, out: Uint8Array, at: number): void {
   const enc = f.encryption;
   const size = 16 + 8 * 3 + 1 + (f.batch === undefined ? 0 : 24) + 1 + (enc === undefined ? 0 : 4 + enc.scope.length + enc.nonce.length + 8);
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  out.set(f.id, 0);
-  let p = u64(dv, 16, f.globalSequence);
-  p = u64(dv, p, f.flags & ~EventFlags.TOMBSTONE);
-  p = u64(dv, p, f.payloadVersion);
-  if (f.batch === undefined) p++;
+  scratch.fit(size);
+  const fields = scratch.bytes;
+  const view = scratch.view;
+  fields.set(f.id, 0);
+  let p = u64(view, 16, f.globalSequence);
+  p = u64(view, p, f.flags & ~EventFlags.TOMBSTONE);
+  p = u64(view, p, f.payloadVersion);
+  if (f.batch === undefined) fields[p++] = 0;
   else {
-    out[p++] = 1;
-    p = u64(dv, p, f.batch.first);
-    p = u64(dv, p, f.batch.index);
-    p = u64(dv, p, f.batch.count);
+    fields[p++] = 1;
+    p = u64(view, p, f.batch.first);
+    p = u64(view, p, f.batch.index);
+    p = u64(view, p, f.batch.count);
   }
-  if (enc !== undefined) {
-    out[p++] = 1;
-    dv.setUint32(p, enc.scope.length);
-    out.set(enc.scope, p + 4);
+  if (enc === undefined) fields[p] = 0;
+  else {
+    fields[p++] = 1;
+    view.setUint32(p, enc.scope.length);
+    fields.set(enc.scope, p + 4);
     p += 4 + enc.scope.length;
-    out.set(enc.nonce, p);
-    u64(dv, p + enc.nonce.length, enc.generation);
+    fields.set(enc.nonce, p);
+    u64(view, p + enc.nonce.length, enc.generation);
   }
-  return blake3(HEADER_DOMAIN, out);
+  blake3PrefixedInto(HEADER_DOMAIN, fields, size, out, at);
+}
+
+/** The header leaf of `f` (see headerLeafInto), as a fresh 32-byte array. */
+export function headerLeaf(f: HeaderFields): Uint8Array {
+  const leaf = new Uint8Array(32);
+  headerLeafInto(f, leaf, 0);
+  return leaf;
+}
+
+/** A digest body for `count` leaves: the commit path writes leaf i at `4 + 32 * i` (headerLeafInto), then hashes it. */
+export function headerDigestBody(count: number): Uint8Array {
+  const body = new Uint8Array(4 + 32 * count);
+  new DataView(body.buffer).setUint32(0, count);
+  return body;
+}
+
+/** The header digest of a filled body from headerDigestBody. */
+export function headerDigestOfBody(body: Uint8Array): Uint8Array {
+  return blake3(DIGEST_DOMAIN, body);
 }
 
 /** `blake3("batpak.seal-headers.v1" 00 ‖ u32be count ‖ leaf_0 ‖ … )` over the group in sequence order. */
 export function headerDigest(leaves: readonly Uint8Array[]): Uint8Array {
-  const body = new Uint8Array(4 + 32 * leaves.length);
-  new DataView(body.buffer).setUint32(0, leaves.length);
+  const body = headerDigestBody(leaves.length);
   leaves.forEach((l, i) => body.set(l, 4 + 32 * i));
-  return blake3(DIGEST_DOMAIN, body);
+  return headerDigestOfBody(body);
 }
 
 /**

@@ -6,7 +6,8 @@ import type { GroupProof } from '../types.js';
 
 export interface MerkleTree {
   readonly root: Uint8Array;
-  proof(index: number): GroupProof;
+  /** Leaf `index`'s path to the root; `top`, when given, is appended as the sibling above the root. */
+  proof(index: number, top?: Uint8Array): GroupProof;
 }
 
 /** Builds the tree; an odd node at any level pairs with EMPTY_NODE. One leaf is its own root. */
@@ -22,7 +23,7 @@ export function merkleTree(leaves: readonly Uint8Array[]): MerkleTree {
   const root = levels[levels.length - 1]![0]!;
   return {
     root,
-    proof(index: number): GroupProof {
+    proof(index: number, top?: Uint8Array): GroupProof {
       const siblings: Uint8Array[] = [];
       let i = index;
       for (let l = 0; l < levels.length - 1; l++) {
@@ -30,6 +31,7 @@ export function merkleTree(leaves: readonly Uint8Array[]): MerkleTree {
         siblings.push(level[i ^ 1] ?? EMPTY_NODE);
         i >>= 1;
       }
+      if (top !== undefined) siblings.push(top);
       return { index, siblings };
     },
   };

@@ -41,8 +41,14 @@ export interface SignedGroup {
  */
 export function signGroup(signer: ReceiptSigner, covers: readonly Uint8Array[], headerLeaves: readonly Uint8Array[]): SignedGroup {
   if (headerLeaves.length !== covers.length) throw new RangeError('one header leaf per cover');
-  const tree = merkleTree(covers.map(coverLeaf));
-  const digest = headerDigest(headerLeaves);
+  return signTree(signer, merkleTree(covers.map(coverLeaf)), headerDigest(headerLeaves));
+}
+
+/**
+ * Signs a group from its cover tree and header digest, as the commit path builds them (leaves hashed as
+ * they are laid out, no cover kept): one signature over `merkleNode(tree.root, digest)`.
+ */
+export function signTree(signer: ReceiptSigner, tree: MerkleTree, digest: Uint8Array): SignedGroup {
   let signature: Uint8Array;
   try {
     signature = signer.sign(groupMessage(signedRoot(tree.root, digest)));
@@ -58,8 +64,7 @@ export function signGroup(signer: ReceiptSigner, covers: readonly Uint8Array[], 
 
 /** A member's receipt proof: its path to the covers' root, then the header digest as the top sibling. */
 export function sealedProof(tree: MerkleTree, digest: Uint8Array | undefined, index: number): GroupProof {
-  const p = tree.proof(index);
-  return digest === undefined ? p : { index: p.index, siblings: [...p.siblings, digest] };
+  return tree.proof(index, digest);
 }
 
 /** The cover fields of an event frame as stored (the same cover its receipt was signed over). */

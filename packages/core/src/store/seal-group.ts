@@ -3,9 +3,10 @@
 // Invariant: a signer failure fails the group closed (nothing written) unless downgrade is allowed.
 
 import { BatpakError } from '../errors.js';
-import { receiptCoverOf } from '../receipt/cover.js';
-import { headerLeaf } from '../receipt/headers.js';
-import { signGroup, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
+import { coverLeafOf } from '../receipt/cover.js';
+import { headerDigestBody, headerDigestOfBody, headerLeafInto } from '../receipt/headers.js';
+import { merkleTree } from '../receipt/merkle.js';
+import { signTree, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
 import { EventFlags } from '../segment/frame.js';
 import type { SequencedEvent } from './append-intent.js';
 import type { WarningSink } from './warnings.js';
@@ -28,7 +29,15 @@ export function sealGroup(policy: SealPolicy, events: readonly SequencedEvent[])
   if (policy.signer === undefined || events.length === 0) return undefined;
   for (const ev of events) ev.flags |= EventFlags.SEALED;
   try {
-    return signGroup(policy.signer, events.map(coverBytesOf), events.map(headerLeafOf));
+    // One pass: each event's cover leaf and header leaf, hashed as laid out (no cover or leaf array kept).
+    const leaves = new Array<Uint8Array>(events.length);
+    const headers = headerDigestBody(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      leaves[i] = coverLeafOfEvent(ev);
+      headerLeafOfEvent(ev, headers, 4 + 32 * i);
+    }
+    return signTree(policy.signer, merkleTree(leaves), headerDigestOfBody(headers));
   } catch (err) {
     const failure = err instanceof BatpakError ? err : new BatpakError('ERR_SIGNING_FAILED', String(err), { cause: err });
     if (!policy.signingDowngradeAllowed) return failure;
@@ -42,10 +51,10 @@ export function sealGroup(policy: SealPolicy, events: readonly SequencedEvent[])
   }
 }
 
-/** The receipt cover of an event: what its signature commits to (FORMAT.md § Receipts). */
-function coverBytesOf(ev: SequencedEvent): Uint8Array {
+/** The Merkle leaf of an event's receipt cover, what its signature commits to (FORMAT.md § Receipts). */
+function coverLeafOfEvent(ev: SequencedEvent): Uint8Array {
   const d = ev.draft;
-  return receiptCoverOf({
+  return coverLeafOf({
     idBytes: d.id,
     globalSequence: ev.globalSequence,
     entitySequence: ev.entitySequence,
@@ -59,8 +68,8 @@ function coverBytesOf(ev: SequencedEvent): Uint8Array {
   });
 }
 
-/** The header leaf of an event as its frame will record it (flags already carry SEALED). */
-function headerLeafOf(ev: SequencedEvent): Uint8Array {
+/** The header leaf of an event as its frame will record it (flags already carry SEALED), into `out` at `at`. */
+function headerLeafOfEvent(ev: SequencedEvent, out: Uint8Array, at: number): void {
   const d = ev.draft;
-  return headerLeaf({ id: d.id, globalSequence: ev.globalSequence, flags: ev.flags, payloadVersion: d.payloadVersion, batch: ev.batch, encryption: d.encryption });
+  headerLeafInto({ id: d.id, globalSequence: ev.globalSequence, flags: ev.flags, payloadVersion: d.payloadVersion, batch: ev.batch, encryption: d.encryption }, out, at);
 }
