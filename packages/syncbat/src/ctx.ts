@@ -231,9 +231,11 @@ export class InvocationContext implements Ctx {
 
   appendEvent(kind: EventKind | number, payload: Uint8Array): Promise<void> {
     return this.#call(() => {
-      // One copy: the backend appends it, the check and the record see it. Nothing reads `kind` again.
+      // One copy: the backend appends it, the check and the record see it. Nothing reads `kind` again. A staged
+      // append is copied by the commit instead, straight into the bytes it writes (synchronously, in this call).
       const k = copyKind(kind);
-      const bytes = new Uint8Array(checkBytes(payload, 'event payload'));
+      const given = checkBytes(payload, 'event payload');
+      const bytes = this.#commit === undefined ? new Uint8Array(given) : given;
       const target = appendTarget(k);
       return {
         verb: 'append events',

@@ -45,6 +45,11 @@ export interface StagedAppend {
   readonly payload: Uint8Array;
 }
 
+/** A staged append with the bytes it commits: `payload` is a view into `wrapped` (the msgpack bin around it). */
+interface WrappedAppend extends StagedAppend {
+  readonly wrapped: Uint8Array;
+}
+
 /** Store codes that refuse a batch before anything is written: the caller's items were unacceptable, not the disk. */
 const REFUSALS: ReadonlySet<string> = new Set([
   'ERR_PAYLOAD_TOO_LARGE',
@@ -67,7 +72,7 @@ export const MAX_STAGED_APPENDS = 1024;
 export class InvocationCommit {
   readonly #plan: StoreCommitPlan;
   readonly #head: BatchItem[] = [];
-  readonly #appends: StagedAppend[] = [];
+  readonly #appends: WrappedAppend[] = [];
   readonly #tail: BatchItem[] = [];
   #receiptAt = -1;
 
@@ -84,8 +89,11 @@ export class InvocationCommit {
     return this.#appends;
   }
 
-  /** Refused (ERR_LIMIT_EXCEEDED) past MAX_STAGED_APPENDS, before anything is staged. */
-  stageAppend(kind: EventKind, payload: Uint8Array): void {
+  /**
+   * Stages a copy of `payload` (the caller's bytes, copied once, straight into the wrapped payload the commit writes).
+   * Refused (ERR_LIMIT_EXCEEDED) past MAX_STAGED_APPENDS, before anything is staged.
+   */
+  stageAppend(kind: EventKind, given: Uint8Array): void {
     if (this.#appends.length >= MAX_STAGED_APPENDS) {
       throw new EffectError(`an invocation may stage at most ${MAX_STAGED_APPENDS} appends`, { code: 'ERR_LIMIT_EXCEEDED' });
     }
@@ -93,6 +101,8 @@ export class InvocationCommit {
     if (kind.category === 0x0 || kind.category === 0xd) {
       throw new EffectError(`kind category 0x${kind.category.toString(16)} is reserved for the store (0x0 system, 0xD effect)`);
     }
+    const wrapped = wrapBin(given);
+    const payload = wrapped.subarray(wrapped.length - given.length);
     // A wrapping backend's own refusal (a payload schema, say), as its appendEvent would have made it.
     const check = this.#plan.checkAppend;
     if (check !== undefined) {
@@ -102,7 +112,7 @@ export class InvocationCommit {
         throw err instanceof EffectError ? err : new EffectError(err instanceof Error ? err.message : String(err), { cause: err });
       }
     }
-    this.#appends.push(Object.freeze({ kind, payload }));
+    this.#appends.push(Object.freeze({ kind, payload, wrapped }));
   }
 
   /** Drops the staged appends: a failed or denied invocation commits none of them. */
@@ -115,13 +125,14 @@ export class InvocationCommit {
       coord: new Coordinate(operationStatusEntity(fact.operation), OPERATION_STATUS_SCOPE),
       kind: SYNCBAT_OPERATION_STATUS_KIND,
       payload: encodeOperationStatusFact(fact),
+      transferPayload: true,
     };
     (fact.lifecycle === 'started' ? this.#head : this.#tail).push(item);
   }
 
   receipt(envelope: ReceiptEnvelope): void {
     this.#receiptAt = this.#tail.length;
-    this.#tail.push({ coord: this.#plan.receipts!, kind: SYNCBAT_RECEIPT_KIND, payload: encodeReceiptEnvelope(envelope) });
+    this.#tail.push({ coord: this.#plan.receipts!, kind: SYNCBAT_RECEIPT_KIND, payload: encodeReceiptEnvelope(envelope), transferPayload: true });
   }
 
   /** Drops the terminal facts and receipt (to re-stage them after a refused commit); the Started fact stays. */
@@ -133,7 +144,7 @@ export class InvocationCommit {
   /** One appendBatch: Started fact, the staged appends (raw, payload wrapped like StoreEffectBackend), terminal records. */
   async commit(): Promise<AppendReceipt | undefined> {
     const items: BatchItem[] = [...this.#head];
-    for (const a of this.#appends) items.push({ coord: this.#plan.effects!, kind: a.kind, payload: wrapBin(a.payload) });
+    for (const a of this.#appends) items.push({ coord: this.#plan.effects!, kind: a.kind, payload: a.wrapped, transferPayload: true });
     for (const t of this.#tail) items.push(t);
     if (items.length === 0) return undefined;
     const receipts = await submitInTurn(this.#plan.store, items);

@@ -112,6 +112,22 @@ describe('one commit per invocation', () => {
     expect(seen.map((a) => [a.kind, text(a.payload)])).toEqual([[{ category: 0xf, typeId: 1 }, 'mine']]);
   });
 
+  it('a staged append is the bytes as appended: later writes to the handler payload or a stagedAppends() copy change nothing', async () => {
+    store = await Store.open({ dir: '/s', fs: new SimFs(12) });
+    const core = wire(store, async (i, ctx) => {
+      const payload = bytes('abc');
+      await ctx.appendEvent(KIND, payload);
+      payload.fill(0x7a);
+      ctx.stagedAppends()[0]!.payload.fill(0x79);
+      expect(text(ctx.stagedAppends()[0]!.payload)).toBe('abc');
+      return i;
+    });
+    await core.dispatch('orders.place', bytes('x'));
+    const [effect] = await collect(store.query({ entity: APP.entity }));
+    expect((await store.getRaw(effect!.header.eventId)).bytes).toEqual(encodeCanonical(cbin(bytes('abc'))));
+    expect((await store.verifyChain()).intact).toBe(true);
+  });
+
   it('a failed handler leaves its facts and failed receipt, and none of its appends', async () => {
     store = await Store.open({ dir: '/s', fs: new SimFs(3) });
     const core = wire(store, async (_i, ctx) => {

@@ -162,6 +162,8 @@ export interface RawDraftInput extends DraftCommon {
   readonly bytes: unknown;
   /** The payload version to record for app-managed bytes (default 0). */
   readonly payloadVersion?: number | undefined;
+  /** The caller hands `bytes` over (BatchItem.transferPayload): kept as they are, not copied. */
+  readonly transfer?: boolean | undefined;
 }
 
 /** A typed append: the definition must be a user kind (and registered, when a registry is configured). */
@@ -215,7 +217,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
 
 /** A raw append: application bytes under a user kind, payload version 0 unless given. */
 export function rawDraft(input: RawDraftInput): EventDraft {
-  const { coord: coordIn, kind: kindIn, bytes, idempotencyKey: key, limits, index, extensions, payloadVersion = 0 } = input;
+  const { coord: coordIn, kind: kindIn, bytes, idempotencyKey: key, limits, index, extensions, payloadVersion = 0, transfer = false } = input;
   const coord = toCoordinate(coordIn, index);
   const kind: EventKind = checkKind(kindIn, { user: true, ...(index === undefined ? {} : { index }) });
   if (!(bytes instanceof Uint8Array)) {
@@ -223,7 +225,9 @@ export function rawDraft(input: RawDraftInput): EventDraft {
   }
   checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);
-  const copy = new Uint8Array(bytes);
+  // The store's own copy, so the caller's later writes cannot reach the hash or the frame — unless the caller
+  // handed the bytes over. Only a plain Uint8Array is kept: a subclass (Buffer) has other slice semantics.
+  const copy = transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes);
   const hash = blake3(copy);
   return {
     entity: coord.entity,
@@ -248,6 +252,13 @@ export interface BatchItem extends CausalIds {
   readonly payload: unknown;
   readonly idempotencyKey?: string;
   readonly extensions?: AppendOptions['extensions'];
+  /**
+   * Raw items only: the store keeps this Uint8Array as it is instead of copying it (a typed item's payload is encoded
+   * anyway; a Buffer or other subclass is still copied). For bytes made for this append and dropped after it: the
+   * caller must not write to them (or to any other view of their buffer) from the call on, or the stored event may
+   * not match its content hash (verifyChain reports it).
+   */
+  readonly transferPayload?: boolean;
 }
 
 export function batchDrafts(items: unknown, limits: DraftLimits & { readonly batchMaxEvents: number }): EventDraft[] {
@@ -268,7 +279,7 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
     const ext = withCausalIds(checkExtensions(item.extensions, i), checkCausalIds(item));
     return isDefinition(item.kind)
       ? typedDraft({ coord: item.coord, definition: item.kind, payload: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext })
-      : rawDraft({ coord: item.coord, kind: item.kind, bytes: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext });
+      : rawDraft({ coord: item.coord, kind: item.kind, bytes: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext, transfer: item.transferPayload === true });
   });
   const keyed = drafts.filter((d) => d.keyed).length;
   if (keyed !== 0 && keyed !== drafts.length) {
