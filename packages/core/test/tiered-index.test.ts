@@ -4,7 +4,7 @@
 // per sealed event.
 import { describe, expect, it } from 'vitest';
 import { BlockCache } from '../src/event-index/block-cache.js';
-import type { IndexedFrame } from '../src/event-index/segment-index-format.js';
+import { INDEX_BLOCK_BYTES, INDEX_HEADER_BYTES, type IndexedFrame } from '../src/event-index/segment-index-format.js';
 import type { UntrustedIndexFile } from '../src/event-index/sealed-tier.js';
 import { TieredIndex } from '../src/event-index/tiered-index.js';
 import { buildStore, expectSameAnswers, framesOf, indexFile, type TieredFixture } from './helpers/tiered-fixture.js';
@@ -58,6 +58,23 @@ describe('TieredIndex over index files that lie', () => {
     const reported = untrusted.length;
     for (const e of f.entries) expect(await index.get(e.eventId)).toEqual(e);
     expect(untrusted.length).toBe(reported);
+    await index.close();
+  }, 60_000);
+
+  it('INV-DERIVED-NOT-AUTHORITY: a block that fails its CRC (read after open) is reported, never read as an answer', async () => {
+    const f = await buildStore(SHAPE);
+    const cache = new BlockCache();
+    const sealed = f.segmentIds.slice(0, -1);
+    const target = sealed[sealed.length - 1]!;
+    const files = [];
+    // A byte of the id column's first block (it follows the frame column's blocks): an open reads only the header and the tail.
+    for (const id of sealed) files.push({ segmentId: id, file: await indexFile(f, id, cache, undefined, id === target ? (b) => void (b[INDEX_HEADER_BYTES + INDEX_BLOCK_BYTES + 40]! ^= 1) : undefined) });
+    const untrusted: UntrustedIndexFile[] = [];
+    const index = await TieredIndex.open(f.segments, files, (u) => untrusted.push(u));
+    for (const e of f.entries) if (!sealed.includes(e.segmentId)) index.insert(e);
+    expect(untrusted).toEqual([]);
+    await expectSameAnswers(index, f, 6);
+    expect(untrusted).toEqual([{ segmentId: target, reason: 'block CRC mismatch' }]);
     await index.close();
   }, 60_000);
 

@@ -89,11 +89,13 @@ export async function framesOf(f: TieredFixture, id: number): Promise<IndexedFra
   return indexedFramesOf(f.fs, path(id), f.segments.size(id));
 }
 
-/** Writes (over whatever is there) the index file of segment `id` holding `frames` (a genuine or forged list) and opens it. */
-export async function indexFile(f: TieredFixture, id: number, cache: BlockCache, frames?: IndexedFrame[]): Promise<SegmentIndexFile> {
+/** Writes (over whatever is there) the index file of segment `id` holding `frames` (a genuine or forged list), `damage`d if asked, and opens it. */
+export async function indexFile(f: TieredFixture, id: number, cache: BlockCache, frames?: IndexedFrame[], damage?: (bytes: Uint8Array) => void): Promise<SegmentIndexFile> {
   const handle = await f.segments.handle(id);
   const binding = await readBinding(handle, id, f.segments.size(id));
-  f.fs.putFile(`/s/${indexFileName(id)}`, await encodeIndexFile({ ...binding, segmentCrc: f.segments.crc(id) ?? 0 }, frames ?? (await framesOf(f, id))));
+  const bytes = await encodeIndexFile({ ...binding, segmentCrc: f.segments.crc(id) ?? 0 }, frames ?? (await framesOf(f, id)));
+  damage?.(bytes);
+  f.fs.putFile(`/s/${indexFileName(id)}`, bytes);
   const o = await SegmentIndexFile.open(f.fs, `/s/${indexFileName(id)}`, binding, cache);
   if (o.file === undefined) throw new Error(`index file of segment ${id} is stale: ${o.stale}`);
   return o.file;
