@@ -31,6 +31,8 @@ export class TieredIndex implements EventIndex {
   #active: ResidentIndex;
   /** The newest event in the sealed tier of each entity that has one there (head() takes the newer of this and the active tier's). */
   #heads = new Map<string, IndexEntry>();
+  /** Whether open left out the sealed heads of entities that had a head in the active tier. */
+  #headsPartial = false;
   #generation = 0;
   /** Bumped whenever entries change tier or are replaced: a lookup over both tiers that saw it move runs again. */
   #epoch = 0;
@@ -42,18 +44,28 @@ export class TieredIndex implements EventIndex {
 
   /**
    * An index over the sealed segments `files` (ascending segment id, each file opened against its segment)
-   * with an empty active tier: insert the other segments' events next. Reads each file's resident parts and
-   * heads (one checked frame per entity head), never its events. A file that does not check out is reported
-   * through `onUntrusted` (its owner rebuilds it, then calls replaceFile) and its segment is read instead.
+   * and `active`, the other segments' events (commit order; more may be inserted later). Reads each file's
+   * resident parts and the heads of entities with no event in `active` (one checked frame each), never
+   * its events. A file that does not check out is reported through `onUntrusted` (its owner rebuilds it,
+   * then calls replaceFile) and its segment is read instead.
    */
-  static async open(segments: SegmentSet, files: readonly { readonly segmentId: number; readonly file: SegmentIndexFile }[], onUntrusted: (u: UntrustedIndexFile) => void, expectedActive = 0): Promise<TieredIndex> {
+  static async open(
+    segments: SegmentSet,
+    files: readonly { readonly segmentId: number; readonly file: SegmentIndexFile }[],
+    onUntrusted: (u: UntrustedIndexFile) => void,
+    active: readonly IndexEntry[] = [],
+  ): Promise<TieredIndex> {
     const sealed = new SealedTier(segments, onUntrusted);
-    const index = new TieredIndex(sealed, new ResidentIndex(expectedActive));
+    const index = new TieredIndex(sealed, new ResidentIndex(active.length));
+    for (const e of active) index.#active.insert(e);
     try {
       for (const f of files) await sealed.add(f.segmentId, f.file);
-      // An entity's head is in the newest segment holding it: newest first, each entity once.
+      // An entity's head is in the newest segment holding it: newest first, each entity once. One with an
+      // event in the active tier has its head there (sealed segments hold older events).
+      const wanted = (entity: string) => !index.#heads.has(entity) && index.#active.head(entity) === undefined;
       const ids = sealed.ids();
-      for (let i = ids.length - 1; i >= 0; i--) for (const e of await sealed.heads(ids[i]!, (entity) => !index.#heads.has(entity))) index.#heads.set(e.entity, e);
+      for (let i = ids.length - 1; i >= 0; i--) for (const e of await sealed.heads(ids[i]!, wanted)) index.#heads.set(e.entity, e);
+      index.#headsPartial = active.length > 0;
     } catch (err) {
       await sealed.close();
       throw err;
@@ -190,14 +202,17 @@ export class TieredIndex implements EventIndex {
   /**
    * Installs compaction's result (EventIndex.replaceSegments): the replaced segments leave the sealed tier and
    * `entries` join the active one until their segment's index file is sealed in. `segmentIds` name every
-   * sealed-tier segment or none (compaction merges every segment below the active one): a head in a kept
-   * sealed segment behind a replaced one could not be found again without a read, so anything else is refused.
+   * sealed-tier segment or none, and none only when open was given no active entries (compaction merges every
+   * segment below the active one): a head in a kept sealed segment could not be found again without a read,
+   * so anything else is refused.
    */
   replaceSegments(segmentIds: readonly number[], entries: readonly IndexEntry[]): void {
     const replaced = new Set(segmentIds);
     const held = this.#sealed.ids();
     const sealedReplaced = held.filter((id) => replaced.has(id));
     if (sealedReplaced.length !== 0 && sealedReplaced.length !== held.length) throw new RangeError('replaceSegments must replace every sealed-tier segment or none');
+    // Open kept no sealed head of an entity headed in the active tier: replacing active entries alone could uncover one.
+    if (sealedReplaced.length === 0 && held.length > 0 && this.#headsPartial) throw new RangeError('replaceSegments must replace every sealed-tier segment');
     if (sealedReplaced.length > 0) {
       this.#sealed.remove(sealedReplaced);
       this.#heads = new Map();
