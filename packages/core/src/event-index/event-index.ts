@@ -23,8 +23,8 @@ export interface IndexSummary {
 }
 
 /**
- * The index of every committed event. Two tiers are planned (FORMAT.md, "The index in two tiers"): the
- * active segment's entries in memory, the sealed segments' entries in their index files, read through
+ * The index of every committed event, in one tier (ResidentIndex) or two (TieredIndex; FORMAT.md, "The index
+ * in two tiers"): the active segment's entries in memory, the sealed segments' entries in their index files, read through
  * `Fs` with positioned reads. `Fs` is async, so anything that may look past the active segment returns a
  * promise — even where today's all-resident index answers at once.
  *

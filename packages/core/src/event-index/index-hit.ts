@@ -24,11 +24,36 @@ export type CheckedHit =
 
 /** Reads and checks the frame at `hit` in segment `segmentId` (magic, length, CRC, decode, sequence, then `expect`). */
 export async function checkHit(segments: SegmentSet, segmentId: number, hit: IndexedLocation, expect: HitExpectation): Promise<CheckedHit> {
-  if (!Number.isSafeInteger(hit.offset) || hit.offset < 32 || hit.length <= 0 || hit.offset + hit.length > segments.size(segmentId)) {
-    return { untrusted: `location ${hit.offset}+${hit.length} is outside the segment's frames` };
-  }
-  const [bytes] = await segments.readFrameRuns(segmentId, [hit]);
-  const step = frameAt(bytes!, 0, 'none');
+  return (await checkHits(segments, segmentId, [hit], [expect]))[0]!;
+}
+
+/**
+ * Checks several hits of one segment (ascending offsets) with one read per run of nearby frames: an entity
+ * page or a run of sequences reads its frames together. `expect[i]` goes with `hits[i]`.
+ */
+export async function checkHits(segments: SegmentSet, segmentId: number, hits: readonly IndexedLocation[], expect: readonly HitExpectation[]): Promise<CheckedHit[]> {
+  const out: CheckedHit[] = new Array(hits.length);
+  const readable: number[] = [];
+  const size = segments.size(segmentId);
+  let lastEnd = 0;
+  hits.forEach((hit, i) => {
+    if (!Number.isSafeInteger(hit.offset) || hit.offset < 32 || hit.length <= 0 || hit.offset + hit.length > size) {
+      out[i] = { untrusted: `location ${hit.offset}+${hit.length} is outside the segment's frames` };
+    } else if (hit.offset < lastEnd) {
+      // Frames of one segment never overlap, and callers pass hits in file order.
+      out[i] = { untrusted: `location ${hit.offset}+${hit.length} overlaps the frame before it` };
+    } else {
+      readable.push(i);
+      lastEnd = hit.offset + hit.length;
+    }
+  });
+  const bytes = await segments.readFrameRuns(segmentId, readable.map((i) => hits[i]!));
+  readable.forEach((i, k) => (out[i] = checkFrameBytes(bytes[k]!, hits[i]!, expect[i]!)));
+  return out;
+}
+
+function checkFrameBytes(bytes: Uint8Array, hit: IndexedLocation, expect: HitExpectation): CheckedHit {
+  const step = frameAt(bytes, 0, 'none');
   if (step.kind === 'damage' || step.length !== hit.length) return { untrusted: `no frame of ${hit.length} bytes at offset ${hit.offset}` };
   if (step.crcOk !== true) return { untrusted: `the frame at offset ${hit.offset} fails its CRC` };
   let decoded: Frame;

@@ -100,6 +100,11 @@ export class ResidentIndex implements EventIndex {
   }
 
   async segmentEntries(segmentId: number): Promise<readonly IndexEntry[]> {
+    return this.segmentEntriesNow(segmentId);
+  }
+
+  /** The entries of one segment, at once (a two-tier index moves them to its sealed tier in one step). */
+  segmentEntriesNow(segmentId: number): readonly IndexEntry[] {
     // Two binary searches: segment ids never decrease along commit order (a rotation takes the next id,
     // a compaction merges every sealed segment into the lowest one).
     const all = this.#memory.all();

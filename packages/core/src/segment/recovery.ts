@@ -7,6 +7,7 @@ import { readPrefix } from './read.js';
 import type { Fs } from '../fs/fs.js';
 import { parseSegmentFileName, SegmentFlags, type SegmentHeader } from './format.js';
 import { EventFlags, type EventFrame, type SealFrame } from './frame.js';
+import { CommitRules } from './commit-rules.js';
 import { scanSegment, type ScannedFrame } from './scan.js';
 
 export interface RecoveredEvent {
@@ -245,64 +246,7 @@ export async function recoverLog(
  */
 export function committedEventOffsets(frames: readonly ScannedFrame[], compacted: boolean): Set<number> {
   const out = new Set<number>();
-  let pending: ScannedFrame[] = [];
-  let pendingSealed = 0;
-  let batchFirst = -1;
-  let batchSeen = 0;
-  const commit = () => {
-    for (const p of pending) out.add(p.offset);
-    pending = [];
-    pendingSealed = 0;
-  };
-  const discard = () => {
-    pending = [];
-    pendingSealed = 0;
-  };
-  for (const sf of frames) {
-    const f = sf.frame;
-    if (f.type === 1) {
-      if (compacted) continue;
-      const first = pending[0]?.frame;
-      const last = pending[pending.length - 1]?.frame;
-      const matches =
-        pending.length > 0 &&
-        pendingSealed === pending.length &&
-        f.count === pending.length &&
-        batchFirst === -1 &&
-        first?.type === 0 &&
-        last?.type === 0 &&
-        first.globalSequence === f.firstSequence &&
-        last.globalSequence === f.lastSequence;
-      if (matches) commit();
-      else discard();
-      continue;
-    }
-    if (compacted) {
-      out.add(sf.offset);
-      continue;
-    }
-    const sealed = (f.flags & EventFlags.SEALED) !== 0;
-    const b = f.batch;
-    if (b !== undefined) {
-      if (b.index === 0) {
-        if (batchFirst !== -1) discard();
-        batchFirst = b.first;
-        batchSeen = 0;
-      } else if (batchFirst !== b.first || batchSeen !== b.index) {
-        discard();
-        batchFirst = -1;
-        continue;
-      }
-      batchSeen++;
-    } else if (batchFirst !== -1) {
-      discard();
-      batchFirst = -1;
-    }
-    if (!sealed && pendingSealed > 0) discard();
-    pending.push(sf);
-    if (sealed) pendingSealed++;
-    if (b !== undefined && batchSeen === b.count) batchFirst = -1;
-    if (!sealed && batchFirst === -1) commit();
-  }
+  const rules = new CommitRules(compacted);
+  for (const sf of frames) for (const c of rules.push(sf)) out.add(c.offset);
   return out;
 }

@@ -1,0 +1,394 @@
+// The sealed segments' entries, served from their index files (one per segment, in segment order) through a
+// shared BlockCache. Invariant: every answer is built from a frame read and checked (INV-DERIVED-NOT-AUTHORITY);
+// a file caught lying is reported through `onUntrusted` and its segment is answered from the segment itself.
+
+import { bytesEqual, fromHex, toHex } from '../encoding/hex.js';
+import type { SegmentSet } from '../segment/set.js';
+import type { IndexEntry } from './entry.js';
+import type { EntityPosition, IndexSummary } from './event-index.js';
+import { entryFromRecovered } from './from-frame.js';
+import { checkHits, type HitExpectation } from './index-hit.js';
+import { ResidentIndex } from './resident-index.js';
+import type { IndexedLocation, SegmentIndexFile } from './segment-index-file.js';
+import type { EntityHead } from './segment-index-heads.js';
+import { entityKey, IndexFileDamage } from './segment-index-format.js';
+import { checkSealedFile } from './sealed-file-check.js';
+import { isCompactedHeader, segmentWalk } from './segment-walk.js';
+
+/** A sealed segment's index file that did not check out: its owner rebuilds it from the segment (replaceFile). */
+export interface UntrustedIndexFile {
+  readonly segmentId: number;
+  readonly reason: string;
+}
+
+/** Entries a scan page holds. */
+const SCAN_PAGE = 1024;
+/** Resident bytes of a slot besides its file's (the slot, its summary and its last entry), counted generously. */
+const SLOT_BYTES = 1024;
+const EVENT_ID = /^[0-9a-f]{32}$/;
+
+/** A sealed segment checked and ready to install (opaque). */
+export interface PreparedSegment {
+  readonly segmentId: number;
+  /** Undefined when the file did not check out (its segment is then read instead). */
+  readonly file: SegmentIndexFile | undefined;
+  readonly count: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+interface Slot {
+  readonly segmentId: number;
+  readonly compacted: boolean;
+  /** The index file, or undefined once it did not check out (the segment is then answered from `fallback`). */
+  file: SegmentIndexFile | undefined;
+  /** The segment's entries read from the segment itself, while its file is untrusted. */
+  fallback: Promise<ResidentIndex> | undefined;
+  count: number;
+  /** Global sequences of the first and last events (checked against their frames); 0 when the segment has none. */
+  first: number;
+  last: number;
+  lastEntry: IndexEntry | undefined;
+  summary: IndexSummary;
+}
+
+export class SealedTier {
+  readonly #segments: SegmentSet;
+  readonly #onUntrusted: (u: UntrustedIndexFile) => void;
+  /** Ascending segment id (and so ascending global sequence). */
+  #slots: Slot[] = [];
+  /** Files no longer used, closed once no lookup is in flight (a lookup may still be reading one). */
+  #retired: SegmentIndexFile[] = [];
+  #busy = 0;
+
+  constructor(segments: SegmentSet, onUntrusted: (u: UntrustedIndexFile) => void) {
+    this.#segments = segments;
+    this.#onUntrusted = onUntrusted;
+  }
+
+  /** Adds sealed segment `segmentId`, served from `file` (opened against the segment): after every segment held. */
+  async add(segmentId: number, file: SegmentIndexFile): Promise<void> {
+    this.install(await this.prepare(segmentId, file));
+  }
+
+  /** Checks `file` for segment `segmentId` before it is installed (a file that fails is reported and its segment read instead). */
+  async prepare(segmentId: number, file: SegmentIndexFile): Promise<PreparedSegment> {
+    const slot: Slot = { segmentId, compacted: isCompactedHeader(file.header.segmentHeader), file, fallback: undefined, count: 0, first: 0, last: 0, lastEntry: undefined, summary: EMPTY_SUMMARY };
+    await this.#verify(slot, file);
+    return slot;
+  }
+
+  /** Installs a prepared segment in one synchronous step; throws RangeError unless it comes after every segment held. */
+  install(prepared: PreparedSegment): void {
+    const slot = prepared as Slot;
+    const top = this.#slots[this.#slots.length - 1];
+    if (top !== undefined && top.segmentId >= slot.segmentId) throw new RangeError(`segment ${slot.segmentId} is not after segment ${top.segmentId}`);
+    this.#slots = [...this.#slots, slot];
+  }
+
+  /** Drops a prepared segment that will not be installed (closes its file). */
+  discard(prepared: PreparedSegment): void {
+    const slot = prepared as Slot;
+    if (slot.file !== undefined) this.#retire(slot.file);
+  }
+
+  /** The highest segment id held, or -1. */
+  get topSegmentId(): number {
+    return this.#slots[this.#slots.length - 1]?.segmentId ?? -1;
+  }
+
+  /** Serves segment `segmentId` from `file` again (a file rebuilt from the segment after it was untrusted). */
+  async replaceFile(segmentId: number, file: SegmentIndexFile): Promise<void> {
+    const slot = this.#slots.find((s) => s.segmentId === segmentId);
+    if (slot === undefined) throw new RangeError(`segment ${segmentId} is not in the sealed tier`);
+    const next: Slot = { ...slot, file, fallback: undefined };
+    await this.#verify(next, file);
+    if (!this.#slots.includes(slot)) return this.#retire(file);
+    if (slot.file !== undefined) this.#retire(slot.file);
+    this.#slots = this.#slots.map((s) => (s === slot ? next : s));
+  }
+
+  /** Drops segments (compaction replaced them); their files close once no lookup reads them. */
+  remove(segmentIds: readonly number[]): void {
+    const gone = new Set(segmentIds);
+    for (const s of this.#slots) if (gone.has(s.segmentId) && s.file !== undefined) this.#retire(s.file);
+    this.#slots = this.#slots.filter((s) => !gone.has(s.segmentId));
+  }
+
+  has(segmentId: number): boolean {
+    return this.#slots.some((s) => s.segmentId === segmentId);
+  }
+
+  ids(): number[] {
+    return this.#slots.map((s) => s.segmentId);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const s of this.#slots) n += s.count;
+    return n;
+  }
+
+  /** The last event of the newest segment that has one. */
+  last(): IndexEntry | undefined {
+    for (let i = this.#slots.length - 1; i >= 0; i--) if (this.#slots[i]!.lastEntry !== undefined) return this.#slots[i]!.lastEntry;
+    return undefined;
+  }
+
+  /** Each segment's summary facts, in segment order. */
+  summaries(): IndexSummary[] {
+    return this.#slots.map((s) => s.summary);
+  }
+
+  /** Bytes this tier keeps whatever the lookups: each file's resident part and each slot's; and entries held while a file is untrusted. */
+  resident(): { bytes: number; fallbackEntries: number; untrusted: number } {
+    let bytes = 0;
+    let fallbackEntries = 0;
+    let untrusted = 0;
+    for (const s of this.#slots) {
+      bytes += SLOT_BYTES + (s.file?.residentBytes ?? 0);
+      if (s.file === undefined) {
+        untrusted++;
+        fallbackEntries += s.count;
+      }
+    }
+    return { bytes, fallbackEntries, untrusted };
+  }
+
+  async get(eventId: string): Promise<IndexEntry | undefined> {
+    if (!EVENT_ID.test(eventId)) return undefined;
+    const id = fromHex(eventId);
+    return this.#run(async () => {
+      for (const slot of this.#slots) {
+        const file = slot.file;
+        if (file !== undefined && !file.mayContainId(id)) continue;
+        const found = file === undefined ? undefined : await this.#checked(slot, file, async () => [await file.byId(id)], () => ({ idBytes: id }));
+        const e = found === undefined ? (await slot.fallback)?.getResident(eventId) : found[0];
+        if (e !== undefined) return e;
+      }
+      return undefined;
+    });
+  }
+
+  async bySequence(g: number): Promise<IndexEntry | undefined> {
+    return this.#run(async () => {
+      const slot = this.#slots.find((s) => s.count > 0 && s.first <= g && g <= s.last);
+      if (slot === undefined) return undefined;
+      const file = slot.file;
+      if (file !== undefined) {
+        const found = await this.#checked(slot, file, async () => {
+          const hit = await file.bySequence(g);
+          // Sequences are dense in a segment compaction did not write: the file's range holds every one.
+          if (hit === undefined && !slot.compacted) throw new IndexFileDamage(`the file leaves out global sequence ${g}`);
+          return [hit];
+        }, () => ({}));
+        if (found !== undefined) return found[0];
+      }
+      return (await slot.fallback)?.bySequence(g);
+    });
+  }
+
+  async entityRange(entity: string, from: EntityPosition, limit: number): Promise<IndexEntry[]> {
+    const want = Math.max(1, limit);
+    const key = entityKey(entity);
+    const after = (e: { entitySequence: number; globalSequence: number }) =>
+      'afterEntitySequence' in from ? e.entitySequence > from.afterEntitySequence : e.globalSequence > from.afterGlobalSequence;
+    return this.#run(async () => {
+      const out: IndexEntry[] = [];
+      for (const slot of this.#slots) {
+        if (out.length >= want) break;
+        const file = slot.file;
+        if (file !== undefined && !file.mayContainEntity(entity)) continue;
+        const part = file === undefined ? undefined : await this.#entityPart(slot, file, key, entity, after, want - out.length);
+        out.push(...(part ?? (await (await slot.fallback)!.entityRange(entity, from, want - out.length))));
+      }
+      return out;
+    });
+  }
+
+  /** Up to `want` checked events of `entity` in one file after the position; undefined when the file did not check out. */
+  async #entityPart(slot: Slot, file: SegmentIndexFile, key: Uint8Array, entity: string, after: (e: IndexedLocation & { entitySequence: number }) => boolean, want: number): Promise<IndexEntry[] | undefined> {
+    let hits: Awaited<ReturnType<SegmentIndexFile['entity']>>;
+    try {
+      hits = (await file.entity(key)).filter(after).sort((a, b) => a.globalSequence - b.globalSequence);
+    } catch (err) {
+      return this.#damaged(slot, err);
+    }
+    const out: IndexEntry[] = [];
+    // Hits of entities sharing the key are skipped once read: read more until `want` are found or none are left.
+    for (let i = 0; i < hits.length && out.length < want; ) {
+      const chunk = hits.slice(i, i + (want - out.length));
+      i += chunk.length;
+      const found = await this.#checked(slot, file, async () => chunk, (h) => ({ entity, entitySequence: h.entitySequence }));
+      if (found === undefined) return undefined;
+      out.push(...found.filter((e) => e !== undefined));
+    }
+    return out;
+  }
+
+  /** Every committed event with global sequence ≥ `fromGlobal`, read from the sealed segments themselves, a page at a time. */
+  async *scan(fromGlobal: number): AsyncGenerator<IndexEntry[], void, undefined> {
+    let page: IndexEntry[] = [];
+    for (const slot of this.#slots) {
+      await slot.fallback;
+      if (slot.count === 0 || slot.last < fromGlobal) continue;
+      for await (const e of segmentWalk(this.#segments, slot.segmentId)) {
+        if (e.globalSequence < fromGlobal) continue;
+        page.push(e);
+        if (page.length === SCAN_PAGE) {
+          yield page;
+          page = [];
+        }
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+
+  /** The committed events of one sealed segment, from the segment. */
+  async segmentEntries(segmentId: number): Promise<IndexEntry[]> {
+    return this.has(segmentId) ? this.#walk(segmentId) : [];
+  }
+
+  async #walk(segmentId: number): Promise<IndexEntry[]> {
+    const out: IndexEntry[] = [];
+    for await (const e of segmentWalk(this.#segments, segmentId)) out.push(e);
+    return out;
+  }
+
+  /**
+   * The head (last event) in segment `segmentId` of every entity `wanted` accepts, each checked against its
+   * frame (entity, entity sequence and content hash): what an open rebuilds the heads map from.
+   */
+  async heads(segmentId: number, wanted: (entity: string) => boolean): Promise<IndexEntry[]> {
+    return this.#run(async () => {
+      const slot = this.#slots.find((s) => s.segmentId === segmentId);
+      if (slot === undefined) return [];
+      const fromFile = slot.file === undefined ? undefined : await this.#checkedHeads(slot, slot.file, wanted);
+      if (fromFile !== undefined) return fromFile;
+      const latest = new Map<string, IndexEntry>();
+      for (const e of await this.#walk(segmentId)) latest.set(e.entity, e);
+      return [...latest.values()].filter((e) => wanted(e.entity));
+    });
+  }
+
+  async #checkedHeads(slot: Slot, file: SegmentIndexFile, wanted: (entity: string) => boolean): Promise<IndexEntry[] | undefined> {
+    let heads: EntityHead[];
+    try {
+      heads = (await file.heads()).filter((h) => wanted(h.entity)).sort((a, b) => a.offset - b.offset);
+    } catch (err) {
+      return this.#damaged(slot, err);
+    }
+    const found = await this.#checked(slot, file, async () => heads, (h) => ({ entity: h.entity, entitySequence: h.entitySequence }), true);
+    if (found === undefined) return undefined;
+    for (let i = 0; i < heads.length; i++) {
+      if (!bytesEqual(found[i]!.contentHash, heads[i]!.contentHash)) {
+        this.#distrust(slot, `the head of ${JSON.stringify(heads[i]!.entity)} names another content hash than its frame`);
+        return undefined;
+      }
+    }
+    return found as IndexEntry[];
+  }
+
+  /** Closes every file (the owner's close). */
+  async close(): Promise<void> {
+    for (const s of this.#slots) if (s.file !== undefined) this.#retired.push(s.file);
+    this.#slots = [];
+    await this.#closeRetired();
+  }
+
+  /**
+   * Reads `hits()` from `file` and checks each against its frame; returns one entry per hit (undefined for
+   * a hit that is absent or of another entity sharing the key), or undefined when the file did not check
+   * out — then the slot is distrusted and the caller answers from its fallback. `strict`: another entity is a lie too.
+   */
+  async #checked<H extends IndexedLocation>(slot: Slot, file: SegmentIndexFile, hits: () => Promise<readonly (H | undefined)[]>, expect: (h: H) => HitExpectation, strict = false): Promise<(IndexEntry | undefined)[] | undefined> {
+    let listed: readonly (H | undefined)[];
+    try {
+      listed = await hits();
+    } catch (err) {
+      return this.#damaged(slot, err);
+    }
+    const present = listed.filter((h): h is H => h !== undefined);
+    const checked = await checkHits(this.#segments, slot.segmentId, present, present.map(expect));
+    const out: (IndexEntry | undefined)[] = [];
+    for (let i = 0; i < present.length; i++) {
+      const c = checked[i]!;
+      const why = c.untrusted ?? (strict && c.otherEntity === true ? 'a record names another entity than its frame' : undefined);
+      if (why !== undefined || slot.file !== file) {
+        if (why !== undefined) this.#distrust(slot, why);
+        return undefined;
+      }
+      const hit = present[i]!;
+      out.push(c.frame === undefined ? undefined : entryFromRecovered({ frame: c.frame, segmentId: slot.segmentId, offset: hit.offset, length: hit.length }));
+    }
+    return listed.length === present.length ? out : [...out, undefined];
+  }
+
+  /** A read of the file failed its own checks (IndexFileDamage): distrust it; anything else is rethrown. */
+  #damaged(slot: Slot, err: unknown): undefined {
+    if (!(err instanceof IndexFileDamage)) throw err;
+    this.#distrust(slot, err.message);
+    return undefined;
+  }
+
+  /** Stops using `slot`'s file, reports it, and reads the segment's entries from the segment instead. */
+  #distrust(slot: Slot, reason: string): void {
+    if (slot.file === undefined) return;
+    this.#retire(slot.file);
+    slot.file = undefined;
+    slot.fallback = this.#loadFallback(slot);
+    slot.fallback.catch(() => undefined);
+    this.#onUntrusted({ segmentId: slot.segmentId, reason });
+  }
+
+  async #loadFallback(slot: Slot): Promise<ResidentIndex> {
+    const entries = await this.#walk(slot.segmentId);
+    const index = new ResidentIndex(entries.length);
+    for (const e of entries) index.insert(e);
+    slot.count = entries.length;
+    slot.first = entries[0]?.globalSequence ?? 0;
+    slot.last = index.lastGlobalSequence();
+    slot.lastEntry = index.last();
+    slot.summary = index.summary();
+    return index;
+  }
+
+  /** Checks what the tier takes from `file` without a hit (sealed-file-check.ts); a file that fails is distrusted. */
+  async #verify(slot: Slot, file: SegmentIndexFile): Promise<void> {
+    const h = file.header;
+    const s = file.summary;
+    const checked = await checkSealedFile(this.#segments, slot.segmentId, file, slot.compacted, (id) => this.#walk(id));
+    slot.count = h.eventCount;
+    slot.first = h.eventCount === 0 ? 0 : h.firstSequence;
+    slot.last = h.eventCount === 0 ? 0 : h.lastSequence;
+    slot.lastEntry = checked.lastEntry;
+    slot.summary = { signedEvents: s.sealedEvents, firstEncrypted: s.encryptedEvents > 0 ? toHex(s.firstEncryptedId) : undefined, generations: checked.generations };
+    if (checked.untrusted !== undefined) {
+      this.#distrust(slot, checked.untrusted);
+      await slot.fallback;
+    }
+  }
+
+  #retire(file: SegmentIndexFile): void {
+    this.#retired.push(file);
+    if (this.#busy === 0) void this.#closeRetired();
+  }
+
+  async #closeRetired(): Promise<void> {
+    const files = this.#retired;
+    this.#retired = [];
+    await Promise.all(files.map((f) => f.close().catch(() => undefined)));
+  }
+
+  /** Runs a lookup; retired files are closed only once none is in flight. */
+  async #run<T>(op: () => Promise<T>): Promise<T> {
+    this.#busy++;
+    try {
+      return await op();
+    } finally {
+      if (--this.#busy === 0 && this.#retired.length > 0) void this.#closeRetired();
+    }
+  }
+}
+
+const EMPTY_SUMMARY: IndexSummary = { signedEvents: 0, firstEncrypted: undefined, generations: new Map() };

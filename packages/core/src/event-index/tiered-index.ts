@@ -1,0 +1,303 @@
+// The EventIndex in two tiers: sealed segments served from their index files (SealedTier), every other
+// entry resident (ResidentIndex). Invariant: it answers every call exactly as one ResidentIndex over the same
+// events would; what stays sync (size, last, heads, summary, generation) is resident in both tiers.
+
+import type { SegmentSet } from '../segment/set.js';
+import type { IndexEntry } from './entry.js';
+import type { EntityPosition, EventIndex, IndexSummary } from './event-index.js';
+import { ResidentIndex } from './resident-index.js';
+import type { SegmentIndexFile } from './segment-index-file.js';
+import { SealedTier, type UntrustedIndexFile } from './sealed-tier.js';
+
+/** Entries a scan page holds. */
+const SCAN_PAGE = 1024;
+
+/** What a TieredIndex holds in memory, counted (not measured): what grows with the store and what does not. */
+export interface TieredResidency {
+  /** Entries of the active tier (the segments without an index file in use). */
+  readonly activeEntries: number;
+  /** Entity heads kept for the sealed tier (one per entity whose head lies in a sealed segment). */
+  readonly headEntries: number;
+  /** Bytes of the sealed files' resident parts (headers, fences, Bloom filters, summaries) and their slots. */
+  readonly sealedBytes: number;
+  /** Entries read from segments whose index file did not check out, until it is rebuilt. */
+  readonly fallbackEntries: number;
+}
+
+const newer = (a: IndexEntry | undefined, b: IndexEntry | undefined): IndexEntry | undefined => (a === undefined ? b : b === undefined || a.globalSequence > b.globalSequence ? a : b);
+
+export class TieredIndex implements EventIndex {
+  readonly #sealed: SealedTier;
+  #active: ResidentIndex;
+  /** The newest event in the sealed tier of each entity that has one there (head() takes the newer of this and the active tier's). */
+  #heads = new Map<string, IndexEntry>();
+  /** Whether open left out the sealed heads of entities that had a head in the active tier. */
+  #headsPartial = false;
+  #generation = 0;
+  /** Bumped whenever entries change tier or are replaced: a lookup over both tiers that saw it move runs again. */
+  #epoch = 0;
+
+  private constructor(sealed: SealedTier, active: ResidentIndex) {
+    this.#sealed = sealed;
+    this.#active = active;
+  }
+
+  /**
+   * An index over the sealed segments `files` (ascending segment id, each file opened against its segment)
+   * and `active`, the other segments' events (commit order; more may be inserted later). Reads each file's
+   * resident parts and the heads of entities with no event in `active` (one checked frame each), never
+   * its events. A file that does not check out is reported through `onUntrusted` (its owner rebuilds it,
+   * then calls replaceFile) and its segment is read instead.
+   */
+  static async open(
+    segments: SegmentSet,
+    files: readonly { readonly segmentId: number; readonly file: SegmentIndexFile }[],
+    onUntrusted: (u: UntrustedIndexFile) => void,
+    active: readonly IndexEntry[] = [],
+  ): Promise<TieredIndex> {
+    const sealed = new SealedTier(segments, onUntrusted);
+    const index = new TieredIndex(sealed, new ResidentIndex(active.length));
+    for (const e of active) index.#active.insert(e);
+    try {
+      for (const f of files) await sealed.add(f.segmentId, f.file);
+      // An entity's head is in the newest segment holding it: newest first, each entity once. One with an
+      // event in the active tier has its head there (sealed segments hold older events).
+      const wanted = (entity: string) => !index.#heads.has(entity) && index.#active.head(entity) === undefined;
+      const ids = sealed.ids();
+      for (let i = ids.length - 1; i >= 0; i--) for (const e of await sealed.heads(ids[i]!, wanted)) index.#heads.set(e.entity, e);
+      index.#headsPartial = active.length > 0;
+    } catch (err) {
+      await sealed.close();
+      throw err;
+    }
+    return index;
+  }
+
+  get size(): number {
+    return this.#active.size + this.#sealed.size;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  last(): IndexEntry | undefined {
+    return newer(this.#active.last(), this.#sealed.last());
+  }
+
+  lastGlobalSequence(): number {
+    return this.last()?.globalSequence ?? 0;
+  }
+
+  head(entity: string): IndexEntry | undefined {
+    return newer(this.#active.head(entity), this.#heads.get(entity));
+  }
+
+  summary(): IndexSummary {
+    let signedEvents = 0;
+    let firstEncrypted: string | undefined;
+    const generations = new Map<string, { readonly scope: Uint8Array; readonly generation: number }>();
+    // Sealed segments in segment (commit) order, then the active tier: the first encrypted event is the first found.
+    for (const s of [...this.#sealed.summaries(), this.#active.summary()]) {
+      signedEvents += s.signedEvents;
+      firstEncrypted ??= s.firstEncrypted;
+      for (const [hex, g] of s.generations) if ((generations.get(hex)?.generation ?? -1) < g.generation) generations.set(hex, g);
+    }
+    return { signedEvents, firstEncrypted, generations };
+  }
+
+  getResident(eventId: string): IndexEntry | undefined {
+    return this.#active.getResident(eventId);
+  }
+
+  get(eventId: string): Promise<IndexEntry | undefined> {
+    return this.#stable(async () => this.#active.getResident(eventId) ?? (await this.#sealed.get(eventId)));
+  }
+
+  async has(eventId: string): Promise<boolean> {
+    return (await this.get(eventId)) !== undefined;
+  }
+
+  bySequence(globalSequence: number): Promise<IndexEntry | undefined> {
+    return this.#stable(async () => (await this.#active.bySequence(globalSequence)) ?? (await this.#sealed.bySequence(globalSequence)));
+  }
+
+  entityRange(entity: string, from: EntityPosition, limit: number): Promise<readonly IndexEntry[]> {
+    const want = Math.max(1, limit);
+    return this.#stable(async () => {
+      const [sealed, active] = await Promise.all([this.#sealed.entityRange(entity, from, want), this.#active.entityRange(entity, from, want)]);
+      return mergeByGlobal(sealed, active).slice(0, want);
+    });
+  }
+
+  /** Both tiers' scans merged by global sequence; both start again after the last yielded event whenever entries moved. */
+  async *scan(fromGlobal: number): AsyncIterable<readonly IndexEntry[]> {
+    let next = fromGlobal;
+    for (;;) {
+      const epoch = this.#epoch;
+      const sources = [new PageSource(this.#sealed.scan(next)), new PageSource(this.#active.scan(next))] as const;
+      try {
+        for (;;) {
+          for (const s of sources) await s.fill();
+          if (epoch !== this.#epoch) break;
+          const page: IndexEntry[] = [];
+          while (page.length < SCAN_PAGE) {
+            const [a, b] = [sources[0].peek(), sources[1].peek()];
+            if (a === undefined && b === undefined) break;
+            page.push((b === undefined || (a !== undefined && a.globalSequence < b.globalSequence) ? sources[0] : sources[1]).take());
+            // A source whose page ran out is read again before anything else is merged past it.
+            if (!sources[0].ready || !sources[1].ready) break;
+          }
+          if (page.length === 0) return;
+          next = page[page.length - 1]!.globalSequence + 1;
+          yield page;
+          if (epoch !== this.#epoch) break;
+        }
+      } finally {
+        for (const s of sources) await s.close();
+      }
+    }
+  }
+
+  segmentEntries(segmentId: number): Promise<readonly IndexEntry[]> {
+    return this.#stable(() => (this.#sealed.has(segmentId) ? this.#sealed.segmentEntries(segmentId) : this.#active.segmentEntries(segmentId)));
+  }
+
+  insert(e: IndexEntry): void {
+    this.#active.insert(e);
+  }
+
+  /**
+   * Moves sealed segment `segmentId`'s entries to the sealed tier, served from `file` (its index file, written
+   * and opened against the segment). False, and nothing moves, when the file disagrees with the entries held
+   * (count, first or last sequence) or does not check out, when a newer segment is already sealed, or when a compaction ran meanwhile.
+   */
+  async seal(segmentId: number, file: SegmentIndexFile): Promise<boolean> {
+    const epoch = this.#epoch;
+    const prepared = await this.#sealed.prepare(segmentId, file);
+    const entries = this.#active.segmentEntriesNow(segmentId);
+    const agrees =
+      prepared.file !== undefined &&
+      entries.length > 0 &&
+      prepared.count === entries.length &&
+      prepared.first === entries[0]!.globalSequence &&
+      prepared.last === entries[entries.length - 1]!.globalSequence;
+    if (!agrees || epoch !== this.#epoch || this.#sealed.topSegmentId >= segmentId) {
+      this.#sealed.discard(prepared);
+      return false;
+    }
+    // One synchronous step: the entries leave the active tier as the segment joins the sealed one.
+    this.#sealed.install(prepared);
+    for (const e of entries) this.#heads.set(e.entity, newer(e, this.#heads.get(e.entity))!);
+    this.#active.replaceSegments([segmentId], []);
+    this.#epoch++;
+    return true;
+  }
+
+  /** Serves a sealed segment from a file rebuilt after its old one did not check out. */
+  replaceFile(segmentId: number, file: SegmentIndexFile): Promise<void> {
+    return this.#sealed.replaceFile(segmentId, file);
+  }
+
+  /**
+   * Installs compaction's result (EventIndex.replaceSegments): the replaced segments leave the sealed tier and
+   * `entries` join the active one until their segment's index file is sealed in. `segmentIds` name every
+   * sealed-tier segment or none, and none only when open was given no active entries (compaction merges every
+   * segment below the active one): a head in a kept sealed segment could not be found again without a read,
+   * so anything else is refused.
+   */
+  replaceSegments(segmentIds: readonly number[], entries: readonly IndexEntry[]): void {
+    const replaced = new Set(segmentIds);
+    const held = this.#sealed.ids();
+    const sealedReplaced = held.filter((id) => replaced.has(id));
+    if (sealedReplaced.length !== 0 && sealedReplaced.length !== held.length) throw new RangeError('replaceSegments must replace every sealed-tier segment or none');
+    // Open kept no sealed head of an entity headed in the active tier: replacing active entries alone could uncover one.
+    if (sealedReplaced.length === 0 && held.length > 0 && this.#headsPartial) throw new RangeError('replaceSegments must replace every sealed-tier segment');
+    if (sealedReplaced.length > 0) {
+      this.#sealed.remove(sealedReplaced);
+      this.#heads = new Map();
+    }
+    this.#active.replaceSegments(segmentIds, entries);
+    this.#generation++;
+    this.#epoch++;
+  }
+
+  /** Counts what the index holds in memory (see TieredResidency). */
+  resident(): TieredResidency {
+    const r = this.#sealed.resident();
+    return { activeEntries: this.#active.size, headEntries: this.#heads.size, sealedBytes: r.bytes, fallbackEntries: r.fallbackEntries };
+  }
+
+  /** Sealed segment ids, ascending. */
+  sealedSegmentIds(): number[] {
+    return this.#sealed.ids();
+  }
+
+  /** Closes the sealed tier's files. */
+  close(): Promise<void> {
+    return this.#sealed.close();
+  }
+
+  /** Runs a lookup over both tiers until no entries moved between tiers while it ran. */
+  async #stable<T>(op: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const epoch = this.#epoch;
+      try {
+        const result = await op();
+        if (epoch === this.#epoch) return result;
+      } catch (err) {
+        // A compaction that removed a segment mid-read explains a failed read: ask again over the new entries.
+        if (epoch === this.#epoch) throw err;
+      }
+    }
+  }
+}
+
+/** Two lists in ascending global sequence, merged. */
+function mergeByGlobal(a: readonly IndexEntry[], b: readonly IndexEntry[]): IndexEntry[] {
+  const out: IndexEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i]!.globalSequence < b[j]!.globalSequence) ? a[i++]! : b[j++]!);
+  return out;
+}
+
+/** One tier's scan, a page buffered at a time. */
+class PageSource {
+  readonly #it: AsyncIterator<readonly IndexEntry[]>;
+  #page: readonly IndexEntry[] = [];
+  #at = 0;
+  #done = false;
+
+  constructor(pages: AsyncIterable<readonly IndexEntry[]>) {
+    this.#it = pages[Symbol.asyncIterator]();
+  }
+
+  /** Whether the next event is known without a read (buffered, or the scan ended). */
+  get ready(): boolean {
+    return this.#done || this.#at < this.#page.length;
+  }
+
+  async fill(): Promise<void> {
+    while (!this.ready) {
+      const r = await this.#it.next();
+      if (r.done === true) this.#done = true;
+      else {
+        this.#page = r.value;
+        this.#at = 0;
+      }
+    }
+  }
+
+  peek(): IndexEntry | undefined {
+    return this.#page[this.#at];
+  }
+
+  take(): IndexEntry {
+    return this.#page[this.#at++]!;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#done) await this.#it.return?.();
+  }
+}
