@@ -6,7 +6,10 @@ import { RealFs } from '@batpak/core';
 
 export class CountingFs {
   #inner = new RealFs();
-  /** fdatasync of segment/keyset files (FsFile.fsync). */
+  /**
+   * Sync points: fdatasync of segment/keyset files (FsFile.fsync), and appends through a handle whose appends are
+   * durable by themselves (FsFile.appendsDurable: O_DSYNC, the write is the sync), so fsyncs/event stays comparable.
+   */
   fsyncs = 0;
   /** directory fsyncs (creates, renames). */
   dirSyncs = 0;
@@ -32,9 +35,11 @@ export class CountingFs {
     const self = this;
     return {
       path: f.path,
+      appendsDurable: f.appendsDurable === true,
       readAt: (position, length) => f.readAt(position, length),
       async append(chunks) {
         self.appends++;
+        if (f.appendsDurable === true) self.fsyncs++;
         const t0 = performance.now();
         try {
           return await f.append(chunks);

@@ -68,14 +68,16 @@ describe('pipelined group commit (INV-PIPELINE-FAIL)', () => {
         // Group N+1, prepared while N is in flight: it links x's next event to N's and names N's sequence.
         const behind = [store.append(x, E, { n: 2 }, { expectedSequence: 2n }), store.append(y, E, { n: 3 })];
         await turn();
-        if (fault === 'append') sim.failOn('append', 1, 'EIO');
+        // Out of space: refused before anything is written back, so the writer cuts N back and goes on (an EIO
+        // on a durable write stops it, as a failed fsync does: durability.sim.test.ts).
+        if (fault === 'append') sim.failOn('append', 1, 'ENOSPC');
         else sim.failOn('fsync', 1, 'EIO');
         g.release();
 
         const results = await Promise.allSettled([n, ...behind]);
         expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
         for (const r of results.slice(1)) {
-          expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_IO', message: expect.stringContaining('the commit group before this one failed') });
+          expect((r as PromiseRejectedResult).reason).toMatchObject({ code: fault === 'append' ? 'ERR_NO_SPACE' : 'ERR_IO', message: expect.stringContaining('the commit group before this one failed') });
         }
         // Only group N's own write was attempted: N+1 never reached the disk, nothing of either was indexed.
         expect(sim.stats().calls.append - segAppendsBefore).toBe(1);

@@ -106,7 +106,8 @@ describe('store.react (INV-REACT-EXACTLY-ONCE)', () => {
                     const w = Reflect.get(f, q, f) as unknown;
                     if (typeof w !== 'function') return w;
                     return (...a: unknown[]) => {
-                      if (q === 'fsync' && armed && ++segmentSyncs === k) kill();
+                      // A durable (O_DSYNC) append is where a group becomes durable when the file has no separate fsync.
+                      if ((q === 'fsync' || (q === 'append' && f.appendsDurable === true)) && armed && ++segmentSyncs === k) kill();
                       return (w as (...b: unknown[]) => unknown).apply(f, a);
                     };
                   },

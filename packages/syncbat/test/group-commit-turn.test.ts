@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CoreBuilder, RuntimeError, StoreEffectBackend, StoreReceiptSink, decodeReceiptEnvelope, defineOperation } from '../src/index.js';
 import { bytes, rejectionOf } from './helpers/fixtures.js';
 
-/** SimFs with a count of file fsyncs (one per commit group). */
+/** SimFs with a count of file sync points (one per commit group): fsyncs, and appends that are durable by themselves (O_DSYNC). */
 function countingFs(): { fs: Fs; fsyncs: () => number } {
   let fsyncs = 0;
   const inner = new SimFs(7);
@@ -16,13 +16,17 @@ function countingFs(): { fs: Fs; fsyncs: () => number } {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (prop !== 'open' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
       return async (...args: unknown[]) => {
-        const file = (await (value as (...a: unknown[]) => Promise<object>).apply(target, args)) as { fsync: () => Promise<void> };
+        const file = (await (value as (...a: unknown[]) => Promise<object>).apply(target, args)) as { fsync: () => Promise<void>; append: (c: Uint8Array[]) => Promise<void>; appendsDurable?: boolean };
         return new Proxy(file, {
           get(f, p, r) {
             const v = Reflect.get(f, p, r) as unknown;
             if (p === 'fsync') return async () => {
               fsyncs++;
               await file.fsync();
+            };
+            if (p === 'append' && file.appendsDurable === true) return async (chunks: Uint8Array[]) => {
+              fsyncs++;
+              await file.append(chunks);
             };
             return typeof v === 'function' ? v.bind(f) : v;
           },

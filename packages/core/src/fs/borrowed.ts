@@ -14,5 +14,6 @@ export function borrowedFile(file: FsFile): FsFile {
     truncate: (length) => file.truncate(length),
     size: () => file.size(),
     close: async () => undefined,
+    ...(file.appendsDurable === undefined ? {} : { appendsDurable: file.appendsDurable }),
   };
 }

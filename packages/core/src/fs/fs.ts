@@ -29,6 +29,13 @@ export interface FsFile {
   /** Current length in bytes, including writes not yet fsynced. */
   size(): Promise<number>;
   close(): Promise<void>;
+  /**
+   * True when every `append` through this handle is durable once it resolves (its data and the size needed to
+   * read it back), as if `fsync()` had followed it: a file opened with `syncAppends` by an Fs that honours it
+   * (O_DSYNC on a real file). Absent or false: appends are durable only after `fsync()`. Other writes
+   * (`writeAt`, `truncate`) always need an `fsync()`.
+   */
+  readonly appendsDurable?: boolean;
 }
 
 export interface FsOpenOptions {
@@ -38,6 +45,11 @@ export interface FsOpenOptions {
   readonly create?: boolean;
   /** With `create`: fail with EEXIST if the file exists. */
   readonly exclusive?: boolean;
+  /**
+   * With `write` or `create`: make every append durable by the time it resolves — one write syscall per commit
+   * group instead of a write and an fdatasync. An Fs may ignore it; the file's `appendsDurable` says whether it did.
+   */
+  readonly syncAppends?: boolean;
 }
 
 export interface FsStat {

@@ -17,6 +17,9 @@ class KillableFile implements FsFile {
   get path(): string {
     return this.inner.path;
   }
+  get appendsDurable(): boolean {
+    return this.inner.appendsDurable === true;
+  }
   #check(): void {
     if (!this.alive()) throw dead(this.inner.path);
   }

@@ -43,12 +43,15 @@ export class RealFile implements FsFile {
   readonly #fh: FileHandle;
   /** O_APPEND descriptor of a writable file: the kernel places each append at the current end. */
   readonly #appendFh: FileHandle | undefined;
+  /** The append descriptor was opened O_DSYNC (FsOpenOptions.syncAppends). */
+  readonly appendsDurable: boolean;
   #closed = false;
 
-  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined) {
+  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined, appendsDurable = false) {
     this.path = path;
     this.#fh = fh;
     this.#appendFh = appendFh;
+    this.appendsDurable = appendFh !== undefined && appendsDurable;
   }
 
   async readAt(position: number, length: number): Promise<Uint8Array> {
@@ -75,7 +78,8 @@ export class RealFile implements FsFile {
     }
     let pending: Uint8Array[] = chunks.filter((c) => c.byteLength > 0);
     if (pending.length === 0) return;
-    // writev may write less than asked (signals, quotas); O_APPEND puts the rest right after it.
+    // writev may write less than asked (signals, quotas); O_APPEND puts the rest right after it. Under O_DSYNC
+    // what each call wrote is durable when it returns, so a short write leaves a durable prefix, as append + fsync would.
     for (;;) {
       const { bytesWritten } = await fh.writev(pending as Buffer[]);
       let skip = bytesWritten;

@@ -46,14 +46,17 @@ export class SimFile implements FsFile {
   readonly #node: FileNode;
   readonly #epoch: number;
   readonly #writable: boolean;
+  /** Opened with syncAppends: an append is a write and then an fsync, each its own counted op a crash or fault can hit. */
+  readonly appendsDurable: boolean;
   #closed = false;
 
-  constructor(ctx: SimContext, node: FileNode, path: string, writable: boolean) {
+  constructor(ctx: SimContext, node: FileNode, path: string, writable: boolean, appendsDurable = false) {
     this.#ctx = ctx;
     this.#node = node;
     this.path = path;
     this.#epoch = ctx.epoch;
     this.#writable = writable;
+    this.appendsDurable = appendsDurable;
   }
 
   #check(syscall: string, needsWrite: boolean, notWritableCode = 'EBADF'): void {
@@ -95,6 +98,9 @@ export class SimFile implements FsFile {
     this.#check('write', true);
     // The end is read after the yield, at the moment the write lands: concurrent appends never overlap.
     this.#write('append', call, this.#node.size, concat(chunks));
+    // O_DSYNC: the write lands, then it is made durable before the call returns. A crash between the two loses
+    // it (or keeps it) exactly as a crash before an fsync would; an fsync fault (EIO, a lie) hits this append.
+    if (this.appendsDurable) await this.fsync();
   }
 
   async writeAt(position: number, data: Uint8Array): Promise<void> {

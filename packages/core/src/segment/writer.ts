@@ -1,5 +1,5 @@
-// The segment writer: appends whole commit groups to the active segment (one gathered write, then one
-// fsync under sync 'always') and rotates between groups (store/append-pipeline.ts step 5).
+// The segment writer: appends whole commit groups to the active segment (one gathered write, durable before it
+// resolves under sync 'always': O_DSYNC, or a write then an fsync) and rotates between groups (store/append-pipeline.ts step 5).
 // Invariant: a later group never lands behind a partial one — a failed group is cut back off the file,
 // and if that cut (or an fsync) fails, the writer refuses every later write until the store is reopened.
 
@@ -9,6 +9,9 @@ import { crc32 } from 'node:zlib';
 import { BatpakError, ioError } from '../errors.js';
 import type { Fs, FsFile } from '../fs/fs.js';
 import { encodeSegmentHeader, FORMAT_VERSION } from './format.js';
+
+/** Errnos a write fails with before anything reaches the disk: the file is as before the write once it is cut back. */
+const OUT_OF_SPACE: ReadonlySet<unknown> = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
 
 export interface ActiveSegment {
   readonly id: number;
@@ -34,11 +37,14 @@ export interface SegmentWriterOptions {
   readonly onRotate: (segment: ActiveSegment, previous: ActiveSegment) => void;
 }
 
-/** Creates a segment file durably: header written, file fsynced, directory fsynced. */
-export async function createSegment(fs: Fs, path: string, id: number, nowMs: number): Promise<ActiveSegment> {
+/**
+ * Creates a segment file durably: header written, file fsynced, directory fsynced. `syncAppends` (sync 'always')
+ * asks the Fs to make every later append durable by itself (FsOpenOptions.syncAppends).
+ */
+export async function createSegment(fs: Fs, path: string, id: number, nowMs: number, syncAppends = false): Promise<ActiveSegment> {
   let file: FsFile | undefined;
   try {
-    file = await fs.open(path, { create: true, exclusive: true });
+    file = await fs.open(path, { create: true, exclusive: true, syncAppends });
     const header = encodeSegmentHeader({ version: FORMAT_VERSION, flags: 0, segmentId: id, createdAtMs: nowMs });
     await file.append([header]);
     await file.fsync();
@@ -97,13 +103,20 @@ export class SegmentWriter {
       for (const f of frames) seg.crc = crc32(f, seg.crc);
     } catch (err) {
       await this.#cutBack(seg, start, err);
-      throw ioError(err, `cannot append to ${seg.path}`, { file: seg.path, offset: start });
+      const failed = ioError(err, `cannot append to ${seg.path}`, { file: seg.path, offset: start });
+      // A durable append that failed may have failed while writing back, as a failed fsync does: the same rule holds
+      // (nothing on this file is trusted until recovery runs again). Running out of space is refused before any
+      // byte is written back, so it stays a plain failed write that was cut back.
+      if (seg.file.appendsDurable === true && !OUT_OF_SPACE.has((err as { code?: unknown }).code)) this.#failure ??= failed;
+      throw failed;
     }
     if (timing !== undefined) {
       timing.writeMs = performance.now() - t;
       t = performance.now();
     }
-    if (this.#opts.sync) {
+    // A file whose appends are durable (O_DSYNC) needs no fsync: the append above returned after its data and the
+    // size were on disk, and a failure there was cut back like any failed write.
+    if (this.#opts.sync && seg.file.appendsDurable !== true) {
       try {
         await seg.file.fsync();
         if (timing !== undefined) timing.fsyncMs = performance.now() - t;
@@ -142,7 +155,7 @@ export class SegmentWriter {
       }
     }
     const id = seg.id + 1;
-    const next = await createSegment(this.#opts.fs, this.#opts.segmentPath(id), id, nowMs);
+    const next = await createSegment(this.#opts.fs, this.#opts.segmentPath(id), id, nowMs, this.#opts.sync);
     this.#active = next;
     this.#opts.onRotate(next, seg);
   }

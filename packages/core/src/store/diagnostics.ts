@@ -48,8 +48,9 @@ export interface CommitTraceContext {
   events: number;
   /** Bytes written (frames, seal included). */
   bytes: number;
+  /** The group's write; under sync 'always' on a file opened O_DSYNC this includes making it durable. */
   writeMs: number;
-  /** 0 under sync 'none'. */
+  /** 0 under sync 'none', and when the write itself was durable (FsFile.appendsDurable). */
   fsyncMs: number;
   error?: unknown;
 }

@@ -231,7 +231,7 @@ async function prepareWriter(opts: ResolvedOptions, segments: SegmentSet, newest
   if (newest !== undefined && newest.header !== undefined) {
     let file: FsFile | undefined;
     try {
-      file = await fs.open(newest.path, { write: true });
+      file = await fs.open(newest.path, { write: true, syncAppends: opts.sync === 'always' });
       if (newest.fileSize !== newest.committedEnd) {
         // Cut the torn tail (or an incomplete batch) so new frames never land behind it.
         await file.truncate(newest.committedEnd);
@@ -256,7 +256,7 @@ async function prepareWriter(opts: ResolvedOptions, segments: SegmentSet, newest
         throw ioError(err, `cannot remove torn segment ${newest.path}`, { file: newest.path });
       }
     }
-    active = await createSegment(fs, segmentPath(id), id, opts.now());
+    active = await createSegment(fs, segmentPath(id), id, opts.now(), opts.sync === 'always');
   }
   segments.add(active.id, active.path, active.size, active.file);
   return new SegmentWriter(active, {

@@ -24,6 +24,9 @@ export class StepFs implements Fs {
       get path() {
         return f.path;
       },
+      get appendsDurable() {
+        return f.appendsDurable === true;
+      },
       readAt: (p, n) => f.readAt(p, n),
       append: (chunks) => (step(), f.append(chunks)),
       writeAt: (p, d) => (step(), f.writeAt(p, d)),
