@@ -77,6 +77,8 @@ export interface InjectedFault {
   readonly epoch: number;
   /** short-write: bytes that reached the file; short-read: bytes returned. */
   readonly bytes?: number;
+  /** The fault hit an append through a syncAppends handle (its write or its sync): an oracle's writer-stop rule. */
+  readonly durableAppend?: boolean;
   /** bit-flip: file offset of the flipped byte, and which bit (0–7) of it. */
   readonly offset?: number;
   readonly bit?: number;

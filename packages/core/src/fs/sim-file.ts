@@ -16,8 +16,8 @@ export interface SimContext {
   /** Yields once, then counts a call of `op` and returns its number. */
   begin(op: FsOp): Promise<number>;
   /** The fault for this call; EIO/ENOSPC are logged and thrown here, other kinds returned to apply. */
-  fault(op: FsOp, call: number, path: string): FaultDraw | undefined;
-  log(op: FsOp, call: number, path: string, draw: FaultDraw, extra?: Pick<InjectedFault, 'bytes' | 'offset' | 'bit'>): void;
+  fault(op: FsOp, call: number, path: string, extra?: Pick<InjectedFault, 'durableAppend'>): FaultDraw | undefined;
+  log(op: FsOp, call: number, path: string, draw: FaultDraw, extra?: Pick<InjectedFault, 'bytes' | 'offset' | 'bit' | 'durableAppend'>): void;
   pick(n: number): number;
   countBytes(read: number, written: number): void;
   handleClosed(epoch: number): void;
@@ -97,10 +97,10 @@ export class SimFile implements FsFile {
     const call = await this.#ctx.begin('append');
     this.#check('write', true);
     // The end is read after the yield, at the moment the write lands: concurrent appends never overlap.
-    this.#write('append', call, this.#node.size, concat(chunks));
+    this.#write('append', call, this.#node.size, concat(chunks), this.appendsDurable);
     // O_DSYNC: the write lands, then it is made durable before the call returns. A crash between the two loses
     // it (or keeps it) exactly as a crash before an fsync would; an fsync fault (EIO, a lie) hits this append.
-    if (this.appendsDurable) await this.fsync();
+    if (this.appendsDurable) await this.#sync(true);
   }
 
   async writeAt(position: number, data: Uint8Array): Promise<void> {
@@ -110,14 +110,15 @@ export class SimFile implements FsFile {
     this.#write('writeAt', call, position, data);
   }
 
-  #write(op: 'append' | 'writeAt', call: number, position: number, data: Uint8Array): void {
-    const draw = this.#ctx.fault(op, call, this.path);
+  #write(op: 'append' | 'writeAt', call: number, position: number, data: Uint8Array, durable = false): void {
+    const mark = durable ? { durableAppend: true } : {};
+    const draw = this.#ctx.fault(op, call, this.path, mark);
     const n = data.byteLength;
     if (draw?.kind === 'short-write') {
       const keep = n === 0 ? 0 : this.#ctx.pick(n);
       if (keep > 0) this.#node.write(position, data.subarray(0, keep));
       this.#ctx.countBytes(0, keep);
-      this.#ctx.log(op, call, this.path, draw, { bytes: keep });
+      this.#ctx.log(op, call, this.path, draw, { bytes: keep, ...mark });
       throw errnoError('EIO', 'write', this.path, `i/o error (injected short write: ${keep} of ${n} bytes)`);
     }
     if (draw?.kind === 'bit-flip') {
@@ -128,9 +129,9 @@ export class SimFile implements FsFile {
         const flipped = data.slice();
         flipped[byte] = (flipped[byte] ?? 0) ^ (1 << bit);
         data = flipped;
-        this.#ctx.log(op, call, this.path, draw, { offset: position + byte, bit });
+        this.#ctx.log(op, call, this.path, draw, { offset: position + byte, bit, ...mark });
       } else {
-        this.#ctx.log(op, call, this.path, draw);
+        this.#ctx.log(op, call, this.path, draw, mark);
       }
     }
     // pwrite of zero bytes changes nothing, not even the size, whatever the position.
@@ -139,11 +140,17 @@ export class SimFile implements FsFile {
   }
 
   async fsync(): Promise<void> {
+    await this.#sync(false);
+  }
+
+  /** An fsync, standing alone or as the second half of a durable append (then its faults are marked so). */
+  async #sync(durableAppend: boolean): Promise<void> {
     const call = await this.#ctx.begin('fsync');
     this.#check('fsync', false);
-    const draw = this.#ctx.fault('fsync', call, this.path);
+    const mark = durableAppend ? { durableAppend: true } : {};
+    const draw = this.#ctx.fault('fsync', call, this.path, mark);
     if (draw?.kind === 'fsync-lie') {
-      this.#ctx.log('fsync', call, this.path, draw);
+      this.#ctx.log('fsync', call, this.path, draw, mark);
       return;
     }
     this.#node.sync();

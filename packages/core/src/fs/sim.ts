@@ -80,7 +80,7 @@ export class SimFs implements Fs {
         await tick(); // a real syscall yields: let other tasks interleave, deterministically
         return plan.count(op);
       },
-      fault: (op, call, path) => this.#fault(op, call, path),
+      fault: (op, call, path, extra) => this.#fault(op, call, path, extra),
       log: (op, call, path, draw, extra) => this.#log(op, call, path, draw, extra),
       pick: (n) => plan.pick(n),
       countBytes: (read, written) => {
@@ -133,17 +133,17 @@ export class SimFs implements Fs {
     };
   }
 
-  #fault(op: FsOp, call: number, path: string): FaultDraw | undefined {
+  #fault(op: FsOp, call: number, path: string, extra: Pick<InjectedFault, 'durableAppend'> = {}): FaultDraw | undefined {
     const draw = this.#plan.draw(op, call);
     if (draw === undefined) return undefined;
     if (draw.kind === 'EIO' || draw.kind === 'ENOSPC') {
-      this.#log(op, call, path, draw);
+      this.#log(op, call, path, draw, extra);
       throw errnoError(draw.kind, op, path);
     }
     return draw;
   }
 
-  #log(op: FsOp, call: number, path: string, draw: FaultDraw, extra: Pick<InjectedFault, 'bytes' | 'offset' | 'bit'> = {}): void {
+  #log(op: FsOp, call: number, path: string, draw: FaultDraw, extra: Pick<InjectedFault, 'bytes' | 'offset' | 'bit' | 'durableAppend'> = {}): void {
     this.#plan.record({ op, path, kind: draw.kind, call, source: draw.source, epoch: this.#epoch, ...extra });
   }
 

@@ -44,11 +44,18 @@ export interface SegmentWriterOptions {
 export async function createSegment(fs: Fs, path: string, id: number, nowMs: number, syncAppends = false): Promise<ActiveSegment> {
   let file: FsFile | undefined;
   try {
-    file = await fs.open(path, { create: true, exclusive: true, syncAppends });
+    file = await fs.open(path, { create: true, exclusive: true });
     const header = encodeSegmentHeader({ version: FORMAT_VERSION, flags: 0, segmentId: id, createdAtMs: nowMs });
     await file.append([header]);
     await file.fsync();
     await fs.syncDir(dirname(path));
+    if (syncAppends) {
+      // The groups' handle: every append through it is durable by itself. Only commit groups go through it, so a
+      // failed durable append is always a failed group (the writer's stop rule), never a failed segment creation.
+      const durable = await fs.open(path, { write: true, syncAppends: true });
+      await file.close();
+      file = durable;
+    }
     return { id, path, file, size: header.length, crc: crc32(header) };
   } catch (err) {
     if (file !== undefined) await file.close().catch(() => undefined);

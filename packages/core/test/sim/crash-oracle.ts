@@ -109,6 +109,11 @@ export class OracleFailure extends Error {}
 /** A typed refusal the fault log explains (disk lies, flipped bits): legal, and it ends the seed. */
 class ExplainedRefusal extends Error {}
 
+/** Waits for every launched op; a verdict an op's settle handler reached is thrown here, not lost with its promise. */
+async function settleAll(pending: readonly Promise<unknown>[]): Promise<void> {
+  for (const r of await Promise.allSettled(pending)) if (r.status === 'rejected' && r.reason instanceof OracleFailure) throw r.reason;
+}
+
 function fail(seed: number, message: string): never {
   throw new OracleFailure(`crash oracle failed for seed ${seed}: ${message}\n  replay: BATPAK_SIM_SEED=${seed} npx vitest run packages/core/test/store.sim.test.ts`);
 }
@@ -152,6 +157,8 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
   let kills = 0;
   let proc = view();
   let store: Store | undefined = await Store.open({ ...base, fs: proc });
+  // Faults logged before each store instance finished opening: its writer answers for the ones after.
+  const faultsAtOpen = new WeakMap<Store, number>([[store, sim.faults().length]]);
   enableFaults();
 
   const liesIn = (epoch: number) => sim.faults().filter((f) => f.epoch === epoch && f.kind === 'fsync-lie').length;
@@ -171,7 +178,16 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
       rec.items.push({ entity: `e${rng.below(4)}`, payload: { op: id, i, pad: 'x'.repeat(rng.below(120)) } });
     }
     ops.push(rec);
+    // A group write that failed with an I/O error may have failed writing back (O_DSYNC): the writer must refuse
+    // every later group until a reopen, as after a failed fsync. Out of space is refused before write-back.
+    const failedDurableWrite = sim
+      .faults()
+      .slice(faultsAtOpen.get(s) ?? 0)
+      .find((f) => f.durableAppend === true && (f.kind === 'EIO' || f.kind === 'short-write'));
     const settle = (receipts: AppendReceipt[]) => {
+      if (failedDurableWrite !== undefined) {
+        fail(seed, `op ${id} was acknowledged after a failed durable group write (${failedDurableWrite.op} ${failedDurableWrite.kind} on ${failedDurableWrite.path}) without a reopen`);
+      }
       rec.status = 'acked';
       rec.receipts = receipts;
       rec.guaranteed = liesIn(epoch) === 0;
@@ -230,7 +246,9 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
     }
     proc = view();
     try {
-      return await Store.open({ ...base, fs: proc });
+      const s = await Store.open({ ...base, fs: proc });
+      faultsAtOpen.set(s, sim.faults().length);
+      return s;
     } catch (err) {
       if (err instanceof BatpakError && (err.code === 'ERR_CORRUPT_SEGMENT' || err.code === 'ERR_CORRUPT_KEYSET') && corruptingFaults()) {
         refusals++;
@@ -344,7 +362,7 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
         sim.crash({ tear: true });
         crashes++;
       }
-      await Promise.allSettled(pending);
+      await settleAll(pending);
       store = await reopen();
       if (store !== undefined) {
         try {
@@ -358,7 +376,7 @@ export async function runCrashOracle(options: OracleOptions): Promise<OracleResu
         enableFaults();
       }
     } else {
-      await Promise.allSettled(pending);
+      await settleAll(pending);
       if (rng.chance(0.2)) {
         // A clean close writes the cold-start checkpoint, so later crashes reopen beside one: what it
         // recorded must never make a crash look like a loss (INV-DIRECTORY-EVIDENCE) — reopen refuses

@@ -111,6 +111,13 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   const fail = (reason: string): never => {
     throw new GauntletFailure(seed, reason, trace);
   };
+  /**
+   * Waits for every launched op; a verdict an op's own settle handler reached (an untyped error, an
+   * acknowledgement the writer must have refused) is thrown here, not lost with the op's promise.
+   */
+  const settleAll = async (pending: readonly Promise<unknown>[]): Promise<void> => {
+    for (const r of await Promise.allSettled(pending)) if (r.status === 'rejected' && r.reason instanceof GauntletFailure) throw r.reason;
+  };
 
   let clock = 1_700_000_000_000;
   const signed = rng.chance(0.3);
@@ -239,11 +246,20 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     log(`op ${rec.id} ${batch ? 'batch' : 'append'} ${rec.items.map((it) => `${it.entity}${it.payload.doom ? '!' : ''}`).join(' ')}`);
     // The scope carries the op marker in plaintext, so a shredded or tombstoned event is still traceable.
     const coord = (it: OpRecord['items'][number]) => new Coordinate(it.entity, `op${rec.id}.${it.payload.i}`);
+    // A group write that failed with an I/O error may have failed writing back (O_DSYNC): the writer must refuse
+    // every later group until a reopen, as after a failed fsync. Out of space is refused before write-back.
+    const failedDurableWrite = sim
+      .faults()
+      .slice(faultsAtOpen.get(s) ?? 0)
+      .find((f) => f.durableAppend === true && (f.kind === 'EIO' || f.kind === 'short-write'));
     const p = batch
       ? s.appendBatch(rec.items.map((it) => ({ coord: coord(it), kind: Item, payload: it.payload })))
       : s.append(coord(rec.items[0]!), Item, rec.items[0]!.payload).then((r) => [r]);
     return p.then(
       (receipts) => {
+        if (failedDurableWrite !== undefined) {
+          fail(`op ${rec.id} was acknowledged after a failed durable group write (${failedDurableWrite.op} ${failedDurableWrite.kind} on ${failedDurableWrite.path}) without a reopen`);
+        }
         rec.status = 'acked';
         rec.receipts = receipts;
         rec.guaranteed = !liesIn(rec.epoch);
@@ -348,7 +364,13 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   const witness = new ErasureWitness('/db');
   const processView = () => new ProcessFs(new KillableFs(sim), (path, data) => path.endsWith('/keyset.bpk') && witness.record(data));
   let proc = processView();
-  const open = () => Store.open({ ...base, fs: (proc = processView()) });
+  // Faults logged before each store instance finished opening: its writer answers for the ones after (launchAppend).
+  const faultsAtOpen = new WeakMap<Store, number>();
+  const open = async () => {
+    const s = await Store.open({ ...base, fs: (proc = processView()) });
+    faultsAtOpen.set(s, sim.faults().length);
+    return s;
+  };
 
   /** Reopens after a crash with faults off; a typed refusal is legal only when a corrupting fault explains it. */
   const reopen = async (): Promise<Store | undefined> => {
@@ -543,7 +565,7 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
         // Only the process dies: its temp files, unsynced writes and landed namespace ops all stay.
         kills++;
         log(`kill after ${turns} turns (no power loss)`);
-        await Promise.allSettled(pending);
+        await settleAll(pending);
         return recover();
       }
       if (options.trace === true) {
@@ -552,7 +574,7 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
       const report = sim.crash({ tear: true });
       crashes++;
       log(`crash #${crashes} after ${turns} turns: ${report.files.map((f) => `${f.path} ${f.currentLength}->${f.keptLength}`).join(', ')}`);
-      await Promise.allSettled(pending);
+      await settleAll(pending);
       // Namespace ops the dead process had in flight landed after the crash (HARNESS-1): the power is
       // still off, so roll the tree back to what was durable at the crash.
       sim.crash({ tear: false });
@@ -561,7 +583,7 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     if (r < 0.4 || round === rounds - 1) {
       store = await crash(rng.below(60));
     } else if (r < 0.5) {
-      await Promise.allSettled(pending);
+      await settleAll(pending);
       // A clean reopen (close with faults off, open, check) — also after a failed fsync, where close
       // cannot sync and the open must make what it serves durable first (it found GAUNTLET-BUG-3).
       sim.setFaultRate(null);
@@ -571,7 +593,7 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
       log('clean reopen');
       store = await recover();
     } else {
-      await Promise.allSettled(pending);
+      await settleAll(pending);
     }
     if (store !== undefined) enableFaults();
   }
