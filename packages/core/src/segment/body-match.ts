@@ -1,8 +1,8 @@
-// Whether an event frame body is exactly the canonical encoding of the header fields a reader kept for it, read in
-// place (no decode, no allocation), and where its prev hash, content hash and payload lie. Invariant: a match implies
-// decodeFrameBody accepts the body and frameMismatch finds no difference; anything else is "not shown here".
+// Whether an event frame body is exactly the canonical encoding of the header fields a reader kept for it (encrypted
+// and with extensions too), read in place (no decode), and where its prev hash, content hash and payload lie.
+// Invariant: a match implies decodeFrameBody accepts the body and frameMismatch finds no difference; anything else is "not shown here".
 
-import type { KeptHeaderFields } from './header-fields.js';
+import type { EncryptionRef, KeptHeaderFields } from './header-fields.js';
 
 /** Entries backed by a checkpoint record compare their id (0), prevHash (54) and contentHash (86) in place. */
 interface RecordBacked {
@@ -12,6 +12,22 @@ interface RecordBacked {
 function sameBytes(want: Uint8Array, b: Uint8Array, at: number): boolean {
   for (let i = 0; i < want.length; i++) if (b[at + i] !== want[i]) return false;
   return true;
+}
+
+/** Whether `s` is all ASCII and equal to `b[at, at + s.length)`. */
+function sameAscii(s: string, b: Uint8Array, at: number): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80 || b[at + i] !== c) return false;
+  }
+  return true;
+}
+
+/** Whether the bytes at `a` sort strictly before those at `c` (byte-wise, a prefix first). */
+function ascending(b: Uint8Array, a: number, aLength: number, c: number, cLength: number): boolean {
+  const n = Math.min(aLength, cLength);
+  for (let i = 0; i < n; i++) if (b[a + i] !== b[c + i]) return b[a + i]! < b[c + i]!;
+  return aLength < cLength;
 }
 
 export class CommittedBodyMatch {
@@ -25,19 +41,28 @@ export class CommittedBodyMatch {
 
   /**
    * Whether `bytes[from, to)` is the canonical event body of `e` (fixed key order, smallest integers and
-   * lengths, ASCII entity and scope, no encryption or extensions), with the payload running to `to`.
+   * lengths, ASCII entity, scope and extension keys), with the payload running to `to`.
    */
   matches(bytes: Uint8Array, from: number, to: number, e: KeptHeaderFields): boolean {
-    if (e.encryption !== undefined || e.extensions !== undefined) return false;
     const batch = e.batch;
+    const encryption = e.encryption;
+    const extensions = e.extensions;
     this.#b = bytes;
     this.#to = to;
-    if (bytes[from] !== (batch === undefined ? 0x8d : 0x8e)) return false;
+    // 13 keys, one more for each optional field; 16 (all three) takes a map16 header.
+    const keys = 13 + (batch === undefined ? 0 : 1) + (encryption === undefined ? 0 : 1) + (extensions === undefined ? 0 : 1);
+    let at = from + 1;
+    if (keys <= 15) {
+      if (bytes[from] !== (0x80 | keys)) return false;
+    } else {
+      if (bytes[from] !== 0xde || bytes[from + 1] !== 0 || bytes[from + 2] !== keys) return false;
+      at = from + 3;
+    }
     // t: 0, then id: bin 16.
-    if (bytes[from + 1] !== 0xa1 || bytes[from + 2] !== 0x74 || bytes[from + 3] !== 0x00) return false;
-    if (bytes[from + 4] !== 0xa2 || bytes[from + 5] !== 0x69 || bytes[from + 6] !== 0x64 || bytes[from + 7] !== 0xc4 || bytes[from + 8] !== 16) return false;
-    if (from + 25 > to || !this.#fixed(e, 0, from + 9, 16)) return false;
-    this.#p = from + 25;
+    if (bytes[at] !== 0xa1 || bytes[at + 1] !== 0x74 || bytes[at + 2] !== 0x00) return false;
+    if (bytes[at + 3] !== 0xa2 || bytes[at + 4] !== 0x69 || bytes[at + 5] !== 0x64 || bytes[at + 6] !== 0xc4 || bytes[at + 7] !== 16) return false;
+    if (at + 24 > to || !this.#fixed(e, 0, at + 8, 16)) return false;
+    this.#p = at + 24;
     if (!(this.#key1(0x67) && this.#uint(e.globalSequence))) return false;
     if (!(this.#key1(0x6e) && this.#uint(e.entitySequence))) return false;
     if (!(e.kind <= 0xffff && this.#key1(0x6b) && this.#uint(e.kind))) return false;
@@ -55,7 +80,68 @@ export class CommittedBodyMatch {
       if (!(batch.count > 0 && batch.index < batch.count && this.#key1(0x62) && bytes[this.#p++] === 0x93)) return false;
       if (!(this.#uint(batch.first) && this.#uint(batch.index) && this.#uint(batch.count))) return false;
     }
+    if (encryption !== undefined && !(this.#key1(0x78) && this.#encryption(encryption))) return false;
+    if (extensions !== undefined && !(this.#key1(0x72) && this.#extensions(extensions))) return false;
     return this.#key1(0x70) && this.#payloadToEnd();
+  }
+
+  /** `x`'s map: `ks` (the scope bytes), `nc` (a 24-byte nonce), `kg` only when the generation is not 0. */
+  #encryption(x: EncryptionRef): boolean {
+    const b = this.#b;
+    const gen = x.generation;
+    if (b[this.#p++] !== (gen === 0 ? 0x82 : 0x83)) return false;
+    if (!(this.#key2(0x6b, 0x73) && this.#bin(x.scope))) return false;
+    // The decoder refuses a nonce of any other length.
+    if (!(x.nonce.length === 24 && this.#key2(0x6e, 0x63) && this.#bin(x.nonce))) return false;
+    return gen === 0 || (this.#key2(0x6b, 0x67) && this.#uint(gen));
+  }
+
+  /**
+   * `r`'s map: exactly the entry's extensions, keys ASCII and in ascending byte order (as the encoder sorts them),
+   * each value equal. Ascending keys are distinct, so as many keys as the entry has, each found, is the same map.
+   */
+  #extensions(r: ReadonlyMap<string, Uint8Array>): boolean {
+    const b = this.#b;
+    const n = r.size;
+    if (n === 0 || n > 15 || b[this.#p++] !== (0x80 | n)) return false;
+    let prevAt = -1;
+    let prevLength = 0;
+    for (let i = 0; i < n; i++) {
+      const k = b[this.#p]!;
+      if (k < 0xa0 || k > 0xbf) return false;
+      const at = this.#p + 1;
+      const length = k & 0x1f;
+      if (at + length > this.#to || (prevAt !== -1 && !ascending(b, prevAt, prevLength, at, length))) return false;
+      let value: Uint8Array | undefined;
+      for (const [key, v] of r) {
+        if (key.length === length && sameAscii(key, b, at)) {
+          value = v;
+          break;
+        }
+      }
+      this.#p = at + length;
+      if (value === undefined || !this.#bin(value)) return false;
+      prevAt = at;
+      prevLength = length;
+    }
+    return true;
+  }
+
+  /** The smallest bin header for `want` at the cursor, then its bytes. */
+  #bin(want: Uint8Array): boolean {
+    const b = this.#b;
+    let p = this.#p;
+    const n = want.length;
+    if (n <= 0xff) {
+      if (b[p] !== 0xc4 || b[p + 1] !== n) return false;
+      p += 2;
+    } else if (n <= 0xffff) {
+      if (b[p] !== 0xc5 || b[p + 1] !== n >>> 8 || b[p + 2] !== (n & 0xff)) return false;
+      p += 3;
+    } else return false;
+    if (p + n > this.#to || !sameBytes(want, b, p)) return false;
+    this.#p = p + n;
+    return true;
   }
 
   #key1(c: number): boolean {

@@ -56,8 +56,8 @@ export class AttestAndSnapshot {
     }
     await this.#p.idle();
     return this.#p.maintenance.shared(async () => {
-      const snapshot = await this.#p.verifier.committedSnapshot();
-      const last = BigInt(snapshot.committed[snapshot.committed.length - 1]?.globalSequence ?? 0);
+      const snapshot = this.#p.verifier.committedSnapshot();
+      const last = BigInt(snapshot.committed.through);
       if (through !== undefined && through > last) {
         throw BatpakError.invalidArgument(`through ${through} is past the last committed global sequence ${last}`, { field: 'through' });
       }
@@ -66,7 +66,7 @@ export class AttestAndSnapshot {
   }
 
   async #attestSnapshot(signer: ReceiptSigner, snapshot: CommittedSnapshot, options: VerifyProgress, label: string, through?: bigint): Promise<HeadAttestation> {
-    const last = snapshot.committed[snapshot.committed.length - 1]?.globalSequence ?? 0;
+    const last = snapshot.committed.through;
     const stream = new HeadStream(through ?? BigInt(last), this.#p.verifier.trustedRemoved());
     const report = await this.#p.verifier.verifySnapshot(options, stream, snapshot);
     if (!report.intact) {
@@ -83,7 +83,7 @@ export class AttestAndSnapshot {
     // No wait for in-flight appends: the copy is the committed prefix as of now, writers go on.
     // Shared with verifyChain, exclusive with compaction: no segment is swapped or removed mid-copy.
     return this.#p.maintenance.shared(async () => {
-      const snap = await this.#p.verifier.committedSnapshot();
+      const snap = this.#p.verifier.committedSnapshot();
       const keyset = this.#p.ownKeyset;
       const entries = this.#p.compactionEntries();
       let attestation: HeadAttestation | undefined;
@@ -113,8 +113,8 @@ export class AttestAndSnapshot {
       });
       return {
         dir: destDir,
-        globalSequence: BigInt(snap.committed[snap.committed.length - 1]?.globalSequence ?? 0),
-        events: BigInt(snap.committed.length),
+        globalSequence: BigInt(snap.committed.through),
+        events: BigInt(snap.committed.count),
         segments: snap.segments.length,
         bytes: BigInt(bytes),
         attestation,
@@ -134,9 +134,9 @@ export class AttestAndSnapshot {
       return fail(`does not open as a store: ${(err as Error).message}`, err);
     }
     try {
-      const last = committed[committed.length - 1]?.globalSequence ?? 0;
-      if (copy.lastSequence !== BigInt(last) || copy.stats().events !== BigInt(committed.length)) {
-        fail(`opens with ${copy.stats().events} events up to ${copy.lastSequence}, not ${committed.length} up to ${last}`);
+      const last = committed.through;
+      if (copy.lastSequence !== BigInt(last) || copy.stats().events !== BigInt(committed.count)) {
+        fail(`opens with ${copy.stats().events} events up to ${copy.lastSequence}, not ${committed.count} up to ${last}`);
       }
       const report = await copy.verifyChain({ ...(signal === undefined ? {} : { signal }), ...(attestation === undefined ? {} : { expect: attestation }) });
       if (!report.intact) fail(`opened as a store does not verify: ${describeReport(report)}${report.attestation?.reason === undefined ? '' : ` (${report.attestation.reason})`}`);

@@ -6,11 +6,10 @@
 import { availableParallelism } from 'node:os';
 import { HeadStream, judge } from '../attest/check.js';
 import type { VerifyChainOptions } from '../attest/options.js';
-import { verifyChain as verify } from '../chain/verify.js';
+import { verifyChain as verify, type CommittedEvents } from '../chain/verify.js';
 import { entryTrusted, type CompactionEntry, type RemovedEvent, type RemovedSet } from '../compaction/log.js';
 import { BatpakError } from '../errors.js';
-import type { IndexEntry } from '../event-index/entry.js';
-import { collectRange, type EventIndex } from '../event-index/event-index.js';
+import type { EventIndex } from '../event-index/event-index.js';
 import { SealChecker } from '../receipt/seal-check.js';
 import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from '../receipt/verify.js';
 import { EventFlags } from '../segment/frame.js';
@@ -27,7 +26,8 @@ import { baseReceipt } from './views.js';
 /** The segments and committed events of one moment: what a verification, attestation or snapshot covers. */
 export interface CommittedSnapshot {
   readonly segments: readonly SnapshotSource[];
-  readonly committed: readonly IndexEntry[];
+  /** The committed events up to `committed.through`, read from the index a page at a time as a walk reaches them. */
+  readonly committed: CommittedEvents;
 }
 
 /** Progress and cancellation of a long verification. */
@@ -94,7 +94,7 @@ export class StoreVerifier {
 
   /** Verifies one snapshot (by default: now), feeding every frame to `stream` when given. */
   async verifySnapshot(options: VerifyProgress, stream?: HeadStream, given?: CommittedSnapshot): Promise<ChainVerificationReport> {
-    const snapshot = given ?? (await this.committedSnapshot());
+    const snapshot = given ?? this.committedSnapshot();
     const { removed, index } = this.#p;
     const keys = this.#p.verifyKeys();
     const bytes = snapshot.segments.reduce((n, s) => n + s.committedEnd, 0);
@@ -122,15 +122,16 @@ export class StoreVerifier {
   }
 
   /**
-   * The segments and committed events as of now (a consistent prefix): segments and the last global
-   * sequence are fixed in one synchronous step, then the entries up to it are collected. Callers hold the
-   * maintenance lock shared, so no compaction moves an entry meanwhile, and appends only add after it.
-   * chain/verify.ts takes the entries as one array: the one whole-index array left, until it streams them.
+   * The segments and committed events as of now (a consistent prefix): segments, the last global sequence
+   * and the event count are fixed in one synchronous step; the entries up to that sequence are read from the
+   * index as a walk reaches them, never collected whole. Callers hold the maintenance lock shared, so no
+   * compaction moves an entry meanwhile, and appends only add after it.
    */
-  async committedSnapshot(): Promise<{ segments: SnapshotSource[]; committed: IndexEntry[] }> {
+  committedSnapshot(): { segments: SnapshotSource[]; committed: CommittedEvents } {
     const s = this.#p.segments;
+    const index = this.#p.index;
     const segments = s.ids().map((id) => ({ id, path: s.path(id), committedEnd: s.size(id) }));
-    return { segments, committed: await collectRange(this.#p.index, 1, this.#p.index.lastGlobalSequence()) };
+    return { segments, committed: { count: index.size, through: index.lastGlobalSequence(), pages: () => index.scan(1) } };
   }
 
   /** Records of events compaction removed, from entries this store's keys trust (a head may include them). */
