@@ -77,6 +77,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
             replay: (e, draft) => replayOrConflict(draft, e, { original: (x) => reader.originalReceipt(x), plaintext: (x) => reader.plaintext(x) }),
             landed: () => waiters.wake(() => index.lastGlobalSequence()),
             admission,
+            sealed: index,
           },
           { nextGlobal: o.nextGlobal, lastCommittedAt: o.lastCommittedAt },
         );

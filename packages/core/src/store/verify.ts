@@ -117,7 +117,7 @@ export class StoreVerifier {
       observe: stream === undefined ? undefined : (frame) => stream.frame(frame),
     }).then((report) => {
       stream?.finish();
-      return report;
+      return withDuplicateIds(report, snapshot.committed, (id) => this.#p.segments.path(id));
     });
   }
 
@@ -149,4 +149,18 @@ export class StoreVerifier {
     if (mismatch !== undefined) return mismatch;
     return verifySignature(receipt, this.#p.verifyKeys(), (entry.flags & EventFlags.SEALED) === 0);
   }
+}
+
+/**
+ * An event id committed twice is damage. An open refuses it among the segments it scans, but not when one of
+ * the two lies in a segment served from its index file (it reads none of that segment's events): found here.
+ */
+function withDuplicateIds(report: ChainVerificationReport, committed: readonly IndexEntry[], path: (segmentId: number) => string): ChainVerificationReport {
+  const seen = new Set<string>();
+  const found: ChainVerificationReport['corruptFrames'][number][] = [];
+  for (const e of committed) {
+    if (!seen.has(e.eventId)) seen.add(e.eventId);
+    else found.push({ file: path(e.segmentId), offset: e.offset, reason: `duplicate event id ${e.eventId}`, eventId: e.eventId });
+  }
+  return found.length === 0 ? report : { ...report, corruptFrames: [...report.corruptFrames, ...found], intact: false };
 }
