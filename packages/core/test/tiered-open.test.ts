@@ -4,7 +4,7 @@
 // (INV-DERIVED-NOT-AUTHORITY), after a compaction, and for idempotent retries and imports of sealed events.
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, type StoreOptions, type WarningCode } from '../src/index.js';
-import { SimFs } from '../src/entry/testing.js';
+import { KillableFs, SimFs } from '../src/entry/testing.js';
 import { encodeIndexFile } from '../src/event-index/segment-index-encode.js';
 import { indexedFramesOf } from '../src/event-index/segment-index-scan.js';
 import { indexFileName, readBinding } from '../src/event-index/segment-index-write.js';
@@ -182,6 +182,63 @@ describe('Store.open over index files', () => {
     expect(await answers(again, kept)).toEqual(expected);
     await again.close();
     expect(w.warnings).toEqual([]);
+  }, 120_000);
+});
+
+describe('a damaged frame inside a file-served segment', () => {
+  it('INV-TIERED-INDEX-SAME: the open does not read it; a read that meets it, a query and verifyChain report it', async () => {
+    const fs = new SimFs(51);
+    const s = await Store.open({ dir: '/s', fs, segmentMaxBytes: 24 * 1024, onWarning: () => undefined });
+    const ids: string[] = [];
+    for (let n = 0; n < 400; n++) ids.push((await s.append(coord(n), E, { n, pad: `note-${n}` })).eventId);
+    await s.close();
+    // Event 40's payload, in the first segment and far from its last 4096 bytes (the part an index file binds to).
+    const first = `/s/${segmentFileName(1)}`;
+    const at = Buffer.from(fs.inspect(first)!.current).indexOf('note-40');
+    expect(at).toBeGreaterThan(0);
+    expect(at).toBeLessThan(fs.inspect(first)!.current.length - 4096);
+    fs.corrupt(first, at, 0x20);
+    const again = await Store.open({ dir: '/s', fs, segmentMaxBytes: 24 * 1024, onWarning: () => undefined });
+    expect(again.stats().index?.sealedSegments).toBeGreaterThan(1);
+    await expect(again.get(ids[40]!)).rejects.toMatchObject({ code: 'ERR_CORRUPT_SEGMENT' });
+    expect((await again.get(ids[39]!)).payload).toEqual({ n: 39, pad: 'note-39' });
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const e of again.query()) seen.push((e.payload as { n: number }).n);
+      })(),
+    ).rejects.toMatchObject({ code: 'ERR_CORRUPT_SEGMENT' });
+    expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    const report = await again.verifyChain();
+    expect(report.intact).toBe(false);
+    expect(report.corruptFrames.length).toBeGreaterThan(0);
+    await again.close();
+  }, 60_000);
+});
+
+describe('a process that dies while an open rebuilds index files', () => {
+  it('INV-TIERED-INDEX-SAME: every kill point and power loss leaves a store whose next open gives the answers of a scan', async () => {
+    const shape = SHAPES[1]![1];
+    for (let ticks = 0; ticks < 40; ticks += 4) {
+      const { fs, ids } = await buildStore(40 + ticks, shape, 120);
+      const expected = await scanned(fs, shape, ids);
+      // Every index file lost (they are never fsynced): the open scans, and its keeper rebuilds and seals them in.
+      for (const p of fs.listFiles().filter((x) => x.endsWith('.bpi'))) await fs.remove(p);
+      const proc = new KillableFs(fs);
+      // Never closed: the process dies.
+      await Store.open(optionsOf(fs, shape, { fs: proc, onWarning: () => undefined }));
+      for (let t = 0; t < ticks; t++) await new Promise((r) => setImmediate(r));
+      proc.kill();
+      fs.crash({ tear: true });
+      const again = await Store.open(optionsOf(fs, shape, { fs: new KillableFs(fs), onWarning: () => undefined }));
+      expect(await answers(again, ids)).toEqual(expected);
+      await again.close();
+      expect(fs.listFiles().filter((p) => p.includes('.tmp-'))).toEqual([]);
+      // After a clean close every sealed segment is served from its file.
+      const last = await Store.open(optionsOf(fs, shape, { readOnly: true, onWarning: () => undefined }));
+      expect(last.stats().index?.sealedSegments).toBe(segmentIds(fs).length - 1);
+      await last.close();
+    }
   }, 120_000);
 });
 

@@ -3,6 +3,7 @@
 // a file caught lying is reported through `onUntrusted` and its segment is answered from the segment itself.
 
 import { bytesEqual, fromHex, toHex } from '../encoding/hex.js';
+import { BatpakError } from '../errors.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, IndexSummary } from './event-index.js';
@@ -251,19 +252,28 @@ export class SealedTier {
     return out;
   }
 
-  /** Every committed event with global sequence ≥ `fromGlobal`, read from the sealed segments themselves, a page at a time. */
-  async *scan(fromGlobal: number): AsyncGenerator<IndexEntry[], void, undefined> {
+  /**
+   * Every committed event with global sequence ≥ `fromGlobal`, read from the sealed segments themselves, a page
+   * at a time. `skipDamage`: a damaged frame is left out instead of failing the scan (for verifyChain only).
+   */
+  async *scan(fromGlobal: number, skipDamage = false): AsyncGenerator<IndexEntry[], void, undefined> {
     let page: IndexEntry[] = [];
     for (const slot of this.#slots) {
       await slot.fallback;
       if (slot.count === 0 || slot.last < fromGlobal) continue;
-      for await (const e of segmentWalk(this.#segments, slot.segmentId)) {
-        if (e.globalSequence < fromGlobal) continue;
-        page.push(e);
-        if (page.length === SCAN_PAGE) {
-          yield page;
-          page = [];
+      try {
+        for await (const e of segmentWalk(this.#segments, slot.segmentId, skipDamage)) {
+          if (e.globalSequence < fromGlobal) continue;
+          page.push(e);
+          if (page.length === SCAN_PAGE) {
+            yield page;
+            page = [];
+          }
         }
+      } catch (err) {
+        // Damage surfaces at the damaged event, not before: the events walked before it are yielded first.
+        if (page.length > 0) yield page;
+        throw err;
       }
     }
     if (page.length > 0) yield page;
@@ -338,7 +348,9 @@ export class SealedTier {
     const out: (IndexEntry | undefined)[] = [];
     for (let i = 0; i < present.length; i++) {
       const c = checked[i]!;
-      const why = c.untrusted ?? (strict && c.otherEntity === true ? 'a record names another entity than its frame' : undefined);
+      // Damage in the segment itself is the answer to this read (as for any store reading that frame); the file stays.
+      if (c.damaged !== undefined && !strict) throw BatpakError.corruptSegment(this.#segments.path(slot.segmentId), present[i]!.offset, c.damaged);
+      const why = c.untrusted ?? (c.damaged !== undefined ? `the frame at offset ${present[i]!.offset} fails its checks (${c.damaged})` : undefined) ?? (strict && c.otherEntity === true ? 'a record names another entity than its frame' : undefined);
       if (why !== undefined || slot.file !== file) {
         if (why !== undefined) this.#distrust(slot, why);
         return undefined;

@@ -153,11 +153,23 @@ export class TieredIndex implements EventIndex {
   }
 
   /** Both tiers' scans merged by global sequence; both start again after the last yielded event whenever entries moved. */
-  async *scan(fromGlobal: number): AsyncIterable<readonly IndexEntry[]> {
+  scan(fromGlobal: number): AsyncIterable<readonly IndexEntry[]> {
+    return this.#scan(fromGlobal, false);
+  }
+
+  /**
+   * The scan verifyChain takes its committed events from: a damaged frame in a sealed segment is left out
+   * rather than failing it (verifyChain reads every frame and reports that one; a query must fail at it).
+   */
+  scanSkippingDamage(fromGlobal: number): AsyncIterable<readonly IndexEntry[]> {
+    return this.#scan(fromGlobal, true);
+  }
+
+  async *#scan(fromGlobal: number, skipDamage: boolean): AsyncIterable<readonly IndexEntry[]> {
     let next = fromGlobal;
     for (;;) {
       const epoch = this.#epoch;
-      const sources = [new PageSource(this.#sealed.scan(next)), new PageSource(this.#active.scan(next))] as const;
+      const sources = [new PageSource(this.#sealed.scan(next, skipDamage)), new PageSource(this.#active.scan(next))] as const;
       try {
         for (;;) {
           for (const s of sources) await s.fill();

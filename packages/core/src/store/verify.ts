@@ -51,6 +51,8 @@ export interface VerifyParts {
   readonly idle: () => Promise<void>;
   /** Whether a large verification may hash on worker threads (the store's Fs is the real file system). */
   readonly mayUseWorkers: boolean;
+  /** Where the committed events come from when not `index.scan`: one that leaves a damaged frame out for the walk to report. */
+  readonly committedScan?: Pick<EventIndex, 'scan'> | undefined;
 }
 
 /**
@@ -130,7 +132,7 @@ export class StoreVerifier {
   async committedSnapshot(): Promise<{ segments: SnapshotSource[]; committed: IndexEntry[] }> {
     const s = this.#p.segments;
     const segments = s.ids().map((id) => ({ id, path: s.path(id), committedEnd: s.size(id) }));
-    return { segments, committed: await collectRange(this.#p.index, 1, this.#p.index.lastGlobalSequence()) };
+    return { segments, committed: await collectRange(this.#p.committedScan ?? this.#p.index, 1, this.#p.index.lastGlobalSequence()) };
   }
 
   /** Records of events compaction removed, from entries this store's keys trust (a head may include them). */
