@@ -50,6 +50,7 @@ export type {
   CorruptFrameReport,
   DirectoryDamageReport,
   StoreStats,
+  StoreIndexStats,
   CommitStats,
   Percentiles,
   AttestationCheck,

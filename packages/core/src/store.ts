@@ -7,7 +7,7 @@ import type { EventDefinition } from './event.js';
 import type { EventLog } from './event-log.js';
 import { BatpakError } from './errors.js';
 import type { FsLock } from './fs/fs.js';
-import type { EventIndex } from './event-index/event-index.js';
+import type { TieredIndex } from './event-index/tiered-index.js';
 import type { EventKind } from './kind.js';
 import type { Keyset } from './keyset/keyset.js';
 import type { ShredResult, ShredSelector } from './keyset/scope.js';
@@ -47,7 +47,7 @@ export type { CompactOptions, CompactionResult } from './compaction/options.js';
 
 export class Store implements EventLog {
   readonly #opts: ResolvedOptions;
-  readonly #index: EventIndex;
+  readonly #index: TieredIndex;
   readonly #segments: SegmentSet;
   readonly #writer: SegmentWriter | undefined;
   readonly #lock: FsLock | undefined;

@@ -164,6 +164,22 @@ export interface StoreStats {
   readonly keys?: number;
   /** Commit groups this process wrote (writable stores only). */
   readonly commits?: CommitStats;
+  /** What the event index holds in memory (a Store's; FORMAT.md § The index in two tiers). */
+  readonly index?: StoreIndexStats;
+}
+
+/** What Store.stats().index reports: the index's memory, counted (not measured). */
+export interface StoreIndexStats {
+  /** Index entries held in memory: the active segment's, and a sealed segment's not (yet) served from its index file. */
+  readonly residentEntries: number;
+  /** Sealed segments served from their index files (`NNNNNN.bpi`). */
+  readonly sealedSegments: number;
+  /** Bytes the sealed segments' index files keep resident (headers, fences, Bloom filters, summaries). */
+  readonly sealedBytes: number;
+  /** Entity heads kept for entities whose latest event lies in a sealed segment. */
+  readonly headEntries: number;
+  /** Bytes of index-file blocks cached now (at most `indexCacheBytes`). */
+  readonly cachedBytes: number;
 }
 
 /** Percentiles of one measure. Times are in milliseconds (microsecond resolution); 0 with no samples. */

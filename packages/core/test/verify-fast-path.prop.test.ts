@@ -74,7 +74,11 @@ async function build(seed: number, signed: boolean, ops: readonly number[]): Pro
     }
   }
   const cp = sim.inspect('/db/index.checkpoint');
-  const fromCheckpoint = cp === null ? undefined : decodeCheckpoint(cp.current)?.entries.slice();
+  // The checkpoint holds the resident tier only (the segments after those served from index files): its
+  // record-backed entries stand in for the plain ones of the events it holds.
+  const recorded = cp === null ? undefined : decodeCheckpoint(cp.current)?.entries;
+  const byId = new Map((recorded ?? []).map((e) => [e.eventId, e]));
+  const fromCheckpoint = recorded === undefined ? undefined : plain.map((e) => byId.get(e.eventId) ?? e);
   return { segments, plain, fromCheckpoint, publicKey, signed };
 }
 

@@ -104,7 +104,7 @@ export async function* entityEvents(index: EventIndex, entity: string, from: Ent
  * The events with global sequence in `from..through`, in commit order, as one array: only for a range
  * its caller needs whole (a commit group's members, or what an API still takes as an array).
  */
-export async function collectRange(index: EventIndex, from: number, through: number): Promise<IndexEntry[]> {
+export async function collectRange(index: Pick<EventIndex, 'scan'>, from: number, through: number): Promise<IndexEntry[]> {
   const out: IndexEntry[] = [];
   for await (const page of index.scan(from)) {
     for (const e of page) {

@@ -16,11 +16,16 @@ export interface HitExpectation {
 }
 
 export type CheckedHit =
-  | { readonly frame: EventFrame; readonly untrusted?: undefined; readonly otherEntity?: undefined }
+  | { readonly frame: EventFrame; readonly untrusted?: undefined; readonly otherEntity?: undefined; readonly damaged?: undefined }
   /** The frame is sound and is the event the file named, but of another entity with the same 8-byte key: skip it. */
-  | { readonly frame?: undefined; readonly untrusted?: undefined; readonly otherEntity: true }
+  | { readonly frame?: undefined; readonly untrusted?: undefined; readonly otherEntity: true; readonly damaged?: undefined }
   /** The file pointed at something that is not the event it named: do not use the file. */
-  | { readonly frame?: undefined; readonly untrusted: string; readonly otherEntity?: undefined };
+  | { readonly frame?: undefined; readonly untrusted: string; readonly otherEntity?: undefined; readonly damaged?: undefined }
+  /**
+   * A whole frame of the named length is there, but its body fails its CRC or does not decode: the segment is
+   * damaged at that frame (no file can point a sound frame's CRC wrong), which a read reports as such.
+   */
+  | { readonly frame?: undefined; readonly untrusted?: undefined; readonly otherEntity?: undefined; readonly damaged: string };
 
 /** Reads and checks the frame at `hit` in segment `segmentId` (magic, length, CRC, decode, sequence, then `expect`). */
 export async function checkHit(segments: SegmentSet, segmentId: number, hit: IndexedLocation, expect: HitExpectation): Promise<CheckedHit> {
@@ -55,12 +60,12 @@ export async function checkHits(segments: SegmentSet, segmentId: number, hits: r
 function checkFrameBytes(bytes: Uint8Array, hit: IndexedLocation, expect: HitExpectation): CheckedHit {
   const step = frameAt(bytes, 0, 'none');
   if (step.kind === 'damage' || step.length !== hit.length) return { untrusted: `no frame of ${hit.length} bytes at offset ${hit.offset}` };
-  if (step.crcOk !== true) return { untrusted: `the frame at offset ${hit.offset} fails its CRC` };
+  if (step.crcOk !== true) return { damaged: 'frame CRC mismatch' };
   let decoded: Frame;
   try {
     decoded = decodeFrameBody(step.body!);
   } catch (err) {
-    if (err instanceof FrameDecodeError) return { untrusted: `the frame at offset ${hit.offset} does not decode` };
+    if (err instanceof FrameDecodeError) return { damaged: `frame body does not decode: ${err.message}` };
     throw err;
   }
   if (decoded.type !== 0) return { untrusted: `the frame at offset ${hit.offset} is not an event` };

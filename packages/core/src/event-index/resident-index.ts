@@ -111,6 +111,12 @@ export class ResidentIndex implements EventIndex {
     return all.slice(firstAbove(all, segmentId - 1, bySegment), firstAbove(all, segmentId, bySegment));
   }
 
+  /** The entries of the segments after `segmentId`, at once, in commit order. */
+  entriesAfterSegment(segmentId: number): readonly IndexEntry[] {
+    const all = this.#memory.all();
+    return all.slice(firstAbove(all, segmentId, bySegment));
+  }
+
   insert(e: IndexEntry): void {
     this.#add(this.#memory, e);
   }

@@ -39,7 +39,7 @@ export async function checkSealedFile(segments: SegmentSet, segmentId: number, f
     if (first === undefined || last === undefined) return untrusted('its first or last sequence is not in its frame column');
     const ends = h.eventCount === 1 ? [last] : [first, last];
     const checked = await checkHits(segments, segmentId, ends, ends.map(() => ({})));
-    const bad = checked.find((c) => c.untrusted !== undefined)?.untrusted;
+    const bad = checked.map((c) => c.untrusted ?? (c.damaged === undefined ? undefined : `the frame it names fails its checks (${c.damaged})`)).find((why) => why !== undefined);
     if (bad !== undefined) return untrusted(bad);
     const outside = (await eventsBetween(segments, segmentId, 32, first.offset)) ?? (await eventsBetween(segments, segmentId, last.offset + last.length, segments.size(segmentId)));
     if (outside !== undefined) return untrusted(outside);

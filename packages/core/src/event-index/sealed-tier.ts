@@ -3,6 +3,7 @@
 // a file caught lying is reported through `onUntrusted` and its segment is answered from the segment itself.
 
 import { bytesEqual, fromHex, toHex } from '../encoding/hex.js';
+import { BatpakError } from '../errors.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, IndexSummary } from './event-index.js';
@@ -12,7 +13,7 @@ import { ResidentIndex } from './resident-index.js';
 import type { IndexedLocation, SegmentIndexFile } from './segment-index-file.js';
 import type { EntityHead } from './segment-index-heads.js';
 import { entityKey, IndexFileDamage } from './segment-index-format.js';
-import { checkSealedFile } from './sealed-file-check.js';
+import { checkSealedFile, type SealedFileCheck } from './sealed-file-check.js';
 import { isCompactedHeader, segmentWalk } from './segment-walk.js';
 
 /** A sealed segment's index file that did not check out: its owner rebuilds it from the segment (replaceFile). */
@@ -66,15 +67,29 @@ export class SealedTier {
     this.#onUntrusted = onUntrusted;
   }
 
-  /** Adds sealed segment `segmentId`, served from `file` (opened against the segment): after every segment held. */
-  async add(segmentId: number, file: SegmentIndexFile): Promise<void> {
-    this.install(await this.prepare(segmentId, file));
+  /**
+   * Adds sealed segment `segmentId`, served from `file` (opened against the segment): after every segment held.
+   * `checked`: what checkSealedFile already found for this very file (an open checks before it commits to a file).
+   */
+  async add(segmentId: number, file: SegmentIndexFile, checked?: SealedFileCheck): Promise<void> {
+    this.install(await this.prepare(segmentId, file, checked));
   }
 
-  /** Checks `file` for segment `segmentId` before it is installed (a file that fails is reported and its segment read instead). */
-  async prepare(segmentId: number, file: SegmentIndexFile): Promise<PreparedSegment> {
+  /**
+   * Checks `file` for segment `segmentId` before it is installed (a file that fails is reported and its segment
+   * read instead). `quiet`: a file that fails is only closed, and the result has no file (a seal that would be refused).
+   */
+  async prepare(segmentId: number, file: SegmentIndexFile, checked?: SealedFileCheck, quiet = false): Promise<PreparedSegment> {
     const slot: Slot = { segmentId, compacted: isCompactedHeader(file.header.segmentHeader), file, fallback: undefined, count: 0, first: 0, last: 0, lastEntry: undefined, summary: EMPTY_SUMMARY };
-    await this.#verify(slot, file);
+    if (quiet) {
+      const c = checked ?? (await checkSealedFile(this.#segments, segmentId, file, slot.compacted, (id) => this.#walk(id)));
+      if (c.untrusted !== undefined) {
+        this.#retire(file);
+        return { ...slot, file: undefined };
+      }
+      checked = c;
+    }
+    await this.#verify(slot, file, checked);
     return slot;
   }
 
@@ -141,18 +156,29 @@ export class SealedTier {
   }
 
   /** Bytes this tier keeps whatever the lookups: each file's resident part and each slot's; and entries held while a file is untrusted. */
-  resident(): { bytes: number; fallbackEntries: number; untrusted: number } {
+  resident(): { bytes: number; fallbackEntries: number; untrusted: number; cachedBytes: number } {
     let bytes = 0;
     let fallbackEntries = 0;
     let untrusted = 0;
+    const caches = new Set<{ readonly bytes: number }>();
     for (const s of this.#slots) {
       bytes += SLOT_BYTES + (s.file?.residentBytes ?? 0);
+      if (s.file !== undefined) caches.add(s.file.cache);
       if (s.file === undefined) {
         untrusted++;
         fallbackEntries += s.count;
       }
     }
-    return { bytes, fallbackEntries, untrusted };
+    let cachedBytes = 0;
+    for (const c of caches) cachedBytes += c.bytes;
+    return { bytes, fallbackEntries, untrusted, cachedBytes };
+  }
+
+  /** False only when no sealed segment can hold `eventId` (every file's id filter says absent, none is read from its segment). */
+  mayHold(eventId: string): boolean {
+    if (this.#slots.length === 0 || !EVENT_ID.test(eventId)) return false;
+    const id = fromHex(eventId);
+    return this.#slots.some((s) => s.file === undefined || s.file.mayContainId(id));
   }
 
   async get(eventId: string): Promise<IndexEntry | undefined> {
@@ -226,19 +252,28 @@ export class SealedTier {
     return out;
   }
 
-  /** Every committed event with global sequence ≥ `fromGlobal`, read from the sealed segments themselves, a page at a time. */
-  async *scan(fromGlobal: number): AsyncGenerator<IndexEntry[], void, undefined> {
+  /**
+   * Every committed event with global sequence ≥ `fromGlobal`, read from the sealed segments themselves, a page
+   * at a time. `skipDamage`: a damaged frame is left out instead of failing the scan (for verifyChain only).
+   */
+  async *scan(fromGlobal: number, skipDamage = false): AsyncGenerator<IndexEntry[], void, undefined> {
     let page: IndexEntry[] = [];
     for (const slot of this.#slots) {
       await slot.fallback;
       if (slot.count === 0 || slot.last < fromGlobal) continue;
-      for await (const e of segmentWalk(this.#segments, slot.segmentId)) {
-        if (e.globalSequence < fromGlobal) continue;
-        page.push(e);
-        if (page.length === SCAN_PAGE) {
-          yield page;
-          page = [];
+      try {
+        for await (const e of segmentWalk(this.#segments, slot.segmentId, skipDamage)) {
+          if (e.globalSequence < fromGlobal) continue;
+          page.push(e);
+          if (page.length === SCAN_PAGE) {
+            yield page;
+            page = [];
+          }
         }
+      } catch (err) {
+        // Damage surfaces at the damaged event, not before: the events walked before it are yielded first.
+        if (page.length > 0) yield page;
+        throw err;
       }
     }
     if (page.length > 0) yield page;
@@ -313,7 +348,9 @@ export class SealedTier {
     const out: (IndexEntry | undefined)[] = [];
     for (let i = 0; i < present.length; i++) {
       const c = checked[i]!;
-      const why = c.untrusted ?? (strict && c.otherEntity === true ? 'a record names another entity than its frame' : undefined);
+      // Damage in the segment itself is the answer to this read (as for any store reading that frame); the file stays.
+      if (c.damaged !== undefined && !strict) throw BatpakError.corruptSegment(this.#segments.path(slot.segmentId), present[i]!.offset, c.damaged);
+      const why = c.untrusted ?? (c.damaged !== undefined ? `the frame at offset ${present[i]!.offset} fails its checks (${c.damaged})` : undefined) ?? (strict && c.otherEntity === true ? 'a record names another entity than its frame' : undefined);
       if (why !== undefined || slot.file !== file) {
         if (why !== undefined) this.#distrust(slot, why);
         return undefined;
@@ -354,10 +391,10 @@ export class SealedTier {
   }
 
   /** Checks what the tier takes from `file` without a hit (sealed-file-check.ts); a file that fails is distrusted. */
-  async #verify(slot: Slot, file: SegmentIndexFile): Promise<void> {
+  async #verify(slot: Slot, file: SegmentIndexFile, given?: SealedFileCheck): Promise<void> {
     const h = file.header;
     const s = file.summary;
-    const checked = await checkSealedFile(this.#segments, slot.segmentId, file, slot.compacted, (id) => this.#walk(id));
+    const checked = given ?? (await checkSealedFile(this.#segments, slot.segmentId, file, slot.compacted, (id) => this.#walk(id)));
     slot.count = h.eventCount;
     slot.first = h.eventCount === 0 ? 0 : h.firstSequence;
     slot.last = h.eventCount === 0 ? 0 : h.lastSequence;

@@ -102,6 +102,11 @@ export class SegmentIndexFile {
     }
   }
 
+  /** The block cache this file reads through (shared with the store's other index files). */
+  get cache(): BlockCache {
+    return this.#cache;
+  }
+
   /** Resident bytes of this file (header, fence, both filters' bits and the summary). */
   get residentBytes(): number {
     const f = this.#r.fence;

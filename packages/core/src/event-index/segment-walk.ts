@@ -29,7 +29,7 @@ export function isCompactedHeader(header: Uint8Array): boolean {
  * The committed events of segment `segmentId` of `segments`, in file order (ascending global sequence),
  * over its committed bytes. Holds one read window and the pending commit group, whatever the segment's size.
  */
-export async function* segmentWalk(segments: SegmentSet, segmentId: number): AsyncGenerator<IndexEntry, void, undefined> {
+export async function* segmentWalk(segments: SegmentSet, segmentId: number, skipDamage = false): AsyncGenerator<IndexEntry, void, undefined> {
   const path = segments.path(segmentId);
   const committedEnd = segments.size(segmentId);
   const w = await ReadWindow.open(segments.borrowingOpen(), path, committedEnd);
@@ -39,18 +39,30 @@ export async function* segmentWalk(segments: SegmentSet, segmentId: number): Asy
     const rules = new CommitRules<WalkedFrame>(isCompactedHeader(w.view(0, SEGMENT_HEADER_BYTES)));
     let lastSequence = 0;
     for await (const step of walkWindowFrames(w, { from: SEGMENT_HEADER_BYTES, resync: 'none' })) {
-      if (step.kind === 'damage') throw BatpakError.corruptSegment(path, step.offset, `damaged frame (${step.damage})`);
-      if (step.crcOk !== true) throw BatpakError.corruptSegment(path, step.offset, 'frame CRC mismatch');
+      // `skipDamage` (verifyChain, which reads and reports every frame itself): a frame whose header still gives
+      // its length is left out and the walk goes on; one whose header is damaged ends it.
+      if (step.kind === 'damage') {
+        if (skipDamage) return;
+        throw BatpakError.corruptSegment(path, step.offset, `damaged frame (${step.damage})`);
+      }
+      if (step.crcOk !== true) {
+        if (skipDamage) continue;
+        throw BatpakError.corruptSegment(path, step.offset, 'frame CRC mismatch');
+      }
       let frame;
       try {
         frame = decodeFrameBody(step.body!);
       } catch (err) {
+        if (skipDamage) continue;
         if (err instanceof FrameDecodeError) throw BatpakError.corruptSegment(path, step.offset, `frame body does not decode: ${err.message}`);
         throw err;
       }
       let entry: IndexEntry | undefined;
       if (frame.type === 0) {
-        if (frame.globalSequence <= lastSequence) throw BatpakError.corruptSegment(path, step.offset, `global sequence ${frame.globalSequence} after ${lastSequence}`);
+        if (frame.globalSequence <= lastSequence) {
+          if (skipDamage) continue;
+          throw BatpakError.corruptSegment(path, step.offset, `global sequence ${frame.globalSequence} after ${lastSequence}`);
+        }
         lastSequence = frame.globalSequence;
         entry = entryFromRecovered({ frame, segmentId, offset: step.offset, length: step.length });
       }

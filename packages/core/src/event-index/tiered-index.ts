@@ -7,6 +7,7 @@ import type { IndexEntry } from './entry.js';
 import type { EntityPosition, EventIndex, IndexSummary } from './event-index.js';
 import { ResidentIndex } from './resident-index.js';
 import type { SegmentIndexFile } from './segment-index-file.js';
+import type { SealedFileCheck } from './sealed-file-check.js';
 import { SealedTier, type UntrustedIndexFile } from './sealed-tier.js';
 
 /** Entries a scan page holds. */
@@ -22,6 +23,8 @@ export interface TieredResidency {
   readonly sealedBytes: number;
   /** Entries read from segments whose index file did not check out, until it is rebuilt. */
   readonly fallbackEntries: number;
+  /** Bytes of index-file blocks in the block cache now. */
+  readonly cachedBytes: number;
 }
 
 const newer = (a: IndexEntry | undefined, b: IndexEntry | undefined): IndexEntry | undefined => (a === undefined ? b : b === undefined || a.globalSequence > b.globalSequence ? a : b);
@@ -51,21 +54,26 @@ export class TieredIndex implements EventIndex {
    */
   static async open(
     segments: SegmentSet,
-    files: readonly { readonly segmentId: number; readonly file: SegmentIndexFile }[],
+    files: readonly { readonly segmentId: number; readonly file: SegmentIndexFile; readonly checked?: SealedFileCheck }[],
     onUntrusted: (u: UntrustedIndexFile) => void,
-    active: readonly IndexEntry[] = [],
+    active: readonly IndexEntry[] | ResidentIndex = [],
   ): Promise<TieredIndex> {
     const sealed = new SealedTier(segments, onUntrusted);
-    const index = new TieredIndex(sealed, new ResidentIndex(active.length));
-    for (const e of active) index.#active.insert(e);
+    let resident: ResidentIndex;
+    if (active instanceof ResidentIndex) resident = active;
+    else {
+      resident = new ResidentIndex(active.length);
+      for (const e of active) resident.insert(e);
+    }
+    const index = new TieredIndex(sealed, resident);
     try {
-      for (const f of files) await sealed.add(f.segmentId, f.file);
+      for (const f of files) await sealed.add(f.segmentId, f.file, f.checked);
       // An entity's head is in the newest segment holding it: newest first, each entity once. One with an
       // event in the active tier has its head there (sealed segments hold older events).
       const wanted = (entity: string) => !index.#heads.has(entity) && index.#active.head(entity) === undefined;
       const ids = sealed.ids();
       for (let i = ids.length - 1; i >= 0; i--) for (const e of await sealed.heads(ids[i]!, wanted)) index.#heads.set(e.entity, e);
-      index.#headsPartial = active.length > 0;
+      index.#headsPartial = resident.size > 0;
     } catch (err) {
       await sealed.close();
       throw err;
@@ -79,6 +87,15 @@ export class TieredIndex implements EventIndex {
 
   get generation(): number {
     return this.#generation;
+  }
+
+  /**
+   * Bumped whenever entries change tier or are replaced (seal, replaceSegments): an id looked up in both
+   * tiers under the same epoch is still where it was found, and an id absent then and committed since is
+   * resident (the append path resolves ids against the sealed tier before sequencing, and again when this moved).
+   */
+  get epoch(): number {
+    return this.#epoch;
   }
 
   last(): IndexEntry | undefined {
@@ -114,6 +131,11 @@ export class TieredIndex implements EventIndex {
     return this.#stable(async () => this.#active.getResident(eventId) ?? (await this.#sealed.get(eventId)));
   }
 
+  /** False when `eventId` is surely not in the sealed tier (its Bloom filters say so): an answer without a read. */
+  mayHoldSealed(eventId: string): boolean {
+    return this.#sealed.mayHold(eventId);
+  }
+
   async has(eventId: string): Promise<boolean> {
     return (await this.get(eventId)) !== undefined;
   }
@@ -131,11 +153,23 @@ export class TieredIndex implements EventIndex {
   }
 
   /** Both tiers' scans merged by global sequence; both start again after the last yielded event whenever entries moved. */
-  async *scan(fromGlobal: number): AsyncIterable<readonly IndexEntry[]> {
+  scan(fromGlobal: number): AsyncIterable<readonly IndexEntry[]> {
+    return this.#scan(fromGlobal, false);
+  }
+
+  /**
+   * The scan verifyChain takes its committed events from: a damaged frame in a sealed segment is left out
+   * rather than failing it (verifyChain reads every frame and reports that one; a query must fail at it).
+   */
+  scanSkippingDamage(fromGlobal: number): AsyncIterable<readonly IndexEntry[]> {
+    return this.#scan(fromGlobal, true);
+  }
+
+  async *#scan(fromGlobal: number, skipDamage: boolean): AsyncIterable<readonly IndexEntry[]> {
     let next = fromGlobal;
     for (;;) {
       const epoch = this.#epoch;
-      const sources = [new PageSource(this.#sealed.scan(next)), new PageSource(this.#active.scan(next))] as const;
+      const sources = [new PageSource(this.#sealed.scan(next, skipDamage)), new PageSource(this.#active.scan(next))] as const;
       try {
         for (;;) {
           for (const s of sources) await s.fill();
@@ -174,7 +208,8 @@ export class TieredIndex implements EventIndex {
    */
   async seal(segmentId: number, file: SegmentIndexFile): Promise<boolean> {
     const epoch = this.#epoch;
-    const prepared = await this.#sealed.prepare(segmentId, file);
+    // Quiet: a file that does not check out is not reported (its entries simply stay resident).
+    const prepared = await this.#sealed.prepare(segmentId, file, undefined, true);
     const entries = this.#active.segmentEntriesNow(segmentId);
     const agrees =
       prepared.file !== undefined &&
@@ -225,12 +260,22 @@ export class TieredIndex implements EventIndex {
   /** Counts what the index holds in memory (see TieredResidency). */
   resident(): TieredResidency {
     const r = this.#sealed.resident();
-    return { activeEntries: this.#active.size, headEntries: this.#heads.size, sealedBytes: r.bytes, fallbackEntries: r.fallbackEntries };
+    return { activeEntries: this.#active.size, headEntries: this.#heads.size, sealedBytes: r.bytes, fallbackEntries: r.fallbackEntries, cachedBytes: r.cachedBytes };
   }
 
   /** Sealed segment ids, ascending. */
   sealedSegmentIds(): number[] {
     return this.#sealed.ids();
+  }
+
+  /** Whether segment `segmentId` is served by the sealed tier. */
+  isSealed(segmentId: number): boolean {
+    return this.#sealed.has(segmentId);
+  }
+
+  /** The active tier's entries of the segments after `segmentId`, in commit order (what the cold-start checkpoint holds). */
+  activeEntriesAfter(segmentId: number): readonly IndexEntry[] {
+    return this.#active.entriesAfterSegment(segmentId);
   }
 
   /** Closes the sealed tier's files. */

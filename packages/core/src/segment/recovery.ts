@@ -82,6 +82,8 @@ export interface SequenceGap {
 export interface RecoveredLogWithGaps extends RecoveredLog {
   /** Gaps next to compacted segments; the caller must prove each against compaction's own record. */
   readonly gaps: SequenceGap[];
+  /** The state recovery ends in: where a recovery of the segments after these starts. */
+  readonly end: RecoveryStart;
 }
 
 /**
@@ -100,6 +102,8 @@ export async function recoverLog(
   list: readonly { readonly id: number; readonly path: string; readonly from?: number }[],
   start: RecoveryStart = { lastSeen: 0, lastInCompacted: false },
   signal?: AbortSignal,
+  /** False when newer segments follow `list` (recovered separately): none of these may then end in a torn tail. */
+  endsWithNewest = true,
 ): Promise<RecoveredLogWithGaps> {
   const segments: RecoveredSegment[] = [];
   const events: RecoveredEvent[] = [];
@@ -115,7 +119,7 @@ export async function recoverLog(
 
   for (let si = 0; si < list.length; si++) {
     const { id, path, from } = list[si]!;
-    const newest = si === list.length - 1;
+    const newest = endsWithNewest && si === list.length - 1;
     // Between segments: an open given a signal stops here (nothing is written while scanning).
     BatpakError.throwIfAborted(signal, 'Store.open');
     const bytes = await readPrefix(fs, path);
@@ -236,7 +240,7 @@ export async function recoverLog(
     }
     segments.push({ id, path, header: scan.header, fileSize: bytes.length, committedEnd, crc: crc32(bytes.subarray(0, committedEnd)) });
   }
-  return { segments, events, seals, discarded, gaps };
+  return { segments, events, seals, discarded, gaps, end: { lastSeen, lastInCompacted } };
 }
 
 /**

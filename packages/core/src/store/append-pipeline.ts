@@ -22,6 +22,7 @@ import { traced, type AppendTraceContext, type CommitTraceContext } from './diag
 import { encodeGroup, type EncodedGroup } from './encode-group.js';
 import { sealGroup } from './seal-group.js';
 import type { WarningSink } from './warnings.js';
+import { SealedIdResolver, type SealedIds } from './sealed-ids.js';
 import { sequenceGroup, settleReplay, type AcceptedIntent, type RefusedIntent, type SequencedGroup } from './sequence-group.js';
 import { baseReceipt } from './views.js';
 
@@ -53,6 +54,8 @@ export interface AppendParts {
   readonly landed: () => void;
   /** Bounds the bytes of appends accepted and not yet settled (maxQueuedBytes). */
   readonly admission: Admission;
+  /** The index's sealed tier, when it has one: ids an intent names are looked up there before it is sequenced. */
+  readonly sealed?: SealedIds | undefined;
 }
 
 /** One commit group on its way through the pipeline: prepared (steps 1–3), then written, then landed or failed. */
@@ -81,6 +84,7 @@ export class AppendPipeline {
   readonly #parts: AppendParts;
   readonly #queue: BatchingQueue<Intent, CommitGroup>;
   readonly #stats = new CommitStatistics();
+  readonly #ids: SealedIdResolver;
   #nextGlobal: number;
   #lastCommittedAt: number;
 
@@ -98,6 +102,7 @@ export class AppendPipeline {
       },
       MAX_GROUP_BYTES,
     );
+    this.#ids = new SealedIdResolver(parts.index, parts.sealed, () => this.#queue.kick());
   }
 
   /** The latest commit time written (the floor the next group's times start from). */
@@ -153,6 +158,8 @@ export class AppendPipeline {
         const settle: Settle<T> = { resolve: (v) => (release(), resolve(v)), reject: (e) => (release(), reject(e)) };
         const intent = make(settle);
         this.#stats.queued(intent);
+        // Its ids' lookups in the sealed tier start now; it keeps its place in the queue meanwhile.
+        this.#ids.start(intent);
         this.#queue.submit(intent, bytes);
       });
     if (this.#parts.admission.tryAdmit(bytes)) return submit();
@@ -177,13 +184,23 @@ export class AppendPipeline {
    * Steps 1–3, synchronous CPU work: sequence and link (against committed state and the group in flight,
    * as if it had landed), seal, encode. Runs while the previous group's write and fsync are in flight.
    */
-  #prepare(intents: readonly Intent[], inFlight: CommitGroup | undefined): { group: CommitGroup; taken: number } {
+  #prepare(queued: readonly Intent[], inFlight: CommitGroup | undefined): { group: CommitGroup; taken: number } {
     const p = this.#parts;
+    // Only intents whose ids were looked up under the current epoch are sequenced; the first that was not
+    // (new, or a seal moved entries since) ends the group and waits for its lookups (which kick the queue).
+    let ready = 0;
+    while (ready < queued.length && this.#ids.isCurrent(queued[ready]!)) ready++;
+    if (ready < queued.length) this.#ids.start(queued[ready]!);
+    while (ready < queued.length && this.#ids.isCurrent(queued[ready]!)) ready++;
+    if (ready === 0) return { group: undefined as unknown as CommitGroup, taken: 0 };
+    const intents = queued.slice(0, ready);
     const base = inFlight?.sequenced;
     // 1. Sequence and link (idempotent replays of committed keys settle here; refusals when the group is sure to be written).
     let sequenced = sequenceGroup(
       {
         index: p.index,
+        committed: (intent, eventId) => this.#ids.committed(intent, eventId),
+        failure: (intent) => this.#ids.failure(intent),
         nextGlobal: base?.nextGlobal ?? this.#nextGlobal,
         lastCommittedAt: base?.lastCommittedAt ?? this.#lastCommittedAt,
         now: p.now(),
@@ -324,10 +341,16 @@ export class AppendPipeline {
   /** A keyed retry queued behind its own key in this group: the original's receipt, or why it failed. */
   #settleRetries(group: SequencedGroup): void {
     for (const w of group.waiting) {
-      // Its group just landed: the entry is in the resident tier.
-      const e = this.#parts.index.getResident(w.eventId);
-      if (e === undefined) w.intent.settle.reject(new BatpakError('ERR_IO', 'the append this idempotent retry waited for failed'));
-      else settleReplay(w.intent.settle, this.#parts.replay(e, w.intent.draft));
+      // Its group landed before this one: the entry is resident, unless a seal moved it to the sealed tier since.
+      const resident = this.#parts.index.getResident(w.eventId);
+      const entry = resident !== undefined ? Promise.resolve(resident) : this.#parts.index.get(w.eventId);
+      settleReplay(
+        w.intent.settle,
+        entry.then((e) => {
+          if (e === undefined) throw new BatpakError('ERR_IO', 'the append this idempotent retry waited for failed');
+          return this.#parts.replay(e, w.intent.draft);
+        }),
+      );
     }
   }
 }

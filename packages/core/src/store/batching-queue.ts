@@ -8,7 +8,7 @@ export interface GroupHandler<I, G> {
   /**
    * Prepares the next group from the first of `items` (synchronous: sequencing, sealing, encoding),
    * sequenced as if `inFlight`, the group still being written, had landed. Returns the group and how many
-   * leading items it took; taking none means those items must wait for `inFlight` to land.
+   * leading items it took; taking none means those items must wait for `inFlight` to land (or for `kick`).
    */
   prepare(items: readonly I[], inFlight: G | undefined): { readonly group: G; readonly taken: number };
   /** Writes a prepared group (key fence, write, fsync); called only once every earlier group has landed. */
@@ -47,6 +47,11 @@ export class BatchingQueue<I, G> {
   /** Queues an item of about `bytes` bytes; the caller learns the outcome through the item's own callbacks. */
   submit(item: I, bytes: number): void {
     this.#queue.push({ item, bytes });
+    this.kick();
+  }
+
+  /** Looks at the queue again (a microtask later): items `prepare` held back by taking none may be ready now. */
+  kick(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
     // A microtask later, so that the submissions of the current tick join the same group.

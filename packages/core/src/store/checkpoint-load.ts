@@ -11,7 +11,7 @@ import { CanonicalBodyMatcher, frameMismatch } from '../event-index/frame-match.
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentFlags } from '../segment/format.js';
 import { decodeFrameBody, EventFlags, readFrameHeader } from '../segment/frame.js';
 import { readPrefix } from '../segment/read.js';
-import type { SequenceGap } from '../segment/recovery.js';
+import type { RecoveryStart, SequenceGap } from '../segment/recovery.js';
 import { ReadWindow } from '../segment/window.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -42,8 +42,8 @@ export interface CheckpointLoad {
 
 /** Tracks what recovery would commit while the walk streams frames (same rules as segment/recovery). */
 class CommitRules {
-  lastSeen = 0;
-  lastInCompacted = false;
+  lastSeen: number;
+  lastInCompacted: boolean;
   lastCommittedAt = 0;
   readonly gaps: SequenceGap[] = [];
   #batchFirst = -1;
@@ -51,6 +51,11 @@ class CommitRules {
   #sealed = 0;
   #sealedFirst = -1;
   #sealedLast = -1;
+
+  constructor(start: RecoveryStart) {
+    this.lastSeen = start.lastSeen;
+    this.lastInCompacted = start.lastInCompacted;
+  }
 
   startSegment(compacted: boolean): void {
     if (compacted) this.lastInCompacted = true;
@@ -104,9 +109,13 @@ class CommitRules {
  */
 export async function loadCheckpoint(
   opts: ResolvedOptions,
-  present: readonly { readonly id: number; readonly path: string }[],
+  segmentsAfter: readonly { readonly id: number; readonly path: string }[],
   compactions: number,
+  after: RecoveryStart = { lastSeen: 0, lastInCompacted: false },
+  scanFirst?: (segments: readonly { readonly id: number; readonly path: string }[]) => Promise<RecoveryStart>,
 ): Promise<CheckpointLoad> {
+  let present = segmentsAfter;
+  let start = after;
   const none: CheckpointLoad = { decoded: undefined, usable: undefined, suspect: undefined };
   if (opts.checkpoint === 'off') return none;
   const { fs, dir } = opts;
@@ -127,8 +136,15 @@ export async function loadCheckpoint(
   if (c === undefined) return stale('damaged or another version');
   if (c.compactions !== compactions) return stale('a compaction ran since');
   if (c.segments.length === 0 || c.segments.length > present.length) return stale('segments changed');
+  // It starts at a later segment (the segments before it were served from index files when it was written,
+  // and their files are gone now): those are scanned first (`scanFirst`), and it covers the ones after them.
+  const skip = present.findIndex((p) => p.id === c.segments[0]!.id);
+  if (skip > 0 && scanFirst !== undefined && c.segments.length <= present.length - skip) {
+    start = await scanFirst(present.slice(0, skip));
+    present = present.slice(skip);
+  }
   const whole: UsableCheckpoint['whole'] = [];
-  const rules = new CommitRules();
+  const rules = new CommitRules(start);
   const matcher = new CanonicalBodyMatcher();
   const entries = c.entries;
   let next = 0;
@@ -253,7 +269,7 @@ export async function loadCheckpoint(
  * confirm field by field, or a committed event in its segments it left out). Undefined when it only
  * described the frames in a way the walk could not follow (the scan's answer stands either way).
  */
-export async function checkpointContradiction(c: Checkpoint, scanned: Pick<EventIndex, 'get' | 'scan'>): Promise<string | undefined> {
+export async function checkpointContradiction(c: Checkpoint, scanned: Pick<EventIndex, 'get' | 'scan'>, scanFrom = 1): Promise<string | undefined> {
   const sameHeader = (a: IndexEntry, b: IndexEntry) =>
     frameMismatch(a, {
       type: 0,
@@ -284,7 +300,8 @@ export async function checkpointContradiction(c: Checkpoint, scanned: Pick<Event
   if (lastSeg === undefined) return undefined;
   const covered = new Map(c.segments.map((s) => [s.id, s.committedEnd]));
   const listed = new Set(c.entries.map((e) => e.eventId));
-  for await (const page of scanned.scan(1)) {
+  // From the first sequence the checkpoint's segments can hold (the segments before them were not its to cover).
+  for await (const page of scanned.scan(scanFrom)) {
     for (const s of page) {
       const end = covered.get(s.segmentId);
       if (end !== undefined && s.offset < end && !listed.has(s.eventId)) {

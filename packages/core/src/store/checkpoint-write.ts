@@ -1,5 +1,5 @@
-// Writes the cold-start checkpoint at close: the index of every committed event with the header, committed
-// length and CRC of each segment it covers, so the next open scans only what was written after it.
+// Writes the cold-start checkpoint at close: the resident tier's index (the segments after the ones served from
+// index files) with the header, committed length and CRC of each segment it covers, so the next open scans only what was written after it.
 // Invariant: the checkpoint is derived, never an authority — a failure to write it costs a slower next
 // open (a warning), never data; an unchanged store leaves the file untouched.
 
@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { RemovedSet } from '../compaction/log.js';
 import { bytesEqual } from '../encoding/hex.js';
 import { CHECKPOINT_FILE, encodeCheckpoint, type CheckpointSegment } from '../event-index/checkpoint.js';
-import { collectRange, type EventIndex } from '../event-index/event-index.js';
+import type { IndexEntry } from '../event-index/entry.js';
+import type { TieredIndex } from '../event-index/tiered-index.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, SegmentFlags } from '../segment/format.js';
 import { readPrefix } from '../segment/read.js';
 import type { SegmentSet } from '../segment/set.js';
@@ -16,7 +17,7 @@ import type { ResolvedOptions } from './options.js';
 
 export interface CheckpointSource {
   readonly opts: ResolvedOptions;
-  readonly index: EventIndex;
+  readonly index: TieredIndex;
   readonly segments: SegmentSet;
   readonly removed: RemovedSet;
   /** The writer's active segment: its size and CRC are the live ones. */
@@ -34,7 +35,13 @@ export async function writeCheckpoint(s: CheckpointSource): Promise<void> {
     const segments: CheckpointSegment[] = [];
     let lastInCompacted = false;
     const lastSegment = index.last()!.segmentId;
+    // The resident tier only: the segments after the newest one served from its index file (an open serves
+    // those from their files and reads the checkpoint for what follows them), so the image stays as small as
+    // the memory it stands for.
+    const sealed = index.sealedSegmentIds();
+    const top = sealed[sealed.length - 1] ?? 0;
     for (const id of s.segments.ids()) {
+      if (id <= top) continue;
       const header = await (await s.segments.handle(id)).readAt(0, SEGMENT_HEADER_BYTES);
       if (header.length !== SEGMENT_HEADER_BYTES) return;
       if (id === lastSegment) {
@@ -47,8 +54,8 @@ export async function writeCheckpoint(s: CheckpointSource): Promise<void> {
       if (crc === undefined) return;
       segments.push({ id, committedEnd: id === active.id ? active.size : s.segments.size(id), header, crc });
     }
-    // The checkpoint is an image of the whole index by design (a two-tier index keeps index files instead).
-    const entries = await collectRange(index, 1, Infinity);
+    // A fresh array (a slice of the resident tier), never mutated.
+    const entries = index.activeEntriesAfter(top) as IndexEntry[];
     const image = encodeCheckpoint({
       segments,
       lastSeen: Math.max(index.lastGlobalSequence(), s.removed.maxSequence()),

@@ -1,11 +1,12 @@
-// Closing a store: waiters (and appends waiting for room) are rejected and consumers closed, in-flight appends finish, the active segment is fsynced and the
-// cold-start checkpoint written, then every file is closed and the writer lock (or the read pins) released.
+// Closing a store: waiters (and appends waiting for room) are rejected and consumers closed, in-flight appends and index-file
+// writes finish, the active segment is fsynced and the cold-start checkpoint written, then the index and every file are closed
+// and the writer lock (or the read pins) released.
 // Invariant: files are closed and the lock released even when the final sync fails; that failure is
 // reported (a BatpakError) after the release, never instead of it.
 
 import type { RemovedSet } from '../compaction/log.js';
 import { ioError } from '../errors.js';
-import type { EventIndex } from '../event-index/event-index.js';
+import type { TieredIndex } from '../event-index/tiered-index.js';
 import type { FsLock } from '../fs/fs.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
@@ -16,7 +17,7 @@ import type { ResolvedOptions } from './options.js';
 
 export interface ClosingStore {
   readonly opts: ResolvedOptions;
-  readonly index: EventIndex;
+  readonly index: TieredIndex;
   readonly segments: SegmentSet;
   readonly removed: RemovedSet;
   readonly writer: SegmentWriter | undefined;
@@ -35,6 +36,8 @@ export async function closeStore(s: ClosingStore): Promise<void> {
     await s.modules.projector.settle();
     await closeConsumers(s.modules.delivery.open);
     await s.modules.pipeline?.idle();
+    // Index files being written finish first: a segment sealed into the index leaves the checkpoint.
+    await s.modules.indexFiles?.settle();
     if (s.writer !== undefined && s.writer.failure === undefined) {
       await s.writer.sync();
       await writeCheckpoint({
@@ -52,6 +55,7 @@ export async function closeStore(s: ClosingStore): Promise<void> {
   }
   // Index-file writes still running finish before the segments close and the lock goes.
   await s.modules.indexFiles?.settle();
+  await s.index.close().catch(() => undefined);
   if (s.writer !== undefined) await s.writer.active.file.close().catch(() => undefined);
   await s.segments.closeAll();
   await s.lock?.release().catch(() => undefined);

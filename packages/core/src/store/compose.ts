@@ -77,6 +77,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
             replay: (e, draft) => replayOrConflict(draft, e, { original: (x) => reader.originalReceipt(x), plaintext: (x) => reader.plaintext(x) }),
             landed: () => waiters.wake(() => index.lastGlobalSequence()),
             admission,
+            sealed: index,
           },
           { nextGlobal: o.nextGlobal, lastCommittedAt: o.lastCommittedAt },
         );
@@ -85,6 +86,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
   const verifier = new StoreVerifier({
     index, segments, removed, damage: o.damage, maintenance: hooks.maintenance, verifyKeys, compactionEntries: hooks.compactionEntries, idle,
     mayUseWorkers: onRealFs(opts.fs),
+    committedScan: { scan: (from) => index.scanSkippingDamage(from) },
   });
   const attest = new AttestAndSnapshot({
     fs: opts.fs,

@@ -25,7 +25,7 @@ export interface DirectoryFacts {
   readonly checkpoint: Checkpoint | undefined;
   /** Highest global sequence the open saw: committed, in a frame, or removed by a compaction. */
   readonly lastSeen: number;
-  /** Committed events found. */
+  /** Committed events found in the segments the checkpoint covers (from its first segment on). */
   readonly events: number;
 }
 
@@ -139,9 +139,17 @@ export async function assessDirectory(
     readonly loaded: CheckpointLoad;
     readonly index: Pick<EventIndex, 'lastGlobalSequence' | 'size' | 'get' | 'scan'>;
     readonly removed: { maxSequence(): number };
+    /**
+     * Events in the segments before `segmentId` that the checkpoint was not written to cover (a checkpoint
+     * holds the resident tier's segments only: those served from index files come before them). Default none.
+     */
+    readonly eventsBefore?: (segmentId: number) => number;
+    /** The first global sequence the checkpoint's segments may hold (after the file-served ones). Default 1. */
+    readonly checkpointFrom?: number;
   },
 ): Promise<DirectoryDamageReport[]> {
   const { loaded, index } = found;
+  const firstCovered = loaded.decoded?.segments[0]?.id;
   const damage = directoryDamage({
     dir: opts.dir,
     names: found.names,
@@ -149,9 +157,9 @@ export async function assessDirectory(
     compactions: found.compactions,
     checkpoint: loaded.decoded,
     lastSeen: Math.max(index.lastGlobalSequence(), found.removed.maxSequence()),
-    events: index.size,
+    events: index.size - (firstCovered === undefined ? 0 : (found.eventsBefore?.(firstCovered) ?? 0)),
   });
-  const contradiction = loaded.suspect === undefined || loaded.decoded === undefined ? undefined : await checkpointContradiction(loaded.decoded, index);
+  const contradiction = loaded.suspect === undefined || loaded.decoded === undefined ? undefined : await checkpointContradiction(loaded.decoded, index, found.checkpointFrom);
   if (contradiction !== undefined) damage.push({ reason: 'checkpoint-contradiction', file: join(opts.dir, CHECKPOINT_FILE), message: contradiction });
   enforceDirectoryDamage(damage, opts);
   return damage;

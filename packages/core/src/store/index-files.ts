@@ -9,6 +9,8 @@ import { BlockCache } from '../event-index/block-cache.js';
 import { SegmentIndexFile } from '../event-index/segment-index-file.js';
 import { indexFileName, readBinding, writeIndexFile } from '../event-index/segment-index-write.js';
 import type { Fs } from '../fs/fs.js';
+import type { UntrustedIndexFile } from '../event-index/sealed-tier.js';
+import type { TieredIndex } from '../event-index/tiered-index.js';
 import { parseSegmentFileName } from '../segment/format.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { WarningSink } from './warnings.js';
@@ -21,6 +23,12 @@ export interface IndexFileParts {
   /** The segment appends go to now: it has no index file until it seals. */
   readonly activeSegmentId: () => number;
   readonly onWarning: WarningSink;
+  /** The two-tier index: each file written (or found usable) is sealed into it, so its segment's entries leave memory. */
+  readonly tier?: TieredIndex | undefined;
+  /** The block cache the tier's files read through. */
+  readonly cache?: BlockCache | undefined;
+  /** Segments whose files bind to their segment but that the open refused (sealed-prefix.ts), and why: rebuilt at the first reconcile. */
+  readonly refused?: ReadonlyMap<number, string> | undefined;
 }
 
 const INDEX_NAME = /^(\d+)\.bpi$/;
@@ -29,7 +37,11 @@ export class IndexFileKeeper {
   readonly #p: IndexFileParts;
   /** Jobs run one at a time, in order: a rebuild never races a newer write of the same file. */
   #queue: Promise<void> = Promise.resolve();
-  readonly #queued = new Set<number>();
+  /** Queued segments, and whether each must be written even if its file checks out (a new seal, a file caught lying). */
+  readonly #queued = new Map<number, boolean>();
+  #refused: ReadonlyMap<number, string>;
+  /** Segments rebuilt after the tier caught their file (until the next reconcile). */
+  readonly #rebuiltUntrusted = new Set<number>();
   /** Bumped by every compaction: a job that sees it change discards what it built. */
   #generation = 0;
 
@@ -38,6 +50,7 @@ export class IndexFileKeeper {
 
   constructor(parts: IndexFileParts) {
     this.#p = parts;
+    this.#refused = parts.refused ?? new Map();
   }
 
   /** Set once by the Store that owns the maintenance lock (compaction holds it exclusively). */
@@ -47,7 +60,17 @@ export class IndexFileKeeper {
 
   /** A segment just sealed: write its index file (its entries are all published: groups commit in order). */
   sealed(segmentId: number): void {
-    this.#enqueue(segmentId);
+    this.#enqueue(segmentId, true);
+  }
+
+  /** The tier caught segment `segmentId`'s file lying or damaged (it answers from the segment meanwhile): rebuilt, then served again. */
+  untrusted(u: UntrustedIndexFile): void {
+    // Once per segment until the next reconcile: a file rebuilt from the segment that fails again is not rebuilt in a loop.
+    const again = this.#rebuiltUntrusted.has(u.segmentId);
+    this.#p.onWarning(`the index file of segment ${u.segmentId} is not usable (${u.reason}): ${again ? 'answered from the segment' : 'rebuilt from the segment'}`, 'BATPAK_INDEX_FILE_REBUILT');
+    if (again) return;
+    this.#rebuiltUntrusted.add(u.segmentId);
+    this.#enqueue(u.segmentId, true);
   }
 
   /**
@@ -58,18 +81,30 @@ export class IndexFileKeeper {
    */
   async reconcile(): Promise<void> {
     this.#generation++;
+    this.#rebuiltUntrusted.clear();
     const failing: number[] = [];
+    const unsealed: number[] = [];
+    const refused = this.#refused;
+    this.#refused = new Map();
     await this.#guard(async () => {
       for (const id of this.#p.segments.ids()) {
         if (id === this.#p.activeSegmentId()) continue;
-        const why = await this.#check(id);
-        if (why === undefined) continue;
+        // A segment the tier serves had its file checked when it was put to use (and the tier reports a lie it meets).
+        if (this.#p.tier?.isSealed(id) === true) continue;
+        const why = refused.get(id) ?? (await this.#check(id));
+        if (why === undefined) {
+          // A usable file the tier does not serve yet (the open stopped at an earlier segment): sealed in.
+          if (this.#p.tier !== undefined && !this.#p.tier.isSealed(id)) unsealed.push(id);
+          continue;
+        }
         this.#p.onWarning(`the index file of segment ${id} is ${why === 'missing' ? 'missing' : `not usable (${why})`}: rebuilt from the segment`, 'BATPAK_INDEX_FILE_REBUILT');
         failing.push(id);
       }
       await this.#removeOrphans();
     });
-    for (const id of failing) this.#enqueue(id);
+    // In segment order: the tier takes sealed segments in ascending id.
+    const force = new Set(failing);
+    for (const id of [...failing, ...unsealed].sort((a, b) => a - b)) this.#enqueue(id, force.has(id));
   }
 
   /** Resolves when every queued job has finished (close waits for it before closing segments). */
@@ -90,14 +125,21 @@ export class IndexFileKeeper {
     }
   }
 
-  #enqueue(segmentId: number): void {
-    if (this.#queued.has(segmentId)) return;
-    this.#queued.add(segmentId);
+  #enqueue(segmentId: number, write: boolean): void {
+    const queued = this.#queued.get(segmentId);
+    if (queued !== undefined) {
+      if (write) this.#queued.set(segmentId, true);
+      return;
+    }
+    this.#queued.set(segmentId, write);
     this.#queue = this.#queue.then(async () => {
+      const mustWrite = this.#queued.get(segmentId) === true;
       this.#queued.delete(segmentId);
       const generation = this.#generation;
       try {
-        await this.#guard(() => this.#write(segmentId));
+        await this.#guard(async () => {
+          if (mustWrite || !(await this.#install(segmentId, false))) await this.#write(segmentId);
+        });
       } catch (err) {
         // A compaction that swapped the segment away meanwhile explains the failure; its reconcile follows.
         if (generation === this.#generation) this.#p.onWarning(`could not write the index file of segment ${segmentId}: ${(err as Error).message}`, 'BATPAK_INDEX_FILE_WRITE_FAILED');
@@ -121,6 +163,26 @@ export class IndexFileKeeper {
     // A compaction swapped segments while this file was built: it may describe the old one. The
     // reconcile that compaction runs checks (and rebuilds) it.
     if (generation !== this.#generation) await fs.remove(path, { force: true });
+    else if (!(await this.#install(segmentId, true))) this.#p.onWarning(`the index file just written for segment ${segmentId} does not check out: its entries stay in memory`, 'BATPAK_INDEX_FILE_WRITE_FAILED');
+  }
+
+  /**
+   * Serves segment `segmentId` from its index file: sealed into the tier (its entries leave memory), or, when the
+   * tier already serves it and `replace` (a file rebuilt after one was caught lying), installed in its place.
+   * False when the file does not open against the segment (missing, stale, damaged). True without a tier.
+   */
+  async #install(segmentId: number, replace: boolean): Promise<boolean> {
+    const { fs, dir, segments, tier, cache } = this.#p;
+    if (tier === undefined) return true;
+    if (!segments.has(segmentId) || segmentId === this.#p.activeSegmentId()) return true;
+    if (tier.isSealed(segmentId) && !replace) return true;
+    const binding = await readBinding(await segments.handle(segmentId), segmentId, segments.size(segmentId));
+    const opened = await SegmentIndexFile.open(fs, join(dir, indexFileName(segmentId)), binding, cache ?? new BlockCache());
+    if (opened.file === undefined) return false;
+    if (tier.isSealed(segmentId)) await tier.replaceFile(segmentId, opened.file);
+    // Refused (a compaction meanwhile, or a file that disagrees with the entries held): they stay resident.
+    else if (!(await tier.seal(segmentId, opened.file))) await opened.file.close();
+    return true;
   }
 
   async #removeOrphans(): Promise<void> {

@@ -1,6 +1,6 @@
 // Opening a store directory: options checked, the writer lock taken (or, read-only, every file pinned),
-// pending compaction finished, the index recovered from the checkpoint and the log tail, the active
-// segment prepared for appending. Invariant: nothing is served until what recovery found is durable, and
+// pending compaction finished, sealed segments served from their index files, the rest of the index recovered
+// from the checkpoint and the log tail, the active segment prepared for appending. Invariant: nothing is served until what recovery found is durable, and
 // every gap in the global sequence is explained by a trusted compaction record (else ERR_CORRUPT_SEGMENT).
 
 import { join } from 'node:path';
@@ -8,14 +8,16 @@ import { entryTrusted, RemovedSet, type CompactionEntry } from '../compaction/lo
 import { resolvePendingCompaction } from '../compaction/swap.js';
 import { BatpakError, ioError, typedIoError } from '../errors.js';
 import { entryFromRecovered } from '../event-index/from-frame.js';
-import type { EventIndex } from '../event-index/event-index.js';
+import { BlockCache } from '../event-index/block-cache.js';
 import { ResidentIndex } from '../event-index/resident-index.js';
+import type { UntrustedIndexFile } from '../event-index/sealed-tier.js';
+import { TieredIndex } from '../event-index/tiered-index.js';
 import type { FsFile, FsLock } from '../fs/fs.js';
 import { Keyset } from '../keyset/keyset.js';
 import { FileKeyStore, KEYSET_FILE, type KeyStore } from '../keyset/keystore.js';
 import { signerFromSeed, type ReceiptSigner } from '../receipt/sign.js';
 import { LOCK_FILE, segmentFileName } from '../segment/format.js';
-import { recoverLog } from '../segment/recovery.js';
+import { recoverLog, type RecoveredEvent, type RecoveredLogWithGaps } from '../segment/recovery.js';
 import { SegmentSet } from '../segment/set.js';
 import { createSegment, SegmentWriter, type ActiveSegment } from '../segment/writer.js';
 import type { DirectoryDamageReport } from '../types.js';
@@ -27,11 +29,13 @@ import { checkRegistry, refusePlaintextWriterByEvents, refusePlaintextWriterByKe
 import { resolveOptions, type ResolvedOptions, type StoreOptions } from './options.js';
 import { openConsistent } from './read-only-open.js';
 import { IndexFileKeeper } from './index-files.js';
+import { sealedPrefix } from './sealed-prefix.js';
 
 /** Everything an open recovered: the parts a Store is composed of. */
 export interface OpenedStore {
   readonly opts: ResolvedOptions;
-  readonly index: EventIndex;
+  /** Sealed segments served from their index files, the rest resident (closed at close). */
+  readonly index: TieredIndex;
   readonly segments: SegmentSet;
   /** Undefined read-only. */
   readonly writer: SegmentWriter | undefined;
@@ -123,88 +127,151 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
   await refusePlaintextWriterByKeyset(writerChecks);
   const pending = await resolvePendingCompaction(fs, dir, !opts.readOnly);
   const names = await storeDirectoryNames(fs, dir, opts.readOnly, pending.segments.length);
-  // A checkpoint whose every entry matched its frame holds the index of a prefix of the log: only the
-  // tail after it is scanned.
-  const loaded = await loadCheckpoint(opts, pending.segments, pending.entries.length);
-  const checkpoint = loaded.usable;
-  const tail = checkpoint === undefined ? pending.segments : checkpoint.tail;
-  const log = await recoverLog(fs, tail, checkpoint?.start, opts.signal);
   const signer = opts.signer ?? (opts.signingKey === undefined ? undefined : signerFromSeed(opts.signingKey));
   const verifyKeys = signer === undefined ? [...opts.trustedPublicKeys] : [signer.publicKey, ...opts.trustedPublicKeys];
   // Compaction's own record says which sequences it removed; a gap it does not explain is lost data.
   // Only a trusted entry (signed by a known key, or unsigned in a keyless store) turns links into gaps.
   const removed = new RemovedSet();
   for (const e of pending.entries) removed.addEntry(e, entryTrusted(e, verifyKeys), verifyKeys.length === 0);
-  for (const gap of [...(checkpoint?.gaps ?? []), ...log.gaps]) {
-    if (!removed.explains(gap.last, gap.next)) {
-      throw BatpakError.corruptSegment(gap.file, gap.offset, `global sequences ${gap.last + 1}..${gap.next - 1} are missing and no committed compaction removed them`);
-    }
-  }
-  for (const d of log.discarded) {
-    opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`, 'BATPAK_RECOVERY_TAIL_CUT');
-  }
-  // Everything recovered goes into the resident tier, so the duplicate checks below are resident lookups.
-  const index = new ResidentIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
-  let lastCommittedAt = checkpoint?.lastCommittedAt ?? 0;
-  for (const e of checkpoint?.checkpoint.entries ?? []) {
-    if (index.getResident(e.eventId) !== undefined) {
-      const file = segmentPath(e.segmentId);
-      throw BatpakError.corruptSegment(file, e.offset, `duplicate event id ${e.eventId}`);
-    }
-    index.insert(e);
-  }
-  for (const r of log.events) {
-    const entry = entryFromRecovered(r);
-    if (checkpoint !== undefined && index.getResident(entry.eventId) !== undefined) {
-      throw BatpakError.corruptSegment(segmentPath(r.segmentId), r.offset, `event ${entry.eventId} appears twice`);
-    }
-    index.insert(entry);
-    lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
-  }
-  // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
-  BatpakError.throwIfAborted(opts.signal, 'Store.open');
-  const damage = await assessDirectory(opts, { names, segmentIds: pending.segments.map((s) => s.id), compactions: pending.entries, loaded, index, removed });
-  refusePlaintextWriterByEvents(writerChecks, index.summary());
-  refuseUnsignedWriter(writerChecks, signer, index.summary());
-  let keyset: Keyset | undefined;
-  let keyStore: KeyStore | undefined;
-  if (opts.encryption !== undefined) {
-    keyStore = opts.encryption.keyStore ?? new FileKeyStore(fs, join(dir, KEYSET_FILE));
-    keyset = await Keyset.load(keyStore, opts.encryption.granularity);
-    // Frames may reference generations the keyset no longer lists (a lost keyset): never re-mint them.
-    for (const g of index.summary().generations.values()) keyset.noteGeneration(g.scope, g.generation);
-  }
   const segments = new SegmentSet(fs);
-  const newest = log.segments[log.segments.length - 1];
-  // Segments wholly inside the checkpoint were not scanned: their committed length is the checkpoint's.
-  for (const s of checkpoint?.whole ?? []) segments.add(s.id, s.path, s.committedEnd, undefined, s.crc);
-  for (const s of log.segments) {
-    if (s !== newest || opts.readOnly) segments.add(s.id, s.path, s.committedEnd, undefined, s.crc);
+  // The sealed segments whose index files check out, from the oldest: served from the files, never scanned.
+  // One block cache for every index file of the store, whoever opens it (this open, or the keeper at a seal).
+  const cache = new BlockCache(opts.indexCacheBytes);
+  const prefix = await sealedPrefix(opts, pending.segments.slice(0, -1), segments, cache, (last, next) => removed.explains(last, next));
+  let index: TieredIndex | undefined;
+  try {
+    const rest = pending.segments.slice(prefix.files.length);
+    // A checkpoint whose every entry matched its frame holds the index of the segments after the file-served
+    // ones (up to its watermark): only the tail after it is scanned.
+    // A checkpoint that starts at a later segment (their index files were lost since it was written): the
+    // segments before it are scanned first, and it covers the rest.
+    let first: RecoveredLogWithGaps | undefined;
+    const scanFirst = async (segs: readonly { readonly id: number; readonly path: string }[]) => {
+      first = await recoverLog(fs, segs, prefix.start, opts.signal, false);
+      return first.end;
+    };
+    const loaded = await loadCheckpoint(opts, rest, pending.entries.length, prefix.start, scanFirst);
+    const checkpoint = loaded.usable;
+    const scannedFirst: RecoveredLogWithGaps | undefined = first;
+    const tail = checkpoint === undefined ? rest.slice(scannedFirst?.segments.length ?? 0) : checkpoint.tail;
+    const after = await recoverLog(fs, tail, checkpoint?.start ?? scannedFirst?.end ?? prefix.start, opts.signal);
+    const log = scannedFirst === undefined ? after : joinLogs(scannedFirst, after);
+    // Recovery checks ids within one scan; across a first scan, the checkpoint and the tail, the index does.
+    const crossCheck = checkpoint !== undefined || scannedFirst !== undefined;
+    for (const gap of [...(checkpoint?.gaps ?? []), ...log.gaps]) {
+      if (!removed.explains(gap.last, gap.next)) {
+        throw BatpakError.corruptSegment(gap.file, gap.offset, `global sequences ${gap.last + 1}..${gap.next - 1} are missing and no committed compaction removed them`);
+      }
+    }
+    for (const d of log.discarded) {
+      opts.onWarning(`recovery: ignored ${d.reason} in segment ${d.segmentId} from offset ${d.offset}`, 'BATPAK_RECOVERY_TAIL_CUT');
+    }
+    // Everything recovered goes into the resident (active) tier, so the duplicate checks below are resident
+    // lookups. An id that also occurs in a file-served segment is not seen here (FORMAT.md § The index in two tiers).
+    const active = new ResidentIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
+    let lastCommittedAt = Math.max(prefix.lastCommittedAt, checkpoint?.lastCommittedAt ?? 0);
+    // In global-sequence order: what was scanned first, the checkpoint's entries, then the tail.
+    const insertScanned = (events: readonly RecoveredEvent[]) => {
+      for (const r of events) {
+        const entry = entryFromRecovered(r);
+        if (crossCheck && active.getResident(entry.eventId) !== undefined) {
+          throw BatpakError.corruptSegment(segmentPath(r.segmentId), r.offset, `event ${entry.eventId} appears twice`);
+        }
+        active.insert(entry);
+        lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
+      }
+    };
+    insertScanned(scannedFirst?.events ?? []);
+    for (const e of checkpoint?.checkpoint.entries ?? []) {
+      if (active.getResident(e.eventId) !== undefined) {
+        const file = segmentPath(e.segmentId);
+        throw BatpakError.corruptSegment(file, e.offset, `duplicate event id ${e.eventId}`);
+      }
+      active.insert(e);
+    }
+    insertScanned(after.events);
+    const newest = log.segments[log.segments.length - 1];
+    // Segments wholly inside the checkpoint were not scanned: their committed length is the checkpoint's.
+    for (const s of checkpoint?.whole ?? []) segments.add(s.id, s.path, s.committedEnd, undefined, s.crc);
+    for (const s of log.segments) {
+      if (s !== newest || opts.readOnly) segments.add(s.id, s.path, s.committedEnd, undefined, s.crc);
+    }
+    // A file found lying later is rebuilt by the keeper (writable) or only reported (read-only); until the
+    // keeper exists, reports wait.
+    const early: UntrustedIndexFile[] = [];
+    let onUntrusted = (u: UntrustedIndexFile): void => void early.push(u);
+    index = await TieredIndex.open(segments, prefix.files, (u) => onUntrusted(u), active);
+    const tiered = index;
+    // Before anything below cuts a torn tail or replaces a headerless segment the directory says held events.
+    BatpakError.throwIfAborted(opts.signal, 'Store.open');
+    const eventsBefore = (segmentId: number) => prefix.files.reduce((n, f) => n + (f.segmentId < segmentId ? f.file.header.eventCount : 0), 0);
+    const damage = await assessDirectory(opts, {
+      names,
+      segmentIds: pending.segments.map((s) => s.id),
+      compactions: pending.entries,
+      loaded,
+      index: tiered,
+      removed,
+      eventsBefore,
+      checkpointFrom: prefix.start.lastSeen + 1,
+    });
+    refusePlaintextWriterByEvents(writerChecks, tiered.summary());
+    refuseUnsignedWriter(writerChecks, signer, tiered.summary());
+    let keyset: Keyset | undefined;
+    let keyStore: KeyStore | undefined;
+    if (opts.encryption !== undefined) {
+      keyStore = opts.encryption.keyStore ?? new FileKeyStore(fs, join(dir, KEYSET_FILE));
+      keyset = await Keyset.load(keyStore, opts.encryption.granularity);
+      // Frames may reference generations the keyset no longer lists (a lost keyset): never re-mint them.
+      for (const g of tiered.summary().generations.values()) keyset.noteGeneration(g.scope, g.generation);
+    }
+    let writer: SegmentWriter | undefined;
+    let indexFiles: IndexFileKeeper | undefined;
+    if (opts.readOnly) {
+      await pinForReading(opts, segments, newest?.path);
+      onUntrusted = (u) => opts.onWarning(`the index file of segment ${u.segmentId} is not usable (${u.reason}): answered from the segment (a writable open rebuilds it)`, 'BATPAK_INDEX_FILE_REBUILT');
+    } else {
+      const keeper = new IndexFileKeeper({ fs, dir, index: tiered, segments, activeSegmentId: () => writer!.active.id, onWarning: opts.onWarning, tier: tiered, cache, refused: prefix.refused });
+      writer = await prepareWriter(opts, segments, newest, segmentPath, (id) => keeper.sealed(id));
+      // Its first reconcile starts once the store is built (Store/Replica): a failed open writes nothing.
+      indexFiles = keeper;
+      onUntrusted = (u) => keeper.untrusted(u);
+    }
+    for (const u of early) onUntrusted(u);
+    return {
+      opts,
+      index,
+      segments,
+      writer,
+      indexFiles,
+      lock,
+      nextGlobal: Math.max(index.lastGlobalSequence(), removed.maxSequence()) + 1,
+      lastCommittedAt,
+      keyset,
+      keyStore,
+      removed,
+      compactionEntries: pending.entries,
+      signer,
+      damage,
+    };
+  } catch (err) {
+    // Nothing opened here outlives a failed open (a read-only open may be retried at once).
+    if (index !== undefined) await index.close().catch(() => undefined);
+    else for (const f of prefix.files) await f.file.close().catch(() => undefined);
+    await segments.closeAll();
+    throw err;
   }
-  let writer: SegmentWriter | undefined;
-  let indexFiles: IndexFileKeeper | undefined;
-  if (opts.readOnly) await pinForReading(opts, segments, newest?.path);
-  else {
-    const keeper = new IndexFileKeeper({ fs, dir, index, segments, activeSegmentId: () => writer!.active.id, onWarning: opts.onWarning });
-    writer = await prepareWriter(opts, segments, newest, segmentPath, (id) => keeper.sealed(id));
-    // Its first reconcile starts once the store is built (Store/Replica): a failed open writes nothing.
-    indexFiles = keeper;
-  }
+}
+
+/** Two recoveries of consecutive runs of segments, as one. */
+function joinLogs(a: RecoveredLogWithGaps, b: RecoveredLogWithGaps): RecoveredLogWithGaps {
   return {
-    opts,
-    index,
-    segments,
-    writer,
-    indexFiles,
-    lock,
-    nextGlobal: Math.max(index.lastGlobalSequence(), removed.maxSequence()) + 1,
-    lastCommittedAt,
-    keyset,
-    keyStore,
-    removed,
-    compactionEntries: pending.entries,
-    signer,
-    damage,
+    segments: [...a.segments, ...b.segments],
+    events: [...a.events, ...b.events],
+    seals: [...a.seals, ...b.seals],
+    discarded: [...a.discarded, ...b.discarded],
+    gaps: [...a.gaps, ...b.gaps],
+    end: b.end,
   };
 }
 

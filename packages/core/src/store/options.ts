@@ -2,6 +2,7 @@
 // Validation happens once at open, so a bad combination never produces a half-open store.
 
 import { BatpakError } from '../errors.js';
+import { DEFAULT_BLOCK_CACHE_BYTES } from '../event-index/block-cache.js';
 import type { Fs } from '../fs/fs.js';
 import { RealFs } from '../fs/real.js';
 import type { EventRegistry } from '../registry.js';
@@ -79,6 +80,13 @@ export interface StoreOptions {
    */
   readonly checkpoint?: 'on-close' | 'off';
   /**
+   * Bytes of index-file blocks kept in memory, shared by every sealed segment's index file (`NNNNNN.bpi`):
+   * an open serves the sealed segments from their index files instead of holding their index in memory,
+   * and lookups (`get`, `query`, `head` misses) read 4 KiB blocks through this cache. Default 8 MiB; 0
+   * caches nothing (every lookup reads its block).
+   */
+  readonly indexCacheBytes?: number;
+  /**
    * Most projection states kept in memory (one per projection name, version and entity), least recently
    * used evicted first. Default 4096: a service's hot entities stay cached while small states (a few
    * hundred bytes) cost about a megabyte; 0 keeps none (every `project` folds from its snapshot or the log).
@@ -120,6 +128,7 @@ export interface ResolvedOptions {
   readonly readOnly: boolean;
   readonly allowDataLoss: boolean;
   readonly checkpoint: 'on-close' | 'off';
+  readonly indexCacheBytes: number;
   readonly projectionCacheSize: number;
   readonly onWarning: WarningSink;
   readonly now: () => number;
@@ -213,6 +222,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     readOnly: options.readOnly ?? false,
     allowDataLoss: options.allowDataLoss ?? false,
     checkpoint: oneOf('checkpoint', options.checkpoint, ['on-close', 'off'], 'on-close'),
+    indexCacheBytes: options.indexCacheBytes === 0 ? 0 : positiveInt('indexCacheBytes', options.indexCacheBytes, DEFAULT_BLOCK_CACHE_BYTES),
     projectionCacheSize: options.projectionCacheSize === 0 ? 0 : positiveInt('projectionCacheSize', options.projectionCacheSize, DEFAULT_PROJECTION_CACHE_SIZE),
     onWarning: options.onWarning ?? emitProcessWarning,
     now: options.now ?? Date.now,

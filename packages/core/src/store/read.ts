@@ -93,11 +93,19 @@ export class StoreReader {
         const plannedAt: number[] = [];
         let plannedBytes = 0;
         const want = Math.min(ahead, f.limit - yielded);
+        /** A page that failed (a sealed segment's walk met damage): surfaced after the events planned before it. */
+        let failed: { error: unknown } | undefined;
         while (planned.length < want && plannedBytes < QUERY_READ_AHEAD_BYTES) {
           if (i >= page.length) {
             if (ended) break;
             pageGeneration = index.generation;
-            const next = await pages.next();
+            let next: IteratorResult<readonly IndexEntry[]>;
+            try {
+              next = await pages.next();
+            } catch (error) {
+              failed = { error };
+              break;
+            }
             if (next.done === true) ended = true;
             else [page, i] = [next.value, 0];
             continue;
@@ -128,6 +136,7 @@ export class StoreReader {
           yielded++;
           if (yielded >= f.limit) return;
         }
+        if (failed !== undefined) throw failed.error;
       }
     } finally {
       // A query left early releases what the index holds for its pages.

@@ -134,6 +134,8 @@ export class Replica {
     await this.#queue;
     let failure: unknown;
     try {
+      // Index files being written finish first: a segment sealed into the index leaves the checkpoint.
+      await o.indexFiles?.settle();
       if (o.writer !== undefined && o.writer.failure === undefined) {
         await o.writer.sync();
         await writeCheckpoint({ opts: o.opts, index: o.index, segments: o.segments, removed: o.removed, active: o.writer.active, lastCommittedAt: this.#lastCommittedAt, compactions: 0 });
@@ -142,6 +144,7 @@ export class Replica {
       failure = err;
     }
     await o.indexFiles?.settle();
+    await o.index.close().catch(() => undefined);
     await o.writer?.active.file.close().catch(() => undefined);
     await o.segments.closeAll();
     await o.lock?.release().catch(() => undefined);

@@ -11,13 +11,15 @@ import type { EventDraft, Intent, SequencedEvent } from './append-intent.js';
 
 /** The committed state a group is sequenced against. */
 export interface CommittedState {
-  /**
-   * Heads, and committed ids through `getResident`: sequencing is one synchronous step between commit
-   * groups, so it reads only what stays resident. With every entry resident today that answers every
-   * id; a two-tier index must answer idempotency keys and import clashes from its sealed files too,
-   * resolved before the group is sequenced (FORMAT.md, "The index in two tiers").
-   */
+  /** Heads: sequencing is one synchronous step between commit groups, so it reads only what stays resident. */
   readonly index: EventIndex;
+  /**
+   * The committed event with an id an intent names (idempotency keys, imported ids): resident, or looked up in
+   * the sealed tier before the group is sequenced (store/sealed-ids.ts, FORMAT.md "The index in two tiers").
+   */
+  readonly committed: (intent: Intent, eventId: string) => IndexEntry | undefined;
+  /** Why an intent's lookups failed, if they did: it is refused. */
+  readonly failure: (intent: Intent) => BatpakError | undefined;
   readonly nextGlobal: number;
   readonly lastCommittedAt: number;
   /** The store clock's reading for this group. */
@@ -115,10 +117,16 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
   for (const intent of intents) {
     if (dependsOnInFlight(intent, inFlight)) break;
     taken++;
+    const failed = state.failure(intent);
+    if (failed !== undefined) {
+      refused.push({ intent, error: failed });
+      continue;
+    }
+    const committed = (eventId: string) => state.committed(intent, eventId);
     if (intent.type === 'single') {
       const d = intent.draft;
       if (d.keyed) {
-        const existing = state.index.getResident(d.eventId);
+        const existing = committed(d.eventId);
         if (existing !== undefined) {
           settleReplay(intent.settle, state.replay(existing, d));
           continue;
@@ -141,7 +149,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
       inGroup.add(d.eventId);
       accepted.push({ intent, events: [sequence(d, undefined)] });
     } else if (intent.type === 'import') {
-      const clash = intent.items.find((it) => state.index.getResident(it.draft.eventId) !== undefined || inGroup.has(it.draft.eventId));
+      const clash = intent.items.find((it) => committed(it.draft.eventId) !== undefined || inGroup.has(it.draft.eventId));
       if (clash !== undefined) {
         refused.push({
           intent,
@@ -157,7 +165,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
       });
       accepted.push({ intent, events });
     } else {
-      const existing = intent.drafts.map((d) => (d.keyed ? state.index.getResident(d.eventId) : undefined));
+      const existing = intent.drafts.map((d) => (d.keyed ? committed(d.eventId) : undefined));
       const known = existing.filter((e) => e !== undefined).length;
       if (known === intent.drafts.length) {
         settleReplay(intent.settle, Promise.all(existing.map((e, i) => state.replay(e!, intent.drafts[i]!))));

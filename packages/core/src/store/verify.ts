@@ -9,6 +9,7 @@ import type { VerifyChainOptions } from '../attest/options.js';
 import { verifyChain as verify, type CommittedEvents } from '../chain/verify.js';
 import { entryTrusted, type CompactionEntry, type RemovedEvent, type RemovedSet } from '../compaction/log.js';
 import { BatpakError } from '../errors.js';
+import type { IndexEntry } from '../event-index/entry.js';
 import type { EventIndex } from '../event-index/event-index.js';
 import { SealChecker } from '../receipt/seal-check.js';
 import { compareWithCommitted, malformedField, verifySignature, type ReceiptVerdict } from '../receipt/verify.js';
@@ -51,6 +52,8 @@ export interface VerifyParts {
   readonly idle: () => Promise<void>;
   /** Whether a large verification may hash on worker threads (the store's Fs is the real file system). */
   readonly mayUseWorkers: boolean;
+  /** Where the committed events come from when not `index.scan`: one that leaves a damaged frame out for the walk to report. */
+  readonly committedScan?: Pick<EventIndex, 'scan'> | undefined;
 }
 
 /**
@@ -98,11 +101,12 @@ export class StoreVerifier {
     const { removed, index } = this.#p;
     const keys = this.#p.verifyKeys();
     const bytes = snapshot.segments.reduce((n, s) => n + s.committedEnd, 0);
+    const duplicates = new DuplicateIds(snapshot.committed.through);
     return verify({
       fs: this.#p.segments.borrowingOpen(),
       workers: verifyWorkers(this.#p.mayUseWorkers, bytes),
       segments: snapshot.segments,
-      committed: snapshot.committed,
+      committed: { ...snapshot.committed, pages: () => duplicates.tap(snapshot.committed.pages()) },
       removedHashes: removed.hashes(),
       directoryDamage: this.#p.damage,
       signal: options.signal,
@@ -117,7 +121,7 @@ export class StoreVerifier {
       observe: stream === undefined ? undefined : (frame) => stream.frame(frame),
     }).then((report) => {
       stream?.finish();
-      return report;
+      return duplicates.into(report, (id) => this.#p.segments.path(id));
     });
   }
 
@@ -131,7 +135,9 @@ export class StoreVerifier {
     const s = this.#p.segments;
     const index = this.#p.index;
     const segments = s.ids().map((id) => ({ id, path: s.path(id), committedEnd: s.size(id) }));
-    return { segments, committed: { count: index.size, through: index.lastGlobalSequence(), pages: () => index.scan(1) } };
+    // The scan that leaves a damaged frame of a file-served segment out for the walk to report (compose.ts).
+    const scan = this.#p.committedScan ?? index;
+    return { segments, committed: { count: index.size, through: index.lastGlobalSequence(), pages: () => scan.scan(1) } };
   }
 
   /** Records of events compaction removed, from entries this store's keys trust (a head may include them). */
@@ -149,5 +155,38 @@ export class StoreVerifier {
     const mismatch = compareWithCommitted(receipt, baseReceipt(entry));
     if (mismatch !== undefined) return mismatch;
     return verifySignature(receipt, this.#p.verifyKeys(), (entry.flags & EventFlags.SEALED) === 0);
+  }
+}
+
+/**
+ * An event id committed twice is damage. An open refuses it among the segments it scans, but not when one of
+ * the two lies in a segment served from its index file (it reads none of that segment's events): found here,
+ * in the same pass as the walk (the pages it reads are tapped), over the snapshot's events only. It holds one
+ * string per event while the walk runs: verification is linear in the store anyway, this is its memory.
+ */
+class DuplicateIds {
+  readonly #through: number;
+  readonly #seen = new Set<string>();
+  readonly #found: IndexEntry[] = [];
+
+  constructor(through: number) {
+    this.#through = through;
+  }
+
+  async *tap(pages: AsyncIterable<readonly IndexEntry[]>): AsyncIterable<readonly IndexEntry[]> {
+    for await (const page of pages) {
+      for (const e of page) {
+        if (e.globalSequence > this.#through) break;
+        if (this.#seen.has(e.eventId)) this.#found.push(e);
+        else this.#seen.add(e.eventId);
+      }
+      yield page;
+    }
+  }
+
+  into(report: ChainVerificationReport, path: (segmentId: number) => string): ChainVerificationReport {
+    if (this.#found.length === 0) return report;
+    const found = this.#found.map((e) => ({ file: path(e.segmentId), offset: e.offset, reason: `duplicate event id ${e.eventId}`, eventId: e.eventId }));
+    return { ...report, corruptFrames: [...report.corruptFrames, ...found], intact: false };
   }
 }

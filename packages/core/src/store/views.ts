@@ -10,6 +10,7 @@ import { decodePayload } from '../payload.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags } from '../segment/frame.js';
 import type { EventIndex } from '../event-index/event-index.js';
+import type { TieredIndex } from '../event-index/tiered-index.js';
 import type { Keyset } from '../keyset/keyset.js';
 import type { SegmentSet } from '../segment/set.js';
 import { runSchema } from '../standard-schema.js';
@@ -17,13 +18,15 @@ import type { AppendReceipt, CommitStats, EventHeader, GroupProof, StoreStats } 
 import { causalIdsOf } from './causation.js';
 
 /** The store's counters. */
-export function statsOf(index: EventIndex, segments: SegmentSet, keyset: Keyset | undefined, commits: CommitStats | undefined): StoreStats {
+export function statsOf(index: TieredIndex, segments: SegmentSet, keyset: Keyset | undefined, commits: CommitStats | undefined): StoreStats {
+  const r = index.resident();
   return {
     events: BigInt(index.size),
     segments: segments.count,
     bytes: BigInt(segments.totalBytes()),
     ...(keyset === undefined ? {} : { keys: keyset.liveCount }),
     ...(commits === undefined ? {} : { commits }),
+    index: { residentEntries: r.activeEntries + r.fallbackEntries, sealedSegments: index.sealedSegmentIds().length, sealedBytes: r.sealedBytes, headEntries: r.headEntries, cachedBytes: r.cachedBytes },
   };
 }
 
