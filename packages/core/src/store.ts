@@ -41,6 +41,7 @@ import { checkSubscribeOptions, subscribe, type SubscribeOptions } from './store
 import { entityHead, statsOf } from './store/views.js';
 import { checkReaction, react, type ReactionHandler } from './store/react.js';
 import { walkCausation, walkLimit, type CausationWalk } from './store/causation.js';
+import { rewrittenSince } from './store/index-files.js';
 import type { AncestorWalk, AppendReceipt, EventHeader, ChainVerificationReport, QueryFilter, RawEvent, StoredEvent, StoreStats } from './types.js';
 
 export type { CompactOptions, CompactionResult } from './compaction/options.js';
@@ -271,7 +272,8 @@ export class Store implements EventLog {
     const strategy = checkCompactOptions(options);
     const parts = { opts: this.#opts, index: this.#index, segments: this.#segments, activeSegmentId: this.#writer!.active.id, keyset: this.#keyset, signer: this.#signer, removed: this.#removed, groups: this.#groups };
     const run = () => this.#m.projector.invalidating((touched) => this.#compactions.run({ ...parts, touched }, strategy, options.signal, options.onProgress));
-    return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run)).finally(() => this.#m.indexFiles?.reconcile());
+    const rewritten = rewrittenSince(this.#segments);
+    return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run)).finally(() => this.#m.indexFiles?.reconcile(rewritten()));
   }
 
   // Projections (store/project.ts) -----------------------------------------------------------

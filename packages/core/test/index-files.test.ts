@@ -152,7 +152,8 @@ describe('index files of sealed segments', () => {
     expect(indexIds(fs)).toEqual(segmentIds(fs).slice(0, -1));
     expect(indexIds(fs).length).toBeLessThan(sealedBefore);
     (await checkAll(fs)).forEach((f) => void f.close());
-    // The merged segment reuses an id whose old file is stale: its rebuild is the one warning expected.
-    expect(w.warnings.map((x) => x.code).filter((x) => x !== 'BATPAK_INDEX_FILE_REBUILT')).toEqual([]);
+    // The merged segment reuses an id whose old file is stale: expected after a compaction, so it is rebuilt
+    // without a warning (a warning after every compaction would hide the ones that mean damage).
+    expect(w.warnings).toEqual([]);
   });
 });

@@ -33,6 +33,15 @@ export interface IndexFileParts {
 
 const INDEX_NAME = /^(\d+)\.bpi$/;
 
+/**
+ * Taken before a compaction: the function it returns names the segments whose bytes changed since (new ones, and
+ * ids the compaction rewrote), whose old index files are expected to be stale (IndexFileKeeper.reconcile).
+ */
+export function rewrittenSince(segments: SegmentSet): () => Set<number> {
+  const sizes = new Map(segments.ids().map((id) => [id, segments.size(id)]));
+  return () => new Set(segments.ids().filter((id) => sizes.get(id) !== segments.size(id)));
+}
+
 export class IndexFileKeeper {
   readonly #p: IndexFileParts;
   /** Jobs run one at a time, in order: a rebuild never races a newer write of the same file. */
@@ -77,9 +86,10 @@ export class IndexFileKeeper {
    * Checks every sealed segment's index file now (two positioned reads of the segment and two of the file
    * each) and queues a rebuild, with a warning, of each missing, stale or damaged one; removes index files of
    * segments no longer in the store. At open, and after every compaction (it swaps segments and may reuse
-   * an id, so a file may now describe a segment that is gone). Never throws.
+   * an id, so a file may now describe a segment that is gone). Never throws. `rewritten`: segments a compaction
+   * just wrote, whose old file is expected to be stale — rebuilt without a warning (the warning is for damage).
    */
-  async reconcile(): Promise<void> {
+  async reconcile(rewritten: ReadonlySet<number> = new Set()): Promise<void> {
     this.#generation++;
     this.#rebuiltUntrusted.clear();
     const failing: number[] = [];
@@ -97,7 +107,8 @@ export class IndexFileKeeper {
           if (this.#p.tier !== undefined && !this.#p.tier.isSealed(id)) unsealed.push(id);
           continue;
         }
-        this.#p.onWarning(`the index file of segment ${id} is ${why === 'missing' ? 'missing' : `not usable (${why})`}: rebuilt from the segment`, 'BATPAK_INDEX_FILE_REBUILT');
+        // A segment a compaction just rewrote has no file for its new bytes yet: rebuilt, and nothing to warn about.
+        if (!rewritten.has(id)) this.#p.onWarning(`the index file of segment ${id} is ${why === 'missing' ? 'missing' : `not usable (${why})`}: rebuilt from the segment`, 'BATPAK_INDEX_FILE_REBUILT');
         failing.push(id);
       }
       await this.#removeOrphans();
