@@ -121,6 +121,22 @@ export interface DraftLimits {
   readonly payloadMaxBytes: number;
   readonly registry: EventRegistry | undefined;
   readonly now: number;
+  /**
+   * The store seals user payloads (payloadEncryption): sealing replaces the content hash with the ciphertext's,
+   * so the plaintext is hashed only for a keyed draft, whose idempotent repeat compares it (requestHash).
+   */
+  readonly seals?: boolean | undefined;
+}
+
+/**
+ * The content hash of a draft the pipeline will seal before anything reads it (sealDraft sets the ciphertext's).
+ * Empty, never a valid hash: a frame written with it would fail to decode, not pass as a wrong hash.
+ */
+export const HASHED_WHEN_SEALED: Uint8Array = new Uint8Array(0);
+
+/** The plaintext hash a draft keeps: none when the store seals and no idempotent repeat will compare it. */
+function plaintextHash(bytes: Uint8Array, limits: DraftLimits, key: string | undefined): Uint8Array {
+  return limits.seals === true && key === undefined ? HASHED_WHEN_SEALED : blake3(bytes);
 }
 
 function checkSize(bytes: Uint8Array, limits: DraftLimits, index?: number, extra = 0): void {
@@ -198,7 +214,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
   const bytes = encodePayload(value);
   checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);
-  const hash = blake3(bytes);
+  const hash = plaintextHash(bytes, limits, key);
   return {
     entity: coord.entity,
     scope: coord.scope,
@@ -228,7 +244,7 @@ export function rawDraft(input: RawDraftInput): EventDraft {
   // The store's own copy, so the caller's later writes cannot reach the hash or the frame — unless the caller
   // handed the bytes over. Only a plain Uint8Array is kept: a subclass (Buffer) has other slice semantics.
   const copy = transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes);
-  const hash = blake3(copy);
+  const hash = plaintextHash(copy, limits, key);
   return {
     entity: coord.entity,
     scope: coord.scope,
