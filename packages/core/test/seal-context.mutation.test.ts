@@ -187,4 +187,18 @@ describe('seal contexts: bounded, and never outliving a destroyed key', () => {
     await expect(store.get(before.eventId)).rejects.toMatchObject({ code: 'ERR_PAYLOAD_SHREDDED' });
     await store.close();
   });
+
+  it('a sealing store keeps the raw bytes as they were at the call: the caller may reuse its buffer at once', async () => {
+    const store = await Store.open({ dir: '/s', fs: new SimFs(12), payloadEncryption: {} });
+    const coord = new Coordinate('user:bob', 'p');
+    const kind = { category: 3, typeId: 1 };
+    const buffer = Buffer.from([1, 2, 3]);
+    const single = store.appendRaw(coord, kind, buffer);
+    buffer.fill(9);
+    const batch = store.appendBatch([{ coord, kind, payload: buffer }, { coord, kind, payload: buffer, transferPayload: true }]);
+    buffer.fill(7);
+    expect((await store.get((await single).eventId)).payload).toEqual(new Uint8Array([1, 2, 3]));
+    for (const r of await batch) expect((await store.get(r.eventId)).payload).toEqual(new Uint8Array([9, 9, 9]));
+    await store.close();
+  });
 });

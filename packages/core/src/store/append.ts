@@ -123,7 +123,8 @@ export interface DraftLimits {
   readonly now: number;
   /**
    * The store seals user payloads (payloadEncryption): sealing replaces the content hash with the ciphertext's,
-   * so the plaintext is hashed only for a keyed draft, whose idempotent repeat compares it (requestHash).
+   * so the plaintext is hashed only for a keyed draft, whose idempotent repeat compares it (requestHash), and raw
+   * bytes are not copied (they are sealed before the append call returns).
    */
   readonly seals?: boolean | undefined;
 }
@@ -243,7 +244,9 @@ export function rawDraft(input: RawDraftInput): EventDraft {
   const id = idFor(key, limits.now);
   // The store's own copy, so the caller's later writes cannot reach the hash or the frame — unless the caller
   // handed the bytes over. Only a plain Uint8Array is kept: a subclass (Buffer) has other slice semantics.
-  const copy = transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes);
+  // A store that seals needs no copy: the pipeline seals the draft before appendRaw or appendBatch returns to
+  // the caller, and the frame gets the ciphertext, a fresh array the caller never sees.
+  const copy = limits.seals === true || (transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype) ? bytes : new Uint8Array(bytes);
   const hash = plaintextHash(copy, limits, key);
   return {
     entity: coord.entity,
