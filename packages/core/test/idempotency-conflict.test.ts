@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { BatpakError, Coordinate, defineEvent, Store, verifyReceiptClaim } from '../src/index.js';
 import { SimFs } from '../src/entry/testing.js';
+import { blake3 } from '../src/crypto/blake3.js';
+import { HASHED_WHEN_SEALED, rawDraft, typedDraft } from '../src/store/append.js';
 
 const Deposited = defineEvent<{ amount: number }>({ category: 1, typeId: 1, name: 'Deposited' });
 const Withdrawn = defineEvent<{ amount: number }>({ category: 1, typeId: 2, name: 'Withdrawn' });
@@ -109,5 +111,34 @@ describe('INV-IDEMPOTENCY-SAME-REQUEST', () => {
     expect((await conflictOf(store.appendBatch(changed))).details.field).toBe('payload');
     expect(store.lastSequence).toBe(2n);
     await store.close();
+  });
+
+  it('with encryption, a raw keyed repeat compares the plaintext bytes, in one commit group and after it', async () => {
+    const store = await Store.open({ dir: '/s', fs: new SimFs(46), payloadEncryption: {} });
+    const kind = { category: 1, typeId: 0 };
+    const [orig, same] = await Promise.all([
+      store.appendRaw(victim, kind, new Uint8Array([7, 8]), { idempotencyKey: 'rk' }),
+      store.appendRaw(victim, kind, new Uint8Array([7, 8]), { idempotencyKey: 'rk' }),
+    ]);
+    expect(same).toEqual(orig);
+    expect(await store.appendRaw(victim, kind, new Uint8Array([7, 8]), { idempotencyKey: 'rk' })).toEqual(orig);
+    expect((await conflictOf(store.appendRaw(victim, kind, new Uint8Array([7, 9]), { idempotencyKey: 'rk' }))).details.field).toBe('payload');
+    expect(store.lastSequence).toBe(1n);
+    await store.close();
+  });
+
+  it('a draft the store will seal keeps a plaintext hash only when keyed (the one an idempotent repeat compares)', () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const limits = (seals: boolean) => ({ payloadMaxBytes: 1024, registry: undefined, now: 0, seals });
+    const raw = (seals: boolean, idempotencyKey?: string) => rawDraft({ coord: victim, kind: { category: 1, typeId: 0 }, bytes, idempotencyKey, limits: limits(seals) });
+    const typed = (seals: boolean, idempotencyKey?: string) => typedDraft({ coord: victim, definition: Deposited, payload: { amount: 1 }, idempotencyKey, limits: limits(seals) });
+    for (const make of [raw, typed]) {
+      const plain = make(false);
+      expect(plain.contentHash).toEqual(blake3(plain.payload));
+      expect(plain.requestHash).toBe(plain.contentHash);
+      const keyed = make(true, 'k');
+      expect(keyed.requestHash).toEqual(blake3(keyed.payload));
+      expect(make(true).contentHash).toBe(HASHED_WHEN_SEALED);
+    }
   });
 });

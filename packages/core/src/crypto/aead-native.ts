@@ -20,6 +20,27 @@ export interface NativeAead {
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined;
 }
 
+/**
+ * V8 keeps a typed array of up to 64 bytes on its own heap, and a native call that reads one first moves it
+ * off-heap (a malloc'd backing store and a copy) — for a fresh nonce, every seal. Nonces and short AADs (not
+ * secret) go through these reused off-heap buffers instead: measured under callgrind, 14.6k → 13.3k
+ * instructions per 256-byte seal.
+ */
+const nonceScratch = new Uint8Array(new ArrayBuffer(24));
+const SHORT_AAD = 64;
+const aadScratch = new Uint8Array(new ArrayBuffer(SHORT_AAD));
+
+function offHeapNonce(nonce: Uint8Array): Uint8Array {
+  nonceScratch.set(nonce);
+  return nonceScratch;
+}
+
+function offHeapAad(aad: Uint8Array): Uint8Array {
+  if (aad.length > SHORT_AAD) return aad;
+  aadScratch.set(aad);
+  return aadScratch.subarray(0, aad.length);
+}
+
 function load(): NativeAead | undefined {
   let sodium: SodiumAead;
   try {
@@ -31,13 +52,13 @@ function load(): NativeAead | undefined {
   return {
     seal(key, nonce, plaintext, aad) {
       const out = new Uint8Array(plaintext.length + 16);
-      sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, aad, null, nonce, key);
+      sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, offHeapAad(aad), null, offHeapNonce(nonce), key);
       return out;
     },
     open(key, nonce, sealed, aad) {
       const out = new Uint8Array(sealed.length - 16);
       try {
-        sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, sealed, aad, nonce, key);
+        sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, sealed, offHeapAad(aad), offHeapNonce(nonce), key);
       } catch {
         // Nothing unauthenticated leaves this function: wipe whatever the call may have written.
         out.fill(0);

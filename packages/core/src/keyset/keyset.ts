@@ -7,6 +7,31 @@ import { toHex } from '../encoding/hex.js';
 import type { KeyGranularity } from './scope.js';
 import { decodeKeyset, encodeKeyset, type KeyEntry } from './file.js';
 import type { KeyStore } from './keystore.js';
+import { SealContexts } from './seal-context.js';
+
+/**
+ * A scope's key as keyFor hands it out. `live` turns false when the key is destroyed (its bytes are then
+ * zeros): a caller that keeps the handle must check it before each use.
+ */
+export interface KeyHandle {
+  readonly generation: number;
+  readonly key: Uint8Array;
+  readonly live: boolean;
+}
+
+/** A live key entry; the object keyFor returns, so destroying it reaches every holder of the handle. */
+class LiveKey implements KeyEntry, KeyHandle {
+  readonly scope: Uint8Array;
+  readonly generation: number;
+  readonly key: Uint8Array;
+  live = true;
+
+  constructor(scope: Uint8Array, generation: number, key: Uint8Array) {
+    this.scope = scope;
+    this.generation = generation;
+    this.key = key;
+  }
+}
 
 export type KeyLookup =
   | { readonly state: 'present'; readonly key: Uint8Array }
@@ -20,7 +45,9 @@ export class Keyset {
   readonly granularity: KeyGranularity;
   /** The keyset image did not exist when the store opened (so a missing key may be a lost keyset). */
   readonly absentOnLoad: boolean;
-  readonly #live = new Map<string, KeyEntry>();
+  /** Per-coordinate sealing state (seal.ts): the keyset's, so it never outlives this keyset's keys. */
+  readonly sealContexts: SealContexts;
+  readonly #live = new Map<string, LiveKey>();
   /** Current live generation per scope (hex). */
   readonly #current = new Map<string, number>();
   readonly #destroyed = new Map<string, { scope: Uint8Array; generation: number }>();
@@ -33,6 +60,7 @@ export class Keyset {
   private constructor(granularity: KeyGranularity, absentOnLoad: boolean) {
     this.granularity = granularity;
     this.absentOnLoad = absentOnLoad;
+    this.sealContexts = new SealContexts(granularity);
   }
 
   /** Loads the keyset from its store, failing closed on any damage; an absent image is an empty keyset. */
@@ -50,11 +78,13 @@ export class Keyset {
     return ks;
   }
 
-  #install(scope: Uint8Array, generation: number, key: Uint8Array): void {
+  #install(scope: Uint8Array, generation: number, key: Uint8Array): LiveKey {
     const hex = toHex(scope);
-    this.#live.set(slot(scope, generation), { scope, generation, key });
+    const entry = new LiveKey(scope, generation, key);
+    this.#live.set(slot(scope, generation), entry);
     if ((this.#current.get(hex) ?? -1) < generation) this.#current.set(hex, generation);
     this.noteGeneration(scope, generation);
+    return entry;
   }
 
   /** Records that a frame references (scope, generation), so a re-mint never reuses its number. */
@@ -63,8 +93,12 @@ export class Keyset {
     if ((this.#maxGeneration.get(hex) ?? -1) < generation) this.#maxGeneration.set(hex, generation);
   }
 
-  /** The scope's current key, minting one (and marking the keyset dirty) when it has none. */
-  keyFor(scope: Uint8Array): { readonly generation: number; readonly key: Uint8Array } {
+  /**
+   * The scope's current key, minting one (and marking the keyset dirty) when it has none. A scope's current
+   * key changes only by a destroy (a mint happens only when no key of the scope is live), so a handle that
+   * is still `live` is still the scope's current key.
+   */
+  keyFor(scope: Uint8Array): KeyHandle {
     const hex = toHex(scope);
     const current = this.#current.get(hex);
     if (current !== undefined) {
@@ -72,10 +106,9 @@ export class Keyset {
       if (entry !== undefined) return entry;
     }
     const generation = (this.#maxGeneration.get(hex) ?? -1) + 1;
-    const key = new Uint8Array(randomBytes(32));
-    this.#install(new Uint8Array(scope), generation, key);
+    const entry = this.#install(new Uint8Array(scope), generation, new Uint8Array(randomBytes(32)));
     this.#mutations++;
-    return { generation, key };
+    return entry;
   }
 
   lookup(scope: Uint8Array, generation: number): KeyLookup {
@@ -92,6 +125,7 @@ export class Keyset {
     let count = 0;
     for (const [s, entry] of this.#live) {
       if (toHex(entry.scope) !== hex) continue;
+      entry.live = false;
       entry.key.fill(0);
       this.#live.delete(s);
       this.#destroyed.set(s, { scope: entry.scope, generation: entry.generation });

@@ -23,16 +23,28 @@ export interface SealableDraft {
   encryption?: EncryptionRef;
 }
 
-/** Seals a user draft in place under its scope's key (minting one if needed). System kinds stay plaintext. */
+/**
+ * Seals a user draft in place under its scope's key (minting one if needed). System kinds stay plaintext.
+ * The scope bytes, the AAD layout and the key come from the coordinate's cached context (seal-context.ts);
+ * the cached key only while it is live, so a shred's destroy reaches the very next seal.
+ */
 export function sealDraft(keyset: Keyset, draft: SealableDraft): void {
   if (isReservedCategory(draft.kind >>> 12)) return;
-  const scope = scopeOf(keyset.granularity, draft.entity, draft.kind, draft.id);
-  const { generation, key } = keyset.keyFor(scope);
+  const context = keyset.sealContexts.of(draft.entity, draft.scope, draft.kind);
+  let scope = context.scope;
+  let handle = context.key;
+  if (scope === undefined) {
+    // 'event' granularity: the event is its own scope, with a key of its own.
+    scope = scopeOf(keyset.granularity, draft.entity, draft.kind, draft.id);
+    handle = keyset.keyFor(scope);
+  } else if (handle === undefined || !handle.live) {
+    handle = context.key = keyset.keyFor(scope);
+  }
   const nonce = randomBytes(24);
-  const sealed = xchachaSeal(key, nonce, draft.payload, payloadAad(draft.entity, draft.scope, draft.kind, draft.id));
+  const sealed = xchachaSeal(handle.key, nonce, draft.payload, context.aadFor(draft.id));
   draft.payload = sealed;
   draft.contentHash = blake3(sealed);
-  draft.encryption = { scope, nonce, generation };
+  draft.encryption = { scope, nonce, generation: handle.generation };
 }
 
 /**

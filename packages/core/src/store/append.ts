@@ -121,6 +121,23 @@ export interface DraftLimits {
   readonly payloadMaxBytes: number;
   readonly registry: EventRegistry | undefined;
   readonly now: number;
+  /**
+   * The store seals user payloads (payloadEncryption): sealing replaces the content hash with the ciphertext's,
+   * so the plaintext is hashed only for a keyed draft, whose idempotent repeat compares it (requestHash), and raw
+   * bytes are not copied (they are sealed before the append call returns).
+   */
+  readonly seals?: boolean | undefined;
+}
+
+/**
+ * The content hash of a draft the pipeline will seal before anything reads it (sealDraft sets the ciphertext's).
+ * Empty, never a valid hash: a frame written with it would fail to decode, not pass as a wrong hash.
+ */
+export const HASHED_WHEN_SEALED: Uint8Array = new Uint8Array(0);
+
+/** The plaintext hash a draft keeps: none when the store seals and no idempotent repeat will compare it. */
+function plaintextHash(bytes: Uint8Array, limits: DraftLimits, key: string | undefined): Uint8Array {
+  return limits.seals === true && key === undefined ? HASHED_WHEN_SEALED : blake3(bytes);
 }
 
 function checkSize(bytes: Uint8Array, limits: DraftLimits, index?: number, extra = 0): void {
@@ -198,7 +215,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
   const bytes = encodePayload(value);
   checkSize(bytes, limits, index, extensionBytes(extensions));
   const id = idFor(key, limits.now);
-  const hash = blake3(bytes);
+  const hash = plaintextHash(bytes, limits, key);
   return {
     entity: coord.entity,
     scope: coord.scope,
@@ -227,8 +244,10 @@ export function rawDraft(input: RawDraftInput): EventDraft {
   const id = idFor(key, limits.now);
   // The store's own copy, so the caller's later writes cannot reach the hash or the frame — unless the caller
   // handed the bytes over. Only a plain Uint8Array is kept: a subclass (Buffer) has other slice semantics.
-  const copy = transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes);
-  const hash = blake3(copy);
+  // A store that seals needs no copy: the pipeline seals the draft before appendRaw or appendBatch returns to
+  // the caller, and the frame gets the ciphertext, a fresh array the caller never sees.
+  const copy = limits.seals === true || (transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype) ? bytes : new Uint8Array(bytes);
+  const hash = plaintextHash(copy, limits, key);
   return {
     entity: coord.entity,
     scope: coord.scope,

@@ -107,7 +107,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
   const delivery: ReactParts = {
     ...{ index, reader, waiters, assertOpen: hooks.assertOpen, fs: opts.fs, dir: opts.dir, now: opts.now, open: new Set<Consumer>() },
     appendDrafts: (drafts) => pipeline!.appendBatch(drafts),
-    limits: () => ({ payloadMaxBytes: opts.payloadMaxBytes, registry: opts.registry, now: opts.now(), batchMaxEvents: opts.batchMaxEvents }),
+    limits: () => ({ payloadMaxBytes: opts.payloadMaxBytes, registry: opts.registry, now: opts.now(), batchMaxEvents: opts.batchMaxEvents, seals: keyset !== undefined }),
   };
   const projector = new Projector({
     index,
