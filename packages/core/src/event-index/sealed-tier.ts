@@ -3,7 +3,7 @@
 // a file caught lying is reported through `onUntrusted` and its segment is answered from the segment itself.
 
 import { bytesEqual, fromHex, toHex } from '../encoding/hex.js';
-import { BatpakError } from '../errors.js';
+import { BatpakError, typedIoError } from '../errors.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, IndexSummary } from './event-index.js';
@@ -363,7 +363,8 @@ export class SealedTier {
 
   /** A read of the file failed its own checks (IndexFileDamage): distrust it; anything else is rethrown. */
   #damaged(slot: Slot, err: unknown): undefined {
-    if (!(err instanceof IndexFileDamage)) throw err;
+    // A read that failed (the disk, a killed process) is this read's answer, typed like a segment read's; the file stays.
+    if (!(err instanceof IndexFileDamage)) throw typedIoError(err, `cannot read the index file of segment ${slot.segmentId}`, { file: this.#segments.path(slot.segmentId).replace(/\.bps$/, '.bpi') });
     this.#distrust(slot, err.message);
     return undefined;
   }
