@@ -1,7 +1,8 @@
 // Backpressure on the append path: the bytes of appends accepted but not yet settled are bounded by
 // maxQueuedBytes; an append past it waits (FIFO) for room instead of growing memory, or gives up on its signal.
 // Invariant: an append is admitted at once when nothing is queued, however large, so no append waits forever
-// for room that can never exist; admitted bytes are released exactly once, when the append settles.
+// for room that can never exist (a hold — the index-file keeper behind — ends when its jobs finish, and they wait
+// on nothing an unadmitted append holds); admitted bytes are released exactly once, when the append settles.
 
 import { BatpakError } from '../errors.js';
 
@@ -28,6 +29,8 @@ export class Admission {
   #bytes = 0;
   #intents = 0;
   readonly #waiters: Waiter[] = [];
+  /** Holders that stop every new admission (the index-file keeper while it is behind); the queue drains meanwhile. */
+  #holds = 0;
 
   constructor(maxQueuedBytes: number) {
     this.#max = maxQueuedBytes;
@@ -83,7 +86,18 @@ export class Admission {
     return { queuedIntents: this.#intents, queuedBytes: this.#bytes, maxQueuedBytes: this.#max, waiting: this.#waiters.length };
   }
 
+  /** Stops admitting until `unhold`: appends wait (FIFO, abortable, refused at close) as they do for room. */
+  hold(): void {
+    this.#holds++;
+  }
+
+  unhold(): void {
+    this.#holds--;
+    this.#wake();
+  }
+
   #fits(bytes: number): boolean {
+    if (this.#holds > 0) return false;
     return this.#intents === 0 || this.#bytes + bytes <= this.#max;
   }
 

@@ -123,5 +123,6 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
     waiters,
   });
   o.indexFiles?.setGuard((job) => hooks.maintenance.shared(job));
+  o.indexFiles?.setAppendHold(admission);
   return { reader, verifier, attest, pipeline, system, waiters, admission, delivery, projector, indexFiles: o.indexFiles };
 }

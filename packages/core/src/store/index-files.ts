@@ -42,8 +42,25 @@ export function rewrittenSince(segments: SegmentSet): () => Set<number> {
   return () => new Set(segments.ids().filter((id) => sizes.get(id) !== segments.size(id)));
 }
 
+/**
+ * Sealed segments whose file may be pending before new appends wait (INV-INDEX-BACKLOG-BOUNDED). The keeper runs on
+ * the appends' own thread: a writer at full speed can seal segments faster than their files are written, and each
+ * segment waiting for its file keeps its entries in memory.
+ */
+export const MAX_INDEX_BACKLOG = 2;
+
+/** What the keeper holds new appends with while it is behind (the store's Admission). */
+export interface AppendHold {
+  hold(): void;
+  unhold(): void;
+}
+
 export class IndexFileKeeper {
   readonly #p: IndexFileParts;
+  /** Jobs queued or running; above MAX_INDEX_BACKLOG new appends are held until it is back at it. */
+  #backlog = 0;
+  #holding = false;
+  #hold: AppendHold | undefined;
   /** Jobs run one at a time, in order: a rebuild never races a newer write of the same file. */
   #queue: Promise<void> = Promise.resolve();
   /** Queued segments, and whether each must be written even if its file checks out (a new seal, a file caught lying). */
@@ -65,6 +82,27 @@ export class IndexFileKeeper {
   /** Set once by the Store that owns the maintenance lock (compaction holds it exclusively). */
   setGuard(guard: <T>(job: () => Promise<T>) => Promise<T>): void {
     this.#guard = guard;
+  }
+
+  /**
+   * Set once by the Store: while more than MAX_INDEX_BACKLOG jobs are pending, new appends wait for admission
+   * (appends already admitted go on, so their groups — and a compaction waiting for them — never wait on the keeper).
+   */
+  setAppendHold(hold: AppendHold): void {
+    this.#hold = hold;
+  }
+
+  /** Jobs queued or running (a sealed segment's file, a rebuild). */
+  get backlog(): number {
+    return this.#backlog;
+  }
+
+  #pace(): void {
+    const behind = this.#backlog > MAX_INDEX_BACKLOG;
+    if (behind === this.#holding || this.#hold === undefined) return;
+    this.#holding = behind;
+    if (behind) this.#hold.hold();
+    else this.#hold.unhold();
   }
 
   /** A segment just sealed: write its index file (its entries are all published: groups commit in order). */
@@ -143,6 +181,8 @@ export class IndexFileKeeper {
       return;
     }
     this.#queued.set(segmentId, write);
+    this.#backlog++;
+    this.#pace();
     this.#queue = this.#queue.then(async () => {
       const mustWrite = this.#queued.get(segmentId) === true;
       this.#queued.delete(segmentId);
@@ -154,6 +194,9 @@ export class IndexFileKeeper {
       } catch (err) {
         // A compaction that swapped the segment away meanwhile explains the failure; its reconcile follows.
         if (generation === this.#generation) this.#p.onWarning(`could not write the index file of segment ${segmentId}: ${(err as Error).message}`, 'BATPAK_INDEX_FILE_WRITE_FAILED');
+      } finally {
+        this.#backlog--;
+        this.#pace();
       }
     });
   }
