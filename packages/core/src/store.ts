@@ -270,8 +270,9 @@ export class Store implements EventLog {
   async compact(options: CompactOptions): Promise<CompactionResult> {
     this.#assertWritable();
     const strategy = checkCompactOptions(options);
-    const parts = { opts: this.#opts, index: this.#index, segments: this.#segments, activeSegmentId: this.#writer!.active.id, keyset: this.#keyset, signer: this.#signer, removed: this.#removed, groups: this.#groups };
-    const run = () => this.#m.projector.invalidating((touched) => this.#compactions.run({ ...parts, touched }, strategy, options.signal, options.onProgress));
+    const parts = { opts: this.#opts, index: this.#index, segments: this.#segments, keyset: this.#keyset, signer: this.#signer, removed: this.#removed, groups: this.#groups };
+    // The active segment is read once the lock is held: a segment sealed (and served from its file) while this waited is a source too.
+    const run = () => this.#m.projector.invalidating((touched) => this.#compactions.run({ ...parts, activeSegmentId: this.#writer!.active.id, touched }, strategy, options.signal, options.onProgress));
     const rewritten = rewrittenSince(this.#segments);
     return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run)).finally(() => this.#m.indexFiles?.reconcile(rewritten()));
   }
