@@ -92,11 +92,6 @@ export class IndexFileKeeper {
     this.#hold = hold;
   }
 
-  /** Jobs queued or running (a sealed segment's file, a rebuild). */
-  get backlog(): number {
-    return this.#backlog;
-  }
-
   #pace(): void {
     const behind = this.#backlog > MAX_INDEX_BACKLOG;
     if (behind === this.#holding || this.#hold === undefined) return;
