@@ -271,11 +271,13 @@ export class Store implements EventLog {
     this.#assertWritable();
     const strategy = checkCompactOptions(options);
     const parts = { opts: this.#opts, index: this.#index, segments: this.#segments, keyset: this.#keyset, signer: this.#signer, removed: this.#removed, groups: this.#groups };
-    // Sources: the segments below the active one at the call, and any the tier sealed while this waited for the lock
-    // (a file is written from published entries, so those are complete; one sealed but not yet in the tier may not be).
-    const active = this.#writer!.active.id;
-    const below = () => Math.max(active, (this.#index.sealedSegmentIds().at(-1) ?? 0) + 1);
-    const run = () => this.#m.projector.invalidating((touched) => this.#compactions.run({ ...parts, activeSegmentId: below(), touched }, strategy, options.signal, options.onProgress));
+    // Sources: every segment below the active one once the lock is held, including any that rotated out (and maybe
+    // into the sealed tier) while this waited. Each is complete: a group is published before the next one's write
+    // can rotate (BatchingQueue lands a group in the same turn its successor's write starts, and a rotation awaits).
+    const run = () =>
+      this.#m.projector.invalidating((touched) =>
+        this.#compactions.run({ ...parts, activeSegmentId: this.#writer!.active.id, touched }, strategy, options.signal, options.onProgress),
+      );
     const rewritten = rewrittenSince(this.#segments);
     return this.#maintenance.exclusive(() => traced('compact', () => ({ store: this.dir, strategy: strategy.kind }), run)).finally(() => this.#m.indexFiles?.reconcile(rewritten()));
   }
