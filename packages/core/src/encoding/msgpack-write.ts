@@ -20,8 +20,12 @@ export class MsgpackWriter {
   view: DataView;
   pos: number;
 
-  constructor(size = 256, start = 0) {
-    this.buf = new Uint8Array(size);
+  /**
+   * A writer over a fresh buffer of `size` bytes, or over `buffer` (which must start at its ArrayBuffer's first
+   * byte: `view` addresses the whole ArrayBuffer), writing from `start`.
+   */
+  constructor(size: number | Uint8Array = 256, start = 0) {
+    this.buf = typeof size === 'number' ? new Uint8Array(size) : size;
     this.view = new DataView(this.buf.buffer);
     this.pos = start;
   }
