@@ -16,6 +16,7 @@ import type { SegmentWriter } from '../segment/writer.js';
 import type { AppendReceipt, CommitStats } from '../types.js';
 import { estimatedBytes, IndexedEvent, type EventDraft, type ImportDraft, type Intent, type Settle } from './append-intent.js';
 import type { Admission } from './admission.js';
+import { performance } from 'node:perf_hooks';
 import { BatchingQueue, PrecedingGroupFailed } from './batching-queue.js';
 import { CommitStatistics } from './commit-stats.js';
 import { traced, type AppendTraceContext, type CommitTraceContext } from './diagnostics.js';
@@ -139,26 +140,26 @@ export class AppendPipeline {
 
   /** One event queued as it is: the store's own system events, which are never sealed. */
   submitOne(draft: EventDraft, expected: number | undefined, signal?: AbortSignal): Promise<AppendReceipt> {
-    return this.#enqueue(estimatedBytes([draft]), signal, (settle) => ({ type: 'single', draft, expected, settle }));
+    return this.#enqueue(estimatedBytes([draft]), signal, (settle, queuedAt) => ({ type: 'single', draft, expected, settle, queuedAt }));
   }
 
   /** Several events committed atomically (one group). */
   appendBatch(drafts: readonly EventDraft[], signal?: AbortSignal): Promise<AppendReceipt[]> {
     for (const d of drafts) this.#sealPayload(d);
-    return this.#traced('appendBatch', drafts, () => this.#enqueue(estimatedBytes(drafts), signal, (settle) => ({ type: 'batch', drafts, settle })));
+    return this.#traced('appendBatch', drafts, () => this.#enqueue(estimatedBytes(drafts), signal, (settle, queuedAt) => ({ type: 'batch', drafts, settle, queuedAt })));
   }
 
   /** Imported events, identity kept, committed atomically (never sealed: that would change their hashes). */
   importEvents(items: readonly ImportDraft[]): Promise<AppendReceipt[]> {
     const drafts = items.map((it) => it.draft);
-    return this.#traced('importEvents', drafts, () => this.#enqueue(estimatedBytes(drafts), undefined, (settle) => ({ type: 'import', items, settle })));
+    return this.#traced('importEvents', drafts, () => this.#enqueue(estimatedBytes(drafts), undefined, (settle, queuedAt) => ({ type: 'import', items, settle, queuedAt })));
   }
 
   /**
    * Queues an intent once admission has room for its bytes (at once, in this turn, when it has: concurrent
    * appends still share a group); its bytes are released when it settles.
    */
-  #enqueue<T>(bytes: number, signal: AbortSignal | undefined, make: (settle: Settle<T>) => Intent): Promise<T> {
+  #enqueue<T>(bytes: number, signal: AbortSignal | undefined, make: (settle: Settle<T>, queuedAt: number) => Intent): Promise<T> {
     const submit = () =>
       new Promise<T>((resolve, reject) => {
         let settled = false;
@@ -167,8 +168,7 @@ export class AppendPipeline {
           settled = true;
         };
         const settle: Settle<T> = { resolve: (v) => (release(), resolve(v)), reject: (e) => (release(), reject(e)) };
-        const intent = make(settle);
-        this.#stats.queued(intent);
+        const intent = make(settle, performance.now());
         // Its ids' lookups in the sealed tier start now; it keeps its place in the queue meanwhile.
         this.#ids.start(intent);
         this.#queue.submit(intent, bytes);
@@ -270,6 +270,9 @@ export class AppendPipeline {
       //    returns (unless it rotates first): the entries and receipts are built while it is in flight, on a thread
       //    that would otherwise wait. Nothing built is published or handed out before the write has succeeded.
       const written = p.writer.writeGroup(encoded.chunks, p.now(), sample);
+      // A microtask later: the queue starts this write just before it lands the group ahead, whose callers get
+      // their receipts first.
+      await Promise.resolve();
       group.built = this.#buildOrLater(group);
       group.at = await written;
     } catch (error) {
