@@ -154,6 +154,13 @@ function isDefinition(x: unknown): x is EventDefinition<unknown> {
   return typeof x === 'object' && x !== null && 'kind' in x && 'version' in x && 'upcasters' in x;
 }
 
+const USER_KIND = Object.freeze({ user: true });
+
+/** checkKind's rule for a user append: the shared one, or one naming the batch item (no spread per draft). */
+function userKindRule(index: number | undefined): { user: boolean; index?: number } {
+  return index === undefined ? USER_KIND : { user: true, index };
+}
+
 function idFor(key: string | undefined, now: number): Uint8Array {
   return key === undefined ? newEventId(now) : eventIdForIdempotencyKey(key);
 }
@@ -229,7 +236,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
   if (!isDefinition(def)) {
     throw BatpakError.invalidKind('expected an event definition from defineEvent()', index);
   }
-  const kind = checkKind(def.kind, { user: true, ...(index === undefined ? {} : { index }) });
+  const kind = checkKind(def.kind, userKindRule(index));
   if (limits.registry !== undefined && !limits.registry.has(def)) {
     throw BatpakError.invalidKind(`${def.name} is not in the store's registry`, index);
   }
@@ -269,7 +276,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
 export function rawDraft(input: RawDraftInput): EventDraft {
   const { coord: coordIn, kind: kindIn, bytes, idempotencyKey: key, limits, index, extensions, payloadVersion = 0, transfer = false, copies } = input;
   const coord = toCoordinate(coordIn, index);
-  const kind: EventKind = checkKind(kindIn, { user: true, ...(index === undefined ? {} : { index }) });
+  const kind: EventKind = checkKind(kindIn, userKindRule(index));
   if (!(bytes instanceof Uint8Array)) {
     throw BatpakError.invalidPayload('raw payload must be a Uint8Array', index === undefined ? {} : { index });
   }
