@@ -4,9 +4,12 @@
 // Compare builds interleaved on a shared machine (A, B, A, B …) and read CPU µs/event before events/s:
 //   cp -r dist node_modules/.ab/base   # before a change (inside node_modules so core's deps resolve)
 //   node scripts/append-ab.mjs $PWD/node_modules/.ab/base append64 2500
-// MODE: append1 | append64 | signed64 | encrypted64 | batchN (one writer, appendBatch of N). SHM=1 puts the
-// store on /dev/shm (fsync nearly free: the JS is the limit); EVENTS=n runs n events instead of a time box.
-// Instructions per event: valgrind --tool=callgrind at EVENTS=n and 2n with WARM fixed, difference / n.
+// MODE: append1 | append64 | signed64 | encrypted64 | batchN (one writer, appendBatch of N, e.g. batch100: the
+// bench's cell against SQLite's 100 INSERTs per transaction). SHM=1 puts the store on /dev/shm (fsync nearly
+// free: the JS is the limit); EVENTS=n runs n events instead of a time box; CHECKPOINT=off opens the store with
+// checkpoint 'off' (close() then writes none, so an instruction slope is the append path alone).
+// Instructions per event: valgrind --tool=callgrind at EVENTS=n and 4n with WARM fixed (appends, i.e. calls: 20 for
+// batch100), difference / 3n; a slope over fewer events swings with where the major GCs fall.
 // BUSY_US=n spins n µs of CPU in each writer before each append (stands in for per-event caller work, e.g.
 // sealing, to see how main-thread CPU stretches the awaited write and fsync times).
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -19,7 +22,7 @@ const ms = Number(msArg);
 const events = Number(process.env.EVENTS ?? 0);
 const dir = mkdtempSync(process.env.SHM ? '/dev/shm/append-ab-' : `${process.env.TMPDIR ?? '/tmp'}/append-ab-`);
 const flavour = mode.startsWith('signed') ? { signingKey: new Uint8Array(32).fill(7) } : mode.startsWith('encrypted') ? { payloadEncryption: {} } : {};
-const store = await Store.open({ dir, ...flavour });
+const store = await Store.open({ dir, ...flavour, ...(process.env.CHECKPOINT === 'off' ? { checkpoint: 'off' } : {}) });
 const payload = Buffer.alloc(256, 1);
 const kind = { category: 1, typeId: 1 };
 const coords = Array.from({ length: 256 }, (_, i) => new Coordinate(`writer-${i}`, 'bench'));

@@ -15,14 +15,23 @@ const limits = { payloadMaxBytes: 1 << 20, registry: undefined, now: 1_000 };
 const draft = (entity: string, byte: number): EventDraft =>
   rawDraft({ coord: { entity, scope: 's' }, kind: { category: 1, typeId: 1 }, bytes: new Uint8Array([byte]), limits });
 
-function pipeline(opts: { fail?: boolean; signer?: ReceiptSigner; downgrade?: boolean } = {}) {
+/** Frames in the bytes a group writes (its frames are laid end to end, in one or more chunks): by their headers' lengths. */
+function frameCount(chunks: readonly Uint8Array[]): number {
+  const all = Buffer.concat(chunks);
+  let n = 0;
+  for (let at = 0; at < all.length; at += 12 + all.readUInt32BE(at + 4)) n++;
+  return n;
+}
+
+function pipeline(opts: { fail?: boolean; signer?: ReceiptSigner; downgrade?: boolean; hold?: Promise<void> } = {}) {
   const index = new ResidentIndex();
   const writes: { frames: number; indexedBefore: number }[] = [];
   const sizes: [number, number][] = [];
   let landed = 0;
   const writer = {
-    async writeGroup(frames: readonly Uint8Array[]) {
-      writes.push({ frames: frames.length, indexedBefore: index.size });
+    async writeGroup(chunks: readonly Uint8Array[]) {
+      writes.push({ frames: frameCount(chunks), indexedBefore: index.size });
+      if (opts.hold !== undefined) await opts.hold;
       if (opts.fail === true) throw new Error('disk on fire');
       return { segmentId: 1, offset: 32 };
     },
@@ -97,6 +106,39 @@ describe('AppendPipeline', () => {
     const d = await downgraded.p.appendOne(draft('x', 1), undefined);
     expect(d.signature).toBeUndefined();
     expect(downgraded.index.getResident(d.eventId)!.extensions?.has('batpak.signing.downgrade')).toBe(true);
+  });
+
+  it('while a group is being written nothing of it is published or acknowledged; once written, its entries sit at the frames\' places', async () => {
+    let release!: () => void;
+    const { p, index, writes, sizes } = pipeline({ hold: new Promise<void>((r) => (release = r)) });
+    let settled = false;
+    const pending = p.appendBatch([draft('x', 1), draft('x', 2), draft('y', 3)]).then((r) => ((settled = true), r));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(writes).toHaveLength(1);
+    expect(index.size).toBe(0);
+    expect(settled).toBe(false);
+    release();
+    const receipts = await pending;
+    const entries = receipts.map((r) => index.getResident(r.eventId)!);
+    expect(entries.map((e) => e.segmentId)).toEqual([1, 1, 1]);
+    // The writer put the group at offset 32: the frames follow one another from there.
+    expect(entries[0]!.offset).toBe(32);
+    expect(entries[1]!.offset).toBe(32 + entries[0]!.length);
+    expect(entries[2]!.offset).toBe(entries[1]!.offset + entries[1]!.length);
+    expect(sizes).toEqual([[1, entries[2]!.offset + entries[2]!.length]]);
+  });
+
+  it('a group whose write fails after its entries and receipts were built publishes none of them', async () => {
+    let release!: () => void;
+    const { p, index, sizes, landed } = pipeline({ fail: true, hold: new Promise<void>((r) => (release = r)) });
+    const pending = Promise.allSettled([p.appendBatch([draft('x', 1), draft('x', 2)])]);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    release();
+    const [result] = await pending;
+    expect(result!.status).toBe('rejected');
+    expect(index.size).toBe(0);
+    expect(sizes).toEqual([]);
+    expect(landed()).toBe(0);
   });
 
   it('sizes groups by payload plus a fixed frame overhead estimate', () => {

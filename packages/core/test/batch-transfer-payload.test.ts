@@ -64,4 +64,20 @@ describe('INV-BATCH-PAYLOAD-COPY appendBatch raw payloads', () => {
     expect((await store.verifyChain()).intact).toBe(true);
     await store.close();
   });
+  it('are copied exactly for every item of a large batch (small, shared-buffer-filling and large payloads), and none is reached by later writes', async () => {
+    const store = await open();
+    // Sizes cross the shared copy buffers' edges (a batch of 64 items cuts 32 KiB buffers) and their 4 KiB limit.
+    const sizes = Array.from({ length: 64 }, (_, i) => [0, 1, 255, 256, 4095, 4096, 4097, 9000][i % 8]!);
+    const given = sizes.map((n, i) => Buffer.alloc(n, i + 1));
+    const pending = store.appendBatch(given.map((payload) => ({ coord: AT, kind: KIND, payload })));
+    for (const b of given) b.fill(0);
+    const receipts = await pending;
+    for (let i = 0; i < sizes.length; i++) {
+      const stored = await storedBytes(store, receipts[i]!.eventId);
+      expect(stored.length).toBe(sizes[i]);
+      expect(stored.every((x) => x === i + 1)).toBe(true);
+    }
+    expect((await store.verifyChain()).intact).toBe(true);
+    await store.close();
+  });
 });

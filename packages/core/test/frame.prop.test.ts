@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isBatpakError } from '../src/errors.js';
 import { encodeSegmentHeader, FORMAT_VERSION } from '../src/segment/format.js';
-import { decodeFrameBody, encodeEventFrame, encodeSealFrame, type EventFrame, type SealFrame } from '../src/segment/frame.js';
+import { MsgpackWriter } from '../src/encoding/msgpack-write.js';
+import { decodeFrameBody, encodeEventFrame, encodeSealFrame, eventFrameSize, writeEventFrame, type EventFrame, type SealFrame } from '../src/segment/frame.js';
 import { scanSegment } from '../src/segment/scan.js';
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
@@ -74,6 +75,27 @@ describe('frame codec properties', () => {
         expect(encodeEventFrame(back as EventFrame)).toEqual(frame);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('eventFrameSize is exact, and frames written end to end into one buffer are the bytes encodeEventFrame gives each', () => {
+    const utf8 = new TextEncoder();
+    // Extension maps of 14 to 17 keys cross the fixmap / map16 boundary; the body map is map16 with all three optional keys.
+    const manyExtensions = fc
+      .uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.uint8Array({ maxLength: 4 })), { selector: (t) => t[0], minLength: 14, maxLength: 17 })
+      .map((e) => new Map(e));
+    const frame = fc.oneof(eventFrame, fc.tuple(eventFrame, manyExtensions).map(([f, extensions]) => ({ ...f, extensions })));
+    fc.assert(
+      fc.property(fc.array(frame, { minLength: 1, maxLength: 5 }), (frames) => {
+        const each = frames.map((f) => encodeEventFrame(f));
+        const sizes = frames.map((f) => eventFrameSize(f, utf8.encode(f.entity), utf8.encode(f.scope)));
+        expect(sizes).toEqual(each.map((e) => e.length));
+        const w = new MsgpackWriter(new Uint8Array(sizes.reduce((a, b) => a + b, 0)), 0);
+        for (const f of frames) writeEventFrame(f, utf8.encode(f.entity), utf8.encode(f.scope), w);
+        expect(w.pos).toBe(w.buf.length);
+        expect(w.buf).toEqual(new Uint8Array(Buffer.concat(each)));
+      }),
+      { numRuns: 200 },
     );
   });
 

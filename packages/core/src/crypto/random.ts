@@ -19,3 +19,16 @@ export function randomBytes(n: number): Uint8Array {
   offset += n;
   return out;
 }
+
+/** Writes `n` (<= 4096) fresh random bytes into `out` at `at`: randomBytes without the array (an event id fills its own). */
+export function randomBytesInto(out: Uint8Array, at: number, n: number): void {
+  if (offset + n > POOL_SIZE) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  for (let i = 0; i < n; i++) {
+    out[at + i] = pool[offset + i]!;
+    pool[offset + i] = 0;
+  }
+  offset += n;
+}

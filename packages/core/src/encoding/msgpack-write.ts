@@ -20,8 +20,12 @@ export class MsgpackWriter {
   view: DataView;
   pos: number;
 
-  constructor(size = 256, start = 0) {
-    this.buf = new Uint8Array(size);
+  /**
+   * A writer over a fresh buffer of `size` bytes, or over `buffer` (which must start at its ArrayBuffer's first
+   * byte: `view` addresses the whole ArrayBuffer), writing from `start`.
+   */
+  constructor(size: number | Uint8Array = 256, start = 0) {
+    this.buf = typeof size === 'number' ? new Uint8Array(size) : size;
     this.view = new DataView(this.buf.buffer);
     this.pos = start;
   }
@@ -86,9 +90,15 @@ export class MsgpackWriter {
   }
 
   bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    const n = b.length;
+    this.ensure(n);
+    // Keys, ids and hashes are short: a loop costs less than the call into `set` up to 32 bytes.
+    if (n <= 32) {
+      const buf = this.buf;
+      const at = this.pos;
+      for (let i = 0; i < n; i++) buf[at + i] = b[i]!;
+    } else this.buf.set(b, this.pos);
+    this.pos += n;
   }
 
   /** A non-negative safe integer in its smallest form. */
@@ -97,7 +107,14 @@ export class MsgpackWriter {
     else if (v <= 0xff) this.tagU8(0xcc, v);
     else if (v <= 0xffff) this.tagU16(0xcd, v);
     else if (v <= 0xffffffff) this.tagU32(0xce, v);
-    else this.tagU64(0xcf, BigInt(v));
+    else {
+      // A safe integer above 2^32 (a commit time in ms: every event has one) as two u32 halves: no BigInt per value.
+      this.ensure(9);
+      this.buf[this.pos] = 0xcf;
+      this.view.setUint32(this.pos + 1, Math.floor(v / 0x1_0000_0000));
+      this.view.setUint32(this.pos + 5, v >>> 0);
+      this.pos += 9;
+    }
   }
 
   /** A str header for `n` UTF-8 bytes (fixstr up to 31, then `d9`/`da`/`db`); `n` ≤ MAX_MSGPACK_LENGTH. */

@@ -68,11 +68,22 @@ function finishFrame(w: MsgpackWriter): Uint8Array {
   return w.pos === w.buf.length ? w.buf : w.buf.subarray(0, w.pos);
 }
 
-/** Encodes an event frame (header + body). `entityBytes`/`scopeBytes` may be passed pre-encoded. */
-export function encodeEventFrame(f: EventFrame, entityBytes = utf8.encode(f.entity), scopeBytes = utf8.encode(f.scope)): Uint8Array {
-  let entries = 13;
+/** Bytes a map header of `n` entries takes (fixmap, `de`, `df`). */
+const mapHeaderSize = (n: number): number => (n <= 15 ? 1 : n <= 0xffff ? 3 : 5);
+
+/** Map entries of an event frame's body: the 13 fixed keys and each optional one present. */
+function eventEntries(f: EventFrame): number {
+  return 13 + (f.batch !== undefined ? 1 : 0) + (f.encryption !== undefined ? 1 : 0) + (f.extensions !== undefined && f.extensions.size > 0 ? 1 : 0);
+}
+
+/**
+ * The exact size of an event frame, header and body, as writeEventFrame lays it out: frames of a commit group are
+ * laid end to end in one buffer sized from these, so a byte too many would be a gap on disk.
+ */
+export function eventFrameSize(f: EventFrame, entityBytes: Uint8Array, scopeBytes: Uint8Array): number {
   let size =
-    1 + 3 + // map16 header (worst case) is computed below; start with fixed keys
+    FRAME_HEADER_BYTES +
+    mapHeaderSize(eventEntries(f)) +
     keySize(KEY.t) + 1 +
     keySize(KEY.id) + binSize(16) +
     keySize(KEY.g) + uintSize(f.globalSequence) +
@@ -87,26 +98,35 @@ export function encodeEventFrame(f: EventFrame, entityBytes = utf8.encode(f.enti
     keySize(KEY.f) + uintSize(f.flags) +
     keySize(KEY.p) + binSize(f.payload.length);
   if (f.batch !== undefined) {
-    entries++;
     size += keySize(KEY.b) + 1 + uintSize(f.batch.first) + uintSize(f.batch.index) + uintSize(f.batch.count);
   }
   if (f.encryption !== undefined) {
-    entries++;
     size += keySize(KEY.x) + 1 + keySize(KEY.ks) + binSize(f.encryption.scope.length) + keySize(KEY.nc) + binSize(f.encryption.nonce.length);
     if (f.encryption.generation !== 0) size += keySize(KEY.kg) + uintSize(f.encryption.generation);
   }
-  let extensionKeys: Uint8Array[] = [];
   if (f.extensions !== undefined && f.extensions.size > 0) {
-    entries++;
-    const sorted = [...f.extensions.keys()].sort();
-    extensionKeys = sorted.map((k) => utf8.encode(k));
-    size += keySize(KEY.r) + 3;
-    sorted.forEach((k, i) => {
-      size += strSize(extensionKeys[i]!.length) + binSize(f.extensions!.get(k)!.length);
-    });
+    size += keySize(KEY.r) + mapHeaderSize(f.extensions.size);
+    for (const [k, v] of f.extensions) size += strSize(utf8.encode(k).length) + binSize(v.length);
   }
-  const w = new MsgpackWriter(FRAME_HEADER_BYTES + size, FRAME_HEADER_BYTES);
-  w.mapHeader(entries);
+  return size;
+}
+
+/** Encodes an event frame (header + body). `entityBytes`/`scopeBytes` may be passed pre-encoded. */
+export function encodeEventFrame(f: EventFrame, entityBytes = utf8.encode(f.entity), scopeBytes = utf8.encode(f.scope)): Uint8Array {
+  const size = eventFrameSize(f, entityBytes, scopeBytes);
+  const w = new MsgpackWriter(size, 0);
+  writeEventFrame(f, entityBytes, scopeBytes, w);
+  return w.buf;
+}
+
+/**
+ * Writes an event frame (header + body) at `w.pos`, which ends exactly eventFrameSize() bytes later. The
+ * writer's buffer must start at its ArrayBuffer's first byte (the header is set through `w.view`).
+ */
+export function writeEventFrame(f: EventFrame, entityBytes: Uint8Array, scopeBytes: Uint8Array, w: MsgpackWriter): void {
+  const start = w.pos;
+  w.pos = start + FRAME_HEADER_BYTES;
+  w.mapHeader(eventEntries(f));
   w.str(KEY.t);
   w.uint(FrameType.EVENT);
   w.str(KEY.id);
@@ -150,18 +170,20 @@ export function encodeEventFrame(f: EventFrame, entityBytes = utf8.encode(f.enti
       w.uint(f.encryption.generation);
     }
   }
-  if (extensionKeys.length > 0) {
+  if (f.extensions !== undefined && f.extensions.size > 0) {
     w.str(KEY.r);
-    w.mapHeader(extensionKeys.length);
-    const sorted = [...f.extensions!.keys()].sort();
-    sorted.forEach((k, i) => {
-      w.str(extensionKeys[i]!);
-      w.bin(f.extensions!.get(k)!);
-    });
+    w.mapHeader(f.extensions.size);
+    for (const k of [...f.extensions.keys()].sort()) {
+      w.str(utf8.encode(k));
+      w.bin(f.extensions.get(k)!);
+    }
   }
   w.str(KEY.p);
   w.bin(f.payload);
-  return finishFrame(w);
+  const bodyStart = start + FRAME_HEADER_BYTES;
+  w.view.setUint32(start, FRAME_MAGIC);
+  w.view.setUint32(start + 4, w.pos - bodyStart);
+  w.view.setUint32(start + 8, crc32(w.buf.subarray(bodyStart, w.pos)));
 }
 
 export function encodeSealFrame(f: SealFrame): Uint8Array {

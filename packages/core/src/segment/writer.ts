@@ -98,7 +98,9 @@ export class SegmentWriter {
    */
   async writeGroup(frames: readonly Uint8Array[], nowMs: number, timing?: WriteTiming): Promise<{ segmentId: number; offset: number }> {
     this.#refuseIfFailed();
-    await this.#rotateIfFull(nowMs);
+    // Awaited only when a rotation is due: otherwise the append below is issued before this call returns, and the
+    // caller can do the group's other work (its index entries, its receipts) while the write is in flight.
+    if (this.#active.size >= this.#opts.segmentMaxBytes) await this.#rotate(nowMs);
     const seg = this.#active;
     const start = seg.size;
     let bytes = 0;
@@ -150,9 +152,8 @@ export class SegmentWriter {
     }
   }
 
-  async #rotateIfFull(nowMs: number): Promise<void> {
+  async #rotate(nowMs: number): Promise<void> {
     const seg = this.#active;
-    if (seg.size < this.#opts.segmentMaxBytes) return;
     if (!this.#opts.sync) {
       try {
         await seg.file.fsync();

@@ -89,11 +89,11 @@ export interface Settle<T> {
   reject(error: unknown): void;
 }
 
-/** One caller's request, queued until its commit group is written. */
+/** One caller's request, queued until its commit group is written; `queuedAt` is when it entered the queue (performance.now()). */
 export type Intent =
-  | { readonly type: 'single'; readonly draft: EventDraft; readonly expected: number | undefined; readonly settle: Settle<AppendReceipt> }
-  | { readonly type: 'batch'; readonly drafts: readonly EventDraft[]; readonly settle: Settle<AppendReceipt[]> }
-  | { readonly type: 'import'; readonly items: readonly ImportDraft[]; readonly settle: Settle<AppendReceipt[]> };
+  | { readonly type: 'single'; readonly draft: EventDraft; readonly expected: number | undefined; readonly settle: Settle<AppendReceipt>; readonly queuedAt: number }
+  | { readonly type: 'batch'; readonly drafts: readonly EventDraft[]; readonly settle: Settle<AppendReceipt[]>; readonly queuedAt: number }
+  | { readonly type: 'import'; readonly items: readonly ImportDraft[]; readonly settle: Settle<AppendReceipt[]>; readonly queuedAt: number };
 
 /**
  * Bytes a draft is expected to take on disk beyond its payload (frame header, ids, coordinate, hashes):

@@ -16,6 +16,7 @@ import type { SegmentWriter } from '../segment/writer.js';
 import type { AppendReceipt, CommitStats } from '../types.js';
 import { estimatedBytes, IndexedEvent, type EventDraft, type ImportDraft, type Intent, type Settle } from './append-intent.js';
 import type { Admission } from './admission.js';
+import { performance } from 'node:perf_hooks';
 import { BatchingQueue, PrecedingGroupFailed } from './batching-queue.js';
 import { CommitStatistics } from './commit-stats.js';
 import { traced, type AppendTraceContext, type CommitTraceContext } from './diagnostics.js';
@@ -68,6 +69,17 @@ interface CommitGroup {
   refusals: readonly RefusedIntent[];
   /** Where the group's first frame landed, once written. */
   at: { segmentId: number; offset: number } | undefined;
+  /** Its index entries and receipts, built while its write is in flight (entries placed once it lands). */
+  built: BuiltGroup | undefined;
+}
+
+/**
+ * A group's index entries (offsets counted from the group's first byte, segment unknown) and its callers'
+ * receipts, which name no place on disk. Built before the group lands; published and handed out only after.
+ */
+interface BuiltGroup {
+  readonly entries: IndexedEvent[];
+  readonly receipts: AppendReceipt[][];
 }
 
 function settleRefusals(refused: readonly RefusedIntent[]): void {
@@ -128,26 +140,26 @@ export class AppendPipeline {
 
   /** One event queued as it is: the store's own system events, which are never sealed. */
   submitOne(draft: EventDraft, expected: number | undefined, signal?: AbortSignal): Promise<AppendReceipt> {
-    return this.#enqueue(estimatedBytes([draft]), signal, (settle) => ({ type: 'single', draft, expected, settle }));
+    return this.#enqueue(estimatedBytes([draft]), signal, (settle, queuedAt) => ({ type: 'single', draft, expected, settle, queuedAt }));
   }
 
   /** Several events committed atomically (one group). */
   appendBatch(drafts: readonly EventDraft[], signal?: AbortSignal): Promise<AppendReceipt[]> {
     for (const d of drafts) this.#sealPayload(d);
-    return this.#traced('appendBatch', drafts, () => this.#enqueue(estimatedBytes(drafts), signal, (settle) => ({ type: 'batch', drafts, settle })));
+    return this.#traced('appendBatch', drafts, () => this.#enqueue(estimatedBytes(drafts), signal, (settle, queuedAt) => ({ type: 'batch', drafts, settle, queuedAt })));
   }
 
   /** Imported events, identity kept, committed atomically (never sealed: that would change their hashes). */
   importEvents(items: readonly ImportDraft[]): Promise<AppendReceipt[]> {
     const drafts = items.map((it) => it.draft);
-    return this.#traced('importEvents', drafts, () => this.#enqueue(estimatedBytes(drafts), undefined, (settle) => ({ type: 'import', items, settle })));
+    return this.#traced('importEvents', drafts, () => this.#enqueue(estimatedBytes(drafts), undefined, (settle, queuedAt) => ({ type: 'import', items, settle, queuedAt })));
   }
 
   /**
    * Queues an intent once admission has room for its bytes (at once, in this turn, when it has: concurrent
    * appends still share a group); its bytes are released when it settles.
    */
-  #enqueue<T>(bytes: number, signal: AbortSignal | undefined, make: (settle: Settle<T>) => Intent): Promise<T> {
+  #enqueue<T>(bytes: number, signal: AbortSignal | undefined, make: (settle: Settle<T>, queuedAt: number) => Intent): Promise<T> {
     const submit = () =>
       new Promise<T>((resolve, reject) => {
         let settled = false;
@@ -156,8 +168,7 @@ export class AppendPipeline {
           settled = true;
         };
         const settle: Settle<T> = { resolve: (v) => (release(), resolve(v)), reject: (e) => (release(), reject(e)) };
-        const intent = make(settle);
-        this.#stats.queued(intent);
+        const intent = make(settle, performance.now());
         // Its ids' lookups in the sealed tier start now; it keeps its place in the queue meanwhile.
         this.#ids.start(intent);
         this.#queue.submit(intent, bytes);
@@ -228,9 +239,9 @@ export class AppendPipeline {
     }
     // 3. Encode the frames.
     const encoded = encodeGroup(sequenced.accepted.flatMap((a) => a.events), signed);
-    sample.events = encoded.eventFrames.length;
-    for (const f of encoded.frames) sample.bytes += f.length;
-    const group: CommitGroup = { sequenced, signed, encoded, sample, refusals: sequenced.refused, at: undefined };
+    sample.events = encoded.lengths.length;
+    sample.bytes = encoded.bytes;
+    const group: CommitGroup = { sequenced, signed, encoded, sample, refusals: sequenced.refused, at: undefined, built: undefined };
     // Refusals read the in-flight group's state: they wait until it has landed (a failure fails them too).
     if (inFlight === undefined) {
       settleRefusals(group.refusals);
@@ -250,13 +261,20 @@ export class AppendPipeline {
     group.refusals = [];
     const { encoded, sample } = group;
     // Nothing to write (every intent was refused, replayed or waits on a key): only retries settle, at landing.
-    if (encoded.frames.length === 0) return;
+    if (encoded.chunks.length === 0) return;
     try {
       // 4. The key fence (INV-KEY-FENCE): a minted key is durable before any ciphertext under it is
       //    written, let alone acknowledged; a failed flush leaves the keyset dirty for the next group.
       if (p.keyset?.dirty === true) await p.keyset.flush(p.keyStore!);
-      // 5. Write and fsync (the writer cuts a failed group back off the file).
-      group.at = await p.writer.writeGroup(encoded.frames, p.now(), sample);
+      // 5. Write and fsync (the writer cuts a failed group back off the file). The write is issued when writeGroup
+      //    returns (unless it rotates first): the entries and receipts are built while it is in flight, on a thread
+      //    that would otherwise wait. Nothing built is published or handed out before the write has succeeded.
+      const written = p.writer.writeGroup(encoded.chunks, p.now(), sample);
+      // A microtask later: the queue starts this write just before it lands the group ahead, whose callers get
+      // their receipts first.
+      await Promise.resolve();
+      group.built = this.#buildOrLater(group);
+      group.at = await written;
     } catch (error) {
       sample.error = ioError(error, 'append failed');
       throw sample.error;
@@ -272,7 +290,7 @@ export class AppendPipeline {
       return;
     }
     // 6. Publish to the index and move the committed end and counters.
-    const receipts = this.#publish(sequenced, encoded, signed, at);
+    const receipts = this.#publish(sequenced, group.built ?? this.#build(sequenced, encoded, signed), encoded, at);
     // 7. Settle: callers get their receipts, waiters wake, retries of keys in this group are answered.
     this.#settle(sequenced, receipts);
   }
@@ -300,17 +318,26 @@ export class AppendPipeline {
     return undefined;
   }
 
-  /** Step 6: index entries at the frames' places, then the segment's committed end and the counters. */
-  #publish(group: SequencedGroup, encoded: EncodedGroup, signed: SignedGroup | undefined, at: { segmentId: number; offset: number }): AppendReceipt[][] {
-    const p = this.#parts;
-    let offset = at.offset;
+  /** The group's entries and receipts, or undefined when building throws: it is built again at landing, where a failure fails the group. */
+  #buildOrLater(group: CommitGroup): BuiltGroup | undefined {
+    try {
+      return this.#build(group.sequenced, group.encoded, group.signed);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Index entries (offsets from the group's first byte) and receipts of a group, in log order. */
+  #build(group: SequencedGroup, encoded: EncodedGroup, signed: SignedGroup | undefined): BuiltGroup {
+    const entries: IndexedEvent[] = [];
+    let offset = 0;
     let leaf = 0;
     const receipts = group.accepted.map((a) =>
       a.events.map((ev) => {
-        const length = encoded.eventFrames[leaf]!.length;
-        const entry: IndexEntry = new IndexedEvent(ev, at.segmentId, offset, length);
+        const length = encoded.lengths[leaf]!;
+        const entry = new IndexedEvent(ev, -1, offset, length);
         offset += length;
-        p.index.insert(entry);
+        entries.push(entry);
         const receipt =
           signed === undefined
             ? baseReceipt(entry)
@@ -319,12 +346,21 @@ export class AppendPipeline {
         return receipt;
       }),
     );
-    let end = at.offset;
-    for (const f of encoded.frames) end += f.length;
-    p.segments.setSize(at.segmentId, end);
+    return { entries, receipts };
+  }
+
+  /** Step 6: index entries placed at the frames' places, then the segment's committed end and the counters. */
+  #publish(group: SequencedGroup, built: BuiltGroup, encoded: EncodedGroup, at: { segmentId: number; offset: number }): AppendReceipt[][] {
+    const p = this.#parts;
+    for (const entry of built.entries) {
+      entry.segmentId = at.segmentId;
+      entry.offset += at.offset;
+      p.index.insert(entry);
+    }
+    p.segments.setSize(at.segmentId, at.offset + encoded.bytes);
     this.#nextGlobal = group.nextGlobal;
     this.#lastCommittedAt = group.lastCommittedAt;
-    return receipts;
+    return built.receipts;
   }
 
   /** Step 7. */

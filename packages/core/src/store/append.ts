@@ -154,6 +154,13 @@ function isDefinition(x: unknown): x is EventDefinition<unknown> {
   return typeof x === 'object' && x !== null && 'kind' in x && 'version' in x && 'upcasters' in x;
 }
 
+const USER_KIND = Object.freeze({ user: true });
+
+/** checkKind's rule for a user append: the shared one, or one naming the batch item (no spread per draft). */
+function userKindRule(index: number | undefined): { user: boolean; index?: number } {
+  return index === undefined ? USER_KIND : { user: true, index };
+}
+
 function idFor(key: string | undefined, now: number): Uint8Array {
   return key === undefined ? newEventId(now) : eventIdForIdempotencyKey(key);
 }
@@ -181,6 +188,39 @@ export interface RawDraftInput extends DraftCommon {
   readonly payloadVersion?: number | undefined;
   /** The caller hands `bytes` over (BatchItem.transferPayload): kept as they are, not copied. */
   readonly transfer?: boolean | undefined;
+  /** Where the store's copy of `bytes` is cut from (a batch's items share buffers); a fresh array when absent. */
+  readonly copies?: PayloadCopies | undefined;
+}
+
+/**
+ * The store's copies of a batch's raw payloads, cut from shared buffers: one allocation for many small payloads
+ * instead of one buffer each (a typed array over 64 bytes gets its own off-heap store, which V8 allocates and
+ * frees at a cost far above the copy). The copies live as long as the batch's drafts, which go together.
+ */
+export class PayloadCopies {
+  /** Payloads above this get their own buffer: a shared one would be mostly theirs anyway. */
+  static readonly SHARED_MAX = 4096;
+  readonly #chunk: number;
+  #buf: Uint8Array = new Uint8Array(0);
+  #at = 0;
+
+  /** `items`: how many payloads will be copied at most (sizes the shared buffers). */
+  constructor(items: number) {
+    this.#chunk = Math.min(256 * 1024, Math.max(4096, items * 512));
+  }
+
+  copy(bytes: Uint8Array): Uint8Array {
+    const n = bytes.length;
+    if (n > PayloadCopies.SHARED_MAX) return new Uint8Array(bytes);
+    if (this.#at + n > this.#buf.length) {
+      this.#buf = new Uint8Array(Math.max(this.#chunk, n));
+      this.#at = 0;
+    }
+    const out = this.#buf.subarray(this.#at, this.#at + n);
+    out.set(bytes);
+    this.#at += n;
+    return out;
+  }
 }
 
 /** A typed append: the definition must be a user kind (and registered, when a registry is configured). */
@@ -196,7 +236,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
   if (!isDefinition(def)) {
     throw BatpakError.invalidKind('expected an event definition from defineEvent()', index);
   }
-  const kind = checkKind(def.kind, { user: true, ...(index === undefined ? {} : { index }) });
+  const kind = checkKind(def.kind, userKindRule(index));
   if (limits.registry !== undefined && !limits.registry.has(def)) {
     throw BatpakError.invalidKind(`${def.name} is not in the store's registry`, index);
   }
@@ -234,9 +274,9 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
 
 /** A raw append: application bytes under a user kind, payload version 0 unless given. */
 export function rawDraft(input: RawDraftInput): EventDraft {
-  const { coord: coordIn, kind: kindIn, bytes, idempotencyKey: key, limits, index, extensions, payloadVersion = 0, transfer = false } = input;
+  const { coord: coordIn, kind: kindIn, bytes, idempotencyKey: key, limits, index, extensions, payloadVersion = 0, transfer = false, copies } = input;
   const coord = toCoordinate(coordIn, index);
-  const kind: EventKind = checkKind(kindIn, { user: true, ...(index === undefined ? {} : { index }) });
+  const kind: EventKind = checkKind(kindIn, userKindRule(index));
   if (!(bytes instanceof Uint8Array)) {
     throw BatpakError.invalidPayload('raw payload must be a Uint8Array', index === undefined ? {} : { index });
   }
@@ -246,7 +286,8 @@ export function rawDraft(input: RawDraftInput): EventDraft {
   // handed the bytes over. Only a plain Uint8Array is kept: a subclass (Buffer) has other slice semantics.
   // A store that seals needs no copy: the pipeline seals the draft before appendRaw or appendBatch returns to
   // the caller, and the frame gets the ciphertext, a fresh array the caller never sees.
-  const copy = limits.seals === true || (transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype) ? bytes : new Uint8Array(bytes);
+  const copy =
+    limits.seals === true || (transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype) ? bytes : copies !== undefined ? copies.copy(bytes) : new Uint8Array(bytes);
   const hash = plaintextHash(copy, limits, key);
   return {
     entity: coord.entity,
@@ -289,6 +330,7 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
       details: { size: items.length, limit: limits.batchMaxEvents },
     });
   }
+  const copies = new PayloadCopies(items.length);
   const drafts = items.map((raw: unknown, i) => {
     if (typeof raw !== 'object' || raw === null) throw BatpakError.invalidArgument(`batch item ${i} is not an object`, { index: i });
     const item = raw as Partial<BatchItem> & { expectedSequence?: unknown };
@@ -298,10 +340,12 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
     const ext = withCausalIds(checkExtensions(item.extensions, i), checkCausalIds(item));
     return isDefinition(item.kind)
       ? typedDraft({ coord: item.coord, definition: item.kind, payload: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext })
-      : rawDraft({ coord: item.coord, kind: item.kind, bytes: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext, transfer: item.transferPayload === true });
+      : rawDraft({ coord: item.coord, kind: item.kind, bytes: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext, transfer: item.transferPayload === true, copies });
   });
-  const keyed = drafts.filter((d) => d.keyed).length;
-  if (keyed !== 0 && keyed !== drafts.length) {
+  let keyed = 0;
+  for (const d of drafts) if (d.keyed) keyed++;
+  if (keyed === 0) return drafts; // fresh random ids (UUIDv7): only keys can repeat one
+  if (keyed !== drafts.length) {
     throw BatpakError.invalidArgument('in a batch, either every item has an idempotencyKey or none does');
   }
   const ids = new Set(drafts.map((d) => d.eventId));

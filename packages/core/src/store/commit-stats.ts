@@ -29,23 +29,15 @@ export class CommitStatistics {
   readonly #queueWait = createHistogram();
   readonly #write = createHistogram();
   readonly #fsync = createHistogram();
-  /** When each queued item was submitted (performance.now()), until its group starts. */
-  readonly #queuedAt = new WeakMap<object, number>();
 
-  /** Notes that `item` entered the queue now. */
-  queued(item: object): void {
-    this.#queuedAt.set(item, performance.now());
-  }
-
-  /** How long the oldest of `items` has waited (ms); forgets their submit times. */
-  waited(items: readonly object[]): number {
+  /**
+   * How long the oldest of `items` has waited (ms), from the time each carries (performance.now() when it was
+   * queued): a field of the item, not a WeakMap entry per append, which cost a set, a get and a delete each.
+   */
+  waited(items: readonly { readonly queuedAt: number }[]): number {
     const now = performance.now();
     let oldest = now;
-    for (const it of items) {
-      const at = this.#queuedAt.get(it);
-      if (at !== undefined && at < oldest) oldest = at;
-      this.#queuedAt.delete(it);
-    }
+    for (const it of items) if (it.queuedAt < oldest) oldest = it.queuedAt;
     return now - oldest;
   }
 

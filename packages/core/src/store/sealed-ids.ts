@@ -24,6 +24,13 @@ interface Resolution {
   readonly error?: BatpakError;
 }
 
+/** Whether `intent` names any id (idsOf is not empty), without building the list: most appends name none. */
+function namesIds(intent: Intent): boolean {
+  if (intent.type === 'single') return intent.draft.keyed;
+  if (intent.type === 'batch') return intent.drafts.some((d) => d.keyed);
+  return intent.items.length > 0;
+}
+
 /** The ids whose committed entry decides what becomes of `intent` (a keyed append's, a batch's keyed ones, an import's). */
 function idsOf(intent: Intent): string[] {
   if (intent.type === 'single') return intent.draft.keyed ? [intent.draft.eventId] : [];
@@ -63,10 +70,10 @@ export class SealedIdResolver {
 
   /** Whether `intent` may be sequenced now: it names no id, or its lookups ran under the current epoch. */
   isCurrent(intent: Intent): boolean {
-    if (this.#sealed === undefined) return true;
+    // An intent that names no id is never resolved (start returns at once for it): no WeakMap lookup needed.
+    if (this.#sealed === undefined || !namesIds(intent)) return true;
     const r = this.#resolved.get(intent);
-    if (r !== undefined) return r.error !== undefined || r.epoch === this.#sealed.epoch;
-    return idsOf(intent).length === 0;
+    return r !== undefined && (r.error !== undefined || r.epoch === this.#sealed.epoch);
   }
 
   /** Why `intent`'s lookups failed, if they did: it is refused with this. */

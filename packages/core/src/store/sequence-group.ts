@@ -77,7 +77,8 @@ export interface SequencedGroup extends GroupOutcome {
  * receipt (the requestHash comparison of store/idempotency.ts) and writes nothing.
  */
 export function sequenceGroup(state: CommittedState, intents: readonly Intent[]): SequencedGroup {
-  const heads = new Map<string, Head>();
+  // This group's own heads, updated in place as its events are sequenced (the in-flight group's are only read).
+  const heads = new Map<string, { seq: number; hash: Uint8Array }>();
   const flying = state.inFlight;
   const head = (entity: string): Head => {
     const h = heads.get(entity) ?? flying?.heads.get(entity);
@@ -109,7 +110,12 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
       flags: d.flags,
       extensions: d.extensions,
     };
-    heads.set(d.entity, { seq: ev.entitySequence, hash: d.contentHash });
+    const own = heads.get(d.entity);
+    if (own === undefined) heads.set(d.entity, { seq: ev.entitySequence, hash: d.contentHash });
+    else {
+      own.seq = ev.entitySequence;
+      own.hash = d.contentHash;
+    }
     return ev;
   };
 

@@ -5,7 +5,7 @@ import { Coordinate } from '../coordinate.js';
 import { upcast } from '../event.js';
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
-import { kindFromRaw } from '../kind.js';
+import { kindFromRaw, type EventKind } from '../kind.js';
 import { decodePayload } from '../payload.js';
 import type { EventRegistry } from '../registry.js';
 import { EventFlags } from '../segment/frame.js';
@@ -60,13 +60,22 @@ export function coordinateOf(e: IndexEntry): Coordinate {
   return new Coordinate(e.entity, e.scope);
 }
 
+/** Frozen kinds by raw value, shared by receipts: an append names few kinds, and a frozen object cannot be changed through one receipt. */
+const kinds = new Map<number, EventKind>();
+
+function sharedKind(raw: number): EventKind {
+  let kind = kinds.get(raw);
+  if (kind === undefined) kinds.set(raw, (kind = kindFromRaw(raw)));
+  return kind;
+}
+
 /** The unsigned receipt fields of a committed event. */
 export function baseReceipt(e: IndexEntry, signed?: { readonly signature: Uint8Array; readonly keyId: string; readonly groupProof: GroupProof }): AppendReceipt {
   const r: { -readonly [K in keyof AppendReceipt]: AppendReceipt[K] } = {
     eventId: e.eventId,
     globalSequence: BigInt(e.globalSequence),
     entitySequence: BigInt(e.entitySequence),
-    kind: kindFromRaw(e.kind),
+    kind: sharedKind(e.kind),
     coordinate: { entity: e.entity, scope: e.scope },
     contentHash: e.contentHash,
     prevHash: e.prevHash,
