@@ -76,10 +76,11 @@ export interface VerifyChainInput {
   /** Counted up per committed event checked, by the path that checked it (tests read which path ran). */
   readonly paths?: { inPlace: number; decoded: number } | undefined;
   /**
-   * Sees every committed event as the walk reaches it, in log order, checked or missing: its id and where it is (the
-   * entry's segment and offset, or the frame's in a segment whose frames are the authority). The store's duplicate-id check.
+   * Sees every committed event as the walk reaches it, in log order, checked or missing: its id (`id[idAt, +16)`, a
+   * view valid only during the call) and where it is (the entry's segment and offset, or the frame's in a segment whose
+   * frames are the authority). The store's duplicate-id check.
    */
-  readonly committedEvent?: ((eventId: string, segmentId: number, offset: number) => void) | undefined;
+  readonly committedEvent?: ((id: Uint8Array, idAt: number, segmentId: number, offset: number) => void) | undefined;
 }
 
 const PROGRESS_EVERY = 4096;
@@ -143,13 +144,19 @@ interface PlainFields {
 /**
  * A plain event frame read in place that waits in the commit rules (a batch not yet complete): its fields where they
  * lie in `bytes`, the chunk it was read in (kept, not reused, until nothing waits in it), and its digest computed ahead.
+ * It is its own rule view too (`frame`, `batch`): one object per waiting frame, not three.
  */
 class PlacedFrame implements ScannedFrame, PlainFields {
+  readonly type = 0;
+
   constructor(
     readonly offset: number,
     readonly length: number,
-    /** What the commit rules read: type, sequence, flags and batch ref. */
-    readonly frame: Frame,
+    readonly globalSequence: number,
+    /** The batch ref's fields (`count` 0: none), read by the commit rules through `batch`. */
+    readonly first: number,
+    readonly index: number,
+    readonly count: number,
     readonly bytes: Uint8Array,
     readonly to: number,
     readonly idAt: number,
@@ -164,6 +171,15 @@ class PlacedFrame implements ScannedFrame, PlainFields {
     /** Where the digest's payload started (-1: none computed ahead). */
     readonly digestPayloadAt: number,
   ) {}
+
+  /** What the commit rules read of the frame: its type, sequence, flags and batch ref. */
+  get frame(): Frame {
+    return this as unknown as Frame;
+  }
+
+  get batch(): { readonly first: number; readonly index: number; readonly count: number } | undefined {
+    return this.count === 0 ? undefined : this;
+  }
 }
 
 /** A frame of a segment whose frames say what is committed, as the commit rules hold it: placed, or decoded from a copy the walk owns. */
@@ -246,7 +262,7 @@ class ChainWalk {
     this.committed.advance();
     this.checked++;
     const eventId = expected.eventId;
-    this.input.committedEvent?.(eventId, expected.segmentId, expected.offset);
+    this.input.committedEvent?.(expected.idBytes, 0, expected.segmentId, expected.offset);
     if ((flags & EventFlags.TOMBSTONE) === 0) {
       let hash = digests;
       let at = digestAt;
@@ -297,7 +313,7 @@ class ChainWalk {
     // Committed events the disk skipped past are missing.
     for (let e = committed.peek(); e !== undefined && e.globalSequence < g; e = committed.peek()) {
       this.missingEvents.push(e.eventId);
-      this.input.committedEvent?.(e.eventId, e.segmentId, e.offset);
+      this.input.committedEvent?.(e.idBytes, 0, e.segmentId, e.offset);
       committed.advance();
       if (committed.needsFill) await committed.fill();
     }
@@ -323,7 +339,7 @@ class ChainWalk {
   /** A committed event's decoded frame: its content hash (or tombstone), its link and its seal. */
   #judge(frame: EventFrame, eventId: string, segmentId: number, offset: number): void {
     this.checked++;
-    this.input.committedEvent?.(eventId, segmentId, offset);
+    this.input.committedEvent?.(frame.id, 0, segmentId, offset);
     if ((frame.flags & EventFlags.TOMBSTONE) === 0) {
       if (!bytesEqual(blake3(frame.payload), frame.contentHash)) this.contentHashMismatches.push(eventId);
     } else this.#tombstone(eventId);
@@ -373,9 +389,7 @@ class ChainWalk {
       this.#checkPlaced(bytes, to, b, digests, digestAt, payloadAt, pos);
       return true;
     }
-    const batch = b.batchCount === 0 ? undefined : { first: b.batchFirst, index: b.batchIndex, count: b.batchCount };
-    const rule = { type: 0, globalSequence: g, flags: b.flags, batch } as unknown as Frame;
-    const placed = new PlacedFrame(pos, FRAME_HEADER_BYTES + to - from, rule, bytes, to, b.idAt, b.entityAt, b.entityLength, b.prevAt, b.contentAt, b.payloadAt, b.flags, digests, digestAt, payloadAt);
+    const placed = new PlacedFrame(pos, FRAME_HEADER_BYTES + to - from, g, b.batchFirst, b.batchIndex, b.batchCount, bytes, to, b.idAt, b.entityAt, b.entityLength, b.prevAt, b.contentAt, b.payloadAt, b.flags, digests, digestAt, payloadAt);
     for (const c of own.rules.push(placed)) this.#judgeOwn(c);
     return true;
   }
@@ -388,8 +402,9 @@ class ChainWalk {
   /** A committed plain event read in place: its content hash (or tombstone), its link, and that it is not sealed. */
   #checkPlaced(bytes: Uint8Array, to: number, f: PlainFields, digests: Uint8Array, digestAt: number, digestPayloadAt: number, pos: number): void {
     this.checked++;
-    const eventId = toHex(bytes.subarray(f.idAt, f.idAt + 16));
-    this.input.committedEvent?.(eventId, this.#segmentId, pos);
+    // The hex id only where a finding names it: one string per event is most of what this path would allocate.
+    const idAt = f.idAt;
+    this.input.committedEvent?.(bytes, idAt, this.#segmentId, pos);
     if ((f.flags & EventFlags.TOMBSTONE) === 0) {
       let hash = digests;
       let at = digestAt;
@@ -401,13 +416,13 @@ class ChainWalk {
       const c = f.contentAt;
       for (let i = 0; i < 32; i++) {
         if (hash[at + i] !== bytes[c + i]) {
-          this.contentHashMismatches.push(eventId);
+          this.contentHashMismatches.push(toHex(bytes.subarray(idAt, idAt + 16)));
           break;
         }
       }
-    } else this.#tombstone(eventId);
-    if (!this.heads.follow(asciiAt(bytes, f.entityAt, f.entityLength), bytes, f.prevAt, bytes, f.contentAt)) this.#brokenLink(bytes.subarray(f.prevAt, f.prevAt + 32), eventId);
-    this.input.seals?.unsealedEvent(eventId);
+    } else this.#tombstone(toHex(bytes.subarray(idAt, idAt + 16)));
+    if (!this.heads.follow(asciiAt(bytes, f.entityAt, f.entityLength), bytes, f.prevAt, bytes, f.contentAt)) this.#brokenLink(bytes.subarray(f.prevAt, f.prevAt + 32), toHex(bytes.subarray(idAt, idAt + 16)));
+    this.input.seals?.unsealedEventAt(bytes, idAt);
     this.sinceProgress++;
     if (this.input.paths !== undefined) this.input.paths.inPlace++;
   }
@@ -553,7 +568,7 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
     // Committed events after the last frame on disk are missing.
     for (let e = rest.peek(); e !== undefined; e = rest.peek()) {
       walk.missingEvents.push(e.eventId);
-      input.committedEvent?.(e.eventId, e.segmentId, e.offset);
+      input.committedEvent?.(e.idBytes, 0, e.segmentId, e.offset);
       rest.advance();
       await rest.fill();
     }

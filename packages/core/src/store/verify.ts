@@ -9,6 +9,7 @@ import type { VerifyChainOptions } from '../attest/options.js';
 import { verifyChain as verify, type CommittedEvents } from '../chain/verify.js';
 import { entryTrusted, type CompactionEntry, type RemovedEvent, type RemovedSet } from '../compaction/log.js';
 import { BatpakError } from '../errors.js';
+import { toHex } from '../encoding/hex.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import type { EventIndex } from '../event-index/event-index.js';
 import { SealChecker } from '../receipt/seal-check.js';
@@ -22,6 +23,7 @@ import { RealFs } from '../fs/real.js';
 import { holdsSignedEvents } from './open-checks.js';
 import { PinnedFs } from './read-only-open.js';
 import type { SharedExclusiveLock } from './rwlock.js';
+import { EventIdSet } from './event-id-set.js';
 import { baseReceipt } from './views.js';
 
 /** The segments and committed events of one moment: what a verification, attestation or snapshot covers. */
@@ -113,7 +115,7 @@ export class StoreVerifier {
     const { removed, index } = this.#p;
     const keys = this.#p.verifyKeys();
     const bytes = snapshot.segments.reduce((n, s) => n + s.committedEnd, 0);
-    const duplicates = new DuplicateIds();
+    const duplicates = new DuplicateIds(snapshot.committed.count);
     return verify({
       fs: this.#p.segments.borrowingOpen(),
       workers: verifyWorkers(this.#p.mayUseWorkers, bytes),
@@ -192,17 +194,20 @@ export class StoreVerifier {
  * An event id committed twice is damage. An open refuses it among the segments it scans, but not when one of
  * the two lies in a segment served from its index file (it reads none of that segment's events): found here,
  * in the same pass as the walk (it sees every committed event in log order), over the snapshot's events only. It
- * holds one string per event while the walk runs: verification is linear in the store anyway, this is its memory.
+ * holds each id (16 bytes and a table slot) while the walk runs: verification is linear in the store anyway.
  */
 class DuplicateIds {
-  readonly #seen = new Set<string>();
+  readonly #seen: EventIdSet;
   readonly #found: { readonly eventId: string; readonly segmentId: number; readonly offset: number }[] = [];
 
+  /** `events`: how many the snapshot holds (the set is sized for them once). */
+  constructor(events: number) {
+    this.#seen = new EventIdSet(events);
+  }
+
   /** The next committed event in log order (VerifyChainInput.committedEvent). */
-  readonly see = (eventId: string, segmentId: number, offset: number): void => {
-    const before = this.#seen.size;
-    this.#seen.add(eventId);
-    if (this.#seen.size === before) this.#found.push({ eventId, segmentId, offset });
+  readonly see = (id: Uint8Array, idAt: number, segmentId: number, offset: number): void => {
+    if (!this.#seen.add(id, idAt)) this.#found.push({ eventId: toHex(id.subarray(idAt, idAt + 16)), segmentId, offset });
   };
 
   into(report: ChainVerificationReport, path: (segmentId: number) => string): ChainVerificationReport {
