@@ -9,7 +9,6 @@ import type { VerifyChainOptions } from '../attest/options.js';
 import { verifyChain as verify, type CommittedEvents } from '../chain/verify.js';
 import { entryTrusted, type CompactionEntry, type RemovedEvent, type RemovedSet } from '../compaction/log.js';
 import { BatpakError } from '../errors.js';
-import { toHex } from '../encoding/hex.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import type { EventIndex } from '../event-index/event-index.js';
 import { SealChecker } from '../receipt/seal-check.js';
@@ -23,7 +22,7 @@ import { RealFs } from '../fs/real.js';
 import { holdsSignedEvents } from './open-checks.js';
 import { PinnedFs } from './read-only-open.js';
 import type { SharedExclusiveLock } from './rwlock.js';
-import { EventIdSet } from './event-id-set.js';
+import { EventIdLog } from './event-id-log.js';
 import { baseReceipt } from './views.js';
 
 /** The segments and committed events of one moment: what a verification, attestation or snapshot covers. */
@@ -197,22 +196,30 @@ export class StoreVerifier {
  * holds each id (16 bytes and a table slot) while the walk runs: verification is linear in the store anyway.
  */
 class DuplicateIds {
-  readonly #seen: EventIdSet;
-  readonly #found: { readonly eventId: string; readonly segmentId: number; readonly offset: number }[] = [];
+  readonly #ids: EventIdLog;
+  /** Events whose id may repeat an earlier one (EventIdLog.add), with where they are; checked exactly at the end. */
+  readonly #candidates: { readonly index: number; readonly segmentId: number; readonly offset: number }[] = [];
 
-  /** `events`: how many the snapshot holds (the set is sized for them once). */
+  /** `events`: how many the snapshot holds (the id log is sized for them). */
   constructor(events: number) {
-    this.#seen = new EventIdSet(events);
+    this.#ids = new EventIdLog(events);
   }
 
   /** The next committed event in log order (VerifyChainInput.committedEvent). */
   readonly see = (id: Uint8Array, idAt: number, segmentId: number, offset: number): void => {
-    if (!this.#seen.add(id, idAt)) this.#found.push({ eventId: toHex(id.subarray(idAt, idAt + 16)), segmentId, offset });
+    const index = this.#ids.size;
+    if (this.#ids.add(id, idAt)) this.#candidates.push({ index, segmentId, offset });
   };
 
   into(report: ChainVerificationReport, path: (segmentId: number) => string): ChainVerificationReport {
-    if (this.#found.length === 0) return report;
-    const found = this.#found.map((e) => ({ file: path(e.segmentId), offset: e.offset, reason: `duplicate event id ${e.eventId}`, eventId: e.eventId }));
+    const repeats = new Set(this.#ids.repeats(this.#candidates.map((c) => c.index)));
+    if (repeats.size === 0) return report;
+    const found = this.#candidates
+      .filter((c) => repeats.has(c.index))
+      .map((c) => {
+        const eventId = this.#ids.idAt(c.index);
+        return { file: path(c.segmentId), offset: c.offset, reason: `duplicate event id ${eventId}`, eventId };
+      });
     return { ...report, corruptFrames: [...report.corruptFrames, ...found], intact: false };
   }
 }
