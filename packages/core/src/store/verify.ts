@@ -193,7 +193,7 @@ export class StoreVerifier {
  * An event id committed twice is damage. An open refuses it among the segments it scans, but not when one of
  * the two lies in a segment served from its index file (it reads none of that segment's events): found here,
  * in the same pass as the walk (it sees every committed event in log order), over the snapshot's events only. It
- * holds each id (16 bytes and a table slot) while the walk runs: verification is linear in the store anyway.
+ * holds each id (16 bytes, and 2 of filter) while the walk runs: verification is linear in the store anyway.
  */
 class DuplicateIds {
   readonly #ids: EventIdLog;
