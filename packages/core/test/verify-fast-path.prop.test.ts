@@ -297,6 +297,8 @@ describe('verifyChain: the in-place path reports what the reference path reports
           chunk: fc.option(fc.integer({ min: 1, max: 5000 })),
           page: fc.integer({ min: 1, max: 7 }),
           mask: fc.nat({ max: 0xffff }),
+          // Frames waiting in a batch copy their fields out once this many chunk bytes are held.
+          waiting: fc.option(fc.integer({ min: 1, max: 6000 })),
         }),
         async (seed, signed, ops, damages, how) => {
           const b = await build(seed, signed, ops);
@@ -311,7 +313,7 @@ describe('verifyChain: the in-place path reports what the reference path reports
           const rest = b.plain.filter((e) => !fromFrames.has(e.segmentId));
           const through = b.plain[b.plain.length - 1]?.globalSequence ?? 0;
           const committed: CommittedEvents = { ...paged(rest, how.page), count: b.plain.length, through, fromFrames };
-          const fast = await outcome(verifyChain({ ...input(), committed, ...(how.chunk === null ? {} : { chunkBytes: how.chunk }) }));
+          const fast = await outcome(verifyChain({ ...input(), committed, ...(how.chunk === null ? {} : { chunkBytes: how.chunk }), ...(how.waiting === null ? {} : { waitingBytes: how.waiting }) }));
           const decoded = await outcome(verifyChain({ ...input(), committed, fastPath: false }));
           expect(fast).toEqual(decoded);
           // Against the entries a scan lists: the same, but where a damaged frame's CRC fails (its fields are no
@@ -326,6 +328,24 @@ describe('verifyChain: the in-place path reports what the reference path reports
       { numRuns: Number(process.env.BATPAK_FAST_PATH_RUNS ?? 150) },
     );
   }, 120_000);
+
+  it('fromFrames: batches read in place across chunk edges, their fields copied out at every chunk end, verify intact', async () => {
+    // Batches only (op % 7 === 0), plain (seed % 4 !== 1), unsigned: every event waits in its batch.
+    const b = await build(2, false, Array.from({ length: 30 }, (_, i) => 7 * i));
+    const segs = b.segments.map((s) => ({ path: s.path, bytes: s.bytes.slice() }));
+    const fs = memoryFs(new Map(segs.map((s) => [s.path, s.bytes])), true);
+    const input = inputOf(b, fs, segs, segs.map((s) => s.bytes.length), b.plain, new Set(), false);
+    const fromFrames = new Set(segs.map((_, i) => i + 1));
+    const committed: CommittedEvents = { ...paged([], 1), count: b.plain.length, through: b.plain[b.plain.length - 1]!.globalSequence, fromFrames };
+    const paths = { inPlace: 0, decoded: 0 };
+    const report = await verifyChain({ ...input(), committed, chunkBytes: 300, waitingBytes: 1, paths });
+    expect(report).toEqual(await verifyChain({ ...input(), committed, fastPath: false }));
+    expect(report.intact).toBe(true);
+    expect(report.eventsChecked).toBe(b.plain.length);
+    // All but the non-ASCII entity's events (decoded) are read in place.
+    expect(paths.inPlace).toBeGreaterThan(b.plain.length / 2);
+    expect(paths.inPlace + paths.decoded).toBe(b.plain.length);
+  });
 
   describe('on worker threads over RealFs', () => {
     let dir: string;

@@ -73,6 +73,8 @@ export interface VerifyChainInput {
   readonly fastPath?: boolean | undefined;
   /** Bytes per read-ahead chunk (default 4 MiB); tests use small ones to put frames across chunk edges. */
   readonly chunkBytes?: number | undefined;
+  /** Chunk bytes kept for frames waiting in an incomplete batch before they keep copies instead (default 32 MiB; tests use tiny ones). */
+  readonly waitingBytes?: number | undefined;
   /** Counted up per committed event checked, by the path that checked it (tests read which path ran). */
   readonly paths?: { inPlace: number; decoded: number } | undefined;
   /**
@@ -84,6 +86,12 @@ export interface VerifyChainInput {
 }
 
 const PROGRESS_EVERY = 4096;
+
+/**
+ * Chunk bytes kept for frames waiting in an incomplete batch before they are copied out (PlacedFrame.detach). The
+ * bench's 4096-event batches of 1 KiB fit (no copy); a batch of large payloads is never held whole.
+ */
+const WAITING_BYTES = 32 * 1024 * 1024;
 
 /**
  * Bytes per read-ahead chunk. Why this small: a chunk is read (kernel copy), CRC'd and hashed on a worker, then
@@ -157,20 +165,42 @@ class PlacedFrame implements ScannedFrame, PlainFields {
     readonly first: number,
     readonly index: number,
     readonly count: number,
-    readonly bytes: Uint8Array,
-    readonly to: number,
-    readonly idAt: number,
-    readonly entityAt: number,
+    public bytes: Uint8Array,
+    public to: number,
+    public idAt: number,
+    public entityAt: number,
     readonly entityLength: number,
-    readonly prevAt: number,
-    readonly contentAt: number,
-    readonly payloadAt: number,
+    public prevAt: number,
+    public contentAt: number,
+    public payloadAt: number,
     readonly flags: number,
-    readonly digests: Uint8Array,
-    readonly digestAt: number,
+    public digests: Uint8Array,
+    public digestAt: number,
     /** Where the digest's payload started (-1: none computed ahead). */
-    readonly digestPayloadAt: number,
+    public digestPayloadAt: number,
   ) {}
+
+  /**
+   * Stops holding the chunk: keeps a copy of the body up to its payload (the fields the check reads) and the
+   * payload's digest (computed here if it was not ahead), so a long batch never holds all its bytes.
+   */
+  detach(): void {
+    // The id is the first field the check reads, the payload the first it does not.
+    const from = this.idAt;
+    const digest = new Uint8Array(32);
+    if (this.digestPayloadAt === this.payloadAt) digest.set(this.digests.subarray(this.digestAt, this.digestAt + 32));
+    else blake3Into(this.bytes, this.payloadAt, this.to, digest, 0);
+    this.bytes = this.bytes.slice(from, this.payloadAt);
+    this.idAt -= from;
+    this.entityAt -= from;
+    this.prevAt -= from;
+    this.contentAt -= from;
+    this.payloadAt -= from;
+    this.to = this.payloadAt;
+    this.digests = digest;
+    this.digestAt = 0;
+    this.digestPayloadAt = this.payloadAt;
+  }
 
   /** What the commit rules read of the frame: its type, sequence, flags and batch ref. */
   get frame(): Frame {
@@ -192,6 +222,8 @@ class FramesCommit {
   lastSequence = 0;
   /** After a damaged frame header nothing more commits in the segment: the scan stops there. */
   ended = false;
+  /** The frames read in place that wait in the rules, in order (what `detach` visits when too many bytes are held). */
+  placed: PlacedFrame[] = [];
 
   constructor(compacted: boolean) {
     this.rules = new CommitRules(compacted);
@@ -390,8 +422,20 @@ class ChainWalk {
       return true;
     }
     const placed = new PlacedFrame(pos, FRAME_HEADER_BYTES + to - from, g, b.batchFirst, b.batchIndex, b.batchCount, bytes, to, b.idAt, b.entityAt, b.entityLength, b.prevAt, b.contentAt, b.payloadAt, b.flags, digests, digestAt, payloadAt);
+    own.placed.push(placed);
     for (const c of own.rules.push(placed)) this.#judgeOwn(c);
+    if (own.rules.idle) own.placed = [];
     return true;
+  }
+
+  /**
+   * Makes every frame waiting in the rules keep its own copy of what its check reads (PlacedFrame.detach), so the
+   * chunks they were read in can be reused: a batch larger than `waitingBytes` never holds all its bytes.
+   */
+  detachWaiting(): void {
+    const own = this.#own;
+    if (own === undefined) return;
+    for (const p of own.placed) p.detach();
   }
 
   /** Whether frames wait in the commit rules of the segment being walked (their chunks must not be reused yet). */
@@ -451,11 +495,11 @@ class ChainWalk {
       // The group it seals is committed (and fed to the seal check) before the seal itself is checked.
       if (!own.ended) for (const c of own.rules.push(met)) this.#judgeOwn(c);
       this.input.seals?.seal(frame);
-      return;
+    } else if (!own.ended && frame.globalSequence > own.lastSequence) {
+      own.lastSequence = frame.globalSequence;
+      for (const c of own.rules.push(met)) this.#judgeOwn(c);
     }
-    if (own.ended || frame.globalSequence <= own.lastSequence) return;
-    own.lastSequence = frame.globalSequence;
-    for (const c of own.rules.push(met)) this.#judgeOwn(c);
+    if (own.rules.idle) own.placed = [];
   }
 
   #judgeOwn(c: MetFrame): void {
@@ -498,6 +542,7 @@ class ChainWalk {
     const end = w.end;
     let pos = SEGMENT_HEADER_BYTES;
     const held: Uint8Array[] = [];
+    let heldBytes = 0;
     while (pos < end) {
       const chunk = await ahead.take(pos);
       if (chunk !== undefined) {
@@ -515,11 +560,21 @@ class ChainWalk {
           rel = to;
           if (this.committed.needsFill || this.sinceProgress >= PROGRESS_EVERY) await this.between();
         }
-        // A chunk frames still wait in (a batch not yet complete) is kept until they are judged.
-        if (this.waiting) held.push(bytes);
-        else {
+        // A chunk frames still wait in (a batch not yet complete) is kept until they are judged, up to
+        // `waitingBytes`: past that the waiting frames keep copies of their fields and the chunks are let go.
+        if (this.waiting) {
+          held.push(bytes);
+          heldBytes += bytes.length;
+          if (heldBytes > (this.input.waitingBytes ?? WAITING_BYTES)) {
+            this.detachWaiting();
+            for (const h of held) ahead.release(h);
+            held.length = 0;
+            heldBytes = 0;
+          }
+        } else {
           for (const h of held) ahead.release(h);
           held.length = 0;
+          heldBytes = 0;
           ahead.release(bytes);
         }
         pos = chunk.end;
