@@ -161,6 +161,28 @@ describe('SealChecker: declarations and unsigned events, one rule at a time', ()
     expect(c.finish().failures).toEqual(['b', 'a', 'c']);
   });
 
+  it('ids given as bytes (unsealedEventAt, verifyChain reading in place) fail in the order met, as hex, like strings', () => {
+    const id = (n: number) => new Uint8Array(16).fill(n);
+    const hex = (n: number) => Buffer.from(id(n)).toString('hex');
+    const c = new SealChecker({ keys: [], requireSigned: false });
+    const buf = new Uint8Array(40);
+    // Many ids, so the byte table grows; each read from a reused buffer at an offset.
+    for (let n = 1; n <= 300; n++) {
+      buf.set(id(n), 7);
+      if (n % 3 === 0) c.event(frame(n, false), hex(n));
+      else c.unsealedEventAt(buf, 7);
+      buf.fill(0);
+    }
+    c.event(frame(301, true), 'sealed');
+    expect(c.finish().failures).toEqual(['sealed', ...Array.from({ length: 300 }, (_, k) => hex(k + 1))]);
+    const strict = new SealChecker({ keys: [], requireSigned: true });
+    strict.unsealedEventAt(id(9), 0);
+    expect(strict.finish().failures).toEqual([hex(9)]);
+    const lax = new SealChecker({ keys: [], requireSigned: false });
+    lax.unsealedEventAt(id(9), 0);
+    expect(lax.finish().failures).toEqual([]);
+  });
+
   it('an unsealed declaration, or one whose seal never comes, allows nothing', () => {
     const c = new SealChecker({ keys: [], requireSigned: true });
     c.event(policy(1, 'allowed', false), 'p');

@@ -19,6 +19,8 @@ import type { Fs, FsFile } from '../src/fs/fs.js';
 import { RealFs } from '../src/fs/real.js';
 import { SealChecker } from '../src/receipt/seal-check.js';
 import { scanSegment } from '../src/segment/scan.js';
+import { segmentWalk } from '../src/event-index/segment-walk.js';
+import type { SegmentSet } from '../src/segment/set.js';
 
 const Note = defineEvent<{ n: number; text: string }>({ category: 3, typeId: 5, name: 'FastPathNote' });
 const RAW = { category: 2, typeId: 3 };
@@ -210,6 +212,36 @@ function paged(entries: readonly IndexEntry[], size: number): CommittedEvents {
 
 const opsArb = fc.array(fc.nat({ max: 1000 }), { minLength: 1, maxLength: 40 });
 
+/** A verification's report, or the code of its failure. */
+async function outcome(run: Promise<unknown>): Promise<unknown> {
+  return run.then(
+    (report) => ({ report }),
+    (err: { code?: string; message?: string }) => ({ failed: err.code ?? err.message }),
+  );
+}
+
+/**
+ * The committed events of `segs` as the store's sealed tier lists them: the segments in `fromFrames` walked (damaged
+ * frames left out, segment-walk.ts), the others' from `plain`; or the failure such a walk meets.
+ */
+async function listed(fs: Pick<Fs, 'open'>, segs: { path: string }[], ends: number[], plain: IndexEntry[], fromFrames: ReadonlySet<number>): Promise<IndexEntry[] | { failed: string }> {
+  const out: IndexEntry[] = [];
+  for (const [i, seg] of segs.entries()) {
+    const id = i + 1;
+    if (!fromFrames.has(id)) {
+      out.push(...plain.filter((e) => e.segmentId === id));
+      continue;
+    }
+    const set = { path: () => seg.path, size: () => ends[i]!, borrowingOpen: () => fs } as unknown as SegmentSet;
+    try {
+      for await (const e of segmentWalk(set, id, true)) out.push(e);
+    } catch (err) {
+      return { failed: (err as { code: string }).code };
+    }
+  }
+  return out;
+}
+
 describe('verifyChain: the in-place path reports what the reference path reports (INV-VERIFY-FAST-PATH)', () => {
   it('in this thread, over random stores, random damage, both entry kinds and small read-ahead chunks', async () => {
     await fc.assert(
@@ -250,6 +282,70 @@ describe('verifyChain: the in-place path reports what the reference path reports
       { numRuns: Number(process.env.BATPAK_FAST_PATH_RUNS ?? 150) },
     );
   }, 120_000);
+
+  it('in segments whose frames are the authority (fromFrames): in place as decoded, and as the reference over what a scan of them lists', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(),
+        fc.integer({ min: 0, max: 2 }).map((n) => n === 0),
+        opsArb,
+        fc.array(damageArb, { maxLength: 4 }),
+        fc.record({
+          readInto: fc.boolean(),
+          withKeys: fc.boolean(),
+          shortEnd: fc.boolean(),
+          chunk: fc.option(fc.integer({ min: 1, max: 5000 })),
+          page: fc.integer({ min: 1, max: 7 }),
+          mask: fc.nat({ max: 0xffff }),
+          // Frames waiting in a batch copy their fields out once this many chunk bytes are held.
+          waiting: fc.option(fc.integer({ min: 1, max: 6000 })),
+        }),
+        async (seed, signed, ops, damages, how) => {
+          const b = await build(seed, signed, ops);
+          const segs = b.segments.map((s) => ({ path: s.path, bytes: s.bytes.slice() }));
+          const ends = segs.map((s) => s.bytes.length - (how.shortEnd ? seed % 50 : 0));
+          const removed = new Set<string>();
+          for (const d of damages) damage(segs, d, removed);
+          const fs = memoryFs(new Map(segs.map((s) => [s.path, s.bytes])), how.readInto);
+          const input = inputOf(b, fs, segs, ends, b.plain, removed, how.withKeys);
+          // Every segment some of the time, none some of the time, any subset otherwise.
+          const fromFrames = new Set(segs.map((_, i) => i + 1).filter((id) => how.mask % 5 === 0 || (how.mask % 5 !== 1 && ((how.mask >> id % 16) & 1) === 1)));
+          const rest = b.plain.filter((e) => !fromFrames.has(e.segmentId));
+          const through = b.plain[b.plain.length - 1]?.globalSequence ?? 0;
+          const committed: CommittedEvents = { ...paged(rest, how.page), count: b.plain.length, through, fromFrames };
+          const fast = await outcome(verifyChain({ ...input(), committed, ...(how.chunk === null ? {} : { chunkBytes: how.chunk }), ...(how.waiting === null ? {} : { waitingBytes: how.waiting }) }));
+          const decoded = await outcome(verifyChain({ ...input(), committed, fastPath: false }));
+          expect(fast).toEqual(decoded);
+          // Against the entries a scan lists: the same, but where a damaged frame's CRC fails (its fields are no
+          // evidence: the walk does not match it against the committed event the scan lists after it).
+          if (damages.some((d) => d.kind === 'flip' || d.kind === 'zero')) return;
+          const list = await listed(fs, segs, ends, b.plain, fromFrames);
+          const reference = Array.isArray(list) ? await outcome(verifyChain({ ...input(), committed: list, fastPath: false })) : list;
+          expect(fast).toEqual(reference);
+          if (damages.length === 0 && !how.shortEnd) expect((fast as { report: { intact: boolean } }).report.intact).toBe(true);
+        },
+      ),
+      { numRuns: Number(process.env.BATPAK_FAST_PATH_RUNS ?? 150) },
+    );
+  }, 120_000);
+
+  it('fromFrames: batches read in place across chunk edges, their fields copied out at every chunk end, verify intact', async () => {
+    // Batches only (op % 7 === 0), plain (seed % 4 !== 1), unsigned: every event waits in its batch.
+    const b = await build(2, false, Array.from({ length: 30 }, (_, i) => 7 * i));
+    const segs = b.segments.map((s) => ({ path: s.path, bytes: s.bytes.slice() }));
+    const fs = memoryFs(new Map(segs.map((s) => [s.path, s.bytes])), true);
+    const input = inputOf(b, fs, segs, segs.map((s) => s.bytes.length), b.plain, new Set(), false);
+    const fromFrames = new Set(segs.map((_, i) => i + 1));
+    const committed: CommittedEvents = { ...paged([], 1), count: b.plain.length, through: b.plain[b.plain.length - 1]!.globalSequence, fromFrames };
+    const paths = { inPlace: 0, decoded: 0 };
+    const report = await verifyChain({ ...input(), committed, chunkBytes: 300, waitingBytes: 1, paths });
+    expect(report).toEqual(await verifyChain({ ...input(), committed, fastPath: false }));
+    expect(report.intact).toBe(true);
+    expect(report.eventsChecked).toBe(b.plain.length);
+    // All but the non-ASCII entity's events (decoded) are read in place.
+    expect(paths.inPlace).toBeGreaterThan(b.plain.length / 2);
+    expect(paths.inPlace + paths.decoded).toBe(b.plain.length);
+  });
 
   describe('on worker threads over RealFs', () => {
     let dir: string;

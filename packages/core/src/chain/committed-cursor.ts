@@ -12,6 +12,12 @@ export interface CommittedEvents {
   readonly through: number;
   /** The entries from the first, ascending global sequence, a page (never empty) at a time. */
   pages(): AsyncIterable<readonly IndexEntry[]>;
+  /**
+   * Segments (by id) none of whose events `pages` holds: their committed events are the event frames recovery's
+   * commit rules commit there, and the walk finds them in the segment as it reads it (a sealed segment, whose
+   * frames are the authority: reading it once more only to list them doubled the work). Default: none.
+   */
+  readonly fromFrames?: ReadonlySet<number> | undefined;
 }
 
 const NONE: readonly IndexEntry[] = [];

@@ -4,7 +4,9 @@
 // It streams: disk frames and the committed events (an array, or index pages read as the walk reaches them) are both
 // in global-sequence order, walked in step. A frame whose body is exactly its committed entry's canonical encoding —
 // signed, encrypted or with extensions too — is checked in place, its CRC and payload hash computed ahead (on worker
-// threads when asked); every other frame is decoded and judged as before (`reference`).
+// threads when asked); every other frame is decoded and judged as before (`reference`). In a segment whose frames are
+// the authority (CommittedEvents.fromFrames) the committed events are found as the walk reads them, under recovery's
+// commit rules, as a scan of that segment would list them (`ownInPlace`, `ownReference`).
 
 import { crc32 } from 'node:zlib';
 import { blake3, blake3Into } from '../crypto/blake3.js';
@@ -13,13 +15,17 @@ import { bytesEqual, toHex } from '../encoding/hex.js';
 import type { Fs } from '../fs/fs.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import { frameMismatch } from '../event-index/frame-match.js';
+import { isCompactedHeader } from '../event-index/segment-walk.js';
 import type { SealChecker } from '../receipt/seal-check.js';
 import { CommittedBodyMatch } from '../segment/body-match.js';
 import { ChunkReadAhead } from '../segment/chunks.js';
+import { CommitRules } from '../segment/commit-rules.js';
 import { DigestPool, inThreadDigester, type ChunkDigest, type FrameDigester } from '../segment/digest-pool.js';
 import { FRAME_HEADER_BYTES, frameHeaderDamage, readFrameHeader, SEGMENT_HEADER_BYTES } from '../segment/format.js';
-import { decodeFrameBody, EventFlags, type EventFrame } from '../segment/frame.js';
+import { decodeFrameBody, EventFlags, type EventFrame, type Frame } from '../segment/frame.js';
 import { MAGIC_BYTES, walkWindowFrames } from '../segment/frames.js';
+import { PlainEventBody } from '../segment/plain-body.js';
+import type { ScannedFrame } from '../segment/scan.js';
 import { ReadWindow } from '../segment/window.js';
 import type { ChainVerificationReport, CorruptFrameReport, DirectoryDamageReport } from '../types.js';
 import { CommittedCursor, type CommittedEvents } from './committed-cursor.js';
@@ -67,11 +73,25 @@ export interface VerifyChainInput {
   readonly fastPath?: boolean | undefined;
   /** Bytes per read-ahead chunk (default 4 MiB); tests use small ones to put frames across chunk edges. */
   readonly chunkBytes?: number | undefined;
+  /** Chunk bytes kept for frames waiting in an incomplete batch before they keep copies instead (default 32 MiB; tests use tiny ones). */
+  readonly waitingBytes?: number | undefined;
   /** Counted up per committed event checked, by the path that checked it (tests read which path ran). */
   readonly paths?: { inPlace: number; decoded: number } | undefined;
+  /**
+   * Sees every committed event as the walk reaches it, in log order, checked or missing: its id (`id[idAt, +16)`, a
+   * view valid only during the call) and where it is (the entry's segment and offset, or the frame's in a segment whose
+   * frames are the authority). The store's duplicate-id check.
+   */
+  readonly committedEvent?: ((id: Uint8Array, idAt: number, segmentId: number, offset: number) => void) | undefined;
 }
 
 const PROGRESS_EVERY = 4096;
+
+/**
+ * Chunk bytes kept for frames waiting in an incomplete batch before they are copied out (PlacedFrame.detach). The
+ * bench's 4096-event batches of 1 KiB fit (no copy); a batch of large payloads is never held whole.
+ */
+const WAITING_BYTES = 32 * 1024 * 1024;
 
 /**
  * Bytes per read-ahead chunk. Why this small: a chunk is read (kernel copy), CRC'd and hashed on a worker, then
@@ -118,6 +138,106 @@ function frameOfEntry(e: IndexEntry, payload: Uint8Array): EventFrame {
   };
 }
 
+/** Where a plain event's fields lie in its frame's bytes (PlainEventBody, or a PlacedFrame waiting in the commit rules). */
+interface PlainFields {
+  readonly idAt: number;
+  readonly entityAt: number;
+  readonly entityLength: number;
+  readonly prevAt: number;
+  readonly contentAt: number;
+  readonly payloadAt: number;
+  readonly flags: number;
+}
+
+/**
+ * A plain event frame read in place that waits in the commit rules (a batch not yet complete): its fields where they
+ * lie in `bytes`, the chunk it was read in (kept, not reused, until nothing waits in it), and its digest computed ahead.
+ * It is its own rule view too (`frame`, `batch`): one object per waiting frame, not three.
+ */
+class PlacedFrame implements ScannedFrame, PlainFields {
+  readonly type = 0;
+
+  constructor(
+    readonly offset: number,
+    readonly length: number,
+    readonly globalSequence: number,
+    /** The batch ref's fields (`count` 0: none), read by the commit rules through `batch`. */
+    readonly first: number,
+    readonly index: number,
+    readonly count: number,
+    public bytes: Uint8Array,
+    public to: number,
+    public idAt: number,
+    public entityAt: number,
+    readonly entityLength: number,
+    public prevAt: number,
+    public contentAt: number,
+    public payloadAt: number,
+    readonly flags: number,
+    public digests: Uint8Array,
+    public digestAt: number,
+    /** Where the digest's payload started (-1: none computed ahead). */
+    public digestPayloadAt: number,
+  ) {}
+
+  /**
+   * Stops holding the chunk: keeps a copy of the body up to its payload (the fields the check reads) and the
+   * payload's digest (computed here if it was not ahead), so a long batch never holds all its bytes.
+   */
+  detach(): void {
+    // The id is the first field the check reads, the payload the first it does not.
+    const from = this.idAt;
+    const digest = new Uint8Array(32);
+    if (this.digestPayloadAt === this.payloadAt) digest.set(this.digests.subarray(this.digestAt, this.digestAt + 32));
+    else blake3Into(this.bytes, this.payloadAt, this.to, digest, 0);
+    this.bytes = this.bytes.slice(from, this.payloadAt);
+    this.idAt -= from;
+    this.entityAt -= from;
+    this.prevAt -= from;
+    this.contentAt -= from;
+    this.payloadAt -= from;
+    this.to = this.payloadAt;
+    this.digests = digest;
+    this.digestAt = 0;
+    this.digestPayloadAt = this.payloadAt;
+  }
+
+  /** What the commit rules read of the frame: its type, sequence, flags and batch ref. */
+  get frame(): Frame {
+    return this as unknown as Frame;
+  }
+
+  get batch(): { readonly first: number; readonly index: number; readonly count: number } | undefined {
+    return this.count === 0 ? undefined : this;
+  }
+}
+
+/** A frame of a segment whose frames say what is committed, as the commit rules hold it: placed, or decoded from a copy the walk owns. */
+type MetFrame = ScannedFrame;
+
+/** Recovery's commit rules over one segment, fed a frame at a time exactly as a scan of it (segment-walk.ts) feeds them. */
+class FramesCommit {
+  readonly rules: CommitRules<MetFrame>;
+  /** The last event frame fed; an event frame at or below it is not fed (the scan leaves it out). */
+  lastSequence = 0;
+  /** After a damaged frame header nothing more commits in the segment: the scan stops there. */
+  ended = false;
+  /** The frames read in place that wait in the rules, in order (what `detach` visits when too many bytes are held). */
+  placed: PlacedFrame[] = [];
+
+  constructor(compacted: boolean) {
+    this.rules = new CommitRules(compacted);
+  }
+}
+
+// Node's Buffer method, which reads any Uint8Array: no Buffer view allocated per string.
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
+/** The ASCII bytes `b[at, at + length)` as a string. */
+function asciiAt(b: Uint8Array, at: number, length: number): string {
+  return latin1Slice.call(b, at, at + length);
+}
+
 /** The findings of one verification, as its frames stream by in log order. */
 class ChainWalk {
   readonly contentHashMismatches: string[] = [];
@@ -128,7 +248,11 @@ class ChainWalk {
   /** Each entity's chain head so far (32 bytes per entity). */
   readonly heads = new HashChainHeads();
   readonly #match = new CommittedBodyMatch();
+  readonly #plain = new PlainEventBody();
   readonly #hash = new Uint8Array(32);
+  /** The segment being walked, and its commit rules when its frames say what is committed (else undefined). */
+  #segmentId = 0;
+  #own: FramesCommit | undefined;
   /** The committed events not yet met on disk, in order. */
   readonly committed: CommittedCursor;
   checked = 0;
@@ -170,6 +294,7 @@ class ChainWalk {
     this.committed.advance();
     this.checked++;
     const eventId = expected.eventId;
+    this.input.committedEvent?.(expected.idBytes, 0, expected.segmentId, expected.offset);
     if ((flags & EventFlags.TOMBSTONE) === 0) {
       let hash = digests;
       let at = digestAt;
@@ -220,6 +345,7 @@ class ChainWalk {
     // Committed events the disk skipped past are missing.
     for (let e = committed.peek(); e !== undefined && e.globalSequence < g; e = committed.peek()) {
       this.missingEvents.push(e.eventId);
+      this.input.committedEvent?.(e.idBytes, 0, e.segmentId, e.offset);
       committed.advance();
       if (committed.needsFill) await committed.fill();
     }
@@ -234,21 +360,158 @@ class ChainWalk {
       return;
     }
     committed.advance();
-    this.checked++;
     const eventId = expected.eventId;
     if (!crcOk) this.corruptFrames.push({ file, offset: pos, reason: 'frame CRC mismatch', eventId });
     // The index is derived: a field it holds that the frame does not is damage, never believed.
     const field = frameMismatch(expected, frame);
     if (field !== undefined) this.corruptFrames.push({ file, offset: pos, reason: `the index's ${field} differs from the frame`, eventId });
+    this.#judge(frame, eventId, expected.segmentId, expected.offset);
+  }
+
+  /** A committed event's decoded frame: its content hash (or tombstone), its link and its seal. */
+  #judge(frame: EventFrame, eventId: string, segmentId: number, offset: number): void {
+    this.checked++;
+    this.input.committedEvent?.(frame.id, 0, segmentId, offset);
     if ((frame.flags & EventFlags.TOMBSTONE) === 0) {
       if (!bytesEqual(blake3(frame.payload), frame.contentHash)) this.contentHashMismatches.push(eventId);
     } else this.#tombstone(eventId);
     // The link: a native chain is the entity's events; a broken link to an event compaction removed is a gap.
     if (!this.heads.follow(frame.entity, frame.prevHash, 0, frame.contentHash, 0)) this.#brokenLink(frame.prevHash, eventId);
-    seals?.event(frame, eventId);
+    this.input.seals?.event(frame, eventId);
     this.input.observe?.(frame);
     this.sinceProgress++;
     if (this.input.paths !== undefined) this.input.paths.decoded++;
+  }
+
+  /**
+   * Starts segment `seg`, read through `w`. When its frames are the authority for what it commits, the checks a scan
+   * of it makes first (segment-walk.ts): its committed length is all there, and it has a header (which says whether
+   * compaction wrote it).
+   */
+  async enter(seg: SegmentSnapshot, w: ReadWindow): Promise<void> {
+    this.#segmentId = seg.id;
+    this.#own = undefined;
+    if ((this.input.committed as Partial<CommittedEvents>).fromFrames?.has(seg.id) !== true) return;
+    if (w.end !== seg.committedEnd) throw BatpakError.corruptSegment(seg.path, w.end, `the segment has ${w.end} bytes, ${seg.committedEnd} were committed`);
+    if (w.end < SEGMENT_HEADER_BYTES) throw BatpakError.corruptSegment(seg.path, 0, 'the segment has no header');
+    // The header alone (a window's worth would be read again by the walk).
+    this.#own = new FramesCommit(isCompactedHeader(await w.read(0, SEGMENT_HEADER_BYTES)));
+  }
+
+  /** The frames of a segment read through: whatever its rules still hold pending is not committed. */
+  leave(): void {
+    this.#own = undefined;
+  }
+
+  /**
+   * In a segment whose frames say what is committed: reads in place the frame `bytes[from, to)` at file offset `pos`
+   * when it is a plain event (canonical, not sealed) and feeds it to the commit rules; checked now when committed at
+   * once, else when its batch completes (its chunk is kept meanwhile: `waiting`). False: not shown here, the caller
+   * decodes a copy (`ownReference`).
+   */
+  ownInPlace(bytes: Uint8Array, from: number, to: number, crcOk: boolean, payloadAt: number, digests: Uint8Array, digestAt: number, pos: number): boolean {
+    const own = this.#own!;
+    const b = this.#plain;
+    if (!crcOk || own.ended || this.input.observe !== undefined || !b.read(bytes, from, to) || (b.flags & EventFlags.SEALED) !== 0) return false;
+    const g = b.globalSequence;
+    // Not fed to the rules, as a scan leaves it out: no committed event.
+    if (g <= own.lastSequence) return true;
+    own.lastSequence = g;
+    if (b.batchCount === 0 && own.rules.idle) {
+      this.#checkPlaced(bytes, to, b, digests, digestAt, payloadAt, pos);
+      return true;
+    }
+    const placed = new PlacedFrame(pos, FRAME_HEADER_BYTES + to - from, g, b.batchFirst, b.batchIndex, b.batchCount, bytes, to, b.idAt, b.entityAt, b.entityLength, b.prevAt, b.contentAt, b.payloadAt, b.flags, digests, digestAt, payloadAt);
+    own.placed.push(placed);
+    for (const c of own.rules.push(placed)) this.#judgeOwn(c);
+    if (own.rules.idle) own.placed = [];
+    return true;
+  }
+
+  /**
+   * Makes every frame waiting in the rules keep its own copy of what its check reads (PlacedFrame.detach), so the
+   * chunks they were read in can be reused: a batch larger than `waitingBytes` never holds all its bytes.
+   */
+  detachWaiting(): void {
+    const own = this.#own;
+    if (own === undefined) return;
+    for (const p of own.placed) p.detach();
+  }
+
+  /** Whether frames wait in the commit rules of the segment being walked (their chunks must not be reused yet). */
+  get waiting(): boolean {
+    return this.#own !== undefined && !this.#own.rules.idle;
+  }
+
+  /** A committed plain event read in place: its content hash (or tombstone), its link, and that it is not sealed. */
+  #checkPlaced(bytes: Uint8Array, to: number, f: PlainFields, digests: Uint8Array, digestAt: number, digestPayloadAt: number, pos: number): void {
+    this.checked++;
+    // The hex id only where a finding names it: one string per event is most of what this path would allocate.
+    const idAt = f.idAt;
+    this.input.committedEvent?.(bytes, idAt, this.#segmentId, pos);
+    if ((f.flags & EventFlags.TOMBSTONE) === 0) {
+      let hash = digests;
+      let at = digestAt;
+      if (digestPayloadAt !== f.payloadAt) {
+        blake3Into(bytes, f.payloadAt, to, this.#hash, 0);
+        hash = this.#hash;
+        at = 0;
+      }
+      const c = f.contentAt;
+      for (let i = 0; i < 32; i++) {
+        if (hash[at + i] !== bytes[c + i]) {
+          this.contentHashMismatches.push(toHex(bytes.subarray(idAt, idAt + 16)));
+          break;
+        }
+      }
+    } else this.#tombstone(toHex(bytes.subarray(idAt, idAt + 16)));
+    if (!this.heads.follow(asciiAt(bytes, f.entityAt, f.entityLength), bytes, f.prevAt, bytes, f.contentAt)) this.#brokenLink(bytes.subarray(f.prevAt, f.prevAt + 32), toHex(bytes.subarray(idAt, idAt + 16)));
+    this.input.seals?.unsealedEventAt(bytes, idAt);
+    this.sinceProgress++;
+    if (this.input.paths !== undefined) this.input.paths.inPlace++;
+  }
+
+  /**
+   * In a segment whose frames say what is committed: one frame decoded whole from `body` (a copy the walk owns: a frame
+   * may wait in the rules until its batch or group completes), fed to the commit rules as a scan feeds them; every
+   * event they commit is judged. A frame the scan leaves out is reported as the reference walk reports a frame that
+   * is no committed event: its CRC or decoding failure, nothing else.
+   */
+  ownReference(file: string, pos: number, body: Uint8Array, crcOk: boolean): void {
+    const own = this.#own!;
+    let frame: Frame;
+    try {
+      frame = decodeFrameBody(body);
+    } catch (err) {
+      this.corruptFrames.push({ file, offset: pos, reason: crcOk ? `undecodable frame: ${(err as Error).message}` : 'frame CRC mismatch' });
+      return;
+    }
+    if (!crcOk) {
+      this.corruptFrames.push({ file, offset: pos, reason: frame.type === 1 ? 'seal frame CRC mismatch' : 'frame CRC mismatch' });
+      return;
+    }
+    const met: MetFrame = { offset: pos, length: FRAME_HEADER_BYTES + body.length, frame };
+    if (frame.type === 1) {
+      // The group it seals is committed (and fed to the seal check) before the seal itself is checked.
+      if (!own.ended) for (const c of own.rules.push(met)) this.#judgeOwn(c);
+      this.input.seals?.seal(frame);
+    } else if (!own.ended && frame.globalSequence > own.lastSequence) {
+      own.lastSequence = frame.globalSequence;
+      for (const c of own.rules.push(met)) this.#judgeOwn(c);
+    }
+    if (own.rules.idle) own.placed = [];
+  }
+
+  #judgeOwn(c: MetFrame): void {
+    if (c instanceof PlacedFrame) return this.#checkPlaced(c.bytes, c.to, c, c.digests, c.digestAt, c.digestPayloadAt, c.offset);
+    const frame = c.frame as EventFrame;
+    this.#judge(frame, toHex(frame.id), this.#segmentId, c.offset);
+  }
+
+  /** A damaged frame header: in a segment whose frames say what is committed, nothing after it commits. */
+  #headerDamage(file: string, offset: number): void {
+    this.corruptFrames.push({ file, offset, reason: 'damaged frame header' });
+    if (this.#own !== undefined) this.#own.ended = true;
   }
 
   /** The flag excuses the payload from its hash only when compaction's own record says so. */
@@ -267,7 +530,8 @@ class ChainWalk {
   async decodeAll(file: string, w: ReadWindow): Promise<void> {
     for await (const step of walkWindowFrames(w, { from: SEGMENT_HEADER_BYTES, resync: 'magic' })) {
       // The walk resynchronises on the next frame magic.
-      if (step.kind === 'damage') this.corruptFrames.push({ file, offset: step.offset, reason: 'damaged frame header' });
+      if (step.kind === 'damage') this.#headerDamage(file, step.offset);
+      else if (this.#own !== undefined) this.ownReference(file, step.offset, step.body!.slice(), step.crcOk === true);
       else await this.reference(file, step.offset, step.body!, step.crcOk === true);
       await this.between();
     }
@@ -277,27 +541,48 @@ class ChainWalk {
   async inChunks(file: string, w: ReadWindow, ahead: ChunkReadAhead): Promise<void> {
     const end = w.end;
     let pos = SEGMENT_HEADER_BYTES;
+    const held: Uint8Array[] = [];
+    let heldBytes = 0;
     while (pos < end) {
       const chunk = await ahead.take(pos);
       if (chunk !== undefined) {
         const d: ChunkDigest = await chunk.digest;
         const bytes = d.bytes;
         let rel = 0;
+        const own = this.#own !== undefined;
         for (let i = 0; i < chunk.frames; i++) {
           const from = rel + FRAME_HEADER_BYTES;
           const to = from + u32(bytes, rel + 4);
           const crcOk = d.crcOk[i] === 1;
-          if (!this.inPlace(bytes, from, to, crcOk, d.payloadAt[i]!, d.digests, i * 32)) await this.reference(file, chunk.at + rel, bytes.slice(from, to), crcOk);
+          if (own) {
+            if (!this.ownInPlace(bytes, from, to, crcOk, d.payloadAt[i]!, d.digests, i * 32, chunk.at + rel)) this.ownReference(file, chunk.at + rel, bytes.slice(from, to), crcOk);
+          } else if (!this.inPlace(bytes, from, to, crcOk, d.payloadAt[i]!, d.digests, i * 32)) await this.reference(file, chunk.at + rel, bytes.slice(from, to), crcOk);
           rel = to;
           if (this.committed.needsFill || this.sinceProgress >= PROGRESS_EVERY) await this.between();
         }
-        ahead.release(bytes);
+        // A chunk frames still wait in (a batch not yet complete) is kept until they are judged, up to
+        // `waitingBytes`: past that the waiting frames keep copies of their fields and the chunks are let go.
+        if (this.waiting) {
+          held.push(bytes);
+          heldBytes += bytes.length;
+          if (heldBytes > (this.input.waitingBytes ?? WAITING_BYTES)) {
+            this.detachWaiting();
+            for (const h of held) ahead.release(h);
+            held.length = 0;
+            heldBytes = 0;
+          }
+        } else {
+          for (const h of held) ahead.release(h);
+          held.length = 0;
+          heldBytes = 0;
+          ahead.release(bytes);
+        }
         pos = chunk.end;
         continue;
       }
       const h = (await w.ensure(pos, FRAME_HEADER_BYTES)) ? readFrameHeader(w.bytes, pos - w.at) : undefined;
       if (frameHeaderDamage(h, pos, end) !== undefined) {
-        this.corruptFrames.push({ file, offset: pos, reason: 'damaged frame header' });
+        this.#headerDamage(file, pos);
         const next = await w.indexOf(MAGIC_BYTES, pos + 1);
         if (next === -1) return;
         pos = next;
@@ -306,7 +591,8 @@ class ChainWalk {
       const length = FRAME_HEADER_BYTES + h!.length;
       await w.ensure(pos, length);
       const body = w.view(pos + FRAME_HEADER_BYTES, h!.length);
-      await this.reference(file, pos, body, crc32(body) === h!.crc);
+      if (this.#own !== undefined) this.ownReference(file, pos, body.slice(), crc32(body) === h!.crc);
+      else await this.reference(file, pos, body, crc32(body) === h!.crc);
       await this.between();
       pos += length;
     }
@@ -326,15 +612,18 @@ export async function verifyChain(input: VerifyChainInput): Promise<ChainVerific
       throwIfAborted(signal);
       const w = await ReadWindow.open(input.fs, seg.path, seg.committedEnd);
       try {
+        await walk.enter(seg, w);
         if (fast) await walk.inChunks(seg.path, w, new ChunkReadAhead(w, digester, Math.max(1, READ_AHEAD_PER_WORKER * workers), input.chunkBytes ?? READ_AHEAD_CHUNK_BYTES));
         else await walk.decodeAll(seg.path, w);
       } finally {
+        walk.leave();
         await w.close();
       }
     }
     // Committed events after the last frame on disk are missing.
     for (let e = rest.peek(); e !== undefined; e = rest.peek()) {
       walk.missingEvents.push(e.eventId);
+      input.committedEvent?.(e.idBytes, 0, e.segmentId, e.offset);
       rest.advance();
       await rest.fill();
     }

@@ -254,11 +254,13 @@ export class SealedTier {
 
   /**
    * Every committed event with global sequence ≥ `fromGlobal`, read from the sealed segments themselves, a page
-   * at a time. `skipDamage`: a damaged frame is left out instead of failing the scan (for verifyChain only).
+   * at a time. `skipDamage`: a damaged frame is left out instead of failing the scan; `leaveOut`: segments whose
+   * events are left out (both for verifyChain only, which reads those segments itself).
    */
-  async *scan(fromGlobal: number, skipDamage = false): AsyncGenerator<IndexEntry[], void, undefined> {
+  async *scan(fromGlobal: number, skipDamage = false, leaveOut?: ReadonlySet<number>): AsyncGenerator<IndexEntry[], void, undefined> {
     let page: IndexEntry[] = [];
     for (const slot of this.#slots) {
+      if (leaveOut?.has(slot.segmentId) === true) continue;
       await slot.fallback;
       if (slot.count === 0 || slot.last < fromGlobal) continue;
       try {

@@ -61,8 +61,14 @@ export class SealChecker {
   #headersUnverified = 0;
   /** The latest verified declaration: unsigned events after an 'allowed' one are accepted. */
   #unsignedAllowed = false;
-  /** Unexcused unsigned events seen while the rule was not yet known to apply; failures once a sealed frame shows up. */
-  readonly #unexcused: string[] = [];
+  /**
+   * Unexcused unsigned events seen while the rule was not yet known to apply; failures once a sealed frame shows up.
+   * An id given as bytes (`unsealedEventAt`) is held as its index in `#unexcusedIds`, made a string only then: in a
+   * store that never signed (the usual case) they are never needed, and a million strings kept cost GC time.
+   */
+  readonly #unexcused: (string | number)[] = [];
+  #unexcusedIds = new Uint8Array(16 * 256);
+  #unexcusedCount = 0;
   #sawSealed = false;
 
   constructor(options: SealCheckOptions) {
@@ -81,6 +87,24 @@ export class SealChecker {
   /** A committed event without the sealed flag, in log order: all `event` needs of such a frame is its id. */
   unsealedEvent(eventId: string): void {
     if (!this.#unsignedAllowed) (this.#opts.requireSigned ? this.#failed : this.#unexcused).push(eventId);
+  }
+
+  /** `unsealedEvent` for the event whose 16-byte id is `id[at, at + 16)` (read before the call returns). */
+  unsealedEventAt(id: Uint8Array, at: number): void {
+    if (this.#unsignedAllowed) return;
+    if (this.#opts.requireSigned) {
+      this.#failed.push(toHex(id.subarray(at, at + 16)));
+      return;
+    }
+    const n = this.#unexcusedCount++;
+    if (16 * (n + 1) > this.#unexcusedIds.length) {
+      const more = new Uint8Array(this.#unexcusedIds.length * 2);
+      more.set(this.#unexcusedIds);
+      this.#unexcusedIds = more;
+    }
+    const ids = this.#unexcusedIds;
+    for (let i = 0; i < 16; i++) ids[16 * n + i] = id[at + i]!;
+    this.#unexcused.push(n);
   }
 
   /** A seal frame: verifies the group it names from the frames seen (and recorded removals). */
@@ -132,7 +156,10 @@ export class SealChecker {
   finish(): SealCheckResult {
     for (const { eventId } of this.#open.values()) this.#failed.push(eventId);
     this.#open.clear();
-    if (this.#sawSealed) this.#failed.push(...this.#unexcused);
+    if (this.#sawSealed) {
+      const ids = this.#unexcusedIds;
+      for (const u of this.#unexcused) this.#failed.push(typeof u === 'string' ? u : toHex(ids.subarray(16 * u, 16 * u + 16)));
+    }
     return { failures: this.#failed, signaturesChecked: this.#checked, keyIds: [...this.#keyIds], headersUnverified: this.#headersUnverified };
   }
 }

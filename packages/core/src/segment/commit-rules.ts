@@ -17,6 +17,14 @@ export class CommitRules<T extends ScannedFrame = ScannedFrame> {
     this.#compacted = compacted;
   }
 
+  /**
+   * Whether nothing is pending (no open batch, no unsealed group): the next event frame without a batch ref or the
+   * sealed flag is then committed the moment it is pushed, as in a compacted segment, where every event frame is.
+   */
+  get idle(): boolean {
+    return this.#pending.length === 0 && this.#batchFirst === -1;
+  }
+
   /** Feeds the next frame in file order; returns the event frames it commits (maybe none), in file order. */
   push(sf: T): readonly T[] {
     const f = sf.frame;

@@ -86,7 +86,7 @@ export function composeModules(o: OpenedStore, hooks: StoreHooks): StoreModules 
   const verifier = new StoreVerifier({
     index, segments, removed, damage: o.damage, maintenance: hooks.maintenance, verifyKeys, compactionEntries: hooks.compactionEntries, idle,
     mayUseWorkers: onRealFs(opts.fs),
-    committedScan: { scan: (from) => index.scanSkippingDamage(from) },
+    committedScan: { sealedSegmentIds: () => index.sealedSegmentIds(), scan: (from, leaveOut) => index.scanSkippingDamage(from, leaveOut) },
   });
   const attest = new AttestAndSnapshot({
     fs: opts.fs,

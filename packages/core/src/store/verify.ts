@@ -22,6 +22,7 @@ import { RealFs } from '../fs/real.js';
 import { holdsSignedEvents } from './open-checks.js';
 import { PinnedFs } from './read-only-open.js';
 import type { SharedExclusiveLock } from './rwlock.js';
+import { EventIdLog } from './event-id-log.js';
 import { baseReceipt } from './views.js';
 
 /** The segments and committed events of one moment: what a verification, attestation or snapshot covers. */
@@ -52,9 +53,21 @@ export interface VerifyParts {
   readonly idle: () => Promise<void>;
   /** Whether a large verification may hash on worker threads (the store's Fs is the real file system). */
   readonly mayUseWorkers: boolean;
-  /** Where the committed events come from when not `index.scan`: one that leaves a damaged frame out for the walk to report. */
-  readonly committedScan?: Pick<EventIndex, 'scan'> | undefined;
+  /** Where the committed events come from when not `index.scan` (see CommittedScan). */
+  readonly committedScan?: CommittedScan | undefined;
 }
+
+/**
+ * The committed events of a store whose sealed segments are served from index files: the segments whose frames are
+ * the authority for what they commit (the walk finds their events as it reads them, CommittedEvents.fromFrames), and a
+ * scan of every other event that leaves those segments out and a damaged frame of a file-served one too (the walk reports it).
+ */
+export interface CommittedScan {
+  sealedSegmentIds(): readonly number[];
+  scan(fromGlobal: number, leaveOut: ReadonlySet<number>): AsyncIterable<readonly IndexEntry[]>;
+}
+
+const NO_SEGMENTS: ReadonlySet<number> = new Set();
 
 /**
  * Below this many segment bytes a verification stays on this thread: starting workers (tens of ms) would
@@ -97,16 +110,17 @@ export class StoreVerifier {
 
   /** Verifies one snapshot (by default: now), feeding every frame to `stream` when given. */
   async verifySnapshot(options: VerifyProgress, stream?: HeadStream, given?: CommittedSnapshot): Promise<ChainVerificationReport> {
-    const snapshot = given ?? this.committedSnapshot();
+    const snapshot = given === undefined ? this.committedSnapshot() : this.#againstOwnFiles(given);
     const { removed, index } = this.#p;
     const keys = this.#p.verifyKeys();
     const bytes = snapshot.segments.reduce((n, s) => n + s.committedEnd, 0);
-    const duplicates = new DuplicateIds(snapshot.committed.through);
+    const duplicates = new DuplicateIds(snapshot.committed.count);
     return verify({
       fs: this.#p.segments.borrowingOpen(),
       workers: verifyWorkers(this.#p.mayUseWorkers, bytes),
       segments: snapshot.segments,
-      committed: { ...snapshot.committed, pages: () => duplicates.tap(snapshot.committed.pages()) },
+      committed: snapshot.committed,
+      committedEvent: duplicates.see,
       removedHashes: removed.hashes(),
       directoryDamage: this.#p.damage,
       signal: options.signal,
@@ -135,9 +149,26 @@ export class StoreVerifier {
     const s = this.#p.segments;
     const index = this.#p.index;
     const segments = s.ids().map((id) => ({ id, path: s.path(id), committedEnd: s.size(id) }));
-    // The scan that leaves a damaged frame of a file-served segment out for the walk to report (compose.ts).
-    const scan = this.#p.committedScan ?? index;
-    return { segments, committed: { count: index.size, through: index.lastGlobalSequence(), pages: () => scan.scan(1) } };
+    const committed = { count: index.size, through: index.lastGlobalSequence() };
+    const scan = this.#p.committedScan;
+    if (scan === undefined) return { segments, committed: { ...committed, pages: () => index.scan(1) } };
+    // Sealed segments' events are read once, by the walk itself (compose.ts wires the scan that leaves them out).
+    const held = new Set(s.ids());
+    const fromFrames: ReadonlySet<number> = new Set(scan.sealedSegmentIds().filter((id) => held.has(id)));
+    return { segments, committed: { ...committed, fromFrames, pages: () => scan.scan(1, fromFrames) } };
+  }
+
+  /**
+   * `given` as verified: when its segments are not this store's own files (a snapshot's copy), the events of every
+   * segment come from the index, so the copy is checked against what the store committed, not against itself.
+   */
+  #againstOwnFiles(given: CommittedSnapshot): CommittedSnapshot {
+    const s = this.#p.segments;
+    const scan = this.#p.committedScan;
+    const own = given.segments.every((g) => s.ids().includes(g.id) && s.path(g.id) === g.path);
+    if (own || given.committed.fromFrames === undefined || scan === undefined) return given;
+    const { count, through } = given.committed;
+    return { segments: given.segments, committed: { count, through, pages: () => scan.scan(1, NO_SEGMENTS) } };
   }
 
   /** Records of events compaction removed, from entries this store's keys trust (a head may include them). */
@@ -161,32 +192,34 @@ export class StoreVerifier {
 /**
  * An event id committed twice is damage. An open refuses it among the segments it scans, but not when one of
  * the two lies in a segment served from its index file (it reads none of that segment's events): found here,
- * in the same pass as the walk (the pages it reads are tapped), over the snapshot's events only. It holds one
- * string per event while the walk runs: verification is linear in the store anyway, this is its memory.
+ * in the same pass as the walk (it sees every committed event in log order), over the snapshot's events only. It
+ * holds each id (16 bytes, and 2 of filter) while the walk runs: verification is linear in the store anyway.
  */
 class DuplicateIds {
-  readonly #through: number;
-  readonly #seen = new Set<string>();
-  readonly #found: IndexEntry[] = [];
+  readonly #ids: EventIdLog;
+  /** Events whose id may repeat an earlier one (EventIdLog.add), with where they are; checked exactly at the end. */
+  readonly #candidates: { readonly index: number; readonly segmentId: number; readonly offset: number }[] = [];
 
-  constructor(through: number) {
-    this.#through = through;
+  /** `events`: how many the snapshot holds (the id log is sized for them). */
+  constructor(events: number) {
+    this.#ids = new EventIdLog(events);
   }
 
-  async *tap(pages: AsyncIterable<readonly IndexEntry[]>): AsyncIterable<readonly IndexEntry[]> {
-    for await (const page of pages) {
-      for (const e of page) {
-        if (e.globalSequence > this.#through) break;
-        if (this.#seen.has(e.eventId)) this.#found.push(e);
-        else this.#seen.add(e.eventId);
-      }
-      yield page;
-    }
-  }
+  /** The next committed event in log order (VerifyChainInput.committedEvent). */
+  readonly see = (id: Uint8Array, idAt: number, segmentId: number, offset: number): void => {
+    const index = this.#ids.size;
+    if (this.#ids.add(id, idAt)) this.#candidates.push({ index, segmentId, offset });
+  };
 
   into(report: ChainVerificationReport, path: (segmentId: number) => string): ChainVerificationReport {
-    if (this.#found.length === 0) return report;
-    const found = this.#found.map((e) => ({ file: path(e.segmentId), offset: e.offset, reason: `duplicate event id ${e.eventId}`, eventId: e.eventId }));
+    const repeats = new Set(this.#ids.repeats(this.#candidates.map((c) => c.index)));
+    if (repeats.size === 0) return report;
+    const found = this.#candidates
+      .filter((c) => repeats.has(c.index))
+      .map((c) => {
+        const eventId = this.#ids.idAt(c.index);
+        return { file: path(c.segmentId), offset: c.offset, reason: `duplicate event id ${eventId}`, eventId };
+      });
     return { ...report, corruptFrames: [...report.corruptFrames, ...found], intact: false };
   }
 }
