@@ -24,7 +24,7 @@ export function encodeRequest(operation: string, input: Uint8Array): Uint8Array 
   return joinLine([LINE_PROTOCOL_VERSION, CALL_VERB, operation, encodeHex(input)]);
 }
 
-/** `OK <hex>\n`, written straight into one buffer. */
+/** `OK <hex>\n`, written straight into one buffer: every served request ends here. */
 export function encodeOkResponse(output: Uint8Array): Uint8Array {
   return writeOkResponse(output, new Uint8Array(4 + 2 * output.length));
 }
