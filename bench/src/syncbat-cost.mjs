@@ -1,17 +1,25 @@
 // One process, one cell of the syncbat scenario (bench/src/scenarios/syncbat.mjs): 64 (or 1) persist dispatches or core
-// appendRaw calls, printing rate and CPU µs per call. Invariant: the timed window starts after 200 warm-up calls.
+// appendRaw calls, or one network cell (loopback line clients against a bare `net` server or a netbat server), printing
+// rate and CPU µs per call (user and system). Invariant: the timed window starts after warm-up calls (200 in process,
+// 400 over the network).
 //
-// For instructions per dispatch that do not move with the machine's load, run it under callgrind on SimFs with
-// V8's deterministic mode (two runs of one build differ by a few instructions in all), at two counts, and take the slope:
+// For instructions per call that do not move with the machine's load, run it under callgrind with V8's deterministic
+// mode (two runs of one build differ by a few instructions in all), at two counts, and take the slope; the in-process
+// cells can run on SimFs (no disk):
 //   BATPAK_BENCH_SIMFS=1 valgrind --tool=callgrind node --predictable bench/src/syncbat-cost.mjs <repo> 64 N:1500
-// Usage: node bench/src/syncbat-cost.mjs <repo root with built packages> <writers> <ms | N:calls> [persist|append]
+//   valgrind --tool=callgrind node --predictable bench/src/syncbat-cost.mjs <repo> 64 N:1000 heartbeat
+// Usage: node bench/src/syncbat-cost.mjs <repo root with built packages> <writers> <ms | N:calls> [mode]
+// Modes: persist (default), append, bare-net, heartbeat, heartbeat-receipts, netbat-persist.
 
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const [rootArg = '.', writersArg = '64', spec = '3000', mode = 'persist'] = process.argv.slice(2);
+const MODES = ['persist', 'append', 'bare-net', 'heartbeat', 'heartbeat-receipts', 'netbat-persist'];
+if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}: one of ${MODES.join(', ')}`);
 const root = resolve(rootArg);
 const { Store, Coordinate } = await import(join(root, 'packages/core/dist/index.js'));
 const { CoreBuilder, StoreEffectBackend, StoreReceiptSink, defineOperation } = await import(join(root, 'packages/syncbat/dist/index.js'));
@@ -19,32 +27,111 @@ const { CoreBuilder, StoreEffectBackend, StoreReceiptSink, defineOperation } = a
 const KIND = { category: 1, typeId: 1 };
 const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 131 + 7) & 0xff);
 const INPUT = new Uint8Array(16).fill(3);
+const networked = mode.includes('net') || mode.startsWith('heartbeat');
 
 const dir = mkdtempSync(join(tmpdir(), 'syncbat-cost-'));
 let fs;
-if (process.env.BATPAK_BENCH_SIMFS === '1') fs = new (await import(join(root, 'packages/core/dist/testing.js'))).SimFs({ seed: 1 });
-const store = await Store.open(fs === undefined ? { dir } : { dir: '/sim/store', fs });
-const core = new CoreBuilder()
-  .register(
-    defineOperation({
-      name: 'bench.persist',
-      effectClass: 'persist',
-      effects: { appends: ['evt.1001'] },
-      handler: async (input, ctx) => {
-        await ctx.appendEvent(KIND, PAYLOAD);
-        return input;
-      },
-    }),
-  )
-  .effectBackend(new StoreEffectBackend(store, new Coordinate('bench:orders', 'bench')))
-  .receiptSink(new StoreReceiptSink(store, new Coordinate('bench:receipts', 'bench')))
-  .build();
-const coords = Array.from({ length: 64 }, (_, i) => new Coordinate(`writer-${i}`, 'bench'));
-const call = mode === 'append' ? (w) => store.appendRaw(coords[w], KIND, PAYLOAD) : () => core.dispatch('bench.persist', INPUT);
+if (process.env.BATPAK_BENCH_SIMFS === '1' && !networked) fs = new (await import(join(root, 'packages/core/dist/testing.js'))).SimFs({ seed: 1 });
+const store = mode === 'bare-net' ? undefined : await Store.open(fs === undefined ? { dir } : { dir: '/sim/store', fs });
+
+function persistCore() {
+  return new CoreBuilder()
+    .register(
+      defineOperation({
+        name: 'bench.persist',
+        effectClass: 'persist',
+        effects: { appends: ['evt.1001'] },
+        handler: async (input, ctx) => {
+          await ctx.appendEvent(KIND, PAYLOAD);
+          return input;
+        },
+      }),
+    )
+    .effectBackend(new StoreEffectBackend(store, new Coordinate('bench:orders', 'bench')))
+    .receiptSink(new StoreReceiptSink(store, new Coordinate('bench:receipts', 'bench')))
+    .build();
+}
+
+/** One socket speaking request/response lines (the scenario's light client). */
+async function lineClient(port) {
+  const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  socket.setEncoding('latin1');
+  await new Promise((res, rej) => socket.once('connect', res).once('error', rej));
+  let buffer = '';
+  const waiting = [];
+  socket.on('data', (chunk) => {
+    buffer += chunk;
+    let nl;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      const w = waiting.shift();
+      if (line.startsWith('OK')) w?.resolve(line);
+      else w?.reject(new Error(`server answered ${line.slice(0, 120)}`));
+    }
+  });
+  return {
+    request: (line) => new Promise((resolve, reject) => { waiting.push({ resolve, reject }); socket.write(line); }),
+    close: () => socket.destroy(),
+  };
+}
+
+/** A listener for the network modes: a bare line server answering one fixed line, or netbat over a syncbat Core. */
+async function listen() {
+  if (mode === 'bare-net') {
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      let buffer = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk) => {
+        buffer += chunk;
+        let nl;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          buffer = buffer.slice(nl + 1);
+          socket.write('OK 00\n');
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    return { port: server.address().port, close: () => new Promise((r) => server.close(() => r())) };
+  }
+  const { createServer, createTerminalCore } = await import(join(root, 'packages/netbat/dist/index.js'));
+  const core = mode === 'netbat-persist' ? persistCore() : createTerminalCore({ store, ...(mode === 'heartbeat' ? { receipts: 'none' } : {}) });
+  const server = createServer({ core, connectionLimit: { mode: 'concurrent', max: 256 }, fairness: { maxConnectionsPerClient: 256 } });
+  const { port } = await server.listen(0, '127.0.0.1');
+  return { port, close: () => server.close() };
+}
 
 const writers = Number(writersArg);
+let call;
+let teardown = async () => undefined;
+let warmup = 200;
+if (networked) {
+  const { TERMINAL_CODECS, encodeHex } = await import(join(root, 'packages/netbat/dist/index.js'));
+  const line =
+    mode === 'netbat-persist'
+      ? `NETBAT/1 CALL bench.persist ${encodeHex(INPUT)}\n`
+      : `NETBAT/1 CALL system.heartbeat ${encodeHex(TERMINAL_CODECS['system.heartbeat'].request.encode({ nonce: 'bench-nonce' }))}\n`;
+  const server = await listen();
+  const clients = [];
+  for (let w = 0; w < writers; w++) clients.push(await lineClient(server.port));
+  call = (w) => clients[w % writers].request(line);
+  warmup = 400;
+  teardown = async () => {
+    for (const c of clients) c.close();
+    await server.close();
+  };
+} else if (mode === 'append') {
+  const coords = Array.from({ length: 64 }, (_, i) => new Coordinate(`writer-${i}`, 'bench'));
+  call = (w) => store.appendRaw(coords[w % 64], KIND, PAYLOAD);
+} else {
+  const core = persistCore();
+  call = () => core.dispatch('bench.persist', INPUT);
+}
+
 const total = spec.startsWith('N:') ? Number(spec.slice(2)) : Infinity;
-for (let i = 0; i < 200; i++) await call(i % 64);
+for (let i = 0; i < warmup; i++) await call(i % writers);
 let calls = 0;
 const deadline = performance.now() + (total === Infinity ? Number(spec) : 1e12);
 const cpu0 = process.cpuUsage();
@@ -58,6 +145,8 @@ const loop = async (w) => {
 await Promise.all(Array.from({ length: writers }, (_, w) => loop(w)));
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
-console.log(JSON.stringify({ mode, writers, calls, rate: Math.round(calls / seconds), cpuMicrosPerCall: +((cpu.user + cpu.system) / calls).toFixed(1) }));
-await store.close();
+const per = (micros) => +(micros / calls).toFixed(1);
+console.log(JSON.stringify({ mode, writers, calls, rate: Math.round(calls / seconds), cpuMicrosPerCall: per(cpu.user + cpu.system), userMicros: per(cpu.user), systemMicros: per(cpu.system) }));
+await teardown();
+await store?.close();
 rmSync(dir, { recursive: true, force: true });

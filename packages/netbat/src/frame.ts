@@ -1,11 +1,12 @@
 // NETBAT/1 request/response line codec: `NETBAT/1 CALL <op> <hex>\n` in, `OK <hex>\n` | `ERR <code> <hex>\n` out.
 // Invariant: decode checks run in README § Request decoding order and the first failure wins, so the ERR line matches Rust byte for byte.
 
+import { Buffer } from 'node:buffer';
 import { findOperationNameViolation } from '@batpak/syncbat';
 import { NetbatError, isWireErrorCode, type NetbatErrorCode, type WireErrorCode } from './errors.js';
 import { decodeHex, encodeHex, hexFailureReason, writeHexInto } from './hex.js';
 import { CALL_VERB, DEFAULT_LIMITS, LINE_PROTOCOL_VERSION, PROTOCOL_PREFIX, type Limits } from './limits.js';
-import { bytesEqualAscii, joinLine, splitFields, startsWithAscii, stripLineEnding, utf8Bytes, utf8Lossy } from './line.js';
+import { bytesEqualAscii, joinLine, splitFields, stripLineEnding, utf8Bytes, utf8Lossy } from './line.js';
 
 /** A decoded CALL: the operation name (validated ASCII) and its input bytes. */
 export interface RequestFrame {
@@ -25,7 +26,19 @@ export function encodeRequest(operation: string, input: Uint8Array): Uint8Array 
 
 /** `OK <hex>\n`, written straight into one buffer: every served request ends here. */
 export function encodeOkResponse(output: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + 2 * output.length);
+  return writeOkResponse(output, new Uint8Array(4 + 2 * output.length));
+}
+
+/**
+ * encodeOkResponse for the server's own writes (every served request ends here): the line is carved from Buffer's
+ * shared pool (allocUnsafe, every byte then written), so a small response costs no backing store of its own. Never
+ * handed to callers: a pool slice's `.buffer` is shared with other pool slices.
+ */
+export function encodeOkResponseForSocket(output: Uint8Array): Uint8Array {
+  return writeOkResponse(output, Buffer.allocUnsafe(4 + 2 * output.length));
+}
+
+function writeOkResponse(output: Uint8Array, out: Uint8Array): Uint8Array {
   out[0] = 0x4f; // O
   out[1] = 0x4b; // K
   out[2] = 0x20;
@@ -47,32 +60,63 @@ export function encodeErrResponse(error: { readonly code: NetbatErrorCode; reado
  */
 export function decodeRequestLine(line: Uint8Array, limits: Limits = DEFAULT_LIMITS): RequestFrame {
   if (line.length > limits.maxLineBytes) throw NetbatError.lineTooLong(limits.maxLineBytes);
-  const body = stripLineEnding(line);
-  if (body.length === 0) throw NetbatError.malformedRequest('empty line');
-
-  const fields = splitFields(body);
-  const version = fields[0]!;
-  if (!startsWithAscii(version, PROTOCOL_PREFIX)) throw NetbatError.malformedRequest('missing NETBAT/1 protocol prefix');
-  if (!bytesEqualAscii(version, LINE_PROTOCOL_VERSION)) {
-    throw NetbatError.unsupportedProtocolVersion(utf8Lossy(version));
+  // The fields as offsets into the line (no view per field: this runs once per request); same checks, same order
+  // as splitting on every space would give.
+  const end = lineEnd(line);
+  if (end === 0) throw NetbatError.malformedRequest('empty line');
+  let s1 = -1;
+  let s2 = -1;
+  let s3 = -1;
+  let fields = 1;
+  for (let i = 0; i < end && fields <= 4; i++) {
+    if (line[i] !== SPACE) continue;
+    if (fields === 1) s1 = i;
+    else if (fields === 2) s2 = i;
+    else if (fields === 3) s3 = i;
+    fields++;
   }
-  const verb = fields[1];
-  if (verb === undefined) throw NetbatError.malformedRequest('missing verb');
-  const operation = fields[2];
-  if (operation === undefined) throw NetbatError.malformedRequest('missing operation');
-  const input = fields[3];
-  if (input === undefined) throw NetbatError.malformedRequest('missing input');
-  if (fields.length > 4) throw NetbatError.malformedRequest('too many fields');
-  if (!bytesEqualAscii(verb, CALL_VERB)) throw NetbatError.malformedRequest('unsupported verb');
+  const versionEnd = s1 < 0 ? end : s1;
+  if (!startsWithAsciiAt(line, 0, versionEnd, PROTOCOL_PREFIX)) throw NetbatError.malformedRequest('missing NETBAT/1 protocol prefix');
+  if (!equalsAsciiAt(line, 0, versionEnd, LINE_PROTOCOL_VERSION)) {
+    throw NetbatError.unsupportedProtocolVersion(utf8Lossy(line.subarray(0, versionEnd)));
+  }
+  if (fields < 2) throw NetbatError.malformedRequest('missing verb');
+  if (fields < 3) throw NetbatError.malformedRequest('missing operation');
+  if (fields < 4) throw NetbatError.malformedRequest('missing input');
+  if (fields > 4) throw NetbatError.malformedRequest('too many fields');
+  if (!equalsAsciiAt(line, s1 + 1, s2, CALL_VERB)) throw NetbatError.malformedRequest('unsupported verb');
 
+  const operation = line.subarray(s2 + 1, s3);
   checkOperation(operation, limits);
 
-  const decoded = decodeHex(input, limits.maxInputBytes);
+  const decoded = decodeHex(line.subarray(s3 + 1, end), limits.maxInputBytes);
   if (!decoded.ok) {
     if (decoded.failure === 'too_large') throw NetbatError.inputTooLarge(limits.maxInputBytes);
     throw NetbatError.malformedRequest(hexFailureReason(decoded.failure));
   }
   return { operation: operationText(operation), input: decoded.bytes };
+}
+
+const SPACE = 0x20;
+
+/** Where the line's body ends: before one trailing `\n`, then one trailing `\r` (as stripLineEnding). */
+function lineEnd(line: Uint8Array): number {
+  let end = line.length;
+  if (end > 0 && line[end - 1] === 0x0a) end--;
+  if (end > 0 && line[end - 1] === 0x0d) end--;
+  return end;
+}
+
+/** Whether `line[from, to)` starts with `ascii`. */
+function startsWithAsciiAt(line: Uint8Array, from: number, to: number, ascii: string): boolean {
+  if (to - from < ascii.length) return false;
+  for (let i = 0; i < ascii.length; i++) if (line[from + i] !== ascii.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Whether `line[from, to)` is exactly `ascii`. */
+function equalsAsciiAt(line: Uint8Array, from: number, to: number, ascii: string): boolean {
+  return to - from === ascii.length && startsWithAsciiAt(line, from, to, ascii);
 }
 
 /** The last operation name decoded: a client calls the same few operations over and over. */

@@ -115,7 +115,17 @@ export class LineReader {
 
   private consume(length: number): Uint8Array {
     const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-    const line = new Uint8Array(all.subarray(0, length));
+    if (length === all.length) {
+      // The usual request: one chunk holding exactly one line. It is the line (no views made, nothing left over).
+      this.chunks = [];
+      this.buffered = 0;
+      this.newlineAt = -1;
+      this.lineStartedAt = Date.now();
+      return all;
+    }
+    // A view, not a copy: each chunk is a buffer of its own that nothing writes to again, and every reader of a
+    // line decodes what it keeps into fresh arrays.
+    const line = all.subarray(0, length);
     const rest = all.subarray(length);
     this.chunks = rest.length > 0 ? [rest] : [];
     this.buffered = rest.length;

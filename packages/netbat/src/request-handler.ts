@@ -4,7 +4,7 @@
 import type { Identity } from './auth.js';
 import { declaredRuntimeCode, type Dispatcher } from './dispatcher.js';
 import { NetbatError } from './errors.js';
-import { decodeRequestLine, encodeErrResponse, encodeOkResponse } from './frame.js';
+import { decodeRequestLine, encodeErrResponse, encodeOkResponseForSocket } from './frame.js';
 import type { Limits } from './limits.js';
 import type { StatsCounters } from './stats.js';
 
@@ -51,7 +51,7 @@ export async function answerRequest(ctx: RequestContext, line: Uint8Array, signa
   }
   if (output.length > ctx.limits.maxOutputBytes) return fail(ctx, NetbatError.outputTooLarge(ctx.limits.maxOutputBytes));
   ctx.stats.bump('servedRequests');
-  return encodeOkResponse(output);
+  return encodeOkResponseForSocket(output);
 }
 
 function fail(ctx: RequestContext, error: NetbatError): Uint8Array {
