@@ -157,8 +157,7 @@ export class SegmentIndexFile {
     if (column.length !== h.headBlocks * INDEX_BLOCK_BYTES) throw new IndexFileDamage('heads column is cut short');
     for (let b = 0; b < h.headBlocks; b++) {
       const block = column.subarray(b * INDEX_BLOCK_BYTES, (b + 1) * INDEX_BLOCK_BYTES);
-      for (const r of decodeHeadsBlock(block, fence.firstHead[b + 1]! - fence.firstHead[b]!, fence.firstHeadKey.subarray(b * 8, b * 8 + 8))) {
-        if (!wanted(r.entity)) continue;
+      for (const r of decodeHeadsBlock(block, fence.firstHead[b + 1]! - fence.firstHead[b]!, fence.firstHeadKey.subarray(b * 8, b * 8 + 8), wanted)) {
         // A record under another entity's key would put that head where nobody finds it (and out of order).
         if (compareBytes(entityKey(r.entity), r.key) !== 0) throw new IndexFileDamage(`the head of ${JSON.stringify(r.entity)} is under another key`);
         out.push(withoutKey(r));

@@ -88,14 +88,17 @@ export interface HeadRecord extends EntityHead {
 /**
  * Decodes a heads block holding `expected` records whose first key is `firstKey` (from the fence). Throws
  * IndexFileDamage on a CRC, count, bound, order or UTF-8 error: a damaged block is never an answer.
+ * `wanted`: only the records of entities it accepts are returned (every record is still checked); the others
+ * cost no allocation but their name (an open asks every file for the heads of the entities it has not seen).
  */
-export function decodeHeadsBlock(block: Uint8Array, expected: number, firstKey: Uint8Array): HeadRecord[] {
+export function decodeHeadsBlock(block: Uint8Array, expected: number, firstKey: Uint8Array, wanted?: (entity: string) => boolean): HeadRecord[] {
   if (block.length !== INDEX_BLOCK_BYTES) throw new IndexFileDamage('heads block is cut short');
   const dv = new DataView(block.buffer, block.byteOffset, block.length);
   if (dv.getUint32(INDEX_BLOCK_BYTES - 4, true) !== crc32(block.subarray(0, INDEX_BLOCK_BYTES - 4))) throw new IndexFileDamage('block CRC mismatch');
   if (dv.getUint16(0, true) !== expected || expected === 0) throw new IndexFileDamage('block record count is wrong');
   const out: HeadRecord[] = [];
   let at = 4;
+  let previousKey = -1;
   for (let r = 0; r < expected; r++) {
     if (at + HEAD_FIXED_BYTES > INDEX_BLOCK_BYTES - 4) throw new IndexFileDamage('heads record runs past its block');
     const nameLength = dv.getUint16(at + 68, true);
@@ -106,18 +109,20 @@ export function decodeHeadsBlock(block: Uint8Array, expected: number, firstKey: 
     } catch {
       throw new IndexFileDamage('an entity name is not UTF-8');
     }
-    const key = block.slice(at, at + 8);
-    const previous = out[r - 1];
-    if (r === 0 ? compareBytes(key, firstKey) !== 0 : compareBytes(previous!.key, key) > 0) throw new IndexFileDamage('heads are out of order');
-    out.push({
-      key,
-      entity,
-      entitySequence: dv.getFloat64(at + 8, true),
-      globalSequence: dv.getFloat64(at + 16, true),
-      offset: dv.getFloat64(at + 24, true),
-      length: dv.getUint32(at + 32, true),
-      contentHash: block.slice(at + 36, at + 68),
-    });
+    const key = block.subarray(at, at + 8);
+    if (r === 0 ? compareBytes(key, firstKey) !== 0 : compareBytes(block.subarray(previousKey, previousKey + 8), key) > 0) throw new IndexFileDamage('heads are out of order');
+    previousKey = at;
+    if (wanted === undefined || wanted(entity)) {
+      out.push({
+        key: key.slice(),
+        entity,
+        entitySequence: dv.getFloat64(at + 8, true),
+        globalSequence: dv.getFloat64(at + 16, true),
+        offset: dv.getFloat64(at + 24, true),
+        length: dv.getUint32(at + 32, true),
+        contentHash: block.slice(at + 36, at + 68),
+      });
+    }
     at += HEAD_FIXED_BYTES + nameLength;
   }
   return out;
