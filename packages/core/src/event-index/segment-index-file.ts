@@ -213,11 +213,8 @@ export class SegmentIndexFile {
     const at = (i: number) => 4 + i * RECORD_BYTES[1];
     const r = firstAtLeast(count, (i) => compareBytes(bytes.subarray(at(i), at(i) + 16), id));
     if (r === count || compareBytes(bytes.subarray(at(r), at(r) + 16), id) !== 0) return undefined;
-    const ordinal = dv.getUint32(at(r) + 16, true);
-    if (ordinal >= this.header.eventCount) throw new IndexFileDamage('id record points past the frame column');
-    const per = RECORDS_PER_BLOCK[0];
-    const frames = await this.#block(0, Math.floor(ordinal / per));
-    return frameRecord(frames.dv, ordinal % per);
+    // The record names its frame's location itself: one block read, then the frame (checked by the caller).
+    return { globalSequence: dv.getFloat64(at(r) + 16, true), offset: dv.getFloat64(at(r) + 24, true), length: dv.getUint32(at(r) + 32, true) };
   }
 
   /** The events of the entity with this 8-byte key (entityKey), ascending entity sequence. */
