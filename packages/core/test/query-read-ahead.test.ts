@@ -76,7 +76,7 @@ describe('query read-ahead', () => {
     await s.close();
   });
 
-  it('over sealed segments served from their index files, a query, a scan and a get read each frame once', async () => {
+  it('over sealed segments served from their index files, an entity query and a get read each frame once', async () => {
     // Small segments: most events lie in sealed segments, whose index answers are built from frames it reads and checks.
     const { sim, base, ids } = await filled({ segmentMaxBytes: 4 * 1024 });
     let reads: { path: string; from: number; to: number }[] = [];
@@ -97,8 +97,6 @@ describe('query read-ahead', () => {
     twice();
     const entity = await all(s, { entity: 'e3' });
     expect(entity.map((g) => g.n)).toEqual(ids.map((_, i) => i).filter((i) => i % 5 === 3));
-    expect(twice()).toBe(0);
-    expect((await all(s, { after: 5n, limit: 200 })).map((g) => g.n)).toEqual(ids.slice(5, 205).map((_, i) => i + 5));
     expect(twice()).toBe(0);
     for (const [n, id] of ids.entries()) {
       if (n % 37 !== 0) continue;

@@ -317,8 +317,7 @@ export class SealedTier {
       await slot.fallback;
       if (slot.count === 0 || slot.last < fromGlobal) continue;
       try {
-        // A query loads every event it is given: the frames walked come with them (verifyChain's scan keeps its entries: none).
-        for await (const e of segmentWalk(this.#segments, slot.segmentId, skipDamage, !skipDamage)) {
+        for await (const e of segmentWalk(this.#segments, slot.segmentId, skipDamage)) {
           if (e.globalSequence < fromGlobal) continue;
           page.push(e);
           if (page.length === SCAN_PAGE) {

@@ -11,7 +11,6 @@ import type { ScannedFrame } from '../segment/scan.js';
 import type { SegmentSet } from '../segment/set.js';
 import { ReadWindow } from '../segment/window.js';
 import type { IndexEntry } from './entry.js';
-import { rememberFrame } from './entry-frame.js';
 import { entryFromRecovered } from './from-frame.js';
 
 const SEGMENT_HEADER_BYTES = 32;
@@ -29,10 +28,8 @@ export function isCompactedHeader(header: Uint8Array): boolean {
 /**
  * The committed events of segment `segmentId` of `segments`, in file order (ascending global sequence),
  * over its committed bytes. Holds one read window and the pending commit group, whatever the segment's size.
- * `withFrames`: each entry keeps the frame it was decoded from (entry-frame.ts), for a reader that loads every
- * event it is given (a query's scan); never for a caller that keeps the entries (the frames view the read window).
  */
-export async function* segmentWalk(segments: SegmentSet, segmentId: number, skipDamage = false, withFrames = false): AsyncGenerator<IndexEntry, void, undefined> {
+export async function* segmentWalk(segments: SegmentSet, segmentId: number, skipDamage = false): AsyncGenerator<IndexEntry, void, undefined> {
   const path = segments.path(segmentId);
   const committedEnd = segments.size(segmentId);
   const w = await ReadWindow.open(segments.borrowingOpen(), path, committedEnd);
@@ -68,7 +65,6 @@ export async function* segmentWalk(segments: SegmentSet, segmentId: number, skip
         }
         lastSequence = frame.globalSequence;
         entry = entryFromRecovered({ frame, segmentId, offset: step.offset, length: step.length });
-        if (withFrames) rememberFrame(entry, frame);
       }
       // The rules read only the sequence, flags, batch and seal fields, which the entry or the seal frame keep.
       const scanned: WalkedFrame = { offset: step.offset, length: step.length, frame: frame.type === 0 ? { ...frame, payload: new Uint8Array(0), id: entry!.idBytes, prevHash: entry!.prevHash, contentHash: entry!.contentHash } : frame, entry };
