@@ -76,6 +76,36 @@ describe('query read-ahead', () => {
     await s.close();
   });
 
+  it('over sealed segments served from their index files, an entity query and a get read each frame once', async () => {
+    // Small segments: most events lie in sealed segments, whose index answers are built from frames it reads and checks.
+    const { sim, base, ids } = await filled({ segmentMaxBytes: 4 * 1024 });
+    let reads: { path: string; from: number; to: number }[] = [];
+    const s = await Store.open({ ...base, fs: watched(sim, (path, pos, n) => path.endsWith('.bps') && reads.push({ path, from: pos, to: pos + n })) });
+    expect(s.stats().segments).toBeGreaterThan(4);
+    /** Bytes of a segment read more than once since the last call. */
+    const twice = () => {
+      let overlap = 0;
+      const byPath = new Map<string, { from: number; to: number }[]>();
+      for (const r of reads) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+      for (const list of byPath.values()) {
+        list.sort((a, b) => a.from - b.from);
+        for (let i = 1; i < list.length; i++) overlap += Math.max(0, Math.min(list[i - 1]!.to, list[i]!.to) - list[i]!.from);
+      }
+      reads = [];
+      return overlap;
+    };
+    twice();
+    const entity = await all(s, { entity: 'e3' });
+    expect(entity.map((g) => g.n)).toEqual(ids.map((_, i) => i).filter((i) => i % 5 === 3));
+    expect(twice()).toBe(0);
+    for (const [n, id] of ids.entries()) {
+      if (n % 37 !== 0) continue;
+      expect(((await s.get(id)).payload as { n: number }).n).toBe(n);
+      expect(twice(), `get of event ${n}`).toBe(0);
+    }
+    await s.close();
+  });
+
   it('limit: 1 reads one frame, not a run', async () => {
     const { sim, base } = await filled();
     const sizes: number[] = [];

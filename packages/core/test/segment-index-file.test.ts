@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SimFs } from '../src/entry/testing.js';
 import { BlockCache } from '../src/event-index/block-cache.js';
 import { SegmentIndexFile, type ExpectedBinding } from '../src/event-index/segment-index-file.js';
-import { entityKey, INDEX_BLOCK_BYTES, INDEX_HEADER_BYTES, IndexFileDamage, type IndexedFrame } from '../src/event-index/segment-index-format.js';
+import { blockPosition, compareBytes, entityKey, INDEX_BLOCK_BYTES, INDEX_HEADER_BYTES, IndexFileDamage, type IndexedFrame } from '../src/event-index/segment-index-format.js';
 import { indexFileName, readBinding, writeIndexFile } from '../src/event-index/segment-index-write.js';
 
 const SEG = '/d/000007.bps';
@@ -131,7 +131,13 @@ describe('segment index file', () => {
     fs.corrupt(IDX, INDEX_HEADER_BYTES + 30, 0x01);
     const file = await opened(fs, binding);
     await expect(file.bySequence(frames[0]!.globalSequence)).rejects.toThrow(IndexFileDamage);
-    await expect(file.byId(frames[0]!.idBytes)).rejects.toThrow(IndexFileDamage);
     await file.close();
+    // One in the first id block: a lookup by id reads that block alone (its records name their frames), then the frame.
+    fs.putFile(IDX, bytes);
+    fs.corrupt(IDX, blockPosition(file.header, 1, 0) + 30, 0x01);
+    const byIdFile = await opened(fs, binding);
+    const smallest = frames.map((f) => f.idBytes).sort(compareBytes)[0]!;
+    await expect(byIdFile.byId(smallest)).rejects.toThrow(IndexFileDamage);
+    await byIdFile.close();
   });
 });

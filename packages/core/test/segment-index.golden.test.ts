@@ -1,5 +1,5 @@
-// Golden vector of the segment index file, version 2 (FORMAT.md § Segment index files; INV-INDEX-FILE-SUMMARY):
-// the bytes written for a fixed segment are pinned in fixtures/core/segment-index-v2.json, with what a
+// Golden vector of the segment index file, version 3 (FORMAT.md § Segment index files; INV-INDEX-FILE-SUMMARY):
+// the bytes written for a fixed segment are pinned in fixtures/core/segment-index-v3.json, with what a
 // reader decodes from them. Regenerate only for a deliberate format change (which also bumps INDEX_VERSION):
 // UPDATE_GOLDENS=1 npx vitest run --project core test/segment-index.golden.test.ts
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { SegmentIndexFile } from '../src/event-index/segment-index-file.js';
 import { encodeIndexFile } from '../src/event-index/segment-index-encode.js';
 import { INDEX_VERSION, type IndexedFrame, type SegmentBinding } from '../src/event-index/segment-index-format.js';
 
-const GOLDEN = new URL('../../../fixtures/core/segment-index-v2.json', import.meta.url);
+const GOLDEN = new URL('../../../fixtures/core/segment-index-v3.json', import.meta.url);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fill = (n: number, v: number) => new Uint8Array(n).fill(v);
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -48,7 +48,7 @@ const frames: IndexedFrame[] = [
 ];
 
 describe('segment index file golden vector', () => {
-  it('version 2: the bytes for a fixed segment, and what a reader decodes from them', async () => {
+  it('version 3: the bytes for a fixed segment, and what a reader decodes from them', async () => {
     const bytes = await encodeIndexFile(binding, frames);
     const fs = new SimFs(1);
     fs.putFile('/d/000003.bpi', bytes);

@@ -4,7 +4,8 @@
 // per sealed event.
 import { describe, expect, it } from 'vitest';
 import { BlockCache } from '../src/event-index/block-cache.js';
-import { INDEX_BLOCK_BYTES, INDEX_HEADER_BYTES, type IndexedFrame } from '../src/event-index/segment-index-format.js';
+import { crc32 } from 'node:zlib';
+import { blockPosition, compareBytes, decodeIndexHeader, entityKey, INDEX_BLOCK_BYTES, INDEX_HEADER_BYTES, RECORD_BYTES, type IndexedFrame } from '../src/event-index/segment-index-format.js';
 import type { UntrustedIndexFile } from '../src/event-index/sealed-tier.js';
 import { TieredIndex } from '../src/event-index/tiered-index.js';
 import { buildStore, expectSameAnswers, framesOf, indexFile, type TieredFixture } from './helpers/tiered-fixture.js';
@@ -94,6 +95,48 @@ describe('TieredIndex over index files that lie', () => {
     // Opened with active entries, it keeps no sealed head of an entity headed there: replacing only active ones is refused too.
     expect(() => index.replaceSegments([f.segmentIds[f.segmentIds.length - 1]!], [])).toThrow(RangeError);
     await expectSameAnswers(index, f, 5);
+    await index.close();
+  }, 60_000);
+});
+
+describe('TieredIndex entity ranges', () => {
+  it('INV-TIERED-INDEX-SAME: a record of another entity under the key (a key collision) costs a segment its place in a wave, never an event', async () => {
+    const f = await buildStore({ ...SHAPE, events: 160, entities: 4 });
+    const cache = new BlockCache();
+    const sealed = f.segmentIds.slice(0, -1);
+    // A segment early enough that segments after it hold events of the entity whose key comes first in it.
+    const target = sealed[0]!;
+    const frames = await framesOf(f, target);
+    const byKey = [...new Set(frames.map((fr) => fr.entity))].sort((a, b) => compareBytes(entityKey(a), entityKey(b)));
+    const [victim, neighbour] = [byKey[0]!, byKey[1]!];
+    // The neighbour's first record re-keyed as the victim's (it stays in key order), block CRC made good again.
+    const forge = (bytes: Uint8Array) => {
+      const h = decodeIndexHeader(bytes.subarray(0, INDEX_HEADER_BYTES));
+      const want = entityKey(neighbour);
+      for (let b = 0; b < h.entityBlocks; b++) {
+        const at = blockPosition(h, 2, b);
+        const dv = new DataView(bytes.buffer, bytes.byteOffset + at, INDEX_BLOCK_BYTES);
+        for (let r = 0; r < dv.getUint16(0, true); r++) {
+          const rec = at + 4 + r * RECORD_BYTES[2];
+          if (compareBytes(bytes.subarray(rec, rec + 8), want) !== 0) continue;
+          bytes.set(entityKey(victim), rec);
+          dv.setUint32(INDEX_BLOCK_BYTES - 4, crc32(bytes.subarray(at, at + INDEX_BLOCK_BYTES - 4)), true);
+          return;
+        }
+      }
+      throw new Error('no record of the neighbour');
+    };
+    const files = [];
+    for (const id of sealed) files.push({ segmentId: id, file: await indexFile(f, id, cache, undefined, id === target ? forge : undefined) });
+    const untrusted: UntrustedIndexFile[] = [];
+    const index = await TieredIndex.open(f.segments, files, (u) => untrusted.push(u), f.entries.filter((e) => !sealed.includes(e.segmentId)));
+    const all = await f.oracle.entityRange(victim, { afterEntitySequence: 0 }, 1e9);
+    expect(all.filter((e) => sealed.includes(e.segmentId) && e.segmentId !== target).length).toBeGreaterThan(0);
+    for (let limit = 1; limit <= all.length + 1; limit++) {
+      expect(await index.entityRange(victim, { afterEntitySequence: 0 }, limit), `limit ${limit}`).toEqual(await f.oracle.entityRange(victim, { afterEntitySequence: 0 }, limit));
+    }
+    // The record is skipped as another entity's, not a lie the file is distrusted for.
+    expect(untrusted).toEqual([]);
     await index.close();
   }, 60_000);
 });

@@ -84,14 +84,19 @@ export interface EventIndex {
 /** Entries an entity page asks for at a time. */
 const ENTITY_PAGE = 256;
 
-/** The events of `entity` after `from`, in commit order, a page (never empty) at a time. */
-export async function* entityPages(index: EventIndex, entity: string, from: EntityPosition = { afterEntitySequence: 0 }): AsyncIterable<readonly IndexEntry[]> {
+/**
+ * The events of `entity` after `from`, in commit order, a page (never empty) at a time. `firstPage`: how many
+ * the first page asks for (a caller that wants fewer than a page; a sealed segment reads a frame per event asked for).
+ */
+export async function* entityPages(index: EventIndex, entity: string, from: EntityPosition = { afterEntitySequence: 0 }, firstPage = ENTITY_PAGE): AsyncIterable<readonly IndexEntry[]> {
   let position = from;
+  let size = Math.max(1, Math.min(firstPage, ENTITY_PAGE));
   for (;;) {
-    const page = await index.entityRange(entity, position, ENTITY_PAGE);
+    const page = await index.entityRange(entity, position, size);
     if (page.length > 0) yield page;
-    if (page.length < ENTITY_PAGE) return;
+    if (page.length < size) return;
     position = { afterGlobalSequence: page[page.length - 1]!.globalSequence };
+    size = ENTITY_PAGE;
   }
 }
 

@@ -7,10 +7,11 @@ import { BatpakError, typedIoError } from '../errors.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, IndexSummary } from './event-index.js';
+import { rememberFrame } from './entry-frame.js';
 import { entryFromRecovered } from './from-frame.js';
 import { checkHits, type HitExpectation } from './index-hit.js';
 import { ResidentIndex } from './resident-index.js';
-import type { IndexedLocation, SegmentIndexFile } from './segment-index-file.js';
+import type { EntityHit, IndexedLocation, SegmentIndexFile } from './segment-index-file.js';
 import type { EntityHead } from './segment-index-heads.js';
 import { entityKey, IndexFileDamage } from './segment-index-format.js';
 import { checkSealedFile, type SealedFileCheck } from './sealed-file-check.js';
@@ -24,6 +25,9 @@ export interface UntrustedIndexFile {
 
 /** Entries a scan page holds. */
 const SCAN_PAGE = 1024;
+/** Segments an entity range reads at once in its first wave, and at most (each wave doubles). */
+const FIRST_WAVE = 4;
+const MAX_WAVE = 32;
 /** Resident bytes of a slot besides its file's (the slot, its summary and its last entry), counted generously. */
 const SLOT_BYTES = 1024;
 const EVENT_ID = /^[0-9a-f]{32}$/;
@@ -214,42 +218,93 @@ export class SealedTier {
     });
   }
 
+  /**
+   * Up to `limit` events of `entity` after `from`, in commit order. Segments whose events all lie at or before a
+   * global position, or whose entity filter rules the entity out, are not read; the others are read a wave at a
+   * time, every segment of a wave at once: first their records of the entity (a block or two each), which say
+   * how many events each holds, then the frames of just as many records as the limit needs.
+   */
   async entityRange(entity: string, from: EntityPosition, limit: number): Promise<IndexEntry[]> {
     const want = Math.max(1, limit);
     const key = entityKey(entity);
-    const after = (e: { entitySequence: number; globalSequence: number }) =>
-      'afterEntitySequence' in from ? e.entitySequence > from.afterEntitySequence : e.globalSequence > from.afterGlobalSequence;
+    const floor = 'afterGlobalSequence' in from ? from.afterGlobalSequence : 0;
     return this.#run(async () => {
+      const candidates = this.#slots.filter((s) => s.file === undefined || (s.count > 0 && s.last > floor && s.file.mayContainEntityKey(key)));
       const out: IndexEntry[] = [];
-      for (const slot of this.#slots) {
-        if (out.length >= want) break;
-        const file = slot.file;
-        if (file !== undefined && !file.mayContainEntity(entity)) continue;
-        const part = file === undefined ? undefined : await this.#entityPart(slot, file, key, entity, after, want - out.length);
-        out.push(...(part ?? (await (await slot.fallback)!.entityRange(entity, from, want - out.length))));
+      let next = 0;
+      let wave = FIRST_WAVE;
+      while (out.length < want && next < candidates.length) {
+        const batch = candidates.slice(next, next + wave);
+        next += batch.length;
+        wave = Math.min(wave * 2, MAX_WAVE);
+        // Every slot of the wave reads after the last event found so far (segments hold ascending global sequences).
+        const position: EntityPosition = out.length === 0 ? from : { afterGlobalSequence: out[out.length - 1]!.globalSequence };
+        const after = (e: { entitySequence: number; globalSequence: number }) =>
+          'afterEntitySequence' in position ? e.entitySequence > position.afterEntitySequence : e.globalSequence > position.afterGlobalSequence;
+        const room = want - out.length;
+        const listed = await Promise.all(batch.map((slot) => this.#entityHits(slot, key, after)));
+        // Records are not events yet (another entity may share the key, a file may lie): ask each for what the limit needs.
+        let left = room;
+        const needs = listed.map((hits) => {
+          if (hits === undefined) return room;
+          const n = Math.min(hits.length, left);
+          left -= n;
+          return n;
+        });
+        const parts = await Promise.all(batch.map((slot, j) => (needs[j] === 0 ? { entries: [], exhausted: listed[j]!.length === 0 } : this.#entityPart(slot, listed[j], entity, position, needs[j]!))));
+        for (let j = 0; j < batch.length; j++) {
+          const part = parts[j]!;
+          for (const e of part.entries) if (out.length < want) out.push(e);
+          if (out.length >= want) break;
+          // A segment that may hold more than it was asked for (an earlier one held fewer than its records said): read it again, after what was found.
+          if (!part.exhausted) {
+            next = candidates.indexOf(batch[j]!);
+            wave = FIRST_WAVE;
+            break;
+          }
+        }
       }
       return out;
     });
   }
 
-  /** Up to `want` checked events of `entity` in one file after the position; undefined when the file did not check out. */
-  async #entityPart(slot: Slot, file: SegmentIndexFile, key: Uint8Array, entity: string, after: (e: IndexedLocation & { entitySequence: number }) => boolean, want: number): Promise<IndexEntry[] | undefined> {
-    let hits: Awaited<ReturnType<SegmentIndexFile['entity']>>;
+  /** The records of the key in a slot's file after the position, ascending global sequence; undefined for a slot answered from its segment. */
+  async #entityHits(slot: Slot, key: Uint8Array, after: (e: EntityHit) => boolean): Promise<EntityHit[] | undefined> {
+    const file = slot.file;
+    if (file === undefined) return undefined;
     try {
-      hits = (await file.entity(key)).filter(after).sort((a, b) => a.globalSequence - b.globalSequence);
+      return (await file.entity(key)).filter(after).sort((a, b) => a.globalSequence - b.globalSequence);
     } catch (err) {
       return this.#damaged(slot, err);
     }
-    const out: IndexEntry[] = [];
-    // Hits of entities sharing the key are skipped once read: read more until `want` are found or none are left.
-    for (let i = 0; i < hits.length && out.length < want; ) {
-      const chunk = hits.slice(i, i + (want - out.length));
-      i += chunk.length;
-      const found = await this.#checked(slot, file, async () => chunk, (h) => ({ entity, entitySequence: h.entitySequence }));
-      if (found === undefined) return undefined;
-      out.push(...found.filter((e) => e !== undefined));
+  }
+
+  /**
+   * Up to `want` checked events of `entity` in one slot (from `hits`, its file's records, or from its segment);
+   * `exhausted`: the slot holds no more of them after the position.
+   */
+  async #entityPart(slot: Slot, hits: EntityHit[] | undefined, entity: string, position: EntityPosition, want: number): Promise<{ entries: IndexEntry[]; exhausted: boolean }> {
+    const file = slot.file;
+    if (hits !== undefined && file !== undefined) {
+      const out: IndexEntry[] = [];
+      // Hits of entities sharing the key are skipped once read: read more until `want` are found or none are left.
+      let i = 0;
+      let trusted = true;
+      while (i < hits.length && out.length < want) {
+        const chunk = hits.slice(i, i + (want - out.length));
+        i += chunk.length;
+        const found = await this.#checked(slot, file, async () => chunk, (h) => ({ entity, entitySequence: h.entitySequence }));
+        if (found === undefined) {
+          trusted = false;
+          break;
+        }
+        for (const e of found) if (e !== undefined) out.push(e);
+      }
+      if (trusted) return { entries: out, exhausted: i >= hits.length };
     }
-    return out;
+    // The file did not check out (now or before): the segment's own entries answer, from the same position.
+    const entries = await (await slot.fallback)!.entityRange(entity, position, want);
+    return { entries: [...entries], exhausted: entries.length < want };
   }
 
   /**
@@ -311,7 +366,7 @@ export class SealedTier {
   async #checkedHeads(slot: Slot, file: SegmentIndexFile, wanted: (entity: string) => boolean): Promise<IndexEntry[] | undefined> {
     let heads: EntityHead[];
     try {
-      heads = (await file.heads()).filter((h) => wanted(h.entity)).sort((a, b) => a.offset - b.offset);
+      heads = (await file.heads(wanted)).sort((a, b) => a.offset - b.offset);
     } catch (err) {
       return this.#damaged(slot, err);
     }
@@ -358,7 +413,14 @@ export class SealedTier {
         return undefined;
       }
       const hit = present[i]!;
-      out.push(c.frame === undefined ? undefined : entryFromRecovered({ frame: c.frame, segmentId: slot.segmentId, offset: hit.offset, length: hit.length }));
+      if (c.frame === undefined) {
+        out.push(undefined);
+        continue;
+      }
+      const entry = entryFromRecovered({ frame: c.frame, segmentId: slot.segmentId, offset: hit.offset, length: hit.length });
+      // A lookup's answer goes to a reader that wants the frame next; a head is kept for the store's life (no frame with it).
+      if (!strict) rememberFrame(entry, c.frame);
+      out.push(entry);
     }
     return listed.length === present.length ? out : [...out, undefined];
   }

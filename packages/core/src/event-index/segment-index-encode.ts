@@ -96,8 +96,11 @@ export async function encodeIndexFile(binding: SegmentBinding, frames: readonly 
     1,
     byId,
     (at, o) => {
+      const f = frames[o]!;
       copy(ids, o * 16, at, 16);
-      dv.setUint32(at + 16, o, true);
+      dv.setFloat64(at + 16, f.globalSequence, true);
+      dv.setFloat64(at + 24, f.offset, true);
+      dv.setUint32(at + 32, f.length, true);
     },
     (b, o) => copy(ids, o * 16, idFence + b * 16, 16),
   );

@@ -1,4 +1,4 @@
-// Byte layout of a sealed segment's index file (`NNNNNN.bpi`, version 2, FORMAT.md § Segment index files):
+// Byte layout of a sealed segment's index file (`NNNNNN.bpi`, version 3, FORMAT.md § Segment index files):
 // a header bound to its segment, four columns in CRC-checked blocks, the lists, a fence, two Bloom filters
 // and a summary. Pure encode/decode: nothing here touches disk, nothing decoded is trusted beyond its CRCs.
 
@@ -8,15 +8,19 @@ import { bloomSectionBytes } from './bloom-filter.js';
 import { SUMMARY_BYTES, type SummarizedEvent } from './segment-summary.js';
 
 export const INDEX_MAGIC = 0x58495042; // "BPIX" read as u32le
-/** Version 1 (three columns and a fence) is not read: such a file is stale and rebuilt from its segment. */
-export const INDEX_VERSION = 2;
+/**
+ * Versions 1 (three columns and a fence) and 2 (id records naming a frame-column ordinal) are not read: such
+ * a file is stale and rebuilt from its segment.
+ */
+export const INDEX_VERSION = 3;
 export const INDEX_HEADER_BYTES = 128;
 export const INDEX_BLOCK_BYTES = 4096;
 /**
  * Record size of each column (frames, ids, entities); a block holds a u16 count, 2 reserved bytes,
- * records, zero padding and a u32 CRC-32 of everything before it.
+ * records, zero padding and a u32 CRC-32 of everything before it. An id record holds its frame's location
+ * itself (a get reads one block, then the frame), not an ordinal into the frame column (version 2).
  */
-export const RECORD_BYTES = [20, 20, 36] as const;
+export const RECORD_BYTES = [20, 36, 36] as const;
 const perBlock = (record: number): number => Math.floor((INDEX_BLOCK_BYTES - 8) / record);
 export const RECORDS_PER_BLOCK: readonly [number, number, number] = [perBlock(RECORD_BYTES[0]), perBlock(RECORD_BYTES[1]), perBlock(RECORD_BYTES[2])];
 /** Bytes at a segment's end whose CRC-32 the header records: the cheap staleness check of an open. */

@@ -3,7 +3,7 @@
 // every entity head exactly without reading events. Variable-length records packed in CRC-checked blocks.
 
 import { crc32 } from 'node:zlib';
-import { INDEX_BLOCK_BYTES, IndexFileDamage, compareBytes } from './segment-index-format.js';
+import { INDEX_BLOCK_BYTES, IndexFileDamage } from './segment-index-format.js';
 
 /** An entity's last event in one segment, as the heads column keeps it. */
 export interface EntityHead {
@@ -88,37 +88,67 @@ export interface HeadRecord extends EntityHead {
 /**
  * Decodes a heads block holding `expected` records whose first key is `firstKey` (from the fence). Throws
  * IndexFileDamage on a CRC, count, bound, order or UTF-8 error: a damaged block is never an answer.
+ * `wanted`: only the records of entities it accepts are returned (every record is still checked); the others
+ * cost no allocation but their name (an open asks every file for the heads of the entities it has not seen).
  */
-export function decodeHeadsBlock(block: Uint8Array, expected: number, firstKey: Uint8Array): HeadRecord[] {
+export function decodeHeadsBlock(block: Uint8Array, expected: number, firstKey: Uint8Array, wanted?: (entity: string) => boolean): HeadRecord[] {
   if (block.length !== INDEX_BLOCK_BYTES) throw new IndexFileDamage('heads block is cut short');
   const dv = new DataView(block.buffer, block.byteOffset, block.length);
   if (dv.getUint32(INDEX_BLOCK_BYTES - 4, true) !== crc32(block.subarray(0, INDEX_BLOCK_BYTES - 4))) throw new IndexFileDamage('block CRC mismatch');
   if (dv.getUint16(0, true) !== expected || expected === 0) throw new IndexFileDamage('block record count is wrong');
   const out: HeadRecord[] = [];
+  // Names are read without a view per record (an open decodes every head of every file): ASCII as latin1.
+  const text = Buffer.from(block.buffer, block.byteOffset, block.length);
   let at = 4;
+  let previousKey = -1;
   for (let r = 0; r < expected; r++) {
     if (at + HEAD_FIXED_BYTES > INDEX_BLOCK_BYTES - 4) throw new IndexFileDamage('heads record runs past its block');
     const nameLength = dv.getUint16(at + 68, true);
-    if (nameLength > MAX_HEAD_NAME_BYTES || at + HEAD_FIXED_BYTES + nameLength > INDEX_BLOCK_BYTES - 4) throw new IndexFileDamage('heads record runs past its block');
-    let entity: string;
-    try {
-      entity = strictUtf8.decode(block.subarray(at + HEAD_FIXED_BYTES, at + HEAD_FIXED_BYTES + nameLength));
-    } catch {
-      throw new IndexFileDamage('an entity name is not UTF-8');
+    const nameAt = at + HEAD_FIXED_BYTES;
+    if (nameLength > MAX_HEAD_NAME_BYTES || nameAt + nameLength > INDEX_BLOCK_BYTES - 4) throw new IndexFileDamage('heads record runs past its block');
+    let ascii = true;
+    for (let i = nameAt; i < nameAt + nameLength; i++) {
+      if (block[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
     }
-    const key = block.slice(at, at + 8);
-    const previous = out[r - 1];
-    if (r === 0 ? compareBytes(key, firstKey) !== 0 : compareBytes(previous!.key, key) > 0) throw new IndexFileDamage('heads are out of order');
-    out.push({
-      key,
-      entity,
-      entitySequence: dv.getFloat64(at + 8, true),
-      globalSequence: dv.getFloat64(at + 16, true),
-      offset: dv.getFloat64(at + 24, true),
-      length: dv.getUint32(at + 32, true),
-      contentHash: block.slice(at + 36, at + 68),
-    });
+    let entity: string;
+    if (ascii) entity = text.toString('latin1', nameAt, nameAt + nameLength);
+    else {
+      try {
+        entity = strictUtf8.decode(block.subarray(nameAt, nameAt + nameLength));
+      } catch {
+        throw new IndexFileDamage('an entity name is not UTF-8');
+      }
+    }
+    const inOrder = r === 0 ? sameKey(block, at, firstKey) : keyAtMost(block, previousKey, at);
+    if (!inOrder) throw new IndexFileDamage('heads are out of order');
+    previousKey = at;
+    if (wanted === undefined || wanted(entity)) {
+      out.push({
+        key: block.slice(at, at + 8),
+        entity,
+        entitySequence: dv.getFloat64(at + 8, true),
+        globalSequence: dv.getFloat64(at + 16, true),
+        offset: dv.getFloat64(at + 24, true),
+        length: dv.getUint32(at + 32, true),
+        contentHash: block.slice(at + 36, at + 68),
+      });
+    }
     at += HEAD_FIXED_BYTES + nameLength;
   }
   return out;
+}
+
+/** Whether the 8-byte key at `at` in `block` equals `key`. */
+function sameKey(block: Uint8Array, at: number, key: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (block[at + i] !== key[i]) return false;
+  return true;
+}
+
+/** Whether the 8-byte key at `a` is at most the one at `b` (unsigned, byte by byte). */
+function keyAtMost(block: Uint8Array, a: number, b: number): boolean {
+  for (let i = 0; i < 8; i++) if (block[a + i] !== block[b + i]) return block[a + i]! < block[b + i]!;
+  return true;
 }

@@ -5,6 +5,7 @@
 import { walkAncestors as walk } from '../chain/ancestry.js';
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
+import { frameOf } from '../event-index/entry-frame.js';
 import { collectRange, entityPages, type EventIndex } from '../event-index/event-index.js';
 import { MemoryIndex } from '../event-index/memory.js';
 import { isEventIdString } from '../id.js';
@@ -76,7 +77,7 @@ export class StoreReader {
   async *scan(f: CheckedFilter, signal: AbortSignal | undefined): AsyncIterable<StoredEvent> {
     const index = this.#p.index;
     const after = f.after === undefined ? 0 : Number(f.after);
-    const pages = (f.entity === undefined ? index.scan(after + 1) : entityPages(index, f.entity, { afterGlobalSequence: after }))[Symbol.asyncIterator]();
+    const pages = (f.entity === undefined ? index.scan(after + 1) : entityPages(index, f.entity, { afterGlobalSequence: after }, f.limit))[Symbol.asyncIterator]();
     let page: readonly IndexEntry[] = [];
     let i = 0;
     /** The index generation the page is current at (read before asking for it). */
@@ -132,7 +133,8 @@ export class StoreReader {
           const r = read[k];
           // Bytes read ahead serve only if the event has not moved since (compaction relocates survivors).
           const usable = r !== undefined && r.segmentId === e.segmentId && r.offset === e.offset && r.length === e.length;
-          yield usable ? this.#loadRead(e, r.bytes) ?? (await this.load(e)) : await this.load(e);
+          const known = frameOf(e);
+          yield known !== undefined ? this.#decodeLoaded(e, known) : usable ? this.#loadRead(e, r.bytes) ?? (await this.load(e)) : await this.load(e);
           yielded++;
           if (yielded >= f.limit) return;
         }
@@ -150,20 +152,24 @@ export class StoreReader {
    */
   async #readAhead(entries: readonly IndexEntry[]): Promise<ReadAhead[]> {
     const out: ReadAhead[] = new Array(entries.length);
-    if (entries.length < 2) return out;
-    const runs: { i: number; segmentId: number; locs: { offset: number; length: number }[] }[] = [];
-    for (let i = 0; i < entries.length; ) {
-      const segmentId = entries[i]!.segmentId;
+    // Entries the index built from frames it just read and checked come with them: not read again.
+    const unread: number[] = [];
+    for (let i = 0; i < entries.length; i++) if (frameOf(entries[i]!) === undefined) unread.push(i);
+    if (unread.length < 2) return out;
+    const runs: { at: number[]; segmentId: number; locs: { offset: number; length: number }[] }[] = [];
+    for (let i = 0; i < unread.length; ) {
+      const segmentId = entries[unread[i]!]!.segmentId;
       let j = i + 1;
-      while (j < entries.length && entries[j]!.segmentId === segmentId && entries[j]!.offset > entries[j - 1]!.offset) j++;
-      runs.push({ i, segmentId, locs: entries.slice(i, j).map((e) => ({ offset: e.offset, length: e.length })) });
+      while (j < unread.length && entries[unread[j]!]!.segmentId === segmentId && entries[unread[j]!]!.offset > entries[unread[j - 1]!]!.offset) j++;
+      const at = unread.slice(i, j);
+      runs.push({ at, segmentId, locs: at.map((k) => ({ offset: entries[k]!.offset, length: entries[k]!.length })) });
       i = j;
     }
     await Promise.all(
-      runs.map(async ({ i, segmentId, locs }) => {
+      runs.map(async ({ at, segmentId, locs }) => {
         try {
           const bytes = await this.#p.segments.readFrameRuns(segmentId, locs);
-          for (let k = 0; k < locs.length; k++) out[i + k] = { segmentId, offset: locs[k]!.offset, length: locs[k]!.length, bytes: bytes[k]! };
+          for (let k = 0; k < locs.length; k++) out[at[k]!] = { segmentId, offset: locs[k]!.offset, length: locs[k]!.length, bytes: bytes[k]! };
         } catch {
           // Left undefined: read one by one.
         }
@@ -201,6 +207,9 @@ export class StoreReader {
 
   /** Reads an entry's frame; if compaction moved it meanwhile, reads it again at its new place. */
   async readFrame(entry: IndexEntry): Promise<{ entry: IndexEntry; frame: EventFrame }> {
+    // An entry of a sealed segment was built from its frame, read and checked just now: that frame is the read.
+    const known = frameOf(entry);
+    if (known !== undefined) return { entry, frame: known };
     const at = `${entry.segmentId}:${entry.offset}`;
     try {
       return { entry, frame: await this.#p.segments.readEventFrame(entry, entry.idBytes) };

@@ -1,4 +1,4 @@
-// Index files v2 over random segments (FORMAT.md § Segment index files): every event is found, the Bloom
+// Index files (version 3) over random segments (FORMAT.md § Segment index files): every event is found, the Bloom
 // filters never say "absent" for a present id or entity, the heads are the last event of each entity
 // and the summary and lists are the fold an open would make over the events (INV-INDEX-FILE-SUMMARY).
 import fc from 'fast-check';
@@ -28,7 +28,7 @@ const shapes = fc.record({
   scopes: fc.uniqueArray(fc.uint8Array({ minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 6, selector: hex }),
 });
 
-describe('segment index file v2 (property)', () => {
+describe('segment index file (property)', () => {
   it('INV-INDEX-FILE-SUMMARY: lookups, filters, heads, summary and lists equal a brute-force walk of the events', async () => {
     await fc.assert(
       fc.asyncProperty(shapes, async (shape) => {

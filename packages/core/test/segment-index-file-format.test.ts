@@ -1,4 +1,4 @@
-// Index files v2 (FORMAT.md § Segment index files): a file of another version is stale and rebuilt, and a
+// Index files, version 3 (FORMAT.md § Segment index files): a file of another version is stale and rebuilt, and a
 // byte changed anywhere — header, any block, lists, fence, either filter, summary — is refused (stale at
 // open, or IndexFileDamage at the lookup that reads it), never a wrong answer (INV-INDEX-FILE-CHECKED).
 import { crc32 } from 'node:zlib';
@@ -28,20 +28,20 @@ function withVersion(bytes: Uint8Array, v: number): Uint8Array {
   return out;
 }
 
-describe('segment index file v2', () => {
-  it('INV-INDEX-FILE-CHECKED: a version-1 (or any other version) file is stale', async () => {
+describe('segment index file format', () => {
+  it('INV-INDEX-FILE-CHECKED: a version-1 or version-2 (or any other version) file is stale', async () => {
     const { frames, segment } = randomSegment({ n: 50, entities: ['a', 'b'], seed: 5 });
     const { fs, binding } = await writtenFile(frames, segment);
-    const v2 = fs.inspect(IDX)!.current.slice();
-    for (const v of [0, 1, 3, 0xffff]) {
-      fs.putFile(IDX, withVersion(v2, v));
+    const current = fs.inspect(IDX)!.current.slice();
+    for (const v of [0, 1, 2, 4, 0xffff]) {
+      fs.putFile(IDX, withVersion(current, v));
       expect((await SegmentIndexFile.open(fs, IDX, binding, new BlockCache())).stale).toBe(`unknown version ${v}`);
     }
-    fs.putFile(IDX, v2);
+    fs.putFile(IDX, current);
     await (await openFile(fs, binding)).close();
   });
 
-  it('INV-INDEX-FILE-REBUILT: a store whose index files are version 1 rebuilds each at open, with a warning', async () => {
+  it('INV-INDEX-FILE-REBUILT: a store whose index files are version 2 rebuilds each at open, with a warning', async () => {
     const fs = new SimFs(11);
     const E = defineEvent<{ n: number }>({ category: 1, typeId: 1 });
     const s = await Store.open({ dir: '/s', fs, segmentMaxBytes: 600 });
@@ -50,14 +50,14 @@ describe('segment index file v2', () => {
     const files = fs.listFiles().filter((p) => p.endsWith('.bpi'));
     expect(files.length).toBeGreaterThan(2);
     const current = new Map(files.map((p) => [p, fs.inspect(p)!.current.slice()]));
-    for (const [p, bytes] of current) fs.putFile(p, withVersion(bytes, 1));
+    for (const [p, bytes] of current) fs.putFile(p, withVersion(bytes, 2));
     const warnings: { message: string; code: WarningCode }[] = [];
     const again = await Store.open({ dir: '/s', fs, segmentMaxBytes: 600, onWarning: (message, code) => warnings.push({ message, code }) });
     await again.close();
     const rebuilt = warnings.filter((w) => w.code === 'BATPAK_INDEX_FILE_REBUILT');
     expect(rebuilt).toHaveLength(files.length);
-    expect(rebuilt[0]!.message).toMatch(/unknown version 1/);
-    // Rebuilt byte for byte as version 2.
+    expect(rebuilt[0]!.message).toMatch(/unknown version 2/);
+    // Rebuilt byte for byte as version 3.
     for (const [p, bytes] of current) expect(Buffer.compare(fs.inspect(p)!.current, bytes)).toBe(0);
     expect(files.map((p) => p.slice(3))).toContain(indexFileName(1));
   });
