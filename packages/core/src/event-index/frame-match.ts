@@ -1,6 +1,7 @@
 // Checks an index entry against its frame: the field-by-field comparison (segment/header-match.ts, re-exported here)
 // and a fast in-place check of a canonical body; a derived index is never believed over the frame (INV-DERIVED-NOT-AUTHORITY).
 
+import { canonicalBinToEnd } from '../encoding/canonical-bin.js';
 import type { IndexEntry } from './entry.js';
 
 export { frameMismatch } from '../segment/header-match.js';
@@ -135,24 +136,7 @@ export class CanonicalBodyMatcher {
 
   /** The payload: a canonical bin that ends exactly at the end of the body. */
   #payloadToEnd(): boolean {
-    const b = this.#b;
-    const p = this.#p;
-    const m = b[p];
-    let n: number;
-    let at: number;
-    if (m === 0xc4) {
-      n = b[p + 1]!;
-      at = p + 2;
-    } else if (m === 0xc5) {
-      n = (b[p + 1]! << 8) | b[p + 2]!;
-      if (n <= 0xff) return false;
-      at = p + 3;
-    } else if (m === 0xc6) {
-      n = ((b[p + 1]! << 24) | (b[p + 2]! << 16) | (b[p + 3]! << 8) | b[p + 4]!) >>> 0;
-      if (n <= 0xffff) return false;
-      at = p + 5;
-    } else return false;
-    return at + n === b.length;
+    return canonicalBinToEnd(this.#b, this.#p, this.#b.length) >= 0;
   }
 
   matches(body: Uint8Array, e: IndexEntry): boolean {

@@ -2,6 +2,7 @@
 // and with extensions too), read in place (no decode), and where its prev hash, content hash and payload lie.
 // Invariant: a match implies decodeFrameBody accepts the body and frameMismatch finds no difference; anything else is "not shown here".
 
+import { canonicalBinToEnd } from '../encoding/canonical-bin.js';
 import type { EncryptionRef, KeptHeaderFields } from './header-fields.js';
 
 /** Entries backed by a checkpoint record compare their id (0), prevHash (54) and contentHash (86) in place. */
@@ -226,24 +227,8 @@ export class CommittedBodyMatch {
 
   /** The payload: the smallest bin header, its bytes ending exactly at the end of the body. */
   #payloadToEnd(): boolean {
-    const b = this.#b;
-    const p = this.#p;
-    const m = b[p];
-    let n: number;
-    let at: number;
-    if (m === 0xc4) {
-      n = b[p + 1]!;
-      at = p + 2;
-    } else if (m === 0xc5) {
-      n = (b[p + 1]! << 8) | b[p + 2]!;
-      if (n <= 0xff) return false;
-      at = p + 3;
-    } else if (m === 0xc6) {
-      n = ((b[p + 1]! << 24) | (b[p + 2]! << 16) | (b[p + 3]! << 8) | b[p + 4]!) >>> 0;
-      if (n <= 0xffff) return false;
-      at = p + 5;
-    } else return false;
-    if (at + n !== this.#to) return false;
+    const at = canonicalBinToEnd(this.#b, this.#p, this.#to);
+    if (at < 0) return false;
     this.payloadAt = at;
     return true;
   }

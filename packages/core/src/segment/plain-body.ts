@@ -2,6 +2,8 @@
 // order, a batch ref or not; no encryption or extensions): where its id, entity, hashes and payload lie, and its
 // sequence, flags and batch ref. Invariant: true only when decodeFrameBody accepts the body and yields exactly these fields.
 
+import { canonicalBinToEnd } from '../encoding/canonical-bin.js';
+
 /** The fields of the body last read, as offsets into its bytes (or values). */
 export class PlainEventBody {
   idAt = 0;
@@ -147,24 +149,8 @@ export class PlainEventBody {
 
   /** The payload: the smallest bin header, its bytes ending exactly at `to`. */
   #payloadToEnd(to: number): boolean {
-    const b = this.#b;
-    const p = this.#p;
-    const m = b[p];
-    let n: number;
-    let at: number;
-    if (m === 0xc4) {
-      n = b[p + 1]!;
-      at = p + 2;
-    } else if (m === 0xc5) {
-      n = (b[p + 1]! << 8) | b[p + 2]!;
-      if (n <= 0xff) return false;
-      at = p + 3;
-    } else if (m === 0xc6) {
-      n = ((b[p + 1]! << 24) | (b[p + 2]! << 16) | (b[p + 3]! << 8) | b[p + 4]!) >>> 0;
-      if (n <= 0xffff) return false;
-      at = p + 5;
-    } else return false;
-    if (at + n !== to) return false;
+    const at = canonicalBinToEnd(this.#b, this.#p, to);
+    if (at < 0) return false;
     this.payloadAt = at;
     return true;
   }
