@@ -23,8 +23,11 @@ export default defineConfig({
       'test/directory-evidence.test.ts',
       'test/input-edge.test.ts',
       'test/idempotency-conflict.test.ts',
+      // verifyChain's in-place walk held to the reference walk under random damage (fewer runs per mutant here).
+      'test/verify-fast-path.prop.test.ts',
       'test/*.mutation.test.ts',
     ],
+    env: { BATPAK_FAST_PATH_RUNS: '10', BATPAK_FAST_PATH_WORKER_RUNS: '2' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
