@@ -1,6 +1,7 @@
 // The reliability gauntlet's simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATOMIC,
 // INV-SHRED-DESTROYS-PLAINTEXT, INV-SHRED-NO-COPIES, INV-DELIVERY-ORACLE): seeded mixed workloads with crashes
 // and every fault kind, then per seed a delivery workload (reactions, consumer acks) with crashes; see GAUNTLET.md.
+// Some reopens first find index files deleted, cut, flipped or stale, and rebuild them (INV-INDEX-REBUILT-INLINE).
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GauntletFailure, runGauntlet, type GauntletResult } from './sim/gauntlet-oracle.js';
