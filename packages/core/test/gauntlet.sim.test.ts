@@ -73,6 +73,7 @@ describe('gauntlet simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATO
       shreds: sum('shreds'),
       reads: sum('reads'),
       verifies: sum('verifies'),
+      indexFilesDamaged: sum('indexFilesDamaged'),
       deliveryCrashes: deliveries.reduce((a, d) => a + d.crashes, 0),
       reactions: deliveries.reduce((a, d) => a + d.reactions, 0),
       consumerAcks: deliveries.reduce((a, d) => a + d.acks, 0),
@@ -82,7 +83,7 @@ describe('gauntlet simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATO
       `gauntlet: ${summary.passed} of ${summary.seeds} seeds, ${summary.crashes} crashes, ${summary.kills} kills, ${summary.faults} faults ` +
         `(${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}), ${summary.refusals} typed refusals, ` +
         `${summary.acked} acknowledged ops, ${summary.compactionsPerformed} of ${summary.compactions} compactions performed, ` +
-        `${summary.compactedAway} events compacted away, ${summary.shreds} shreds; delivery: ${summary.deliveryCrashes} crashes, ` +
+        `${summary.compactedAway} events compacted away, ${summary.shreds} shreds, ${summary.indexFilesDamaged} index files damaged before a reopen; delivery: ${summary.deliveryCrashes} crashes, ` +
         `${summary.reactions} reactions seen committed, ${summary.consumerAcks} consumer acks confirmed`,
     );
     for (const f of failures) console.log(f.message);

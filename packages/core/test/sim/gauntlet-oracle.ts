@@ -40,6 +40,8 @@ export interface GauntletResult {
   readonly signed: boolean;
   /** Process deaths without power loss: the next open sees everything the dead process left. */
   readonly kills: number;
+  /** Index files deleted, cut, flipped or made stale before a reopen (each rebuilt by it). */
+  readonly indexFilesDamaged: number;
 }
 
 export class GauntletFailure extends Error {
@@ -157,6 +159,7 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   let compactedAway = 0;
   let compactionsPerformed = 0;
   let kills = 0;
+  let indexFilesDamaged = 0;
   // Its own stream, so the schedules of the seeds stay what they were apart from the kills.
   const killRng = new SeededRng(seed, 0x4b12);
   // Its own stream too: index files damaged before a reopen (INV-INDEX-REBUILT-INLINE).
@@ -386,6 +389,7 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
       const bytes = sim.inspect(p)!.current;
       const how = (['delete', 'cut', 'flip', 'stale'] as const)[indexRng.below(4)]!;
       log(`index file ${how}: ${p}`);
+      indexFilesDamaged++;
       if (how === 'delete') await sim.remove(p);
       else if (how === 'cut') sim.putFile(p, bytes.slice(0, indexRng.below(bytes.length)));
       else if (how === 'flip' && bytes.length > 0) sim.corrupt(p, indexRng.below(bytes.length), 1 << indexRng.below(8));
@@ -659,5 +663,6 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     encrypted,
     signed,
     kills,
+    indexFilesDamaged,
   };
 }
