@@ -105,6 +105,7 @@ console.log(
     `${add('faults')} faults (${merge('faultKinds')}; by op: ${merge('faultOps')}), ${add('refusals')} typed refusals, ` +
     `${add('typedErrors')} typed operation errors, ${add('acked')} acknowledged ops, ${add('compactionsPerformed')} of ${add('compactions')} compactions performed, ` +
     `${add('compactedAway')} events compacted away, ${add('shreds')} shreds, ${add('reads')} reads, ${add('verifies')} live verifyChain, ` +
+    `${add('indexFilesDamaged')} index files damaged before a reopen, ` +
     `delivery: ${add('deliveryCrashes')} crashes, ${add('reactions')} reactions, ${add('consumerAcks')} consumer acks, ` +
     `${failedSeeds.length} failed, in ${seconds} s`,
 );

@@ -1,6 +1,7 @@
 // The reliability gauntlet's simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATOMIC,
 // INV-SHRED-DESTROYS-PLAINTEXT, INV-SHRED-NO-COPIES, INV-DELIVERY-ORACLE): seeded mixed workloads with crashes
 // and every fault kind, then per seed a delivery workload (reactions, consumer acks) with crashes; see GAUNTLET.md.
+// Some reopens first find index files deleted, cut, flipped or stale, and rebuild them (INV-INDEX-REBUILT-INLINE).
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GauntletFailure, runGauntlet, type GauntletResult } from './sim/gauntlet-oracle.js';
@@ -72,6 +73,7 @@ describe('gauntlet simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATO
       shreds: sum('shreds'),
       reads: sum('reads'),
       verifies: sum('verifies'),
+      indexFilesDamaged: sum('indexFilesDamaged'),
       deliveryCrashes: deliveries.reduce((a, d) => a + d.crashes, 0),
       reactions: deliveries.reduce((a, d) => a + d.reactions, 0),
       consumerAcks: deliveries.reduce((a, d) => a + d.acks, 0),
@@ -81,7 +83,7 @@ describe('gauntlet simulation (INV-CRASH-ORACLE, INV-COMPACT-SWAP, INV-BATCH-ATO
       `gauntlet: ${summary.passed} of ${summary.seeds} seeds, ${summary.crashes} crashes, ${summary.kills} kills, ${summary.faults} faults ` +
         `(${Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ')}), ${summary.refusals} typed refusals, ` +
         `${summary.acked} acknowledged ops, ${summary.compactionsPerformed} of ${summary.compactions} compactions performed, ` +
-        `${summary.compactedAway} events compacted away, ${summary.shreds} shreds; delivery: ${summary.deliveryCrashes} crashes, ` +
+        `${summary.compactedAway} events compacted away, ${summary.shreds} shreds, ${summary.indexFilesDamaged} index files damaged before a reopen; delivery: ${summary.deliveryCrashes} crashes, ` +
         `${summary.reactions} reactions seen committed, ${summary.consumerAcks} consumer acks confirmed`,
     );
     for (const f of failures) console.log(f.message);

@@ -222,7 +222,8 @@ describe('a process that dies while an open rebuilds index files', () => {
     for (let ticks = 0; ticks < 40; ticks += 4) {
       const { fs, ids } = await buildStore(40 + ticks, shape, 120);
       const expected = await scanned(fs, shape, ids);
-      // Every index file lost (they are never fsynced): the open scans, and its keeper rebuilds and seals them in.
+      // Every index file lost (they are never fsynced): the open rebuilds them inline (index-rebuild.test.ts kills
+      // it mid-way), and the process dies at some point after it.
       for (const p of fs.listFiles().filter((x) => x.endsWith('.bpi'))) await fs.remove(p);
       const proc = new KillableFs(fs);
       // Never closed: the process dies.

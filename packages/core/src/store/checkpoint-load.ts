@@ -135,25 +135,29 @@ export async function loadCheckpoint(
   };
   if (c === undefined) return stale('damaged or another version');
   if (c.compactions !== compactions) return stale('a compaction ran since');
-  if (c.segments.length === 0 || c.segments.length > present.length) return stale('segments changed');
+  // It starts at an earlier segment (those are served from index files now: written or rebuilt since it was):
+  // its part for them is not needed, and what it holds of the segments after them is checked as usual.
+  const used = present.length === 0 ? c : coveredFrom(c, present[0]!.id);
+  if (used === undefined) return { decoded: c, usable: undefined, suspect: undefined };
+  if (used.segments.length === 0 || used.segments.length > present.length) return stale('segments changed');
   // It starts at a later segment (the segments before it were served from index files when it was written,
   // and their files are gone now): those are scanned first (`scanFirst`), and it covers the ones after them.
-  const skip = present.findIndex((p) => p.id === c.segments[0]!.id);
-  if (skip > 0 && scanFirst !== undefined && c.segments.length <= present.length - skip) {
+  const skip = present.findIndex((p) => p.id === used.segments[0]!.id);
+  if (skip > 0 && scanFirst !== undefined && used.segments.length <= present.length - skip) {
     start = await scanFirst(present.slice(0, skip));
     present = present.slice(skip);
   }
   const whole: UsableCheckpoint['whole'] = [];
   const rules = new CommitRules(start);
   const matcher = new CanonicalBodyMatcher();
-  const entries = c.entries;
+  const entries = used.entries;
   let next = 0;
   let suspect: string | undefined;
-  for (let i = 0; i < c.segments.length; i++) {
-    const s = c.segments[i]!;
+  for (let i = 0; i < used.segments.length; i++) {
+    const s = used.segments[i]!;
     const file = present[i]!;
     if (file.id !== s.id) return stale('segments changed');
-    const last = i === c.segments.length - 1;
+    const last = i === used.segments.length - 1;
     let w: ReadWindow;
     try {
       w = await ReadWindow.open(fs, file.path);
@@ -248,13 +252,13 @@ export async function loadCheckpoint(
     opts.onWarning(`cold-start checkpoint not used (it does not describe the segment files: ${suspect}): scanning every segment`, 'BATPAK_CHECKPOINT_FALLBACK');
     return { decoded: c, usable: undefined, suspect };
   }
-  const lastSeg = c.segments[c.segments.length - 1]!;
-  const tail = [{ id: lastSeg.id, path: present[c.segments.length - 1]!.path, from: lastSeg.committedEnd }, ...present.slice(c.segments.length)];
+  const lastSeg = used.segments[used.segments.length - 1]!;
+  const tail = [{ id: lastSeg.id, path: present[used.segments.length - 1]!.path, from: lastSeg.committedEnd }, ...present.slice(used.segments.length)];
   return {
     decoded: c,
     suspect: undefined,
     usable: {
-      checkpoint: c,
+      checkpoint: used,
       whole,
       tail,
       start: { lastSeen: rules.lastSeen, lastInCompacted: rules.lastInCompacted },
@@ -262,6 +266,17 @@ export async function loadCheckpoint(
       lastCommittedAt: rules.lastCommittedAt,
     },
   };
+}
+
+/**
+ * The part of `c` from segment `first` on (its entries of earlier segments left out), or undefined when it covers
+ * no segment from `first` on. `c` itself when it starts there or later.
+ */
+function coveredFrom(c: Checkpoint, first: number): Checkpoint | undefined {
+  if (c.segments.length === 0 || c.segments[0]!.id >= first) return c;
+  const keep = c.segments.findIndex((s) => s.id >= first);
+  if (keep === -1) return undefined;
+  return { ...c, segments: c.segments.slice(keep), entries: c.entries.filter((e) => e.segmentId >= first) };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Keeps an index file (FORMAT.md § Segment index files) beside every sealed segment of a writable store:
-// written in the background when a segment seals, checked and rebuilt at open and after a compaction.
+// written in the background when a segment seals, checked and rebuilt after open (the segments the open scanned:
+// it rebuilt the others inline, index-rebuild.ts) and after a compaction.
 // Invariant: never on the commit path, never fails the store (a failure is a warning), and a file built
 // from an index a compaction replaced meanwhile is discarded, not kept.
 

@@ -134,10 +134,15 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
   const removed = new RemovedSet();
   for (const e of pending.entries) removed.addEntry(e, entryTrusted(e, verifyKeys), verifyKeys.length === 0);
   const segments = new SegmentSet(fs);
-  // The sealed segments whose index files check out, from the oldest: served from the files, never scanned.
+  // The sealed segments whose index files check out, from the oldest: served from the files, never scanned (a
+  // writable open rebuilds a missing or unusable file inline, one segment at a time).
   // One block cache for every index file of the store, whoever opens it (this open, or the keeper at a seal).
   const cache = new BlockCache(opts.indexCacheBytes);
-  const prefix = await sealedPrefix(opts, pending.segments.slice(0, -1), segments, cache, (last, next) => removed.explains(last, next));
+  const prefix = await sealedPrefix(opts, pending.segments.slice(0, -1), segments, cache, (last, next) => removed.explains(last, next)).catch(async (err: unknown) => {
+    // Aborted between segments: nothing it opened outlives the open.
+    await segments.closeAll();
+    throw err;
+  });
   let index: TieredIndex | undefined;
   try {
     const rest = pending.segments.slice(prefix.files.length);

@@ -40,6 +40,8 @@ export interface GauntletResult {
   readonly signed: boolean;
   /** Process deaths without power loss: the next open sees everything the dead process left. */
   readonly kills: number;
+  /** Index files deleted, cut, flipped or made stale before a reopen (each rebuilt by it). */
+  readonly indexFilesDamaged: number;
 }
 
 export class GauntletFailure extends Error {
@@ -157,8 +159,11 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
   let compactedAway = 0;
   let compactionsPerformed = 0;
   let kills = 0;
+  let indexFilesDamaged = 0;
   // Its own stream, so the schedules of the seeds stay what they were apart from the kills.
   const killRng = new SeededRng(seed, 0x4b12);
+  // Its own stream too: index files damaged before a reopen (INV-INDEX-REBUILT-INLINE).
+  const indexRng = new SeededRng(seed, 0x1b9f);
 
   /** SimFs's epoch (crash count, including the settling crashes), which fault records carry. */
   const epochNow = () => sim.stats().crashes;
@@ -372,9 +377,35 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     return s;
   };
 
+  /**
+   * INV-INDEX-REBUILT-INLINE: index files are derived data. Before some reopens, some of them are deleted, cut,
+   * flipped or made stale (another version): the open rebuilds each from its segment, and the check that follows
+   * must find exactly what it would have found without the damage (never a refusal, never a wrong answer).
+   */
+  const damageIndexFiles = async (): Promise<void> => {
+    if (!indexRng.chance(0.3)) return;
+    for (const p of sim.listFiles().filter((f) => /^\/db\/\d{6,10}\.bpi$/.test(f))) {
+      if (!indexRng.chance(0.6)) continue;
+      const bytes = sim.inspect(p)!.current;
+      const how = (['delete', 'cut', 'flip', 'stale'] as const)[indexRng.below(4)]!;
+      log(`index file ${how}: ${p}`);
+      indexFilesDamaged++;
+      if (how === 'delete') await sim.remove(p);
+      else if (how === 'cut') sim.putFile(p, bytes.slice(0, indexRng.below(bytes.length)));
+      else if (how === 'flip' && bytes.length > 0) sim.corrupt(p, indexRng.below(bytes.length), 1 << indexRng.below(8));
+      else if (bytes.length > 4) {
+        const older = bytes.slice();
+        older[4] = 2;
+        sim.putFile(p, older);
+      }
+    }
+    await sim.syncDir('/db');
+  };
+
   /** Reopens after a crash with faults off; a typed refusal is legal only when a corrupting fault explains it. */
   const reopen = async (): Promise<Store | undefined> => {
     sim.setFaultRate(null);
+    await damageIndexFiles();
     if (rng.chance(0.25)) {
       // A short read or a flipped bit while recovering must be an error, never a reason to cut data.
       const kind = rng.chance(0.5) ? 'short-read' : 'bit-flip';
@@ -632,5 +663,6 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     encrypted,
     signed,
     kills,
+    indexFilesDamaged,
   };
 }
