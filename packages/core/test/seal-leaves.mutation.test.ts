@@ -101,6 +101,24 @@ describe('header leaves of the commit path', () => {
     }
   });
 
+  it('hash a leaf of exactly one BLAKE3 chunk in place, and a longer one (a long key scope) through the general path', () => {
+    // Leaf input = domain (23) ‖ fields = 101 + scope bytes with an encryption reference and no batch.
+    const at = (n: number): HeaderFields => ({
+      id: new Uint8Array(16).fill(4),
+      globalSequence: 2 ** 40,
+      flags: 0x04,
+      payloadVersion: 2,
+      batch: undefined,
+      encryption: { scope: new Uint8Array(n).fill(0x5a), nonce: new Uint8Array(24).fill(0x11), generation: 3 },
+    });
+    for (const f of [at(923), at(924), at(2000), at(923)]) {
+      const out = new Uint8Array(40).fill(0xaa);
+      headerLeafInto(f, out, 5);
+      expect(out.subarray(5, 37)).toEqual(referenceHeaderLeaf(f));
+      expect([...out.subarray(0, 5), ...out.subarray(37)].every((b) => b === 0xaa)).toBe(true);
+    }
+  });
+
   it('headerLeafInto writes exactly the 32 bytes at its offset', () => {
     const f: HeaderFields = { id: new Uint8Array(16).fill(9), globalSequence: 2 ** 50, flags: 0x06, payloadVersion: 7, batch: undefined, encryption: undefined };
     const out = new Uint8Array(100).fill(0xaa);
@@ -125,7 +143,33 @@ describe('header leaves of the commit path', () => {
   });
 });
 
+describe('Merkle nodes', () => {
+  it('merkleNode is blake3(0x01 ‖ left ‖ right), node after node (the in-place layout carries nothing over)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(bytes(32), bytes(32)), { minLength: 1, maxLength: 4 }), (pairs) => {
+        for (const [l, r] of pairs) expect(merkleNode(l, r)).toEqual(nobleBlake3(cat(Uint8Array.of(1), l, r)));
+      }),
+      { numRuns: 100 },
+    );
+    // Children of other lengths (never built by the store) still hash as the formula says.
+    const odd = [new Uint8Array(3).fill(1), new Uint8Array(40).fill(2)] as const;
+    expect(merkleNode(odd[0], odd[1])).toEqual(nobleBlake3(cat(Uint8Array.of(1), odd[0], odd[1])));
+    expect(merkleNode(odd[1], new Uint8Array(32))).toEqual(nobleBlake3(cat(Uint8Array.of(1), odd[1], new Uint8Array(32))));
+  });
+});
+
 describe('cover leaves of the commit path', () => {
+  it('hash a cover of exactly one BLAKE3 chunk in place, and a longer one (long coordinates) through the general path', () => {
+    // Leaf input = 0x00 ‖ cover = 137 + entity + scope bytes: 1024 is the last length hashed in place.
+    const base: CoverParts = { idBytes: new Uint8Array(16).fill(3), globalSequence: 9, entitySequence: 2, kind: 0x1001, committedAt: 2 ** 41, entity: 'e'.repeat(880), scope: 's'.repeat(7), prevHash: new Uint8Array(32).fill(1), contentHash: new Uint8Array(32).fill(2), extensions: undefined };
+    for (const c of [base, { ...base, scope: 's'.repeat(8) }, { ...base, entity: 'é'.repeat(512), scope: 'x'.repeat(1024) }, base]) {
+      const reference = referenceCover(c);
+      expect(coverLeafOf(c)).toEqual(nobleBlake3(cat(Uint8Array.of(0), reference)));
+      expect(receiptCoverOf(c)).toEqual(reference);
+    }
+    expect(referenceCover(base).length + 1).toBe(1024);
+  });
+
   it('coverLeafOf and receiptCoverOf match the general cover, for any sequence of events in a row', () => {
     fc.assert(
       fc.property(fc.array(coverParts, { minLength: 1, maxLength: 6 }), (group) => {
