@@ -9,12 +9,12 @@ import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import { blake3 } from '../src/crypto/blake3.js';
 import { blake3ShortInto, SHORT_MAX } from '../src/crypto/blake3-short.js';
 
-/** blake3ShortInto of `msg`, laid out at the start of a bigger buffer whose other bytes are `fill`. */
-function shortHash(msg: Uint8Array, fill: number, outAt = 0): Uint8Array {
-  const buf = new Uint8Array(SHORT_MAX + 64).fill(fill);
-  buf.set(msg);
+/** blake3ShortInto of `msg`, laid out at byte `from` of a bigger buffer whose other bytes are `fill`. */
+function shortHash(msg: Uint8Array, fill: number, outAt = 0, from = 0): Uint8Array {
+  const buf = new Uint8Array(from + SHORT_MAX + 64).fill(fill);
+  buf.set(msg, from);
   const out = new Uint8Array(outAt + 40).fill(0xee);
-  blake3ShortInto(new DataView(buf.buffer), msg.length, out, outAt);
+  blake3ShortInto(new DataView(buf.buffer), from, msg.length, out, outAt);
   // Nothing outside out[outAt, outAt + 32) is written.
   expect(out.subarray(0, outAt).every((b) => b === 0xee)).toBe(true);
   expect(out.subarray(outAt + 32).every((b) => b === 0xee)).toBe(true);
@@ -31,13 +31,15 @@ describe('blake3ShortInto (one chunk, plain JavaScript)', () => {
       // Past the message: zeros, ones, and the message's own bytes repeated must all be ignored.
       expect(shortHash(msg, 0, n % 5)).toEqual(expected);
       expect(shortHash(msg, 0xff)).toEqual(expected);
+      // At any byte of its buffer (aligned or not), with bytes before it too.
+      expect(shortHash(msg, 0x5a, 0, 1 + (n % 67))).toEqual(expected);
     }
   });
 
   it('matches @noble/hashes on random messages, one call after another (no state carried over)', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: SHORT_MAX }), { minLength: 1, maxLength: 4 }), (msgs) => {
-        for (const m of msgs) expect(shortHash(m, m.length & 0xff)).toEqual(nobleBlake3(m));
+        for (const m of msgs) expect(shortHash(m, m.length & 0xff, 0, m.length % 13)).toEqual(nobleBlake3(m));
       }),
       { numRuns: 200 },
     );

@@ -11,6 +11,8 @@ import { headerDigest, headerDigestBody, headerDigestOfBody, headerLeaf, headerL
 import { merkleTree, rootFromProof } from '../src/receipt/merkle.js';
 import { sealedProof, signerFromSeed, signGroup, signTree, type ReceiptSigner } from '../src/receipt/sign.js';
 import { verify } from '../src/crypto/ed25519.js';
+import { sealGroup } from '../src/store/seal-group.js';
+import type { SequencedEvent } from '../src/store/append-intent.js';
 
 const utf8 = new TextEncoder();
 const cat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
@@ -226,6 +228,35 @@ describe('signTree: the commit path signs what signGroup signs', () => {
     const message = cat(utf8.encode('batpak.group.v1\0'), signedRoot(tree.root, digest));
     expect(verify(signer.publicKey, message, a.signature)).toBe(true);
     expect(() => signGroup(signer, covers, headerLeaves.slice(1))).toThrow(new RangeError('one header leaf per cover'));
+  });
+
+  it('sealGroup signs each group as signGroup does, a big group then smaller ones (its reused digest buffer holds nothing over)', () => {
+    const policy = { signer, signingDowngradeAllowed: false, onWarning: () => undefined };
+    const event = (g: number, i: number) => ({
+      draft: { entity: `writer-${i}`, scope: 'bench', kind: 0x1001, id: new Uint8Array(16).fill(g * 16 + i), eventId: '', payload: new Uint8Array(0), contentHash: new Uint8Array(32).fill(i), payloadVersion: i % 2, flags: 1, keyed: false },
+      globalSequence: g * 100 + i,
+      entitySequence: g,
+      prevHash: new Uint8Array(32).fill(g),
+      committedAt: 1_765_000_000_000 + g,
+      batch: undefined,
+      flags: 1,
+      extensions: undefined,
+    });
+    for (const [g, size] of [[1, 70], [2, 3], [3, 1], [4, 64]] as const) {
+      const events = Array.from({ length: size }, (_, i) => event(g, i));
+      const sealed = sealGroup(policy, events as unknown as SequencedEvent[]);
+      if (sealed === undefined || sealed instanceof BatpakError) throw new Error('not sealed');
+      const covers = events.map((ev) =>
+        referenceCover({ idBytes: ev.draft.id, globalSequence: ev.globalSequence, entitySequence: ev.entitySequence, kind: ev.draft.kind, committedAt: ev.committedAt, entity: ev.draft.entity, scope: ev.draft.scope, prevHash: ev.prevHash, contentHash: ev.draft.contentHash, extensions: undefined }),
+      );
+      // sealGroup marks each event SEALED before its header leaf is taken.
+      const headers = events.map((ev) => referenceHeaderLeaf({ id: ev.draft.id, globalSequence: ev.globalSequence, flags: ev.flags, payloadVersion: ev.draft.payloadVersion, batch: undefined, encryption: undefined }));
+      expect(events.every((ev) => (ev.flags & 0x04) !== 0)).toBe(true);
+      const reference = signGroup(signer, covers, headers);
+      expect(sealed.tree.root).toEqual(reference.tree.root);
+      expect(sealed.headerDigest).toEqual(reference.headerDigest);
+      expect(sealed.signature).toEqual(reference.signature);
+    }
   });
 
   it('a failing or misbehaving signer is ERR_SIGNING_FAILED, with the reason', () => {

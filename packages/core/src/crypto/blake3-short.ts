@@ -148,19 +148,20 @@ function compress(v: DataView, p: number, blockLen: number, flags: number): void
 }
 
 /**
- * BLAKE3-256 of the first `length` bytes (≤ SHORT_MAX) of the buffer `view` is over (from its byte 0), written
- * to `out[outAt, outAt + 32)`.
+ * BLAKE3-256 of the `length` bytes (≤ SHORT_MAX) at byte `from` of the buffer `view` is over, written to
+ * `out[outAt, outAt + 32)`.
  */
-export function blake3ShortInto(view: DataView, length: number, out: Uint8Array, outAt: number): void {
+export function blake3ShortInto(view: DataView, from: number, length: number, out: Uint8Array, outAt: number): void {
   cv[0] = IV0; cv[1] = IV1; cv[2] = IV2; cv[3] = IV3; cv[4] = IV4; cv[5] = IV5; cv[6] = IV6; cv[7] = IV7;
-  let p = 0;
+  const end = from + length;
+  let p = from;
   let flags = CHUNK_START;
-  while (length - p > 64) {
+  while (end - p > 64) {
     compress(view, p, 64, flags);
     flags = 0;
     p += 64;
   }
-  const last = length - p;
+  const last = end - p;
   if (last === 64) compress(view, p, 64, flags | CHUNK_END | ROOT);
   else {
     tail.fill(0);

@@ -196,7 +196,7 @@ export function coverLeafOf(c: CoverParts): Uint8Array {
   if (extended !== undefined) return coverLeaf(extended);
   const leaf = new Uint8Array(32);
   const size = writeCover(c); // before reading scratch.bytes: writing may have grown it
-  if (COVER_AT + size <= SHORT_MAX) blake3ShortInto(scratch.view, COVER_AT + size, leaf, 0);
+  if (COVER_AT + size <= SHORT_MAX) blake3ShortInto(scratch.view, 0, COVER_AT + size, leaf, 0);
   else leaf.set(blake3(scratch.bytes.subarray(0, COVER_AT + size)));
   return leaf;
 }
@@ -228,7 +228,7 @@ export function merkleNode(left: Uint8Array, right: Uint8Array): Uint8Array {
   node.set(left, 1);
   node.set(right, 33);
   const out = new Uint8Array(32);
-  blake3ShortInto(nodeView, 65, out, 0);
+  blake3ShortInto(nodeView, 0, 65, out, 0);
   return out;
 }
 

@@ -59,7 +59,7 @@ export function headerLeafInto(f: HeaderFields, out: Uint8Array, at: number): vo
     fields.set(enc.nonce, p);
     u64(view, p + enc.nonce.length, enc.generation);
   }
-  if (FIELDS_AT + size <= SHORT_MAX) blake3ShortInto(view, FIELDS_AT + size, out, at);
+  if (FIELDS_AT + size <= SHORT_MAX) blake3ShortInto(view, 0, FIELDS_AT + size, out, at);
   else blake3PrefixedInto(HEADER_DOMAIN, fields.subarray(FIELDS_AT), size, out, at);
 }
 
