@@ -1,5 +1,5 @@
 // Behaviour of the crypto primitives beyond the official vectors: cross-checks with @noble, misuse, tampering, hygiene.
-// Invariant under test: our node:crypto/hash-wasm paths are byte-identical to the independent pure-JS implementations.
+// Invariant under test: our node:crypto/libsodium/hash-wasm paths are byte-identical to the independent pure-JS implementations.
 
 import { inspect } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,8 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { isBatpakError } from '../src/errors.js';
 import { toHex } from '../src/encoding/hex.js';
 import { blake3, blake3Hex } from '../src/crypto/blake3.js';
-import { Ed25519Signer, publicKeyFromSeed, sign, verify } from '../src/crypto/ed25519.js';
+import { ED25519_SIGN_BACKEND, Ed25519Signer, publicKeyFromSeed, sign, verify } from '../src/crypto/ed25519.js';
+import { nativeEd25519 } from '../src/crypto/ed25519-native.js';
 import { XCHACHA_TAG_LENGTH, hchacha20, xchachaOpen, xchachaSeal } from '../src/crypto/aead.js';
 
 nobleEd.hashes.sha512 = sha512;
@@ -50,7 +51,7 @@ describe('blake3 (hash-wasm) against @noble/hashes', () => {
   });
 });
 
-describe('Ed25519 over node:crypto', () => {
+describe('Ed25519 (libsodium or node:crypto signing, node:crypto verifying)', () => {
   it('matches @noble/ed25519 for public keys and signatures, and both verify', () => {
     fc.assert(
       fc.property(bytes(32), fc.uint8Array({ maxLength: 300 }), (seed, msg) => {
@@ -65,6 +66,30 @@ describe('Ed25519 over node:crypto', () => {
         expect(nobleEd.verify(sig, msg, pub)).toBe(true);
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it('signs through libsodium where sodium-native loads, with the bytes of node:crypto and @noble/ed25519', () => {
+    if (process.platform === 'linux' && process.arch === 'x64') expect(ED25519_SIGN_BACKEND).toBe('libsodium');
+    expect(ED25519_SIGN_BACKEND).toBe(nativeEd25519 === undefined ? 'node:crypto' : 'libsodium');
+    fc.assert(
+      // Messages past 64 bytes too (the native signer copies short ones to an off-heap buffer first), and views.
+      fc.property(bytes(32), fc.uint8Array({ maxLength: 200 }), fc.nat({ max: 7 }), (seed, msg, at) => {
+        const viaNode = new Ed25519Signer(seed, 'node:crypto');
+        const viaDefault = new Ed25519Signer(seed);
+        const host = new Uint8Array(msg.length + 8);
+        host.set(msg, at);
+        const view = host.subarray(at, at + msg.length);
+        const expected = nobleEd.sign(msg, seed);
+        expect(viaNode.publicKey).toEqual(nobleEd.getPublicKey(seed));
+        expect(viaDefault.publicKey).toEqual(viaNode.publicKey);
+        expect(viaNode.sign(view)).toEqual(expected);
+        expect(viaDefault.sign(view)).toEqual(expected);
+        // A second signature of another message shares no state with the first.
+        expect(viaDefault.sign(Uint8Array.of(1))).toEqual(nobleEd.sign(Uint8Array.of(1), seed));
+        expect(viaDefault.sign(msg)).toEqual(expected);
+      }),
+      { numRuns: 60 },
     );
   });
 

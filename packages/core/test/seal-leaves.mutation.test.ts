@@ -11,6 +11,8 @@ import { headerDigest, headerDigestBody, headerDigestOfBody, headerLeaf, headerL
 import { merkleTree, rootFromProof } from '../src/receipt/merkle.js';
 import { sealedProof, signerFromSeed, signGroup, signTree, type ReceiptSigner } from '../src/receipt/sign.js';
 import { verify } from '../src/crypto/ed25519.js';
+import { sealGroup } from '../src/store/seal-group.js';
+import type { SequencedEvent } from '../src/store/append-intent.js';
 
 const utf8 = new TextEncoder();
 const cat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
@@ -101,6 +103,24 @@ describe('header leaves of the commit path', () => {
     }
   });
 
+  it('hash a leaf of exactly one BLAKE3 chunk in place, and a longer one (a long key scope) through the general path', () => {
+    // Leaf input = domain (23) ‖ fields = 101 + scope bytes with an encryption reference and no batch.
+    const at = (n: number): HeaderFields => ({
+      id: new Uint8Array(16).fill(4),
+      globalSequence: 2 ** 40,
+      flags: 0x04,
+      payloadVersion: 2,
+      batch: undefined,
+      encryption: { scope: new Uint8Array(n).fill(0x5a), nonce: new Uint8Array(24).fill(0x11), generation: 3 },
+    });
+    for (const f of [at(923), at(924), at(2000), at(923)]) {
+      const out = new Uint8Array(40).fill(0xaa);
+      headerLeafInto(f, out, 5);
+      expect(out.subarray(5, 37)).toEqual(referenceHeaderLeaf(f));
+      expect([...out.subarray(0, 5), ...out.subarray(37)].every((b) => b === 0xaa)).toBe(true);
+    }
+  });
+
   it('headerLeafInto writes exactly the 32 bytes at its offset', () => {
     const f: HeaderFields = { id: new Uint8Array(16).fill(9), globalSequence: 2 ** 50, flags: 0x06, payloadVersion: 7, batch: undefined, encryption: undefined };
     const out = new Uint8Array(100).fill(0xaa);
@@ -125,7 +145,33 @@ describe('header leaves of the commit path', () => {
   });
 });
 
+describe('Merkle nodes', () => {
+  it('merkleNode is blake3(0x01 ‖ left ‖ right), node after node (the in-place layout carries nothing over)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(bytes(32), bytes(32)), { minLength: 1, maxLength: 4 }), (pairs) => {
+        for (const [l, r] of pairs) expect(merkleNode(l, r)).toEqual(nobleBlake3(cat(Uint8Array.of(1), l, r)));
+      }),
+      { numRuns: 100 },
+    );
+    // Children of other lengths (never built by the store) still hash as the formula says.
+    const odd = [new Uint8Array(3).fill(1), new Uint8Array(40).fill(2)] as const;
+    expect(merkleNode(odd[0], odd[1])).toEqual(nobleBlake3(cat(Uint8Array.of(1), odd[0], odd[1])));
+    expect(merkleNode(odd[1], new Uint8Array(32))).toEqual(nobleBlake3(cat(Uint8Array.of(1), odd[1], new Uint8Array(32))));
+  });
+});
+
 describe('cover leaves of the commit path', () => {
+  it('hash a cover of exactly one BLAKE3 chunk in place, and a longer one (long coordinates) through the general path', () => {
+    // Leaf input = 0x00 ‖ cover = 137 + entity + scope bytes: 1024 is the last length hashed in place.
+    const base: CoverParts = { idBytes: new Uint8Array(16).fill(3), globalSequence: 9, entitySequence: 2, kind: 0x1001, committedAt: 2 ** 41, entity: 'e'.repeat(880), scope: 's'.repeat(7), prevHash: new Uint8Array(32).fill(1), contentHash: new Uint8Array(32).fill(2), extensions: undefined };
+    for (const c of [base, { ...base, scope: 's'.repeat(8) }, { ...base, entity: 'é'.repeat(512), scope: 'x'.repeat(1024) }, base]) {
+      const reference = referenceCover(c);
+      expect(coverLeafOf(c)).toEqual(nobleBlake3(cat(Uint8Array.of(0), reference)));
+      expect(receiptCoverOf(c)).toEqual(reference);
+    }
+    expect(referenceCover(base).length + 1).toBe(1024);
+  });
+
   it('coverLeafOf and receiptCoverOf match the general cover, for any sequence of events in a row', () => {
     fc.assert(
       fc.property(fc.array(coverParts, { minLength: 1, maxLength: 6 }), (group) => {
@@ -182,6 +228,35 @@ describe('signTree: the commit path signs what signGroup signs', () => {
     const message = cat(utf8.encode('batpak.group.v1\0'), signedRoot(tree.root, digest));
     expect(verify(signer.publicKey, message, a.signature)).toBe(true);
     expect(() => signGroup(signer, covers, headerLeaves.slice(1))).toThrow(new RangeError('one header leaf per cover'));
+  });
+
+  it('sealGroup signs each group as signGroup does, a big group then smaller ones (its reused digest buffer holds nothing over)', () => {
+    const policy = { signer, signingDowngradeAllowed: false, onWarning: () => undefined };
+    const event = (g: number, i: number) => ({
+      draft: { entity: `writer-${i}`, scope: 'bench', kind: 0x1001, id: new Uint8Array(16).fill(g * 16 + i), eventId: '', payload: new Uint8Array(0), contentHash: new Uint8Array(32).fill(i), payloadVersion: i % 2, flags: 1, keyed: false },
+      globalSequence: g * 100 + i,
+      entitySequence: g,
+      prevHash: new Uint8Array(32).fill(g),
+      committedAt: 1_765_000_000_000 + g,
+      batch: undefined,
+      flags: 1,
+      extensions: undefined,
+    });
+    for (const [g, size] of [[1, 70], [2, 3], [3, 1], [4, 64]] as const) {
+      const events = Array.from({ length: size }, (_, i) => event(g, i));
+      const sealed = sealGroup(policy, events as unknown as SequencedEvent[]);
+      if (sealed === undefined || sealed instanceof BatpakError) throw new Error('not sealed');
+      const covers = events.map((ev) =>
+        referenceCover({ idBytes: ev.draft.id, globalSequence: ev.globalSequence, entitySequence: ev.entitySequence, kind: ev.draft.kind, committedAt: ev.committedAt, entity: ev.draft.entity, scope: ev.draft.scope, prevHash: ev.prevHash, contentHash: ev.draft.contentHash, extensions: undefined }),
+      );
+      // sealGroup marks each event SEALED before its header leaf is taken.
+      const headers = events.map((ev) => referenceHeaderLeaf({ id: ev.draft.id, globalSequence: ev.globalSequence, flags: ev.flags, payloadVersion: ev.draft.payloadVersion, batch: undefined, encryption: undefined }));
+      expect(events.every((ev) => (ev.flags & 0x04) !== 0)).toBe(true);
+      const reference = signGroup(signer, covers, headers);
+      expect(sealed.tree.root).toEqual(reference.tree.root);
+      expect(sealed.headerDigest).toEqual(reference.headerDigest);
+      expect(sealed.signature).toEqual(reference.signature);
+    }
   });
 
   it('a failing or misbehaving signer is ERR_SIGNING_FAILED, with the reason', () => {

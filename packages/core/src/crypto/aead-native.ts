@@ -5,7 +5,7 @@
 // machine (node 20.20, 2 cores, 256-byte payload, seal incl. the output allocation): ~1 µs quiet and
 // 3.7–5.3 µs at load 6 for libsodium, against ~6 µs quiet and 21–25 µs at load 6 for the portable backend.
 
-import { createRequire } from 'node:module';
+import { offHeap, sodium as loaded } from './sodium.js';
 
 /** The two sodium-native calls batpak uses (combined mode: ciphertext ‖ 16-byte tag). */
 interface SodiumAead {
@@ -21,14 +21,13 @@ export interface NativeAead {
 }
 
 /**
- * V8 keeps a typed array of up to 64 bytes on its own heap, and a native call that reads one first moves it
- * off-heap (a malloc'd backing store and a copy) — for a fresh nonce, every seal. Nonces and short AADs (not
+ * A fresh nonce would be moved off V8's heap by every seal (sodium.ts, offHeap): nonces and short AADs (not
  * secret) go through these reused off-heap buffers instead: measured under callgrind, 14.6k → 13.3k
  * instructions per 256-byte seal.
  */
-const nonceScratch = new Uint8Array(new ArrayBuffer(24));
+const nonceScratch = offHeap(24);
 const SHORT_AAD = 64;
-const aadScratch = new Uint8Array(new ArrayBuffer(SHORT_AAD));
+const aadScratch = offHeap(SHORT_AAD);
 
 function offHeapNonce(nonce: Uint8Array): Uint8Array {
   nonceScratch.set(nonce);
@@ -42,12 +41,8 @@ function offHeapAad(aad: Uint8Array): Uint8Array {
 }
 
 function load(): NativeAead | undefined {
-  let sodium: SodiumAead;
-  try {
-    sodium = createRequire(import.meta.url)('sodium-native') as SodiumAead;
-  } catch {
-    return undefined;
-  }
+  if (loaded === undefined) return undefined;
+  const sodium = loaded as unknown as SodiumAead;
   if (typeof sodium.crypto_aead_xchacha20poly1305_ietf_encrypt !== 'function' || typeof sodium.crypto_aead_xchacha20poly1305_ietf_decrypt !== 'function') return undefined;
   return {
     seal(key, nonce, plaintext, aad) {

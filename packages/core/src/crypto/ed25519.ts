@@ -1,8 +1,10 @@
-// Ed25519 (RFC 8032, pure, deterministic) over node:crypto, which signs ~7x and verifies ~9x faster than @noble/ed25519 here.
+// Ed25519 (RFC 8032, pure, deterministic): signing through libsodium when sodium-native loads (ed25519-native.ts),
+// else node:crypto (~7x @noble/ed25519 here); verifying through node:crypto. Both signers give the same bytes.
 // Invariant: key material never leaves a signer through toString/inspect/JSON, and verify() answers false, never throws.
 
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { BatpakError } from '../errors.js';
+import { nativeEd25519, type NativeSigner } from './ed25519-native.js';
 
 export const ED25519_SEED_LENGTH = 32;
 export const ED25519_PUBLIC_KEY_LENGTH = 32;
@@ -32,17 +34,29 @@ function requireMessage(message: unknown): asserts message is Uint8Array {
   }
 }
 
+/** Which backend signs in this process: 'libsodium' (sodium-native) or 'node:crypto'. */
+export const ED25519_SIGN_BACKEND: 'libsodium' | 'node:crypto' = nativeEd25519 === undefined ? 'node:crypto' : 'libsodium';
+
 /**
- * A signing key prepared once: building the KeyObject costs ~10x a signature, so anything that signs more
+ * A signing key prepared once: building the key costs ~10x a signature, so anything that signs more
  * than once (the store's receipt signer) should hold one of these rather than a raw seed.
  */
 export class Ed25519Signer {
-  readonly #key: KeyObject;
+  readonly #key: KeyObject | undefined;
+  readonly #native: NativeSigner | undefined;
   readonly #publicKey: Uint8Array;
 
-  /** `seed` is the 32-byte RFC 8032 secret key. It is not retained; the caller may wipe it afterwards. */
-  constructor(seed: Uint8Array) {
+  /**
+   * `seed` is the 32-byte RFC 8032 secret key. It is not retained; the caller may wipe it afterwards.
+   * `backend` 'node:crypto' skips libsodium (tests hold the two backends to the same bytes).
+   */
+  constructor(seed: Uint8Array, backend: 'default' | 'node:crypto' = 'default') {
     requireBytes(seed, ED25519_SEED_LENGTH, 'seed');
+    if (backend === 'default' && nativeEd25519 !== undefined) {
+      this.#native = nativeEd25519.signer(seed);
+      this.#publicKey = this.#native.publicKey;
+      return;
+    }
     const der = new Uint8Array(PKCS8_PREFIX.length + ED25519_SEED_LENGTH);
     der.set(PKCS8_PREFIX);
     der.set(seed, PKCS8_PREFIX.length);
@@ -64,7 +78,8 @@ export class Ed25519Signer {
   sign(message: Uint8Array): Uint8Array {
     requireMessage(message);
     try {
-      return new Uint8Array(nodeSign(null, message, this.#key));
+      if (this.#native !== undefined) return this.#native.sign(message);
+      return new Uint8Array(nodeSign(null, message, this.#key!));
     } catch (err) {
       throw BatpakError.signerFailed('Ed25519 signing', err);
     }

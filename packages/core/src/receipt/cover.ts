@@ -1,7 +1,8 @@
 // The receipt cover: the exact bytes a receipt signature commits to (FORMAT.md § Receipts), with a
 // domain-separation prefix and version so the bytes can never be confused with any other message.
 
-import { blake3, blake3PrefixedInto } from '../crypto/blake3.js';
+import { blake3 } from '../crypto/blake3.js';
+import { blake3ShortInto, SHORT_MAX } from '../crypto/blake3-short.js';
 import { BatpakError } from '../errors.js';
 import { fromHex } from '../encoding/hex.js';
 import { Scratch } from '../encoding/scratch.js';
@@ -138,19 +139,22 @@ function extendedCover(c: CoverParts): Uint8Array | undefined {
   );
 }
 
-// A cover without extensions is laid out here, reused: it is built once per event of every signed group.
-// Every byte up to the cover's length is written each time.
+// A cover without extensions is laid out here, reused: it is built once per event of every signed group. It starts
+// at byte 1, after the leaf tag (byte 0 stays 0x00), so its leaf is hashed where it lies. Every byte from 1 up to
+// the cover's end is written each time.
+const COVER_AT = 1;
 const scratch = new Scratch(256);
 
-/** Writes the cover of `c` (which has no extensions) at the start of `scratch`; returns its length. */
+/** Writes the cover of `c` (which has no extensions) at `scratch.bytes[COVER_AT…]`; returns its length. */
 function writeCover(c: CoverParts): number {
   const entity = utf8Of(c.entity);
   const scope = utf8Of(c.scope);
   const size = COVER_DOMAIN.length + 16 + 8 + 8 + 2 + 8 + 4 + entity.length + 4 + scope.length + 32 + 32 + 4;
-  scratch.fit(size);
+  scratch.fit(COVER_AT + size);
   const out = scratch.bytes;
   const dv = scratch.view;
-  let p = 0;
+  out[0] = LEAF_TAG[0]!;
+  let p = COVER_AT;
   out.set(COVER_DOMAIN, p);
   p += COVER_DOMAIN.length;
   out.set(c.idBytes, p);
@@ -180,16 +184,20 @@ export function receiptCoverOf(c: CoverParts): Uint8Array {
   const extended = extendedCover(c);
   if (extended !== undefined) return extended;
   const size = writeCover(c); // before reading scratch.bytes: writing may have grown it
-  return scratch.bytes.slice(0, size);
+  return scratch.bytes.slice(COVER_AT, COVER_AT + size);
 }
 
-/** `coverLeaf(receiptCoverOf(c))` without the intermediate cover: once per event of every signed group. */
+/**
+ * `coverLeaf(receiptCoverOf(c))` without the intermediate cover: once per event of every signed group, so a
+ * leaf of one BLAKE3 chunk (any coordinate up to ~890 bytes) is hashed in place by blake3-short.ts.
+ */
 export function coverLeafOf(c: CoverParts): Uint8Array {
   const extended = extendedCover(c);
   if (extended !== undefined) return coverLeaf(extended);
   const leaf = new Uint8Array(32);
   const size = writeCover(c); // before reading scratch.bytes: writing may have grown it
-  blake3PrefixedInto(LEAF_TAG, scratch.bytes, size, leaf, 0);
+  if (COVER_AT + size <= SHORT_MAX) blake3ShortInto(scratch.view, 0, COVER_AT + size, leaf, 0);
+  else leaf.set(blake3(scratch.bytes.subarray(0, COVER_AT + size)));
   return leaf;
 }
 
@@ -209,8 +217,19 @@ const NODE_TAG = new Uint8Array([0x01]);
 /** Stands in for a missing right sibling at any level. */
 export const EMPTY_NODE = new Uint8Array(32);
 
+// A node's input, 0x01 ‖ left ‖ right, laid out here and hashed in place (one short BLAKE3 chunk).
+const node = new Uint8Array(65);
+const nodeView = new DataView(node.buffer);
+
+/** blake3(0x01 ‖ left ‖ right): a Merkle node over two 32-byte children. */
 export function merkleNode(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return blake3(NODE_TAG, left, right);
+  if (left.length !== 32 || right.length !== 32) return blake3(NODE_TAG, left, right);
+  node[0] = NODE_TAG[0]!;
+  node.set(left, 1);
+  node.set(right, 33);
+  const out = new Uint8Array(32);
+  blake3ShortInto(nodeView, 0, 65, out, 0);
+  return out;
 }
 
 /** The message a group signature signs: "batpak.group.v1\0" ‖ root. */

@@ -3,6 +3,7 @@
 // one signature covers, so none can change unseen while receipts keep their cover (INV-SEAL-HEADERS).
 
 import { blake3, blake3PrefixedInto } from '../crypto/blake3.js';
+import { blake3ShortInto, SHORT_MAX } from '../crypto/blake3-short.js';
 import { Scratch } from '../encoding/scratch.js';
 import { EventFlags, type FrameHeaderFields } from '../segment/frame.js';
 import { merkleNode } from './cover.js';
@@ -13,9 +14,10 @@ const DIGEST_DOMAIN = new TextEncoder().encode('batpak.seal-headers.v1\0');
 /** The frame fields a header leaf binds (an EventFrame satisfies it). */
 export type HeaderFields = Pick<FrameHeaderFields, 'id' | 'globalSequence' | 'flags' | 'payloadVersion' | 'batch' | 'encryption'>;
 
-// A leaf's fields are laid out here before hashing, reused: a leaf is built once per event of every signed
-// group. Every byte of a leaf is written each time (no zero is left to a fresh buffer).
+// A leaf's input (domain, then fields) is laid out here and hashed in place, reused: a leaf is built once per
+// event of every signed group. Every byte of a leaf is written each time (no zero is left to a fresh buffer).
 const scratch = new Scratch(128);
+const FIELDS_AT = HEADER_DOMAIN.length;
 
 /** `n` u64be. Frame fields are safe non-negative integers (the frame decoder refuses others): two u32 halves. */
 function u64(view: DataView, p: number, n: number): number {
@@ -33,11 +35,12 @@ function u64(view: DataView, p: number, n: number): number {
 export function headerLeafInto(f: HeaderFields, out: Uint8Array, at: number): void {
   const enc = f.encryption;
   const size = 16 + 8 * 3 + 1 + (f.batch === undefined ? 0 : 24) + 1 + (enc === undefined ? 0 : 4 + enc.scope.length + enc.nonce.length + 8);
-  scratch.fit(size);
+  scratch.fit(FIELDS_AT + size);
   const fields = scratch.bytes;
   const view = scratch.view;
-  fields.set(f.id, 0);
-  let p = u64(view, 16, f.globalSequence);
+  fields.set(HEADER_DOMAIN, 0);
+  fields.set(f.id, FIELDS_AT);
+  let p = u64(view, FIELDS_AT + 16, f.globalSequence);
   p = u64(view, p, f.flags & ~EventFlags.TOMBSTONE);
   p = u64(view, p, f.payloadVersion);
   if (f.batch === undefined) fields[p++] = 0;
@@ -56,7 +59,8 @@ export function headerLeafInto(f: HeaderFields, out: Uint8Array, at: number): vo
     fields.set(enc.nonce, p);
     u64(view, p + enc.nonce.length, enc.generation);
   }
-  blake3PrefixedInto(HEADER_DOMAIN, fields, size, out, at);
+  if (FIELDS_AT + size <= SHORT_MAX) blake3ShortInto(view, 0, FIELDS_AT + size, out, at);
+  else blake3PrefixedInto(HEADER_DOMAIN, fields.subarray(FIELDS_AT), size, out, at);
 }
 
 /** The header leaf of `f` (see headerLeafInto), as a fresh 32-byte array. */

@@ -16,22 +16,24 @@ export function merkleTree(leaves: readonly Uint8Array[]): MerkleTree {
   const levels: Uint8Array[][] = [leaves.slice()];
   while (levels[levels.length - 1]!.length > 1) {
     const below = levels[levels.length - 1]!;
-    const up: Uint8Array[] = [];
-    for (let i = 0; i < below.length; i += 2) up.push(merkleNode(below[i]!, below[i + 1] ?? EMPTY_NODE));
+    // Sized up front (no push per node): built once per signed commit group.
+    const up = new Array<Uint8Array>((below.length + 1) >> 1);
+    for (let i = 0; i < up.length; i++) up[i] = merkleNode(below[2 * i]!, below[2 * i + 1] ?? EMPTY_NODE);
     levels.push(up);
   }
   const root = levels[levels.length - 1]![0]!;
   return {
     root,
     proof(index: number, top?: Uint8Array): GroupProof {
-      const siblings: Uint8Array[] = [];
+      // One proof per receipt of a signed group: the array sized up front, filled in place.
+      const depth = levels.length - 1;
+      const siblings = new Array<Uint8Array>(top === undefined ? depth : depth + 1);
       let i = index;
-      for (let l = 0; l < levels.length - 1; l++) {
-        const level = levels[l]!;
-        siblings.push(level[i ^ 1] ?? EMPTY_NODE);
+      for (let l = 0; l < depth; l++) {
+        siblings[l] = levels[l]![i ^ 1] ?? EMPTY_NODE;
         i >>= 1;
       }
-      if (top !== undefined) siblings.push(top);
+      if (top !== undefined) siblings[depth] = top;
       return { index, siblings };
     },
   };

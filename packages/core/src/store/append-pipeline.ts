@@ -14,7 +14,7 @@ import { sealedProof, type ReceiptSigner, type SignedGroup } from '../receipt/si
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
 import type { AppendReceipt, CommitStats } from '../types.js';
-import { estimatedBytes, IndexedEvent, type EventDraft, type ImportDraft, type Intent, type Settle } from './append-intent.js';
+import { estimatedBytes, IndexedEvent, type EventDraft, type ImportDraft, type Intent, type SequencedEvent, type Settle } from './append-intent.js';
 import type { Admission } from './admission.js';
 import { performance } from 'node:perf_hooks';
 import { BatchingQueue, PrecedingGroupFailed } from './batching-queue.js';
@@ -231,14 +231,17 @@ export class AppendPipeline {
       writeMs: 0,
       fsyncMs: 0,
     };
+    // The group's events in log order, listed once for sealing and encoding.
+    let events = sequenced.accepted.length === 1 ? sequenced.accepted[0]!.events : sequenced.accepted.flatMap((a) => a.events);
     // 2. Seal: one signature over the group's covers and header digest.
-    const signed = this.#seal(sequenced);
+    const signed = this.#seal(sequenced, events);
+    if (sequenced.accepted.length === 0) events = [];
     if (sequenced.accepted.length === 0 && sequenced.ids.size > 0) {
       // The signer refused the group: it lands nothing, so the group behind it must not build on it.
       sequenced = { ...sequenced, heads: new Map(), ids: new Set(), nextGlobal: base?.nextGlobal ?? this.#nextGlobal, lastCommittedAt: base?.lastCommittedAt ?? this.#lastCommittedAt };
     }
     // 3. Encode the frames.
-    const encoded = encodeGroup(sequenced.accepted.flatMap((a) => a.events), signed);
+    const encoded = encodeGroup(events, signed);
     sample.events = encoded.lengths.length;
     sample.bytes = encoded.bytes;
     const group: CommitGroup = { sequenced, signed, encoded, sample, refusals: sequenced.refused, at: undefined, built: undefined };
@@ -309,9 +312,9 @@ export class AppendPipeline {
   }
 
   /** Step 2. A group the signer refuses (and may not downgrade) is rejected here and writes nothing. */
-  #seal(group: SequencedGroup): SignedGroup | undefined {
+  #seal(group: SequencedGroup, events: readonly SequencedEvent[]): SignedGroup | undefined {
     const p = this.#parts;
-    const signed = sealGroup(p, group.accepted.flatMap((a) => a.events));
+    const signed = sealGroup(p, events);
     if (!(signed instanceof BatpakError)) return signed;
     for (const a of group.accepted) a.intent.settle.reject(signed);
     group.accepted = [];

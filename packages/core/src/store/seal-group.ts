@@ -4,9 +4,10 @@
 
 import { BatpakError } from '../errors.js';
 import { coverLeafOf } from '../receipt/cover.js';
-import { headerDigestBody, headerDigestOfBody, headerLeafInto } from '../receipt/headers.js';
+import { headerDigestOfBody, headerLeafInto } from '../receipt/headers.js';
 import { merkleTree } from '../receipt/merkle.js';
 import { signTree, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
+import { Scratch } from '../encoding/scratch.js';
 import { EventFlags } from '../segment/frame.js';
 import type { SequencedEvent } from './append-intent.js';
 import type { WarningSink } from './warnings.js';
@@ -31,7 +32,7 @@ export function sealGroup(policy: SealPolicy, events: readonly SequencedEvent[])
   try {
     // One pass: each event's cover leaf and header leaf, hashed as laid out (no cover or leaf array kept).
     const leaves = new Array<Uint8Array>(events.length);
-    const headers = headerDigestBody(events.length);
+    const headers = digestBody(events.length);
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
       leaves[i] = coverLeafOfEvent(ev);
@@ -49,6 +50,16 @@ export function sealGroup(policy: SealPolicy, events: readonly SequencedEvent[])
     policy.onWarning(`signing downgraded for ${events.length} event(s): ${failure.message}`, 'BATPAK_SIGNING_DOWNGRADE');
     return undefined;
   }
+}
+
+// A group's header digest body (headerDigestBody's layout), reused: filled and hashed at once, once per signed group.
+const body = new Scratch(4 + 32 * 64);
+
+/** headerDigestBody(count) in the reused buffer: valid until the next group; every leaf byte is written by the caller. */
+function digestBody(count: number): Uint8Array {
+  body.fit(4 + 32 * count);
+  body.view.setUint32(0, count);
+  return body.bytes.subarray(0, 4 + 32 * count);
 }
 
 /** The Merkle leaf of an event's receipt cover, what its signature commits to (FORMAT.md § Receipts). */
