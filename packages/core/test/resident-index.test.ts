@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../src/encoding/hex.js';
-import { decodeCheckpoint, encodeCheckpoint } from '../src/event-index/checkpoint.js';
+import { checkpointEvents, decodeCheckpoint, encodeCheckpoint } from '../src/event-index/checkpoint.js';
 import { plainEntry, type IndexEntry } from '../src/event-index/entry.js';
 import { collectRange, entityEvents, entityPages, type EventIndex } from '../src/event-index/event-index.js';
 import { ResidentIndex } from '../src/event-index/resident-index.js';
@@ -229,7 +229,7 @@ describe('ResidentIndex holds entries as records (INV-INDEX-RESIDENT-COMPACT)', 
 
   it('answers every field of every entry as inserted, by id, sequence, entity and scan', async () => {
     const index = new ResidentIndex();
-    const all = Array.from({ length: 5000 }, (_, i) => rich(i + 1, `entité-${i % 7}`));
+    const all = Array.from({ length: 1500 }, (_, i) => rich(i + 1, `entité-${i % 7}`));
     for (const e of all) index.insert(e);
     for (const e of all) {
       expect(fields(index.getResident(e.eventId))).toEqual(fields(e));
@@ -265,11 +265,17 @@ describe('ResidentIndex holds entries as records (INV-INDEX-RESIDENT-COMPACT)', 
   it('adopts a decoded checkpoint\'s records as they are, and reports the first repeated id', async () => {
     const all = Array.from({ length: 300 }, (_, i) => rich(i + 1, `e${i % 5}`));
     const image = encodeCheckpoint({ segments: [{ id: 1, committedEnd: 32, header: new Uint8Array(32), crc: 0 }], lastSeen: 300, lastInCompacted: false, lastCommittedAt: 0, compactions: 0, entries: all });
-    const { index, duplicate } = ResidentIndex.fromRecords(decodeCheckpoint(image)!.records);
+    const decoded = decodeCheckpoint(image)!;
+    const { index, duplicate } = ResidentIndex.fromRecords(decoded.records);
     expect(duplicate).toBe(-1);
     expect((await pagesOf(index.scan(1))).flat().map(fields)).toEqual(all.map(fields));
+    // The tail appended after the adopted records is the index's, never the checkpoint's.
+    index.insert(rich(301, 'e0'));
+    expect(index.size).toBe(301);
+    expect(checkpointEvents(decoded)).toBe(300);
+    expect(decoded.entries.length).toBe(300);
     for (const e of all) expect(fields(index.getResident(e.eventId))).toEqual(fields(e));
-    expect(index.summary().signedEvents).toBe(300);
+    expect(index.summary().signedEvents).toBe(301);
     const twice = [...all.slice(0, 5), { ...plainEntry(all[5]!), eventId: all[2]!.eventId, idBytes: all[2]!.idBytes }];
     const again = encodeCheckpoint({ segments: [{ id: 1, committedEnd: 32, header: new Uint8Array(32), crc: 0 }], lastSeen: 6, lastInCompacted: false, lastCommittedAt: 0, compactions: 0, entries: twice });
     expect(ResidentIndex.fromRecords(decodeCheckpoint(again)!.records).duplicate).toBe(5);

@@ -36,7 +36,10 @@ export interface Checkpoint {
 
 /** A checkpoint as read: its entries are held as records (what open installs as is); `entries` makes objects on first use. */
 export interface DecodedCheckpoint extends Checkpoint {
+  /** The entries as records [0, count): open adopts them as its active tier, which may append more after them. */
   readonly records: EntryRecords;
+  /** How many entries the checkpoint lists (records.count only until open appends to them). */
+  readonly count: number;
 }
 
 const utf8 = new TextEncoder();
@@ -170,6 +173,8 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint | undefin
     const remap = strings.map((x) => table.id(x));
     const decodedExtras: (RecordExtra | undefined)[] = new Array(extras.length);
     const records = new EntryRecords(table);
+    const base = records.count;
+    records.pushRaw(body, recordsAt, count);
     for (let i = 0; i < count; i++) {
       const r = recordsAt + i * ENTRY_BYTES;
       const extra = dv.getUint32(r + REC.extra, true);
@@ -187,7 +192,7 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint | undefin
       const entity = remap[dv.getUint32(r + REC.entity, true)];
       const scope = remap[dv.getUint32(r + REC.scope, true)];
       if (entity === undefined || scope === undefined) return undefined;
-      records.pushRecordIds(body, r, entity, scope, x);
+      records.setIds(base + i, entity, scope, x);
     }
     let entries: IndexEntry[] | undefined;
     return {
@@ -197,8 +202,9 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint | undefin
       lastCommittedAt,
       compactions,
       records,
+      count,
       get entries(): IndexEntry[] {
-        return (entries ??= records.entries(0, records.count));
+        return (entries ??= records.entries(0, count));
       },
     };
   } catch {
@@ -208,8 +214,8 @@ export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint | undefin
 
 /** How many events a checkpoint lists, without making an object per entry of a decoded one. */
 export function checkpointEvents(c: Checkpoint): number {
-  const records = (c as Partial<DecodedCheckpoint>).records;
-  return records instanceof EntryRecords ? records.count : c.entries.length;
+  const d = c as Partial<DecodedCheckpoint>;
+  return d.records instanceof EntryRecords && d.count !== undefined ? d.count : c.entries.length;
 }
 
 /** An extra's canonical map (`x`: encryption, `r`: extensions), or undefined when it is not one. */

@@ -45,7 +45,7 @@ const CHUNK_RECORDS = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_RECORDS - 1;
 const CHUNK_BYTES = CHUNK_RECORDS * RECORD_BYTES;
 
-/** Writes `e`'s fixed fields as a record at `rv`/`rb`[`p`, `p + 164`) with the given string and extra ids. */
+/** Writes `e`'s fixed fields as a record at `rv`/`rb`[`p`, `p + 164`) (zeroed) with the given string and extra ids. */
 export function writeRecord(rb: Uint8Array, rv: DataView, p: number, e: IndexEntry, entity: number, scope: number, extra: number): void {
   rb.set(e.idBytes, p);
   rv.setFloat64(p + REC.globalSequence, e.globalSequence, true);
@@ -66,7 +66,7 @@ export function writeRecord(rb: Uint8Array, rv: DataView, p: number, e: IndexEnt
   rv.setUint32(p + REC.batchIndex, b?.index ?? 0, true);
   rv.setUint32(p + REC.batchCount, b?.count ?? 0, true);
   rv.setUint32(p + REC.extra, extra, true);
-  rb.fill(0, p + 154, p + RECORD_BYTES);
+  // Bytes 154..164 are reserved: left as they are (zero in a fresh chunk or image, and a record is written once).
 }
 
 /** Interned strings (entity and scope names): a record holds their number. */
@@ -172,6 +172,35 @@ export class EntryRecords {
     v.setUint32(p + REC.extra, x, true);
     this.#count = i + 1;
     return i;
+  }
+
+  /**
+   * Appends `count` records copied as they are from `src` at `at` (same layout), a chunk's worth per copy; their
+   * entity, scope and extra fields must then be set with `setIds` before any read.
+   */
+  pushRaw(src: Uint8Array, at: number, count: number): void {
+    let done = 0;
+    while (done < count) {
+      const i = this.#slot();
+      const room = Math.min(count - done, CHUNK_RECORDS - (i & CHUNK_MASK));
+      this.#chunks[i >>> CHUNK_SHIFT]!.set(src.subarray(at + done * RECORD_BYTES, at + (done + room) * RECORD_BYTES), (i & CHUNK_MASK) * RECORD_BYTES);
+      this.#count = i + room;
+      done += room;
+    }
+  }
+
+  /** Sets record `i`'s entity and scope ids (this table's) and its extra. */
+  setIds(i: number, entity: number, scope: number, extra: RecordExtra | undefined): void {
+    const v = this.#views[i >>> CHUNK_SHIFT]!;
+    const p = (i & CHUNK_MASK) * RECORD_BYTES;
+    v.setUint32(p + REC.entity, entity, true);
+    v.setUint32(p + REC.scope, scope, true);
+    let x = NO_EXTRA;
+    if (extra !== undefined) {
+      x = this.#extras.length;
+      this.#extras.push(extra);
+    }
+    v.setUint32(p + REC.extra, x, true);
   }
 
   /** Appends record `i` of `other`. */

@@ -191,7 +191,7 @@ export async function loadCheckpoint(
         if (h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES || end > s.committedEnd) return stale(`segment ${s.id} changed`);
         if (end > w.at + w.bytes.length) await move(pos, end - pos);
         const body = suspect === undefined ? w.view(pos + FRAME_HEADER_BYTES, h.length) : undefined;
-        const claimed: IndexEntry | undefined = next < records.count ? records.lazyEntry(next) : undefined;
+        const claimed: IndexEntry | undefined = next < c.count ? records.lazyEntry(next) : undefined;
         if (body !== undefined && claimed !== undefined && claimed.segmentId === s.id && claimed.offset === pos && claimed.length === end - pos && matcher.matches(body, claimed)) {
           // The frame is byte for byte the canonical encoding of the entry (the common case, no decode).
           const bad = rules.event(file.path, pos, claimed.globalSequence, claimed.flags, claimed.batch, compacted);
@@ -213,7 +213,7 @@ export async function loadCheckpoint(
             if (bad !== undefined) suspect = `${where}: ${bad}`;
           } else {
             const bad = rules.event(file.path, pos, frame.globalSequence, frame.flags, frame.batch, compacted);
-            const e: IndexEntry | undefined = next < records.count ? records.lazyEntry(next) : undefined;
+            const e: IndexEntry | undefined = next < c.count ? records.lazyEntry(next) : undefined;
             if (bad !== undefined) suspect = `${where}: ${bad}`;
             else if (e === undefined) suspect = `${where}: event ${toHex(frame.id)} is not in the checkpoint`;
             else if (e.segmentId !== s.id || e.offset !== pos || e.length !== end - pos) {
@@ -244,7 +244,7 @@ export async function loadCheckpoint(
     }
     if (!last) whole.push({ id: s.id, path: file.path, committedEnd: s.committedEnd, crc: s.crc });
   }
-  if (suspect === undefined && next !== records.count) suspect = `the checkpoint lists ${records.count} events, its segments hold ${next}`;
+  if (suspect === undefined && next !== c.count) suspect = `the checkpoint lists ${c.count} events, its segments hold ${next}`;
   if (suspect !== undefined) {
     opts.onWarning(`cold-start checkpoint not used (it does not describe the segment files: ${suspect}): scanning every segment`, 'BATPAK_CHECKPOINT_FALLBACK');
     return { decoded: c, usable: undefined, suspect };

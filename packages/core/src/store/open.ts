@@ -186,14 +186,15 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
     };
     const duplicate = (e: { readonly segmentId: number; readonly offset: number; readonly eventId: string }) =>
       BatpakError.corruptSegment(segmentPath(e.segmentId), e.offset, `duplicate event id ${e.eventId}`);
-    if (records !== undefined && scannedBefore.length === 0) {
+    const listed = checkpoint?.checkpoint.count ?? 0;
+    if (records !== undefined && scannedBefore.length === 0 && records.count === listed) {
       const adopted = ResidentIndex.fromRecords(records);
       if (adopted.duplicate >= 0) throw duplicate(records.entry(adopted.duplicate));
       active = adopted.index;
     } else {
-      active = new ResidentIndex((records?.count ?? 0) + scannedBefore.length + log.events.length);
+      active = new ResidentIndex(listed + scannedBefore.length + log.events.length);
       insertScanned(scannedBefore);
-      for (let i = 0; i < (records?.count ?? 0); i++) {
+      for (let i = 0; i < listed; i++) {
         const e = records!.entry(i);
         if (active.getResident(e.eventId) !== undefined) throw duplicate(e);
         active.insert(e);
