@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../src/encoding/hex.js';
-import { checkpointEvents, decodeCheckpoint, encodeCheckpoint } from '../src/event-index/checkpoint.js';
+import { checkpointEvents, decodeCheckpoint, encodeCheckpoint, encodeCheckpointRecords } from '../src/event-index/checkpoint.js';
 import { plainEntry, type IndexEntry } from '../src/event-index/entry.js';
 import { collectRange, entityEvents, entityPages, type EventIndex } from '../src/event-index/event-index.js';
 import { ResidentIndex } from '../src/event-index/resident-index.js';
@@ -279,6 +279,16 @@ describe('ResidentIndex holds entries as records (INV-INDEX-RESIDENT-COMPACT)', 
     const twice = [...all.slice(0, 5), { ...plainEntry(all[5]!), eventId: all[2]!.eventId, idBytes: all[2]!.idBytes }];
     const again = encodeCheckpoint({ segments: [{ id: 1, committedEnd: 32, header: new Uint8Array(32), crc: 0 }], lastSeen: 6, lastInCompacted: false, lastCommittedAt: 0, compactions: 0, entries: twice });
     expect(ResidentIndex.fromRecords(decodeCheckpoint(again)!.records).duplicate).toBe(5);
+  });
+
+  it('a checkpoint image encoded from the records is byte for byte the one encoded from the entries', () => {
+    const index = new ResidentIndex();
+    const all = Array.from({ length: 700 }, (_, i) => ({ ...rich(i + 1, `e${i % 9}`), segmentId: i < 200 ? 3 : 4 }));
+    for (const e of all) index.insert(e);
+    const meta = { segments: [{ id: 4, committedEnd: 32, header: new Uint8Array(32).fill(5), crc: 7 }], lastSeen: 700, lastInCompacted: false, lastCommittedAt: 9, compactions: 2 };
+    const fromRecords = encodeCheckpointRecords(meta, index.recordsAfterSegment(3));
+    expect(fromRecords).toEqual(encodeCheckpoint({ ...meta, entries: all.slice(200) }));
+    expect(decodeCheckpoint(fromRecords)!.entries.map(fields)).toEqual(all.slice(200).map(fields));
   });
 
   it('a sealed segment\'s heads are the newest entry per entity, detached from the records', () => {

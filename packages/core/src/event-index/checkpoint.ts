@@ -45,8 +45,67 @@ export interface DecodedCheckpoint extends Checkpoint {
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 
+/** Records [from, to) of an EntryRecords: what the active tier hands the checkpoint without an object per entry. */
+export interface RecordRange {
+  readonly records: EntryRecords;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** The canonical map of an entry's encryption and extensions (the checkpoint's `extra`). */
+function encodeExtra(encryption: IndexEntry['encryption'], extensions: IndexEntry['extensions']): Uint8Array {
+  const fields: [CanonicalValue, CanonicalValue][] = [];
+  if (encryption !== undefined) fields.push([cstr('x'), carray([cbin(encryption.scope), cbin(encryption.nonce), cuint(encryption.generation)])]);
+  if (extensions !== undefined) fields.push([cstr('r'), cmap([...extensions].map(([k, v]) => [cstr(k), cbin(v)]))]);
+  return encodeCanonical(cmap(fields));
+}
+
 /** Encodes the checkpoint. Fixed 164-byte records keep decoding a million entries cheap. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  return encodeImage(c, c.entries.length, (records, rv, intern, extras) => {
+    c.entries.forEach((e, i) => {
+      let extra = NONE;
+      if (e.encryption !== undefined || e.extensions !== undefined) {
+        extra = extras.length;
+        extras.push(encodeExtra(e.encryption, e.extensions));
+      }
+      // The record layout is the resident one (entry-records.ts); bytes 154..164 are reserved (zero).
+      writeRecord(records, rv, i * ENTRY_BYTES, e, intern(e.entity), intern(e.scope), extra);
+    });
+  });
+}
+
+/**
+ * Encodes the checkpoint of the entries held in `range`: byte for byte what encodeCheckpoint writes for the same
+ * entries, each record copied as it is with its names and extra renumbered into the image's tables.
+ */
+export function encodeCheckpointRecords(c: Omit<Checkpoint, 'entries'>, range: RecordRange): Uint8Array {
+  const held = range.records;
+  return encodeImage(c, range.to - range.from, (records, rv, intern, extras) => {
+    for (let k = range.from; k < range.to; k++) {
+      const p = (k - range.from) * ENTRY_BYTES;
+      held.copyRecord(k, records, p);
+      // Reserved bytes are zero in an image, whatever a checkpoint read at open carried there.
+      records.fill(0, p + REC.extra + 4, p + ENTRY_BYTES);
+      rv.setUint32(p + REC.entity, intern(held.entity(k)), true);
+      rv.setUint32(p + REC.scope, intern(held.scope(k)), true);
+      const x = held.extra(k);
+      let extra = NONE;
+      if (x !== undefined && (x.encryption !== undefined || x.extensions !== undefined)) {
+        extra = extras.length;
+        extras.push(encodeExtra(x.encryption, x.extensions));
+      }
+      rv.setUint32(p + REC.extra, extra, true);
+    }
+  });
+}
+
+/** The image around `count` records that `fill` writes (with the string and extra tables it grows). */
+function encodeImage(
+  c: Omit<Checkpoint, 'entries'>,
+  count: number,
+  fill: (records: Uint8Array, rv: DataView, intern: (s: string) => number, extras: Uint8Array[]) => void,
+): Uint8Array {
   const strings = new Map<string, number>();
   const intern = (s: string) => {
     let i = strings.get(s);
@@ -57,22 +116,8 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     return i;
   };
   const extras: Uint8Array[] = [];
-  const records = new Uint8Array(c.entries.length * ENTRY_BYTES);
-  const rv = new DataView(records.buffer);
-  c.entries.forEach((e, i) => {
-    let extra = NONE;
-    if (e.encryption !== undefined || e.extensions !== undefined) {
-      extra = extras.length;
-      const fields: [CanonicalValue, CanonicalValue][] = [];
-      if (e.encryption !== undefined) {
-        fields.push([cstr('x'), carray([cbin(e.encryption.scope), cbin(e.encryption.nonce), cuint(e.encryption.generation)])]);
-      }
-      if (e.extensions !== undefined) fields.push([cstr('r'), cmap([...e.extensions].map(([k, v]) => [cstr(k), cbin(v)]))]);
-      extras.push(encodeCanonical(cmap(fields)));
-    }
-    // The record layout is the resident one (entry-records.ts); bytes 154..164 are reserved (zero).
-    writeRecord(records, rv, i * ENTRY_BYTES, e, intern(e.entity), intern(e.scope), extra);
-  });
+  const records = new Uint8Array(count * ENTRY_BYTES);
+  fill(records, new DataView(records.buffer), intern, extras);
   const stringBytes = [...strings.keys()].map((s) => utf8.encode(s));
   let size = 4 + c.segments.length * (4 + 8 + 32 + 4) + 8 + 1 + 8 + 4 + 4 + 4 + records.length + 4;
   for (const s of stringBytes) size += 4 + s.length;
@@ -101,7 +146,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     body.set(s, p + 4);
     p += 4 + s.length;
   }
-  dv.setUint32(p, c.entries.length, true);
+  dv.setUint32(p, count, true);
   p += 4;
   body.set(records, p);
   p += records.length;

@@ -203,6 +203,12 @@ export class EntryRecords {
     v.setUint32(p + REC.extra, x, true);
   }
 
+  /** Copies record `i`'s 164 bytes as they are into `out` at `p`. */
+  copyRecord(i: number, out: Uint8Array, p: number): void {
+    const at = (i & CHUNK_MASK) * RECORD_BYTES;
+    out.set(this.#chunks[i >>> CHUNK_SHIFT]!.subarray(at, at + RECORD_BYTES), p);
+  }
+
   /** Appends record `i` of `other`. */
   pushFrom(other: EntryRecords, i: number): number {
     const c = i >>> CHUNK_SHIFT;

@@ -4,6 +4,7 @@
 
 import { toHex } from '../encoding/hex.js';
 import { EventFlags } from '../segment/frame.js';
+import type { RecordRange } from './checkpoint.js';
 import { EntryRecords } from './entry-records.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, EventIndex, IndexSummary } from './event-index.js';
@@ -224,8 +225,14 @@ export class ResidentIndex implements EventIndex {
 
   /** The entries of the segments after `segmentId`, at once, in commit order. */
   entriesAfterSegment(segmentId: number): readonly IndexEntry[] {
+    const r = this.recordsAfterSegment(segmentId);
+    return r.records.entries(r.from, r.to);
+  }
+
+  /** The records of the segments after `segmentId`, in commit order, as they are held now (a checkpoint image is encoded from them). */
+  recordsAfterSegment(segmentId: number): RecordRange {
     const [, to] = this.#segmentBounds(segmentId);
-    return this.#held.records.entries(to, this.#held.records.count);
+    return { records: this.#held.records, from: to, to: this.#held.records.count };
   }
 
   insert(e: IndexEntry): void {

@@ -3,6 +3,7 @@
 // events would; what stays sync (size, last, heads, summary, generation) is resident in both tiers.
 
 import type { SegmentSet } from '../segment/set.js';
+import type { RecordRange } from './checkpoint.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, EventIndex, IndexSummary } from './event-index.js';
 import { ResidentIndex } from './resident-index.js';
@@ -274,6 +275,11 @@ export class TieredIndex implements EventIndex {
   /** The active tier's entries of the segments after `segmentId`, in commit order (what the cold-start checkpoint holds). */
   activeEntriesAfter(segmentId: number): readonly IndexEntry[] {
     return this.#active.entriesAfterSegment(segmentId);
+  }
+
+  /** The same entries as activeEntriesAfter, as the records the active tier holds (no object per entry). */
+  activeRecordsAfter(segmentId: number): RecordRange {
+    return this.#active.recordsAfterSegment(segmentId);
   }
 
   /** Closes the sealed tier's files. */
