@@ -256,7 +256,8 @@ export class EntryRecords {
   idEquals(i: number, id: Uint8Array, from = 0): boolean {
     const c = this.#chunks[i >>> CHUNK_SHIFT]!;
     const p = (i & CHUNK_MASK) * RECORD_BYTES;
-    for (let k = 0; k < 16; k++) if (c[p + k] !== id[from + k]) return false;
+    // From the last byte: event ids are UUIDv7, whose first six bytes (the clock) most ids of a segment share.
+    for (let k = 15; k >= 0; k--) if (c[p + k] !== id[from + k]) return false;
     return true;
   }
 
