@@ -3,7 +3,9 @@
 // array filter (sequences with holes, as compaction leaves them), with the page boundaries and the empty index.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { IndexEntry } from '../src/event-index/entry.js';
+import { fromHex, toHex } from '../src/encoding/hex.js';
+import { checkpointEvents, decodeCheckpoint, encodeCheckpoint, encodeCheckpointRecords } from '../src/event-index/checkpoint.js';
+import { plainEntry, type IndexEntry } from '../src/event-index/entry.js';
 import { collectRange, entityEvents, entityPages, type EventIndex } from '../src/event-index/event-index.js';
 import { ResidentIndex } from '../src/event-index/resident-index.js';
 import { EventFlags } from '../src/segment/frame.js';
@@ -17,10 +19,20 @@ interface Spec {
   readonly encryption?: { readonly scope: Uint8Array; readonly generation: number };
 }
 
-const entry = (s: Spec): IndexEntry =>
-  ({
-    eventId: s.globalSequence.toString(16).padStart(32, '0'),
+const entry = (s: Spec): IndexEntry => {
+  const eventId = s.globalSequence.toString(16).padStart(32, '0');
+  return {
+    eventId,
+    idBytes: fromHex(eventId),
     entity: s.entity,
+    scope: '',
+    kind: 0,
+    committedAt: 1_700_000_000_000 + s.globalSequence,
+    prevHash: new Uint8Array(32).fill(s.globalSequence & 0xff),
+    contentHash: new Uint8Array(32).fill((s.globalSequence + 1) & 0xff),
+    payloadVersion: 0,
+    batch: undefined,
+    extensions: undefined,
     globalSequence: s.globalSequence,
     entitySequence: s.entitySequence,
     segmentId: s.segmentId ?? 1,
@@ -28,7 +40,11 @@ const entry = (s: Spec): IndexEntry =>
     length: 100,
     flags: s.flags ?? 0,
     encryption: s.encryption === undefined ? undefined : { ...s.encryption, nonce: new Uint8Array(24) },
-  }) as unknown as IndexEntry;
+  };
+};
+
+/** An entry's fields as a plain object: the index makes a new entry object per answer, equal field by field. */
+const fields = (e: IndexEntry | undefined) => (e === undefined ? undefined : { ...plainEntry(e) });
 
 /** `n` events over `entities` entities round-robin, global sequences 1..n, entity sequences 1.. per entity. */
 function filled(n: number, entities = 1, segmentEvery = Infinity): { index: ResidentIndex; all: IndexEntry[] } {
@@ -109,7 +125,7 @@ describe('ResidentIndex through the EventIndex seam', () => {
           );
           expect(seqs(await collectRange(index, q.after, q.after + q.limit))).toEqual(seqs(all.filter((e) => e.globalSequence >= q.after && e.globalSequence <= q.after + q.limit)));
           expect(seqs(await index.segmentEntries(q.segment))).toEqual(seqs(all.filter((e) => e.segmentId === q.segment)));
-          expect(index.head(entity)).toBe(ofEntity[ofEntity.length - 1]);
+          expect(fields(index.head(entity))).toEqual(fields(ofEntity[ofEntity.length - 1]));
         }
       }),
       { numRuns: 300 },
@@ -120,7 +136,7 @@ describe('ResidentIndex through the EventIndex seam', () => {
     const { index, all } = filled(2049);
     const pages = await pagesOf(index.scan(1));
     expect(pages.map((p) => p.length)).toEqual([1024, 1024, 1]);
-    expect(pages.flat()).toEqual(all);
+    expect(pages.flat().map(fields)).toEqual(all.map(fields));
     for (const from of [1024, 1025, 2048, 2049]) expect(seqs((await pagesOf(index.scan(from))).flat())).toEqual(seqs(all.slice(from - 1)));
     expect(await pagesOf(index.scan(2050))).toEqual([]);
   });
@@ -130,12 +146,12 @@ describe('ResidentIndex through the EventIndex seam', () => {
       const { index, all } = filled(n);
       const pages = await pagesOf(entityPages(index, 'e0'));
       expect(pages.map((p) => p.length)).toEqual(n === 512 ? [256, 256] : [256, 256, 1]);
-      expect(pages.flat()).toEqual(all);
+      expect(pages.flat().map(fields)).toEqual(all.map(fields));
     }
     const { index, all } = filled(700, 2);
     const after: IndexEntry[] = [];
     for await (const e of entityEvents(index, 'e1', { afterEntitySequence: 100 })) after.push(e);
-    expect(after).toEqual(all.filter((e) => e.entity === 'e1' && e.entitySequence > 100));
+    expect(after.map(fields)).toEqual(all.filter((e) => e.entity === 'e1' && e.entitySequence > 100).map(fields));
   });
 
   it('sees events appended while a scan runs, and follows a replaceSegments from where it was', async () => {
@@ -188,5 +204,101 @@ describe('ResidentIndex through the EventIndex seam', () => {
     expect(s.firstEncrypted).toBe(entry({ entity: 'a', globalSequence: 3, entitySequence: 3 }).eventId);
     expect([...s.generations.values()].map((g) => g.generation)).toEqual([1, 0]);
     expect(index.last()?.globalSequence).toBe(4);
+  });
+});
+
+describe('ResidentIndex holds entries as records (INV-INDEX-RESIDENT-COMPACT)', () => {
+  /** Distinct per g: g in the first four bytes, a pattern after. */
+  const richId = (g: number) => new Uint8Array(16).map((_, i) => (i < 4 ? (g >>> (8 * i)) & 0xff : (g * 31 + i * 7) & 0xff));
+  const rich = (g: number, entity: string): IndexEntry => ({
+    ...plainEntry(entry({ entity, globalSequence: g, entitySequence: g })),
+    eventId: toHex(richId(g)),
+    idBytes: richId(g),
+    scope: `scope-${g % 3}`,
+    kind: 0x1234,
+    payloadVersion: 7,
+    flags: EventFlags.SEALED,
+    committedAt: 1_765_000_000_123.5,
+    offset: 2 ** 40 + g,
+    length: 0xfffffff0,
+    segmentId: 0xfffffffe,
+    batch: g % 2 === 0 ? { first: g, index: 0, count: 2 } : { first: g - 1, index: 1, count: 2 },
+    encryption: g % 3 === 0 ? { scope: new Uint8Array([g & 0xff, 9]), nonce: new Uint8Array(24).fill(g & 0xff), generation: g } : undefined,
+    extensions: g % 4 === 0 ? new Map([['batpak.signing.downgrade', new Uint8Array([1, 2, g & 0xff])]]) : undefined,
+  });
+
+  it('answers every field of every entry as inserted, by id, sequence, entity and scan', async () => {
+    const index = new ResidentIndex();
+    const all = Array.from({ length: 1500 }, (_, i) => rich(i + 1, `entité-${i % 7}`));
+    for (const e of all) index.insert(e);
+    for (const e of all) {
+      expect(fields(index.getResident(e.eventId))).toEqual(fields(e));
+      expect(fields(await index.bySequence(e.globalSequence))).toEqual(fields(e));
+    }
+    expect((await pagesOf(index.scan(1))).flat().map(fields)).toEqual(all.map(fields));
+    expect((await index.entityRange('entité-3', { afterEntitySequence: 0 }, 10_000)).map(fields)).toEqual(all.filter((e) => e.entity === 'entité-3').map(fields));
+    // A record's entry is a new object each time, over bytes that never change.
+    expect(index.getResident(all[9]!.eventId)).not.toBe(index.getResident(all[9]!.eventId));
+  });
+
+  it('finds an id only by its lowercase hex: uppercase, short or non-hex text finds nothing', async () => {
+    const index = new ResidentIndex();
+    const e = rich(10, 'a');
+    index.insert(e);
+    expect(index.getResident(e.eventId)?.eventId).toBe(e.eventId);
+    for (const id of [e.eventId.toUpperCase(), e.eventId.slice(1), `${e.eventId}0`, `g${e.eventId.slice(1)}`, '', 'x'.repeat(32)]) {
+      expect(index.getResident(id)).toBeUndefined();
+      expect(await index.has(id)).toBe(false);
+    }
+  });
+
+  it('an id inserted twice points at the later entry (as a map would), and both stay in their entity', async () => {
+    const index = new ResidentIndex();
+    const a = rich(1, 'a');
+    const b = { ...plainEntry(rich(2, 'a')), eventId: a.eventId, idBytes: a.idBytes };
+    index.insert(a);
+    index.insert(b);
+    expect(index.getResident(a.eventId)?.globalSequence).toBe(2);
+    expect((await index.entityRange('a', { afterEntitySequence: 0 }, 10)).map((e) => e.globalSequence)).toEqual([1, 2]);
+  });
+
+  it('adopts a decoded checkpoint\'s records as they are, and reports the first repeated id', async () => {
+    const all = Array.from({ length: 300 }, (_, i) => rich(i + 1, `e${i % 5}`));
+    const image = encodeCheckpoint({ segments: [{ id: 1, committedEnd: 32, header: new Uint8Array(32), crc: 0 }], lastSeen: 300, lastInCompacted: false, lastCommittedAt: 0, compactions: 0, entries: all });
+    const decoded = decodeCheckpoint(image)!;
+    const { index, duplicate } = ResidentIndex.fromRecords(decoded.records);
+    expect(duplicate).toBe(-1);
+    expect((await pagesOf(index.scan(1))).flat().map(fields)).toEqual(all.map(fields));
+    // The tail appended after the adopted records is the index's, never the checkpoint's.
+    index.insert(rich(301, 'e0'));
+    expect(index.size).toBe(301);
+    expect(checkpointEvents(decoded)).toBe(300);
+    expect(decoded.entries.length).toBe(300);
+    for (const e of all) expect(fields(index.getResident(e.eventId))).toEqual(fields(e));
+    expect(index.summary().signedEvents).toBe(301);
+    const twice = [...all.slice(0, 5), { ...plainEntry(all[5]!), eventId: all[2]!.eventId, idBytes: all[2]!.idBytes }];
+    const again = encodeCheckpoint({ segments: [{ id: 1, committedEnd: 32, header: new Uint8Array(32), crc: 0 }], lastSeen: 6, lastInCompacted: false, lastCommittedAt: 0, compactions: 0, entries: twice });
+    expect(ResidentIndex.fromRecords(decodeCheckpoint(again)!.records).duplicate).toBe(5);
+  });
+
+  it('a checkpoint image encoded from the records is byte for byte the one encoded from the entries', () => {
+    const index = new ResidentIndex();
+    const all = Array.from({ length: 700 }, (_, i) => ({ ...rich(i + 1, `e${i % 9}`), segmentId: i < 200 ? 3 : 4 }));
+    for (const e of all) index.insert(e);
+    const meta = { segments: [{ id: 4, committedEnd: 32, header: new Uint8Array(32).fill(5), crc: 7 }], lastSeen: 700, lastInCompacted: false, lastCommittedAt: 9, compactions: 2 };
+    const fromRecords = encodeCheckpointRecords(meta, index.recordsAfterSegment(3));
+    expect(fromRecords).toEqual(encodeCheckpoint({ ...meta, entries: all.slice(200) }));
+    expect(decodeCheckpoint(fromRecords)!.entries.map(fields)).toEqual(all.slice(200).map(fields));
+  });
+
+  it('a sealed segment\'s heads are the newest entry per entity, detached from the records', () => {
+    const { index, all } = filled(10_000, 3, 6000);
+    const view = index.segmentSealView(1);
+    expect(view).toMatchObject({ count: 6000, first: 1, last: 6000 });
+    const newest = ['e0', 'e1', 'e2'].map((en) => all.filter((e) => e.segmentId === 1 && e.entity === en).pop()!);
+    expect(view.heads.map(fields).sort((x, y) => x!.globalSequence - y!.globalSequence)).toEqual(newest.map(fields).sort((x, y) => x!.globalSequence - y!.globalSequence));
+    // Own bytes: a kept head pins no chunk of records.
+    for (const h of view.heads) for (const b of [h.idBytes, h.prevHash, h.contentHash]) expect(b.buffer.byteLength).toBeLessThan(1024);
+    expect(index.segmentSealView(9)).toEqual({ count: 0, first: 0, last: 0, heads: [] });
   });
 });

@@ -4,14 +4,15 @@
 
 import { crc32 } from 'node:zlib';
 import { carray, cbin, cmap, cstr, cuint, decodeCanonical, encodeCanonical, type CanonicalValue } from '../encoding/canonical.js';
-import { bytesEqual, toHex } from '../encoding/hex.js';
+import { bytesEqual } from '../encoding/hex.js';
 import type { IndexEntry } from './entry.js';
+import { EntryRecords, NO_EXTRA, RECORD_BYTES, REC, StringTable, writeRecord, type RecordExtra } from './entry-records.js';
 
 export const CHECKPOINT_FILE = 'index.checkpoint';
 const MAGIC = new TextEncoder().encode('BPCKPT');
 const VERSION = 1;
-const ENTRY_BYTES = 164;
-const NONE = 0xffffffff;
+const ENTRY_BYTES = RECORD_BYTES;
+const NONE = NO_EXTRA;
 
 export interface CheckpointSegment {
   readonly id: number;
@@ -30,14 +31,81 @@ export interface Checkpoint {
   readonly lastCommittedAt: number;
   /** Entries in compaction.log when written: a compaction since makes the checkpoint stale. */
   readonly compactions: number;
-  readonly entries: IndexEntry[];
+  readonly entries: readonly IndexEntry[];
+}
+
+/** A checkpoint as read: its entries are held as records (what open installs as is); `entries` makes objects on first use. */
+export interface DecodedCheckpoint extends Checkpoint {
+  /** The entries as records [0, count): open adopts them as its active tier, which may append more after them. */
+  readonly records: EntryRecords;
+  /** How many entries the checkpoint lists (records.count only until open appends to them). */
+  readonly count: number;
 }
 
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 
+/** Records [from, to) of an EntryRecords: what the active tier hands the checkpoint without an object per entry. */
+export interface RecordRange {
+  readonly records: EntryRecords;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** The canonical map of an entry's encryption and extensions (the checkpoint's `extra`). */
+function encodeExtra(encryption: IndexEntry['encryption'], extensions: IndexEntry['extensions']): Uint8Array {
+  const fields: [CanonicalValue, CanonicalValue][] = [];
+  if (encryption !== undefined) fields.push([cstr('x'), carray([cbin(encryption.scope), cbin(encryption.nonce), cuint(encryption.generation)])]);
+  if (extensions !== undefined) fields.push([cstr('r'), cmap([...extensions].map(([k, v]) => [cstr(k), cbin(v)]))]);
+  return encodeCanonical(cmap(fields));
+}
+
 /** Encodes the checkpoint. Fixed 164-byte records keep decoding a million entries cheap. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  return encodeImage(c, c.entries.length, (records, rv, intern, extras) => {
+    c.entries.forEach((e, i) => {
+      let extra = NONE;
+      if (e.encryption !== undefined || e.extensions !== undefined) {
+        extra = extras.length;
+        extras.push(encodeExtra(e.encryption, e.extensions));
+      }
+      // The record layout is the resident one (entry-records.ts); bytes 154..164 are reserved (zero).
+      writeRecord(records, rv, i * ENTRY_BYTES, e, intern(e.entity), intern(e.scope), extra);
+    });
+  });
+}
+
+/**
+ * Encodes the checkpoint of the entries held in `range`: byte for byte what encodeCheckpoint writes for the same
+ * entries, each record copied as it is with its names and extra renumbered into the image's tables.
+ */
+export function encodeCheckpointRecords(c: Omit<Checkpoint, 'entries'>, range: RecordRange): Uint8Array {
+  const held = range.records;
+  return encodeImage(c, range.to - range.from, (records, rv, intern, extras) => {
+    for (let k = range.from; k < range.to; k++) {
+      const p = (k - range.from) * ENTRY_BYTES;
+      held.copyRecord(k, records, p);
+      // Reserved bytes are zero in an image, whatever a checkpoint read at open carried there.
+      records.fill(0, p + REC.extra + 4, p + ENTRY_BYTES);
+      rv.setUint32(p + REC.entity, intern(held.entity(k)), true);
+      rv.setUint32(p + REC.scope, intern(held.scope(k)), true);
+      const x = held.extra(k);
+      let extra = NONE;
+      if (x !== undefined && (x.encryption !== undefined || x.extensions !== undefined)) {
+        extra = extras.length;
+        extras.push(encodeExtra(x.encryption, x.extensions));
+      }
+      rv.setUint32(p + REC.extra, extra, true);
+    }
+  });
+}
+
+/** The image around `count` records that `fill` writes (with the string and extra tables it grows). */
+function encodeImage(
+  c: Omit<Checkpoint, 'entries'>,
+  count: number,
+  fill: (records: Uint8Array, rv: DataView, intern: (s: string) => number, extras: Uint8Array[]) => void,
+): Uint8Array {
   const strings = new Map<string, number>();
   const intern = (s: string) => {
     let i = strings.get(s);
@@ -48,40 +116,8 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     return i;
   };
   const extras: Uint8Array[] = [];
-  const records = new Uint8Array(c.entries.length * ENTRY_BYTES);
-  const rv = new DataView(records.buffer);
-  c.entries.forEach((e, i) => {
-    const p = i * ENTRY_BYTES;
-    records.set(e.idBytes, p);
-    rv.setFloat64(p + 16, e.globalSequence, true);
-    rv.setFloat64(p + 24, e.entitySequence, true);
-    rv.setUint16(p + 32, e.kind, true);
-    rv.setUint16(p + 34, e.flags, true);
-    rv.setUint16(p + 36, e.payloadVersion, true);
-    rv.setUint32(p + 38, intern(e.entity), true);
-    rv.setUint32(p + 42, intern(e.scope), true);
-    rv.setFloat64(p + 46, e.committedAt, true);
-    records.set(e.prevHash, p + 54);
-    records.set(e.contentHash, p + 86);
-    rv.setUint32(p + 118, e.segmentId, true);
-    rv.setFloat64(p + 122, e.offset, true);
-    rv.setUint32(p + 130, e.length, true);
-    rv.setFloat64(p + 134, e.batch?.first ?? -1, true);
-    rv.setUint32(p + 142, e.batch?.index ?? 0, true);
-    rv.setUint32(p + 146, e.batch?.count ?? 0, true);
-    let extra = NONE;
-    if (e.encryption !== undefined || e.extensions !== undefined) {
-      extra = extras.length;
-      const fields: [CanonicalValue, CanonicalValue][] = [];
-      if (e.encryption !== undefined) {
-        fields.push([cstr('x'), carray([cbin(e.encryption.scope), cbin(e.encryption.nonce), cuint(e.encryption.generation)])]);
-      }
-      if (e.extensions !== undefined) fields.push([cstr('r'), cmap([...e.extensions].map(([k, v]) => [cstr(k), cbin(v)]))]);
-      extras.push(encodeCanonical(cmap(fields)));
-    }
-    rv.setUint32(p + 150, extra, true);
-    // p + 154 .. 164 reserved (zero).
-  });
+  const records = new Uint8Array(count * ENTRY_BYTES);
+  fill(records, new DataView(records.buffer), intern, extras);
   const stringBytes = [...strings.keys()].map((s) => utf8.encode(s));
   let size = 4 + c.segments.length * (4 + 8 + 32 + 4) + 8 + 1 + 8 + 4 + 4 + 4 + records.length + 4;
   for (const s of stringBytes) size += 4 + s.length;
@@ -110,7 +146,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     body.set(s, p + 4);
     p += 4 + s.length;
   }
-  dv.setUint32(p, c.entries.length, true);
+  dv.setUint32(p, count, true);
   p += 4;
   body.set(records, p);
   p += records.length;
@@ -131,7 +167,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
 }
 
 /** Decodes a checkpoint, or undefined when it is not one (damaged, truncated, another version). */
-export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | undefined {
+export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint | undefined {
   try {
     if (bytes.length < 12 || !bytesEqual(bytes.subarray(0, 6), MAGIC)) return undefined;
     const hv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -176,118 +212,69 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint | undefined {
       p += 4 + n;
     }
     if (p !== body.length) return undefined;
-    // Entries keep only what lookups and scans touch as own fields; the rest is read from the records
-    // on access. A million plain entries with three typed-array views each made GC the cost of an open.
-    // A copy: the entries outlive the file buffer, which an Fs may reuse.
-    const copy = body.slice(recordsAt, recordsAt + count * ENTRY_BYTES);
-    const records = new DataView(copy.buffer, copy.byteOffset, copy.byteLength);
-    const entries: IndexEntry[] = new Array(count);
+    // The records are copied into the resident layout as they are (the id fields renumbered into one string table):
+    // no object per entry. A copy: the entries outlive the file buffer, which an Fs may reuse.
+    const table = new StringTable();
+    const remap = strings.map((x) => table.id(x));
+    const decodedExtras: (RecordExtra | undefined)[] = new Array(extras.length);
+    const records = new EntryRecords(table);
+    const base = records.count;
+    records.pushRaw(body, recordsAt, count);
     for (let i = 0; i < count; i++) {
       const r = recordsAt + i * ENTRY_BYTES;
-      const extra = dv.getUint32(r + 150, true);
-      let encryption: IndexEntry['encryption'];
-      let extensions: IndexEntry['extensions'];
+      const extra = dv.getUint32(r + REC.extra, true);
+      let x: RecordExtra | undefined;
       if (extra !== NONE) {
-        const xb = extras[extra];
-        if (xb === undefined) return undefined;
-        const x = decodeCanonical(xb);
-        if (x.t !== 'map') return undefined;
-        for (const [k, v] of x.entries) {
-          if (k.t === 'str' && k.v === 'x' && v.t === 'array' && v.items[0]?.t === 'bin' && v.items[1]?.t === 'bin' && v.items[2]?.t === 'int') {
-            encryption = { scope: v.items[0].v.slice(), nonce: v.items[1].v.slice(), generation: Number(v.items[2].v) };
-          } else if (k.t === 'str' && k.v === 'r' && v.t === 'map') {
-            extensions = new Map(v.entries.map(([ek, ev]) => [ek.t === 'str' ? ek.v : '', ev.t === 'bin' ? ev.v.slice() : new Uint8Array(0)]));
-          } else return undefined;
+        x = decodedExtras[extra];
+        if (x === undefined) {
+          const xb = extras[extra];
+          if (xb === undefined) return undefined;
+          x = decodeExtra(xb);
+          if (x === undefined) return undefined;
+          decodedExtras[extra] = x;
         }
       }
-      const entity = strings[dv.getUint32(r + 38, true)];
-      const scope = strings[dv.getUint32(r + 42, true)];
+      const entity = remap[dv.getUint32(r + REC.entity, true)];
+      const scope = remap[dv.getUint32(r + REC.scope, true)];
       if (entity === undefined || scope === undefined) return undefined;
-      entries[i] = new CheckpointEntry(
-        records,
-        i * ENTRY_BYTES,
-        toHex(body.subarray(r, r + 16)),
-        dv.getFloat64(r + 16, true),
-        entity,
-        scope,
-        dv.getUint32(r + 118, true),
-        dv.getFloat64(r + 122, true),
-        dv.getUint32(r + 130, true),
-        encryption,
-        extensions,
-      );
+      records.setIds(base + i, entity, scope, x);
     }
-    return { segments, lastSeen, lastInCompacted, lastCommittedAt, compactions, entries };
+    let entries: IndexEntry[] | undefined;
+    return {
+      segments,
+      lastSeen,
+      lastInCompacted,
+      lastCommittedAt,
+      compactions,
+      records,
+      count,
+      get entries(): IndexEntry[] {
+        return (entries ??= records.entries(0, count));
+      },
+    };
   } catch {
     return undefined;
   }
 }
 
-/**
- * An index entry decoded from the checkpoint: the fields lookups, scans and compaction touch are own
- * properties; the others are read from its 164-byte record when asked. Never spread one (`{ ...e }`
- * drops the accessors): build a plain entry from its fields instead.
- */
-class CheckpointEntry implements IndexEntry {
-  readonly #records: DataView;
-  readonly #at: number;
-  constructor(
-    records: DataView,
-    at: number,
-    readonly eventId: string,
-    readonly globalSequence: number,
-    readonly entity: string,
-    readonly scope: string,
-    public segmentId: number,
-    public offset: number,
-    readonly length: number,
-    readonly encryption: IndexEntry['encryption'],
-    readonly extensions: IndexEntry['extensions'],
-  ) {
-    this.#records = records;
-    this.#at = at;
-  }
+/** How many events a checkpoint lists, without making an object per entry of a decoded one. */
+export function checkpointEvents(c: Checkpoint): number {
+  const d = c as Partial<DecodedCheckpoint>;
+  return d.records instanceof EntryRecords && d.count !== undefined ? d.count : c.entries.length;
+}
 
-  #bytes(from: number, length: number): Uint8Array {
-    const r = this.#records;
-    return new Uint8Array(r.buffer, r.byteOffset + this.#at + from, length);
+/** An extra's canonical map (`x`: encryption, `r`: extensions), or undefined when it is not one. */
+function decodeExtra(xb: Uint8Array): RecordExtra | undefined {
+  let encryption: IndexEntry['encryption'];
+  let extensions: IndexEntry['extensions'];
+  const x = decodeCanonical(xb);
+  if (x.t !== 'map') return undefined;
+  for (const [k, v] of x.entries) {
+    if (k.t === 'str' && k.v === 'x' && v.t === 'array' && v.items[0]?.t === 'bin' && v.items[1]?.t === 'bin' && v.items[2]?.t === 'int') {
+      encryption = { scope: v.items[0].v.slice(), nonce: v.items[1].v.slice(), generation: Number(v.items[2].v) };
+    } else if (k.t === 'str' && k.v === 'r' && v.t === 'map') {
+      extensions = new Map(v.entries.map(([ek, ev]) => [ek.t === 'str' ? ek.v : '', ev.t === 'bin' ? ev.v.slice() : new Uint8Array(0)]));
+    } else return undefined;
   }
-
-  /** Whether the record's id (0), prevHash (54) or contentHash (86) equals `other[from, from + length)`, without a view. */
-  sameRecordBytes(recordOffset: 0 | 54 | 86, other: Uint8Array, from: number, length: number): boolean {
-    if (from + length > other.length) return false;
-    const r = this.#records;
-    const base = this.#at + recordOffset;
-    for (let i = 0; i < length; i++) if (r.getUint8(base + i) !== other[from + i]) return false;
-    return true;
-  }
-
-  get idBytes(): Uint8Array {
-    return this.#bytes(0, 16);
-  }
-  get entitySequence(): number {
-    return this.#records.getFloat64(this.#at + 24, true);
-  }
-  get kind(): number {
-    return this.#records.getUint16(this.#at + 32, true);
-  }
-  get flags(): number {
-    return this.#records.getUint16(this.#at + 34, true);
-  }
-  get payloadVersion(): number {
-    return this.#records.getUint16(this.#at + 36, true);
-  }
-  get committedAt(): number {
-    return this.#records.getFloat64(this.#at + 46, true);
-  }
-  get prevHash(): Uint8Array {
-    return this.#bytes(54, 32);
-  }
-  get contentHash(): Uint8Array {
-    return this.#bytes(86, 32);
-  }
-  get batch(): IndexEntry['batch'] {
-    const first = this.#records.getFloat64(this.#at + 134, true);
-    return first < 0 ? undefined : { first, index: this.#records.getUint32(this.#at + 142, true), count: this.#records.getUint32(this.#at + 146, true) };
-  }
+  return { encryption, extensions };
 }

@@ -1,33 +1,76 @@
-// The EventIndex with every entry resident: one MemoryIndex, answered through the async seam. The
-// two-tier index keeps this as its active tier. Invariant: it answers exactly as the MemoryIndex it wraps.
+// The EventIndex with every entry resident, held compactly: fixed-width records in commit order (EntryRecords),
+// an id table and per-entity lists of record ordinals; IndexEntry objects are made only for what a caller asks.
+// The two-tier index keeps this as its active tier. Invariant: it answers exactly as a map of the entries inserted.
 
 import { toHex } from '../encoding/hex.js';
 import { EventFlags } from '../segment/frame.js';
+import type { RecordRange } from './checkpoint.js';
+import { EntryRecords } from './entry-records.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, EventIndex, IndexSummary } from './event-index.js';
-import { MemoryIndex } from './memory.js';
+import { RecordIdTable } from './record-id-table.js';
 
 /** Entries a scan page holds. */
 const SCAN_PAGE = 1024;
 
-/** Position in `list` of the first entry whose `key` is above `after` (`key` grows along the list). */
-export function firstAbove(list: readonly IndexEntry[], after: number, key: (e: IndexEntry) => number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (key(list[mid]!) <= after) lo = mid + 1;
-    else hi = mid;
+/** One entity's record ordinals, ascending (commit order). */
+class Ordinals {
+  ords = new Int32Array(4);
+  n = 0;
+
+  push(i: number): void {
+    if (this.n === this.ords.length) {
+      const next = new Int32Array(this.ords.length * 2);
+      next.set(this.ords);
+      this.ords = next;
+    }
+    this.ords[this.n++] = i;
   }
-  return lo;
 }
 
-const bySegment = (e: IndexEntry): number => e.segmentId;
-const byEntitySequence = (e: IndexEntry): number => e.entitySequence;
-const byGlobalSequence = (e: IndexEntry): number => e.globalSequence;
+/** The records, id table and entity lists of one generation (replaceSegments builds a new one). */
+class Held {
+  readonly records: EntryRecords;
+  readonly ids: RecordIdTable;
+  /** By the entity's string id in `records.strings` (scopes share the table: their slots stay empty). */
+  readonly byEntity: (Ordinals | undefined)[] = [];
+
+  constructor(records: EntryRecords, expected: number) {
+    this.records = records;
+    this.ids = new RecordIdTable(records, expected);
+  }
+
+  /** Indexes record `i` (just appended); false when its id was already held (it now points at `i`). */
+  index(i: number): boolean {
+    const e = this.records.entityId(i);
+    let list = this.byEntity[e];
+    if (list === undefined) {
+      list = new Ordinals();
+      while (this.byEntity.length < e) this.byEntity.push(undefined);
+      this.byEntity[e] = list;
+    }
+    list.push(i);
+    return this.ids.set(i);
+  }
+
+  entityList(entity: string): Ordinals | undefined {
+    const e = this.records.strings.find(entity);
+    return e < 0 ? undefined : this.byEntity[e];
+  }
+
+  /** First ordinal in [lo, hi) whose `key` is above `after` (`key` grows along the ordinals). */
+  firstAbove(lo: number, hi: number, after: number, key: (i: number) => number): number {
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (key(mid) <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
 
 export class ResidentIndex implements EventIndex {
-  #memory: MemoryIndex;
+  #held: Held;
   #generation = 0;
   #signed = 0;
   #firstEncrypted: string | undefined;
@@ -35,28 +78,57 @@ export class ResidentIndex implements EventIndex {
 
   /** `expected`: how many events are about to be inserted (sizes the id table once). */
   constructor(expected = 0) {
-    this.#memory = new MemoryIndex(expected);
+    this.#held = new Held(new EntryRecords(), expected);
+  }
+
+  /**
+   * An index over `records` as they are (adopted, not copied: the checkpoint's records at open). `duplicate` is the
+   * ordinal of the first record whose id an earlier one already has, or -1.
+   */
+  static fromRecords(records: EntryRecords): { index: ResidentIndex; duplicate: number } {
+    const index = new ResidentIndex();
+    const held = new Held(records, records.count);
+    index.#held = held;
+    let duplicate = -1;
+    for (let i = 0; i < records.count; i++) {
+      if (!held.index(i) && duplicate < 0) duplicate = i;
+      index.#fold(records, i);
+    }
+    return { index, duplicate };
   }
 
   get size(): number {
-    return this.#memory.size;
+    return this.#held.records.count;
   }
 
   get generation(): number {
     return this.#generation;
   }
 
+  /** Bytes the records and the id table hold (the entity lists aside). */
+  get residentBytes(): number {
+    return this.#held.records.bytes + this.#held.ids.bytes;
+  }
+
   last(): IndexEntry | undefined {
-    const all = this.#memory.all();
-    return all[all.length - 1];
+    const r = this.#held.records;
+    return r.count === 0 ? undefined : r.entry(r.count - 1);
   }
 
   lastGlobalSequence(): number {
-    return this.#memory.lastGlobalSequence();
+    const r = this.#held.records;
+    return r.count === 0 ? 0 : r.globalSequence(r.count - 1);
   }
 
   head(entity: string): IndexEntry | undefined {
-    return this.#memory.head(entity);
+    const held = this.#held;
+    const list = held.entityList(entity);
+    return list === undefined || list.n === 0 ? undefined : held.records.entry(list.ords[list.n - 1]!);
+  }
+
+  /** Whether any entry of `entity` is held (no object made). */
+  hasEntity(entity: string): boolean {
+    return (this.#held.entityList(entity)?.n ?? 0) > 0;
   }
 
   summary(): IndexSummary {
@@ -64,36 +136,49 @@ export class ResidentIndex implements EventIndex {
   }
 
   getResident(eventId: string): IndexEntry | undefined {
-    return this.#memory.get(eventId);
+    const held = this.#held;
+    const i = held.ids.find(eventId);
+    return i < 0 ? undefined : held.records.entry(i);
   }
 
   async get(eventId: string): Promise<IndexEntry | undefined> {
-    return this.#memory.get(eventId);
+    return this.getResident(eventId);
   }
 
   async has(eventId: string): Promise<boolean> {
-    return this.#memory.has(eventId);
+    return this.#held.ids.find(eventId) >= 0;
   }
 
   async bySequence(globalSequence: number): Promise<IndexEntry | undefined> {
-    return this.#memory.bySequence(globalSequence);
+    const { records } = this.#held;
+    const i = this.#held.firstAbove(0, records.count, globalSequence - 1, (k) => records.globalSequence(k));
+    return i < records.count && records.globalSequence(i) === globalSequence ? records.entry(i) : undefined;
   }
 
   async entityRange(entity: string, from: EntityPosition, limit: number): Promise<readonly IndexEntry[]> {
-    const list = this.#memory.entityEvents(entity);
+    const held = this.#held;
+    const list = held.entityList(entity);
+    if (list === undefined) return [];
+    const { records } = held;
+    const ords = list.ords;
     const i =
-      'afterEntitySequence' in from ? firstAbove(list, from.afterEntitySequence, byEntitySequence) : firstAbove(list, from.afterGlobalSequence, byGlobalSequence);
-    return list.slice(i, i + Math.max(1, limit));
+      'afterEntitySequence' in from
+        ? held.firstAbove(0, list.n, from.afterEntitySequence, (k) => records.entitySequence(ords[k]!))
+        : held.firstAbove(0, list.n, from.afterGlobalSequence, (k) => records.globalSequence(ords[k]!));
+    const end = Math.min(list.n, i + Math.max(1, limit));
+    const out: IndexEntry[] = [];
+    for (let k = i; k < end; k++) out.push(records.entry(ords[k]!));
+    return out;
   }
 
   async *scan(fromGlobal: number): AsyncIterable<readonly IndexEntry[]> {
     let next = fromGlobal;
     for (;;) {
-      // Each page from the array of the moment (replaceSegments installs a new one): found again by sequence.
-      const list = this.#memory.all();
-      const i = firstAbove(list, next - 1, byGlobalSequence);
-      if (i >= list.length) return;
-      const page = list.slice(i, i + SCAN_PAGE);
+      // Each page from the records of the moment (replaceSegments installs new ones): found again by sequence.
+      const { records } = this.#held;
+      const i = this.#held.firstAbove(0, records.count, next - 1, (k) => records.globalSequence(k));
+      if (i >= records.count) return;
+      const page = records.entries(i, Math.min(records.count, i + SCAN_PAGE));
       next = page[page.length - 1]!.globalSequence + 1;
       yield page;
     }
@@ -103,50 +188,99 @@ export class ResidentIndex implements EventIndex {
     return this.segmentEntriesNow(segmentId);
   }
 
-  /** The entries of one segment, at once (a two-tier index moves them to its sealed tier in one step). */
-  segmentEntriesNow(segmentId: number): readonly IndexEntry[] {
+  /** Ordinals [from, to) of segment `segmentId`'s records. */
+  #segmentBounds(segmentId: number): [number, number] {
     // Two binary searches: segment ids never decrease along commit order (a rotation takes the next id,
     // a compaction merges every sealed segment into the lowest one).
-    const all = this.#memory.all();
-    return all.slice(firstAbove(all, segmentId - 1, bySegment), firstAbove(all, segmentId, bySegment));
+    const held = this.#held;
+    const { records } = held;
+    const bySegment = (k: number) => records.segmentId(k);
+    return [held.firstAbove(0, records.count, segmentId - 1, bySegment), held.firstAbove(0, records.count, segmentId, bySegment)];
+  }
+
+  /** The entries of one segment, at once (a two-tier index moves them to its sealed tier in one step). */
+  segmentEntriesNow(segmentId: number): readonly IndexEntry[] {
+    const [from, to] = this.#segmentBounds(segmentId);
+    return this.#held.records.entries(from, to);
+  }
+
+  /**
+   * What sealing segment `segmentId` takes from this tier, without an object per entry: its event count, first and
+   * last global sequence, and the newest entry of each entity in it (detached: kept long, they pin no records).
+   */
+  segmentSealView(segmentId: number): { count: number; first: number; last: number; heads: IndexEntry[] } {
+    const [from, to] = this.#segmentBounds(segmentId);
+    const { records } = this.#held;
+    if (from === to) return { count: 0, first: 0, last: 0, heads: [] };
+    const seen = new Uint8Array(records.strings.size);
+    const heads: IndexEntry[] = [];
+    for (let i = to - 1; i >= from; i--) {
+      const e = records.entityId(i);
+      if (seen[e] === 1) continue;
+      seen[e] = 1;
+      heads.push(records.detached(i));
+    }
+    return { count: to - from, first: records.globalSequence(from), last: records.globalSequence(to - 1), heads };
   }
 
   /** The entries of the segments after `segmentId`, at once, in commit order. */
   entriesAfterSegment(segmentId: number): readonly IndexEntry[] {
-    const all = this.#memory.all();
-    return all.slice(firstAbove(all, segmentId, bySegment));
+    const r = this.recordsAfterSegment(segmentId);
+    return r.records.entries(r.from, r.to);
+  }
+
+  /** The records of the segments after `segmentId`, in commit order, as they are held now (a checkpoint image is encoded from them). */
+  recordsAfterSegment(segmentId: number): RecordRange {
+    const [, to] = this.#segmentBounds(segmentId);
+    return { records: this.#held.records, from: to, to: this.#held.records.count };
   }
 
   insert(e: IndexEntry): void {
-    this.#add(this.#memory, e);
+    const held = this.#held;
+    const i = held.records.push(e);
+    held.index(i);
+    this.#fold(held.records, i);
   }
 
   replaceSegments(segmentIds: readonly number[], entries: readonly IndexEntry[]): void {
     const replaced = new Set(segmentIds);
-    const kept = this.#memory.all().filter((e) => !replaced.has(e.segmentId));
-    const next = new MemoryIndex(entries.length + kept.length);
+    const old = this.#held.records;
+    const kept: number[] = [];
+    for (let i = 0; i < old.count; i++) if (!replaced.has(old.segmentId(i))) kept.push(i);
+    const next = new Held(new EntryRecords(), entries.length + kept.length);
     this.#signed = 0;
     this.#firstEncrypted = undefined;
     this.#generations = new Map();
     // Both lists are in commit order: merge them by global sequence.
+    const records = next.records;
     let k = 0;
+    const keep = (o: number) => {
+      const i = records.pushFrom(old, o);
+      next.index(i);
+      this.#fold(records, i);
+    };
     for (const e of entries) {
-      while (k < kept.length && kept[k]!.globalSequence < e.globalSequence) this.#add(next, kept[k++]!);
-      this.#add(next, e);
+      while (k < kept.length && old.globalSequence(kept[k]!) < e.globalSequence) keep(kept[k++]!);
+      const i = records.push(e);
+      next.index(i);
+      this.#fold(records, i);
     }
-    while (k < kept.length) this.#add(next, kept[k++]!);
-    // One synchronous swap: a scan begun before it goes on over the old entries.
-    this.#memory = next;
+    while (k < kept.length) keep(kept[k++]!);
+    // One synchronous swap: a scan begun before it goes on over the new records, found again by sequence.
+    this.#held = next;
     this.#generation++;
   }
 
-  /** Inserts one entry into `memory` and folds it into the summary. */
-  #add(memory: MemoryIndex, e: IndexEntry): void {
-    memory.insert(e);
-    if ((e.flags & EventFlags.SEALED) !== 0) this.#signed++;
-    const enc = e.encryption;
+  /** Folds record `i` into the summary. */
+  #fold(records: EntryRecords, i: number): void {
+    if ((records.flags(i) & EventFlags.SEALED) !== 0) this.#signed++;
+    const enc = records.extra(i)?.encryption;
     if (enc === undefined) return;
-    this.#firstEncrypted ??= e.eventId;
+    if (this.#firstEncrypted === undefined) {
+      const c = records.chunk(i);
+      const at = records.at(i);
+      this.#firstEncrypted = toHex(c.subarray(at, at + 16));
+    }
     const hex = toHex(enc.scope);
     if ((this.#generations.get(hex)?.generation ?? -1) < enc.generation) this.#generations.set(hex, { scope: enc.scope, generation: enc.generation });
   }

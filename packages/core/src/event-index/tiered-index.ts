@@ -3,6 +3,7 @@
 // events would; what stays sync (size, last, heads, summary, generation) is resident in both tiers.
 
 import type { SegmentSet } from '../segment/set.js';
+import type { RecordRange } from './checkpoint.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, EventIndex, IndexSummary } from './event-index.js';
 import { ResidentIndex } from './resident-index.js';
@@ -71,7 +72,7 @@ export class TieredIndex implements EventIndex {
       for (const f of files) await sealed.add(f.segmentId, f.file, f.checked);
       // An entity's head is in the newest segment holding it: newest first, each entity once. One with an
       // event in the active tier has its head there (sealed segments hold older events).
-      const wanted = (entity: string) => !index.#heads.has(entity) && index.#active.head(entity) === undefined;
+      const wanted = (entity: string) => !index.#heads.has(entity) && !index.#active.hasEntity(entity);
       const ids = sealed.ids();
       for (let i = ids.length - 1; i >= 0; i--) for (const e of await sealed.heads(ids[i]!, wanted)) index.#heads.set(e.entity, e);
       index.#headsPartial = resident.size > 0;
@@ -213,20 +214,15 @@ export class TieredIndex implements EventIndex {
     const epoch = this.#epoch;
     // Quiet: a file that does not check out is not reported (its entries simply stay resident).
     const prepared = await this.#sealed.prepare(segmentId, file, undefined, true);
-    const entries = this.#active.segmentEntriesNow(segmentId);
-    const agrees =
-      prepared.file !== undefined &&
-      entries.length > 0 &&
-      prepared.count === entries.length &&
-      prepared.first === entries[0]!.globalSequence &&
-      prepared.last === entries[entries.length - 1]!.globalSequence;
+    const view = this.#active.segmentSealView(segmentId);
+    const agrees = prepared.file !== undefined && view.count > 0 && prepared.count === view.count && prepared.first === view.first && prepared.last === view.last;
     if (!agrees || epoch !== this.#epoch || this.#sealed.topSegmentId >= segmentId) {
       this.#sealed.discard(prepared);
       return false;
     }
     // One synchronous step: the entries leave the active tier as the segment joins the sealed one.
     this.#sealed.install(prepared);
-    for (const e of entries) this.#heads.set(e.entity, newer(e, this.#heads.get(e.entity))!);
+    for (const e of view.heads) this.#heads.set(e.entity, newer(e, this.#heads.get(e.entity))!);
     this.#active.replaceSegments([segmentId], []);
     this.#epoch++;
     return true;
@@ -279,6 +275,11 @@ export class TieredIndex implements EventIndex {
   /** The active tier's entries of the segments after `segmentId`, in commit order (what the cold-start checkpoint holds). */
   activeEntriesAfter(segmentId: number): readonly IndexEntry[] {
     return this.#active.entriesAfterSegment(segmentId);
+  }
+
+  /** The same entries as activeEntriesAfter, as the records the active tier holds (no object per entry). */
+  activeRecordsAfter(segmentId: number): RecordRange {
+    return this.#active.recordsAfterSegment(segmentId);
   }
 
   /** Closes the sealed tier's files. */

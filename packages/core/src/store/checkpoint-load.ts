@@ -4,8 +4,9 @@
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { bytesEqual, toHex } from '../encoding/hex.js';
-import { CHECKPOINT_FILE, decodeCheckpoint, type Checkpoint } from '../event-index/checkpoint.js';
+import { CHECKPOINT_FILE, decodeCheckpoint, type Checkpoint, type DecodedCheckpoint } from '../event-index/checkpoint.js';
 import type { IndexEntry } from '../event-index/entry.js';
+import { EntryRecords } from '../event-index/entry-records.js';
 import type { EventIndex } from '../event-index/event-index.js';
 import { CanonicalBodyMatcher, frameMismatch } from '../event-index/frame-match.js';
 import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES, SegmentFlags } from '../segment/format.js';
@@ -16,7 +17,7 @@ import { ReadWindow } from '../segment/window.js';
 import type { ResolvedOptions } from './options.js';
 
 export interface UsableCheckpoint {
-  readonly checkpoint: Checkpoint;
+  readonly checkpoint: DecodedCheckpoint;
   /** Segments the checkpoint covers completely (not scanned). */
   readonly whole: { readonly id: number; readonly path: string; readonly committedEnd: number; readonly crc: number }[];
   /** What recovery scans: the checkpoint's last segment from its watermark, then newer segments. */
@@ -31,7 +32,7 @@ export interface UsableCheckpoint {
 
 export interface CheckpointLoad {
   /** The decoded checkpoint, usable or not (what it recorded is evidence of what the directory held). */
-  readonly decoded: Checkpoint | undefined;
+  readonly decoded: DecodedCheckpoint | undefined;
   readonly usable: UsableCheckpoint | undefined;
   /**
    * Set when the segments are byte-identical to the ones the checkpoint was written over, yet its
@@ -150,7 +151,8 @@ export async function loadCheckpoint(
   const whole: UsableCheckpoint['whole'] = [];
   const rules = new CommitRules(start);
   const matcher = new CanonicalBodyMatcher();
-  const entries = used.entries;
+  // Each claimed entry is made from its record for the comparison only (short-lived): the records are what open keeps.
+  const records = used.records;
   let next = 0;
   let suspect: string | undefined;
   for (let i = 0; i < used.segments.length; i++) {
@@ -194,7 +196,7 @@ export async function loadCheckpoint(
         if (h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES || end > s.committedEnd) return stale(`segment ${s.id} changed`);
         if (end > w.at + w.bytes.length) await move(pos, end - pos);
         const body = suspect === undefined ? w.view(pos + FRAME_HEADER_BYTES, h.length) : undefined;
-        const claimed: IndexEntry | undefined = entries[next];
+        const claimed: IndexEntry | undefined = next < used.count ? records.lazyEntry(next) : undefined;
         if (body !== undefined && claimed !== undefined && claimed.segmentId === s.id && claimed.offset === pos && claimed.length === end - pos && matcher.matches(body, claimed)) {
           // The frame is byte for byte the canonical encoding of the entry (the common case, no decode).
           const bad = rules.event(file.path, pos, claimed.globalSequence, claimed.flags, claimed.batch, compacted);
@@ -216,7 +218,7 @@ export async function loadCheckpoint(
             if (bad !== undefined) suspect = `${where}: ${bad}`;
           } else {
             const bad = rules.event(file.path, pos, frame.globalSequence, frame.flags, frame.batch, compacted);
-            const e: IndexEntry | undefined = entries[next];
+            const e: IndexEntry | undefined = next < used.count ? records.lazyEntry(next) : undefined;
             if (bad !== undefined) suspect = `${where}: ${bad}`;
             else if (e === undefined) suspect = `${where}: event ${toHex(frame.id)} is not in the checkpoint`;
             else if (e.segmentId !== s.id || e.offset !== pos || e.length !== end - pos) {
@@ -247,7 +249,7 @@ export async function loadCheckpoint(
     }
     if (!last) whole.push({ id: s.id, path: file.path, committedEnd: s.committedEnd, crc: s.crc });
   }
-  if (suspect === undefined && next !== entries.length) suspect = `the checkpoint lists ${entries.length} events, its segments hold ${next}`;
+  if (suspect === undefined && next !== used.count) suspect = `the checkpoint lists ${used.count} events, its segments hold ${next}`;
   if (suspect !== undefined) {
     opts.onWarning(`cold-start checkpoint not used (it does not describe the segment files: ${suspect}): scanning every segment`, 'BATPAK_CHECKPOINT_FALLBACK');
     return { decoded: c, usable: undefined, suspect };
@@ -272,11 +274,29 @@ export async function loadCheckpoint(
  * The part of `c` from segment `first` on (its entries of earlier segments left out), or undefined when it covers
  * no segment from `first` on. `c` itself when it starts there or later.
  */
-function coveredFrom(c: Checkpoint, first: number): Checkpoint | undefined {
+function coveredFrom(c: DecodedCheckpoint, first: number): DecodedCheckpoint | undefined {
   if (c.segments.length === 0 || c.segments[0]!.id >= first) return c;
   const keep = c.segments.findIndex((s) => s.id >= first);
   if (keep === -1) return undefined;
-  return { ...c, segments: c.segments.slice(keep), entries: c.entries.filter((e) => e.segmentId >= first) };
+  // Records are in global-sequence order, so segment order too: the kept ones are a suffix, copied as records.
+  let from = 0;
+  while (from < c.count && c.records.segmentId(from) < first) from++;
+  const records = new EntryRecords();
+  for (let i = from; i < c.count; i++) records.pushFrom(c.records, i);
+  const count = c.count - from;
+  let entries: IndexEntry[] | undefined;
+  return {
+    segments: c.segments.slice(keep),
+    lastSeen: c.lastSeen,
+    lastInCompacted: c.lastInCompacted,
+    lastCommittedAt: c.lastCommittedAt,
+    compactions: c.compactions,
+    records,
+    count,
+    get entries(): IndexEntry[] {
+      return (entries ??= records.entries(0, count));
+    },
+  };
 }
 
 /**

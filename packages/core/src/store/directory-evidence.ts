@@ -6,7 +6,7 @@ import { COMPACTION_LOG_FILE, type CompactionEntry } from '../compaction/log.js'
 import { MARKER_FILE } from '../compaction/marker.js';
 import { BatpakError, ioError } from '../errors.js';
 import type { Fs } from '../fs/fs.js';
-import { CHECKPOINT_FILE, type Checkpoint } from '../event-index/checkpoint.js';
+import { CHECKPOINT_FILE, checkpointEvents, type Checkpoint } from '../event-index/checkpoint.js';
 import { KEYSET_FILE } from '../keyset/keystore.js';
 import type { EventIndex } from '../event-index/event-index.js';
 import { checkpointContradiction, type CheckpointLoad } from './checkpoint-load.js';
@@ -82,8 +82,8 @@ export function directoryDamage(f: DirectoryFacts): DirectoryDamageReport[] {
       file: checkpointFile,
       message: `the checkpoint recorded events up to global sequence ${c.lastSeen}, the segments hold events only up to ${f.lastSeen}`,
     });
-  } else if (c.compactions === f.compactions.length && f.events < c.entries.length) {
-    out.push({ reason: 'events-missing', file: checkpointFile, message: `the checkpoint recorded ${c.entries.length} events, the segments hold ${f.events}` });
+  } else if (c.compactions === f.compactions.length && f.events < checkpointEvents(c)) {
+    out.push({ reason: 'events-missing', file: checkpointFile, message: `the checkpoint recorded ${checkpointEvents(c)} events, the segments hold ${f.events}` });
   }
   return out;
 }

@@ -173,9 +173,12 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
     }
     // Everything recovered goes into the resident (active) tier, so the duplicate checks below are resident
     // lookups. An id that also occurs in a file-served segment is not seen here (FORMAT.md § The index in two tiers).
-    const active = new ResidentIndex((checkpoint?.checkpoint.entries.length ?? 0) + log.events.length);
+    // The checkpoint's records become the active tier as they are (no object per entry) unless segments were
+    // scanned before them; either way in global-sequence order: what was scanned first, the checkpoint's entries, the tail.
+    const records = checkpoint?.checkpoint.records;
+    const scannedBefore = scannedFirst?.events ?? [];
+    let active: ResidentIndex;
     let lastCommittedAt = Math.max(prefix.lastCommittedAt, checkpoint?.lastCommittedAt ?? 0);
-    // In global-sequence order: what was scanned first, the checkpoint's entries, then the tail.
     const insertScanned = (events: readonly RecoveredEvent[]) => {
       for (const r of events) {
         const entry = entryFromRecovered(r);
@@ -186,13 +189,21 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
         lastCommittedAt = Math.max(lastCommittedAt, r.frame.committedAt);
       }
     };
-    insertScanned(scannedFirst?.events ?? []);
-    for (const e of checkpoint?.checkpoint.entries ?? []) {
-      if (active.getResident(e.eventId) !== undefined) {
-        const file = segmentPath(e.segmentId);
-        throw BatpakError.corruptSegment(file, e.offset, `duplicate event id ${e.eventId}`);
+    const duplicate = (e: { readonly segmentId: number; readonly offset: number; readonly eventId: string }) =>
+      BatpakError.corruptSegment(segmentPath(e.segmentId), e.offset, `duplicate event id ${e.eventId}`);
+    const listed = checkpoint?.checkpoint.count ?? 0;
+    if (records !== undefined && scannedBefore.length === 0 && records.count === listed) {
+      const adopted = ResidentIndex.fromRecords(records);
+      if (adopted.duplicate >= 0) throw duplicate(records.entry(adopted.duplicate));
+      active = adopted.index;
+    } else {
+      active = new ResidentIndex(listed + scannedBefore.length + log.events.length);
+      insertScanned(scannedBefore);
+      for (let i = 0; i < listed; i++) {
+        const e = records!.entry(i);
+        if (active.getResident(e.eventId) !== undefined) throw duplicate(e);
+        active.insert(e);
       }
-      active.insert(e);
     }
     insertScanned(after.events);
     const newest = log.segments[log.segments.length - 1];
