@@ -130,9 +130,10 @@ export class InvocationCommit {
     (fact.lifecycle === 'started' ? this.#head : this.#tail).push(item);
   }
 
-  receipt(envelope: ReceiptEnvelope): void {
+  /** Stages the receipt; `payload`, when given, is the envelope's canonical bytes (already encoded by the caller). */
+  receipt(envelope: ReceiptEnvelope, payload: Uint8Array = encodeReceiptEnvelope(envelope)): void {
     this.#receiptAt = this.#tail.length;
-    this.#tail.push({ coord: this.#plan.receipts!, kind: SYNCBAT_RECEIPT_KIND, payload: encodeReceiptEnvelope(envelope), transferPayload: true });
+    this.#tail.push({ coord: this.#plan.receipts!, kind: SYNCBAT_RECEIPT_KIND, payload, transferPayload: true });
   }
 
   /** Drops the terminal facts and receipt (to re-stage them after a refused commit); the Started fact stays. */
