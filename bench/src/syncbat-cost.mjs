@@ -6,8 +6,12 @@
 // For instructions per call that do not move with the machine's load, run it under callgrind with V8's deterministic
 // mode (two runs of one build differ by a few instructions in all), at two counts, and take the slope; the in-process
 // cells can run on SimFs (no disk):
-//   BATPAK_BENCH_SIMFS=1 valgrind --tool=callgrind node --predictable bench/src/syncbat-cost.mjs <repo> 64 N:1500
+//   BATPAK_BENCH_SIMFS=1 valgrind --tool=callgrind node --predictable bench/src/syncbat-cost.mjs <repo> 64 N:2000
 //   valgrind --tool=callgrind node --predictable bench/src/syncbat-cost.mjs <repo> 64 N:1000 heartbeat
+// Take both counts at N:2000 or more (e.g. 2000 and 4000): the persist cell is still warming up (JIT) well past its
+// 200 warm-up calls — ~890k instructions per dispatch from 1 to 1,000, ~550k from 1,000 to 2,000, ~295k from 2,000
+// to 4,000 — so a slope from N:1000 mixes warm-up into steady state. Counts at N:1000 repeat within ~0.2M; at
+// N:4000 within ~1M, with an occasional +12M outlier (group sizes follow wall-clock timing): run each twice.
 // Usage: node bench/src/syncbat-cost.mjs <repo root with built packages> <writers> <ms | N:calls> [mode]
 // Modes: persist (default), append, bare-net, heartbeat, heartbeat-receipts, netbat-persist.
 

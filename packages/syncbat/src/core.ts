@@ -8,11 +8,12 @@ import { inNewScope, insideCheckoutOf, type CheckoutScope } from './checkout-sco
 import { InvocationContext, type ReceiptMetadata } from './ctx.js';
 import type { OperationDescriptor } from './descriptor.js';
 import type { EffectBackend } from './effect-backend.js';
-import { EFFECT_ROW_LISTS, type EffectRow } from './effect-row.js';
+import { EFFECT_ROW_LISTS, EffectRow } from './effect-row.js';
 import { firstUngranted, type CapabilityGrants } from './capability-gate.js';
 import { RuntimeError, type HandlerCause } from './errors.js';
 import { DispatchQueue } from './dispatch-queue.js';
 import { handlerCause, isThenable, type Handler } from './handler.js';
+import { CompletedEnvelopeTemplate } from './receipt/completed-template.js';
 import { encodeInvocationEffects, SYNCBAT_EFFECTS_KEY } from './receipt/effects.js';
 import type { ReceiptEnvelope, ReceiptOutcome } from './receipt/envelope.js';
 import { hashUnder, type ReceiptHashPolicy } from './receipt/hash-policy.js';
@@ -95,12 +96,40 @@ function metadataOf(ctx: InvocationContext, committed: boolean): ReceiptMetadata
 /** The record of "performed exactly the declared effects, refused nothing" — the usual case — encoded once per descriptor. */
 const declaredRecords = new WeakMap<OperationDescriptor, Uint8Array>();
 
+function declaredRecord(d: OperationDescriptor): Uint8Array {
+  let bytes = declaredRecords.get(d);
+  if (bytes === undefined) declaredRecords.set(d, (bytes = encodeInvocationEffects({ performed: d.effectRow, refused: EffectRow.empty() })));
+  return bytes;
+}
+
 function effectsRecord(d: OperationDescriptor, performed: EffectRow, refused: EffectRow): Uint8Array {
   if (!refused.isEmpty() || !sameEffects(performed, d.effectRow)) return encodeInvocationEffects({ performed, refused });
-  let bytes = declaredRecords.get(d);
-  if (bytes === undefined) declaredRecords.set(d, (bytes = encodeInvocationEffects({ performed, refused })));
   // A copy: the receipt's drawer is the caller's to read (or scribble on), the cached bytes are not.
-  return new Uint8Array(bytes);
+  return new Uint8Array(declaredRecord(d));
+}
+
+/**
+ * The completed receipt of an invocation that performed exactly its declared effects, refused nothing, attached
+ * nothing and had no caller: the same bytes per descriptor but for the hashes, so built once (the usual case).
+ */
+const completedTemplates = new WeakMap<OperationDescriptor, CompletedEnvelopeTemplate>();
+
+function completedTemplate(d: OperationDescriptor): CompletedEnvelopeTemplate {
+  let t = completedTemplates.get(d);
+  if (t === undefined) {
+    // metadataOf adds the effects record only when something was performed: a row that declares no effect (capability
+    // tokens are not effects) leaves the signed drawer empty.
+    const signed = new Map<string, Uint8Array>();
+    if (declaresEffects(d.effectRow)) signed.set(SYNCBAT_EFFECTS_KEY, declaredRecord(d));
+    completedTemplates.set(d, (t = CompletedEnvelopeTemplate.of(d.name, d.receiptKind, signed)));
+  }
+  return t;
+}
+
+/** Whether the row lists any effect (capability tokens are declarations, not effects). */
+function declaresEffects(row: EffectRow): boolean {
+  for (const [list] of EFFECT_ROW_LISTS) if (list !== 'requiresCapabilities' && row[list].length > 0) return true;
+  return false;
 }
 
 /** Equal effect lists (capability tokens are declarations, never performed, so they are not compared). */
@@ -239,7 +268,8 @@ export class CoreRuntime implements Core {
       // 6. Success: receipt first, then the Completed fact — with a commit plan, both in the one commit with the
       // staged appends. A commit the store refuses (not one that fails to write) becomes a failed invocation.
       const metadata = withCaller(metadataOf(ctx, true));
-      const recorded = this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit);
+      const plain = caller === undefined && ctx.drawersEmpty() && ctx.refused.isEmpty() && sameEffects(ctx.observed, d.effectRow);
+      const recorded = this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit, plain ? completedTemplate(d) : undefined);
       let receipt = recorded instanceof Promise ? await recorded : recorded;
       const completedFact = this.#status(d, { lifecycle: 'completed' }, input, output, undefined, commit);
       if (completedFact !== undefined) await completedFact;
@@ -287,16 +317,17 @@ export class CoreRuntime implements Core {
    * The invocation's one appendBatch (no-op without a plan). Returns the receipt with its store append receipt. A
    * failure is a `receipt_sink` RuntimeError (wording as StoreReceiptSink's), its cause the store's error.
    */
-  async #commit(d: OperationDescriptor, commit: InvocationCommit | undefined, staged: RecordedReceipt | undefined, causedByHandler: HandlerCause | undefined): Promise<RecordedReceipt | undefined> {
-    if (commit === undefined) return staged;
-    let appendReceipt;
-    try {
-      appendReceipt = await commit.commit();
-    } catch (err) {
-      const message = `batpak receipt append failed: ${messageOf(err)}`;
-      throw new RuntimeError({ kind: 'receipt_sink', name: d.name, message, ...(causedByHandler === undefined ? {} : { causedByHandler }) }, { cause: err });
-    }
-    return staged === undefined || appendReceipt === undefined ? staged : Object.freeze({ envelope: staged.envelope, appendReceipt });
+  #commit(d: OperationDescriptor, commit: InvocationCommit | undefined, staged: RecordedReceipt | undefined, causedByHandler: HandlerCause | undefined): Promise<RecordedReceipt | undefined> {
+    if (commit === undefined) return Promise.resolve(staged);
+    // A `.then` rather than async frames: with InvocationCommit.commit not async either, two promises per commit
+    // instead of five (each one also pays the async-context hooks the checkout scope enables).
+    return commit.commit().then(
+      (appendReceipt) => (staged === undefined || appendReceipt === undefined ? staged : Object.freeze({ envelope: staged.envelope, appendReceipt })),
+      (err: unknown) => {
+        const message = `batpak receipt append failed: ${messageOf(err)}`;
+        throw new RuntimeError({ kind: 'receipt_sink', name: d.name, message, ...(causedByHandler === undefined ? {} : { causedByHandler }) }, { cause: err });
+      },
+    );
   }
 
   /** The staged receipt (or none, without a sink) at once; a custom sink's write as a promise. */
@@ -308,6 +339,7 @@ export class CoreRuntime implements Core {
     metadata: ReceiptMetadata,
     causedByHandler: HandlerCause | undefined,
     commit: InvocationCommit | undefined,
+    template?: CompletedEnvelopeTemplate,
   ): RecordedReceipt | undefined | Promise<RecordedReceipt> {
     const sink = this.#p.receiptSink;
     if (sink === undefined) return undefined;
@@ -329,8 +361,9 @@ export class CoreRuntime implements Core {
           throw failure(err);
         });
       }
-      // Staged: the store append receipt is filled in once the invocation commits.
-      commit.receipt(envelope);
+      // Staged: the store append receipt is filled in once the invocation commits. The template writes the same
+      // bytes as the generic encoder for exactly the envelopes it is chosen for (see completedTemplate).
+      commit.receipt(envelope, template?.encode(inputHash, outputHash));
       return { envelope };
     } catch (err) {
       throw failure(err);

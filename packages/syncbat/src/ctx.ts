@@ -364,6 +364,11 @@ export class InvocationContext implements Ctx {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
+  /** Whether neither drawer holds an entry (an entry may cost 0 bytes, so counted by size, not by #drawerBytes). */
+  drawersEmpty(): boolean {
+    return this.#signed.size === 0 && this.#local.size === 0;
+  }
+
   /** The drawers: copies while the Ctx is live; once revoked nothing can change them, so the drawers themselves. */
   metadata(): ReceiptMetadata {
     if (!this.#live) return { signed: this.#signed, local: this.#local };

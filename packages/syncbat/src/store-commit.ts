@@ -130,9 +130,10 @@ export class InvocationCommit {
     (fact.lifecycle === 'started' ? this.#head : this.#tail).push(item);
   }
 
-  receipt(envelope: ReceiptEnvelope): void {
+  /** Stages the receipt; `payload`, when given, is the envelope's canonical bytes (already encoded by the caller). */
+  receipt(envelope: ReceiptEnvelope, payload: Uint8Array = encodeReceiptEnvelope(envelope)): void {
     this.#receiptAt = this.#tail.length;
-    this.#tail.push({ coord: this.#plan.receipts!, kind: SYNCBAT_RECEIPT_KIND, payload: encodeReceiptEnvelope(envelope), transferPayload: true });
+    this.#tail.push({ coord: this.#plan.receipts!, kind: SYNCBAT_RECEIPT_KIND, payload, transferPayload: true });
   }
 
   /** Drops the terminal facts and receipt (to re-stage them after a refused commit); the Started fact stays. */
@@ -141,14 +142,16 @@ export class InvocationCommit {
     this.#receiptAt = -1;
   }
 
-  /** One appendBatch: Started fact, the staged appends (raw, payload wrapped like StoreEffectBackend), terminal records. */
-  async commit(): Promise<AppendReceipt | undefined> {
+  /**
+   * One appendBatch: Started fact, the staged appends (raw, payload wrapped like StoreEffectBackend), terminal records.
+   * Resolves with the receipt's append receipt (undefined without a receipt). Not async: one promise per commit.
+   */
+  commit(): Promise<AppendReceipt | undefined> {
     const items: BatchItem[] = [...this.#head];
     for (const a of this.#appends) items.push({ coord: this.#plan.effects!, kind: a.kind, payload: a.wrapped, transferPayload: true });
     for (const t of this.#tail) items.push(t);
-    if (items.length === 0) return undefined;
-    const receipts = await submitInTurn(this.#plan.store, items);
-    return this.#receiptAt < 0 ? undefined : receipts[this.#head.length + this.#appends.length + this.#receiptAt];
+    if (items.length === 0) return Promise.resolve(undefined);
+    return submitInTurn(this.#plan.store, items, this.#receiptAt < 0 ? -1 : this.#head.length + this.#appends.length + this.#receiptAt);
   }
 }
 
@@ -177,7 +180,9 @@ function wrapBin(payload: Uint8Array): Uint8Array {
 
 interface PendingCommit {
   readonly items: BatchItem[];
-  readonly resolve: (receipts: AppendReceipt[]) => void;
+  /** Index in `items` of the receipt whose append receipt the commit resolves with; -1 for none. */
+  readonly pick: number;
+  readonly resolve: (receipt: AppendReceipt | undefined) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -198,7 +203,7 @@ export const MAX_MERGED_EVENTS = 4096;
  * callbacks (one per socket) reach the store one callback apart: the first opens a group of one and the rest wait a
  * whole fsync for the next.
  */
-function submitInTurn(store: Store, items: BatchItem[]): Promise<AppendReceipt[]> {
+function submitInTurn(store: Store, items: BatchItem[], pick: number): Promise<AppendReceipt | undefined> {
   return new Promise((resolve, reject) => {
     let pending = turns.get(store);
     if (pending === undefined) {
@@ -220,7 +225,7 @@ function submitInTurn(store: Store, items: BatchItem[]): Promise<AppendReceipt[]
         submitMerged(store, from === 0 ? batch : batch.slice(from));
       });
     }
-    pending.push({ items, resolve, reject });
+    pending.push({ items, pick, resolve, reject });
   });
 }
 
@@ -235,7 +240,7 @@ function submitMerged(store: Store, group: readonly PendingCommit[]): void {
   const settle = (receipts: AppendReceipt[]): void => {
     let at = 0;
     for (const p of group) {
-      p.resolve(receipts.slice(at, at + p.items.length));
+      p.resolve(p.pick < 0 ? undefined : receipts[at + p.pick]);
       at += p.items.length;
     }
   };
@@ -253,7 +258,7 @@ function submitMerged(store: Store, group: readonly PendingCommit[]): void {
 
 function submitOne(store: Store, p: PendingCommit): void {
   try {
-    store.appendBatch(p.items).then(p.resolve, p.reject);
+    store.appendBatch(p.items).then((receipts) => p.resolve(p.pick < 0 ? undefined : receipts[p.pick]), p.reject);
   } catch (err) {
     p.reject(err);
   }
