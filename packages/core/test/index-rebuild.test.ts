@@ -7,6 +7,7 @@ import { KillableFs, SimFs } from '../src/entry/testing.js';
 import { indexedFramesOf } from '../src/event-index/segment-index-scan.js';
 import { indexFileName } from '../src/event-index/segment-index-write.js';
 import { segmentFileName } from '../src/segment/format.js';
+import { storeAnswers } from './helpers/store-answers.js';
 
 // Every recovery an open runs, counted: how many events each one held at once.
 const seen = vi.hoisted(() => ({ recoveries: [] as number[] }));
@@ -77,24 +78,7 @@ async function mostPerSegment(fs: SimFs): Promise<number> {
 }
 
 /** Everything a reader can ask, as plain data. */
-async function answers(s: Store, ids: readonly string[]) {
-  const headers = [];
-  for await (const e of s.query()) headers.push(e.header);
-  const byEntity: Record<string, unknown[]> = {};
-  const heads: Record<string, unknown> = {};
-  for (let i = 0; i < ENTITIES + 1; i++) {
-    const entity = `ent-${i}`;
-    byEntity[entity] = [];
-    for await (const e of s.query({ entity })) byEntity[entity]!.push([e.header, e.payload]);
-    heads[entity] = s.head(entity);
-  }
-  const gets = [];
-  for (const id of ids) gets.push(await s.get(id));
-  const receipts = [];
-  for (const id of ids.slice(0, 12)) receipts.push(await s.receipt(id));
-  const report = await s.verifyChain();
-  return { events: s.stats().events, headers, byEntity, heads, gets, receipts, report };
-}
+const answers = (s: Store, ids: readonly string[]) => storeAnswers(s, ids, ENTITIES);
 
 /** The answers of a read-only open served from the intact index files. */
 async function fromFiles(fs: SimFs, signed: boolean, ids: readonly string[]) {

@@ -10,6 +10,7 @@ import { indexedFramesOf } from '../src/event-index/segment-index-scan.js';
 import { indexFileName, readBinding } from '../src/event-index/segment-index-write.js';
 import { segmentFileName } from '../src/segment/format.js';
 import { crc32 } from 'node:zlib';
+import { storeAnswers } from './helpers/store-answers.js';
 
 const E = defineEvent<{ n: number; pad: string }>({ category: 1, typeId: 1 });
 const KEY = new Uint8Array(32).fill(7);
@@ -55,24 +56,7 @@ const segmentIds = (fs: SimFs) => fs.listFiles().flatMap((p) => /^\/s\/(\d+)\.bp
 const indexPath = (id: number) => `/s/${indexFileName(id)}`;
 
 /** Everything a reader can ask, as plain data. */
-async function answers(s: Store, ids: readonly string[]) {
-  const headers = [];
-  for await (const e of s.query()) headers.push(e.header);
-  const byEntity: Record<string, unknown[]> = {};
-  const heads: Record<string, unknown> = {};
-  for (let i = 0; i < ENTITIES + 1; i++) {
-    const entity = `ent-${i}`;
-    byEntity[entity] = [];
-    for await (const e of s.query({ entity })) byEntity[entity]!.push([e.header, e.payload]);
-    heads[entity] = s.head(entity);
-  }
-  const gets = [];
-  for (const id of ids) gets.push(await s.get(id));
-  const receipts = [];
-  for (const id of ids.slice(0, 12)) receipts.push(await s.receipt(id));
-  const report = await s.verifyChain();
-  return { events: s.stats().events, headers, byEntity, heads, gets, receipts, report };
-}
+const answers = (s: Store, ids: readonly string[]) => storeAnswers(s, ids, ENTITIES);
 
 /** The answers of a read-only store opened by scanning every segment (its index files set aside). */
 async function scanned(fs: SimFs, shape: Shape, ids: readonly string[]) {

@@ -159,17 +159,8 @@ export class EntryRecords {
     const i = this.#slot();
     const c = i >>> CHUNK_SHIFT;
     const p = (i & CHUNK_MASK) * RECORD_BYTES;
-    const chunk = this.#chunks[c]!;
-    const v = this.#views[c]!;
-    chunk.set(src.subarray(at, at + RECORD_BYTES), p);
-    v.setUint32(p + REC.entity, entity, true);
-    v.setUint32(p + REC.scope, scope, true);
-    let x = NO_EXTRA;
-    if (extra !== undefined) {
-      x = this.#extras.length;
-      this.#extras.push(extra);
-    }
-    v.setUint32(p + REC.extra, x, true);
+    this.#chunks[c]!.set(src.subarray(at, at + RECORD_BYTES), p);
+    this.setIds(i, entity, scope, extra);
     this.#count = i + 1;
     return i;
   }
