@@ -198,14 +198,26 @@ describe('a writable open over sealed segments whose index files are not usable'
     const expected = await fromFiles(fs, false, ids);
     for (const id of sealed) await fs.remove(indexPath(id));
     const ac = new AbortController();
-    const onWarning = (_m: string, code: WarningCode) => {
-      if (code === 'BATPAK_INDEX_FILE_REBUILT') ac.abort(new Error('shutting down'));
-    };
-    const err = await Store.open(optionsOf(fs, false, { signal: ac.signal, onWarning })).catch((e: unknown) => e);
+    // Aborted the moment the first rebuilt file is in place (the rebuilds' warnings wait for a successful open).
+    const aborting = new Proxy(fs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (prop === 'rename') {
+          return async (from: string, to: string) => {
+            await target.rename(from, to);
+            if (to.endsWith('.bpi')) ac.abort(new Error('shutting down'));
+          };
+        }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const warned: WarningCode[] = [];
+    const err = await Store.open(optionsOf(aborting, false, { signal: ac.signal, onWarning: (_m: string, code: WarningCode) => void warned.push(code) })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BatpakError);
     expect((err as BatpakError).code).toBe('ERR_ABORTED');
-    // It stopped after the first rebuilt file.
+    // It stopped after the first rebuilt file, and a failed open reports its error alone.
     expect(indexIds(fs)).toEqual(sealed.slice(0, 1));
+    expect(warned).toEqual([]);
     const w = collect();
     const again = await Store.open(optionsOf(fs, false, { onWarning: w.onWarning }));
     expect(w.warnings.filter((x) => x.code === 'BATPAK_INDEX_FILE_REBUILT')).toHaveLength(sealed.length - 1);

@@ -138,7 +138,11 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
   // writable open rebuilds a missing or unusable file inline, one segment at a time).
   // One block cache for every index file of the store, whoever opens it (this open, or the keeper at a seal).
   const cache = new BlockCache(opts.indexCacheBytes);
-  const prefix = await sealedPrefix(opts, pending.segments.slice(0, -1), segments, cache, (last, next) => removed.explains(last, next)).catch(async (err: unknown) => {
+  // The rebuilds' warnings are given once the open succeeds: a failed open reports its error alone (the files it
+  // rebuilt are derived data and stay, checked like any file at the next open).
+  const rebuildWarnings: Parameters<ResolvedOptions['onWarning']>[] = [];
+  const prefixOpts = { ...opts, onWarning: (...w: Parameters<ResolvedOptions['onWarning']>) => void rebuildWarnings.push(w) };
+  const prefix = await sealedPrefix(prefixOpts, pending.segments.slice(0, -1), segments, cache, (last, next) => removed.explains(last, next)).catch(async (err: unknown) => {
     // Aborted between segments: nothing it opened outlives the open.
     await segments.closeAll();
     throw err;
@@ -253,6 +257,7 @@ async function recover(opts: ResolvedOptions, lock: FsLock | undefined, mode: Op
       indexFiles = keeper;
       onUntrusted = (u) => keeper.untrusted(u);
     }
+    for (const w of rebuildWarnings) opts.onWarning(...w);
     for (const u of early) onUntrusted(u);
     return {
       opts,
