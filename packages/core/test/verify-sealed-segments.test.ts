@@ -3,11 +3,10 @@
 // stay as strong — an event id committed twice across such segments is still found (INV-TIERED-INDEX-SAME).
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { defineEvent, Store } from '../src/index.js';
+import { Coordinate, defineEvent, Store } from '../src/index.js';
 import { SimFs } from '../src/entry/testing.js';
 import type { Fs, FsFile } from '../src/fs/fs.js';
 import { decodeFrameBody, encodeEventFrame } from '../src/segment/frame.js';
-import { writtenSealed } from './helpers/sealed-store.js';
 
 const Note = defineEvent<{ n: number; text: string }>({ category: 1, typeId: 9, name: 'SealedVerifyNote' });
 
@@ -46,7 +45,23 @@ function countingReads(base: SimFs): { fs: Fs; read: Map<string, number> } {
   return { fs, read };
 }
 
-const written = (events: number, extra: { signingKey?: Uint8Array } = {}) => writtenSealed(Note, 17, events, extra);
+async function written(events: number, extra: { signingKey?: Uint8Array } = {}): Promise<{ sim: SimFs; ids: string[] }> {
+  const sim = new SimFs(17);
+  const s = await Store.open({ dir: '/s', fs: sim, segmentMaxBytes: 4096, onWarning: () => undefined, ...extra });
+  const ids: string[] = [];
+  for (let n = 0; n < events; ) {
+    if (n % 11 === 5) {
+      const rs = await s.appendBatch([0, 1, 2].map((k) => ({ coord: new Coordinate(`e${(n + k) % 7}`, 's'), kind: Note, payload: { n: n + k, text: 'batch' } })));
+      ids.push(...rs.map((r) => r.eventId));
+      n += 3;
+    } else {
+      ids.push((await s.append(new Coordinate(`e${n % 7}`, 's'), Note, { n, text: 'x'.repeat(n % 50) })).eventId);
+      n++;
+    }
+  }
+  await s.close();
+  return { sim, ids };
+}
 
 const segmentPaths = (sim: SimFs) => sim.listFiles().filter((p) => /^\/s\/\d+\.bps$/.test(p));
 

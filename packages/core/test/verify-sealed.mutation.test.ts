@@ -1,14 +1,29 @@
 // verifyChain over sealed segments served from their index files, with one frame damaged: the in-place walk reports
 // exactly what the reference walk over a store that scanned every segment reports (INV-VERIFY-FAST-PATH), by kind.
 import { describe, expect, it } from 'vitest';
-import { defineEvent, Store, type ChainVerificationReport } from '../src/index.js';
+import { Coordinate, defineEvent, Store, type ChainVerificationReport } from '../src/index.js';
 import { SimFs } from '../src/entry/testing.js';
 import { decodeFrameBody, encodeEventFrame, type EventFrame } from '../src/segment/frame.js';
-import { writtenSealed } from './helpers/sealed-store.js';
 
 const Note = defineEvent<{ n: number; text: string }>({ category: 1, typeId: 9, name: 'SealedDamageNote' });
 
-const written = () => writtenSealed(Note, 23, 200);
+async function written(): Promise<{ sim: SimFs; ids: string[] }> {
+  const sim = new SimFs(23);
+  const s = await Store.open({ dir: '/s', fs: sim, segmentMaxBytes: 4096, onWarning: () => undefined });
+  const ids: string[] = [];
+  for (let n = 0; n < 200; ) {
+    if (n % 11 === 5) {
+      const rs = await s.appendBatch([0, 1, 2].map((k) => ({ coord: new Coordinate(`e${(n + k) % 7}`, 's'), kind: Note, payload: { n: n + k, text: 'batch' } })));
+      ids.push(...rs.map((r) => r.eventId));
+      n += 3;
+    } else {
+      ids.push((await s.append(new Coordinate(`e${n % 7}`, 's'), Note, { n, text: 'x'.repeat(n % 50) })).eventId);
+      n++;
+    }
+  }
+  await s.close();
+  return { sim, ids };
+}
 
 const segmentPaths = (sim: SimFs) => sim.listFiles().filter((p) => /^\/s\/\d+\.bps$/.test(p));
 const idField = (id: string) => Buffer.concat([Buffer.from([0xa2, 0x69, 0x64, 0xc4, 16]), Buffer.from(id, 'hex')]);
