@@ -56,7 +56,7 @@ export type {
   AttestationCheck,
 } from './types.js';
 export type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs/fs.js';
-export { RealFs } from './fs/real.js';
+export { RealFs, type RealFsOptions } from './fs/real.js';
 export { blake3 } from './crypto/blake3.js';
 export { toHex, fromHex } from './encoding/hex.js';
 export { verifyReceiptClaim, isValid, isSigned, type ReceiptVerdict, type ReceiptStatus } from './receipt/verify.js';

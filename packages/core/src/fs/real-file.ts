@@ -2,7 +2,7 @@
 // Invariant: files are opened by openRegular, non-blocking and only if regular (INV-HOSTILE-FILES): a FIFO never hangs us.
 
 import { open as fsOpen, type FileHandle } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, readSync } from 'node:fs';
 import type { FsFile } from './fs.js';
 
 const { O_RDONLY, O_NONBLOCK } = constants;
@@ -47,8 +47,12 @@ export class RealFile implements FsFile {
   readonly appendsDurable: boolean;
   #closed = false;
 
-  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined, appendsDurable = false) {
+  /** Reads of at most this many bytes are one pread on the calling thread (RealFsOptions.syncReadMaxBytes). */
+  readonly #syncReadMax: number;
+
+  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined, appendsDurable = false, syncReadMax = 0) {
     this.path = path;
+    this.#syncReadMax = syncReadMax;
     this.#fh = fh;
     this.#appendFh = appendFh;
     this.appendsDurable = appendFh !== undefined && appendsDurable;
@@ -63,6 +67,17 @@ export class RealFile implements FsFile {
   async readInto(position: number, target: Uint8Array): Promise<number> {
     const length = target.byteLength;
     let got = 0;
+    if (length <= this.#syncReadMax) {
+      // A small positioned read from the OS page cache takes microseconds; a trip through libuv's thread pool
+      // takes tens of them and, on a busy machine, milliseconds: the tail of a cold get was these hops.
+      if (this.#closed) throw Object.assign(new Error(`${this.path} is closed`), { code: 'EBADF' });
+      while (got < length) {
+        const n = readSync(this.#fh.fd, target, got, length - got, position + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got;
+    }
     while (got < length) {
       const { bytesRead } = await this.#fh.read(target, got, length - got, position + got);
       if (bytesRead === 0) break;

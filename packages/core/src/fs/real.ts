@@ -9,23 +9,48 @@ import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
 import { atomicTempPath } from './atomic-write.js';
 import { RealFile, openRegular } from './real-file.js';
 import { acquireLock } from './real-lock.js';
+import { BatpakError } from '../errors.js';
 
 const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_DSYNC, O_NONBLOCK, O_DIRECTORY } = constants;
 /** Files the store writes for itself (temp files, keyset, checkpoint…) are private to its user. */
 const PRIVATE_MODE = 0o600;
 
+/** Options of RealFs. */
+export interface RealFsOptions {
+  /**
+   * Positioned reads of at most this many bytes (an index block, a typical event's frame) are made with one
+   * `pread` on the calling thread instead of through libuv's thread pool, as lmdb and SQLite read: microseconds
+   * when the bytes are in the OS page cache, but a page that is not blocks the event loop for one device read.
+   * Default 64 KiB; 0 sends every read through the thread pool. Larger reads (scans, verify) always do.
+   */
+  readonly syncReadMaxBytes?: number;
+}
+
+/** Default RealFsOptions.syncReadMaxBytes. */
+export const DEFAULT_SYNC_READ_MAX_BYTES = 64 * 1024;
+
 export class RealFs implements Fs {
+  readonly #syncReadMax: number;
+
+  constructor(options: RealFsOptions = {}) {
+    const max = options.syncReadMaxBytes ?? DEFAULT_SYNC_READ_MAX_BYTES;
+    if (!Number.isSafeInteger(max) || max < 0) {
+      throw BatpakError.invalidArgument('syncReadMaxBytes must be a whole number of bytes ≥ 0', { field: 'syncReadMaxBytes' });
+    }
+    this.#syncReadMax = max;
+  }
+
   async open(path: string, options: FsOpenOptions = {}): Promise<FsFile> {
     const write = options.write === true || options.create === true;
     let flags = write ? O_RDWR : O_RDONLY;
     if (options.create === true) flags = O_RDWR | O_CREAT | (options.exclusive === true ? O_EXCL : 0);
     const fh = await openRegular(path, flags);
-    if (!write) return new RealFile(path, fh, undefined);
+    if (!write) return new RealFile(path, fh, undefined, false, this.#syncReadMax);
     try {
       // O_DSYNC on the append descriptor only: each writev returns once its data (and the size) is on disk,
       // which saves the separate fdatasync round trip per commit group. Positioned writes stay on `fh`.
       const durable = options.syncAppends === true;
-      return new RealFile(path, fh, await openRegular(path, O_WRONLY | O_APPEND | (durable ? O_DSYNC : 0)), durable);
+      return new RealFile(path, fh, await openRegular(path, O_WRONLY | O_APPEND | (durable ? O_DSYNC : 0)), durable, this.#syncReadMax);
     } catch (err) {
       await fh.close();
       throw err;
