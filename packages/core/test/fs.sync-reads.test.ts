@@ -52,7 +52,7 @@ describe('RealFs syncReadMaxBytes', () => {
         const got = await f.readAt(at, len);
         expect(Buffer.from(got).equals(Buffer.from(BYTES.subarray(at, at + len))), `max ${max} at ${at} len ${len}`).toBe(true);
         const into = new Uint8Array(len);
-        const n = await f.readInto(at, into);
+        const n = await f.readInto!(at, into);
         expect(n).toBe(Math.min(len, BYTES.length - at));
         expect(Buffer.from(into.subarray(0, n)).equals(Buffer.from(BYTES.subarray(at, at + n)))).toBe(true);
       }
