@@ -113,8 +113,10 @@ export function digestFrames(
  * module it is handed and answers each chunk with its digests, handing the chunk's bytes back.
  */
 export function digestWorkerMain(locate: typeof locatePayload, digest: typeof digestFrames): void {
-  // An eval'd worker script has Node's `require` as a global; nothing here may reach outside this function.
-  const req = (globalThis as unknown as { require: (id: string) => unknown }).require;
+  // Nothing here may reach outside this function. An eval'd worker runs as CommonJS (a `require` global) or, when the
+  // process was started with --input-type=module (workers inherit it), as a module without one: getBuiltinModule
+  // (Node >= 20.16) works in both.
+  const req = (globalThis as unknown as { process: { getBuiltinModule: (id: string) => unknown } }).process.getBuiltinModule;
   const { parentPort, workerData } = req('node:worker_threads') as {
     parentPort: { on(e: 'message', f: (m: never) => void): void; postMessage(m: unknown, t: ArrayBuffer[]): void };
     workerData: { module: object };
