@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store, type StoreOptions } from '../src/index.js';
 import { KillableFs, SimFs } from '../src/entry/testing.js';
+import { CHECKPOINT_READ_BYTES, decodeCheckpoint } from '../src/event-index/checkpoint.js';
 
 const E = defineEvent<{ n: number }>({ category: 1, typeId: 1 });
 const c = (i: number) => new Coordinate(`e${i}`, 's');
@@ -83,6 +84,119 @@ describe('cold-start checkpoint', () => {
     const seg = fs.listFiles().filter((f) => f.endsWith('.bps')).sort()[0]!;
     fs.corrupt(seg, 100, 0x40);
     await expect(Store.open(base)).rejects.toMatchObject({ code: 'ERR_CORRUPT_SEGMENT' });
+  });
+
+  it('INV-INDEX-RESIDENT-COMPACT: open reads a checkpoint of several MiB a bounded window at a time, and close compares it so too', async () => {
+    const fs = new SimFs(11);
+    const base: StoreOptions = { dir: '/big', fs };
+    const s = await Store.open(base);
+    for (let b = 0; b < 16; b++) await s.appendBatch(Array.from({ length: 1000 }, (_, i) => ({ coord: c(i % 50), kind: E, payload: { n: i } })));
+    await s.close();
+    const size = fs.inspect('/big/index.checkpoint')!.current.length;
+    expect(size).toBeGreaterThan(2 * CHECKPOINT_READ_BYTES);
+    // Every read of the checkpoint file, by length (the peak extra memory of reading it).
+    const reads: number[] = [];
+    const counting = new Proxy(fs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (prop === 'open') {
+          return async (path: string, o?: Parameters<SimFs['open']>[1]) => {
+            const f = await target.open(path, o);
+            if (!path.endsWith('index.checkpoint')) return f;
+            return new Proxy(f, {
+              get(ft, fp, fr) {
+                const fv = Reflect.get(ft, fp, fr) as unknown;
+                if (fp === 'readAt') {
+                  return (pos: number, length: number) => {
+                    reads.push(length);
+                    return ft.readAt(pos, length);
+                  };
+                }
+                return typeof fv === 'function' ? (fv as (...a: unknown[]) => unknown).bind(ft) : fv;
+              },
+            });
+          };
+        }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const warnings: string[] = [];
+    const again = await Store.open({ ...base, fs: counting, onWarning: (w) => warnings.push(w) });
+    expect(warnings).toEqual([]);
+    expect(again.stats().events).toBe(16_000n);
+    // The whole image in windows of at most CHECKPOINT_READ_BYTES (never the whole file at once); a record cut by a
+    // window's end is read again with the next window.
+    const total = reads.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThanOrEqual(size);
+    expect(total).toBeLessThan(size + reads.length * 164);
+    expect(Math.max(...reads)).toBeLessThanOrEqual(CHECKPOINT_READ_BYTES);
+    reads.length = 0;
+    // Unchanged: the close compares the image it would write with the file, in windows too, and writes nothing.
+    await again.close();
+    expect(reads.reduce((a, b) => a + b, 0)).toBe(size);
+    expect(Math.max(...reads)).toBeLessThanOrEqual(CHECKPOINT_READ_BYTES);
+    expect(fs.inspect('/big/index.checkpoint')!.current.length).toBe(size);
+  });
+
+  it('after a checkpoint, recovery reads the active segment\'s tail only (not the whole segment again) and reports file offsets', async () => {
+    const fs = new SimFs(12);
+    const base: StoreOptions = { dir: '/tail', fs };
+    const s = await Store.open(base);
+    for (let b = 0; b < 4; b++) await s.appendBatch(Array.from({ length: 500 }, (_, i) => ({ coord: c(i % 20), kind: E, payload: { n: i } })));
+    await s.close();
+    const watermark = decodeCheckpoint(fs.inspect('/tail/index.checkpoint')!.current)!.segments.at(-1)!.committedEnd;
+    // Appended after the checkpoint, then the process dies (no new checkpoint): the tail recovery must find them.
+    const proc = new KillableFs(fs);
+    const more = await Store.open({ ...base, fs: proc });
+    const tail = [];
+    for (let i = 0; i < 40; i++) tail.push(await more.append(c(i % 3), E, { n: 1000 + i }));
+    proc.kill();
+    const seg = fs.listFiles().filter((f) => f.endsWith('.bps')).sort().at(-1)!;
+    const size = fs.inspect(seg)!.current.length;
+    expect(size).toBeGreaterThan(watermark + 1000);
+    let segmentBytes = 0;
+    const counting = new Proxy(fs, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (prop === 'open') {
+          return async (path: string, o?: Parameters<SimFs['open']>[1]) => {
+            const f = await target.open(path, o);
+            if (path !== seg) return f;
+            return new Proxy(f, {
+              get(ft, fp, fr) {
+                const fv = Reflect.get(ft, fp, fr) as unknown;
+                if (fp === 'readAt') {
+                  return (pos: number, length: number) => {
+                    segmentBytes += length;
+                    return ft.readAt(pos, length);
+                  };
+                }
+                return typeof fv === 'function' ? (fv as (...a: unknown[]) => unknown).bind(ft) : fv;
+              },
+            });
+          };
+        }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const warnings: string[] = [];
+    const again = await Store.open({ ...base, fs: new KillableFs(counting), onWarning: (w) => warnings.push(w) });
+    const readByOpen = segmentBytes;
+    expect(warnings).toEqual([]);
+    expect(again.stats().events).toBe(2040n);
+    for (const [i, r] of tail.entries()) expect((await again.get(r.eventId)).payload).toEqual({ n: 1000 + i });
+    // The checkpoint's walk reads the segment once; recovery adds its header and the bytes after the watermark.
+    expect(readByOpen).toBeLessThanOrEqual(size + 32 + (size - watermark));
+    expect((await again.verifyChain()).intact).toBe(true);
+    await again.close();
+    // A damaged frame in the tail is reported at its offset in the file, as a whole-segment scan reports it.
+    const bad = new SimFs(13);
+    for (const f of fs.listFiles()) bad.putFile(f, fs.inspect(f)!.current);
+    bad.corrupt(seg, fs.inspect(seg)!.current.length - 300, 0x40);
+    const scanned = await Store.open({ ...base, fs: bad, checkpoint: 'off' }).catch((e: unknown) => e);
+    const fromTail = await Store.open({ ...base, fs: bad }).catch((e: unknown) => e);
+    expect(scanned).toMatchObject({ code: 'ERR_CORRUPT_SEGMENT' });
+    expect(fromTail).toMatchObject({ code: 'ERR_CORRUPT_SEGMENT', details: (scanned as { details: unknown }).details });
   });
 
   it("checkpoint: 'off' neither writes nor reads it", async () => {

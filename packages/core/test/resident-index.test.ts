@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../src/encoding/hex.js';
-import { checkpointEvents, decodeCheckpoint, encodeCheckpoint, encodeCheckpointRecords } from '../src/event-index/checkpoint.js';
+import { checkpointEvents, decodeCheckpoint, encodeCheckpoint, encodeCheckpointRecords, readCheckpoint, type CheckpointBytes } from '../src/event-index/checkpoint.js';
 import { plainEntry, type IndexEntry } from '../src/event-index/entry.js';
 import { collectRange, entityEvents, entityPages, type EventIndex } from '../src/event-index/event-index.js';
 import { ResidentIndex } from '../src/event-index/resident-index.js';
@@ -289,6 +289,41 @@ describe('ResidentIndex holds entries as records (INV-INDEX-RESIDENT-COMPACT)', 
     const fromRecords = encodeCheckpointRecords(meta, index.recordsAfterSegment(3));
     expect(fromRecords).toEqual(encodeCheckpoint({ ...meta, entries: all.slice(200) }));
     expect(decodeCheckpoint(fromRecords)!.entries.map(fields)).toEqual(all.slice(200).map(fields));
+  });
+
+  it('a checkpoint read a small window at a time decodes to what the whole image does; a cut or flipped byte reads as none', async () => {
+    const all = Array.from({ length: 500 }, (_, i) => rich(i + 1, `entité-${i % 11}-${'x'.repeat(i % 40)}`));
+    const image = encodeCheckpoint({ segments: [1, 2].map((id) => ({ id, committedEnd: 64, header: new Uint8Array(32).fill(id), crc: id })), lastSeen: 500, lastInCompacted: true, lastCommittedAt: 3, compactions: 1, entries: all });
+    const whole = decodeCheckpoint(image)!;
+    const reads: number[] = [];
+    const src = (bytes: Uint8Array): CheckpointBytes => ({
+      size: bytes.length,
+      read: async (pos, length) => {
+        reads.push(length);
+        return bytes.slice(pos, pos + length);
+      },
+    });
+    // Windows smaller than a record, a name or an extra, and ones that cut records and names anywhere.
+    for (const chunk of [1, 97, 164 * 3 + 5, 4096]) {
+      reads.length = 0;
+      const got = (await readCheckpoint(src(image), chunk))!;
+      expect(got.entries.map(fields)).toEqual(all.map(fields));
+      expect({ ...got, records: undefined, entries: undefined }).toEqual({ ...whole, records: undefined, entries: undefined });
+      // Every byte, in pieces no longer than the window or the one item being read (an item cut by a window's end is
+      // read again with the next: at most a record's bytes more per read).
+      const total = reads.reduce((a, b) => a + b, 0);
+      expect(total).toBeGreaterThanOrEqual(image.length);
+      expect(total).toBeLessThanOrEqual(image.length + reads.length * 164);
+      expect(Math.max(...reads)).toBeLessThanOrEqual(Math.max(chunk, 164));
+    }
+    for (const cut of [0, 11, 12, 200, image.length - 1]) expect(await readCheckpoint(src(image.subarray(0, cut)), 97)).toBeUndefined();
+    for (const at of [3, 9, 40, 300, 1000, image.length - 3]) {
+      const bad = image.slice();
+      bad[at]! ^= 0x10;
+      expect(await readCheckpoint(src(bad), 97)).toBeUndefined();
+      expect(decodeCheckpoint(bad)).toBeUndefined();
+    }
+    expect(await readCheckpoint(src(new Uint8Array([...image, 0])), 97)).toBeUndefined();
   });
 
   it('a sealed segment\'s heads are the newest entry per entity, detached from the records', () => {

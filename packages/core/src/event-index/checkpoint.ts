@@ -62,50 +62,6 @@ function encodeExtra(encryption: IndexEntry['encryption'], extensions: IndexEntr
 
 /** Encodes the checkpoint. Fixed 164-byte records keep decoding a million entries cheap. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
-  return encodeImage(c, c.entries.length, (records, rv, intern, extras) => {
-    c.entries.forEach((e, i) => {
-      let extra = NONE;
-      if (e.encryption !== undefined || e.extensions !== undefined) {
-        extra = extras.length;
-        extras.push(encodeExtra(e.encryption, e.extensions));
-      }
-      // The record layout is the resident one (entry-records.ts); bytes 154..164 are reserved (zero).
-      writeRecord(records, rv, i * ENTRY_BYTES, e, intern(e.entity), intern(e.scope), extra);
-    });
-  });
-}
-
-/**
- * Encodes the checkpoint of the entries held in `range`: byte for byte what encodeCheckpoint writes for the same
- * entries, each record copied as it is with its names and extra renumbered into the image's tables.
- */
-export function encodeCheckpointRecords(c: Omit<Checkpoint, 'entries'>, range: RecordRange): Uint8Array {
-  const held = range.records;
-  return encodeImage(c, range.to - range.from, (records, rv, intern, extras) => {
-    for (let k = range.from; k < range.to; k++) {
-      const p = (k - range.from) * ENTRY_BYTES;
-      held.copyRecord(k, records, p);
-      // Reserved bytes are zero in an image, whatever a checkpoint read at open carried there.
-      records.fill(0, p + REC.extra + 4, p + ENTRY_BYTES);
-      rv.setUint32(p + REC.entity, intern(held.entity(k)), true);
-      rv.setUint32(p + REC.scope, intern(held.scope(k)), true);
-      const x = held.extra(k);
-      let extra = NONE;
-      if (x !== undefined && (x.encryption !== undefined || x.extensions !== undefined)) {
-        extra = extras.length;
-        extras.push(encodeExtra(x.encryption, x.extensions));
-      }
-      rv.setUint32(p + REC.extra, extra, true);
-    }
-  });
-}
-
-/** The image around `count` records that `fill` writes (with the string and extra tables it grows). */
-function encodeImage(
-  c: Omit<Checkpoint, 'entries'>,
-  count: number,
-  fill: (records: Uint8Array, rv: DataView, intern: (s: string) => number, extras: Uint8Array[]) => void,
-): Uint8Array {
   const strings = new Map<string, number>();
   const intern = (s: string) => {
     let i = strings.get(s);
@@ -116,26 +72,92 @@ function encodeImage(
     return i;
   };
   const extras: Uint8Array[] = [];
-  const records = new Uint8Array(count * ENTRY_BYTES);
-  fill(records, new DataView(records.buffer), intern, extras);
-  const stringBytes = [...strings.keys()].map((s) => utf8.encode(s));
-  let size = 4 + c.segments.length * (4 + 8 + 32 + 4) + 8 + 1 + 8 + 4 + 4 + 4 + records.length + 4;
+  const ids = c.entries.map((e) => {
+    let extra = NONE;
+    if (e.encryption !== undefined || e.extensions !== undefined) {
+      extra = extras.length;
+      extras.push(encodeExtra(e.encryption, e.extensions));
+    }
+    return [intern(e.entity), intern(e.scope), extra] as const;
+  });
+  return encodeImage(c, c.entries.length, [...strings.keys()], extras, (out, ov, at) => {
+    c.entries.forEach((e, i) => {
+      const [entity, scope, extra] = ids[i]!;
+      // The record layout is the resident one (entry-records.ts); bytes 154..164 are reserved (zero).
+      writeRecord(out, ov, at + i * ENTRY_BYTES, e, entity, scope, extra);
+    });
+  });
+}
+
+/**
+ * Encodes the checkpoint of the entries held in `range`: byte for byte what encodeCheckpoint writes for the same
+ * entries, each record copied as it is, straight into the image, with its names and extra renumbered into the
+ * image's tables (one buffer the image's size, no per-entry object or string lookup).
+ */
+export function encodeCheckpointRecords(c: Omit<Checkpoint, 'entries'>, range: RecordRange): Uint8Array {
+  const held = range.records;
+  // Held name number → image name number (-1: not in the image yet), in order of first use as encodeCheckpoint interns.
+  const renumber = new Int32Array(held.strings.size).fill(-1);
+  const names: string[] = [];
+  const intern = (id: number) => {
+    let i = renumber[id]!;
+    if (i < 0) {
+      i = names.length;
+      renumber[id] = i;
+      names.push(held.strings.get(id));
+    }
+    return i;
+  };
+  const extras: Uint8Array[] = [];
+  for (let k = range.from; k < range.to; k++) {
+    intern(held.entityId(k));
+    intern(held.scopeId(k));
+    const x = held.extra(k);
+    if (x !== undefined && (x.encryption !== undefined || x.extensions !== undefined)) extras.push(encodeExtra(x.encryption, x.extensions));
+  }
+  return encodeImage(c, range.to - range.from, names, extras, (out, ov, at) => {
+    let extra = 0;
+    for (let k = range.from; k < range.to; k++) {
+      const p = at + (k - range.from) * ENTRY_BYTES;
+      held.copyRecord(k, out, p);
+      // Reserved bytes are zero in an image, whatever a checkpoint read at open carried there.
+      out.fill(0, p + REC.extra + 4, p + ENTRY_BYTES);
+      ov.setUint32(p + REC.entity, renumber[held.entityId(k)]!, true);
+      ov.setUint32(p + REC.scope, renumber[held.scopeId(k)]!, true);
+      const x = held.extra(k);
+      ov.setUint32(p + REC.extra, x !== undefined && (x.encryption !== undefined || x.extensions !== undefined) ? extra++ : NONE, true);
+    }
+  });
+}
+
+/** The image of `count` records that `fill` writes at the offset it is given, with the name and extra tables. */
+function encodeImage(
+  c: Omit<Checkpoint, 'entries'>,
+  count: number,
+  names: readonly string[],
+  extras: readonly Uint8Array[],
+  fill: (out: Uint8Array, ov: DataView, at: number) => void,
+): Uint8Array {
+  const stringBytes = names.map((s) => utf8.encode(s));
+  let size = 12 + 4 + c.segments.length * (4 + 8 + 32 + 4) + 8 + 1 + 8 + 4 + 4 + 4 + count * ENTRY_BYTES + 4;
   for (const s of stringBytes) size += 4 + s.length;
   for (const x of extras) size += 4 + x.length;
-  const body = new Uint8Array(size);
-  const dv = new DataView(body.buffer);
-  let p = 0;
+  // One buffer: header, then the body the CRC covers (a records buffer and a body copied into the image made the
+  // close of a full segment hold the image three times).
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  let p = 12;
   dv.setUint32(p, c.segments.length, true);
   p += 4;
   for (const s of c.segments) {
     dv.setUint32(p, s.id, true);
     dv.setFloat64(p + 4, s.committedEnd, true);
-    body.set(s.header, p + 12);
+    out.set(s.header, p + 12);
     dv.setUint32(p + 44, s.crc, true);
     p += 48;
   }
   dv.setFloat64(p, c.lastSeen, true);
-  body[p + 8] = c.lastInCompacted ? 1 : 0;
+  out[p + 8] = c.lastInCompacted ? 1 : 0;
   dv.setFloat64(p + 9, c.lastCommittedAt, true);
   dv.setUint32(p + 17, c.compactions, true);
   p += 21;
@@ -143,118 +165,245 @@ function encodeImage(
   p += 4;
   for (const s of stringBytes) {
     dv.setUint32(p, s.length, true);
-    body.set(s, p + 4);
+    out.set(s, p + 4);
     p += 4 + s.length;
   }
   dv.setUint32(p, count, true);
   p += 4;
-  body.set(records, p);
-  p += records.length;
+  fill(out, dv, p);
+  p += count * ENTRY_BYTES;
   dv.setUint32(p, extras.length, true);
   p += 4;
   for (const x of extras) {
     dv.setUint32(p, x.length, true);
-    body.set(x, p + 4);
+    out.set(x, p + 4);
     p += 4 + x.length;
   }
-  const out = new Uint8Array(12 + body.length);
   out.set(MAGIC, 0);
-  const ov = new DataView(out.buffer);
-  ov.setUint16(6, VERSION, true);
-  ov.setUint32(8, crc32(body), true);
-  out.set(body, 12);
+  dv.setUint16(6, VERSION, true);
+  dv.setUint32(8, crc32(out.subarray(12)), true);
   return out;
 }
 
-/** Decodes a checkpoint, or undefined when it is not one (damaged, truncated, another version). */
+/**
+ * Bytes of the image read at a time at open: what reading a checkpoint holds beyond the records it installs,
+ * whatever the image's size (one item longer than this, a long name or extra, is read whole).
+ */
+export const CHECKPOINT_READ_BYTES = 1 << 20;
+
+/**
+ * Where an image is read from: its size and positioned reads of exactly the length asked (a file, or bytes). The
+ * decoder keeps nothing of what a read returns past the next read: a source may reuse one buffer.
+ */
+export interface CheckpointBytes {
+  readonly size: number;
+  read(pos: number, length: number): Promise<Uint8Array>;
+}
+
+/** A read the decoder asks its driver for: `length` bytes of the image at `pos`. */
+interface Want {
+  readonly pos: number;
+  readonly length: number;
+}
+
+/** Decodes a checkpoint held whole in memory, or undefined when it is not one (damaged, truncated, another version). */
 export function decodeCheckpoint(bytes: Uint8Array): DecodedCheckpoint | undefined {
   try {
-    if (bytes.length < 12 || !bytesEqual(bytes.subarray(0, 6), MAGIC)) return undefined;
-    const hv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (hv.getUint16(6, true) !== VERSION) return undefined;
-    const body = bytes.subarray(12);
-    if (crc32(body) !== hv.getUint32(8, true)) return undefined;
-    const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    let p = 0;
-    const segments: CheckpointSegment[] = [];
-    const segCount = dv.getUint32(p, true);
-    p += 4;
-    for (let i = 0; i < segCount; i++) {
-      const id = dv.getUint32(p, true);
-      // Segment ids start at 1: a checkpoint naming id 0 was not written by a store (it is ignored, as a bad CRC is).
-      if (id === 0) return undefined;
-      segments.push({ id, committedEnd: dv.getFloat64(p + 4, true), header: body.slice(p + 12, p + 44), crc: dv.getUint32(p + 44, true) });
-      p += 48;
-    }
-    const lastSeen = dv.getFloat64(p, true);
-    const lastInCompacted = body[p + 8] === 1;
-    const lastCommittedAt = dv.getFloat64(p + 9, true);
-    const compactions = dv.getUint32(p + 17, true);
-    p += 21;
-    const strings: string[] = [];
-    const stringCount = dv.getUint32(p, true);
-    p += 4;
-    for (let i = 0; i < stringCount; i++) {
-      const n = dv.getUint32(p, true);
-      strings.push(utf8d.decode(body.subarray(p + 4, p + 4 + n)));
-      p += 4 + n;
-    }
-    const count = dv.getUint32(p, true);
-    p += 4;
-    const recordsAt = p;
-    p += count * ENTRY_BYTES;
-    const extraCount = dv.getUint32(p, true);
-    p += 4;
-    const extras: Uint8Array[] = [];
-    for (let i = 0; i < extraCount; i++) {
-      const n = dv.getUint32(p, true);
-      extras.push(body.subarray(p + 4, p + 4 + n));
-      p += 4 + n;
-    }
-    if (p !== body.length) return undefined;
-    // The records are copied into the resident layout as they are (the id fields renumbered into one string table):
-    // no object per entry. A copy: the entries outlive the file buffer, which an Fs may reuse.
-    const table = new StringTable();
-    const remap = strings.map((x) => table.id(x));
-    const decodedExtras: (RecordExtra | undefined)[] = new Array(extras.length);
-    const records = new EntryRecords(table);
-    const base = records.count;
-    records.pushRaw(body, recordsAt, count);
-    for (let i = 0; i < count; i++) {
-      const r = recordsAt + i * ENTRY_BYTES;
-      const extra = dv.getUint32(r + REC.extra, true);
-      let x: RecordExtra | undefined;
-      if (extra !== NONE) {
-        x = decodedExtras[extra];
-        if (x === undefined) {
-          const xb = extras[extra];
-          if (xb === undefined) return undefined;
-          x = decodeExtra(xb);
-          if (x === undefined) return undefined;
-          decodedExtras[extra] = x;
-        }
-      }
-      const entity = remap[dv.getUint32(r + REC.entity, true)];
-      const scope = remap[dv.getUint32(r + REC.scope, true)];
-      if (entity === undefined || scope === undefined) return undefined;
-      records.setIds(base + i, entity, scope, x);
-    }
-    let entries: IndexEntry[] | undefined;
-    return {
-      segments,
-      lastSeen,
-      lastInCompacted,
-      lastCommittedAt,
-      compactions,
-      records,
-      count,
-      get entries(): IndexEntry[] {
-        return (entries ??= records.entries(0, count));
-      },
-    };
+    const run = decodeImage(bytes.length, bytes.length);
+    let step = run.next();
+    while (step.done !== true) step = run.next(bytes.subarray(step.value.pos, step.value.pos + step.value.length));
+    return step.value;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Reads and decodes a checkpoint `chunk` bytes at a time, straight into the records it installs: never the whole
+ * image at once. Undefined when it is not one; a failed read throws (the caller decides what that means).
+ */
+export async function readCheckpoint(src: CheckpointBytes, chunk = CHECKPOINT_READ_BYTES): Promise<DecodedCheckpoint | undefined> {
+  const run = decodeImage(src.size, chunk);
+  let got: Uint8Array | undefined;
+  for (;;) {
+    let step: IteratorResult<Want, DecodedCheckpoint | undefined>;
+    try {
+      step = got === undefined ? run.next() : run.next(got);
+    } catch {
+      return undefined;
+    }
+    if (step.done === true) return step.value;
+    got = await src.read(step.value.pos, step.value.length);
+    if (got.length !== step.value.length) throw new Error(`short read of the checkpoint: ${got.length} of ${step.value.length} bytes at offset ${step.value.pos}`);
+  }
+}
+
+/**
+ * A forward window over an image of `size` bytes, filled by the driver (`yield* need(n)`), folding every body byte
+ * (from offset 12) into the CRC-32 once as the window moves on.
+ */
+class ImageWindow {
+  buf: Uint8Array = new Uint8Array(0);
+  dv = new DataView(this.buf.buffer);
+  /** Image offset of buf[0], and of the next byte to decode. */
+  at = 0;
+  pos = 0;
+  crc = 0;
+  #crcDone = 12;
+
+  constructor(
+    readonly size: number,
+    readonly chunk: number,
+  ) {}
+
+  /** Offset in `buf` of the next byte. */
+  get off(): number {
+    return this.pos - this.at;
+  }
+
+  /** Bytes readable in `buf` from `pos`. */
+  get available(): number {
+    return this.at + this.buf.length - this.pos;
+  }
+
+  /** Makes [pos, pos + n) readable at buf[off]; throws past the end of the image (not a checkpoint). */
+  *need(n: number): Generator<Want, void, Uint8Array> {
+    if (this.pos + n > this.size) throw new Error('truncated');
+    if (n <= this.available) return;
+    this.#fold();
+    const length = Math.min(Math.max(this.chunk, n), this.size - this.pos);
+    this.buf = yield { pos: this.pos, length };
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.at = this.pos;
+  }
+
+  *u32(): Generator<Want, number, Uint8Array> {
+    yield* this.need(4);
+    const v = this.dv.getUint32(this.off, true);
+    this.pos += 4;
+    return v;
+  }
+
+  /** Whether the whole image was decoded and its body's CRC-32 is `expected`. */
+  finish(expected: number): boolean {
+    this.#fold();
+    return this.pos === this.size && this.#crcDone === this.size && this.crc === expected;
+  }
+
+  /** Folds what the window holds past what was folded already into the CRC (windows only move forward). */
+  #fold(): void {
+    const end = this.at + this.buf.length;
+    if (end > this.#crcDone && this.#crcDone >= this.at) {
+      this.crc = crc32(this.buf.subarray(this.#crcDone - this.at), this.crc);
+      this.#crcDone = end;
+    }
+  }
+}
+
+/**
+ * The decoder of an image of `size` bytes, asking its driver for at most max(`chunk`, one item) bytes at a time:
+ * the records are copied as they are read into the resident layout (their names renumbered into one string
+ * table), and the extras, which follow them, are set on them at the end. No object per entry. Returns undefined
+ * (or throws) when the bytes are not a checkpoint; nothing is trusted before the CRC-32 over the whole body
+ * checks out at the end.
+ */
+function* decodeImage(size: number, chunk: number): Generator<Want, DecodedCheckpoint | undefined, Uint8Array> {
+  const w = new ImageWindow(size, chunk);
+  yield* w.need(12);
+  if (!bytesEqual(w.buf.subarray(w.off, w.off + 6), MAGIC) || w.dv.getUint16(w.off + 6, true) !== VERSION) return undefined;
+  const expectedCrc = w.dv.getUint32(w.off + 8, true);
+  w.pos += 12;
+  const segments: CheckpointSegment[] = [];
+  const segCount = yield* w.u32();
+  for (let i = 0; i < segCount; i++) {
+    yield* w.need(48);
+    const p = w.off;
+    const id = w.dv.getUint32(p, true);
+    // Segment ids start at 1: a checkpoint naming id 0 was not written by a store (it is ignored, as a bad CRC is).
+    if (id === 0) return undefined;
+    segments.push({ id, committedEnd: w.dv.getFloat64(p + 4, true), header: w.buf.slice(p + 12, p + 44), crc: w.dv.getUint32(p + 44, true) });
+    w.pos += 48;
+  }
+  yield* w.need(21);
+  const lastSeen = w.dv.getFloat64(w.off, true);
+  const lastInCompacted = w.buf[w.off + 8] === 1;
+  const lastCommittedAt = w.dv.getFloat64(w.off + 9, true);
+  const compactions = w.dv.getUint32(w.off + 17, true);
+  w.pos += 21;
+  // The names, renumbered into the resident string table as they are read.
+  const table = new StringTable();
+  const stringCount = yield* w.u32();
+  const remap: number[] = [];
+  for (let i = 0; i < stringCount; i++) {
+    const n = yield* w.u32();
+    yield* w.need(n);
+    remap.push(table.id(utf8d.decode(w.buf.subarray(w.off, w.off + n))));
+    w.pos += n;
+  }
+  const count = yield* w.u32();
+  // The records and the extras' count must fit what is left: no chunk is allocated for records that are not there.
+  if (count * ENTRY_BYTES + 4 > size - w.pos) return undefined;
+  const records = new EntryRecords(table);
+  let withExtra = 0;
+  const perRead = Math.max(1, Math.floor(chunk / ENTRY_BYTES));
+  for (let done = 0; done < count; ) {
+    let k = Math.min(count - done, Math.floor(w.available / ENTRY_BYTES));
+    if (k === 0) {
+      k = Math.min(count - done, perRead);
+      yield* w.need(k * ENTRY_BYTES);
+    }
+    const from = w.off;
+    records.pushRaw(w.buf, from, k);
+    for (let j = 0; j < k; j++) {
+      const r = from + j * ENTRY_BYTES;
+      const entity = remap[w.dv.getUint32(r + REC.entity, true)];
+      const scope = remap[w.dv.getUint32(r + REC.scope, true)];
+      if (entity === undefined || scope === undefined) return undefined;
+      records.setNames(done + j, entity, scope);
+      if (w.dv.getUint32(r + REC.extra, true) !== NONE) withExtra++;
+    }
+    w.pos += k * ENTRY_BYTES;
+    done += k;
+  }
+  // Each extra is decoded as it is read (it keeps copies of its bytes, never the window); one that does not
+  // decode fails the checkpoint only if a record names it.
+  const extraCount = yield* w.u32();
+  const extras: (RecordExtra | null)[] = [];
+  for (let i = 0; i < extraCount; i++) {
+    const n = yield* w.u32();
+    yield* w.need(n);
+    let x: RecordExtra | undefined;
+    try {
+      x = decodeExtra(w.buf.subarray(w.off, w.off + n));
+    } catch {
+      x = undefined;
+    }
+    extras.push(x ?? null);
+    w.pos += n;
+  }
+  if (!w.finish(expectedCrc)) return undefined;
+  // The records' extra fields still hold the image's numbers: each becomes the decoded extra (in record order).
+  for (let i = 0; withExtra > 0 && i < count; i++) {
+    const n = records.extraNumber(i);
+    if (n === NONE) continue;
+    const x = extras[n];
+    if (x === undefined || x === null) return undefined;
+    records.setExtra(i, x);
+    withExtra--;
+  }
+  let entries: IndexEntry[] | undefined;
+  return {
+    segments,
+    lastSeen,
+    lastInCompacted,
+    lastCommittedAt,
+    compactions,
+    records,
+    count,
+    get entries(): IndexEntry[] {
+      return (entries ??= records.entries(0, count));
+    },
+  };
 }
 
 /** How many events a checkpoint lists, without making an object per entry of a decoded one. */

@@ -167,7 +167,7 @@ export class EntryRecords {
 
   /**
    * Appends `count` records copied as they are from `src` at `at` (same layout), a chunk's worth per copy; their
-   * entity, scope and extra fields must then be set with `setIds` before any read.
+   * entity, scope and extra fields must then be set (`setIds`, or `setNames` and `setExtra`) before any read.
    */
   pushRaw(src: Uint8Array, at: number, count: number): void {
     let done = 0;
@@ -182,16 +182,34 @@ export class EntryRecords {
 
   /** Sets record `i`'s entity and scope ids (this table's) and its extra. */
   setIds(i: number, entity: number, scope: number, extra: RecordExtra | undefined): void {
+    this.setNames(i, entity, scope);
+    this.setExtra(i, extra);
+  }
+
+  /** Sets record `i`'s entity and scope ids (this table's), leaving its extra field as it is. */
+  setNames(i: number, entity: number, scope: number): void {
     const v = this.#views[i >>> CHUNK_SHIFT]!;
     const p = (i & CHUNK_MASK) * RECORD_BYTES;
     v.setUint32(p + REC.entity, entity, true);
     v.setUint32(p + REC.scope, scope, true);
+  }
+
+  /** Sets record `i`'s extra (kept beside the records; the record holds its number, or NO_EXTRA). */
+  setExtra(i: number, extra: RecordExtra | undefined): void {
     let x = NO_EXTRA;
     if (extra !== undefined) {
       x = this.#extras.length;
       this.#extras.push(extra);
     }
-    v.setUint32(p + REC.extra, x, true);
+    this.#views[i >>> CHUNK_SHIFT]!.setUint32((i & CHUNK_MASK) * RECORD_BYTES + REC.extra, x, true);
+  }
+
+  /**
+   * Record `i`'s extra field as a number: NO_EXTRA, this table's extra number, or (in a record copied with
+   * `pushRaw` and not yet given its extra) the number its source gave it.
+   */
+  extraNumber(i: number): number {
+    return this.#views[i >>> CHUNK_SHIFT]!.getUint32((i & CHUNK_MASK) * RECORD_BYTES + REC.extra, true);
   }
 
   /** Copies record `i`'s 164 bytes as they are into `out` at `p`. */
@@ -232,11 +250,14 @@ export class EntryRecords {
   entityId(i: number): number {
     return this.#views[i >>> CHUNK_SHIFT]!.getUint32((i & CHUNK_MASK) * RECORD_BYTES + REC.entity, true);
   }
+  scopeId(i: number): number {
+    return this.#views[i >>> CHUNK_SHIFT]!.getUint32((i & CHUNK_MASK) * RECORD_BYTES + REC.scope, true);
+  }
   entity(i: number): string {
     return this.strings.get(this.entityId(i));
   }
   scope(i: number): string {
-    return this.strings.get(this.#views[i >>> CHUNK_SHIFT]!.getUint32((i & CHUNK_MASK) * RECORD_BYTES + REC.scope, true));
+    return this.strings.get(this.scopeId(i));
   }
   extra(i: number): RecordExtra | undefined {
     const x = this.#views[i >>> CHUNK_SHIFT]!.getUint32((i & CHUNK_MASK) * RECORD_BYTES + REC.extra, true);

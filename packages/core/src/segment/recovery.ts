@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { BatpakError, ioError } from '../errors.js';
 import { readPrefix } from './read.js';
 import type { Fs } from '../fs/fs.js';
-import { parseSegmentFileName, SegmentFlags, type SegmentHeader } from './format.js';
+import { parseSegmentFileName, SEGMENT_HEADER_BYTES, SegmentFlags, type SegmentHeader } from './format.js';
 import { EventFlags, type EventFrame, type SealFrame } from './frame.js';
 import { CommitRules } from './commit-rules.js';
 import { scanSegment, type ScannedFrame } from './scan.js';
@@ -86,6 +86,18 @@ export interface RecoveredLogWithGaps extends RecoveredLog {
   readonly end: RecoveryStart;
 }
 
+/** A segment to recover: from its first frame, or from `from` (a frame boundary the cold-start checkpoint vouches for). */
+export interface RecoveryItem {
+  readonly id: number;
+  readonly path: string;
+  readonly from?: number;
+  /**
+   * CRC-32 of the segment's bytes [0, `from`), when the caller has just checked them (the checkpoint load): then only
+   * the header and the bytes from `from` on are read, not the whole segment again.
+   */
+  readonly fromCrc?: number;
+}
+
 /**
  * Recovers the given segments (ascending ids). In a segment written by compaction (header flag) every
  * frame is committed by construction — compaction copies only committed events — so batch and seal
@@ -99,7 +111,7 @@ export interface RecoveryStart {
 
 export async function recoverLog(
   fs: Fs,
-  list: readonly { readonly id: number; readonly path: string; readonly from?: number }[],
+  list: readonly RecoveryItem[],
   start: RecoveryStart = { lastSeen: 0, lastInCompacted: false },
   signal?: AbortSignal,
   /** False when newer segments follow `list` (recovered separately): none of these may then end in a torn tail. */
@@ -118,12 +130,15 @@ export async function recoverLog(
   let lastInCompacted = start.lastInCompacted;
 
   for (let si = 0; si < list.length; si++) {
-    const { id, path, from } = list[si]!;
+    const { id, path, from, fromCrc } = list[si]!;
     const newest = endsWithNewest && si === list.length - 1;
     // Between segments: an open given a signal stops here (nothing is written while scanning).
     BatpakError.throwIfAborted(signal, 'Store.open');
-    const bytes = await readPrefix(fs, path);
-    const scan = scanSegment(bytes, { file: path, allowTornTail: newest, ...(from === undefined ? {} : { from }) });
+    // After a checkpoint, only the tail: reading the whole active segment again left up to segmentMaxBytes of
+    // garbage resident when open returned.
+    const tail = from !== undefined && fromCrc !== undefined && from >= SEGMENT_HEADER_BYTES ? await readTail(fs, path, from) : undefined;
+    const bytes = tail?.bytes ?? (await readPrefix(fs, path));
+    const scan = scanSegment(bytes, { file: path, allowTornTail: newest, ...(tail !== undefined ? { tailAt: from! } : from === undefined ? {} : { from }) });
     if (scan.header !== undefined && scan.header.segmentId !== id) {
       throw corrupt(path, 0, `header names segment ${scan.header.segmentId}, file name says ${id}`);
     }
@@ -238,9 +253,45 @@ export async function recoverLog(
       committedEnd = pendingStart;
       discardPending(batchFirst !== -1 ? 'incomplete-batch' : 'unsealed-group');
     }
-    segments.push({ id, path, header: scan.header, fileSize: bytes.length, committedEnd, crc: crc32(bytes.subarray(0, committedEnd)) });
+    let crc: number;
+    if (tail === undefined) crc = crc32(bytes.subarray(0, committedEnd));
+    else {
+      // The checkpoint vouched for the header and [0, from): the scan can end no earlier than `from`.
+      if (scan.header === undefined || committedEnd < from!) throw corrupt(path, 0, 'the segment no longer starts as the checkpoint recorded');
+      crc = crc32(bytes.subarray(SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES + committedEnd - from!), fromCrc);
+    }
+    segments.push({ id, path, header: scan.header, fileSize: tail?.size ?? bytes.length, committedEnd, crc });
   }
   return { segments, events, seals, discarded, gaps, end: { lastSeen, lastInCompacted } };
+}
+
+/** The segment's header, then its bytes from `from` on, in one buffer (what scanSegment's `tailAt` takes), and its size. */
+async function readTail(fs: Fs, path: string, from: number): Promise<{ bytes: Uint8Array; size: number }> {
+  let file;
+  try {
+    file = await fs.open(path);
+  } catch (err) {
+    throw ioError(err, `cannot open ${path}`, { file: path });
+  }
+  try {
+    const size = await file.size();
+    if (size < from) throw corrupt(path, size, `the segment is shorter (${size} bytes) than the checkpoint recorded (${from})`);
+    const bytes = new Uint8Array(SEGMENT_HEADER_BYTES + size - from);
+    for (const [at, to, n] of [
+      [0, 0, SEGMENT_HEADER_BYTES],
+      [from, SEGMENT_HEADER_BYTES, size - from],
+    ] as const) {
+      if (n === 0) continue;
+      const got = await file.readAt(at, n);
+      if (got.length !== n) throw new BatpakError('ERR_IO', `short read of ${path}: ${got.length} of ${n} bytes at offset ${at}`, { details: { file: path, offset: at } });
+      bytes.set(got, to);
+    }
+    return { bytes, size };
+  } catch (err) {
+    throw ioError(err, `cannot read ${path}`, { file: path });
+  } finally {
+    await file.close().catch(() => undefined);
+  }
 }
 
 /**

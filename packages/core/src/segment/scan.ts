@@ -30,6 +30,12 @@ export interface ScanOptions {
   readonly allowTornTail: boolean;
   /** Start scanning frames here (a frame boundary the cold-start checkpoint vouches for). */
   readonly from?: number;
+  /**
+   * `buf` holds the segment's header, then the file's bytes from this offset on (a frame boundary the cold-start
+   * checkpoint vouches for) and not those between: the frames are scanned from there, and every offset reported
+   * (frames, `validEnd`, errors) is the file's.
+   */
+  readonly tailAt?: number;
 }
 
 function corrupt(file: string, offset: number, reason: string): BatpakError {
@@ -48,25 +54,27 @@ export function scanSegment(buf: Uint8Array, options: ScanOptions): SegmentScan 
     throw corrupt(file, 0, head.reason);
   }
   const frames: ScannedFrame[] = [];
-  const from = Math.max(SEGMENT_HEADER_BYTES, options.from ?? 0);
-  let validEnd = from;
+  // A position in `buf` plus `shift` is the file's offset (0 unless only the tail was read).
+  const shift = options.tailAt === undefined ? 0 : options.tailAt - SEGMENT_HEADER_BYTES;
+  const from = options.tailAt === undefined ? Math.max(SEGMENT_HEADER_BYTES, options.from ?? 0) : SEGMENT_HEADER_BYTES;
+  let validEnd = from + shift;
   for (const step of walkFrames(buf, from, 'none')) {
     const pos = step.offset;
     if (step.kind === 'damage' || step.crcOk !== true) {
       const later = nextValidFrame(buf, pos);
-      if (later !== -1) throw corrupt(file, pos, `invalid frame followed by a valid frame at offset ${later}`);
-      if (allowTornTail && isTornTail(buf, pos)) return { header: head.header, frames, validEnd: pos, torn: true };
-      throw corrupt(file, pos, allowTornTail ? 'damaged frame at the tail' : 'invalid frame in a sealed segment');
+      if (later !== -1) throw corrupt(file, pos + shift, `invalid frame followed by a valid frame at offset ${later + shift}`);
+      if (allowTornTail && isTornTail(buf, pos)) return { header: head.header, frames, validEnd: pos + shift, torn: true };
+      throw corrupt(file, pos + shift, allowTornTail ? 'damaged frame at the tail' : 'invalid frame in a sealed segment');
     }
     let frame: Frame;
     try {
       frame = decodeFrameBody(step.body!);
     } catch (err) {
-      if (err instanceof FrameDecodeError) throw corrupt(file, pos, `frame body does not decode: ${err.message}`);
+      if (err instanceof FrameDecodeError) throw corrupt(file, pos + shift, `frame body does not decode: ${err.message}`);
       throw err;
     }
-    frames.push({ offset: pos, length: step.length, frame });
-    validEnd = pos + step.length;
+    frames.push({ offset: pos + shift, length: step.length, frame });
+    validEnd = pos + shift + step.length;
   }
   return { header: head.header, frames, validEnd, torn: false };
 }

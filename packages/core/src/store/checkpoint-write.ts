@@ -5,10 +5,10 @@
 
 import { join } from 'node:path';
 import type { RemovedSet } from '../compaction/log.js';
-import { CHECKPOINT_FILE, encodeCheckpointRecords, type CheckpointSegment } from '../event-index/checkpoint.js';
+import { CHECKPOINT_FILE, CHECKPOINT_READ_BYTES, encodeCheckpointRecords, type CheckpointSegment } from '../event-index/checkpoint.js';
 import type { TieredIndex } from '../event-index/tiered-index.js';
+import type { Fs } from '../fs/fs.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, SegmentFlags } from '../segment/format.js';
-import { readPrefix } from '../segment/read.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { ActiveSegment } from '../segment/writer.js';
 import type { ResolvedOptions } from './options.js';
@@ -66,15 +66,28 @@ export async function writeCheckpoint(s: CheckpointSource): Promise<void> {
     const path = join(opts.dir, CHECKPOINT_FILE);
     // A store opened and closed without changes leaves its directory untouched (a refused import,
     // a read-mostly job): same image, no write.
-    const current = (await opts.fs.stat(path)) === null ? undefined : await readPrefix(opts.fs, path).catch(() => undefined);
-    if (current !== undefined && sameBytes(current, image)) return;
+    if ((await opts.fs.stat(path)) !== null && (await sameAsFile(opts.fs, path, image).catch(() => false))) return;
     await opts.fs.writeFileAtomic(path, image);
   } catch (err) {
     opts.onWarning(`could not write the cold-start checkpoint: ${(err as Error).message}`, 'BATPAK_CHECKPOINT_WRITE_FAILED');
   }
 }
 
-/** Byte equality of two images, natively (a byte loop over a 40 MB image cost tens of ms at every close). */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+/**
+ * Whether the file at `path` holds exactly `image`, compared a bounded piece at a time (reading the old image whole
+ * held a second copy of tens of MB at every close), each piece natively (a byte loop cost tens of ms).
+ */
+async function sameAsFile(fs: Fs, path: string, image: Uint8Array): Promise<boolean> {
+  const file = await fs.open(path);
+  try {
+    if ((await file.size()) !== image.length) return false;
+    for (let p = 0; p < image.length; p += CHECKPOINT_READ_BYTES) {
+      const n = Math.min(CHECKPOINT_READ_BYTES, image.length - p);
+      const got = await file.readAt(p, n);
+      if (got.length !== n || !Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(image.buffer, image.byteOffset + p, n))) return false;
+    }
+    return true;
+  } finally {
+    await file.close().catch(() => undefined);
+  }
 }
