@@ -16,6 +16,12 @@ import type { EntityHead } from './segment-index-heads.js';
 import { entityKey, IndexFileDamage } from './segment-index-format.js';
 import { checkSealedFile, type SealedFileCheck } from './sealed-file-check.js';
 import { isCompactedHeader, segmentWalk } from './segment-walk.js';
+import type { HeadTable } from './head-table.js';
+import { HEAD_AT } from './segment-index-heads.js';
+import { PlainEventBody } from '../segment/plain-body.js';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC, SEGMENT_HEADER_BYTES } from '../segment/format.js';
+import { crc32 } from 'node:zlib';
+import { RECORD_BYTES, REC } from './entry-records.js';
 
 /** A sealed segment's index file that did not check out: its owner rebuilds it from the segment (replaceFile). */
 export interface UntrustedIndexFile {
@@ -363,6 +369,105 @@ export class SealedTier {
     });
   }
 
+  /**
+   * heads() into `table`, each head still checked against its frame, but for the common case without an object per
+   * head read: a plain frame is read into one reused buffer and its fields compared in place (PlainEventBody), its
+   * record written straight into the table. Anything else — a frame that is not plain, or any doubt about the file —
+   * goes through heads(), which decodes, reports and distrusts exactly as before.
+   */
+  async headsInto(segmentId: number, wanted: (entity: string) => boolean, table: HeadTable): Promise<void> {
+    const leanDone = await this.#run(async () => {
+      const slot = this.#slots.find((s) => s.segmentId === segmentId);
+      return slot?.file === undefined ? false : this.#leanHeads(slot, slot.file, wanted, table);
+    });
+    if (leanDone) return;
+    for (const e of await this.heads(segmentId, (entity) => wanted(entity) && !table.has(entity))) table.set(e);
+  }
+
+  /** The lean half of headsInto: true when every wanted head of `file` was checked and set; false hands the rest over. */
+  async #leanHeads(slot: Slot, file: SegmentIndexFile, wanted: (entity: string) => boolean, table: HeadTable): Promise<boolean> {
+    // Per wanted head: its name, [offset, length, global sequence, entity sequence] and content hash, copied out of
+    // the heads blocks as they are read (numbers and bytes, no object per head).
+    const entity: string[] = [];
+    const nums: number[] = [];
+    let hashes = new Uint8Array(32 * 1024);
+    try {
+      await file.visitHeads(wanted, (name, dv, p) => {
+        const k = entity.length;
+        entity.push(name);
+        nums.push(dv.getFloat64(p + HEAD_AT.offset, true), dv.getUint32(p + HEAD_AT.length, true), dv.getFloat64(p + HEAD_AT.globalSequence, true), dv.getFloat64(p + HEAD_AT.entitySequence, true));
+        if (32 * (k + 1) > hashes.length) {
+          const more = new Uint8Array(2 * hashes.length);
+          more.set(hashes);
+          hashes = more;
+        }
+        for (let i = 0; i < 32; i++) hashes[32 * k + i] = dv.getUint8(p + HEAD_AT.contentHash + i);
+      });
+    } catch {
+      return false;
+    }
+    // In file order: the frames are read front to back, and two heads claiming overlapping bytes are caught.
+    const order = Array.from(entity.keys()).sort((x, y) => nums[4 * x]! - nums[4 * y]!);
+    const handle = await this.#segments.handle(slot.segmentId);
+    const size = this.#segments.size(slot.segmentId);
+    const body = new PlainEventBody();
+    let buf = new Uint8Array(4096);
+    const rec = new Uint8Array(RECORD_BYTES);
+    const rv = new DataView(rec.buffer);
+    let lastEnd = 0;
+    let scope = '';
+    let scopeBytes = new Uint8Array(0);
+    for (const k of order) {
+      const name = entity[k]!;
+      const offset = nums[4 * k]!;
+      const length = nums[4 * k + 1]!;
+      if (!Number.isSafeInteger(offset) || offset < SEGMENT_HEADER_BYTES || length <= FRAME_HEADER_BYTES || offset + length > size || offset < lastEnd) return false;
+      lastEnd = offset + length;
+      if (buf.length < length) buf = new Uint8Array(Math.max(length, 2 * buf.length));
+      let got: number;
+      try {
+        got = handle.readInto !== undefined ? await handle.readInto(offset, buf.subarray(0, length)) : (buf.set(await handle.readAt(offset, length)), length);
+      } catch {
+        return false;
+      }
+      // The frame is whole (magic, its length, its CRC) and a plain event naming the head's sequences, entity and hash.
+      const b = buf;
+      if (got !== length || u32be(b, 0) !== FRAME_MAGIC || FRAME_HEADER_BYTES + u32be(b, 4) !== length) return false;
+      if (crc32(b.subarray(FRAME_HEADER_BYTES, length)) !== u32be(b, 8)) return false;
+      // A payload version past a record's u16 is left to heads(), as any frame that is not a plain event.
+      if (!body.read(b, FRAME_HEADER_BYTES, length) || body.payloadVersion > 0xffff) return false;
+      if (body.globalSequence !== nums[4 * k + 2] || body.entitySequence !== nums[4 * k + 3]) return false;
+      if (body.entityLength !== name.length) return false;
+      for (let i = 0; i < body.entityLength; i++) if (b[body.entityAt + i] !== name.charCodeAt(i)) return false;
+      for (let i = 0; i < 32; i++) if (b[body.contentAt + i] !== hashes[32 * k + i]) return false;
+      let sameScope = body.scopeLength === scopeBytes.length;
+      for (let i = 0; sameScope && i < body.scopeLength; i++) sameScope = b[body.scopeAt + i] === scopeBytes[i];
+      if (!sameScope) {
+        // Stores have few scopes: the last one's string is reused while its bytes repeat.
+        scopeBytes = b.slice(body.scopeAt, body.scopeAt + body.scopeLength);
+        scope = Buffer.from(scopeBytes.buffer, scopeBytes.byteOffset, scopeBytes.length).toString('latin1');
+      }
+      // The head's record, composed in place (entry-records.ts REC layout; the table sets entity, scope and extra).
+      for (let i = 0; i < 16; i++) rec[REC.id + i] = b[body.idAt + i]!;
+      for (let i = 0; i < 32; i++) rec[REC.prevHash + i] = b[body.prevAt + i]!;
+      for (let i = 0; i < 32; i++) rec[REC.contentHash + i] = b[body.contentAt + i]!;
+      rv.setFloat64(REC.globalSequence, body.globalSequence, true);
+      rv.setFloat64(REC.entitySequence, body.entitySequence, true);
+      rv.setUint16(REC.kind, body.kind, true);
+      rv.setUint16(REC.flags, body.flags, true);
+      rv.setUint16(REC.payloadVersion, body.payloadVersion, true);
+      rv.setFloat64(REC.committedAt, body.committedAt, true);
+      rv.setUint32(REC.segmentId, slot.segmentId, true);
+      rv.setFloat64(REC.offset, offset, true);
+      rv.setUint32(REC.length, length, true);
+      rv.setFloat64(REC.batchFirst, body.batchCount === 0 ? -1 : body.batchFirst, true);
+      rv.setUint32(REC.batchIndex, body.batchCount === 0 ? 0 : body.batchIndex, true);
+      rv.setUint32(REC.batchCount, body.batchCount, true);
+      table.setRecord(rec, 0, name, scope);
+    }
+    return true;
+  }
+
   async #checkedHeads(slot: Slot, file: SegmentIndexFile, wanted: (entity: string) => boolean): Promise<IndexEntry[] | undefined> {
     let heads: EntityHead[];
     try {
@@ -492,5 +597,7 @@ export class SealedTier {
     }
   }
 }
+
+const u32be = (b: Uint8Array, p: number): number => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 
 const EMPTY_SUMMARY: IndexSummary = { signedEvents: 0, firstEncrypted: undefined, generations: new Map() };

@@ -28,7 +28,7 @@ import {
   type IndexFileHeader,
   type SegmentBinding,
 } from './segment-index-format.js';
-import { decodeHeadsBlock, type EntityHead, type HeadRecord } from './segment-index-heads.js';
+import { decodeHeadsBlock, visitHeadsBlock, type EntityHead, type HeadRecord } from './segment-index-heads.js';
 import { decodeLists, decodeSummary, SUMMARY_BYTES, type SegmentLists, type SegmentSummary } from './segment-summary.js';
 
 /** Where the index file says an event's frame is. */
@@ -157,13 +157,28 @@ export class SegmentIndexFile {
     if (column.length !== h.headBlocks * INDEX_BLOCK_BYTES) throw new IndexFileDamage('heads column is cut short');
     for (let b = 0; b < h.headBlocks; b++) {
       const block = column.subarray(b * INDEX_BLOCK_BYTES, (b + 1) * INDEX_BLOCK_BYTES);
-      for (const r of decodeHeadsBlock(block, fence.firstHead[b + 1]! - fence.firstHead[b]!, fence.firstHeadKey.subarray(b * 8, b * 8 + 8), wanted)) {
-        // A record under another entity's key would put that head where nobody finds it (and out of order).
-        if (compareBytes(entityKey(r.entity), r.key) !== 0) throw new IndexFileDamage(`the head of ${JSON.stringify(r.entity)} is under another key`);
+      for (const r of decodeHeadsBlock(block, fence.firstHead[b + 1]! - fence.firstHead[b]!, fence.firstHeadKey.subarray(b * 8, b * 8 + 8), wanted, true)) {
         out.push(withoutKey(r));
       }
     }
     return out;
+  }
+
+  /**
+   * heads() without an object per head: calls `visit` with each wanted record's name and position in a block (its
+   * fields at HEAD_AT; the block is reused after the call), in key order, every check of heads() made. Reads one
+   * block at a time into one buffer, so an open's transient memory is a block, not every file's heads column.
+   */
+  async visitHeads(wanted: (entity: string) => boolean, visit: (entity: string, dv: DataView, at: number) => void): Promise<void> {
+    const h = this.header;
+    const fence = this.#r.fence;
+    const block = new Uint8Array(INDEX_BLOCK_BYTES);
+    for (let b = 0; b < h.headBlocks; b++) {
+      const position = blockPosition(h, 3, b);
+      const got = this.#file.readInto !== undefined ? await this.#file.readInto(position, block) : (block.set(await this.#file.readAt(position, INDEX_BLOCK_BYTES)), INDEX_BLOCK_BYTES);
+      if (got !== INDEX_BLOCK_BYTES) throw new IndexFileDamage('heads column is cut short');
+      visitHeadsBlock(block, fence.firstHead[b + 1]! - fence.firstHead[b]!, fence.firstHeadKey.subarray(b * 8, b * 8 + 8), wanted, true, visit);
+    }
   }
 
   /** The sequence jumps and per-scope key generations (read on demand; the summary says how many there are). */

@@ -3,7 +3,8 @@
 // every entity head exactly without reading events. Variable-length records packed in CRC-checked blocks.
 
 import { crc32 } from 'node:zlib';
-import { INDEX_BLOCK_BYTES, IndexFileDamage } from './segment-index-format.js';
+import { blake3ShortInto, SHORT_MAX } from '../crypto/blake3-short.js';
+import { entityKey, INDEX_BLOCK_BYTES, IndexFileDamage } from './segment-index-format.js';
 
 /** An entity's last event in one segment, as the heads column keeps it. */
 export interface EntityHead {
@@ -90,13 +91,36 @@ export interface HeadRecord extends EntityHead {
  * IndexFileDamage on a CRC, count, bound, order or UTF-8 error: a damaged block is never an answer.
  * `wanted`: only the records of entities it accepts are returned (every record is still checked); the others
  * cost no allocation but their name (an open asks every file for the heads of the entities it has not seen).
+ * `checkKeys`: each returned record's key must be entityKey of its name (what heads() relies on).
  */
-export function decodeHeadsBlock(block: Uint8Array, expected: number, firstKey: Uint8Array, wanted?: (entity: string) => boolean): HeadRecord[] {
+export function decodeHeadsBlock(block: Uint8Array, expected: number, firstKey: Uint8Array, wanted?: (entity: string) => boolean, checkKeys = false): HeadRecord[] {
+  const out: HeadRecord[] = [];
+  visitHeadsBlock(block, expected, firstKey, wanted, checkKeys, (entity, dv, at) => {
+    out.push({
+      key: block.subarray(at, at + 8),
+      entity,
+      entitySequence: dv.getFloat64(at + 8, true),
+      globalSequence: dv.getFloat64(at + 16, true),
+      offset: dv.getFloat64(at + 24, true),
+      length: dv.getUint32(at + 32, true),
+      contentHash: block.slice(at + 36, at + 68),
+    });
+  });
+  return out;
+}
+
+/** Where a head record's fields lie, from its start: what visitHeadsBlock's callers read. */
+export const HEAD_AT = { entitySequence: 8, globalSequence: 16, offset: 24, length: 32, contentHash: 36 } as const;
+
+/**
+ * decodeHeadsBlock's checks, calling `visit` with each wanted record's name and position (its fields at HEAD_AT,
+ * little-endian) instead of making an object of it.
+ */
+export function visitHeadsBlock(block: Uint8Array, expected: number, firstKey: Uint8Array, wanted: ((entity: string) => boolean) | undefined, checkKeys: boolean, visit: (entity: string, dv: DataView, at: number) => void): void {
   if (block.length !== INDEX_BLOCK_BYTES) throw new IndexFileDamage('heads block is cut short');
   const dv = new DataView(block.buffer, block.byteOffset, block.length);
   if (dv.getUint32(INDEX_BLOCK_BYTES - 4, true) !== crc32(block.subarray(0, INDEX_BLOCK_BYTES - 4))) throw new IndexFileDamage('block CRC mismatch');
   if (dv.getUint16(0, true) !== expected || expected === 0) throw new IndexFileDamage('block record count is wrong');
-  const out: HeadRecord[] = [];
   // Names are read without a view per record (an open decodes every head of every file): ASCII as latin1.
   const text = Buffer.from(block.buffer, block.byteOffset, block.length);
   let at = 4;
@@ -126,19 +150,21 @@ export function decodeHeadsBlock(block: Uint8Array, expected: number, firstKey: 
     if (!inOrder) throw new IndexFileDamage('heads are out of order');
     previousKey = at;
     if (wanted === undefined || wanted(entity)) {
-      out.push({
-        key: block.slice(at, at + 8),
-        entity,
-        entitySequence: dv.getFloat64(at + 8, true),
-        globalSequence: dv.getFloat64(at + 16, true),
-        offset: dv.getFloat64(at + 24, true),
-        length: dv.getUint32(at + 32, true),
-        contentHash: block.slice(at + 36, at + 68),
-      });
+      // A record under another entity's key would put that head where nobody finds it (and out of order).
+      if (checkKeys && !keyNames(block, dv, at, nameAt, nameLength, entity)) throw new IndexFileDamage(`the head of ${JSON.stringify(entity)} is under another key`);
+      visit(entity, dv, at);
     }
     at += HEAD_FIXED_BYTES + nameLength;
   }
-  return out;
+}
+
+const keyHash = new Uint8Array(32);
+
+/** Whether the key at `at` is entityKey of the name at `nameAt` (hashed where it lies when it is short). */
+function keyNames(block: Uint8Array, dv: DataView, at: number, nameAt: number, nameLength: number, entity: string): boolean {
+  if (nameLength > SHORT_MAX) return sameKey(block, at, entityKey(entity));
+  blake3ShortInto(dv, nameAt, nameLength, keyHash, 0);
+  return sameKey(block, at, keyHash);
 }
 
 /** Whether the 8-byte key at `at` in `block` equals `key`. */

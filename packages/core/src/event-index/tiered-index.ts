@@ -6,6 +6,7 @@ import type { SegmentSet } from '../segment/set.js';
 import type { RecordRange } from './checkpoint.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, EventIndex, IndexSummary } from './event-index.js';
+import { HeadTable } from './head-table.js';
 import { ResidentIndex } from './resident-index.js';
 import type { SegmentIndexFile } from './segment-index-file.js';
 import type { SealedFileCheck } from './sealed-file-check.js';
@@ -35,7 +36,7 @@ export class TieredIndex implements EventIndex {
   readonly #sealed: SealedTier;
   #active: ResidentIndex;
   /** The newest event in the sealed tier of each entity that has one there (head() takes the newer of this and the active tier's). */
-  #heads = new Map<string, IndexEntry>();
+  #heads = new HeadTable();
   /** Whether open left out the sealed heads of entities that had a head in the active tier. */
   #headsPartial = false;
   #generation = 0;
@@ -74,7 +75,7 @@ export class TieredIndex implements EventIndex {
       // event in the active tier has its head there (sealed segments hold older events).
       const wanted = (entity: string) => !index.#heads.has(entity) && !index.#active.hasEntity(entity);
       const ids = sealed.ids();
-      for (let i = ids.length - 1; i >= 0; i--) for (const e of await sealed.heads(ids[i]!, wanted)) index.#heads.set(e.entity, e);
+      for (let i = ids.length - 1; i >= 0; i--) await sealed.headsInto(ids[i]!, wanted, index.#heads);
       index.#headsPartial = resident.size > 0;
     } catch (err) {
       await sealed.close();
@@ -222,7 +223,7 @@ export class TieredIndex implements EventIndex {
     }
     // One synchronous step: the entries leave the active tier as the segment joins the sealed one.
     this.#sealed.install(prepared);
-    for (const e of view.heads) this.#heads.set(e.entity, newer(e, this.#heads.get(e.entity))!);
+    for (const e of view.heads) this.#heads.setIfNewer(e);
     this.#active.replaceSegments([segmentId], []);
     this.#epoch++;
     return true;
@@ -249,7 +250,7 @@ export class TieredIndex implements EventIndex {
     if (sealedReplaced.length === 0 && held.length > 0 && this.#headsPartial) throw new RangeError('replaceSegments must replace every sealed-tier segment');
     if (sealedReplaced.length > 0) {
       this.#sealed.remove(sealedReplaced);
-      this.#heads = new Map();
+      this.#heads = new HeadTable();
     }
     this.#active.replaceSegments(segmentIds, entries);
     this.#generation++;

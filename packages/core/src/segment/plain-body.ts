@@ -13,8 +13,14 @@ export class PlainEventBody {
   batchFirst = 0;
   batchIndex = 0;
   batchCount = 0;
+  entitySequence = 0;
+  kind = 0;
   entityAt = 0;
   entityLength = 0;
+  scopeAt = 0;
+  scopeLength = 0;
+  committedAt = 0;
+  payloadVersion = 0;
   prevAt = 0;
   contentAt = 0;
   payloadAt = 0;
@@ -37,18 +43,26 @@ export class PlainEventBody {
     this.#p = at + 24;
     if (!this.#key1(0x67)) return false;
     const g = this.#uint();
-    if (g < 0 || !this.#key1(0x6e) || this.#uint() < 0) return false;
+    if (g < 0 || !this.#key1(0x6e)) return false;
+    const n = this.#uint();
+    if (n < 0) return false;
     const kind = this.#key1(0x6b) ? this.#uint() : -1;
     if (kind < 0 || kind > 0xffff || !this.#key1(0x65)) return false;
     this.entityAt = this.#ascii();
     this.entityLength = this.#p - this.entityAt;
-    if (this.entityAt < 0 || !this.#key1(0x73) || this.#ascii() < 0) return false;
-    if (!this.#key2(0x74, 0x73) || this.#uint() < 0) return false;
+    if (this.entityAt < 0 || !this.#key1(0x73)) return false;
+    this.scopeAt = this.#ascii();
+    this.scopeLength = this.#p - this.scopeAt;
+    if (this.scopeAt < 0 || !this.#key2(0x74, 0x73)) return false;
+    const ts = this.#uint();
+    if (ts < 0) return false;
     if (!this.#key2(0x70, 0x68) || !this.#hash()) return false;
     this.prevAt = this.#p - 32;
     if (!this.#key2(0x63, 0x68) || !this.#hash()) return false;
     this.contentAt = this.#p - 32;
-    if (!this.#key1(0x76) || this.#uint() < 0 || !this.#key1(0x66)) return false;
+    if (!this.#key1(0x76)) return false;
+    const v = this.#uint();
+    if (v < 0 || !this.#key1(0x66)) return false;
     const flags = this.#uint();
     if (flags < 0) return false;
     this.batchCount = 0;
@@ -65,6 +79,10 @@ export class PlainEventBody {
     }
     if (!this.#key1(0x70)) return false;
     this.globalSequence = g;
+    this.entitySequence = n;
+    this.kind = kind;
+    this.committedAt = ts;
+    this.payloadVersion = v;
     this.flags = flags;
     // Every read above lies before the payload, and the payload ends at `to`: nothing was read past the body.
     return this.#payloadToEnd(to);

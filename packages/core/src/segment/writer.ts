@@ -168,6 +168,15 @@ export class SegmentWriter {
     this.#opts.onRotate(next, seg);
   }
 
+  /**
+   * Seals the active segment now instead of at the next group that finds it full: a new segment becomes active and
+   * `onRotate` runs, as for a rotation at the size limit (close uses it; nothing may be writing meanwhile).
+   */
+  async sealActive(nowMs: number): Promise<void> {
+    this.#refuseIfFailed();
+    await this.#rotate(nowMs);
+  }
+
   /** fsync of the active segment (for sync 'none' stores and close). */
   async sync(): Promise<void> {
     this.#refuseIfFailed();

@@ -27,6 +27,20 @@ export interface ClosingStore {
   readonly compactions: () => number;
 }
 
+/**
+ * Close seals an active segment of at least this fraction of segmentMaxBytes. Sealing bounds what the next open holds
+ * in memory (the active segment's entries, ~170 bytes each) to this fraction of a segment; a store closed often gets
+ * at most 1/fraction times as many segments as one that is never closed (a compaction merge joins them again).
+ */
+export const SEAL_AT_CLOSE_FRACTION = 1 / 8;
+/** …and of at least this many bytes: below it the entries an open would hold are too few to be worth a segment. */
+export const SEAL_AT_CLOSE_MIN_BYTES = 1024 * 1024;
+
+/** Whether close seals an active segment of `size` bytes (header included) under `segmentMaxBytes`. */
+export function sealsAtClose(size: number, segmentMaxBytes: number): boolean {
+  return size >= SEAL_AT_CLOSE_MIN_BYTES && size >= segmentMaxBytes * SEAL_AT_CLOSE_FRACTION;
+}
+
 export async function closeStore(s: ClosingStore): Promise<void> {
   s.modules.waiters.rejectAll();
   s.modules.admission.rejectAll();
@@ -36,6 +50,14 @@ export async function closeStore(s: ClosingStore): Promise<void> {
     await s.modules.projector.settle();
     await closeConsumers(s.modules.delivery.open);
     await s.modules.pipeline?.idle();
+    // An active segment holding at least SEAL_AT_CLOSE_FRACTION of its limit is sealed here, so its index file is
+    // written now and the next open serves it from that file instead of holding its entries in memory.
+    if (s.writer !== undefined && s.writer.failure === undefined && sealsAtClose(s.writer.active.size, s.opts.segmentMaxBytes)) {
+      await s.writer.sealActive(s.opts.now()).catch((err: unknown) => {
+        // A segment that could not be created (a full disk) leaves the active one as it was: closed as before.
+        if (s.writer!.failure !== undefined) throw err;
+      });
+    }
     // Index files being written finish first: a segment sealed into the index leaves the checkpoint.
     await s.modules.indexFiles?.settle();
     if (s.writer !== undefined && s.writer.failure === undefined) {
