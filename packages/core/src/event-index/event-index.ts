@@ -67,7 +67,7 @@ export interface EventIndex {
    * on over the new entries after the last global sequence it yielded. A page is current as of the
    * generation read before asking for it; once `generation` moved, re-read an entry through `get`.
    */
-  scan(fromGlobal: number): AsyncIterable<readonly IndexEntry[]>;
+  scan(fromGlobal: number, options?: ScanOptions): AsyncIterable<readonly IndexEntry[]>;
   /** The entries of one segment, in commit order (an index file is written from them when the segment seals). */
   segmentEntries(segmentId: number): Promise<readonly IndexEntry[]>;
 
@@ -79,6 +79,14 @@ export interface EventIndex {
    * builds the whole list for its sources in memory, as it builds their output.
    */
   replaceSegments(segmentIds: readonly number[], entries: readonly IndexEntry[]): void;
+}
+
+export interface ScanOptions {
+  /**
+   * Entries read from their frames may carry the frame's checked payload (walked-entry.ts): for a reader that
+   * decodes every event it is given once and keeps no entry (a kept entry keeps its payload's slab).
+   */
+  readonly payloads?: boolean;
 }
 
 /** Entries an entity page asks for at a time. */
