@@ -83,8 +83,9 @@ export interface EventIndex {
 
 export interface ScanOptions {
   /**
-   * Entries read from their frames may carry the frame's checked payload (walked-entry.ts): for a reader that
-   * decodes every event it is given once and keeps no entry (a kept entry keeps its payload's slab).
+   * Entries built from frames the scan read and checked may carry that frame's payload, so the reader need not
+   * read the frame again: for a reader that decodes every event it is given and keeps no entry (a kept entry keeps
+   * the small buffer its payload was copied into).
    */
   readonly payloads?: boolean;
 }
