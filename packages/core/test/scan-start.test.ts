@@ -138,6 +138,41 @@ describe('a commit-order query from inside a sealed segment', () => {
     await s.close();
   }, 60_000);
 
+  it('an index file that cannot be read costs the scan its shortcut, never its answer', async () => {
+    const { sim, base } = await filled({ batches: true, signed: false });
+    let failIndexReads = false;
+    const fs = new Proxy(sim, {
+      get(target, prop, receiver) {
+        if (prop === 'open') {
+          return async (path: string, options?: Parameters<Fs['open']>[1]): Promise<FsFile> => {
+            const f = await target.open(path, options);
+            return new Proxy(f, {
+              get(ft, fp, fr) {
+                if ((fp === 'readAt' || fp === 'readInto') && path.endsWith('.bpi')) {
+                  return async (...args: unknown[]) => {
+                    if (failIndexReads) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+                    return (Reflect.get(ft, fp, fr) as (...a: unknown[]) => unknown).apply(ft, args);
+                  };
+                }
+                const v = Reflect.get(ft, fp, fr) as unknown;
+                return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(ft) : v;
+              },
+            });
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Fs;
+    // No block cache: every lookup reads the file.
+    const s = await Store.open({ ...base, fs, indexCacheBytes: 0 });
+    failIndexReads = true;
+    const every = Array.from({ length: 120 }, (_, n) => n);
+    for (const after of [7, 33, 61, 88]) expect((await all(s, { after: BigInt(after), limit: 5 })).map((e) => e.n)).toEqual(every.slice(after, after + 5));
+    failIndexReads = false;
+    await s.close();
+  }, 60_000);
+
   it('damage after the start fails the query at the damaged event, after the events before it', async () => {
     const { sim, base } = await filled({ batches: false, signed: false });
     const segments = sim.listFiles().filter((p) => p.endsWith('.bps')).sort();

@@ -333,8 +333,17 @@ export class SealedTier {
   async #scanStart(slot: Slot, fromGlobal: number): Promise<number | undefined> {
     const file = slot.file;
     if (file === undefined) return undefined;
+    // The file is derived: a read of it that fails costs the scan its shortcut, never its answer. Damage in the
+    // segment at a frame the walk would pass anyway is that walk's answer.
+    const at = async (g: number) => {
+      try {
+        return (await this.#checked(slot, file, async () => [await file.bySequence(g)], () => ({})))?.[0];
+      } catch (err) {
+        if (err instanceof BatpakError && err.code === 'ERR_CORRUPT_SEGMENT') throw err;
+        return undefined;
+      }
+    };
     return this.#run(async () => {
-      const at = async (g: number) => (await this.#checked(slot, file, async () => [await file.bySequence(g)], () => ({})))?.[0];
       const e = await at(fromGlobal);
       if (e === undefined) return undefined;
       if (slot.compacted) return e.offset;
