@@ -67,7 +67,7 @@ export interface EventIndex {
    * on over the new entries after the last global sequence it yielded. A page is current as of the
    * generation read before asking for it; once `generation` moved, re-read an entry through `get`.
    */
-  scan(fromGlobal: number): AsyncIterable<readonly IndexEntry[]>;
+  scan(fromGlobal: number, options?: ScanOptions): AsyncIterable<readonly IndexEntry[]>;
   /** The entries of one segment, in commit order (an index file is written from them when the segment seals). */
   segmentEntries(segmentId: number): Promise<readonly IndexEntry[]>;
 
@@ -79,6 +79,15 @@ export interface EventIndex {
    * builds the whole list for its sources in memory, as it builds their output.
    */
   replaceSegments(segmentIds: readonly number[], entries: readonly IndexEntry[]): void;
+}
+
+export interface ScanOptions {
+  /**
+   * Entries built from frames the scan read and checked may carry that frame's payload, so the reader need not
+   * read the frame again: for a reader that decodes every event it is given and keeps no entry (a kept entry keeps
+   * the small buffer its payload was copied into).
+   */
+  readonly payloads?: boolean;
 }
 
 /** Entries an entity page asks for at a time. */

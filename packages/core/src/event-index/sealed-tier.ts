@@ -4,6 +4,7 @@
 
 import { bytesEqual, fromHex, toHex } from '../encoding/hex.js';
 import { BatpakError, typedIoError } from '../errors.js';
+import { EventFlags } from '../segment/frame.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, IndexSummary } from './event-index.js';
@@ -15,7 +16,7 @@ import type { EntityHit, IndexedLocation, SegmentIndexFile } from './segment-ind
 import type { EntityHead } from './segment-index-heads.js';
 import { entityKey, IndexFileDamage } from './segment-index-format.js';
 import { checkSealedFile, type SealedFileCheck } from './sealed-file-check.js';
-import { isCompactedHeader, segmentWalk } from './segment-walk.js';
+import { isCompactedHeader, segmentWalk, segmentWalkPages } from './segment-walk.js';
 import type { HeadTable } from './head-table.js';
 import { HEAD_AT } from './segment-index-heads.js';
 import { PlainEventBody } from '../segment/plain-body.js';
@@ -29,8 +30,6 @@ export interface UntrustedIndexFile {
   readonly reason: string;
 }
 
-/** Entries a scan page holds. */
-const SCAN_PAGE = 1024;
 /** Segments an entity range reads at once in its first wave, and at most (each wave doubles). */
 const FIRST_WAVE = 4;
 const MAX_WAVE = 32;
@@ -316,30 +315,53 @@ export class SealedTier {
   /**
    * Every committed event with global sequence ≥ `fromGlobal`, read from the sealed segments themselves, a page
    * at a time. `skipDamage`: a damaged frame is left out instead of failing the scan; `leaveOut`: segments whose
-   * events are left out (both for verifyChain only, which reads those segments itself).
+   * events are left out (both for verifyChain only, which reads those segments itself). `payloads`: each entry
+   * carries its frame's payload (walked-entry.ts), for a reader that decodes every event it is given.
    */
-  async *scan(fromGlobal: number, skipDamage = false, leaveOut?: ReadonlySet<number>): AsyncGenerator<IndexEntry[], void, undefined> {
-    let page: IndexEntry[] = [];
+  async *scan(fromGlobal: number, skipDamage = false, leaveOut?: ReadonlySet<number>, payloads = false): AsyncGenerator<IndexEntry[], void, undefined> {
     for (const slot of this.#slots) {
       if (leaveOut?.has(slot.segmentId) === true) continue;
       await slot.fallback;
       if (slot.count === 0 || slot.last < fromGlobal) continue;
-      try {
-        for await (const e of segmentWalk(this.#segments, slot.segmentId, skipDamage)) {
-          if (e.globalSequence < fromGlobal) continue;
-          page.push(e);
-          if (page.length === SCAN_PAGE) {
-            yield page;
-            page = [];
-          }
-        }
-      } catch (err) {
-        // Damage surfaces at the damaged event, not before: the events walked before it are yielded first.
-        if (page.length > 0) yield page;
-        throw err;
-      }
+      // A scan from inside a segment walks from where its first event's commit group starts, not from the segment's start.
+      const from = slot.first < fromGlobal && !skipDamage ? await this.#scanStart(slot, fromGlobal) : undefined;
+      yield* segmentWalkPages(this.#segments, slot.segmentId, { skipDamage, from, fromGlobal, payloads });
     }
-    if (page.length > 0) yield page;
+  }
+
+  /**
+   * A file offset in `slot`'s segment from which a walk sees every committed event ≥ `fromGlobal` exactly as a walk
+   * from the segment's start does, or undefined (walk from the start). The commit rules start afresh at a frame that
+   * is not sealed and not inside a batch, or is the first of its batch: whatever came before is discarded or committed
+   * there (segment/commit-rules.ts); in a compacted segment at any frame. The file names the frames, and every one
+   * it names is read and checked (INV-DERIVED-NOT-AUTHORITY): a file that lies is distrusted and the walk starts at the top.
+   */
+  async #scanStart(slot: Slot, fromGlobal: number): Promise<number | undefined> {
+    const file = slot.file;
+    if (file === undefined) return undefined;
+    // The file is derived: a read of it that fails costs the scan its shortcut, never its answer. Damage in the
+    // segment at a frame the walk would pass anyway is that walk's answer.
+    const at = async (g: number) => {
+      try {
+        return (await this.#checked(slot, file, async () => [await file.bySequence(g)], () => ({})))?.[0];
+      } catch (err) {
+        if (err instanceof BatpakError && err.code === 'ERR_CORRUPT_SEGMENT') throw err;
+        return undefined;
+      }
+    };
+    return this.#run(async () => {
+      const e = await at(fromGlobal);
+      if (e === undefined) return undefined;
+      if (slot.compacted) return e.offset;
+      if ((e.flags & EventFlags.SEALED) !== 0) return undefined;
+      const batch = e.batch;
+      if (batch === undefined || batch.index === 0) return e.offset;
+      // Inside a batch: its first frame, if it is in this segment and is that batch's first.
+      if (batch.first < slot.first) return undefined;
+      const head = await at(batch.first);
+      const same = head?.batch !== undefined && head.batch.index === 0 && head.batch.count === batch.count && head.batch.first === batch.first;
+      return same && (head.flags & EventFlags.SEALED) === 0 && head.offset < e.offset ? head.offset : undefined;
+    });
   }
 
   /** The committed events of one sealed segment, from the segment. */

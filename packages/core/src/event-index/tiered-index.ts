@@ -5,7 +5,7 @@
 import type { SegmentSet } from '../segment/set.js';
 import type { RecordRange } from './checkpoint.js';
 import type { IndexEntry } from './entry.js';
-import type { EntityPosition, EventIndex, IndexSummary } from './event-index.js';
+import type { EntityPosition, EventIndex, IndexSummary, ScanOptions } from './event-index.js';
 import { HeadTable } from './head-table.js';
 import { ResidentIndex } from './resident-index.js';
 import type { SegmentIndexFile } from './segment-index-file.js';
@@ -156,8 +156,8 @@ export class TieredIndex implements EventIndex {
   }
 
   /** Both tiers' scans merged by global sequence; both start again after the last yielded event whenever entries moved. */
-  scan(fromGlobal: number): AsyncIterable<readonly IndexEntry[]> {
-    return this.#scan(fromGlobal, false);
+  scan(fromGlobal: number, options?: ScanOptions): AsyncIterable<readonly IndexEntry[]> {
+    return this.#scan(fromGlobal, false, NONE, options?.payloads === true);
   }
 
   /**
@@ -170,11 +170,11 @@ export class TieredIndex implements EventIndex {
     return this.#scan(fromGlobal, true, leaveOut);
   }
 
-  async *#scan(fromGlobal: number, skipDamage: boolean, leaveOut: ReadonlySet<number> = NONE): AsyncIterable<readonly IndexEntry[]> {
+  async *#scan(fromGlobal: number, skipDamage: boolean, leaveOut: ReadonlySet<number> = NONE, payloads = false): AsyncIterable<readonly IndexEntry[]> {
     let next = fromGlobal;
     for (;;) {
       const epoch = this.#epoch;
-      const sources = [new PageSource(this.#sealed.scan(next, skipDamage, leaveOut)), new PageSource(this.#active.scan(next))] as const;
+      const sources = [new PageSource(this.#sealed.scan(next, skipDamage, leaveOut, payloads)), new PageSource(this.#active.scan(next))] as const;
       try {
         for (;;) {
           for (const s of sources) await s.fill();

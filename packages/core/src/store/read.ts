@@ -6,6 +6,7 @@ import { walkAncestors as walk } from '../chain/ancestry.js';
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import { frameOf } from '../event-index/entry-frame.js';
+import { walkedPayload } from '../event-index/walked-entry.js';
 import { collectRange, entityPages, type EventIndex } from '../event-index/event-index.js';
 import { MemoryIndex } from '../event-index/memory.js';
 import { isEventIdString } from '../id.js';
@@ -18,6 +19,7 @@ import type { EventRegistry } from '../registry.js';
 import { EventFlags, type EventFrame } from '../segment/frame.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { AncestorWalk, AppendReceipt, QueryFilter, RawEvent, StoredEvent } from '../types.js';
+import { CoordinateCache } from './coordinate-cache.js';
 import { baseReceipt, coordinateOf, decodeStoredPayload, headerOf } from './views.js';
 
 /** Events a query reads ahead at most, and the bytes (at least one event is always read). */
@@ -41,6 +43,7 @@ export interface ReadParts {
 
 export class StoreReader {
   readonly #p: ReadParts;
+  readonly #coordinates = new CoordinateCache();
 
   constructor(parts: ReadParts) {
     this.#p = parts;
@@ -77,7 +80,7 @@ export class StoreReader {
   async *scan(f: CheckedFilter, signal: AbortSignal | undefined): AsyncIterable<StoredEvent> {
     const index = this.#p.index;
     const after = f.after === undefined ? 0 : Number(f.after);
-    const pages = (f.entity === undefined ? index.scan(after + 1) : entityPages(index, f.entity, { afterGlobalSequence: after }, f.limit))[Symbol.asyncIterator]();
+    const pages = (f.entity === undefined ? index.scan(after + 1, { payloads: true }) : entityPages(index, f.entity, { afterGlobalSequence: after }, f.limit))[Symbol.asyncIterator]();
     let page: readonly IndexEntry[] = [];
     let i = 0;
     /** The index generation the page is current at (read before asking for it). */
@@ -133,7 +136,8 @@ export class StoreReader {
           const r = read[k];
           // Bytes read ahead serve only if the event has not moved since (compaction relocates survivors).
           const usable = r !== undefined && r.segmentId === e.segmentId && r.offset === e.offset && r.length === e.length;
-          const known = frameOf(e);
+          // An entry built from a frame just read and checked (a sealed segment's walk or lookup) comes with its payload.
+          const known = walkedPayload(e) ?? frameOf(e)?.payload;
           yield known !== undefined ? this.#decodeLoaded(e, known) : usable ? this.#loadRead(e, r.bytes) ?? (await this.load(e)) : await this.load(e);
           yielded++;
           if (yielded >= f.limit) return;
@@ -154,7 +158,7 @@ export class StoreReader {
     const out: ReadAhead[] = new Array(entries.length);
     // Entries the index built from frames it just read and checked come with them: not read again.
     const unread: number[] = [];
-    for (let i = 0; i < entries.length; i++) if (frameOf(entries[i]!) === undefined) unread.push(i);
+    for (let i = 0; i < entries.length; i++) if (walkedPayload(entries[i]!) === undefined && frameOf(entries[i]!) === undefined) unread.push(i);
     if (unread.length < 2) return out;
     const runs: { at: number[]; segmentId: number; locs: { offset: number; length: number }[] }[] = [];
     for (let i = 0; i < unread.length; ) {
@@ -186,7 +190,7 @@ export class StoreReader {
     } catch {
       return undefined;
     }
-    return this.#decodeLoaded(entry, frame);
+    return this.#decodeLoaded(entry, frame.payload);
   }
 
   /**
@@ -223,15 +227,17 @@ export class StoreReader {
   /** The one read path for payloads: decrypts when sealed, marks shredded events instead of failing. */
   async load(current: IndexEntry): Promise<StoredEvent> {
     const { entry, frame } = await this.readFrame(current);
-    return this.#decodeLoaded(entry, frame);
+    return this.#decodeLoaded(entry, frame.payload);
   }
 
-  #decodeLoaded(entry: IndexEntry, frame: EventFrame): StoredEvent {
+  /** An event from its entry and its frame's (checked) payload bytes. */
+  #decodeLoaded(entry: IndexEntry, payload: Uint8Array): StoredEvent {
     const header = headerOf(entry);
-    if (header.tombstone) return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: false };
-    const plain = openPayload(this.#p.keyset, entry, frame.payload);
-    if (plain === 'shredded') return { header, coordinate: coordinateOf(entry), payload: undefined, shredded: true };
-    return { header, coordinate: coordinateOf(entry), payload: decodeStoredPayload(entry, plain, this.#p.registry), shredded: false };
+    const coordinate = this.#coordinates.get(entry.entity, entry.scope);
+    if (header.tombstone) return { header, coordinate, payload: undefined, shredded: false };
+    const plain = openPayload(this.#p.keyset, entry, payload);
+    if (plain === 'shredded') return { header, coordinate, payload: undefined, shredded: true };
+    return { header, coordinate, payload: decodeStoredPayload(entry, plain, this.#p.registry), shredded: false };
   }
 
   /** An event's plaintext payload bytes (decrypted when sealed), for comparing an idempotent repeat. */
