@@ -152,7 +152,9 @@ export async function loadCheckpoint(
   const matcher = new CanonicalBodyMatcher();
   // One window buffer for the whole walk: a fresh 4 MiB buffer per window left the size of the walked segments in
   // garbage ArrayBuffers (~40 MiB at a million events), often still resident when open returned.
-  const buffer = { bytes: new Uint8Array(WINDOW_BYTES) };
+  // Grown to a window's size by the first read that needs it (a store whose active segment is nearly empty never does:
+  // a zero-filled 4 MiB buffer is 4 MiB of resident memory for nothing).
+  const buffer = { bytes: new Uint8Array(0) };
   // Each claimed entry is made from its record for the comparison only (short-lived): the records are what open keeps.
   const records = used.records;
   let next = 0;
@@ -323,13 +325,14 @@ async function readCheckpointFile(fs: Fs, path: string): Promise<DecodedCheckpoi
   try {
     // Into one buffer reused for every window when the file can (the decoder keeps nothing of a window past the
     // next read): no garbage buffer per MiB interleaved with the record chunks it allocates meanwhile.
-    const buffer = new Uint8Array(CHECKPOINT_READ_BYTES);
+    const size = await file.size();
+    const buffer = new Uint8Array(Math.min(CHECKPOINT_READ_BYTES, size));
     const read = async (pos: number, length: number): Promise<Uint8Array> => {
       if (file.readInto === undefined || length > buffer.length) return file.readAt(pos, length);
       const into = buffer.subarray(0, length);
       return into.subarray(0, await file.readInto(pos, into));
     };
-    return await readCheckpoint({ size: await file.size(), read });
+    return await readCheckpoint({ size, read });
   } finally {
     await file.close().catch(() => undefined);
   }
