@@ -13,7 +13,8 @@
 // to 4,000 — so a slope from N:1000 mixes warm-up into steady state. Counts at N:1000 repeat within ~0.2M; at
 // N:4000 within ~1M, with an occasional +12M outlier (group sizes follow wall-clock timing): run each twice.
 // Usage: node bench/src/syncbat-cost.mjs <repo root with built packages> <writers> <ms | N:calls> [mode]
-// Modes: persist (default), append, bare-net, heartbeat, heartbeat-receipts, netbat-persist.
+// Modes: persist (default), append, bare-net, heartbeat, heartbeat-receipts, netbat-persist, and netbat-echo (netbat
+// serving a dispatcher that answers fixed bytes without syncbat: netbat's own share of a request).
 
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const [rootArg = '.', writersArg = '64', spec = '3000', mode = 'persist'] = process.argv.slice(2);
-const MODES = ['persist', 'append', 'bare-net', 'heartbeat', 'heartbeat-receipts', 'netbat-persist'];
+const MODES = ['persist', 'append', 'bare-net', 'heartbeat', 'heartbeat-receipts', 'netbat-persist', 'netbat-echo'];
 if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}: one of ${MODES.join(', ')}`);
 const root = resolve(rootArg);
 const { Store, Coordinate } = await import(join(root, 'packages/core/dist/index.js'));
@@ -36,7 +37,7 @@ const networked = mode.includes('net') || mode.startsWith('heartbeat');
 const dir = mkdtempSync(join(tmpdir(), 'syncbat-cost-'));
 let fs;
 if (process.env.BATPAK_BENCH_SIMFS === '1' && !networked) fs = new (await import(join(root, 'packages/core/dist/testing.js'))).SimFs({ seed: 1 });
-const store = mode === 'bare-net' ? undefined : await Store.open(fs === undefined ? { dir } : { dir: '/sim/store', fs });
+const store = mode === 'bare-net' || mode === 'netbat-echo' ? undefined : await Store.open(fs === undefined ? { dir } : { dir: '/sim/store', fs });
 
 function persistCore() {
   return new CoreBuilder()
@@ -101,7 +102,9 @@ async function listen() {
     return { port: server.address().port, close: () => new Promise((r) => server.close(() => r())) };
   }
   const { createServer, createTerminalCore } = await import(join(root, 'packages/netbat/dist/index.js'));
-  const core = mode === 'netbat-persist' ? persistCore() : createTerminalCore({ store, ...(mode === 'heartbeat' ? { receipts: 'none' } : {}) });
+  const echo = { outcome: 'completed', output: new Uint8Array(41).fill(7) };
+  const core =
+    mode === 'netbat-echo' ? { dispatch: async () => echo } : mode === 'netbat-persist' ? persistCore() : createTerminalCore({ store, ...(mode === 'heartbeat' ? { receipts: 'none' } : {}) });
   const server = createServer({ core, connectionLimit: { mode: 'concurrent', max: 256 }, fairness: { maxConnectionsPerClient: 256 } });
   const { port } = await server.listen(0, '127.0.0.1');
   return { port, close: () => server.close() };
