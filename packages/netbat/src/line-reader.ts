@@ -52,6 +52,8 @@ export class LineReader {
   private timer: NodeJS.Timeout | undefined;
   /** When the armed timer fires (ms since epoch). */
   private timerAt = 0;
+  /** Whether the lifetime signal has fired. */
+  private lifetimeAborted: boolean;
   /** A per-read signal listened to while its read waits. */
   private waitSignal: AbortSignal | undefined;
 
@@ -61,7 +63,8 @@ export class LineReader {
     /** A signal that outlives every read (a server connection's stop signal): listened to once, for all reads. */
     private readonly lifetime?: AbortSignal,
   ) {
-    lifetime?.addEventListener('abort', this.onAbort);
+    this.lifetimeAborted = lifetime?.aborted === true;
+    lifetime?.addEventListener('abort', this.onLifetimeAbort);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onBroken);
@@ -83,7 +86,7 @@ export class LineReader {
     this.buffered = 0;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.lifetime?.removeEventListener('abort', this.onAbort);
+    this.lifetime?.removeEventListener('abort', this.onLifetimeAbort);
     this.notify();
   }
 
@@ -99,7 +102,8 @@ export class LineReader {
   next(deadlines: ReadDeadlines, signal?: AbortSignal): LineRead | Promise<LineRead> {
     const ready = this.take();
     if (ready !== undefined) return ready;
-    if (signal?.aborted) return CLOSED;
+    // The lifetime signal's state is kept in a field (its listener sets it): no getter call per request.
+    if (signal !== undefined && (signal === this.lifetime ? this.lifetimeAborted : signal.aborted)) return CLOSED;
     // The reader's own lifetime signal is listened to once; any other (a caller's, which may outlive this read)
     // only while this read waits, so nothing is left attached to it.
     if (signal !== undefined && signal !== this.lifetime) {
@@ -190,12 +194,17 @@ export class LineReader {
 
   private readonly onAbort = (): void => this.finish(CLOSED);
 
+  private readonly onLifetimeAbort = (): void => {
+    this.lifetimeAborted = true;
+    this.finish(CLOSED);
+  };
+
   /** Something happened on the socket: a waiting read takes its line (or end) now, or waits on with a fresh deadline. */
   private notify(): void {
     if (this.waiter === undefined) return;
     const ready = this.take();
     if (ready !== undefined) this.finish(ready);
-    else if (this.waitSignal?.aborted === true || this.lifetime?.aborted === true) this.finish(CLOSED);
+    else if (this.lifetimeAborted || this.waitSignal?.aborted === true) this.finish(CLOSED);
     else this.startWaiting();
   }
 
