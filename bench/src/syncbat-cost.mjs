@@ -4,14 +4,16 @@
 // 400 over the network).
 //
 // For instructions per call that do not move with the machine's load, run it under callgrind with V8's deterministic
-// mode (two runs of one build differ by a few instructions in all), at two counts, and take the slope; the in-process
-// cells can run on SimFs (no disk):
+// mode (two runs of one build differ by a few instructions in all), at two counts, and take the slope; every cell with a
+// store (heartbeat-receipts and netbat-persist too) can run on SimFs (no disk, and under valgrind far faster than one):
 //   BATPAK_BENCH_SIMFS=1 valgrind --tool=callgrind node --predictable bench/src/syncbat-cost.mjs <repo> 64 N:2000
 //   valgrind --tool=callgrind node --predictable bench/src/syncbat-cost.mjs <repo> 64 N:1000 heartbeat
 // Take both counts at N:2000 or more (e.g. 2000 and 4000): the persist cell is still warming up (JIT) well past its
 // 200 warm-up calls — ~890k instructions per dispatch from 1 to 1,000, ~550k from 1,000 to 2,000, ~295k from 2,000
 // to 4,000 — so a slope from N:1000 mixes warm-up into steady state. Counts at N:1000 repeat within ~0.2M; at
-// N:4000 within ~1M, with an occasional +12M outlier (group sizes follow wall-clock timing): run each twice.
+// N:4000 within ~1M, with an occasional +12M outlier (group sizes follow wall-clock timing): run each twice. The network
+// cells' slopes also carry TurboFan compile and major-GC work that moves with valgrind's timing (from N:1000 to N:3000,
+// 30k of bare-net's 62.8k per request was compiler); compare them without those (callgrind_annotate by function).
 // Usage: node bench/src/syncbat-cost.mjs <repo root with built packages> <writers> <ms | N:calls> [mode]
 // Modes: persist (default), append, bare-net, heartbeat, heartbeat-receipts, netbat-persist, and netbat-echo (netbat
 // serving a dispatcher that answers fixed bytes without syncbat: netbat's own share of a request).
@@ -36,8 +38,10 @@ const networked = mode.includes('net') || mode.startsWith('heartbeat');
 
 const dir = mkdtempSync(join(tmpdir(), 'syncbat-cost-'));
 let fs;
-if (process.env.BATPAK_BENCH_SIMFS === '1' && !networked) fs = new (await import(join(root, 'packages/core/dist/testing.js'))).SimFs({ seed: 1 });
-const store = mode === 'bare-net' || mode === 'netbat-echo' ? undefined : await Store.open(fs === undefined ? { dir } : { dir: '/sim/store', fs });
+// SimFs (no disk) for every mode with a store, the network ones included: the store's writes then cost no I/O wait.
+const usesStore = mode !== 'bare-net' && mode !== 'netbat-echo';
+if (process.env.BATPAK_BENCH_SIMFS === '1' && usesStore) fs = new (await import(join(root, 'packages/core/dist/testing.js'))).SimFs({ seed: 1 });
+const store = usesStore ? await Store.open(fs === undefined ? { dir } : { dir: '/sim/store', fs }) : undefined;
 
 function persistCore() {
   return new CoreBuilder()
