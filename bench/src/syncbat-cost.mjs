@@ -68,6 +68,10 @@ async function lineClient(port) {
   await new Promise((res, rej) => socket.once('connect', res).once('error', rej));
   let buffer = '';
   const waiting = [];
+  // A connection that closes under a waiting request fails the run instead of hanging it.
+  socket.on('close', () => {
+    for (const w of waiting.splice(0)) w.reject(new Error('connection closed with a request in flight'));
+  });
   socket.on('data', (chunk) => {
     buffer += chunk;
     let nl;
@@ -109,7 +113,14 @@ async function listen() {
   const echo = { outcome: 'completed', output: new Uint8Array(41).fill(7) };
   const core =
     mode === 'netbat-echo' ? { dispatch: async () => echo } : mode === 'netbat-persist' ? persistCore() : createTerminalCore({ store, ...(mode === 'heartbeat' ? { receipts: 'none' } : {}) });
-  const server = createServer({ core, connectionLimit: { mode: 'concurrent', max: 256 }, fairness: { maxConnectionsPerClient: 256 } });
+  // Long idle and read deadlines: under valgrind, connecting 64 clients can take longer than the 30 s idle default, and a
+  // connection the server closes for idling would leave its client waiting (a hung run, not a slow one).
+  const server = createServer({
+    core,
+    connectionLimit: { mode: 'concurrent', max: 256 },
+    fairness: { maxConnectionsPerClient: 256 },
+    timeouts: { idleMs: 3_600_000, readMs: 3_600_000 },
+  });
   const { port } = await server.listen(0, '127.0.0.1');
   return { port, close: () => server.close() };
 }
