@@ -4,16 +4,19 @@
 // 400 over the network).
 //
 // For instructions per call that do not move with the machine's load, run it under callgrind with V8's deterministic
-// mode (two runs of one build differ by a few instructions in all), at two counts, and take the slope; the in-process
-// cells can run on SimFs (no disk):
+// mode (two runs of one build differ by a few instructions in all), at two counts, and take the slope; every cell with a
+// store (heartbeat-receipts and netbat-persist too) can run on SimFs (no disk, and under valgrind far faster than one):
 //   BATPAK_BENCH_SIMFS=1 valgrind --tool=callgrind node --predictable bench/src/syncbat-cost.mjs <repo> 64 N:2000
 //   valgrind --tool=callgrind node --predictable bench/src/syncbat-cost.mjs <repo> 64 N:1000 heartbeat
 // Take both counts at N:2000 or more (e.g. 2000 and 4000): the persist cell is still warming up (JIT) well past its
 // 200 warm-up calls — ~890k instructions per dispatch from 1 to 1,000, ~550k from 1,000 to 2,000, ~295k from 2,000
 // to 4,000 — so a slope from N:1000 mixes warm-up into steady state. Counts at N:1000 repeat within ~0.2M; at
-// N:4000 within ~1M, with an occasional +12M outlier (group sizes follow wall-clock timing): run each twice.
+// N:4000 within ~1M, with an occasional +12M outlier (group sizes follow wall-clock timing): run each twice. The network
+// cells' slopes also carry TurboFan compile and major-GC work that moves with valgrind's timing (from N:1000 to N:3000,
+// 30k of bare-net's 62.8k per request was compiler); compare them without those (callgrind_annotate by function).
 // Usage: node bench/src/syncbat-cost.mjs <repo root with built packages> <writers> <ms | N:calls> [mode]
-// Modes: persist (default), append, bare-net, heartbeat, heartbeat-receipts, netbat-persist.
+// Modes: persist (default), append, bare-net, heartbeat, heartbeat-receipts, netbat-persist, and netbat-echo (netbat
+// serving a dispatcher that answers fixed bytes without syncbat: netbat's own share of a request).
 
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +25,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 const [rootArg = '.', writersArg = '64', spec = '3000', mode = 'persist'] = process.argv.slice(2);
-const MODES = ['persist', 'append', 'bare-net', 'heartbeat', 'heartbeat-receipts', 'netbat-persist'];
+const MODES = ['persist', 'append', 'bare-net', 'heartbeat', 'heartbeat-receipts', 'netbat-persist', 'netbat-echo'];
 if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}: one of ${MODES.join(', ')}`);
 const root = resolve(rootArg);
 const { Store, Coordinate } = await import(join(root, 'packages/core/dist/index.js'));
@@ -35,8 +38,10 @@ const networked = mode.includes('net') || mode.startsWith('heartbeat');
 
 const dir = mkdtempSync(join(tmpdir(), 'syncbat-cost-'));
 let fs;
-if (process.env.BATPAK_BENCH_SIMFS === '1' && !networked) fs = new (await import(join(root, 'packages/core/dist/testing.js'))).SimFs({ seed: 1 });
-const store = mode === 'bare-net' ? undefined : await Store.open(fs === undefined ? { dir } : { dir: '/sim/store', fs });
+// SimFs (no disk) for every mode with a store, the network ones included: the store's writes then cost no I/O wait.
+const usesStore = mode !== 'bare-net' && mode !== 'netbat-echo';
+if (process.env.BATPAK_BENCH_SIMFS === '1' && usesStore) fs = new (await import(join(root, 'packages/core/dist/testing.js'))).SimFs({ seed: 1 });
+const store = usesStore ? await Store.open(fs === undefined ? { dir } : { dir: '/sim/store', fs }) : undefined;
 
 function persistCore() {
   return new CoreBuilder()
@@ -63,6 +68,10 @@ async function lineClient(port) {
   await new Promise((res, rej) => socket.once('connect', res).once('error', rej));
   let buffer = '';
   const waiting = [];
+  // A connection that closes under a waiting request fails the run instead of hanging it.
+  socket.on('close', () => {
+    for (const w of waiting.splice(0)) w.reject(new Error('connection closed with a request in flight'));
+  });
   socket.on('data', (chunk) => {
     buffer += chunk;
     let nl;
@@ -101,8 +110,17 @@ async function listen() {
     return { port: server.address().port, close: () => new Promise((r) => server.close(() => r())) };
   }
   const { createServer, createTerminalCore } = await import(join(root, 'packages/netbat/dist/index.js'));
-  const core = mode === 'netbat-persist' ? persistCore() : createTerminalCore({ store, ...(mode === 'heartbeat' ? { receipts: 'none' } : {}) });
-  const server = createServer({ core, connectionLimit: { mode: 'concurrent', max: 256 }, fairness: { maxConnectionsPerClient: 256 } });
+  const echo = { outcome: 'completed', output: new Uint8Array(41).fill(7) };
+  const core =
+    mode === 'netbat-echo' ? { dispatch: async () => echo } : mode === 'netbat-persist' ? persistCore() : createTerminalCore({ store, ...(mode === 'heartbeat' ? { receipts: 'none' } : {}) });
+  // Long idle and read deadlines: under valgrind, connecting 64 clients can take longer than the 30 s idle default, and a
+  // connection the server closes for idling would leave its client waiting (a hung run, not a slow one).
+  const server = createServer({
+    core,
+    connectionLimit: { mode: 'concurrent', max: 256 },
+    fairness: { maxConnectionsPerClient: 256 },
+    timeouts: { idleMs: 3_600_000, readMs: 3_600_000 },
+  });
   const { port } = await server.listen(0, '127.0.0.1');
   return { port, close: () => server.close() };
 }

@@ -10,7 +10,7 @@ import type { Dispatcher } from './dispatcher.js';
 import { NetbatError } from './errors.js';
 import { encodeErrResponse, encodeOkResponse } from './frame.js';
 import type { Limits } from './limits.js';
-import { LineReader } from './line-reader.js';
+import { LineReader, type LineRead } from './line-reader.js';
 import { startsWithAscii } from './line.js';
 import type { Permit, PermitPool } from './permit-pool.js';
 import type { IdleReclaimer } from './reclaim.js';
@@ -192,16 +192,19 @@ async function serve(ctx: ConnectionContext, socket: Socket, slot: Slot, first: 
       return true;
     },
   };
+  const deadlines = { idleMs: ctx.timeouts.idleMs, readMs: ctx.timeouts.readMs };
   try {
     for (let served = 0; served < ctx.maxRequestsPerConnection && !ctx.shutdown.aborted; served++) {
       // Between requests the connection is idle: a waiting client may take its permit (fair slots).
       idleSince = Date.now();
-      const busy = ctx.reclaimer.idle(holder);
-      let read;
+      ctx.reclaimer.idle(holder);
+      let read: LineRead;
       try {
-        read = await reader.read({ idleMs: ctx.timeouts.idleMs, readMs: ctx.timeouts.readMs }, stopReading);
+        // A line already buffered (a pipelining client) is taken without a promise.
+        const next = reader.next(deadlines, stopReading);
+        read = next instanceof Promise ? await next : next;
       } finally {
-        busy();
+        ctx.reclaimer.busy(holder);
       }
       if (read.kind === 'eof' || read.kind === 'closed') return;
       if (read.kind === 'timeout') {
@@ -238,7 +241,8 @@ async function serve(ctx: ConnectionContext, socket: Socket, slot: Slot, first: 
         await serveSubscription(ctx, socket, reader, read.line, ctx.shutdown, slot, identity);
         return;
       }
-      const response = await answerRequest(ctx, read.line, gone.signal, identity);
+      const answered = answerRequest(ctx, read.line, gone.signal, identity);
+      const response = answered instanceof Promise ? await answered : answered;
       const sent = write(ctx, socket, response);
       if (!(typeof sent === 'boolean' ? sent : await sent)) return;
     }

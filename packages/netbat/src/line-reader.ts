@@ -29,6 +29,11 @@ export interface ReadDeadlines {
 const LF = 0x0a;
 // setTimeout silently treats larger delays as 1 ms.
 const MAX_TIMER_MS = 2_147_483_647;
+const NO_DEADLINES: ReadDeadlines = Object.freeze({ idleMs: Infinity, readMs: Infinity });
+// The results that carry nothing of their own are shared (frozen): no object per end of a read.
+const CLOSED: LineRead = Object.freeze({ kind: 'closed' });
+const IDLE_TIMEOUT: LineRead = Object.freeze({ kind: 'timeout', phase: 'idle' });
+const READ_TIMEOUT: LineRead = Object.freeze({ kind: 'timeout', phase: 'read' });
 
 export class LineReader {
   private chunks: Buffer[] = [];
@@ -39,11 +44,16 @@ export class LineReader {
   private ended = false;
   private broken = false;
   /** The pending read's resolver, while one waits. */
-  private waiter: ((how: 'activity' | 'timeout' | 'aborted') => void) | undefined;
+  private waiter: ((result: LineRead) => void) | undefined;
+  /** The waiting read's deadlines, phase (what a timeout reports) and current deadline. */
+  private deadlines: ReadDeadlines = NO_DEADLINES;
+  private phase: 'idle' | 'read' = 'idle';
   private deadline = Infinity;
   private timer: NodeJS.Timeout | undefined;
   /** When the armed timer fires (ms since epoch). */
   private timerAt = 0;
+  /** Whether the lifetime signal has fired. */
+  private lifetimeAborted: boolean;
   /** A per-read signal listened to while its read waits. */
   private waitSignal: AbortSignal | undefined;
 
@@ -53,7 +63,8 @@ export class LineReader {
     /** A signal that outlives every read (a server connection's stop signal): listened to once, for all reads. */
     private readonly lifetime?: AbortSignal,
   ) {
-    lifetime?.addEventListener('abort', this.onAbort);
+    this.lifetimeAborted = lifetime?.aborted === true;
+    lifetime?.addEventListener('abort', this.onLifetimeAbort);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onBroken);
@@ -75,26 +86,45 @@ export class LineReader {
     this.buffered = 0;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.lifetime?.removeEventListener('abort', this.onAbort);
+    this.lifetime?.removeEventListener('abort', this.onLifetimeAbort);
     this.notify();
   }
 
-  async read(deadlines: ReadDeadlines, signal?: AbortSignal): Promise<LineRead> {
-    for (;;) {
-      const ready = this.take();
-      if (ready !== undefined) return ready;
-      if (signal?.aborted) return { kind: 'closed' };
-      const phase = this.buffered === 0 ? 'idle' : 'read';
-      const deadline = phase === 'idle' ? Date.now() + deadlines.idleMs : this.lineStartedAt + deadlines.readMs;
-      this.socket.resume();
-      const woke = await this.waitUntil(deadline, signal);
-      if (woke === 'timeout') {
-        // Bytes may have landed in the same tick as the timer; a complete line still wins.
-        const late = this.take();
-        return late ?? { kind: 'timeout', phase };
-      }
-      if (woke === 'aborted') return { kind: 'closed' };
+  read(deadlines: ReadDeadlines, signal?: AbortSignal): Promise<LineRead> {
+    const next = this.next(deadlines, signal);
+    return next instanceof Promise ? next : Promise.resolve(next);
+  }
+
+  /**
+   * As read(), but a line (or an end) already here comes back at once, not as a promise; while waiting, the wake-up
+   * (data, end, timer, abort) settles the read itself, so a request costs one promise and no async frame.
+   */
+  next(deadlines: ReadDeadlines, signal?: AbortSignal): LineRead | Promise<LineRead> {
+    const ready = this.take();
+    if (ready !== undefined) return ready;
+    // The lifetime signal's state is kept in a field (its listener sets it): no getter call per request.
+    if (signal !== undefined && (signal === this.lifetime ? this.lifetimeAborted : signal.aborted)) return CLOSED;
+    // The reader's own lifetime signal is listened to once; any other (a caller's, which may outlive this read)
+    // only while this read waits, so nothing is left attached to it.
+    if (signal !== undefined && signal !== this.lifetime) {
+      this.waitSignal = signal;
+      signal.addEventListener('abort', this.onAbort);
     }
+    this.deadlines = deadlines;
+    this.startWaiting();
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  /** Sets the wait's phase and deadline from what is buffered (as at the start of each wait) and asks for bytes. */
+  private startWaiting(): void {
+    const phase = this.buffered === 0 ? 'idle' : 'read';
+    this.phase = phase;
+    const deadline = phase === 'idle' ? Date.now() + this.deadlines.idleMs : this.lineStartedAt + this.deadlines.readMs;
+    this.deadline = deadline;
+    if (Number.isFinite(deadline) && (this.timer === undefined || this.timerAt > deadline)) this.arm(deadline);
+    this.socket.resume();
   }
 
   private take(): LineRead | undefined {
@@ -134,32 +164,16 @@ export class LineReader {
     return line;
   }
 
-  /**
-   * Waits for activity, the deadline or the signal. Per connection one timer and one abort listener are kept and
-   * reused across reads (a request costs no timer or listener churn): the timer may fire early for an older,
-   * later deadline and then re-arms for what is left; a deadline earlier than the armed one re-creates it.
-   */
-  private waitUntil(deadline: number, signal?: AbortSignal): Promise<'activity' | 'timeout' | 'aborted'> {
-    // The reader's own lifetime signal is listened to once; any other (a caller's, which may outlive this read)
-    // only while this read waits, so nothing is left attached to it.
-    if (signal !== undefined && signal !== this.lifetime) {
-      this.waitSignal = signal;
-      signal.addEventListener('abort', this.onAbort);
-    }
-    this.deadline = deadline;
-    if (Number.isFinite(deadline) && (this.timer === undefined || this.timerAt > deadline)) this.arm(deadline);
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-    });
-  }
-
+  // Per connection one timer and one abort listener are kept and reused across reads (a request costs no timer or
+  // listener churn): the timer may fire early for an older, later deadline and then re-arms for what is left; a
+  // deadline earlier than the armed one re-creates it.
   private arm(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(this.onTimer, Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS));
   }
 
-  private finish(how: 'activity' | 'timeout' | 'aborted'): void {
+  private finish(result: LineRead): void {
     const waiter = this.waiter;
     if (waiter === undefined) return;
     this.waiter = undefined;
@@ -167,20 +181,31 @@ export class LineReader {
       this.waitSignal.removeEventListener('abort', this.onAbort);
       this.waitSignal = undefined;
     }
-    waiter(how);
+    waiter(result);
   }
 
   private readonly onTimer = (): void => {
     this.timer = undefined;
     if (this.waiter === undefined || !Number.isFinite(this.deadline)) return;
-    if (Date.now() >= this.deadline) this.finish('timeout');
+    // Bytes may have landed in the same tick as the timer; a complete line still wins.
+    if (Date.now() >= this.deadline) this.finish(this.take() ?? (this.phase === 'idle' ? IDLE_TIMEOUT : READ_TIMEOUT));
     else this.arm(this.deadline);
   };
 
-  private readonly onAbort = (): void => this.finish('aborted');
+  private readonly onAbort = (): void => this.finish(CLOSED);
 
+  private readonly onLifetimeAbort = (): void => {
+    this.lifetimeAborted = true;
+    this.finish(CLOSED);
+  };
+
+  /** Something happened on the socket: a waiting read takes its line (or end) now, or waits on with a fresh deadline. */
   private notify(): void {
-    this.finish('activity');
+    if (this.waiter === undefined) return;
+    const ready = this.take();
+    if (ready !== undefined) this.finish(ready);
+    else if (this.lifetimeAborted || this.waitSignal?.aborted === true) this.finish(CLOSED);
+    else this.startWaiting();
   }
 
   private readonly onData = (chunk: Buffer | string): void => {

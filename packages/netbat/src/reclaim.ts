@@ -26,13 +26,16 @@ export class IdleReclaimer {
     pool.onWaiting = () => this.check();
   }
 
-  /** Registers an idle period; call the returned function when the holder is busy again or gone. */
-  idle(holder: IdleHolder): () => void {
+  /** Registers an idle period; call busy(holder) when the holder is busy again or gone. */
+  idle(holder: IdleHolder): void {
     this.holders.add(holder);
-    this.check();
-    return () => {
-      this.holders.delete(holder);
-    };
+    // Nobody waiting (the usual case, once per request): nothing to reclaim, and a pending timer finds nothing either.
+    if (this.pool.waiting > this.releasing) this.check();
+  }
+
+  /** Ends the holder's idle period (no closure per period: a connection goes idle once per request). */
+  busy(holder: IdleHolder): void {
+    this.holders.delete(holder);
   }
 
   /** A reclaimed holder's permit went back to the pool. */

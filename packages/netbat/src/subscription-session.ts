@@ -121,14 +121,15 @@ class Session {
       const iterator = await this.open();
       if (iterator !== undefined) {
         // A quiet session may be asked to make room for a waiting client (fair slots); it ends with a resumable SUB_END.
-        const active = this.ctx.reclaimer.idle({ idleSince: () => this.lastActivity, reclaim: () => this.reclaim() });
+        const holder = { idleSince: () => this.lastActivity, reclaim: () => this.reclaim() };
+        this.ctx.reclaimer.idle(holder);
         try {
           const controls = this.readControls();
           await this.deliver(iterator);
           this.end({ disconnected: true }); // no-op when a terminal is already set; stops the control loop otherwise
           await controls;
         } finally {
-          active();
+          this.ctx.reclaimer.busy(holder);
         }
       }
       const terminal = this.terminal;

@@ -132,9 +132,16 @@ function declaresEffects(row: EffectRow): boolean {
   return false;
 }
 
+/** The caller's principal rides in the metadata every receipt of a checkout is built from. */
+function withCaller(m: ReceiptMetadata, caller: Caller | undefined): ReceiptMetadata {
+  return { signed: stampCaller(m.signed, caller), local: m.local };
+}
+
 /** Equal effect lists (capability tokens are declarations, never performed, so they are not compared). */
 function sameEffects(a: EffectRow, b: EffectRow): boolean {
-  for (const [list] of EFFECT_ROW_LISTS) {
+  // An index loop: this runs per completed dispatch, and a for-of with destructuring costs an iterator per list.
+  for (let l = 0; l < EFFECT_ROW_LISTS.length; l++) {
+    const list = EFFECT_ROW_LISTS[l]![0];
     if (list === 'requiresCapabilities') continue;
     const x = a[list];
     const y = b[list];
@@ -197,14 +204,11 @@ export class CoreRuntime implements Core {
   async #admitAndRun(d: OperationDescriptor, input: Uint8Array, signal: AbortSignal | undefined, caller: Caller | undefined, scope: CheckoutScope): Promise<DispatchResult> {
     let opened: InvocationContext | undefined;
     try {
-      // The caller's principal rides in the metadata every receipt of this checkout is built from.
-      const withCaller = (m: ReceiptMetadata): ReceiptMetadata => ({ signed: stampCaller(m.signed, caller), local: m.local });
-
       // 1. Declared authority: every non-ambient token must be granted (and held by the caller, if any). Fails before any Ctx exists.
       const commit = this.#plan === undefined ? undefined : new InvocationCommit(this.#plan);
       const missing = firstUngranted(d, this.#p.grants) ?? missingForCaller(d.effectRow.requiresCapabilities, caller);
       if (missing !== undefined) {
-        return await this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, withCaller(NO_METADATA), commit);
+        return await this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, withCaller(NO_METADATA, caller), commit);
       }
 
       // 2. One Ctx spans guard and handler, so guard metadata survives into the handler's receipt. Whatever way the
@@ -225,7 +229,7 @@ export class CoreRuntime implements Core {
           if (!ctx.sealIfIdle()) await ctx.seal();
           // A guard's words land in the receipt: cut to the receipt limits like a handler's.
           const code = boundText(checked.code, RECEIPT_LIMITS.codeBytes);
-          return await this.#deny(d, input, code, boundText(checked.message, RECEIPT_LIMITS.messageBytes), withCaller(metadataOf(ctx, false)), commit);
+          return await this.#deny(d, input, code, boundText(checked.message, RECEIPT_LIMITS.messageBytes), withCaller(metadataOf(ctx, false), caller), commit);
         }
       }
 
@@ -256,7 +260,7 @@ export class CoreRuntime implements Core {
       }
       // The Ctx dies here; effects still in flight finish and are observed before the check.
       if (!ctx.sealIfIdle()) await ctx.seal();
-      const dropped = () => withCaller(metadataOf(ctx, false));
+      const dropped = () => withCaller(metadataOf(ctx, false), caller);
 
       // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
       // refused undeclared effects before performing them; the subset check over what was performed is a second line.
@@ -267,10 +271,14 @@ export class CoreRuntime implements Core {
 
       // 6. Success: receipt first, then the Completed fact — with a commit plan, both in the one commit with the
       // staged appends. A commit the store refuses (not one that fails to write) becomes a failed invocation.
-      const metadata = withCaller(metadataOf(ctx, true));
-      const plain = caller === undefined && ctx.drawersEmpty() && ctx.refused.isEmpty() && sameEffects(ctx.observed, d.effectRow);
-      const recorded = this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit, plain ? completedTemplate(d) : undefined);
-      let receipt = recorded instanceof Promise ? await recorded : recorded;
+      // Without a receipt sink there is no receipt to build its metadata for.
+      let receipt: RecordedReceipt | undefined;
+      if (this.#p.receiptSink !== undefined) {
+        const metadata = withCaller(metadataOf(ctx, true), caller);
+        const plain = caller === undefined && ctx.drawersEmpty() && ctx.refused.isEmpty() && sameEffects(ctx.observed, d.effectRow);
+        const recorded = this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit, plain ? completedTemplate(d) : undefined);
+        receipt = recorded instanceof Promise ? await recorded : recorded;
+      }
       const completedFact = this.#status(d, { lifecycle: 'completed' }, input, output, undefined, commit);
       if (completedFact !== undefined) await completedFact;
       if (commit !== undefined) {

@@ -123,11 +123,12 @@ export class InvocationContext implements Ctx {
   #staged = EffectRow.empty();
   #refused = EffectRow.empty();
   #observedCache: { readonly performed: EffectRow; readonly staged: EffectRow; readonly row: EffectRow } | undefined;
-  readonly #signed = new Map<string, Uint8Array>();
-  readonly #local = new Map<string, Uint8Array>();
+  // Drawers and the in-flight set are made on first use: most checkouts attach nothing and start no effect.
+  #signed: Map<string, Uint8Array> | undefined;
+  #local: Map<string, Uint8Array> | undefined;
   /** Keys plus values of both drawers, kept under RECEIPT_LIMITS.drawerBytes. */
   #drawerBytes = 0;
-  readonly #inflight = new Set<Promise<void>>();
+  #inflight: Set<Promise<void>> | undefined;
   // The per-dispatch token: true from creation until the Core revokes it. Checked by every method, so holding a
   // reference (through a snapshot, a timer, a stashed promise) grants nothing once the dispatch is over.
   #live = true;
@@ -178,11 +179,11 @@ export class InvocationContext implements Ctx {
   }
 
   attachSigned(key: string, value: Uint8Array): void {
-    this.#attach(this.#signed, key, value);
+    this.#attach((this.#signed ??= new Map()), key, value);
   }
 
   attachLocal(key: string, value: Uint8Array): void {
-    this.#attach(this.#local, key, value);
+    this.#attach((this.#local ??= new Map()), key, value);
   }
 
   #attach(drawer: Map<string, Uint8Array>, key: unknown, value: unknown): void {
@@ -271,12 +272,12 @@ export class InvocationContext implements Ctx {
         target,
         perform: (b) => {
           // Bounded (after the declared check) before the backend is asked: an emit that cannot be stamped is never performed.
-          void this.#entryCost(this.#local, `${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes);
+          void this.#entryCost((this.#local ??= new Map()), `${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes);
           return b.emitReceipt === undefined ? unsupported('emitReceipt') : b.emitReceipt(target);
         },
         record: (row) => row.emitsReceipt(target),
         // Stamped only after the backend said yes, under the runtime's own reserved key.
-        after: () => this.#put(this.#local, `${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes),
+        after: () => this.#put((this.#local ??= new Map()), `${EMIT_RECEIPT_KEY_PREFIX}${target}`, bytes),
       };
     });
   }
@@ -339,10 +340,11 @@ export class InvocationContext implements Ctx {
       this.#performed = call.record(this.#performed);
     })();
     // Tracked until settled so an effect the handler did not await is still observed before the subset check.
-    this.#inflight.add(run);
+    const inflight = (this.#inflight ??= new Set());
+    inflight.add(run);
     void run.then(
-      () => this.#inflight.delete(run),
-      () => this.#inflight.delete(run),
+      () => inflight.delete(run),
+      () => inflight.delete(run),
     );
     return run;
   }
@@ -355,23 +357,25 @@ export class InvocationContext implements Ctx {
   /** Revokes the token; true when no effect is in flight, so there is nothing for seal() to wait for. */
   sealIfIdle(): boolean {
     this.revoke();
-    return this.#inflight.size === 0;
+    return this.#inflight === undefined || this.#inflight.size === 0;
   }
 
   /** Revokes the token (nothing new starts), then waits for effects already started and records those that succeed. */
   async seal(): Promise<void> {
     this.revoke();
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    const inflight = this.#inflight;
+    if (inflight === undefined) return;
+    while (inflight.size > 0) await Promise.allSettled([...inflight]);
   }
 
   /** Whether neither drawer holds an entry (an entry may cost 0 bytes, so counted by size, not by #drawerBytes). */
   drawersEmpty(): boolean {
-    return this.#signed.size === 0 && this.#local.size === 0;
+    return (this.#signed === undefined || this.#signed.size === 0) && (this.#local === undefined || this.#local.size === 0);
   }
 
   /** The drawers: copies while the Ctx is live; once revoked nothing can change them, so the drawers themselves. */
   metadata(): ReceiptMetadata {
-    if (!this.#live) return { signed: this.#signed, local: this.#local };
+    if (!this.#live) return { signed: (this.#signed ??= new Map()), local: (this.#local ??= new Map()) };
     return { signed: new Map(this.#signed), local: new Map(this.#local) };
   }
 }

@@ -72,7 +72,9 @@ export function writeFlatStruct(fields: readonly (readonly [name: string, value:
   if (fields.length > MAX_FIELDS) return undefined;
   scratch[0] = 0x80 | fields.length;
   let at = 1;
-  for (const [name, v] of fields) {
+  // Index loop: a for-of with destructuring costs an iterator per field on every ack.
+  for (let i = 0; i < fields.length; i++) {
+    const [name, v] = fields[i]!;
     at = ascii(name, at);
     if (at < 0) return undefined;
     at = value(v, at);
@@ -84,8 +86,14 @@ export function writeFlatStruct(fields: readonly (readonly [name: string, value:
 /** An ASCII string of `n` bytes at `at`, or undefined when one is not (the generic reader then decodes UTF-8). */
 function asciiAt(bytes: Uint8Array, at: number, n: number): string | undefined {
   if (at + n > bytes.length) return undefined;
-  for (let i = at; i < at + n; i++) if (bytes[i]! >= 0x80) return undefined;
-  return String.fromCharCode.apply(null, bytes.subarray(at, at + n) as unknown as number[]);
+  // Built a character at a time: short keys and values (`apply` over a typed-array view went through the runtime).
+  let text = '';
+  for (let i = at; i < at + n; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x80) return undefined;
+    text += String.fromCharCode(c);
+  }
+  return text;
 }
 
 /**
