@@ -36,9 +36,13 @@ export interface Head {
   readonly hash: Uint8Array;
 }
 
-/** What a sequenced group changes once it lands: the heads of the entities it writes, the ids it adds. */
+/** What a sequenced group changes once it lands: the heads of the entities it writes, the ids it adds that a later intent can name. */
 export interface GroupOutcome {
   readonly heads: ReadonlyMap<string, Head>;
+  /**
+   * Ids of its keyed and imported events. An unkeyed event's id is a fresh UUIDv7 (74 random bits) no caller knows
+   * before its receipt, so no later intent can name it while it is in flight: it is not listed (one Set insert per event).
+   */
   readonly ids: ReadonlySet<string>;
 }
 
@@ -152,7 +156,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
         });
         continue;
       }
-      inGroup.add(d.eventId);
+      if (d.keyed) inGroup.add(d.eventId);
       accepted.push({ intent, events: [sequence(d, undefined)] });
     } else if (intent.type === 'import') {
       const clash = intent.items.find((it) => committed(it.draft.eventId) !== undefined || inGroup.has(it.draft.eventId));
@@ -171,22 +175,29 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
       });
       accepted.push({ intent, events });
     } else {
-      const existing = intent.drafts.map((d) => (d.keyed ? committed(d.eventId) : undefined));
-      const known = existing.filter((e) => e !== undefined).length;
-      if (known === intent.drafts.length) {
-        settleReplay(intent.settle, Promise.all(existing.map((e, i) => state.replay(e!, intent.drafts[i]!))));
-        continue;
-      }
-      if (known > 0 || intent.drafts.some((d) => inGroup.has(d.eventId))) {
-        refused.push({ intent, error: BatpakError.invalidArgument('a batch repeats some, but not all, idempotency keys of earlier appends') });
-        continue;
+      const drafts = intent.drafts;
+      let keyed = 0;
+      for (const d of drafts) if (d.keyed) keyed++;
+      if (keyed > 0) {
+        const existing = drafts.map((d) => (d.keyed ? committed(d.eventId) : undefined));
+        const known = existing.filter((e) => e !== undefined).length;
+        if (known === drafts.length) {
+          settleReplay(intent.settle, Promise.all(existing.map((e, i) => state.replay(e!, drafts[i]!))));
+          continue;
+        }
+        if (known > 0 || drafts.some((d) => inGroup.has(d.eventId))) {
+          refused.push({ intent, error: BatpakError.invalidArgument('a batch repeats some, but not all, idempotency keys of earlier appends') });
+          continue;
+        }
       }
       const first = next;
-      const count = intent.drafts.length;
-      const events = intent.drafts.map((d, index) => {
-        inGroup.add(d.eventId);
-        return sequence(d, { first, index, count });
-      });
+      const count = drafts.length;
+      const events = new Array<SequencedEvent>(count);
+      for (let index = 0; index < count; index++) {
+        const d = drafts[index]!;
+        if (d.keyed) inGroup.add(d.eventId);
+        events[index] = sequence(d, { first, index, count });
+      }
       accepted.push({ intent, events });
     }
   }
