@@ -211,7 +211,7 @@ export interface RawDraftInput extends DraftCommon {
   readonly payloadVersion?: number | undefined;
   /** The caller hands `bytes` over (BatchItem.transferPayload): kept as they are, not copied. */
   readonly transfer?: boolean | undefined;
-  /** Where the store's copy of `bytes` is cut from (a batch's items share buffers); a fresh array when absent. */
+  /** Where the store's copy of `bytes` is cut from (a batch's items share buffers); the single appends' shared buffers when absent. */
   readonly copies?: PayloadCopies | undefined;
 }
 
@@ -245,6 +245,12 @@ export class PayloadCopies {
     return out;
   }
 }
+
+/**
+ * Where single raw appends' copies are cut from (appendRaw names no batch): shared buffers, as a batch's are, instead
+ * of an off-heap array per event. A buffer lives until the last draft cut from it has landed and been dropped.
+ */
+const singleCopies = new PayloadCopies(128);
 
 /** A typed append: the definition must be a user kind (and registered, when a registry is configured). */
 /** What a definition's schema makes of a payload: its output, itself checked to round-trip when the schema transformed it. */
@@ -310,7 +316,7 @@ export function rawDraft(input: RawDraftInput): EventDraft {
   // A store that seals needs no copy: the pipeline seals the draft before appendRaw or appendBatch returns to
   // the caller, and the frame gets the ciphertext, a fresh array the caller never sees.
   const copy =
-    limits.seals === true || (transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype) ? bytes : copies !== undefined ? copies.copy(bytes) : new Uint8Array(bytes);
+    limits.seals === true || (transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype) ? bytes : (copies ?? singleCopies).copy(bytes);
   const hash = plaintextHash(copy, limits, key);
   return {
     entity: coord.entity,
