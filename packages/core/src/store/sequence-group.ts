@@ -100,9 +100,11 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
   /** A key the in-flight group is writing: answered (or refused) only once that group has landed. */
   const inFlight = (eventId: string) => flying !== undefined && flying.ids.has(eventId);
 
-  /** `originalTime`: an imported event's own commit time, kept unless it would go backwards. */
-  const sequence = (d: EventDraft, batch: SequencedEvent['batch'], originalTime?: number): SequencedEvent => {
-    const h = head(d.entity);
+  /**
+   * `originalTime`: an imported event's own commit time, kept unless it would go backwards. `h`: the entity's head,
+   * when the caller just read it (a committed head is an index entry built from its record: read it once, not twice).
+   */
+  const sequence = (d: EventDraft, batch: SequencedEvent['batch'], originalTime?: number, h: Head = head(d.entity)): SequencedEvent => {
     clockFloor = Math.max(clockFloor, originalTime ?? state.now);
     const ev: SequencedEvent = {
       draft: d,
@@ -146,7 +148,8 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
           continue;
         }
       }
-      const current = head(d.entity).seq;
+      const h = head(d.entity);
+      const current = h.seq;
       if (intent.expected !== undefined && intent.expected !== current) {
         refused.push({
           intent,
@@ -157,7 +160,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
         continue;
       }
       if (d.keyed) inGroup.add(d.eventId);
-      accepted.push({ intent, events: [sequence(d, undefined)] });
+      accepted.push({ intent, events: [sequence(d, undefined, undefined, h)] });
     } else if (intent.type === 'import') {
       const clash = intent.items.find((it) => committed(it.draft.eventId) !== undefined || inGroup.has(it.draft.eventId));
       if (clash !== undefined) {
