@@ -108,6 +108,29 @@ describe('AppendPipeline', () => {
     expect(downgraded.index.getResident(d.eventId)!.extensions?.has('batpak.signing.downgrade')).toBe(true);
   });
 
+  it('a group the signer refuses behind one in flight leaves no trace: the group after it links to the one before', async () => {
+    // Unkeyed events name no ids a later intent could look for, so the refused group's outcome is undone by its heads.
+    const good = signerFromSeed(new Uint8Array(32).fill(7));
+    let calls = 0;
+    const flaky: ReceiptSigner = { publicKey: good.publicKey, sign: (m) => (++calls === 2 ? (() => { throw new Error('hsm hiccup'); })() : good.sign(m)) };
+    let release!: () => void;
+    const { p } = pipeline({ signer: flaky, hold: new Promise<void>((r) => (release = r)) });
+    const settle = () => new Promise((r) => setImmediate(r));
+    const a = p.appendOne(draft('x', 1), undefined);
+    await settle(); // A is being written
+    const b = p.appendOne(draft('x', 2), undefined);
+    const bFailed = expect(b).rejects.toMatchObject({ code: 'ERR_SIGNING_FAILED' });
+    await settle(); // B was prepared (and refused) behind A
+    const c = p.appendOne(draft('x', 3), undefined);
+    await settle();
+    release();
+    const [ra, rc] = await Promise.all([a, c]);
+    await bFailed;
+    expect(ra!.globalSequence).toBe(1n);
+    expect([rc!.globalSequence, rc!.entitySequence]).toEqual([2n, 2n]);
+    expect(rc!.prevHash).toEqual(ra!.contentHash);
+  });
+
   it('while a group is being written nothing of it is published or acknowledged; once written, its entries sit at the frames\' places', async () => {
     let release!: () => void;
     const { p, index, writes, sizes } = pipeline({ hold: new Promise<void>((r) => (release = r)) });

@@ -80,4 +80,21 @@ describe('INV-BATCH-PAYLOAD-COPY appendBatch raw payloads', () => {
     expect((await store.verifyChain()).intact).toBe(true);
     await store.close();
   });
+
+  it('single appendRaw calls copy too: many pending at once (past the shared copy buffers\' 64 KiB), none reached by later writes', async () => {
+    const store = await open();
+    // 300 payloads of 0..4097 bytes fill several shared buffers and cross their edges; some are past the 4 KiB limit.
+    const sizes = Array.from({ length: 300 }, (_, i) => [0, 1, 255, 256, 700, 4095, 4096, 4097][i % 8]!);
+    const given = sizes.map((n, i) => new Uint8Array(n).fill((i % 250) + 1));
+    const pending = given.map((bytes) => store.appendRaw(AT, KIND, bytes));
+    for (const b of given) b.fill(0);
+    const receipts = await Promise.all(pending);
+    for (let i = 0; i < sizes.length; i++) {
+      const stored = await storedBytes(store, receipts[i]!.eventId);
+      expect(stored.length).toBe(sizes[i]);
+      expect(stored.every((x) => x === (i % 250) + 1)).toBe(true);
+    }
+    expect((await store.verifyChain()).intact).toBe(true);
+    await store.close();
+  });
 });

@@ -236,7 +236,7 @@ export class AppendPipeline {
     // 2. Seal: one signature over the group's covers and header digest.
     const signed = this.#seal(sequenced, events);
     if (sequenced.accepted.length === 0) events = [];
-    if (sequenced.accepted.length === 0 && sequenced.ids.size > 0) {
+    if (sequenced.accepted.length === 0 && sequenced.heads.size > 0) {
       // The signer refused the group: it lands nothing, so the group behind it must not build on it.
       sequenced = { ...sequenced, heads: new Map(), ids: new Set(), nextGlobal: base?.nextGlobal ?? this.#nextGlobal, lastCommittedAt: base?.lastCommittedAt ?? this.#lastCommittedAt };
     }

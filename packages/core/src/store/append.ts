@@ -7,7 +7,7 @@ import { blake3 } from '../crypto/blake3.js';
 import { BatpakError } from '../errors.js';
 import type { EventDefinition } from '../event.js';
 import { eventIdForIdempotencyKey, eventIdToString, newEventId } from '../id.js';
-import { checkKind, kindToRaw, type EventKind } from '../kind.js';
+import { checkKind, isReservedCategory, kindToRaw, type EventKind } from '../kind.js';
 import { encodePayload } from '../payload.js';
 import { snapshotPayload } from '../payload-value.js';
 import { runSchema, type StandardSchemaV1 } from '../standard-schema.js';
@@ -161,6 +161,29 @@ function userKindRule(index: number | undefined): { user: boolean; index?: numbe
   return index === undefined ? USER_KIND : { user: true, index };
 }
 
+/**
+ * The raw u16 of a user kind, checked as checkKind checks it: the common valid kind without the frozen copy
+ * checkKind returns (an allocation and a freeze per draft); anything else goes through checkKind, which throws
+ * its error (or returns the kind it read, should a getter answer differently the second time).
+ */
+function userRawKind(kind: unknown, index: number | undefined): number {
+  if (typeof kind === 'object' && kind !== null) {
+    const { category, typeId } = kind as { category?: unknown; typeId?: unknown };
+    if (
+      Number.isInteger(category) &&
+      (category as number) >= 0 &&
+      (category as number) <= 0xf &&
+      !isReservedCategory(category as number) &&
+      Number.isInteger(typeId) &&
+      (typeId as number) >= 0 &&
+      (typeId as number) <= 0xfff
+    ) {
+      return ((category as number) << 12) | (typeId as number);
+    }
+  }
+  return kindToRaw(checkKind(kind, userKindRule(index)));
+}
+
 function idFor(key: string | undefined, now: number): Uint8Array {
   return key === undefined ? newEventId(now) : eventIdForIdempotencyKey(key);
 }
@@ -188,7 +211,7 @@ export interface RawDraftInput extends DraftCommon {
   readonly payloadVersion?: number | undefined;
   /** The caller hands `bytes` over (BatchItem.transferPayload): kept as they are, not copied. */
   readonly transfer?: boolean | undefined;
-  /** Where the store's copy of `bytes` is cut from (a batch's items share buffers); a fresh array when absent. */
+  /** Where the store's copy of `bytes` is cut from (a batch's items share buffers); the single appends' shared buffers when absent. */
   readonly copies?: PayloadCopies | undefined;
 }
 
@@ -223,6 +246,12 @@ export class PayloadCopies {
   }
 }
 
+/**
+ * Where single raw appends' copies are cut from (appendRaw names no batch): shared buffers, as a batch's are, instead
+ * of an off-heap array per event. A buffer lives until the last draft cut from it has landed and been dropped.
+ */
+const singleCopies = new PayloadCopies(128);
+
 /** A typed append: the definition must be a user kind (and registered, when a registry is configured). */
 /** What a definition's schema makes of a payload: its output, itself checked to round-trip when the schema transformed it. */
 function schemaOutput(schema: StandardSchemaV1, value: unknown, what: string, index: number | undefined): unknown {
@@ -236,7 +265,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
   if (!isDefinition(def)) {
     throw BatpakError.invalidKind('expected an event definition from defineEvent()', index);
   }
-  const kind = checkKind(def.kind, userKindRule(index));
+  const kind = userRawKind(def.kind, index);
   if (limits.registry !== undefined && !limits.registry.has(def)) {
     throw BatpakError.invalidKind(`${def.name} is not in the store's registry`, index);
   }
@@ -259,7 +288,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
   return {
     entity: coord.entity,
     scope: coord.scope,
-    kind: kindToRaw(kind),
+    kind,
     id,
     eventId: eventIdToString(id),
     payload: bytes,
@@ -276,7 +305,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
 export function rawDraft(input: RawDraftInput): EventDraft {
   const { coord: coordIn, kind: kindIn, bytes, idempotencyKey: key, limits, index, extensions, payloadVersion = 0, transfer = false, copies } = input;
   const coord = toCoordinate(coordIn, index);
-  const kind: EventKind = checkKind(kindIn, userKindRule(index));
+  const kind = userRawKind(kindIn, index);
   if (!(bytes instanceof Uint8Array)) {
     throw BatpakError.invalidPayload('raw payload must be a Uint8Array', index === undefined ? {} : { index });
   }
@@ -287,12 +316,12 @@ export function rawDraft(input: RawDraftInput): EventDraft {
   // A store that seals needs no copy: the pipeline seals the draft before appendRaw or appendBatch returns to
   // the caller, and the frame gets the ciphertext, a fresh array the caller never sees.
   const copy =
-    limits.seals === true || (transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype) ? bytes : copies !== undefined ? copies.copy(bytes) : new Uint8Array(bytes);
+    limits.seals === true || (transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype) ? bytes : (copies ?? singleCopies).copy(bytes);
   const hash = plaintextHash(copy, limits, key);
   return {
     entity: coord.entity,
     scope: coord.scope,
-    kind: kindToRaw(kind),
+    kind,
     id,
     eventId: eventIdToString(id),
     payload: copy,

@@ -36,7 +36,8 @@ export function encodeGroup(events: readonly SequencedEvent[], signed: SignedGro
     lengths[i] = size;
     total += size;
   }
-  const w = new MsgpackWriter(new Uint8Array(total), 0);
+  const w = groupWriter(total);
+  const start = w.pos;
   for (let i = 0; i < n; i++) {
     const ev = events[i]!;
     const end = w.pos + lengths[i]!;
@@ -44,7 +45,8 @@ export function encodeGroup(events: readonly SequencedEvent[], signed: SignedGro
     // A size that disagrees with what was written would leave a gap or an overlap on disk: never write that.
     if (w.pos !== end) throw new Error(`event frame of ${w.pos - end + lengths[i]!} bytes, sized ${lengths[i]!}`);
   }
-  if (signed === undefined) return { chunks: [w.buf], lengths, bytes: total };
+  const frames0 = start === 0 && w.buf.length === total ? w.buf : w.buf.subarray(start, start + total);
+  if (signed === undefined) return { chunks: [frames0], lengths, bytes: total };
   const seal = encodeSealFrame({
     type: 1,
     firstSequence: events[0]!.globalSequence,
@@ -55,7 +57,24 @@ export function encodeGroup(events: readonly SequencedEvent[], signed: SignedGro
     headerDigest: signed.headerDigest,
     signature: signed.signature,
   });
-  return { chunks: [w.buf, seal], lengths, bytes: total + seal.length };
+  return { chunks: [frames0, seal], lengths, bytes: total + seal.length };
+}
+
+/** Groups up to this many bytes are cut from a shared slab; bigger ones get their own buffer (they would fill most of it). */
+const SLAB_BYTES = 256 * 1024;
+const SLAB_GROUP_MAX = SLAB_BYTES / 4;
+/** The slab small groups are cut from, written from `pos` on; regions are never reused, so a group in flight is never overwritten. */
+let slab: MsgpackWriter | undefined;
+
+/**
+ * A writer at the start of `total` free bytes: a region of the shared slab for a small group (one off-heap allocation
+ * and one DataView per 256 KiB instead of per group: a 1-writer append is a group of one), else a buffer of its own.
+ * The slab lives as long as any group cut from it is referenced (until its write has landed).
+ */
+function groupWriter(total: number): MsgpackWriter {
+  if (total > SLAB_GROUP_MAX) return new MsgpackWriter(new Uint8Array(total), 0);
+  if (slab === undefined || slab.pos + total > SLAB_BYTES) slab = new MsgpackWriter(new Uint8Array(SLAB_BYTES), 0);
+  return slab;
 }
 
 // A class (not a literal) so setHeaderFields can fill it; the interface gives it the frame's field types.

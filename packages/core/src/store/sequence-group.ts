@@ -36,9 +36,13 @@ export interface Head {
   readonly hash: Uint8Array;
 }
 
-/** What a sequenced group changes once it lands: the heads of the entities it writes, the ids it adds. */
+/** What a sequenced group changes once it lands: the heads of the entities it writes, the ids it adds that a later intent can name. */
 export interface GroupOutcome {
   readonly heads: ReadonlyMap<string, Head>;
+  /**
+   * Ids of its keyed and imported events. An unkeyed event's id is a fresh UUIDv7 (74 random bits) no caller knows
+   * before its receipt, so no later intent can name it while it is in flight: it is not listed (one Set insert per event).
+   */
   readonly ids: ReadonlySet<string>;
 }
 
@@ -96,9 +100,11 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
   /** A key the in-flight group is writing: answered (or refused) only once that group has landed. */
   const inFlight = (eventId: string) => flying !== undefined && flying.ids.has(eventId);
 
-  /** `originalTime`: an imported event's own commit time, kept unless it would go backwards. */
-  const sequence = (d: EventDraft, batch: SequencedEvent['batch'], originalTime?: number): SequencedEvent => {
-    const h = head(d.entity);
+  /**
+   * `originalTime`: an imported event's own commit time, kept unless it would go backwards. `h`: the entity's head,
+   * when the caller just read it (a committed head is an index entry built from its record: read it once, not twice).
+   */
+  const sequence = (d: EventDraft, batch: SequencedEvent['batch'], originalTime?: number, h: Head = head(d.entity)): SequencedEvent => {
     clockFloor = Math.max(clockFloor, originalTime ?? state.now);
     const ev: SequencedEvent = {
       draft: d,
@@ -142,7 +148,8 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
           continue;
         }
       }
-      const current = head(d.entity).seq;
+      const h = head(d.entity);
+      const current = h.seq;
       if (intent.expected !== undefined && intent.expected !== current) {
         refused.push({
           intent,
@@ -152,8 +159,8 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
         });
         continue;
       }
-      inGroup.add(d.eventId);
-      accepted.push({ intent, events: [sequence(d, undefined)] });
+      if (d.keyed) inGroup.add(d.eventId);
+      accepted.push({ intent, events: [sequence(d, undefined, undefined, h)] });
     } else if (intent.type === 'import') {
       const clash = intent.items.find((it) => committed(it.draft.eventId) !== undefined || inGroup.has(it.draft.eventId));
       if (clash !== undefined) {
@@ -171,22 +178,29 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
       });
       accepted.push({ intent, events });
     } else {
-      const existing = intent.drafts.map((d) => (d.keyed ? committed(d.eventId) : undefined));
-      const known = existing.filter((e) => e !== undefined).length;
-      if (known === intent.drafts.length) {
-        settleReplay(intent.settle, Promise.all(existing.map((e, i) => state.replay(e!, intent.drafts[i]!))));
-        continue;
-      }
-      if (known > 0 || intent.drafts.some((d) => inGroup.has(d.eventId))) {
-        refused.push({ intent, error: BatpakError.invalidArgument('a batch repeats some, but not all, idempotency keys of earlier appends') });
-        continue;
+      const drafts = intent.drafts;
+      let keyed = 0;
+      for (const d of drafts) if (d.keyed) keyed++;
+      if (keyed > 0) {
+        const existing = drafts.map((d) => (d.keyed ? committed(d.eventId) : undefined));
+        const known = existing.filter((e) => e !== undefined).length;
+        if (known === drafts.length) {
+          settleReplay(intent.settle, Promise.all(existing.map((e, i) => state.replay(e!, drafts[i]!))));
+          continue;
+        }
+        if (known > 0 || drafts.some((d) => inGroup.has(d.eventId))) {
+          refused.push({ intent, error: BatpakError.invalidArgument('a batch repeats some, but not all, idempotency keys of earlier appends') });
+          continue;
+        }
       }
       const first = next;
-      const count = intent.drafts.length;
-      const events = intent.drafts.map((d, index) => {
-        inGroup.add(d.eventId);
-        return sequence(d, { first, index, count });
-      });
+      const count = drafts.length;
+      const events = new Array<SequencedEvent>(count);
+      for (let index = 0; index < count; index++) {
+        const d = drafts[index]!;
+        if (d.keyed) inGroup.add(d.eventId);
+        events[index] = sequence(d, { first, index, count });
+      }
       accepted.push({ intent, events });
     }
   }
