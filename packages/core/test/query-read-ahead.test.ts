@@ -4,37 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store, type StoreOptions } from '../src/index.js';
 import { SimFs } from '../src/entry/testing.js';
-import type { Fs, FsFile } from '../src/fs/fs.js';
+import { watched } from './helpers/watched-fs.js';
 
 const Note = defineEvent<{ n: number; text: string }>({ category: 2, typeId: 4, name: 'ReadAheadNote' });
 const coord = (n: number) => new Coordinate(`e${n % 5}`, 's');
-
-/** An Fs whose file reads can be watched and failed. */
-function watched(sim: SimFs, onRead: (path: string, position: number, length: number) => void): Fs {
-  return new Proxy(sim, {
-    get(target, prop, receiver) {
-      if (prop === 'open') {
-        return async (path: string, options?: Parameters<Fs['open']>[1]): Promise<FsFile> => {
-          const f = await target.open(path, options);
-          return new Proxy(f, {
-            get(ft, fp, fr) {
-              if (fp === 'readAt') {
-                return async (p: number, n: number) => {
-                  onRead(path, p, n);
-                  return ft.readAt(p, n);
-                };
-              }
-              const v = Reflect.get(ft, fp, fr) as unknown;
-              return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(ft) : v;
-            },
-          });
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  }) as Fs;
-}
 
 /**
  * A store whose events all lie in its active segment: the read-ahead policy is the query's over the resident

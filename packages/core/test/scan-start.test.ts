@@ -7,37 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { Coordinate, defineEvent, Store, type StoreOptions } from '../src/index.js';
 import { SimFs } from '../src/entry/testing.js';
 import type { Fs, FsFile } from '../src/fs/fs.js';
+import { watched } from './helpers/watched-fs.js';
 
 const Note = defineEvent<{ n: number; text: string }>({ category: 2, typeId: 5, name: 'ScanStartNote' });
 const coord = (n: number) => new Coordinate(`e${n % 7}`, 's');
 const KEY = new Uint8Array(32).fill(9);
-
-/** An Fs whose segment reads are recorded (path, first byte, end). */
-function watched(sim: SimFs, onRead: (path: string, position: number, length: number) => void): Fs {
-  return new Proxy(sim, {
-    get(target, prop, receiver) {
-      if (prop === 'open') {
-        return async (path: string, options?: Parameters<Fs['open']>[1]): Promise<FsFile> => {
-          const f = await target.open(path, options);
-          return new Proxy(f, {
-            get(ft, fp, fr) {
-              if (fp === 'readAt') {
-                return async (p: number, n: number) => {
-                  onRead(path, p, n);
-                  return ft.readAt(p, n);
-                };
-              }
-              const v = Reflect.get(ft, fp, fr) as unknown;
-              return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(ft) : v;
-            },
-          });
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  }) as Fs;
-}
 
 type Shape = { readonly batches: boolean; readonly signed: boolean };
 

@@ -3,15 +3,11 @@
 
 import { BatpakError, ioError } from '../errors.js';
 import type { Fs } from '../fs/fs.js';
+import { openForReading } from '../segment/read.js';
 
 /** Reads `length` bytes at `offset`; fewer bytes back means the file no longer holds them (undefined). */
 export async function readRange(fs: Fs, path: string, offset: number, length: number): Promise<Uint8Array | undefined> {
-  let file;
-  try {
-    file = await fs.open(path);
-  } catch (err) {
-    throw ioError(err, `cannot open ${path}`, { file: path });
-  }
+  const file = await openForReading(fs, path);
   try {
     const size = await file.size();
     if (offset + length > size) return undefined;

@@ -2,16 +2,20 @@
 // for a torn tail (which recovery would cut) or a missing event.
 
 import { BatpakError, ioError } from '../errors.js';
-import type { Fs } from '../fs/fs.js';
+import type { Fs, FsFile } from '../fs/fs.js';
 
-/** Reads `[0, length)` of a file, or the whole file when `length` is undefined. */
-export async function readPrefix(fs: Fs, path: string, length?: number): Promise<Uint8Array> {
-  let file;
+/** Opens `path` for reading; a failure is ERR_IO naming the file (whatever the Fs threw is its cause). */
+export async function openForReading(fs: Pick<Fs, 'open'>, path: string): Promise<FsFile> {
   try {
-    file = await fs.open(path);
+    return await fs.open(path);
   } catch (err) {
     throw ioError(err, `cannot open ${path}`, { file: path });
   }
+}
+
+/** Reads `[0, length)` of a file, or the whole file when `length` is undefined. */
+export async function readPrefix(fs: Fs, path: string, length?: number): Promise<Uint8Array> {
+  const file = await openForReading(fs, path);
   try {
     const size = await file.size();
     const want = length === undefined ? size : Math.min(length, size);

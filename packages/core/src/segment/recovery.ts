@@ -3,7 +3,7 @@
 
 import { crc32 } from 'node:zlib';
 import { BatpakError, ioError } from '../errors.js';
-import { readPrefix } from './read.js';
+import { openForReading, readPrefix } from './read.js';
 import type { Fs } from '../fs/fs.js';
 import { parseSegmentFileName, SEGMENT_HEADER_BYTES, SegmentFlags, type SegmentHeader } from './format.js';
 import { EventFlags, type EventFrame, type SealFrame } from './frame.js';
@@ -267,12 +267,7 @@ export async function recoverLog(
 
 /** The segment's header, then its bytes from `from` on, in one buffer (what scanSegment's `tailAt` takes), and its size. */
 async function readTail(fs: Fs, path: string, from: number): Promise<{ bytes: Uint8Array; size: number }> {
-  let file;
-  try {
-    file = await fs.open(path);
-  } catch (err) {
-    throw ioError(err, `cannot open ${path}`, { file: path });
-  }
+  const file = await openForReading(fs, path);
   try {
     const size = await file.size();
     if (size < from) throw corrupt(path, size, `the segment is shorter (${size} bytes) than the checkpoint recorded (${from})`);

@@ -3,6 +3,7 @@
 
 import { BatpakError, ioError } from '../errors.js';
 import type { Fs, FsFile } from '../fs/fs.js';
+import { openForReading } from './read.js';
 
 /**
  * Why chunks: one large external allocation per segment makes V8 run a full mark-compact over the
@@ -25,12 +26,7 @@ export class ReadWindow {
 
   /** Opens `path` for reading `[0, length)` (or to its end); the caller must `close()` it. */
   static async open(fs: Pick<Fs, 'open'>, path: string, length?: number, chunk = WINDOW_BYTES): Promise<ReadWindow> {
-    let file: FsFile;
-    try {
-      file = await fs.open(path);
-    } catch (err) {
-      throw ioError(err, `cannot open ${path}`, { file: path });
-    }
+    const file = await openForReading(fs, path);
     try {
       const size = await file.size();
       return new ReadWindow(file, path, length === undefined ? size : Math.min(length, size), chunk);
