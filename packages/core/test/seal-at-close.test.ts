@@ -78,6 +78,29 @@ describe('close seals a well-filled active segment', () => {
     }
   });
 
+  it('only a process that appended seals: an open and close without a change leaves the directory as it was', async () => {
+    const fs = new SimFs(8);
+    // A big active segment that no close sealed (the process died), then made whole by a clean reopen without appends.
+    const s = await Store.open({ dir: '/s', fs, segmentMaxBytes: SEGMENT, sync: 'always', onWarning: () => undefined });
+    for (let n = 0; n < 6000; n += 50) await s.appendBatch(Array.from({ length: 50 }, (_, k) => ({ coord: new Coordinate(`e${k % 37}`, 's'), kind: Note, payload: { n: n + k, pad: 'p'.repeat(300) } })));
+    fs.crash();
+    const files0 = () => [...fs.snapshot()].filter(([p]) => p.startsWith('/s/') && !p.includes('.tmp')).map(([p, f]) => [p, Buffer.from(f.current).toString('hex')]);
+    const quiet = await Store.open({ dir: '/s', fs, segmentMaxBytes: SEGMENT, onWarning: () => undefined });
+    await quiet.close();
+    const before = files0();
+    expect(files(fs, '.bps')).toEqual(['/s/000001.bps']);
+    const again = await Store.open({ dir: '/s', fs, segmentMaxBytes: SEGMENT, onWarning: () => undefined });
+    expect(again.stats().index?.residentEntries).toBe(6000);
+    await again.close();
+    expect(files0()).toEqual(before);
+    // One append, and the close seals the segment it went to.
+    const writer = await Store.open({ dir: '/s', fs, segmentMaxBytes: SEGMENT, onWarning: () => undefined });
+    await writer.append(new Coordinate('e1', 's'), Note, { n: -1, pad: '' });
+    await writer.close();
+    expect(files(fs, '.bps')).toEqual(['/s/000001.bps', '/s/000002.bps']);
+    expect(files(fs, '.bpi')).toEqual(['/s/000001.bpi']);
+  });
+
   it('an active segment below the threshold stays active across close', async () => {
     const fs = new SimFs(6);
     await fill(fs, 500);

@@ -68,6 +68,7 @@ export class SegmentWriter {
   readonly #opts: SegmentWriterOptions;
   #active: ActiveSegment;
   #failure: BatpakError | undefined;
+  #wrote = false;
 
   constructor(active: ActiveSegment, opts: SegmentWriterOptions) {
     this.#active = active;
@@ -76,6 +77,11 @@ export class SegmentWriter {
 
   get active(): ActiveSegment {
     return this.#active;
+  }
+
+  /** Whether a group was written since this writer was made (this process appended to the store). */
+  get hasWritten(): boolean {
+    return this.#wrote;
   }
 
   /** Set once a failure left the file in an unknown state; every later write is refused. */
@@ -109,6 +115,7 @@ export class SegmentWriter {
     try {
       await seg.file.append(frames);
       seg.size = start + bytes;
+      this.#wrote = true;
       for (const f of frames) seg.crc = crc32(f, seg.crc);
     } catch (err) {
       await this.#cutBack(seg, start, err);

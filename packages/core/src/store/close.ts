@@ -51,8 +51,9 @@ export async function closeStore(s: ClosingStore): Promise<void> {
     await closeConsumers(s.modules.delivery.open);
     await s.modules.pipeline?.idle();
     // An active segment holding at least SEAL_AT_CLOSE_FRACTION of its limit is sealed here, so its index file is
-    // written now and the next open serves it from that file instead of holding its entries in memory.
-    if (s.writer !== undefined && s.writer.failure === undefined && sealsAtClose(s.writer.active.size, s.opts.segmentMaxBytes)) {
+    // written now and the next open serves it from that file instead of holding its entries in memory. Only by a
+    // process that appended: opening and closing without a change leaves the directory as it was.
+    if (s.writer !== undefined && s.writer.failure === undefined && s.writer.hasWritten && sealsAtClose(s.writer.active.size, s.opts.segmentMaxBytes)) {
       await s.writer.sealActive(s.opts.now()).catch((err: unknown) => {
         // A segment that could not be created (a full disk) leaves the active one as it was: closed as before.
         if (s.writer!.failure !== undefined) throw err;
