@@ -17,8 +17,9 @@ beforeAll(async () => {
   const t = await tempDir();
   dir = t.dir;
   cleanup = t.cleanup;
-  // Large enough that verify takes well over a second.
-  await makeStore(dir, { events: 40_000, batch: 4_000 });
+  // Large enough that verify is still walking well after the signal (at ~300k events/s, ~0.7 s; 40k events once
+  // took over a second, and a faster verify then finished before the signal and exited 0).
+  await makeStore(dir, { events: 200_000, batch: 4_000 });
 });
 afterAll(() => cleanup());
 
@@ -37,8 +38,8 @@ function verifyThenSigterm(): Promise<{ code: number | null; signal: NodeJS.Sign
       stderr += c;
       if (!sent && stderr.includes('[sigterm-handler]')) {
         sent = true;
-        // Let it get into the chain walk first.
-        setTimeout(() => child.kill('SIGTERM'), 200);
+        // Let it get into the chain walk first (open takes tens of milliseconds).
+        setTimeout(() => child.kill('SIGTERM'), 100);
       }
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -82,7 +83,7 @@ describe.skipIf(!hasScript)('progress bar when only stderr is a terminal', () =>
       expect(r.code).toBe(0);
       expect(r.output).toMatch(/snapshot \[[#-]+\] /);
       const text = await readFile(out, 'utf8');
-      expect(text).toMatch(/^snapshot: 40000 events/);
+      expect(text).toMatch(/^snapshot: 200000 events/);
       expect(hasEscapes(text)).toBe(false);
     } finally {
       await t.cleanup();
