@@ -3,7 +3,7 @@
 // the append descriptor is closed only once no writev on it is in flight (its number could name another file by then).
 
 import { open as fsOpen, type FileHandle } from 'node:fs/promises';
-import { constants, readSync, writev as writevCallback } from 'node:fs';
+import { constants, readSync, writev as writevCallback, writevSync } from 'node:fs';
 import type { FsFile } from './fs.js';
 
 const { O_RDONLY, O_NONBLOCK } = constants;
@@ -53,10 +53,13 @@ export class RealFile implements FsFile {
 
   /** Reads of at most this many bytes are one pread on the calling thread (RealFsOptions.syncReadMaxBytes). */
   readonly #syncReadMax: number;
+  /** Appends of at most this many bytes with none in flight are one writev on the calling thread (RealFsOptions.syncWriteMaxBytes). */
+  readonly #syncWriteMax: number;
 
-  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined, appendsDurable = false, syncReadMax = 0) {
+  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined, appendsDurable = false, syncReadMax = 0, syncWriteMax = 0) {
     this.path = path;
     this.#syncReadMax = syncReadMax;
+    this.#syncWriteMax = syncWriteMax;
     this.#fh = fh;
     this.#appendFh = appendFh;
     this.appendsDurable = appendFh !== undefined && appendsDurable;
@@ -97,28 +100,37 @@ export class RealFile implements FsFile {
     }
     let pending: Uint8Array[] = chunks.filter((c) => c.byteLength > 0);
     if (pending.length === 0) return;
+    if (this.#appending === 0 && this.#syncWriteMax > 0) {
+      let bytes = 0;
+      for (const c of pending) bytes += c.byteLength;
+      // A lone small append: the thread pool's round trip (a wake-up of the loop after the worker's write) is most of
+      // a one-writer append's overhead over a bare write. Nothing else is in flight on this file, so order holds.
+      if (bytes <= this.#syncWriteMax) return this.#appendSync(fh.fd, pending);
+    }
     // writev may write less than asked (signals, quotas); O_APPEND puts the rest right after it. Under O_DSYNC
     // what each call wrote is durable when it returns, so a short write leaves a durable prefix, as append + fsync would.
     this.#appending++;
     try {
       for (;;) {
         const bytesWritten = await this.#writev(fh.fd, pending);
-        let skip = bytesWritten;
-        const rest: Uint8Array[] = [];
-        for (const c of pending) {
-          if (skip >= c.byteLength) {
-            skip -= c.byteLength;
-            continue;
-          }
-          rest.push(skip > 0 ? c.subarray(skip) : c);
-          skip = 0;
-        }
+        const rest = afterWritten(pending, bytesWritten);
         if (rest.length === 0) return;
         if (bytesWritten === 0) throw Object.assign(new Error(`writev made no progress on ${this.path}`), { code: 'EIO' });
         pending = rest;
       }
     } finally {
       if (--this.#appending === 0) this.#drained?.();
+    }
+  }
+
+  #appendSync(fd: number, chunks: Uint8Array[]): void {
+    let pending = chunks;
+    for (;;) {
+      const bytesWritten = writevSync(fd, pending);
+      const rest = afterWritten(pending, bytesWritten);
+      if (rest.length === 0) return;
+      if (bytesWritten === 0) throw Object.assign(new Error(`writev made no progress on ${this.path}`), { code: 'EIO' });
+      pending = rest;
     }
   }
 
@@ -161,4 +173,19 @@ export class RealFile implements FsFile {
     await this.#appendFh?.close();
     await this.#fh.close();
   }
+}
+
+/** What is left of a gathered write after the first `written` bytes went out. */
+function afterWritten(chunks: readonly Uint8Array[], written: number): Uint8Array[] {
+  let skip = written;
+  const rest: Uint8Array[] = [];
+  for (const c of chunks) {
+    if (skip >= c.byteLength) {
+      skip -= c.byteLength;
+      continue;
+    }
+    rest.push(skip > 0 ? c.subarray(skip) : c);
+    skip = 0;
+  }
+  return rest;
 }

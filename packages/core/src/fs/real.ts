@@ -24,20 +24,34 @@ export interface RealFsOptions {
    * Default 64 KiB; 0 sends every read through the thread pool. Larger reads (scans, verify) always do.
    */
   readonly syncReadMaxBytes?: number;
+  /**
+   * An append of at most this many bytes, while no other append is in flight on its file, is one `writev` on the
+   * calling thread instead of a trip through libuv's thread pool, as better-sqlite3 and lmdb's `putSync` write.
+   * Under `sync: 'always'` the segment's appends are `O_DSYNC`, so the event loop then waits for the flush (about
+   * one fdatasync: ~0.15 ms on a fast SSD, milliseconds on a slow virtual disk) instead of the trip's wake-up.
+   * Default 64 KiB; 0 sends every append through the thread pool (the loop stays free while the disk flushes).
+   */
+  readonly syncWriteMaxBytes?: number;
 }
 
 /** Default RealFsOptions.syncReadMaxBytes. */
 export const DEFAULT_SYNC_READ_MAX_BYTES = 64 * 1024;
+/** Default RealFsOptions.syncWriteMaxBytes. */
+export const DEFAULT_SYNC_WRITE_MAX_BYTES = 64 * 1024;
+
+function byteLimit(value: number | undefined, fallback: number, field: string): number {
+  const max = value ?? fallback;
+  if (!Number.isSafeInteger(max) || max < 0) throw BatpakError.invalidArgument(`${field} must be a whole number of bytes ≥ 0`, { field });
+  return max;
+}
 
 export class RealFs implements Fs {
   readonly #syncReadMax: number;
+  readonly #syncWriteMax: number;
 
   constructor(options: RealFsOptions = {}) {
-    const max = options.syncReadMaxBytes ?? DEFAULT_SYNC_READ_MAX_BYTES;
-    if (!Number.isSafeInteger(max) || max < 0) {
-      throw BatpakError.invalidArgument('syncReadMaxBytes must be a whole number of bytes ≥ 0', { field: 'syncReadMaxBytes' });
-    }
-    this.#syncReadMax = max;
+    this.#syncReadMax = byteLimit(options.syncReadMaxBytes, DEFAULT_SYNC_READ_MAX_BYTES, 'syncReadMaxBytes');
+    this.#syncWriteMax = byteLimit(options.syncWriteMaxBytes, DEFAULT_SYNC_WRITE_MAX_BYTES, 'syncWriteMaxBytes');
   }
 
   async open(path: string, options: FsOpenOptions = {}): Promise<FsFile> {
@@ -45,12 +59,12 @@ export class RealFs implements Fs {
     let flags = write ? O_RDWR : O_RDONLY;
     if (options.create === true) flags = O_RDWR | O_CREAT | (options.exclusive === true ? O_EXCL : 0);
     const fh = await openRegular(path, flags);
-    if (!write) return new RealFile(path, fh, undefined, false, this.#syncReadMax);
+    if (!write) return new RealFile(path, fh, undefined, false, this.#syncReadMax, 0);
     try {
       // O_DSYNC on the append descriptor only: each writev returns once its data (and the size) is on disk,
       // which saves the separate fdatasync round trip per commit group. Positioned writes stay on `fh`.
       const durable = options.syncAppends === true;
-      return new RealFile(path, fh, await openRegular(path, O_WRONLY | O_APPEND | (durable ? O_DSYNC : 0)), durable, this.#syncReadMax);
+      return new RealFile(path, fh, await openRegular(path, O_WRONLY | O_APPEND | (durable ? O_DSYNC : 0)), durable, this.#syncReadMax, this.#syncWriteMax);
     } catch (err) {
       await fh.close();
       throw err;
