@@ -47,7 +47,7 @@ describe('RealFs syncWriteMaxBytes', () => {
   }, 60_000);
 
   it('with 0, and above the threshold, the append goes through the pool (not yet written when append() returns)', async () => {
-    for (const [options, size] of [[{ syncWriteMaxBytes: 0 }, 100], [{ syncWriteMaxBytes: 1024 }, 1025], [{}, 64 * 1024 + 1]] as const) {
+    for (const [options, size] of [[{ syncWriteMaxBytes: 0 }, 100], [{ syncWriteMaxBytes: 1024 }, 1025], [{}, 4 * 1024 + 1]] as const) {
       const p = path();
       const f = await new RealFs(options).open(p, { create: true });
       const pool = busyPool();

@@ -26,10 +26,11 @@ export interface RealFsOptions {
   readonly syncReadMaxBytes?: number;
   /**
    * An append of at most this many bytes, while no other append is in flight on its file, is one `writev` on the
-   * calling thread instead of a trip through libuv's thread pool, as better-sqlite3 and lmdb's `putSync` write.
-   * Under `sync: 'always'` the segment's appends are `O_DSYNC`, so the event loop then waits for the flush (about
-   * one fdatasync: ~0.15 ms on a fast SSD, milliseconds on a slow virtual disk) instead of the trip's wake-up.
-   * Default 64 KiB; 0 sends every append through the thread pool (the loop stays free while the disk flushes).
+   * calling thread instead of a trip through libuv's thread pool, as better-sqlite3 writes. Under `sync: 'always'`
+   * the segment's appends are `O_DSYNC`, so the event loop then waits for the flush (about one fdatasync: ~0.2 ms on
+   * a fast SSD, milliseconds on a slow virtual disk) instead of the trip's wake-up. Default 4 KiB: a lone append or
+   * a small commit group; the big groups that form under load keep the thread pool, so the loop stays free to
+   * prepare the next group while they flush. 0 sends every append through the thread pool.
    */
   readonly syncWriteMaxBytes?: number;
 }
@@ -37,7 +38,7 @@ export interface RealFsOptions {
 /** Default RealFsOptions.syncReadMaxBytes. */
 export const DEFAULT_SYNC_READ_MAX_BYTES = 64 * 1024;
 /** Default RealFsOptions.syncWriteMaxBytes. */
-export const DEFAULT_SYNC_WRITE_MAX_BYTES = 64 * 1024;
+export const DEFAULT_SYNC_WRITE_MAX_BYTES = 4 * 1024;
 
 function byteLimit(value: number | undefined, fallback: number, field: string): number {
   const max = value ?? fallback;
