@@ -45,6 +45,11 @@ export function parseEventId(id: string, out: Uint8Array): boolean {
 export class RecordIdTable {
   /** Ordinal + 1 per slot; 0 is empty. */
   #slots: Int32Array;
+  /**
+   * Each occupied slot's full 32-bit hash: a probe compares it before reading the record (a cache miss into the
+   * records per occupied slot otherwise), and growing rehashes without reading any record.
+   */
+  #hashes: Int32Array;
   #mask: number;
   #count = 0;
   readonly #records: EntryRecords;
@@ -56,6 +61,7 @@ export class RecordIdTable {
     let size = 16;
     while (size < expected * 2) size *= 2;
     this.#slots = new Int32Array(size);
+    this.#hashes = new Int32Array(size);
     this.#mask = size - 1;
   }
 
@@ -65,7 +71,7 @@ export class RecordIdTable {
 
   /** Bytes held, for accounting. */
   get bytes(): number {
-    return this.#slots.byteLength;
+    return this.#slots.byteLength + this.#hashes.byteLength;
   }
 
   /** The ordinal of the record whose id has hex `id`, or -1. */
@@ -77,12 +83,14 @@ export class RecordIdTable {
   /** The ordinal of the record whose id is the 16 bytes `id`, or -1. */
   findBytes(id: Uint8Array): number {
     const slots = this.#slots;
+    const hashes = this.#hashes;
     const mask = this.#mask;
     const r = this.#records;
-    for (let h = hashBytes(id, 0) & mask; ; h = (h + 1) & mask) {
+    const hash = hashBytes(id, 0) | 0;
+    for (let h = hash & mask; ; h = (h + 1) & mask) {
       const s = slots[h]!;
       if (s === 0) return -1;
-      if (r.idEquals(s - 1, id)) return s - 1;
+      if (hashes[h] === hash && r.idEquals(s - 1, id)) return s - 1;
     }
   }
 
@@ -93,15 +101,18 @@ export class RecordIdTable {
     const chunk = r.chunk(ordinal);
     const at = r.at(ordinal);
     const slots = this.#slots;
+    const hashes = this.#hashes;
     const mask = this.#mask;
-    for (let h = hashBytes(chunk, at) & mask; ; h = (h + 1) & mask) {
+    const hash = hashBytes(chunk, at) | 0;
+    for (let h = hash & mask; ; h = (h + 1) & mask) {
       const s = slots[h]!;
       if (s === 0) {
         slots[h] = ordinal + 1;
+        hashes[h] = hash;
         this.#count++;
         return true;
       }
-      if (r.idEquals(s - 1, chunk, at)) {
+      if (hashes[h] === hash && r.idEquals(s - 1, chunk, at)) {
         slots[h] = ordinal + 1;
         return false;
       }
@@ -110,17 +121,21 @@ export class RecordIdTable {
 
   #grow(): void {
     const old = this.#slots;
+    const oldHashes = this.#hashes;
     const slots = new Int32Array(old.length * 2);
+    const hashes = new Int32Array(old.length * 2);
     const mask = slots.length - 1;
-    const r = this.#records;
     for (let i = 0; i < old.length; i++) {
       const s = old[i]!;
       if (s === 0) continue;
-      let h = hashBytes(r.chunk(s - 1), r.at(s - 1)) & mask;
+      const hash = oldHashes[i]!;
+      let h = hash & mask;
       while (slots[h] !== 0) h = (h + 1) & mask;
       slots[h] = s;
+      hashes[h] = hash;
     }
     this.#slots = slots;
+    this.#hashes = hashes;
     this.#mask = mask;
   }
 }
