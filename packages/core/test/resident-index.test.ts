@@ -182,6 +182,17 @@ describe('ResidentIndex through the EventIndex seam', () => {
     expect(seqs(await index.entityRange('e0', { afterEntitySequence: 0 }, 100))).toEqual(seqs(all.filter((e) => e.entity === 'e0' && e.globalSequence !== 15)));
   });
 
+  it('replaceSegments of runs that are not adjacent, or of a segment it does not hold, keeps exactly the rest', async () => {
+    const { index, all } = filled(40, 4, 10);
+    index.replaceSegments([3, 1, 9], []);
+    const rest = all.filter((e) => e.segmentId === 2 || e.segmentId === 4);
+    expect(seqs((await pagesOf(index.scan(1))).flat())).toEqual(seqs(rest));
+    expect(index.size).toBe(rest.length);
+    for (const e of all) expect((await index.get(e.eventId))?.globalSequence).toBe(rest.includes(e) ? e.globalSequence : undefined);
+    index.replaceSegments([4], []);
+    expect(seqs((await pagesOf(index.scan(1))).flat())).toEqual(seqs(all.filter((e) => e.segmentId === 2)));
+  });
+
   it('keeps a summary of signed and encrypted events, rebuilt by replaceSegments', () => {
     const index = new ResidentIndex();
     const scopeA = new Uint8Array([1, 2]);

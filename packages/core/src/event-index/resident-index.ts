@@ -243,10 +243,18 @@ export class ResidentIndex implements EventIndex {
   }
 
   replaceSegments(segmentIds: readonly number[], entries: readonly IndexEntry[]): void {
-    const replaced = new Set(segmentIds);
     const old = this.#held.records;
+    // Each replaced segment is one run of ordinals (#segmentBounds): what is kept lies between the runs, found by
+    // binary search instead of a look at every record's segment (a seal replaces a whole segment's ~10^5–10^6 records,
+    // in one synchronous step the event loop waits for).
+    const runs = segmentIds.map((id) => this.#segmentBounds(id)).sort((a, b) => a[0] - b[0]);
     const kept: number[] = [];
-    for (let i = 0; i < old.count; i++) if (!replaced.has(old.segmentId(i))) kept.push(i);
+    let at = 0;
+    for (const [from, to] of runs) {
+      for (let i = at; i < from; i++) kept.push(i);
+      if (to > at) at = to;
+    }
+    for (let i = at; i < old.count; i++) kept.push(i);
     const next = new Held(new EntryRecords(), entries.length + kept.length);
     this.#signed = 0;
     this.#firstEncrypted = undefined;
