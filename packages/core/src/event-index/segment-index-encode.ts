@@ -37,8 +37,7 @@ export async function encodeIndexFile(binding: SegmentBinding, frames: readonly 
   const n = frames.length;
   const ids = new Uint8Array(n * 16);
   for (let i = 0; i < n; i++) ids.set(frames[i]!.idBytes, i * 16);
-  const byId = idOrder(ids, n);
-  await nextTurn();
+  const byId = await idOrder(ids, n);
   const { order: byEntity, rank, keys, names, last } = entityOrder(frames);
   await nextTurn();
   const entities = names.length;
@@ -143,21 +142,30 @@ export async function encodeIndexFile(binding: SegmentBinding, frames: readonly 
   return out;
 }
 
-/** Ordinals in ascending id order (bytes compared unsigned): an LSD radix sort over `ids` (16 bytes each), one stable pass per byte. */
-function idOrder(ids: Uint8Array, n: number): Uint32Array {
+/**
+ * Ordinals in ascending id order (bytes compared unsigned): an LSD radix sort over `ids` (16 bytes each), one stable
+ * pass per 16-bit digit, yielding to the event loop after each. A digit every id shares (a segment's ids mostly share
+ * their UUIDv7 clock's top bytes) leaves the order as it is and is skipped. 600k ids: ~60 ms of CPU in up to 8 turns
+ * instead of 100–250 ms in one (8-bit digits, no yield) that stalled every append waiting behind a seal.
+ */
+async function idOrder(ids: Uint8Array, n: number): Promise<Uint32Array> {
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
+  if (n < 2) return order;
   let next = new Uint32Array(n);
-  const count = new Uint32Array(257);
-  for (let byte = 15; byte >= 0; byte--) {
+  const count = new Uint32Array(65_537);
+  for (let b = 14; b >= 0; b -= 2) {
     count.fill(0);
-    for (let i = 0; i < n; i++) count[ids[i * 16 + byte]! + 1]!++;
-    for (let v = 0; v < 256; v++) count[v + 1]! += count[v]!;
+    for (let i = 0; i < n; i++) count[((ids[i * 16 + b]! << 8) | ids[i * 16 + b + 1]!) + 1]!++;
+    if (count[((ids[b]! << 8) | ids[b + 1]!) + 1] === n) continue;
+    for (let v = 0; v < 65_536; v++) count[v + 1]! += count[v]!;
     for (let i = 0; i < n; i++) {
       const o = order[i]!;
-      next[count[ids[o * 16 + byte]!]!++] = o;
+      const at = o * 16 + b;
+      next[count[(ids[at]! << 8) | ids[at + 1]!]!++] = o;
     }
     [order, next] = [next, order];
+    await nextTurn();
   }
   return order;
 }
