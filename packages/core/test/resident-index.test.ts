@@ -8,6 +8,7 @@ import { checkpointEvents, decodeCheckpoint, encodeCheckpoint, encodeCheckpointR
 import { plainEntry, type IndexEntry } from '../src/event-index/entry.js';
 import { collectRange, entityEvents, entityPages, type EventIndex } from '../src/event-index/event-index.js';
 import { ResidentIndex } from '../src/event-index/resident-index.js';
+import { encodeIndexFile } from '../src/event-index/segment-index-encode.js';
 import { EventFlags } from '../src/segment/frame.js';
 
 interface Spec {
@@ -237,6 +238,23 @@ describe('ResidentIndex holds entries as records (INV-INDEX-RESIDENT-COMPACT)', 
     encryption: g % 3 === 0 ? { scope: new Uint8Array([g & 0xff, 9]), nonce: new Uint8Array(24).fill(g & 0xff), generation: g } : undefined,
     extensions: g % 4 === 0 ? new Map([['batpak.signing.downgrade', new Uint8Array([1, 2, g & 0xff])]]) : undefined,
   });
+
+  it('segmentEntries: views and copies give the same fields and the same index file, and the event loop turns meanwhile', async () => {
+    const index = new ResidentIndex();
+    const n = 40_000;
+    for (let g = 1; g <= n; g++) index.insert({ ...rich(g, `entité-${g % 7}`), segmentId: g <= n - 10 ? 1 : 2 });
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    const copies = await index.segmentEntries(1);
+    const views = await index.segmentEntries(1, { views: true });
+    clearInterval(ticker);
+    // 2 × 39,990 entries: at least two turns of the loop each (16,384 per turn), where one synchronous step had none.
+    expect(turns).toBeGreaterThanOrEqual(2);
+    expect(copies.length).toBe(n - 10);
+    expect(views.map(fields)).toEqual(copies.map(fields));
+    const binding = { segmentId: 1, committedEnd: 2 ** 41, segmentHeader: new Uint8Array(32).fill(3), tailCrc: 7, segmentCrc: 9 };
+    expect(Buffer.from(await encodeIndexFile(binding, views)).equals(Buffer.from(await encodeIndexFile(binding, copies)))).toBe(true);
+  }, 60_000);
 
   it('answers every field of every entry as inserted, by id, sequence, entity and scan', async () => {
     const index = new ResidentIndex();

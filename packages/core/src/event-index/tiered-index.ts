@@ -198,8 +198,8 @@ export class TieredIndex implements EventIndex {
     }
   }
 
-  segmentEntries(segmentId: number): Promise<readonly IndexEntry[]> {
-    return this.#stable(() => (this.#sealed.has(segmentId) ? this.#sealed.segmentEntries(segmentId) : this.#active.segmentEntries(segmentId)));
+  segmentEntries(segmentId: number, options?: { readonly views?: boolean }): Promise<readonly IndexEntry[]> {
+    return this.#stable(() => (this.#sealed.has(segmentId) ? this.#sealed.segmentEntries(segmentId) : this.#active.segmentEntries(segmentId, options)));
   }
 
   insert(e: IndexEntry): void {

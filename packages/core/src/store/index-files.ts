@@ -207,7 +207,7 @@ export class IndexFileKeeper {
     const committedEnd = segments.size(segmentId);
     const handle = await segments.handle(segmentId);
     if (generation !== this.#generation) return;
-    const entries = await this.#p.index.segmentEntries(segmentId);
+    const entries = await this.#p.index.segmentEntries(segmentId, { views: true });
     if (generation !== this.#generation) return;
     await writeIndexFile(fs, path, handle, segmentId, committedEnd, crc, entries);
     // A compaction swapped segments while this file was built: it may describe the old one. The
