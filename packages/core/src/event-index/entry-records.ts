@@ -238,6 +238,11 @@ export class EntryRecords {
   globalSequence(i: number): number {
     return this.#views[i >>> CHUNK_SHIFT]!.getFloat64((i & CHUNK_MASK) * RECORD_BYTES + REC.globalSequence, true);
   }
+  /** Record `i`'s content hash, a view of the record (which never changes). */
+  contentHash(i: number): Uint8Array {
+    const at = (i & CHUNK_MASK) * RECORD_BYTES + REC.contentHash;
+    return this.#chunks[i >>> CHUNK_SHIFT]!.subarray(at, at + 32);
+  }
   entitySequence(i: number): number {
     return this.#views[i >>> CHUNK_SHIFT]!.getFloat64((i & CHUNK_MASK) * RECORD_BYTES + REC.entitySequence, true);
   }

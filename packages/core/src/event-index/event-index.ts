@@ -34,6 +34,13 @@ export interface IndexSummary {
  * Ranges are paged: no caller holds every entry of the store in an array (FORMAT.md names the three that
  * still collect one for a callee that takes an array).
  */
+/** What an append links to: an entity's newest event's sequences and content hash (the hash views index storage: do not keep it). */
+export interface HeadLink {
+  readonly globalSequence: number;
+  readonly entitySequence: number;
+  readonly contentHash: Uint8Array;
+}
+
 export interface EventIndex {
   /** Committed events in the index. */
   readonly size: number;
@@ -45,6 +52,8 @@ export interface EventIndex {
   lastGlobalSequence(): number;
   /** The latest event of an entity: resident, since every append links to it. */
   head(entity: string): IndexEntry | undefined;
+  /** head(entity)'s link fields without building an entry (the append path asks once per event); optional: head() stands in. */
+  headLink?(entity: string): HeadLink | undefined;
   summary(): IndexSummary;
 
   /**

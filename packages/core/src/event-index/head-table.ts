@@ -3,6 +3,7 @@
 // from one stays true); a head replaced leaves its old record behind until the table is rebuilt without them.
 
 import type { IndexEntry } from './entry.js';
+import type { HeadLink } from './event-index.js';
 import { EntryRecords } from './entry-records.js';
 
 /** Records the table may hold beyond twice its live ones before it is rebuilt without the replaced ones. */
@@ -33,6 +34,14 @@ export class HeadTable {
   get(entity: string): IndexEntry | undefined {
     const i = this.#live.get(entity);
     return i === undefined ? undefined : this.#records.entry(i);
+  }
+
+  /** get(entity)'s link fields, without an entry. */
+  link(entity: string): HeadLink | undefined {
+    const i = this.#live.get(entity);
+    if (i === undefined) return undefined;
+    const r = this.#records;
+    return { globalSequence: r.globalSequence(i), entitySequence: r.entitySequence(i), contentHash: r.contentHash(i) };
   }
 
   /** Makes `e` the head of its entity unless the head held is newer (a higher global sequence). */

@@ -7,7 +7,7 @@ import { EventFlags } from '../segment/frame.js';
 import type { RecordRange } from './checkpoint.js';
 import { EntryRecords } from './entry-records.js';
 import type { IndexEntry } from './entry.js';
-import type { EntityPosition, EventIndex, IndexSummary } from './event-index.js';
+import type { EntityPosition, EventIndex, HeadLink, IndexSummary } from './event-index.js';
 import { RecordIdTable } from './record-id-table.js';
 
 /** Entries a scan page holds. */
@@ -126,6 +126,15 @@ export class ResidentIndex implements EventIndex {
     const held = this.#held;
     const list = held.entityList(entity);
     return list === undefined || list.n === 0 ? undefined : held.records.entry(list.ords[list.n - 1]!);
+  }
+
+  headLink(entity: string): HeadLink | undefined {
+    const held = this.#held;
+    const list = held.entityList(entity);
+    if (list === undefined || list.n === 0) return undefined;
+    const i = list.ords[list.n - 1]!;
+    const r = held.records;
+    return { globalSequence: r.globalSequence(i), entitySequence: r.entitySequence(i), contentHash: r.contentHash(i) };
   }
 
   /** Whether any entry of `entity` is held (no object made). */

@@ -5,7 +5,7 @@
 import type { SegmentSet } from '../segment/set.js';
 import type { RecordRange } from './checkpoint.js';
 import type { IndexEntry } from './entry.js';
-import type { EntityPosition, EventIndex, IndexSummary, ScanOptions } from './event-index.js';
+import type { EntityPosition, EventIndex, HeadLink, IndexSummary, ScanOptions } from './event-index.js';
 import { HeadTable } from './head-table.js';
 import { ResidentIndex } from './resident-index.js';
 import type { SegmentIndexFile } from './segment-index-file.js';
@@ -111,6 +111,12 @@ export class TieredIndex implements EventIndex {
 
   head(entity: string): IndexEntry | undefined {
     return newer(this.#active.head(entity), this.#heads.get(entity));
+  }
+
+  headLink(entity: string): HeadLink | undefined {
+    const a = this.#active.headLink(entity);
+    const b = this.#heads.link(entity);
+    return a === undefined ? b : b === undefined || a.globalSequence > b.globalSequence ? a : b;
   }
 
   summary(): IndexSummary {

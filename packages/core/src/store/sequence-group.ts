@@ -87,7 +87,7 @@ export function sequenceGroup(state: CommittedState, intents: readonly Intent[])
   const head = (entity: string): Head => {
     const h = heads.get(entity) ?? flying?.heads.get(entity);
     if (h !== undefined) return h;
-    const e = state.index.head(entity);
+    const e = state.index.headLink !== undefined ? state.index.headLink(entity) : state.index.head(entity);
     return e === undefined ? { seq: 0, hash: ZERO_HASH } : { seq: e.entitySequence, hash: e.contentHash };
   };
   let next = state.nextGlobal;

@@ -120,6 +120,12 @@ export async function expectSameAnswers(index: EventIndex, f: TieredFixture, see
   expect(index.lastGlobalSequence()).toBe(o.lastGlobalSequence());
   expect(index.summary()).toEqual(o.summary());
   for (const entity of [...f.entities, 'absent']) expect(index.head(entity), entity).toEqual(o.head(entity));
+  // headLink: the append path's view of the same head (no entry built), from whichever tier holds the newer one.
+  const link = (e: IndexEntry | undefined) => (e === undefined ? undefined : { globalSequence: e.globalSequence, entitySequence: e.entitySequence, contentHash: e.contentHash });
+  for (const entity of [...f.entities, 'absent']) {
+    const l = index.headLink?.(entity);
+    expect(l === undefined ? undefined : { globalSequence: l.globalSequence, entitySequence: l.entitySequence, contentHash: l.contentHash }, `headLink(${entity})`).toEqual(link(o.head(entity)));
+  }
   const last = o.lastGlobalSequence();
   for (let g = 0; g <= last + 2; g++) expect(await index.bySequence(g), `bySequence(${g})`).toEqual(await o.bySequence(g));
   for (const e of f.entries) {
