@@ -14,6 +14,8 @@ const BLOCK_BITS = 512;
 export class EventIdLog {
   /** The ids, 16 bytes each, in the order added. */
   #ids: Uint8Array;
+  /** Each id's hash (as `add` computed it), so `repeats` compares hashes without hashing every id again. */
+  #hashes: Int32Array;
   #count = 0;
   /** Blocked Bloom filter: a block picked by the id's hash, three bits set in it. */
   readonly #filter: Int32Array;
@@ -30,6 +32,7 @@ export class EventIdLog {
     this.#filter = new Int32Array((blocks * BLOCK_BITS) / 32);
     this.#blockMask = blocks - 1;
     this.#ids = new Uint8Array(16 * Math.max(1024, expected));
+    this.#hashes = new Int32Array(Math.max(1024, expected));
   }
 
   get size(): number {
@@ -67,15 +70,20 @@ export class EventIdLog {
     f[w0] = f[w0]! | m0;
     f[w1] = f[w1]! | m1;
     f[w2] = f[w2]! | m2;
-    const q = this.#count * 16;
+    const n = this.#count;
+    const q = n * 16;
     if (q + 16 > this.#ids.length) {
       const more = new Uint8Array(this.#ids.length * 2);
       more.set(this.#ids);
       this.#ids = more;
+      const hashes = new Int32Array(this.#hashes.length * 2);
+      hashes.set(this.#hashes);
+      this.#hashes = hashes;
     }
     const ids = this.#ids;
     for (let i = 0; i < 16; i++) ids[q + i] = bytes[at + i]!;
-    this.#count++;
+    this.#hashes[n] = h;
+    this.#count = n + 1;
     return seen;
   }
 
@@ -87,32 +95,37 @@ export class EventIdLog {
   /** Of `candidates` (0-based positions `add` returned true for), those whose id equals one added before it. */
   repeats(candidates: readonly number[]): number[] {
     if (candidates.length === 0) return [];
-    const ids = this.#ids;
     const key = (i: number) => this.idAt(i);
+    // The candidates' hashes in a small open-addressing table (a slot holds position + 1), so the pass over every id
+    // reads its kept hash and makes a string only for the few whose hash a candidate shares.
+    let size = 16;
+    while (size < 4 * candidates.length) size *= 2;
+    const mask = size - 1;
+    const table = new Int32Array(size);
+    const hashes = this.#hashes;
     // The first position of each candidate's id, found in one pass over every id (hashes compared first).
     const first = new Map<string, number>();
-    const hashes = new Set<number>();
     for (const c of candidates) {
       first.set(key(c), c);
-      hashes.add(this.#hash(ids, 16 * c));
+      let slot = hashes[c]! & mask;
+      while (table[slot] !== 0 && hashes[table[slot]! - 1] !== hashes[c]) slot = (slot + 1) & mask;
+      table[slot] = c + 1;
     }
     for (let i = 0; i < this.#count; i++) {
-      if (!hashes.has(this.#hash(ids, 16 * i))) continue;
+      const h = hashes[i]!;
+      let slot = h & mask;
+      let shared = false;
+      for (let t = table[slot]!; t !== 0; t = table[(slot = (slot + 1) & mask)]!) {
+        if (hashes[t - 1] === h) {
+          shared = true;
+          break;
+        }
+      }
+      if (!shared) continue;
       const k = key(i);
       const at = first.get(k);
       if (at !== undefined && i < at) first.set(k, i);
     }
     return candidates.filter((c) => first.get(key(c))! < c);
-  }
-
-  #hash(b: Uint8Array, at: number): number {
-    let h = this.#seed;
-    for (let i = 0; i < 16; i += 4) {
-      const w = (b[at + i]! | (b[at + i + 1]! << 8) | (b[at + i + 2]! << 16) | (b[at + i + 3]! << 24)) >>> 0;
-      h = Math.imul(h ^ w, 0x9e3779b1);
-      h ^= h >>> 15;
-    }
-    h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
-    return (h ^ (h >>> 16)) >>> 0;
   }
 }
