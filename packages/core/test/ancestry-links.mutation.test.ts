@@ -1,9 +1,8 @@
 // Which event an ancestry walk takes as a child's parent when the entity's log is not one straight chain (a fork,
 // a repeated content hash, a lost predecessor), and how walkLinks stops on a cycle or an unexpected failure
-// (INV-ANCESTRY-OBSERVABLE); plus the chain heads verifyChain keeps for many entities at once.
+// (INV-ANCESTRY-OBSERVABLE). verifyChain's chain heads are tested in entity-heads.mutation.test.ts.
 import { describe, expect, it } from 'vitest';
 import { walkAncestors, walkLinks } from '../src/chain/ancestry.js';
-import { HashChainHeads } from '../src/chain/links.js';
 import type { IndexEntry } from '../src/event-index/entry.js';
 import { MemoryIndex } from '../src/event-index/memory.js';
 import { BatpakError } from '../src/index.js';
@@ -83,19 +82,5 @@ describe('walkLinks boundaries (INV-ANCESTRY-OBSERVABLE)', () => {
         return stored(id);
       }),
     ).rejects.toBe(bug);
-  });
-});
-
-describe('HashChainHeads (verifyChain’s chain heads)', () => {
-  it('keeps every chain’s head apart, for more chains than its first table holds', () => {
-    const heads = new HashChainHeads();
-    const chains = 600;
-    const first = (c: number) => h(c % 251).map((b, i) => (i === 0 ? c >> 8 : b));
-    for (let c = 0; c < chains; c++) expect(heads.follow(`e${c}`, ZERO, 0, first(c), 0)).toBe(true);
-    for (let c = 0; c < chains; c++) expect(heads.follow(`e${c}`, first(c), 0, h(7), 0)).toBe(true);
-    // Each chain's head moved on: its first hash no longer links, and another chain's never did.
-    expect(heads.follow('e3', first(3), 0, h(8), 0)).toBe(false);
-    expect(heads.follow('e4', h(7), 0, h(8), 0)).toBe(true);
-    expect(heads.follow('e599', first(598), 0, h(8), 0)).toBe(false);
   });
 });

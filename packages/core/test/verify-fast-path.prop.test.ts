@@ -18,6 +18,7 @@ import { entryFromRecovered } from '../src/event-index/from-frame.js';
 import type { Fs, FsFile } from '../src/fs/fs.js';
 import { RealFs } from '../src/fs/real.js';
 import { SealChecker } from '../src/receipt/seal-check.js';
+import { decodeFrameBody } from '../src/segment/frame.js';
 import { scanSegment } from '../src/segment/scan.js';
 import { segmentWalk } from '../src/event-index/segment-walk.js';
 import type { SegmentSet } from '../src/segment/set.js';
@@ -199,6 +200,16 @@ function inputOf(b: Built, fs: Pick<Fs, 'open'>, segs: { path: string; bytes: Ui
   });
 }
 
+/**
+ * `input` with the duplicate-id hook recording what it is shown (each committed event's id and where it is, in log
+ * order): the in-place path, a batch held as a run included, must show the store's duplicate check what the decoding
+ * path shows it.
+ */
+function recorded(input: VerifyChainInput): { input: VerifyChainInput; events: string[] } {
+  const events: string[] = [];
+  return { input: { ...input, committedEvent: (id, at, segmentId, offset) => void events.push(`${toHex(id.subarray(at, at + 16))}@${segmentId}:${offset}`) }, events };
+}
+
 /** `entries` in pages of `size`. */
 function paged(entries: readonly IndexEntry[], size: number): CommittedEvents {
   return {
@@ -268,14 +279,17 @@ describe('verifyChain: the in-place path reports what the reference path reports
           const committed = how.checkpointEntries && b.fromCheckpoint !== undefined ? b.fromCheckpoint : b.plain;
           const fs = memoryFs(new Map(segs.map((s) => [s.path, s.bytes])), how.readInto);
           const input = inputOf(b, fs, segs, ends, committed, removed, how.withKeys);
-          const reference = await verifyChain({ ...input(), fastPath: false });
-          const fast = await verifyChain({
+          const ref = recorded({ ...input(), fastPath: false });
+          const reference = await verifyChain(ref.input);
+          const inPlace = recorded({
             ...input(),
             ...(how.chunk === null ? {} : { chunkBytes: how.chunk }),
             // The committed events a page at a time, as a store's index hands them out.
             ...(how.page === null ? {} : { committed: paged(committed, how.page) }),
           });
+          const fast = await verifyChain(inPlace.input);
           expect(fast).toEqual(reference);
+          expect(inPlace.events).toEqual(ref.events);
           if (damages.length === 0 && !how.shortEnd) expect(fast.intact).toBe(true);
         },
       ),
@@ -313,9 +327,12 @@ describe('verifyChain: the in-place path reports what the reference path reports
           const rest = b.plain.filter((e) => !fromFrames.has(e.segmentId));
           const through = b.plain[b.plain.length - 1]?.globalSequence ?? 0;
           const committed: CommittedEvents = { ...paged(rest, how.page), count: b.plain.length, through, fromFrames };
-          const fast = await outcome(verifyChain({ ...input(), committed, ...(how.chunk === null ? {} : { chunkBytes: how.chunk }), ...(how.waiting === null ? {} : { waitingBytes: how.waiting }) }));
-          const decoded = await outcome(verifyChain({ ...input(), committed, fastPath: false }));
+          const inPlace = recorded({ ...input(), committed, ...(how.chunk === null ? {} : { chunkBytes: how.chunk }), ...(how.waiting === null ? {} : { waitingBytes: how.waiting }) });
+          const fast = await outcome(verifyChain(inPlace.input));
+          const dec = recorded({ ...input(), committed, fastPath: false });
+          const decoded = await outcome(verifyChain(dec.input));
           expect(fast).toEqual(decoded);
+          if ('report' in (fast as object)) expect(inPlace.events).toEqual(dec.events);
           // Against the entries a scan lists: the same, but where a damaged frame's CRC fails (its fields are no
           // evidence: the walk does not match it against the committed event the scan lists after it).
           if (damages.some((d) => d.kind === 'flip' || d.kind === 'zero')) return;
@@ -347,6 +364,37 @@ describe('verifyChain: the in-place path reports what the reference path reports
     expect(paths.inPlace + paths.decoded).toBe(b.plain.length);
   });
 
+  it('fromFrames: a batch held as a run is committed only whole, and a frame of another batch at the next index ends it uncommitted', async () => {
+    // Three batches of three plain events (op % 7 === 0, op % 3 === 1; op % 5 === 4: ASCII entities only), unsigned: A, B, C. With A's last frame and
+    // B's first two removed, B's third frame carries the index A's run waits for but B's first: nothing of A or B
+    // commits (the rules discard A and drop a batch entered mid-way), C does.
+    const b = await build(2, false, [49, 154, 259]);
+    const segs = b.segments.map((s) => ({ path: s.path, bytes: s.bytes.slice() }));
+    const seg = segs.find((s) => spans(s.bytes).length >= 9)!;
+    const frames = spans(seg.bytes).map((f) => ({ ...f, frame: decodeFrameBody(seg.bytes.subarray(f.offset + 12, f.offset + f.length)) }));
+    const at = frames.findIndex((f, i) => f.frame.type === 0 && f.frame.batch?.index === 0 && f.frame.batch.count === 3 && frames[i + 3]?.frame.type === 0);
+    expect(at).toBeGreaterThanOrEqual(0);
+    const drop = new Set([at + 2, at + 3, at + 4]);
+    const bIndex = (i: number) => (frames[i]!.frame as { batch?: { first: number; index: number } }).batch;
+    expect(bIndex(at + 5)?.index).toBe(2);
+    expect(bIndex(at + 5)?.first).not.toBe(bIndex(at)?.first);
+    const whole = seg.bytes;
+    seg.bytes = Buffer.concat([whole.subarray(0, 32), ...frames.filter((_, i) => !drop.has(i)).map((f) => whole.subarray(f.offset, f.offset + f.length))]);
+    const fs = memoryFs(new Map(segs.map((s) => [s.path, s.bytes])), true);
+    const input = inputOf(b, fs, segs, segs.map((s) => s.bytes.length), b.plain, new Set(), false);
+    const fromFrames = new Set(segs.map((_, i) => i + 1));
+    const committed: CommittedEvents = { ...paged([], 1), count: b.plain.length, through: b.plain[b.plain.length - 1]!.globalSequence, fromFrames };
+    const paths = { inPlace: 0, decoded: 0 };
+    const inPlace = recorded({ ...input(), committed, paths });
+    const report = await verifyChain(inPlace.input);
+    const dec = recorded({ ...input(), committed, fastPath: false });
+    expect(report).toEqual(await verifyChain(dec.input));
+    expect(inPlace.events).toEqual(dec.events);
+    // Nothing is missing (no index lists these events) and the walk decoded nothing: A and B are simply not committed.
+    expect(report.eventsChecked).toBe(b.plain.length - 6);
+    expect(paths).toEqual({ inPlace: b.plain.length - 6, decoded: 0 });
+  });
+
   describe('on worker threads over RealFs', () => {
     let dir: string;
     beforeAll(async () => {
@@ -368,9 +416,12 @@ describe('verifyChain: the in-place path reports what the reference path reports
           for (const d of damages) damage(segs, d, removed);
           for (const s of segs) await writeFile(s.path, s.bytes);
           const input = inputOf(b, new RealFs(), segs, ends, b.fromCheckpoint ?? b.plain, removed, true);
-          const reference = await verifyChain({ ...input(), fastPath: false });
-          const fast = await verifyChain({ ...input(), workers, chunkBytes: chunk });
+          const ref = recorded({ ...input(), fastPath: false });
+          const reference = await verifyChain(ref.input);
+          const inPlace = recorded({ ...input(), workers, chunkBytes: chunk });
+          const fast = await verifyChain(inPlace.input);
           expect(fast).toEqual(reference);
+          expect(inPlace.events).toEqual(ref.events);
         }),
         { numRuns: Number(process.env.BATPAK_FAST_PATH_WORKER_RUNS ?? 20) },
       );

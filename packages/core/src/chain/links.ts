@@ -32,51 +32,6 @@ export class ChainHeads {
   }
 }
 
-/**
- * ChainHeads for 32-byte hashes read in place: the heads live in one growing byte table, so following a
- * link copies 32 bytes and allocates nothing (a million events in a row, from reused read buffers).
- */
-export class HashChainHeads {
-  /** Each chain's slot: the byte offset of its head in `#table`. */
-  readonly #slots = new Map<string, number>();
-  #table = new Uint8Array(32 * 256);
-
-  /**
-   * Whether `prev[prevAt, +32)` is the chain's head (the zero hash for its first event), then makes
-   * `content[contentAt, +32)` the head, linked or not (a later event links to what is on disk).
-   */
-  follow(chain: string, prev: Uint8Array, prevAt: number, content: Uint8Array, contentAt: number): boolean {
-    let table = this.#table;
-    let slot = this.#slots.get(chain);
-    let linked = true;
-    if (slot === undefined) {
-      slot = this.#slots.size * 32;
-      // Slots are handed out 32 bytes apart from 0 and the table is a multiple of 32 bytes: it is full exactly here.
-      if (slot === table.length) {
-        const grown = new Uint8Array(table.length * 2);
-        grown.set(table);
-        this.#table = table = grown;
-      }
-      this.#slots.set(chain, slot);
-      for (let i = 0; i < 32; i++) {
-        if (prev[prevAt + i] !== 0) {
-          linked = false;
-          break;
-        }
-      }
-    } else {
-      for (let i = 0; i < 32; i++) {
-        if (prev[prevAt + i] !== table[slot + i]) {
-          linked = false;
-          break;
-        }
-      }
-    }
-    for (let i = 0; i < 32; i++) table[slot + i] = content[contentAt + i]!;
-    return linked;
-  }
-}
-
 /** A verification's findings; what a verifier does not check (signatures, compaction gaps) defaults to none. */
 export type ChainFindings = Pick<
   ChainVerificationReport,

@@ -193,33 +193,60 @@ export class StoreVerifier {
  * An event id committed twice is damage. An open refuses it among the segments it scans, but not when one of
  * the two lies in a segment served from its index file (it reads none of that segment's events): found here,
  * in the same pass as the walk (it sees every committed event in log order), over the snapshot's events only. It
- * holds each id (16 bytes, and 2 of filter) while the walk runs: verification is linear in the store anyway.
+ * holds each id (16 bytes) and its offset (8) while the walk runs, and searches them once at the end (EventIdLog):
+ * verification is linear in the store anyway.
  */
 class DuplicateIds {
   readonly #ids: EventIdLog;
-  /** Events whose id may repeat an earlier one (EventIdLog.add), with where they are; checked exactly at the end. */
-  readonly #candidates: { readonly index: number; readonly segmentId: number; readonly offset: number }[] = [];
+  /** Each event's offset in its segment, by position in the log. */
+  #offsets: Float64Array;
+  /** Where each segment's events start in the log: positions and segment ids, one pair per change of segment. */
+  readonly #runFrom: number[] = [];
+  readonly #runSegment: number[] = [];
 
-  /** `events`: how many the snapshot holds (the id log is sized for them). */
+  /** `events`: how many the snapshot holds (the log is sized for them). */
   constructor(events: number) {
     this.#ids = new EventIdLog(events);
+    this.#offsets = new Float64Array(Math.max(1024, events));
   }
 
   /** The next committed event in log order (VerifyChainInput.committedEvent). */
   readonly see = (id: Uint8Array, idAt: number, segmentId: number, offset: number): void => {
     const index = this.#ids.size;
-    if (this.#ids.add(id, idAt)) this.#candidates.push({ index, segmentId, offset });
+    this.#ids.add(id, idAt);
+    if (index === this.#offsets.length) {
+      const more = new Float64Array(2 * index);
+      more.set(this.#offsets);
+      this.#offsets = more;
+    }
+    this.#offsets[index] = offset;
+    const runs = this.#runSegment;
+    if (runs.length === 0 || runs[runs.length - 1] !== segmentId) {
+      this.#runFrom.push(index);
+      runs.push(segmentId);
+    }
   };
 
   into(report: ChainVerificationReport, path: (segmentId: number) => string): ChainVerificationReport {
-    const repeats = new Set(this.#ids.repeats(this.#candidates.map((c) => c.index)));
-    if (repeats.size === 0) return report;
-    const found = this.#candidates
-      .filter((c) => repeats.has(c.index))
-      .map((c) => {
-        const eventId = this.#ids.idAt(c.index);
-        return { file: path(c.segmentId), offset: c.offset, reason: `duplicate event id ${eventId}`, eventId };
-      });
+    const repeats = this.#ids.repeats();
+    if (repeats.length === 0) return report;
+    const found = repeats.map((index) => {
+      const eventId = this.#ids.idAt(index);
+      return { file: path(this.#segmentAt(index)), offset: this.#offsets[index]!, reason: `duplicate event id ${eventId}`, eventId };
+    });
     return { ...report, corruptFrames: [...report.corruptFrames, ...found], intact: false };
+  }
+
+  /** The segment of the event at log position `index` (the last run starting at or before it). */
+  #segmentAt(index: number): number {
+    const from = this.#runFrom;
+    let lo = 0;
+    let hi = from.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (from[mid]! <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.#runSegment[lo]!;
   }
 }
