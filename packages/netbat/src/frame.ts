@@ -60,6 +60,35 @@ export function encodeErrResponse(error: { readonly code: NetbatErrorCode; reado
  */
 export function decodeRequestLine(line: Uint8Array, limits: Limits = DEFAULT_LIMITS): RequestFrame {
   if (line.length > limits.maxLineBytes) throw NetbatError.lineTooLong(limits.maxLineBytes);
+  return decodeWellFormedCall(line, limits) ?? decodeAnyLine(line, limits);
+}
+
+/** `NETBAT/1 CALL ` as bytes: the start of every well-formed request. */
+const CALL_START = new Uint8Array([...`${LINE_PROTOCOL_VERSION} ${CALL_VERB} `].map((c) => c.charCodeAt(0)));
+
+/**
+ * A request that passes every check, decoded without looking for the errors first: its prefix compared at once, its
+ * name scanned to the next space, its input decoded (hex has no spaces, so a decoded input also proves there is no
+ * fifth field). Any failure returns undefined and decodeAnyLine finds the first error in the documented order.
+ */
+export function decodeWellFormedCall(line: Uint8Array, limits: Limits): RequestFrame | undefined {
+  const start = CALL_START.length;
+  const end = lineEnd(line);
+  if (end <= start) return undefined;
+  for (let i = 0; i < start; i++) if (line[i] !== CALL_START[i]) return undefined;
+  let s3 = start;
+  while (s3 < end && line[s3] !== SPACE) s3++;
+  if (s3 === end || s3 - start > limits.maxOperationNameBytes) return undefined;
+  const repeated = isLastOperation(line, start, s3);
+  const operation = repeated ? undefined : line.subarray(start, s3);
+  if (operation !== undefined && findOperationNameViolation(operation) !== undefined) return undefined;
+  const decoded = decodeHexRange(line, s3 + 1, end, limits.maxInputBytes);
+  if (!decoded.ok) return undefined;
+  return { operation: operation === undefined ? lastOperation : operationText(operation), input: decoded.bytes };
+}
+
+/** Every line, checked in README § Request decoding order: the first failure is thrown. */
+export function decodeAnyLine(line: Uint8Array, limits: Limits): RequestFrame {
   // The fields as offsets into the line (no view per field: this runs once per request); same checks, same order
   // as splitting on every space would give.
   const end = lineEnd(line);
