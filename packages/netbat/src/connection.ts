@@ -3,18 +3,17 @@
 
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import { decodeAuthLine, isAuthLine } from './auth-line.js';
+import { decodeAuthLine } from './auth-line.js';
 import type { Authority, Identity } from './auth.js';
 import type { ClientTally } from './client-limits.js';
 import type { Dispatcher } from './dispatcher.js';
 import { NetbatError } from './errors.js';
 import { encodeErrResponse, encodeOkResponse } from './frame.js';
 import type { Limits } from './limits.js';
-import { LineReader, type LineRead } from './line-reader.js';
-import { startsWithAscii } from './line.js';
+import { LineReader } from './line-reader.js';
 import type { Permit, PermitPool } from './permit-pool.js';
 import type { IdleReclaimer } from './reclaim.js';
-import { answerRequest } from './request-handler.js';
+import { isSubscribeLine, RequestLoop } from './request-loop.js';
 import { closeGracefully, writeOrWait, type WriteOutcome } from './socket-io.js';
 import type { StatsCounters } from './stats.js';
 import { serveSubscription, type SubscriptionServing } from './subscription-session.js';
@@ -46,11 +45,6 @@ export interface ConnectionContext {
 export interface Slot {
   /** Closed by the idle reclaimer to hand its permit to a waiting client. */
   reclaimed: boolean;
-}
-
-/** A SUBSCRIBE line switches the connection to a subscription session (one per connection). */
-function isSubscribeLine(line: Uint8Array): boolean {
-  return startsWithAscii(line, 'NETBAT/2 SUBSCRIBE') && (line.length === 18 || line[18] === 0x20 || line[18] === 0x0a || line[18] === 0x0d);
 }
 
 export async function handleConnection(ctx: ConnectionContext, raw: Socket): Promise<void> {
@@ -174,39 +168,20 @@ function clientCertificateVerified(secure: TLSSocket): boolean {
 }
 
 async function serve(ctx: ConnectionContext, socket: Socket, slot: Slot, first: Identity | undefined, held: Array<() => void>): Promise<void> {
-  let identity = first;
   const gone = new AbortController();
   const onClose = (): void => gone.abort();
   socket.once('close', onClose);
   const stopReading = AbortSignal.any([ctx.shutdown, gone.signal]);
   const reader = new LineReader(socket, ctx.limits.maxLineBytes, stopReading);
-  // One holder per connection, re-registered for each idle period (no per-request closures).
-  let idleSince = 0;
-  const holder = {
-    idleSince: () => idleSince,
-    reclaim: () => {
-      if (reader.pending > 0 || socket.destroyed) return false;
-      slot.reclaimed = true;
-      ctx.stats.bump('reclaimedConnections');
-      socket.destroy();
-      return true;
-    },
-  };
-  const deadlines = { idleMs: ctx.timeouts.idleMs, readMs: ctx.timeouts.readMs };
+  const requests = new RequestLoop(ctx, socket, reader, gone.signal, first, () => {
+    slot.reclaimed = true;
+    ctx.stats.bump('reclaimedConnections');
+  });
   try {
-    for (let served = 0; served < ctx.maxRequestsPerConnection && !ctx.shutdown.aborted; served++) {
-      // Between requests the connection is idle: a waiting client may take its permit (fair slots).
-      idleSince = Date.now();
-      ctx.reclaimer.idle(holder);
-      let read: LineRead;
-      try {
-        // A line already buffered (a pipelining client) is taken without a promise.
-        const next = reader.next(deadlines, stopReading);
-        read = next instanceof Promise ? await next : next;
-      } finally {
-        ctx.reclaimer.busy(holder);
-      }
-      if (read.kind === 'eof' || read.kind === 'closed') return;
+    for (;;) {
+      // CALL lines are served by the loop; it hands back whatever else arrives, and the connection ends or goes on here.
+      const read = await requests.run();
+      if (read === 'done' || read.kind === 'eof' || read.kind === 'closed') return;
       if (read.kind === 'timeout') {
         ctx.stats.bump('timeouts');
         socket.destroy();
@@ -224,27 +199,20 @@ async function serve(ctx: ConnectionContext, socket: Socket, slot: Slot, first: 
         await write(ctx, socket, encodeErrResponse(NetbatError.lineTooLong(ctx.limits.maxLineBytes)));
         return;
       }
-      if (ctx.authority !== undefined && isAuthLine(read.line)) {
-        const outcome = authenticate(ctx, read.line, served === 0 && identity?.authenticated !== true);
-        if (outcome instanceof NetbatError) {
-          ctx.stats.bump('unauthorized');
-          await write(ctx, socket, encodeErrResponse(outcome));
-          return;
-        }
-        identity = outcome;
-        if (!(await admitPrincipal(ctx, socket, identity, held))) return;
-        if (!(await write(ctx, socket, encodeOkResponse(new TextEncoder().encode(identity.principal))))) return;
-        served--; // the AUTH line is not a request
-        continue;
-      }
       if (isSubscribeLine(read.line)) {
-        await serveSubscription(ctx, socket, reader, read.line, ctx.shutdown, slot, identity);
+        await serveSubscription(ctx, socket, reader, read.line, ctx.shutdown, slot, requests.identity);
         return;
       }
-      const answered = answerRequest(ctx, read.line, gone.signal, identity);
-      const response = answered instanceof Promise ? await answered : answered;
-      const sent = write(ctx, socket, response);
-      if (!(typeof sent === 'boolean' ? sent : await sent)) return;
+      // An AUTH line (the loop hands one back only when auth is configured); it is not a request.
+      const outcome = authenticate(ctx, read.line, requests.served === 0 && requests.identity?.authenticated !== true);
+      if (outcome instanceof NetbatError) {
+        ctx.stats.bump('unauthorized');
+        await write(ctx, socket, encodeErrResponse(outcome));
+        return;
+      }
+      requests.identity = outcome;
+      if (!(await admitPrincipal(ctx, socket, outcome, held))) return;
+      if (!(await write(ctx, socket, encodeOkResponse(new TextEncoder().encode(outcome.principal))))) return;
     }
   } finally {
     socket.off('close', onClose);

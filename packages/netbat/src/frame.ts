@@ -4,7 +4,7 @@
 import { Buffer } from 'node:buffer';
 import { findOperationNameViolation } from '@batpak/syncbat';
 import { NetbatError, isWireErrorCode, type NetbatErrorCode, type WireErrorCode } from './errors.js';
-import { decodeHex, encodeHex, hexFailureReason, writeHexInto } from './hex.js';
+import { decodeHex, decodeHexRange, encodeHex, hexFailureReason, writeHexInto } from './hex.js';
 import { CALL_VERB, DEFAULT_LIMITS, LINE_PROTOCOL_VERSION, PROTOCOL_PREFIX, type Limits } from './limits.js';
 import { bytesEqualAscii, joinLine, splitFields, stripLineEnding, utf8Bytes, utf8Lossy } from './line.js';
 
@@ -60,6 +60,35 @@ export function encodeErrResponse(error: { readonly code: NetbatErrorCode; reado
  */
 export function decodeRequestLine(line: Uint8Array, limits: Limits = DEFAULT_LIMITS): RequestFrame {
   if (line.length > limits.maxLineBytes) throw NetbatError.lineTooLong(limits.maxLineBytes);
+  return decodeWellFormedCall(line, limits) ?? decodeAnyLine(line, limits);
+}
+
+/** `NETBAT/1 CALL ` as bytes: the start of every well-formed request. */
+const CALL_START = new Uint8Array([...`${LINE_PROTOCOL_VERSION} ${CALL_VERB} `].map((c) => c.charCodeAt(0)));
+
+/**
+ * A request that passes every check, decoded without looking for the errors first: its prefix compared at once, its
+ * name scanned to the next space, its input decoded (hex has no spaces, so a decoded input also proves there is no
+ * fifth field). Any failure returns undefined and decodeAnyLine finds the first error in the documented order.
+ */
+export function decodeWellFormedCall(line: Uint8Array, limits: Limits): RequestFrame | undefined {
+  const start = CALL_START.length;
+  const end = lineEnd(line);
+  if (end <= start) return undefined;
+  for (let i = 0; i < start; i++) if (line[i] !== CALL_START[i]) return undefined;
+  let s3 = start;
+  while (s3 < end && line[s3] !== SPACE) s3++;
+  if (s3 === end || s3 - start > limits.maxOperationNameBytes) return undefined;
+  const repeated = isLastOperation(line, start, s3);
+  const operation = repeated ? undefined : line.subarray(start, s3);
+  if (operation !== undefined && findOperationNameViolation(operation) !== undefined) return undefined;
+  const decoded = decodeHexRange(line, s3 + 1, end, limits.maxInputBytes);
+  if (!decoded.ok) return undefined;
+  return { operation: operation === undefined ? lastOperation : operationText(operation), input: decoded.bytes };
+}
+
+/** Every line, checked in README § Request decoding order: the first failure is thrown. */
+export function decodeAnyLine(line: Uint8Array, limits: Limits): RequestFrame {
   // The fields as offsets into the line (no view per field: this runs once per request); same checks, same order
   // as splitting on every space would give.
   const end = lineEnd(line);
@@ -86,15 +115,18 @@ export function decodeRequestLine(line: Uint8Array, limits: Limits = DEFAULT_LIM
   if (fields > 4) throw NetbatError.malformedRequest('too many fields');
   if (!equalsAsciiAt(line, s1 + 1, s2, CALL_VERB)) throw NetbatError.malformedRequest('unsupported verb');
 
-  const operation = line.subarray(s2 + 1, s3);
-  checkOperation(operation, limits);
+  // The name of the last request decoded passed every check but the configured bound: a client calling it again costs
+  // neither a view of the name nor the grammar scan.
+  const repeated = s3 - s2 - 1 <= limits.maxOperationNameBytes && isLastOperation(line, s2 + 1, s3);
+  const operation = repeated ? undefined : line.subarray(s2 + 1, s3);
+  if (operation !== undefined) checkOperation(operation, limits);
 
-  const decoded = decodeHex(line.subarray(s3 + 1, end), limits.maxInputBytes);
+  const decoded = decodeHexRange(line, s3 + 1, end, limits.maxInputBytes);
   if (!decoded.ok) {
     if (decoded.failure === 'too_large') throw NetbatError.inputTooLarge(limits.maxInputBytes);
     throw NetbatError.malformedRequest(hexFailureReason(decoded.failure));
   }
-  return { operation: operationText(operation), input: decoded.bytes };
+  return { operation: operation === undefined ? lastOperation : operationText(operation), input: decoded.bytes };
 }
 
 const SPACE = 0x20;
@@ -122,14 +154,16 @@ function equalsAsciiAt(line: Uint8Array, from: number, to: number, ascii: string
 /** The last operation name decoded: a client calls the same few operations over and over. */
 let lastOperation = '';
 
+/** Whether `line[from, to)` is the last operation decoded (never the empty name: that one is refused). */
+function isLastOperation(line: Uint8Array, from: number, to: number): boolean {
+  const n = to - from;
+  if (n === 0 || n !== lastOperation.length) return false;
+  for (let i = 0; i < n; i++) if (line[from + i] !== lastOperation.charCodeAt(i)) return false;
+  return true;
+}
+
 /** The text of a checked operation name (the grammar admits ASCII only, so each byte is one character). */
 function operationText(bytes: Uint8Array): string {
-  const n = bytes.length;
-  if (n === lastOperation.length) {
-    let i = 0;
-    while (i < n && bytes[i] === lastOperation.charCodeAt(i)) i++;
-    if (i === n) return lastOperation;
-  }
   return (lastOperation = String.fromCharCode.apply(null, bytes as unknown as number[]));
 }
 

@@ -45,10 +45,10 @@ export function writeHexInto(bytes: Uint8Array, out: Uint8Array, offset: number)
   return at;
 }
 
-/** Hex digits (as ASCII bytes, length even) to bytes, or undefined at the first non-hex byte. */
-function decodeShort(token: Uint8Array): Uint8Array | undefined {
-  const out = new Uint8Array(token.length >>> 1);
-  for (let i = 0, j = 0; i < out.length; i++, j += 2) {
+/** Hex digits (ASCII bytes `token[from, from + 2 * n)`) to `n` bytes, or undefined at the first non-hex byte. */
+function decodeShort(token: Uint8Array, from: number, n: number): Uint8Array | undefined {
+  const out = new Uint8Array(n);
+  for (let i = 0, j = from; i < n; i++, j += 2) {
     const hi = NIBBLE[token[j]!]!;
     const lo = NIBBLE[token[j + 1]!]!;
     if ((hi | lo) === 0xff) return undefined;
@@ -62,15 +62,27 @@ function decodeShort(token: Uint8Array): Uint8Array | undefined {
  * checked before any digit so an oversized token is refused without being scanned.
  */
 export function decodeHex(token: Uint8Array | string, maxBytes: number = Number.MAX_SAFE_INTEGER): HexDecoded {
-  const length = typeof token === 'string' ? Buffer.byteLength(token, 'utf8') : token.length;
+  if (typeof token !== 'string') return decodeHexRange(token, 0, token.length, maxBytes);
+  const length = Buffer.byteLength(token, 'utf8');
   if (length % 2 !== 0) return { ok: false, failure: 'odd_length' };
   if (length / 2 > maxBytes) return { ok: false, failure: 'too_large' };
-  if (typeof token !== 'string' && length <= 2 * SHORT) {
-    const bytes = decodeShort(token);
-    return bytes === undefined ? { ok: false, failure: 'not_hex' } : { ok: true, bytes };
+  return decodeText(token, length);
+}
+
+/** decodeHex of the token `bytes[from, to)`, in place: a request line's input costs no view of its own. */
+export function decodeHexRange(bytes: Uint8Array, from: number, to: number, maxBytes: number = Number.MAX_SAFE_INTEGER): HexDecoded {
+  const length = to - from;
+  if (length % 2 !== 0) return { ok: false, failure: 'odd_length' };
+  if (length / 2 > maxBytes) return { ok: false, failure: 'too_large' };
+  if (length <= 2 * SHORT) {
+    const out = decodeShort(bytes, from, length >>> 1);
+    return out === undefined ? { ok: false, failure: 'not_hex' } : { ok: true, bytes: out };
   }
   // latin1 maps every byte to one character, so a non-ASCII byte becomes a character the pattern refuses.
-  const text = typeof token === 'string' ? token : view(token).toString('latin1');
+  return decodeText(view(bytes).toString('latin1', from, to), length);
+}
+
+function decodeText(text: string, length: number): HexDecoded {
   if (!HEX_DIGITS.test(text)) return { ok: false, failure: 'not_hex' };
   // A fresh, unshared array (not a slice of Buffer's pool): callers may keep it or use its `.buffer`.
   const out = new Uint8Array(length / 2);

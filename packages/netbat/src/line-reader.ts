@@ -117,6 +117,21 @@ export class LineReader {
     });
   }
 
+  /**
+   * As next(), for a caller driven by callbacks (a server connection's request loop): a line (or an end) already here
+   * comes back at once; otherwise `undefined`, and `onRead` gets the result when it comes — no promise at all. Stops
+   * only on the reader's lifetime signal, which a waiting read already listens to.
+   */
+  poll(deadlines: ReadDeadlines, onRead: (read: LineRead) => void): LineRead | undefined {
+    const ready = this.take();
+    if (ready !== undefined) return ready;
+    if (this.lifetimeAborted) return CLOSED;
+    this.deadlines = deadlines;
+    this.startWaiting();
+    this.waiter = onRead;
+    return undefined;
+  }
+
   /** Sets the wait's phase and deadline from what is buffered (as at the start of each wait) and asks for bytes. */
   private startWaiting(): void {
     const phase = this.buffered === 0 ? 'idle' : 'read';
@@ -147,10 +162,10 @@ export class LineReader {
     const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
     if (length === all.length) {
       // The usual request: one chunk holding exactly one line. It is the line (no views made, nothing left over).
+      // Nothing is left, so no line has started: the next chunk to arrive stamps its start.
       this.chunks = [];
       this.buffered = 0;
       this.newlineAt = -1;
-      this.lineStartedAt = Date.now();
       return all;
     }
     // A view, not a copy: each chunk is a buffer of its own that nothing writes to again, and every reader of a
@@ -210,7 +225,9 @@ export class LineReader {
 
   private readonly onData = (chunk: Buffer | string): void => {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (this.buffered === 0) this.lineStartedAt = Date.now();
+    // A line starts with this chunk. A chunk that ends with `\n` holds whole lines only, and taking a line that leaves
+    // bytes behind stamps their start, so only a chunk that ends mid-line needs the clock (not one clock read per request).
+    if (this.buffered === 0 && bytes[bytes.length - 1] !== LF) this.lineStartedAt = Date.now();
     if (this.newlineAt < 0) {
       const at = bytes.indexOf(LF);
       if (at >= 0) this.newlineAt = this.buffered + at;

@@ -2,7 +2,7 @@
 // Invariant: never throws; every failure — including a dispatcher that throws synchronously — becomes an ERR line.
 
 import type { Identity } from './auth.js';
-import { declaredRuntimeCode, type Dispatcher } from './dispatcher.js';
+import { declaredRuntimeCode, type DispatchOptions, type Dispatcher } from './dispatcher.js';
 import { NetbatError } from './errors.js';
 import { decodeRequestLine, encodeErrResponse, encodeOkResponseForSocket } from './frame.js';
 import type { Limits } from './limits.js';
@@ -14,12 +14,33 @@ export interface RequestContext {
   readonly stats: StatsCounters;
 }
 
+/** Where startRequest leaves the operation it dispatched: the caller's own (reused) object, not one per request. */
+export interface DispatchedOperation {
+  operation: string;
+}
+
 /**
- * `identity` is present when the server has `auth`: the operation must be granted, and the dispatch runs as that
- * caller. A line that fails before dispatch is answered at once; a dispatch is followed with one `.then` (no async
- * frame per request).
+ * The options a connection dispatches with while it has this identity: built once per identity, not per request.
+ * `identity` is present when the server has `auth`: the dispatch then runs as that caller.
  */
-export function answerRequest(ctx: RequestContext, line: Uint8Array, signal: AbortSignal, identity?: Identity): Uint8Array | Promise<Uint8Array> {
+export function dispatchOptions(signal: AbortSignal, identity: Identity | undefined): DispatchOptions {
+  return Object.freeze(
+    identity === undefined ? { signal } : { signal, caller: Object.freeze({ principal: identity.principal, capabilities: identity.grants.tokens }) },
+  );
+}
+
+/**
+ * Decodes the line, checks the grant and starts the dispatch. A line that fails before dispatch (or a dispatcher
+ * that throws synchronously) gets its ERR line at once; otherwise the dispatch's pending result comes back, to be
+ * turned into a line by answerDispatch or answerDispatchFailure, with its operation left in `into.operation`.
+ */
+export function startRequest(
+  ctx: RequestContext,
+  line: Uint8Array,
+  identity: Identity | undefined,
+  options: DispatchOptions,
+  into: DispatchedOperation,
+): Uint8Array | Promise<unknown> {
   let operation: string;
   let input: Uint8Array;
   try {
@@ -32,23 +53,17 @@ export function answerRequest(ctx: RequestContext, line: Uint8Array, signal: Abo
     ctx.stats.bump('unauthorized');
     return fail(ctx, NetbatError.unauthorized(`${identity.principal} is not granted \`${operation}\``));
   }
-  const options = identity === undefined ? { signal } : { signal, caller: { principal: identity.principal, capabilities: identity.grants.tokens } };
-
-  let pending: unknown;
+  into.operation = operation;
   try {
-    // A synchronous throw is answered like a rejection.
-    pending = ctx.dispatcher.dispatch(operation, input, options);
+    // A synchronous throw is answered like a rejection; a native promise is passed through as it is (no wrapper).
+    return Promise.resolve(ctx.dispatcher.dispatch(operation, input, options));
   } catch (err) {
-    return dispatchFailed(ctx, operation, err);
+    return answerDispatchFailure(ctx, operation, err);
   }
-  return Promise.resolve(pending).then(
-    (result) => answer(ctx, operation, result),
-    (err: unknown) => dispatchFailed(ctx, operation, err),
-  );
 }
 
 /** The OK line of a dispatch's result, or the ERR line when its output is not bytes or over the limit. */
-function answer(ctx: RequestContext, operation: string, result: unknown): Uint8Array {
+export function answerDispatch(ctx: RequestContext, operation: string, result: unknown): Uint8Array {
   const output = typeof result === 'object' && result !== null ? (result as { output?: unknown }).output : undefined;
   if (!(output instanceof Uint8Array)) {
     ctx.stats.bump('handlerFaults');
@@ -59,7 +74,8 @@ function answer(ctx: RequestContext, operation: string, result: unknown): Uint8A
   return encodeOkResponseForSocket(output);
 }
 
-function dispatchFailed(ctx: RequestContext, operation: string, err: unknown): Uint8Array {
+/** The ERR line of a failed dispatch: its declared runtime code, or `runtime` for a handler fault. */
+export function answerDispatchFailure(ctx: RequestContext, operation: string, err: unknown): Uint8Array {
   const code = declaredRuntimeCode(err);
   if (code === undefined) {
     ctx.stats.bump('handlerFaults');

@@ -29,6 +29,16 @@ describe('decodeRequestLine', () => {
     expect(names.map((n) => decodeRequestLine(text(`NETBAT/1 CALL ${n} 00\n`)).operation)).toEqual(names);
   });
 
+  it('holds a name just decoded (so not checked again) to the bound of the next decode, and never takes an empty one', () => {
+    expect(decodeRequestLine(text('NETBAT/1 CALL ping 00\n')).operation).toBe('ping');
+    expect(failure('NETBAT/1 CALL ping 00\n', { maxOperationNameBytes: 3 })).toEqual(['operation_name_too_long', 'operation name exceeded 3 bytes']);
+    expect(decodeRequestLine(text('NETBAT/1 CALL ping 00\n')).operation).toBe('ping');
+    expect(failure('NETBAT/1 CALL  00\n')).toEqual(malformed('empty operation'));
+    // A name refused for its input is not remembered as checked.
+    expect(failure('NETBAT/1 CALL pong zz\n')).toEqual(malformed('input is not hex'));
+    expect(failure('NETBAT/1 CALL p..g 00\n')).toEqual(malformed('operation dot segments must be non-empty'));
+  });
+
   it('refuses each malformation with its reason', () => {
     const table: Array<[string | Uint8Array, [string, string], Partial<Limits>?]> = [
       ['\n', malformed('empty line')],

@@ -1,6 +1,7 @@
 // LineReader on its own (a PassThrough stands in for the socket): how a read settles, with and without waiting.
-// The server answers from next(); these pin what it relies on: a waiting read takes its line when the bytes land, a
-// line already buffered comes back without a promise, deadlines report their phase, and an aborted lifetime closes.
+// The server's request loop reads with poll(), a subscription with next(); these pin what they rely on: a waiting read
+// takes its line when the bytes land, a line already buffered comes back at once, deadlines report their phase, and an
+// aborted lifetime closes.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LineReader, type LineRead } from '../src/line-reader.js';
@@ -63,5 +64,30 @@ describe('LineReader', () => {
     expect(text(await after.read(NO_DEADLINES))).toBe('NETBAT/1 CALL a 00\n');
     expect(await after.read(NO_DEADLINES)).toEqual({ kind: 'eof' });
     after.dispose();
+  });
+
+  it('poll: hands out a buffered line at once, or calls back once with the line, the deadline or the close', async () => {
+    const socket = new PassThrough();
+    const lifetime = new AbortController();
+    const reader = new LineReader(socket, 1024, lifetime.signal);
+    const got: string[] = [];
+    const onRead = (r: LineRead): void => {
+      got.push(text(r));
+    };
+    expect(reader.poll(NO_DEADLINES, onRead)).toBeUndefined();
+    socket.write('NETBAT/1 CALL a 00\nNETBAT/1 CALL b 01\n');
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual(['NETBAT/1 CALL a 00\n']);
+    // The second line came in the same chunk: returned, not called back.
+    expect(text(reader.poll(NO_DEADLINES, onRead)!)).toBe('NETBAT/1 CALL b 01\n');
+    expect(reader.poll({ idleMs: 20, readMs: 10_000 }, onRead)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(got).toEqual(['NETBAT/1 CALL a 00\n', 'timeout']);
+    expect(reader.poll(NO_DEADLINES, onRead)).toBeUndefined();
+    lifetime.abort();
+    expect(got).toEqual(['NETBAT/1 CALL a 00\n', 'timeout', 'closed']);
+    expect(reader.poll(NO_DEADLINES, onRead)).toEqual({ kind: 'closed' });
+    expect(got).toHaveLength(3);
+    reader.dispose();
   });
 });

@@ -167,6 +167,20 @@ describe('server: requests', () => {
     await eventually(() => server!.stats().permitsInUse === 0, 'permit released');
   });
 
+  it('stops reading a pipelining client that never reads its answers, and closes it at the write deadline', async () => {
+    const { port, dispatcher } = await start({ timeouts: { writeMs: 300 } });
+    const raw = await openRaw(port);
+    raw.on('error', () => undefined);
+    // 2,000 requests for 64 KiB answer lines (128 MB in all), sent at once; this client never reads.
+    raw.write('NETBAT/1 CALL fit \n'.repeat(2_000));
+    await eventually(() => server!.stats().timeouts === 1, 'closed after the write deadline');
+    // Once an answer stops draining the server reads no further line: what it holds is bounded by the socket buffers,
+    // not by what the client sent, and the requests behind it are never dispatched.
+    expect(dispatcher.calls).toBeLessThan(1_000);
+    raw.destroy();
+    await eventually(() => server!.stats().permitsInUse === 0, 'permit released');
+  });
+
   it('refuses bad options with typed errors', () => {
     const d = testDispatcher();
     const bad: Array<[Partial<ServerOptions>, string]> = [
