@@ -163,6 +163,28 @@ describe('concurrent dispatch', () => {
     expect(started).toEqual(Array.from({ length: 6000 }, (_, n) => n));
   });
 
+  it('every way a checkout ends frees its slot: unknown operation, denial, handler failure, completion', async () => {
+    // The checkout releases its slot itself (no reaction per dispatch): a path that forgot to would leave the
+    // one slot taken and hang the last dispatch.
+    const c = new CoreBuilder()
+      .register(defineOperation({ name: 'ok', effectClass: 'compute', handler: (input) => input }))
+      .register(defineOperation({ name: 'boom', effectClass: 'compute', handler: () => Promise.reject(new Error('boom')) }))
+      .register(defineOperation({ name: 'locked', effectClass: 'inspect', requiresCapabilities: ['vault.open'], handler: (input) => input }))
+      .receiptSink(new CapturingSink())
+      .maxConcurrentDispatches(1)
+      .build();
+    const hang = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('dispatch hung: a slot was never freed')), 2000).unref());
+    const outcomes = Promise.all(
+      ['nope', 'boom', 'locked', 'ok', 'nope', 'ok'].map((name) =>
+        c.dispatch(name, bytes('x')).then(
+          (r) => r.outcome,
+          (e: unknown) => (e as { detail: { kind: string } }).detail.kind,
+        ),
+      ),
+    );
+    expect(await Promise.race([outcomes, hang])).toEqual(['unknown_operation', 'handler', 'denied', 'completed', 'unknown_operation', 'completed']);
+  });
+
   it('refuses a cap that is not a positive integer (or Infinity)', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, '4' as unknown as number]) {
       expect(() => new CoreBuilder().maxConcurrentDispatches(bad)).toThrow(RangeError);
