@@ -23,6 +23,8 @@ export class DispatchQueue {
   #running = 0;
   readonly #waiting: Waiter[] = [];
   #head = 0;
+  /** Set while #next hands out slots (see there). */
+  #draining = false;
 
   constructor(limit: number = DEFAULT_MAX_CONCURRENT_DISPATCHES) {
     this.#limit = limit;
@@ -64,8 +66,22 @@ export class DispatchQueue {
     }
   }
 
-  /** Hands freed slots to waiters in arrival order, skipping those whose signal already fired. */
+  /**
+   * Hands freed slots to waiters in arrival order, skipping those whose signal already fired. A task that runs to its
+   * end synchronously releases from inside the loop: that release returns at once and the loop hands the slot on, so
+   * a long queue of such tasks is a loop, never a recursion as deep as the queue.
+   */
   #next(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      this.#drain();
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #drain(): void {
     while (this.#running < this.#limit && this.#head < this.#waiting.length) {
       const w = this.#waiting[this.#head]!;
       this.#waiting[this.#head++] = undefined as unknown as Waiter;

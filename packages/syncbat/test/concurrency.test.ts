@@ -185,6 +185,27 @@ describe('concurrent dispatch', () => {
     expect(await Promise.race([outcomes, hang])).toEqual(['unknown_operation', 'handler', 'denied', 'completed', 'unknown_operation', 'completed']);
   });
 
+  it('a long queue of checkouts that end synchronously drains as a loop, not a recursion as deep as the queue', async () => {
+    // Without receipts a synchronous handler's checkout has no await: it ends, and frees its slot, inside the call
+    // that started it. Queued behind one slow checkout, 50,000 of them start one after another when it ends.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let served = 0;
+    const c = new CoreBuilder()
+      .register(defineOperation({ name: 'slow', effectClass: 'compute', handler: async (input) => (await gate, input) }))
+      .register(defineOperation({ name: 'fast', effectClass: 'compute', handler: (input) => (served++, input) }))
+      .withoutReceipts()
+      .maxConcurrentDispatches(1)
+      .build();
+    const slow = c.dispatch('slow', bytes('s'));
+    const fast = Array.from({ length: 50_000 }, () => c.dispatch('fast', bytes('f')));
+    open();
+    await slow;
+    const settled = await Promise.allSettled(fast);
+    expect(settled.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)).slice(0, 1)).toEqual([]);
+    expect(served).toBe(50_000);
+  });
+
   it('refuses a cap that is not a positive integer (or Infinity)', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, '4' as unknown as number]) {
       expect(() => new CoreBuilder().maxConcurrentDispatches(bad)).toThrow(RangeError);
