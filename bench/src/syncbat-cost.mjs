@@ -10,7 +10,10 @@
 //   valgrind --tool=callgrind node --predictable bench/src/syncbat-cost.mjs <repo> 64 N:1000 heartbeat
 // Take both counts at N:2000 or more (e.g. 2000 and 4000): the persist cell is still warming up (JIT) well past its
 // 200 warm-up calls — ~890k instructions per dispatch from 1 to 1,000, ~550k from 1,000 to 2,000, ~295k from 2,000
-// to 4,000 — so a slope from N:1000 mixes warm-up into steady state. Counts at N:1000 repeat within ~0.2M; at
+// to 4,000 — so a slope from N:1000 mixes warm-up into steady state. A SimFs store is no longer closed at the end:
+// close() seals an active segment of 1 MiB or more (an index file built, O(events)), which put 48.5M instructions
+// into the count at 3,000 persist dispatches (one writer) and 74M at 6,000, so the slope carried ~8.5k per dispatch
+// of it (208.6k -> 200.1k). A/B differences of two builds at the same counts were sound either way. Counts at N:1000 repeat within ~0.2M; at
 // N:4000 within ~1M, with an occasional +12M outlier (group sizes follow wall-clock timing): run each twice. The network
 // cells' slopes also carry TurboFan compile and major-GC work that moves with valgrind's timing (from N:1000 to N:3000,
 // 30k of bare-net's 62.8k per request was compiler); compare them without those (callgrind_annotate by function).
@@ -170,5 +173,8 @@ const cpu = process.cpuUsage(cpu0);
 const per = (micros) => +(micros / calls).toFixed(1);
 console.log(JSON.stringify({ mode, writers, calls, rate: Math.round(calls / seconds), cpuMicrosPerCall: per(cpu.user + cpu.system), userMicros: per(cpu.user), systemMicros: per(cpu.system) }));
 await teardown();
-await store?.close();
+// A SimFs store lives in memory and dies with the process: it is not closed, because close() seals an active segment
+// of 1 MiB or more (its index file encoded, O(events)), a one-off cost that would land in the instruction totals the
+// slope divides by calls — and only at counts whose store is large enough to seal.
+if (fs === undefined) await store?.close();
 rmSync(dir, { recursive: true, force: true });

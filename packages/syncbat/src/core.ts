@@ -11,7 +11,7 @@ import type { EffectBackend } from './effect-backend.js';
 import { EFFECT_ROW_LISTS, EffectRow } from './effect-row.js';
 import { firstUngranted, type CapabilityGrants } from './capability-gate.js';
 import { RuntimeError, type HandlerCause } from './errors.js';
-import { DispatchQueue } from './dispatch-queue.js';
+import { DispatchQueue, type Release } from './dispatch-queue.js';
 import { handlerCause, isThenable, type Handler } from './handler.js';
 import { CompletedEnvelopeTemplate } from './receipt/completed-template.js';
 import { encodeInvocationEffects, SYNCBAT_EFFECTS_KEY } from './receipt/effects.js';
@@ -126,6 +126,18 @@ function completedTemplate(d: OperationDescriptor): CompletedEnvelopeTemplate {
   return t;
 }
 
+/**
+ * What metadataOf(ctx, true) and withCaller make for a plain invocation (no caller, empty drawers, refused nothing,
+ * performed exactly the declared effects), without the copies on the way: the declared effects record when the row
+ * declares an effect (tested against the generic path in completed-template.test.ts).
+ */
+function plainMetadata(d: OperationDescriptor): ReceiptMetadata {
+  const signed = new Map<string, Uint8Array>();
+  // A copy: the receipt's drawer is the caller's to read (or scribble on), the cached bytes are not.
+  if (declaresEffects(d.effectRow)) signed.set(SYNCBAT_EFFECTS_KEY, new Uint8Array(declaredRecord(d)));
+  return { signed, local: new Map() };
+}
+
 /** Whether the row lists any effect (capability tokens are declarations, not effects). */
 function declaresEffects(row: EffectRow): boolean {
   for (const [list] of EFFECT_ROW_LISTS) if (list !== 'requiresCapabilities' && row[list].length > 0) return true;
@@ -187,21 +199,34 @@ export class CoreRuntime implements Core {
       return Promise.reject(err);
     }
     return this.#queue.run(
-      () => this.#checkout(name, bytes, signal, caller),
+      (release) => this.#checkout(name, bytes, signal, caller, release),
       signal,
       () => new RuntimeError({ kind: 'aborted', name }, { cause: signal?.reason }),
     );
   }
 
-  #checkout(name: string, input: Uint8Array, signal: AbortSignal | undefined, caller: Caller | undefined): Promise<DispatchResult> {
+  #checkout(name: string, input: Uint8Array, signal: AbortSignal | undefined, caller: Caller | undefined, release: Release): Promise<DispatchResult> {
     const d = this.#p.descriptors.get(name);
-    if (d === undefined) return Promise.reject(new RuntimeError({ kind: 'unknown_operation', name }));
+    if (d === undefined) {
+      release();
+      return Promise.reject(new RuntimeError({ kind: 'unknown_operation', name }));
+    }
     // The whole checkout runs in its scope (guard, handler, their effects, custom sinks); it closes when it settles.
-    return inNewScope(this, (scope) => this.#admitAndRun(d, input, signal, caller, scope));
+    return inNewScope(this, (scope) => this.#admitAndRun(d, input, signal, caller, scope, release));
   }
 
-  /** One async frame per checkout (each costs a promise and a turn): authority, Ctx, guard, handler, receipt. */
-  async #admitAndRun(d: OperationDescriptor, input: Uint8Array, signal: AbortSignal | undefined, caller: Caller | undefined, scope: CheckoutScope): Promise<DispatchResult> {
+  /**
+   * One async frame per checkout (each costs a promise and a turn): authority, Ctx, guard, handler, receipt. Frees its
+   * queue slot as the last step before it settles.
+   */
+  async #admitAndRun(
+    d: OperationDescriptor,
+    input: Uint8Array,
+    signal: AbortSignal | undefined,
+    caller: Caller | undefined,
+    scope: CheckoutScope,
+    release: Release,
+  ): Promise<DispatchResult> {
     let opened: InvocationContext | undefined;
     try {
       // 1. Declared authority: every non-ambient token must be granted (and held by the caller, if any). Fails before any Ctx exists.
@@ -274,8 +299,8 @@ export class CoreRuntime implements Core {
       // Without a receipt sink there is no receipt to build its metadata for.
       let receipt: RecordedReceipt | undefined;
       if (this.#p.receiptSink !== undefined) {
-        const metadata = withCaller(metadataOf(ctx, true), caller);
         const plain = caller === undefined && ctx.drawersEmpty() && ctx.refused.isEmpty() && sameEffects(ctx.observed, d.effectRow);
+        const metadata = plain ? plainMetadata(d) : withCaller(metadataOf(ctx, true), caller);
         const recorded = this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit, plain ? completedTemplate(d) : undefined);
         receipt = recorded instanceof Promise ? await recorded : recorded;
       }
@@ -296,6 +321,7 @@ export class CoreRuntime implements Core {
     } finally {
       opened?.revoke();
       scope.open = false;
+      release();
     }
   }
 
@@ -327,11 +353,11 @@ export class CoreRuntime implements Core {
    */
   #commit(d: OperationDescriptor, commit: InvocationCommit | undefined, staged: RecordedReceipt | undefined, causedByHandler: HandlerCause | undefined): Promise<RecordedReceipt | undefined> {
     if (commit === undefined) return Promise.resolve(staged);
-    // A `.then` rather than async frames: with InvocationCommit.commit not async either, two promises per commit
+    // Mapped inside the commit's own settlement rather than by async frames or a `.then`: one promise per commit
     // instead of five (each one also pays the async-context hooks the checkout scope enables).
-    return commit.commit().then(
+    return commit.commit(
       (appendReceipt) => (staged === undefined || appendReceipt === undefined ? staged : Object.freeze({ envelope: staged.envelope, appendReceipt })),
-      (err: unknown) => {
+      (err: unknown): never => {
         const message = `batpak receipt append failed: ${messageOf(err)}`;
         throw new RuntimeError({ kind: 'receipt_sink', name: d.name, message, ...(causedByHandler === undefined ? {} : { causedByHandler }) }, { cause: err });
       },

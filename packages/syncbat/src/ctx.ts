@@ -54,6 +54,12 @@ export interface Ctx {
 
 const NEVER_ABORTED = new AbortController().signal;
 
+/**
+ * What a staged effect resolves with: one settled promise shared by every staging (it carries nothing, and a settled
+ * promise cannot change), instead of a new one per append (with the checkout scope on, each new promise pays hooks).
+ */
+const STAGED: Promise<void> = Promise.resolve();
+
 function refuse(code: EffectErrorCode, reason: string): EffectError {
   return new EffectError(reason, { code });
 }
@@ -324,7 +330,7 @@ export class InvocationContext implements Ctx {
         return handledRejection(err instanceof EffectError ? err : new EffectError(String(err), { cause: err }));
       }
       this.#staged = call.record(this.#staged);
-      return Promise.resolve();
+      return STAGED;
     }
     const backend = this.#backend;
     if (backend === undefined) {

@@ -243,9 +243,10 @@ export class EffectRow {
   firstViolationAgainst(declared: EffectRow): EffectViolation | undefined {
     // Nothing observed (a read, a heartbeat) cannot violate anything: no walk over the six lists.
     if (this.isEmpty()) return undefined;
-    for (const [list, spelling] of EFFECT_ROW_LISTS) {
-      const allowed = declared[list];
-      const miss = firstMissing(this[list], allowed);
+    // An index loop: this runs per dispatch, and a for-of with destructuring costs an iterator per list.
+    for (let l = 0; l < EFFECT_ROW_LISTS.length; l++) {
+      const [list, spelling] = EFFECT_ROW_LISTS[l]!;
+      const miss = firstMissing(this[list], declared[list]);
       if (miss !== undefined) {
         return Object.freeze({
           code: 'effect.violation',

@@ -144,14 +144,16 @@ export class InvocationCommit {
 
   /**
    * One appendBatch: Started fact, the staged appends (raw, payload wrapped like StoreEffectBackend), terminal records.
-   * Resolves with the receipt's append receipt (undefined without a receipt). Not async: one promise per commit.
+   * Resolves with `settled` of the receipt's append receipt (undefined without a receipt), or with `failed` of the
+   * store's error (either may throw: the promise then rejects with that). The caller's mapping runs inside the commit's
+   * own settlement, so a commit is one promise, with no reaction of its own (under async_hooks each costs hooks).
    */
-  commit(): Promise<AppendReceipt | undefined> {
+  commit<R>(settled: (receipt: AppendReceipt | undefined) => R, failed: (err: unknown) => R): Promise<R> {
     const items: BatchItem[] = [...this.#head];
     for (const a of this.#appends) items.push({ coord: this.#plan.effects!, kind: a.kind, payload: a.wrapped, transferPayload: true });
     for (const t of this.#tail) items.push(t);
-    if (items.length === 0) return Promise.resolve(undefined);
-    return submitInTurn(this.#plan.store, items, this.#receiptAt < 0 ? -1 : this.#head.length + this.#appends.length + this.#receiptAt);
+    if (items.length === 0) return new Promise<R>((resolve) => resolve(settled(undefined)));
+    return submitInTurn(this.#plan.store, items, this.#receiptAt < 0 ? -1 : this.#head.length + this.#appends.length + this.#receiptAt, settled, failed);
   }
 }
 
@@ -182,8 +184,28 @@ interface PendingCommit {
   readonly items: BatchItem[];
   /** Index in `items` of the receipt whose append receipt the commit resolves with; -1 for none. */
   readonly pick: number;
-  readonly resolve: (receipt: AppendReceipt | undefined) => void;
+  readonly settled: (receipt: AppendReceipt | undefined) => unknown;
+  readonly failed: (err: unknown) => unknown;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
+}
+
+/** Settles `p`'s promise with its `settled` mapping of the append receipt (a throw from it rejects). */
+function succeed(p: PendingCommit, receipt: AppendReceipt | undefined): void {
+  try {
+    p.resolve(p.settled(receipt));
+  } catch (err) {
+    p.reject(err);
+  }
+}
+
+/** Settles `p`'s promise with its `failed` mapping of the store's error (a throw from it rejects). */
+function fail(p: PendingCommit, error: unknown): void {
+  try {
+    p.resolve(p.failed(error));
+  } catch (err) {
+    p.reject(err);
+  }
 }
 
 /** Per store: the invocations that reached their commit during the current event-loop turn. */
@@ -203,8 +225,14 @@ export const MAX_MERGED_EVENTS = 4096;
  * callbacks (one per socket) reach the store one callback apart: the first opens a group of one and the rest wait a
  * whole fsync for the next.
  */
-function submitInTurn(store: Store, items: BatchItem[], pick: number): Promise<AppendReceipt | undefined> {
-  return new Promise((resolve, reject) => {
+function submitInTurn<R>(
+  store: Store,
+  items: BatchItem[],
+  pick: number,
+  settled: (receipt: AppendReceipt | undefined) => R,
+  failed: (err: unknown) => R,
+): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
     let pending = turns.get(store);
     if (pending === undefined) {
       const batch: PendingCommit[] = (pending = []);
@@ -225,7 +253,7 @@ function submitInTurn(store: Store, items: BatchItem[], pick: number): Promise<A
         submitMerged(store, from === 0 ? batch : batch.slice(from));
       });
     }
-    pending.push({ items, pick, resolve, reject });
+    pending.push({ items, pick, settled, failed, resolve: resolve as (value: unknown) => void, reject });
   });
 }
 
@@ -240,14 +268,14 @@ function submitMerged(store: Store, group: readonly PendingCommit[]): void {
   const settle = (receipts: AppendReceipt[]): void => {
     let at = 0;
     for (const p of group) {
-      p.resolve(p.pick < 0 ? undefined : receipts[at + p.pick]);
+      succeed(p, p.pick < 0 ? undefined : receipts[at + p.pick]);
       at += p.items.length;
     }
   };
   // A refusal names one invocation's item (or the merged size): the others must not fail for it.
   const refused = (err: unknown): void => {
     if (isCommitRefusal(err)) for (const p of group) submitOne(store, p);
-    else for (const p of group) p.reject(err);
+    else for (const p of group) fail(p, err);
   };
   try {
     store.appendBatch(items).then(settle, refused);
@@ -258,8 +286,11 @@ function submitMerged(store: Store, group: readonly PendingCommit[]): void {
 
 function submitOne(store: Store, p: PendingCommit): void {
   try {
-    store.appendBatch(p.items).then((receipts) => p.resolve(p.pick < 0 ? undefined : receipts[p.pick]), p.reject);
+    store.appendBatch(p.items).then(
+      (receipts) => succeed(p, p.pick < 0 ? undefined : receipts[p.pick]),
+      (err: unknown) => fail(p, err),
+    );
   } catch (err) {
-    p.reject(err);
+    fail(p, err);
   }
 }

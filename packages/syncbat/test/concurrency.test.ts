@@ -163,6 +163,49 @@ describe('concurrent dispatch', () => {
     expect(started).toEqual(Array.from({ length: 6000 }, (_, n) => n));
   });
 
+  it('every way a checkout ends frees its slot: unknown operation, denial, handler failure, completion', async () => {
+    // The checkout releases its slot itself (no reaction per dispatch): a path that forgot to would leave the
+    // one slot taken and hang the last dispatch.
+    const c = new CoreBuilder()
+      .register(defineOperation({ name: 'ok', effectClass: 'compute', handler: (input) => input }))
+      .register(defineOperation({ name: 'boom', effectClass: 'compute', handler: () => Promise.reject(new Error('boom')) }))
+      .register(defineOperation({ name: 'locked', effectClass: 'inspect', requiresCapabilities: ['vault.open'], handler: (input) => input }))
+      .receiptSink(new CapturingSink())
+      .maxConcurrentDispatches(1)
+      .build();
+    const hang = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('dispatch hung: a slot was never freed')), 2000).unref());
+    const outcomes = Promise.all(
+      ['nope', 'boom', 'locked', 'ok', 'nope', 'ok'].map((name) =>
+        c.dispatch(name, bytes('x')).then(
+          (r) => r.outcome,
+          (e: unknown) => (e as { detail: { kind: string } }).detail.kind,
+        ),
+      ),
+    );
+    expect(await Promise.race([outcomes, hang])).toEqual(['unknown_operation', 'handler', 'denied', 'completed', 'unknown_operation', 'completed']);
+  });
+
+  it('a long queue of checkouts that end synchronously drains as a loop, not a recursion as deep as the queue', async () => {
+    // Without receipts a synchronous handler's checkout has no await: it ends, and frees its slot, inside the call
+    // that started it. Queued behind one slow checkout, 50,000 of them start one after another when it ends.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let served = 0;
+    const c = new CoreBuilder()
+      .register(defineOperation({ name: 'slow', effectClass: 'compute', handler: async (input) => (await gate, input) }))
+      .register(defineOperation({ name: 'fast', effectClass: 'compute', handler: (input) => (served++, input) }))
+      .withoutReceipts()
+      .maxConcurrentDispatches(1)
+      .build();
+    const slow = c.dispatch('slow', bytes('s'));
+    const fast = Array.from({ length: 50_000 }, () => c.dispatch('fast', bytes('f')));
+    open();
+    await slow;
+    const settled = await Promise.allSettled(fast);
+    expect(settled.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)).slice(0, 1)).toEqual([]);
+    expect(served).toBe(50_000);
+  });
+
   it('refuses a cap that is not a positive integer (or Infinity)', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, '4' as unknown as number]) {
       expect(() => new CoreBuilder().maxConcurrentDispatches(bad)).toThrow(RangeError);
