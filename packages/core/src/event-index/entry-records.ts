@@ -238,6 +238,11 @@ export class EntryRecords {
   globalSequence(i: number): number {
     return this.#views[i >>> CHUNK_SHIFT]!.getFloat64((i & CHUNK_MASK) * RECORD_BYTES + REC.globalSequence, true);
   }
+  /** What an append links to in record `i` (EventIndex.headLink): no entry built, the hash a view of the record. */
+  link(i: number): { globalSequence: number; entitySequence: number; contentHash: Uint8Array } {
+    return { globalSequence: this.globalSequence(i), entitySequence: this.entitySequence(i), contentHash: this.contentHash(i) };
+  }
+
   /** Record `i`'s content hash, a view of the record (which never changes). */
   contentHash(i: number): Uint8Array {
     const at = (i & CHUNK_MASK) * RECORD_BYTES + REC.contentHash;

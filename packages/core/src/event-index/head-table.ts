@@ -39,9 +39,7 @@ export class HeadTable {
   /** get(entity)'s link fields, without an entry. */
   link(entity: string): HeadLink | undefined {
     const i = this.#live.get(entity);
-    if (i === undefined) return undefined;
-    const r = this.#records;
-    return { globalSequence: r.globalSequence(i), entitySequence: r.entitySequence(i), contentHash: r.contentHash(i) };
+    return i === undefined ? undefined : this.#records.link(i);
   }
 
   /** Makes `e` the head of its entity unless the head held is newer (a higher global sequence). */

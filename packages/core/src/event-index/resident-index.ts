@@ -131,10 +131,7 @@ export class ResidentIndex implements EventIndex {
   headLink(entity: string): HeadLink | undefined {
     const held = this.#held;
     const list = held.entityList(entity);
-    if (list === undefined || list.n === 0) return undefined;
-    const i = list.ords[list.n - 1]!;
-    const r = held.records;
-    return { globalSequence: r.globalSequence(i), entitySequence: r.entitySequence(i), contentHash: r.contentHash(i) };
+    return list === undefined || list.n === 0 ? undefined : held.records.link(list.ords[list.n - 1]!);
   }
 
   /** Whether any entry of `entity` is held (no object made). */

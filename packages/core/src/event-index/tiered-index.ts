@@ -30,7 +30,7 @@ export interface TieredResidency {
   readonly cachedBytes: number;
 }
 
-const newer = (a: IndexEntry | undefined, b: IndexEntry | undefined): IndexEntry | undefined => (a === undefined ? b : b === undefined || a.globalSequence > b.globalSequence ? a : b);
+const newer = <T extends { readonly globalSequence: number }>(a: T | undefined, b: T | undefined): T | undefined => (a === undefined ? b : b === undefined || a.globalSequence > b.globalSequence ? a : b);
 
 export class TieredIndex implements EventIndex {
   readonly #sealed: SealedTier;
@@ -114,9 +114,7 @@ export class TieredIndex implements EventIndex {
   }
 
   headLink(entity: string): HeadLink | undefined {
-    const a = this.#active.headLink(entity);
-    const b = this.#heads.link(entity);
-    return a === undefined ? b : b === undefined || a.globalSequence > b.globalSequence ? a : b;
+    return newer(this.#active.headLink(entity), this.#heads.link(entity));
   }
 
   summary(): IndexSummary {
