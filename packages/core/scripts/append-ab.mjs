@@ -10,6 +10,7 @@
 // checkpoint 'off' (close() then writes none, so an instruction slope is the append path alone).
 // Instructions per event: valgrind --tool=callgrind at EVENTS=n and 4n with WARM fixed (appends, i.e. calls: 20 for
 // batch100), difference / 3n; a slope over fewer events swings with where the major GCs fall.
+// SYNC_WRITE_MAX=n opens the store on new RealFs({ syncWriteMaxBytes: n }) (n bytes and below are written on the loop).
 // BUSY_US=n spins n µs of CPU in each writer before each append (stands in for per-event caller work, e.g.
 // sealing, to see how main-thread CPU stretches the awaited write and fsync times).
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -17,12 +18,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 
 const [dist, mode = 'append64', msArg = '2000'] = process.argv.slice(2);
 if (dist === undefined) throw new Error('usage: node scripts/append-ab.mjs DIST [MODE] [MS]');
-const { Store, Coordinate } = await import(`${dist}/index.js`);
+const { Store, Coordinate, RealFs } = await import(`${dist}/index.js`);
 const ms = Number(msArg);
 const events = Number(process.env.EVENTS ?? 0);
 const dir = mkdtempSync(process.env.SHM ? '/dev/shm/append-ab-' : `${process.env.TMPDIR ?? '/tmp'}/append-ab-`);
 const flavour = mode.startsWith('signed') ? { signingKey: new Uint8Array(32).fill(7) } : mode.startsWith('encrypted') ? { payloadEncryption: {} } : {};
-const store = await Store.open({ dir, ...flavour, ...(process.env.CHECKPOINT === 'off' ? { checkpoint: 'off' } : {}) });
+const store = await Store.open({ dir, ...flavour, ...(process.env.CHECKPOINT === 'off' ? { checkpoint: 'off' } : {}), ...(process.env.SYNC_WRITE_MAX ? { fs: new RealFs({ syncWriteMaxBytes: Number(process.env.SYNC_WRITE_MAX) }) } : {}) });
 const payload = Buffer.alloc(256, 1);
 const kind = { category: 1, typeId: 1 };
 const coords = Array.from({ length: 256 }, (_, i) => new Coordinate(`writer-${i}`, 'bench'));
@@ -42,7 +43,11 @@ if (mode.startsWith('batch')) {
   const items = coords.map((coord) => Array.from({ length: n }, () => ({ coord, kind, payload })));
   append = (w) => store.appendBatch(items[w]);
 }
-const drive = async (more) => Promise.all(Array.from({ length: writers }, async (_, w) => { while (more()) await append(w); }));
+// WRITERS=n overrides the mode's writer count. GAP=1 makes each writer wait for a macrotask (setImmediate) after each
+// receipt, as requests arriving on separate sockets would: no two writers' appends are submitted in one tick.
+if (process.env.WRITERS) writers = Number(process.env.WRITERS);
+const gap = process.env.GAP === '1' ? () => new Promise((resolve) => setImmediate(resolve)) : undefined;
+const drive = async (more) => Promise.all(Array.from({ length: writers }, async (_, w) => { while (more()) { await append(w); if (gap) await gap(); } }));
 
 // WARM=n warms up with n appends instead of 300 ms (fixed work, for instruction counts under valgrind).
 const warm = Number(process.env.WARM ?? 0);

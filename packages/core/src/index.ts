@@ -55,7 +55,7 @@ export type {
   Percentiles,
   AttestationCheck,
 } from './types.js';
-export type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs/fs.js';
+export type { AppendHint, Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs/fs.js';
 export { RealFs, type RealFsOptions } from './fs/real.js';
 export { blake3 } from './crypto/blake3.js';
 export { toHex, fromHex } from './encoding/hex.js';

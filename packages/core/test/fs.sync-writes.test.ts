@@ -1,5 +1,6 @@
 // RealFsOptions.syncWriteMaxBytes: a small append with no other append in flight on its file is one writev on the
 // calling thread, not a trip through libuv's thread pool; larger appends and appends behind one in flight keep the pool.
+// syncLoneWriteMaxBytes: the same, up to a larger size, for an append its caller says is alone (AppendHint.alone).
 
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { scrypt } from 'node:crypto';
@@ -77,16 +78,54 @@ describe('RealFs syncWriteMaxBytes', () => {
     expect(got.equals(a) || got.equals(b)).toBe(true);
   }, 60_000);
 
+  it('an append its caller says is alone is written on the calling thread up to syncLoneWriteMaxBytes (default 256 KiB)', async () => {
+    for (const syncAppends of [false, true]) {
+      const p = path();
+      const f = await new RealFs().open(p, { create: true, syncAppends });
+      const pool = busyPool();
+      const pending = f.append([bytes(40_000, 7), bytes(256 * 1024 - 40_000, 8)], { alone: true });
+      expect(statSync(p).size, `syncAppends ${syncAppends}`).toBe(256 * 1024);
+      await Promise.all([pending, pool]);
+      await f.close();
+      expect(Buffer.from(readFileSync(p)).equals(Buffer.concat([bytes(40_000, 7), bytes(256 * 1024 - 40_000, 8)]))).toBe(true);
+    }
+  }, 60_000);
+
+  it('an alone append above syncLoneWriteMaxBytes, with it 0, or behind one in flight goes through the pool', async () => {
+    for (const [options, size] of [[{}, 256 * 1024 + 1], [{ syncLoneWriteMaxBytes: 0 }, 8192], [{ syncLoneWriteMaxBytes: 10_000 }, 10_001]] as const) {
+      const p = path();
+      const f = await new RealFs(options).open(p, { create: true });
+      const pool = busyPool();
+      const pending = f.append([bytes(size, 9)], { alone: true });
+      expect(statSync(p).size, `${JSON.stringify(options)} ${size}`).toBe(0);
+      await Promise.all([pending, pool]);
+      expect(statSync(p).size).toBe(size);
+      await f.close();
+    }
+    const p = path();
+    const f = await new RealFs().open(p, { create: true });
+    const pool = busyPool();
+    const first = f.append([bytes(8192, 10)]);
+    const second = f.append([bytes(8192, 11)], { alone: true });
+    expect(statSync(p).size).toBe(0);
+    await Promise.all([first, second, pool]);
+    expect(statSync(p).size).toBe(2 * 8192);
+    await f.close();
+  }, 60_000);
+
   it('refuses a threshold that is not a whole number of bytes', () => {
-    for (const bad of [-1, 1.5, Number.NaN, Infinity]) {
-      let caught: unknown;
-      try {
-        new RealFs({ syncWriteMaxBytes: bad });
-      } catch (err) {
-        caught = err;
+    for (const field of ['syncWriteMaxBytes', 'syncLoneWriteMaxBytes'] as const) {
+      for (const bad of [-1, 1.5, Number.NaN, Infinity]) {
+        let caught: unknown;
+        try {
+          new RealFs({ [field]: bad });
+        } catch (err) {
+          caught = err;
+        }
+        expect(caught, `${field} ${bad}`).toBeInstanceOf(BatpakError);
+        expect((caught as BatpakError).code).toBe('ERR_INVALID_ARGUMENT');
+        expect((caught as BatpakError).details).toMatchObject({ field });
       }
-      expect(caught).toBeInstanceOf(BatpakError);
-      expect((caught as BatpakError).code).toBe('ERR_INVALID_ARGUMENT');
     }
   });
 });

@@ -12,7 +12,7 @@ async function spiedSegment(fs: SimFs, calls: string[]): Promise<ActiveSegment> 
   const spied: FsFile = {
     path: file.path,
     readAt: (position, length) => file.readAt(position, length),
-    append: (chunks) => (calls.push('append'), file.append(chunks)),
+    append: (chunks, hint) => (calls.push(hint === undefined ? 'append' : `append ${JSON.stringify(hint)}`), file.append(chunks)),
     writeAt: (position, data) => file.writeAt(position, data),
     fsync: () => file.fsync(),
     truncate: (length) => file.truncate(length),
@@ -27,6 +27,17 @@ function writer(active: ActiveSegment, fs: SimFs, segmentMaxBytes: number): Segm
 }
 
 describe('SegmentWriter.writeGroup', () => {
+  it("passes the file its caller's hint, asked at the time of the write", async () => {
+    const fs = new SimFs(1);
+    await fs.mkdir('/s');
+    const calls: string[] = [];
+    const w = writer(await spiedSegment(fs, calls), fs, 1 << 20);
+    await w.writeGroup([new Uint8Array([1])], 0);
+    await w.writeGroup([new Uint8Array([2])], 0, undefined, () => undefined);
+    await w.writeGroup([new Uint8Array([3])], 0, undefined, () => ({ alone: true }));
+    expect(calls).toEqual(['append', 'append', 'append {"alone":true}']);
+  });
+
   it('issues the group append before it returns when no rotation is due, and resolves where the group landed', async () => {
     const fs = new SimFs(1);
     await fs.mkdir('/s');

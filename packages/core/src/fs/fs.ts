@@ -17,9 +17,9 @@ export interface FsFile {
   /**
    * Appends the chunks, in order, contiguously at the end of the file as it is when the write lands
    * (one gathered write where possible). Concurrent un-awaited appends never overlap; their relative
-   * order is only guaranteed when each is awaited before the next.
+   * order is only guaranteed when each is awaited before the next. `hint` may only change how the write is issued.
    */
-  append(chunks: readonly Uint8Array[]): Promise<void>;
+  append(chunks: readonly Uint8Array[], hint?: AppendHint): Promise<void>;
   /** Writes `data` at `position`, extending the file if needed. */
   writeAt(position: number, data: Uint8Array): Promise<void>;
   /** Makes every write so far durable (data and the size needed to read it back). */
@@ -36,6 +36,15 @@ export interface FsFile {
    * (`writeAt`, `truncate`) always need an `fsync()`.
    */
   readonly appendsDurable?: boolean;
+}
+
+/** What the caller knows about an append beyond its bytes; an Fs may ignore it. */
+export interface AppendHint {
+  /**
+   * Nothing else is waiting to be written behind this append (the writer's queue is empty), so its caller has
+   * nothing to do while it is written: the Fs may write it on the calling thread (RealFsOptions.syncLoneWriteMaxBytes).
+   */
+  readonly alone?: boolean;
 }
 
 export interface FsOpenOptions {

@@ -4,7 +4,7 @@
 
 import { open as fsOpen, type FileHandle } from 'node:fs/promises';
 import { constants, readSync, writev as writevCallback, writevSync } from 'node:fs';
-import type { FsFile } from './fs.js';
+import type { AppendHint, FsFile } from './fs.js';
 
 const { O_RDONLY, O_NONBLOCK } = constants;
 
@@ -55,11 +55,14 @@ export class RealFile implements FsFile {
   readonly #syncReadMax: number;
   /** Appends of at most this many bytes with none in flight are one writev on the calling thread (RealFsOptions.syncWriteMaxBytes). */
   readonly #syncWriteMax: number;
+  /** The same for an append its caller says is alone (RealFsOptions.syncLoneWriteMaxBytes). */
+  readonly #syncLoneWriteMax: number;
 
-  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined, appendsDurable = false, syncReadMax = 0, syncWriteMax = 0) {
+  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined, appendsDurable = false, syncReadMax = 0, syncWriteMax = 0, syncLoneWriteMax = 0) {
     this.path = path;
     this.#syncReadMax = syncReadMax;
     this.#syncWriteMax = syncWriteMax;
+    this.#syncLoneWriteMax = syncLoneWriteMax;
     this.#fh = fh;
     this.#appendFh = appendFh;
     this.appendsDurable = appendFh !== undefined && appendsDurable;
@@ -93,19 +96,20 @@ export class RealFile implements FsFile {
     return got;
   }
 
-  async append(chunks: readonly Uint8Array[]): Promise<void> {
+  async append(chunks: readonly Uint8Array[], hint?: AppendHint): Promise<void> {
     const fh = this.#appendFh;
     if (fh === undefined || this.#closed) {
       throw Object.assign(new Error(`${this.path} is ${this.#closed ? 'closed' : 'not open for writing'}`), { code: 'EBADF' });
     }
     let pending: Uint8Array[] = chunks.filter((c) => c.byteLength > 0);
     if (pending.length === 0) return;
-    if (this.#appending === 0 && this.#syncWriteMax > 0) {
+    const syncMax = hint?.alone === true ? Math.max(this.#syncWriteMax, this.#syncLoneWriteMax) : this.#syncWriteMax;
+    if (this.#appending === 0 && syncMax > 0) {
       let bytes = 0;
       for (const c of pending) bytes += c.byteLength;
       // A lone small append: the thread pool's round trip (a wake-up of the loop after the worker's write) is most of
       // a one-writer append's overhead over a bare write. Nothing else is in flight on this file, so order holds.
-      if (bytes <= this.#syncWriteMax) return this.#appendSync(fh.fd, pending);
+      if (bytes <= syncMax) return this.#appendSync(fh.fd, pending);
     }
     // writev may write less than asked (signals, quotas); O_APPEND puts the rest right after it. Under O_DSYNC
     // what each call wrote is durable when it returns, so a short write leaves a durable prefix, as append + fsync would.

@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
 import { BatpakError, ioError } from '../errors.js';
-import type { Fs, FsFile } from '../fs/fs.js';
+import type { AppendHint, Fs, FsFile } from '../fs/fs.js';
 import { encodeSegmentHeader, FORMAT_VERSION } from './format.js';
 
 /** Errnos a write fails with before anything reaches the disk: the file is as before the write once it is cut back. */
@@ -102,7 +102,7 @@ export class SegmentWriter {
    * disk (and durable under sync). On failure the group is cut off the file again, so a later group
    * never lands behind a partial one; if that cut fails too, the writer refuses all further writes.
    */
-  async writeGroup(frames: readonly Uint8Array[], nowMs: number, timing?: WriteTiming): Promise<{ segmentId: number; offset: number }> {
+  async writeGroup(frames: readonly Uint8Array[], nowMs: number, timing?: WriteTiming, hint?: () => AppendHint | undefined): Promise<{ segmentId: number; offset: number }> {
     this.#refuseIfFailed();
     // Awaited only when a rotation is due: otherwise the append below is issued before this call returns, and the
     // caller can do the group's other work (its index entries, its receipts) while the write is in flight.
@@ -113,7 +113,8 @@ export class SegmentWriter {
     for (const f of frames) bytes += f.length;
     let t = performance.now();
     try {
-      await seg.file.append(frames);
+      // Asked only now: a rotation above may have let more appends queue up behind this group.
+      await seg.file.append(frames, hint?.());
       seg.size = start + bytes;
       this.#wrote = true;
       for (const f of frames) seg.crc = crc32(f, seg.crc);

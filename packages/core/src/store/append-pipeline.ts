@@ -11,6 +11,7 @@ import type { Keyset } from '../keyset/keyset.js';
 import type { KeyStore } from '../keyset/keystore.js';
 import { sealDraft } from '../keyset/seal.js';
 import { sealedProof, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
+import type { AppendHint } from '../fs/fs.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
 import type { AppendReceipt, CommitStats } from '../types.js';
@@ -26,6 +27,17 @@ import type { WarningSink } from './warnings.js';
 import { SealedIdResolver, type SealedIds } from './sealed-ids.js';
 import { sequenceGroup, settleReplay, type AcceptedIntent, type RefusedIntent, type SequencedGroup } from './sequence-group.js';
 import { baseReceipt } from './views.js';
+
+/**
+ * How long writers awaiting their receipts may keep the event loop from turning with groups written alone: each such
+ * group lands in a microtask, so their next appends follow without a turn (no timer, no socket is served meanwhile).
+ * Past it, a group gets no hint and one larger than RealFsOptions.syncWriteMaxBytes goes through the thread pool,
+ * whose completion is a turn: a pool round trip or two (~0.1 ms each) per budget. (Groups that small are written on
+ * the calling thread whatever the hint: a closed loop of them still never yields; letting it turn every 10 ms cost a
+ * 1-writer append loop ~10 % on /dev/shm, so that is left as it was.)
+ */
+const CHAIN_BUDGET_MS = 10;
+const ALONE: AppendHint = Object.freeze({ alone: true });
 
 /** Largest number of bytes one commit group writes; bigger queues split into several groups. */
 export const MAX_GROUP_BYTES = 8 * 1024 * 1024;
@@ -57,6 +69,8 @@ export interface AppendParts {
   readonly admission: Admission;
   /** The index's sealed tier, when it has one: ids an intent names are looked up there before it is sequenced. */
   readonly sealed?: SealedIds | undefined;
+  /** How long writers awaiting their receipts may keep the event loop from turning (default CHAIN_BUDGET_MS). */
+  readonly chainBudgetMs?: number;
 }
 
 /** One commit group on its way through the pipeline: prepared (steps 1–3), then written, then landed or failed. */
@@ -67,6 +81,8 @@ interface CommitGroup {
   readonly sample: CommitTraceContext;
   /** Refusals not yet settled: they read the in-flight group's state, so they wait until it has landed. */
   refusals: readonly RefusedIntent[];
+  /** Some of its intents arrived from outside a landing's turn (see #chained): its write keeps the thread pool. */
+  readonly arrived: boolean;
   /** Where the group's first frame landed, once written. */
   at: { segmentId: number; offset: number } | undefined;
   /** Its index entries and receipts, built while its write is in flight (entries placed once it lands). */
@@ -99,6 +115,16 @@ export class AppendPipeline {
   readonly #ids: SealedIdResolver;
   #nextGlobal: number;
   #lastCommittedAt: number;
+  /**
+   * Set while the turn of the event loop in which a group landed lasts (cleared by a setImmediate): an append
+   * submitted then is its callers' next step (a closed loop of writers awaiting their receipts), not a new arrival.
+   */
+  #chained = false;
+  #chainEnd: (() => void) | undefined;
+  /** When the current run of such turns began (performance.now()): the event loop has not turned since. */
+  #chainSince = 0;
+  /** An append was submitted outside such a turn since the last group was prepared from the whole queue. */
+  #arrived = false;
 
   constructor(parts: AppendParts, counters: { readonly nextGlobal: number; readonly lastCommittedAt: number }) {
     this.#parts = parts;
@@ -171,6 +197,7 @@ export class AppendPipeline {
         const intent = make(settle, performance.now());
         // Its ids' lookups in the sealed tier start now; it keeps its place in the queue meanwhile.
         this.#ids.start(intent);
+        if (!this.#chained) this.#arrived = true;
         this.#queue.submit(intent, bytes);
       });
     if (this.#parts.admission.tryAdmit(bytes)) return submit();
@@ -244,7 +271,8 @@ export class AppendPipeline {
     const encoded = encodeGroup(events, signed);
     sample.events = encoded.lengths.length;
     sample.bytes = encoded.bytes;
-    const group: CommitGroup = { sequenced, signed, encoded, sample, refusals: sequenced.refused, at: undefined, built: undefined };
+    const group: CommitGroup = { sequenced, signed, encoded, sample, refusals: sequenced.refused, arrived: this.#arrived, at: undefined, built: undefined };
+    if (sequenced.taken === queued.length) this.#arrived = false;
     // Refusals read the in-flight group's state: they wait until it has landed (a failure fails them too).
     if (inFlight === undefined) {
       settleRefusals(group.refusals);
@@ -272,7 +300,8 @@ export class AppendPipeline {
       // 5. Write and fsync (the writer cuts a failed group back off the file). The write is issued when writeGroup
       //    returns (unless it rotates first): the entries and receipts are built while it is in flight, on a thread
       //    that would otherwise wait. Nothing built is published or handed out before the write has succeeded.
-      const written = p.writer.writeGroup(encoded.chunks, p.now(), sample);
+      //    A group of writers awaiting their receipts may be written alone, on the calling thread (#hint).
+      const written = p.writer.writeGroup(encoded.chunks, p.now(), sample, group.arrived ? undefined : this.#hint);
       // A microtask later: the queue starts this write just before it lands the group ahead, whose callers get
       // their receipts first.
       await Promise.resolve();
@@ -374,7 +403,32 @@ export class AppendPipeline {
       else a.intent.settle.resolve(r);
     });
     this.#parts.landed();
+    this.#markChained();
     this.#settleRetries(group);
+  }
+
+  /**
+   * The hint a group's write gets when all of it was submitted in a landing's turn (writers awaiting their receipts,
+   * who can do nothing meanwhile; other groups get none). Alone (the Fs may block the loop for its flush) when nothing
+   * is queued behind it and no group before it is still to land (whose callers would wait for this flush). Appends
+   * arriving on their own (requests from sockets, timers) get no hint, so a large group of them keeps the thread
+   * pool and those arriving during its flush join the next group instead of each waiting for a blocking flush.
+   * Once such turns have kept the loop from turning for CHAIN_BUDGET_MS, no group is alone until the loop has turned.
+   */
+  readonly #hint = (): AppendHint | undefined => {
+    const alone = this.#queue.depth === 0 && !this.#queue.startingBehind;
+    return alone && performance.now() - this.#chainSince < (this.#parts.chainBudgetMs ?? CHAIN_BUDGET_MS) ? ALONE : undefined;
+  };
+
+  #markChained(): void {
+    this.#chained = true;
+    if (this.#chainEnd !== undefined) return;
+    this.#chainSince = performance.now();
+    this.#chainEnd = () => {
+      this.#chained = false;
+      this.#chainEnd = undefined;
+    };
+    setImmediate(this.#chainEnd);
   }
 
   /** A keyed retry queued behind its own key in this group: the original's receipt, or why it failed. */

@@ -37,6 +37,7 @@ export class BatchingQueue<I, G> {
   #inFlight: G | undefined;
   #ready: G | undefined;
   #pumpScheduled = false;
+  #startingBehind = false;
   #idleWaiters: (() => void)[] = [];
 
   constructor(handler: GroupHandler<I, G>, maxBatchBytes: number) {
@@ -59,6 +60,11 @@ export class BatchingQueue<I, G> {
       this.#pumpScheduled = false;
       this.#pump();
     });
+  }
+
+  /** True while the next group's write is being started ahead of landing the group before it (whose callers wait on that). */
+  get startingBehind(): boolean {
+    return this.#startingBehind;
   }
 
   /** Items waiting for a group (not counting the groups being prepared or written). */
@@ -118,7 +124,14 @@ export class BatchingQueue<I, G> {
     const next = this.#ready;
     if (error === undefined) {
       // The next group's write goes out first, so that its I/O overlaps this group's publishing.
-      if (next !== undefined) this.#start();
+      if (next !== undefined) {
+        this.#startingBehind = true;
+        try {
+          this.#start();
+        } finally {
+          this.#startingBehind = false;
+        }
+      }
       this.#guarded(group, () => this.#handler.land(group));
     } else {
       // The group behind was sequenced as if this one landed: it is failed before any of it is written.
