@@ -1,7 +1,7 @@
 // Which commit groups the pipeline offers to the Fs as alone (AppendHint.alone, written on the calling thread by
 // RealFs up to syncLoneWriteMaxBytes): those of writers awaiting their receipts, with nothing queued or landing
-// around them; never appends that arrive on their own, which must keep the thread pool so that those arriving
-// during one group's flush join the next group.
+// around them; never appends that arrive on their own, however small, which must keep the thread pool so that those
+// arriving during one group's flush join the next group.
 import { describe, expect, it } from 'vitest';
 import { ResidentIndex } from '../src/event-index/resident-index.js';
 import type { AppendHint } from '../src/fs/fs.js';
@@ -16,14 +16,17 @@ const draft = (entity: string, bytes = 1) =>
   rawDraft({ coord: { entity, scope: 's' }, kind: { category: 1, typeId: 1 }, bytes: new Uint8Array(bytes), limits });
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** A pipeline over a writer that records, per group, the hint it would give the Fs: 'alone', 'not alone' (none) or 'arrived' (not asked). */
+/**
+ * A pipeline over a writer that records, per group, the hint it would give the Fs: 'alone', 'not alone', or 'none'
+ * (no hint: the Fs would judge by size alone, and write a small group of arrivals on the calling thread).
+ */
 function pipeline(opts: { writeTakes?: (hint: string) => Promise<void>; chainBudgetMs?: number } = {}) {
   const hints: string[] = [];
   let offset = 32;
   const writer = {
     async writeGroup(chunks: readonly Uint8Array[], _now: number, _timing: unknown, ask?: () => AppendHint | undefined) {
       const given = ask?.();
-      const hint = ask === undefined ? 'arrived' : given?.alone === true ? 'alone' : 'not alone';
+      const hint = given === undefined ? 'none' : given.alone === true ? 'alone' : 'not alone';
       hints.push(hint);
       if (opts.writeTakes !== undefined) await opts.writeTakes(hint);
       const at = offset;
@@ -57,7 +60,7 @@ describe('commit groups written alone', () => {
   it('a writer appending again as soon as its receipt arrives is alone from its second group on', async () => {
     const { p, hints } = pipeline();
     for (let i = 0; i < 4; i++) await p.appendBatch([draft('a'), draft('b')]);
-    expect(hints).toEqual(['arrived', 'alone', 'alone', 'alone']);
+    expect(hints).toEqual(['not alone', 'alone', 'alone', 'alone']);
   });
 
   it('an append that arrives in a later turn of the event loop (a request, a timer) is never alone', async () => {
@@ -66,7 +69,7 @@ describe('commit groups written alone', () => {
       await p.appendOne(draft('a'), undefined);
       await macrotask();
     }
-    expect(hints).toEqual(['arrived', 'arrived', 'arrived']);
+    expect(hints).toEqual(['not alone', 'not alone', 'not alone']);
   });
 
   it('concurrent writers awaiting their receipts share a group that is alone', async () => {
@@ -74,7 +77,7 @@ describe('commit groups written alone', () => {
     await Promise.all(['a', 'b', 'c'].map(async (e) => {
       for (let i = 0; i < 3; i++) await p.appendOne(draft(e), undefined);
     }));
-    expect(hints).toEqual(['arrived', 'alone', 'alone']);
+    expect(hints).toEqual(['not alone', 'alone', 'alone']);
   });
 
   it('a group started while the one before it is still landing is not alone (its callers would wait for the flush)', async () => {
@@ -98,7 +101,7 @@ describe('commit groups written alone', () => {
     await release();
     await release();
     await Promise.all([a, b]);
-    expect(hints).toEqual(['arrived', 'arrived', 'not alone']);
+    expect(hints).toEqual(['not alone', 'not alone', 'not alone']);
   });
 
   it('a writer looping on its receipts lets the event loop turn: after 10 ms of groups alone, one is not', async () => {
@@ -132,6 +135,6 @@ describe('commit groups written alone', () => {
     // Both in the landing's turn, together over the 8 MiB a group may hold: the first goes out with the second still
     // queued (then prepared behind it, so started as the first lands: not alone either).
     await Promise.all([p.appendBatch(big()), p.appendBatch(big())]);
-    expect(hints).toEqual(['arrived', 'not alone', 'not alone']);
+    expect(hints).toEqual(['not alone', 'not alone', 'not alone']);
   });
 });

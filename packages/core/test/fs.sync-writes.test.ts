@@ -113,6 +113,19 @@ describe('RealFs syncWriteMaxBytes', () => {
     await f.close();
   }, 60_000);
 
+  it('an append its caller says is not alone goes through the pool however small (others may arrive during it)', async () => {
+    for (const syncAppends of [false, true]) {
+      const p = path();
+      const f = await new RealFs().open(p, { create: true, syncAppends });
+      const pool = busyPool();
+      const pending = f.append([bytes(10, 12)], { alone: false });
+      expect(statSync(p).size, `syncAppends ${syncAppends}`).toBe(0);
+      await Promise.all([pending, pool]);
+      expect(statSync(p).size).toBe(10);
+      await f.close();
+    }
+  }, 60_000);
+
   it('refuses a threshold that is not a whole number of bytes', () => {
     for (const field of ['syncWriteMaxBytes', 'syncLoneWriteMaxBytes'] as const) {
       for (const bad of [-1, 1.5, Number.NaN, Infinity]) {

@@ -41,8 +41,11 @@ export interface FsFile {
 /** What the caller knows about an append beyond its bytes; an Fs may ignore it. */
 export interface AppendHint {
   /**
-   * Nothing else is waiting to be written behind this append (the writer's queue is empty), so its caller has
+   * `true`: nothing else is waiting to be written behind this append (the writer's queue is empty), so its caller has
    * nothing to do while it is written: the Fs may write it on the calling thread (RealFsOptions.syncLoneWriteMaxBytes).
+   * `false`: other appends may arrive while this one is written (requests from sockets, timers), and they should be
+   * able to gather behind it meanwhile: the Fs should not block the calling thread for it, however small it is.
+   * Absent: the Fs decides by size alone (RealFsOptions.syncWriteMaxBytes).
    */
   readonly alone?: boolean;
 }

@@ -103,7 +103,10 @@ export class RealFile implements FsFile {
     }
     let pending: Uint8Array[] = chunks.filter((c) => c.byteLength > 0);
     if (pending.length === 0) return;
-    const syncMax = hint?.alone === true ? Math.max(this.#syncWriteMax, this.#syncLoneWriteMax) : this.#syncWriteMax;
+    // An append whose caller expects others to arrive during it (alone: false) keeps the pool whatever its size: written
+    // on the loop, each arrival during the flush would find the loop blocked and then get a flush of its own (groups
+    // of one: 16 writers arriving on their own turns measured 2–3k events/s against ~11k through the pool).
+    const syncMax = hint === undefined ? this.#syncWriteMax : hint.alone === true ? Math.max(this.#syncWriteMax, this.#syncLoneWriteMax) : 0;
     if (this.#appending === 0 && syncMax > 0) {
       let bytes = 0;
       for (const c of pending) bytes += c.byteLength;

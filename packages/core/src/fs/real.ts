@@ -25,8 +25,10 @@ export interface RealFsOptions {
    */
   readonly syncReadMaxBytes?: number;
   /**
-   * An append of at most this many bytes, while no other append is in flight on its file, is one `writev` on the
-   * calling thread instead of a trip through libuv's thread pool, as better-sqlite3 writes. Under `sync: 'always'`
+   * An append of at most this many bytes that comes with no AppendHint, while no other append is in flight on its
+   * file, is one `writev` on the calling thread instead of a trip through libuv's thread pool, as better-sqlite3
+   * writes (the store always passes a hint: `alone: false` keeps its appends on the pool whatever their size, see
+   * syncLoneWriteMaxBytes). Under `sync: 'always'`
    * the segment's appends are `O_DSYNC`, so the event loop then waits for the flush (about one fdatasync: ~0.2 ms on
    * a fast SSD, milliseconds on a slow virtual disk) instead of the trip's wake-up. Default 4 KiB: a lone append or
    * a small commit group; the big groups that form under load keep the thread pool, so the loop stays free to

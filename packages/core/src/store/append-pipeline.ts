@@ -31,13 +31,15 @@ import { baseReceipt } from './views.js';
 /**
  * How long writers awaiting their receipts may keep the event loop from turning with groups written alone: each such
  * group lands in a microtask, so their next appends follow without a turn (no timer, no socket is served meanwhile).
- * Past it, a group gets no hint and one larger than RealFsOptions.syncWriteMaxBytes goes through the thread pool,
- * whose completion is a turn: a pool round trip or two (~0.1 ms each) per budget. (Groups that small are written on
- * the calling thread whatever the hint: a closed loop of them still never yields; letting it turn every 10 ms cost a
- * 1-writer append loop ~10 % on /dev/shm, so that is left as it was.)
+ * Past it, the next group is not alone and goes through the thread pool, whose completion is a turn: a pool round
+ * trip (~0.1 ms) per budget. Groups of appends that arrived on their own are never alone (NOT_ALONE), small or not.
  */
 const CHAIN_BUDGET_MS = 10;
 const ALONE: AppendHint = Object.freeze({ alone: true });
+/** Every other group: appends may arrive while it is written, so the Fs keeps it off the calling thread. */
+const NOT_ALONE: AppendHint = Object.freeze({ alone: false });
+
+const notAlone = (): AppendHint => NOT_ALONE;
 
 /** Largest number of bytes one commit group writes; bigger queues split into several groups. */
 export const MAX_GROUP_BYTES = 8 * 1024 * 1024;
@@ -301,7 +303,7 @@ export class AppendPipeline {
       //    returns (unless it rotates first): the entries and receipts are built while it is in flight, on a thread
       //    that would otherwise wait. Nothing built is published or handed out before the write has succeeded.
       //    A group of writers awaiting their receipts may be written alone, on the calling thread (#hint).
-      const written = p.writer.writeGroup(encoded.chunks, p.now(), sample, group.arrived ? undefined : this.#hint);
+      const written = p.writer.writeGroup(encoded.chunks, p.now(), sample, group.arrived ? notAlone : this.#hint);
       // A microtask later: the queue starts this write just before it lands the group ahead, whose callers get
       // their receipts first.
       await Promise.resolve();
@@ -409,15 +411,15 @@ export class AppendPipeline {
 
   /**
    * The hint a group's write gets when all of it was submitted in a landing's turn (writers awaiting their receipts,
-   * who can do nothing meanwhile; other groups get none). Alone (the Fs may block the loop for its flush) when nothing
-   * is queued behind it and no group before it is still to land (whose callers would wait for this flush). Appends
-   * arriving on their own (requests from sockets, timers) get no hint, so a large group of them keeps the thread
-   * pool and those arriving during its flush join the next group instead of each waiting for a blocking flush.
+   * who can do nothing meanwhile). Alone (the Fs may block the loop for its flush) when nothing is queued behind it
+   * and no group before it is still to land (whose callers would wait for this flush). A group with appends that
+   * arrived on their own (requests from sockets, timers) is never alone, however small, so the appends arriving
+   * during its flush join the next group instead of each waiting for a blocking flush of its own.
    * Once such turns have kept the loop from turning for CHAIN_BUDGET_MS, no group is alone until the loop has turned.
    */
-  readonly #hint = (): AppendHint | undefined => {
+  readonly #hint = (): AppendHint => {
     const alone = this.#queue.depth === 0 && !this.#queue.startingBehind;
-    return alone && performance.now() - this.#chainSince < (this.#parts.chainBudgetMs ?? CHAIN_BUDGET_MS) ? ALONE : undefined;
+    return alone && performance.now() - this.#chainSince < (this.#parts.chainBudgetMs ?? CHAIN_BUDGET_MS) ? ALONE : NOT_ALONE;
   };
 
   #markChained(): void {
