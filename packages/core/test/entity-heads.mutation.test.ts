@@ -64,4 +64,30 @@ describe('EntityHeads', () => {
     buf.fill(1);
     expect(heads.follow('e', h(9), 0, h(2), 0)).toBe(true);
   });
+  it('compares a head and a key word by word to the last byte: one differing byte anywhere (unaligned, any length) breaks a link or makes another chain', () => {
+    const heads = new EntityHeads();
+    // Hashes read at an odd offset of a shared buffer (the walk reads them in place).
+    const buf = new Uint8Array(5 + 32 + 32);
+    const head = h(9).map((b, i) => b + i);
+    expect(heads.follow('k', ZERO, 0, head, 0)).toBe(true);
+    for (let k = 0; k < 32; k++) {
+      buf.set(head, 5);
+      buf[5 + k]! ^= 0x80;
+      buf.set(head, 37);
+      // Not linked (the byte at k differs), and the content still becomes the head: the next, exact link holds.
+      expect(heads.followAt(new Uint8Array([0x6b]), 0, 1, buf, 5, buf, 37), `byte ${k}`).toBe(false);
+    }
+    expect(heads.follow('k', head, 0, h(1), 0)).toBe(true);
+    for (let length = 1; length <= 9; length++) {
+      const key = new Uint8Array(3 + length + 3).fill(0x61);
+      expect(heads.followAt(key, 3, length, ZERO, 0, h(length), 0), `new key of ${length}`).toBe(true);
+      for (let k = 0; k < length; k++) {
+        const other = key.slice();
+        other[3 + k] = 0x62;
+        // Another key (one byte differs): a chain of its own, whose first link is the zero hash.
+        expect(heads.followAt(other, 3, length, h(length), 0, h(length), 0), `key of ${length}, byte ${k}`).toBe(false);
+      }
+      expect(heads.followAt(key.slice(), 3, length, h(length), 0, h(100 + length), 0), `same key of ${length}`).toBe(true);
+    }
+  });
 });

@@ -20,7 +20,17 @@ export class EntityHeads {
   #keyLength = new Int32Array(256);
   #hashes = new Int32Array(256);
   #heads = new Uint8Array(32 * 256);
+  /**
+   * The heads and the last array a hash was read from, as DataViews: a head is compared and copied as eight 32-bit words,
+   * not 32 bytes (measured: the byte loops were ~0.2 µs of each event's ~1.2 µs on verifyChain's thread).
+   */
+  #headWords: DataView<ArrayBufferLike> = new DataView(this.#heads.buffer);
+  #lastBytes: Uint8Array | undefined;
+  #lastWords: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  #lastKeyBytes: Uint8Array | undefined;
+  #lastKeyWords: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   #keys = new Uint8Array(4096);
+  #keyWords: DataView<ArrayBufferLike> = new DataView(this.#keys.buffer);
   #keysEnd = 0;
   #chains = 0;
   /** Mixed into the hash, so entity names chosen to collide in one process do not collide in another. */
@@ -45,17 +55,37 @@ export class EntityHeads {
    */
   followAt(key: Uint8Array, keyAt: number, keyLength: number, prev: Uint8Array, prevAt: number, content: Uint8Array, contentAt: number): boolean {
     const chain = this.#chainOf(key, keyAt, keyLength);
-    const heads = this.#heads;
+    const heads = this.#headWords;
     const at = 32 * chain;
     let linked = true;
-    for (let i = 0; i < 32; i++) {
-      if (prev[prevAt + i] !== heads[at + i]) {
+    const p = this.#words(prev);
+    for (let i = 0; i < 32; i += 4) {
+      if (p.getInt32(prevAt + i, true) !== heads.getInt32(at + i, true)) {
         linked = false;
         break;
       }
     }
-    for (let i = 0; i < 32; i++) heads[at + i] = content[contentAt + i]!;
+    const c = this.#words(content);
+    for (let i = 0; i < 32; i += 4) heads.setInt32(at + i, c.getInt32(contentAt + i, true), true);
     return linked;
+  }
+
+  /** `#words` for the array a key is read from (kept apart: a string's key is read from `#scratch`, its hashes from a chunk). */
+  #keyView(b: Uint8Array): DataView {
+    if (b !== this.#lastKeyBytes) {
+      this.#lastKeyBytes = b;
+      this.#lastKeyWords = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    return this.#lastKeyWords;
+  }
+
+  /** `b` as a DataView (the last one made is kept: the frames of a chunk, and a frame's prev and content, share one array). */
+  #words(b: Uint8Array): DataView {
+    if (b !== this.#lastBytes) {
+      this.#lastBytes = b;
+      this.#lastWords = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    return this.#lastWords;
   }
 
   /** `followAt` for an entity given as a string. */
@@ -88,8 +118,10 @@ export class EntityHeads {
   #hash(b: Uint8Array, at: number, length: number): number {
     let h = this.#seed ^ length;
     let i = 0;
+    // Each 4 bytes as one little-endian word (the same value as assembling them byte by byte, in one read).
+    const words = this.#keyView(b);
     for (; i + 4 <= length; i += 4) {
-      const w = b[at + i]! | (b[at + i + 1]! << 8) | (b[at + i + 2]! << 16) | (b[at + i + 3]! << 24);
+      const w = words.getInt32(at + i, true);
       h = Math.imul(h ^ w, 0x9e3779b1);
       h ^= h >>> 15;
     }
@@ -103,22 +135,24 @@ export class EntityHeads {
     const h = this.#hash(b, at, length);
     const table = this.#table;
     const mask = table.length - 1;
-    const keys = this.#keys;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const e = table[slot]!;
       if (e === 0) return this.#add(slot, h, b, at, length);
       const c = e - 1;
       if (this.#hashes[c] !== h || this.#keyLength[c] !== length) continue;
-      const k = this.#keyAt[c]!;
-      let same = true;
-      for (let i = 0; i < length; i++) {
-        if (keys[k + i] !== b[at + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return c;
+      if (this.#sameKey(this.#keyAt[c]!, b, at, length)) return c;
     }
+  }
+
+  /** Whether the key at `#keys[k, +length)` is `b[at, +length)`: word by word, then the last bytes one by one. */
+  #sameKey(k: number, b: Uint8Array, at: number, length: number): boolean {
+    const keys = this.#keyWords;
+    const words = this.#keyView(b);
+    let i = 0;
+    for (; i + 4 <= length; i += 4) if (keys.getInt32(k + i, true) !== words.getInt32(at + i, true)) return false;
+    const bytes = this.#keys;
+    for (; i < length; i++) if (bytes[k + i] !== b[at + i]) return false;
+    return true;
   }
 
   #add(slot: number, h: number, b: Uint8Array, at: number, length: number): number {
@@ -133,11 +167,13 @@ export class EntityHeads {
       this.#keyLength = grow(this.#keyLength, 2 * c);
       this.#hashes = grow(this.#hashes, 2 * c);
       this.#heads = grow(this.#heads, 64 * c);
+      this.#headWords = new DataView(this.#heads.buffer);
     }
     if (this.#keysEnd + length > this.#keys.length) {
       const more = new Uint8Array(Math.max(2 * this.#keys.length, this.#keysEnd + length));
       more.set(this.#keys.subarray(0, this.#keysEnd));
       this.#keys = more;
+      this.#keyWords = new DataView(more.buffer);
     }
     this.#keys.set(b.subarray(at, at + length), this.#keysEnd);
     this.#keyAt[c] = this.#keysEnd;

@@ -255,6 +255,14 @@ class ChainWalk {
   readonly #match = new CommittedBodyMatch();
   readonly #plain = new PlainEventBody();
   readonly #hash = new Uint8Array(32);
+  /**
+   * The last digests and frame bytes compared, as DataViews: a content hash is compared as eight 32-bit words, not 32
+   * bytes (the frames of a chunk share both arrays, so the views are made once a chunk).
+   */
+  #digestBytes: Uint8Array | undefined;
+  #digestWords: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  #frameBytes: Uint8Array | undefined;
+  #frameWords: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   /** The segment being walked, and its commit rules when its frames say what is committed (else undefined). */
   #segmentId = 0;
   #own: FramesCommit | undefined;
@@ -308,13 +316,7 @@ class ChainWalk {
         hash = this.#hash;
         at = 0;
       }
-      const c = m.contentAt;
-      for (let i = 0; i < 32; i++) {
-        if (hash[at + i] !== bytes[c + i]) {
-          this.contentHashMismatches.push(eventId);
-          break;
-        }
-      }
+      if (!this.#sameHash(hash, at, bytes, m.contentAt)) this.contentHashMismatches.push(eventId);
     } else this.#tombstone(eventId);
     if (!this.heads.follow(expected.entity, bytes, m.prevAt, bytes, m.contentAt)) this.#brokenLink(bytes.subarray(m.prevAt, m.prevAt + 32), eventId);
     // A sealed event's cover and header leaf, and a head's fold, need the frame's fields: the entry's, equal to them.
@@ -327,6 +329,22 @@ class ChainWalk {
     } else seals?.unsealedEvent(eventId);
     this.sinceProgress++;
     if (this.input.paths !== undefined) this.input.paths.inPlace++;
+    return true;
+  }
+
+  /** Whether `hash[at, +32)` equals `bytes[contentAt, +32)`. */
+  #sameHash(hash: Uint8Array, at: number, bytes: Uint8Array, contentAt: number): boolean {
+    if (hash !== this.#digestBytes) {
+      this.#digestBytes = hash;
+      this.#digestWords = new DataView(hash.buffer, hash.byteOffset, hash.byteLength);
+    }
+    if (bytes !== this.#frameBytes) {
+      this.#frameBytes = bytes;
+      this.#frameWords = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    const h = this.#digestWords;
+    const b = this.#frameWords;
+    for (let i = 0; i < 32; i += 4) if (h.getInt32(at + i, true) !== b.getInt32(contentAt + i, true)) return false;
     return true;
   }
 
@@ -555,13 +573,7 @@ class ChainWalk {
         hash = this.#hash;
         at = 0;
       }
-      const c = contentAt;
-      for (let i = 0; i < 32; i++) {
-        if (hash[at + i] !== bytes[c + i]) {
-          this.contentHashMismatches.push(toHex(bytes.subarray(idAt, idAt + 16)));
-          break;
-        }
-      }
+      if (!this.#sameHash(hash, at, bytes, contentAt)) this.contentHashMismatches.push(toHex(bytes.subarray(idAt, idAt + 16)));
     } else this.#tombstone(toHex(bytes.subarray(idAt, idAt + 16)));
     if (!this.heads.followAt(bytes, entityAt, entityLength, bytes, prevAt, bytes, contentAt)) this.#brokenLink(bytes.subarray(prevAt, prevAt + 32), toHex(bytes.subarray(idAt, idAt + 16)));
     this.input.seals?.unsealedEventAt(bytes, idAt);

@@ -14,6 +14,10 @@ export class EventIdLog {
   /** The ids, 16 bytes each, in the order added. */
   #ids: Uint8Array;
   #count = 0;
+  /** `#ids` as a DataView, and the last array an id was added from as one (the ids of a chunk's frames share it). */
+  #idWords: DataView<ArrayBufferLike>;
+  #lastBytes: Uint8Array | undefined;
+  #lastWords: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   /** Mixed into the hash, so ids chosen to collide in one process do not collide in another. */
   readonly #seed: number;
 
@@ -22,6 +26,7 @@ export class EventIdLog {
     const r = randomBytes(4);
     this.#seed = (r[0]! << 24) | (r[1]! << 16) | (r[2]! << 8) | r[3]!;
     this.#ids = new Uint8Array(16 * Math.max(1024, expected));
+    this.#idWords = new DataView(this.#ids.buffer);
   }
 
   get size(): number {
@@ -35,9 +40,19 @@ export class EventIdLog {
       const more = new Uint8Array(this.#ids.length * 2);
       more.set(this.#ids);
       this.#ids = more;
+      this.#idWords = new DataView(more.buffer);
     }
-    const ids = this.#ids;
-    for (let i = 0; i < 16; i++) ids[q + i] = bytes[at + i]!;
+    // Four 32-bit words, not 16 bytes: this runs once per event on the walk's thread.
+    if (bytes !== this.#lastBytes) {
+      this.#lastBytes = bytes;
+      this.#lastWords = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    const from = this.#lastWords;
+    const ids = this.#idWords;
+    ids.setInt32(q, from.getInt32(at, true), true);
+    ids.setInt32(q + 4, from.getInt32(at + 4, true), true);
+    ids.setInt32(q + 8, from.getInt32(at + 8, true), true);
+    ids.setInt32(q + 12, from.getInt32(at + 12, true), true);
     this.#count++;
   }
 
@@ -50,14 +65,26 @@ export class EventIdLog {
   repeats(): number[] {
     const n = this.#count;
     if (n === 0) return [];
-    const ids = this.#ids;
     const hashes = new Int32Array(n);
-    for (let i = 0; i < n; i++) hashes[i] = this.#hash(ids, 16 * i);
+    for (let i = 0; i < n; i++) hashes[i] = this.#hash(16 * i);
     // Ids with equal ids have equal hashes, so they fall in one pass (by the hash's top bits); within a pass, an
     // open-addressing table of positions, probed in log order, meets an id's earlier copies before the id itself.
     let passes = 1;
     while (passes * IDS_PER_PASS < n) passes *= 2;
     const shift = 32 - Math.log2(passes);
+    // The positions grouped by pass, in log order within each (a counting sort by those bits): a pass visits its own
+    // ids only, not every id to skip the others (at 1M ids, 8 passes of 1M were most of this search).
+    const from = new Int32Array(passes + 1);
+    const order = new Int32Array(n);
+    if (passes === 1) {
+      from[1] = n;
+      for (let i = 0; i < n; i++) order[i] = i;
+    } else {
+      for (let i = 0; i < n; i++) from[(hashes[i]! >>> shift) + 1]!++;
+      for (let p = 0; p < passes; p++) from[p + 1]! += from[p]!;
+      const next = from.slice(0, passes);
+      for (let i = 0; i < n; i++) order[next[hashes[i]! >>> shift]!++] = i;
+    }
     let size = 16;
     while (size < 2 * Math.min(n, 2 * IDS_PER_PASS)) size *= 2;
     const mask = size - 1;
@@ -66,9 +93,9 @@ export class EventIdLog {
     for (let pass = 0; pass < passes; pass++) {
       if (pass > 0) table.fill(0);
       let held = 0;
-      for (let i = 0; i < n; i++) {
+      for (let k = from[pass]!; k < from[pass + 1]!; k++) {
+        const i = order[k]!;
         const h = hashes[i]!;
-        if (passes > 1 && h >>> shift !== pass) continue;
         let slot = h & mask;
         let repeat = false;
         for (let t = table[slot]!; t !== 0; t = table[(slot = (slot + 1) & mask)]!) {
@@ -102,20 +129,22 @@ export class EventIdLog {
   }
 
   #same(a: number, b: number): boolean {
-    const ids = this.#ids;
-    for (let k = 0; k < 16; k++) if (ids[a + k] !== ids[b + k]) return false;
+    const ids = this.#idWords;
+    for (let k = 0; k < 16; k += 4) if (ids.getInt32(a + k, true) !== ids.getInt32(b + k, true)) return false;
     return true;
   }
 
-  #hash(b: Uint8Array, at: number): number {
+  /** The hash of the id at `at` in the log, from its four little-endian words. */
+  #hash(at: number): number {
+    const ids = this.#idWords;
     let h = this.#seed;
-    h = Math.imul(h ^ (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)), 0x9e3779b1);
+    h = Math.imul(h ^ ids.getInt32(at, true), 0x9e3779b1);
     h ^= h >>> 15;
-    h = Math.imul(h ^ (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)), 0x9e3779b1);
+    h = Math.imul(h ^ ids.getInt32(at + 4, true), 0x9e3779b1);
     h ^= h >>> 15;
-    h = Math.imul(h ^ (b[at + 8]! | (b[at + 9]! << 8) | (b[at + 10]! << 16) | (b[at + 11]! << 24)), 0x9e3779b1);
+    h = Math.imul(h ^ ids.getInt32(at + 8, true), 0x9e3779b1);
     h ^= h >>> 15;
-    h = Math.imul(h ^ (b[at + 12]! | (b[at + 13]! << 8) | (b[at + 14]! << 16) | (b[at + 15]! << 24)), 0x9e3779b1);
+    h = Math.imul(h ^ ids.getInt32(at + 12, true), 0x9e3779b1);
     h ^= h >>> 15;
     h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
     return h ^ (h >>> 16);
