@@ -37,12 +37,13 @@ export class CountingFs {
       path: f.path,
       appendsDurable: f.appendsDurable === true,
       readAt: (position, length) => f.readAt(position, length),
-      async append(chunks) {
+      // The hint (AppendHint) passes through: it decides whether RealFs writes the group on the calling thread.
+      async append(chunks, hint) {
         self.appends++;
         if (f.appendsDurable === true) self.fsyncs++;
         const t0 = performance.now();
         try {
-          return await f.append(chunks);
+          return await f.append(chunks, hint);
         } finally {
           self.appendMs += performance.now() - t0;
         }

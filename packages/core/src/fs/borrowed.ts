@@ -8,7 +8,7 @@ export function borrowedFile(file: FsFile): FsFile {
     path: file.path,
     readAt: (position, length) => file.readAt(position, length),
     ...(file.readInto === undefined ? {} : { readInto: (position: number, target: Uint8Array) => file.readInto!(position, target) }),
-    append: (chunks) => file.append(chunks),
+    append: (chunks, hint) => file.append(chunks, hint),
     writeAt: (position, data) => file.writeAt(position, data),
     fsync: () => file.fsync(),
     truncate: (length) => file.truncate(length),

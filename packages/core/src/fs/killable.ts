@@ -3,7 +3,7 @@
 
 import { dirname } from 'node:path';
 import { atomicTempPath, writeFileAtomicSteps } from './atomic-write.js';
-import type { Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
+import type { AppendHint, Fs, FsFile, FsLock, FsOpenOptions, FsStat } from './fs.js';
 
 function dead(path: string): Error {
   return Object.assign(new Error(`process was killed: ${path}`), { code: 'EIO' });
@@ -27,9 +27,9 @@ class KillableFile implements FsFile {
     this.#check();
     return this.inner.readAt(position, length);
   }
-  async append(chunks: readonly Uint8Array[]): Promise<void> {
+  async append(chunks: readonly Uint8Array[], hint?: AppendHint): Promise<void> {
     this.#check();
-    return this.inner.append(chunks);
+    return this.inner.append(chunks, hint);
   }
   async writeAt(position: number, data: Uint8Array): Promise<void> {
     this.#check();
