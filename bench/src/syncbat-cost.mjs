@@ -17,6 +17,8 @@
 // N:4000 within ~1M, with an occasional +12M outlier (group sizes follow wall-clock timing): run each twice. The network
 // cells' slopes also carry TurboFan compile and major-GC work that moves with valgrind's timing (from N:1000 to N:3000,
 // 30k of bare-net's 62.8k per request was compiler); compare them without those (callgrind_annotate by function).
+// Besides rate and CPU it prints loopBusy (event-loop utilization over the timed window: under 1, the process waited on
+// I/O) and, with a store, the window's commit groups: groups, callsPerGroup, and the store's write/fsync p50.
 // Usage: node bench/src/syncbat-cost.mjs <repo root with built packages> <writers> <ms | N:calls> [mode]
 // Modes: persist (default), append, bare-net, heartbeat, heartbeat-receipts, netbat-persist, and netbat-echo (netbat
 // serving a dispatcher that answers fixed bytes without syncbat: netbat's own share of a request).
@@ -159,6 +161,8 @@ const total = spec.startsWith('N:') ? Number(spec.slice(2)) : Infinity;
 for (let i = 0; i < warmup; i++) await call(i % writers);
 let calls = 0;
 const deadline = performance.now() + (total === Infinity ? Number(spec) : 1e12);
+const groups0 = store?.stats().commits?.groups ?? 0;
+const elu0 = performance.eventLoopUtilization();
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const loop = async (w) => {
@@ -170,8 +174,18 @@ const loop = async (w) => {
 await Promise.all(Array.from({ length: writers }, (_, w) => loop(w)));
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
+const loopBusy = +performance.eventLoopUtilization(elu0).utilization.toFixed(2);
 const per = (micros) => +(micros / calls).toFixed(1);
-console.log(JSON.stringify({ mode, writers, calls, rate: Math.round(calls / seconds), cpuMicrosPerCall: per(cpu.user + cpu.system), userMicros: per(cpu.user), systemMicros: per(cpu.system) }));
+// With a store: the commit groups of the timed window, so a cell whose loop idles (loopBusy well under 1) shows whether
+// its calls shared fsyncs. Write and fsync times are the store's p50 since open (warm-up included).
+const commits = store?.stats().commits;
+const grouping =
+  commits === undefined || commits.groups === groups0
+    ? {}
+    : { groups: commits.groups - groups0, callsPerGroup: +(calls / Math.max(1, commits.groups - groups0)).toFixed(1), writeMsP50: commits.writeMs.p50, fsyncMsP50: commits.fsyncMs.p50 };
+console.log(
+  JSON.stringify({ mode, writers, calls, rate: Math.round(calls / seconds), cpuMicrosPerCall: per(cpu.user + cpu.system), userMicros: per(cpu.user), systemMicros: per(cpu.system), loopBusy, ...grouping }),
+);
 await teardown();
 // A SimFs store lives in memory and dies with the process: it is not closed, because close() seals an active segment
 // of 1 MiB or more (its index file encoded, O(events)), a one-off cost that would land in the instruction totals the
