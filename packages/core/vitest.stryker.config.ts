@@ -28,6 +28,7 @@ export default defineConfig({
       'test/*.mutation.test.ts',
     ],
     env: { BATPAK_FAST_PATH_RUNS: '10', BATPAK_FAST_PATH_WORKER_RUNS: '2' },
+    setupFiles: ['test/stryker.setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
