@@ -40,13 +40,36 @@ function offHeapAad(aad: Uint8Array): Uint8Array {
   return aadScratch.subarray(0, aad.length);
 }
 
+/**
+ * Sealed payloads of event size are cut from a shared off-heap slab: a fresh `Uint8Array` over 64 bytes gets a malloc'd
+ * backing store of its own (and a finalizer for the GC), which cost more than the cipher itself (~0.9 µs against
+ * ~0.5–1 µs for 256 bytes). A sealed payload lives until its commit group is written (the frame copies it), so a slab
+ * is freed once the groups cut from it have landed; regions are never reused. Bigger outputs get their own buffer.
+ */
+const SLAB_BYTES = 64 * 1024;
+export const SLAB_OUTPUT_MAX = 2048;
+let slab = offHeap(SLAB_BYTES);
+let slabAt = 0;
+
+/** `n` fresh bytes for a sealed payload: a region of the slab when small, else a buffer of its own. */
+export function sealOutput(n: number): Uint8Array {
+  if (n > SLAB_OUTPUT_MAX) return new Uint8Array(n);
+  if (slabAt + n > SLAB_BYTES) {
+    slab = offHeap(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const out = slab.subarray(slabAt, slabAt + n);
+  slabAt += n;
+  return out;
+}
+
 function load(): NativeAead | undefined {
   if (loaded === undefined) return undefined;
   const sodium = loaded as unknown as SodiumAead;
   if (typeof sodium.crypto_aead_xchacha20poly1305_ietf_encrypt !== 'function' || typeof sodium.crypto_aead_xchacha20poly1305_ietf_decrypt !== 'function') return undefined;
   return {
     seal(key, nonce, plaintext, aad) {
-      const out = new Uint8Array(plaintext.length + 16);
+      const out = sealOutput(plaintext.length + 16);
       sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, offHeapAad(aad), null, offHeapNonce(nonce), key);
       return out;
     },

@@ -21,7 +21,10 @@ function checkKeyNonce(key: Uint8Array, nonce: Uint8Array): void {
   requireBytes(nonce, XCHACHA_NONCE_LENGTH, 'nonce');
 }
 
-/** Encrypts and authenticates `plaintext` and `aad`. Returns ciphertext ‖ tag (plaintext length + 16). */
+/**
+ * Encrypts and authenticates `plaintext` and `aad`. Returns ciphertext ‖ tag (plaintext length + 16), which may view
+ * a region of a shared buffer (its `.buffer` is not its own): meant for payloads written soon, not kept for long.
+ */
 export function xchachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
   checkKeyNonce(key, nonce);
   requireBytes(plaintext, undefined, 'plaintext');

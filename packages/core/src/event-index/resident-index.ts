@@ -9,6 +9,7 @@ import { EntryRecords } from './entry-records.js';
 import type { IndexEntry } from './entry.js';
 import type { EntityPosition, EventIndex, HeadLink, IndexSummary } from './event-index.js';
 import { RecordIdTable } from './record-id-table.js';
+import { scopeHex } from './scope-hex.js';
 
 /** Entries a scan page holds. */
 /** Entries built between two turns of the event loop by segmentEntries (~10 ms of work). */
@@ -311,7 +312,7 @@ export class ResidentIndex implements EventIndex {
       const at = records.at(i);
       this.#firstEncrypted = toHex(c.subarray(at, at + 16));
     }
-    const hex = toHex(enc.scope);
+    const hex = scopeHex(enc.scope);
     if ((this.#generations.get(hex)?.generation ?? -1) < enc.generation) this.#generations.set(hex, { scope: enc.scope, generation: enc.generation });
   }
 }
