@@ -208,14 +208,33 @@ function fail(p: PendingCommit, error: unknown): void {
   }
 }
 
-/** Per store: the invocations that reached their commit during the current event-loop turn. */
+/** Per store: the invocations that reached their commit during the current event-loop turn (submitted at its end). */
 const turns = new WeakMap<Store, PendingCommit[]>();
+
+/**
+ * Per store: the invocations that reached their commit in the microtasks of a turn in which one of this store's commits
+ * landed (submitted once those microtasks have run, by process.nextTick).
+ */
+const ticks = new WeakMap<Store, PendingCommit[]>();
+
+/**
+ * Stores one of whose commits is landing: set when the commit settles, cleared once the microtasks queued meanwhile
+ * have run (a process.nextTick), so only what runs on from that settlement sees it, not a later callback of the turn.
+ */
+const landing = new WeakSet<Store>();
 
 /**
  * Most events one merged batch carries: under the store's default `batchMaxEvents` (4096); a store opened with a
  * lower limit refuses the merged batch, and its invocations are then committed one batch each.
  */
 export const MAX_MERGED_EVENTS = 4096;
+
+/** Notes that a commit of `store` landed: the invocations its callers start from its settlement are not arrivals. */
+function landed(store: Store): void {
+  if (landing.has(store)) return;
+  landing.add(store);
+  process.nextTick(() => landing.delete(store));
+}
 
 /**
  * Submits the invocations that reach their commit in the current event-loop turn at the end of that turn, as one
@@ -224,6 +243,13 @@ export const MAX_MERGED_EVENTS = 4096;
  * still commits all or nothing (INV-SYNCBAT-ATOMIC-INVOCATION). Without the turn, invocations started by different I/O
  * callbacks (one per socket) reach the store one callback apart: the first opens a group of one and the rest wait a
  * whole fsync for the next.
+ *
+ * Invocations that reach their commit in the microtasks of one of the store's commits settling (callers that awaited
+ * their receipts and dispatch again) are submitted as soon as those microtasks have run (process.nextTick), still in
+ * the landing's turn of the event loop. The store counts appends submitted in a landing's turn as its writers' next
+ * steps, not as arrivals, and may write such a group on the calling thread (AppendHint.alone); submitted by a
+ * setImmediate they would arrive in the next turn, and a single dispatch in flight would pay a thread-pool round trip
+ * per commit. Invocations started from I/O callbacks or timers (requests from sockets) still wait for the turn's end.
  */
 function submitInTurn<R>(
   store: Store,
@@ -233,28 +259,42 @@ function submitInTurn<R>(
   failed: (err: unknown) => R,
 ): Promise<R> {
   return new Promise<R>((resolve, reject) => {
-    let pending = turns.get(store);
+    // Joining a batch already waiting keeps the invocations' order (a landing's batch opens only when none waits).
+    let pending = ticks.get(store) ?? turns.get(store);
     if (pending === undefined) {
       const batch: PendingCommit[] = (pending = []);
-      turns.set(store, batch);
-      setImmediate(() => {
-        turns.delete(store);
-        let from = 0;
-        let events = 0;
-        for (let i = 0; i < batch.length; i++) {
-          const n = batch[i]!.items.length;
-          if (i > from && events + n > MAX_MERGED_EVENTS) {
-            submitMerged(store, batch.slice(from, i));
-            from = i;
-            events = 0;
-          }
-          events += n;
-        }
-        submitMerged(store, from === 0 ? batch : batch.slice(from));
-      });
+      if (landing.has(store)) {
+        ticks.set(store, batch);
+        process.nextTick(() => {
+          ticks.delete(store);
+          submitSplit(store, batch);
+        });
+      } else {
+        turns.set(store, batch);
+        setImmediate(() => {
+          turns.delete(store);
+          submitSplit(store, batch);
+        });
+      }
     }
     pending.push({ items, pick, settled, failed, resolve: resolve as (value: unknown) => void, reject });
   });
+}
+
+/** The pending invocations as merged batches of up to MAX_MERGED_EVENTS events each. */
+function submitSplit(store: Store, batch: readonly PendingCommit[]): void {
+  let from = 0;
+  let events = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const n = batch[i]!.items.length;
+    if (i > from && events + n > MAX_MERGED_EVENTS) {
+      submitMerged(store, batch.slice(from, i));
+      from = i;
+      events = 0;
+    }
+    events += n;
+  }
+  submitMerged(store, from === 0 ? batch : batch.slice(from));
 }
 
 /** One appendBatch for `group`; when the store refuses it (nothing written), each invocation is retried alone. */
@@ -266,6 +306,7 @@ function submitMerged(store: Store, group: readonly PendingCommit[]): void {
   const items: BatchItem[] = [];
   for (const p of group) for (const item of p.items) items.push(item);
   const settle = (receipts: AppendReceipt[]): void => {
+    landed(store);
     let at = 0;
     for (const p of group) {
       succeed(p, p.pick < 0 ? undefined : receipts[at + p.pick]);
@@ -287,7 +328,10 @@ function submitMerged(store: Store, group: readonly PendingCommit[]): void {
 function submitOne(store: Store, p: PendingCommit): void {
   try {
     store.appendBatch(p.items).then(
-      (receipts) => succeed(p, p.pick < 0 ? undefined : receipts[p.pick]),
+      (receipts) => {
+        landed(store);
+        succeed(p, p.pick < 0 ? undefined : receipts[p.pick]);
+      },
       (err: unknown) => fail(p, err),
     );
   } catch (err) {

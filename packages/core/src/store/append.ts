@@ -211,16 +211,14 @@ export interface RawDraftInput extends DraftCommon {
   readonly payloadVersion?: number | undefined;
   /** The caller hands `bytes` over (BatchItem.transferPayload): kept as they are, not copied. */
   readonly transfer?: boolean | undefined;
-  /** Where the store's copy of `bytes` is cut from (a batch's items share buffers); the single appends' shared buffers when absent. */
-  readonly copies?: PayloadCopies | undefined;
 }
 
 /**
- * The store's copies of a batch's raw payloads, cut from shared buffers: one allocation for many small payloads
- * instead of one buffer each (a typed array over 64 bytes gets its own off-heap store, which V8 allocates and
- * frees at a cost far above the copy). The copies live as long as the batch's drafts, which go together.
+ * The store's copies of raw payloads, cut from shared buffers: one allocation for many small payloads instead of one
+ * buffer each (a typed array over 64 bytes gets its own off-heap store, which V8 allocates and frees at a cost far
+ * above the copy).
  */
-export class PayloadCopies {
+class PayloadCopies {
   /** Payloads above this get their own buffer: a shared one would be mostly theirs anyway. */
   static readonly SHARED_MAX = 4096;
   readonly #chunk: number;
@@ -247,10 +245,12 @@ export class PayloadCopies {
 }
 
 /**
- * Where single raw appends' copies are cut from (appendRaw names no batch): shared buffers, as a batch's are, instead
- * of an off-heap array per event. A buffer lives until the last draft cut from it has landed and been dropped.
+ * Where the store's copies of raw payloads are cut from, for single appends and batches alike: shared buffers instead
+ * of an off-heap array per event. A buffer lives until the last draft cut from it has landed and been dropped (no
+ * draft's payload is kept past its landing). One pool, not one per batch: a buffer per appendBatch call (4 KiB at
+ * least, zeroed, off-heap) made a one-item batch cost ~19k instructions more than appendRaw (callgrind, 64 writers).
  */
-const singleCopies = new PayloadCopies(128);
+const sharedCopies = new PayloadCopies(128);
 
 /** A typed append: the definition must be a user kind (and registered, when a registry is configured). */
 /** What a definition's schema makes of a payload: its output, itself checked to round-trip when the schema transformed it. */
@@ -303,7 +303,7 @@ export function typedDraft(input: TypedDraftInput): EventDraft {
 
 /** A raw append: application bytes under a user kind, payload version 0 unless given. */
 export function rawDraft(input: RawDraftInput): EventDraft {
-  const { coord: coordIn, kind: kindIn, bytes, idempotencyKey: key, limits, index, extensions, payloadVersion = 0, transfer = false, copies } = input;
+  const { coord: coordIn, kind: kindIn, bytes, idempotencyKey: key, limits, index, extensions, payloadVersion = 0, transfer = false } = input;
   const coord = toCoordinate(coordIn, index);
   const kind = userRawKind(kindIn, index);
   if (!(bytes instanceof Uint8Array)) {
@@ -316,7 +316,7 @@ export function rawDraft(input: RawDraftInput): EventDraft {
   // A store that seals needs no copy: the pipeline seals the draft before appendRaw or appendBatch returns to
   // the caller, and the frame gets the ciphertext, a fresh array the caller never sees.
   const copy =
-    limits.seals === true || (transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype) ? bytes : (copies ?? singleCopies).copy(bytes);
+    limits.seals === true || (transfer && Object.getPrototypeOf(bytes) === Uint8Array.prototype) ? bytes : sharedCopies.copy(bytes);
   const hash = plaintextHash(copy, limits, key);
   return {
     entity: coord.entity,
@@ -359,7 +359,6 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
       details: { size: items.length, limit: limits.batchMaxEvents },
     });
   }
-  const copies = new PayloadCopies(items.length);
   const drafts = items.map((raw: unknown, i) => {
     if (typeof raw !== 'object' || raw === null) throw BatpakError.invalidArgument(`batch item ${i} is not an object`, { index: i });
     const item = raw as Partial<BatchItem> & { expectedSequence?: unknown };
@@ -369,7 +368,7 @@ export function batchDrafts(items: unknown, limits: DraftLimits & { readonly bat
     const ext = withCausalIds(checkExtensions(item.extensions, i), checkCausalIds(item));
     return isDefinition(item.kind)
       ? typedDraft({ coord: item.coord, definition: item.kind, payload: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext })
-      : rawDraft({ coord: item.coord, kind: item.kind, bytes: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext, transfer: item.transferPayload === true, copies });
+      : rawDraft({ coord: item.coord, kind: item.kind, bytes: item.payload, idempotencyKey: item.idempotencyKey, limits, index: i, extensions: ext, transfer: item.transferPayload === true });
   });
   let keyed = 0;
   for (const d of drafts) if (d.keyed) keyed++;
