@@ -70,7 +70,7 @@ export function answerDispatch(ctx: RequestContext, operation: string, result: u
     return fail(ctx, NetbatError.runtime('runtime', `handler fault in \`${operation}\`: output is not bytes`));
   }
   if (output.length > ctx.limits.maxOutputBytes) return fail(ctx, NetbatError.outputTooLarge(ctx.limits.maxOutputBytes));
-  ctx.stats.bump('servedRequests');
+  ctx.stats.bumpServed();
   return encodeOkResponseForSocket(output);
 }
 

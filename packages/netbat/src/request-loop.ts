@@ -19,6 +19,11 @@ export interface RequestLoopContext extends RequestContext {
   readonly reclaimer: IdleReclaimer;
   readonly maxRequestsPerConnection: number;
   readonly shutdown: AbortSignal;
+  /**
+   * Whether `shutdown` has fired, as a plain field, checked before every request: AbortSignal's `aborted` getter
+   * validates its receiver through symbol loads that every composite signal (one per connection) makes megamorphic.
+   */
+  readonly stopping: { readonly aborted: boolean };
   readonly authority: unknown;
 }
 
@@ -101,7 +106,7 @@ export class RequestLoop implements IdleHolder {
   #readNext(): void {
     const ctx = this.ctx;
     for (;;) {
-      if (this.served >= ctx.maxRequestsPerConnection || ctx.shutdown.aborted) return this.#stop('done');
+      if (this.served >= ctx.maxRequestsPerConnection || ctx.stopping.aborted) return this.#stop('done');
       this.#idleSince = Date.now();
       ctx.reclaimer.idle(this);
       const read = this.reader.poll(this.#deadlines, this.#onRead);

@@ -193,6 +193,7 @@ export function createServer(options: ServerOptions): NetbatServer {
 
   const stats = new StatsCounters();
   const shutdown = new AbortController();
+  const stopping = { aborted: false };
   const subs = options.subscriptions;
   const reclaimer = new IdleReclaimer(pool, options.fairness?.reclaimIdleMs ?? DEFAULT_RECLAIM_IDLE_MS);
   const ctx: ConnectionContext = {
@@ -210,6 +211,7 @@ export function createServer(options: ServerOptions): NetbatServer {
     secureContext,
     maxRequestsPerConnection: options.maxRequestsPerConnection ?? Infinity,
     shutdown: shutdown.signal,
+    stopping,
     subscriptions: {
       source: subs?.source,
       maxWindow: subs?.maxWindow ?? DEFAULT_MAX_SUBSCRIPTION_WINDOW,
@@ -245,6 +247,7 @@ export function createServer(options: ServerOptions): NetbatServer {
 
   function close(): Promise<void> {
     closing ??= (async () => {
+      stopping.aborted = true;
       shutdown.abort();
       reclaimer.stop();
       const stopped = stopListening();

@@ -60,6 +60,14 @@ export class StatsCounters {
     this.counts[counter]++;
   }
 
+  /**
+   * bump('servedRequests'), once per served request, as a named increment: bump's keyed access sees every counter's
+   * name, so it is megamorphic.
+   */
+  bumpServed(): void {
+    this.counts.servedRequests++;
+  }
+
   snapshot(pool: PermitPool, subscriptionGate: PermitPool | undefined): ServerStats {
     return Object.freeze({
       ...this.counts,
