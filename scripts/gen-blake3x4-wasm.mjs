@@ -1,4 +1,4 @@
-// Generates packages/core/src/crypto/blake3x4-wasm.ts: a WebAssembly SIMD BLAKE3 that hashes four inputs of one length
+// Generates packages/core/src/crypto/blake3x4-wasm.ts: frame CRC-32s over a whole chunk in one call, and a WebAssembly SIMD BLAKE3 that hashes four inputs of one length
 // (0..1024 bytes: a single BLAKE3 chunk, so the root) at once, one input per 32-bit lane. Why: verifyChain hashes
 // every payload again, and hash-wasm's BLAKE3 is scalar; payloads in a row mostly have one length.
 // Needs LLVM's llc with the wasm32 target (LLVM 14+: `LLC=/usr/lib/llvm-14/bin/llc node scripts/gen-blake3x4-wasm.mjs`).
@@ -6,7 +6,7 @@
 // custom sections and adding an export section (it references no data, globals or other functions, so no relocation
 // has anything to resolve).
 //
-// Exported function: hash4(jobs, n, scratch): for each of `n` jobs of nine i32 at `jobs` (p0, p1, p2, p3, length, o0,
+// Exported functions: crc_frames (below) and hash4(jobs, n, scratch): for each of `n` jobs of nine i32 at `jobs` (p0, p1, p2, p3, length, o0,
 // o1, o2, o3), writes BLAKE3-256 of memory[p_k, p_k + length) to memory[o_k, +32) (a lane may repeat another's
 // pointers: the same digest is written twice). `scratch`: 256 bytes it may overwrite (a last partial block is
 // zero-padded there).
@@ -24,6 +24,7 @@ const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b0568
 const PERM = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
 const V = '<4 x i32>';
 const B = '<16 x i8>';
+const CRC_SLICES = 16;
 
 let n = 0;
 const t = () => `%t${n++}`;
@@ -225,6 +226,120 @@ lines.length = 0;
 out.push('done:');
 out.push('  ret void');
 out.push('}');
+{
+  // CRC-32 (zlib's) of each frame's body, slicing by 16 (tables of 256 words each at `tab`, table k for the byte k
+  // places before a 16-byte step's end). Why here: zlib's crc32 costs ~200 ns a call whatever the length, most of
+  // what a small frame's CRC costs; this one costs ~0.43 ns a byte, so the caller uses it below ~768 B of body.
+  const L = out;
+  const e = (s) => L.push('  ' + s);
+  const S = CRC_SLICES;
+  L.push('declare i32 @llvm.bswap.i32(i32)');
+// crc(p, len, tab): the CRC-32 of memory[p, p + len).
+L.push('define i32 @crc(i32 %p, i32 %len, i32 %tab) #0 {');
+L.push('entry:');
+e(`%big = icmp uge i32 %len, ${S}`);
+e('br i1 %big, label %wide, label %tailpre');
+L.push('wide:');
+e(`%wp = phi i32 [%p, %entry], [%wpn, %wide]`);
+e(`%wl = phi i32 [%len, %entry], [%wln, %wide]`);
+e(`%wc = phi i32 [-1, %entry], [%wcn, %wide]`);
+let cn = 0;
+const ct = () => `%x${cn++}`;
+const terms = [];
+for (let w = 0; w < S / 4; w++) {
+  const a = ct(); e(`${a} = add i32 %wp, ${4 * w}`);
+  const pp = ct(); e(`${pp} = inttoptr i32 ${a} to i32*`);
+  let v = ct(); e(`${v} = load i32, i32* ${pp}, align 1`);
+  if (w === 0) { const v2 = ct(); e(`${v2} = xor i32 ${v}, %wc`); v = v2; }
+  for (let b = 0; b < 4; b++) {
+    const byteIndex = 4 * w + b; const table = S - 1 - byteIndex;
+    let idx;
+    if (b === 0) { idx = ct(); e(`${idx} = and i32 ${v}, 255`); }
+    else if (b === 3) { idx = ct(); e(`${idx} = lshr i32 ${v}, 24`); }
+    else { const s = ct(); e(`${s} = lshr i32 ${v}, ${8 * b}`); idx = ct(); e(`${idx} = and i32 ${s}, 255`); }
+    const off = ct(); e(`${off} = shl i32 ${idx}, 2`);
+    const a2 = ct(); e(`${a2} = add i32 %tab, ${off}`);
+    const a3 = ct(); e(`${a3} = add i32 ${a2}, ${1024 * table}`);
+    const p2 = ct(); e(`${p2} = inttoptr i32 ${a3} to i32*`);
+    const r = ct(); e(`${r} = load i32, i32* ${p2}, align 4`);
+    terms.push(r);
+  }
+}
+let acc = terms[0];
+for (let i = 1; i < terms.length; i++) { const r = ct(); e(`${r} = xor i32 ${acc}, ${terms[i]}`); acc = r; }
+e(`%wcn = add i32 ${acc}, 0`);
+e(`%wpn = add i32 %wp, ${S}`);
+e(`%wln = sub i32 %wl, ${S}`);
+e(`%wmore = icmp uge i32 %wln, ${S}`);
+e('br i1 %wmore, label %wide, label %tailpre');
+L.push('tailpre:');
+e('%tp0 = phi i32 [%p, %entry], [%wpn, %wide]');
+e('%tl0 = phi i32 [%len, %entry], [%wln, %wide]');
+e('%tc0 = phi i32 [-1, %entry], [%wcn, %wide]');
+e('%tz = icmp eq i32 %tl0, 0');
+e('br i1 %tz, label %fin, label %tail');
+L.push('tail:');
+e('%tp = phi i32 [%tp0, %tailpre], [%tpn, %tail]');
+e('%tl = phi i32 [%tl0, %tailpre], [%tln, %tail]');
+e('%tc = phi i32 [%tc0, %tailpre], [%tcn, %tail]');
+e('%tbp = inttoptr i32 %tp to i8*');
+e('%tb = load i8, i8* %tbp');
+e('%tbz = zext i8 %tb to i32');
+e('%tx = xor i32 %tc, %tbz');
+e('%ti = and i32 %tx, 255');
+e('%to = shl i32 %ti, 2');
+e('%ta = add i32 %tab, %to');
+e('%tap = inttoptr i32 %ta to i32*');
+e('%tv = load i32, i32* %tap, align 4');
+e('%ts = lshr i32 %tc, 8');
+e('%tcn = xor i32 %tv, %ts');
+e('%tpn = add i32 %tp, 1');
+e('%tln = sub i32 %tl, 1');
+e('%tmore = icmp ne i32 %tln, 0');
+e('br i1 %tmore, label %tail, label %fin');
+L.push('fin:');
+e('%fc = phi i32 [%tc0, %tailpre], [%tcn, %tail]');
+e('%res = xor i32 %fc, -1');
+e('ret i32 %res');
+L.push('}');
+// crc_frames(chunk, frames, tab, out, limit): for each of `frames` frames from `chunk`, out[i] = 1 when the body's
+// CRC-32 is its header's, 0 when not, 2 when the body has `limit` bytes or more (left to the caller).
+L.push('define void @crc_frames(i32 %chunk, i32 %frames, i32 %tab, i32 %out, i32 %limit) #0 {');
+L.push('entry:');
+e('%none = icmp eq i32 %frames, 0');
+e('br i1 %none, label %done, label %loop');
+L.push('loop:');
+e('%i = phi i32 [0, %entry], [%in, %next]');
+e('%p = phi i32 [%chunk, %entry], [%pn, %next]');
+e('%lp = add i32 %p, 4');
+e('%lpp = inttoptr i32 %lp to i32*');
+e('%lr = load i32, i32* %lpp, align 1');
+e('%len = call i32 @llvm.bswap.i32(i32 %lr)');
+e('%cp = add i32 %p, 8');
+e('%cpp = inttoptr i32 %cp to i32*');
+e('%cr = load i32, i32* %cpp, align 1');
+e('%stored = call i32 @llvm.bswap.i32(i32 %cr)');
+e('%body = add i32 %p, 12');
+e('%small = icmp ult i32 %len, %limit');
+e('br i1 %small, label %here, label %next');
+L.push('here:');
+e('%c = call i32 @crc(i32 %body, i32 %len, i32 %tab)');
+e('%ok = icmp eq i32 %c, %stored');
+e('%okh = zext i1 %ok to i8');
+e('br label %next');
+L.push('next:');
+e('%okb = phi i8 [%okh, %here], [2, %loop]');
+e('%op = add i32 %out, %i');
+e('%opp = inttoptr i32 %op to i8*');
+e('store i8 %okb, i8* %opp');
+e('%pn = add i32 %body, %len');
+e('%in = add i32 %i, 1');
+e('%more = icmp ult i32 %in, %frames');
+e('br i1 %more, label %loop, label %done');
+L.push('done:');
+e('ret void');
+L.push('}');
+}
 out.push('attributes #0 = { nounwind "target-features"="+simd128,+bulk-memory" }');
 
 const dir = mkdtempSync(join(tmpdir(), 'blake3x4-'));
@@ -237,7 +352,7 @@ try {
   const b64 = Buffer.from(wasm).toString('base64');
   const chunks = b64.match(/.{1,100}/g);
   const ts = `// Generated by scripts/gen-blake3x4-wasm.mjs (BLAKE3 four inputs at a time, WebAssembly SIMD); do not edit by hand.
-// Imports its memory as env.__linear_memory; exports hash4(jobs, n, scratch) (see the generator's header).
+// Imports its memory as env.__linear_memory; exports hash4 and crc_frames (see the generator).
 
 /** Base64 of the WebAssembly module. */
 export const BLAKE3X4_WASM_BASE64 =
@@ -249,7 +364,7 @@ ${chunks.map((c) => `  '${c}'`).join(' +\n')};
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** An object file's sections without its custom ones, plus an export of function 0 as `hash4`. */
+/** An object file's sections without its custom ones, plus the exports (functions in the order the IR defines them). */
 function plainModule(bytes) {
   const u = new Uint8Array(bytes);
   const leb = (p) => {
@@ -273,13 +388,14 @@ function plainModule(bytes) {
   // The function must be the module's only one, and nothing may be imported but the memory.
   const imports = sections.find((s) => s.id === 2);
   const funcs = sections.find((s) => s.id === 3);
-  if (funcs === undefined || funcs.body[0] !== 1) throw new Error('expected exactly one function');
+  // hash4, crc, crc_frames: nothing inlined away (their indices are fixed below).
+  if (funcs === undefined || funcs.body[0] !== 3) throw new Error('expected exactly three functions');
   const importText = Buffer.from(imports.body).toString('latin1');
   if (!importText.includes('__linear_memory') || importText.includes('__stack_pointer') || imports.body[0] !== 1) {
     throw new Error(`unexpected imports: ${JSON.stringify(importText)}`);
   }
-  const name = Buffer.from('hash4');
-  const exp = [1, name.length, ...name, 0, 0];
+  const exp = [2];
+  for (const [name, index] of [['hash4', 0], ['crc_frames', 2]]) exp.push(name.length, ...Buffer.from(name), 0, index);
   const exportSection = [7, exp.length, ...exp];
   const parts = [u.subarray(0, 8)];
   for (const s of sections) {

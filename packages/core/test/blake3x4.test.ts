@@ -1,8 +1,10 @@
-// The four-lane SIMD BLAKE3 (crypto/blake3x4-wasm.ts) driven by blake3x4Hasher (segment/frame-digest.ts): every
-// digest equals @noble/hashes' whatever the lengths in a row (full and partial jobs of four, a length change within
+// The chunk hasher over crypto/blake3x4-wasm.ts (segment/frame-digest.ts blake3x4Hasher): its CRC verdicts are zlib's
+// (bodies under 768 B; longer ones left to zlib), and every digest of its four-lane SIMD BLAKE3 equals @noble/hashes'
+// whatever the lengths in a row (full and partial jobs of four, a length change within
 // what would be a job, the 64-byte block edges, 0 and 1024 B), longer payloads go to the fallback, frames with no
 // payload noted keep zeros, and a hasher reused for a smaller chunk leaves nothing of the last one.
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { blake3Into } from '../src/crypto/blake3.js';
 import { blake3x4WasmModule } from '../src/crypto/blake3x4.js';
@@ -10,22 +12,35 @@ import { blake3x4Hasher } from '../src/segment/frame-digest.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/** Payloads of `lengths` laid out one after another with a gap of junk bytes, and each one's offset. */
-function chunkOf(lengths: number[]) {
+/**
+ * Frames whose bodies are five bytes and a payload of each of `lengths`, one after another (the last followed by
+ * junk), with each payload's offset; the frames numbered in `badCrc` carry a wrong CRC.
+ */
+function chunkOf(lengths: number[], badCrc: ReadonlySet<number> = new Set()) {
   const starts: number[] = [];
-  let at = 7;
+  let at = 0;
   for (const n of lengths) {
-    starts.push(at);
-    at += n + 5;
+    starts.push(at + 12 + 5);
+    at += 12 + 5 + n;
   }
   const bytes = Uint8Array.from({ length: at + 64 }, (_, k) => (k * 131 + 7) & 0xff);
+  const v = new DataView(bytes.buffer);
+  for (const [i, n] of lengths.entries()) {
+    const f = starts[i]! - 17;
+    v.setUint32(f, 0x42504b46);
+    v.setUint32(f + 4, 5 + n);
+    v.setUint32(f + 8, (crc32(bytes.subarray(f + 12, f + 17 + n)) ^ (badCrc.has(i) ? 0x100 : 0)) >>> 0);
+  }
   return { bytes, starts };
 }
 
-function run(h: ReturnType<typeof blake3x4Hasher>, lengths: number[], skip: ReadonlySet<number> = new Set()) {
-  const { bytes, starts } = chunkOf(lengths);
+function run(h: ReturnType<typeof blake3x4Hasher>, lengths: number[], skip: ReadonlySet<number> = new Set(), badCrc: ReadonlySet<number> = new Set()) {
+  const { bytes, starts } = chunkOf(lengths, badCrc);
   const digests = new Uint8Array(32 * lengths.length).fill(0xee);
-  h.begin(bytes, lengths.length, digests);
+  const crcOk = new Uint8Array(lengths.length).fill(9);
+  h.begin(bytes, lengths.length, digests, crcOk);
+  // Bodies under 768 B get their verdict here; longer ones are left to zlib (2).
+  expect([...crcOk]).toEqual(lengths.map((n, i) => (5 + n >= 768 ? 2 : badCrc.has(i) ? 0 : 1)));
   for (let i = 0; i < lengths.length; i++) if (!skip.has(i)) h.hashInto(bytes, starts[i]!, starts[i]! + lengths[i]!, digests, 32 * i);
   h.end();
   for (let i = 0; i < lengths.length; i++) {
@@ -56,7 +71,10 @@ describe('blake3x4Hasher', () => {
     });
     run(h, [1025, 256, 256, 70000, 256, 2048, 1024], new Set());
     expect(calls).toEqual([1025, 70000, 2048]);
-    run(h, [256, 256, 256, 256, 256, 256], new Set([1, 4]));
+    run(h, [256, 256, 256, 256, 256, 256], new Set([1, 4]), new Set([0, 4]));
+    // CRCs of bodies from 5 B to past the 768 B line, every length of a 16-byte step's tail, right and wrong.
+    const lengths = Array.from({ length: 40 }, (_, i) => i).concat([750, 762, 763, 764, 900]);
+    run(h, lengths, new Set(), new Set(lengths.map((_, i) => i).filter((i) => i % 3 === 0)));
     // A large chunk, then a small one: the small one's digests are its own.
     run(h, Array(2000).fill(300));
     run(h, [10, 20], new Set([0]));
@@ -68,15 +86,15 @@ describe('blake3x4Hasher', () => {
       calls.push(t - f);
       blake3Into(s, f, t, d, a);
     });
-    const chunk = new Uint8Array(100);
+    const chunk = chunkOf([40, 43]).bytes.subarray(0, 117);
     const other = Uint8Array.from({ length: 50 }, (_, k) => k);
     const digests = new Uint8Array(64);
-    h.begin(chunk, 2, digests);
+    h.begin(chunk, 2, digests, new Uint8Array(2));
     h.hashInto(other, 10, 40, digests, 0);
     h.hashInto(chunk, 0, 100, digests, 32);
     h.end();
     expect(calls).toEqual([30]);
     expect(hex(digests.subarray(0, 32))).toBe(hex(nobleBlake3(other.subarray(10, 40))));
-    expect(hex(digests.subarray(32))).toBe(hex(nobleBlake3(chunk)));
+    expect(hex(digests.subarray(32))).toBe(hex(nobleBlake3(chunk.subarray(0, 100))));
   });
 });

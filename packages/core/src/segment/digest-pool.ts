@@ -25,8 +25,8 @@ let hereHasher: ChunkHasher | undefined;
 function digestHere(bytes: Uint8Array, frames: number): ChunkDigest {
   const out = { bytes, crcOk: new Uint8Array(frames), payloadAt: new Int32Array(frames), digests: new Uint8Array(32 * frames) };
   const h = (hereHasher ??= blake3x4Hasher(blake3x4WasmModule(), blake3Into));
-  h.begin(bytes, frames, out.digests);
-  digestFrames(bytes, frames, out, crc32, h.hashInto, locatePayload);
+  h.begin(bytes, frames, out.digests, out.crcOk);
+  digestFrames(bytes, frames, out, crc32, h.hashInto, locatePayload, true);
   h.end();
   return out;
 }
