@@ -191,8 +191,8 @@ export function blake3x4Hasher(module: object, fallback: HashInto): ChunkHasher 
       i32[(TABLES >> 2) + 256 * k + i] = (prev >>> 8) ^ i32[(TABLES >> 2) + (prev & 0xff)]!;
     }
   }
-  let src = u8;
-  let dst = u8;
+  let src: Uint8Array = u8;
+  let dst: Uint8Array = u8;
   let frames = 0;
   let crcAt = 0;
   let digAt = 0;
