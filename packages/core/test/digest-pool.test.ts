@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Coordinate, Store } from '../src/index.js';
 import { blake3WasmModule } from '../src/crypto/blake3.js';
+import { blake3x4WasmModule } from '../src/crypto/blake3x4.js';
 import { DigestPool, inThreadDigester } from '../src/segment/digest-pool.js';
 import { digestWorkerSource } from '../src/segment/frame-digest.js';
 import { SEGMENT_HEADER_BYTES } from '../src/segment/format.js';
@@ -56,7 +57,7 @@ describe('digest workers (INV-VERIFY-FAST-PATH)', () => {
   it("a worker's source runs in a process started with --input-type=module", async () => {
     const here = plain(await inThreadDigester.digest(frames.slice(), EVENTS));
     for (const execArgv of [[], ['--input-type=module']]) {
-      const w = new Worker(digestWorkerSource(), { eval: true, execArgv, workerData: { module: blake3WasmModule() } });
+      const w = new Worker(digestWorkerSource(), { eval: true, execArgv, workerData: { module: blake3WasmModule(), x4: blake3x4WasmModule() } });
       try {
         const bytes = frames.slice();
         const reply = await new Promise<{ crcOk: Uint8Array; payloadAt: Int32Array; digests: Uint8Array }>((resolve, reject) => {

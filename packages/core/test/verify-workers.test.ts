@@ -16,8 +16,16 @@ describe('verifyChain worker threads (INV-VERIFY-FAST-PATH)', () => {
 
   it('are used only from VERIFY_WORKERS_FROM_BYTES of segments on', () => {
     expect(verifyWorkers(true, VERIFY_WORKERS_FROM_BYTES - 1)).toBe(0);
-    expect(verifyWorkers(true, VERIFY_WORKERS_FROM_BYTES)).toBeGreaterThan(0);
+    expect(verifyWorkers(true, VERIFY_WORKERS_FROM_BYTES, 4)).toBeGreaterThan(0);
     expect(verifyWorkers(true, VERIFY_WORKERS_FROM_BYTES)).toBeLessThanOrEqual(2);
     expect(verifyWorkers(false, 10 * VERIFY_WORKERS_FROM_BYTES)).toBe(0);
+  });
+
+  it('leave a core to the walking thread: one worker on two cores, none on one, at most two', () => {
+    expect(verifyWorkers(true, VERIFY_WORKERS_FROM_BYTES, 1)).toBe(0);
+    expect(verifyWorkers(true, VERIFY_WORKERS_FROM_BYTES, 2)).toBe(1);
+    expect(verifyWorkers(true, VERIFY_WORKERS_FROM_BYTES, 3)).toBe(2);
+    expect(verifyWorkers(true, VERIFY_WORKERS_FROM_BYTES, 16)).toBe(2);
+    expect(verifyWorkers(false, VERIFY_WORKERS_FROM_BYTES, 16)).toBe(0);
   });
 });

@@ -4,8 +4,9 @@
 import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
 import { blake3Into, blake3WasmModule } from '../crypto/blake3.js';
+import { blake3x4WasmModule } from '../crypto/blake3x4.js';
 import { BatpakError } from '../errors.js';
-import { digestFrames, digestWorkerSource, locatePayload, type FrameDigests } from './frame-digest.js';
+import { blake3x4Hasher, digestFrames, digestWorkerSource, locatePayload, type ChunkHasher, type FrameDigests } from './frame-digest.js';
 
 /** A chunk's digests together with its bytes (handed back by the worker that computed them). */
 export interface ChunkDigest extends FrameDigests {
@@ -19,9 +20,14 @@ export interface FrameDigester {
   close(): Promise<void>;
 }
 
+let hereHasher: ChunkHasher | undefined;
+
 function digestHere(bytes: Uint8Array, frames: number): ChunkDigest {
   const out = { bytes, crcOk: new Uint8Array(frames), payloadAt: new Int32Array(frames), digests: new Uint8Array(32 * frames) };
-  digestFrames(bytes, frames, out, crc32, blake3Into, locatePayload);
+  const h = (hereHasher ??= blake3x4Hasher(blake3x4WasmModule(), blake3Into));
+  h.begin(bytes, frames, out.digests, out.crcOk);
+  digestFrames(bytes, frames, out, crc32, h.hashInto, locatePayload, true);
+  h.end();
   return out;
 }
 
@@ -55,8 +61,9 @@ export class DigestPool implements FrameDigester {
   constructor(workers: number) {
     const source = digestWorkerSource();
     const module = blake3WasmModule();
+    const x4 = blake3x4WasmModule();
     for (let i = 0; i < workers; i++) {
-      const w = new Worker(source, { eval: true, workerData: { module } });
+      const w = new Worker(source, { eval: true, workerData: { module, x4 } });
       // A verification that is abandoned must not hold the process open.
       w.unref();
       w.on('message', (m: Reply) => this.#settle(m));
