@@ -256,6 +256,28 @@ describe('ResidentIndex holds entries as records (INV-INDEX-RESIDENT-COMPACT)', 
     expect(Buffer.from(await encodeIndexFile(binding, views)).equals(Buffer.from(await encodeIndexFile(binding, copies)))).toBe(true);
   }, 60_000);
 
+  it('a seal (replaceSegments with no entries) keeps every field of the records it keeps, across record chunks', async () => {
+    // 4,096 records per chunk: segment 2 starts inside the second chunk and spans three, segment 3 follows it.
+    const index = new ResidentIndex();
+    const n = 14_000;
+    const seg = (g: number) => (g <= 5_000 ? 1 : g <= 13_000 ? 2 : 3);
+    const all = Array.from({ length: n }, (_, k) => ({ ...rich(k + 1, `entité-${(k + 1) % 11}`), segmentId: seg(k + 1) }));
+    for (const e of all) index.insert(e);
+    index.replaceSegments([1], []);
+    const kept = all.filter((e) => e.segmentId !== 1);
+    expect(index.size).toBe(kept.length);
+    expect((await pagesOf(index.scan(1))).flat().map(fields)).toEqual(kept.map(fields));
+    for (const e of all) expect(fields(await index.get(e.eventId))).toEqual(e.segmentId === 1 ? undefined : fields(e));
+    expect(fields(index.head('entité-3'))).toEqual(fields(kept.filter((e) => e.entity === 'entité-3').at(-1)));
+    expect((await index.entityRange('entité-5', { afterEntitySequence: 0 }, 10_000)).map(fields)).toEqual(kept.filter((e) => e.entity === 'entité-5').map(fields));
+    expect((await index.segmentEntries(3)).map(fields)).toEqual(all.filter((e) => e.segmentId === 3).map(fields));
+    // Inserts after it land after the kept records.
+    const later = { ...rich(n + 1, 'entité-new'), segmentId: 3 };
+    index.insert(later);
+    expect(fields(await index.get(later.eventId))).toEqual(fields(later));
+    expect(index.summary().signedEvents).toBe(kept.length + 1);
+  }, 60_000);
+
   it('answers every field of every entry as inserted, by id, sequence, entity and scan', async () => {
     const index = new ResidentIndex();
     const all = Array.from({ length: 1500 }, (_, i) => rich(i + 1, `entité-${i % 7}`));

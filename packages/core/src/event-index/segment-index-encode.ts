@@ -156,12 +156,90 @@ export async function encodeIndexFile(binding: SegmentBinding, frames: readonly 
 }
 
 /**
+ * Ordinals in ascending id order (bytes compared unsigned; equal ids in ordinal order). Ids the store draws itself
+ * are UUIDv7s: their first 6 bytes are the millisecond of the append, which never decreases along a segment, so only
+ * the ids of one millisecond (~10^2 at full rate) need ordering among themselves (idOrderByClock). Any other set
+ * (ids named by idempotency keys, a clock stepped back) takes the radix sort.
+ */
+export async function idOrder(ids: Uint8Array, n: number): Promise<Uint32Array> {
+  return idOrderByClock(ids, n) ?? (await idOrderRadix(ids, n));
+}
+
+/** A run of ids sharing a millisecond is sorted by key = next 4 bytes × 2^20 + its place in the run (exact in a double). */
+const RUN_PLACES = 2 ** 20;
+/** Runs up to this long are insertion-sorted (keys are distinct: the place breaks ties). */
+const INSERTION_RUN = 256;
+
+/** The 48-bit big-endian clock of id `i` (its first 6 bytes). */
+const clockOf = (ids: Uint8Array, i: number): number => ((ids[i * 16]! << 8) | ids[i * 16 + 1]!) * 2 ** 32 + (((ids[i * 16 + 2]! << 24) | (ids[i * 16 + 3]! << 16) | (ids[i * 16 + 4]! << 8) | ids[i * 16 + 5]!) >>> 0);
+
+/**
+ * idOrder's fast path: undefined unless the ids' first 6 bytes never decrease along the ordinals. Measured on a
+ * segment's 1.6 · 10^5 ids, CPU on the appends' thread: 13–16 ms against the radix sort's 18–22 ms warm, 64 against
+ * 120 ms on the first (cold) seal of a process.
+ */
+export function idOrderByClock(ids: Uint8Array, n: number): Uint32Array | undefined {
+  for (let i = 1; i < n; i++) if (clockOf(ids, i) < clockOf(ids, i - 1)) return undefined;
+  const order = new Uint32Array(n);
+  const keys = new Float64Array(n);
+  let start = 0;
+  let clock = n > 0 ? clockOf(ids, 0) : 0;
+  for (let i = 1; i <= n; i++) {
+    const next = i < n ? clockOf(ids, i) : -1;
+    if (next === clock) continue;
+    clock = next;
+    if (i - start > RUN_PLACES) return undefined;
+    for (let k = start; k < i; k++) {
+      const p = k * 16 + 6;
+      keys[k] = (((ids[p]! << 24) | (ids[p + 1]! << 16) | (ids[p + 2]! << 8) | ids[p + 3]!) >>> 0) * RUN_PLACES + (k - start);
+    }
+    if (i - start > INSERTION_RUN) keys.subarray(start, i).sort();
+    else {
+      // A millisecond's run is short at any append rate: insertion sort beats a typed-array sort call per run.
+      for (let k = start + 1; k < i; k++) {
+        const key = keys[k]!;
+        let j = k - 1;
+        while (j >= start && keys[j]! > key) {
+          keys[j + 1] = keys[j]!;
+          j--;
+        }
+        keys[j + 1] = key;
+      }
+    }
+    for (let k = start; k < i; k++) order[k] = start + (keys[k]! % RUN_PLACES);
+    // Ids whose 10 bytes after the clock agree on the first 4 (rare): ordered by all 16, then by ordinal.
+    for (let k = start + 1; k < i; ) {
+      if (Math.floor(keys[k]! / RUN_PLACES) !== Math.floor(keys[k - 1]! / RUN_PLACES)) {
+        k++;
+        continue;
+      }
+      let end = k + 1;
+      while (end < i && Math.floor(keys[end]! / RUN_PLACES) === Math.floor(keys[k - 1]! / RUN_PLACES)) end++;
+      const tied = Array.from(order.subarray(k - 1, end)).sort((a, b) => compareIds(ids, a, b) || a - b);
+      order.set(tied, k - 1);
+      k = end + 1;
+    }
+    start = i;
+  }
+  return order;
+}
+
+/** Ids `a` and `b` compared as unsigned bytes. */
+function compareIds(ids: Uint8Array, a: number, b: number): number {
+  for (let k = 0; k < 16; k++) {
+    const d = ids[a * 16 + k]! - ids[b * 16 + k]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
  * Ordinals in ascending id order (bytes compared unsigned): an LSD radix sort over `ids` (16 bytes each), one stable
  * pass per 16-bit digit, yielding to the event loop after each. A digit every id shares (a segment's ids mostly share
  * their UUIDv7 clock's top bytes) leaves the order as it is and is skipped. 600k ids: ~60 ms of CPU in up to 8 turns
  * instead of 100–250 ms in one (8-bit digits, no yield) that stalled every append waiting behind a seal.
  */
-async function idOrder(ids: Uint8Array, n: number): Promise<Uint32Array> {
+export async function idOrderRadix(ids: Uint8Array, n: number): Promise<Uint32Array> {
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   if (n < 2) return order;
