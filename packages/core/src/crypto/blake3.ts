@@ -2,6 +2,7 @@
 // pure-JS @noble/hashes (200-byte to 1 MiB inputs); tests cross-check the two and the official vectors.
 
 import { BLAKE3_WASM_BASE64 } from './blake3-wasm.js';
+import { compileWasmBase64, wasmGlobal } from './wasm-module.js';
 
 // hash-wasm's own API only instantiates asynchronously, and awaiting it at module level made
 // `require('@batpak/core')` throw ERR_REQUIRE_ASYNC_MODULE. The same binary is compiled synchronously instead,
@@ -17,12 +18,6 @@ interface Blake3Exports {
   Hash_Calculate(length: number, initParam: number, outputLength: number): void;
 }
 
-/** The WebAssembly global, typed here because the Node 20 type definitions this package builds with omit it. */
-interface WasmGlobal {
-  readonly Module: new (bytes: Uint8Array) => object;
-  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown };
-}
-
 const OUT = 32;
 /** Size of the wasm module's input buffer (hash-wasm's MAX_HEAP). */
 const CHUNK = 16 * 1024;
@@ -36,16 +31,13 @@ let io = new Uint8Array(0);
  * instantiate their own copy, driving it exactly as `run` does below.
  */
 export function blake3WasmModule(): object {
-  if (compiled === undefined) {
-    const bytes = Uint8Array.from(atob(BLAKE3_WASM_BASE64), (c) => c.charCodeAt(0));
-    compiled = new (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly.Module(bytes);
-  }
+  compiled ??= compileWasmBase64(BLAKE3_WASM_BASE64);
   return compiled;
 }
 
 function instance(): Blake3Exports {
   if (wasm === undefined) {
-    const { Instance } = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
+    const { Instance } = wasmGlobal();
     wasm = new Instance(blake3WasmModule(), {}).exports as Blake3Exports;
   }
   if (io.byteLength === 0) io = new Uint8Array(wasm.memory.buffer, wasm.Hash_GetBuffer(), CHUNK);
