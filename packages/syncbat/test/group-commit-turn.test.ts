@@ -5,7 +5,7 @@ import { Coordinate, Store, type Fs } from '@batpak/core';
 import { SimFs } from '@batpak/core/testing';
 import { describe, expect, it } from 'vitest';
 import { CoreBuilder, RuntimeError, StoreEffectBackend, StoreReceiptSink, decodeReceiptEnvelope, defineOperation } from '../src/index.js';
-import { bytes, rejectionOf } from './helpers/fixtures.js';
+import { bytes, persistCore, rejectionOf } from './helpers/fixtures.js';
 
 /** SimFs with a count of file sync points (one per commit group): fsyncs, and appends that are durable by themselves (O_DSYNC). */
 function countingFs(): { fs: Fs; fsyncs: () => number } {
@@ -41,21 +41,7 @@ describe('commits of one turn share a group', () => {
   it('eight persist dispatches started from eight separate callbacks are committed with one fsync', async () => {
     const { fs, fsyncs } = countingFs();
     const store = await Store.open({ dir: '/s', fs });
-    const core = new CoreBuilder()
-      .register(
-        defineOperation({
-          name: 'orders.place',
-          effectClass: 'persist',
-          effects: { appends: ['evt.1001'] },
-          handler: async (input, ctx) => {
-            await ctx.appendEvent({ category: 1, typeId: 1 }, input);
-            return input;
-          },
-        }),
-      )
-      .effectBackend(new StoreEffectBackend(store, new Coordinate('orders', 'shop')))
-      .receiptSink(new StoreReceiptSink(store, new Coordinate('receipts', 'shop')))
-      .build();
+    const core = persistCore(store);
     const before = fsyncs();
     // Each dispatch starts in its own macrotask, as requests read from different sockets do.
     const results = await Promise.all(

@@ -1,11 +1,10 @@
 // A dispatch started as soon as the previous one's receipt arrived reaches the store in that commit's landing turn, so
 // the store may write its commit on the calling thread (AppendHint.alone), as it does for a core writer awaiting its
 // receipts; a dispatch started from a later callback (a request, a timer) still arrives as one, and never is.
-import { Coordinate, Store, type AppendHint, type Fs, type FsFile } from '@batpak/core';
+import { Store, type AppendHint, type Fs, type FsFile } from '@batpak/core';
 import { SimFs } from '@batpak/core/testing';
 import { describe, expect, it } from 'vitest';
-import { CoreBuilder, StoreEffectBackend, StoreReceiptSink, defineOperation } from '../src/index.js';
-import { bytes } from './helpers/fixtures.js';
+import { bytes, persistCore } from './helpers/fixtures.js';
 
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -42,30 +41,15 @@ function recording(): { fs: Fs; hints: (AppendHint | undefined)[] } {
   return { fs, hints };
 }
 
-async function persistCore(fs: Fs) {
+async function persisting(fs: Fs) {
   const store = await Store.open({ dir: '/lt', fs });
-  const core = new CoreBuilder()
-    .register(
-      defineOperation({
-        name: 'orders.place',
-        effectClass: 'persist',
-        effects: { appends: ['evt.1001'] },
-        handler: async (input, ctx) => {
-          await ctx.appendEvent({ category: 1, typeId: 1 }, input);
-          return input;
-        },
-      }),
-    )
-    .effectBackend(new StoreEffectBackend(store, new Coordinate('orders', 'shop')))
-    .receiptSink(new StoreReceiptSink(store, new Coordinate('receipts', 'shop')))
-    .build();
-  return { store, core };
+  return { store, core: persistCore(store) };
 }
 
 describe('commits submitted in a landing turn', () => {
   it('one dispatch in flight, each started when the last receipt arrived: its commits may be written alone', async () => {
     const { fs, hints } = recording();
-    const { store, core } = await persistCore(fs);
+    const { store, core } = await persisting(fs);
     await core.dispatch('orders.place', bytes('warm'));
     hints.length = 0;
     for (let i = 0; i < 20; i++) await core.dispatch('orders.place', bytes(`o${i}`));
@@ -79,7 +63,7 @@ describe('commits submitted in a landing turn', () => {
 
   it('a dispatch started from a later callback arrives on its own: its commit is never written alone', async () => {
     const { fs, hints } = recording();
-    const { store, core } = await persistCore(fs);
+    const { store, core } = await persisting(fs);
     await core.dispatch('orders.place', bytes('warm'));
     hints.length = 0;
     for (let i = 0; i < 5; i++) {

@@ -1,10 +1,14 @@
 // Test doubles shared by the syncbat suites: a capturing receipt sink, a recording effect backend, a SimFs store.
 // Invariant: doubles record what they were asked to do and never invent outcomes of their own.
 
-import { Store, type EventKind } from '@batpak/core';
+import { Coordinate, Store, type EventKind } from '@batpak/core';
 import { SimFs } from '@batpak/core/testing';
 import {
+  CoreBuilder,
   EffectError,
+  StoreEffectBackend,
+  StoreReceiptSink,
+  defineOperation,
   type EffectBackend,
   type OperationStatusFact,
   type OperationStatusSink,
@@ -98,4 +102,26 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
+}
+
+/**
+ * A Core with one `persist` operation, `orders.place`, whose handler appends its input as one event to orders/shop
+ * and returns it; effects and receipts are committed to `store` (receipts under receipts/shop).
+ */
+export function persistCore(store: Store) {
+  return new CoreBuilder()
+    .register(
+      defineOperation({
+        name: 'orders.place',
+        effectClass: 'persist',
+        effects: { appends: ['evt.1001'] },
+        handler: async (input, ctx) => {
+          await ctx.appendEvent({ category: 1, typeId: 1 }, input);
+          return input;
+        },
+      }),
+    )
+    .effectBackend(new StoreEffectBackend(store, new Coordinate('orders', 'shop')))
+    .receiptSink(new StoreReceiptSink(store, new Coordinate('receipts', 'shop')))
+    .build();
 }
