@@ -139,16 +139,16 @@ export class SimFile implements FsFile {
     this.#fileEnd = length;
     const call = await this.#ctx.begin('writeAt');
     this.#check('write', true);
-    this.#write('writeAt', call, from, new Uint8Array(length - from));
+    this.#write('writeAt', call, from, new Uint8Array(length - from), false, true);
   }
 
-  #write(op: 'append' | 'writeAt', call: number, position: number, data: Uint8Array, durable = false): void {
+  #write(op: 'append' | 'writeAt', call: number, position: number, data: Uint8Array, durable = false, zeros = false): void {
     const mark = durable ? { durableAppend: true } : {};
     const draw = this.#ctx.fault(op, call, this.path, mark);
     const n = data.byteLength;
     if (draw?.kind === 'short-write') {
       const keep = n === 0 ? 0 : this.#ctx.pick(n);
-      if (keep > 0) this.#node.write(position, data.subarray(0, keep));
+      if (keep > 0) this.#node.write(position, data.subarray(0, keep), zeros);
       this.#ctx.countBytes(0, keep);
       this.#ctx.log(op, call, this.path, draw, { bytes: keep, ...mark });
       throw errnoError('EIO', 'write', this.path, `i/o error (injected short write: ${keep} of ${n} bytes)`);
@@ -167,7 +167,7 @@ export class SimFile implements FsFile {
       }
     }
     // pwrite of zero bytes changes nothing, not even the size, whatever the position.
-    if (n > 0) this.#node.write(position, data);
+    if (n > 0) this.#node.write(position, data, zeros && draw?.kind !== 'bit-flip');
     this.#ctx.countBytes(0, n);
   }
 
