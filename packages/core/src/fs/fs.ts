@@ -27,7 +27,8 @@ export interface FsFile {
    * length up to `length` bytes (nothing when it is already that long). Appends keep landing at the end of the data
    * appended so far and overwrite those zeros in place, so a durable append need not grow the file: on Linux an
    * O_DSYNC write that grows a file waits for a journal commit of its new size, one into written blocks does not.
-   * The zeros are durable only after `fsync()`, and need not be: they carry nothing.
+   * The zeros are durable only after `fsync()`, and need not be: they carry nothing. Await it before the next
+   * append: an append issued while it is in flight may reach into the bytes it is zeroing.
    */
   preallocate?(length: number): Promise<void>;
   /** Makes every write so far durable (data and the size needed to read it back). */
