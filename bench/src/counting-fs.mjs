@@ -64,6 +64,15 @@ export class CountingFs {
       truncate: (length) => f.truncate(length),
       size: () => f.size(),
       close: () => f.close(),
+      // Zero-filling ahead of a durable segment's data (FsFile.preallocate): passed through, counted as a write.
+      ...(f.preallocate === undefined
+        ? {}
+        : {
+            preallocate(length) {
+              self.writes++;
+              return f.preallocate(length);
+            },
+          }),
     };
   }
 

@@ -8,6 +8,7 @@ import { Coordinate, defineEvent, isBatpakError, parseSegmentFileName, segmentFi
 import { SimFs } from '../src/entry/testing.js';
 import { directoryDamage } from '../src/store/directory-evidence.js';
 import { decodeCheckpoint } from '../src/event-index/checkpoint.js';
+import { scanSegment } from '../src/segment/scan.js';
 
 const Note = defineEvent<{ n: number }>({ category: 2, typeId: 4, name: 'EvidenceNote' });
 
@@ -91,9 +92,11 @@ describe('the directory shows lost data (INV-DIRECTORY-EVIDENCE)', () => {
     const newest = segments[segments.length - 1]!;
     const now = fs.listFiles().filter((f) => f.endsWith('.bps')).sort();
     const tailFile = now[now.length - 1]!;
+    // The segment's frames, without the zeros preallocated past them: a torn append lands where the data ends.
     const bytes = fs.inspect(tailFile)!.current;
+    const dataEnd = scanSegment(bytes, { file: tailFile, allowTornTail: true }).validEnd;
     fs.crash();
-    fs.putFile(tailFile, new Uint8Array([...bytes, 0x42, 0x50, 0x4b, 0x46, 0, 0, 1, 0]));
+    fs.putFile(tailFile, new Uint8Array([...bytes.subarray(0, dataEnd), 0x42, 0x50, 0x4b, 0x46, 0, 0, 1, 0]));
     expect(newest <= tailFile).toBe(true);
     const warnings: string[] = [];
     const again = await Store.open({ ...base, onWarning: (w) => warnings.push(w) });

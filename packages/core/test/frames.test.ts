@@ -119,3 +119,26 @@ describe('frame walk', () => {
     expect(seen[1]).toMatchObject({ body: undefined });
   });
 });
+
+describe('a torn tail inside preallocated zeros (FORMAT.md § Preallocated tail)', () => {
+  const zeros = (n: number) => new Uint8Array(n);
+  const a = event(1);
+  const b = event(2, new Uint8Array(40).fill(9));
+  const tailAt = SEGMENT_HEADER_BYTES + a.length;
+
+  it('a prefix of a frame, then zeros to the end, is torn at every cut', () => {
+    for (let cut = 1; cut < b.length; cut++) {
+      const buf = segment(a, b.subarray(0, cut), zeros(4096));
+      expect(isTornTail(buf, tailAt), `cut ${cut}`).toBe(true);
+    }
+  });
+
+  it('a whole frame with a damaged byte, then zeros, is damage, not a torn write', () => {
+    const damaged = b.slice();
+    damaged[FRAME_HEADER_BYTES + 5]! ^= 0x01;
+    expect(damaged[damaged.length - 1]).not.toBe(0);
+    expect(isTornTail(segment(a, damaged, zeros(4096)), tailAt)).toBe(false);
+    // And bytes that are not the start of a frame at all, before the zeros.
+    expect(isTornTail(segment(a, Uint8Array.from([1, 2, 3, 4, 5]), zeros(64)), tailAt)).toBe(false);
+  });
+});

@@ -29,7 +29,9 @@ async function storeWithTornTail(): Promise<SimFs> {
   await store.close();
   const newest = fs.listFiles().filter((f) => f.endsWith('.bps')).sort().at(-1)!;
   const f = await fs.open(newest, { write: true });
-  await f.append([new Uint8Array(5)]);
+  // The start of a frame header (its magic, then a length byte): what an append cut short leaves. Zeros alone would
+  // not do: a zero tail is preallocated space, not a torn write (FORMAT.md § Preallocated tail).
+  await f.append([new Uint8Array([0x42, 0x50, 0x4b, 0x46, 0])]);
   await f.fsync();
   await f.close();
   return fs;

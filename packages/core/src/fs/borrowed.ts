@@ -15,5 +15,6 @@ export function borrowedFile(file: FsFile): FsFile {
     size: () => file.size(),
     close: async () => undefined,
     ...(file.appendsDurable === undefined ? {} : { appendsDurable: file.appendsDurable }),
+    ...(file.preallocate === undefined ? {} : { preallocate: (length: number) => file.preallocate!(length) }),
   };
 }

@@ -22,6 +22,15 @@ export interface FsFile {
   append(chunks: readonly Uint8Array[], hint?: AppendHint): Promise<void>;
   /** Writes `data` at `position`, extending the file if needed. */
   writeAt(position: number, data: Uint8Array): Promise<void>;
+  /**
+   * Present on a file opened with `preallocate` by an Fs that honours it: writes zeros from the file's current
+   * length up to `length` bytes (nothing when it is already that long). Appends keep landing at the end of the data
+   * appended so far and overwrite those zeros in place, so a durable append need not grow the file: on Linux an
+   * O_DSYNC write that grows a file waits for a journal commit of its new size, one into written blocks does not.
+   * The zeros are durable only after `fsync()`, and need not be: they carry nothing. Await it before the next
+   * append: an append issued while it is in flight may reach into the bytes it is zeroing.
+   */
+  preallocate?(length: number): Promise<void>;
   /** Makes every write so far durable (data and the size needed to read it back). */
   fsync(): Promise<void>;
   /** Cuts (or zero-extends) the file to `length` bytes; durable only after `fsync()`. */
@@ -62,6 +71,12 @@ export interface FsOpenOptions {
    * group instead of a write and an fdatasync. An Fs may ignore it; the file's `appendsDurable` says whether it did.
    */
   readonly syncAppends?: boolean;
+  /**
+   * With `write` or `create`: appends land at the end of the data appended so far (the file's length at open, moved
+   * by each append, set by `truncate`), not at the end of the file, so the file may carry zeros beyond its data
+   * (`FsFile.preallocate`). An Fs may ignore it; the file then has no `preallocate` and appends at its end.
+   */
+  readonly preallocate?: boolean;
 }
 
 export interface FsStat {

@@ -10,10 +10,19 @@ function dead(path: string): Error {
 }
 
 class KillableFile implements FsFile {
+  readonly preallocate?: (length: number) => Promise<void>;
   constructor(
     private readonly inner: FsFile,
     private readonly alive: () => boolean,
-  ) {}
+  ) {
+    const preallocate = inner.preallocate;
+    if (preallocate !== undefined) {
+      this.preallocate = async (length: number) => {
+        this.#check();
+        return preallocate.call(inner, length);
+      };
+    }
+  }
   get path(): string {
     return this.inner.path;
   }
@@ -35,6 +44,7 @@ class KillableFile implements FsFile {
     this.#check();
     return this.inner.writeAt(position, data);
   }
+
   async fsync(): Promise<void> {
     this.#check();
     return this.inner.fsync();

@@ -8,6 +8,9 @@ import type { AppendHint, FsFile } from './fs.js';
 
 const { O_RDONLY, O_NONBLOCK } = constants;
 
+/** What preallocate writes, a MiB per call at most; never written to. */
+const ZEROS = new Uint8Array(1 << 20);
+
 /**
  * Opens without blocking (O_NONBLOCK: a FIFO with no writer would block open() forever) and refuses
  * anything but a regular file: FIFOs, sockets and devices with errno ENOTREG, directories with EISDIR.
@@ -50,6 +53,13 @@ export class RealFile implements FsFile {
   /** Appends whose writev is in flight on the append descriptor's number, and who waits for them at close. */
   #appending = 0;
   #drained: (() => void) | undefined;
+  /**
+   * Opened with `preallocate`: where the next append lands (the append descriptor has no O_APPEND, appends are
+   * positioned here), and how long the file is as far as this handle made it. Undefined otherwise.
+   */
+  #dataEnd: number | undefined;
+  #fileEnd = 0;
+  readonly preallocate?: (length: number) => Promise<void>;
 
   /** Reads of at most this many bytes are one pread on the calling thread (RealFsOptions.syncReadMaxBytes). */
   readonly #syncReadMax: number;
@@ -58,8 +68,13 @@ export class RealFile implements FsFile {
   /** The same for an append its caller says is alone (RealFsOptions.syncLoneWriteMaxBytes). */
   readonly #syncLoneWriteMax: number;
 
-  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined, appendsDurable = false, syncReadMax = 0, syncWriteMax = 0, syncLoneWriteMax = 0) {
+  constructor(path: string, fh: FileHandle, appendFh: FileHandle | undefined, appendsDurable = false, syncReadMax = 0, syncWriteMax = 0, syncLoneWriteMax = 0, dataEnd?: number) {
     this.path = path;
+    if (appendFh !== undefined && dataEnd !== undefined) {
+      this.#dataEnd = dataEnd;
+      this.#fileEnd = dataEnd;
+      this.preallocate = (length) => this.#preallocate(length);
+    }
     this.#syncReadMax = syncReadMax;
     this.#syncWriteMax = syncWriteMax;
     this.#syncLoneWriteMax = syncLoneWriteMax;
@@ -103,41 +118,72 @@ export class RealFile implements FsFile {
     }
     let pending: Uint8Array[] = chunks.filter((c) => c.byteLength > 0);
     if (pending.length === 0) return;
+    let bytes = 0;
+    for (const c of pending) bytes += c.byteLength;
+    // Preallocated: the range is claimed now, before any await, so concurrent appends never overlap (what O_APPEND
+    // gives the other files). A failed append leaves it claimed until the caller cuts the file back (truncate).
+    let at: number | undefined;
+    if (this.#dataEnd !== undefined) {
+      at = this.#dataEnd;
+      this.#dataEnd += bytes;
+      if (this.#dataEnd > this.#fileEnd) this.#fileEnd = this.#dataEnd;
+    }
     // An append whose caller expects others to arrive during it (alone: false) keeps the pool whatever its size: written
     // on the loop, each arrival during the flush would find the loop blocked and then get a flush of its own (groups
     // of one: 16 writers arriving on their own turns measured 2–3k events/s against ~11k through the pool).
     const syncMax = hint === undefined ? this.#syncWriteMax : hint.alone === true ? Math.max(this.#syncWriteMax, this.#syncLoneWriteMax) : 0;
-    if (this.#appending === 0 && syncMax > 0) {
-      let bytes = 0;
-      for (const c of pending) bytes += c.byteLength;
-      // A lone small append: the thread pool's round trip (a wake-up of the loop after the worker's write) is most of
-      // a one-writer append's overhead over a bare write. Nothing else is in flight on this file, so order holds.
-      if (bytes <= syncMax) return this.#appendSync(fh.fd, pending);
-    }
-    // writev may write less than asked (signals, quotas); O_APPEND puts the rest right after it. Under O_DSYNC
-    // what each call wrote is durable when it returns, so a short write leaves a durable prefix, as append + fsync would.
+    // A lone small append: the thread pool's round trip (a wake-up of the loop after the worker's write) is most of
+    // a one-writer append's overhead over a bare write. Nothing else is in flight on this file, so order holds.
+    if (this.#appending === 0 && syncMax > 0 && bytes <= syncMax) return this.#appendSync(fh.fd, pending, at);
+    // writev may write less than asked (signals, quotas); O_APPEND (or the claimed position) puts the rest right after
+    // it. Under O_DSYNC what each call wrote is durable when it returns, so a short write leaves a durable prefix, as
+    // append + fsync would.
     this.#appending++;
     try {
       for (;;) {
-        const bytesWritten = await this.#writev(fh.fd, pending);
+        const bytesWritten = await this.#writev(fh.fd, pending, at);
         const rest = afterWritten(pending, bytesWritten);
         if (rest.length === 0) return;
         if (bytesWritten === 0) throw Object.assign(new Error(`writev made no progress on ${this.path}`), { code: 'EIO' });
         pending = rest;
+        if (at !== undefined) at += bytesWritten;
       }
     } finally {
       if (--this.#appending === 0) this.#drained?.();
     }
   }
 
-  #appendSync(fd: number, chunks: Uint8Array[]): void {
+  #appendSync(fd: number, chunks: Uint8Array[], position: number | undefined): void {
     let pending = chunks;
+    let at = position;
     for (;;) {
-      const bytesWritten = writevSync(fd, pending);
+      const bytesWritten = writevSync(fd, pending, at);
       const rest = afterWritten(pending, bytesWritten);
       if (rest.length === 0) return;
       if (bytesWritten === 0) throw Object.assign(new Error(`writev made no progress on ${this.path}`), { code: 'EIO' });
       pending = rest;
+      if (at !== undefined) at += bytesWritten;
+    }
+  }
+
+  /** FsFile.preallocate: zeros through the plain descriptor (not O_DSYNC: they need no flush of their own). */
+  async #preallocate(length: number): Promise<void> {
+    if (this.#closed) throw Object.assign(new Error(`${this.path} is closed`), { code: 'EBADF' });
+    const from = this.#fileEnd;
+    if (!Number.isSafeInteger(length) || length <= from) return;
+    // Claimed before the first await: an append issued meanwhile lands at or past the data end, which is at or
+    // before `from`, and a later preallocate starts at `length`: no two writes ever cover the same bytes.
+    this.#fileEnd = length;
+    this.#appending++;
+    try {
+      for (let at = from; at < length; ) {
+        const n = Math.min(ZEROS.byteLength, length - at);
+        const { bytesWritten } = await this.#fh.write(ZEROS, 0, n, at);
+        if (bytesWritten === 0) throw Object.assign(new Error(`write made no progress on ${this.path}`), { code: 'EIO' });
+        at += bytesWritten;
+      }
+    } finally {
+      if (--this.#appending === 0) this.#drained?.();
     }
   }
 
@@ -146,8 +192,8 @@ export class RealFile implements FsFile {
    * threadpool round trip either way, and FileHandle.writev adds its promise and handle bookkeeping on top (~20 µs
    * of a 1-writer append's cycle here). The handle stays open meanwhile: close() waits for #appending to drain.
    */
-  #writev(fd: number, chunks: readonly Uint8Array[]): Promise<number> {
-    return new Promise((resolve, reject) => writevCallback(fd, chunks as Uint8Array[], (err, written) => (err ? reject(err) : resolve(written))));
+  #writev(fd: number, chunks: readonly Uint8Array[], position: number | undefined): Promise<number> {
+    return new Promise((resolve, reject) => writevCallback(fd, chunks as Uint8Array[], position ?? null, (err, written) => (err ? reject(err) : resolve(written))));
   }
 
   async writeAt(position: number, data: Uint8Array): Promise<void> {
@@ -156,6 +202,11 @@ export class RealFile implements FsFile {
       const { bytesWritten } = await this.#fh.write(data, done, data.byteLength - done, position + done);
       if (bytesWritten === 0) throw Object.assign(new Error(`write made no progress on ${this.path}`), { code: 'EIO' });
       done += bytesWritten;
+    }
+    // As O_APPEND would: later appends land after what this wrote, never over it.
+    if (this.#dataEnd !== undefined && position + done > this.#dataEnd) {
+      this.#dataEnd = position + done;
+      if (this.#dataEnd > this.#fileEnd) this.#fileEnd = this.#dataEnd;
     }
   }
 
@@ -166,6 +217,11 @@ export class RealFile implements FsFile {
 
   async truncate(length: number): Promise<void> {
     await this.#fh.truncate(length);
+    // As O_APPEND would: the next append lands at the new end (a cut-back group, or the zeros cut off at a seal).
+    if (this.#dataEnd !== undefined) {
+      this.#dataEnd = length;
+      this.#fileEnd = length;
+    }
   }
 
   async size(): Promise<number> {

@@ -81,7 +81,11 @@ export class RealFs implements Fs {
       // O_DSYNC on the append descriptor only: each writev returns once its data (and the size) is on disk,
       // which saves the separate fdatasync round trip per commit group. Positioned writes stay on `fh`.
       const durable = options.syncAppends === true;
-      return new RealFile(path, fh, await openRegular(path, O_WRONLY | O_APPEND | (durable ? O_DSYNC : 0)), durable, this.#syncReadMax, this.#syncWriteMax, this.#syncLoneWriteMax);
+      // Preallocated: no O_APPEND (Linux ignores a pwrite's position under it); appends are positioned at the data end.
+      const positioned = options.preallocate === true;
+      const appendFh = await openRegular(path, O_WRONLY | (positioned ? 0 : O_APPEND) | (durable ? O_DSYNC : 0));
+      const dataEnd = positioned ? (await appendFh.stat().catch(async (err: unknown) => { await appendFh.close(); throw err; })).size : undefined;
+      return new RealFile(path, fh, appendFh, durable, this.#syncReadMax, this.#syncWriteMax, this.#syncLoneWriteMax, dataEnd);
     } catch (err) {
       await fh.close();
       throw err;

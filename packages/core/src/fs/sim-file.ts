@@ -49,14 +49,23 @@ export class SimFile implements FsFile {
   /** Opened with syncAppends: an append is a write and then an fsync, each its own counted op a crash or fault can hit. */
   readonly appendsDurable: boolean;
   #closed = false;
+  /** Opened with preallocate: where the next append lands, and how long this handle made the file (as RealFile). */
+  #dataEnd: number | undefined;
+  #fileEnd = 0;
+  readonly preallocate?: (length: number) => Promise<void>;
 
-  constructor(ctx: SimContext, node: FileNode, path: string, writable: boolean, appendsDurable = false) {
+  constructor(ctx: SimContext, node: FileNode, path: string, writable: boolean, appendsDurable = false, preallocate = false) {
     this.#ctx = ctx;
     this.#node = node;
     this.path = path;
     this.#epoch = ctx.epoch;
     this.#writable = writable;
     this.appendsDurable = appendsDurable;
+    if (writable && preallocate) {
+      this.#dataEnd = node.size;
+      this.#fileEnd = node.size;
+      this.preallocate = (length) => this.#preallocate(length);
+    }
   }
 
   #check(syscall: string, needsWrite: boolean, notWritableCode = 'EBADF'): void {
@@ -94,10 +103,19 @@ export class SimFile implements FsFile {
   }
 
   async append(chunks: readonly Uint8Array[]): Promise<void> {
+    // Preallocated: the range is claimed at the call, as RealFile claims it before its write is issued.
+    let at: number | undefined;
+    if (this.#dataEnd !== undefined) {
+      let bytes = 0;
+      for (const c of chunks) bytes += c.byteLength;
+      at = this.#dataEnd;
+      this.#dataEnd += bytes;
+      if (this.#dataEnd > this.#fileEnd) this.#fileEnd = this.#dataEnd;
+    }
     const call = await this.#ctx.begin('append');
     this.#check('write', true);
     // The end is read after the yield, at the moment the write lands: concurrent appends never overlap.
-    this.#write('append', call, this.#node.size, concat(chunks), this.appendsDurable);
+    this.#write('append', call, at ?? this.#node.size, concat(chunks), this.appendsDurable);
     // O_DSYNC: the write lands, then it is made durable before the call returns. A crash between the two loses
     // it (or keeps it) exactly as a crash before an fsync would; an fsync fault (EIO, a lie) hits this append.
     if (this.appendsDurable) await this.#sync(true);
@@ -108,15 +126,29 @@ export class SimFile implements FsFile {
     this.#check('write', true);
     checkRange(position, 'position', 'write', this.path);
     this.#write('writeAt', call, position, data);
+    if (this.#dataEnd !== undefined && position + data.byteLength > this.#dataEnd) {
+      this.#dataEnd = position + data.byteLength;
+      if (this.#dataEnd > this.#fileEnd) this.#fileEnd = this.#dataEnd;
+    }
   }
 
-  #write(op: 'append' | 'writeAt', call: number, position: number, data: Uint8Array, durable = false): void {
+  /** FsFile.preallocate: one counted write of zeros, not durable until an fsync (a crash may keep any part of it). */
+  async #preallocate(length: number): Promise<void> {
+    const from = this.#fileEnd;
+    if (!Number.isSafeInteger(length) || length <= from) return;
+    this.#fileEnd = length;
+    const call = await this.#ctx.begin('writeAt');
+    this.#check('write', true);
+    this.#write('writeAt', call, from, new Uint8Array(length - from), false, true);
+  }
+
+  #write(op: 'append' | 'writeAt', call: number, position: number, data: Uint8Array, durable = false, zeros = false): void {
     const mark = durable ? { durableAppend: true } : {};
     const draw = this.#ctx.fault(op, call, this.path, mark);
     const n = data.byteLength;
     if (draw?.kind === 'short-write') {
       const keep = n === 0 ? 0 : this.#ctx.pick(n);
-      if (keep > 0) this.#node.write(position, data.subarray(0, keep));
+      if (keep > 0) this.#node.write(position, data.subarray(0, keep), zeros);
       this.#ctx.countBytes(0, keep);
       this.#ctx.log(op, call, this.path, draw, { bytes: keep, ...mark });
       throw errnoError('EIO', 'write', this.path, `i/o error (injected short write: ${keep} of ${n} bytes)`);
@@ -135,7 +167,7 @@ export class SimFile implements FsFile {
       }
     }
     // pwrite of zero bytes changes nothing, not even the size, whatever the position.
-    if (n > 0) this.#node.write(position, data);
+    if (n > 0) this.#node.write(position, data, zeros && draw?.kind !== 'bit-flip');
     this.#ctx.countBytes(0, n);
   }
 
@@ -163,6 +195,10 @@ export class SimFile implements FsFile {
     checkRange(length, 'length', 'ftruncate', this.path);
     this.#ctx.fault('truncate', call, this.path);
     this.#node.truncate(length);
+    if (this.#dataEnd !== undefined) {
+      this.#dataEnd = length;
+      this.#fileEnd = length;
+    }
   }
 
   async size(): Promise<number> {

@@ -16,26 +16,55 @@ export class FileNode {
   size = 0;
   durableLength = 0;
   durableBase: Uint8Array | null = null;
+  /** `buf[zerosFrom, size)` is all zeros (a lower bound is never claimed: the true start may be earlier). */
+  zerosFrom = 0;
+  /**
+   * With `durableBase` null, the durable content is `buf[0, durableZerosFrom)` followed by zeros up to
+   * `durableLength`: writes into preallocated zeros (FsFile.preallocate) change no durable byte, so an
+   * O_DSYNC-style write+sync loop over them stays O(bytes written) instead of copying the file per write.
+   */
+  durableZerosFrom = 0;
 
   current(): Uint8Array {
     return this.buf.slice(0, this.size);
   }
 
   durable(): Uint8Array {
-    return this.durableBase === null ? this.buf.slice(0, this.durableLength) : this.durableBase.slice();
+    if (this.durableBase !== null) return this.durableBase.slice();
+    const out = this.buf.slice(0, this.durableLength);
+    if (this.durableZerosFrom < this.durableLength) out.fill(0, this.durableZerosFrom);
+    return out;
   }
 
-  /** Durable content equals current content below the durable length: unsynced bytes are a pure tail. */
+  /** Where a crash may tear: unsynced bytes from here on are one tail (writes over durable zeros included). */
+  tearFrom(): number {
+    return this.durableBase === null ? Math.min(this.durableZerosFrom, this.durableLength) : this.durableLength;
+  }
+
+  /** Whether a crash would change anything: current and durable content differ (or may). */
+  unsynced(): boolean {
+    if (this.durableBase !== null || this.size !== this.durableLength) return true;
+    for (let i = this.durableZerosFrom; i < this.durableLength; i++) if (this.buf[i] !== 0) return true;
+    return false;
+  }
+
+  /** Durable content equals current content before `tearFrom()`: unsynced bytes are a pure tail. */
   unsyncedIsTail(): boolean {
+    if (this.durableBase === null) return this.size >= this.tearFrom();
     if (this.size < this.durableLength) return false;
-    if (this.durableBase === null) return true;
     for (let i = 0; i < this.durableLength; i++) if (this.durableBase[i] !== this.buf[i]) return false;
     return true;
   }
 
+  /** Gives the durable content its own copy (before a change to bytes it shares with the current content). */
+  detachDurable(): void {
+    if (this.durableBase === null) this.durableBase = this.durable();
+  }
+
   /** Call before changing bytes at or after `from`: copies the durable bytes out if the change reaches them. */
   #detach(from: number): void {
-    if (this.durableBase === null && from < this.durableLength) this.durableBase = this.buf.slice(0, this.durableLength);
+    // At or past durableZerosFrom the durable bytes are the implicit zeros, not buf: nothing to copy out.
+    if (this.durableBase === null && from < this.durableLength && from < this.durableZerosFrom) this.detachDurable();
   }
 
   #reserve(n: number): void {
@@ -45,19 +74,22 @@ export class FileNode {
     this.buf = next;
   }
 
-  write(position: number, data: Uint8Array): void {
+  /** `zeros`: the data is all zeros (a preallocation), which keeps the zeros past the data known as such. */
+  write(position: number, data: Uint8Array, zeros = false): void {
     this.#detach(position);
     const end = position + data.byteLength;
     this.#reserve(end);
     // A gap between the old end and `position` reads as zeros; a reused buffer may hold stale bytes.
     if (position > this.size) this.buf.fill(0, this.size, position);
     this.buf.set(data, position);
+    if (!(zeros && position >= this.zerosFrom) && end > this.zerosFrom) this.zerosFrom = end;
     this.size = Math.max(this.size, end);
   }
 
   truncate(length: number): void {
     if (length < this.size) {
       this.#detach(length);
+      if (this.zerosFrom > length) this.zerosFrom = length;
     } else {
       this.#reserve(length);
       this.buf.fill(0, this.size, length);
@@ -68,20 +100,32 @@ export class FileNode {
   sync(): void {
     this.durableBase = null;
     this.durableLength = this.size;
+    this.durableZerosFrom = Math.min(this.zerosFrom, this.size);
   }
 
-  /** Replaces current bytes by durable ones, keeping `keep` unsynced tail bytes (a torn write). */
+  /** Replaces current bytes by durable ones, keeping `keep` unsynced bytes from `tearFrom()` on (a torn write). */
   crash(keep: number): void {
+    const from = this.tearFrom();
+    const copied = this.durableBase !== null;
     if (this.durableBase !== null) {
       const tail = this.buf.slice(this.durableLength, this.durableLength + keep);
       this.buf = new Uint8Array(this.durableBase.length + tail.length);
       this.buf.set(this.durableBase);
       this.buf.set(tail, this.durableBase.length);
+      this.size = this.durableLength + keep;
+    } else {
+      // Durable: buf[0, from) and zeros up to durableLength; of what was written over them, a prefix of `keep` bytes.
+      const end = Math.max(this.durableLength, from + keep);
+      this.#reserve(end);
+      this.buf.fill(0, from + keep, end);
+      this.size = end;
     }
-    this.size = this.durableLength + keep;
     this.durableBase = null;
     // What survived a crash is on the medium now: a second crash must not take the torn tail away.
     this.durableLength = this.size;
+    // Past the kept bytes the durable zeros are real zeros now; after a copied durable image, claim none.
+    this.zerosFrom = copied ? this.size : Math.min(from + keep, this.size);
+    this.durableZerosFrom = this.zerosFrom;
   }
 }
 
@@ -171,14 +215,13 @@ export function crashTree(root: DirNode, tear: SeededRng | null): CrashedFile[] 
         continue;
       }
       const before = node.size;
-      const durableBefore = node.durableBase === null ? node.buf.subarray(0, node.durableLength) : node.durableBase;
-      const changed = before !== node.durableLength || node.durableBase !== null;
-      if (!changed) continue;
+      if (!node.unsynced()) continue;
       let keep = 0;
-      if (tear !== null && node.unsyncedIsTail() && before > node.durableLength) {
-        keep = tear.below(before - node.durableLength + 1);
+      const tearFrom = node.tearFrom();
+      if (tear !== null && node.unsyncedIsTail() && before > tearFrom) {
+        keep = tear.below(before - tearFrom + 1);
       }
-      const durableLength = durableBefore.length;
+      const durableLength = node.durableBase === null ? node.durableLength : node.durableBase.length;
       node.crash(keep);
       report.push({ path, currentLength: before, durableLength, keptLength: node.size });
     }
@@ -200,6 +243,8 @@ export function corruptByte(root: DirNode, abs: string, offset: number, xorByte:
   if (!Number.isInteger(xorByte) || xorByte < 0 || xorByte > 255) throw new RangeError(`xorByte must be 0..255, got ${xorByte}`);
   const limit = Math.max(node.size, node.durableLength);
   if (!Number.isInteger(offset) || offset < 0 || offset >= limit) throw new RangeError(`offset ${offset} outside ${abs} (${limit} bytes)`);
+  // Past durableZerosFrom the durable bytes are not buf's: give them their own copy to flip.
+  if (node.durableBase === null && offset >= node.durableZerosFrom && offset < node.durableLength) node.detachDurable();
   if (offset < node.size) node.buf[offset] = (node.buf[offset] ?? 0) ^ xorByte;
   if (node.durableBase !== null && offset < node.durableLength) {
     node.durableBase[offset] = (node.durableBase[offset] ?? 0) ^ xorByte;

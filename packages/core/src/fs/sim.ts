@@ -225,7 +225,7 @@ export class SimFs implements Fs {
       dir.visible.set(name, node);
     }
     this.#openHandles++;
-    return new SimFile(this.#ctx, node, path, write, write && options.syncAppends === true);
+    return new SimFile(this.#ctx, node, path, write, write && options.syncAppends === true, options.preallocate === true);
   }
 
   async stat(path: string): Promise<FsStat | null> {

@@ -2,7 +2,7 @@
 // each position is either a frame (with its CRC verdict) or damage of a named kind, and the walk resumes only where the caller's resync rule says.
 
 import { crc32 } from 'node:zlib';
-import { FRAME_HEADER_BYTES, FRAME_MAGIC, frameHeaderDamage, readFrameHeader, type FrameDamage } from './format.js';
+import { FRAME_HEADER_BYTES, FRAME_MAGIC, MAX_FRAME_BODY_BYTES, frameHeaderDamage, readFrameHeader, type FrameDamage } from './format.js';
 import { isValidFrameAt } from './frame.js';
 import type { ReadWindow } from './window.js';
 
@@ -67,8 +67,28 @@ export function isTornTail(buf: Uint8Array, pos: number): boolean {
     return true;
   }
   const h = readFrameHeader(buf, pos);
-  if (frameHeaderDamage(h, pos, buf.length) !== 'past-end') return false;
+  if (frameHeaderDamage(h, pos, buf.length) !== 'past-end') return isTornIntoZeros(buf, pos);
   return crc32(buf.subarray(pos + FRAME_HEADER_BYTES)) !== h.crc;
+}
+
+/**
+ * The same shapes cut short inside preallocated zeros (FORMAT.md § Preallocated tail): an append written over zeros
+ * and interrupted leaves a prefix of its bytes and then the zeros, to the end of the file. So: zeros to the end, and
+ * before them the start of a header that matches the magic so far, or a header whose declared body reaches past
+ * where the zeros begin. A whole frame with a damaged byte (its last byte not zero) is not this shape.
+ */
+function isTornIntoZeros(buf: Uint8Array, pos: number): boolean {
+  let zeros = buf.length;
+  while (zeros > pos && buf[zeros - 1] === 0) zeros--;
+  if (zeros === buf.length) return false;
+  const written = zeros - pos;
+  if (written < FRAME_HEADER_BYTES) {
+    for (let i = 0; i < Math.min(4, written); i++) if (buf[pos + i] !== MAGIC_BYTES[i]) return false;
+    return true;
+  }
+  const h = readFrameHeader(buf, pos);
+  if (h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES) return false;
+  return pos + FRAME_HEADER_BYTES + h.length > zeros;
 }
 
 /**

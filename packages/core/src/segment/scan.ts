@@ -18,8 +18,9 @@ export interface SegmentScan {
   /** Undefined only for a torn (never-initialised) newest segment. */
   readonly header: SegmentHeader | undefined;
   readonly frames: ScannedFrame[];
-  /** End of the valid prefix; bytes beyond it are a torn write. */
+  /** End of the valid prefix; bytes beyond it are a torn write or preallocated zeros. */
   readonly validEnd: number;
+  /** Bytes follow the valid prefix that an interrupted append left (not only zeros: those carry no write). */
   readonly torn: boolean;
 }
 
@@ -63,7 +64,9 @@ export function scanSegment(buf: Uint8Array, options: ScanOptions): SegmentScan 
     if (step.kind === 'damage' || step.crcOk !== true) {
       const later = nextValidFrame(buf, pos);
       if (later !== -1) throw corrupt(file, pos + shift, `invalid frame followed by a valid frame at offset ${later + shift}`);
-      if (allowTornTail && isTornTail(buf, pos)) return { header: head.header, frames, validEnd: pos + shift, torn: true };
+      // All zeros from here: the segment writer's preallocation (FORMAT.md § Preallocated tail), or an append whose
+      // data never reached the disk. Neither holds anything that was written, so neither is a torn write to report.
+      if (allowTornTail && isTornTail(buf, pos)) return { header: head.header, frames, validEnd: pos + shift, torn: !isZeroFrom(buf, pos) };
       throw corrupt(file, pos + shift, allowTornTail ? 'damaged frame at the tail' : 'invalid frame in a sealed segment');
     }
     let frame: Frame;

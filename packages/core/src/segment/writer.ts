@@ -20,7 +20,19 @@ export interface ActiveSegment {
   size: number;
   /** CRC-32 of the segment's bytes [0, size), kept as groups land (for the cold-start checkpoint). */
   crc: number;
+  /**
+   * How far the file may reach with zeros written past `size` (FsFile.preallocate); `size` or less when it holds
+   * nothing past its data. Cut back to `size` before the segment is sealed or the store closes.
+   */
+  zeroedTo?: number;
 }
+
+/**
+ * How far ahead of the data a durable segment is zero-filled, a step at a time. A durable append into written zeros
+ * skips the journal commit a growing file needs (~0.45 → ~0.25 ms per 21 KB O_DSYNC write on this ext4 VM); the zeros
+ * themselves go out unsynced, once per step, and are cut off at the seal.
+ */
+export const PREALLOCATE_STEP_BYTES = 4 << 20;
 
 /** Where writeGroup reports how long its write and its fsync took (milliseconds), for the commit statistics. */
 export interface WriteTiming {
@@ -52,7 +64,7 @@ export async function createSegment(fs: Fs, path: string, id: number, nowMs: num
     if (syncAppends) {
       // The groups' handle: every append through it is durable by itself. Only commit groups go through it, so a
       // failed durable append is always a failed group (the writer's stop rule), never a failed segment creation.
-      const durable = await fs.open(path, { write: true, syncAppends: true });
+      const durable = await fs.open(path, { write: true, syncAppends: true, preallocate: true });
       await file.close();
       file = durable;
     }
@@ -112,6 +124,7 @@ export class SegmentWriter {
     let bytes = 0;
     for (const f of frames) bytes += f.length;
     let t = performance.now();
+    if (seg.file.preallocate !== undefined && start + bytes > (seg.zeroedTo ?? 0)) await this.#preallocate(seg, start + bytes);
     try {
       // Asked only now: a rotation above may have let more appends queue up behind this group.
       await seg.file.append(frames, hint?.());
@@ -147,11 +160,38 @@ export class SegmentWriter {
     return { segmentId: seg.id, offset: start };
   }
 
+  /**
+   * Zero-fills the segment a step past `need` (at most to the size limit, where it rotates). The zeros only make later
+   * appends cheaper: a failure here leaves the file longer by some zeros, which the seal cuts off, and stops the filling.
+   */
+  async #preallocate(seg: ActiveSegment, need: number): Promise<void> {
+    const to = Math.max(need, Math.min(Math.max(seg.zeroedTo ?? 0, seg.size) + PREALLOCATE_STEP_BYTES, this.#opts.segmentMaxBytes));
+    try {
+      await seg.file.preallocate!(to);
+      seg.zeroedTo = to;
+    } catch {
+      seg.zeroedTo = Number.MAX_SAFE_INTEGER;
+    }
+  }
+
+  /** Cuts the zeros past the active segment's data off the file (durable after the next fsync); a failure stops the writer. */
+  async #cutZeros(seg: ActiveSegment): Promise<void> {
+    if ((seg.zeroedTo ?? 0) <= seg.size) return;
+    try {
+      await seg.file.truncate(seg.size);
+      seg.zeroedTo = seg.size;
+    } catch (err) {
+      this.#failure = ioError(err, `cannot cut the preallocated zeros off ${seg.path}`, { file: seg.path, offset: seg.size });
+      throw this.#failure;
+    }
+  }
+
   async #cutBack(seg: ActiveSegment, start: number, cause: unknown): Promise<void> {
     try {
       await seg.file.truncate(start);
       await seg.file.fsync();
       seg.size = start;
+      seg.zeroedTo = start;
     } catch (err) {
       this.#failure = ioError(err, `cannot cut a failed write back off ${seg.path} (after: ${String(cause)})`, {
         file: seg.path,
@@ -162,7 +202,10 @@ export class SegmentWriter {
 
   async #rotate(nowMs: number): Promise<void> {
     const seg = this.#active;
-    if (!this.#opts.sync) {
+    // A sealed segment ends at its last frame: the zeros go, durably, before the next segment exists.
+    const zeros = (seg.zeroedTo ?? 0) > seg.size;
+    await this.#cutZeros(seg);
+    if (!this.#opts.sync || zeros) {
       try {
         await seg.file.fsync();
       } catch (err) {
@@ -185,9 +228,10 @@ export class SegmentWriter {
     await this.#rotate(nowMs);
   }
 
-  /** fsync of the active segment (for sync 'none' stores and close). */
-  async sync(): Promise<void> {
+  /** fsync of the active segment (for sync 'none' stores and close, which `trim` first). */
+  async sync(trim = false): Promise<void> {
     this.#refuseIfFailed();
+    if (trim) await this.#cutZeros(this.#active);
     try {
       await this.#active.file.fsync();
     } catch (err) {

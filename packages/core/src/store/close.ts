@@ -62,7 +62,8 @@ export async function closeStore(s: ClosingStore): Promise<void> {
     // Index files being written finish first: a segment sealed into the index leaves the checkpoint.
     await s.modules.indexFiles?.settle();
     if (s.writer !== undefined && s.writer.failure === undefined) {
-      await s.writer.sync();
+      // Trimmed: a closed store's active segment ends at its last frame, not in preallocated zeros.
+      await s.writer.sync(true);
       await writeCheckpoint({
         opts: s.opts,
         index: s.index,

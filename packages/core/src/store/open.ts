@@ -319,7 +319,7 @@ async function prepareWriter(opts: ResolvedOptions, segments: SegmentSet, newest
   if (newest !== undefined && newest.header !== undefined) {
     let file: FsFile | undefined;
     try {
-      file = await fs.open(newest.path, { write: true, syncAppends: opts.sync === 'always' });
+      file = await fs.open(newest.path, { write: true, syncAppends: opts.sync === 'always', preallocate: opts.sync === 'always' });
       if (newest.fileSize !== newest.committedEnd) {
         // Cut the torn tail (or an incomplete batch) so new frames never land behind it.
         await file.truncate(newest.committedEnd);

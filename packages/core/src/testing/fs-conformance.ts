@@ -146,6 +146,44 @@ const FS_CASES: Readonly<Record<string, Body>> = {
     same([...text].sort().join(''), 'AAAABBBBCCCC', 'bytes after three concurrent appends');
     await f.close();
   },
+  'preallocated-appends-overwrite-the-zeros': async ({ fs, root }) => {
+    const path = join(root, 'p');
+    await writeText(fs, path, 'ab');
+    const f = await fs.open(path, { write: true, preallocate: true });
+    await f.append([enc('c')]);
+    // An Fs may ignore the option: then the file has no preallocate and appends at its end as any other.
+    if (f.preallocate === undefined) {
+      same(await readAll(f), 'abc', 'appends of a file whose Fs ignores preallocate');
+      await f.close();
+      return;
+    }
+    await f.preallocate(10);
+    same(await f.size(), 10, 'size after preallocate(10)');
+    same(await readAll(f), 'abc\0\0\0\0\0\0\0', 'preallocate writes zeros past the data');
+    await f.preallocate(4);
+    same(await f.size(), 10, 'preallocate to a shorter length changes nothing');
+    await f.append([enc('d'), enc('e')]);
+    await Promise.all([f.append([enc('FF')]), f.append([enc('GG')])]);
+    const text = await readAll(f);
+    same(text.length, 10, 'appends into the zeros do not grow the file');
+    same(text.slice(0, 5), 'abcde', 'an append lands at the end of the data, not the end of the file');
+    same([...text.slice(5, 9)].sort().join(''), 'FFGG', 'concurrent appends into the zeros do not overlap');
+    same(text.slice(9), '\0', 'zeros past the data stay');
+    await f.append([enc('HIJ')]);
+    same((await readAll(f)).slice(9), 'HIJ', 'an append past the zeros grows the file after them');
+    await f.truncate(3);
+    await f.append([enc('x')]);
+    same(await readAll(f), 'abcx', 'after a truncate the next append lands at the new end');
+    await f.writeAt(6, enc('w'));
+    await f.append([enc('y')]);
+    same(await readAll(f), 'abcx\0\0wy', 'after a writeAt past the data, appends land after it');
+    await f.close();
+    const g = await fs.open(path, { write: true, preallocate: true });
+    await g.preallocate!(12);
+    await g.append([enc('z')]);
+    same(await readAll(g), 'abcx\0\0wyz\0\0\0', 'a reopened file appends at its size at open');
+    await g.close();
+  },
   'write-at-extends-with-zeros': async ({ fs, root }) => {
     const f = await fs.open(join(root, 'w'), { create: true });
     await f.writeAt(4, enc('xy'));
@@ -333,6 +371,22 @@ const FS_CASES: Readonly<Record<string, Body>> = {
     await s.fs.syncDir(s.root);
     await s.crash();
     same(await readText(s.fs, join(s.root, 'log')), 'acknowledged', 'fsynced bytes after a crash');
+  },
+  'durable-preallocated-append-survives-a-crash': async (s) => {
+    if (s.crash === undefined) return;
+    const path = join(s.root, 'log');
+    const f = await s.fs.open(path, { create: true, exclusive: true });
+    await f.append([enc('head.')]);
+    await f.fsync();
+    await s.fs.syncDir(s.root);
+    const d = await s.fs.open(path, { write: true, syncAppends: true, preallocate: true });
+    await d.preallocate?.(64);
+    await d.append([enc('acknowledged')]);
+    if (d.appendsDurable !== true) await d.fsync();
+    await s.crash();
+    const text = await readText(s.fs, path);
+    same(text.slice(0, 17), 'head.acknowledged', 'a durable append into preallocated zeros after a crash');
+    same(/^\0*$/.test(text.slice(17)), true, 'only zeros may follow it');
   },
   'durable-write-file-atomic-is-old-or-new': async (s) => {
     if (s.crash === undefined) return;

@@ -7,6 +7,7 @@ import { FS_OPS, KillableFs, SeededRng, SimFs, type FaultKind, type FsOp, type I
 import { ProcessFs } from './process-fs.js';
 import { ErasureWitness } from './erasure-oracle.js';
 import { CHECKPOINT_FILE, decodeCheckpoint } from '../../src/event-index/checkpoint.js';
+import { scanSegment } from '../../src/segment/scan.js';
 
 export interface GauntletOptions {
   readonly seed: number;
@@ -634,6 +635,18 @@ export async function runGauntlet(options: GauntletOptions): Promise<GauntletRes
     await launchAppend(store);
     await launchCompaction(store);
     await store.close();
+    // A cleanly closed store keeps no preallocated zeros: every segment ends at its last frame (FORMAT.md §
+    // Preallocated tail). Earlier injected damage may leave a segment that does not scan; that is checked elsewhere.
+    for (const path of sim.listFiles().filter((f) => f.endsWith('.bps'))) {
+      const bytes = sim.inspect(path)!.current;
+      let end: number;
+      try {
+        end = scanSegment(bytes, { file: path, allowTornTail: true }).validEnd;
+      } catch {
+        continue;
+      }
+      if (end < bytes.length && bytes.subarray(end).every((b) => b === 0)) fail(`${path} keeps ${bytes.length - end} zero bytes after a clean close`);
+    }
     const last = await recover();
     await last?.close();
   }

@@ -34,6 +34,7 @@ export class StepFs implements Fs {
       truncate: (n) => (step(), f.truncate(n)),
       size: () => f.size(),
       close: () => f.close(),
+      ...(f.preallocate === undefined ? {} : { preallocate: (n: number) => (step(), f.preallocate!(n)) }),
     };
   }
   stat(path: string): Promise<FsStat | null> {
