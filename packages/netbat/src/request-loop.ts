@@ -51,7 +51,6 @@ export class RequestLoop implements IdleHolder {
   operation = '';
   #identity: Identity | undefined;
   #options: DispatchOptions;
-  #idleSince = 0;
   #resolve: ((stop: RequestLoopStop) => void) | undefined;
   #reject: ((err: unknown) => void) | undefined;
   readonly #deadlines: ReadDeadlines;
@@ -92,7 +91,7 @@ export class RequestLoop implements IdleHolder {
 
   // IdleHolder: between requests the connection is idle, and a waiting client may take its permit (fair slots).
   idleSince(): number {
-    return this.#idleSince;
+    return this.reader.idleSince;
   }
 
   reclaim(): boolean {
@@ -107,11 +106,12 @@ export class RequestLoop implements IdleHolder {
     const ctx = this.ctx;
     for (;;) {
       if (this.served >= ctx.maxRequestsPerConnection || ctx.stopping.aborted) return this.#stop('done');
-      this.#idleSince = Date.now();
-      ctx.reclaimer.idle(this);
       const read = this.reader.poll(this.#deadlines, this.#onRead);
-      if (read === undefined) return;
-      ctx.reclaimer.busy(this);
+      if (read === undefined) {
+        // Idle only once the read waits (a line already here makes no idle period), since the wait's own clock read.
+        ctx.reclaimer.idle(this);
+        return;
+      }
       if (!this.#handle(read)) return;
     }
   }
