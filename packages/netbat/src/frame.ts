@@ -34,11 +34,13 @@ export function encodeOkResponse(output: Uint8Array): Uint8Array {
  * shared pool (allocUnsafe, every byte then written), so a small response costs no backing store of its own. Never
  * handed to callers: a pool slice's `.buffer` is shared with other pool slices.
  */
-export function encodeOkResponseForSocket(output: Uint8Array): Uint8Array {
-  return writeOkResponse(output, Buffer.allocUnsafe(4 + 2 * output.length));
+export function encodeOkResponseForSocket(output: Uint8Array, spare?: Buffer): Buffer {
+  const size = 4 + 2 * output.length;
+  // A spare of the right size (the connection's last response, which the kernel has taken) is written over.
+  return writeOkResponse(output, spare !== undefined && spare.length === size ? spare : Buffer.allocUnsafe(size));
 }
 
-function writeOkResponse(output: Uint8Array, out: Uint8Array): Uint8Array {
+function writeOkResponse<T extends Uint8Array>(output: Uint8Array, out: T): T {
   out[0] = 0x4f; // O
   out[1] = 0x4b; // K
   out[2] = 0x20;

@@ -41,6 +41,7 @@ export class LineReader {
   /** Offset of the first `\n` in the buffered bytes, or -1. */
   private newlineAt = -1;
   private lineStartedAt = 0;
+  private waitingSince = 0;
   private ended = false;
   private broken = false;
   /** The pending read's resolver, while one waits. */
@@ -74,6 +75,14 @@ export class LineReader {
   /** Bytes received and not yet handed out: non-zero means a request has started arriving. */
   get pending(): number {
     return this.buffered;
+  }
+
+  /**
+   * When the latest wait for a line's first byte began (ms since epoch): the clock read that sets the idle deadline,
+   * so a caller that also needs the time its connection went idle reads no clock of its own.
+   */
+  get idleSince(): number {
+    return this.waitingSince;
   }
 
   /** Stops listening; the socket stays as it is. */
@@ -136,7 +145,14 @@ export class LineReader {
   private startWaiting(): void {
     const phase = this.buffered === 0 ? 'idle' : 'read';
     this.phase = phase;
-    const deadline = phase === 'idle' ? Date.now() + this.deadlines.idleMs : this.lineStartedAt + this.deadlines.readMs;
+    let deadline: number;
+    if (phase === 'idle') {
+      const now = Date.now();
+      this.waitingSince = now;
+      deadline = now + this.deadlines.idleMs;
+    } else {
+      deadline = this.lineStartedAt + this.deadlines.readMs;
+    }
     this.deadline = deadline;
     if (Number.isFinite(deadline) && (this.timer === undefined || this.timerAt > deadline)) this.arm(deadline);
     this.socket.resume();

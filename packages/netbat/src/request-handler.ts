@@ -62,8 +62,11 @@ export function startRequest(
   }
 }
 
-/** The OK line of a dispatch's result, or the ERR line when its output is not bytes or over the limit. */
-export function answerDispatch(ctx: RequestContext, operation: string, result: unknown): Uint8Array {
+/**
+ * The OK line of a dispatch's result, or the ERR line when its output is not bytes or over the limit. The OK line is
+ * written into `spare` when that is free and of its size.
+ */
+export function answerDispatch(ctx: RequestContext, operation: string, result: unknown, spare?: Buffer): Uint8Array {
   const output = typeof result === 'object' && result !== null ? (result as { output?: unknown }).output : undefined;
   if (!(output instanceof Uint8Array)) {
     ctx.stats.bump('handlerFaults');
@@ -71,7 +74,7 @@ export function answerDispatch(ctx: RequestContext, operation: string, result: u
   }
   if (output.length > ctx.limits.maxOutputBytes) return fail(ctx, NetbatError.outputTooLarge(ctx.limits.maxOutputBytes));
   ctx.stats.bumpServed();
-  return encodeOkResponseForSocket(output);
+  return encodeOkResponseForSocket(output, spare);
 }
 
 /** The ERR line of a failed dispatch: its declared runtime code, or `runtime` for a handler fault. */

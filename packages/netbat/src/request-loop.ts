@@ -51,7 +51,11 @@ export class RequestLoop implements IdleHolder {
   operation = '';
   #identity: Identity | undefined;
   #options: DispatchOptions;
-  #idleSince = 0;
+  /**
+   * The last answer written, once nothing refers to it any more: the next OK line of its size is written over it
+   * instead of into a fresh buffer. Taken (cleared) while an answer is being made and written.
+   */
+  #spare: Buffer | undefined;
   #resolve: ((stop: RequestLoopStop) => void) | undefined;
   #reject: ((err: unknown) => void) | undefined;
   readonly #deadlines: ReadDeadlines;
@@ -92,7 +96,7 @@ export class RequestLoop implements IdleHolder {
 
   // IdleHolder: between requests the connection is idle, and a waiting client may take its permit (fair slots).
   idleSince(): number {
-    return this.#idleSince;
+    return this.reader.idleSince;
   }
 
   reclaim(): boolean {
@@ -107,11 +111,12 @@ export class RequestLoop implements IdleHolder {
     const ctx = this.ctx;
     for (;;) {
       if (this.served >= ctx.maxRequestsPerConnection || ctx.stopping.aborted) return this.#stop('done');
-      this.#idleSince = Date.now();
-      ctx.reclaimer.idle(this);
       const read = this.reader.poll(this.#deadlines, this.#onRead);
-      if (read === undefined) return;
-      ctx.reclaimer.busy(this);
+      if (read === undefined) {
+        // Idle only once the read waits (a line already here makes no idle period), since the wait's own clock read.
+        ctx.reclaimer.idle(this);
+        return;
+      }
       if (!this.#handle(read)) return;
     }
   }
@@ -130,11 +135,17 @@ export class RequestLoop implements IdleHolder {
 
   /** Writes an answer; true when the kernel took it (a full buffer waits for `drain` within the write deadline). */
   #send(bytes: Uint8Array): boolean {
-    const now = writeOrWait(this.socket, bytes, this.ctx.timeouts.writeMs);
+    const socket = this.socket;
+    const now = writeOrWait(socket, bytes, this.ctx.timeouts.writeMs);
     if (typeof now !== 'string') {
       now.then(this.#onWritten, this.#fault);
       return false;
     }
+    // Nothing left in the stream means the kernel took every byte during write(): neither the stream's buffer nor a
+    // pending write request (which holds the bytes it was given, not a copy) refers to them, so they may be reused.
+    // Anything still queued (a partial write, a write behind another, TLS) keeps them, and the next answer gets a
+    // fresh buffer.
+    if (now === 'written' && socket.writableLength === 0 && bytes instanceof Buffer) this.#spare = bytes;
     return this.#written(now);
   }
 
@@ -178,7 +189,9 @@ export class RequestLoop implements IdleHolder {
 
   readonly #onResult = (result: unknown): void => {
     try {
-      if (this.#send(answerDispatch(this.ctx, this.operation, result))) this.#readNext();
+      const spare = this.#spare;
+      this.#spare = undefined;
+      if (this.#send(answerDispatch(this.ctx, this.operation, result, spare))) this.#readNext();
     } catch (err) {
       this.#fault(err);
     }

@@ -109,6 +109,36 @@ describe('server: requests', () => {
     expect(answers[4]).toBe('OK 03');
   });
 
+  it('answers every pipelined request with its own bytes while a slow reader keeps the answers queued', async () => {
+    const { port } = await start();
+    const raw = await openRaw(port);
+    // Answers of one size, each different, more of them than the kernel's socket buffers hold: answers then queue in
+    // the server's stream (a partial or waiting write holds the bytes it was given), and none may be written over by
+    // a later answer of that size.
+    const n = 10_000;
+    const answer = (i: number): string => Buffer.alloc(2_000, i % 251).fill(i >>> 8, 0, 1).toString('hex');
+    const chunks: Buffer[] = [];
+    let got = 0;
+    raw.on('data', (c: Buffer) => {
+      chunks.push(c);
+      got += c.length;
+    });
+    raw.pause();
+    raw.write(Array.from({ length: n }, (_, i) => `NETBAT/1 CALL echo ${answer(i)}\n`).join(''));
+    // Reads in short bursts with pauses between, so the server's writes keep meeting a full buffer, then draining.
+    while (got < n * (answer(0).length + 4)) {
+      await new Promise((r) => setTimeout(r, 20));
+      raw.resume();
+      await new Promise((r) => setImmediate(r));
+      raw.pause();
+    }
+    raw.destroy();
+    const lines = Buffer.concat(chunks).toString('latin1').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(n);
+    expect(lines.findIndex((line, i) => line !== `OK ${answer(i)}`)).toBe(-1);
+  });
+
   it("answers the legacy prefix-less frame `CALL ping …` with Rust's ERR line, byte for byte (issue 24)", async () => {
     const { port, dispatcher } = await start();
     const out = str(await exchange(port, text('CALL ping 00\n')));
