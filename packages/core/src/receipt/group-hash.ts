@@ -6,6 +6,8 @@
 // a 65-byte header leaf, ~one 65-byte node), the most of a signed group's extra main-thread work. Inputs are laid
 // out in the module's memory where they are hashed: a node's input (0x01 ‖ left ‖ right) is where its children's
 // digests are written, so a level is hashed without a copy; a header leaf is written into the digest's body.
+// Measured (callgrind, sealGroup of 64 events): 1.57M -> 0.93M instructions a group; a 4-lane block costs about
+// what one JS compression did (~2k instructions).
 
 import { blake3 } from '../crypto/blake3.js';
 import { blake3x4WasmModule } from '../crypto/blake3x4.js';
@@ -217,8 +219,10 @@ export class GroupHasher implements LeafArena {
       }
     }
     this.#reopen();
+    // The jobs go past the inputs, i32-aligned, for the call only.
     const end = this.#end;
-    const at = this.take(((end + 3) & ~3) - end + 4 * JOB * count) + (((end + 3) & ~3) - end);
+    const align = ((end + 3) & ~3) - end;
+    const at = this.take(align + 4 * JOB * count) + align;
     this.#i32.set(jobs.subarray(0, JOB * count), at >> 2);
     this.#hash4(at, count, 0);
     this.#end = end;
