@@ -149,12 +149,20 @@ const scratch = new Scratch(256);
 function writeCover(c: CoverParts): number {
   const entity = utf8Of(c.entity);
   const scope = utf8Of(c.scope);
-  const size = COVER_DOMAIN.length + 16 + 8 + 8 + 2 + 8 + 4 + entity.length + 4 + scope.length + 32 + 32 + 4;
+  const size = coverSize(entity, scope);
   scratch.fit(COVER_AT + size);
-  const out = scratch.bytes;
-  const dv = scratch.view;
-  out[0] = LEAF_TAG[0]!;
-  let p = COVER_AT;
+  scratch.bytes[0] = LEAF_TAG[0]!;
+  layCover(c, entity, scope, scratch.bytes, scratch.view, COVER_AT);
+  return size;
+}
+
+/** Bytes of a cover without extensions, whose coordinate is `entity` and `scope` (UTF-8). */
+function coverSize(entity: Uint8Array, scope: Uint8Array): number {
+  return COVER_DOMAIN.length + 16 + 8 + 8 + 2 + 8 + 4 + entity.length + 4 + scope.length + 32 + 32 + 4;
+}
+
+/** Writes every byte of the cover of `c` (no extensions) from `out[p]` on. */
+function layCover(c: CoverParts, entity: Uint8Array, scope: Uint8Array, out: Uint8Array, dv: DataView, p: number): void {
   out.set(COVER_DOMAIN, p);
   p += COVER_DOMAIN.length;
   out.set(c.idBytes, p);
@@ -173,6 +181,27 @@ function writeCover(c: CoverParts): number {
   out.set(c.prevHash, p);
   out.set(c.contentHash, p + 32);
   dv.setUint32(p + 64, 0); // no extensions
+}
+
+/** Room to lay out inputs to be hashed later: `take(size)` returns where `size` bytes start, and may replace `bytes` and `view`. */
+export interface LeafArena {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  take(size: number): number;
+}
+
+/**
+ * Lays out the input of `c`'s leaf, `0x00 ‖ cover`, in `arena` and returns its length; -1 (nothing laid out)
+ * when `c` has extensions, whose leaf coverLeafOf hashes. For a group's leaves hashed four at a time (group-hash.ts).
+ */
+export function coverLeafInputIn(c: CoverParts, arena: LeafArena): number {
+  if (c.extensions !== undefined && c.extensions.size > 0) return -1;
+  const entity = utf8Of(c.entity);
+  const scope = utf8Of(c.scope);
+  const size = 1 + coverSize(entity, scope);
+  const at = arena.take(size);
+  arena.bytes[at] = LEAF_TAG[0]!;
+  layCover(c, entity, scope, arena.bytes, arena.view, at + 1);
   return size;
 }
 

@@ -6,10 +6,10 @@ import { blake3, blake3PrefixedInto } from '../crypto/blake3.js';
 import { blake3ShortInto, SHORT_MAX } from '../crypto/blake3-short.js';
 import { Scratch } from '../encoding/scratch.js';
 import { EventFlags, type FrameHeaderFields } from '../segment/frame.js';
-import { merkleNode } from './cover.js';
+import { merkleNode, type LeafArena } from './cover.js';
 
-const HEADER_DOMAIN = new TextEncoder().encode('batpak.frame-header.v1\0');
-const DIGEST_DOMAIN = new TextEncoder().encode('batpak.seal-headers.v1\0');
+export const HEADER_DOMAIN = new TextEncoder().encode('batpak.frame-header.v1\0');
+export const DIGEST_DOMAIN = new TextEncoder().encode('batpak.seal-headers.v1\0');
 
 /** The frame fields a header leaf binds (an EventFrame satisfies it). */
 export type HeaderFields = Pick<FrameHeaderFields, 'id' | 'globalSequence' | 'flags' | 'payloadVersion' | 'batch' | 'encryption'>;
@@ -33,14 +33,25 @@ function u64(view: DataView, p: number, n: number): number {
  * it, and its own signed record is what makes it legitimate.
  */
 export function headerLeafInto(f: HeaderFields, out: Uint8Array, at: number): void {
-  const enc = f.encryption;
-  const size = 16 + 8 * 3 + 1 + (f.batch === undefined ? 0 : 24) + 1 + (enc === undefined ? 0 : 4 + enc.scope.length + enc.nonce.length + 8);
+  const size = fieldsSize(f);
   scratch.fit(FIELDS_AT + size);
-  const fields = scratch.bytes;
-  const view = scratch.view;
-  fields.set(HEADER_DOMAIN, 0);
-  fields.set(f.id, FIELDS_AT);
-  let p = u64(view, FIELDS_AT + 16, f.globalSequence);
+  layHeaderLeafInput(f, scratch.bytes, scratch.view, 0);
+  if (FIELDS_AT + size <= SHORT_MAX) blake3ShortInto(scratch.view, 0, FIELDS_AT + size, out, at);
+  else blake3PrefixedInto(HEADER_DOMAIN, scratch.bytes.subarray(FIELDS_AT), size, out, at);
+}
+
+/** Bytes of `f`'s fields in its leaf input (after the domain). */
+function fieldsSize(f: HeaderFields): number {
+  const enc = f.encryption;
+  return 16 + 8 * 3 + 1 + (f.batch === undefined ? 0 : 24) + 1 + (enc === undefined ? 0 : 4 + enc.scope.length + enc.nonce.length + 8);
+}
+
+/** Writes every byte of `f`'s leaf input (domain, then fields) from `fields[at]` on. */
+function layHeaderLeafInput(f: HeaderFields, fields: Uint8Array, view: DataView, at: number): void {
+  const enc = f.encryption;
+  fields.set(HEADER_DOMAIN, at);
+  fields.set(f.id, at + FIELDS_AT);
+  let p = u64(view, at + FIELDS_AT + 16, f.globalSequence);
   p = u64(view, p, f.flags & ~EventFlags.TOMBSTONE);
   p = u64(view, p, f.payloadVersion);
   if (f.batch === undefined) fields[p++] = 0;
@@ -59,8 +70,14 @@ export function headerLeafInto(f: HeaderFields, out: Uint8Array, at: number): vo
     fields.set(enc.nonce, p);
     u64(view, p + enc.nonce.length, enc.generation);
   }
-  if (FIELDS_AT + size <= SHORT_MAX) blake3ShortInto(view, 0, FIELDS_AT + size, out, at);
-  else blake3PrefixedInto(HEADER_DOMAIN, fields.subarray(FIELDS_AT), size, out, at);
+}
+
+/** Lays out `f`'s leaf input (headerLeafInto's) in `arena` and returns its length: for a group's leaves hashed four at a time. */
+export function headerLeafInputIn(f: HeaderFields, arena: LeafArena): number {
+  const size = FIELDS_AT + fieldsSize(f);
+  const at = arena.take(size); // first: taking room may replace arena.bytes
+  layHeaderLeafInput(f, arena.bytes, arena.view, at);
+  return size;
 }
 
 /** The header leaf of `f` (see headerLeafInto), as a fresh 32-byte array. */

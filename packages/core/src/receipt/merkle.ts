@@ -21,6 +21,14 @@ export function merkleTree(leaves: readonly Uint8Array[]): MerkleTree {
     for (let i = 0; i < up.length; i++) up[i] = merkleNode(below[2 * i]!, below[2 * i + 1] ?? EMPTY_NODE);
     levels.push(up);
   }
+  return treeOfLevels(levels);
+}
+
+/**
+ * The tree whose nodes are `levels` (leaves first, each level half the one below rounded up, the root alone on
+ * top), as merkleTree builds them: for a group whose nodes were hashed elsewhere (group-hash.ts).
+ */
+export function treeOfLevels(levels: readonly (readonly Uint8Array[])[]): MerkleTree {
   const root = levels[levels.length - 1]![0]!;
   return {
     root,

@@ -46,12 +46,13 @@ export function signGroup(signer: ReceiptSigner, covers: readonly Uint8Array[], 
 
 /**
  * Signs a group from its cover tree and header digest, as the commit path builds them (leaves hashed as
- * they are laid out, no cover kept): one signature over `merkleNode(tree.root, digest)`.
+ * they are laid out, no cover kept): one signature over `root`, `merkleNode(tree.root, digest)` (which the
+ * commit path hashes with the tree, group-hash.ts).
  */
-export function signTree(signer: ReceiptSigner, tree: MerkleTree, digest: Uint8Array): SignedGroup {
+export function signTree(signer: ReceiptSigner, tree: MerkleTree, digest: Uint8Array, root = signedRoot(tree.root, digest)): SignedGroup {
   let signature: Uint8Array;
   try {
-    signature = signer.sign(groupMessage(signedRoot(tree.root, digest)));
+    signature = signer.sign(groupMessage(root));
   } catch (err) {
     throw new BatpakError('ERR_SIGNING_FAILED', `the receipt signer failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }

@@ -3,11 +3,10 @@
 // Invariant: a signer failure fails the group closed (nothing written) unless downgrade is allowed.
 
 import { BatpakError } from '../errors.js';
-import { coverLeafOf } from '../receipt/cover.js';
-import { headerDigestOfBody, headerLeafInto } from '../receipt/headers.js';
-import { merkleTree } from '../receipt/merkle.js';
+import type { CoverParts } from '../receipt/cover.js';
+import { groupHasher } from '../receipt/group-hash.js';
+import type { HeaderFields } from '../receipt/headers.js';
 import { signTree, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
-import { Scratch } from '../encoding/scratch.js';
 import { EventFlags } from '../segment/frame.js';
 import type { SequencedEvent } from './append-intent.js';
 import type { WarningSink } from './warnings.js';
@@ -30,15 +29,16 @@ export function sealGroup(policy: SealPolicy, events: readonly SequencedEvent[])
   if (policy.signer === undefined || events.length === 0) return undefined;
   for (const ev of events) ev.flags |= EventFlags.SEALED;
   try {
-    // One pass: each event's cover leaf and header leaf, hashed as laid out (no cover or leaf array kept).
-    const leaves = new Array<Uint8Array>(events.length);
-    const headers = digestBody(events.length);
+    // Laid out in one pass, hashed four at a time when the group is complete (receipt/group-hash.ts).
+    const h = groupHasher();
+    h.begin(events.length);
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
-      leaves[i] = coverLeafOfEvent(ev);
-      headerLeafOfEvent(ev, headers, 4 + 32 * i);
+      h.cover(i, coverPartsOf(ev));
+      h.header(i, headerFieldsOf(ev));
     }
-    return signTree(policy.signer, merkleTree(leaves), headerDigestOfBody(headers));
+    const { tree, headerDigest, signedRoot } = h.finish();
+    return signTree(policy.signer, tree, headerDigest, signedRoot);
   } catch (err) {
     const failure = err instanceof BatpakError ? err : new BatpakError('ERR_SIGNING_FAILED', String(err), { cause: err });
     if (!policy.signingDowngradeAllowed) return failure;
@@ -52,20 +52,10 @@ export function sealGroup(policy: SealPolicy, events: readonly SequencedEvent[])
   }
 }
 
-// A group's header digest body (headerDigestBody's layout), reused: filled and hashed at once, once per signed group.
-const body = new Scratch(4 + 32 * 64);
-
-/** headerDigestBody(count) in the reused buffer: valid until the next group; every leaf byte is written by the caller. */
-function digestBody(count: number): Uint8Array {
-  body.fit(4 + 32 * count);
-  body.view.setUint32(0, count);
-  return body.bytes.subarray(0, 4 + 32 * count);
-}
-
-/** The Merkle leaf of an event's receipt cover, what its signature commits to (FORMAT.md § Receipts). */
-function coverLeafOfEvent(ev: SequencedEvent): Uint8Array {
+/** The fields of an event's receipt cover, what its signature commits to (FORMAT.md § Receipts). */
+function coverPartsOf(ev: SequencedEvent): CoverParts {
   const d = ev.draft;
-  return coverLeafOf({
+  return {
     idBytes: d.id,
     globalSequence: ev.globalSequence,
     entitySequence: ev.entitySequence,
@@ -76,11 +66,11 @@ function coverLeafOfEvent(ev: SequencedEvent): Uint8Array {
     prevHash: ev.prevHash,
     contentHash: d.contentHash,
     extensions: ev.extensions,
-  });
+  };
 }
 
-/** The header leaf of an event as its frame will record it (flags already carry SEALED), into `out` at `at`. */
-function headerLeafOfEvent(ev: SequencedEvent, out: Uint8Array, at: number): void {
+/** The header fields of an event as its frame will record them (flags already carry SEALED). */
+function headerFieldsOf(ev: SequencedEvent): HeaderFields {
   const d = ev.draft;
-  headerLeafInto({ id: d.id, globalSequence: ev.globalSequence, flags: ev.flags, payloadVersion: d.payloadVersion, batch: ev.batch, encryption: d.encryption }, out, at);
+  return { id: d.id, globalSequence: ev.globalSequence, flags: ev.flags, payloadVersion: d.payloadVersion, batch: ev.batch, encryption: d.encryption };
 }
