@@ -5,6 +5,7 @@
 // machine (node 20.20, 2 cores, 256-byte payload, seal incl. the output allocation): ~1 µs quiet and
 // 3.7–5.3 µs at load 6 for libsodium, against ~6 µs quiet and 21–25 µs at load 6 for the portable backend.
 
+import { createRequire } from 'node:module';
 import { offHeap, sodium as loaded } from './sodium.js';
 
 /** The two sodium-native calls batpak uses (combined mode: ciphertext ‖ 16-byte tag). */
@@ -13,9 +14,17 @@ interface SodiumAead {
   crypto_aead_xchacha20poly1305_ietf_decrypt(m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array): number;
 }
 
+/** The addon's own encrypt (sodium-native's exported one minus its argument asserts and the `nsec` slot). */
+type RawEncrypt = (c: Uint8Array, m: Uint8Array, ad: Uint8Array, npub: Uint8Array, k: Uint8Array) => number;
+
 export interface NativeAead {
   /** ciphertext ‖ tag of `plaintext` (arguments already checked). */
   seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  /**
+   * seal, for arrays the caller keeps and reuses or made off-heap (a pooled nonce, a seal context's AAD): they go to
+   * libsodium as they are, not through the scratch copies, which only pay off for fresh short arrays.
+   */
+  sealKept(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
   /** The plaintext, or undefined when the tag does not verify (arguments checked, `sealed` ≥ 16 bytes). */
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined;
 }
@@ -63,14 +72,52 @@ export function sealOutput(n: number): Uint8Array {
   return out;
 }
 
+/** Which encrypt the native backend calls: the addon's binding, or sodium-native's exported wrapper. */
+export let nativeEncryptPath: 'binding' | 'wrapper' | undefined;
+
+/**
+ * The addon's encrypt without sodium-native's JavaScript wrapper, whose asserts re-check what aead.ts has checked
+ * (~1.7k of ~10k instructions per 256-byte seal under callgrind). Only when it is proven to be the same call: it must
+ * give the wrapper's bytes for a probe, else (another sodium-native, another binding layout) the wrapper is used.
+ */
+function rawEncrypt(sodium: SodiumAead): RawEncrypt {
+  const wrapped: RawEncrypt = (c, m, ad, npub, k) => sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(c, m, ad, null, npub, k);
+  nativeEncryptPath = 'wrapper';
+  try {
+    const binding = createRequire(import.meta.url)('sodium-native/binding') as { crypto_aead_xchacha20poly1305_ietf_encrypt?: unknown };
+    const raw = binding.crypto_aead_xchacha20poly1305_ietf_encrypt;
+    if (typeof raw !== 'function') return wrapped;
+    const probe = (encrypt: RawEncrypt): Uint8Array => {
+      const key = offHeap(32).fill(1);
+      const nonce = offHeap(24).fill(2);
+      const c = offHeap(16 + 33);
+      encrypt(c, offHeap(33).fill(3), offHeap(5).fill(4), nonce, key);
+      return c;
+    };
+    const direct = probe(raw as RawEncrypt);
+    const expected = probe(wrapped);
+    if (!direct.every((b, i) => b === expected[i])) return wrapped;
+    nativeEncryptPath = 'binding';
+    return raw as RawEncrypt;
+  } catch {
+    return wrapped;
+  }
+}
+
 function load(): NativeAead | undefined {
   if (loaded === undefined) return undefined;
   const sodium = loaded as unknown as SodiumAead;
   if (typeof sodium.crypto_aead_xchacha20poly1305_ietf_encrypt !== 'function' || typeof sodium.crypto_aead_xchacha20poly1305_ietf_decrypt !== 'function') return undefined;
+  const encrypt = rawEncrypt(sodium);
   return {
     seal(key, nonce, plaintext, aad) {
       const out = sealOutput(plaintext.length + 16);
-      sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, plaintext, offHeapAad(aad), null, offHeapNonce(nonce), key);
+      encrypt(out, plaintext, offHeapAad(aad), offHeapNonce(nonce), key);
+      return out;
+    },
+    sealKept(key, nonce, plaintext, aad) {
+      const out = sealOutput(plaintext.length + 16);
+      encrypt(out, plaintext, aad, nonce, key);
       return out;
     },
     open(key, nonce, sealed, aad) {

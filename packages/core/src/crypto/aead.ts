@@ -33,6 +33,17 @@ export function xchachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8
 }
 
 /**
+ * xchachaSeal for arrays the caller keeps and reuses or made off V8's heap (randomNonce24's nonces, a seal context's
+ * AAD): the native backend hands them to libsodium without copying each into its scratch first. Same bytes.
+ */
+export function xchachaSealKept(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  checkKeyNonce(key, nonce);
+  requireBytes(plaintext, undefined, 'plaintext');
+  requireBytes(aad, undefined, 'aad');
+  return nativeAead === undefined ? portableSeal(key, nonce, plaintext, aad) : nativeAead.sealKept(key, nonce, plaintext, aad);
+}
+
+/**
  * Verifies and decrypts `sealed` (ciphertext ‖ tag). A wrong key, nonce or AAD, any altered byte, or input
  * shorter than a tag throws ERR_PAYLOAD_DECRYPT_FAILED; no unauthenticated plaintext is ever returned.
  */

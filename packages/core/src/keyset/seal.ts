@@ -2,8 +2,8 @@
 // (INV-KEY-AWARE-READS). Content hashes cover the ciphertext, so chain and receipts survive a shred.
 
 import { blake3 } from '../crypto/blake3.js';
-import { randomBytes } from '../crypto/random.js';
-import { xchachaOpen, xchachaSeal } from '../crypto/aead.js';
+import { randomNonce24 } from '../crypto/random.js';
+import { xchachaOpen, xchachaSealKept } from '../crypto/aead.js';
 import { BatpakError } from '../errors.js';
 import type { IndexEntry } from '../event-index/entry.js';
 import { isReservedCategory } from '../kind.js';
@@ -29,7 +29,22 @@ export interface SealableDraft {
  * the cached key only while it is live, so a shred's destroy reaches the very next seal.
  */
 export function sealDraft(keyset: Keyset, draft: SealableDraft): void {
-  if (isReservedCategory(draft.kind >>> 12)) return;
+  if (sealDraftUnhashed(keyset, draft)) draft.contentHash = blake3(draft.payload);
+}
+
+/**
+ * The content hash of a draft sealed by sealDraftUnhashed, until its owner hashes the ciphertext. Empty, never a valid
+ * hash: a frame written with it would fail to decode, not pass as a wrong hash.
+ */
+export const CIPHERTEXT_UNHASHED: Uint8Array = new Uint8Array(0);
+
+/**
+ * sealDraft without the ciphertext's hash: the content hash is left CIPHERTEXT_UNHASHED (true returned) for the caller
+ * to set before anything reads it. The append pipeline hashes a commit group's sealed payloads together, four of one
+ * length at a time (store/sealed-hashes.ts). False when the draft stays plaintext (a system kind), untouched.
+ */
+export function sealDraftUnhashed(keyset: Keyset, draft: SealableDraft): boolean {
+  if (isReservedCategory(draft.kind >>> 12)) return false;
   const context = keyset.sealContexts.of(draft.entity, draft.scope, draft.kind);
   let scope = context.scope;
   let handle = context.key;
@@ -40,11 +55,13 @@ export function sealDraft(keyset: Keyset, draft: SealableDraft): void {
   } else if (handle === undefined || !handle.live) {
     handle = context.key = keyset.keyFor(scope);
   }
-  const nonce = randomBytes(24);
-  const sealed = xchachaSeal(handle.key, nonce, draft.payload, context.aadFor(draft.id));
+  // The nonce is the pool's own view and the AAD the context's one buffer: both kept, so sealed without copies.
+  const nonce = randomNonce24();
+  const sealed = xchachaSealKept(handle.key, nonce, draft.payload, context.aadFor(draft.id));
   draft.payload = sealed;
-  draft.contentHash = blake3(sealed);
+  draft.contentHash = CIPHERTEXT_UNHASHED;
   draft.encryption = { scope, nonce, generation: handle.generation };
+  return true;
 }
 
 /**

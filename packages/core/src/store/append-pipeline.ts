@@ -9,7 +9,8 @@ import type { IndexEntry } from '../event-index/entry.js';
 import type { EventIndex } from '../event-index/event-index.js';
 import type { Keyset } from '../keyset/keyset.js';
 import type { KeyStore } from '../keyset/keystore.js';
-import { sealDraft } from '../keyset/seal.js';
+import { sealDraftUnhashed } from '../keyset/seal.js';
+import { hashSealed } from './sealed-hashes.js';
 import { sealedProof, type ReceiptSigner, type SignedGroup } from '../receipt/sign.js';
 import type { AppendHint } from '../fs/fs.js';
 import type { SegmentSet } from '../segment/set.js';
@@ -216,8 +217,9 @@ export class AppendPipeline {
     return traced('append', context, run);
   }
 
+  /** Seals now; the ciphertext's content hash waits for its group (#prepare, hashSealed), hashed with the group's others. */
   #sealPayload(draft: EventDraft): void {
-    if (this.#parts.keyset !== undefined) sealDraft(this.#parts.keyset, draft);
+    if (this.#parts.keyset !== undefined) sealDraftUnhashed(this.#parts.keyset, draft);
   }
 
   /**
@@ -234,6 +236,8 @@ export class AppendPipeline {
     while (ready < queued.length && this.#ids.isCurrent(queued[ready]!)) ready++;
     if (ready === 0) return { group: undefined as unknown as CommitGroup, taken: 0 };
     const intents = queued.slice(0, ready);
+    // Sealed payloads get their content hashes before sequencing reads any (a chain link is the previous event's hash).
+    if (p.keyset !== undefined) hashSealed(intents);
     const base = inFlight?.sequenced;
     // 1. Sequence and link (idempotent replays of committed keys settle here; refusals when the group is sure to be written).
     let sequenced = sequenceGroup(
