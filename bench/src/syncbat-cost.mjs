@@ -28,6 +28,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { bareLineServer } from './line-peers.mjs';
 
 const [rootArg = '.', writersArg = '64', spec = '3000', mode = 'persist'] = process.argv.slice(2);
 const MODES = ['persist', 'append', 'bare-net', 'heartbeat', 'heartbeat-receipts', 'netbat-persist', 'netbat-echo'];
@@ -96,24 +97,7 @@ async function lineClient(port) {
 
 /** A listener for the network modes: a bare line server answering one fixed line, or netbat over a syncbat Core. */
 async function listen() {
-  if (mode === 'bare-net') {
-    const server = net.createServer((socket) => {
-      socket.setNoDelay(true);
-      let buffer = '';
-      socket.setEncoding('latin1');
-      socket.on('data', (chunk) => {
-        buffer += chunk;
-        let nl;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          buffer = buffer.slice(nl + 1);
-          socket.write('OK 00\n');
-        }
-      });
-      socket.on('error', () => undefined);
-    });
-    await new Promise((r) => server.listen(0, '127.0.0.1', r));
-    return { port: server.address().port, close: () => new Promise((r) => server.close(() => r())) };
-  }
+  if (mode === 'bare-net') return bareLineServer();
   const { createServer, createTerminalCore } = await import(join(root, 'packages/netbat/dist/index.js'));
   const echo = { outcome: 'completed', output: new Uint8Array(41).fill(7) };
   const core =

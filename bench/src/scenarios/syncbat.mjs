@@ -2,13 +2,13 @@
 // in the store vs core appendRaw, over loopback vs core appends, and system.heartbeat vs a bare `net` line server.
 // Invariant: every pair of a ratio runs interleaved in the same rounds, with the same payload, writers and time box.
 
-import net from 'node:net';
 import { Coordinate } from '@batpak/core';
 import { CoreBuilder, StoreEffectBackend, StoreReceiptSink, defineOperation } from '@batpak/syncbat';
 import { TERMINAL_CODECS, createServer, createTerminalCore, encodeHex } from '@batpak/netbat';
 import { driveWriters, interleave } from '../harness.mjs';
 import { median, spread } from '../stats.mjs';
 import { withStore } from '../batpak.mjs';
+import { LineClient, bareLineServer } from '../line-peers.mjs';
 
 const KIND = { category: 1, typeId: 1 };
 const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 131 + 7) & 0xff);
@@ -32,48 +32,6 @@ function persistCore(store) {
     .effectBackend(new StoreEffectBackend(store, new Coordinate('bench:orders', 'bench')))
     .receiptSink(new StoreReceiptSink(store, new Coordinate('bench:receipts', 'bench')))
     .build();
-}
-
-/** One socket per writer speaking request/response lines: the same light client for every network cell. */
-class LineClient {
-  #socket;
-  #buffer = '';
-  #waiting = [];
-
-  static async open(port) {
-    const c = new LineClient();
-    c.#socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
-    c.#socket.setEncoding('latin1');
-    c.#socket.on('data', (chunk) => c.#onData(chunk));
-    c.#socket.on('error', (err) => {
-      for (const w of c.#waiting.splice(0)) w.reject(err);
-    });
-    await new Promise((resolve, reject) => c.#socket.once('connect', resolve).once('error', reject));
-    return c;
-  }
-
-  #onData(chunk) {
-    this.#buffer += chunk;
-    let nl;
-    while ((nl = this.#buffer.indexOf('\n')) >= 0) {
-      const line = this.#buffer.slice(0, nl);
-      this.#buffer = this.#buffer.slice(nl + 1);
-      const w = this.#waiting.shift();
-      if (line.startsWith('OK')) w?.resolve(line);
-      else w?.reject(new Error(`server answered ${line.slice(0, 120)}`));
-    }
-  }
-
-  request(line) {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ resolve, reject });
-      this.#socket.write(line);
-    });
-  }
-
-  close() {
-    this.#socket.destroy();
-  }
 }
 
 async function inProcessCell(label, writers, ms, makeAppend) {
@@ -101,28 +59,6 @@ function netbatListener(core) {
   };
 }
 
-/** The floor: a bare `net` server answering every line with one fixed line, one write per response. */
-async function bareListener() {
-  const server = net.createServer((socket) => {
-    socket.setNoDelay(true);
-    let buffer = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk) => {
-      buffer += chunk;
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        buffer = buffer.slice(nl + 1);
-        socket.write('OK 00\n');
-      }
-    });
-    socket.on('error', () => undefined);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: server.address().port,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 const persistLine = `NETBAT/1 CALL ${PERSIST} ${encodeHex(INPUT)}\n`;
 const heartbeatLine = `NETBAT/1 CALL system.heartbeat ${encodeHex(TERMINAL_CODECS['system.heartbeat'].request.encode({ nonce: 'bench-nonce' }))}\n`;
@@ -150,7 +86,7 @@ export async function syncbatScenario(cfg, log) {
     { key: 'core-append/1', run: (ms) => inProcessCell('sb-append-1', 1, ms, append) },
     { key: 'syncbat-persist/1', run: (ms) => inProcessCell('sb-persist-1', 1, ms, dispatch) },
     { key: 'netbat-persist/64', run: (ms) => withStore('sb-net-persist', (store) => networkCell(64, ms, netbatListener(persistCore(store)), persistLine)) },
-    { key: 'bare-net/64', run: (ms) => networkCell(64, ms, bareListener, heartbeatLine) },
+    { key: 'bare-net/64', run: (ms) => networkCell(64, ms, bareLineServer, heartbeatLine) },
     {
       key: 'heartbeat-receipts/64',
       run: (ms) => withStore('sb-hb-receipts', (store) => networkCell(64, ms, netbatListener(createTerminalCore({ store })), heartbeatLine)),

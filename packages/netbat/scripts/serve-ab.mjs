@@ -10,11 +10,12 @@
 // 200 B append, receipt banked) | bare (a bare `net` server answering a fixed line: the floor).
 // Instructions per request: valgrind --tool=callgrind with REQUESTS=n and 4n (WARM=n requests first, default 2000),
 // difference / 3n (WRITERS=1 is steadier: one request in flight, no group timing). SHM=1 puts the store on /dev/shm.
-import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Coordinate, Store } from '@batpak/core';
 import { CoreBuilder, StoreEffectBackend, StoreReceiptSink, defineOperation } from '@batpak/syncbat';
+// The bench's own peers (repository-relative: this script runs from a checkout, like the bench).
+import { LineClient, bareLineServer } from '../../../bench/src/line-peers.mjs';
 
 const [dists, mode = 'heartbeat', msArg = '2000', roundsArg = '1'] = process.argv.slice(2);
 if (dists === undefined) throw new Error('usage: node scripts/serve-ab.mjs DIST[,DIST…] [MODE] [MS] [ROUNDS]');
@@ -28,72 +29,12 @@ const KIND = { category: 1, typeId: 1 };
 const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 131 + 7) & 0xff);
 const INPUT = new Uint8Array(16).fill(3);
 
-class LineClient {
-  #socket;
-  #buffer = '';
-  #waiting = [];
-
-  static async open(port) {
-    const c = new LineClient();
-    c.#socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
-    c.#socket.setEncoding('latin1');
-    c.#socket.on('data', (chunk) => c.#onData(chunk));
-    c.#socket.on('error', (err) => {
-      for (const w of c.#waiting.splice(0)) w.reject(err);
-    });
-    await new Promise((resolve, reject) => c.#socket.once('connect', resolve).once('error', reject));
-    return c;
-  }
-
-  #onData(chunk) {
-    this.#buffer += chunk;
-    let nl;
-    while ((nl = this.#buffer.indexOf('\n')) >= 0) {
-      const line = this.#buffer.slice(0, nl);
-      this.#buffer = this.#buffer.slice(nl + 1);
-      const w = this.#waiting.shift();
-      if (line.startsWith('OK')) w?.resolve(line);
-      else w?.reject(new Error(`server answered ${line.slice(0, 120)}`));
-    }
-  }
-
-  request(line) {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ resolve, reject });
-      this.#socket.write(line);
-    });
-  }
-
-  close() {
-    this.#socket.destroy();
-  }
-}
-
-async function bareListener() {
-  const server = net.createServer((socket) => {
-    socket.setNoDelay(true);
-    let buffer = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk) => {
-      buffer += chunk;
-      let nl;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        buffer = buffer.slice(nl + 1);
-        socket.write('OK 00\n');
-      }
-    });
-    socket.on('error', () => undefined);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: server.address().port, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
 async function setup(dist) {
   const nb = await import(`${dist}/index.js`);
   let store;
   let dir;
   const heartbeatLine = `NETBAT/1 CALL system.heartbeat ${nb.encodeHex(nb.TERMINAL_CODECS['system.heartbeat'].request.encode({ nonce: 'bench-nonce' }))}\n`;
-  if (mode === 'bare') return { ...(await bareListener()), line: heartbeatLine, done: async () => undefined };
+  if (mode === 'bare') return { ...(await bareLineServer()), line: heartbeatLine, done: async () => undefined };
   dir = mkdtempSync(process.env.SHM ? '/dev/shm/serve-ab-' : `${process.env.TMPDIR ?? '/tmp'}/serve-ab-`);
   store = await Store.open({ dir });
   let core;
