@@ -8,8 +8,8 @@ import type { AppendHint, FsFile } from './fs.js';
 
 const { O_RDONLY, O_NONBLOCK } = constants;
 
-/** What preallocate writes, a MiB per call at most; never written to. */
-const ZEROS = new Uint8Array(1 << 20);
+/** What preallocate writes, a MiB per call at most; never written to. Made on first use: a reader never needs it. */
+let zeros: Uint8Array | undefined;
 
 /**
  * Opens without blocking (O_NONBLOCK: a FIFO with no writer would block open() forever) and refuses
@@ -176,9 +176,10 @@ export class RealFile implements FsFile {
     this.#fileEnd = length;
     this.#appending++;
     try {
+      const source = (zeros ??= new Uint8Array(1 << 20));
       for (let at = from; at < length; ) {
-        const n = Math.min(ZEROS.byteLength, length - at);
-        const { bytesWritten } = await this.#fh.write(ZEROS, 0, n, at);
+        const n = Math.min(source.byteLength, length - at);
+        const { bytesWritten } = await this.#fh.write(source, 0, n, at);
         if (bytesWritten === 0) throw Object.assign(new Error(`write made no progress on ${this.path}`), { code: 'EIO' });
         at += bytesWritten;
       }
