@@ -3,36 +3,16 @@
 // Invariant: every pair of a ratio runs interleaved in the same rounds, with the same payload, writers and time box.
 
 import { Coordinate } from '@batpak/core';
-import { CoreBuilder, StoreEffectBackend, StoreReceiptSink, defineOperation } from '@batpak/syncbat';
+import * as syncbat from '@batpak/syncbat';
 import { TERMINAL_CODECS, createServer, createTerminalCore, encodeHex } from '@batpak/netbat';
 import { driveWriters, interleave } from '../harness.mjs';
 import { median, spread } from '../stats.mjs';
 import { withStore } from '../batpak.mjs';
 import { LineClient, bareLineServer } from '../line-peers.mjs';
+import { PERSIST, PERSIST_INPUT, PERSIST_KIND, PERSIST_PAYLOAD, persistCore as persistCoreOf } from '../persist-op.mjs';
 
-const KIND = { category: 1, typeId: 1 };
-const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 131 + 7) & 0xff);
-const INPUT = new Uint8Array(16).fill(3);
-const PERSIST = 'bench.persist';
-
-/** The issue's persist operation: one 200 B append through the Ctx. */
-function persistCore(store) {
-  return new CoreBuilder()
-    .register(
-      defineOperation({
-        name: PERSIST,
-        effectClass: 'persist',
-        effects: { appends: ['evt.1001'] },
-        handler: async (input, ctx) => {
-          await ctx.appendEvent(KIND, PAYLOAD);
-          return input;
-        },
-      }),
-    )
-    .effectBackend(new StoreEffectBackend(store, new Coordinate('bench:orders', 'bench')))
-    .receiptSink(new StoreReceiptSink(store, new Coordinate('bench:receipts', 'bench')))
-    .build();
-}
+/** The issue's persist operation (one 200 B append through the Ctx) over `store`. */
+const persistCore = (store) => persistCoreOf(syncbat, Coordinate, store);
 
 async function inProcessCell(label, writers, ms, makeAppend) {
   return withStore(label, async (store) => driveWriters({ append: makeAppend(store) }, writers, ms));
@@ -60,7 +40,7 @@ function netbatListener(core) {
 }
 
 
-const persistLine = `NETBAT/1 CALL ${PERSIST} ${encodeHex(INPUT)}\n`;
+const persistLine = `NETBAT/1 CALL ${PERSIST} ${encodeHex(PERSIST_INPUT)}\n`;
 const heartbeatLine = `NETBAT/1 CALL system.heartbeat ${encodeHex(TERMINAL_CODECS['system.heartbeat'].request.encode({ nonce: 'bench-nonce' }))}\n`;
 
 export const SYNCBAT_RATIOS = {
@@ -74,11 +54,11 @@ export const SYNCBAT_RATIOS = {
 export async function syncbatScenario(cfg, log) {
   const append = (store) => {
     const coords = Array.from({ length: 64 }, (_, i) => new Coordinate(`writer-${i}`, 'bench'));
-    return (w) => store.appendRaw(coords[w], KIND, PAYLOAD);
+    return (w) => store.appendRaw(coords[w], PERSIST_KIND, PERSIST_PAYLOAD);
   };
   const dispatch = (store) => {
     const core = persistCore(store);
-    return () => core.dispatch(PERSIST, INPUT);
+    return () => core.dispatch(PERSIST, PERSIST_INPUT);
   };
   const cells = [
     { key: 'core-append/64', run: (ms) => inProcessCell('sb-append-64', 64, ms, append) },

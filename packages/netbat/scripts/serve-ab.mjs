@@ -13,9 +13,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Coordinate, Store } from '@batpak/core';
-import { CoreBuilder, StoreEffectBackend, StoreReceiptSink, defineOperation } from '@batpak/syncbat';
+import * as syncbat from '@batpak/syncbat';
 // The bench's own peers (repository-relative: this script runs from a checkout, like the bench).
 import { LineClient, bareLineServer } from '../../../bench/src/line-peers.mjs';
+import { PERSIST, PERSIST_INPUT, persistCore } from '../../../bench/src/persist-op.mjs';
 
 const [dists, mode = 'heartbeat', msArg = '2000', roundsArg = '1'] = process.argv.slice(2);
 if (dists === undefined) throw new Error('usage: node scripts/serve-ab.mjs DIST[,DIST…] [MODE] [MS] [ROUNDS]');
@@ -25,9 +26,6 @@ const requests = Number(process.env.REQUESTS ?? 0);
 const warm = Number(process.env.WARM ?? 2000);
 const WRITERS = Number(process.env.WRITERS ?? 64);
 
-const KIND = { category: 1, typeId: 1 };
-const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 131 + 7) & 0xff);
-const INPUT = new Uint8Array(16).fill(3);
 
 async function setup(dist) {
   const nb = await import(`${dist}/index.js`);
@@ -46,22 +44,8 @@ async function setup(dist) {
   } else if (mode === 'heartbeat') core = nb.createTerminalCore({ store, receipts: 'none' });
   else if (mode === 'heartbeat-receipts') core = nb.createTerminalCore({ store });
   else if (mode === 'persist') {
-    core = new CoreBuilder()
-      .register(
-        defineOperation({
-          name: 'bench.persist',
-          effectClass: 'persist',
-          effects: { appends: ['evt.1001'] },
-          handler: async (input, ctx) => {
-            await ctx.appendEvent(KIND, PAYLOAD);
-            return input;
-          },
-        }),
-      )
-      .effectBackend(new StoreEffectBackend(store, new Coordinate('bench:orders', 'bench')))
-      .receiptSink(new StoreReceiptSink(store, new Coordinate('bench:receipts', 'bench')))
-      .build();
-    line = `NETBAT/1 CALL bench.persist ${nb.encodeHex(INPUT)}\n`;
+    core = persistCore(syncbat, Coordinate, store);
+    line = `NETBAT/1 CALL ${PERSIST} ${nb.encodeHex(PERSIST_INPUT)}\n`;
   } else throw new Error(`unknown mode ${mode}`);
   const server = nb.createServer({ core, connectionLimit: { mode: 'concurrent', max: 256 }, fairness: { maxConnectionsPerClient: 256 } });
   const { port } = await server.listen(0, '127.0.0.1');
