@@ -141,4 +141,33 @@ describe('a torn tail inside preallocated zeros (FORMAT.md § Preallocated tail)
     // And bytes that are not the start of a frame at all, before the zeros.
     expect(isTornTail(segment(a, Uint8Array.from([1, 2, 3, 4, 5]), zeros(64)), tailAt)).toBe(false);
   });
+
+  // A payload is a frame's last field: one that ends in zero bytes ends its frame in zeros (gauntlet seed 5000096,
+  // where a bit flipped while recovery read such a frame made it look torn, and the open cut an acknowledged event).
+  const zeroEnded = event(2, Uint8Array.from([...new Uint8Array(30).fill(9), 0, 0, 0]));
+
+  it('a whole last frame ending in zero bytes, with a damaged byte and nothing after it, is damage', () => {
+    expect(zeroEnded[zeroEnded.length - 1]).toBe(0);
+    const damaged = zeroEnded.slice();
+    damaged[FRAME_HEADER_BYTES + 5]! ^= 0x01;
+    expect(isTornTail(segment(a, damaged), tailAt)).toBe(false);
+  });
+
+  it('a whole last frame with its length field damaged upwards is damage, with or without zeros after it', () => {
+    for (const frame of [b, zeroEnded]) {
+      for (const bit of [12, 20, 23]) {
+        const damaged = frame.slice();
+        damaged[4 + 3 - (bit >> 3)]! ^= 1 << (bit & 7);
+        for (const after of [0, 16, 4096]) {
+          expect(isTornTail(segment(a, damaged, zeros(after)), tailAt), `bit ${bit}, ${after} zeros after`).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('a torn frame whose declared length was damaged is still torn', () => {
+    const cutShort = b.slice(0, b.length - 10);
+    cutShort[4 + 3 - 2]! ^= 0x10;
+    expect(isTornTail(segment(a, cutShort, zeros(4096 * 64)), tailAt)).toBe(true);
+  });
 });

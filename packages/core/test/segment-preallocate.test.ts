@@ -96,6 +96,56 @@ describe('preallocated segments', () => {
     await third.close();
   });
 
+  it('a bit flipped while recovery reads a zero-ended last frame never cuts it: the open refuses, the next one reads it', async () => {
+    // A payload is its frame's last field; ending in zeros, before the preallocated zeros, a damaged byte makes the
+    // whole frame look like a torn append (gauntlet seed 5000096). Recovery reads the tail again before it cuts.
+    const fs = new SimFs(4);
+    const store = await Store.open({ dir: '/s', fs, checkpoint: 'off' });
+    const payload = Uint8Array.from([...new Uint8Array(40).fill(5), 0, 0, 0, 0]);
+    for (let i = 0; i < 6; i++) await store.appendRaw(at(i), { category: 3, typeId: 2 }, payload);
+    const active = segmentsOf(fs).at(-1)!;
+    fs.crash(); // the zeros stay on disk
+    const bytes = fs.inspect(active)!.current;
+    const { frames } = scanSegment(bytes, { file: active, allowTornTail: true });
+    const last = frames.at(-1)!;
+    expect(bytes[last.offset + last.length - 1]).toBe(0);
+    // The first read of the active segment sees one flipped bit inside the last frame; the file itself is intact.
+    const flipAt = last.offset + 20;
+    let flips = 1;
+    const flaky = new Proxy(fs, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'open') return typeof value === 'function' ? value.bind(target) : value;
+        return async (path: string, options?: object) => {
+          const file = await target.open(path, options as never);
+          if (path !== active) return file;
+          return new Proxy(file, {
+            get(f, p, r) {
+              if (p !== 'readAt') return typeof Reflect.get(f, p, r) === 'function' ? (Reflect.get(f, p, r) as (...a: unknown[]) => unknown).bind(f) : Reflect.get(f, p, r);
+              return async (offset: number, length: number) => {
+                const got = await f.readAt(offset, length);
+                if (flips > 0 && offset <= flipAt && flipAt < offset + got.length) {
+                  flips--;
+                  const copy = got.slice();
+                  copy[flipAt - offset]! ^= 0x04;
+                  return copy;
+                }
+                return got;
+              };
+            },
+          });
+        };
+      },
+    });
+    await expect(Store.open({ dir: '/s', fs: flaky, checkpoint: 'off' })).rejects.toMatchObject({ code: 'ERR_IO' });
+    expect(flips).toBe(0);
+    expect(fs.inspect(active)!.current.length).toBe(bytes.length); // nothing was cut
+    const again = await Store.open({ dir: '/s', fs, checkpoint: 'off' });
+    expect(again.stats().events).toBe(6n);
+    expect((await again.verifyChain()).intact).toBe(true);
+    await again.close();
+  });
+
   it("a store with sync 'none' does not preallocate", async () => {
     const fs = new SimFs(4);
     const store = await Store.open({ dir: '/s', fs, checkpoint: 'off', sync: 'none' });

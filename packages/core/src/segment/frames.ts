@@ -68,14 +68,41 @@ export function isTornTail(buf: Uint8Array, pos: number): boolean {
   }
   const h = readFrameHeader(buf, pos);
   if (frameHeaderDamage(h, pos, buf.length) !== 'past-end') return isTornIntoZeros(buf, pos);
-  return crc32(buf.subarray(pos + FRAME_HEADER_BYTES)) !== h.crc;
+  return !isWholeBodyBehindDamagedLength(buf, pos, h.crc);
 }
+
+/** How many zero bytes a whole frame's body may end with and still be told from the preallocated zeros after it. */
+const BODY_TRAILING_ZEROS_CHECKED = 64;
+
+/**
+ * Whether the bytes after the header at `pos` are a CRC-valid body that runs to the end of the file, to its last
+ * non-zero byte, or a few zero bytes past that: a whole frame whose length field is damaged, followed by nothing or
+ * by preallocated zeros.
+ */
+function isWholeBodyBehindDamagedLength(buf: Uint8Array, pos: number, crc: number): boolean {
+  const bodyAt = pos + FRAME_HEADER_BYTES;
+  // The body runs to the end of the file (the only shape there was before preallocation).
+  if (crc32(buf.subarray(bodyAt)) === crc) return true;
+  let zeros = buf.length;
+  while (zeros > bodyAt && buf[zeros - 1] === 0) zeros--;
+  let c = crc32(buf.subarray(bodyAt, zeros));
+  const last = Math.min(buf.length, zeros + BODY_TRAILING_ZEROS_CHECKED);
+  for (let end = zeros; ; end++) {
+    if (c === crc) return true;
+    if (end >= last) return false;
+    c = crc32(ONE_ZERO, c);
+  }
+}
+
+const ONE_ZERO = new Uint8Array(1);
 
 /**
  * The same shapes cut short inside preallocated zeros (FORMAT.md § Preallocated tail): an append written over zeros
  * and interrupted leaves a prefix of its bytes and then the zeros, to the end of the file. So: zeros to the end, and
  * before them the start of a header that matches the magic so far, or a header whose declared body reaches past
- * where the zeros begin. A whole frame with a damaged byte (its last byte not zero) is not this shape.
+ * where the zeros begin and ends before the file does. A whole frame with a damaged byte is not this shape when its
+ * last byte is not zero or nothing follows it; when its body ends in zeros and preallocated zeros follow, the bytes
+ * alone cannot tell it from a torn append, and recovery reads the tail again before it cuts (segment/recovery.ts).
  */
 function isTornIntoZeros(buf: Uint8Array, pos: number): boolean {
   let zeros = buf.length;
@@ -88,7 +115,13 @@ function isTornIntoZeros(buf: Uint8Array, pos: number): boolean {
   }
   const h = readFrameHeader(buf, pos);
   if (h.magic !== FRAME_MAGIC || h.length === 0 || h.length > MAX_FRAME_BODY_BYTES) return false;
-  return pos + FRAME_HEADER_BYTES + h.length > zeros;
+  // The zeros must go on past the frame's declared end: preallocation reserves room beyond what is written. A frame
+  // that ends at the end of the file with zero bytes of its own (a payload's trailing zeros) and a damaged byte
+  // elsewhere is damage to a whole frame, and must never be cut as if it were torn.
+  const end = pos + FRAME_HEADER_BYTES + h.length;
+  if (end <= zeros || end >= buf.length) return false;
+  // A whole last frame whose length field was damaged upwards also reaches into the zeros: its CRC still holds.
+  return !isWholeBodyBehindDamagedLength(buf, pos, h.crc);
 }
 
 /**

@@ -260,9 +260,38 @@ export async function recoverLog(
       if (scan.header === undefined || committedEnd < from!) throw corrupt(path, 0, 'the segment no longer starts as the checkpoint recorded');
       crc = crc32(bytes.subarray(SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES + committedEnd - from!), fromCrc);
     }
-    segments.push({ id, path, header: scan.header, fileSize: tail?.size ?? bytes.length, committedEnd, crc });
+    const fileSize = tail?.size ?? bytes.length;
+    if (newest && scan.header !== undefined && committedEnd < fileSize) {
+      // The open will cut [committedEnd, end): only if a second read shows the same bytes. A flipped bit or a short
+      // read while recovering can make a whole frame look torn (a payload's trailing zeros before preallocated ones
+      // are indistinguishable by content); cutting on it would destroy acknowledged events.
+      await confirmTail(fs, path, bytes, tail === undefined ? 0 : SEGMENT_HEADER_BYTES - from!, committedEnd, fileSize);
+    }
+    segments.push({ id, path, header: scan.header, fileSize, committedEnd, crc });
   }
   return { segments, events, seals, discarded, gaps, end: { lastSeen, lastInCompacted } };
+}
+
+/**
+ * Reads [`at`, `end`) of the segment again and compares it with what the scan saw (`bytes`, where file offset `o`
+ * is at `o + shift`). Different bytes refuse the open with ERR_IO: the cut is never made on a read that did not repeat.
+ */
+async function confirmTail(fs: Fs, path: string, bytes: Uint8Array, shift: number, at: number, end: number): Promise<void> {
+  const file = await openForReading(fs, path);
+  let again: Uint8Array;
+  try {
+    again = await file.readAt(at, end - at);
+  } catch (err) {
+    throw ioError(err, `cannot read ${path} again before cutting its tail`, { file: path });
+  } finally {
+    await file.close().catch(() => undefined);
+  }
+  const seen = bytes.subarray(at + shift, end + shift);
+  if (again.length !== seen.length || Buffer.compare(again, seen) !== 0) {
+    throw new BatpakError('ERR_IO', `${path} read differently twice from offset ${at}: recovery will not cut its tail on an unstable read`, {
+      details: { file: path, offset: at },
+    });
+  }
 }
 
 /** The segment's header, then its bytes from `from` on, in one buffer (what scanSegment's `tailAt` takes), and its size. */
