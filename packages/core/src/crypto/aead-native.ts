@@ -57,17 +57,18 @@ function offHeapAad(aad: Uint8Array): Uint8Array {
  */
 const SLAB_BYTES = 64 * 1024;
 export const SLAB_OUTPUT_MAX = 2048;
-let slab = offHeap(SLAB_BYTES);
+let slab = new ArrayBuffer(SLAB_BYTES);
 let slabAt = 0;
 
 /** `n` fresh bytes for a sealed payload: a region of the slab when small, else a buffer of its own. */
 export function sealOutput(n: number): Uint8Array {
   if (n > SLAB_OUTPUT_MAX) return new Uint8Array(n);
   if (slabAt + n > SLAB_BYTES) {
-    slab = offHeap(SLAB_BYTES);
+    slab = new ArrayBuffer(SLAB_BYTES);
     slabAt = 0;
   }
-  const out = slab.subarray(slabAt, slabAt + n);
+  // A view made by the constructor, not subarray (which looks up the species constructor on every call).
+  const out = new Uint8Array(slab, slabAt, n);
   slabAt += n;
   return out;
 }
