@@ -147,17 +147,17 @@ export class GroupHasher implements LeafArena {
     this.bytes.set(headerDigest, top + 33);
     this.#input(top, NODE, top + NODE);
     this.#run();
-    const bytes = this.bytes;
+    // Every node lies in [slotsAt[1] (or the top input alone), top + NODE + 32): copied out in one slice, each node a
+    // view of the copy rather than a slice of its own (a receipt's proof holds depth of them; ~2 a group's event).
+    const from = sizes.length > 1 ? this.#slotsAt[1]! : top;
+    const copy = this.bytes.slice(from, top + NODE + 32).buffer;
     const levels = new Array<Uint8Array[]>(sizes.length);
     for (let l = 0; l < sizes.length; l++) {
       const level = new Array<Uint8Array>(sizes[l]!);
-      for (let k = 0; k < level.length; k++) {
-        const at = this.#nodeAt(l, k);
-        level[k] = bytes.slice(at, at + 32);
-      }
+      for (let k = 0; k < level.length; k++) level[k] = new Uint8Array(copy, this.#nodeAt(l, k) - from, 32);
       levels[l] = level;
     }
-    return { tree: treeOfLevels(levels), headerDigest, signedRoot: bytes.slice(top + NODE, top + NODE + 32) };
+    return { tree: treeOfLevels(levels), headerDigest, signedRoot: new Uint8Array(copy, top + NODE - from, 32) };
   }
 
   /** `length` bytes from `bytes[end]` on, growing the memory (its contents kept); returns where they start. */

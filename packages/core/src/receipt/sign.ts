@@ -59,8 +59,27 @@ export function signTree(signer: ReceiptSigner, tree: MerkleTree, digest: Uint8A
   if (!(signature instanceof Uint8Array) || signature.length !== 64) {
     throw new BatpakError('ERR_SIGNING_FAILED', 'the receipt signer returned something other than a 64-byte signature');
   }
-  const keyId = blake3(signer.publicKey);
-  return { tree, headerDigest: digest, signature, keyId, keyIdHex: toHex(keyId) };
+  const { keyId, keyIdHex } = keyIdOfSigner(signer.publicKey);
+  return { tree, headerDigest: digest, signature, keyId, keyIdHex };
+}
+
+// The last public key signed with and its id: a store signs every group with one key, so its id (a BLAKE3 and a hex
+// encoding) is derived once, not once a group. Compared by bytes, so a signer whose key changes gets its new id.
+let lastKey: Uint8Array | undefined;
+let lastId: { readonly keyId: Uint8Array; readonly keyIdHex: string } | undefined;
+
+function keyIdOfSigner(publicKey: Uint8Array): { readonly keyId: Uint8Array; readonly keyIdHex: string } {
+  if (lastId !== undefined && sameBytes(lastKey!, publicKey)) return lastId;
+  const keyId = blake3(publicKey);
+  lastKey = publicKey.slice();
+  lastId = { keyId, keyIdHex: toHex(keyId) };
+  return lastId;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A member's receipt proof: its path to the covers' root, then the header digest as the top sibling. */
