@@ -403,6 +403,12 @@ export class RecordEntry implements IndexEntry {
     return true;
   }
 
+  /** Copies the record's 16 id bytes into `out` at `p`, without a view. */
+  copyId(out: Uint8Array, p: number): void {
+    const r = this.#records;
+    for (let k = 0; k < 16; k++) out[p + k] = r.getUint8(this.#at + k);
+  }
+
   get eventId(): string {
     // Made on first use: the checkpoint check at open compares bytes and never needs it.
     return (this.#eventId ??= toHex(this.#bytes(0, 16)));

@@ -20,6 +20,7 @@ import {
   type IndexedFrame,
   type SegmentBinding,
 } from './segment-index-format.js';
+import { RecordEntry } from './entry-records.js';
 import { keyedHead, packHeads } from './segment-index-heads.js';
 import { encodeLists, encodeSummary, listsBytes, summarize, SUMMARY_BYTES } from './segment-summary.js';
 
@@ -29,6 +30,8 @@ const BLOCKS_PER_TURN = 64;
 const KEYS_PER_TURN = 16_384;
 /** Frames read between two yields by the passes over every frame (field reads, entity ranks). */
 const FRAMES_PER_TURN = 65_536;
+/** Numbers per frame in encodeIndexFile's rows. */
+const FIELDS = 4;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -38,20 +41,13 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 export async function encodeIndexFile(binding: SegmentBinding, frames: readonly IndexedFrame[]): Promise<Uint8Array> {
   const n = frames.length;
   // The fields the columns need, read once in frame order: the id and entity columns visit frames in sorted order,
-  // and reading each from its frame object there cost a cache miss or more per field (600k frames: ~650 ms).
+  // and reading each from its frame object there cost a cache miss or more per field (600k frames: ~650 ms). A frame's
+  // four numbers sit side by side in one row: an entity's events are ~entities apart, and four arrays cost four misses.
   const ids = new Uint8Array(n * 16);
-  const globalSeq = new Float64Array(n);
-  const entitySeq = new Float64Array(n);
-  const offsets = new Float64Array(n);
-  const lengths = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const f = frames[i]!;
-    ids.set(f.idBytes, i * 16);
-    globalSeq[i] = f.globalSequence;
-    entitySeq[i] = f.entitySequence;
-    offsets[i] = f.offset;
-    lengths[i] = f.length;
-    if (i % FRAMES_PER_TURN === FRAMES_PER_TURN - 1) await nextTurn();
+  const fields = new Float64Array(n * FIELDS);
+  for (let i = 0; i < n; i += FRAMES_PER_TURN) {
+    if (i > 0) await nextTurn();
+    readFrames(frames, i, Math.min(n, i + FRAMES_PER_TURN), ids, fields);
   }
   const byId = await idOrder(ids, n);
   const { order: byEntity, rank, keys, names, last } = await entityOrder(frames);
@@ -77,61 +73,19 @@ export async function encodeIndexFile(binding: SegmentBinding, frames: readonly 
   const copy = (from: Uint8Array, at: number, to: number, length: number): void => {
     for (let k = 0; k < length; k++) out[to + k] = from[at + k]!;
   };
-  const column = async (col: 0 | 1 | 2, order: Uint32Array | undefined, put: (at: number, ordinal: number) => void, fence: (b: number, ordinal: number) => void): Promise<void> => {
-    const per = RECORDS_PER_BLOCK[col];
-    const first = col === 0 ? 0 : col === 1 ? nbs[0] : nbs[0] + nbs[1];
-    for (let b = 0; b < nbs[col]; b++) {
-      if (b % BLOCKS_PER_TURN === BLOCKS_PER_TURN - 1) await nextTurn();
-      const start = INDEX_HEADER_BYTES + (first + b) * INDEX_BLOCK_BYTES;
-      const count = Math.min(per, n - b * per);
-      dv.setUint16(start, count, true);
-      for (let r = 0; r < count; r++) {
-        const ordinal = order === undefined ? b * per + r : order[b * per + r]!;
-        if (r === 0) fence(b, ordinal);
-        put(start + 4 + r * RECORD_BYTES[col], ordinal);
-      }
-      dv.setUint32(start + INDEX_BLOCK_BYTES - 4, crc32(out.subarray(start, start + INDEX_BLOCK_BYTES - 4)), true);
-    }
-  };
   const idFence = fenceAt + nbs[0] * 8;
   const entityFence = idFence + nbs[1] * 16;
   const headFence = entityFence + nbs[2] * 16;
-  await column(
-    0,
-    undefined,
-    (at, o) => {
-      dv.setFloat64(at, globalSeq[o]!, true);
-      dv.setFloat64(at + 8, offsets[o]!, true);
-      dv.setUint32(at + 16, lengths[o]!, true);
-    },
-    (b, o) => dv.setFloat64(fenceAt + b * 8, globalSeq[o]!, true),
-  );
-  await column(
-    1,
-    byId,
-    (at, o) => {
-      copy(ids, o * 16, at, 16);
-      dv.setFloat64(at + 16, globalSeq[o]!, true);
-      dv.setFloat64(at + 24, offsets[o]!, true);
-      dv.setUint32(at + 32, lengths[o]!, true);
-    },
-    (b, o) => copy(ids, o * 16, idFence + b * 16, 16),
-  );
-  await column(
-    2,
-    byEntity,
-    (at, o) => {
-      copy(keys, rank[o]! * 8, at, 8);
-      dv.setFloat64(at + 8, entitySeq[o]!, true);
-      dv.setFloat64(at + 16, globalSeq[o]!, true);
-      dv.setFloat64(at + 24, offsets[o]!, true);
-      dv.setUint32(at + 32, lengths[o]!, true);
-    },
-    (b, o) => {
-      copy(keys, rank[o]! * 8, entityFence + b * 16, 8);
-      dv.setFloat64(entityFence + b * 16 + 8, entitySeq[o]!, true);
-    },
-  );
+  const columns: ColumnOut = { out, dv, n, fields, ids, keys, rank, fenceAt, idFence, entityFence };
+  let firstBlock = 0;
+  for (const col of [0, 1, 2] as const) {
+    const order = col === 0 ? undefined : col === 1 ? byId : byEntity;
+    for (let b = 0; b < nbs[col]; b += BLOCKS_PER_TURN) {
+      if (b > 0) await nextTurn();
+      writeBlocks(columns, col, order, firstBlock, b, Math.min(nbs[col], b + BLOCKS_PER_TURN));
+    }
+    firstBlock += nbs[col];
+  }
   heads.blocks.forEach((block, b) => {
     out.set(block, INDEX_HEADER_BYTES + (nbs[0] + nbs[1] + nbs[2] + b) * INDEX_BLOCK_BYTES);
     const ordinal = heads.firstOrdinal[b]!;
@@ -153,6 +107,84 @@ export async function encodeIndexFile(binding: SegmentBinding, frames: readonly 
   encodeSummary(summary, out, summaryAt, crc32);
   writeHeader(out, binding, { n, first: frames[0]?.globalSequence ?? 0, last: frames[n - 1]?.globalSequence ?? 0, headBlocks: nh, entityCount: entities, listsBytes: fenceAt - listsAt });
   return out;
+}
+
+/** Reads frames [from, to)'s ids and numbers into `ids` and `fields` (rows of FIELDS), in frame order. */
+function readFrames(frames: readonly IndexedFrame[], from: number, to: number, ids: Uint8Array, fields: Float64Array): void {
+  for (let i = from; i < to; i++) {
+    const f = frames[i]!;
+    // An entry over a record (a seal's frames) copies its id from the record: `idBytes` makes a view per call.
+    if (f instanceof RecordEntry) f.copyId(ids, i * 16);
+    else ids.set(f.idBytes, i * 16);
+    const q = i * FIELDS;
+    fields[q] = f.globalSequence;
+    fields[q + 1] = f.entitySequence;
+    fields[q + 2] = f.offset;
+    fields[q + 3] = f.length;
+  }
+}
+
+/** What the column blocks are written from and into. */
+interface ColumnOut {
+  readonly out: Uint8Array;
+  readonly dv: DataView;
+  readonly n: number;
+  readonly fields: Float64Array;
+  readonly ids: Uint8Array;
+  readonly keys: Uint8Array;
+  readonly rank: Uint32Array;
+  readonly fenceAt: number;
+  readonly idFence: number;
+  readonly entityFence: number;
+}
+
+/**
+ * Writes blocks [b0, b1) of column `col` (whose first block is the file's block `firstBlock`), records in `order`
+ * (frame order when undefined), with their fence entries. A plain function per slice, each column's layout inline:
+ * one loop calling a put closure per record (three closures at one call site) cost about twice as much.
+ */
+function writeBlocks(c: ColumnOut, col: 0 | 1 | 2, order: Uint32Array | undefined, firstBlock: number, b0: number, b1: number): void {
+  const { out, dv, n, fields, ids, keys, rank } = c;
+  const per = RECORDS_PER_BLOCK[col];
+  const size = RECORD_BYTES[col];
+  for (let b = b0; b < b1; b++) {
+    const start = INDEX_HEADER_BYTES + (firstBlock + b) * INDEX_BLOCK_BYTES;
+    const count = Math.min(per, n - b * per);
+    dv.setUint16(start, count, true);
+    if (col === 0) {
+      dv.setFloat64(c.fenceAt + b * 8, fields[b * per * FIELDS]!, true);
+      for (let r = 0, at = start + 4; r < count; r++, at += size) {
+        const q = (b * per + r) * FIELDS;
+        dv.setFloat64(at, fields[q]!, true);
+        dv.setFloat64(at + 8, fields[q + 2]!, true);
+        dv.setUint32(at + 16, fields[q + 3]!, true);
+      }
+    } else if (col === 1) {
+      for (let k = 0, from = order![b * per]! * 16; k < 16; k++) out[c.idFence + b * 16 + k] = ids[from + k]!;
+      for (let r = 0, at = start + 4; r < count; r++, at += size) {
+        const o = order![b * per + r]!;
+        for (let k = 0, from = o * 16; k < 16; k++) out[at + k] = ids[from + k]!;
+        const q = o * FIELDS;
+        dv.setFloat64(at + 16, fields[q]!, true);
+        dv.setFloat64(at + 24, fields[q + 2]!, true);
+        dv.setUint32(at + 32, fields[q + 3]!, true);
+      }
+    } else {
+      const first = order![b * per]!;
+      for (let k = 0, from = rank[first]! * 8; k < 8; k++) out[c.entityFence + b * 16 + k] = keys[from + k]!;
+      dv.setFloat64(c.entityFence + b * 16 + 8, fields[first * FIELDS + 1]!, true);
+      for (let r = 0, at = start + 4; r < count; r++, at += size) {
+        const o = order![b * per + r]!;
+        for (let k = 0, from = rank[o]! * 8; k < 8; k++) out[at + k] = keys[from + k]!;
+        const q = o * FIELDS;
+        dv.setFloat64(at + 8, fields[q + 1]!, true);
+        dv.setFloat64(at + 16, fields[q]!, true);
+        dv.setFloat64(at + 24, fields[q + 2]!, true);
+        dv.setUint32(at + 32, fields[q + 3]!, true);
+      }
+    }
+    dv.setUint32(start + INDEX_BLOCK_BYTES - 4, crc32(out.subarray(start, start + INDEX_BLOCK_BYTES - 4)), true);
+  }
 }
 
 /**
@@ -268,26 +300,30 @@ export async function idOrderRadix(ids: Uint8Array, n: number): Promise<Uint32Ar
  * whole sort, and the last frame of a rank in that order is the entity's head.
  */
 async function entityOrder(frames: readonly IndexedFrame[]): Promise<{ order: Uint32Array; rank: Uint32Array; keys: Uint8Array; names: string[]; last: Uint32Array }> {
-  const rankOf = new Map<string, number>();
+  // Each frame's entity numbered in order of first appearance (one map lookup per frame), then renumbered by rank.
+  const firstSeen = new Map<string, number>();
+  const rank = new Uint32Array(frames.length);
   for (let i = 0; i < frames.length; i++) {
-    rankOf.set(frames[i]!.entity, 0);
+    const name = frames[i]!.entity;
+    let k = firstSeen.get(name);
+    if (k === undefined) firstSeen.set(name, (k = firstSeen.size));
+    rank[i] = k;
     if (i % FRAMES_PER_TURN === FRAMES_PER_TURN - 1) await nextTurn();
   }
-  const named = [...rankOf.keys()].map((name) => ({ name, key: entityKey(name) }));
+  const named = [...firstSeen.entries()].map(([name, seen]) => ({ name, seen, key: entityKey(name) }));
   named.sort((a, b) => compareBytes(a.key, b.key) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const keys = new Uint8Array(named.length * 8);
+  const rankOfSeen = new Uint32Array(named.length);
   named.forEach((e, r) => {
-    rankOf.set(e.name, r);
+    rankOfSeen[e.seen] = r;
     keys.set(e.key, r * 8);
   });
   const start = new Uint32Array(named.length + 1);
-  const rank = new Uint32Array(frames.length);
   const last = new Uint32Array(named.length);
   for (let i = 0; i < frames.length; i++) {
-    const r = (rank[i] = rankOf.get(frames[i]!.entity)!);
+    const r = (rank[i] = rankOfSeen[rank[i]!]!);
     start[r + 1]!++;
     last[r] = i;
-    if (i % FRAMES_PER_TURN === FRAMES_PER_TURN - 1) await nextTurn();
   }
   for (let r = 0; r < named.length; r++) start[r + 1]! += start[r]!;
   const order = new Uint32Array(frames.length);

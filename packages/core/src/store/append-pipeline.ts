@@ -16,12 +16,12 @@ import type { AppendHint } from '../fs/fs.js';
 import type { SegmentSet } from '../segment/set.js';
 import type { SegmentWriter } from '../segment/writer.js';
 import type { AppendReceipt, CommitStats } from '../types.js';
-import { estimatedBytes, IndexedEvent, type EventDraft, type ImportDraft, type Intent, type SequencedEvent, type Settle } from './append-intent.js';
+import { estimatedBytes, FRAME_OVERHEAD_ESTIMATE, IndexedEvent, type EventDraft, type ImportDraft, type Intent, type SequencedEvent, type Settle } from './append-intent.js';
 import type { Admission } from './admission.js';
 import { performance } from 'node:perf_hooks';
 import { BatchingQueue, PrecedingGroupFailed } from './batching-queue.js';
 import { CommitStatistics } from './commit-stats.js';
-import { traced, type AppendTraceContext, type CommitTraceContext } from './diagnostics.js';
+import { isTraced, traced, type AppendTraceContext, type CommitTraceContext } from './diagnostics.js';
 import { encodeGroup, type EncodedGroup } from './encode-group.js';
 import { sealGroup } from './seal-group.js';
 import type { WarningSink } from './warnings.js';
@@ -164,18 +164,26 @@ export class AppendPipeline {
   /** One user event: sealed now (so a shred after this call cannot reach it), then queued. */
   appendOne(draft: EventDraft, expected: number | undefined, signal?: AbortSignal): Promise<AppendReceipt> {
     this.#sealPayload(draft);
+    // Untraced (the usual case), no context closures or draft list are made: this runs once per event.
+    if (!isTraced('append')) return this.submitOne(draft, expected, signal);
     return this.#traced('append', [draft], () => this.submitOne(draft, expected, signal));
   }
 
   /** One event queued as it is: the store's own system events, which are never sealed. */
   submitOne(draft: EventDraft, expected: number | undefined, signal?: AbortSignal): Promise<AppendReceipt> {
-    return this.#enqueue(estimatedBytes([draft]), signal, (settle, queuedAt) => ({ type: 'single', draft, expected, settle, queuedAt }));
+    const bytes = draft.payload.length + FRAME_OVERHEAD_ESTIMATE;
+    // Admitted at once (the usual case): queued in this turn without the intent-making closure of #enqueue.
+    if (this.#parts.admission.tryAdmit(bytes)) {
+      return new Promise<AppendReceipt>((resolve, reject) => this.#submit({ type: 'single', draft, expected, settle: this.#settle1(bytes, resolve, reject), queuedAt: performance.now() }, bytes));
+    }
+    return this.#enqueue(bytes, signal, (settle, queuedAt) => ({ type: 'single', draft, expected, settle, queuedAt }));
   }
 
   /** Several events committed atomically (one group). */
   appendBatch(drafts: readonly EventDraft[], signal?: AbortSignal): Promise<AppendReceipt[]> {
     for (const d of drafts) this.#sealPayload(d);
-    return this.#traced('appendBatch', drafts, () => this.#enqueue(estimatedBytes(drafts), signal, (settle, queuedAt) => ({ type: 'batch', drafts, settle, queuedAt })));
+    const enqueue = () => this.#enqueue(estimatedBytes(drafts), signal, (settle: Settle<AppendReceipt[]>, queuedAt) => ({ type: 'batch', drafts, settle, queuedAt }));
+    return isTraced('append') ? this.#traced('appendBatch', drafts, enqueue) : enqueue();
   }
 
   /** Imported events, identity kept, committed atomically (never sealed: that would change their hashes). */
@@ -189,22 +197,34 @@ export class AppendPipeline {
    * appends still share a group); its bytes are released when it settles.
    */
   #enqueue<T>(bytes: number, signal: AbortSignal | undefined, make: (settle: Settle<T>, queuedAt: number) => Intent): Promise<T> {
-    const submit = () =>
-      new Promise<T>((resolve, reject) => {
-        let settled = false;
-        const release = () => {
-          if (!settled) this.#parts.admission.release(bytes);
-          settled = true;
-        };
-        const settle: Settle<T> = { resolve: (v) => (release(), resolve(v)), reject: (e) => (release(), reject(e)) };
-        const intent = make(settle, performance.now());
-        // Its ids' lookups in the sealed tier start now; it keeps its place in the queue meanwhile.
-        this.#ids.start(intent);
-        if (!this.#chained) this.#arrived = true;
-        this.#queue.submit(intent, bytes);
-      });
+    const submit = () => new Promise<T>((resolve, reject) => this.#submit(make(this.#settle1(bytes, resolve, reject), performance.now()), bytes));
     if (this.#parts.admission.tryAdmit(bytes)) return submit();
     return this.#parts.admission.wait(bytes, signal).then(submit);
+  }
+
+  /** An intent's settle: its admitted `bytes` are released once, when it settles either way. */
+  #settle1<T>(bytes: number, resolve: (v: T) => void, reject: (e: unknown) => void): Settle<T> {
+    const admission = this.#parts.admission;
+    let settled = false;
+    return {
+      resolve: (v) => {
+        if (!settled) admission.release(bytes);
+        settled = true;
+        resolve(v);
+      },
+      reject: (e) => {
+        if (!settled) admission.release(bytes);
+        settled = true;
+        reject(e);
+      },
+    };
+  }
+
+  #submit(intent: Intent, bytes: number): void {
+    // Its ids' lookups in the sealed tier start now; it keeps its place in the queue meanwhile.
+    this.#ids.start(intent);
+    if (!this.#chained) this.#arrived = true;
+    this.#queue.submit(intent, bytes);
   }
 
   /** Traces a user append on batpak:append (a no-op without a subscriber). */
@@ -367,23 +387,28 @@ export class AppendPipeline {
 
   /** Index entries (offsets from the group's first byte) and receipts of a group, in log order. */
   #build(group: SequencedGroup, encoded: EncodedGroup, signed: SignedGroup | undefined): BuiltGroup {
-    const entries: IndexedEvent[] = [];
+    const entries: IndexedEvent[] = new Array(encoded.lengths.length);
+    const accepted = group.accepted;
+    const receipts: AppendReceipt[][] = new Array(accepted.length);
     let offset = 0;
     let leaf = 0;
-    const receipts = group.accepted.map((a) =>
-      a.events.map((ev) => {
+    // Loops, not nested maps: a closure per intent is an allocation per event in a group of single appends.
+    for (let i = 0; i < accepted.length; i++) {
+      const events = accepted[i]!.events;
+      const mine: AppendReceipt[] = new Array(events.length);
+      for (let j = 0; j < events.length; j++) {
         const length = encoded.lengths[leaf]!;
-        const entry = new IndexedEvent(ev, -1, offset, length);
+        const entry = new IndexedEvent(events[j]!, -1, offset, length);
         offset += length;
-        entries.push(entry);
-        const receipt =
+        entries[leaf] = entry;
+        mine[j] =
           signed === undefined
             ? baseReceipt(entry)
             : baseReceipt(entry, { signature: signed.signature, keyId: signed.keyIdHex, groupProof: sealedProof(signed.tree, signed.headerDigest, leaf) });
         leaf++;
-        return receipt;
-      }),
-    );
+      }
+      receipts[i] = mine;
+    }
     return { entries, receipts };
   }
 

@@ -97,4 +97,9 @@ export function traced<K extends keyof typeof channels, T>(name: K, context: () 
   return ch.tracePromise(run, context());
 }
 
+/** Whether the named channel has a subscriber: a hot caller checks it before making `traced`'s closures. */
+export function isTraced(name: keyof typeof channels): boolean {
+  return channels[name].hasSubscribers;
+}
+
 type ContextOf<K extends keyof typeof channels> = (typeof channels)[K] extends TracingChannel<unknown, infer C> ? C : never;
