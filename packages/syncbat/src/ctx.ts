@@ -158,6 +158,8 @@ export class InvocationContext implements Ctx {
   /** Performed and staged effects: what the observed ⊆ declared check covers and a completed receipt lists. */
   get observed(): EffectRow {
     if (this.#staged.isEmpty()) return this.#performed;
+    // Only staged appends (a persist handler's usual case): the merge below would rebuild this very row.
+    if (this.#performed.isEmpty()) return this.#staged;
     // Read several times per checkout (the subset check, the receipt): merged once per change of either row.
     const c = this.#observedCache;
     if (c !== undefined && c.performed === this.#performed && c.staged === this.#staged) return c.row;
