@@ -7,12 +7,17 @@
 // MODE: persist64 | persist1 | append64 | append1 (core appendRaw, the bench's denominator; DIST is then ignored) |
 // floor64 | floor1 (each call one appendBatch of the two events a persist dispatch commits, the effect and a receipt of
 // the same bytes: what the store alone costs per dispatch).
+// HOOKS=1 enables an AsyncLocalStorage first (as syncbat's checkout scope does on the first dispatch): with floor*, what
+// the store alone costs once every promise in the process pays the async hooks.
 // SHM=1 puts the store on /dev/shm (fsync nearly free: the JS is the limit). EVENTS=n runs n dispatches instead of a
 // time box, WARM=n warms up with n dispatches instead of 300 ms (fixed work, for instruction counts under valgrind:
 // run at EVENTS=n and 4n, difference / 3n).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Store, Coordinate, blake3, cbin, encodeCanonical } from '@batpak/core';
+
+if (process.env.HOOKS) new AsyncLocalStorage().run({}, () => undefined);
 
 const [dists, mode = 'persist64', msArg = '2000', roundsArg = '1'] = process.argv.slice(2);
 if (dists === undefined) throw new Error('usage: node scripts/persist-ab.mjs DIST[,DIST…] [MODE] [MS] [ROUNDS]');

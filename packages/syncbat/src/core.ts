@@ -66,6 +66,9 @@ export interface CoreParts {
   readonly maxConcurrentDispatches: number;
 }
 
+/** The completed outcome: frozen once, not per dispatch. */
+const COMPLETED: ReceiptOutcome = Object.freeze({ class: 'completed' });
+
 const NO_METADATA: ReceiptMetadata = Object.freeze({ signed: new Map(), local: new Map() });
 
 function messageOf(err: unknown): string {
@@ -140,7 +143,11 @@ function plainMetadata(d: OperationDescriptor): ReceiptMetadata {
 
 /** Whether the row lists any effect (capability tokens are declarations, not effects). */
 function declaresEffects(row: EffectRow): boolean {
-  for (const [list] of EFFECT_ROW_LISTS) if (list !== 'requiresCapabilities' && row[list].length > 0) return true;
+  // An index loop: plainMetadata asks per completed dispatch, and a for-of with destructuring costs an iterator per list.
+  for (let l = 0; l < EFFECT_ROW_LISTS.length; l++) {
+    const list = EFFECT_ROW_LISTS[l]![0];
+    if (list !== 'requiresCapabilities' && row[list].length > 0) return true;
+  }
   return false;
 }
 
@@ -163,16 +170,57 @@ function sameEffects(a: EffectRow, b: EffectRow): boolean {
   return true;
 }
 
+/** Why a handler failed, as handlerCause gives it. */
+type HandlerFailure = ReturnType<typeof handlerCause>;
+
+/** A mounted operation, as a dispatch looks it up. */
+interface Operation {
+  readonly d: OperationDescriptor;
+  /** Always set through CoreBuilder (build() refuses a descriptor without one). */
+  readonly handler: Handler | undefined;
+  /** The first declared non-ambient token the host does not grant to this operation, if any. */
+  readonly ungranted: string | undefined;
+}
+
+/** How a concluded checkout settles its dispatch: exactly one of the two, once. */
+interface Settle {
+  readonly resolve: (result: DispatchResult) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Settles `settle` from a promise (a denied or failed conclusion, which always rejects). */
+function settleFrom(p: Promise<DispatchResult>, settle: Settle): void {
+  p.then(settle.resolve, settle.reject);
+}
+
+/** A commit the store failed: a `receipt_sink` RuntimeError (wording as StoreReceiptSink's), its cause the store's error. */
+function commitFailure(d: OperationDescriptor, err: unknown, causedByHandler: HandlerCause | undefined): RuntimeError {
+  const message = `batpak receipt append failed: ${messageOf(err)}`;
+  return new RuntimeError({ kind: 'receipt_sink', name: d.name, message, ...(causedByHandler === undefined ? {} : { causedByHandler }) }, { cause: err });
+}
+
 export class CoreRuntime implements Core {
   readonly #p: CoreParts;
   readonly #queue: DispatchQueue;
   /** Set when backend and sinks share one store: each invocation is then committed as one appendBatch. */
   readonly #plan: StoreCommitPlan | undefined;
+  /** No receipt or status write waits on a sink of its own: each is staged into the commit, or there is no sink. */
+  readonly #sinksStaged: boolean;
+  /**
+   * Per operation name: its descriptor, handler and the first declared token the host does not grant. Descriptors,
+   * handlers and grants are fixed once built, so the host side of the capability gate is decided once, not per dispatch.
+   */
+  readonly #ops: ReadonlyMap<string, Operation>;
 
   constructor(parts: CoreParts) {
     this.#p = parts;
     this.#queue = new DispatchQueue(parts.maxConcurrentDispatches);
     this.#plan = storeCommitPlan(parts.backend, parts.receiptSink, parts.statusSink);
+    this.#sinksStaged =
+      (parts.receiptSink === undefined || this.#plan?.receipts !== undefined) && (parts.statusSink === undefined || this.#plan?.status === true);
+    const ops = new Map<string, Operation>();
+    for (const [name, d] of parts.descriptors) ops.set(name, { d, handler: parts.handlers.get(d.name), ungranted: firstUngranted(d, parts.grants) });
+    this.#ops = ops;
   }
 
   descriptor(name: string): OperationDescriptor | undefined {
@@ -183,7 +231,7 @@ export class CoreRuntime implements Core {
     return [...this.#p.descriptors.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  dispatch(name: string, input: Uint8Array, options: DispatchOptions = {}): Promise<DispatchResult> {
+  dispatch(name: string, input: Uint8Array, options?: DispatchOptions): Promise<DispatchResult> {
     if (typeof name !== 'string') return Promise.reject(new TypeError('operation name must be a string'));
     if (!(input instanceof Uint8Array)) return Promise.reject(new TypeError('dispatch input must be a Uint8Array'));
     // A handler (or guard) awaiting a dispatch on its own Core would wait for itself forever, and every later
@@ -191,10 +239,11 @@ export class CoreRuntime implements Core {
     if (insideCheckoutOf(this)) return Promise.reject(new RuntimeError({ kind: 'reentrant_dispatch', name }));
     // A private copy: the hashes must describe the bytes the handler saw, whatever the caller does next.
     const bytes = new Uint8Array(input);
-    const { signal } = options;
+    // No options object is made when none is given; `null` still throws here, as destructuring a default did.
+    const signal = options === undefined ? undefined : options.signal;
     let caller: Caller | undefined;
     try {
-      caller = checkCaller(options.caller);
+      caller = options === undefined ? undefined : checkCaller(options.caller);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -206,21 +255,95 @@ export class CoreRuntime implements Core {
   }
 
   #checkout(name: string, input: Uint8Array, signal: AbortSignal | undefined, caller: Caller | undefined, release: Release): Promise<DispatchResult> {
-    const d = this.#p.descriptors.get(name);
-    if (d === undefined) {
+    const op = this.#ops.get(name);
+    if (op === undefined) {
       release();
       return Promise.reject(new RuntimeError({ kind: 'unknown_operation', name }));
     }
     // The whole checkout runs in its scope (guard, handler, their effects, custom sinks); it closes when it settles.
-    return inNewScope(this, (scope) => this.#admitAndRun(d, input, signal, caller, scope, release));
+    const handler = op.handler;
+    if (handler !== undefined && this.#p.guard === undefined && this.#sinksStaged) {
+      return inNewScope(this, (scope) => this.#runUnguarded(op, handler, input, signal, caller, scope, release));
+    }
+    return inNewScope(this, (scope) => this.#admitAndRun(op, input, signal, caller, scope, release));
   }
 
   /**
-   * One async frame per checkout (each costs a promise and a turn): authority, Ctx, guard, handler, receipt. Frees its
-   * queue slot as the last step before it settles.
+   * The checkout of a Core with no admission guard whose status facts and receipt never wait on a sink of their own
+   * (staged into the invocation's commit, or absent): the usual persist Core, and a Core without receipts. Nothing
+   * before the handler waits, so the checkout is a callback on the handler's promise and one on the commit's
+   * settlement, under the dispatch's own promise; an async frame would add its promise, a promise per await and a
+   * microtask hop per await (with the checkout scope's async hooks on, every promise also pays a hook). The steps,
+   * their order and outcomes are #admitAndRun's.
+   */
+  #runUnguarded(
+    op: Operation,
+    handler: Handler,
+    input: Uint8Array,
+    signal: AbortSignal | undefined,
+    caller: Caller | undefined,
+    scope: CheckoutScope,
+    release: Release,
+  ): Promise<DispatchResult> {
+    const { d, ungranted } = op;
+    return new Promise<DispatchResult>((resolve, reject) => {
+      let opened: InvocationContext | undefined;
+      // The checkout closes (Ctx revoked, scope closed, queue slot freed) as the last step before the dispatch settles.
+      const close = (): void => {
+        opened?.revoke();
+        scope.open = false;
+        release();
+      };
+      const settle: Settle = {
+        resolve: (result) => {
+          close();
+          resolve(result);
+        },
+        reject: (err) => {
+          close();
+          reject(err);
+        },
+      };
+      try {
+        // 1. Declared authority (see #admitAndRun).
+        const commit = this.#plan === undefined ? undefined : new InvocationCommit(this.#plan);
+        const missing = ungranted ?? missingForCaller(d.effectRow.requiresCapabilities, caller);
+        if (missing !== undefined) {
+          settleFrom(this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, withCaller(NO_METADATA, caller), commit), settle);
+          return;
+        }
+        // 2. The Ctx; no guard. 3. Started: staged into the commit, or no status sink (#sinksStaged).
+        const ctx = (opened = new InvocationContext(d, this.#p.backend, signal, commit?.plan.effects === undefined ? undefined : commit));
+        this.#status(d, { lifecycle: 'started' }, input, undefined, undefined, commit);
+        // 4. The handler.
+        let out: unknown;
+        try {
+          out = handler(input, ctx);
+        } catch (err) {
+          this.#conclude(d, input, ctx, caller, commit, undefined, handlerCause(err), settle);
+          return;
+        }
+        if (!isThenable(out)) {
+          this.#concludeWith(d, input, ctx, caller, commit, out, settle);
+          return;
+        }
+        // Promise.resolve adopts a foreign thenable as `await` would, and is the handler's promise itself when native.
+        Promise.resolve(out).then(
+          (value: unknown) => this.#concludeWith(d, input, ctx, caller, commit, value, settle),
+          (err: unknown) => this.#conclude(d, input, ctx, caller, commit, undefined, handlerCause(err), settle),
+        );
+      } catch (err) {
+        settle.reject(err);
+      }
+    });
+  }
+
+  /**
+   * One async frame per checkout with an admission guard or a sink of its own: authority, Ctx, guard, handler; the
+   * rest is #conclude's. Frees its queue slot as the last step before it settles.
    */
   async #admitAndRun(
-    d: OperationDescriptor,
+    { d, ungranted }: Operation,
     input: Uint8Array,
     signal: AbortSignal | undefined,
     caller: Caller | undefined,
@@ -231,7 +354,7 @@ export class CoreRuntime implements Core {
     try {
       // 1. Declared authority: every non-ambient token must be granted (and held by the caller, if any). Fails before any Ctx exists.
       const commit = this.#plan === undefined ? undefined : new InvocationCommit(this.#plan);
-      const missing = firstUngranted(d, this.#p.grants) ?? missingForCaller(d.effectRow.requiresCapabilities, caller);
+      const missing = ungranted ?? missingForCaller(d.effectRow.requiresCapabilities, caller);
       if (missing !== undefined) {
         return await this.#deny(d, input, 'capability.denied', `operation requires ungranted capability ${rustDebugString(missing)}`, withCaller(NO_METADATA, caller), commit);
       }
@@ -272,57 +395,148 @@ export class CoreRuntime implements Core {
       }
 
       // 4. The handler. Sync throws, rejections and wrong return types all become a `failed` cause.
-      let output: Uint8Array | undefined;
-      let cause: { code: 'invalid_input' | 'failed'; message: string } | undefined;
+      let out: unknown;
+      let thrown: HandlerFailure | undefined;
       try {
         // A synchronous handler's result is taken as is: no promise (and no turn) per dispatch for it.
-        let out: unknown = handler(input, ctx);
+        out = handler(input, ctx);
         if (isThenable(out)) out = await out;
-        if (out instanceof Uint8Array) output = new Uint8Array(out);
-        else cause = { code: 'failed', message: `handler returned ${out === null ? 'null' : typeof out}, expected a Uint8Array` };
       } catch (err) {
-        cause = handlerCause(err);
+        thrown = handlerCause(err);
       }
-      // The Ctx dies here; effects still in flight finish and are observed before the check.
-      if (!ctx.sealIfIdle()) await ctx.seal();
-      const dropped = () => withCaller(metadataOf(ctx, false), caller);
-
-      // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
-      // refused undeclared effects before performing them; the subset check over what was performed is a second line.
-      const violation = ctx.refused.firstViolationAgainst(d.effectRow) ?? ctx.observed.firstViolationAgainst(d.effectRow);
-      if (violation !== undefined) return await this.#deny(d, input, violation.code, violation.message, dropped(), commit);
-
-      if (cause !== undefined || output === undefined) return await this.#fail(d, input, cause ?? { code: 'failed', message: 'handler produced no output' }, dropped(), commit);
-
-      // 6. Success: receipt first, then the Completed fact — with a commit plan, both in the one commit with the
-      // staged appends. A commit the store refuses (not one that fails to write) becomes a failed invocation.
-      // Without a receipt sink there is no receipt to build its metadata for.
-      let receipt: RecordedReceipt | undefined;
-      if (this.#p.receiptSink !== undefined) {
-        const plain = caller === undefined && ctx.drawersEmpty() && ctx.refused.isEmpty() && sameEffects(ctx.observed, d.effectRow);
-        const metadata = plain ? plainMetadata(d) : withCaller(metadataOf(ctx, true), caller);
-        const recorded = this.#record(d, input, output, { class: 'completed' }, metadata, undefined, commit, plain ? completedTemplate(d) : undefined);
-        receipt = recorded instanceof Promise ? await recorded : recorded;
-      }
-      const completedFact = this.#status(d, { lifecycle: 'completed' }, input, output, undefined, commit);
-      if (completedFact !== undefined) await completedFact;
-      if (commit !== undefined) {
-        try {
-          receipt = await this.#commit(d, commit, receipt, undefined);
-        } catch (err) {
-          // Only a refusal of the items (nothing written) turns into a failed invocation; a write failure stays one.
-          if (commit.appends.length === 0 || !(err instanceof RuntimeError && isCommitRefusal(err.cause))) throw err;
-          commit.resetTail();
-          const c = { code: 'failed' as const, message: boundText(`the store refused the invocation's effects: ${messageOf(err instanceof Error && err.cause !== undefined ? err.cause : err)}`, RECEIPT_LIMITS.messageBytes) };
-          return await this.#fail(d, input, c, dropped(), commit);
-        }
-      }
-      return Object.freeze({ outcome: 'completed', output, receipt, descriptor: d });
+      return await new Promise<DispatchResult>((resolve, reject) => {
+        if (thrown !== undefined) this.#conclude(d, input, ctx, caller, commit, undefined, thrown, { resolve, reject });
+        else this.#concludeWith(d, input, ctx, caller, commit, out, { resolve, reject });
+      });
     } finally {
       opened?.revoke();
       scope.open = false;
       release();
     }
+  }
+
+  /** #conclude with the handler's return value: a Uint8Array (copied) is its output, anything else a `failed` cause. */
+  #concludeWith(d: OperationDescriptor, input: Uint8Array, ctx: InvocationContext, caller: Caller | undefined, commit: InvocationCommit | undefined, out: unknown, settle: Settle): void {
+    if (out instanceof Uint8Array) this.#conclude(d, input, ctx, caller, commit, new Uint8Array(out), undefined, settle);
+    else this.#conclude(d, input, ctx, caller, commit, undefined, { code: 'failed', message: `handler returned ${out === null ? 'null' : typeof out}, expected a Uint8Array` }, settle);
+  }
+
+  /**
+   * Steps 5–6 once the handler has settled with `output` or `cause`: seal the Ctx, observed ⊆ declared, then the
+   * failed, denied or completed receipt and commit. Settles `settle` exactly once; never throws.
+   */
+  #conclude(
+    d: OperationDescriptor,
+    input: Uint8Array,
+    ctx: InvocationContext,
+    caller: Caller | undefined,
+    commit: InvocationCommit | undefined,
+    output: Uint8Array | undefined,
+    cause: HandlerFailure | undefined,
+    settle: Settle,
+  ): void {
+    try {
+      // The Ctx dies here; effects still in flight finish and are observed before the check.
+      if (ctx.sealIfIdle()) this.#concludeSealed(d, input, ctx, caller, commit, output, cause, settle);
+      else ctx.seal().then(() => this.#concludeSealed(d, input, ctx, caller, commit, output, cause, settle), settle.reject);
+    } catch (err) {
+      settle.reject(err);
+    }
+  }
+
+  #concludeSealed(
+    d: OperationDescriptor,
+    input: Uint8Array,
+    ctx: InvocationContext,
+    caller: Caller | undefined,
+    commit: InvocationCommit | undefined,
+    output: Uint8Array | undefined,
+    cause: HandlerFailure | undefined,
+    settle: Settle,
+  ): void {
+    try {
+      // 5. Observed ⊆ declared, before the handler result: a violation beats a handler error and drops output. The Ctx
+      // refused undeclared effects before performing them; the subset check over what was performed is a second line.
+      const violation = ctx.refused.firstViolationAgainst(d.effectRow) ?? ctx.observed.firstViolationAgainst(d.effectRow);
+      if (violation !== undefined) {
+        settleFrom(this.#deny(d, input, violation.code, violation.message, withCaller(metadataOf(ctx, false), caller), commit), settle);
+        return;
+      }
+      if (cause !== undefined || output === undefined) {
+        const c = cause ?? { code: 'failed' as const, message: 'handler produced no output' };
+        settleFrom(this.#fail(d, input, c, withCaller(metadataOf(ctx, false), caller), commit), settle);
+        return;
+      }
+
+      // 6. Success: receipt first, then the Completed fact — with a commit plan, both in the one commit with the
+      // staged appends. Without a receipt sink there is no receipt to build its metadata for.
+      if (this.#p.receiptSink === undefined) {
+        this.#completedFact(d, input, ctx, caller, commit, output, undefined, settle);
+        return;
+      }
+      const plain = caller === undefined && ctx.drawersEmpty() && ctx.refused.isEmpty() && sameEffects(ctx.observed, d.effectRow);
+      const metadata = plain ? plainMetadata(d) : withCaller(metadataOf(ctx, true), caller);
+      const recorded = this.#record(d, input, output, COMPLETED, metadata, undefined, commit, plain ? completedTemplate(d) : undefined);
+      if (recorded instanceof Promise) recorded.then((r) => this.#completedFact(d, input, ctx, caller, commit, output, r, settle), settle.reject);
+      else this.#completedFact(d, input, ctx, caller, commit, output, recorded, settle);
+    } catch (err) {
+      settle.reject(err);
+    }
+  }
+
+  #completedFact(
+    d: OperationDescriptor,
+    input: Uint8Array,
+    ctx: InvocationContext,
+    caller: Caller | undefined,
+    commit: InvocationCommit | undefined,
+    output: Uint8Array,
+    receipt: RecordedReceipt | undefined,
+    settle: Settle,
+  ): void {
+    try {
+      const fact = this.#status(d, { lifecycle: 'completed' }, input, output, undefined, commit);
+      if (fact !== undefined) fact.then(() => this.#commitCompleted(d, input, ctx, caller, commit, output, receipt, settle), settle.reject);
+      else this.#commitCompleted(d, input, ctx, caller, commit, output, receipt, settle);
+    } catch (err) {
+      settle.reject(err);
+    }
+  }
+
+  /**
+   * The completed invocation's one commit; the dispatch settles from the commit's own settlement. A commit the store
+   * refuses (not one that fails to write) becomes a failed invocation.
+   */
+  #commitCompleted(
+    d: OperationDescriptor,
+    input: Uint8Array,
+    ctx: InvocationContext,
+    caller: Caller | undefined,
+    commit: InvocationCommit | undefined,
+    output: Uint8Array,
+    receipt: RecordedReceipt | undefined,
+    settle: Settle,
+  ): void {
+    if (commit === undefined) {
+      settle.resolve(Object.freeze({ outcome: 'completed', output, receipt, descriptor: d }));
+      return;
+    }
+    commit.commitThen(
+      (appendReceipt) => {
+        const banked = receipt === undefined || appendReceipt === undefined ? receipt : Object.freeze({ envelope: receipt.envelope, appendReceipt });
+        settle.resolve(Object.freeze({ outcome: 'completed', output, receipt: banked, descriptor: d }));
+      },
+      (err: unknown) => {
+        // Only a refusal of the items (nothing written) turns into a failed invocation; a write failure stays one.
+        if (commit.appends.length === 0 || !isCommitRefusal(err)) {
+          settle.reject(commitFailure(d, err, undefined));
+          return;
+        }
+        commit.resetTail();
+        const c = { code: 'failed' as const, message: boundText(`the store refused the invocation's effects: ${messageOf(err)}`, RECEIPT_LIMITS.messageBytes) };
+        settleFrom(this.#fail(d, input, c, withCaller(metadataOf(ctx, false), caller), commit), settle);
+      },
+    );
   }
 
   /** Failed: status fact, then receipt (staged appends dropped), then the rejection carrying that receipt. */
@@ -358,8 +572,7 @@ export class CoreRuntime implements Core {
     return commit.commit(
       (appendReceipt) => (staged === undefined || appendReceipt === undefined ? staged : Object.freeze({ envelope: staged.envelope, appendReceipt })),
       (err: unknown): never => {
-        const message = `batpak receipt append failed: ${messageOf(err)}`;
-        throw new RuntimeError({ kind: 'receipt_sink', name: d.name, message, ...(causedByHandler === undefined ? {} : { causedByHandler }) }, { cause: err });
+        throw commitFailure(d, err, causedByHandler);
       },
     );
   }

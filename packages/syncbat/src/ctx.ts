@@ -115,8 +115,6 @@ interface EffectCall {
   readonly perform: (backend: EffectBackend) => Promise<void> | void;
   readonly record: (row: EffectRow) => EffectRow;
   readonly after?: () => void;
-  /** Set for store appends that are staged into the invocation's commit instead of performed now. */
-  readonly stage?: (commit: InvocationCommit) => void;
 }
 
 /** The runtime's Ctx. Internal: the Core creates one per checkout and revokes it when the handler settles. */
@@ -160,6 +158,8 @@ export class InvocationContext implements Ctx {
   /** Performed and staged effects: what the observed ⊆ declared check covers and a completed receipt lists. */
   get observed(): EffectRow {
     if (this.#staged.isEmpty()) return this.#performed;
+    // Only staged appends (a persist handler's usual case): the merge below would rebuild this very row.
+    if (this.#performed.isEmpty()) return this.#staged;
     // Read several times per checkout (the subset check, the receipt): merged once per change of either row.
     const c = this.#observedCache;
     if (c !== undefined && c.performed === this.#performed && c.staged === this.#staged) return c.row;
@@ -237,12 +237,11 @@ export class InvocationContext implements Ctx {
   }
 
   appendEvent(kind: EventKind | number, payload: Uint8Array): Promise<void> {
+    if (this.#commit !== undefined) return this.#stageAppend(kind, payload);
     return this.#call(() => {
-      // One copy: the backend appends it, the check and the record see it. Nothing reads `kind` again. A staged
-      // append is copied by the commit instead, straight into the bytes it writes (synchronously, in this call).
+      // One copy: the backend appends it, the check and the record see it. Nothing reads `kind` again.
       const k = copyKind(kind);
-      const given = checkBytes(payload, 'event payload');
-      const bytes = this.#commit === undefined ? new Uint8Array(given) : given;
+      const bytes = new Uint8Array(checkBytes(payload, 'event payload'));
       const target = appendTarget(k);
       return {
         verb: 'append events',
@@ -250,9 +249,39 @@ export class InvocationContext implements Ctx {
         target,
         perform: (b) => b.appendEvent(k, bytes),
         record: (row) => row.appendsEvent(target),
-        stage: (commit) => commit.stageAppend(k, bytes),
       };
     });
+  }
+
+  /**
+   * appendEvent with a commit: #call's steps (liveness, copy and validate, declared?, stage, record) for the one effect
+   * that is staged, without the closures and call record #call builds for every axis (this runs per persist dispatch).
+   */
+  #stageAppend(kind: EventKind | number, payload: Uint8Array): Promise<void> {
+    if (!this.#live) return handledRejection(revokedError());
+    let k: EventKind;
+    let target: string;
+    try {
+      k = copyKind(kind);
+      checkBytes(payload, 'event payload');
+      target = appendTarget(k);
+    } catch (err) {
+      return handledRejection(err instanceof EffectError ? err : new EffectError(String(err), { code: 'ERR_EFFECT_INVALID', cause: err }));
+    }
+    if (!holds(this.#descriptor.effectRow.appendsEvents, target)) {
+      this.#refused = this.#refused.appendsEvent(target);
+      return handledRejection(
+        refuse('ERR_EFFECT_UNDECLARED', `operation ${rustDebugString(this.#descriptor.name)} does not declare ${SPELLING.appendsEvents} target ${rustDebugString(target)}; not performed`),
+      );
+    }
+    try {
+      // Copied by the commit, straight into the bytes it writes (synchronously, in this call).
+      this.#commit!.stageAppend(k, payload);
+    } catch (err) {
+      return handledRejection(err instanceof EffectError ? err : new EffectError(String(err), { cause: err }));
+    }
+    this.#staged = this.#staged.appendsEvent(target);
+    return STAGED;
   }
 
   queryProjection(projectionId: string): Promise<void> {
@@ -320,17 +349,6 @@ export class InvocationContext implements Ctx {
       return handledRejection(
         refuse('ERR_EFFECT_UNDECLARED', `operation ${rustDebugString(this.#descriptor.name)} does not declare ${spelling} target ${rustDebugString(call.target)}; not performed`),
       );
-    }
-    const commit = this.#commit;
-    if (call.stage !== undefined && commit !== undefined) {
-      // Staged: validated and held for the invocation's one commit; nothing is written yet.
-      try {
-        call.stage(commit);
-      } catch (err) {
-        return handledRejection(err instanceof EffectError ? err : new EffectError(String(err), { cause: err }));
-      }
-      this.#staged = call.record(this.#staged);
-      return STAGED;
     }
     const backend = this.#backend;
     if (backend === undefined) {

@@ -42,12 +42,22 @@ export interface EffectViolation {
   readonly message: string;
 }
 
+const appendTargets = new Map<number, string>();
+
 /**
  * The target the runtime records for an append of `kind`: `evt.` + 4 lowercase hex digits of the raw u16
  * (category 0xF, type 1 → `evt.f001`). Declare exactly this string to authorize that append.
  */
 export function appendTarget(kind: EventKind | number): string {
   const raw = typeof kind === 'number' ? kind : ((kind.category & 0xf) << 12) | (kind.typeId & 0xfff);
+  // Spelled once per u16 (every append names its target): at most 65,536 short strings, so never evicted.
+  if (!Number.isInteger(raw) || raw < 0 || raw > 0xffff) return spellTarget(raw);
+  let target = appendTargets.get(raw);
+  if (target === undefined) appendTargets.set(raw, (target = spellTarget(raw)));
+  return target;
+}
+
+function spellTarget(raw: number): string {
   return `evt.${raw.toString(16).padStart(4, '0')}`;
 }
 

@@ -145,15 +145,49 @@ export class InvocationCommit {
   /**
    * One appendBatch: Started fact, the staged appends (raw, payload wrapped like StoreEffectBackend), terminal records.
    * Resolves with `settled` of the receipt's append receipt (undefined without a receipt), or with `failed` of the
-   * store's error (either may throw: the promise then rejects with that). The caller's mapping runs inside the commit's
-   * own settlement, so a commit is one promise, with no reaction of its own (under async_hooks each costs hooks).
+   * store's error (either may throw: the promise then rejects with that).
    */
   commit<R>(settled: (receipt: AppendReceipt | undefined) => R, failed: (err: unknown) => R): Promise<R> {
-    const items: BatchItem[] = [...this.#head];
-    for (const a of this.#appends) items.push({ coord: this.#plan.effects!, kind: a.kind, payload: a.wrapped, transferPayload: true });
-    for (const t of this.#tail) items.push(t);
-    if (items.length === 0) return new Promise<R>((resolve) => resolve(settled(undefined)));
-    return submitInTurn(this.#plan.store, items, this.#receiptAt < 0 ? -1 : this.#head.length + this.#appends.length + this.#receiptAt, settled, failed);
+    return new Promise<R>((resolve, reject) =>
+      this.commitThen(
+        (receipt) => {
+          try {
+            resolve(settled(receipt));
+          } catch (err) {
+            reject(err);
+          }
+        },
+        (error) => {
+          try {
+            resolve(failed(error));
+          } catch (err) {
+            reject(err);
+          }
+        },
+      ),
+    );
+  }
+
+  /**
+   * The same appendBatch without a promise of its own: exactly one of `settled` (with the receipt's append receipt,
+   * or undefined) and `failed` (with the store's error) is called, once, from the commit's settlement (at once when
+   * there is nothing to commit). Neither may throw. A completed dispatch settles from here, so between the store's
+   * settlement and the dispatch's there is no promise (under the checkout scope's async hooks each costs a hook).
+   */
+  commitThen(settled: (receipt: AppendReceipt | undefined) => void, failed: (err: unknown) => void): void {
+    const head = this.#head;
+    const appends = this.#appends;
+    const tail = this.#tail;
+    const items: BatchItem[] = [];
+    for (let i = 0; i < head.length; i++) items.push(head[i]!);
+    const coord = this.#plan.effects!;
+    for (let i = 0; i < appends.length; i++) items.push({ coord, kind: appends[i]!.kind, payload: appends[i]!.wrapped, transferPayload: true });
+    for (let i = 0; i < tail.length; i++) items.push(tail[i]!);
+    if (items.length === 0) {
+      settled(undefined);
+      return;
+    }
+    submitInTurn(this.#plan.store, { items, pick: this.#receiptAt < 0 ? -1 : head.length + appends.length + this.#receiptAt, settled, failed });
   }
 }
 
@@ -184,27 +218,33 @@ interface PendingCommit {
   readonly items: BatchItem[];
   /** Index in `items` of the receipt whose append receipt the commit resolves with; -1 for none. */
   readonly pick: number;
-  readonly settled: (receipt: AppendReceipt | undefined) => unknown;
-  readonly failed: (err: unknown) => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (err: unknown) => void;
+  /** Exactly one of the two is called, once (commitThen's contract: neither throws). */
+  readonly settled: (receipt: AppendReceipt | undefined) => void;
+  readonly failed: (err: unknown) => void;
 }
 
-/** Settles `p`'s promise with its `settled` mapping of the append receipt (a throw from it rejects). */
+/**
+ * Calls `p.settled`. A throw breaks commitThen's contract: it is rethrown on its own (an uncaught exception, as a bug
+ * should be), so it cannot leave the other invocations of a merged group unsettled.
+ */
 function succeed(p: PendingCommit, receipt: AppendReceipt | undefined): void {
   try {
-    p.resolve(p.settled(receipt));
+    p.settled(receipt);
   } catch (err) {
-    p.reject(err);
+    queueMicrotask(() => {
+      throw err;
+    });
   }
 }
 
-/** Settles `p`'s promise with its `failed` mapping of the store's error (a throw from it rejects). */
+/** Calls `p.failed` (its throw rethrown on its own, as succeed's). */
 function fail(p: PendingCommit, error: unknown): void {
   try {
-    p.resolve(p.failed(error));
+    p.failed(error);
   } catch (err) {
-    p.reject(err);
+    queueMicrotask(() => {
+      throw err;
+    });
   }
 }
 
@@ -213,7 +253,7 @@ const turns = new WeakMap<Store, PendingCommit[]>();
 
 /**
  * Per store: the invocations that reached their commit in the microtasks of a turn in which one of this store's commits
- * landed (submitted once those microtasks have run, by process.nextTick).
+ * landed (submitted by the landing's own process.nextTick, once those microtasks have run).
  */
 const ticks = new WeakMap<Store, PendingCommit[]>();
 
@@ -229,11 +269,21 @@ const landing = new WeakSet<Store>();
  */
 export const MAX_MERGED_EVENTS = 4096;
 
-/** Notes that a commit of `store` landed: the invocations its callers start from its settlement are not arrivals. */
+/**
+ * Notes that a commit of `store` landed: the invocations its callers start from its settlement are not arrivals. The
+ * one nextTick that ends the landing also submits them (one tick per landing, not a second one per batch): ticks queued
+ * during the microtasks run after all of them, so every invocation that runs on from the settlement has joined by then.
+ */
 function landed(store: Store): void {
   if (landing.has(store)) return;
   landing.add(store);
-  process.nextTick(() => landing.delete(store));
+  process.nextTick(() => {
+    landing.delete(store);
+    const batch = ticks.get(store);
+    if (batch === undefined) return;
+    ticks.delete(store);
+    submitSplit(store, batch);
+  });
 }
 
 /**
@@ -251,34 +301,23 @@ function landed(store: Store): void {
  * setImmediate they would arrive in the next turn, and a single dispatch in flight would pay a thread-pool round trip
  * per commit. Invocations started from I/O callbacks or timers (requests from sockets) still wait for the turn's end.
  */
-function submitInTurn<R>(
-  store: Store,
-  items: BatchItem[],
-  pick: number,
-  settled: (receipt: AppendReceipt | undefined) => R,
-  failed: (err: unknown) => R,
-): Promise<R> {
-  return new Promise<R>((resolve, reject) => {
-    // Joining a batch already waiting keeps the invocations' order (a landing's batch opens only when none waits).
-    let pending = ticks.get(store) ?? turns.get(store);
-    if (pending === undefined) {
-      const batch: PendingCommit[] = (pending = []);
-      if (landing.has(store)) {
-        ticks.set(store, batch);
-        process.nextTick(() => {
-          ticks.delete(store);
-          submitSplit(store, batch);
-        });
-      } else {
-        turns.set(store, batch);
-        setImmediate(() => {
-          turns.delete(store);
-          submitSplit(store, batch);
-        });
-      }
+function submitInTurn(store: Store, commit: PendingCommit): void {
+  // Joining a batch already waiting keeps the invocations' order (a landing's batch opens only when none waits).
+  let pending = ticks.get(store) ?? turns.get(store);
+  if (pending === undefined) {
+    const batch: PendingCommit[] = (pending = []);
+    if (landing.has(store)) {
+      // Submitted by the landing's nextTick (see landed).
+      ticks.set(store, batch);
+    } else {
+      turns.set(store, batch);
+      setImmediate(() => {
+        turns.delete(store);
+        submitSplit(store, batch);
+      });
     }
-    pending.push({ items, pick, settled, failed, resolve: resolve as (value: unknown) => void, reject });
-  });
+  }
+  pending.push(commit);
 }
 
 /** The pending invocations as merged batches of up to MAX_MERGED_EVENTS events each. */

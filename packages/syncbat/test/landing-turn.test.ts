@@ -74,3 +74,55 @@ describe('commits submitted in a landing turn', () => {
     await store.close();
   });
 });
+
+describe('between a commit and its dispatch', () => {
+  it('a completed dispatch settles from its commit settling: its caller resumes one microtask after the store does, not two', async () => {
+    const store = await Store.open({ dir: '/lt-hops', fs: new SimFs(5) });
+    const core = persistCore(store);
+    await core.dispatch('orders.place', bytes('warm'));
+    // Microtasks run after the store's appendBatch promise settled, counted by a chain started from that settlement
+    // (its reaction is registered before syncbat's own, so it runs first).
+    let hops = -1;
+    const appendBatch = store.appendBatch.bind(store);
+    store.appendBatch = (items, options) => {
+      const p = appendBatch(items, options);
+      void p.then(() => {
+        hops = 0;
+        const spin = (): void => {
+          if (++hops < 10) queueMicrotask(spin);
+        };
+        queueMicrotask(spin);
+      });
+      return p;
+    };
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await core.dispatch('orders.place', bytes(`o${i}`));
+      seen.push(hops);
+    }
+    // The caller's await is the one microtask hop left (the commit's own reaction settles the dispatch).
+    expect(seen).toEqual([1, 1, 1, 1, 1]);
+    await store.close();
+  });
+
+  it('one process.nextTick per landing: it ends the landing and submits the commits started from it', async () => {
+    const { createHook } = await import('node:async_hooks');
+    const store = await Store.open({ dir: '/lt-ticks', fs: new SimFs(6) });
+    const core = persistCore(store);
+    await core.dispatch('orders.place', bytes('warm'));
+    let ticks = 0;
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'TickObject') ticks++;
+      },
+    });
+    hook.enable();
+    try {
+      for (let i = 0; i < 20; i++) await core.dispatch('orders.place', bytes(`o${i}`));
+    } finally {
+      hook.disable();
+    }
+    expect(ticks).toBeLessThanOrEqual(20);
+    await store.close();
+  });
+});
