@@ -29,17 +29,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bareLineServer } from './line-peers.mjs';
+import { PERSIST_INPUT, PERSIST_KIND, PERSIST_PAYLOAD, persistCore as persistCoreOf } from './persist-op.mjs';
 
 const [rootArg = '.', writersArg = '64', spec = '3000', mode = 'persist'] = process.argv.slice(2);
 const MODES = ['persist', 'append', 'bare-net', 'heartbeat', 'heartbeat-receipts', 'netbat-persist', 'netbat-echo'];
 if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}: one of ${MODES.join(', ')}`);
 const root = resolve(rootArg);
 const { Store, Coordinate } = await import(join(root, 'packages/core/dist/index.js'));
-const { CoreBuilder, StoreEffectBackend, StoreReceiptSink, defineOperation } = await import(join(root, 'packages/syncbat/dist/index.js'));
+const syncbat = await import(join(root, 'packages/syncbat/dist/index.js'));
 
-const KIND = { category: 1, typeId: 1 };
-const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 131 + 7) & 0xff);
-const INPUT = new Uint8Array(16).fill(3);
+const KIND = PERSIST_KIND;
+const PAYLOAD = PERSIST_PAYLOAD;
+const INPUT = PERSIST_INPUT;
 const networked = mode.includes('net') || mode.startsWith('heartbeat');
 
 const dir = mkdtempSync(join(tmpdir(), 'syncbat-cost-'));
@@ -49,23 +50,7 @@ const usesStore = mode !== 'bare-net' && mode !== 'netbat-echo';
 if (process.env.BATPAK_BENCH_SIMFS === '1' && usesStore) fs = new (await import(join(root, 'packages/core/dist/testing.js'))).SimFs({ seed: 1 });
 const store = usesStore ? await Store.open(fs === undefined ? { dir } : { dir: '/sim/store', fs }) : undefined;
 
-function persistCore() {
-  return new CoreBuilder()
-    .register(
-      defineOperation({
-        name: 'bench.persist',
-        effectClass: 'persist',
-        effects: { appends: ['evt.1001'] },
-        handler: async (input, ctx) => {
-          await ctx.appendEvent(KIND, PAYLOAD);
-          return input;
-        },
-      }),
-    )
-    .effectBackend(new StoreEffectBackend(store, new Coordinate('bench:orders', 'bench')))
-    .receiptSink(new StoreReceiptSink(store, new Coordinate('bench:receipts', 'bench')))
-    .build();
-}
+const persistCore = () => persistCoreOf(syncbat, Coordinate, store);
 
 /** One socket speaking request/response lines (the scenario's light client). */
 async function lineClient(port) {

@@ -16,6 +16,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Store, Coordinate, blake3, cbin, encodeCanonical } from '@batpak/core';
+// The bench's own operation (repository-relative: this script runs from a checkout, like the bench).
+import { PERSIST, PERSIST_INPUT, PERSIST_KIND, PERSIST_PAYLOAD, persistCore } from '../../../bench/src/persist-op.mjs';
 
 if (process.env.HOOKS) new AsyncLocalStorage().run({}, () => undefined);
 
@@ -25,28 +27,9 @@ const ms = Number(msArg);
 const events = Number(process.env.EVENTS ?? 0);
 const warm = Number(process.env.WARM ?? 0);
 const writers = mode.endsWith('64') ? 64 : 1;
-const KIND = { category: 1, typeId: 1 };
-const PAYLOAD = new Uint8Array(200).map((_, i) => (i * 131 + 7) & 0xff);
-const INPUT = new Uint8Array(16).fill(3);
-const PERSIST = 'bench.persist';
-
-function persistCore(sb, store) {
-  return new sb.CoreBuilder()
-    .register(
-      sb.defineOperation({
-        name: PERSIST,
-        effectClass: 'persist',
-        effects: { appends: ['evt.1001'] },
-        handler: async (input, ctx) => {
-          await ctx.appendEvent(KIND, PAYLOAD);
-          return input;
-        },
-      }),
-    )
-    .effectBackend(new sb.StoreEffectBackend(store, new Coordinate('bench:orders', 'bench')))
-    .receiptSink(new sb.StoreReceiptSink(store, new Coordinate('bench:receipts', 'bench')))
-    .build();
-}
+const KIND = PERSIST_KIND;
+const PAYLOAD = PERSIST_PAYLOAD;
+const INPUT = PERSIST_INPUT;
 
 async function run(dist) {
   const dir = mkdtempSync(process.env.SHM ? '/dev/shm/persist-ab-' : `${process.env.TMPDIR ?? '/tmp'}/persist-ab-`);
@@ -67,7 +50,7 @@ async function run(dist) {
       ];
       call = () => store.appendBatch(items);
     } else {
-      const core = persistCore(await import(`${dist}/index.js`), store);
+      const core = persistCore(await import(`${dist}/index.js`), Coordinate, store);
       call = () => core.dispatch(PERSIST, INPUT);
     }
     const drive = (more) => Promise.all(Array.from({ length: writers }, async (_, w) => { while (more()) await call(w); }));
