@@ -261,7 +261,10 @@ export async function recoverLog(
       crc = crc32(bytes.subarray(SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES + committedEnd - from!), fromCrc);
     }
     const fileSize = tail?.size ?? bytes.length;
-    if (newest && scan.header !== undefined && committedEnd < fileSize) {
+    // Only zeros to cut (a crashed durable store's preallocation): nothing read as data goes, and a flipped bit would
+    // not have read as zero, so they are not read again.
+    const onlyZeros = !scan.torn && committedEnd === scan.validEnd;
+    if (newest && scan.header !== undefined && committedEnd < fileSize && !onlyZeros) {
       // The open will cut [committedEnd, end): only if a second read shows the same bytes. A flipped bit or a short
       // read while recovering can make a whole frame look torn (a payload's trailing zeros before preallocated ones
       // are indistinguishable by content); cutting on it would destroy acknowledged events.
