@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bareLineServer } from './line-peers.mjs';
-import { PERSIST_INPUT, PERSIST_KIND, PERSIST_PAYLOAD, persistCore as persistCoreOf } from './persist-op.mjs';
+import { PERSIST, PERSIST_INPUT, PERSIST_KIND, PERSIST_PAYLOAD, persistCore as persistCoreOf } from './persist-op.mjs';
 
 const [rootArg = '.', writersArg = '64', spec = '3000', mode = 'persist'] = process.argv.slice(2);
 const MODES = ['persist', 'append', 'bare-net', 'heartbeat', 'heartbeat-receipts', 'netbat-persist', 'netbat-echo'];
@@ -38,9 +38,6 @@ const root = resolve(rootArg);
 const { Store, Coordinate } = await import(join(root, 'packages/core/dist/index.js'));
 const syncbat = await import(join(root, 'packages/syncbat/dist/index.js'));
 
-const KIND = PERSIST_KIND;
-const PAYLOAD = PERSIST_PAYLOAD;
-const INPUT = PERSIST_INPUT;
 const networked = mode.includes('net') || mode.startsWith('heartbeat');
 
 const dir = mkdtempSync(join(tmpdir(), 'syncbat-cost-'));
@@ -107,7 +104,7 @@ if (networked) {
   const { TERMINAL_CODECS, encodeHex } = await import(join(root, 'packages/netbat/dist/index.js'));
   const line =
     mode === 'netbat-persist'
-      ? `NETBAT/1 CALL bench.persist ${encodeHex(INPUT)}\n`
+      ? `NETBAT/1 CALL ${PERSIST} ${encodeHex(PERSIST_INPUT)}\n`
       : `NETBAT/1 CALL system.heartbeat ${encodeHex(TERMINAL_CODECS['system.heartbeat'].request.encode({ nonce: 'bench-nonce' }))}\n`;
   const server = await listen();
   const clients = [];
@@ -120,10 +117,10 @@ if (networked) {
   };
 } else if (mode === 'append') {
   const coords = Array.from({ length: 64 }, (_, i) => new Coordinate(`writer-${i}`, 'bench'));
-  call = (w) => store.appendRaw(coords[w % 64], KIND, PAYLOAD);
+  call = (w) => store.appendRaw(coords[w % 64], PERSIST_KIND, PERSIST_PAYLOAD);
 } else {
   const core = persistCore();
-  call = () => core.dispatch('bench.persist', INPUT);
+  call = () => core.dispatch(PERSIST, PERSIST_INPUT);
 }
 
 const total = spec.startsWith('N:') ? Number(spec.slice(2)) : Infinity;

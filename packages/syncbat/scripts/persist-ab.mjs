@@ -27,9 +27,6 @@ const ms = Number(msArg);
 const events = Number(process.env.EVENTS ?? 0);
 const warm = Number(process.env.WARM ?? 0);
 const writers = mode.endsWith('64') ? 64 : 1;
-const KIND = PERSIST_KIND;
-const PAYLOAD = PERSIST_PAYLOAD;
-const INPUT = PERSIST_INPUT;
 
 async function run(dist) {
   const dir = mkdtempSync(process.env.SHM ? '/dev/shm/persist-ab-' : `${process.env.TMPDIR ?? '/tmp'}/persist-ab-`);
@@ -38,20 +35,20 @@ async function run(dist) {
     let call;
     if (mode.startsWith('append')) {
       const coords = Array.from({ length: 64 }, (_, i) => new Coordinate(`writer-${i}`, 'bench'));
-      call = (w) => store.appendRaw(coords[w], KIND, PAYLOAD);
+      call = (w) => store.appendRaw(coords[w], PERSIST_KIND, PERSIST_PAYLOAD);
     } else if (mode.startsWith('floor')) {
       const sb = await import(`${dist}/index.js`);
-      const h = blake3(INPUT);
+      const h = blake3(PERSIST_INPUT);
       const effects = sb.encodeInvocationEffects({ performed: sb.EffectRow.fromLists({ appendsEvents: ['evt.1001'] }), refused: sb.EffectRow.empty() });
       const receipt = sb.encodeReceiptEnvelope({ descriptorName: PERSIST, receiptKind: PERSIST, inputHash: h, outputHash: h, outcome: { class: 'completed' }, signedExtensions: new Map([[sb.SYNCBAT_EFFECTS_KEY, effects]]), localExtensions: new Map() });
       const items = [
-        { coord: new Coordinate('bench:orders', 'bench'), kind: KIND, payload: encodeCanonical(cbin(PAYLOAD)) },
+        { coord: new Coordinate('bench:orders', 'bench'), kind: PERSIST_KIND, payload: encodeCanonical(cbin(PERSIST_PAYLOAD)) },
         { coord: new Coordinate('bench:receipts', 'bench'), kind: sb.SYNCBAT_RECEIPT_KIND, payload: receipt },
       ];
       call = () => store.appendBatch(items);
     } else {
       const core = persistCore(await import(`${dist}/index.js`), Coordinate, store);
-      call = () => core.dispatch(PERSIST, INPUT);
+      call = () => core.dispatch(PERSIST, PERSIST_INPUT);
     }
     const drive = (more) => Promise.all(Array.from({ length: writers }, async (_, w) => { while (more()) await call(w); }));
     const warmEnd = performance.now() + 300;
