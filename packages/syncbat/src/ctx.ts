@@ -117,6 +117,11 @@ interface EffectCall {
   readonly after?: () => void;
 }
 
+/** An effect's arguments failed validation: an EffectError as thrown, anything else wrapped as ERR_EFFECT_INVALID. */
+function invalidArgument(err: unknown): EffectError {
+  return err instanceof EffectError ? err : new EffectError(String(err), { code: 'ERR_EFFECT_INVALID', cause: err });
+}
+
 /** The runtime's Ctx. Internal: the Core creates one per checkout and revokes it when the handler settles. */
 export class InvocationContext implements Ctx {
   // Private with getters: a handler cannot swap in a descriptor with a wider row (`ctx.descriptor = …`).
@@ -266,13 +271,11 @@ export class InvocationContext implements Ctx {
       checkBytes(payload, 'event payload');
       target = appendTarget(k);
     } catch (err) {
-      return handledRejection(err instanceof EffectError ? err : new EffectError(String(err), { code: 'ERR_EFFECT_INVALID', cause: err }));
+      return handledRejection(invalidArgument(err));
     }
     if (!holds(this.#descriptor.effectRow.appendsEvents, target)) {
       this.#refused = this.#refused.appendsEvent(target);
-      return handledRejection(
-        refuse('ERR_EFFECT_UNDECLARED', `operation ${rustDebugString(this.#descriptor.name)} does not declare ${SPELLING.appendsEvents} target ${rustDebugString(target)}; not performed`),
-      );
+      return handledRejection(this.#undeclared('appendsEvents', target));
     }
     try {
       // Copied by the commit, straight into the bytes it writes (synchronously, in this call).
@@ -335,20 +338,22 @@ export class InvocationContext implements Ctx {
    * refused (the Core then denies the checkout with effect.violation, even if the handler swallows the error)
    * and never reaches the backend.
    */
+  /** The refusal of an effect on `target` the descriptor does not declare in `list`. */
+  #undeclared(list: EffectCall['list'], target: string): EffectError {
+    return refuse('ERR_EFFECT_UNDECLARED', `operation ${rustDebugString(this.#descriptor.name)} does not declare ${SPELLING[list]} target ${rustDebugString(target)}; not performed`);
+  }
+
   #call(prepare: () => EffectCall): Promise<void> {
     if (!this.#live) return handledRejection(revokedError());
     let call: EffectCall;
     try {
       call = prepare();
     } catch (err) {
-      return handledRejection(err instanceof EffectError ? err : new EffectError(String(err), { code: 'ERR_EFFECT_INVALID', cause: err }));
+      return handledRejection(invalidArgument(err));
     }
     if (!holds(this.#descriptor.effectRow[call.list], call.target)) {
-      const spelling = SPELLING[call.list];
       this.#refused = call.record(this.#refused);
-      return handledRejection(
-        refuse('ERR_EFFECT_UNDECLARED', `operation ${rustDebugString(this.#descriptor.name)} does not declare ${spelling} target ${rustDebugString(call.target)}; not performed`),
-      );
+      return handledRejection(this.#undeclared(call.list, call.target));
     }
     const backend = this.#backend;
     if (backend === undefined) {
